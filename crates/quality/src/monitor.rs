@@ -1,0 +1,256 @@
+//! Streaming rule evaluation against frozen limits (phase II monitoring).
+//!
+//! A [`Monitor`] keeps a handful of bit-history registers (one bit per past point: z > 0,
+//! z < 0, z > 1, z < −1, z > 2, z < −2, |z| ≤ 1, rise, fall, alternation) and answers every
+//! rule with a mask-and-compare, so a point costs O(1) with no allocation and no re-scan of
+//! the window. Its answers equal the batch evaluator [`crate::rules::evaluate`] (checked by a
+//! property test), including ties and points exactly on the zone boundaries.
+
+use crate::rules::{PointLimits, RuleSelection, RuleSet, Violation};
+
+/// What one point triggered: bit 0 = beyond a limit, bit r = rule r of the selected set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fired(u16);
+
+impl Fired {
+    /// Strictly beyond a reported limit (independent of rule selection).
+    #[inline]
+    pub fn out_of_control(self) -> bool {
+        self.0 & 1 != 0
+    }
+
+    /// Whether rule `r` fired.
+    #[inline]
+    pub fn rule(self, r: u8) -> bool {
+        r != 0 && r < 16 && self.0 & (1 << r) != 0
+    }
+
+    /// Whether any selected rule fired.
+    #[inline]
+    pub fn any_rule(self) -> bool {
+        self.0 & !1 != 0
+    }
+
+    /// Raw bits (bit 0: out of control, bit r: rule r).
+    #[inline]
+    pub fn bits(self) -> u16 {
+        self.0
+    }
+
+    /// The fired rules, ascending.
+    pub fn rules(self) -> impl Iterator<Item = u8> {
+        (1u8..16).filter(move |&r| self.rule(r))
+    }
+}
+
+/// Streaming run-rule evaluator for one characteristic.
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    limits: PointLimits,
+    set: RuleSet,
+    mask: u16,
+    index: usize,
+    prev: f64,
+    prev_sign: i8,
+    pos0: u32,
+    neg0: u32,
+    pos1: u32,
+    neg1: u32,
+    pos2: u32,
+    neg2: u32,
+    within1: u32,
+    rise: u32,
+    fall: u32,
+    alt: u32,
+}
+
+#[inline(always)]
+fn all(bits: u32, len: u32) -> bool {
+    let m = (1u32 << len) - 1;
+    bits & m == m
+}
+
+#[inline(always)]
+fn count(bits: u32, len: u32) -> u32 {
+    (bits & ((1u32 << len) - 1)).count_ones()
+}
+
+impl Monitor {
+    /// A monitor against the frozen `limits` evaluating `selection`.
+    pub fn new(limits: PointLimits, selection: RuleSelection) -> Self {
+        Monitor {
+            limits,
+            set: selection.set(),
+            mask: selection.mask() | 1,
+            index: 0,
+            prev: f64::NAN,
+            prev_sign: 0,
+            pos0: 0,
+            neg0: 0,
+            pos1: 0,
+            neg1: 0,
+            pos2: 0,
+            neg2: 0,
+            within1: 0,
+            rise: 0,
+            fall: 0,
+            alt: 0,
+        }
+    }
+
+    /// The frozen limits.
+    pub fn limits(&self) -> PointLimits {
+        self.limits
+    }
+
+    /// Number of points seen so far (the index the next point gets).
+    pub fn len(&self) -> usize {
+        self.index
+    }
+
+    /// Whether no point has been pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.index == 0
+    }
+
+    /// Evaluates the next point against the frozen limits.
+    #[inline]
+    pub fn push(&mut self, x: f64) -> Fired {
+        let limits = self.limits;
+        self.push_with(x, limits)
+    }
+
+    /// Evaluates the next point against its own limits (p and u charts with varying sizes).
+    #[inline]
+    pub fn push_with(&mut self, x: f64, limits: PointLimits) -> Fired {
+        let z = (x - limits.center) / limits.sigma;
+        let d = x - self.prev;
+        let sign = (d > 0.0) as i8 - (d < 0.0) as i8;
+        self.pos0 = (self.pos0 << 1) | (z > 0.0) as u32;
+        self.neg0 = (self.neg0 << 1) | (z < 0.0) as u32;
+        self.pos1 = (self.pos1 << 1) | (z > 1.0) as u32;
+        self.neg1 = (self.neg1 << 1) | (z < -1.0) as u32;
+        self.pos2 = (self.pos2 << 1) | (z > 2.0) as u32;
+        self.neg2 = (self.neg2 << 1) | (z < -2.0) as u32;
+        self.within1 = (self.within1 << 1) | (z.abs() <= 1.0) as u32;
+        self.rise = (self.rise << 1) | (sign > 0) as u32;
+        self.fall = (self.fall << 1) | (sign < 0) as u32;
+        self.alt = (self.alt << 1) | (sign as i32 * self.prev_sign as i32 == -1) as u32;
+        self.prev = x;
+        self.prev_sign = sign;
+        self.index += 1;
+
+        let r1 = x > limits.ucl || x < limits.lcl;
+        let r5 = (self.pos2 & 1 != 0 && count(self.pos2, 3) >= 2)
+            || (self.neg2 & 1 != 0 && count(self.neg2, 3) >= 2);
+        let r6 = (self.pos1 & 1 != 0 && count(self.pos1, 5) >= 4)
+            || (self.neg1 & 1 != 0 && count(self.neg1, 5) >= 4);
+        let bits = match self.set {
+            RuleSet::Nelson => {
+                let r2 = all(self.pos0, 9) || all(self.neg0, 9);
+                let r3 = all(self.rise, 5) || all(self.fall, 5);
+                let r4 = all(self.alt, 12);
+                let r7 = all(self.within1, 15);
+                let r8 =
+                    all(self.pos1 | self.neg1, 8) && self.pos1 & 0xFF != 0 && self.neg1 & 0xFF != 0;
+                (r1 as u16)
+                    | (r1 as u16) << 1
+                    | (r2 as u16) << 2
+                    | (r3 as u16) << 3
+                    | (r4 as u16) << 4
+                    | (r5 as u16) << 5
+                    | (r6 as u16) << 6
+                    | (r7 as u16) << 7
+                    | (r8 as u16) << 8
+            }
+            RuleSet::WesternElectric => {
+                let r4 = all(self.pos0, 8) || all(self.neg0, 8);
+                (r1 as u16)
+                    | (r1 as u16) << 1
+                    | (r5 as u16) << 2
+                    | (r6 as u16) << 3
+                    | (r4 as u16) << 4
+            }
+        };
+        Fired(bits & self.mask)
+    }
+
+    /// Pushes a whole series and collects violations (sorted by index, rule) — the streaming
+    /// counterpart of [`crate::rules::evaluate`].
+    pub fn run<F: Fn(usize) -> PointLimits>(
+        selection: RuleSelection,
+        values: &[f64],
+        limits: F,
+    ) -> Vec<Violation> {
+        let mut m = Monitor::new(limits(0), selection);
+        let mut out = Vec::new();
+        for (i, &x) in values.iter().enumerate() {
+            let f = m.push_with(x, limits(i));
+            for rule in f.rules() {
+                out.push(Violation { rule, index: i });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::evaluate;
+    use proptest::prelude::*;
+
+    const L: PointLimits = PointLimits {
+        center: 10.0,
+        sigma: 2.0,
+        lcl: 4.0,
+        ucl: 16.0,
+    };
+
+    #[test]
+    fn streaming_flags_out_of_control() {
+        let mut m = Monitor::new(L, RuleSelection::all(RuleSet::Nelson));
+        assert!(!m.push(16.0).out_of_control());
+        let f = m.push(16.5);
+        assert!(f.out_of_control() && f.rule(1));
+        assert_eq!(m.len(), 2);
+    }
+
+    // Values on a grid of half-sigma steps hit the center, every zone boundary and the
+    // limits exactly, and produce many ties.
+    fn grid_value() -> impl Strategy<Value = f64> {
+        (-8i32..=8).prop_map(|k| 10.0 + f64::from(k))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn streaming_equals_batch_nelson(values in proptest::collection::vec(grid_value(), 0..120)) {
+            let sel = RuleSelection::all(RuleSet::Nelson);
+            prop_assert_eq!(Monitor::run(sel, &values, |_| L), evaluate(&values, |_| L, sel));
+        }
+
+        #[test]
+        fn streaming_equals_batch_we(values in proptest::collection::vec(grid_value(), 0..120)) {
+            let sel = RuleSelection::all(RuleSet::WesternElectric);
+            prop_assert_eq!(Monitor::run(sel, &values, |_| L), evaluate(&values, |_| L, sel));
+        }
+
+        #[test]
+        fn streaming_equals_batch_subset_and_varying_limits(
+            values in proptest::collection::vec(grid_value(), 0..80),
+            sigmas in proptest::collection::vec(1u8..4, 80),
+            rules in proptest::collection::vec(1i64..=8, 0..5),
+            smooth in proptest::collection::vec(-3.0f64..3.0, 0..60),
+        ) {
+            let sel = RuleSelection::new(RuleSet::Nelson, &rules).unwrap();
+            let lim = |i: usize| {
+                let s = f64::from(sigmas[i % sigmas.len()]);
+                PointLimits { center: 10.0, sigma: s, lcl: (10.0 - 3.0 * s).max(5.0), ucl: 10.0 + 3.0 * s }
+            };
+            prop_assert_eq!(Monitor::run(sel, &values, lim), evaluate(&values, lim, sel));
+            let cont: Vec<f64> = smooth.iter().map(|v| 10.0 + v * 2.0).collect();
+            prop_assert_eq!(Monitor::run(sel, &cont, |_| L), evaluate(&cont, |_| L, sel));
+        }
+    }
+}
