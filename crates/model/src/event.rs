@@ -1,0 +1,244 @@
+//! Everything that happens in the plant arrives as an [`Event`].
+//!
+//! Events are facts: the store appends them once (idempotent by [`EventId`]) and never edits
+//! them; current state is a fold over them ([`crate::state::PlantState`]).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::*;
+use crate::plant::{Priority, ProductionOrder};
+use crate::time::Timestamp;
+
+/// One fact with its identity, time and origin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    /// Unique across the log; ingesting the same id twice stores it once.
+    pub id: EventId,
+    /// When it happened in the plant (not when it was stored).
+    pub time: Timestamp,
+    /// The system that reported it: `sim`, `opcenter`, `mqtt:line-3`, a user.
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// The state an equipment unit reports.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EquipmentState {
+    Running,
+    Idle,
+    Setup,
+    Cleaning,
+    Down,
+}
+
+impl EquipmentState {
+    pub const ALL: [EquipmentState; 5] = [
+        EquipmentState::Running,
+        EquipmentState::Idle,
+        EquipmentState::Setup,
+        EquipmentState::Cleaning,
+        EquipmentState::Down,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EquipmentState::Running => "running",
+            EquipmentState::Idle => "idle",
+            EquipmentState::Setup => "setup",
+            EquipmentState::Cleaning => "cleaning",
+            EquipmentState::Down => "down",
+        }
+    }
+}
+
+/// What happened. The `type` field on the wire names the variant in snake_case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The MES released an order to production.
+    OrderReleased {
+        order: ProductionOrder,
+    },
+    /// Quantity, due date or priority of a released order changed.
+    OrderChanged {
+        order: OrderId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quantity: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<Priority>,
+    },
+    OrderCancelled {
+        order: OrderId,
+        reason: String,
+    },
+    /// A step of an order started on a unit.
+    OperationStarted {
+        order: OrderId,
+        /// 0-based index into the routing's steps.
+        step: u32,
+        unit: UnitId,
+        /// Pool members (people, tanks, stations) held by the operation.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        members: Vec<MemberId>,
+    },
+    /// A step finished, with its good and scrap quantities and the actual process parameters.
+    OperationCompleted {
+        order: OrderId,
+        step: u32,
+        unit: UnitId,
+        good_quantity: f64,
+        scrap_quantity: f64,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        parameters: BTreeMap<String, f64>,
+    },
+    EquipmentStateChanged {
+        unit: UnitId,
+        state: EquipmentState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Purchased material arrived as a lot.
+    MaterialReceived {
+        material: MaterialId,
+        lot: LotId,
+        quantity: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supplier: Option<String>,
+    },
+    /// An order consumed a quantity of a lot, or one serial item.
+    MaterialConsumed {
+        order: OrderId,
+        step: u32,
+        material: MaterialId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lot: Option<LotId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        serial: Option<SerialId>,
+        quantity: f64,
+    },
+    /// An order produced a lot (batch, lot code) and/or serial items.
+    MaterialProduced {
+        order: OrderId,
+        material: MaterialId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lot: Option<LotId>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        serials: Vec<SerialId>,
+        quantity: f64,
+    },
+    /// Finished material left the plant for a customer.
+    MaterialShipped {
+        material: MaterialId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lot: Option<LotId>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        serials: Vec<SerialId>,
+        quantity: f64,
+        customer: String,
+    },
+    /// One measurement of a characteristic on an item, batch or lot.
+    QualityResultRecorded {
+        characteristic: CharacteristicId,
+        value: f64,
+        /// Subgroup number: results with the same characteristic and sample form one subgroup.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sample: Option<u64>,
+        /// Inspected size for attribute data (`value` is then a count).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sample_size: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order: Option<OrderId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lot: Option<LotId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        serial: Option<SerialId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<UnitId>,
+    },
+}
+
+impl EventKind {
+    /// Every wire name of an event type, for filters and documentation.
+    pub const TYPE_NAMES: [&'static str; 11] = [
+        "order_released",
+        "order_changed",
+        "order_cancelled",
+        "operation_started",
+        "operation_completed",
+        "equipment_state_changed",
+        "material_received",
+        "material_consumed",
+        "material_produced",
+        "material_shipped",
+        "quality_result_recorded",
+    ];
+
+    /// The wire name of this event's type.
+    pub fn type_name(&self) -> &'static str {
+        let index = match self {
+            EventKind::OrderReleased { .. } => 0,
+            EventKind::OrderChanged { .. } => 1,
+            EventKind::OrderCancelled { .. } => 2,
+            EventKind::OperationStarted { .. } => 3,
+            EventKind::OperationCompleted { .. } => 4,
+            EventKind::EquipmentStateChanged { .. } => 5,
+            EventKind::MaterialReceived { .. } => 6,
+            EventKind::MaterialConsumed { .. } => 7,
+            EventKind::MaterialProduced { .. } => 8,
+            EventKind::MaterialShipped { .. } => 9,
+            EventKind::QualityResultRecorded { .. } => 10,
+        };
+        Self::TYPE_NAMES[index]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shape_is_flat_with_a_type_tag() {
+        let event = Event {
+            id: "e-1".into(),
+            time: Timestamp::parse("2026-03-02T06:00:00Z").unwrap(),
+            source: Some("sim".into()),
+            kind: EventKind::EquipmentStateChanged {
+                unit: "R-101".into(),
+                state: EquipmentState::Down,
+                reason: None,
+            },
+        };
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"e-1","time":"2026-03-02T06:00:00Z","source":"sim","type":"equipment_state_changed","unit":"R-101","state":"down"}"#
+        );
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, event);
+        assert_eq!(back.kind.type_name(), "equipment_state_changed");
+    }
+
+    #[test]
+    fn type_names_match_serde_tags() {
+        let samples = [
+            r#"{"type":"order_cancelled","order":"o","reason":"r"}"#,
+            r#"{"type":"material_received","material":"m","lot":"l","quantity":1}"#,
+            r#"{"type":"quality_result_recorded","characteristic":"c","value":1.5}"#,
+        ];
+        for text in samples {
+            let kind: EventKind = serde_json::from_str(text).unwrap();
+            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(kind.type_name(), value["type"]);
+        }
+    }
+}
