@@ -20,6 +20,7 @@
 pub mod api;
 pub mod capability;
 pub mod constants;
+pub mod csv;
 pub mod cusum;
 pub mod error;
 pub mod estimate;
