@@ -119,9 +119,25 @@ pub(crate) struct State {
     pub tail: Vec<u32>,
     pub topo: Vec<u32>,
     pub topo_pos: Vec<u32>,
+    /// Machine predecessor / successor of each op (`NONE` at the ends).
+    pub mp: Vec<u32>,
+    pub mn: Vec<u32>,
+    /// Order-independent hash of the machine arcs (for cycle detection).
+    pub arc_hash: u64,
     indeg: Vec<u32>,
     stack: Vec<u32>,
+    mark: Vec<u32>,
+    mark_val: u32,
+    buf: Vec<u32>,
     pub makespan: u32,
+}
+
+#[inline]
+fn arc_mix(a: u32, b: u32) -> u64 {
+    let mut x = (u64::from(a) << 32 | u64::from(b)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 impl State {
@@ -135,8 +151,14 @@ impl State {
             tail: vec![0; inst.n],
             topo: Vec::with_capacity(inst.n),
             topo_pos: vec![0; inst.n],
+            mp: vec![NONE; inst.n],
+            mn: vec![NONE; inst.n],
+            arc_hash: 0,
             indeg: vec![0; inst.n],
             stack: Vec::with_capacity(inst.n),
+            mark: vec![0; inst.n],
+            mark_val: 0,
+            buf: Vec::with_capacity(inst.n),
             makespan: 0,
         }
     }
@@ -150,11 +172,10 @@ impl State {
         for i in 0..inst.n {
             self.dur[i] = inst.dur_on(i as u32, self.mach[i]).unwrap_or(0);
         }
-        for s in &self.seq {
-            for (p, &o) in s.iter().enumerate() {
-                self.pos[o as usize] = p as u32;
-            }
+        for m in 0..self.seq.len() {
+            self.relink(m, 0, self.seq[m].len());
         }
+        self.rehash();
         self.evaluate(inst)
     }
 
@@ -169,19 +190,49 @@ impl State {
 
     #[inline]
     pub fn mprev(&self, i: u32) -> u32 {
-        let p = self.pos[i as usize];
-        if p == 0 {
-            NONE
-        } else {
-            self.seq[self.mach[i as usize] as usize][p as usize - 1]
-        }
+        self.mp[i as usize]
     }
 
     #[inline]
     pub fn mnext(&self, i: u32) -> u32 {
-        let s = &self.seq[self.mach[i as usize] as usize];
-        let p = self.pos[i as usize] as usize + 1;
-        if p < s.len() { s[p] } else { NONE }
+        self.mn[i as usize]
+    }
+
+    /// Recomputes `pos`, `mp`, `mn` for positions `lo..hi` of machine `m` (and the links
+    /// of the neighbours just outside).
+    fn relink(&mut self, m: usize, lo: usize, hi: usize) {
+        let s = &self.seq[m];
+        let hi = hi.min(s.len());
+        for p in lo..hi {
+            let o = s[p] as usize;
+            self.pos[o] = p as u32;
+            self.mp[o] = if p > 0 { s[p - 1] } else { NONE };
+            self.mn[o] = if p + 1 < s.len() { s[p + 1] } else { NONE };
+        }
+        if lo > 0 && lo <= s.len() {
+            self.mn[s[lo - 1] as usize] = if lo < s.len() { s[lo] } else { NONE };
+        }
+        if hi < s.len() && hi > 0 {
+            self.mp[s[hi] as usize] = s[hi - 1];
+        }
+    }
+
+    /// Hash contribution of the machine arcs leaving positions `lo..hi` of machine `m`.
+    fn arcs_hash(&self, m: usize, lo: usize, hi: usize) -> u64 {
+        let s = &self.seq[m];
+        let mut h = 0u64;
+        for p in lo..hi.min(s.len().saturating_sub(1)) {
+            h = h.wrapping_add(arc_mix(s[p], s[p + 1]));
+        }
+        h
+    }
+
+    fn rehash(&mut self) {
+        let mut h = 0u64;
+        for m in 0..self.seq.len() {
+            h = h.wrapping_add(self.arcs_hash(m, 0, self.seq[m].len()));
+        }
+        self.arc_hash = h;
     }
 
     /// End time of `i` (head + duration), 0 for `NONE`.
@@ -253,16 +304,96 @@ impl State {
 
     /// Moves the op at position `from` of machine `m` to position `to`.
     pub fn shift(&mut self, m: usize, from: usize, to: usize) {
+        let (lo, hi) = if from < to { (from, to) } else { (to, from) };
+        let hlo = lo.saturating_sub(1);
+        let old = self.arcs_hash(m, hlo, hi + 1);
         let s = &mut self.seq[m];
         if from < to {
             s[from..=to].rotate_left(1);
         } else {
             s[to..=from].rotate_right(1);
         }
-        let (lo, hi) = if from < to { (from, to) } else { (to, from) };
-        for p in lo..=hi {
-            self.pos[s[p] as usize] = p as u32;
+        self.relink(m, lo, hi + 1);
+        let new = self.arcs_hash(m, hlo, hi + 1);
+        self.arc_hash = self.arc_hash.wrapping_sub(old).wrapping_add(new);
+    }
+
+    /// Applies [`State::shift`] and updates topological order, heads, tails and makespan
+    /// incrementally. Returns false (with the shift applied but nothing else touched) when
+    /// the move created a cycle; the caller then shifts back.
+    ///
+    /// Every new arc except `s[b] -> s[a]` (old positions `a < b`) agrees with the old
+    /// topological order, so only the range `topo_pos[s[a]]..=topo_pos[s[b]]` is reordered:
+    /// descendants of `s[a]` inside it go after the others (Pearce–Kelly style).
+    pub fn shift_update(&mut self, inst: &Inst, m: usize, from: usize, to: usize) -> bool {
+        let (a, b) = if from < to { (from, to) } else { (to, from) };
+        let u = self.seq[m][a];
+        let v = self.seq[m][b];
+        let lo = self.topo_pos[u as usize] as usize;
+        let hi = self.topo_pos[v as usize] as usize;
+        self.shift(m, from, to);
+        debug_assert!(lo < hi);
+        // Descendants of u (new graph) with topo position <= hi.
+        self.mark_val = self.mark_val.wrapping_add(1);
+        if self.mark_val == 0 {
+            self.mark.iter_mut().for_each(|x| *x = 0);
+            self.mark_val = 1;
         }
+        let mv = self.mark_val;
+        self.stack.clear();
+        self.stack.push(u);
+        self.mark[u as usize] = mv;
+        while let Some(x) = self.stack.pop() {
+            for y in [inst.jnext[x as usize], self.mn[x as usize]] {
+                if y == NONE
+                    || self.topo_pos[y as usize] as usize > hi
+                    || self.mark[y as usize] == mv
+                {
+                    continue;
+                }
+                if y == v {
+                    return false;
+                }
+                self.mark[y as usize] = mv;
+                self.stack.push(y);
+            }
+        }
+        self.buf.clear();
+        for p in lo..=hi {
+            let x = self.topo[p];
+            if self.mark[x as usize] != mv {
+                self.buf.push(x);
+            }
+        }
+        for p in lo..=hi {
+            let x = self.topo[p];
+            if self.mark[x as usize] == mv {
+                self.buf.push(x);
+            }
+        }
+        for (k, &x) in self.buf.iter().enumerate() {
+            self.topo[lo + k] = x;
+            self.topo_pos[x as usize] = (lo + k) as u32;
+        }
+        let mut makespan = 0;
+        for p in (0..=hi).rev() {
+            let i = self.topo[p];
+            let iu = i as usize;
+            let t = self.qd(inst.jnext[iu]).max(self.qd(self.mn[iu]));
+            self.tail[iu] = t;
+            if p < lo {
+                makespan = makespan.max(self.head[iu] + self.dur[iu] + t);
+            }
+        }
+        for p in lo..inst.n {
+            let i = self.topo[p];
+            let iu = i as usize;
+            let h = self.end_of(inst.jprev[iu]).max(self.end_of(self.mp[iu]));
+            self.head[iu] = h;
+            makespan = makespan.max(h + self.dur[iu] + self.tail[iu]);
+        }
+        self.makespan = makespan;
+        true
     }
 
     /// Moves op `i` to machine `k` at position `p` (of the sequence without `i`).
@@ -271,18 +402,15 @@ impl State {
         let iu = i as usize;
         let old = self.mach[iu];
         let old_p = self.pos[iu] as usize;
-        {
-            let s = &mut self.seq[old as usize];
-            s.remove(old_p);
-            for q in old_p..s.len() {
-                self.pos[s[q] as usize] = q as u32;
-            }
+        self.seq[old as usize].remove(old_p);
+        self.relink(old as usize, old_p, usize::MAX);
+        if old_p == self.seq[old as usize].len() && old_p > 0 {
+            let last = self.seq[old as usize][old_p - 1];
+            self.mn[last as usize] = NONE;
         }
-        let s = &mut self.seq[k as usize];
-        s.insert(p, i);
-        for q in p..s.len() {
-            self.pos[s[q] as usize] = q as u32;
-        }
+        self.seq[k as usize].insert(p, i);
+        self.relink(k as usize, p, usize::MAX);
+        self.rehash();
         self.mach[iu] = k;
         self.dur[iu] = inst.dur_on(i, k).unwrap_or(0);
         (old, old_p)
@@ -293,7 +421,14 @@ impl State {
         path.clear();
         let mut end = NONE;
         let mut seen = 0u32;
-        for i in 0..inst.n {
+        // Some job-last operation always ends a critical path (zero-duration successors
+        // of a critical end are critical ends too), so only those are scanned.
+        for j in 0..inst.n_jobs {
+            let i = if j + 1 < inst.n_jobs {
+                inst.job_first[j + 1] as usize - 1
+            } else {
+                inst.n - 1
+            };
             if self.head[i] + self.dur[i] == self.makespan && self.tail[i] == 0 {
                 seen += 1;
                 if rng.below(seen) == 0 {

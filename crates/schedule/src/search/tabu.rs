@@ -74,7 +74,6 @@ pub(crate) struct Searcher<'a> {
     path: Vec<u32>,
     blocks: Vec<(u32, u32, u32)>,
     scratch: Vec<u32>,
-    zob: Vec<u64>,
     hashes: Vec<u64>,
     hash_pos: usize,
     force_random: bool,
@@ -91,7 +90,6 @@ impl<'a> Searcher<'a> {
         debug_assert!(ok, "greedy start must be acyclic");
         let mut best = Sol::default();
         st.save(&mut best);
-        let zob = (0..inst.n).map(|_| rng.next_u64() | 1).collect();
         Searcher {
             inst,
             rng,
@@ -106,7 +104,6 @@ impl<'a> Searcher<'a> {
             path: Vec::with_capacity(inst.n),
             blocks: Vec::with_capacity(inst.n),
             scratch: vec![0; inst.n + 1],
-            zob,
             hashes: vec![0; 128],
             hash_pos: 0,
             force_random: false,
@@ -445,11 +442,26 @@ impl<'a> Searcher<'a> {
                         self.tabu_seq[k] = it + ten;
                     }
                 }
-                self.st.shift(m, from, to);
-                if !self.st.evaluate(self.inst) {
+                if !self.st.shift_update(self.inst, m, from, to) {
                     self.st.shift(m, to, from);
-                    let ok = self.st.evaluate(self.inst);
-                    debug_assert!(ok);
+                }
+                #[cfg(debug_assertions)]
+                {
+                    let mut full = self.st.clone();
+                    assert!(full.evaluate(self.inst));
+                    assert_eq!(full.makespan, self.st.makespan);
+                    assert_eq!(full.head, self.st.head);
+                    assert_eq!(full.tail, self.st.tail);
+                    for i in 0..self.inst.n {
+                        let j = self.inst.jnext[i];
+                        if j != NONE {
+                            assert!(self.st.topo_pos[i] < self.st.topo_pos[j as usize]);
+                        }
+                        let k = self.st.mn[i];
+                        if k != NONE {
+                            assert!(self.st.topo_pos[i] < self.st.topo_pos[k as usize]);
+                        }
+                    }
                 }
             }
             Move::Reassign { op, to_m, to_pos } => {
@@ -480,12 +492,8 @@ impl<'a> Searcher<'a> {
         } else {
             self.no_improve += 1;
         }
-        // Cycle detection on a hash of the heads.
-        let mut h = 0u64;
-        for i in 0..self.inst.n {
-            h = h.wrapping_add(u64::from(self.st.head[i]).wrapping_mul(self.zob[i]));
-        }
-        h ^= u64::from(ms);
+        // Cycle detection on a hash of the machine arcs.
+        let h = self.st.arc_hash ^ u64::from(ms);
         if self.hashes.contains(&h) {
             self.force_random = true;
         }
