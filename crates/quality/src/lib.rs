@@ -26,6 +26,8 @@ pub mod error;
 pub mod estimate;
 pub mod ewma;
 pub mod monitor;
+pub mod nc;
+pub mod rootcause;
 pub mod rules;
 pub mod shewhart;
 pub mod special;
