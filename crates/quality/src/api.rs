@@ -5,6 +5,27 @@
 //! arrays as the vectors README says, `null` where undefined). Parsing happens in two stages:
 //! this module turns loose JSON into the typed options of each chart (naming the field at
 //! fault), then calls the typed chart function.
+//!
+//! | chart | `data` | `params` (all optional unless marked) |
+//! |---|---|---|
+//! | `constants` | `n`: list of sizes 2..=25 | `nsigma` (3) |
+//! | `rules` | `values` | `center`*, `sigma`*, `ucl`, `lcl` (center ± 3σ), rules |
+//! | `imr` | `values` | phase I, rules, `nsigma` (3), `phase1_iterate` (false) |
+//! | `xbar_r`, `xbar_s` | `subgroups` m×n | as `imr` |
+//! | `p`, `u` | `counts`, `sizes` | as `imr` |
+//! | `np` | `counts`, `sizes` (or `params.size`) | as `imr` |
+//! | `c` | `counts` | as `imr` |
+//! | `ewma` | `values` or `subgroups` | `lambda`*, `L` (3), `target`, `sigma`, `sigma_method`, `phase1_indices` |
+//! | `cusum` | `values` or `subgroups` | `k` (0.5), `h` (5), `headstart` (0), `target`, `sigma`, `sigma_method`, `phase1_indices` |
+//! | `capability` | `values` or `subgroups` | `lsl`, `usl` (at least one), `sigma_method` |
+//! | `t2_individual` | `observations` m×p, `phase2_observations` | `alpha` (0.0027) |
+//! | `t2_subgroup` | `subgroups` m×n×p, `phase2_subgroups` | `alpha` (0.0027) |
+//!
+//! "Phase I" is `phase1_indices` (all points when absent); "rules" is `rule_set`
+//! (`nelson` default, or `western_electric`) and `rules` (all rules of the set when absent).
+//! With `phase1_iterate: true`, phase-I points beyond the limits (main chart, and R/S chart)
+//! are dropped and the limits re-estimated until none remain; the response then lists them
+//! in `phase1_excluded`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -240,6 +261,11 @@ impl<'a> Section<'a> {
             .enumerate()
             .map(|(i, x)| {
                 x.as_u64()
+                    .or_else(|| {
+                        x.as_f64()
+                            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9e15)
+                            .map(|f| f as u64)
+                    })
                     .and_then(|u| usize::try_from(u).ok())
                     .ok_or_else(|| {
                         self.invalid(

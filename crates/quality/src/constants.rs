@@ -90,7 +90,7 @@ pub fn d3(n: usize) -> Option<f64> {
     check(n).map(|i| D3[i])
 }
 
-/// c4(n) = E[s]/σ for samples of n ≥ 2 normal values (any n ≥ 2).
+/// c4(n) = E(s)/σ for samples of n ≥ 2 normal values (any n ≥ 2).
 pub fn c4(n: usize) -> Option<f64> {
     if n < 2 {
         return None;

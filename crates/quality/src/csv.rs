@@ -404,7 +404,7 @@ pub fn request_from_csv(text: &str, opts: &CsvOptions) -> Result<AnalyzeRequest,
             data.insert("counts".into(), json!(first));
             let s: Vec<f64> = match (sizes, opts.subgroup_size) {
                 (Some(s), _) => s.clone(),
-                (None, Some(n)) if chart != ChartKind::U || n > 0 => vec![n as f64; rows],
+                (None, Some(n)) if n > 0 => vec![n as f64; rows],
                 _ => {
                     return Err(CsvError::BadOption {
                         option: "--size-column",
