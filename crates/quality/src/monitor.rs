@@ -70,9 +70,11 @@ fn all(bits: u32, len: u32) -> bool {
     bits & m == m
 }
 
+/// Whether at least 3 of the low 4 bits are set: bit k of 0xE880 is set iff k (0..16) has
+/// three or more bits set (k = 7, 11, 13, 14, 15). A table lookup, no popcount needed.
 #[inline(always)]
-fn count(bits: u32, len: u32) -> u32 {
-    (bits & ((1u32 << len) - 1)).count_ones()
+fn three_of_four(bits: u32) -> bool {
+    (0xE880u32 >> (bits & 0xF)) & 1 != 0
 }
 
 impl Monitor {
@@ -141,10 +143,12 @@ impl Monitor {
         self.index += 1;
 
         let r1 = x > limits.ucl || x < limits.lcl;
-        let r5 = (self.pos2 & 1 != 0 && count(self.pos2, 3) >= 2)
-            || (self.neg2 & 1 != 0 && count(self.neg2, 3) >= 2);
-        let r6 = (self.pos1 & 1 != 0 && count(self.pos1, 5) >= 4)
-            || (self.neg1 & 1 != 0 && count(self.neg1, 5) >= 4);
+        // Rule 5: the current point beyond 2σ and at least one of the two before it too.
+        let r5 = (self.pos2 & 1 != 0 && self.pos2 & 0b110 != 0)
+            || (self.neg2 & 1 != 0 && self.neg2 & 0b110 != 0);
+        // Rule 6: the current point beyond 1σ and at least 3 of the 4 before it too.
+        let r6 = (self.pos1 & 1 != 0 && three_of_four(self.pos1 >> 1))
+            || (self.neg1 & 1 != 0 && three_of_four(self.neg1 >> 1));
         let bits = match self.set {
             RuleSet::Nelson => {
                 let r2 = all(self.pos0, 9) || all(self.neg0, 9);
