@@ -23,6 +23,9 @@
 //!
 //! "Phase I" is `phase1_indices` (all points when absent); "rules" is `rule_set`
 //! (`nelson` default, or `western_electric`) and `rules` (all rules of the set when absent).
+//! "Standard given" (frozen) limits: `center` and `sigma` (σ of one observation) for `imr`,
+//! `xbar_r`, `xbar_s`; `pbar` for `p`, `np`; `center` (c̄, ū) for `c`, `u` replace the phase-I
+//! estimates, so phase-II points can be charted without resending phase-I data.
 //! With `phase1_iterate: true`, phase-I points beyond the limits (main chart, and R/S chart)
 //! are dropped and the limits re-estimated until none remain; the response then lists them
 //! in `phase1_excluded`.
@@ -372,16 +375,43 @@ impl OwnedSeries {
     }
 }
 
-fn shewhart_options(params: &Section<'_>) -> Result<ShewhartOptions, QualityError> {
+fn shewhart_options(
+    params: &Section<'_>,
+    kind: ChartKind,
+) -> Result<ShewhartOptions, QualityError> {
     let nsigma = params.f64_opt("nsigma")?.unwrap_or(3.0);
     if !(nsigma > 0.0 && nsigma.is_finite()) {
         return Err(params.invalid("nsigma", "must be a positive number"));
+    }
+    let center_key = match kind {
+        ChartKind::P | ChartKind::Np => "pbar",
+        _ => "center",
+    };
+    let known_center = params.f64_opt(center_key)?;
+    if let Some(c) = known_center {
+        let ok = match kind {
+            ChartKind::P | ChartKind::Np => c > 0.0 && c < 1.0,
+            ChartKind::C | ChartKind::U => c > 0.0 && c.is_finite(),
+            _ => c.is_finite(),
+        };
+        if !ok {
+            return Err(params.invalid(center_key, format!("{c} is not a valid known center")));
+        }
+    }
+    let known_sigma = match kind {
+        ChartKind::Imr | ChartKind::XbarR | ChartKind::XbarS => params.f64_opt("sigma")?,
+        _ => None,
+    };
+    if let Some(s) = known_sigma.filter(|s| !(*s > 0.0 && s.is_finite())) {
+        return Err(params.invalid("sigma", format!("{s} is not a positive number")));
     }
     Ok(ShewhartOptions {
         phase1_indices: params.indices("phase1_indices")?,
         rules: params.rules()?,
         nsigma,
         iterate: params.bool_opt("phase1_iterate")?.unwrap_or(false),
+        known_center,
+        known_sigma,
     })
 }
 
@@ -436,20 +466,20 @@ pub fn analyze(request: &AnalyzeRequest) -> Result<AnalyzeResponse, QualityError
         }
         ChartKind::Imr => AnalyzeResponse::Shewhart(shewhart::imr(
             &data.vec("values")?,
-            &shewhart_options(&params)?,
+            &shewhart_options(&params, kind)?,
         )?),
         ChartKind::XbarR => AnalyzeResponse::Shewhart(shewhart::xbar_r(
             &data.matrix("subgroups")?,
-            &shewhart_options(&params)?,
+            &shewhart_options(&params, kind)?,
         )?),
         ChartKind::XbarS => AnalyzeResponse::Shewhart(shewhart::xbar_s(
             &data.matrix("subgroups")?,
-            &shewhart_options(&params)?,
+            &shewhart_options(&params, kind)?,
         )?),
         ChartKind::P => AnalyzeResponse::Shewhart(shewhart::p_chart(
             &data.vec("counts")?,
             &data.vec("sizes")?,
-            &shewhart_options(&params)?,
+            &shewhart_options(&params, kind)?,
         )?),
         ChartKind::Np => {
             let counts = data.vec("counts")?;
@@ -460,17 +490,17 @@ pub fn analyze(request: &AnalyzeRequest) -> Result<AnalyzeResponse, QualityError
             AnalyzeResponse::Shewhart(shewhart::np_chart(
                 &counts,
                 &sizes,
-                &shewhart_options(&params)?,
+                &shewhart_options(&params, kind)?,
             )?)
         }
         ChartKind::C => AnalyzeResponse::Shewhart(shewhart::c_chart(
             &data.vec("counts")?,
-            &shewhart_options(&params)?,
+            &shewhart_options(&params, kind)?,
         )?),
         ChartKind::U => AnalyzeResponse::Shewhart(shewhart::u_chart(
             &data.vec("counts")?,
             &data.vec("sizes")?,
-            &shewhart_options(&params)?,
+            &shewhart_options(&params, kind)?,
         )?),
         ChartKind::Ewma => {
             let series = OwnedSeries::read(&data)?;

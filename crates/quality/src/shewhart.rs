@@ -128,6 +128,12 @@ pub struct ShewhartOptions {
     pub nsigma: f64,
     /// Re-estimate with out-of-control phase-I points removed until stable.
     pub iterate: bool,
+    /// Known center ("standard given"): the mean for I and X̄, p̄ for p and np, c̄ for c, ū
+    /// for u. Replaces the phase-I estimate.
+    pub known_center: Option<f64>,
+    /// Known σ of one observation for I-MR, X̄-R and X̄-S. Replaces the phase-I estimate;
+    /// the dispersion chart is then centred on d2·σ (R, MR) or c4·σ (S).
+    pub known_sigma: Option<f64>,
 }
 
 impl Default for ShewhartOptions {
@@ -137,6 +143,8 @@ impl Default for ShewhartOptions {
             rules: RuleSelection::all(RuleSet::Nelson),
             nsigma: 3.0,
             iterate: false,
+            known_center: None,
+            known_sigma: None,
         }
     }
 }
@@ -295,6 +303,22 @@ fn count_of(mask: &[bool]) -> usize {
     mask.iter().filter(|m| **m).count()
 }
 
+/// The known center, or the phase-I mean of `values`.
+fn center_of(
+    opts: &ShewhartOptions,
+    chart: &'static str,
+    values: &[f64],
+    mask: &[bool],
+) -> Result<f64, QualityError> {
+    match opts.known_center {
+        Some(c) => Ok(c),
+        None => {
+            need(chart, "phase-I points", 1, count_of(mask))?;
+            Ok(masked_mean(values, mask))
+        }
+    }
+}
+
 /// Individuals and moving-range chart.
 pub fn imr(values: &[f64], opts: &ShewhartOptions) -> Result<ShewhartChart, QualityError> {
     check_finite("values", values)?;
@@ -303,12 +327,17 @@ pub fn imr(values: &[f64], opts: &ShewhartOptions) -> Result<ShewhartChart, Qual
     let d2 = constants::d2(2).unwrap_or(f64::NAN);
     let d3 = constants::d3(2).unwrap_or(f64::NAN);
     build("imr", values.to_vec(), opts, |mask| {
-        let (mr_bar, c) = mr_bar(values, mask);
-        need("imr", "consecutive phase-I points", 2, c + 1)?;
-        let sigma = mr_bar / d2;
+        let (mr_bar, sigma) = match opts.known_sigma {
+            Some(s) => (d2 * s, s),
+            None => {
+                let (mr_bar, c) = mr_bar(values, mask);
+                need("imr", "consecutive phase-I points", 2, c + 1)?;
+                (mr_bar, mr_bar / d2)
+            }
+        };
         let k = opts.nsigma;
         Ok(Estimate {
-            center: Line::Constant(masked_mean(values, mask)),
+            center: Line::Constant(center_of(opts, "imr", values, mask)?),
             sigma_statistic: Line::Constant(sigma),
             lower_floor: None,
             upper_cap: None,
@@ -345,13 +374,20 @@ fn xbar(
     })?;
     let sn = (n as f64).sqrt();
     build(chart, means.clone(), opts, |mask| {
-        need(chart, "phase-I subgroups", 1, count_of(mask))?;
-        let center = masked_mean(&means, mask);
-        let dbar = masked_mean(&disp, mask);
+        let center = center_of(opts, chart, &means, mask)?;
+        let dbar = match (opts.known_sigma, kind) {
+            (Some(s), SecondaryKind::S) => row.c4 * s,
+            (Some(s), _) => row.d2 * s,
+            (None, _) => {
+                need(chart, "phase-I subgroups", 1, count_of(mask))?;
+                masked_mean(&disp, mask)
+            }
+        };
         let (sigma, lcl, ucl) = match kind {
             SecondaryKind::S => (dbar / row.c4, row.B3 * dbar, row.B4 * dbar),
             _ => (dbar / row.d2, row.D3 * dbar, row.D4 * dbar),
         };
+        let sigma = opts.known_sigma.unwrap_or(sigma);
         Ok(Estimate {
             center: Line::Constant(center),
             sigma_statistic: Line::Constant(sigma / sn),
@@ -443,11 +479,16 @@ pub fn p_chart(
     let stat: Vec<f64> = counts.iter().zip(sizes).map(|(c, n)| c / n).collect();
     let constant = sizes_constant(sizes);
     build("p", stat, opts, |mask| {
-        need("p", "phase-I points", 1, count_of(mask))?;
-        let (d, n) = (0..counts.len())
-            .filter(|&i| mask[i])
-            .fold((0.0, 0.0), |(d, n), i| (d + counts[i], n + sizes[i]));
-        let pbar = d / n;
+        let pbar = match opts.known_center {
+            Some(p) => p,
+            None => {
+                need("p", "phase-I points", 1, count_of(mask))?;
+                let (d, n) = (0..counts.len())
+                    .filter(|&i| mask[i])
+                    .fold((0.0, 0.0), |(d, n), i| (d + counts[i], n + sizes[i]));
+                d / n
+            }
+        };
         let sig = |n: f64| (pbar * (1.0 - pbar) / n).sqrt();
         Ok(Estimate {
             center: Line::Constant(pbar),
@@ -482,8 +523,13 @@ pub fn np_chart(
     }
     let n = sizes[0];
     build("np", counts.to_vec(), opts, |mask| {
-        need("np", "phase-I points", 1, count_of(mask))?;
-        let pbar = masked_mean(counts, mask) / n;
+        let pbar = match opts.known_center {
+            Some(p) => p,
+            None => {
+                need("np", "phase-I points", 1, count_of(mask))?;
+                masked_mean(counts, mask) / n
+            }
+        };
         Ok(Estimate {
             center: Line::Constant(n * pbar),
             sigma_statistic: Line::Constant((n * pbar * (1.0 - pbar)).sqrt()),
@@ -501,8 +547,7 @@ pub fn c_chart(counts: &[f64], opts: &ShewhartOptions) -> Result<ShewhartChart, 
     check_attribute(counts, None, false)?;
     need("c", "points", 1, counts.len())?;
     build("c", counts.to_vec(), opts, |mask| {
-        need("c", "phase-I points", 1, count_of(mask))?;
-        let cbar = masked_mean(counts, mask);
+        let cbar = center_of(opts, "c", counts, mask)?;
         Ok(Estimate {
             center: Line::Constant(cbar),
             sigma_statistic: Line::Constant(cbar.sqrt()),
@@ -526,11 +571,16 @@ pub fn u_chart(
     let stat: Vec<f64> = counts.iter().zip(sizes).map(|(c, n)| c / n).collect();
     let constant = sizes_constant(sizes);
     build("u", stat, opts, |mask| {
-        need("u", "phase-I points", 1, count_of(mask))?;
-        let (c, n) = (0..counts.len())
-            .filter(|&i| mask[i])
-            .fold((0.0, 0.0), |(c, n), i| (c + counts[i], n + sizes[i]));
-        let ubar = c / n;
+        let ubar = match opts.known_center {
+            Some(u) => u,
+            None => {
+                need("u", "phase-I points", 1, count_of(mask))?;
+                let (c, n) = (0..counts.len())
+                    .filter(|&i| mask[i])
+                    .fold((0.0, 0.0), |(c, n), i| (c + counts[i], n + sizes[i]));
+                c / n
+            }
+        };
         Ok(Estimate {
             center: Line::Constant(ubar),
             sigma_statistic: if constant {
@@ -576,6 +626,35 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn standard_given_replaces_estimates() {
+        let v = [1.0, 2.0, 3.0, 2.0, 1.0];
+        let c = imr(
+            &v,
+            &ShewhartOptions {
+                known_center: Some(2.0),
+                known_sigma: Some(0.5),
+                ..ShewhartOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((c.center.at(0), c.ucl.at(0), c.lcl.at(0)), (2.0, 3.5, 0.5));
+        let mr = c.secondary.unwrap();
+        let d2 = constants::d2(2).unwrap();
+        assert!((mr.center - d2 * 0.5).abs() < 1e-15);
+        let g = vec![vec![1.0, 2.0, 3.0], vec![2.0, 2.0, 2.5]];
+        let c = xbar_s(
+            &g,
+            &ShewhartOptions {
+                known_sigma: Some(1.0),
+                ..ShewhartOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.sigma, Some(1.0));
+        assert!((c.secondary.unwrap().center - constants::c4(3).unwrap()).abs() < 1e-15);
     }
 
     #[test]
