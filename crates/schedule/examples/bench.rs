@@ -38,6 +38,10 @@ fn real_main() -> Result<(), String> {
             "--threads" => options.threads = val.parse().map_err(|_| "bad --threads")?,
             "--seed" => options.seed = val.parse().map_err(|_| "bad --seed")?,
             "--iters" => options.max_iterations = Some(val.parse().map_err(|_| "bad --iters")?),
+            "--no-pr" => options.path_relinking = val != "1" && val != "true",
+            "--no-improve" => {
+                options.max_no_improve = Some(val.parse().map_err(|_| "bad --no-improve")?)
+            }
             "--only" => only = Some(val.split(',').map(str::to_string).collect()),
             "--prefix" => prefix = Some(val.clone()),
             other => return Err(format!("unknown option {other}\n{usage}")),

@@ -42,6 +42,8 @@ pub struct SolveOptions {
     pub exchange_interval: u64,
     /// Non-improving iterations before a restart from an elite (`None` = automatic).
     pub max_no_improve: Option<u64>,
+    /// Use path relinking between elite solutions at restarts (classic job shop only).
+    pub path_relinking: bool,
 }
 
 impl Default for SolveOptions {
@@ -52,6 +54,7 @@ impl Default for SolveOptions {
             max_iterations: None,
             exchange_interval: 5_000,
             max_no_improve: None,
+            path_relinking: true,
         }
     }
 }
@@ -118,6 +121,7 @@ pub fn solve(
     if let Some(x) = options.max_no_improve {
         params.max_no_improve = x.max(1);
     }
+    params.path_relinking = options.path_relinking;
     let interval = options.exchange_interval.max(1);
     let stop = AtomicBool::new(false);
     let barrier = Barrier::new(threads);

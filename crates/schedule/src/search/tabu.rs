@@ -27,6 +27,7 @@ pub(crate) struct Params {
     pub elite_size: usize,
     pub perturb_min: u32,
     pub perturb_max: u32,
+    pub path_relinking: bool,
 }
 
 impl Params {
@@ -43,6 +44,7 @@ impl Params {
             elite_size: 8,
             perturb_min: 2,
             perturb_max: 6,
+            path_relinking: true,
         }
     }
 }
@@ -533,15 +535,34 @@ impl<'a> Searcher<'a> {
 
     fn restart(&mut self) {
         self.push_elite();
-        let r = self.rng.below(4);
-        let src: Sol = if let (Some(rec), true) = (&self.received, r == 0) {
-            rec.clone()
-        } else if r <= 1 || self.elite.is_empty() {
-            self.best.clone()
+        // Clear every tabu at once: all stored expiry iterations are now in the past.
+        self.iter += u64::from(self.params.tenure_max) + 1;
+        let r = self.rng.below(8);
+        let use_received = r == 0 && self.received.is_some();
+        if !use_received
+            && self.params.path_relinking
+            && !self.inst.flexible
+            && self.elite.len() >= 2
+            && r >= 4
+        {
+            self.path_relink();
         } else {
-            let i = self.rng.below(self.elite.len() as u32) as usize;
-            self.elite[i].clone()
-        };
+            let src: Sol = match &self.received {
+                Some(rec) if use_received => rec.clone(),
+                _ if r <= 2 || self.elite.is_empty() => self.best.clone(),
+                _ => {
+                    let i = self.rng.below(self.elite.len() as u32) as usize;
+                    self.elite[i].clone()
+                }
+            };
+            let ok = self.st.load(self.inst, &src);
+            debug_assert!(ok);
+            let p = &self.params;
+            let k = p.perturb_min + self.rng.below(p.perturb_max - p.perturb_min + 1);
+            for _ in 0..k {
+                self.random_move();
+            }
+        }
         if self
             .received
             .as_ref()
@@ -549,20 +570,69 @@ impl<'a> Searcher<'a> {
         {
             self.received = None;
         }
-        let ok = self.st.load(self.inst, &src);
-        debug_assert!(ok);
-        self.tabu_seq.iter_mut().for_each(|x| *x = 0);
-        self.tabu_mach.iter_mut().for_each(|x| *x = 0);
-        let p = &self.params;
-        let k = p.perturb_min + self.rng.below(p.perturb_max - p.perturb_min + 1);
-        for _ in 0..k {
-            self.random_move();
-        }
         self.seg_best = self.st.makespan;
         self.st.save(&mut self.tmp);
         self.no_improve = 0;
         if self.st.makespan < self.best.makespan {
             self.st.save(&mut self.best);
+        }
+    }
+
+    /// Path relinking (classic job shop): start from one elite and apply adjacent swaps
+    /// that remove order inversions with respect to another elite, stopping about a third
+    /// to two thirds of the way.
+    fn path_relink(&mut self) {
+        let e = self.elite.len() as u32;
+        let i = self.rng.below(e) as usize;
+        let mut j = self.rng.below(e - 1) as usize;
+        if j >= i {
+            j += 1;
+        }
+        let ok = self.st.load(self.inst, &self.elite[i]);
+        debug_assert!(ok);
+        let target = &self.elite[j];
+        let tpos = &mut self.scratch;
+        for seq in &target.seq {
+            for (p, &o) in seq.iter().enumerate() {
+                tpos[o as usize] = p as u32;
+            }
+        }
+        let mut dist = 0u32;
+        for seq in &self.st.seq {
+            for a in 0..seq.len() {
+                for b in a + 1..seq.len() {
+                    dist += u32::from(tpos[seq[a] as usize] > tpos[seq[b] as usize]);
+                }
+            }
+        }
+        if dist < 2 {
+            return;
+        }
+        let steps = dist / 3 + self.rng.below(dist / 3 + 1);
+        let mut cands: Vec<(u32, u32)> = Vec::new();
+        for _ in 0..steps {
+            cands.clear();
+            for (m, seq) in self.st.seq.iter().enumerate() {
+                for p in 0..seq.len().saturating_sub(1) {
+                    if self.scratch[seq[p] as usize] > self.scratch[seq[p + 1] as usize] {
+                        cands.push((m as u32, p as u32));
+                    }
+                }
+            }
+            let mut done = false;
+            while !cands.is_empty() {
+                let k = self.rng.below(cands.len() as u32) as usize;
+                let (m, p) = cands.swap_remove(k);
+                let (m, p) = (m as usize, p as usize);
+                if self.st.shift_update(self.inst, m, p, p + 1) {
+                    done = true;
+                    break;
+                }
+                self.st.shift(m, p + 1, p);
+            }
+            if !done {
+                break;
+            }
         }
     }
 
