@@ -116,11 +116,12 @@ impl ChartKind {
         }
     }
 
-    /// Parses a request name.
+    /// Parses a request name (case-insensitive; `-` may stand for `_`, as in `xbar-r`).
     pub fn parse(name: &str) -> Result<Self, QualityError> {
+        let norm = name.trim().to_ascii_lowercase().replace('-', "_");
         ChartKind::ALL
             .into_iter()
-            .find(|k| k.name() == name)
+            .find(|k| k.name() == norm)
             .ok_or_else(|| QualityError::UnknownChart {
                 chart: name.to_string(),
             })

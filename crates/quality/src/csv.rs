@@ -489,6 +489,14 @@ pub fn request_from_csv(text: &str, opts: &CsvOptions) -> Result<AnalyzeRequest,
     })
 }
 
+/// Builds the request from CSV and analyses it (the `spc analyze FILE.csv` path).
+pub fn analyze_csv(
+    text: &str,
+    opts: &CsvOptions,
+) -> Result<crate::api::AnalyzeResponse, crate::error::QualityError> {
+    crate::api::analyze(&request_from_csv(text, opts)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,6 +610,20 @@ mod tests {
         .unwrap();
         assert_eq!(req.data["sizes"], json!([50.0, 60.0, 40.0]));
         assert!(analyze(&req).is_ok());
+        let e = analyze_csv(
+            "defects\n1\nx\n",
+            &CsvOptions {
+                chart: Some(ChartKind::C),
+                ..CsvOptions::default()
+            },
+        );
+        assert!(matches!(
+            e,
+            Err(crate::error::QualityError::Csv(CsvError::NotANumber {
+                line: 3,
+                ..
+            }))
+        ));
     }
 
     proptest! {

@@ -1,8 +1,9 @@
 //! Typed errors of the SPC engine.
 //!
 //! Every variant names the field, index or option at fault, so that the edge (CLI, HTTP) can
-//! show the message as is. Errors of the CSV reader live in [`crate::csv`], errors of the
-//! nonconformance workflow in [`crate::nc`]; both convert into [`QualityError`] where needed.
+//! show the message as is. Errors of the CSV reader ([`crate::csv::CsvError`]) convert into
+//! [`QualityError::Csv`]; the nonconformance workflow ([`crate::nc::NcError`]) and the
+//! root-cause ranking ([`crate::rootcause::RootCauseError`]) have their own error types.
 
 use thiserror::Error;
 
@@ -157,6 +158,15 @@ pub enum QualityError {
         /// Pivot at which the Cholesky factorisation failed.
         pivot: usize,
     },
+    /// A phase-II monitor was built from, or fed with, the wrong kind of chart or input.
+    #[error("monitor: {reason}")]
+    MonitorMismatch {
+        /// What does not fit.
+        reason: String,
+    },
+    /// CSV input could not be read.
+    #[error(transparent)]
+    Csv(#[from] crate::csv::CsvError),
     /// A specification is inconsistent (no limit at all, or LSL ≥ USL).
     #[error("invalid specification: {reason}")]
     InvalidSpec {

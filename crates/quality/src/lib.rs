@@ -13,9 +13,23 @@
 //! binary call [`analyze`] and convert at the edge. The conventions follow the shared
 //! vectors README (`shared/quality/vectors/README.md`), which is the contract.
 //!
-//! Entry points: [`analyze`] / [`AnalyzeRequest`] / [`AnalyzeResponse`];
-//! [`csv::parse_csv`] and [`csv::request_from_csv`]; [`rootcause::rank_boolean`] and
-//! [`rootcause::rank_numeric`]; [`nc::Nonconformance`] and [`nc::release_gate`].
+//! Entry points:
+//!
+//! * JSON contract: [`analyze`] / [`analyze_json`] with [`AnalyzeRequest`] →
+//!   [`AnalyzeResponse`] (the request and response shapes of the shared vectors);
+//! * CSV: [`csv::parse_csv`], [`csv::request_from_csv`], [`csv::analyze_csv`] with
+//!   [`csv::CsvOptions`];
+//! * phase II streaming: [`ChartMonitor`] (from a charted phase I) and the bare rule
+//!   evaluator [`Monitor`];
+//! * typed charts: [`shewhart`], [`ewma`], [`cusum`], [`capability`], [`t2`];
+//! * root cause: [`rootcause::rank`], [`rootcause::rank_boolean`], [`rootcause::rank_numeric`];
+//! * nonconformance: [`nc::Nonconformance::open`] / [`nc::Nonconformance::apply`] and
+//!   [`nc::release_gate`].
+//!
+//! Code map: `special` (log-gamma, incomplete beta/gamma, Beta/F quantiles, Φ),
+//! `constants` (d2, d3, c4 and factors), `estimate` (validation, phase-I estimators),
+//! `rules` (rule selection and the batch evaluator — the independent checker of `monitor`),
+//! `monitor` (O(1) streaming rules), `phase2` (streaming charts), `api` (JSON contract).
 
 pub mod api;
 pub mod capability;
@@ -35,6 +49,7 @@ pub mod special;
 pub mod t2;
 
 pub use api::{AnalyzeRequest, AnalyzeResponse, ChartKind, analyze, analyze_json};
+pub use csv::{CsvOptions, analyze_csv, request_from_csv};
 pub use error::QualityError;
 pub use monitor::{Fired, Monitor};
 pub use phase2::{ChartMonitor, PointOutcome};

@@ -62,18 +62,16 @@ pub struct ChartMonitor {
 fn constant(line: &Line, what: &str) -> Result<f64, QualityError> {
     match line {
         Line::Constant(v) => Ok(*v),
-        Line::PerPoint(_) => Err(QualityError::InvalidField {
-            section: "chart",
-            field: what.to_string(),
-            reason: "per-point limits: use ChartMonitor::proportion or ChartMonitor::rate".into(),
+        Line::PerPoint(_) => Err(QualityError::MonitorMismatch {
+            reason: format!(
+                "`{what}` varies per point: use ChartMonitor::proportion or ChartMonitor::rate"
+            ),
         }),
     }
 }
 
 fn wrong(reason: &str) -> QualityError {
-    QualityError::InvalidField {
-        section: "chart",
-        field: "secondary".into(),
+    QualityError::MonitorMismatch {
         reason: reason.to_string(),
     }
 }
