@@ -1,0 +1,121 @@
+//! Random draws with plant meaning: process parameters around their targets, quality
+//! measurements around their specifications, and how lot quality shifts them.
+//!
+//! The causal chain the quality engines are tested on lives here: a process parameter away
+//! from its target raises the lot's defect factor ([`parameter_factor`]); the factor is
+//! inherited through genealogy by whatever consumes the lot, and pushes one-sided
+//! upper-specification characteristics (leak rate, residual monomer) and defect counts up.
+
+use model::rng::Rng;
+use model::{Characteristic, ProcessParameter};
+
+/// A process parameter's actual value: target plus noise (six sigma across the window)
+/// plus any drift offset.
+pub(crate) fn parameter_value(rng: &mut Rng, p: &ProcessParameter, offset: f64) -> f64 {
+    let sd = (p.high - p.low) / 12.0;
+    round(p.target + sd * rng.normal() + offset, 3)
+}
+
+/// How much a parameter value degrades the lot: zero inside the central part of the
+/// window, growing linearly beyond it; temperatures weigh most.
+pub(crate) fn parameter_factor(p: &ProcessParameter, value: f64) -> f64 {
+    let dev = if value >= p.target {
+        let w = p.high - p.target;
+        if w > 0.0 { (value - p.target) / w } else { 0.0 }
+    } else {
+        let w = p.target - p.low;
+        if w > 0.0 { (p.target - value) / w } else { 0.0 }
+    };
+    let weight = if p.name.contains("temperature") {
+        1.0
+    } else {
+        0.3
+    };
+    weight * (dev - 0.3).max(0.0)
+}
+
+/// Signed position of a temperature parameter in its upper or lower half-window.
+pub(crate) fn temperature_index(p: &ProcessParameter, value: f64) -> f64 {
+    if !p.name.contains("temperature") {
+        return 0.0;
+    }
+    let w = if value >= p.target {
+        p.high - p.target
+    } else {
+        p.target - p.low
+    };
+    if w > 0.0 { (value - p.target) / w } else { 0.0 }
+}
+
+/// Is this a characteristic measured as individual values or subgroups of values?
+pub(crate) fn is_variable(c: &Characteristic) -> bool {
+    use model::ChartKind::*;
+    matches!(c.chart, Imr | XbarR | XbarS | Ewma | Cusum)
+}
+
+/// One variables measurement. `factor` is the defect factor of the item or lot,
+/// `temperature` its temperature index, `offset` a drift of the characteristic itself.
+pub(crate) fn variable_value(
+    rng: &mut Rng,
+    c: &Characteristic,
+    factor: f64,
+    temperature: f64,
+    offset: f64,
+) -> f64 {
+    let value = match (c.lsl, c.usl) {
+        (None, Some(usl)) if c.target > 0.0 && usl > c.target => {
+            // One-sided, positive quantities (leak rate, residual monomer): log-normal,
+            // pushed towards the limit by the defect factor.
+            let base = c.target + factor * 0.5 * (usl - c.target);
+            let spread = (usl / c.target).ln() / 3.2;
+            base * (spread * rng.normal()).exp()
+        }
+        (Some(lsl), Some(usl)) => {
+            let mut mean = c.target;
+            if c.name.to_lowercase().contains("viscosity") {
+                mean *= 1.0 + 0.05 * temperature + 0.02 * factor;
+            }
+            mean + (usl - lsl) / 8.0 * rng.normal()
+        }
+        _ => c.target + c.target.abs().max(1e-3) * 0.1 * rng.normal(),
+    };
+    round(value + offset, 4)
+}
+
+/// Is a variables value outside its specification limits?
+pub(crate) fn out_of_spec(c: &Characteristic, value: f64) -> bool {
+    c.lsl.is_some_and(|l| value < l) || c.usl.is_some_and(|u| value > u)
+}
+
+/// Number of successes in `n` trials of probability `p`.
+pub(crate) fn binomial(rng: &mut Rng, n: u64, p: f64) -> u64 {
+    let p = p.clamp(0.0, 1.0);
+    if p == 0.0 {
+        return 0;
+    }
+    (0..n).filter(|_| rng.chance(p)).count() as u64
+}
+
+/// A Poisson count with mean `lambda` (Knuth's method; means here are small).
+pub(crate) fn poisson(rng: &mut Rng, lambda: f64) -> u64 {
+    if lambda <= 0.0 {
+        return 0;
+    }
+    if lambda > 30.0 {
+        return (lambda + lambda.sqrt() * rng.normal()).round().max(0.0) as u64;
+    }
+    let limit = (-lambda).exp();
+    let mut k = 0;
+    let mut p = rng.uniform();
+    while p > limit {
+        k += 1;
+        p *= rng.uniform();
+    }
+    k
+}
+
+/// Rounds to `digits` decimals.
+pub(crate) fn round(value: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
+}

@@ -1,0 +1,147 @@
+//! What the caller controls: run options, injected drifts, an optional plan to execute, the
+//! progress callback's payload and the errors a run can end with.
+
+use std::collections::BTreeMap;
+
+use model::{CharacteristicId, OrderId, RoutingId, Timestamp, UnitId};
+use serde::{Deserialize, Serialize};
+
+/// Options of one simulation run. Same plant + same options (including `seed`) give
+/// byte-identical events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimOptions {
+    /// Seed of every random stream in the run.
+    pub seed: u64,
+    /// First simulated instant.
+    pub start: Timestamp,
+    /// Length of the run in days; events after `start + days` are never emitted.
+    pub days: f64,
+    /// Inject random breakdowns from each unit's MTBF/MTTR.
+    pub breakdowns: bool,
+    /// Parameter or characteristic drifts to inject.
+    pub drifts: Vec<DriftSpec>,
+    /// Let rush orders arrive during the run (released by `order_released` events).
+    pub new_orders: bool,
+    /// Mean number of arriving orders per day when `new_orders` is on.
+    pub new_orders_per_day: f64,
+    /// Multiplier on the spread (log-sigma) of stochastic durations; 0 makes them exact.
+    pub duration_spread: f64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            seed: 7,
+            start: Timestamp::parse("2026-03-02T00:00:00Z").expect("valid constant"),
+            days: 14.0,
+            breakdowns: true,
+            drifts: Vec::new(),
+            new_orders: true,
+            new_orders_per_day: 1.5,
+            duration_spread: 1.0,
+        }
+    }
+}
+
+/// What a drift moves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DriftTarget {
+    /// A process parameter of a routing step (0-based `step`), on every routing when
+    /// `routing` is none. Parameters feed the lot's quality and, through genealogy, the
+    /// defect rates of whatever consumes the lot.
+    Parameter {
+        #[serde(default)]
+        routing: Option<RoutingId>,
+        step: u32,
+        name: String,
+    },
+    /// The measured value of an inspection characteristic.
+    Characteristic { characteristic: CharacteristicId },
+}
+
+/// A drift: from `start_day` days after the run's start, the target is offset by
+/// `shift + rate_per_day * (days since start_day)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftSpec {
+    pub target: DriftTarget,
+    /// Only on this unit, when given.
+    #[serde(default)]
+    pub unit: Option<UnitId>,
+    pub start_day: f64,
+    /// Step change at `start_day`, in the target's unit of measure.
+    #[serde(default)]
+    pub shift: f64,
+    /// Linear creep per day after `start_day`.
+    #[serde(default)]
+    pub rate_per_day: f64,
+}
+
+impl DriftSpec {
+    /// The canonical demo fault: the reactor temperature of the EA-100 epoxy base recipe
+    /// (step 2, `React and hold`) creeps up by 1.2 degC a day from day 5. EA-100 bonds the
+    /// dispensers, so leak-test failures on the assemblies made from those batches rise.
+    pub fn reactor_temperature_creep() -> DriftSpec {
+        DriftSpec {
+            target: DriftTarget::Parameter {
+                routing: Some("RCP-EA100".into()),
+                step: 1,
+                name: "reactor_temperature".into(),
+            },
+            unit: None,
+            start_day: 5.0,
+            shift: 0.0,
+            rate_per_day: 1.2,
+        }
+    }
+
+    /// Offset at `days` days after the run's start.
+    pub fn offset_at(&self, days: f64) -> f64 {
+        if days < self.start_day {
+            0.0
+        } else {
+            self.shift + self.rate_per_day * (days - self.start_day)
+        }
+    }
+}
+
+/// A schedule to execute: per unit, the operations in the order they must run, each no
+/// earlier than its planned start. Operations the plan does not mention are dispatched by
+/// the built-in rule on units whose planned sequence is exhausted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub units: BTreeMap<UnitId, Vec<PlannedOperation>>,
+}
+
+/// One (order, step) assignment inside a unit's sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedOperation {
+    pub order: OrderId,
+    /// 0-based step of the order's routing.
+    pub step: u32,
+    pub start: Timestamp,
+}
+
+/// Reported to the progress callback about once per simulated hour and at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Simulated time reached.
+    pub sim_time: Timestamp,
+    /// Fraction of the run done, 0 to 1.
+    pub fraction: f64,
+    /// Events emitted so far.
+    pub events: u64,
+}
+
+/// Why a run could not be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid option `{field}`: {message}")]
+    Options { field: String, message: String },
+    #[error("invalid plan at `{path}`: {message}")]
+    Plan { path: String, message: String },
+}

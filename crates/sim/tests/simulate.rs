@@ -1,0 +1,317 @@
+//! Runs of the reference plant: every event folds into `PlantState`, runs are
+//! deterministic, inventory never goes negative, drifts show up where the ground truth says
+//! and raise downstream defects.
+
+use std::collections::BTreeMap;
+
+use model::{Catalog, EventKind, PlantState, Timestamp};
+use proptest::prelude::*;
+use sim::{DriftSpec, DriftTarget, SimOptions, SimOutput};
+
+fn run(catalog: &Catalog, options: &SimOptions) -> SimOutput {
+    sim::simulate(catalog, options, None, |_| {}).expect("valid options")
+}
+
+/// Folds every event, checking lots and serials never go below zero on the way.
+fn fold_all(catalog: &Catalog, options: &SimOptions, out: &SimOutput) -> PlantState {
+    let mut state = PlantState::initial(catalog, options.start);
+    let end = options.start.plus_minutes(options.days * 1440.0);
+    let mut last = options.start;
+    for (i, event) in out.events.iter().enumerate() {
+        assert!(event.time >= last, "event {i} goes back in time");
+        assert!(event.time <= end, "event {i} after the end");
+        assert_eq!(event.source.as_deref(), Some("sim"));
+        assert_eq!(
+            event.id.as_str(),
+            format!("sim-{}-{:07}", options.seed, i + 1)
+        );
+        last = event.time;
+        if let EventKind::MaterialConsumed {
+            serial: Some(serial),
+            lot: None,
+            ..
+        } = &event.kind
+        {
+            let known = state
+                .serials
+                .get(serial)
+                .expect("consumed serials were produced");
+            assert!(
+                known.consumed_by.is_none(),
+                "serial {serial} consumed twice"
+            );
+        }
+        if let Err(e) = state.apply(catalog, event) {
+            panic!("event {i} rejected: {e}");
+        }
+        if let EventKind::MaterialConsumed { lot: Some(lot), .. }
+        | EventKind::MaterialShipped { lot: Some(lot), .. } = &event.kind
+        {
+            let on_hand = state.lots[lot].on_hand();
+            assert!(on_hand > -1e-6, "lot {lot} went negative: {on_hand}");
+        }
+    }
+    state
+}
+
+#[test]
+fn fourteen_day_reference_run_folds_without_errors() {
+    let catalog = sim::reference_catalog();
+    let options = SimOptions::default();
+    let out = run(&catalog, &options);
+    let state = fold_all(&catalog, &options, &out);
+    assert_eq!(state.events_applied as usize, out.events.len());
+    assert!(out.events.len() > 5_000, "{} events", out.events.len());
+    let completed = out.summary.orders_completed_by_mode.values().sum::<u64>();
+    assert!(completed >= 120, "{completed} orders completed");
+    for mode in ["discrete", "process", "repetitive"] {
+        assert!(out.summary.orders_completed_by_mode[mode] > 10, "{mode}");
+    }
+    for kind in model::EventKind::TYPE_NAMES {
+        if matches!(kind, "order_changed" | "order_cancelled") {
+            continue;
+        }
+        assert!(
+            out.summary.events_by_type.contains_key(kind),
+            "no {kind} events"
+        );
+    }
+    let states: std::collections::BTreeSet<_> = out
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::EquipmentStateChanged { state, .. } => Some(*state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states.len(), 5, "every equipment state occurs: {states:?}");
+    assert!(!out.truth.breakdowns.is_empty());
+    assert!(out.truth.bottleneck.is_some());
+    assert!(out.summary.shipments > 0 && out.summary.serials_produced > 0);
+    // Every inspection characteristic of the plant got results.
+    let measured: usize = out.summary.quality.len();
+    let defined: usize = catalog
+        .plant()
+        .inspection_plans
+        .iter()
+        .map(|p| p.characteristics.len())
+        .sum();
+    assert_eq!(measured, defined);
+}
+
+#[test]
+fn same_seed_same_events_and_different_seed_different_events() {
+    let catalog = sim::reference_catalog();
+    let options = SimOptions {
+        days: 7.0,
+        ..Default::default()
+    };
+    let a = serde_json::to_string(&run(&catalog, &options)).unwrap();
+    let b = serde_json::to_string(&run(&catalog, &options)).unwrap();
+    assert!(a == b, "same seed gave different output");
+    let other = SimOptions {
+        seed: 8,
+        ..options.clone()
+    };
+    let c = serde_json::to_string(&run(&catalog, &other).events).unwrap();
+    let a_events = serde_json::to_string(&run(&catalog, &options).events).unwrap();
+    assert_ne!(a_events, c);
+}
+
+#[test]
+fn progress_is_reported_in_order() {
+    let catalog = sim::reference_catalog();
+    let options = SimOptions {
+        days: 2.0,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let out = sim::simulate(&catalog, &options, None, |p| seen.push(p)).unwrap();
+    assert!(seen.len() >= 40);
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].sim_time <= w[1].sim_time && w[0].events <= w[1].events)
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(last.fraction, 1.0);
+    assert_eq!(last.events as usize, out.events.len());
+}
+
+/// Leak and function failures counted on the characteristics the drift should reach.
+fn downstream_failures(out: &SimOutput, characteristics: &[model::CharacteristicId]) -> f64 {
+    out.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::QualityResultRecorded {
+                characteristic,
+                value,
+                ..
+            } if characteristic.as_str().ends_with("-FAIL")
+                && characteristics.contains(characteristic) =>
+            {
+                Some(*value)
+            }
+            _ => None,
+        })
+        .sum()
+}
+
+#[test]
+fn reactor_temperature_drift_is_measured_and_raises_downstream_defects() {
+    let catalog = sim::reference_catalog();
+    let base = SimOptions::default();
+    let drift = SimOptions {
+        drifts: vec![DriftSpec::reactor_temperature_creep()],
+        ..base.clone()
+    };
+    let clean = run(&catalog, &base);
+    let drifted = run(&catalog, &drift);
+    fold_all(&catalog, &drift, &drifted);
+
+    let truth = &drifted.truth.drifts[0];
+    assert!(truth.magnitude_at_end > 10.0);
+    assert!(!truth.affected_lots.is_empty());
+    assert!(
+        truth
+            .downstream_characteristics
+            .iter()
+            .any(|c| c.as_str() == "M50-LEAK")
+    );
+    assert!(
+        truth
+            .downstream_characteristics
+            .iter()
+            .any(|c| c.as_str() == "EA100-VISC")
+    );
+
+    // The parameter itself: EA-100 reactor temperatures after day 9 sit well above target.
+    let day9 = base.start.plus_minutes(9.0 * 1440.0);
+    let mut routing_of = BTreeMap::new();
+    let temps = |out: &SimOutput, routing_of: &mut BTreeMap<model::OrderId, model::RoutingId>| {
+        let mut late = Vec::new();
+        for e in &out.events {
+            match &e.kind {
+                EventKind::OrderReleased { order } => {
+                    routing_of.insert(order.id.clone(), order.routing.clone());
+                }
+                EventKind::OperationCompleted {
+                    order,
+                    step: 1,
+                    parameters,
+                    ..
+                } if routing_of[order].as_str() == "RCP-EA100" && e.time > day9 => {
+                    late.push(parameters["reactor_temperature"]);
+                }
+                _ => {}
+            }
+        }
+        late.iter().sum::<f64>() / late.len().max(1) as f64
+    };
+    let drifted_temp = temps(&drifted, &mut routing_of);
+    let clean_temp = temps(&clean, &mut routing_of);
+    assert!(
+        drifted_temp > 90.0,
+        "drifted EA-100 temperature {drifted_temp}"
+    );
+    assert!(
+        (clean_temp - 85.0).abs() < 2.0,
+        "clean EA-100 temperature {clean_temp}"
+    );
+
+    let failures_drift = downstream_failures(&drifted, &truth.downstream_characteristics);
+    let failures_clean = downstream_failures(&clean, &truth.downstream_characteristics);
+    assert!(
+        failures_drift > failures_clean * 1.5,
+        "drift {failures_drift} vs clean {failures_clean}"
+    );
+}
+
+#[test]
+fn characteristic_drift_shifts_measurements() {
+    let catalog = sim::reference_catalog();
+    let options = SimOptions {
+        drifts: vec![DriftSpec {
+            target: DriftTarget::Characteristic {
+                characteristic: "CRT-EA100-50-FILLWT".into(),
+            },
+            unit: None,
+            start_day: 0.0,
+            shift: 3.0,
+            rate_per_day: 0.0,
+        }],
+        ..Default::default()
+    };
+    let out = run(&catalog, &options);
+    let q = out
+        .summary
+        .quality
+        .iter()
+        .find(|q| q.characteristic.as_str() == "CRT-EA100-50-FILLWT")
+        .unwrap();
+    assert!(q.mean > 64.0, "{}", q.mean);
+}
+
+#[test]
+fn bad_options_are_rejected_with_the_field() {
+    let catalog = sim::reference_catalog();
+    let bad = SimOptions {
+        days: 0.0,
+        ..Default::default()
+    };
+    let err = sim::simulate(&catalog, &bad, None, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("days"), "{err}");
+    let bad = SimOptions {
+        drifts: vec![DriftSpec {
+            target: DriftTarget::Parameter {
+                routing: Some("RCP-EA100".into()),
+                step: 1,
+                name: "no_such_parameter".into(),
+            },
+            unit: None,
+            start_day: 0.0,
+            shift: 1.0,
+            rate_per_day: 0.0,
+        }],
+        ..Default::default()
+    };
+    let err = sim::simulate(&catalog, &bad, None, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("drifts[0]"), "{err}");
+}
+
+#[test]
+fn start_time_is_the_callers() {
+    let catalog = sim::reference_catalog();
+    let options = SimOptions {
+        start: Timestamp::parse("2026-03-04T06:00:00Z").unwrap(),
+        days: 1.0,
+        ..Default::default()
+    };
+    let out = run(&catalog, &options);
+    assert!(out.events.first().unwrap().time >= options.start);
+    fold_all(&catalog, &options, &out);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    #[test]
+    fn every_event_folds_for_any_seed(
+        seed in 0u64..10_000,
+        days in 0.25f64..3.0,
+        breakdowns in any::<bool>(),
+        new_orders in any::<bool>(),
+        offset_hours in 0u32..72,
+    ) {
+        let catalog = sim::reference_catalog();
+        let options = SimOptions {
+            seed,
+            days,
+            breakdowns,
+            new_orders,
+            start: Timestamp::parse("2026-03-02T00:00:00Z").unwrap().plus_minutes(f64::from(offset_hours) * 60.0),
+            drifts: vec![DriftSpec::reactor_temperature_creep()],
+            ..Default::default()
+        };
+        let out = run(&catalog, &options);
+        fold_all(&catalog, &options, &out);
+    }
+}
