@@ -6,6 +6,10 @@
 //! and the limits re-estimated until none remain. Limits are `center ± k·σ`; lower limits of
 //! p, np, c, u, R, S and MR are clipped at 0, the p UCL at 1 and the np UCL at n. Out of
 //! control means strictly beyond a limit.
+//!
+//! Rules are evaluated with the O(1)-per-point [`Monitor`]; the window-rescanning
+//! [`rules::evaluate`] is kept as its independent checker (property tests and the shared
+//! `rules` vectors run both).
 
 use serde::{Deserialize, Serialize};
 
@@ -174,7 +178,7 @@ pub fn rules_chart(
     }
     Ok(RulesResult {
         points_out_of_control: rules::points_out_of_control(values, |_| limits),
-        rule_violations: rules::evaluate(values, |_| limits, selection),
+        rule_violations: Monitor::run(selection, values, |_| limits),
     })
 }
 
@@ -293,7 +297,7 @@ fn build(
                 continue;
             }
         }
-        c.rule_violations = rules::evaluate(&statistic, |i| c.point_limits(i), opts.rules);
+        c.rule_violations = Monitor::run(opts.rules, &statistic, |i| c.point_limits(i));
         c.statistic = statistic;
         return Ok(c);
     }

@@ -8,7 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use quality::{AnalyzeRequest, analyze};
+use quality::rules::evaluate;
+use quality::{AnalyzeRequest, PointLimits, RuleSelection, RuleSet, analyze};
 use serde_json::Value;
 
 fn vectors_dir() -> Option<PathBuf> {
@@ -93,6 +94,35 @@ fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
+/// Runs `quality::rules::evaluate` (the independent checker) on a `rules` request.
+fn batch_rules(request: &AnalyzeRequest) -> Option<Value> {
+    let num = |k: &str| request.params.get(k).and_then(Value::as_f64);
+    let (center, sigma) = (num("center")?, num("sigma")?);
+    let limits = PointLimits {
+        center,
+        sigma,
+        lcl: num("lcl").unwrap_or(center - 3.0 * sigma),
+        ucl: num("ucl").unwrap_or(center + 3.0 * sigma),
+    };
+    let set = RuleSet::parse(request.params.get("rule_set")?.as_str()?).ok()?;
+    let rules: Vec<i64> = request
+        .params
+        .get("rules")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    let selection = RuleSelection::new(set, &rules).ok()?;
+    let values: Vec<f64> = request
+        .data
+        .get("values")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    serde_json::to_value(evaluate(&values, |_| limits, selection)).ok()
+}
+
 #[test]
 fn every_shared_vector_passes() {
     let Some(dir) = vectors_dir() else {
@@ -149,6 +179,18 @@ fn every_shared_vector_passes() {
         };
         let mut out = Vec::new();
         compare("", &v["expected"], Some(&response), &mut out);
+        if request.chart == "rules" {
+            // The window-rescanning batch evaluator must agree with the vector as well.
+            match batch_rules(&request) {
+                Some(batch) => compare(
+                    "rule_violations(batch)",
+                    &v["expected"]["rule_violations"],
+                    Some(&batch),
+                    &mut out,
+                ),
+                None => out.push("batch evaluator could not read the request".into()),
+            }
+        }
         for p in v["published"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
             let field = p["field"].as_str().unwrap_or("?");
             checked_published += 1;
