@@ -41,6 +41,11 @@ impl Fired {
     pub fn rules(self) -> impl Iterator<Item = u8> {
         (1u8..16).filter(move |&r| self.rule(r))
     }
+
+    /// The fired rules as violations at `index`, sorted by rule.
+    pub fn violations(self, index: usize) -> impl Iterator<Item = Violation> {
+        self.rules().map(move |rule| Violation { rule, index })
+    }
 }
 
 /// Streaming run-rule evaluator for one characteristic.
@@ -189,10 +194,7 @@ impl Monitor {
         let mut m = Monitor::new(limits(0), selection);
         let mut out = Vec::new();
         for (i, &x) in values.iter().enumerate() {
-            let f = m.push_with(x, limits(i));
-            for rule in f.rules() {
-                out.push(Violation { rule, index: i });
-            }
+            out.extend(m.push_with(x, limits(i)).violations(i));
         }
         out
     }
