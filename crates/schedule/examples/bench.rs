@@ -6,10 +6,10 @@
 //! Reads `bounds.csv` in the directory, solves each listed instance (`<name>.txt` for
 //! jssp, `<name>.fjs` for fjsp), re-checks every schedule and prints a gap table.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use schedule::bench::{BenchInstance, run_bench};
-use schedule::{SolveOptions, Termination, parse_bounds, parse_fjs, parse_jsplib};
+use schedule::{SolveOptions, Termination, TimeLimit, parse_bounds, parse_fjs, parse_jsplib};
 
 fn main() {
     if let Err(e) = real_main() {
@@ -91,10 +91,13 @@ fn real_main() -> Result<(), String> {
         "{:<8} {:>8} {:>8} {:>8} {:>12}",
         "instance", "makespan", "best", "gap%", "iterations"
     );
-    let limit = Duration::from_secs_f64(time_limit);
+    let limit = time_limit;
     let mut term = |_: &str| -> Box<dyn Termination> {
         let start = Instant::now();
-        Box::new(move || start.elapsed() >= limit)
+        Box::new(TimeLimit {
+            clock: move || start.elapsed().as_secs_f64(),
+            limit_seconds: limit,
+        })
     };
     let report = run_bench(&instances, &options, &mut term, &mut |r| {
         println!(

@@ -31,4 +31,4 @@ pub use parse::{BoundRow, ParseError, parse_bounds, parse_fjs, parse_jsplib};
 pub use problem::{Alternative, Job, Operation, Problem, ProblemError};
 pub use schedule::{Schedule, ScheduledOp};
 pub use search::{Progress, SolveError, SolveOptions, SolveResult, solve};
-pub use termination::{Never, StopFlag, Termination};
+pub use termination::{Either, Never, StopFlag, Termination, TimeLimit};

@@ -121,3 +121,26 @@ proptest! {
         solve_checked(&p, &opts(seed, threads, 300));
     }
 }
+
+#[test]
+fn progress_reports_caller_clock() {
+    let p = parse_jsplib(FT06).unwrap();
+    let o = SolveOptions {
+        exchange_interval: 200,
+        threads: 2,
+        ..SolveOptions::default()
+    };
+    let mut ticks = 0.0;
+    let mut term = schedule::TimeLimit {
+        clock: move || {
+            ticks += 0.01;
+            ticks
+        },
+        limit_seconds: 1.0,
+    };
+    let mut seen = Vec::new();
+    let r = solve(&p, &o, &mut term, &mut |pr| seen.push(*pr)).unwrap();
+    assert!(seen.iter().all(|pr| pr.elapsed_seconds.is_some()));
+    let rep = check(&p, &r.schedule.ops, Some(r.schedule.makespan));
+    assert!(rep.is_feasible());
+}

@@ -60,7 +60,7 @@ impl Default for SolveOptions {
 }
 
 /// Reported at every checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// Best makespan over all threads so far.
     pub best_makespan: u64,
@@ -68,6 +68,8 @@ pub struct Progress {
     pub iterations: u64,
     /// Checkpoint number (0-based).
     pub checkpoint: u64,
+    /// Elapsed seconds as reported by the caller's termination clock, if it has one.
+    pub elapsed_seconds: Option<f64>,
 }
 
 /// Result of [`solve`].
@@ -152,14 +154,20 @@ pub fn solve(
                 worker(ctx, t, &mut poll, &mut |_| {});
             });
         }
+        let term = std::cell::RefCell::new(termination);
         let mut poll = || {
-            let s = termination.should_stop();
+            let s = term.borrow_mut().should_stop();
             if s {
                 stop.store(true, Ordering::Relaxed);
             }
             s || stop.load(Ordering::Relaxed)
         };
-        worker(&ctx, 0, &mut poll, progress);
+        let mut report = |p: &Progress| {
+            let mut p = *p;
+            p.elapsed_seconds = term.borrow_mut().elapsed_seconds();
+            progress(&p);
+        };
+        worker(&ctx, 0, &mut poll, &mut report);
     });
     let (thread, iterations, sol) = pick_best(&slots);
     let mut st = State::new(&inst);
@@ -255,6 +263,7 @@ fn worker(
                 best_makespan: u64::from(gbest),
                 iterations: total,
                 checkpoint,
+                elapsed_seconds: None,
             });
         }
         if gbest < s.best.makespan {
