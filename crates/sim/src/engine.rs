@@ -198,7 +198,7 @@ fn date_code(t: i64) -> String {
     format!("{}{}{}", &s[2..4], &s[5..7], &s[8..10])
 }
 
-const FAILURES: [&[&str]; 3] = [
+const FAILURES: [&[&str]; 4] = [
     &[
         "press servo fault",
         "dispense valve clogged",
@@ -210,6 +210,12 @@ const FAILURES: [&[&str]; 3] = [
         "temperature control loop fault",
         "vacuum pump trip",
         "bottom valve actuator failure",
+    ],
+    &[
+        "temperature controller fault",
+        "instrument air loss",
+        "door interlock fault",
+        "transfer pump trip",
     ],
     &[
         "filler nozzle blockage",
@@ -504,7 +510,7 @@ impl<'a> Sim<'a> {
             } else {
                 *rng.pick(&examples)
             };
-            let release = Timestamp(t.round() as i64);
+            let release = Timestamp((t / 60_000.0).round() as i64 * 60_000);
             let due_raw = release.0 + (3 + rng.below(3) as i64) * DAY;
             let due = Timestamp(due_raw - due_raw.rem_euclid(HOUR));
             k += 1;
@@ -887,8 +893,9 @@ impl<'a> Sim<'a> {
         );
         let mode_index = match self.units[u].mode {
             Mode::Discrete => 0,
-            Mode::Process => 1,
-            Mode::Repetitive => 2,
+            Mode::Process if unit_def.max_batch_size.is_some() => 1,
+            Mode::Process => 2,
+            Mode::Repetitive => 3,
         };
         let unit = &mut self.units[u];
         let repair_minutes = round((mttr * 60.0 * unit.rng.lognormal_factor(0.5)).max(5.0), 1);
@@ -1164,6 +1171,102 @@ impl<'a> Sim<'a> {
             .map_or(0.0, |s| s.iter().map(|x| x.quantity).sum())
     }
 
+    /// Would starting `o`'s next step on `u` now make its successor wait longer than the
+    /// step's `max_wait_minutes`, given the work already queued for the successor's units
+    /// and equipment pools? Holding the predecessor back is how the dispatcher respects
+    /// max-wait. For a process batch the chain of steps it runs in the same vessel counts.
+    fn would_overrun_wait(&self, o: usize, u: usize) -> bool {
+        let order = &self.orders[o];
+        let routing = &self.cat.plant().routings[order.routing];
+        let unit_id = &self.units[u].id;
+        let mut lead = 0i64;
+        let mut k = order.next_step as usize;
+        loop {
+            let step = &routing.steps[k];
+            let Some(alt) = step.alternatives.iter().find(|a| &a.unit == unit_id) else {
+                return false;
+            };
+            lead += ms(alt.duration.minutes_for(order.quantity));
+            if let Some(w) = step.max_wait_minutes {
+                let Some(next) = routing.steps.get(k + 1) else {
+                    return false;
+                };
+                return self.successor_backlog(next, o) - lead > ms(w);
+            }
+            if order.mode != Mode::Process || k + 1 >= routing.steps.len() {
+                return false;
+            }
+            k += 1;
+        }
+    }
+
+    /// Expected ms until a newly arriving job could start `next`: the work in progress and
+    /// queued for its units and equipment pools, divided by how many can run at once.
+    fn successor_backlog(&self, next: &Step, exclude: usize) -> i64 {
+        let units: BTreeSet<usize> = next
+            .alternatives
+            .iter()
+            .map(|a| self.unit_index[&a.unit])
+            .collect();
+        let pools: BTreeSet<usize> = next
+            .pools
+            .iter()
+            .filter(|r| r.certification.is_none())
+            .map(|r| self.pool_index[&r.pool])
+            .collect();
+        let capacity = pools
+            .iter()
+            .map(|&p| self.pools[p].members.len())
+            .fold(units.len(), usize::min)
+            .max(1) as i64;
+        let mut load = 0i64;
+        for (x, unit) in self.units.iter().enumerate() {
+            if let Some(job) = &unit.job
+                && (units.contains(&x) || job.op.members.iter().any(|(p, _)| pools.contains(p)))
+            {
+                load += job.phases.iter().map(|p| p.1).sum::<i64>();
+            }
+        }
+        let plant = self.cat.plant();
+        for (y, other) in self.orders.iter().enumerate() {
+            if y == exclude || other.done {
+                continue;
+            }
+            let routing = &plant.routings[other.routing];
+            let upcoming = if other.busy {
+                let current = &routing.steps[other.next_step as usize];
+                if current.max_wait_minutes.is_none() {
+                    continue;
+                }
+                other.next_step as usize + 1
+            } else if other.deadline.is_some() {
+                other.next_step as usize
+            } else {
+                continue;
+            };
+            let Some(step) = routing.steps.get(upcoming) else {
+                continue;
+            };
+            let shares = step
+                .alternatives
+                .iter()
+                .any(|a| units.contains(&self.unit_index[&a.unit]))
+                || step
+                    .pools
+                    .iter()
+                    .any(|r| pools.contains(&self.pool_index[&r.pool]));
+            if shares {
+                load += step
+                    .alternatives
+                    .iter()
+                    .map(|a| ms(a.duration.minutes_for(other.quantity)))
+                    .min()
+                    .unwrap_or(0);
+            }
+        }
+        load / capacity
+    }
+
     fn try_start(&mut self, o: usize) -> bool {
         if self.orders[o].busy || self.orders[o].done {
             return false;
@@ -1171,6 +1274,14 @@ impl<'a> Sim<'a> {
         let Some((u, _)) = self.best_unit(o) else {
             return false;
         };
+        // An order already inside a max-wait window is never held back.
+        if !self.plan_mode
+            && self.units[u].reserved_for != Some(o)
+            && self.orders[o].deadline.is_none()
+            && self.would_overrun_wait(o, u)
+        {
+            return false;
+        }
         let step = self.step_def(o);
         let Some(members) = self.pick_members(step) else {
             return false;

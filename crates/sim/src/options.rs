@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use model::{CharacteristicId, OrderId, RoutingId, Timestamp, UnitId};
+use model::{Catalog, CharacteristicId, Event, EventKind, OrderId, RoutingId, Timestamp, UnitId};
 use serde::{Deserialize, Serialize};
 
 /// Options of one simulation run. Same plant + same options (including `seed`) give
@@ -114,6 +114,34 @@ impl DriftSpec {
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     pub units: BTreeMap<UnitId, Vec<PlannedOperation>>,
+}
+
+impl Plan {
+    /// The plan a past run actually followed: every `operation_started` of an order in the
+    /// catalog's order book, per unit in time order. Replaying it reproduces that run's
+    /// sequencing decisions (orders that arrived during the run are left to the dispatcher).
+    pub fn from_events(catalog: &Catalog, events: &[Event]) -> Plan {
+        let known: std::collections::BTreeSet<&OrderId> =
+            catalog.plant().orders.iter().map(|o| &o.id).collect();
+        let mut plan = Plan::default();
+        for event in events {
+            if let EventKind::OperationStarted {
+                order, step, unit, ..
+            } = &event.kind
+                && known.contains(order)
+            {
+                plan.units
+                    .entry(unit.clone())
+                    .or_default()
+                    .push(PlannedOperation {
+                        order: order.clone(),
+                        step: *step,
+                        start: event.time,
+                    });
+            }
+        }
+        plan
+    }
 }
 
 /// One (order, step) assignment inside a unit's sequence.

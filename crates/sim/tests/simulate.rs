@@ -315,3 +315,51 @@ proptest! {
         fold_all(&catalog, &options, &out);
     }
 }
+
+#[test]
+fn a_plan_taken_from_a_run_replays_cleanly() {
+    let catalog = sim::reference_catalog();
+    let options = SimOptions {
+        days: 7.0,
+        new_orders: false,
+        ..Default::default()
+    };
+    let dispatched = run(&catalog, &options);
+    let plan = sim::Plan::from_events(&catalog, &dispatched.events);
+    assert!(plan.units.len() >= 10);
+    let replayed = sim::simulate(&catalog, &options, Some(&plan), |_| {}).unwrap();
+    fold_all(&catalog, &options, &replayed);
+    let done = |o: &SimOutput| o.summary.orders_completed_by_mode.values().sum::<u64>();
+    assert!(
+        done(&replayed) * 10 >= done(&dispatched) * 8,
+        "replay completed {} vs {}",
+        done(&replayed),
+        done(&dispatched)
+    );
+    // Each unit ran its planned operations in the planned order, none before its start.
+    let replayed_plan = sim::Plan::from_events(&catalog, &replayed.events);
+    for (unit, ops) in &replayed_plan.units {
+        // Operations beyond the plan (not started in the original run) come after it.
+        for (op, planned) in ops.iter().zip(&plan.units[unit]) {
+            assert_eq!((&op.order, op.step), (&planned.order, planned.step));
+            assert!(op.start >= planned.start);
+        }
+    }
+}
+
+#[test]
+fn plans_naming_impossible_assignments_are_rejected() {
+    let catalog = sim::reference_catalog();
+    let order = catalog.plant().orders[0].clone();
+    let mut plan = sim::Plan::default();
+    plan.units.insert(
+        "PK-L1".into(),
+        vec![sim::PlannedOperation {
+            order: order.id.clone(),
+            step: 0,
+            start: order.release,
+        }],
+    );
+    let err = sim::simulate(&catalog, &SimOptions::default(), Some(&plan), |_| {}).unwrap_err();
+    assert!(err.to_string().contains("units.PK-L1[0]"), "{err}");
+}
