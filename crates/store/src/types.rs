@@ -10,7 +10,7 @@ use model::{Event, Mode, OrderStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// What kind of party performed a write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     Person,
@@ -47,7 +47,7 @@ impl std::str::FromStr for ActorKind {
 }
 
 /// Who performed a write; recorded in the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Actor {
     pub kind: ActorKind,
     /// A user name, a service name with version (`sim/0.1.0`), an agent id.
@@ -80,7 +80,7 @@ impl Actor {
 }
 
 /// What one [`crate::Store::append`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppendOutcome {
     /// Events newly stored.
     pub inserted: usize,
@@ -115,7 +115,7 @@ impl Default for OrderFilter {
 }
 
 /// One page of a longer result, with the total number of matches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Matches across all pages.
@@ -153,7 +153,7 @@ impl Default for EventFilter {
 }
 
 /// An event as stored in the log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StoredEvent {
     /// Position in the log, from 1, strictly increasing in storage order.
     pub seq: i64,
@@ -163,7 +163,7 @@ pub struct StoredEvent {
 }
 
 /// Sizes of the log and the projections.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Counts {
     /// Events in the log.
     pub events: u64,
@@ -176,7 +176,7 @@ pub struct Counts {
 }
 
 /// One record of the audit trail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditRecord {
     /// Position in the trail, from 1 without gaps.
     pub seq: i64,

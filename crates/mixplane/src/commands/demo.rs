@@ -1,0 +1,162 @@
+//! `mixplane demo`: recreate the demo data from the reference plant, simulate it, store the
+//! events, print a plant summary and serve the API.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::Context;
+use model::{Mode, OrderStatus, PlantState};
+
+use crate::DataArgs;
+use crate::config;
+use crate::progress::ProgressBar;
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Simulated days.
+    #[arg(long, default_value_t = 14.0)]
+    pub days: f64,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Address to serve on [env: MIXPLANE_BIND] [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Exit after printing the summary instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+const BATCH: usize = 2000;
+
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let settings = config::resolve(
+        args.data.config.as_deref(),
+        args.data.data_dir.clone(),
+        args.bind.clone(),
+    )?;
+    super::init_logging(settings.log_level);
+    anyhow::ensure!(
+        args.days > 0.0 && args.days <= 366.0,
+        "--days must be in (0, 366], got {}",
+        args.days
+    );
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "creating the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+
+    let catalog = model::Catalog::new(sim::reference_plant())
+        .map_err(|e| anyhow::anyhow!("reference plant: {e}"))?;
+    let options = sim::SimOptions {
+        days: args.days,
+        seed: args.seed,
+        ..sim::SimOptions::default()
+    };
+    let output = super::sim::simulate(&catalog, &options)?;
+
+    let runtime = super::runtime()?;
+    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let actor = super::cli_actor();
+    runtime.block_on(async {
+        store
+            .reset(&actor)
+            .await
+            .context("clearing the previous demo data")?;
+        store
+            .put_plant(catalog.plant().clone(), &actor)
+            .await
+            .context("storing the reference plant")?;
+        let mut bar = ProgressBar::new("storing   ");
+        let total = output.events.len().max(1);
+        for (index, chunk) in output.events.chunks(BATCH).enumerate() {
+            store
+                .append(chunk, &actor)
+                .await
+                .context("storing simulated events")?;
+            let done = (index * BATCH + chunk.len()).min(total);
+            bar.set(done as f64 / total as f64, &format!("{done} events"));
+        }
+        bar.finish(&format!("stored {} events", output.events.len()));
+        anyhow::Ok(())
+    })?;
+
+    let state = runtime.block_on(store.state());
+    print!("{}", summary(&catalog, &state, args.days, args.seed));
+    println!(
+        "data in {} · demo took {:.1} s",
+        settings.data_dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if args.no_serve {
+        return Ok(());
+    }
+    super::serve_blocking(&runtime, store, &settings.bind)
+}
+
+/// The plant summary printed after the simulation.
+pub fn summary(catalog: &model::Catalog, state: &PlantState, days: f64, seed: u64) -> String {
+    let plant = catalog.plant();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{} — {days} simulated days, seed {seed}",
+        plant.site.name
+    );
+    let _ = writeln!(out, "\nOrders by mode and status");
+    let mut counts: BTreeMap<(Mode, OrderStatus), usize> = BTreeMap::new();
+    for order in state.orders.values() {
+        *counts.entry((order.mode, order.status)).or_default() += 1;
+    }
+    let _ = write!(out, "  {:<12}", "mode");
+    for status in OrderStatus::ALL {
+        let _ = write!(out, "{:>12}", status.as_str());
+    }
+    let _ = writeln!(out, "{:>8}", "total");
+    for mode in Mode::ALL {
+        let _ = write!(out, "  {:<12}", mode.as_str());
+        let mut total = 0;
+        for status in OrderStatus::ALL {
+            let n = counts.get(&(mode, status)).copied().unwrap_or(0);
+            total += n;
+            let _ = write!(out, "{n:>12}");
+        }
+        let _ = writeln!(out, "{total:>8}");
+    }
+    let _ = writeln!(out, "\nUtilisation per work center (share of time running)");
+    for wc in server::api::work_center_views(plant, state) {
+        let bar = "#".repeat((wc.utilisation * 20.0).round() as usize);
+        let _ = writeln!(
+            out,
+            "  {:<32} {:<10} {:>5.1}%  {bar}",
+            wc.name,
+            wc.mode.as_str(),
+            wc.utilisation * 100.0
+        );
+    }
+    let quality: u64 = state.quality_results.values().sum();
+    let produced_lots = state
+        .lots
+        .values()
+        .filter(|l| l.produced_by.is_some())
+        .count();
+    let _ = writeln!(out, "\nEvents stored      {}", state.events_applied);
+    let _ = writeln!(
+        out,
+        "Quality results    {quality} over {} characteristics",
+        state.quality_results.len()
+    );
+    let _ = writeln!(
+        out,
+        "Lots               {} ({produced_lots} produced here, {} purchased)",
+        state.lots.len(),
+        state.lots.len() - produced_lots
+    );
+    let _ = writeln!(out, "Serials            {}", state.serials.len());
+    out
+}

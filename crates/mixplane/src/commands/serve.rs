@@ -1,0 +1,30 @@
+//! `mixplane serve`: serve the API over an existing data directory.
+
+use crate::DataArgs;
+use crate::config;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Address to listen on [env: MIXPLANE_BIND] [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub bind: Option<String>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = config::resolve(
+        args.data.config.as_deref(),
+        args.data.data_dir.clone(),
+        args.bind.clone(),
+    )?;
+    super::init_logging(settings.log_level);
+    let runtime = super::runtime()?;
+    let store = super::open_store(&runtime, &settings.data_dir)?;
+    if runtime.block_on(store.plant()).is_none() {
+        tracing::warn!(
+            "the store holds no plant yet; run `mixplane demo` or `mixplane import` first"
+        );
+    }
+    super::serve_blocking(&runtime, store, &settings.bind)
+}

@@ -1,0 +1,113 @@
+//! Configuration in two stages: a TOML file and environment variables give raw values,
+//! command-line flags override them, and [`Settings`] is the resolved result.
+//!
+//! Precedence, highest first: flag, environment (`MIXPLANE_DATA_DIR`, `MIXPLANE_BIND`,
+//! `MIXPLANE_LOG`), config file, built-in default.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The config file as written; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub bind: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    pub level: Option<String>,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub bind: String,
+    pub log_level: tracing::Level,
+}
+
+pub const DEFAULT_DATA_DIR: &str = "./mixplane-data";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+    }
+}
+
+/// Resolves settings from the optional file, the environment and flag overrides.
+pub fn resolve(
+    file: Option<&Path>,
+    data_dir_flag: Option<PathBuf>,
+    bind_flag: Option<String>,
+) -> anyhow::Result<Settings> {
+    let config = match file {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let data_dir = data_dir_flag
+        .or_else(|| env("MIXPLANE_DATA_DIR").map(PathBuf::from))
+        .or(config.data_dir)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let bind = bind_flag
+        .or_else(|| env("MIXPLANE_BIND"))
+        .or(config.server.bind)
+        .unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    let level_text = env("MIXPLANE_LOG")
+        .or(config.log.level)
+        .unwrap_or_else(|| "info".to_owned());
+    let log_level = level_text.parse().map_err(|_| {
+        anyhow::anyhow!("log level `{level_text}` is not one of error, warn, info, debug, trace")
+    })?;
+    Ok(Settings {
+        data_dir,
+        bind,
+        log_level,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_are_read_and_unknown_keys_rejected() {
+        let config: FileConfig =
+            toml::from_str("data_dir = \"/tmp/x\"\n[server]\nbind = \"0.0.0.0:9\"\n").unwrap();
+        assert_eq!(config.data_dir.as_deref(), Some(Path::new("/tmp/x")));
+        assert_eq!(config.server.bind.as_deref(), Some("0.0.0.0:9"));
+        let error = toml::from_str::<FileConfig>("[server]\nport = 1\n").unwrap_err();
+        assert!(error.to_string().contains("port"), "{error}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("mixplane-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mixplane.toml");
+        std::fs::write(&path, "data_dir = \"/from/file\"\n[server]\nbind = \"127.0.0.1:1\"\n[log]\nlevel = \"debug\"\n").unwrap();
+        let settings = resolve(Some(&path), Some(PathBuf::from("/from/flag")), None).unwrap();
+        assert_eq!(settings.data_dir, PathBuf::from("/from/flag"));
+        if std::env::var("MIXPLANE_BIND").is_err() {
+            assert_eq!(settings.bind, "127.0.0.1:1");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

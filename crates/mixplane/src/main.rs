@@ -1,0 +1,71 @@
+//! The `mixplane` binary: a thin command-line shell over the library crates.
+//!
+//! Each subcommand parses its flags, resolves settings, calls into `store`, `sim`, `server`
+//! or an engine, and prints. Errors are reported here, once, with their context chain, and
+//! map to exit code 1 (2 for usage errors, which clap handles).
+
+mod commands;
+mod config;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mixplane",
+    version,
+    about = "Control plane for mixed-mode manufacturing"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags shared by every command that touches stored data.
+#[derive(Debug, clap::Args)]
+pub struct DataArgs {
+    /// Directory holding the embedded database [env: MIXPLANE_DATA_DIR] [default: ./mixplane-data]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// TOML config file (data_dir, [server] bind, [log] level)
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// (Re)create demo data from the reference plant, simulate it, print a summary and serve the API.
+    Demo(commands::demo::DemoArgs),
+    /// Serve the API over the data directory.
+    Serve(commands::serve::ServeArgs),
+    /// Simulate a plant and write its events as JSON Lines (stdout unless --out).
+    Sim(commands::sim::SimArgs),
+    /// Import events from a JSON Lines file into the store.
+    Import(commands::import::ImportArgs),
+    /// Validate a plant document and report every problem with its path and id.
+    Validate(commands::validate::ValidateArgs),
+    /// Print the JSON Schema of a document mixplane reads.
+    Schema(commands::validate::SchemaArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Sim(args) => commands::sim::run(args),
+        Command::Import(args) => commands::import::run(args),
+        Command::Validate(args) => commands::validate::run(args),
+        Command::Schema(args) => commands::validate::schema(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! Handlers of the v1 API and their place in the route table.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use model::{EquipmentState, Event, Mode, OrderState, OrderStatus, Plant, Timestamp};
+use store::{Actor, AppendOutcome, EventFilter, OrderFilter, StoredEvent};
+
+use crate::AppState;
+use crate::extract::{Json, Query};
+use crate::problem::Problem;
+use crate::routes::{Endpoint, Param, path, query};
+
+/// Every endpoint of the service. Adding one here adds it to the router and the OpenAPI
+/// document at once.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint {
+            method: Method::GET,
+            path: "/healthz",
+            operation_id: "health",
+            summary: "Liveness and a count of stored events",
+            tag: "operations",
+            params: &[],
+            request: None,
+            response: |g| g.subschema_for::<Health>(),
+            success_status: 200,
+            writes: false,
+            handler: || get(health),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/plant",
+            operation_id: "getPlant",
+            summary: "The plant model: hierarchy, pools, materials, routings, calendars, inspection plans",
+            tag: "plant",
+            params: &[],
+            request: None,
+            response: |g| g.subschema_for::<Plant>(),
+            success_status: 200,
+            writes: false,
+            handler: || get(get_plant),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/orders",
+            operation_id: "listOrders",
+            summary: "Production orders with their progress, filtered by mode and status, paged",
+            tag: "orders",
+            params: ORDER_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<OrderPage>(),
+            success_status: 200,
+            writes: false,
+            handler: || get(list_orders),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/orders/{id}",
+            operation_id: "getOrder",
+            summary: "One production order with its progress",
+            tag: "orders",
+            params: ORDER_ID_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<OrderState>(),
+            success_status: 200,
+            writes: false,
+            handler: || get(get_order),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/work-centers",
+            operation_id: "listWorkCenters",
+            summary: "Work centers with their units' current state and utilisation",
+            tag: "plant",
+            params: &[],
+            request: None,
+            response: |g| g.subschema_for::<Vec<WorkCenterView>>(),
+            success_status: 200,
+            writes: false,
+            handler: || get(list_work_centers),
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/events",
+            operation_id: "ingestEvents",
+            summary: "Batch ingest of events; idempotent by event id, atomic per batch",
+            tag: "events",
+            params: &[],
+            request: Some(|g| g.subschema_for::<Vec<Event>>()),
+            response: |g| g.subschema_for::<AppendOutcome>(),
+            success_status: 200,
+            writes: true,
+            handler: || post(ingest_events),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/events",
+            operation_id: "listEvents",
+            summary: "Stored events in log order, filtered by type and time",
+            tag: "events",
+            params: EVENT_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<Vec<StoredEvent>>(),
+            success_status: 200,
+            writes: false,
+            handler: || get(list_events),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/audit",
+            operation_id: "listAudit",
+            summary: "The hash-chained audit trail of every write",
+            tag: "governance",
+            params: AUDIT_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<Vec<store::AuditRecord>>(),
+            success_status: 200,
+            writes: false,
+            handler: || get(list_audit),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/openapi.json",
+            operation_id: "openapi",
+            summary: "This OpenAPI document",
+            tag: "operations",
+            params: &[],
+            request: None,
+            response: |g| g.subschema_for::<serde_json::Value>(),
+            success_status: 200,
+            writes: false,
+            handler: || get(openapi),
+        },
+    ]
+}
+
+const ORDER_PARAMS: &[Param] = &[
+    query("mode", "string", "discrete, process or repetitive"),
+    query(
+        "status",
+        "string",
+        "planned, released, in_progress, completed or cancelled",
+    ),
+    query("limit", "integer", "page size (default 50, max 1000)"),
+    query("offset", "integer", "orders to skip"),
+];
+
+const ORDER_ID_PARAMS: &[Param] = &[path("id", "order id")];
+
+const AUDIT_PARAMS: &[Param] = &[
+    query(
+        "after_seq",
+        "integer",
+        "only records after this sequence number",
+    ),
+    query(
+        "limit",
+        "integer",
+        "at most this many records (default 100, max 1000)",
+    ),
+];
+
+const EVENT_PARAMS: &[Param] = &[
+    query(
+        "type",
+        "string",
+        "comma-separated event types, e.g. operation_completed,quality_result_recorded",
+    ),
+    query("from", "string", "RFC 3339: events at or after this time"),
+    query("to", "string", "RFC 3339: events before this time"),
+    query(
+        "after_seq",
+        "integer",
+        "only events after this log sequence number",
+    ),
+    query(
+        "limit",
+        "integer",
+        "at most this many events (default 100, max 10000)",
+    ),
+];
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+    pub events: u64,
+}
+
+async fn health(State(app): State<AppState>) -> Json200<Health> {
+    let events = app.store.state().await.events_applied;
+    Json200(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        events,
+    })
+}
+
+async fn get_plant(State(app): State<AppState>) -> Result<Json200<Plant>, Problem> {
+    let catalog = app.store.plant().await.ok_or_else(no_plant)?;
+    Ok(Json200(catalog.plant().clone()))
+}
+
+fn no_plant() -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "no-plant",
+        "no plant is loaded; run `mixplane demo` or load one first",
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct OrderQuery {
+    mode: Option<String>,
+    status: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// A page of orders.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OrderPage {
+    pub items: Vec<OrderState>,
+    /// Orders matching the filter, over all pages.
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+async fn list_orders(
+    State(app): State<AppState>,
+    Query(q): Query<OrderQuery>,
+) -> Result<Json200<OrderPage>, Problem> {
+    let mode = q
+        .mode
+        .as_deref()
+        .map(str::parse::<Mode>)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("query parameter `mode`: {e}")))?;
+    let status = q
+        .status
+        .as_deref()
+        .map(str::parse::<OrderStatus>)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("query parameter `status`: {e}")))?;
+    let limit = q.limit.unwrap_or(50);
+    if limit == 0 || limit > 1000 {
+        return Err(Problem::bad_request(
+            "query parameter `limit` must be 1 to 1000",
+        ));
+    }
+    let offset = q.offset.unwrap_or(0);
+    let page = app
+        .store
+        .orders(OrderFilter {
+            mode,
+            status,
+            limit,
+            offset,
+        })
+        .await?;
+    Ok(Json200(OrderPage {
+        items: page.items,
+        total: page.total,
+        limit,
+        offset,
+    }))
+}
+
+async fn get_order(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json200<OrderState>, Problem> {
+    app.store
+        .order(&id.as_str().into())
+        .await
+        .map(Json200)
+        .ok_or_else(|| Problem::not_found(format!("order `{id}` does not exist")))
+}
+
+/// A unit with its state and how its time was spent.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UnitView {
+    pub id: String,
+    pub name: String,
+    pub state: EquipmentState,
+    pub since: Timestamp,
+    /// Share of the recorded time spent running, 0 to 1.
+    pub utilisation: f64,
+    pub minutes_in_state: BTreeMap<EquipmentState, f64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WorkCenterView {
+    pub id: String,
+    pub name: String,
+    pub area: String,
+    pub mode: Mode,
+    pub units: Vec<UnitView>,
+    /// Mean utilisation of the units.
+    pub utilisation: f64,
+}
+
+async fn list_work_centers(
+    State(app): State<AppState>,
+) -> Result<Json200<Vec<WorkCenterView>>, Problem> {
+    let catalog = app.store.plant().await.ok_or_else(no_plant)?;
+    Ok(Json200(work_center_views(
+        catalog.plant(),
+        &*app.store.state().await,
+    )))
+}
+
+/// Work centers with their units' state and utilisation, from the current state.
+pub fn work_center_views(plant: &Plant, state: &model::PlantState) -> Vec<WorkCenterView> {
+    plant
+        .work_centers
+        .iter()
+        .map(|wc| {
+            let units: Vec<UnitView> = plant
+                .units
+                .iter()
+                .filter(|u| u.work_center == wc.id)
+                .map(|u| {
+                    let unit_state = state.units.get(&u.id);
+                    let minutes = unit_state
+                        .map(|s| s.minutes_in_state.clone())
+                        .unwrap_or_default();
+                    let total: f64 = minutes.values().sum();
+                    let running = minutes
+                        .get(&EquipmentState::Running)
+                        .copied()
+                        .unwrap_or(0.0);
+                    UnitView {
+                        id: u.id.to_string(),
+                        name: u.name.clone(),
+                        state: unit_state.map_or(EquipmentState::Idle, |s| s.state),
+                        since: unit_state.map_or(Timestamp::default(), |s| s.since),
+                        utilisation: if total > 0.0 { running / total } else { 0.0 },
+                        minutes_in_state: minutes,
+                    }
+                })
+                .collect();
+            let utilisation = if units.is_empty() {
+                0.0
+            } else {
+                units.iter().map(|u| u.utilisation).sum::<f64>() / units.len() as f64
+            };
+            WorkCenterView {
+                id: wc.id.to_string(),
+                name: wc.name.clone(),
+                area: wc.area.to_string(),
+                mode: wc.mode,
+                units,
+                utilisation,
+            }
+        })
+        .collect()
+}
+
+/// Who is making a request. Until token authentication arrives, callers name themselves in
+/// `X-Mixplane-Actor: kind:id` (kind is person, service or agent); anonymous otherwise.
+fn actor(headers: &HeaderMap) -> Result<Actor, Problem> {
+    let Some(value) = headers.get("x-mixplane-actor") else {
+        return Ok(Actor::service("anonymous"));
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| Problem::bad_request("header `X-Mixplane-Actor` is not text"))?;
+    match text.split_once(':') {
+        Some(("person", id)) if !id.trim().is_empty() => Ok(Actor::person(id.trim())),
+        Some(("service", id)) if !id.trim().is_empty() => Ok(Actor::service(id.trim())),
+        Some(("agent", id)) if !id.trim().is_empty() => Ok(Actor::agent(id.trim())),
+        _ => Err(Problem::bad_request(format!(
+            "header `X-Mixplane-Actor` must be `person:ID`, `service:ID` or `agent:ID`, got `{text}`"
+        ))),
+    }
+}
+
+async fn ingest_events(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Json(events): Json<Vec<Event>>,
+) -> Result<Json200<AppendOutcome>, Problem> {
+    let actor = actor(&headers)?;
+    if app.store.plant().await.is_none() {
+        return Err(no_plant());
+    }
+    let outcome = app.store.append(&events, &actor).await?;
+    Ok(Json200(outcome))
+}
+
+#[derive(Debug, Deserialize)]
+struct EventQuery {
+    #[serde(rename = "type")]
+    types: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    after_seq: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn list_events(
+    State(app): State<AppState>,
+    Query(q): Query<EventQuery>,
+) -> Result<Json200<Vec<StoredEvent>>, Problem> {
+    let types: Vec<String> = q
+        .types
+        .as_deref()
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(unknown) = types
+        .iter()
+        .find(|t| !model::EventKind::TYPE_NAMES.contains(&t.as_str()))
+    {
+        return Err(Problem::bad_request(format!(
+            "query parameter `type`: unknown event type `{unknown}` (known: {})",
+            model::EventKind::TYPE_NAMES.join(", ")
+        )));
+    }
+    let time = |name: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(Timestamp::parse)
+            .transpose()
+            .map_err(|e| Problem::bad_request(format!("query parameter `{name}`: {e}")))
+    };
+    let from = time("from", &q.from)?;
+    let to = time("to", &q.to)?;
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 10_000 {
+        return Err(Problem::bad_request(
+            "query parameter `limit` must be 1 to 10000",
+        ));
+    }
+    let events = app
+        .store
+        .events(EventFilter {
+            types,
+            from,
+            to,
+            after_seq: q.after_seq,
+            limit,
+        })
+        .await?;
+    Ok(Json200(events))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    after_seq: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn list_audit(
+    State(app): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json200<Vec<store::AuditRecord>>, Problem> {
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(Problem::bad_request(
+            "query parameter `limit` must be 1 to 1000",
+        ));
+    }
+    Ok(Json200(
+        app.store.audit_log(q.after_seq.unwrap_or(0), limit).await?,
+    ))
+}
+
+async fn openapi(State(app): State<AppState>) -> impl IntoResponse {
+    Json200(app.openapi.as_ref().clone())
+}
+
+/// A 200 JSON response.
+pub struct Json200<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json200<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}

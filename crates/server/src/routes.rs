@@ -1,0 +1,69 @@
+//! The route table: every endpoint is declared once, and both the axum router and the
+//! OpenAPI document are built from this table, so they cannot disagree.
+
+use axum::http::Method;
+use axum::routing::MethodRouter;
+use schemars::{Schema, SchemaGenerator};
+
+use crate::AppState;
+
+/// Where a parameter is read from.
+#[derive(Debug, Clone, Copy)]
+pub enum ParamIn {
+    Path,
+    Query,
+}
+
+/// A documented path or query parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub location: ParamIn,
+    pub description: &'static str,
+    /// A JSON Schema type name: `string`, `integer`.
+    pub schema_type: &'static str,
+    pub required: bool,
+}
+
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// One endpoint: what the OpenAPI document says and the handler that serves it.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub params: &'static [Param],
+    pub request: Option<SchemaFn>,
+    /// The 2xx response body.
+    pub response: SchemaFn,
+    pub success_status: u16,
+    /// Whether the endpoint writes (and so is audited).
+    pub writes: bool,
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+pub const fn query(
+    name: &'static str,
+    schema_type: &'static str,
+    description: &'static str,
+) -> Param {
+    Param {
+        name,
+        location: ParamIn::Query,
+        description,
+        schema_type,
+        required: false,
+    }
+}
+
+pub const fn path(name: &'static str, description: &'static str) -> Param {
+    Param {
+        name,
+        location: ParamIn::Path,
+        description,
+        schema_type: "string",
+        required: true,
+    }
+}

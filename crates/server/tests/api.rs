@@ -1,0 +1,258 @@
+//! The API over real HTTP: a server on an ephemeral port, a real client, an in-memory store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use model::{Catalog, Event};
+use serde_json::{Value, json};
+
+struct TestApp {
+    address: SocketAddr,
+    store: Arc<store::Store>,
+    client: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    async fn start() -> TestApp {
+        let store = Arc::new(
+            store::Store::open_in_memory()
+                .await
+                .expect("in-memory store"),
+        );
+        let actor = store::Actor::system("test");
+        store
+            .put_plant(sim::reference_plant(), &actor)
+            .await
+            .expect("reference plant loads");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = server::AppState::new(store.clone());
+        tokio::spawn(async move {
+            server::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp {
+            address,
+            store,
+            client: reqwest::Client::new(),
+            _shutdown: tx,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, Value) {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        split(response).await
+    }
+
+    async fn post_raw(&self, path: &str, body: String) -> (u16, String, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .header("x-mixplane-actor", "person:alice")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        split(response).await
+    }
+}
+
+async fn split(response: reqwest::Response) -> (u16, String, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.text().await.unwrap();
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (status, content_type, value)
+}
+
+fn simulated_events(days: f64) -> Vec<Event> {
+    let catalog = Catalog::new(sim::reference_plant()).unwrap();
+    let options = sim::SimOptions {
+        days,
+        seed: 11,
+        ..sim::SimOptions::default()
+    };
+    sim::simulate(&catalog, &options, None, |_| {})
+        .unwrap()
+        .events
+}
+
+fn assert_problem(
+    status: u16,
+    content_type: &str,
+    body: &Value,
+    expected_status: u16,
+    needle: &str,
+) {
+    assert_eq!(status, expected_status, "body: {body}");
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(body["status"], expected_status);
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(needle),
+        "detail `{detail}` should mention `{needle}`"
+    );
+}
+
+#[tokio::test]
+async fn health_plant_and_work_centers() {
+    let app = TestApp::start().await;
+    let (status, _, body) = app.get("/healthz").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    let (status, _, plant) = app.get("/v1/plant").await;
+    assert_eq!(status, 200);
+    assert!(plant["units"].as_array().unwrap().len() >= 7);
+    let (status, _, centers) = app.get("/v1/work-centers").await;
+    assert_eq!(status, 200);
+    let modes: Vec<&str> = centers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["mode"].as_str().unwrap())
+        .collect();
+    for mode in ["discrete", "process", "repetitive"] {
+        assert!(modes.contains(&mode), "no {mode} work center in {modes:?}");
+    }
+}
+
+#[tokio::test]
+async fn ingest_is_idempotent_and_orders_filter_by_mode() {
+    let app = TestApp::start().await;
+    let events = simulated_events(2.0);
+    assert!(events.len() > 100);
+    let body = serde_json::to_string(&events).unwrap();
+    let (status, _, first) = app.post_raw("/v1/events", body.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["inserted"], events.len());
+    let (status, _, second) = app.post_raw("/v1/events", body).await;
+    assert_eq!(status, 200);
+    assert_eq!(second["inserted"], 0);
+    assert_eq!(second["duplicates"], events.len());
+
+    let (status, _, page) = app.get("/v1/orders?mode=process&limit=1000").await;
+    assert_eq!(status, 200);
+    let items = page["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|o| o["mode"] == "process"));
+    let expected = app
+        .store
+        .state()
+        .await
+        .orders
+        .values()
+        .filter(|o| o.mode == model::Mode::Process)
+        .count();
+    assert_eq!(page["total"], expected);
+
+    let (_, _, paged) = app.get("/v1/orders?limit=2&offset=1").await;
+    assert_eq!(paged["items"].as_array().unwrap().len(), 2);
+
+    let id = items[0]["order"]["id"].as_str().unwrap();
+    let (status, _, order) = app.get(&format!("/v1/orders/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(order["order"]["id"], id);
+
+    let (status, _, stored) = app
+        .get("/v1/events?type=equipment_state_changed&limit=5")
+        .await;
+    assert_eq!(status, 200);
+    let stored = stored.as_array().unwrap();
+    assert!(!stored.is_empty() && stored.len() <= 5);
+    assert!(
+        stored
+            .iter()
+            .all(|e| e["event"]["type"] == "equipment_state_changed")
+    );
+
+    let (status, _, audit) = app.get("/v1/audit").await;
+    assert_eq!(status, 200);
+    let audit = audit.as_array().unwrap();
+    assert!(
+        audit.iter().any(|r| r["actor"]["id"] == "alice"),
+        "audit should name the caller: {audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_problem_and_changes_nothing() {
+    let app = TestApp::start().await;
+    let before = app.store.state().await.events_applied;
+
+    let (status, content_type, body) = app.post_raw("/v1/events", "[{\"id\": \"x\",".into()).await;
+    assert_problem(status, &content_type, &body, 400, "line 1");
+
+    let (status, content_type, body) = app
+        .post_raw("/v1/events", json!([{"id": "x"}]).to_string())
+        .await;
+    assert_problem(status, &content_type, &body, 422, "time");
+
+    let good = json!({"id": "ok-1", "time": "2026-03-02T06:00:00Z", "type": "equipment_state_changed", "unit": app.store.plant().await.unwrap().plant().units[0].id, "state": "down"});
+    let bad = json!({"id": "bad-1", "time": "2026-03-02T06:00:00Z", "type": "equipment_state_changed", "unit": "NO-SUCH-UNIT", "state": "down"});
+    let (status, content_type, body) = app
+        .post_raw("/v1/events", json!([good, bad]).to_string())
+        .await;
+    assert_problem(status, &content_type, &body, 422, "NO-SUCH-UNIT");
+    assert!(body["detail"].as_str().unwrap().contains("bad-1"));
+    assert_eq!(
+        app.store.state().await.events_applied,
+        before,
+        "a rejected batch stores nothing"
+    );
+
+    let (status, content_type, body) = app.get("/v1/orders/NO-SUCH-ORDER").await;
+    assert_problem(status, &content_type, &body, 404, "NO-SUCH-ORDER");
+    let (status, content_type, body) = app.get("/v1/orders?mode=batch").await;
+    assert_problem(status, &content_type, &body, 400, "mode");
+    let (status, content_type, body) = app.get("/v1/events?type=nonsense").await;
+    assert_problem(status, &content_type, &body, 400, "nonsense");
+    let (status, content_type, body) = app.get("/v1/events?from=yesterday").await;
+    assert_problem(status, &content_type, &body, 400, "from");
+    let (status, content_type, body) = app.get("/v1/nowhere").await;
+    assert_problem(status, &content_type, &body, 404, "/v1/nowhere");
+
+    // The service is still up and the good event alone goes in.
+    let (status, _, body) = app.post_raw("/v1/events", json!([good]).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.store.state().await.events_applied, before + 1);
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route_and_matches_the_snapshot() {
+    let app = TestApp::start().await;
+    let (status, _, document) = app.get("/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    for endpoint in server::api::endpoints() {
+        let operation =
+            &document["paths"][endpoint.path][endpoint.method.as_str().to_ascii_lowercase()];
+        assert_eq!(
+            operation["operationId"], endpoint.operation_id,
+            "{} {}",
+            endpoint.method, endpoint.path
+        );
+    }
+    let snapshot_path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    let current = serde_json::to_string_pretty(&document).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(snapshot_path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(snapshot_path).unwrap_or_default();
+    assert!(
+        committed == current,
+        "the OpenAPI document changed; review it and rerun with UPDATE_SNAPSHOTS=1 to accept ({snapshot_path})"
+    );
+}
