@@ -15,7 +15,7 @@ use store::{Actor, AppendOutcome, EventFilter, OrderFilter, StoredEvent};
 use crate::AppState;
 use crate::extract::{Json, Query};
 use crate::problem::Problem;
-use crate::routes::{Endpoint, Param, path, query};
+use crate::routes::{Endpoint, Param, Permission, path, query};
 
 /// Every endpoint of the service. Adding one here adds it to the router and the OpenAPI
 /// document at once.
@@ -32,6 +32,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Health>(),
             success_status: 200,
             writes: false,
+            permission: Permission::Public,
             handler: || get(health),
         },
         Endpoint {
@@ -45,6 +46,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Plant>(),
             success_status: 200,
             writes: false,
+            permission: Permission::ReadPlant,
             handler: || get(get_plant),
         },
         Endpoint {
@@ -58,6 +60,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<OrderPage>(),
             success_status: 200,
             writes: false,
+            permission: Permission::ReadPlant,
             handler: || get(list_orders),
         },
         Endpoint {
@@ -71,6 +74,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<OrderState>(),
             success_status: 200,
             writes: false,
+            permission: Permission::ReadPlant,
             handler: || get(get_order),
         },
         Endpoint {
@@ -84,6 +88,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Vec<WorkCenterView>>(),
             success_status: 200,
             writes: false,
+            permission: Permission::ReadPlant,
             handler: || get(list_work_centers),
         },
         Endpoint {
@@ -97,6 +102,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<AppendOutcome>(),
             success_status: 200,
             writes: true,
+            permission: Permission::WriteEvents,
             handler: || post(ingest_events),
         },
         Endpoint {
@@ -110,6 +116,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Vec<StoredEvent>>(),
             success_status: 200,
             writes: false,
+            permission: Permission::ReadEvents,
             handler: || get(list_events),
         },
         Endpoint {
@@ -123,6 +130,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Vec<store::AuditRecord>>(),
             success_status: 200,
             writes: false,
+            permission: Permission::ReadAudit,
             handler: || get(list_audit),
         },
         Endpoint {
@@ -136,6 +144,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<serde_json::Value>(),
             success_status: 200,
             writes: false,
+            permission: Permission::Public,
             handler: || get(openapi),
         },
     ]

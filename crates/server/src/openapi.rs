@@ -15,6 +15,10 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
         operation.insert("operationId".into(), json!(endpoint.operation_id));
         operation.insert("summary".into(), json!(endpoint.summary));
         operation.insert("tags".into(), json!([endpoint.tag]));
+        operation.insert(
+            "x-mixplane-permission".into(),
+            json!(format!("{:?}", endpoint.permission)),
+        );
         let parameters: Vec<Value> = endpoint
             .params
             .iter()
