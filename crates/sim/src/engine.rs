@@ -35,6 +35,20 @@ enum Ev {
     SegmentEnd(usize, u64),
     Wake,
     Ship(usize),
+    Change(usize),
+}
+
+/// A customer's change to an order after release.
+#[derive(Debug, Clone)]
+enum Change {
+    /// Due date moved by this many hours (never before the release).
+    Due(usize, i64),
+    /// Priority raised to high (an expedite).
+    Expedite(usize),
+    /// Quantity scaled, if the order has not started.
+    Quantity(usize, f64),
+    /// Cancelled, if the order has not started.
+    Cancel(usize, &'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +171,7 @@ pub(crate) struct Sim<'a> {
     stock: BTreeMap<MaterialId, VecDeque<Stock>>,
     receipts: Vec<Receipt>,
     arrivals: Vec<ProductionOrder>,
+    changes: Vec<Change>,
     planned: BTreeSet<(usize, u32)>,
     plan_mode: bool,
     samples: BTreeMap<CharacteristicId, u64>,
@@ -178,8 +193,9 @@ type CipNeed = (f64, String);
 /// A changeover due before the next run: minutes, reason and the new setup key.
 type SetupNeed = (f64, String, String);
 
+/// Minutes to ms, rounded to whole seconds so event times read cleanly.
 fn ms(minutes: f64) -> i64 {
-    (minutes * MS_PER_MINUTE as f64).round().max(0.0) as i64
+    (minutes * 60.0).round().max(0.0) as i64 * 1000
 }
 
 fn state_index(s: EquipmentState) -> usize {
@@ -336,6 +352,7 @@ impl<'a> Sim<'a> {
             stock: BTreeMap::new(),
             receipts: Vec::new(),
             arrivals: Vec::new(),
+            changes: Vec::new(),
             planned: BTreeSet::new(),
             plan_mode: plan.is_some(),
             samples: BTreeMap::new(),
@@ -359,6 +376,7 @@ impl<'a> Sim<'a> {
             sim.load_plan(plan)?;
         }
         sim.plan_arrivals();
+        sim.plan_changes();
         sim.plan_receipts();
         for u in 0..sim.units.len() {
             for (b, &(s, e, _)) in sim.units[u].blackouts.clone().iter().enumerate() {
@@ -531,6 +549,115 @@ impl<'a> Sim<'a> {
             let a = self.arrivals.len();
             self.arrivals.push(order);
             self.push(release.0, Ev::Arrival(a));
+        }
+    }
+
+    /// Customers change some released make-to-order orders: due dates move, a few are
+    /// expedited, quantities change or orders are cancelled before they start.
+    fn plan_changes(&mut self) {
+        if !self.opts.order_changes {
+            return;
+        }
+        let mut rng = Rng::derive(self.seed, "order-changes");
+        for o in 0..self.orders.len() {
+            let order = &self.orders[o].order;
+            if order.customer.is_none() {
+                continue;
+            }
+            let draw = rng.uniform();
+            let window = (order.due.0 - order.release.0).max(HOUR);
+            let at = order.release.0.max(self.start) + (rng.uniform() * 0.5 * window as f64) as i64;
+            let at = at - at.rem_euclid(60_000);
+            let change = if draw < 0.05 {
+                Change::Due(o, [-24, 24, 48][rng.below(3) as usize])
+            } else if draw < 0.08 {
+                Change::Expedite(o)
+            } else if draw < 0.11 && self.orders[o].mode != Mode::Process {
+                Change::Quantity(o, [0.8, 1.2][rng.below(2) as usize])
+            } else if draw < 0.13 {
+                Change::Cancel(
+                    o,
+                    if rng.chance(0.5) {
+                        "customer cancelled the order"
+                    } else {
+                        "order merged into a later delivery"
+                    },
+                )
+            } else {
+                continue;
+            };
+            let c = self.changes.len();
+            self.changes.push(change);
+            self.push(at, Ev::Change(c));
+        }
+    }
+
+    fn change(&mut self, c: usize) {
+        let change = self.changes[c].clone();
+        let o = match change {
+            Change::Due(o, _)
+            | Change::Expedite(o)
+            | Change::Quantity(o, _)
+            | Change::Cancel(o, _) => o,
+        };
+        let order = &self.orders[o];
+        if !order.released || order.done {
+            return;
+        }
+        let untouched = order.next_step == 0 && !order.busy;
+        let id = order.order.id.clone();
+        match change {
+            Change::Due(_, hours) => {
+                let due =
+                    Timestamp((order.order.due.0 + hours * HOUR).max(order.order.release.0 + HOUR));
+                self.orders[o].order.due = due;
+                self.emit(EventKind::OrderChanged {
+                    order: id,
+                    quantity: None,
+                    due: Some(due),
+                    priority: None,
+                });
+            }
+            Change::Expedite(_) => {
+                if order.order.priority == Priority::High {
+                    return;
+                }
+                self.orders[o].order.priority = Priority::High;
+                self.emit(EventKind::OrderChanged {
+                    order: id,
+                    quantity: None,
+                    due: None,
+                    priority: Some(Priority::High),
+                });
+            }
+            Change::Quantity(_, factor) => {
+                if !untouched {
+                    return;
+                }
+                let quantity = (order.order.quantity * factor / 10.0).round().max(1.0) * 10.0;
+                self.orders[o].order.quantity = quantity;
+                self.orders[o].quantity = quantity;
+                self.emit(EventKind::OrderChanged {
+                    order: id,
+                    quantity: Some(quantity),
+                    due: None,
+                    priority: None,
+                });
+            }
+            Change::Cancel(_, reason) => {
+                if !untouched {
+                    return;
+                }
+                self.orders[o].done = true;
+                self.orders[o].deadline = None;
+                if let Some(u) = self.orders[o].reserved_unit.take() {
+                    self.units[u].reserved_for = None;
+                }
+                self.emit(EventKind::OrderCancelled {
+                    order: id,
+                    reason: reason.to_owned(),
+                });
+            }
         }
     }
 
@@ -739,6 +866,7 @@ impl<'a> Sim<'a> {
                 }
             }
             Ev::Ship(o) => self.ship(o),
+            Ev::Change(c) => self.change(c),
         }
     }
 

@@ -25,6 +25,9 @@ pub struct SimOptions {
     pub new_orders: bool,
     /// Mean number of arriving orders per day when `new_orders` is on.
     pub new_orders_per_day: f64,
+    /// Let customers change released orders (due date, expedite, quantity) or cancel
+    /// orders that have not started (`order_changed`, `order_cancelled` events).
+    pub order_changes: bool,
     /// Multiplier on the spread (log-sigma) of stochastic durations; 0 makes them exact.
     pub duration_spread: f64,
 }
@@ -39,6 +42,7 @@ impl Default for SimOptions {
             drifts: Vec::new(),
             new_orders: true,
             new_orders_per_day: 1.5,
+            order_changes: true,
             duration_spread: 1.0,
         }
     }

@@ -97,7 +97,8 @@ pub struct Summary {
     pub orders_completed_by_mode: BTreeMap<String, u64>,
     pub orders_completed_on_time: u64,
     pub orders_completed_late: u64,
-    /// Released orders not completed by the end, per mode.
+    pub orders_cancelled: u64,
+    /// Released orders neither completed nor cancelled by the end, per mode.
     pub orders_open_by_mode: BTreeMap<String, u64>,
     pub work_centers: Vec<WorkCenterSummary>,
     pub units: Vec<UnitSummary>,

@@ -121,6 +121,7 @@ fn count_events(cat: &Catalog, input: &ReportInput<'_>) -> (Summary, Vec<Quality
     let mut released: BTreeMap<model::OrderId, (Mode, Timestamp, u32)> = BTreeMap::new();
     let mut completed: BTreeMap<model::OrderId, Timestamp> = BTreeMap::new();
     let mut steps_done: BTreeMap<model::OrderId, u32> = BTreeMap::new();
+    let mut cancelled: std::collections::BTreeSet<model::OrderId> = Default::default();
     let (mut lots_produced, mut lots_received, mut serials, mut shipments) = (0, 0, 0, 0);
     let mut quality: BTreeMap<model::CharacteristicId, (u64, f64, u64)> = BTreeMap::new();
     for e in &input.events {
@@ -131,6 +132,18 @@ fn count_events(cat: &Catalog, input: &ReportInput<'_>) -> (Summary, Vec<Quality
                 let mode = routing.map_or(Mode::Discrete, |r| r.mode);
                 let steps = routing.map_or(u32::MAX, |r| r.steps.len() as u32);
                 released.insert(order.id.clone(), (mode, order.due, steps));
+            }
+            EventKind::OrderChanged {
+                order,
+                due: Some(due),
+                ..
+            } => {
+                if let Some(r) = released.get_mut(order) {
+                    r.1 = *due;
+                }
+            }
+            EventKind::OrderCancelled { order, .. } => {
+                cancelled.insert(order.clone());
             }
             EventKind::OperationCompleted { order, step, .. } => {
                 let done = steps_done.entry(order.clone()).or_insert(0);
@@ -184,6 +197,7 @@ fn count_events(cat: &Catalog, input: &ReportInput<'_>) -> (Summary, Vec<Quality
                     late += 1;
                 }
             }
+            None if cancelled.contains(id) => {}
             None => *open_by_mode.entry(mode.as_str().into()).or_insert(0) += 1,
         }
     }
@@ -205,6 +219,7 @@ fn count_events(cat: &Catalog, input: &ReportInput<'_>) -> (Summary, Vec<Quality
         orders_completed_by_mode: completed_by_mode,
         orders_completed_on_time: on_time,
         orders_completed_late: late,
+        orders_cancelled: cancelled.len() as u64,
         orders_open_by_mode: open_by_mode,
         work_centers: Vec::new(),
         units: Vec::new(),

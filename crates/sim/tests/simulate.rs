@@ -68,9 +68,6 @@ fn fourteen_day_reference_run_folds_without_errors() {
         assert!(out.summary.orders_completed_by_mode[mode] > 10, "{mode}");
     }
     for kind in model::EventKind::TYPE_NAMES {
-        if matches!(kind, "order_changed" | "order_cancelled") {
-            continue;
-        }
         assert!(
             out.summary.events_by_type.contains_key(kind),
             "no {kind} events"
