@@ -145,6 +145,8 @@ struct Stock {
 }
 
 struct Receipt {
+    time: i64,
+    expedited: bool,
     material: MaterialId,
     quantity: f64,
     supplier: String,
@@ -690,11 +692,11 @@ impl<'a> Sim<'a> {
             if t > self.end {
                 continue;
             }
-            self.schedule_receipt(t, &material, qty * 1.2);
+            self.schedule_receipt(t, &material, qty * 1.2, false);
         }
     }
 
-    fn schedule_receipt(&mut self, t: i64, material: &MaterialId, qty: f64) {
+    fn schedule_receipt(&mut self, t: i64, material: &MaterialId, qty: f64, expedited: bool) {
         let cat = self.cat;
         let pack = if cat.material(material).is_some_and(|m| m.uom == "ea") {
             100.0
@@ -708,6 +710,8 @@ impl<'a> Sim<'a> {
             .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
         let r = self.receipts.len();
         self.receipts.push(Receipt {
+            time: t,
+            expedited,
             material: material.clone(),
             quantity,
             supplier: SUPPLIERS[h % SUPPLIERS.len()].to_owned(),
@@ -796,6 +800,7 @@ impl<'a> Sim<'a> {
                                 self.now + 12 * HOUR,
                                 &u.material,
                                 u.per_unit * qty * 1.1,
+                                true,
                             );
                         }
                     }
@@ -2038,7 +2043,8 @@ impl<'a> Sim<'a> {
                             } else {
                                 c.target
                             };
-                            let p = (p * (1.0 + factor) + offset / 50.0).clamp(0.0, 1.0);
+                            // Kit completeness does not depend on upstream lot quality.
+                            let p = (p + offset / 50.0).clamp(0.0, 1.0);
                             (
                                 measure::binomial(&mut self.rng_quality, 50, p) as f64,
                                 Some(50.0),
@@ -2106,6 +2112,18 @@ impl<'a> Sim<'a> {
             breakdowns: self.truth_breakdowns,
             drift_orders: self.drift_orders,
             drift_lots: self.drift_lots,
+            purchasing: self
+                .receipts
+                .iter()
+                .filter(|r| r.time <= end)
+                .map(|r| PurchaseReceipt {
+                    due: Timestamp(r.time),
+                    material: r.material.clone(),
+                    quantity: r.quantity,
+                    supplier: r.supplier.clone(),
+                    expedited: r.expedited,
+                })
+                .collect(),
             arrived: self
                 .arrivals
                 .into_iter()
@@ -2134,6 +2152,7 @@ pub(crate) struct ReportInput<'a> {
     pub drift_orders: Vec<BTreeSet<OrderId>>,
     pub drift_lots: Vec<BTreeSet<LotId>>,
     pub arrived: Vec<OrderId>,
+    pub purchasing: Vec<PurchaseReceipt>,
     pub wait_violations: Vec<MaxWaitViolation>,
     pub changeovers: u64,
     pub cip_cycles: u64,

@@ -26,8 +26,8 @@ mod report;
 
 pub use options::{DriftSpec, DriftTarget, Plan, PlannedOperation, Progress, SimError, SimOptions};
 pub use output::{
-    BreakdownTruth, DriftTruth, GroundTruth, MaxWaitViolation, QualitySummary, ResourceUtilisation,
-    SimOutput, Summary, UnitSummary, WorkCenterSummary,
+    BreakdownTruth, DriftTruth, GroundTruth, MaxWaitViolation, PurchaseReceipt, QualitySummary,
+    ResourceUtilisation, SimOutput, Summary, UnitSummary, WorkCenterSummary,
 };
 
 use model::{Catalog, Plant};

@@ -16,6 +16,21 @@ pub struct SimOutput {
     /// What really happened, for scoring engines; never part of the events.
     pub truth: GroundTruth,
     pub summary: Summary,
+    /// Purchased-material receipts the run scheduled (its open purchase orders), in due
+    /// order: the ATP dates a scheduler may know in advance. Each arrives as a
+    /// `material_received` event at `due`.
+    pub purchasing: Vec<PurchaseReceipt>,
+}
+
+/// One scheduled delivery of purchased material.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PurchaseReceipt {
+    pub due: Timestamp,
+    pub material: model::MaterialId,
+    pub quantity: f64,
+    pub supplier: String,
+    /// Expedited for an order that arrived during the run (not known at the start).
+    pub expedited: bool,
 }
 
 /// The faults and facts that were injected or measured behind the events.

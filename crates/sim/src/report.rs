@@ -10,7 +10,7 @@ use crate::measure;
 use crate::options::DriftTarget;
 use crate::output::*;
 
-pub(crate) fn build(input: ReportInput<'_>) -> SimOutput {
+pub(crate) fn build(mut input: ReportInput<'_>) -> SimOutput {
     let cat = input.cat;
     let plant = cat.plant();
     let total = (input.end - input.start).max(1) as f64;
@@ -108,10 +108,13 @@ pub(crate) fn build(input: ReportInput<'_>) -> SimOutput {
         quality,
         ..summary_counts
     };
+    let mut purchasing = std::mem::take(&mut input.purchasing);
+    purchasing.sort_by(|a, b| a.due.cmp(&b.due).then(a.material.cmp(&b.material)));
     SimOutput {
         events: input.events,
         truth,
         summary,
+        purchasing,
     }
 }
 

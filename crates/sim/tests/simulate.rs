@@ -360,3 +360,33 @@ fn plans_naming_impossible_assignments_are_rejected() {
     let err = sim::simulate(&catalog, &SimOptions::default(), Some(&plan), |_| {}).unwrap_err();
     assert!(err.to_string().contains("units.PK-L1[0]"), "{err}");
 }
+
+#[test]
+fn purchasing_lists_every_receipt_the_events_show() {
+    let catalog = sim::reference_catalog();
+    let options = SimOptions {
+        days: 5.0,
+        ..Default::default()
+    };
+    let out = run(&catalog, &options);
+    let received: Vec<(Timestamp, String, f64)> = out
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::MaterialReceived {
+                material, quantity, ..
+            } => Some((e.time, material.to_string(), *quantity)),
+            _ => None,
+        })
+        .collect();
+    let mut listed: Vec<(Timestamp, String, f64)> = out
+        .purchasing
+        .iter()
+        .map(|p| (p.due, p.material.to_string(), p.quantity))
+        .collect();
+    let mut received_sorted = received.clone();
+    received_sorted.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+    listed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+    assert_eq!(listed, received_sorted);
+    assert!(out.purchasing.iter().any(|p| !p.expedited));
+}
