@@ -243,13 +243,19 @@ const FAILURES: [&[&str]; 4] = [
     ],
 ];
 
-const SUPPLIERS: [&str; 6] = [
-    "Rhein Epoxy Chemie GmbH",
-    "Nordwerk Polymers AB",
-    "Precision Mouldings s.r.o.",
-    "Sato Pneumatics KK",
-    "Vallee Packaging SAS",
-    "Danube Silica Kft",
+/// Suppliers of bulk chemicals, of counted components and of packaging.
+const SUPPLIERS: [&[&str]; 3] = [
+    &[
+        "Rhein Epoxy Chemie GmbH",
+        "Nordwerk Polymers AB",
+        "Danube Silica Kft",
+    ],
+    &[
+        "Precision Mouldings s.r.o.",
+        "Sato Pneumatics KK",
+        "Brandt Feinmechanik GmbH",
+    ],
+    &["Vallee Packaging SAS", "Kartonwerk Sued GmbH"],
 ];
 
 impl<'a> Sim<'a> {
@@ -698,10 +704,12 @@ impl<'a> Sim<'a> {
 
     fn schedule_receipt(&mut self, t: i64, material: &MaterialId, qty: f64, expedited: bool) {
         let cat = self.cat;
-        let pack = if cat.material(material).is_some_and(|m| m.uom == "ea") {
-            100.0
-        } else {
-            25.0
+        let counted = cat.material(material).is_some_and(|m| m.uom == "ea");
+        let pack = if counted { 100.0 } else { 25.0 };
+        let suppliers = match cat.material(material).map(|m| m.kind) {
+            Some(MaterialKind::Packaging) => SUPPLIERS[2],
+            _ if counted => SUPPLIERS[1],
+            _ => SUPPLIERS[0],
         };
         let quantity = (qty / pack).ceil().max(1.0) * pack;
         let h = material
@@ -714,7 +722,7 @@ impl<'a> Sim<'a> {
             expedited,
             material: material.clone(),
             quantity,
-            supplier: SUPPLIERS[h % SUPPLIERS.len()].to_owned(),
+            supplier: suppliers[h % suppliers.len()].to_owned(),
         });
         self.push(t, Ev::Receipt(r));
     }
@@ -1609,11 +1617,16 @@ impl<'a> Sim<'a> {
         let mut results: Vec<EventKind> = Vec::new();
         let good = match mode {
             Mode::Process => {
-                let per_step = routing
-                    .expected_yield
-                    .powf(1.0 / routing.steps.len() as f64);
-                let y = (per_step * (1.0 + 0.006 * self.rng_yield.normal())).clamp(0.5, 1.0);
-                round(op.input * y, 1)
+                // Most of a batch's loss is taken where it is filtered and inspected; the
+                // other steps lose only hold-up.
+                let loss = 1.0 - routing.expected_yield;
+                let share = match (step.inspection.is_some(), routing.steps.len()) {
+                    (_, 1) => 1.0,
+                    (true, _) => 0.7,
+                    (false, n) => 0.3 / (n - 1) as f64,
+                };
+                let y = 1.0 - loss * share * self.rng_yield.lognormal_factor(0.3);
+                round(op.input * y.clamp(0.5, 1.0), 1)
             }
             Mode::Discrete => {
                 let n = op.input.round() as u64;
