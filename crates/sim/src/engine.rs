@@ -1253,8 +1253,9 @@ impl<'a> Sim<'a> {
         best.map(|(_, u, overhead)| (u, overhead))
     }
 
-    /// Free members of each required pool, least-qualified first; none if any pool lacks them.
-    fn pick_members(&self, step: &Step) -> Option<Vec<(usize, usize)>> {
+    /// Free members of each required pool, least-qualified first, whose certification is
+    /// still valid at `valid_until`; none if any pool lacks them.
+    fn pick_members(&self, step: &Step, valid_until: i64) -> Option<Vec<(usize, usize)>> {
         let now = self.now;
         let mut chosen: Vec<(usize, usize)> = Vec::new();
         for req in &step.pools {
@@ -1273,7 +1274,9 @@ impl<'a> Sim<'a> {
                         .certs
                         .iter()
                         .find(|(c, level, expires)| {
-                            c == cert && *level >= min_level && expires.is_none_or(|e| e > now)
+                            c == cert
+                                && *level >= min_level
+                                && expires.is_none_or(|e| e > valid_until)
                         })
                         .map(|&(_, level, _)| (level, m)),
                 })
@@ -1412,7 +1415,7 @@ impl<'a> Sim<'a> {
         if self.orders[o].busy || self.orders[o].done {
             return false;
         }
-        let Some((u, _)) = self.best_unit(o) else {
+        let Some((u, overhead)) = self.best_unit(o) else {
             return false;
         };
         // An order already inside a max-wait window is never held back.
@@ -1424,7 +1427,12 @@ impl<'a> Sim<'a> {
             return false;
         }
         let step = self.step_def(o);
-        let Some(members) = self.pick_members(step) else {
+        let planned_run = step
+            .alternatives
+            .iter()
+            .find(|a| a.unit == self.units[u].id)
+            .map_or(0, |a| ms(a.duration.minutes_for(self.orders[o].quantity)));
+        let Some(members) = self.pick_members(step, self.now + overhead + planned_run) else {
             return false;
         };
         let input = self.orders[o].quantity;
