@@ -39,6 +39,91 @@ fn open(catalog: &Catalog, unit: &UnitId, t: i64) -> bool {
     })
 }
 
+/// What a unit did since its last CIP and last changeover.
+#[derive(Default)]
+struct UnitHistory {
+    last_order: Option<OrderId>,
+    last_product: Option<model::MaterialId>,
+    last_key: Option<String>,
+    batches_since_cip: u32,
+    run_ms_since_cip: i64,
+    cleaned: bool,
+    set_up: bool,
+}
+
+/// The changeover key of a product under a matrix: its family or a family attribute.
+fn key(catalog: &Catalog, matrix: &model::ChangeoverMatrix, product: &model::MaterialId) -> String {
+    let family = catalog.material(product).unwrap().family.clone().unwrap();
+    match &matrix.keyed_by {
+        model::ChangeoverKey::Family => family.to_string(),
+        model::ChangeoverKey::Attribute { name } => catalog
+            .plant()
+            .families
+            .iter()
+            .find(|f| f.id == family)
+            .and_then(|f| f.attributes.get(name).cloned())
+            .unwrap_or_else(|| family.to_string()),
+    }
+}
+
+/// A new order on a unit must be preceded by the CIP its rule makes due and by a setup
+/// whenever the changeover matrix asks for one.
+fn check_changeover(
+    catalog: &Catalog,
+    unit: &UnitId,
+    order: &OrderId,
+    product: &model::MaterialId,
+    h: &mut UnitHistory,
+) {
+    if h.last_order.as_ref() == Some(order) {
+        return; // the next step of the same batch, in the same vessel
+    }
+    let def = catalog.unit(unit).unwrap();
+    if let Some(rule) = &def.cip {
+        let product_change = h.last_product.as_ref().is_some_and(|p| p != product);
+        if rule.on_product_change && product_change {
+            assert!(
+                h.cleaned,
+                "{unit}: product change to {product} ({order}) without CIP"
+            );
+        }
+        if let Some(n) = rule.after_batches {
+            assert!(
+                h.batches_since_cip < n,
+                "{unit}: {order} is batch {} since CIP",
+                h.batches_since_cip + 1
+            );
+        }
+        if let Some(max) = rule.max_run_minutes {
+            assert!(
+                (h.run_ms_since_cip as f64) < max * 60_000.0,
+                "{unit}: {order} started after {} min of running without CIP",
+                h.run_ms_since_cip / 60_000
+            );
+        }
+        h.batches_since_cip += 1;
+    }
+    if let Some(matrix) = def
+        .changeover_matrix
+        .as_ref()
+        .and_then(|m| catalog.changeover_matrix(m))
+    {
+        let new_key = key(catalog, matrix, product);
+        if let Some(last) = &h.last_key
+            && matrix.lookup(last, &new_key).0 > 0.0
+        {
+            assert!(
+                h.set_up,
+                "{unit}: changeover {last} -> {new_key} ({order}) without setup"
+            );
+        }
+        h.last_key = Some(new_key);
+    }
+    h.last_product = Some(product.clone());
+    h.cleaned = false;
+    h.set_up = false;
+}
+
 fn check(seed: u64, days: f64) {
     let catalog = sim::reference_catalog();
     let options = SimOptions {
@@ -61,6 +146,7 @@ fn check(seed: u64, days: f64) {
     let mut completed_steps: BTreeMap<OrderId, u32> = BTreeMap::new();
     let mut produced_lots: BTreeSet<String> = BTreeSet::new();
     let mut received_lots: BTreeSet<String> = BTreeSet::new();
+    let mut history: BTreeMap<UnitId, UnitHistory> = BTreeMap::new();
 
     let check_interval = |unit: &UnitId, a: i64, b: i64| {
         let mut t = a;
@@ -90,9 +176,21 @@ fn check(seed: u64, days: f64) {
                 routing_of.insert(order.id.clone(), order.routing.clone());
             }
             EventKind::EquipmentStateChanged { unit, state, .. } => {
+                let h = history.entry(unit.clone()).or_default();
                 if let Some((previous, since)) = busy_since.remove(unit) {
-                    let _ = previous;
                     check_interval(unit, since, t);
+                    if previous == EquipmentState::Running {
+                        h.run_ms_since_cip += t - since;
+                    }
+                }
+                match state {
+                    EquipmentState::Cleaning => {
+                        h.cleaned = true;
+                        h.batches_since_cip = 0;
+                        h.run_ms_since_cip = 0;
+                    }
+                    EquipmentState::Setup => h.set_up = true,
+                    _ => {}
                 }
                 if matches!(
                     state,
@@ -113,6 +211,14 @@ fn check(seed: u64, days: f64) {
                     unit_op[unit]
                 );
                 unit_op.insert(unit.clone(), (order.clone(), *step));
+                let routing = catalog.routing(&routing_of[order]).unwrap();
+                check_changeover(
+                    &catalog,
+                    unit,
+                    order,
+                    &routing.product,
+                    history.entry(unit.clone()).or_default(),
+                );
                 let done = completed_steps.get(order).copied().unwrap_or(0);
                 assert_eq!(
                     done, *step,
@@ -167,6 +273,8 @@ fn check(seed: u64, days: f64) {
                 order, step, unit, ..
             } => {
                 assert_eq!(unit_op.remove(unit), Some((order.clone(), *step)));
+                let h = history.entry(unit.clone()).or_default();
+                h.last_order = Some(order.clone());
                 for m in op_members.remove(&(order.clone(), *step)).unwrap() {
                     held.remove(&m);
                 }
