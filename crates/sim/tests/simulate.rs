@@ -390,3 +390,112 @@ fn purchasing_lists_every_receipt_the_events_show() {
     assert_eq!(listed, received_sorted);
     assert!(out.purchasing.iter().any(|p| !p.expedited));
 }
+
+fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum::<f64>().sqrt();
+    let sy: f64 = y.iter().map(|b| (b - my).powi(2)).sum::<f64>().sqrt();
+    if sx == 0.0 || sy == 0.0 {
+        0.0
+    } else {
+        sxy / (sx * sy)
+    }
+}
+
+/// The drifted reactor temperature, joined to the assemblies through genealogy (batch lot
+/// consumed by the assembly order), explains their failure rate better than any other
+/// parameter of the same recipe: the causal link root-cause ranking is tested on.
+#[test]
+fn drifted_parameter_explains_downstream_failures_best() {
+    let catalog = sim::reference_catalog();
+    let options = SimOptions {
+        drifts: vec![DriftSpec::reactor_temperature_creep()],
+        ..Default::default()
+    };
+    let out = run(&catalog, &options);
+    let mut routing_of = BTreeMap::new();
+    let mut parameters: BTreeMap<(model::OrderId, u32), BTreeMap<String, f64>> = BTreeMap::new();
+    let mut lot_order = BTreeMap::new();
+    let mut consumed: BTreeMap<model::OrderId, Vec<(model::LotId, f64)>> = BTreeMap::new();
+    let mut failure_rate = BTreeMap::new();
+    for e in &out.events {
+        match &e.kind {
+            EventKind::OrderReleased { order } => {
+                routing_of.insert(order.id.clone(), order.routing.to_string());
+            }
+            EventKind::OperationCompleted {
+                order,
+                step,
+                parameters: p,
+                ..
+            } if routing_of[order] == "RCP-EA100" => {
+                parameters.insert((order.clone(), *step), p.clone());
+            }
+            EventKind::MaterialProduced {
+                order,
+                lot: Some(lot),
+                ..
+            } => {
+                lot_order.insert(lot.clone(), order.clone());
+            }
+            EventKind::MaterialConsumed {
+                order,
+                material,
+                lot: Some(lot),
+                quantity,
+                ..
+            } if material.as_str() == "RES-EA100" => {
+                consumed
+                    .entry(order.clone())
+                    .or_default()
+                    .push((lot.clone(), *quantity));
+            }
+            EventKind::QualityResultRecorded {
+                characteristic,
+                value,
+                sample_size: Some(n),
+                order: Some(order),
+                ..
+            } if characteristic.as_str().ends_with("-FAIL") => {
+                failure_rate.insert(order.clone(), value / n);
+            }
+            _ => {}
+        }
+    }
+    // Every parameter of the recipe, as a quantity-weighted mean over the lots consumed.
+    let names: std::collections::BTreeSet<(u32, String)> = parameters
+        .iter()
+        .flat_map(|((_, s), p)| p.keys().map(move |k| (*s, k.clone())))
+        .collect();
+    let mut scores = Vec::new();
+    for (step, name) in &names {
+        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        for (order, rate) in &failure_rate {
+            let Some(lots) = consumed.get(order) else {
+                continue;
+            };
+            let (mut sum, mut weight) = (0.0, 0.0);
+            for (lot, q) in lots {
+                if let Some(v) = lot_order
+                    .get(lot)
+                    .and_then(|o| parameters.get(&(o.clone(), *step)))
+                    .and_then(|p| p.get(name))
+                {
+                    sum += v * q;
+                    weight += q;
+                }
+            }
+            if weight > 0.0 {
+                xs.push(sum / weight);
+                ys.push(*rate);
+            }
+        }
+        assert!(xs.len() >= 20, "{} assembly orders joined", xs.len());
+        scores.push((correlation(&xs, &ys).abs(), format!("{step}:{name}")));
+    }
+    scores.sort_by(|a, b| b.0.total_cmp(&a.0));
+    assert_eq!(scores[0].1, "1:reactor_temperature", "{scores:?}");
+    assert!(scores[0].0 > 0.6, "{scores:?}");
+}
