@@ -23,25 +23,31 @@
 //!   evaluator [`Monitor`];
 //! * typed charts: [`shewhart`], [`ewma`], [`cusum`], [`capability`], [`t2`];
 //! * root cause: [`rootcause::rank`], [`rootcause::rank_boolean`], [`rootcause::rank_numeric`];
+//! * enforcement: [`policy::QualityPolicy`] (the enterprise rule set, shipped in
+//!   `data/quality-policy.json`) and [`enforce::Enforcer`] (results → alerts, holds, NCs),
+//!   [`enforce::chart`] for chart data;
 //! * nonconformance: [`nc::Nonconformance::open`] / [`nc::Nonconformance::apply`] and
 //!   [`nc::release_gate`].
 //!
 //! Code map: `special` (log-gamma, incomplete beta/gamma, Beta/F quantiles, Φ),
 //! `constants` (d2, d3, c4 and factors), `estimate` (validation, phase-I estimators),
 //! `rules` (rule selection and the batch evaluator — the independent checker of `monitor`),
-//! `monitor` (O(1) streaming rules), `phase2` (streaming charts), `api` (JSON contract).
+//! `monitor` (O(1) streaming rules), `phase2` (streaming charts), `api` (JSON contract),
+//! `policy` (the enterprise rule set), `enforce` (alerts and reactions).
 
 pub mod api;
 pub mod capability;
 pub mod constants;
 pub mod csv;
 pub mod cusum;
+pub mod enforce;
 pub mod error;
 pub mod estimate;
 pub mod ewma;
 pub mod monitor;
 pub mod nc;
 pub mod phase2;
+pub mod policy;
 pub mod rootcause;
 pub mod rules;
 pub mod shewhart;

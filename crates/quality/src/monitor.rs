@@ -6,10 +6,12 @@
 //! the window. Its answers equal the batch evaluator [`crate::rules::evaluate`] (checked by a
 //! property test), including ties and points exactly on the zone boundaries.
 
+use serde::{Deserialize, Serialize};
+
 use crate::rules::{PointLimits, RuleSelection, RuleSet, Violation};
 
 /// What one point triggered: bit 0 = beyond a limit, bit r = rule r of the selected set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Fired(u16);
 
 impl Fired {
@@ -48,13 +50,15 @@ impl Fired {
     }
 }
 
-/// Streaming run-rule evaluator for one characteristic.
-#[derive(Debug, Clone)]
+/// Streaming run-rule evaluator for one characteristic. It serialises (serde) so that a
+/// caller can persist a running monitor and resume it later with the same answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Monitor {
     limits: PointLimits,
     set: RuleSet,
     mask: u16,
     index: usize,
+    #[serde(with = "nan_as_null")]
     prev: f64,
     prev_sign: i8,
     pos0: u32,
@@ -67,6 +71,23 @@ pub struct Monitor {
     rise: u32,
     fall: u32,
     alt: u32,
+}
+
+/// `prev` is NaN before the first point; JSON has no NaN, so it travels as `null`.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_some(v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 #[inline(always)]

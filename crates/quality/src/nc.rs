@@ -15,6 +15,7 @@
 //! found linked to it (through genealogy): any active hold, any NC not closed, or a closed NC
 //! disposed as scrap or return blocks it, with one reason each.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -22,7 +23,7 @@ use thiserror::Error;
 pub type EpochMillis = i64;
 
 /// What is done with the nonconforming material.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     /// Accept as is (concession).
@@ -36,7 +37,7 @@ pub enum Disposition {
 }
 
 /// Workflow state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NcState {
     /// Raised, not yet investigated.
@@ -74,7 +75,7 @@ impl std::fmt::Display for NcState {
 }
 
 /// Progress of one CAPA action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CapaStatus {
     /// Not done yet.
@@ -86,7 +87,7 @@ pub enum CapaStatus {
 }
 
 /// A corrective or preventive action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CapaAction {
     /// Identifier, unique within the NC.
     pub id: String,
@@ -109,7 +110,7 @@ pub struct CapaAction {
 }
 
 /// A command applied to an NC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum NcCommand {
     /// open → investigating.
@@ -161,7 +162,7 @@ impl NcCommand {
 }
 
 /// One entry of the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NcRecord {
     /// Command name.
     pub action: String,
@@ -240,7 +241,7 @@ pub enum NcError {
 }
 
 /// A nonconformance with its CAPA actions and audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Nonconformance {
     /// Identifier.
     pub id: String,
@@ -414,7 +415,7 @@ impl Nonconformance {
 }
 
 /// A hold on an item (lot, batch, serial), as supplied by the caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Hold {
     /// Hold id.
     pub id: String,
@@ -425,7 +426,7 @@ pub struct Hold {
 }
 
 /// What the release gate needs to know about an NC linked to the item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NcSummary {
     /// NC id.
     pub id: String,
@@ -446,7 +447,7 @@ impl From<&Nonconformance> for NcSummary {
 }
 
 /// One reason an item may not ship.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BlockReason {
     /// An active hold.
@@ -473,7 +474,7 @@ pub enum BlockReason {
 }
 
 /// The release gate's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum ReleaseDecision {
     /// The item may ship.

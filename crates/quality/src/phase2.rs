@@ -4,6 +4,8 @@
 //! [`Monitor`]. The answers equal those of charting the whole series in batch with the same
 //! phase-I set (checked by a property test).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::QualityError;
 use crate::estimate::{mean, range, sample_sd};
 use crate::monitor::{Fired, Monitor};
@@ -11,7 +13,7 @@ use crate::rules::{PointLimits, RuleSelection};
 use crate::shewhart::{Line, SecondaryKind, ShewhartChart};
 
 /// How a new observation is turned into a plotted point.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Kind {
     Individuals {
         mr_lcl: f64,
@@ -51,8 +53,9 @@ pub struct PointOutcome {
     pub secondary_out_of_control: bool,
 }
 
-/// Streaming phase-II monitor of one Shewhart characteristic.
-#[derive(Debug, Clone)]
+/// Streaming phase-II monitor of one Shewhart characteristic (serialisable, so a running
+/// monitor can be persisted and resumed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChartMonitor {
     kind: Kind,
     monitor: Monitor,

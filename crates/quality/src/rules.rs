@@ -9,12 +9,15 @@
 //! reported (clipped) limits and is strict. A rule is reported at every index whose window
 //! ending there satisfies it; rules 5/6 use partial windows at the series start.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::QualityError;
 
 /// A family of run rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleSet {
     /// Nelson rules 1–8.
@@ -53,7 +56,7 @@ impl RuleSet {
 }
 
 /// Which rules of which set are evaluated for a characteristic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RuleSelection {
     set: RuleSet,
     /// Bit r set when rule r is selected (bit 0 unused).
@@ -112,7 +115,9 @@ impl RuleSelection {
 }
 
 /// One rule firing at one index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub struct Violation {
     /// Rule number within the selected rule set.
     pub rule: u8,
