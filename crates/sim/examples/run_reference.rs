@@ -1,7 +1,7 @@
 //! Runs the reference plant for 14 days (seed from the first argument, default 7), prints
 //! the summary, the ground truth's headline figures and the wall time, and checks that every
 //! event folds into `PlantState`.
-//! `cargo run --release -p sim --example run_reference -- 7`
+//! `cargo run --release -p sim --example run_reference -- 7 [--days 14] [--drift]`
 
 use std::time::Instant;
 
@@ -10,10 +10,18 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(7);
-    let drift = std::env::args().any(|a| a == "--drift");
+    let args: Vec<String> = std::env::args().collect();
+    let drift = args.iter().any(|a| a == "--drift");
+    let days = args
+        .iter()
+        .position(|a| a == "--days")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(14.0);
     let catalog = sim::reference_catalog();
     let mut options = sim::SimOptions {
         seed,
+        days,
         ..Default::default()
     };
     if drift {

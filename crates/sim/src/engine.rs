@@ -174,6 +174,7 @@ pub(crate) struct Sim<'a> {
     receipts: Vec<Receipt>,
     arrivals: Vec<ProductionOrder>,
     changes: Vec<Change>,
+    replenished: Vec<OrderId>,
     planned: BTreeSet<(usize, u32)>,
     plan_mode: bool,
     samples: BTreeMap<CharacteristicId, u64>,
@@ -361,6 +362,7 @@ impl<'a> Sim<'a> {
             receipts: Vec::new(),
             arrivals: Vec::new(),
             changes: Vec::new(),
+            replenished: Vec::new(),
             planned: BTreeSet::new(),
             plan_mode: plan.is_some(),
             samples: BTreeMap::new(),
@@ -481,8 +483,8 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
-    /// Rush orders arriving as a Poisson stream, for finished products whose inputs are
-    /// purchased or lot-tracked (kits, which need assembled serials, are left out).
+    /// Rush orders arriving as a Poisson stream, for finished products; their produced
+    /// inputs are replenished by make-to-stock orders when they would run short.
     fn plan_arrivals(&mut self) {
         if !self.opts.new_orders || self.opts.new_orders_per_day <= 0.0 {
             return;
@@ -495,12 +497,6 @@ impl<'a> Sim<'a> {
             .filter(|r| {
                 cat.material(&r.product)
                     .is_some_and(|m| m.kind == MaterialKind::Finished)
-                    && r.steps.iter().all(|s| {
-                        s.consumes.iter().all(|u| {
-                            cat.material(&u.material)
-                                .is_some_and(|m| m.tracking == Tracking::Lot)
-                        })
-                    })
             })
             .collect();
         if candidates.is_empty() {
@@ -795,24 +791,7 @@ impl<'a> Sim<'a> {
             Ev::Release(o) => self.release(o),
             Ev::Arrival(a) => {
                 let order = self.arrivals[a].clone();
-                let o = self.add_order(order);
-                self.release(o);
-                // Expedite the purchased inputs of a rush order.
-                let cat = self.cat;
-                let routing = &cat.plant().routings[self.orders[o].routing];
-                let qty = self.orders[o].order.quantity;
-                for s in &routing.steps {
-                    for u in &s.consumes {
-                        if is_purchased(cat, &u.material) {
-                            self.schedule_receipt(
-                                self.now + 12 * HOUR,
-                                &u.material,
-                                u.per_unit * qty * 1.1,
-                                true,
-                            );
-                        }
-                    }
-                }
+                self.arrive(order, 0);
             }
             Ev::Receipt(r) => {
                 let receipt = &self.receipts[r];
@@ -880,6 +859,97 @@ impl<'a> Sim<'a> {
             }
             Ev::Ship(o) => self.ship(o),
             Ev::Change(c) => self.change(c),
+        }
+    }
+
+    /// An order that was not in the book: release it, expedite its purchased inputs and
+    /// plan replenishment batches or assemblies for the produced inputs it would run short of.
+    fn arrive(&mut self, order: ProductionOrder, depth: u32) {
+        let o = self.add_order(order);
+        self.release(o);
+        let cat = self.cat;
+        let routing = &cat.plant().routings[self.orders[o].routing];
+        let qty = self.orders[o].order.quantity;
+        for s in &routing.steps {
+            for u in &s.consumes {
+                if is_purchased(cat, &u.material) {
+                    // Expedited from a distributor rather than on the supplier's lead time.
+                    self.schedule_receipt(
+                        self.now + 12 * HOUR,
+                        &u.material,
+                        u.per_unit * qty * 1.1,
+                        true,
+                    );
+                } else if depth < 4 {
+                    self.replenish(&u.material, depth + 1);
+                }
+            }
+        }
+    }
+
+    /// Stock plus what open orders will still make, minus what open orders will still
+    /// consume.
+    fn projected_balance(&self, m: &MaterialId) -> f64 {
+        let plant = self.cat.plant();
+        let mut balance = self.available(m);
+        for o in &self.orders {
+            if o.done {
+                continue;
+            }
+            let routing = &plant.routings[o.routing];
+            if &routing.product == m {
+                balance += o.quantity * routing.expected_yield;
+            }
+            for (k, step) in routing.steps.iter().enumerate() {
+                let k = k as u32;
+                if k < o.next_step || (k == o.next_step && o.busy) {
+                    continue;
+                }
+                for u in &step.consumes {
+                    if &u.material == m {
+                        balance -= u.per_unit * o.quantity;
+                    }
+                }
+            }
+        }
+        balance
+    }
+
+    /// Make-to-stock orders (an MRP run for one material) until its projected balance is
+    /// no longer negative.
+    fn replenish(&mut self, m: &MaterialId, depth: u32) {
+        let plant = self.cat.plant();
+        let Some(routing) = plant.routings.iter().find(|r| &r.product == m) else {
+            return;
+        };
+        let mut balance = self.projected_balance(m);
+        while balance < -1e-6 {
+            let quantity = match routing.batch_size {
+                Some(batch) => batch,
+                None => {
+                    let typical = plant
+                        .orders
+                        .iter()
+                        .filter(|o| o.routing == routing.id)
+                        .map(|o| o.quantity)
+                        .fold(0.0, f64::max);
+                    ((-balance / routing.expected_yield).max(typical) / 10.0).ceil() * 10.0
+                }
+            };
+            let n = self.next_id("mrp");
+            let order = ProductionOrder {
+                id: format!("MRP-{}-{n:03}", self.seed).into(),
+                product: m.clone(),
+                routing: routing.id.clone(),
+                quantity,
+                release: Timestamp(self.now),
+                due: Timestamp(self.now + 36 * HOUR),
+                priority: Priority::High,
+                customer: None,
+            };
+            self.replenished.push(order.id.clone());
+            self.arrive(order, depth);
+            balance += quantity * routing.expected_yield;
         }
     }
 
@@ -1964,7 +2034,7 @@ impl<'a> Sim<'a> {
         }
         // Function failures beyond the measured characteristics.
         for f in failed.iter_mut() {
-            if self.rng_quality.chance(0.003 + 0.01 * factor) {
+            if self.rng_quality.chance(0.003 + 0.02 * factor) {
                 *f = true;
             }
         }
@@ -2150,6 +2220,7 @@ impl<'a> Sim<'a> {
                 .into_iter()
                 .filter(|a| a.release.0 <= end)
                 .map(|a| a.id)
+                .chain(self.replenished)
                 .collect(),
             wait_violations: self.wait_violations,
             changeovers: self.changeovers,

@@ -66,7 +66,7 @@ pub(crate) fn variable_value(
         (None, Some(usl)) if c.target > 0.0 && usl > c.target => {
             // One-sided, positive quantities (leak rate, residual monomer): log-normal,
             // pushed towards the limit by the defect factor.
-            let base = c.target + factor * 0.5 * (usl - c.target);
+            let base = c.target + factor * (usl - c.target);
             let spread = (usl / c.target).ln() / 3.2;
             base * (spread * rng.normal()).exp()
         }

@@ -85,7 +85,8 @@ pub struct DriftSpec {
 
 impl DriftSpec {
     /// The canonical demo fault: the reactor temperature of the EA-100 epoxy base recipe
-    /// (step 2, `React and hold`) creeps up by 1.2 degC a day from day 5. EA-100 bonds the
+    /// (step 2, `React and hold`) creeps up by 2 degC a day from day 5, leaving its
+    /// 80-90 degC window after two and a half days. EA-100 bonds the
     /// dispensers, so leak-test failures on the assemblies made from those batches rise.
     pub fn reactor_temperature_creep() -> DriftSpec {
         DriftSpec {
@@ -97,7 +98,7 @@ impl DriftSpec {
             unit: None,
             start_day: 5.0,
             shift: 0.0,
-            rate_per_day: 1.2,
+            rate_per_day: 2.0,
         }
     }
 

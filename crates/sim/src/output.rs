@@ -45,7 +45,8 @@ pub struct GroundTruth {
     pub bottleneck: Option<ResourceUtilisation>,
     /// Every unit and pool, busiest first.
     pub utilisation: Vec<ResourceUtilisation>,
-    /// Orders that arrived during the run (not in the plant's order book).
+    /// Orders that arrived during the run (not in the plant's order book): customers' rush
+    /// orders (`RUSH-…`) and the make-to-stock orders planned to feed them (`MRP-…`).
     pub arrived_orders: Vec<OrderId>,
     /// Times a process step started later than its predecessor's `max_wait_minutes` allowed.
     pub max_wait_violations: Vec<MaxWaitViolation>,

@@ -409,8 +409,18 @@ fn correlation(x: &[f64], y: &[f64]) -> f64 {
 /// parameter of the same recipe: the causal link root-cause ranking is tested on.
 #[test]
 fn drifted_parameter_explains_downstream_failures_best() {
+    for seed in SEEDS {
+        drifted_parameter_ranks_first(*seed);
+    }
+}
+
+/// Seeds 1 to 12 all rank it first; these include the closest calls.
+const SEEDS: &[u64] = &[2, 3, 5, 7];
+
+fn drifted_parameter_ranks_first(seed: u64) {
     let catalog = sim::reference_catalog();
     let options = SimOptions {
+        seed,
         drifts: vec![DriftSpec::reactor_temperature_creep()],
         ..Default::default()
     };
@@ -496,6 +506,9 @@ fn drifted_parameter_explains_downstream_failures_best() {
         scores.push((correlation(&xs, &ys).abs(), format!("{step}:{name}")));
     }
     scores.sort_by(|a, b| b.0.total_cmp(&a.0));
-    assert_eq!(scores[0].1, "1:reactor_temperature", "{scores:?}");
-    assert!(scores[0].0 > 0.6, "{scores:?}");
+    assert_eq!(
+        scores[0].1, "1:reactor_temperature",
+        "seed {seed}: {scores:?}"
+    );
+    assert!(scores[0].0 > 0.6, "seed {seed}: {scores:?}");
 }
