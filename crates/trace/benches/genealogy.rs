@@ -1,0 +1,2 @@
+//! Placeholder; the genealogy benchmark lands in a later commit.
+fn main() {}

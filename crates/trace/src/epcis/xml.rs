@@ -1,0 +1,649 @@
+//! The EPCIS 2.0 XML binding: read an `epcis:EPCISDocument` or `epcisq:EPCISQueryDocument`,
+//! write an `epcis:EPCISDocument`.
+//!
+//! Standard fields are unprefixed elements; prefixed elements are extensions and keep their
+//! qualified name, as in JSON-LD. EPCIS 1.x `extension` / `baseExtension` wrappers are read
+//! through. Sensor elements are read into the JSON-LD shape (attributes become fields; the
+//! numeric and boolean report fields become numbers and booleans).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use model::Timestamp;
+use serde_json::{Map, Value};
+
+use super::json::valid_offset;
+use super::{
+    Action, BizTransaction, EpcisDocument, EpcisEvent, ErrorDeclaration, EventType, Party,
+    PersistentDisposition, QuantityElement, Vocab, canonical, derived_id,
+};
+use crate::error::ImportError;
+use crate::xml::{Element, escape, parse as parse_xml};
+
+/// The EPCIS 2.0 XML namespace.
+pub const NAMESPACE: &str = "urn:epcglobal:epcis:xsd:2";
+
+/// Reads an XML document.
+pub fn parse(text: &str) -> Result<EpcisDocument, ImportError> {
+    let doc = parse_xml(text)?;
+    let root = &doc.root;
+    let body = root
+        .child("EPCISBody")
+        .ok_or_else(|| ImportError::document("EPCISBody", "missing"))?;
+    let list = match root.local() {
+        "EPCISDocument" => body.child("EventList"),
+        "EPCISQueryDocument" => body
+            .child("QueryResults")
+            .and_then(|q| q.child("resultsBody"))
+            .and_then(|r| r.child("EventList")),
+        other => {
+            return Err(ImportError::document(
+                other,
+                "unknown root element (expected EPCISDocument or EPCISQueryDocument)",
+            ));
+        }
+    };
+    let mut events = Vec::new();
+    if let Some(list) = list {
+        let mut elements: Vec<&Element> = Vec::new();
+        for child in &list.children {
+            if child.local() == "extension" {
+                elements.extend(child.children.iter());
+            } else {
+                elements.push(child);
+            }
+        }
+        for (index, element) in elements.into_iter().enumerate() {
+            events.push(parse_event(index, element)?);
+        }
+    }
+    let namespaces = doc
+        .namespaces
+        .into_iter()
+        .filter(|(prefix, uri)| {
+            !prefix.is_empty()
+                && !uri.starts_with("urn:epcglobal:")
+                && uri != "http://www.w3.org/2001/XMLSchema-instance"
+                && uri != "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
+        })
+        .collect();
+    Ok(EpcisDocument { events, namespaces })
+}
+
+/// An element as a JSON value: text for a leaf, an object of children (repeated names as
+/// arrays) otherwise.
+fn element_value(e: &Element) -> Value {
+    if e.children.is_empty() && e.attributes.is_empty() {
+        return Value::String(e.text.trim().to_owned());
+    }
+    let mut map = Map::new();
+    for (k, v) in &e.attributes {
+        map.insert(k.clone(), typed_attribute(k, v));
+    }
+    for child in &e.children {
+        let v = element_value(child);
+        match map.get_mut(&child.name) {
+            Some(Value::Array(list)) => list.push(v),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, v]);
+            }
+            None => {
+                map.insert(child.name.clone(), v);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+const NUMERIC: [&str; 7] = [
+    "value",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+];
+
+fn typed_attribute(key: &str, text: &str) -> Value {
+    if NUMERIC.contains(&key)
+        && let Some(n) = text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+    {
+        return Value::Number(n);
+    }
+    if key == "booleanValue"
+        && let Ok(b) = text.parse::<bool>()
+    {
+        return Value::Bool(b);
+    }
+    Value::String(text.to_owned())
+}
+
+fn sensor_element(e: &Element) -> Value {
+    let mut map = Map::new();
+    let mut reports = Vec::new();
+    for child in &e.children {
+        match child.name.as_str() {
+            "sensorMetadata" => {
+                map.insert("sensorMetadata".into(), element_value(child));
+            }
+            "sensorReport" => reports.push(element_value(child)),
+            _ => {
+                map.insert(child.name.clone(), element_value(child));
+            }
+        }
+    }
+    if !reports.is_empty() {
+        map.insert("sensorReport".into(), Value::Array(reports));
+    }
+    Value::Object(map)
+}
+
+fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportError> {
+    // Flatten 1.x wrappers so every field is a direct child.
+    let mut fields: Vec<&Element> = Vec::new();
+    fn flatten<'a>(e: &'a Element, out: &mut Vec<&'a Element>) {
+        for c in &e.children {
+            if c.name == "extension" || c.name == "baseExtension" {
+                flatten(c, out);
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    flatten(element, &mut fields);
+    let id = fields
+        .iter()
+        .find(|f| f.name == "eventID")
+        .map(|f| f.text.trim().to_owned());
+    let err = |field: &str, message: String| {
+        ImportError::event(index, id.as_deref(), field.to_owned(), message)
+    };
+    let event_type = EventType::from_name(element.local()).ok_or_else(|| {
+        err(
+            element.local(),
+            "unknown event type (expected one of the five EPCIS 2.0 event types)".into(),
+        )
+    })?;
+    let text = |f: &Element| f.text.trim().to_owned();
+    let time = |field: &str, f: &Element| {
+        Timestamp::parse(f.text.trim()).map_err(|e| err(field, e.to_string()))
+    };
+    let epc = |field: &str, f: &Element| canonical(f.text.trim()).map_err(|e| err(field, e));
+    let epcs = |field: &str, f: &Element| -> Result<Vec<String>, ImportError> {
+        f.children_named("epc")
+            .enumerate()
+            .map(|(i, e)| epc(&format!("{field}[{i}]"), e))
+            .collect()
+    };
+    let quantities = |field: &str, f: &Element| -> Result<Vec<QuantityElement>, ImportError> {
+        f.children_named("quantityElement")
+            .enumerate()
+            .map(|(i, q)| {
+                let at = format!("{field}[{i}]");
+                let class = q
+                    .child("epcClass")
+                    .ok_or_else(|| err(&format!("{at}.epcClass"), "missing".into()))?;
+                let quantity = match q.child_text("quantity") {
+                    Some(t) => Some(t.parse::<f64>().ok().filter(|q| q.is_finite()).ok_or_else(
+                        || err(&format!("{at}.quantity"), format!("`{t}` is not a number")),
+                    )?),
+                    None => None,
+                };
+                Ok(QuantityElement {
+                    epc_class: epc(&format!("{at}.epcClass"), class)?,
+                    quantity,
+                    uom: q.child_text("uom").map(str::to_owned),
+                })
+            })
+            .collect()
+    };
+    let location = |field: &str, f: &Element| {
+        let id = f
+            .child("id")
+            .ok_or_else(|| err(&format!("{field}.id"), "missing".into()))?;
+        epc(&format!("{field}.id"), id)
+    };
+    let parties = |field: &str, tag: &str, f: &Element| -> Result<Vec<Party>, ImportError> {
+        f.children_named(tag)
+            .enumerate()
+            .map(|(i, p)| {
+                let kind = p
+                    .attribute("type")
+                    .ok_or_else(|| err(&format!("{field}[{i}].type"), "missing".into()))?;
+                Ok(Party {
+                    kind: Vocab::SourceDestType.shorten(kind),
+                    id: epc(&format!("{field}[{i}]"), p)?,
+                })
+            })
+            .collect()
+    };
+
+    let time_field = fields
+        .iter()
+        .find(|f| f.name == "eventTime")
+        .ok_or_else(|| err("eventTime", "missing".into()))?;
+    let mut event = EpcisEvent::new(event_type, String::new(), time("eventTime", time_field)?);
+    for f in fields {
+        let name = f.name.as_str();
+        match name {
+            "eventTime" => {}
+            "eventID" => event.event_id = text(f),
+            "eventTimeZoneOffset" => {
+                let offset = text(f);
+                if !valid_offset(&offset) {
+                    return Err(err(name, format!("`{offset}` is not ±hh:mm")));
+                }
+                event.event_time_zone_offset = offset;
+            }
+            "recordTime" => event.record_time = Some(time(name, f)?),
+            "certificationInfo" => event.certification_info = Some(text(f)),
+            "errorDeclaration" => {
+                let t = f
+                    .child("declarationTime")
+                    .ok_or_else(|| err("errorDeclaration.declarationTime", "missing".into()))?;
+                event.error_declaration = Some(ErrorDeclaration {
+                    declaration_time: time("errorDeclaration.declarationTime", t)?,
+                    reason: f
+                        .child_text("reason")
+                        .map(|r| Vocab::ErrorReason.shorten(r)),
+                    corrective_event_ids: f
+                        .child("correctiveEventIDs")
+                        .map(|c| c.children_named("correctiveEventID").map(text).collect())
+                        .unwrap_or_default(),
+                });
+            }
+            "action" => {
+                let a = text(f);
+                event.action =
+                    Some(Action::from_name(&a).ok_or_else(|| {
+                        err(name, format!("`{a}` is not ADD, OBSERVE or DELETE"))
+                    })?);
+            }
+            "parentID" => event.parent_id = Some(epc(name, f)?),
+            "epcList" => event.epc_list = epcs(name, f)?,
+            "childEPCs" => event.child_epcs = epcs(name, f)?,
+            "inputEPCList" => event.input_epc_list = epcs(name, f)?,
+            "outputEPCList" => event.output_epc_list = epcs(name, f)?,
+            "quantityList" => event.quantity_list = quantities(name, f)?,
+            "childQuantityList" => event.child_quantity_list = quantities(name, f)?,
+            "inputQuantityList" => event.input_quantity_list = quantities(name, f)?,
+            "outputQuantityList" => event.output_quantity_list = quantities(name, f)?,
+            "transformationID" => event.transformation_id = Some(text(f)),
+            "bizStep" => event.biz_step = Some(Vocab::BizStep.shorten(&f.text)),
+            "disposition" => event.disposition = Some(Vocab::Disposition.shorten(&f.text)),
+            "persistentDisposition" => {
+                event.persistent_disposition = Some(PersistentDisposition {
+                    set: f
+                        .children_named("set")
+                        .map(|s| Vocab::Disposition.shorten(&s.text))
+                        .collect(),
+                    unset: f
+                        .children_named("unset")
+                        .map(|s| Vocab::Disposition.shorten(&s.text))
+                        .collect(),
+                })
+            }
+            "readPoint" => event.read_point = Some(location(name, f)?),
+            "bizLocation" => event.biz_location = Some(location(name, f)?),
+            "bizTransactionList" => {
+                for (i, bt) in f.children_named("bizTransaction").enumerate() {
+                    event.biz_transaction_list.push(BizTransaction {
+                        kind: bt
+                            .attribute("type")
+                            .map(|t| Vocab::BizTransactionType.shorten(t)),
+                        id: epc(&format!("bizTransactionList[{i}]"), bt)?,
+                    });
+                }
+            }
+            "sourceList" => event.source_list = parties(name, "source", f)?,
+            "destinationList" => event.destination_list = parties(name, "destination", f)?,
+            "sensorElementList" => {
+                event.sensor_element_list = f
+                    .children_named("sensorElement")
+                    .map(sensor_element)
+                    .collect()
+            }
+            "ilmd" => {
+                for c in &f.children {
+                    event.ilmd.insert(c.name.clone(), element_value(c));
+                }
+            }
+            other if other.contains(':') => {
+                event.extensions.insert(other.to_owned(), element_value(f));
+            }
+            other => {
+                return Err(err(
+                    other,
+                    "unknown element (extensions need a namespace prefix)".into(),
+                ));
+            }
+        }
+    }
+    if event.action.is_none() && event_type != EventType::TransformationEvent {
+        return Err(err(
+            "action",
+            "missing (required for this event type)".into(),
+        ));
+    }
+    if event.event_id.is_empty() {
+        event.event_id = derived_id(&event);
+    }
+    Ok(event)
+}
+
+struct Writer {
+    out: String,
+    depth: usize,
+}
+
+impl Writer {
+    fn indent(&mut self) {
+        for _ in 0..self.depth {
+            self.out.push_str("  ");
+        }
+    }
+    fn leaf(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
+        self.indent();
+        self.out.push('<');
+        self.out.push_str(name);
+        for (k, v) in attrs {
+            self.out.push_str(&format!(" {k}=\"{}\"", escape(v)));
+        }
+        self.out.push_str(&format!(">{}</{name}>\n", escape(text)));
+    }
+    fn open(&mut self, name: &str) {
+        self.indent();
+        self.out.push_str(&format!("<{name}>\n"));
+        self.depth += 1;
+    }
+    fn close(&mut self, name: &str) {
+        self.depth -= 1;
+        self.indent();
+        self.out.push_str(&format!("</{name}>\n"));
+    }
+    fn value(&mut self, name: &str, v: &Value) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|i| self.value(name, i)),
+            Value::Object(map) => {
+                self.open(name);
+                for (k, v) in map {
+                    self.value(k, v);
+                }
+                self.close(name);
+            }
+            Value::String(s) => self.leaf(name, &[], s),
+            Value::Null => self.leaf(name, &[], ""),
+            other => self.leaf(name, &[], &other.to_string()),
+        }
+    }
+    fn epcs(&mut self, name: &str, list: &[String]) {
+        if list.is_empty() {
+            return;
+        }
+        self.open(name);
+        for e in list {
+            self.leaf("epc", &[], e);
+        }
+        self.close(name);
+    }
+    fn quantities(&mut self, name: &str, list: &[QuantityElement]) {
+        if list.is_empty() {
+            return;
+        }
+        self.open(name);
+        for q in list {
+            self.open("quantityElement");
+            self.leaf("epcClass", &[], &q.epc_class);
+            if let Some(quantity) = q.quantity {
+                self.leaf("quantity", &[], &format_quantity(quantity));
+            }
+            if let Some(uom) = &q.uom {
+                self.leaf("uom", &[], uom);
+            }
+            self.close("quantityElement");
+        }
+        self.close(name);
+    }
+    fn sensor(&mut self, v: &Value) {
+        self.open("sensorElement");
+        if let Value::Object(map) = v {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("sensorMetadata", Value::Object(m)) => self.attr_element(k, m),
+                    ("sensorReport", Value::Array(reports)) => {
+                        for r in reports {
+                            if let Value::Object(m) = r {
+                                self.attr_element(k, m);
+                            }
+                        }
+                    }
+                    _ => self.value(k, v),
+                }
+            }
+        }
+        self.close("sensorElement");
+    }
+    /// Scalars as attributes, anything else as child elements.
+    fn attr_element(&mut self, name: &str, map: &Map<String, Value>) {
+        self.indent();
+        self.out.push('<');
+        self.out.push_str(name);
+        let mut nested = Vec::new();
+        for (k, v) in map {
+            match v {
+                Value::String(s) => self.out.push_str(&format!(" {k}=\"{}\"", escape(s))),
+                Value::Number(n) => self.out.push_str(&format!(" {k}=\"{n}\"")),
+                Value::Bool(b) => self.out.push_str(&format!(" {k}=\"{b}\"")),
+                _ => nested.push((k, v)),
+            }
+        }
+        if nested.is_empty() {
+            self.out.push_str("/>\n");
+            return;
+        }
+        self.out.push_str(">\n");
+        self.depth += 1;
+        for (k, v) in nested {
+            self.value(k, v);
+        }
+        self.close(name);
+    }
+}
+
+fn format_quantity(q: f64) -> String {
+    let text = q.to_string();
+    if text.contains(['.', 'e', 'E']) || !q.is_finite() {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+fn prefixes(events: &[EpcisEvent]) -> BTreeSet<String> {
+    fn walk(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if let Some((p, _)) = k.split_once(':') {
+                        out.insert(p.to_owned());
+                    }
+                    walk(v, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    for e in events {
+        for (k, v) in e.extensions.iter().chain(&e.ilmd) {
+            if let Some((p, _)) = k.split_once(':') {
+                out.insert(p.to_owned());
+            }
+            walk(v, &mut out);
+        }
+        for s in &e.sensor_element_list {
+            walk(s, &mut out);
+        }
+    }
+    out
+}
+
+/// An `epcis:EPCISDocument` holding `events`. `creation_date` is passed in.
+pub fn document(
+    events: &[EpcisEvent],
+    namespaces: &BTreeMap<String, String>,
+    creation_date: Timestamp,
+) -> String {
+    let mut w = Writer {
+        out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+        depth: 0,
+    };
+    let mut declared: BTreeMap<String, String> = namespaces
+        .iter()
+        .filter(|(p, _)| !p.is_empty() && p.as_str() != "epcis")
+        .map(|(p, u)| (p.clone(), u.clone()))
+        .collect();
+    for p in prefixes(events) {
+        if p != "epcis" && !p.is_empty() && !p.contains(['<', '>', '"', ' ']) {
+            declared
+                .entry(p.clone())
+                .or_insert_with(|| format!("urn:mixplane:ns:{p}"));
+        }
+    }
+    w.out
+        .push_str(&format!("<epcis:EPCISDocument xmlns:epcis=\"{NAMESPACE}\""));
+    for (p, u) in &declared {
+        w.out.push_str(&format!(" xmlns:{p}=\"{}\"", escape(u)));
+    }
+    w.out.push_str(&format!(
+        " schemaVersion=\"2.0\" creationDate=\"{creation_date}\">\n"
+    ));
+    w.depth = 1;
+    w.open("EPCISBody");
+    w.open("EventList");
+    for e in events {
+        let tag = e.event_type.as_str();
+        w.open(tag);
+        w.leaf("eventTime", &[], &e.event_time.to_string());
+        if let Some(t) = e.record_time {
+            w.leaf("recordTime", &[], &t.to_string());
+        }
+        w.leaf("eventTimeZoneOffset", &[], &e.event_time_zone_offset);
+        w.leaf("eventID", &[], &e.event_id);
+        if let Some(d) = &e.error_declaration {
+            w.open("errorDeclaration");
+            w.leaf("declarationTime", &[], &d.declaration_time.to_string());
+            if let Some(r) = &d.reason {
+                w.leaf("reason", &[], &Vocab::ErrorReason.to_urn(r));
+            }
+            if !d.corrective_event_ids.is_empty() {
+                w.open("correctiveEventIDs");
+                for c in &d.corrective_event_ids {
+                    w.leaf("correctiveEventID", &[], c);
+                }
+                w.close("correctiveEventIDs");
+            }
+            w.close("errorDeclaration");
+        }
+        if let Some(c) = &e.certification_info {
+            w.leaf("certificationInfo", &[], c);
+        }
+        if let Some(p) = &e.parent_id {
+            w.leaf("parentID", &[], p);
+        }
+        w.epcs("epcList", &e.epc_list);
+        w.epcs("childEPCs", &e.child_epcs);
+        w.epcs("inputEPCList", &e.input_epc_list);
+        w.quantities("inputQuantityList", &e.input_quantity_list);
+        w.epcs("outputEPCList", &e.output_epc_list);
+        w.quantities("outputQuantityList", &e.output_quantity_list);
+        if let Some(t) = &e.transformation_id {
+            w.leaf("transformationID", &[], t);
+        }
+        if let Some(a) = e.action {
+            w.leaf("action", &[], a.as_str());
+        }
+        if let Some(s) = &e.biz_step {
+            w.leaf("bizStep", &[], &Vocab::BizStep.to_urn(s));
+        }
+        if let Some(d) = &e.disposition {
+            w.leaf("disposition", &[], &Vocab::Disposition.to_urn(d));
+        }
+        if let Some(pd) = &e.persistent_disposition {
+            w.open("persistentDisposition");
+            for s in &pd.set {
+                w.leaf("set", &[], &Vocab::Disposition.to_urn(s));
+            }
+            for s in &pd.unset {
+                w.leaf("unset", &[], &Vocab::Disposition.to_urn(s));
+            }
+            w.close("persistentDisposition");
+        }
+        if let Some(r) = &e.read_point {
+            w.open("readPoint");
+            w.leaf("id", &[], r);
+            w.close("readPoint");
+        }
+        if let Some(b) = &e.biz_location {
+            w.open("bizLocation");
+            w.leaf("id", &[], b);
+            w.close("bizLocation");
+        }
+        if !e.biz_transaction_list.is_empty() {
+            w.open("bizTransactionList");
+            for bt in &e.biz_transaction_list {
+                let kind = bt
+                    .kind
+                    .as_deref()
+                    .map(|k| Vocab::BizTransactionType.to_urn(k));
+                match &kind {
+                    Some(k) => w.leaf("bizTransaction", &[("type", k)], &bt.id),
+                    None => w.leaf("bizTransaction", &[], &bt.id),
+                }
+            }
+            w.close("bizTransactionList");
+        }
+        w.quantities("quantityList", &e.quantity_list);
+        w.quantities("childQuantityList", &e.child_quantity_list);
+        for (list, outer, inner) in [
+            (&e.source_list, "sourceList", "source"),
+            (&e.destination_list, "destinationList", "destination"),
+        ] {
+            if !list.is_empty() {
+                w.open(outer);
+                for p in list {
+                    let kind = Vocab::SourceDestType.to_urn(&p.kind);
+                    w.leaf(inner, &[("type", &kind)], &p.id);
+                }
+                w.close(outer);
+            }
+        }
+        if !e.sensor_element_list.is_empty() {
+            w.open("sensorElementList");
+            for s in &e.sensor_element_list {
+                w.sensor(s);
+            }
+            w.close("sensorElementList");
+        }
+        if !e.ilmd.is_empty() {
+            w.open("ilmd");
+            for (k, v) in &e.ilmd {
+                w.value(k, v);
+            }
+            w.close("ilmd");
+        }
+        for (k, v) in &e.extensions {
+            w.value(k, v);
+        }
+        w.close(tag);
+    }
+    w.close("EventList");
+    w.close("EPCISBody");
+    w.out.push_str("</epcis:EPCISDocument>\n");
+    w.out
+}

@@ -1,0 +1,469 @@
+//! Identifiers of the things genealogy links, normalised to one canonical text per thing.
+//!
+//! The same pallet arrives as `urn:epc:id:sscc:0614141.1234567890` from one system and as
+//! `https://id.gs1.org/00/106141412345678908` from another; the same serial as an SGTIN URN
+//! or a GS1 Digital Link URI. [`Id::parse`] maps every spelling to one canonical form:
+//!
+//! - GS1 keys become GS1 Digital Link URIs on `https://id.gs1.org/` (GTINs padded to 14
+//!   digits, check digits computed from the URN's digits), whatever host they came with;
+//! - plant-local ids (the simulator's lots, serials and orders, B2MML lot ids) become
+//!   `urn:mixplane:<kind>:<id>`, and the shorthand `lot:<id>`, `serial:<id>`, … is accepted;
+//! - anything else (business transaction URIs, `urn:uuid:` …) is kept as given.
+//!
+//! Canonical forms are fixed points: parsing a canonical id gives it back unchanged, which is
+//! what makes import → export → import stable.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What an identifier names.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum IdKind {
+    /// One discrete item (SGTIN, a plant serial number).
+    Serial,
+    /// A lot or batch (LGTIN, a process batch, a repetitive lot code).
+    Lot,
+    /// A logistic unit: a pallet or case (SSCC).
+    Pallet,
+    /// A production order, a transformation or a business transaction.
+    Order,
+    /// A unit of equipment (where something happened).
+    Unit,
+    /// A customer or another party (PGLN, a customer name).
+    Customer,
+    /// A place (SGLN).
+    Location,
+    /// A product class without lot or serial (GTIN, an EPC pattern, a material id).
+    Product,
+    /// A returnable or individual asset (GRAI, GIAI and other GS1 keys).
+    Asset,
+    /// Anything else.
+    Other,
+}
+
+impl IdKind {
+    pub const ALL: [IdKind; 10] = [
+        IdKind::Serial,
+        IdKind::Lot,
+        IdKind::Pallet,
+        IdKind::Order,
+        IdKind::Unit,
+        IdKind::Customer,
+        IdKind::Location,
+        IdKind::Product,
+        IdKind::Asset,
+        IdKind::Other,
+    ];
+
+    /// The wire name, also the `<kind>` of `urn:mixplane:<kind>:<id>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdKind::Serial => "serial",
+            IdKind::Lot => "lot",
+            IdKind::Pallet => "pallet",
+            IdKind::Order => "order",
+            IdKind::Unit => "unit",
+            IdKind::Customer => "customer",
+            IdKind::Location => "location",
+            IdKind::Product => "product",
+            IdKind::Asset => "asset",
+            IdKind::Other => "other",
+        }
+    }
+
+    /// The kind named `text` (`lot`, `batch` and `serial` …).
+    pub fn from_name(text: &str) -> Option<IdKind> {
+        Some(match text {
+            "serial" => IdKind::Serial,
+            "lot" | "batch" => IdKind::Lot,
+            "pallet" | "sscc" => IdKind::Pallet,
+            "order" => IdKind::Order,
+            "unit" => IdKind::Unit,
+            "customer" | "party" => IdKind::Customer,
+            "location" => IdKind::Location,
+            "product" | "material" => IdKind::Product,
+            "asset" => IdKind::Asset,
+            "other" => IdKind::Other,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn from_u8(value: u8) -> IdKind {
+        IdKind::ALL
+            .get(value as usize)
+            .copied()
+            .unwrap_or(IdKind::Other)
+    }
+
+    pub(crate) fn as_u8(self) -> u8 {
+        self as u8
+    }
+}
+
+impl fmt::Display for IdKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A canonical identifier and what it names.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub struct Id {
+    pub kind: IdKind,
+    /// The canonical text (see the module docs).
+    pub id: String,
+}
+
+/// Text that cannot be an identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not an identifier: {reason}")]
+pub struct IdError {
+    pub text: String,
+    pub reason: &'static str,
+}
+
+const DL: &str = "https://id.gs1.org/";
+const LOCAL: &str = "urn:mixplane:";
+
+impl Id {
+    /// A plant-local id of `kind`: `urn:mixplane:<kind>:<local>`.
+    pub fn local(kind: IdKind, local: &str) -> Id {
+        Id {
+            kind,
+            id: format!("{LOCAL}{}:{local}", kind.as_str()),
+        }
+    }
+
+    /// Parses any accepted spelling (see the module docs) into the canonical form.
+    pub fn parse(text: &str) -> Result<Id, IdError> {
+        let text = text.trim();
+        let err = |reason| IdError {
+            text: text.to_owned(),
+            reason,
+        };
+        if text.is_empty() {
+            return Err(err("it is empty"));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(err("it contains control characters"));
+        }
+        if let Some(rest) = text.strip_prefix(LOCAL) {
+            let (kind, local) = rest
+                .split_once(':')
+                .ok_or_else(|| err("expected urn:mixplane:<kind>:<id>"))?;
+            let kind =
+                IdKind::from_name(kind).ok_or_else(|| err("unknown kind in urn:mixplane:"))?;
+            if local.is_empty() {
+                return Err(err("the local id is empty"));
+            }
+            return Ok(Id::local(kind, local));
+        }
+        if let Some(rest) = text.strip_prefix("urn:epc:") {
+            return Ok(parse_epc_urn(rest).unwrap_or_else(|| Id {
+                kind: if rest.starts_with("class:") || rest.starts_with("idpat:") {
+                    IdKind::Product
+                } else {
+                    IdKind::Asset
+                },
+                id: text.to_owned(),
+            }));
+        }
+        if text.starts_with("https://") || text.starts_with("http://") {
+            if let Some(id) = parse_digital_link(text) {
+                return Ok(id);
+            }
+            return Ok(Id {
+                kind: IdKind::Other,
+                id: text.to_owned(),
+            });
+        }
+        if let Some((kind, local)) = text.split_once(':')
+            && let Some(kind) = IdKind::from_name(kind)
+        {
+            if local.is_empty() {
+                return Err(err("the local id is empty"));
+            }
+            return Ok(Id::local(kind, local));
+        }
+        Ok(Id {
+            kind: IdKind::Other,
+            id: text.to_owned(),
+        })
+    }
+
+    /// Parses `text`, reading a bare word (no scheme) as a local id of `kind`.
+    pub fn parse_as(kind: IdKind, text: &str) -> Result<Id, IdError> {
+        let trimmed = text.trim();
+        if !trimmed.contains(':') && !trimmed.is_empty() && !trimmed.chars().any(char::is_control) {
+            return Ok(Id::local(kind, trimmed));
+        }
+        Id::parse(text)
+    }
+
+    /// The id without the `urn:mixplane:<kind>:` prefix for local ids; the canonical text
+    /// otherwise.
+    pub fn short(&self) -> &str {
+        short(&self.id)
+    }
+}
+
+/// [`Id::short`] on canonical text.
+pub fn short(canonical: &str) -> &str {
+    canonical
+        .strip_prefix(LOCAL)
+        .and_then(|rest| rest.split_once(':'))
+        .map_or(canonical, |(_, local)| local)
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+/// GS1 mod-10 check digit over `digits` (all ASCII digits).
+fn check_digit(digits: &str) -> char {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    char::from(b'0' + ((10 - sum % 10) % 10) as u8)
+}
+
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// GTIN-14 from an EPC company prefix and indicator + item reference.
+fn gtin14(company: &str, indicator_item: &str) -> Option<String> {
+    if !all_digits(company) || !all_digits(indicator_item) {
+        return None;
+    }
+    if company.len() + indicator_item.len() != 13 {
+        return None;
+    }
+    let body = format!(
+        "{}{}{}",
+        &indicator_item[..1],
+        company,
+        &indicator_item[1..]
+    );
+    let check = check_digit(&body);
+    Some(format!("{body}{check}"))
+}
+
+/// A 13-digit key (GLN, …) from a company prefix and a reference.
+fn key13(company: &str, reference: &str) -> Option<String> {
+    if !all_digits(company) || !all_digits(reference) || company.len() + reference.len() != 12 {
+        return None;
+    }
+    let body = format!("{company}{reference}");
+    let check = check_digit(&body);
+    Some(format!("{body}{check}"))
+}
+
+/// Percent-encodes the characters a Digital Link path segment cannot hold as they are.
+fn dl_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn parse_epc_urn(rest: &str) -> Option<Id> {
+    let (scheme, body) = rest.rsplit_once(':')?;
+    let parts: Vec<&str> = body.split('.').collect();
+    let dl = |kind, path: String| {
+        Some(Id {
+            kind,
+            id: format!("{DL}{path}"),
+        })
+    };
+    match (scheme, parts.as_slice()) {
+        ("id:sgtin", [company, item, serial]) if !serial.is_empty() => dl(
+            IdKind::Serial,
+            format!("01/{}/21/{}", gtin14(company, item)?, dl_segment(serial)),
+        ),
+        ("class:lgtin", [company, item, lot]) if !lot.is_empty() => dl(
+            IdKind::Lot,
+            format!("01/{}/10/{}", gtin14(company, item)?, dl_segment(lot)),
+        ),
+        ("idpat:sgtin", [company, item, "*"]) => {
+            dl(IdKind::Product, format!("01/{}", gtin14(company, item)?))
+        }
+        ("id:sscc", [company, serial]) => {
+            if !all_digits(company) || !all_digits(serial) || company.len() + serial.len() != 17 {
+                return None;
+            }
+            let body = format!("{}{}{}", &serial[..1], company, &serial[1..]);
+            let check = check_digit(&body);
+            dl(IdKind::Pallet, format!("00/{body}{check}"))
+        }
+        ("id:sgln", [company, location, ext]) => {
+            let gln = key13(company, location)?;
+            if *ext == "0" || ext.is_empty() {
+                dl(IdKind::Location, format!("414/{gln}"))
+            } else {
+                dl(
+                    IdKind::Location,
+                    format!("414/{gln}/254/{}", dl_segment(ext)),
+                )
+            }
+        }
+        ("id:pgln", [company, party]) => {
+            dl(IdKind::Customer, format!("417/{}", key13(company, party)?))
+        }
+        ("id:grai", [company, asset, serial]) => {
+            let key = key13(company, asset)?;
+            dl(IdKind::Asset, format!("8003/0{key}{}", dl_segment(serial)))
+        }
+        ("id:giai", [company, asset]) if all_digits(company) => dl(
+            IdKind::Asset,
+            format!("8004/{company}{}", dl_segment(asset)),
+        ),
+        _ => None,
+    }
+}
+
+/// Reads a GS1 Digital Link URI (any host) into the canonical form.
+fn parse_digital_link(text: &str) -> Option<Id> {
+    let after_scheme = text.split_once("://")?.1;
+    let path = after_scheme.split_once('/')?.1;
+    let path = path.split(['?', '#']).next()?;
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // The primary key is the first recognised AI; anything before it is a path prefix.
+    let start = segments
+        .iter()
+        .position(|s| matches!(*s, "01" | "00" | "414" | "417" | "8003" | "8004"))?;
+    let segments = &segments[start..];
+    if !segments.len().is_multiple_of(2) {
+        return None;
+    }
+    let value = |i: usize| segments.get(i).copied();
+    let ai = segments[0];
+    let key = value(1)?;
+    let dl = |kind, path: String| {
+        Some(Id {
+            kind,
+            id: format!("{DL}{path}"),
+        })
+    };
+    match ai {
+        "01" => {
+            if !all_digits(key) || !matches!(key.len(), 8 | 12 | 13 | 14) {
+                return None;
+            }
+            let gtin = format!("{key:0>14}");
+            match (value(2), value(3)) {
+                (Some("21"), Some(serial)) => dl(IdKind::Serial, format!("01/{gtin}/21/{serial}")),
+                (Some("10"), Some(lot)) => dl(IdKind::Lot, format!("01/{gtin}/10/{lot}")),
+                (None, None) => dl(IdKind::Product, format!("01/{gtin}")),
+                _ => None,
+            }
+        }
+        "00" if all_digits(key) && key.len() == 18 && segments.len() == 2 => {
+            dl(IdKind::Pallet, format!("00/{key}"))
+        }
+        "414" if all_digits(key) && key.len() == 13 => match (value(2), value(3)) {
+            (Some("254"), Some(ext)) if ext != "0" => {
+                dl(IdKind::Location, format!("414/{key}/254/{ext}"))
+            }
+            (Some("254"), Some(_)) | (None, None) => dl(IdKind::Location, format!("414/{key}")),
+            _ => None,
+        },
+        "417" if all_digits(key) && key.len() == 13 && segments.len() == 2 => {
+            dl(IdKind::Customer, format!("417/{key}"))
+        }
+        "8003" | "8004" if segments.len() == 2 => dl(IdKind::Asset, format!("{ai}/{key}")),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(text: &str) -> String {
+        Id::parse(text).unwrap().id
+    }
+
+    #[test]
+    fn urn_and_digital_link_spellings_meet() {
+        // GTIN 70614141123451 = indicator 7, company 0614141, item 12345, check 1.
+        assert_eq!(
+            canon("urn:epc:class:lgtin:0614141.712345.998877"),
+            "https://id.gs1.org/01/70614141123451/10/998877"
+        );
+        assert_eq!(
+            canon("https://id.gs1.org/01/70614141123451/10/998877"),
+            canon("urn:epc:class:lgtin:0614141.712345.998877")
+        );
+        assert_eq!(
+            canon("urn:epc:id:sgtin:0614141.107346.2017"),
+            canon("https://example.com/some/prefix/01/10614141073464/21/2017?x=1")
+        );
+        // SSCC 106141412345678908 from the GS1 examples.
+        assert_eq!(
+            canon("urn:epc:id:sscc:0614141.1234567890"),
+            "https://id.gs1.org/00/106141412345678908"
+        );
+        assert_eq!(
+            Id::parse("https://id.gs1.org/00/040123450000003338")
+                .unwrap()
+                .kind,
+            IdKind::Pallet
+        );
+        assert_eq!(
+            canon("urn:epc:id:sscc:4012345.0000000333"),
+            "https://id.gs1.org/00/040123450000003338"
+        );
+        assert_eq!(
+            canon("urn:epc:id:sgln:0614141.00777.0"),
+            "https://id.gs1.org/414/0614141007776"
+        );
+        assert_eq!(
+            canon("urn:epc:idpat:sgtin:4012345.066666.*"),
+            canon("https://id.gs1.org/01/04012345666663")
+        );
+    }
+
+    #[test]
+    fn canonical_forms_are_fixed_points_and_local_ids_work() {
+        for text in [
+            "urn:epc:id:sgtin:0614141.107346.2017",
+            "urn:epc:class:lgtin:4012345.012345.998877",
+            "urn:epc:id:sscc:0614141.1234567890",
+            "urn:epc:id:grai:4012345.55555.987",
+            "urn:epc:id:giai:4000001.12345",
+            "urn:epc:id:gdti:4012345.55555.98",
+            "lot:B-1",
+            "http://transaction.acme.com/po/12345678",
+        ] {
+            let once = Id::parse(text).unwrap();
+            assert_eq!(Id::parse(&once.id).unwrap(), once, "{text}");
+        }
+        let lot = Id::parse("lot:B-1").unwrap();
+        assert_eq!(lot.id, "urn:mixplane:lot:B-1");
+        assert_eq!(lot.short(), "B-1");
+        assert_eq!(
+            Id::parse_as(IdKind::Serial, "SN-7").unwrap().id,
+            "urn:mixplane:serial:SN-7"
+        );
+        assert!(Id::parse("").is_err());
+        assert!(Id::parse("urn:mixplane:nope:x").is_err());
+    }
+}

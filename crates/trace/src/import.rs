@@ -1,0 +1,120 @@
+//! One entry point for every input format: detect it, read it whole, or reject it whole.
+//!
+//! [`read`] looks at the text (after a byte-order mark and white space): JSON that is an
+//! EPCIS document, query document, event or event array is EPCIS JSON-LD; JSON holding the
+//! plant's own events (`[{"type":"material_consumed",…}]` or `{"events":[…]}`) is model
+//! events; a JSON `SimpleEventQuery` is a query; XML whose root is `EPCISDocument` or
+//! `EPCISQueryDocument` is EPCIS XML, any other XML root is B2MML. Either the whole document
+//! reads, or an [`ImportError`] names the event and field at fault.
+
+use model::{Event, Timestamp};
+use serde_json::Value;
+
+use crate::b2mml::{self, B2mmlImport};
+use crate::epcis::query::EventQuery;
+use crate::epcis::{self, EpcisDocument};
+use crate::error::ImportError;
+
+/// A document, read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Imported {
+    Epcis(EpcisDocument),
+    B2mml(B2mmlImport),
+    /// The plant's own events (material events are genealogy; the rest is ignored here).
+    Events(Vec<Event>),
+    /// A `SimpleEventQuery` definition (no events).
+    Query(Box<EventQuery>),
+}
+
+/// The format [`read`] detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    EpcisJson,
+    EpcisXml,
+    B2mml,
+    ModelEvents,
+    Query,
+}
+
+impl Imported {
+    pub fn format(&self) -> Format {
+        match self {
+            Imported::Epcis(_) => Format::EpcisJson,
+            Imported::B2mml(_) => Format::B2mml,
+            Imported::Events(_) => Format::ModelEvents,
+            Imported::Query(_) => Format::Query,
+        }
+    }
+}
+
+fn model_events(value: &Value) -> Option<&Vec<Value>> {
+    let list = match value {
+        Value::Array(list) => list,
+        Value::Object(map) => map.get("events")?.as_array()?,
+        _ => return None,
+    };
+    let first_type = list.first()?.get("type")?.as_str()?;
+    model::EventKind::TYPE_NAMES
+        .contains(&first_type)
+        .then_some(list)
+}
+
+/// Reads `text` in whichever supported format it is. `default_time` dates B2MML actuals
+/// that carry no time at all.
+pub fn read(text: &str, default_time: Timestamp) -> Result<Imported, ImportError> {
+    let body = text.trim_start_matches('\u{feff}').trim_start();
+    if body.starts_with('<') {
+        let is_epcis = {
+            // The root element's local name decides.
+            let doc = crate::xml::parse(body)?;
+            matches!(doc.root.local(), "EPCISDocument" | "EPCISQueryDocument")
+        };
+        return if is_epcis {
+            epcis::xml::parse(body).map(Imported::Epcis)
+        } else {
+            b2mml::parse(body, default_time).map(Imported::B2mml)
+        };
+    }
+    let value: Value = serde_json::from_str(body).map_err(|e| {
+        ImportError::document(
+            format!("line {} column {}", e.line(), e.column()),
+            format!("neither XML nor valid JSON: {e}"),
+        )
+    })?;
+    if let Some(list) = model_events(&value) {
+        let events = list
+            .iter()
+            .enumerate()
+            .map(|(index, v)| {
+                serde_json::from_value::<Event>(v.clone()).map_err(|e| {
+                    ImportError::event(
+                        index,
+                        v.get("id").and_then(Value::as_str),
+                        "",
+                        e.to_string(),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Imported::Events(events));
+    }
+    if let Value::Object(map) = &value {
+        let is_query = map.get("type").is_none()
+            && (map
+                .get("@context")
+                .and_then(Value::as_str)
+                .is_some_and(|c| c.contains("query"))
+                || map.keys().any(|k| {
+                    k == "eventType"
+                        || k.starts_with("GE_")
+                        || k.starts_with("EQ_")
+                        || k.starts_with("MATCH_")
+                }));
+        if is_query {
+            return EventQuery::from_json(&value)
+                .map(|q| Imported::Query(Box::new(q)))
+                .map_err(|e| ImportError::document(e.parameter, e.message));
+        }
+    }
+    epcis::json::parse_value(&value).map(Imported::Epcis)
+}
