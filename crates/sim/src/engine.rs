@@ -104,6 +104,8 @@ struct UnitSim {
     run_ms_since_cip: i64,
     reserved_for: Option<usize>,
     plan: VecDeque<(usize, u32, i64)>,
+    /// Report `idle` (with this reason) at the end of the instant unless work starts.
+    idle_pending: Option<Option<String>>,
 }
 
 struct MemberSim {
@@ -309,6 +311,7 @@ impl<'a> Sim<'a> {
                 run_ms_since_cip: 0,
                 reserved_for: None,
                 plan: VecDeque::new(),
+                idle_pending: None,
             });
             unit_index.insert(u.id.clone(), i);
         }
@@ -767,6 +770,7 @@ impl<'a> Sim<'a> {
                 .is_none_or(|&Reverse((next, _, _))| next != t);
             if batch_done {
                 self.dispatch();
+                self.flush_idle();
             }
             if t >= next_report {
                 progress(Progress {
@@ -833,19 +837,13 @@ impl<'a> Sim<'a> {
                     .any(|&(s, e, _)| s <= now && now < e);
                 self.units[u].in_blackout = still;
                 if !still && !self.units[u].broken {
-                    self.set_state(
-                        u,
-                        EquipmentState::Idle,
-                        Some("planned maintenance done".into()),
-                    );
-                    self.advance(u);
+                    self.resume(u, "planned maintenance done");
                 }
             }
             Ev::Repaired(u) => {
                 self.units[u].broken = false;
                 if !self.units[u].in_blackout {
-                    self.set_state(u, EquipmentState::Idle, Some("repaired".into()));
-                    self.advance(u);
+                    self.resume(u, "repaired");
                 }
             }
             Ev::SegmentEnd(u, token) => self.segment_end(u, token),
@@ -977,6 +975,30 @@ impl<'a> Sim<'a> {
             state,
             reason,
         });
+    }
+
+    /// A unit back from a repair or maintenance: its paused job continues, or it becomes
+    /// idle unless the dispatcher gives it work at this same instant.
+    fn resume(&mut self, u: usize, reason: &str) {
+        if self.units[u].job.is_some() {
+            self.advance(u);
+        } else {
+            self.units[u].idle_pending = Some(Some(reason.to_owned()));
+        }
+    }
+
+    /// Reports `idle` for units that finished or came back at this instant and got no new
+    /// work, so a unit that goes straight on to its next operation shows no idle blip.
+    fn flush_idle(&mut self) {
+        for u in 0..self.units.len() {
+            let Some(reason) = self.units[u].idle_pending.take() else {
+                continue;
+            };
+            let unit = &self.units[u];
+            if unit.job.is_none() && !unit.broken && !unit.in_blackout {
+                self.set_state(u, EquipmentState::Idle, reason);
+            }
+        }
     }
 
     /// Starts the next segment of the unit's job if it can progress now.
@@ -1767,7 +1789,7 @@ impl<'a> Sim<'a> {
         for kind in results {
             self.emit(kind);
         }
-        self.set_state(u, EquipmentState::Idle, None);
+        self.units[u].idle_pending = Some(None);
     }
 
     fn lot_of(&mut self, o: usize) -> LotId {

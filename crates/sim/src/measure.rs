@@ -119,3 +119,75 @@ pub(crate) fn round(value: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     (value * scale).round() / scale
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::ChartKind;
+
+    fn temperature() -> ProcessParameter {
+        ProcessParameter {
+            name: "reactor_temperature".into(),
+            uom: "degC".into(),
+            target: 85.0,
+            low: 80.0,
+            high: 90.0,
+        }
+    }
+
+    #[test]
+    fn parameter_factor_is_zero_near_target_and_grows_outside() {
+        let p = temperature();
+        assert_eq!(parameter_factor(&p, 85.0), 0.0);
+        assert_eq!(parameter_factor(&p, 86.0), 0.0);
+        assert!((parameter_factor(&p, 90.0) - 0.7).abs() < 1e-12);
+        assert!(parameter_factor(&p, 95.0) > parameter_factor(&p, 90.0));
+        assert!(parameter_factor(&p, 78.0) > 0.0);
+        let hold = ProcessParameter {
+            name: "hold_time".into(),
+            ..temperature()
+        };
+        assert!(parameter_factor(&hold, 90.0) < parameter_factor(&p, 90.0));
+        assert!((temperature_index(&p, 87.5) - 0.5).abs() < 1e-12);
+        assert_eq!(temperature_index(&hold, 87.5), 0.0);
+    }
+
+    #[test]
+    fn one_sided_characteristics_rise_with_the_defect_factor() {
+        let leak = Characteristic {
+            id: "LEAK".into(),
+            name: "Helium leak rate".into(),
+            uom: "x".into(),
+            target: 0.8,
+            lsl: None,
+            usl: Some(2.0),
+            chart: ChartKind::Imr,
+            subgroup_size: 1,
+        };
+        let mut rng = Rng::new(3);
+        let n = 20_000;
+        let out = |rng: &mut Rng, factor: f64| {
+            (0..n)
+                .filter(|_| out_of_spec(&leak, variable_value(rng, &leak, factor, 0.0, 0.0)))
+                .count() as f64
+                / n as f64
+        };
+        let clean = out(&mut rng, 0.0);
+        let degraded = out(&mut rng, 0.5);
+        assert!(clean < 0.003, "{clean}");
+        assert!(degraded > 0.05, "{degraded}");
+    }
+
+    #[test]
+    fn counts_have_their_means() {
+        let mut rng = Rng::new(9);
+        let n = 20_000;
+        let p = (0..n).map(|_| poisson(&mut rng, 2.5)).sum::<u64>() as f64 / n as f64;
+        assert!((p - 2.5).abs() < 0.05, "{p}");
+        let b = (0..n).map(|_| binomial(&mut rng, 50, 0.1)).sum::<u64>() as f64 / n as f64;
+        assert!((b - 5.0).abs() < 0.1, "{b}");
+        assert_eq!(binomial(&mut rng, 10, 0.0), 0);
+        assert_eq!(poisson(&mut rng, 0.0), 0);
+        assert_eq!(round(1.23456, 2), 1.23);
+    }
+}
