@@ -11,6 +11,17 @@
 //! genealogy, yield and scrap, quality measurements for every inspection plan, and drifts
 //! whose effect travels through genealogy to downstream defects.
 //!
+//! Code map:
+//! - `options`: what the caller controls ([`SimOptions`], [`DriftSpec`], [`Plan`]) and
+//!   [`Progress`], [`SimError`].
+//! - `engine`: the event queue, unit segments (CIP, changeover, run), breakdowns,
+//!   blackouts, the dispatcher, materials and genealogy, quality sampling calls.
+//! - `calendar`: shifts and blackouts expanded into availability windows.
+//! - `measure`: parameter and measurement draws, and the lot-quality factor that carries a
+//!   process deviation through genealogy to downstream defects.
+//! - `report`: [`GroundTruth`] and [`Summary`] from the finished run.
+//! - `output`: the serialisable result types.
+//!
 //! Architecture invariant: this crate is pure. It performs no I/O, reads no clock, knows no
 //! database, HTTP or async runtime; the caller passes the start time, options and seed, and
 //! receives progress through a callback. Same plant + options + seed give byte-identical
