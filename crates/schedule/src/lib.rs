@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod checker;
 pub mod parse;
+pub mod plant;
 pub mod problem;
 pub mod rng;
 pub mod schedule;

@@ -44,6 +44,9 @@ pub struct SolveOptions {
     pub max_no_improve: Option<u64>,
     /// Use path relinking between elite solutions at restarts (classic job shop only).
     pub path_relinking: bool,
+    /// Tabu tenure range `[min, max]` (`None` = automatic: `L = 10 + jobs/machines`,
+    /// `[L, 1.4 L]`).
+    pub tabu_tenure: Option<[u32; 2]>,
 }
 
 impl Default for SolveOptions {
@@ -55,6 +58,7 @@ impl Default for SolveOptions {
             exchange_interval: 5_000,
             max_no_improve: None,
             path_relinking: true,
+            tabu_tenure: None,
         }
     }
 }
@@ -124,6 +128,10 @@ pub fn solve(
         params.max_no_improve = x.max(1);
     }
     params.path_relinking = options.path_relinking;
+    if let Some([lo, hi]) = options.tabu_tenure {
+        params.tenure_min = lo.max(1);
+        params.tenure_max = hi.max(params.tenure_min);
+    }
     let interval = options.exchange_interval.max(1);
     let stop = AtomicBool::new(false);
     let barrier = Barrier::new(threads);

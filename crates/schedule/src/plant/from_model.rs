@@ -1,0 +1,438 @@
+//! From the plant model and its current state to a native [`PlantProblem`].
+//!
+//! - every order that is not completed or cancelled becomes an order; its routing steps not
+//!   yet completed become operations chained by precedence (a step's `max_wait_minutes` is
+//!   the maximum lag to the next step); the step running now is fixed on its unit;
+//! - durations follow the order quantity (fixed, per item, or line rate: the repetitive
+//!   alternatives keep their rate so the problem shows it);
+//! - unit calendars are expanded over the horizon into availability windows; blackouts and
+//!   units that are down now become downtime;
+//! - a pool requirement with a certification becomes a capacity resource of the members who
+//!   hold it at the required level (unexpired), and also uses the pool's head count; a
+//!   certification nobody holds is an error naming the order, step and certification;
+//! - intermediate materials are tracked: stock on hand from the lots, produced at the end of
+//!   their orders, consumed at the start of the steps that use them. Purchased materials are
+//!   tracked when receipts (ATP dates) are given for them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use model::{
+    Catalog, ChangeoverKey, EquipmentState, MaterialId, MaterialKind, OrderStatus, PlantState,
+    StepDuration, Timestamp, UnitId,
+};
+
+use super::problem::*;
+
+/// Inputs of the mapping besides the catalog and the state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FromModelOptions {
+    /// Minute 0 of the problem ("now").
+    pub start: Timestamp,
+    pub horizon_minutes: i64,
+    /// Purchased receipts on their ATP dates.
+    pub receipts: Vec<(MaterialId, Timestamp, f64)>,
+    /// Extra downtime (unit, from, to), e.g. a reported breakdown.
+    pub downtime: Vec<(UnitId, Timestamp, Timestamp)>,
+    /// Minutes a unit that is down now is assumed to stay down (default: its MTTR).
+    pub down_minutes: Option<i64>,
+    /// When intermediate demand exceeds stock plus production, raise the initial stock to
+    /// cover it instead of failing (the reference plant's order book assumes stock).
+    pub assume_intermediate_stock: bool,
+}
+
+impl FromModelOptions {
+    pub fn new(start: Timestamp, horizon_minutes: i64) -> FromModelOptions {
+        FromModelOptions {
+            start,
+            horizon_minutes,
+            receipts: Vec::new(),
+            downtime: Vec::new(),
+            down_minutes: None,
+            assume_intermediate_stock: true,
+        }
+    }
+}
+
+/// Why the plant cannot be mapped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FromModelError {
+    #[error(
+        "order `{order}` step {step}: nobody in pool `{pool}` holds certification `{certification}` at level {level} or above"
+    )]
+    CertificationUnheld {
+        order: String,
+        step: usize,
+        pool: String,
+        certification: String,
+        level: u8,
+    },
+    #[error("order `{order}`: {message}")]
+    Order { order: String, message: String },
+    #[error(transparent)]
+    Problem(#[from] ProblemError),
+}
+
+const MINUTE_MS: i64 = 60_000;
+const DAY_MIN: i64 = 1440;
+
+fn rel(start: Timestamp, t: Timestamp) -> i64 {
+    (t.0 - start.0).div_euclid(MINUTE_MS)
+}
+
+/// Expands a calendar's weekly shifts over `[0, horizon)` (minutes from `start`).
+pub fn expand_shifts(cal: &model::Calendar, start: Timestamp, horizon: i64) -> Vec<Interval> {
+    let start_min = start.0.div_euclid(MINUTE_MS);
+    let first_day = start_min.div_euclid(DAY_MIN) - 1;
+    let last_day = (start_min + horizon).div_euclid(DAY_MIN) + 1;
+    let mut out = Vec::new();
+    for day in first_day..=last_day {
+        // 1970-01-01 was a Thursday; weekdays are 1 = Monday … 7 = Sunday.
+        let weekday = ((day + 3).rem_euclid(7) + 1) as u8;
+        for s in &cal.shifts {
+            if s.weekdays.contains(&weekday) {
+                let a = day * DAY_MIN + i64::from(s.start_minute) - start_min;
+                let b = a + i64::from(s.length_minutes);
+                let (a, b) = (a.max(0), b.min(horizon));
+                if a < b {
+                    out.push(Interval { start: a, end: b });
+                }
+            }
+        }
+    }
+    out.sort_by_key(|w| (w.start, w.end));
+    out
+}
+
+fn ceil_min(x: f64) -> i64 {
+    (x - 1e-9).ceil().max(1.0) as i64
+}
+
+/// Maps the catalog and state to a problem.
+pub fn problem_from_model(
+    catalog: &Catalog,
+    state: &PlantState,
+    options: &FromModelOptions,
+) -> Result<PlantProblem, FromModelError> {
+    let plant = catalog.plant();
+    let start = options.start;
+    let h = options.horizon_minutes;
+    let calendars: HashMap<&str, &model::Calendar> =
+        plant.calendars.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut units = Vec::new();
+    for u in &plant.units {
+        let cal = calendars.get(u.calendar.as_str());
+        let mut downtime = Vec::new();
+        let mut availability = None;
+        if let Some(cal) = cal {
+            let windows = expand_shifts(cal, start, h);
+            let always = windows.len() == 1 && windows[0].start == 0 && windows[0].end == h;
+            if !always {
+                availability = Some(windows);
+            }
+            for b in &cal.blackouts {
+                if b.units.is_empty() || b.units.contains(&u.id) {
+                    downtime.push(Interval {
+                        start: rel(start, b.start),
+                        end: rel(start, b.end),
+                    });
+                }
+            }
+        }
+        if let Some(us) = state.units.get(&u.id)
+            && us.state == EquipmentState::Down
+        {
+            let minutes = options
+                .down_minutes
+                .unwrap_or_else(|| ceil_min(u.mttr_hours.unwrap_or(1.0) * 60.0));
+            downtime.push(Interval {
+                start: 0,
+                end: minutes,
+            });
+        }
+        for (unit, a, b) in &options.downtime {
+            if *unit == u.id {
+                downtime.push(Interval {
+                    start: rel(start, *a),
+                    end: rel(start, *b),
+                });
+            }
+        }
+        downtime.retain(|d| d.end > d.start);
+        units.push(UnitSpec {
+            id: u.id.to_string(),
+            mode: catalog.unit_mode(&u.id).map(|m| m.as_str().to_owned()),
+            availability,
+            downtime,
+            changeover: u.changeover_matrix.as_ref().map(ToString::to_string),
+            cip: u.cip.as_ref().map(|c| CipSpec {
+                minutes: ceil_min(c.duration_minutes),
+                cost: 0.0,
+                on_product_change: c.on_product_change,
+                after_batches: c.after_batches,
+                max_run_minutes: c.max_run_minutes.map(ceil_min),
+            }),
+        });
+    }
+    let changeovers = plant
+        .changeover_matrices
+        .iter()
+        .map(|m| ChangeoverTable {
+            id: m.id.to_string(),
+            keyed_by: match &m.keyed_by {
+                ChangeoverKey::Family => KeyedBy::Family,
+                ChangeoverKey::Attribute { name } => KeyedBy::Attribute { name: name.clone() },
+            },
+            default_minutes: m.default_minutes.ceil() as i64,
+            default_cost: m.default_cost,
+            entries: m
+                .entries
+                .iter()
+                .map(|e| ChangeoverEntry {
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    minutes: e.minutes.ceil() as i64,
+                    cost: e.cost,
+                })
+                .collect(),
+        })
+        .collect();
+    // Pools (head count, and per certification level).
+    let mut pools: BTreeMap<String, PoolSpec> = BTreeMap::new();
+    let pool_windows = |calendar: &model::CalendarId| {
+        calendars.get(calendar.as_str()).and_then(|c| {
+            let w = expand_shifts(c, start, h);
+            (!(w.len() == 1 && w[0].start == 0 && w[0].end == h)).then_some(w)
+        })
+    };
+    for p in &plant.pools {
+        pools.insert(
+            p.id.to_string(),
+            PoolSpec {
+                id: p.id.to_string(),
+                description: Some(format!("{} ({:?})", p.name, p.kind)),
+                capacity: p.members.len() as u32,
+                availability: pool_windows(&p.calendar),
+                dips: Vec::new(),
+            },
+        );
+    }
+    // Materials.
+    let mut on_hand: BTreeMap<String, f64> = BTreeMap::new();
+    for lot in state.lots.values() {
+        *on_hand.entry(lot.material.to_string()).or_default() += lot.on_hand().max(0.0);
+    }
+    let mut tracked: BTreeMap<String, MaterialSpec> = BTreeMap::new();
+    for m in &plant.materials {
+        if m.kind == MaterialKind::Intermediate {
+            tracked.insert(
+                m.id.to_string(),
+                MaterialSpec {
+                    id: m.id.to_string(),
+                    initial: on_hand.get(m.id.as_str()).copied().unwrap_or(0.0),
+                    receipts: Vec::new(),
+                },
+            );
+        }
+    }
+    for (mat, at, q) in &options.receipts {
+        let spec = tracked.entry(mat.to_string()).or_insert_with(|| MaterialSpec {
+            id: mat.to_string(),
+            initial: on_hand.get(mat.as_str()).copied().unwrap_or(0.0),
+            receipts: Vec::new(),
+        });
+        spec.receipts.push(Receipt {
+            time: rel(start, *at).max(0),
+            quantity: *q,
+        });
+    }
+    let families: HashMap<&str, &model::ProductFamily> =
+        plant.families.iter().map(|f| (f.id.as_str(), f)).collect();
+    let mut orders = Vec::new();
+    let mut operations = Vec::new();
+    for os in state.orders.values() {
+        if matches!(os.status, OrderStatus::Completed | OrderStatus::Cancelled) {
+            continue;
+        }
+        let order = &os.order;
+        let oid = order.id.to_string();
+        let routing = catalog.routing(&order.routing).ok_or_else(|| FromModelError::Order {
+            order: oid.clone(),
+            message: format!("routing `{}` does not exist", order.routing),
+        })?;
+        let material = catalog.material(&order.product);
+        let family = material.and_then(|m| m.family.as_ref()).map(ToString::to_string);
+        let attributes: BTreeMap<String, String> = family
+            .as_deref()
+            .and_then(|f| families.get(f))
+            .map(|f| f.attributes.clone())
+            .unwrap_or_default();
+        orders.push(OrderSpec {
+            id: oid.clone(),
+            release: rel(start, order.release).max(0),
+            due: Some(rel(start, order.due)),
+            weight: order.priority.weight(),
+        });
+        let first = os.steps_completed as usize;
+        let running = os.current_step.map(|s| s as usize);
+        let last = routing.steps.len().saturating_sub(1);
+        for (k, step) in routing.steps.iter().enumerate().skip(first) {
+            let id = format!("{oid}/{k}");
+            let mut alternatives = Vec::new();
+            for alt in &step.alternatives {
+                alternatives.push(match alt.duration {
+                    StepDuration::Rate {
+                        setup_minutes,
+                        items_per_hour,
+                    } => AltSpec {
+                        unit: alt.unit.to_string(),
+                        minutes: None,
+                        items_per_hour: Some(items_per_hour),
+                        setup_minutes: setup_minutes.ceil() as i64,
+                    },
+                    ref d => AltSpec {
+                        unit: alt.unit.to_string(),
+                        minutes: Some(ceil_min(d.minutes_for(order.quantity))),
+                        items_per_hour: None,
+                        setup_minutes: 0,
+                    },
+                });
+            }
+            let mut pool_uses: Vec<PoolUse> = Vec::new();
+            for req in &step.pools {
+                let Some(pool) = catalog.pool(&req.pool) else { continue };
+                let mut add = |id: String, q: u32| match pool_uses.iter_mut().find(|u| u.pool == id) {
+                    Some(u) => u.quantity += q,
+                    None => pool_uses.push(PoolUse { pool: id, quantity: q }),
+                };
+                add(pool.id.to_string(), req.quantity);
+                if let Some(cert) = &req.certification {
+                    let level = req.min_level.unwrap_or(1);
+                    let holders = pool
+                        .members
+                        .iter()
+                        .filter(|m| {
+                            m.certifications.iter().any(|c| {
+                                c.certification == *cert
+                                    && c.level >= level
+                                    && c.expires.is_none_or(|e| e > start)
+                            })
+                        })
+                        .count() as u32;
+                    if holders < req.quantity {
+                        return Err(FromModelError::CertificationUnheld {
+                            order: oid.clone(),
+                            step: k,
+                            pool: pool.id.to_string(),
+                            certification: cert.to_string(),
+                            level,
+                        });
+                    }
+                    let pid = format!("{}/{}>={}", pool.id, cert, level);
+                    pools.entry(pid.clone()).or_insert_with(|| PoolSpec {
+                        id: pid.clone(),
+                        description: Some(format!("{} certified {cert} level {level}+", pool.name)),
+                        capacity: holders,
+                        availability: pool_windows(&pool.calendar),
+                        dips: Vec::new(),
+                    });
+                    add(pid, req.quantity);
+                }
+            }
+            let in_progress = running == Some(k);
+            let consumes = if in_progress {
+                Vec::new()
+            } else {
+                step.consumes
+                    .iter()
+                    .filter(|c| tracked.contains_key(c.material.as_str()))
+                    .map(|c| MaterialQty {
+                        material: c.material.to_string(),
+                        quantity: c.per_unit * order.quantity,
+                    })
+                    .collect()
+            };
+            let produces = if k == last && tracked.contains_key(order.product.as_str()) {
+                vec![MaterialQty {
+                    material: order.product.to_string(),
+                    quantity: order.quantity,
+                }]
+            } else {
+                Vec::new()
+            };
+            let fixed = if in_progress {
+                let unit = os.current_unit.as_ref().map(ToString::to_string);
+                unit.filter(|u| alternatives.iter().any(|a| a.unit == *u)).map(|u| {
+                    let since = state
+                        .units
+                        .get(&UnitId::from(u.as_str()))
+                        .map_or(0, |s| rel(start, s.since).min(0));
+                    Fixed {
+                        unit: u,
+                        start: since,
+                        in_progress: true,
+                    }
+                })
+            } else {
+                None
+            };
+            let predecessors = if k > first {
+                vec![Lag {
+                    op: format!("{oid}/{}", k - 1),
+                    min_lag: 0,
+                    max_lag: routing.steps[k - 1].max_wait_minutes.map(|m| m.floor() as i64),
+                }]
+            } else {
+                Vec::new()
+            };
+            operations.push(OperationSpec {
+                id,
+                order: oid.clone(),
+                release: None,
+                predecessors,
+                alternatives,
+                quantity: order.quantity,
+                product: Some(order.product.to_string()),
+                family: family.clone(),
+                attributes: attributes.clone(),
+                pools: pool_uses,
+                consumes,
+                produces,
+                fixed,
+            });
+        }
+    }
+    if options.assume_intermediate_stock {
+        let mut balance: BTreeMap<&str, f64> = BTreeMap::new();
+        for op in &operations {
+            for c in &op.consumes {
+                *balance.entry(c.material.as_str()).or_default() -= c.quantity;
+            }
+            for p in &op.produces {
+                *balance.entry(p.material.as_str()).or_default() += p.quantity;
+            }
+        }
+        for (m, b) in balance {
+            if let Some(spec) = tracked.get_mut(m) {
+                let supply = spec.initial + spec.receipts.iter().map(|r| r.quantity).sum::<f64>();
+                if supply + b < 0.0 {
+                    spec.initial += -(supply + b);
+                }
+            }
+        }
+    }
+    let problem = PlantProblem {
+        schema_version: PROBLEM_SCHEMA_VERSION,
+        horizon_start: start,
+        horizon_minutes: h,
+        units,
+        changeovers,
+        pools: pools.into_values().collect(),
+        materials: tracked.into_values().collect(),
+        orders,
+        operations,
+        reference: Vec::new(),
+        objective: None,
+    };
+    problem.validate()?;
+    Ok(problem)
+}

@@ -1,0 +1,361 @@
+//! The anytime optimiser of mixed-mode schedules.
+//!
+//! It searches the space of [`Genome`]s (group priority order + preferred units), decoding
+//! each candidate with the schedule generation scheme of [`super::construct`], so every
+//! candidate is feasible. Moves: swap and insertion of groups in the priority order, unit
+//! reassignment, moving a late order's operations forward, campaign moves (put an operation
+//! right after a like product on its unit) and large-neighbourhood moves that take the
+//! related operations of one unit and time window out and reinsert them in a new order
+//! (by changeover key, by due date or shuffled). Acceptance is late-acceptance hill
+//! climbing on the weighted objective.
+//!
+//! Threads run independent searches seeded from `(seed, thread)`; the best result wins, ties
+//! by the lowest thread. With an iteration budget the answer is reproducible for a given seed
+//! and thread count. Thread 0 runs on the caller's thread and alone polls the caller's
+//! [`Termination`] and calls the progress callback.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::construct::{DecodeError, Decoded, Genome, Model, Score, construct, decode};
+use super::problem::{Objective, PlantProblem, PlantSchedule, ProblemError};
+use crate::rng::Rng;
+use crate::termination::Termination;
+
+/// Options of [`solve_plant`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlantSolveOptions {
+    pub seed: u64,
+    pub threads: usize,
+    /// Improvement iterations per thread; `None` = until the termination fires.
+    pub max_iterations: Option<u64>,
+    /// Overrides the problem's objective weights.
+    pub objective: Option<Objective>,
+}
+
+impl Default for PlantSolveOptions {
+    fn default() -> Self {
+        PlantSolveOptions {
+            seed: 0,
+            threads: 1,
+            max_iterations: None,
+            objective: None,
+        }
+    }
+}
+
+/// Reported by thread 0 every 64 iterations and at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlantProgress {
+    /// Best score of thread 0 so far.
+    pub best: Score,
+    pub iterations: u64,
+    pub elapsed_seconds: Option<f64>,
+}
+
+/// The result of [`solve_plant`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlantSolution {
+    pub schedule: PlantSchedule,
+    /// Score term by term.
+    pub score: Score,
+    /// Score of the first feasible (constructive) schedule.
+    pub initial_score: Score,
+    /// Iterations summed over threads.
+    pub iterations: u64,
+}
+
+/// Why [`solve_plant`] failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlantSolveError {
+    #[error(transparent)]
+    Problem(#[from] ProblemError),
+    #[error("no feasible schedule: {0}")]
+    Decode(#[from] DecodeError),
+}
+
+/// Validates, compiles and builds the first feasible schedule.
+pub fn first_feasible(
+    problem: &PlantProblem,
+    objective: Option<Objective>,
+) -> Result<(Model, Genome, Decoded), PlantSolveError> {
+    problem.validate()?;
+    let mut model = Model::compile(problem);
+    if let Some(w) = objective {
+        model.weights = w;
+    }
+    let (g, d) = construct(&model)?;
+    Ok((model, g, d))
+}
+
+/// Solves a problem: constructive start, then anytime improvement.
+pub fn solve_plant(
+    problem: &PlantProblem,
+    options: &PlantSolveOptions,
+    termination: &mut dyn Termination,
+    progress: &mut dyn FnMut(&PlantProgress),
+) -> Result<PlantSolution, PlantSolveError> {
+    let (model, genome, decoded) = first_feasible(problem, options.objective)?;
+    let initial_score = decoded.score;
+    let (g, d, iterations) = improve(&model, genome, decoded, options, termination, progress);
+    let _ = g;
+    Ok(PlantSolution {
+        schedule: d.to_schedule(&model),
+        score: d.score,
+        initial_score,
+        iterations,
+    })
+}
+
+/// Runs the improvement threads from a starting genome; returns the best found.
+pub fn improve(
+    model: &Model,
+    genome: Genome,
+    decoded: Decoded,
+    options: &PlantSolveOptions,
+    termination: &mut dyn Termination,
+    progress: &mut dyn FnMut(&PlantProgress),
+) -> (Genome, Decoded, u64) {
+    let threads = options.threads.max(1);
+    let stop = AtomicBool::new(false);
+    let budget = options.max_iterations;
+    if budget == Some(0) || model.groups.len() < 2 {
+        return (genome, decoded, 0);
+    }
+    let results = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for t in 1..threads {
+            let (g, d) = (genome.clone(), decoded.clone());
+            let stop = &stop;
+            let seed = options.seed;
+            handles.push(scope.spawn(move || {
+                let mut rng = Rng::new(seed ^ (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let mut poll = || stop.load(Ordering::Relaxed);
+                search(model, g, d, &mut rng, budget, &mut poll, &mut |_| {})
+            }));
+        }
+        let mut rng = Rng::new(options.seed);
+        let mut poll = || {
+            let s = termination.should_stop();
+            if s {
+                stop.store(true, Ordering::Relaxed);
+            }
+            s
+        };
+        let mut report = |p: &PlantProgress| progress(p);
+        let first = search(model, genome, decoded, &mut rng, budget, &mut poll, &mut report);
+        stop.store(true, Ordering::Relaxed);
+        let mut all = vec![first];
+        for h in handles {
+            all.push(h.join().expect("search thread panicked"));
+        }
+        all
+    });
+    let iterations = results.iter().map(|r| r.2).sum();
+    let mut best: Option<(Genome, Decoded)> = None;
+    for (g, d, _) in results {
+        if best.as_ref().is_none_or(|b| d.score.total < b.1.score.total) {
+            best = Some((g, d));
+        }
+    }
+    let (g, d) = best.expect("at least one thread");
+    (g, d, iterations)
+}
+
+const HISTORY: usize = 40;
+
+fn search(
+    m: &Model,
+    genome: Genome,
+    decoded: Decoded,
+    rng: &mut Rng,
+    budget: Option<u64>,
+    should_stop: &mut dyn FnMut() -> bool,
+    progress: &mut dyn FnMut(&PlantProgress),
+) -> (Genome, Decoded, u64) {
+    let mut cur = (genome, decoded);
+    let mut best = cur.clone();
+    let mut history = [cur.1.score.total; HISTORY];
+    let mut it = 0u64;
+    // Order -> groups, for moves on late orders.
+    let mut order_groups: Vec<Vec<usize>> = vec![Vec::new(); m.orders.len()];
+    for (g, members) in m.groups.iter().enumerate() {
+        let o = m.ops[members[0]].order;
+        if !order_groups[o].contains(&g) {
+            order_groups[o].push(g);
+        }
+    }
+    loop {
+        if budget.is_some_and(|b| it >= b) {
+            break;
+        }
+        if it % 8 == 0 && should_stop() {
+            break;
+        }
+        if it % 64 == 0 {
+            progress(&PlantProgress {
+                best: best.1.score,
+                iterations: it,
+                elapsed_seconds: None,
+            });
+        }
+        it += 1;
+        let mut cand = cur.0.clone();
+        mutate(m, &mut cand, &cur.1, &order_groups, rng);
+        let Ok(d) = decode(m, &cand) else { continue };
+        let slot = (it as usize) % HISTORY;
+        if d.score.total <= cur.1.score.total || d.score.total < history[slot] {
+            cur = (cand, d);
+        }
+        if cur.1.score.total < history[slot] {
+            history[slot] = cur.1.score.total;
+        }
+        if cur.1.score.total < best.1.score.total {
+            best = cur.clone();
+        }
+    }
+    progress(&PlantProgress {
+        best: best.1.score,
+        iterations: it,
+        elapsed_seconds: None,
+    });
+    (best.0, best.1, it)
+}
+
+fn below(rng: &mut Rng, n: usize) -> usize {
+    rng.below(n.min(u32::MAX as usize) as u32) as usize
+}
+
+fn mutate(m: &Model, g: &mut Genome, cur: &Decoded, order_groups: &[Vec<usize>], rng: &mut Rng) {
+    let ng = g.order.len();
+    let n = m.ops.len();
+    match below(rng, 10) {
+        0 | 1 => {
+            // Swap two nearby groups.
+            let a = below(rng, ng);
+            let span = 1 + below(rng, 30);
+            let b = (a + span).min(ng - 1);
+            g.order.swap(a, b);
+        }
+        2 | 3 => {
+            // Move one group to a nearby position.
+            let a = below(rng, ng);
+            let x = g.order.remove(a);
+            let span = 60usize;
+            let lo = a.saturating_sub(span);
+            let hi = (a + span).min(ng - 1);
+            let b = lo + below(rng, hi - lo + 1);
+            g.order.insert(b.min(g.order.len()), x);
+        }
+        4 => {
+            // Reassign one operation's unit.
+            let i = below(rng, n);
+            let k = m.ops[i].alts.len();
+            if k > 1 {
+                let c = below(rng, k + 1);
+                g.unit_pref[i] = if c == k { None } else { Some(c as u16) };
+            }
+        }
+        5 => {
+            // Pull a late order forward.
+            let late: Vec<usize> = (0..m.orders.len())
+                .filter(|&o| {
+                    m.orders[o].due.is_some_and(|due| {
+                        order_groups[o].iter().any(|&gr| {
+                            m.groups[gr].iter().any(|&i| cur.end[i] > due)
+                        })
+                    })
+                })
+                .collect();
+            if late.is_empty() {
+                return;
+            }
+            let o = late[below(rng, late.len())];
+            let jump = 1 + below(rng, 40);
+            for &gr in &order_groups[o] {
+                if let Some(p) = g.order.iter().position(|&x| x == gr) {
+                    let x = g.order.remove(p);
+                    g.order.insert(p.saturating_sub(jump), x);
+                }
+            }
+        }
+        6 | 7 => {
+            // Campaign: put an operation right after a like product on its unit.
+            let i = below(rng, n);
+            let u = cur.unit[i];
+            let Some(ai) = m.ops[i].alts.iter().position(|a| a.unit == u) else { return };
+            let Some(key) = m.ops[i].alts[ai].key else { return };
+            let mut bestj: Option<(i64, usize)> = None;
+            for (j, o) in m.ops.iter().enumerate() {
+                if j != i
+                    && cur.unit[j] == u
+                    && o.alts.iter().any(|a| a.unit == u && a.key == Some(key))
+                {
+                    let dist = (cur.start[j] - cur.start[i]).abs();
+                    if bestj.is_none_or(|b| dist < b.0) {
+                        bestj = Some((dist, j));
+                    }
+                }
+            }
+            let Some((_, j)) = bestj else { return };
+            let (gi, gj) = (m.ops[i].group, m.ops[j].group);
+            if gi == gj {
+                return;
+            }
+            let pi = g.order.iter().position(|&x| x == gi).expect("present");
+            let x = g.order.remove(pi);
+            let pj = g.order.iter().position(|&x| x == gj).expect("present");
+            g.order.insert(pj + 1, x);
+            g.unit_pref[i] = Some(ai as u16);
+        }
+        _ => {
+            // LNS: related operations of one unit in a time window, reinserted in a new order.
+            let i = below(rng, n);
+            let u = cur.unit[i];
+            let width = 240 + below(rng, 2400) as i64;
+            let (lo, hi) = (cur.start[i] - width / 2, cur.start[i] + width / 2);
+            let mut chosen: Vec<usize> = Vec::new();
+            for (j, _) in m.ops.iter().enumerate() {
+                if cur.unit[j] == u && cur.start[j] >= lo && cur.start[j] <= hi {
+                    let gr = m.ops[j].group;
+                    if !chosen.contains(&gr) {
+                        chosen.push(gr);
+                    }
+                    if below(rng, 3) == 0 {
+                        g.unit_pref[j] = None;
+                    }
+                }
+            }
+            if chosen.len() < 2 {
+                return;
+            }
+            let mut slots: Vec<usize> = g
+                .order
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| chosen.contains(x))
+                .map(|(p, _)| p)
+                .collect();
+            slots.sort_unstable();
+            let key = |gr: usize| {
+                let h = m.groups[gr][0];
+                m.ops[h].alts.iter().find(|a| a.unit == u).and_then(|a| a.key).unwrap_or(u32::MAX)
+            };
+            let due = |gr: usize| m.orders[m.ops[m.groups[gr][0]].order].due.unwrap_or(i64::MAX);
+            match below(rng, 3) {
+                0 => chosen.sort_by_key(|&gr| (key(gr), due(gr))),
+                1 => chosen.sort_by_key(|&gr| (due(gr), key(gr))),
+                _ => {
+                    for k in (1..chosen.len()).rev() {
+                        let r = below(rng, k + 1);
+                        chosen.swap(k, r);
+                    }
+                }
+            }
+            for (slot, gr) in slots.into_iter().zip(chosen) {
+                g.order[slot] = gr;
+            }
+        }
+    }
+}

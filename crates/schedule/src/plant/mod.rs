@@ -1,0 +1,29 @@
+//! The mixed-mode scheduling engine: discrete, process and repetitive work on shared units,
+//! pools and materials.
+//!
+//! - [`problem`]: the native JSON problem format (with a JSON Schema) and its validation;
+//! - [`from_model`]: the mapping from the plant model and its current state to a problem;
+//! - [`checker`]: the independent checker (shares no code with the solver);
+//! - [`construct`]: the compiled model and the schedule generation scheme (first feasible);
+//! - [`improve`]: the anytime, multi-threaded, seed-deterministic optimiser;
+//! - [`repair`]: rescheduling after downtime or a rush order, moving as little as needed;
+//! - [`generate`]: seeded random instances using every constraint type.
+//!
+//! Like the rest of the crate it is pure: no I/O and no clock.
+
+pub mod checker;
+pub mod construct;
+pub mod from_model;
+pub mod generate;
+pub mod improve;
+pub mod problem;
+pub mod repair;
+
+pub use checker::{CheckReport, Kpis, Violation, check};
+pub use construct::{Model, Score};
+pub use improve::{
+    PlantProgress, PlantSolution, PlantSolveError, PlantSolveOptions, first_feasible, solve_plant,
+};
+pub use problem::{
+    Assignment, Objective, PlantProblem, PlantSchedule, Preset, ProblemError, problem_schema,
+};

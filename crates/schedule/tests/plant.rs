@@ -1,0 +1,236 @@
+//! The mixed-mode engine end to end: schema drift, the reference plant, generated instances
+//! (property test: every solver output passes the independent checker and the checker's
+//! objective equals the solver's), impossible input, determinism and repair.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use schedule::plant::checker::{Violation, check};
+use schedule::plant::from_model::{FromModelOptions, problem_from_model};
+use schedule::plant::generate::{GenerateOptions, generate};
+use schedule::plant::problem::*;
+use schedule::plant::repair::{Disruption, repair};
+use schedule::plant::{PlantSolveError, PlantSolveOptions, solve_plant};
+use schedule::{Never, Termination};
+
+fn reference_problem() -> PlantProblem {
+    let plant: model::Plant =
+        serde_json::from_str(include_str!("../../sim/data/reference-plant.json")).unwrap();
+    let catalog = model::Catalog::new(plant).unwrap();
+    let start = model::Timestamp::parse("2026-03-02T00:00:00Z").unwrap();
+    let state = model::PlantState::initial(&catalog, start);
+    problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap()
+}
+
+fn budget(iterations: u64, threads: usize, seed: u64) -> PlantSolveOptions {
+    PlantSolveOptions {
+        seed,
+        threads,
+        max_iterations: Some(iterations),
+        objective: None,
+    }
+}
+
+fn assert_feasible(problem: &PlantProblem, solution: &schedule::plant::PlantSolution) {
+    let report = check(problem, &solution.schedule);
+    assert!(report.feasible, "violations: {:#?}", &report.violations[..report.violations.len().min(10)]);
+    let s = solution.score;
+    assert_eq!(report.kpis.makespan, s.makespan);
+    assert_eq!(report.kpis.changeover_minutes, s.changeover_minutes);
+    assert!((report.kpis.weighted_tardiness - s.weighted_tardiness).abs() < 1e-6);
+    assert!((report.kpis.objective - s.total).abs() < 1e-6 * s.total.abs().max(1.0));
+}
+
+#[test]
+fn schema_is_published() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/schedule-problem.schema.json");
+    let current = problem_schema();
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == current, "{} is out of date; rerun with UPDATE_SNAPSHOTS=1", path.display());
+}
+
+#[test]
+fn reference_plant_solves_and_checks() {
+    let problem = reference_problem();
+    assert!(problem.operations.len() > 100);
+    let solution = solve_plant(&problem, &budget(300, 1, 1), &mut Never, &mut |_| {}).unwrap();
+    assert_feasible(&problem, &solution);
+    assert!(solution.score.total <= solution.initial_score.total);
+}
+
+#[test]
+fn json_round_trip() {
+    let problem = generate(GenerateOptions { operations: 60, units: 6, seed: 3 });
+    let text = serde_json::to_string(&problem).unwrap();
+    let back: PlantProblem = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, problem);
+    back.validate().unwrap();
+}
+
+#[test]
+fn deterministic_for_seed_and_threads() {
+    let problem = generate(GenerateOptions { operations: 150, units: 9, seed: 5 });
+    let a = solve_plant(&problem, &budget(200, 2, 9), &mut Never, &mut |_| {}).unwrap();
+    let b = solve_plant(&problem, &budget(200, 2, 9), &mut Never, &mut |_| {}).unwrap();
+    assert_eq!(a, b);
+    assert_feasible(&problem, &a);
+}
+
+#[test]
+fn cancellation_stops_the_search() {
+    let problem = generate(GenerateOptions { operations: 100, units: 6, seed: 2 });
+    let mut calls = 0;
+    let mut stop = || {
+        calls += 1;
+        calls > 3
+    };
+    let options = PlantSolveOptions::default();
+    let mut reports = 0;
+    let s = solve_plant(&problem, &options, &mut stop as &mut dyn Termination, &mut |_| reports += 1)
+        .unwrap();
+    assert!(s.iterations < 1000);
+    assert!(reports > 0);
+    assert_feasible(&problem, &s);
+}
+
+fn tiny() -> PlantProblem {
+    serde_json::from_value(serde_json::json!({
+        "horizon_start": "2026-03-02T00:00:00Z",
+        "horizon_minutes": 1440,
+        "units": [{"id": "U1"}, {"id": "U2", "availability": [{"start": 0, "end": 600}]}],
+        "pools": [{"id": "TECH", "capacity": 1}],
+        "materials": [{"id": "M", "initial": 0}],
+        "orders": [{"id": "A", "due": 100}, {"id": "B"}],
+        "operations": [
+            {"id": "a1", "order": "A", "alternatives": [{"unit": "U1", "minutes": 30}], "produces": [{"material": "M", "quantity": 5}]},
+            {"id": "a2", "order": "A", "predecessors": [{"op": "a1", "max_lag": 10}], "alternatives": [{"unit": "U2", "minutes": 20}], "pools": [{"pool": "TECH", "quantity": 1}]},
+            {"id": "b1", "order": "B", "alternatives": [{"unit": "U1", "minutes": 10}, {"unit": "U2", "minutes": 15}], "consumes": [{"material": "M", "quantity": 5}], "pools": [{"pool": "TECH", "quantity": 1}]}
+        ]
+    }))
+    .unwrap()
+}
+
+#[test]
+fn tiny_problem_and_checker_violations() {
+    let p = tiny();
+    let s = solve_plant(&p, &budget(50, 1, 0), &mut Never, &mut |_| {}).unwrap();
+    assert_feasible(&p, &s);
+    // Break it: everything at 0 on U1.
+    let bad = PlantSchedule {
+        assignments: vec![
+            Assignment { op: "a1".into(), unit: "U1".into(), start: 0, end: 30 },
+            Assignment { op: "a2".into(), unit: "U1".into(), start: 0, end: 20 },
+            Assignment { op: "b1".into(), unit: "U1".into(), start: 0, end: 10 },
+            Assignment { op: "b1".into(), unit: "U1".into(), start: 0, end: 10 },
+        ],
+    };
+    let r = check(&p, &bad);
+    let kinds: Vec<&str> = r
+        .violations
+        .iter()
+        .map(|v| match v {
+            Violation::WrongUnit { .. } => "wrong_unit",
+            Violation::DuplicateOperation { .. } => "duplicate",
+            Violation::Precedence { .. } => "precedence",
+            Violation::UnitOverlap { .. } => "overlap",
+            Violation::PoolCapacity { .. } => "pool",
+            Violation::InventoryNegative { .. } => "inventory",
+            _ => "other",
+        })
+        .collect();
+    for k in ["wrong_unit", "duplicate", "precedence", "overlap", "pool", "inventory"] {
+        assert!(kinds.contains(&k), "missing {k} in {:?}", r.violations);
+    }
+}
+
+#[test]
+fn impossible_input_is_named() {
+    let mut p = tiny();
+    p.operations[1].pools[0].quantity = 2;
+    assert!(matches!(p.validate(), Err(ProblemError::PoolOverCapacity { ref op, .. }) if op == "a2"));
+    let mut p = tiny();
+    p.operations[0].predecessors.push(Lag { op: "a2".into(), min_lag: 0, max_lag: None });
+    assert!(matches!(p.validate(), Err(ProblemError::PrecedenceCycle { .. })));
+    let mut p = tiny();
+    p.operations[2].consumes[0].quantity = 50.0;
+    assert!(matches!(p.validate(), Err(ProblemError::MaterialNeverAvailable { ref material, .. }) if material == "M"));
+    let mut p = tiny();
+    p.operations[0].alternatives[0].unit = "NOPE".into();
+    assert!(matches!(p.validate(), Err(ProblemError::NoUnit { ref op, .. }) if op == "a1"));
+    let mut p = tiny();
+    p.units[1].availability = Some(vec![Interval { start: 5, end: 1 }]);
+    let e = p.validate().unwrap_err();
+    assert!(e.to_string().contains("U2") && e.to_string().contains("availability"), "{e}");
+}
+
+#[test]
+fn repair_after_downtime_keeps_the_rest() {
+    let problem = reference_problem();
+    let before = solve_plant(&problem, &budget(100, 1, 1), &mut Never, &mut |_| {}).unwrap();
+    // Take the unit of the first operation after minute 600 down for four hours.
+    let victim = before
+        .schedule
+        .assignments
+        .iter()
+        .filter(|a| a.start >= 600)
+        .min_by_key(|a| a.start)
+        .unwrap()
+        .clone();
+    let d = Disruption::Downtime { unit: victim.unit.clone(), start: victim.start - 10, end: victim.start + 240 };
+    let out = repair(&problem, &before.schedule, &[d], victim.start - 20, &budget(100, 1, 1), &mut Never).unwrap();
+    let report = check(&out.problem, &out.schedule);
+    assert!(report.feasible, "{:?}", report.violations);
+    assert!(out.moved.contains(&victim.op));
+    assert!(out.moved.len() < problem.operations.len() / 2, "moved {}", out.moved.len());
+}
+
+#[test]
+fn repair_with_rush_order() {
+    let problem = generate(GenerateOptions { operations: 120, units: 9, seed: 8 });
+    let before = solve_plant(&problem, &budget(50, 1, 1), &mut Never, &mut |_| {}).unwrap();
+    let mut op = problem.operations.iter().find(|o| o.fixed.is_none() && o.predecessors.is_empty()).unwrap().clone();
+    op.consumes.clear();
+    op.id = "RUSH-1".into();
+    op.order = "RUSH".into();
+    let order = OrderSpec { id: "RUSH".into(), release: 0, due: Some(600), weight: 10.0 };
+    let out = repair(&problem, &before.schedule, &[Disruption::RushOrder { order, operations: vec![op] }], 100, &budget(50, 1, 1), &mut Never).unwrap();
+    let report = check(&out.problem, &out.schedule);
+    assert!(report.feasible, "{:?}", report.violations);
+}
+
+#[test]
+fn certification_nobody_holds_is_named() {
+    let mut plant: model::Plant =
+        serde_json::from_str(include_str!("../../sim/data/reference-plant.json")).unwrap();
+    // Every reactor certificate has expired by the start of the horizon.
+    for pool in &mut plant.pools {
+        for m in &mut pool.members {
+            for c in &mut m.certifications {
+                if c.certification.as_str() == "reactor" {
+                    c.expires = Some(model::Timestamp::parse("2026-01-01T00:00:00Z").unwrap());
+                }
+            }
+        }
+    }
+    let catalog = model::Catalog::new(plant).unwrap();
+    let start = model::Timestamp::parse("2026-03-02T00:00:00Z").unwrap();
+    let state = model::PlantState::initial(&catalog, start);
+    let e = problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap_err();
+    assert!(e.to_string().contains("certification"), "{e}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #[test]
+    fn every_solver_output_passes_the_checker(seed in 0u64..1000, ops in 5usize..120, units in 3usize..12, threads in 1usize..3) {
+        let problem = generate(GenerateOptions { operations: ops, units, seed });
+        match solve_plant(&problem, &budget(40, threads, seed), &mut Never, &mut |_| {}) {
+            Ok(s) => assert_feasible(&problem, &s),
+            Err(PlantSolveError::Problem(e)) => panic!("generator made an invalid problem: {e}"),
+            Err(e) => panic!("no schedule: {e}"),
+        }
+    }
+}
