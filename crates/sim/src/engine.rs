@@ -22,6 +22,9 @@ use crate::options::*;
 use crate::output::*;
 
 const HOUR: i64 = 3_600_000;
+
+/// Scrap multiplier of a trainee, a qualified operator and an expert (levels 1 to 3).
+pub(crate) const SKILL_FACTORS: [f64; 3] = [1.6, 1.0, 0.7];
 const DAY: i64 = 86_400_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,6 +78,8 @@ struct Op {
     takes: Vec<Take>,
     parameters: BTreeMap<String, f64>,
     started: bool,
+    /// Scrap and time multiplier from the certification levels of the people assigned.
+    skill: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -1386,6 +1391,35 @@ impl<'a> Sim<'a> {
         Some(chosen)
     }
 
+    /// Trainees (level 1) scrap more and work slower, experts (level 3) less: the mean over
+    /// the certified people assigned of 1.6, 1.0 or 0.7; 1 when no certification applies.
+    fn skill_factor(&self, members: &[(usize, usize)], step: &Step) -> f64 {
+        let mut factors = Vec::new();
+        for req in &step.pools {
+            let Some(cert) = &req.certification else {
+                continue;
+            };
+            let p = self.pool_index[&req.pool];
+            for &(pool, m) in members {
+                if pool != p {
+                    continue;
+                }
+                if let Some(&(_, level, _)) = self.pools[p].members[m]
+                    .certs
+                    .iter()
+                    .find(|(c, ..)| c == cert)
+                {
+                    factors.push(SKILL_FACTORS[usize::from(level.clamp(1, 3)) - 1]);
+                }
+            }
+        }
+        if factors.is_empty() {
+            1.0
+        } else {
+            factors.iter().sum::<f64>() / factors.len() as f64
+        }
+    }
+
     fn needed(&self, use_: &MaterialUse, input: f64) -> f64 {
         let q = use_.per_unit * input;
         if self.is_serial(&use_.material) {
@@ -1562,7 +1596,8 @@ impl<'a> Sim<'a> {
             .expect("best unit is an alternative");
         let f = self.rng_duration.lognormal_factor(sigma);
         let order_id = self.orders[o].order.id.clone();
-        let run_ms = ms(alt.duration.minutes_for(input) * f).max(1000);
+        let skill = self.skill_factor(&members, step);
+        let run_ms = ms(alt.duration.minutes_for(input) * f * (0.92 + 0.08 * skill)).max(1000);
         phases.push_back((
             Phase::Run,
             run_ms,
@@ -1688,6 +1723,7 @@ impl<'a> Sim<'a> {
                 takes,
                 parameters,
                 started: false,
+                skill,
             },
         });
         self.advance(u);
@@ -1733,16 +1769,15 @@ impl<'a> Sim<'a> {
                 let failures = if let Some(plan) = &step.inspection {
                     self.inspect_items(o, u, plan, n, factor, &mut results)
                 } else {
-                    measure::binomial(
-                        &mut self.rng_yield,
-                        n,
-                        0.002 + 0.004 * self.orders[o].own_factor,
-                    )
+                    let p = (0.002 + 0.004 * self.orders[o].own_factor) * op.skill;
+                    measure::binomial(&mut self.rng_yield, n, p)
                 };
                 n.saturating_sub(failures) as f64
             }
             Mode::Repetitive => {
-                let s = (1.0 - routing.expected_yield) * self.rng_yield.lognormal_factor(0.3);
+                let s = (1.0 - routing.expected_yield)
+                    * op.skill
+                    * self.rng_yield.lognormal_factor(0.3);
                 (op.input * (1.0 - s.min(0.5))).floor()
             }
         };

@@ -50,6 +50,9 @@ pub struct GroundTruth {
     pub arrived_orders: Vec<OrderId>,
     /// Times a process step started later than its predecessor's `max_wait_minutes` allowed.
     pub max_wait_violations: Vec<MaxWaitViolation>,
+    /// How a certification level scales the scrap of discrete and repetitive steps (and,
+    /// a twelfth as much, their duration): the answer skill-gap analysis should find.
+    pub scrap_multiplier_by_level: BTreeMap<u8, f64>,
 }
 
 /// One injected breakdown.

@@ -95,6 +95,11 @@ pub(crate) fn build(mut input: ReportInput<'_>) -> SimOutput {
         utilisation,
         arrived_orders: input.arrived.clone(),
         max_wait_violations: input.wait_violations.clone(),
+        scrap_multiplier_by_level: crate::engine::SKILL_FACTORS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i as u8 + 1, *f))
+            .collect(),
     };
     let summary = Summary {
         start: Timestamp(input.start),

@@ -512,3 +512,83 @@ fn drifted_parameter_ranks_first(seed: u64) {
     );
     assert!(scores[0].0 > 0.6, "seed {seed}: {scores:?}");
 }
+
+/// Repetitive runs crewed by trainees scrap more than runs crewed by qualified operators
+/// and experts, as the ground truth's multipliers say.
+#[test]
+fn trainee_crews_scrap_more_than_expert_crews() {
+    let catalog = sim::reference_catalog();
+    let level_of = |member: &str| -> f64 {
+        catalog
+            .plant()
+            .pools
+            .iter()
+            .flat_map(|p| p.members.iter())
+            .find(|m| m.id.as_str() == member)
+            .and_then(|m| {
+                m.certifications
+                    .iter()
+                    .find(|h| h.certification.as_str() == "packaging")
+            })
+            .map_or(f64::NAN, |h| f64::from(h.level))
+    };
+    let (mut low, mut high) = (Vec::new(), Vec::new());
+    for seed in [7, 8, 9] {
+        let out = run(
+            &catalog,
+            &SimOptions {
+                seed,
+                ..Default::default()
+            },
+        );
+        assert_eq!(out.truth.scrap_multiplier_by_level[&1], 1.6);
+        let mut crew = BTreeMap::new();
+        for e in &out.events {
+            match &e.kind {
+                EventKind::OperationStarted {
+                    order,
+                    unit,
+                    members,
+                    ..
+                } if unit.as_str().starts_with("PK-") => {
+                    let levels: Vec<f64> = members
+                        .iter()
+                        .map(|m| level_of(m.as_str()))
+                        .filter(|l| !l.is_nan())
+                        .collect();
+                    crew.insert(
+                        order.clone(),
+                        levels.iter().sum::<f64>() / levels.len() as f64,
+                    );
+                }
+                EventKind::OperationCompleted {
+                    order,
+                    good_quantity,
+                    scrap_quantity,
+                    ..
+                } if crew.contains_key(order) => {
+                    let rate = scrap_quantity / (good_quantity + scrap_quantity);
+                    match crew[order] {
+                        l if l <= 1.5 => low.push(rate),
+                        l if l >= 2.0 => high.push(rate),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        low.len() >= 5 && high.len() >= 5,
+        "{} / {}",
+        low.len(),
+        high.len()
+    );
+    assert!(
+        mean(&low) > mean(&high) * 1.3,
+        "{} vs {}",
+        mean(&low),
+        mean(&high)
+    );
+}
