@@ -67,6 +67,12 @@ pub enum DriftTarget {
 
 /// A drift: from `start_day` days after the run's start, the target is offset by
 /// `shift + rate_per_day * (days since start_day)`.
+///
+/// In an options document:
+/// `{"drifts": [{"target": {"kind": "parameter", "routing": "RCP-EA100", "step": 1,
+/// "name": "reactor_temperature"}, "start_day": 5, "rate_per_day": 2}]}` or
+/// `{"target": {"kind": "characteristic", "characteristic": "M50-BORE"}, "start_day": 3,
+/// "shift": 0.02}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DriftSpec {

@@ -592,3 +592,22 @@ fn trainee_crews_scrap_more_than_expert_crews() {
         mean(&high)
     );
 }
+
+#[test]
+fn options_documents_parse_as_documented() {
+    let text = r#"{"seed": 3, "days": 7, "drifts": [{"target": {"kind": "parameter",
+        "routing": "RCP-EA100", "step": 1, "name": "reactor_temperature"},
+        "start_day": 5, "rate_per_day": 2}]}"#;
+    let options: SimOptions = serde_json::from_str(text).unwrap();
+    assert_eq!(options.drifts, vec![DriftSpec::reactor_temperature_creep()]);
+    assert_eq!((options.seed, options.days), (3, 7.0));
+    assert!(options.breakdowns && options.new_orders && options.order_changes);
+    let characteristic = r#"{"drifts": [{"target": {"kind": "characteristic",
+        "characteristic": "M50-BORE"}, "start_day": 3, "shift": 0.02}]}"#;
+    let options: SimOptions = serde_json::from_str(characteristic).unwrap();
+    assert_eq!(options.drifts[0].shift, 0.02);
+    assert!(serde_json::from_str::<SimOptions>(r#"{"seeds": 1}"#).is_err());
+    let back: SimOptions =
+        serde_json::from_str(&serde_json::to_string(&SimOptions::default()).unwrap()).unwrap();
+    assert_eq!(back, SimOptions::default());
+}
