@@ -44,7 +44,10 @@ fn real_main() -> Result<(), String> {
             }
             "--tenure" => {
                 let (a, b) = val.split_once(',').ok_or("bad --tenure (want min,max)")?;
-                options.tabu_tenure = Some([a.parse().map_err(|_| "bad --tenure")?, b.parse().map_err(|_| "bad --tenure")?]);
+                options.tabu_tenure = Some([
+                    a.parse().map_err(|_| "bad --tenure")?,
+                    b.parse().map_err(|_| "bad --tenure")?,
+                ]);
             }
             "--only" => only = Some(val.split(',').map(str::to_string).collect()),
             "--prefix" => prefix = Some(val.clone()),
