@@ -35,6 +35,7 @@ pub mod id;
 pub mod import;
 pub mod index;
 pub mod material;
+pub mod persist;
 pub mod query;
 pub mod recall;
 pub mod reconcile;
