@@ -33,6 +33,13 @@ fn base_options(options: SqliteConnectOptions) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT)
+        // 64 MiB of page cache per connection: the id index and the projections of a busy
+        // plant stay in memory.
+        .pragma("cache_size", "-65536")
+        .pragma("temp_store", "memory")
+        // Checkpoint the WAL every 16 MiB rather than 4 MiB: pages that many batches touch
+        // (indexes, busy projection rows) are copied back to the database file less often.
+        .pragma("wal_autocheckpoint", "4000")
 }
 
 /// Opens (creating if missing) a database file and migrates it.
@@ -174,21 +181,164 @@ pub(crate) async fn existing(
         .ctx("looking up event ids")
 }
 
-/// Rows of the projection tables to write, each as a JSON array of row arrays.
+/// Rows of the projection tables to write.
 #[derive(Debug, Default)]
-pub(crate) struct ProjectionJson {
+pub(crate) struct Projection<'a> {
     /// Delete every projection row first (a full rewrite).
     pub replace_all: bool,
-    /// `[[id, mode, status, due, priority, body], …]`
-    pub orders: Option<String>,
-    /// `[[id, state, since, body], …]`
-    pub units: Option<String>,
-    /// `[[id, material, body], …]`
-    pub lots: Option<String>,
-    /// `[[id, material, body], …]`
-    pub serials: Option<String>,
-    /// `[[name, value], …]`
-    pub counters: Option<String>,
+    pub orders: Vec<OrderRow<'a>>,
+    pub units: Vec<UnitRow<'a>>,
+    pub lots: Vec<MaterialRow<'a>>,
+    pub serials: Vec<MaterialRow<'a>>,
+    pub counters: Vec<(String, i64)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct EventRow<'a> {
+    pub recorded_at: i64,
+    pub seq: i64,
+    pub id: &'a str,
+    pub kind: &'static str,
+    pub time: i64,
+    pub source: Option<&'a str>,
+    pub body: &'a str,
+}
+
+#[derive(Debug)]
+pub(crate) struct OrderRow<'a> {
+    pub id: &'a str,
+    pub mode: &'static str,
+    pub status: &'static str,
+    pub due: i64,
+    pub priority: &'static str,
+    pub body: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct UnitRow<'a> {
+    pub id: &'a str,
+    pub state: &'static str,
+    pub since: i64,
+    pub body: String,
+}
+
+/// A lot or serial row.
+#[derive(Debug)]
+pub(crate) struct MaterialRow<'a> {
+    pub id: &'a str,
+    pub material: &'a str,
+    pub body: String,
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// A row that binds its columns, in order, to a multi-row `VALUES` statement.
+trait BindRow {
+    const COLUMNS: usize;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q>;
+}
+
+impl BindRow for EventRow<'_> {
+    const COLUMNS: usize = 7;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.recorded_at)
+            .bind(self.seq)
+            .bind(self.id)
+            .bind(self.kind)
+            .bind(self.time)
+            .bind(self.source)
+            .bind(self.body)
+    }
+}
+
+impl BindRow for OrderRow<'_> {
+    const COLUMNS: usize = 6;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.id)
+            .bind(self.mode)
+            .bind(self.status)
+            .bind(self.due)
+            .bind(self.priority)
+            .bind(self.body.as_str())
+    }
+}
+
+impl BindRow for UnitRow<'_> {
+    const COLUMNS: usize = 4;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.id)
+            .bind(self.state)
+            .bind(self.since)
+            .bind(self.body.as_str())
+    }
+}
+
+impl BindRow for MaterialRow<'_> {
+    const COLUMNS: usize = 3;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.id)
+            .bind(self.material)
+            .bind(self.body.as_str())
+    }
+}
+
+impl BindRow for (String, i64) {
+    const COLUMNS: usize = 2;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query.bind(self.0.as_str()).bind(self.1)
+    }
+}
+
+/// Rows per `INSERT` statement: few statements per batch, few distinct statement texts for
+/// the prepared-statement cache, and well below SQLite's limit of 32766 parameters.
+const ROWS_PER_STATEMENT: usize = 250;
+
+/// `head VALUES (?, …), … tail` for `rows` rows of `columns` anonymous parameters.
+/// (Anonymous because sqlx looks up the name of every numbered parameter, and SQLite's lookup
+/// is linear: numbered parameters make a large statement quadratic to bind.)
+fn values_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * (columns * 2 + 2) + 16);
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push(',');
+            }
+            sql.push('?');
+        }
+        sql.push(')');
+    }
+    sql.push(' ');
+    sql.push_str(tail);
+    sql
+}
+
+/// Inserts `rows` with as few statements as possible.
+async fn insert_rows<R: BindRow>(
+    conn: &mut SqliteConnection,
+    head: &str,
+    tail: &str,
+    rows: &[R],
+    context: &'static str,
+) -> Result<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = values_sql(head, R::COLUMNS, chunk.len(), tail);
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            query = row.bind(query);
+        }
+        query.execute(&mut *conn).await.ctx(context)?;
+    }
+    Ok(())
 }
 
 /// One write: optionally a new plant version, a wipe or an append of events, projection rows,
@@ -197,10 +347,8 @@ pub(crate) struct Write<'a> {
     /// Plant version, JSON, start ms, created ms.
     pub plant: Option<(i64, &'a str, i64, i64)>,
     pub wipe_events: bool,
-    /// `[[seq, id, type, time, source, body], …]`
-    pub events: Option<&'a str>,
-    pub recorded_at: i64,
-    pub projection: &'a ProjectionJson,
+    pub events: &'a [EventRow<'a>],
+    pub projection: &'a Projection<'a>,
     pub audit: &'a RawRecord,
 }
 
@@ -232,25 +380,21 @@ pub(crate) async fn write(pool: &SqlitePool, w: Write<'_>) -> Result<Option<i64>
             .await
             .ctx("wiping the event log")?;
     }
-    if let Some(events) = w.events {
-        sqlx::query(
-            "INSERT INTO events (seq, id, type, time, source, body, recorded_at)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?2
-             FROM json_each(?1)",
-        )
-        .bind(events)
-        .bind(w.recorded_at)
-        .execute(&mut *tx)
-        .await
-        .ctx("inserting events")?;
-    }
+    insert_rows(
+        &mut tx,
+        "INSERT INTO events (recorded_at, seq, id, type, time, source, body)",
+        "",
+        w.events,
+        "inserting events",
+    )
+    .await?;
     write_projection(&mut tx, w.projection).await?;
     insert_audit(&mut tx, w.audit).await?;
     tx.commit().await.ctx("committing")?;
     Ok(version)
 }
 
-async fn write_projection(conn: &mut SqliteConnection, p: &ProjectionJson) -> Result<()> {
+async fn write_projection(conn: &mut SqliteConnection, p: &Projection<'_>) -> Result<()> {
     if p.replace_all {
         for table in ["orders", "units", "lots", "serials", "counters"] {
             sqlx::query(&format!("DELETE FROM {table}"))
@@ -259,55 +403,47 @@ async fn write_projection(conn: &mut SqliteConnection, p: &ProjectionJson) -> Re
                 .ctx("clearing projections")?;
         }
     }
-    let statements = [
-        (
-            &p.orders,
-            "INSERT INTO orders (id, mode, status, due, priority, body)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
-             FROM json_each(?1) WHERE true
-             ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, status = excluded.status,
-                 due = excluded.due, priority = excluded.priority, body = excluded.body",
-        ),
-        (
-            &p.units,
-            "INSERT INTO units (id, state, since, body)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3
-             FROM json_each(?1) WHERE true
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, since = excluded.since,
-                 body = excluded.body",
-        ),
-        (
-            &p.lots,
-            "INSERT INTO lots (id, material, body)
-             SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true
-             ON CONFLICT (id) DO UPDATE SET material = excluded.material, body = excluded.body",
-        ),
-        (
-            &p.serials,
-            "INSERT INTO serials (id, material, body)
-             SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true
-             ON CONFLICT (id) DO UPDATE SET material = excluded.material, body = excluded.body",
-        ),
-        (
-            &p.counters,
-            "INSERT INTO counters (name, value)
-             SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE true
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        ),
-    ];
-    for (rows, sql) in statements {
-        if let Some(rows) = rows {
-            sqlx::query(sql)
-                .bind(rows.as_str())
-                .execute(&mut *conn)
-                .await
-                .ctx("writing projections")?;
-        }
+    const CONTEXT: &str = "writing projections";
+    insert_rows(
+        conn,
+        "INSERT INTO orders (id, mode, status, due, priority, body)",
+        "ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, status = excluded.status,
+             due = excluded.due, priority = excluded.priority, body = excluded.body",
+        &p.orders,
+        CONTEXT,
+    )
+    .await?;
+    insert_rows(
+        conn,
+        "INSERT INTO units (id, state, since, body)",
+        "ON CONFLICT (id) DO UPDATE SET state = excluded.state, since = excluded.since,
+             body = excluded.body",
+        &p.units,
+        CONTEXT,
+    )
+    .await?;
+    for (table, rows) in [("lots", &p.lots), ("serials", &p.serials)] {
+        insert_rows(
+            conn,
+            &format!("INSERT INTO {table} (id, material, body)"),
+            "ON CONFLICT (id) DO UPDATE SET material = excluded.material, body = excluded.body",
+            rows,
+            CONTEXT,
+        )
+        .await?;
     }
+    insert_rows(
+        conn,
+        "INSERT INTO counters (name, value)",
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        &p.counters,
+        CONTEXT,
+    )
+    .await?;
     Ok(())
 }
 
-async fn insert_audit(conn: &mut SqliteConnection, r: &RawRecord) -> Result<()> {
+pub(crate) async fn insert_audit(conn: &mut SqliteConnection, r: &RawRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit (seq, at, actor_kind, actor_id, action, subject, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

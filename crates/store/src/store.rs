@@ -7,9 +7,10 @@
 //! reader holds the previous snapshot, and clones the writer copy when one does, so readers
 //! never see an unacknowledged event and ingest does not clone the whole state per batch.
 //!
-//! Every write runs in its own Tokio task, so a caller that gives up waiting (a dropped HTTP
-//! request) cannot cancel a write half-way. A write that fails after touching the writer copy
-//! marks it stale, and the next write reloads it from the database.
+//! A caller that gives up waiting (a dropped HTTP request) cannot leave the store
+//! inconsistent: the rare writes (plant, reset, rebuild) run in their own Tokio task, and an
+//! append marks the writer copy stale until its commit is acknowledged, so a write that fails
+//! or is dropped half-way makes the next write reload the writer copy from the database.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -26,7 +27,7 @@ use sqlx::SqlitePool;
 use crate::audit::{self, GENESIS, RawRecord};
 use crate::error::{Result, StoreError};
 use crate::journal::{Journal, Touched};
-use crate::sqlite::{self, ProjectionJson, Write};
+use crate::sqlite::{self, EventRow, MaterialRow, OrderRow, Projection, UnitRow, Write};
 use crate::types::*;
 
 /// The largest page [`Store::orders`], [`Store::events`] and [`Store::audit_log`] return.
@@ -39,7 +40,7 @@ const PROJECTION_VERSION: i64 = 1;
 /// share one database and one in-memory state).
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Store {
@@ -58,18 +59,18 @@ pub struct Snapshot {
     pub state: Arc<PlantState>,
 }
 
-enum Backend {
+pub(crate) enum Backend {
     Sqlite(SqlitePool),
 }
 
-struct Inner {
-    backend: Backend,
+pub(crate) struct Inner {
+    pub(crate) backend: Backend,
     writer: tokio::sync::Mutex<Writer>,
     view: RwLock<Snapshot>,
 }
 
 /// The writer's copy of everything it needs to know between writes.
-struct Writer {
+pub(crate) struct Writer {
     catalog: Option<Arc<Catalog>>,
     plant_version: i64,
     start: Timestamp,
@@ -87,7 +88,7 @@ struct Writer {
 impl Writer {
     /// The next audit record, chained to the last one. Every write builds exactly one and hands
     /// it to the backend, which inserts it in the write's transaction.
-    fn audit_record(
+    pub(crate) fn audit_record(
         &self,
         actor: &Actor,
         action: &str,
@@ -120,7 +121,7 @@ impl Writer {
         }
     }
 
-    fn audited(&mut self, record: RawRecord) {
+    pub(crate) fn audited(&mut self, record: RawRecord) {
         self.audit_seq = record.seq;
         self.audit_head = record.hash;
     }
@@ -152,7 +153,7 @@ impl Backend {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -175,12 +176,12 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Projection rows for the touched keys (or, with `touched = None`, for everything).
-fn projection_json(
-    state: &PlantState,
-    touched: Option<&Touched>,
+fn projection<'a>(
+    state: &'a PlantState,
+    touched: Option<&'a Touched>,
     last_seq: i64,
     plant_version: i64,
-) -> ProjectionJson {
+) -> Projection<'a> {
     fn rows<'a, K: Ord + 'a, V: 'a, R>(
         map: &'a BTreeMap<K, V>,
         keys: Option<&'a std::collections::BTreeSet<K>>,
@@ -196,23 +197,32 @@ fn projection_json(
         }
     }
     let orders = rows(&state.orders, touched.map(|t| &t.orders), |id, o| {
-        (
-            id.as_str(),
-            o.mode.as_str(),
-            o.status.as_str(),
-            o.order.due.0,
-            priority_str(o.order.priority),
-            to_json(o),
-        )
+        OrderRow {
+            id: id.as_str(),
+            mode: o.mode.as_str(),
+            status: o.status.as_str(),
+            due: o.order.due.0,
+            priority: priority_str(o.order.priority),
+            body: to_json(o),
+        }
     });
-    let units = rows(&state.units, touched.map(|t| &t.units), |id, u| {
-        (id.as_str(), u.state.as_str(), u.since.0, to_json(u))
+    let units = rows(&state.units, touched.map(|t| &t.units), |id, u| UnitRow {
+        id: id.as_str(),
+        state: u.state.as_str(),
+        since: u.since.0,
+        body: to_json(u),
     });
-    let lots = rows(&state.lots, touched.map(|t| &t.lots), |id, l| {
-        (id.as_str(), l.material.as_str(), to_json(l))
+    let lots = rows(&state.lots, touched.map(|t| &t.lots), |id, l| MaterialRow {
+        id: id.as_str(),
+        material: l.material.as_str(),
+        body: to_json(l),
     });
     let serials = rows(&state.serials, touched.map(|t| &t.serials), |id, s| {
-        (id.as_str(), s.material.as_str(), to_json(s))
+        MaterialRow {
+            id: id.as_str(),
+            material: s.material.as_str(),
+            body: to_json(s),
+        }
     });
     let mut counters: Vec<(String, i64)> = rows(
         &state.quality_results,
@@ -226,14 +236,13 @@ fn projection_json(
     counters.push(("projection_seq".into(), last_seq));
     counters.push(("projection_version".into(), PROJECTION_VERSION));
     counters.push(("projection_plant".into(), plant_version));
-    let some = |json: String, n: usize| (n > 0).then_some(json);
-    ProjectionJson {
+    Projection {
         replace_all: touched.is_none(),
-        orders: some(to_json(&orders), orders.len()),
-        units: some(to_json(&units), units.len()),
-        lots: some(to_json(&lots), lots.len()),
-        serials: some(to_json(&serials), serials.len()),
-        counters: Some(to_json(&counters)),
+        orders,
+        units,
+        lots,
+        serials,
+        counters,
     }
 }
 
@@ -357,7 +366,7 @@ impl Store {
     }
 
     /// Runs a write in its own task, so that dropping the caller's future cannot interrupt it.
-    async fn spawn_write<T, F, Fut>(&self, f: F) -> Result<T>
+    pub(crate) async fn spawn_write<T, F, Fut>(&self, f: F) -> Result<T>
     where
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
@@ -407,10 +416,11 @@ impl Store {
     /// stored. On success the events, the projection rows they touched and one audit record
     /// are committed in one transaction before this returns.
     pub async fn append(&self, events: &[Event], actor: &Actor) -> Result<AppendOutcome> {
-        let events = events.to_vec();
-        let actor = actor.clone();
-        self.spawn_write(move |inner| async move { inner.append(events, actor).await })
-            .await
+        // Not spawned like the other writes: that would cost a copy of every batch. Dropping
+        // this future half-way is still safe: the writer copy is marked stale until the commit
+        // is acknowledged, the view is only touched after it, and the next write reloads a
+        // stale writer from the database.
+        self.inner.append(events, actor).await
     }
 
     /// Replays the whole log through a fresh initial state and rewrites every projection row
@@ -688,7 +698,7 @@ impl Inner {
     }
 
     /// The writer, reloaded from the database first if an earlier write left it stale.
-    async fn lock_writer(&self) -> Result<tokio::sync::MutexGuard<'_, Writer>> {
+    pub(crate) async fn lock_writer(&self) -> Result<tokio::sync::MutexGuard<'_, Writer>> {
         let mut writer = self.writer.lock().await;
         if writer.stale {
             let (fresh, _) = load_writer(&self.backend).await?;
@@ -748,7 +758,7 @@ impl Inner {
         let state = PlantState::initial(&catalog, start);
         let body = to_json(catalog.plant());
         let version = w.plant_version + 1;
-        let projection = projection_json(&state, None, w.last_seq, version);
+        let projection = projection(&state, None, w.last_seq, version);
         let at = now_ms();
         let plant = catalog.plant();
         let detail = json!({
@@ -771,8 +781,7 @@ impl Inner {
             .write(Write {
                 plant: Some((version, &body, start.0, at)),
                 wipe_events: false,
-                events: None,
-                recorded_at: at,
+                events: &[],
                 projection: &projection,
                 audit: &record,
             })
@@ -793,7 +802,7 @@ impl Inner {
             Some(catalog) => PlantState::initial(catalog, w.start),
             None => PlantState::default(),
         };
-        let projection = projection_json(&state, None, 0, w.plant_version);
+        let projection = projection(&state, None, 0, w.plant_version);
         let at = now_ms();
         let detail = json!({ "events_removed": w.events, "plant_version": w.plant_version });
         let record = w.audit_record(&actor, "store.reset", "events".into(), &detail, at);
@@ -801,8 +810,7 @@ impl Inner {
             .write(Write {
                 plant: None,
                 wipe_events: true,
-                events: None,
-                recorded_at: at,
+                events: &[],
                 projection: &projection,
                 audit: &record,
             })
@@ -834,7 +842,7 @@ impl Inner {
                     .map_err(|source| StoreError::Replay { seq, source })
             })
             .await?;
-        let projection = projection_json(&state, None, w.last_seq, w.plant_version);
+        let projection = projection(&state, None, w.last_seq, w.plant_version);
         let at = now_ms();
         let detail = json!({ "events_replayed": replayed, "reason": reason });
         let record = w.audit_record(
@@ -848,8 +856,7 @@ impl Inner {
             .write(Write {
                 plant: None,
                 wipe_events: false,
-                events: None,
-                recorded_at: at,
+                events: &[],
                 projection: &projection,
                 audit: &record,
             })
@@ -861,7 +868,7 @@ impl Inner {
         Ok(replayed)
     }
 
-    async fn append(&self, events: Vec<Event>, actor: Actor) -> Result<AppendOutcome> {
+    async fn append(&self, events: &[Event], actor: &Actor) -> Result<AppendOutcome> {
         let mut guard = self.lock_writer().await?;
         let w = &mut *guard;
         let catalog = w.catalog.clone().ok_or(StoreError::NoPlant)?;
@@ -882,13 +889,13 @@ impl Inner {
         let existing = self.backend.existing(&ids).await?;
 
         // From here until the commit is acknowledged, the writer's state runs ahead of the
-        // database; `stale` makes the next write reload it should this task die half-way.
+        // database; `stale` makes the next write reload it should this future be dropped half-way.
         w.stale = true;
         let mut journal = Journal::default();
         let (accepted, duplicates) = match fold_batch(
             &mut w.state,
             &catalog,
-            &events,
+            events,
             &bodies,
             &existing,
             &mut journal,
@@ -912,26 +919,26 @@ impl Inner {
 
         let first_seq = w.last_seq + 1;
         let last_seq = w.last_seq + accepted.len() as i64;
+        let at = now_ms();
         let mut touched = Touched::default();
-        let rows: Vec<_> = accepted
+        let rows: Vec<EventRow<'_>> = accepted
             .iter()
             .zip(first_seq..)
             .map(|(&i, seq)| {
                 let event = &events[i];
                 touched.add(event);
-                (
+                EventRow {
+                    recorded_at: at,
                     seq,
-                    event.id.as_str(),
-                    event.kind.type_name(),
-                    event.time.0,
-                    event.source.as_deref(),
-                    bodies[i].as_str(),
-                )
+                    id: event.id.as_str(),
+                    kind: event.kind.type_name(),
+                    time: event.time.0,
+                    source: event.source.as_deref(),
+                    body: bodies[i].as_str(),
+                }
             })
             .collect();
-        let rows_json = to_json(&rows);
-        let projection = projection_json(&w.state, Some(&touched), last_seq, w.plant_version);
-        let at = now_ms();
+        let projection = projection(&w.state, Some(&touched), last_seq, w.plant_version);
         let detail = json!({
             "inserted": accepted.len(),
             "duplicates": duplicates,
@@ -942,7 +949,7 @@ impl Inner {
             "events_sha256": sha256_hex(accepted.iter().map(|&i| &bodies[i])),
         });
         let record = w.audit_record(
-            &actor,
+            actor,
             "events.append",
             format!("events:{first_seq}-{last_seq}"),
             &detail,
@@ -953,8 +960,7 @@ impl Inner {
             .write(Write {
                 plant: None,
                 wipe_events: false,
-                events: Some(&rows_json),
-                recorded_at: at,
+                events: &rows,
                 projection: &projection,
                 audit: &record,
             })

@@ -10,7 +10,19 @@ use model::{Event, Mode, OrderStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// What kind of party performed a write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     Person,
@@ -80,7 +92,9 @@ impl Actor {
 }
 
 /// What one [`crate::Store::append`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct AppendOutcome {
     /// Events newly stored.
     pub inserted: usize,
