@@ -33,7 +33,11 @@ fn budget(iterations: u64, threads: usize, seed: u64) -> PlantSolveOptions {
 
 fn assert_feasible(problem: &PlantProblem, solution: &schedule::plant::PlantSolution) {
     let report = check(problem, &solution.schedule);
-    assert!(report.feasible, "violations: {:#?}", &report.violations[..report.violations.len().min(10)]);
+    assert!(
+        report.feasible,
+        "violations: {:#?}",
+        &report.violations[..report.violations.len().min(10)]
+    );
     let s = solution.score;
     assert_eq!(report.kpis.makespan, s.makespan);
     assert_eq!(report.kpis.changeover_minutes, s.changeover_minutes);
@@ -43,13 +47,18 @@ fn assert_feasible(problem: &PlantProblem, solution: &schedule::plant::PlantSolu
 
 #[test]
 fn schema_is_published() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/schedule-problem.schema.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas/schedule-problem.schema.json");
     let current = problem_schema();
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &current).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == current, "{} is out of date; rerun with UPDATE_SNAPSHOTS=1", path.display());
+    assert!(
+        committed == current,
+        "{} is out of date; rerun with UPDATE_SNAPSHOTS=1",
+        path.display()
+    );
 }
 
 #[test]
@@ -63,7 +72,11 @@ fn reference_plant_solves_and_checks() {
 
 #[test]
 fn json_round_trip() {
-    let problem = generate(GenerateOptions { operations: 60, units: 6, seed: 3 });
+    let problem = generate(GenerateOptions {
+        operations: 60,
+        units: 6,
+        seed: 3,
+    });
     let text = serde_json::to_string(&problem).unwrap();
     let back: PlantProblem = serde_json::from_str(&text).unwrap();
     assert_eq!(back, problem);
@@ -72,7 +85,11 @@ fn json_round_trip() {
 
 #[test]
 fn deterministic_for_seed_and_threads() {
-    let problem = generate(GenerateOptions { operations: 150, units: 9, seed: 5 });
+    let problem = generate(GenerateOptions {
+        operations: 150,
+        units: 9,
+        seed: 5,
+    });
     let a = solve_plant(&problem, &budget(200, 2, 9), &mut Never, &mut |_| {}).unwrap();
     let b = solve_plant(&problem, &budget(200, 2, 9), &mut Never, &mut |_| {}).unwrap();
     assert_eq!(a, b);
@@ -81,7 +98,11 @@ fn deterministic_for_seed_and_threads() {
 
 #[test]
 fn cancellation_stops_the_search() {
-    let problem = generate(GenerateOptions { operations: 100, units: 6, seed: 2 });
+    let problem = generate(GenerateOptions {
+        operations: 100,
+        units: 6,
+        seed: 2,
+    });
     let mut calls = 0;
     let mut stop = || {
         calls += 1;
@@ -89,8 +110,13 @@ fn cancellation_stops_the_search() {
     };
     let options = PlantSolveOptions::default();
     let mut reports = 0;
-    let s = solve_plant(&problem, &options, &mut stop as &mut dyn Termination, &mut |_| reports += 1)
-        .unwrap();
+    let s = solve_plant(
+        &problem,
+        &options,
+        &mut stop as &mut dyn Termination,
+        &mut |_| reports += 1,
+    )
+    .unwrap();
     assert!(s.iterations < 1000);
     assert!(reports > 0);
     assert_feasible(&problem, &s);
@@ -121,10 +147,30 @@ fn tiny_problem_and_checker_violations() {
     // Break it: everything at 0 on U1.
     let bad = PlantSchedule {
         assignments: vec![
-            Assignment { op: "a1".into(), unit: "U1".into(), start: 0, end: 30 },
-            Assignment { op: "a2".into(), unit: "U1".into(), start: 0, end: 20 },
-            Assignment { op: "b1".into(), unit: "U1".into(), start: 0, end: 10 },
-            Assignment { op: "b1".into(), unit: "U1".into(), start: 0, end: 10 },
+            Assignment {
+                op: "a1".into(),
+                unit: "U1".into(),
+                start: 0,
+                end: 30,
+            },
+            Assignment {
+                op: "a2".into(),
+                unit: "U1".into(),
+                start: 0,
+                end: 20,
+            },
+            Assignment {
+                op: "b1".into(),
+                unit: "U1".into(),
+                start: 0,
+                end: 10,
+            },
+            Assignment {
+                op: "b1".into(),
+                unit: "U1".into(),
+                start: 0,
+                end: 10,
+            },
         ],
     };
     let r = check(&p, &bad);
@@ -141,7 +187,14 @@ fn tiny_problem_and_checker_violations() {
             _ => "other",
         })
         .collect();
-    for k in ["wrong_unit", "duplicate", "precedence", "overlap", "pool", "inventory"] {
+    for k in [
+        "wrong_unit",
+        "duplicate",
+        "precedence",
+        "overlap",
+        "pool",
+        "inventory",
+    ] {
         assert!(kinds.contains(&k), "missing {k} in {:?}", r.violations);
     }
 }
@@ -150,20 +203,34 @@ fn tiny_problem_and_checker_violations() {
 fn impossible_input_is_named() {
     let mut p = tiny();
     p.operations[1].pools[0].quantity = 2;
-    assert!(matches!(p.validate(), Err(ProblemError::PoolOverCapacity { ref op, .. }) if op == "a2"));
+    assert!(
+        matches!(p.validate(), Err(ProblemError::PoolOverCapacity { ref op, .. }) if op == "a2")
+    );
     let mut p = tiny();
-    p.operations[0].predecessors.push(Lag { op: "a2".into(), min_lag: 0, max_lag: None });
-    assert!(matches!(p.validate(), Err(ProblemError::PrecedenceCycle { .. })));
+    p.operations[0].predecessors.push(Lag {
+        op: "a2".into(),
+        min_lag: 0,
+        max_lag: None,
+    });
+    assert!(matches!(
+        p.validate(),
+        Err(ProblemError::PrecedenceCycle { .. })
+    ));
     let mut p = tiny();
     p.operations[2].consumes[0].quantity = 50.0;
-    assert!(matches!(p.validate(), Err(ProblemError::MaterialNeverAvailable { ref material, .. }) if material == "M"));
+    assert!(
+        matches!(p.validate(), Err(ProblemError::MaterialNeverAvailable { ref material, .. }) if material == "M")
+    );
     let mut p = tiny();
     p.operations[0].alternatives[0].unit = "NOPE".into();
     assert!(matches!(p.validate(), Err(ProblemError::NoUnit { ref op, .. }) if op == "a1"));
     let mut p = tiny();
     p.units[1].availability = Some(vec![Interval { start: 5, end: 1 }]);
     let e = p.validate().unwrap_err();
-    assert!(e.to_string().contains("U2") && e.to_string().contains("availability"), "{e}");
+    assert!(
+        e.to_string().contains("U2") && e.to_string().contains("availability"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -179,24 +246,65 @@ fn repair_after_downtime_keeps_the_rest() {
         .min_by_key(|a| a.start)
         .unwrap()
         .clone();
-    let d = Disruption::Downtime { unit: victim.unit.clone(), start: victim.start - 10, end: victim.start + 240 };
-    let out = repair(&problem, &before.schedule, &[d], victim.start - 20, &budget(100, 1, 1), &mut Never).unwrap();
+    let d = Disruption::Downtime {
+        unit: victim.unit.clone(),
+        start: victim.start - 10,
+        end: victim.start + 240,
+    };
+    let out = repair(
+        &problem,
+        &before.schedule,
+        &[d],
+        victim.start - 20,
+        &budget(100, 1, 1),
+        &mut Never,
+    )
+    .unwrap();
     let report = check(&out.problem, &out.schedule);
     assert!(report.feasible, "{:?}", report.violations);
     assert!(out.moved.contains(&victim.op));
-    assert!(out.moved.len() < problem.operations.len() / 2, "moved {}", out.moved.len());
+    assert!(
+        out.moved.len() < problem.operations.len() / 2,
+        "moved {}",
+        out.moved.len()
+    );
 }
 
 #[test]
 fn repair_with_rush_order() {
-    let problem = generate(GenerateOptions { operations: 120, units: 9, seed: 8 });
+    let problem = generate(GenerateOptions {
+        operations: 120,
+        units: 9,
+        seed: 8,
+    });
     let before = solve_plant(&problem, &budget(50, 1, 1), &mut Never, &mut |_| {}).unwrap();
-    let mut op = problem.operations.iter().find(|o| o.fixed.is_none() && o.predecessors.is_empty()).unwrap().clone();
+    let mut op = problem
+        .operations
+        .iter()
+        .find(|o| o.fixed.is_none() && o.predecessors.is_empty())
+        .unwrap()
+        .clone();
     op.consumes.clear();
     op.id = "RUSH-1".into();
     op.order = "RUSH".into();
-    let order = OrderSpec { id: "RUSH".into(), release: 0, due: Some(600), weight: 10.0 };
-    let out = repair(&problem, &before.schedule, &[Disruption::RushOrder { order, operations: vec![op] }], 100, &budget(50, 1, 1), &mut Never).unwrap();
+    let order = OrderSpec {
+        id: "RUSH".into(),
+        release: 0,
+        due: Some(600),
+        weight: 10.0,
+    };
+    let out = repair(
+        &problem,
+        &before.schedule,
+        &[Disruption::RushOrder {
+            order,
+            operations: vec![op],
+        }],
+        100,
+        &budget(50, 1, 1),
+        &mut Never,
+    )
+    .unwrap();
     let report = check(&out.problem, &out.schedule);
     assert!(report.feasible, "{:?}", report.violations);
 }
@@ -218,12 +326,13 @@ fn certification_nobody_holds_is_named() {
     let catalog = model::Catalog::new(plant).unwrap();
     let start = model::Timestamp::parse("2026-03-02T00:00:00Z").unwrap();
     let state = model::PlantState::initial(&catalog, start);
-    let e = problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap_err();
+    let e =
+        problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap_err();
     assert!(e.to_string().contains("certification"), "{e}");
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(12), ..ProptestConfig::default() })]
     #[test]
     fn every_solver_output_passes_the_checker(seed in 0u64..1000, ops in 5usize..120, units in 3usize..12, threads in 1usize..3) {
         let problem = generate(GenerateOptions { operations: ops, units, seed });

@@ -41,7 +41,11 @@ pub enum Violation {
         fixed_start: i64,
     },
     /// Starts before its own or its order's release.
-    Release { op: String, release: i64, start: i64 },
+    Release {
+        op: String,
+        release: i64,
+        start: i64,
+    },
     /// Starts before a predecessor's end plus the minimum lag.
     Precedence {
         pred: String,
@@ -120,7 +124,13 @@ pub struct CheckReport {
 
 const TOL: f64 = 1e-6;
 
-fn covered(windows: &Option<Vec<Interval>>, downtime: &[Interval], horizon: i64, from: i64, to: i64) -> bool {
+fn covered(
+    windows: &Option<Vec<Interval>>,
+    downtime: &[Interval],
+    horizon: i64,
+    from: i64,
+    to: i64,
+) -> bool {
     if from >= to {
         return true;
     }
@@ -163,8 +173,11 @@ fn op_key<'a>(op: &'a OperationSpec, keyed: &KeyedBy) -> Option<&'a str> {
 /// Checks `schedule` against `problem`.
 pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
     let mut v = Vec::new();
-    let ops: HashMap<&str, &OperationSpec> =
-        problem.operations.iter().map(|o| (o.id.as_str(), o)).collect();
+    let ops: HashMap<&str, &OperationSpec> = problem
+        .operations
+        .iter()
+        .map(|o| (o.id.as_str(), o))
+        .collect();
     let orders: HashMap<&str, _> = problem.orders.iter().map(|o| (o.id.as_str(), o)).collect();
     let mut placed: BTreeMap<&str, &Assignment> = BTreeMap::new();
     for a in &schedule.assignments {
@@ -227,7 +240,9 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
             }
         }
         for lag in &op.predecessors {
-            let Some(p) = placed.get(lag.op.as_str()) else { continue };
+            let Some(p) = placed.get(lag.op.as_str()) else {
+                continue;
+            };
             let earliest = p.end + lag.min_lag;
             if a.start < earliest {
                 v.push(Violation::Precedence {
@@ -252,9 +267,17 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
     // Units: sequences, setups, availability.
     let mut kpis = Kpis::default();
     let mut busy = 0i64;
-    let tables: HashMap<&str, _> = problem.changeovers.iter().map(|t| (t.id.as_str(), t)).collect();
+    let tables: HashMap<&str, _> = problem
+        .changeovers
+        .iter()
+        .map(|t| (t.id.as_str(), t))
+        .collect();
     for unit in &problem.units {
-        let mut seq: Vec<&Assignment> = placed.values().copied().filter(|a| a.unit == unit.id).collect();
+        let mut seq: Vec<&Assignment> = placed
+            .values()
+            .copied()
+            .filter(|a| a.unit == unit.id)
+            .collect();
         seq.sort_by(|x, y| (x.start, x.end, &x.op).cmp(&(y.start, y.end, &y.op)));
         let table = unit.changeover.as_deref().and_then(|t| tables.get(t));
         let mut since_cip_batches = 0u32;
@@ -268,7 +291,8 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
             if let Some(p) = prev {
                 let pop = ops[p.op.as_str()];
                 if let Some(t) = table
-                    && let (Some(from), Some(to)) = (op_key(pop, &t.keyed_by), op_key(op, &t.keyed_by))
+                    && let (Some(from), Some(to)) =
+                        (op_key(pop, &t.keyed_by), op_key(op, &t.keyed_by))
                     && from != to
                 {
                     let (m, c) = t
@@ -379,8 +403,10 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
         let times: Vec<i64> = times.into_iter().collect();
         for pair in times.windows(2) {
             let (t, t_next) = (pair[0], pair[1]);
-            let active: Vec<&(&Assignment, u64)> =
-                users.iter().filter(|(a, _)| a.start <= t && t < a.end).collect();
+            let active: Vec<&(&Assignment, u64)> = users
+                .iter()
+                .filter(|(a, _)| a.start <= t && t < a.end)
+                .collect();
             if active.is_empty() {
                 continue;
             }

@@ -19,7 +19,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use super::problem::{KeyedBy, PlantProblem, PlantSchedule, Assignment, Objective};
+use super::problem::{Assignment, KeyedBy, Objective, PlantProblem, PlantSchedule};
 
 pub(crate) const INF: i64 = i64::MAX / 4;
 
@@ -138,10 +138,7 @@ fn availability(windows: &Option<Vec<super::problem::Interval>>, horizon: i64) -
     match windows {
         None => vec![(-INF, INF)],
         Some(w) => {
-            let mut v: Vec<(i64, i64)> = w
-                .iter()
-                .map(|x| (x.start, x.end.min(horizon)))
-                .collect();
+            let mut v: Vec<(i64, i64)> = w.iter().map(|x| (x.start, x.end.min(horizon))).collect();
             v.push((horizon, INF));
             merge(v)
         }
@@ -153,18 +150,42 @@ impl Model {
     pub fn compile(p: &PlantProblem) -> Model {
         let h = p.horizon_minutes;
         let mut frontier = h;
-        let unit_idx: HashMap<&str, usize> =
-            p.units.iter().enumerate().map(|(i, u)| (u.id.as_str(), i)).collect();
-        let table_idx: HashMap<&str, usize> =
-            p.changeovers.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
-        let pool_idx: HashMap<&str, usize> =
-            p.pools.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
-        let mat_idx: HashMap<&str, usize> =
-            p.materials.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
-        let order_idx: HashMap<&str, usize> =
-            p.orders.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
-        let op_idx: HashMap<&str, usize> =
-            p.operations.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
+        let unit_idx: HashMap<&str, usize> = p
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.as_str(), i))
+            .collect();
+        let table_idx: HashMap<&str, usize> = p
+            .changeovers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        let pool_idx: HashMap<&str, usize> = p
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        let mat_idx: HashMap<&str, usize> = p
+            .materials
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        let order_idx: HashMap<&str, usize> = p
+            .orders
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        let op_idx: HashMap<&str, usize> = p
+            .operations
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
         let mut interner: HashMap<String, u32> = HashMap::new();
         let mut intern = |s: &str| -> u32 {
             let n = interner.len() as u32;
@@ -261,7 +282,9 @@ impl Model {
                         let key = units[unit].table.and_then(|t| {
                             let k = match &p.changeovers[t].keyed_by {
                                 KeyedBy::Family => o.family.as_deref(),
-                                KeyedBy::Attribute { name } => o.attributes.get(name).map(String::as_str),
+                                KeyedBy::Attribute { name } => {
+                                    o.attributes.get(name).map(String::as_str)
+                                }
                             };
                             k.map(&mut intern)
                         });
@@ -299,7 +322,10 @@ impl Model {
                         .iter()
                         .map(|q| (mat_idx[q.material.as_str()], q.quantity))
                         .collect(),
-                    fixed: o.fixed.as_ref().map(|f| (unit_idx[f.unit.as_str()], f.start)),
+                    fixed: o
+                        .fixed
+                        .as_ref()
+                        .map(|f| (unit_idx[f.unit.as_str()], f.start)),
                     group: usize::MAX,
                 }
             })
@@ -394,7 +420,8 @@ impl Model {
         }
         let mut reference = vec![None; n];
         for r in &p.reference {
-            if let (Some(&i), Some(&u)) = (op_idx.get(r.op.as_str()), unit_idx.get(r.unit.as_str())) {
+            if let (Some(&i), Some(&u)) = (op_idx.get(r.op.as_str()), unit_idx.get(r.unit.as_str()))
+            {
                 reference[i] = Some((u, r.start));
             }
         }
@@ -438,7 +465,16 @@ pub struct Genome {
 }
 
 /// Score of a decoded schedule, term by term (the checker recomputes the same numbers).
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct Score {
     pub makespan: i64,
     pub weighted_tardiness: f64,
@@ -476,7 +512,9 @@ impl Decoded {
 /// Why no schedule could be generated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("operation `{op}` waits for material `{material}` that never becomes available in time")]
+    #[error(
+        "operation `{op}` waits for material `{material}` that never becomes available in time"
+    )]
     MaterialStuck { op: String, material: String },
     #[error("operations linked by maximum lags around `{op}` could not be placed together")]
     MaxLag { op: String },
@@ -575,7 +613,11 @@ impl<'m> State<'m> {
             && from != to
         {
             let table = &self.m.tables[t];
-            let (mm, c) = table.entries.get(&(from, to)).copied().unwrap_or(table.default);
+            let (mm, c) = table
+                .entries
+                .get(&(from, to))
+                .copied()
+                .unwrap_or(table.default);
             minutes += mm;
             cost += c;
         }
@@ -584,7 +626,9 @@ impl<'m> State<'m> {
             let product = self.m.ops[op].product;
             cip = (rule.on_product_change && st.last_product.is_some_and(|p| p != product))
                 || rule.after_batches.is_some_and(|n| st.batches >= n)
-                || rule.max_run.is_some_and(|mr| st.run > 0 && st.run + alt.dur > mr);
+                || rule
+                    .max_run
+                    .is_some_and(|mr| st.run > 0 && st.run + alt.dur > mr);
             if cip {
                 minutes += rule.minutes;
                 cost += rule.cost;
@@ -650,7 +694,9 @@ impl<'m> State<'m> {
         if level_at_t.min(suf[k0]) >= q - eps {
             return Some(t);
         }
-        (k0..ev.len()).find(|&k| suf[k] >= q - eps).map(|k| ev[k].0.max(t))
+        (k0..ev.len())
+            .find(|&k| suf[k] >= q - eps)
+            .map(|k| ev[k].0.max(t))
     }
 
     /// Earliest start of `op` on alternative `alt`, not before `lb`. Err(material) if a
@@ -745,7 +791,13 @@ impl<'m> State<'m> {
     }
 
     /// Places one operation at its best alternative, not before `lb`.
-    fn place_best(&mut self, op: usize, lb: i64, pref: Option<u16>, cw: f64) -> Result<Undo, usize> {
+    fn place_best(
+        &mut self,
+        op: usize,
+        lb: i64,
+        pref: Option<u16>,
+        cw: f64,
+    ) -> Result<Undo, usize> {
         let o = &self.m.ops[op];
         let mut best: Option<(f64, usize, i64)> = None;
         let mut blocked = None;
@@ -950,7 +1002,14 @@ pub fn decode(m: &Model, genome: &Genome) -> Result<Decoded, DecodeError> {
             }
         }
     }
-    let score = evaluate(m, &st.unit, &st.start, &st.end, &st.setup_min, &st.setup_cost);
+    let score = evaluate(
+        m,
+        &st.unit,
+        &st.start,
+        &st.end,
+        &st.setup_min,
+        &st.setup_cost,
+    );
     Ok(Decoded {
         unit: st.unit,
         start: st.start,
@@ -959,7 +1018,14 @@ pub fn decode(m: &Model, genome: &Genome) -> Result<Decoded, DecodeError> {
     })
 }
 
-fn evaluate(m: &Model, unit: &[usize], start: &[i64], end: &[i64], smin: &[i64], scost: &[f64]) -> Score {
+fn evaluate(
+    m: &Model,
+    unit: &[usize],
+    start: &[i64],
+    end: &[i64],
+    smin: &[i64],
+    scost: &[f64],
+) -> Score {
     let mut s = Score {
         makespan: end.iter().copied().max().unwrap_or(0).max(0),
         ..Score::default()
@@ -1014,7 +1080,15 @@ pub fn initial(m: &Model, rule: Rule) -> Genome {
             tail[i] = d + after;
         }
     }
-    let key = |i: usize| i64::from(m.ops[i].alts.first().and_then(|a| a.key).unwrap_or(u32::MAX));
+    let key = |i: usize| {
+        i64::from(
+            m.ops[i]
+                .alts
+                .first()
+                .and_then(|a| a.key)
+                .unwrap_or(u32::MAX),
+        )
+    };
     let mut topo_rank = vec![0usize; m.groups.len()];
     for (k, &g) in m.topo_groups.iter().enumerate() {
         topo_rank[g] = k;
@@ -1061,13 +1135,21 @@ pub fn construct(m: &Model) -> Result<(Genome, Decoded), DecodeError> {
     let rules: &[Rule] = if m.ops.len() > 5_000 {
         &[Rule::Slack]
     } else {
-        &[Rule::Slack, Rule::WeightedDue, Rule::Campaign, Rule::Topological]
+        &[
+            Rule::Slack,
+            Rule::WeightedDue,
+            Rule::Campaign,
+            Rule::Topological,
+        ]
     };
     for &rule in rules {
         let g = initial(m, rule);
         match decode(m, &g) {
             Ok(d) => {
-                if best.as_ref().is_none_or(|b| d.score.total < b.1.score.total) {
+                if best
+                    .as_ref()
+                    .is_none_or(|b| d.score.total < b.1.score.total)
+                {
                     best = Some((g, d));
                 }
             }

@@ -235,11 +235,13 @@ pub fn problem_from_model(
         }
     }
     for (mat, at, q) in &options.receipts {
-        let spec = tracked.entry(mat.to_string()).or_insert_with(|| MaterialSpec {
-            id: mat.to_string(),
-            initial: on_hand.get(mat.as_str()).copied().unwrap_or(0.0),
-            receipts: Vec::new(),
-        });
+        let spec = tracked
+            .entry(mat.to_string())
+            .or_insert_with(|| MaterialSpec {
+                id: mat.to_string(),
+                initial: on_hand.get(mat.as_str()).copied().unwrap_or(0.0),
+                receipts: Vec::new(),
+            });
         spec.receipts.push(Receipt {
             time: rel(start, *at).max(0),
             quantity: *q,
@@ -255,12 +257,16 @@ pub fn problem_from_model(
         }
         let order = &os.order;
         let oid = order.id.to_string();
-        let routing = catalog.routing(&order.routing).ok_or_else(|| FromModelError::Order {
-            order: oid.clone(),
-            message: format!("routing `{}` does not exist", order.routing),
-        })?;
+        let routing = catalog
+            .routing(&order.routing)
+            .ok_or_else(|| FromModelError::Order {
+                order: oid.clone(),
+                message: format!("routing `{}` does not exist", order.routing),
+            })?;
         let material = catalog.material(&order.product);
-        let family = material.and_then(|m| m.family.as_ref()).map(ToString::to_string);
+        let family = material
+            .and_then(|m| m.family.as_ref())
+            .map(ToString::to_string);
         let attributes: BTreeMap<String, String> = family
             .as_deref()
             .and_then(|f| families.get(f))
@@ -299,10 +305,16 @@ pub fn problem_from_model(
             }
             let mut pool_uses: Vec<PoolUse> = Vec::new();
             for req in &step.pools {
-                let Some(pool) = catalog.pool(&req.pool) else { continue };
-                let mut add = |id: String, q: u32| match pool_uses.iter_mut().find(|u| u.pool == id) {
+                let Some(pool) = catalog.pool(&req.pool) else {
+                    continue;
+                };
+                let mut add = |id: String, q: u32| match pool_uses.iter_mut().find(|u| u.pool == id)
+                {
                     Some(u) => u.quantity += q,
-                    None => pool_uses.push(PoolUse { pool: id, quantity: q }),
+                    None => pool_uses.push(PoolUse {
+                        pool: id,
+                        quantity: q,
+                    }),
                 };
                 add(pool.id.to_string(), req.quantity);
                 if let Some(cert) = &req.certification {
@@ -361,17 +373,18 @@ pub fn problem_from_model(
             };
             let fixed = if in_progress {
                 let unit = os.current_unit.as_ref().map(ToString::to_string);
-                unit.filter(|u| alternatives.iter().any(|a| a.unit == *u)).map(|u| {
-                    let since = state
-                        .units
-                        .get(&UnitId::from(u.as_str()))
-                        .map_or(0, |s| rel(start, s.since).min(0));
-                    Fixed {
-                        unit: u,
-                        start: since,
-                        in_progress: true,
-                    }
-                })
+                unit.filter(|u| alternatives.iter().any(|a| a.unit == *u))
+                    .map(|u| {
+                        let since = state
+                            .units
+                            .get(&UnitId::from(u.as_str()))
+                            .map_or(0, |s| rel(start, s.since).min(0));
+                        Fixed {
+                            unit: u,
+                            start: since,
+                            in_progress: true,
+                        }
+                    })
             } else {
                 None
             };
@@ -379,7 +392,9 @@ pub fn problem_from_model(
                 vec![Lag {
                     op: format!("{oid}/{}", k - 1),
                     min_lag: 0,
-                    max_lag: routing.steps[k - 1].max_wait_minutes.map(|m| m.floor() as i64),
+                    max_lag: routing.steps[k - 1]
+                        .max_wait_minutes
+                        .map(|m| m.floor() as i64),
                 }]
             } else {
                 Vec::new()

@@ -36,7 +36,9 @@ pub fn generate(options: GenerateOptions) -> PlantProblem {
         .collect();
     let mean_dur = 90i64;
     let work = n_ops as i64 * mean_dur;
-    let days = ((work as f64 / n_units as f64 * 1.6) / 1440.0).ceil().max(2.0) as i64;
+    let days = ((work as f64 / n_units as f64 * 1.6) / 1440.0)
+        .ceil()
+        .max(2.0) as i64;
     let horizon = days * 1440;
     let shifts: Vec<Interval> = (0..days)
         .filter(|d| d % 7 != 6)
@@ -99,7 +101,11 @@ pub fn generate(options: GenerateOptions) -> PlantProblem {
             UnitSpec {
                 id: format!("U{u:03}"),
                 mode: Some(["process", "discrete", "repetitive"][stage].into()),
-                availability: if stage == 0 { None } else { Some(shifts.clone()) },
+                availability: if stage == 0 {
+                    None
+                } else {
+                    Some(shifts.clone())
+                },
                 downtime,
                 changeover: match stage {
                     0 => None,
@@ -262,7 +268,11 @@ pub fn generate(options: GenerateOptions) -> PlantProblem {
             } else {
                 vec![Lag {
                     op: format!("{id}-{}", s - 1),
-                    min_lag: if kind == 1 { pick(&mut rng, 30) as i64 } else { 0 },
+                    min_lag: if kind == 1 {
+                        pick(&mut rng, 30) as i64
+                    } else {
+                        0
+                    },
                     max_lag: if kind == 0 { Some(240) } else { None },
                 }]
             };
@@ -294,12 +304,22 @@ pub fn generate(options: GenerateOptions) -> PlantProblem {
         o += 1;
     }
     // Freeze the first operation of a few orders released at 0 on distinct units.
+    // (Not the head of a max-lag chain: a frozen head could make its chain infeasible.)
+    let tied: std::collections::HashSet<String> = operations
+        .iter()
+        .flat_map(|o| o.predecessors.iter())
+        .filter(|l| l.max_lag.is_some())
+        .map(|l| l.op.clone())
+        .collect();
     let mut used_units = std::collections::HashSet::new();
     for op in operations.iter_mut() {
         if used_units.len() >= 3 {
             break;
         }
-        if op.predecessors.is_empty() && op.consumes.iter().all(|c| c.material != "INT-RESIN") {
+        if op.predecessors.is_empty()
+            && !tied.contains(&op.id)
+            && op.consumes.iter().all(|c| c.material != "INT-RESIN")
+        {
             let unit = op.alternatives[0].unit.clone();
             if used_units.insert(unit.clone()) {
                 if let Some(o) = orders.iter_mut().find(|o| o.id == op.order) {

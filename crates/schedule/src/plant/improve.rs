@@ -144,8 +144,17 @@ pub fn improve(
             s
         };
         let mut report = |p: &PlantProgress| progress(p);
-        let first = search(model, genome, decoded, &mut rng, budget, &mut poll, &mut report);
-        stop.store(true, Ordering::Relaxed);
+        let first = search(
+            model,
+            genome,
+            decoded,
+            &mut rng,
+            budget,
+            &mut poll,
+            &mut report,
+        );
+        // Only the caller's termination stops the other threads: with an iteration budget
+        // each thread runs its own budget to the end, so results do not depend on timing.
         let mut all = vec![first];
         for h in handles {
             all.push(h.join().expect("search thread panicked"));
@@ -155,7 +164,10 @@ pub fn improve(
     let iterations = results.iter().map(|r| r.2).sum();
     let mut best: Option<(Genome, Decoded)> = None;
     for (g, d, _) in results {
-        if best.as_ref().is_none_or(|b| d.score.total < b.1.score.total) {
+        if best
+            .as_ref()
+            .is_none_or(|b| d.score.total < b.1.score.total)
+        {
             best = Some((g, d));
         }
     }
@@ -190,10 +202,10 @@ fn search(
         if budget.is_some_and(|b| it >= b) {
             break;
         }
-        if it % 8 == 0 && should_stop() {
+        if it.is_multiple_of(8) && should_stop() {
             break;
         }
-        if it % 64 == 0 {
+        if it.is_multiple_of(64) {
             progress(&PlantProgress {
                 best: best.1.score,
                 iterations: it,
@@ -262,9 +274,9 @@ fn mutate(m: &Model, g: &mut Genome, cur: &Decoded, order_groups: &[Vec<usize>],
             let late: Vec<usize> = (0..m.orders.len())
                 .filter(|&o| {
                     m.orders[o].due.is_some_and(|due| {
-                        order_groups[o].iter().any(|&gr| {
-                            m.groups[gr].iter().any(|&i| cur.end[i] > due)
-                        })
+                        order_groups[o]
+                            .iter()
+                            .any(|&gr| m.groups[gr].iter().any(|&i| cur.end[i] > due))
                     })
                 })
                 .collect();
@@ -284,8 +296,12 @@ fn mutate(m: &Model, g: &mut Genome, cur: &Decoded, order_groups: &[Vec<usize>],
             // Campaign: put an operation right after a like product on its unit.
             let i = below(rng, n);
             let u = cur.unit[i];
-            let Some(ai) = m.ops[i].alts.iter().position(|a| a.unit == u) else { return };
-            let Some(key) = m.ops[i].alts[ai].key else { return };
+            let Some(ai) = m.ops[i].alts.iter().position(|a| a.unit == u) else {
+                return;
+            };
+            let Some(key) = m.ops[i].alts[ai].key else {
+                return;
+            };
             let mut bestj: Option<(i64, usize)> = None;
             for (j, o) in m.ops.iter().enumerate() {
                 if j != i
@@ -340,9 +356,18 @@ fn mutate(m: &Model, g: &mut Genome, cur: &Decoded, order_groups: &[Vec<usize>],
             slots.sort_unstable();
             let key = |gr: usize| {
                 let h = m.groups[gr][0];
-                m.ops[h].alts.iter().find(|a| a.unit == u).and_then(|a| a.key).unwrap_or(u32::MAX)
+                m.ops[h]
+                    .alts
+                    .iter()
+                    .find(|a| a.unit == u)
+                    .and_then(|a| a.key)
+                    .unwrap_or(u32::MAX)
             };
-            let due = |gr: usize| m.orders[m.ops[m.groups[gr][0]].order].due.unwrap_or(i64::MAX);
+            let due = |gr: usize| {
+                m.orders[m.ops[m.groups[gr][0]].order]
+                    .due
+                    .unwrap_or(i64::MAX)
+            };
             match below(rng, 3) {
                 0 => chosen.sort_by_key(|&gr| (key(gr), due(gr))),
                 1 => chosen.sort_by_key(|&gr| (due(gr), key(gr))),

@@ -471,7 +471,11 @@ impl PlantProblem {
             if (-MAX_TIME..=MAX_TIME).contains(&t) {
                 Ok(())
             } else {
-                Err(ProblemError::invalid(id, field, format!("{t} is out of range")))
+                Err(ProblemError::invalid(
+                    id,
+                    field,
+                    format!("{t} is out of range"),
+                ))
             }
         };
         let intervals = |id: &str, field: &str, list: &[Interval]| {
@@ -488,16 +492,28 @@ impl PlantProblem {
         let mut tables = HashSet::new();
         for t in &self.changeovers {
             if !tables.insert(t.id.as_str()) {
-                return Err(ProblemError::invalid(&t.id, "id", "duplicate changeover table id"));
+                return Err(ProblemError::invalid(
+                    &t.id,
+                    "id",
+                    "duplicate changeover table id",
+                ));
             }
             if t.default_minutes < 0 || t.entries.iter().any(|e| e.minutes < 0) {
-                return Err(ProblemError::invalid(&t.id, "minutes", "must not be negative"));
+                return Err(ProblemError::invalid(
+                    &t.id,
+                    "minutes",
+                    "must not be negative",
+                ));
             }
         }
         let mut units = HashMap::new();
         for (i, u) in self.units.iter().enumerate() {
             if u.id.is_empty() || units.insert(u.id.as_str(), i).is_some() {
-                return Err(ProblemError::invalid(&u.id, "id", "empty or duplicate unit id"));
+                return Err(ProblemError::invalid(
+                    &u.id,
+                    "id",
+                    "empty or duplicate unit id",
+                ));
             }
             if let Some(w) = &u.availability {
                 intervals(&u.id, "availability", w)?;
@@ -515,13 +531,21 @@ impl PlantProblem {
             if let Some(cip) = &u.cip
                 && (cip.minutes < 0 || cip.max_run_minutes.is_some_and(|m| m <= 0))
             {
-                return Err(ProblemError::invalid(&u.id, "cip", "minutes must be positive"));
+                return Err(ProblemError::invalid(
+                    &u.id,
+                    "cip",
+                    "minutes must be positive",
+                ));
             }
         }
         let mut pools = HashMap::new();
         for p in &self.pools {
             if p.id.is_empty() || pools.insert(p.id.as_str(), p.capacity).is_some() {
-                return Err(ProblemError::invalid(&p.id, "id", "empty or duplicate pool id"));
+                return Err(ProblemError::invalid(
+                    &p.id,
+                    "id",
+                    "empty or duplicate pool id",
+                ));
             }
             if let Some(w) = &p.availability {
                 intervals(&p.id, "availability", w)?;
@@ -539,7 +563,11 @@ impl PlantProblem {
         let mut supply: HashMap<&str, f64> = HashMap::new();
         for m in &self.materials {
             if m.id.is_empty() || supply.contains_key(m.id.as_str()) {
-                return Err(ProblemError::invalid(&m.id, "id", "empty or duplicate material id"));
+                return Err(ProblemError::invalid(
+                    &m.id,
+                    "id",
+                    "empty or duplicate material id",
+                ));
             }
             let bad = |q: f64| !(q.is_finite() && q >= 0.0);
             if bad(m.initial) || m.receipts.iter().any(|r| bad(r.quantity)) {
@@ -560,20 +588,32 @@ impl PlantProblem {
         let mut orders = HashSet::new();
         for o in &self.orders {
             if o.id.is_empty() || !orders.insert(o.id.as_str()) {
-                return Err(ProblemError::invalid(&o.id, "id", "empty or duplicate order id"));
+                return Err(ProblemError::invalid(
+                    &o.id,
+                    "id",
+                    "empty or duplicate order id",
+                ));
             }
             time(&o.id, "release", o.release)?;
             if let Some(d) = o.due {
                 time(&o.id, "due", d)?;
             }
             if !(o.weight.is_finite() && o.weight >= 0.0) {
-                return Err(ProblemError::invalid(&o.id, "weight", "must be a non-negative number"));
+                return Err(ProblemError::invalid(
+                    &o.id,
+                    "weight",
+                    "must be a non-negative number",
+                ));
             }
         }
         let mut ops = HashMap::new();
         for (i, op) in self.operations.iter().enumerate() {
             if op.id.is_empty() || ops.insert(op.id.as_str(), i).is_some() {
-                return Err(ProblemError::invalid(&op.id, "id", "empty or duplicate operation id"));
+                return Err(ProblemError::invalid(
+                    &op.id,
+                    "id",
+                    "empty or duplicate operation id",
+                ));
             }
         }
         let mut demand: HashMap<&str, f64> = HashMap::new();
@@ -590,7 +630,11 @@ impl PlantProblem {
                 time(id, "release", r)?;
             }
             if !(op.quantity.is_finite() && op.quantity >= 0.0) {
-                return Err(ProblemError::invalid(id, "quantity", "must be a non-negative number"));
+                return Err(ProblemError::invalid(
+                    id,
+                    "quantity",
+                    "must be a non-negative number",
+                ));
             }
             for (k, lag) in op.predecessors.iter().enumerate() {
                 let f = format!("predecessors[{k}]");
@@ -673,7 +717,11 @@ impl PlantProblem {
                         ));
                     }
                     if !(q.quantity.is_finite() && q.quantity >= 0.0) {
-                        return Err(ProblemError::invalid(id, field, "quantity must be non-negative"));
+                        return Err(ProblemError::invalid(
+                            id,
+                            field,
+                            "quantity must be non-negative",
+                        ));
                     }
                 }
             }

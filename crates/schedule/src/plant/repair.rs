@@ -70,8 +70,11 @@ pub fn repair(
             }
         }
     }
-    let placed: std::collections::HashMap<&str, &Assignment> =
-        current.assignments.iter().map(|a| (a.op.as_str(), a)).collect();
+    let placed: std::collections::HashMap<&str, &Assignment> = current
+        .assignments
+        .iter()
+        .map(|a| (a.op.as_str(), a))
+        .collect();
     for op in &mut p.operations {
         if op.fixed.is_some() {
             continue;
@@ -131,13 +134,23 @@ pub fn repair(
         }
     };
     let genome_used = genome;
-    let (_, best, iterations) =
-        improve(&model, genome_used, decoded, options, termination, &mut |_| {});
+    let (_, best, iterations) = improve(
+        &model,
+        genome_used,
+        decoded,
+        options,
+        termination,
+        &mut |_| {},
+    );
     let schedule = best.to_schedule(&model);
     let moved = schedule
         .assignments
         .iter()
-        .filter(|a| placed.get(a.op.as_str()).is_none_or(|b| b.start != a.start || b.unit != a.unit))
+        .filter(|a| {
+            placed
+                .get(a.op.as_str())
+                .is_none_or(|b| b.start != a.start || b.unit != a.unit)
+        })
         .map(|a| a.op.clone())
         .collect();
     Ok(RepairOutcome {
