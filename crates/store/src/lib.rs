@@ -49,11 +49,15 @@
 
 pub mod audit;
 mod error;
+mod govern;
 mod journal;
 mod sqlite;
 mod store;
 mod types;
 
 pub use error::{Result, StoreError};
+pub use govern::{
+    GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of,
+};
 pub use store::{MAX_PAGE, Snapshot, Store};
 pub use types::*;
