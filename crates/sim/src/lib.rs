@@ -14,8 +14,10 @@
 //! Code map:
 //! - `options`: what the caller controls ([`SimOptions`], [`DriftSpec`], [`Plan`]) and
 //!   [`Progress`], [`SimError`].
-//! - `engine`: the event queue, unit segments (CIP, changeover, run), breakdowns,
-//!   blackouts, the dispatcher, materials and genealogy, quality sampling calls.
+//! - `engine`: the event queue, unit segments (CIP, changeover, run), breakdowns and
+//!   blackouts; `engine::dispatch` decides what starts where, `engine::demand` handles
+//!   arriving orders, MRP, customer changes and purchased receipts, and
+//!   `engine::completion` quantities, inspection results, lots, serials and shipments.
 //! - `calendar`: shifts and blackouts expanded into availability windows.
 //! - `measure`: parameter and measurement draws, and the lot-quality factor that carries a
 //!   process deviation through genealogy to downstream defects.
