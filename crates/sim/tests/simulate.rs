@@ -611,3 +611,43 @@ fn options_documents_parse_as_documented() {
         serde_json::from_str(&serde_json::to_string(&SimOptions::default()).unwrap()).unwrap();
     assert_eq!(back, SimOptions::default());
 }
+
+/// The engine is not tied to the reference plant: a stripped variant without pools,
+/// inspections, changeovers, CIP, breakdown data or blackouts still runs and folds.
+#[test]
+fn a_bare_plant_runs_too() {
+    let mut plant = sim::reference_plant();
+    for routing in &mut plant.routings {
+        for step in &mut routing.steps {
+            step.pools.clear();
+            step.inspection = None;
+            step.max_wait_minutes = None;
+            step.parameters.clear();
+        }
+    }
+    for unit in &mut plant.units {
+        unit.changeover_matrix = None;
+        unit.cip = None;
+        unit.mtbf_hours = None;
+        unit.mttr_hours = None;
+    }
+    for calendar in &mut plant.calendars {
+        calendar.blackouts.clear();
+    }
+    plant.inspection_plans.clear();
+    plant.changeover_matrices.clear();
+    let catalog = Catalog::new(plant).unwrap();
+    let options = SimOptions {
+        days: 4.0,
+        ..Default::default()
+    };
+    let out = run(&catalog, &options);
+    fold_all(&catalog, &options, &out);
+    assert!(out.summary.orders_completed_by_mode.values().sum::<u64>() > 20);
+    assert!(out.truth.breakdowns.is_empty());
+    assert!(
+        !out.summary
+            .events_by_type
+            .contains_key("quality_result_recorded")
+    );
+}
