@@ -11,6 +11,7 @@
 //!   (`data/policy.toml` is the shipped default).
 //! - [`rbac`]: roles → permissions, principals (people, services, agents) and their scopes
 //!   over the plant hierarchy (site, area).
+//! - [`mes`]: how the simulated MES sink turns a diff into plant events.
 //! - [`pseudo`]: keyed HMAC-SHA256 pseudonyms of operator identities and masking of
 //!   configured fields (recipe parameters).
 //!
@@ -20,6 +21,7 @@
 //! by `store`, HTTP lives in `server`. Decisions are plain functions of their inputs, so the
 //! property tests in `tests/` can drive the whole lifecycle.
 
+pub mod mes;
 pub mod policy;
 pub mod proposal;
 pub mod pseudo;

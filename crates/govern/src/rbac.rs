@@ -34,6 +34,10 @@ pub enum Permission {
     WriteQuality,
     /// Move a nonconformance through its workflow and decide its disposition.
     DisposeQuality,
+    /// Read genealogy: trace both ways, recall simulation, reconciliation, EPCIS queries.
+    ReadTrace,
+    /// Import genealogy documents (EPCIS capture, B2MML).
+    WriteTrace,
     /// Read proposals and their evidence.
     ReadProposals,
     /// Submit a proposal (engines and agents).
@@ -49,7 +53,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 16] = [
         Permission::Public,
         Permission::ReadPlant,
         Permission::ReadEvents,
@@ -58,6 +62,8 @@ impl Permission {
         Permission::ReadQuality,
         Permission::WriteQuality,
         Permission::DisposeQuality,
+        Permission::ReadTrace,
+        Permission::WriteTrace,
         Permission::ReadProposals,
         Permission::ProposeChanges,
         Permission::DecideProposals,
@@ -115,10 +121,11 @@ impl Role {
     /// The permissions this role grants (besides [`Permission::Public`], which everyone has).
     pub fn permissions(self) -> &'static [Permission] {
         use Permission as P;
-        const READ: [Permission; 4] = [
+        const READ: [Permission; 5] = [
             P::ReadPlant,
             P::ReadEvents,
             P::ReadQuality,
+            P::ReadTrace,
             P::ReadProposals,
         ];
         match self {
@@ -127,6 +134,8 @@ impl Role {
                 P::ReadPlant,
                 P::ReadEvents,
                 P::ReadQuality,
+                P::ReadTrace,
+                P::WriteTrace,
                 P::ReadProposals,
                 P::WriteEvents,
                 P::WriteQuality,
@@ -135,6 +144,7 @@ impl Role {
                 P::ReadPlant,
                 P::ReadEvents,
                 P::ReadQuality,
+                P::ReadTrace,
                 P::ReadProposals,
                 P::ProposeChanges,
                 P::DecideProposals,
@@ -144,6 +154,8 @@ impl Role {
                 P::ReadPlant,
                 P::ReadEvents,
                 P::ReadQuality,
+                P::ReadTrace,
+                P::WriteTrace,
                 P::ReadProposals,
                 P::WriteQuality,
                 P::DisposeQuality,
@@ -155,6 +167,8 @@ impl Role {
                 P::ReadPlant,
                 P::ReadEvents,
                 P::ReadQuality,
+                P::ReadTrace,
+                P::WriteTrace,
                 P::ReadProposals,
                 P::WriteEvents,
                 P::WriteQuality,
@@ -169,6 +183,7 @@ impl Role {
                 P::ReadPlant,
                 P::ReadEvents,
                 P::ReadQuality,
+                P::ReadTrace,
                 P::ReadProposals,
                 P::ProposeChanges,
             ],
