@@ -651,3 +651,26 @@ fn a_bare_plant_runs_too() {
             .contains_key("quality_result_recorded")
     );
 }
+
+/// A process order bigger than every vessel still runs (as one campaign) instead of
+/// waiting forever.
+#[test]
+fn oversized_process_orders_still_run() {
+    let mut plant = sim::reference_plant();
+    let order = plant
+        .orders
+        .iter_mut()
+        .find(|o| o.routing.as_str() == "RCP-EA100")
+        .unwrap();
+    order.quantity = 5000.0;
+    let id = order.id.clone();
+    let catalog = Catalog::new(plant).unwrap();
+    let options = SimOptions {
+        days: 3.0,
+        ..Default::default()
+    };
+    let out = run(&catalog, &options);
+    fold_all(&catalog, &options, &out);
+    assert!(out.events.iter().any(|e| matches!(&e.kind,
+        EventKind::OperationStarted { order, .. } if order == &id)));
+}

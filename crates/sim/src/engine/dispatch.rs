@@ -125,6 +125,17 @@ impl<'a> Sim<'a> {
         (cip, setup)
     }
 
+    /// Is `unit` too small for a batch of `quantity` while another alternative is not?
+    fn too_small(&self, unit: &UnitId, quantity: f64, step: &Step) -> bool {
+        let fits = |u: &UnitId| {
+            self.cat
+                .unit(u)
+                .and_then(|d| d.max_batch_size)
+                .is_none_or(|m| m + 1e-9 >= quantity)
+        };
+        !fits(unit) && step.alternatives.iter().any(|a| fits(&a.unit))
+    }
+
     /// The alternative unit that can take `o`'s next step now and finishes it first, with
     /// the changeover and CIP overhead it needs (ms).
     pub(super) fn best_unit(&self, o: usize) -> Option<(usize, i64)> {
@@ -163,14 +174,10 @@ impl<'a> Sim<'a> {
                     continue;
                 }
             }
-            if order.mode == Mode::Process {
-                let def = self.cat.unit(&unit.id).expect("known unit");
-                if def
-                    .max_batch_size
-                    .is_some_and(|m| m + 1e-9 < order.quantity)
-                {
-                    continue;
-                }
+            // A vessel too small for the batch is skipped, unless none is big enough (the
+            // order then runs as one campaign on whichever vessel it gets).
+            if order.mode == Mode::Process && self.too_small(&alt.unit, order.quantity, step) {
+                continue;
             }
             let Some(window_end) = unit.windows.end_of_window_at(now) else {
                 continue;
