@@ -81,6 +81,9 @@ impl Sim<'_> {
         if last || good <= 0.0 {
             order.done = true;
             order.deadline = None;
+            if !last {
+                self.drop_from_plans(o);
+            }
         }
         if last && good > 0.0 {
             self.produce(o, good);

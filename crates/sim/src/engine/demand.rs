@@ -180,6 +180,7 @@ impl Sim<'_> {
                     return;
                 }
                 self.orders[o].done = true;
+                self.drop_from_plans(o);
                 self.orders[o].deadline = None;
                 if let Some(u) = self.orders[o].reserved_unit.take() {
                     self.units[u].reserved_for = None;

@@ -17,19 +17,22 @@ use model::rng::Rng;
 use model::*;
 
 use crate::calendar::{MS_PER_MINUTE, Windows};
-
-mod completion;
-mod demand;
-mod dispatch;
 use crate::measure::round;
 use crate::options::*;
 use crate::output::*;
 
+mod completion;
+mod demand;
+mod dispatch;
+
 const HOUR: i64 = 3_600_000;
+const DAY: i64 = 86_400_000;
 
 /// Scrap multiplier of a trainee, a qualified operator and an expert (levels 1 to 3).
 pub(crate) const SKILL_FACTORS: [f64; 3] = [1.6, 1.0, 0.7];
-const DAY: i64 = 86_400_000;
+
+/// What happens next, ordered in the queue by `(time, sequence)`; `usize`s index units,
+/// orders, receipts, arrivals, blackouts and changes.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
@@ -86,12 +89,14 @@ struct Op {
     skill: f64,
 }
 
+/// Work committed to a unit: CIP and changeover phases (ms left) before the run.
 #[derive(Debug, Clone)]
 struct Job {
     phases: VecDeque<(Phase, i64, Option<String>)>,
     op: Op,
 }
 
+/// A unit's state: what it reports, what it works on, and its CIP/changeover memory.
 struct UnitSim {
     id: UnitId,
     mode: Mode,
@@ -128,25 +133,39 @@ struct PoolSim {
     busy_ms: i64,
 }
 
+/// An order's progress inside the run.
 struct OrderSim {
+    /// As released, with any customer changes applied.
     order: ProductionOrder,
     routing: usize,
     mode: Mode,
     released: bool,
+    /// The step to start next, or (while `busy`) the step running.
     next_step: u32,
     busy: bool,
+    /// Finished, scrapped out or cancelled: nothing more to dispatch.
     done: bool,
+    /// Quantity flowing into the next step (good output of the previous one).
     quantity: f64,
+    /// Max-wait window after the previous step: (latest start, allowed minutes, its end).
     deadline: Option<(i64, f64, i64)>,
+    /// The vessel holding this batch between steps.
     reserved_unit: Option<usize>,
+    /// Defect factor inherited from the produced lots consumed (quantity-weighted).
     input_factor: f64,
+    /// Defect factor from this order's own process parameters.
     own_factor: f64,
+    /// Sum of the signed temperature indices of its parameters (moves viscosity).
     temperature: f64,
+    /// Batch id or lot code, once allocated.
     lot: Option<LotId>,
+    /// Serials of the items still good (discrete products).
     serials: Vec<SerialId>,
+    /// Where the first step ran (names batch ids and lot codes).
     first_unit: Option<usize>,
 }
 
+/// One lot (or part of it) or one serial item on hand, with the defect factor it carries.
 #[derive(Debug, Clone)]
 struct Stock {
     lot: Option<LotId>,
@@ -493,6 +512,14 @@ impl<'a> Sim<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A cancelled or scrapped-out order leaves every unit's planned sequence, so the
+    /// operations planned after it are not blocked.
+    fn drop_from_plans(&mut self, o: usize) {
+        for unit in &mut self.units {
+            unit.plan.retain(|&(po, _, _)| po != o);
+        }
     }
 
     fn push(&mut self, t: i64, ev: Ev) {
