@@ -3,7 +3,8 @@
 //! Owns the reference plant (shipped as data in `data/reference-plant.json`), the
 //! simulation engine that executes a [`Plan`] or a built-in dispatch rule on any validated
 //! [`model::Catalog`], and the [`GroundTruth`] behind the events it emits (injected
-//! breakdowns and drifts, the true bottleneck) so engines can be scored against it.
+//! breakdowns and drifts, the true bottleneck, the effect of operator skill) so engines can
+//! be scored against it.
 //!
 //! The run models stochastic durations, breakdowns from MTBF/MTTR, sequence-dependent
 //! changeovers and CIP, shift calendars and blackouts, pooled secondary resources held for
@@ -23,6 +24,10 @@
 //!   process deviation through genealogy to downstream defects.
 //! - `report`: [`GroundTruth`] and [`Summary`] from the finished run.
 //! - `output`: the serialisable result types.
+//!
+//! Examples: `run_reference` (a timed run with its summary and a fold check),
+//! `dump_run` (a run as one JSON document), `generate_reference_plant` (rewrites the data
+//! file from `tools/reference_plant_gen.rs`).
 //!
 //! Architecture invariant: this crate is pure. It performs no I/O, reads no clock, knows no
 //! database, HTTP or async runtime; the caller passes the start time, options and seed, and
