@@ -12,6 +12,20 @@
 //!   flexible case;
 //! - a benchmark runner ([`bench`]) returning gap tables.
 //!
+//! ```
+//! use schedule::{Never, SolveOptions, check, parse_jsplib, solve};
+//!
+//! let problem = parse_jsplib("2 2\n0 3 1 2\n1 4 0 1\n").unwrap();
+//! let options = SolveOptions { seed: 7, threads: 2, max_iterations: Some(1_000), ..Default::default() };
+//! let result = solve(&problem, &options, &mut Never, &mut |_progress| {}).unwrap();
+//! let report = check(&problem, &result.schedule.ops, Some(result.schedule.makespan));
+//! assert!(report.is_feasible());
+//! assert_eq!(result.schedule.makespan, 6);
+//! ```
+//!
+//! For a time limit pass a [`TimeLimit`] whose `clock` reads the caller's `Instant`; for
+//! cancellation a [`StopFlag`]; combine both with [`Either`].
+//!
 //! Architecture invariants — what this crate must NOT do:
 //! - no I/O (files, network, stdout) outside `examples/`, `benches/` and tests;
 //! - no clock: time limits arrive through the caller-supplied [`termination::Termination`];
