@@ -86,6 +86,7 @@ fn real_main() -> Result<(), String> {
             name: b.name,
             problem,
             best_known: b.upper_bound,
+            optimum: b.optimum,
         });
     }
     println!(

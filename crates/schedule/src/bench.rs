@@ -22,6 +22,8 @@ pub struct BenchInstance {
     pub problem: Problem,
     /// Best known makespan (BKS), if any.
     pub best_known: Option<u64>,
+    /// Proven optimum, if any: the search stops once it reaches it.
+    pub optimum: Option<u64>,
 }
 
 /// One result row.
@@ -126,7 +128,11 @@ pub fn run_bench(
     let mut rows = Vec::with_capacity(instances.len());
     for inst in instances {
         let mut term = termination_for(&inst.name);
-        let res = solve(&inst.problem, options, term.as_mut(), &mut |_| {}).map_err(|source| {
+        let mut opts = options.clone();
+        if inst.optimum.is_some() {
+            opts.target_makespan = inst.optimum;
+        }
+        let res = solve(&inst.problem, &opts, term.as_mut(), &mut |_| {}).map_err(|source| {
             BenchError::Solve {
                 instance: inst.name.clone(),
                 source,

@@ -144,3 +144,15 @@ fn progress_reports_caller_clock() {
     let rep = check(&p, &r.schedule.ops, Some(r.schedule.makespan));
     assert!(rep.is_feasible());
 }
+
+#[test]
+fn target_makespan_stops_early() {
+    let p = parse_jsplib(FT06).unwrap();
+    let o = SolveOptions {
+        target_makespan: Some(55),
+        ..opts(1, 2, 1_000_000)
+    };
+    let r = solve(&p, &o, &mut Never, &mut |_| {}).unwrap();
+    assert_eq!(r.schedule.makespan, 55);
+    assert!(r.iterations < 2 * 1_000_000);
+}

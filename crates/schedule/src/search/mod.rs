@@ -47,6 +47,9 @@ pub struct SolveOptions {
     /// Tabu tenure range `[min, max]` (`None` = automatic: `L = 10 + jobs/machines`,
     /// `[L, 1.4 L]`).
     pub tabu_tenure: Option<[u32; 2]>,
+    /// Stop as soon as a schedule with at most this makespan is found (e.g. a proven
+    /// optimum from a bounds table).
+    pub target_makespan: Option<u64>,
 }
 
 impl Default for SolveOptions {
@@ -59,6 +62,7 @@ impl Default for SolveOptions {
             max_no_improve: None,
             path_relinking: true,
             tabu_tenure: None,
+            target_makespan: None,
         }
     }
 }
@@ -128,6 +132,9 @@ pub fn solve(
         params.max_no_improve = x.max(1);
     }
     params.path_relinking = options.path_relinking;
+    if let Some(t) = options.target_makespan {
+        params.stop_at = u32::try_from(t).unwrap_or(u32::MAX);
+    }
     if let Some([lo, hi]) = options.tabu_tenure {
         params.tenure_min = lo.max(1);
         params.tenure_max = hi.max(params.tenure_min);

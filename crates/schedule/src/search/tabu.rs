@@ -28,6 +28,8 @@ pub(crate) struct Params {
     pub perturb_min: u32,
     pub perturb_max: u32,
     pub path_relinking: bool,
+    /// Stop as soon as the makespan is at most this (0 = only at the lower bound).
+    pub stop_at: u32,
 }
 
 impl Params {
@@ -53,6 +55,7 @@ impl Params {
             perturb_min: 2,
             perturb_max: 6,
             path_relinking: true,
+            stop_at: 0,
         }
     }
 }
@@ -117,7 +120,7 @@ impl<'a> Searcher<'a> {
             hashes: vec![0; 128],
             hash_pos: 0,
             force_random: false,
-            done: best.makespan <= inst.lower_bound,
+            done: best.makespan <= params.stop_at.max(inst.lower_bound),
             best,
             params,
             tmp: Sol::default(),
@@ -491,7 +494,7 @@ impl<'a> Searcher<'a> {
         let ms = self.st.makespan;
         if ms < self.best.makespan {
             self.st.save(&mut self.best);
-            if ms <= self.inst.lower_bound {
+            if ms <= self.params.stop_at.max(self.inst.lower_bound) {
                 self.done = true;
             }
         }
