@@ -167,9 +167,21 @@ impl MaterialLowering {
     }
 }
 
-/// Lowers a whole event list.
+/// Lowers a whole event list. Units are learnt from every `operation_started` first, so a
+/// consumption reported before its step's start event still gets its unit.
 pub fn lower(events: &[Event], catalog: Option<&Catalog>) -> Genealogy {
     let mut lowering = MaterialLowering::new(catalog);
+    for e in events {
+        if let EventKind::OperationStarted {
+            order, step, unit, ..
+        } = &e.kind
+        {
+            lowering
+                .step_units
+                .entry((order.clone(), *step))
+                .or_insert_with(|| unit.clone());
+        }
+    }
     for e in events {
         lowering.add(e);
     }

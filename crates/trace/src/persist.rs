@@ -65,8 +65,10 @@ fn sha256_hex(parts: impl IntoIterator<Item = impl AsRef<[u8]>>) -> String {
 }
 
 /// Rows for an EPCIS document or a B2MML import; `None` for model events and queries, which
-/// are not stored as trace documents.
-pub fn prepare(imported: &Imported) -> Option<Prepared> {
+/// are not stored as trace documents. EPCIS documents are identified by their normalised
+/// events (the same events in JSON-LD and XML are one document); B2MML documents by their
+/// text, `source`.
+pub fn prepare(imported: &Imported, source: &str) -> Option<Prepared> {
     match imported {
         Imported::Epcis(doc) => {
             let rows: Vec<Row> = doc.events.iter().map(row).collect();
@@ -81,7 +83,7 @@ pub fn prepare(imported: &Imported) -> Option<Prepared> {
             let body = serde_json::to_string(&doc.genealogy).expect("genealogy serialises");
             Some(Prepared {
                 format: "b2mml",
-                sha256: sha256_hex([body.as_bytes()]),
+                sha256: sha256_hex([source.as_bytes()]),
                 rows: Vec::new(),
                 genealogy: Some(body),
             })
