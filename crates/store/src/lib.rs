@@ -51,18 +51,17 @@ pub mod audit;
 mod error;
 mod govern;
 mod journal;
-mod quality;
 mod sqlite;
 mod store;
+mod trace;
 mod types;
 
 pub use error::{Result, StoreError};
 pub use govern::{
     GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of,
 };
-pub use quality::{
-    AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcTransition, NcUpdate, NewAlert,
-    NewHold, NewNc, QualityBatch, QualityCounts, QualityWrite, StoredAlert, StoredNc,
-};
 pub use store::{MAX_PAGE, Snapshot, Store};
+pub use trace::{
+    MATERIAL_EVENT_TYPES, StoredTraceEvent, TraceDocument, TraceEventRow, TraceImportOutcome,
+};
 pub use types::*;
