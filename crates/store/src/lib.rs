@@ -51,6 +51,7 @@ pub mod audit;
 mod error;
 mod govern;
 mod journal;
+mod quality;
 mod sqlite;
 mod store;
 mod trace;
@@ -59,6 +60,10 @@ mod types;
 pub use error::{Result, StoreError};
 pub use govern::{
     GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of,
+};
+pub use quality::{
+    AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcTransition, NcUpdate, NewAlert,
+    NewHold, NewNc, QualityBatch, QualityCounts, QualityWrite, StoredAlert, StoredNc,
 };
 pub use store::{MAX_PAGE, Snapshot, Store};
 pub use trace::{
