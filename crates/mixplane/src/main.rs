@@ -49,6 +49,10 @@ enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Print the JSON Schema of a document mixplane reads.
     Schema(commands::validate::SchemaArgs),
+    /// Finite scheduling: solve, check and generate problems (native, JSPLIB, .fjs).
+    Schedule(commands::schedule::ScheduleArgs),
+    /// Benchmark the job-shop solver: `bench jssp DIR` or `bench fjsp DIR`, gap table.
+    Bench(commands::schedule::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +64,8 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::validate::schema(args),
+        Command::Schedule(args) => commands::schedule::run(args),
+        Command::Bench(args) => commands::schedule::bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use model::{
@@ -67,6 +68,47 @@ pub(crate) struct Inner {
     pub(crate) backend: Backend,
     writer: tokio::sync::Mutex<Writer>,
     view: RwLock<Snapshot>,
+    checkpoint: Checkpointer,
+}
+
+/// Copies the write-ahead log back into the database file in the background, so that appends
+/// do not pay for checkpoints in their commit (SQLite's own automatic checkpoint, which runs
+/// inside a commit, stays on as a backstop with a larger threshold).
+struct Checkpointer {
+    /// File-backed WAL database (an in-memory one has no WAL).
+    enabled: bool,
+    running: Arc<AtomicBool>,
+    /// Bytes written since the last checkpoint started (an estimate: the rows' text).
+    pending: AtomicU64,
+}
+
+/// Start a background checkpoint after this much new row text (≈ 2–3× that in WAL pages).
+const CHECKPOINT_BYTES: u64 = 16 << 20;
+
+impl Inner {
+    /// Notes `bytes` of committed row text and starts a passive checkpoint when enough piled up.
+    fn wrote(&self, bytes: u64) {
+        let cp = &self.checkpoint;
+        if !cp.enabled || cp.pending.fetch_add(bytes, Ordering::Relaxed) + bytes < CHECKPOINT_BYTES
+        {
+            return;
+        }
+        if cp.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        cp.pending.store(0, Ordering::Relaxed);
+        let Backend::Sqlite(pool) = &self.backend;
+        let pool = pool.clone();
+        let running = Arc::clone(&cp.running);
+        tokio::spawn(async move {
+            // PASSIVE copies what it can without blocking the writer or readers. A failure only
+            // means the WAL grows until the next attempt or SQLite's own checkpoint.
+            let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await;
+            running.store(false, Ordering::Release);
+        });
+    }
 }
 
 /// The writer's copy of everything it needs to know between writes.
@@ -331,16 +373,16 @@ impl Store {
     /// are rebuilt from the log.
     pub async fn open_sqlite(path: &Path) -> Result<Store> {
         let pool = sqlite::open_file(path).await?;
-        Store::from_backend(Backend::Sqlite(pool)).await
+        Store::from_backend(Backend::Sqlite(pool), true).await
     }
 
     /// Opens a fresh private in-memory SQLite database (for tests and demos).
     pub async fn open_in_memory() -> Result<Store> {
         let pool = sqlite::open_memory().await?;
-        Store::from_backend(Backend::Sqlite(pool)).await
+        Store::from_backend(Backend::Sqlite(pool), false).await
     }
 
-    async fn from_backend(backend: Backend) -> Result<Store> {
+    async fn from_backend(backend: Backend, background_checkpoints: bool) -> Result<Store> {
         let (writer, stale) = load_writer(&backend).await?;
         let view = Snapshot {
             catalog: writer.catalog.clone(),
@@ -351,6 +393,11 @@ impl Store {
                 backend,
                 writer: tokio::sync::Mutex::new(writer),
                 view: RwLock::new(view),
+                checkpoint: Checkpointer {
+                    enabled: background_checkpoints,
+                    running: Arc::new(AtomicBool::new(false)),
+                    pending: AtomicU64::new(0),
+                },
             }),
         };
         if stale {
@@ -939,6 +986,18 @@ impl Inner {
             })
             .collect();
         let projection = projection(&w.state, Some(&touched), last_seq, w.plant_version);
+        let written_bytes = (rows.iter().map(|r| r.body.len()).sum::<usize>()
+            + projection
+                .orders
+                .iter()
+                .map(|r| r.body.len())
+                .sum::<usize>()
+            + projection.lots.iter().map(|r| r.body.len()).sum::<usize>()
+            + projection
+                .serials
+                .iter()
+                .map(|r| r.body.len())
+                .sum::<usize>()) as u64;
         let detail = json!({
             "inserted": accepted.len(),
             "duplicates": duplicates,
@@ -977,6 +1036,7 @@ impl Inner {
         w.events += accepted.len() as i64;
         w.stale = false;
         self.publish_batch(w, &catalog, accepted.iter().map(|&i| &events[i]));
+        self.wrote(written_bytes);
         Ok(AppendOutcome {
             inserted: accepted.len(),
             duplicates,

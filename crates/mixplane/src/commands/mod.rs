@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod import;
+pub mod schedule;
 pub mod serve;
 pub mod sim;
 pub mod validate;
