@@ -49,6 +49,8 @@ enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Print the JSON Schema of a document mixplane reads.
     Schema(commands::validate::SchemaArgs),
+    /// Statistical process control: `spc analyze FILE.csv --chart KIND` or `--request FILE.json`.
+    Spc(commands::spc::SpcArgs),
     /// Finite scheduling: solve, check and generate problems (native, JSPLIB, .fjs).
     Schedule(commands::schedule::ScheduleArgs),
     /// Benchmark the job-shop solver: `bench jssp DIR` or `bench fjsp DIR`, gap table.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::validate::schema(args),
+        Command::Spc(args) => commands::spc::run(args),
         Command::Schedule(args) => commands::schedule::run(args),
         Command::Bench(args) => commands::schedule::bench(args),
     };

@@ -5,6 +5,7 @@ pub mod import;
 pub mod schedule;
 pub mod serve;
 pub mod sim;
+pub mod spc;
 pub mod validate;
 
 use std::path::Path;
