@@ -3,16 +3,17 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use model::{EquipmentState, Event, Mode, OrderState, OrderStatus, Plant, Timestamp};
-use store::{Actor, AppendOutcome, EventFilter, OrderFilter, StoredEvent};
+use store::{AppendOutcome, EventFilter, OrderFilter, StoredEvent};
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::extract::{Json, Query};
 use crate::problem::Problem;
 use crate::routes::{Endpoint, Param, Permission, path, query};
@@ -148,6 +149,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             handler: || get(openapi),
         },
     ]
+    .into_iter()
+    .chain(crate::govern_api::endpoints())
+    .collect()
 }
 
 const ORDER_PARAMS: &[Param] = &[
@@ -374,31 +378,12 @@ pub fn work_center_views(plant: &Plant, state: &model::PlantState) -> Vec<WorkCe
         .collect()
 }
 
-/// Who is making a request. Until token authentication arrives, callers name themselves in
-/// `X-Mixplane-Actor: kind:id` (kind is person, service or agent); anonymous otherwise.
-fn actor(headers: &HeaderMap) -> Result<Actor, Problem> {
-    let Some(value) = headers.get("x-mixplane-actor") else {
-        return Ok(Actor::service("anonymous"));
-    };
-    let text = value
-        .to_str()
-        .map_err(|_| Problem::bad_request("header `X-Mixplane-Actor` is not text"))?;
-    match text.split_once(':') {
-        Some(("person", id)) if !id.trim().is_empty() => Ok(Actor::person(id.trim())),
-        Some(("service", id)) if !id.trim().is_empty() => Ok(Actor::service(id.trim())),
-        Some(("agent", id)) if !id.trim().is_empty() => Ok(Actor::agent(id.trim())),
-        _ => Err(Problem::bad_request(format!(
-            "header `X-Mixplane-Actor` must be `person:ID`, `service:ID` or `agent:ID`, got `{text}`"
-        ))),
-    }
-}
-
 async fn ingest_events(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Json(events): Json<Vec<Event>>,
 ) -> Result<Json200<AppendOutcome>, Problem> {
-    let actor = actor(&headers)?;
+    let actor = caller.actor();
     if app.store.plant().await.is_none() {
         return Err(no_plant());
     }

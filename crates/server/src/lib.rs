@@ -1,17 +1,21 @@
 //! The HTTP API of mixplane.
 //!
 //! Owns routing, request parsing, the mapping of errors to RFC 9457 problem+json, and the
-//! OpenAPI document — all built from one route table ([`api::endpoints`]). Every write goes
-//! through the store, which audits it with the caller's identity.
+//! OpenAPI document — all built from one route table ([`api::endpoints`]). Every endpoint is
+//! guarded by its permission ([`auth`]: bearer tokens, roles, plant scopes); every write goes
+//! through the store, which audits it with the authenticated principal.
 //!
 //! Architecture invariant: only this crate speaks HTTP. It holds no domain logic of its own:
 //! it parses, calls the store or an engine, and serialises the answer.
 
 pub mod api;
+pub mod auth;
 pub mod extract;
+pub mod govern_api;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+pub mod sink;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,6 +32,8 @@ use crate::problem::Problem;
 pub struct AppState {
     pub store: Arc<store::Store>,
     pub openapi: Arc<serde_json::Value>,
+    /// Policy, sinks, verified tokens and the pseudonymiser.
+    pub governance: Arc<govern_api::Governance>,
 }
 
 impl AppState {
@@ -35,18 +41,28 @@ impl AppState {
         AppState {
             store,
             openapi: Arc::new(openapi::document(&api::endpoints())),
+            governance: Arc::new(govern_api::Governance::default()),
         }
+    }
+
+    /// The same state with these governance settings (policy, sinks).
+    pub fn with_governance(mut self, governance: govern_api::Governance) -> AppState {
+        self.governance = Arc::new(governance);
+        self
     }
 }
 
 /// Largest request body accepted: a generous batch of events.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// The full router, built from the route table.
+/// The full router, built from the route table. Every endpoint's handler is wrapped in
+/// [`auth::layer`] with the endpoint's permission, so none is reachable without its rule.
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for endpoint in api::endpoints() {
-        router = router.route(endpoint.path, (endpoint.handler)());
+        let guard =
+            axum::middleware::from_fn_with_state(state.clone(), auth::guard(endpoint.permission));
+        router = router.route(endpoint.path, (endpoint.handler)().layer(guard));
     }
     router
         .fallback(not_found)

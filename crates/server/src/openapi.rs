@@ -19,6 +19,9 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             "x-mixplane-permission".into(),
             json!(format!("{:?}", endpoint.permission)),
         );
+        if endpoint.permission != crate::routes::Permission::Public {
+            operation.insert("security".into(), json!([{ "bearer": [] }]));
+        }
         let parameters: Vec<Value> = endpoint
             .params
             .iter()
@@ -77,6 +80,15 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             "description": "Control plane for mixed-mode manufacturing. Times are RFC 3339 UTC; durations are minutes unless a field name says otherwise; errors are application/problem+json (RFC 9457)."
         },
         "paths": paths,
-        "components": { "schemas": schemas },
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from `mixplane token create`; 401 without a valid one, 403 when the token's role or scope does not permit the call."
+                }
+            },
+        },
     })
 }

@@ -28,26 +28,9 @@ pub struct Param {
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
 /// What a caller must be allowed to do to call an endpoint. Every endpoint names one, so an
-/// endpoint cannot be added without an access rule; roles map to sets of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Permission {
-    /// Anyone, without a token (health, the API document).
-    Public,
-    /// Read plant structure, orders and state.
-    ReadPlant,
-    /// Read the event log.
-    ReadEvents,
-    /// Append events.
-    WriteEvents,
-    /// Read the audit trail.
-    ReadAudit,
-    /// Read quality data: charts, alerts, holds, nonconformances.
-    ReadQuality,
-    /// Record quality results, run analyses that write, place and release holds.
-    WriteQuality,
-    /// Move a nonconformance through its workflow and decide its disposition.
-    DisposeQuality,
-}
+/// endpoint cannot be added without an access rule. The enum and the roles that grant each
+/// permission live in `govern::rbac`; [`crate::auth`] enforces them for every route.
+pub use govern::Permission;
 
 /// One endpoint: what the OpenAPI document says and the handler that serves it.
 pub struct Endpoint {

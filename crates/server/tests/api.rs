@@ -10,6 +10,8 @@ struct TestApp {
     address: SocketAddr,
     store: Arc<store::Store>,
     client: reqwest::Client,
+    /// A bearer token of `alice`, an admin.
+    token: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -25,6 +27,18 @@ impl TestApp {
             .put_plant(sim::reference_plant(), &actor)
             .await
             .expect("reference plant loads");
+        let token = store
+            .create_token(
+                "alice",
+                govern::PrincipalKind::Person,
+                govern::Role::Admin,
+                govern::Scope::All,
+                store::TokenHashing::Fast,
+                store::GovernanceWrite::by(actor.clone(), None),
+            )
+            .await
+            .expect("a token")
+            .token;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -40,6 +54,7 @@ impl TestApp {
             address,
             store,
             client: reqwest::Client::new(),
+            token,
             _shutdown: tx,
         }
     }
@@ -49,7 +64,13 @@ impl TestApp {
     }
 
     async fn get(&self, path: &str) -> (u16, String, Value) {
-        let response = self.client.get(self.url(path)).send().await.unwrap();
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
         split(response).await
     }
 
@@ -58,7 +79,7 @@ impl TestApp {
             .client
             .post(self.url(path))
             .header("content-type", "application/json")
-            .header("x-mixplane-actor", "person:alice")
+            .bearer_auth(&self.token)
             .body(body)
             .send()
             .await

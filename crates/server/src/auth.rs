@@ -1,0 +1,255 @@
+//! Authentication and authorisation of every request, from the route table.
+//!
+//! [`crate::router`] wraps each endpoint's handler in [`layer`] with the endpoint's
+//! [`Permission`], so no endpoint can be reached without its rule being checked:
+//!
+//! - `Permission::Public` needs no token;
+//! - otherwise `Authorization: Bearer <token>` is required — missing, malformed, unknown or
+//!   revoked tokens get 401 problem+json with `WWW-Authenticate: Bearer`;
+//! - the principal's role must grant the permission and its scope must reach the plant's
+//!   site, else 403 (object-level scope — a proposal's area — is checked by the handler);
+//! - the principal is handed to the handler as a [`Caller`], and is the audited actor of
+//!   every write;
+//! - responses to agents are pseudonymised (operator identities → HMAC pseudonyms, recipe
+//!   parameters masked) before they leave the server.
+//!
+//! A verified token is cached by its SHA-256, so argon2 runs once per token and process; every
+//! request still checks that the token is live (not revoked) and reads the principal's current
+//! role and scope.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use govern::{Hierarchy, Permission, Principal, PrincipalKind, Role};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::problem::Problem;
+
+/// The header through which callers used to name themselves; now set only by [`layer`], from
+/// the authenticated principal (`kind:id`).
+pub const ACTOR_HEADER: &str = "x-mixplane-actor";
+
+/// The authenticated principal of a request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// The audit actor for this caller.
+    pub fn actor(&self) -> store::Actor {
+        store::actor_of(&self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Caller, Problem> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| unauthorized("this endpoint needs a bearer token"))
+    }
+}
+
+/// Verified tokens: SHA-256 of the token → token id.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    verified: Mutex<HashMap<[u8; 32], String>>,
+}
+
+const CACHE_LIMIT: usize = 10_000;
+
+impl TokenCache {
+    /// The live principal of a token, verifying it with argon2 only the first time.
+    pub async fn principal(
+        &self,
+        store: &store::Store,
+        token: &str,
+    ) -> Result<Option<Principal>, store::StoreError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let cached = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&digest)
+            .cloned();
+        if let Some(token_id) = cached {
+            return store.token_principal(&token_id).await;
+        }
+        let principal = store.authenticate(token).await?;
+        if principal.is_some()
+            && let Some(token_id) = token
+                .strip_prefix("mxp_")
+                .and_then(|rest| rest.split_once('_'))
+                .map(|(id, _)| id.to_owned())
+        {
+            let mut verified = self
+                .verified
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if verified.len() >= CACHE_LIMIT {
+                verified.clear();
+            }
+            verified.insert(digest, token_id);
+        }
+        Ok(principal)
+    }
+}
+
+/// A 401 problem with the `WWW-Authenticate` challenge.
+pub fn unauthorized(detail: impl Into<String>) -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+}
+
+/// A 403 problem.
+pub fn forbidden(detail: impl Into<String>) -> Problem {
+    Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, Problem> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        unauthorized(
+            "this endpoint needs `Authorization: Bearer <token>` (`mixplane token create`)",
+        )
+    })?;
+    let text = value
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not text"))?;
+    let (scheme, token) = text
+        .split_once(' ')
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    }
+    Ok(token.trim())
+}
+
+/// The plant hierarchy scopes are checked against, if a plant is loaded.
+pub async fn hierarchy(app: &AppState) -> Option<Hierarchy> {
+    app.store
+        .plant()
+        .await
+        .map(|catalog| Hierarchy::from_plant(catalog.plant()))
+}
+
+/// The middleware function for an endpoint requiring `permission` (see [`layer`]).
+pub fn guard(
+    permission: Permission,
+) -> impl Fn(State<AppState>, Request, Next) -> Pin<Box<dyn Future<Output = Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |app, request, next| Box::pin(layer(app, permission, request, next))
+}
+
+/// Checks a request against `permission` and runs it as the authenticated principal.
+pub async fn layer(
+    State(app): State<AppState>,
+    permission: Permission,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    // The caller's identity comes from its token alone: a self-declared actor header (the
+    // pre-authentication convention) is dropped, and set from the principal for handlers
+    // that still read it.
+    request.headers_mut().remove(ACTOR_HEADER);
+    if permission == Permission::Public {
+        return next.run(request).await;
+    }
+    let principal = match authenticate(&app, request.headers()).await {
+        Ok(principal) => principal,
+        Err(problem) => return problem.into_response(),
+    };
+    if let Err(problem) = authorize(&app, &principal, permission).await {
+        return problem.into_response();
+    }
+    let is_agent = principal.kind == PrincipalKind::Agent || principal.role == Role::Agent;
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("{}:{}", principal.kind.as_str(), principal.id))
+    {
+        request.headers_mut().insert(ACTOR_HEADER, value);
+    }
+    request.extensions_mut().insert(Caller(principal));
+    let response = next.run(request).await;
+    if is_agent {
+        return pseudonymise(&app, response).await;
+    }
+    response
+}
+
+async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Principal, Problem> {
+    let token = bearer(headers)?;
+    app.governance
+        .tokens
+        .principal(&app.store, token)
+        .await?
+        .ok_or_else(|| unauthorized("the bearer token is unknown, revoked or malformed"))
+}
+
+async fn authorize(
+    app: &AppState,
+    principal: &Principal,
+    permission: Permission,
+) -> Result<(), Problem> {
+    if !principal.role.allows(permission) {
+        return Err(forbidden(format!(
+            "{} has role {}, which does not grant {permission:?}",
+            principal.id, principal.role
+        )));
+    }
+    let reaches = match hierarchy(app).await {
+        Some(h) => principal.scope.reaches(&h, None),
+        // Without a plant, only an unrestricted scope can be checked to reach it.
+        None => principal.scope == govern::Scope::All,
+    };
+    if !reaches {
+        return Err(forbidden(format!(
+            "{}'s scope {} does not reach this plant's site",
+            principal.id, principal.scope
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces operator identities and masks recipe parameters in a JSON response.
+async fn pseudonymise(app: &AppState, response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let pseudonymizer = match app.governance.pseudonymizer(&app.store).await {
+        Ok(p) => p,
+        Err(problem) => return problem.into_response(),
+    };
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Problem::internal("reading the response to pseudonymise it failed").into_response();
+    };
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Problem::internal("the response to pseudonymise is not JSON").into_response();
+    };
+    pseudonymizer.protect(&mut value);
+    let body = serde_json::to_vec(&value).expect("JSON values serialise");
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert("x-mixplane-pseudonymised", HeaderValue::from_static("true"));
+    Response::from_parts(parts, Body::from(body))
+}

@@ -1,0 +1,147 @@
+//! Sinks: where an approved proposal's changes go, and what they answer.
+//!
+//! - `mes-sim` — the simulator acting as the MES: the diff becomes plant events
+//!   ([`govern::mes::events_for`]) appended through the store (audited as `events.append` by
+//!   the applying principal); the answer names the events and the log sequence numbers, like
+//!   an Opcenter command's `Succeeded`/`Error`.
+//! - `file` — one JSON Lines record per applied or rolled-back change set, appended to a file
+//!   (`<data-dir>/applied-changes.jsonl` under `mixplane serve`); the answer names the file
+//!   and the byte offset of the record.
+//!
+//! Either way the answer is recorded in the proposal and in the audit record of the apply or
+//! rollback. A sink that fails answers `{"status": "Error", …}`.
+
+use std::fmt;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use govern::{Change, Proposal};
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// A sink's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkKind {
+    MesSim,
+    File,
+}
+
+impl SinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkKind::MesSim => "mes-sim",
+            SinkKind::File => "file",
+        }
+    }
+}
+
+impl fmt::Display for SinkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SinkKind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<SinkKind, String> {
+        match text {
+            "mes-sim" => Ok(SinkKind::MesSim),
+            "file" => Ok(SinkKind::File),
+            other => Err(format!("unknown sink `{other}` (expected mes-sim or file)")),
+        }
+    }
+}
+
+/// Sends `diff` (the proposal's diff, or its inverse for a rollback) to a sink. `Ok` carries
+/// a `Succeeded` answer, `Err` an `Error` answer; both are what gets audited.
+pub async fn deliver(
+    app: &AppState,
+    sink: SinkKind,
+    proposal: &Proposal,
+    diff: &[Change],
+    direction: &str,
+    actor: &store::Actor,
+) -> Result<Value, Value> {
+    match sink {
+        SinkKind::MesSim => mes_sim(app, proposal, diff, direction, actor).await,
+        SinkKind::File => match &app.governance.file_sink {
+            Some(path) => file(path.clone(), proposal, diff, direction, actor).await,
+            None => Err(error(sink, "no file sink is configured on this server")),
+        },
+    }
+}
+
+fn error(sink: SinkKind, message: impl Into<String>) -> Value {
+    json!({ "sink": sink.as_str(), "status": "Error", "message": message.into() })
+}
+
+async fn mes_sim(
+    app: &AppState,
+    proposal: &Proposal,
+    diff: &[Change],
+    direction: &str,
+    actor: &store::Actor,
+) -> Result<Value, Value> {
+    let state = app.store.state().await;
+    let time = state.clock.unwrap_or_else(crate::govern_api::now);
+    let events = govern::mes::events_for(&proposal.id, direction, diff, time)
+        .map_err(|message| error(SinkKind::MesSim, message))?;
+    let outcome = app
+        .store
+        .append(&events, actor)
+        .await
+        .map_err(|e| error(SinkKind::MesSim, e.to_string()))?;
+    Ok(json!({
+        "sink": SinkKind::MesSim.as_str(),
+        "status": "Succeeded",
+        "events": events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        "inserted": outcome.inserted,
+        "duplicates": outcome.duplicates,
+        "first_seq": outcome.first_seq,
+        "last_seq": outcome.last_seq,
+    }))
+}
+
+async fn file(
+    path: PathBuf,
+    proposal: &Proposal,
+    diff: &[Change],
+    direction: &str,
+    actor: &store::Actor,
+) -> Result<Value, Value> {
+    let record = json!({
+        "at": crate::govern_api::now(),
+        "proposal": proposal.id,
+        "direction": direction,
+        "kind": proposal.kind,
+        "site": proposal.site,
+        "area": proposal.area,
+        "by": actor,
+        "engine": proposal.evidence.modified_by(),
+        "changes": diff,
+    });
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut line = serde_json::to_vec(&record).expect("JSON values serialise");
+        line.push(b'\n');
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        let offset = file.metadata()?.len();
+        file.write_all(&line)?;
+        file.sync_data()?;
+        Ok::<u64, std::io::Error>(offset)
+    })
+    .await
+    .map_err(|e| error(SinkKind::File, e.to_string()))?
+    .map(|offset| {
+        json!({ "sink": SinkKind::File.as_str(), "status": "Succeeded", "path": shown, "offset": offset })
+    })
+    .map_err(|e| error(SinkKind::File, format!("writing {shown}: {e}")))
+}
