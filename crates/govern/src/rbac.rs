@@ -38,6 +38,10 @@ pub enum Permission {
     ReadTrace,
     /// Import genealogy documents (EPCIS capture, B2MML).
     WriteTrace,
+    /// Check schedules against problems (computes, writes nothing).
+    ReadSchedule,
+    /// Compute schedules: optimise, solve, repair (writes nothing; changes go through proposals).
+    WriteSchedule,
     /// Read proposals and their evidence.
     ReadProposals,
     /// Submit a proposal (engines and agents).
@@ -53,7 +57,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 18] = [
         Permission::Public,
         Permission::ReadPlant,
         Permission::ReadEvents,
@@ -64,6 +68,8 @@ impl Permission {
         Permission::DisposeQuality,
         Permission::ReadTrace,
         Permission::WriteTrace,
+        Permission::ReadSchedule,
+        Permission::WriteSchedule,
         Permission::ReadProposals,
         Permission::ProposeChanges,
         Permission::DecideProposals,
@@ -121,11 +127,12 @@ impl Role {
     /// The permissions this role grants (besides [`Permission::Public`], which everyone has).
     pub fn permissions(self) -> &'static [Permission] {
         use Permission as P;
-        const READ: [Permission; 5] = [
+        const READ: [Permission; 6] = [
             P::ReadPlant,
             P::ReadEvents,
             P::ReadQuality,
             P::ReadTrace,
+            P::ReadSchedule,
             P::ReadProposals,
         ];
         match self {
@@ -135,6 +142,7 @@ impl Role {
                 P::ReadEvents,
                 P::ReadQuality,
                 P::ReadTrace,
+                P::ReadSchedule,
                 P::WriteTrace,
                 P::ReadProposals,
                 P::WriteEvents,
@@ -145,6 +153,8 @@ impl Role {
                 P::ReadEvents,
                 P::ReadQuality,
                 P::ReadTrace,
+                P::ReadSchedule,
+                P::WriteSchedule,
                 P::ReadProposals,
                 P::ProposeChanges,
                 P::DecideProposals,
@@ -155,6 +165,7 @@ impl Role {
                 P::ReadEvents,
                 P::ReadQuality,
                 P::ReadTrace,
+                P::ReadSchedule,
                 P::WriteTrace,
                 P::ReadProposals,
                 P::WriteQuality,
@@ -168,6 +179,8 @@ impl Role {
                 P::ReadEvents,
                 P::ReadQuality,
                 P::ReadTrace,
+                P::ReadSchedule,
+                P::WriteSchedule,
                 P::WriteTrace,
                 P::ReadProposals,
                 P::WriteEvents,
@@ -184,6 +197,8 @@ impl Role {
                 P::ReadEvents,
                 P::ReadQuality,
                 P::ReadTrace,
+                P::ReadSchedule,
+                P::WriteSchedule,
                 P::ReadProposals,
                 P::ProposeChanges,
             ],

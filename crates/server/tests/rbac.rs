@@ -42,12 +42,14 @@ fn granted(permission: Permission) -> &'static [Role] {
         | Permission::ReadEvents
         | Permission::ReadQuality
         | Permission::ReadTrace
+        | Permission::ReadSchedule
         | Permission::ReadProposals => EVERYONE,
         Permission::WriteEvents => &[Operator, Supervisor, Admin],
         Permission::WriteQuality | Permission::WriteTrace => {
             &[Operator, QualityEngineer, Supervisor, Admin]
         }
         Permission::DisposeQuality => &[QualityEngineer, Supervisor, Admin],
+        Permission::WriteSchedule => &[Planner, Supervisor, Admin, Agent],
         Permission::ReadAudit => &[Supervisor, Admin],
         Permission::ProposeChanges => &[Planner, QualityEngineer, Supervisor, Admin, Agent],
         Permission::DecideProposals | Permission::ApplyProposals => {
@@ -160,6 +162,11 @@ const RULES: &[Rule] = &[
     rule("traceReconcile", Sample::Access("")),
     rule("epcisCapture", Sample::Access("{}")),
     rule("epcisEvents", Sample::Access("")),
+    // Scheduling.
+    rule("optimizeSchedule", Sample::Access("{}")),
+    rule("solveSchedule", Sample::Access("{}")),
+    rule("checkSchedule", Sample::Access("{}")),
+    rule("repairSchedule", Sample::Access("{}")),
 ];
 
 /// The scopes every role is tried with, and whether each reaches area A-CHEM of site RHF.
