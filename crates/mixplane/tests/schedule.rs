@@ -1,0 +1,213 @@
+//! `mixplane schedule …` and `mixplane bench …` run as a real binary; every schedule printed
+//! is re-verified with the library checkers.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mixplane"))
+}
+
+fn bench_dir(kind: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/bench")
+        .join(kind)
+}
+
+fn run_json(args: &[&str]) -> Value {
+    let out = bin().args(args).output().expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
+}
+
+#[test]
+fn solve_ft06_json_passes_the_checker() {
+    let file = bench_dir("jssp").join("ft06.txt");
+    let file = file.to_str().unwrap();
+    let v = run_json(&[
+        "schedule",
+        "solve",
+        file,
+        "--format",
+        "jsplib",
+        "--time-limit",
+        "5",
+        "--threads",
+        "2",
+        "--seed",
+        "3",
+        "--iterations",
+        "3000",
+        "--json",
+    ]);
+    let text = std::fs::read_to_string(file).unwrap();
+    let problem = schedule::parse_jsplib(&text).unwrap();
+    let ops: Vec<schedule::ScheduledOp> = serde_json::from_value(v["schedule"].clone()).unwrap();
+    assert_eq!(ops.len(), 36);
+    let report = schedule::check(&problem, &ops, v["makespan"].as_u64());
+    assert!(report.is_feasible(), "{:?}", report.violations);
+    assert!(v["makespan"].as_u64().unwrap() <= 60);
+    assert_eq!(v["objective"], v["makespan"]);
+    // The same budget and seed give the same answer.
+    let again = run_json(&[
+        "schedule",
+        "solve",
+        file,
+        "--format",
+        "jsplib",
+        "--time-limit",
+        "5",
+        "--threads",
+        "2",
+        "--seed",
+        "3",
+        "--iterations",
+        "3000",
+        "--json",
+    ]);
+    assert_eq!(again["schedule"], v["schedule"]);
+}
+
+#[test]
+fn fjs_solve_and_check_command() {
+    let dir = tempdir("fjs");
+    let file = bench_dir("fjsp").join("mk01.fjs");
+    let file = file.to_str().unwrap();
+    let v = run_json(&[
+        "schedule",
+        "solve",
+        file,
+        "--time-limit",
+        "1",
+        "--iterations",
+        "500",
+        "--json",
+    ]);
+    let out = dir.join("mk01.json");
+    std::fs::write(&out, v.to_string()).unwrap();
+    let status = bin()
+        .args(["schedule", "check", file, out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mixplane-schedule-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn generate_solve_check_native() {
+    let dir = tempdir("native");
+    let problem = dir.join("p.json");
+    let status = bin()
+        .args([
+            "schedule",
+            "generate",
+            "--operations",
+            "200",
+            "--units",
+            "9",
+            "--seed",
+            "4",
+            "--out",
+        ])
+        .arg(&problem)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let v = run_json(&[
+        "schedule",
+        "solve",
+        problem.to_str().unwrap(),
+        "--time-limit",
+        "5",
+        "--iterations",
+        "100",
+        "--objective",
+        "minimize_tardiness",
+        "--json",
+    ]);
+    assert!(v["objective"].as_f64().unwrap() <= v["initial_score"]["total"].as_f64().unwrap());
+    let p: schedule::plant::PlantProblem =
+        serde_json::from_str(&std::fs::read_to_string(&problem).unwrap()).unwrap();
+    let assignments = serde_json::from_value(v["schedule"].clone()).unwrap();
+    let report = schedule::plant::check(&p, &schedule::plant::PlantSchedule { assignments });
+    assert!(report.feasible, "{:?}", report.violations);
+    // And through the CLI checker, which fails on a broken schedule.
+    let sol = dir.join("s.json");
+    std::fs::write(&sol, v.to_string()).unwrap();
+    let ok = bin()
+        .args(["schedule", "check"])
+        .arg(&problem)
+        .arg(&sol)
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let mut broken = v.clone();
+    broken["schedule"][0]["start"] = Value::from(-5000);
+    broken["schedule"][0]["end"] = Value::from(-4000);
+    std::fs::write(&sol, broken.to_string()).unwrap();
+    let bad = bin()
+        .args(["schedule", "check"])
+        .arg(&problem)
+        .arg(&sol)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("wrong_duration"));
+}
+
+#[test]
+fn impossible_native_problem_is_named() {
+    let dir = tempdir("bad");
+    let problem = dir.join("bad.json");
+    std::fs::write(
+        &problem,
+        r#"{"horizon_start":"2026-03-02T00:00:00Z","horizon_minutes":100,"units":[{"id":"U1"}],
+            "orders":[{"id":"A"}],
+            "operations":[{"id":"a1","order":"A","alternatives":[{"unit":"GHOST","minutes":5}]}]}"#,
+    )
+    .unwrap();
+    let out = bin()
+        .args(["schedule", "solve"])
+        .arg(&problem)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a1") && err.contains("GHOST"), "{err}");
+}
+
+#[test]
+fn bench_jssp_prints_a_gap_table() {
+    let dir = bench_dir("jssp");
+    let out = bin()
+        .args(["bench", "jssp"])
+        .arg(&dir)
+        .args(["--time-limit", "0.3", "--threads", "1", "--only", "ft06"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ft06") && text.contains("55") && text.contains("mean gap"),
+        "{text}"
+    );
+}
