@@ -14,6 +14,7 @@ pub mod extract;
 pub mod govern_api;
 pub mod openapi;
 pub mod problem;
+pub mod quality_api;
 pub mod routes;
 pub mod sink;
 

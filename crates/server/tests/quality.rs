@@ -1,0 +1,553 @@
+//! The quality API over real HTTP: SPC analysis with the vector contract, quality results
+//! ingest with enforcement (alerts, holds, nonconformances), the NC workflow, the release
+//! gate, chart data, and quality state surviving a restart.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use model::{Catalog, Event};
+use serde_json::{Value, json};
+
+struct TestApp {
+    address: SocketAddr,
+    store: Arc<store::Store>,
+    client: reqwest::Client,
+    /// Bearer token of `qe.anna`, an admin.
+    token: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    async fn start() -> TestApp {
+        let store = Arc::new(
+            store::Store::open_in_memory()
+                .await
+                .expect("in-memory store"),
+        );
+        TestApp::with_store(store).await
+    }
+
+    async fn with_store(store: Arc<store::Store>) -> TestApp {
+        if store.plant().await.is_none() {
+            store
+                .put_plant(sim::reference_plant(), &store::Actor::system("test"))
+                .await
+                .expect("reference plant loads");
+        }
+        let token = token(&store, "qe.anna", govern::Role::Admin).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = server::AppState::new(store.clone());
+        tokio::spawn(async move {
+            server::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp {
+            address,
+            store,
+            client: reqwest::Client::new(),
+            token,
+            _shutdown: tx,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        split(response).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, String, Value) {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    async fn post_raw(&self, path: &str, body: String) -> (u16, String, Value) {
+        self.post_as(&self.token, path, body).await
+    }
+
+    async fn post_as(&self, token: &str, path: &str, body: String) -> (u16, String, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .bearer_auth(token)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        split(response).await
+    }
+}
+
+async fn token(store: &store::Store, name: &str, role: govern::Role) -> String {
+    store
+        .create_token(
+            name,
+            govern::PrincipalKind::Person,
+            role,
+            govern::Scope::All,
+            store::TokenHashing::Fast,
+            store::GovernanceWrite::by(store::Actor::system("test"), None),
+        )
+        .await
+        .expect("a token")
+        .token
+}
+
+async fn split(response: reqwest::Response) -> (u16, String, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.text().await.unwrap();
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (status, content_type, value)
+}
+
+fn assert_problem(response: &(u16, String, Value), status: u16, needles: &[&str]) {
+    let (s, content_type, body) = response;
+    assert_eq!(*s, status, "body: {body}");
+    assert_eq!(content_type, "application/problem+json");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    for needle in needles {
+        assert!(
+            detail.contains(needle),
+            "detail `{detail}` should mention `{needle}`"
+        );
+    }
+}
+
+/// Numbers within 1e-9·max(1, |x|), everything else equal, every expected key present.
+fn close(expected: &Value, actual: &Value, path: &str) {
+    match (expected, actual) {
+        (Value::Number(e), Value::Number(a)) => {
+            let (e, a) = (e.as_f64().unwrap(), a.as_f64().unwrap());
+            assert!(
+                (e - a).abs() <= 1e-9 * e.abs().max(1.0),
+                "{path}: {e} vs {a}"
+            );
+        }
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, v) in e {
+                close(v, a.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"));
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            assert_eq!(e.len(), a.len(), "{path}");
+            for (i, (x, y)) in e.iter().zip(a).enumerate() {
+                close(x, y, &format!("{path}[{i}]"));
+            }
+        }
+        (e, a) => assert_eq!(e, a, "{path}"),
+    }
+}
+
+#[tokio::test]
+async fn spc_analyze_answers_with_the_vector_contract() {
+    let app = TestApp::start().await;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/quality/vectors");
+    let mut checked = 0;
+    for name in [
+        "imr_outlier_and_trend.json",
+        "dyedcloth_u_variable_sizes.json",
+        "ewma_shift_1sigma.json",
+    ] {
+        let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+            continue;
+        };
+        let vector: Value = serde_json::from_str(&text).unwrap();
+        let request =
+            json!({"chart": vector["chart"], "params": vector["params"], "data": vector["data"]});
+        let (status, _, answer) = app.post("/v1/quality/spc/analyze", &request).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+        close(&vector["expected"], &answer, name);
+        checked += 1;
+    }
+    if std::env::var("MIXPLANE_SKIP_SHARED").as_deref() != Ok("1") {
+        assert_eq!(checked, 3, "shared vectors not found at {}", dir.display());
+    }
+    // Bad input names the field.
+    let missing = app
+        .post(
+            "/v1/quality/spc/analyze",
+            &json!({"chart": "imr", "params": {}, "data": {}}),
+        )
+        .await;
+    assert_problem(&missing, 422, &["data.values"]);
+    let text = app
+        .post(
+            "/v1/quality/spc/analyze",
+            &json!({"chart": "imr", "data": {"values": [1, "x", 3]}}),
+        )
+        .await;
+    assert_problem(&text, 422, &["values[1]"]);
+    let unknown = app
+        .post(
+            "/v1/quality/spc/analyze",
+            &json!({"chart": "pie", "data": {}}),
+        )
+        .await;
+    assert_problem(&unknown, 422, &["unknown chart `pie`"]);
+    let small = app
+        .post(
+            "/v1/quality/spc/analyze",
+            &json!({"chart": "xbar_r", "data": {"subgroups": [[1.0], [2.0]]}}),
+        )
+        .await;
+    assert_problem(&small, 422, &["size"]);
+    let malformed = app
+        .post_raw("/v1/quality/spc/analyze", "{\"chart\": ".into())
+        .await;
+    assert_eq!(malformed.0, 400);
+}
+
+fn viscosity(i: usize, value: f64) -> Value {
+    json!({
+        "id": format!("qr-visc-{i}"),
+        "time": format!("2026-03-02T{:02}:{:02}:00Z", 6 + i / 60, i % 60),
+        "source": "lims",
+        "characteristic": "EA100-VISC",
+        "value": value,
+        "sample": i,
+        "lot": format!("B-TEST-{i:02}"),
+    })
+}
+
+#[tokio::test]
+async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() {
+    let app = TestApp::start().await;
+    // Phase I (15 batches for process mode), then one batch far beyond the limits.
+    let wiggle = [
+        120.0, -80.0, 40.0, -150.0, 90.0, -30.0, 60.0, -110.0, 10.0, 70.0,
+    ];
+    let mut batch: Vec<Value> = (0..15)
+        .map(|i| viscosity(i, 12_000.0 + wiggle[i % 10]))
+        .collect();
+    batch.push(viscosity(15, 14_500.0));
+    let (status, _, ingest) = app
+        .post("/v1/quality/results", &Value::Array(batch.clone()))
+        .await;
+    assert_eq!(status, 200, "{ingest}");
+    assert_eq!(ingest["inserted"], 16);
+    assert_eq!(ingest["enforcement"]["results"], 16);
+    assert_eq!(ingest["enforcement"]["alerts"], 1);
+    // Idempotent: the same batch again stores and judges nothing.
+    let (status, _, again) = app.post("/v1/quality/results", &Value::Array(batch)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (again["inserted"].clone(), again["duplicates"].clone()),
+        (json!(0), json!(16))
+    );
+    assert_eq!(again["enforcement"], Value::Null);
+
+    let (_, _, alerts) = app
+        .get("/v1/quality/alerts?characteristic=EA100-VISC")
+        .await;
+    assert_eq!(alerts["total"], 1, "{alerts}");
+    let alert = &alerts["items"][0];
+    assert_eq!(alert["index"], 15);
+    assert_eq!(alert["severity"], "critical");
+    assert_eq!(alert["rule_set"], "western_electric");
+    assert!(alert["rules"].as_array().unwrap().contains(&json!(1)));
+    assert!(alert["value"].as_f64().unwrap() > alert["limits"]["ucl"].as_f64().unwrap());
+
+    let (_, _, holds) = app.get("/v1/quality/holds?active=true").await;
+    assert_eq!(holds["total"], 1, "{holds}");
+    let hold = &holds["items"][0];
+    assert_eq!(
+        (hold["item_kind"].clone(), hold["item_id"].clone()),
+        (json!("lot"), json!("B-TEST-15"))
+    );
+    let hold_id = hold["id"].as_str().unwrap().to_owned();
+
+    let (_, _, ncs) = app.get("/v1/quality/nonconformances?open=true").await;
+    assert_eq!(ncs["total"], 1, "{ncs}");
+    let nc_id = ncs["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(ncs["items"][0]["nonconformance"]["state"], "open");
+
+    // The gate blocks the held lot (hold and open NC) and lets an unaffected lot go.
+    let (_, _, gate) = app.get("/v1/quality/release-gate?lot=B-TEST-15").await;
+    assert_eq!(gate["allowed"], false, "{gate}");
+    let kinds: Vec<&str> = gate["decision"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["hold", "open_nonconformance"], "{gate}");
+    let (_, _, fine) = app.get("/v1/quality/release-gate?lot=B-TEST-03").await;
+    assert_eq!(fine["allowed"], true, "{fine}");
+    assert_problem(
+        &app.get("/v1/quality/release-gate").await,
+        400,
+        &["lot", "serial"],
+    );
+
+    // The NC workflow, with who and when.
+    let path = format!("/v1/quality/nonconformances/{nc_id}/transitions");
+    let viewer = token(&app.store, "vic", govern::Role::Viewer).await;
+    let denied = app
+        .post_as(
+            &viewer,
+            &path,
+            json!({"action": "start_investigation"}).to_string(),
+        )
+        .await;
+    assert_eq!(denied.0, 403, "a viewer may not dispose: {:?}", denied.2);
+    let invalid = app.post(&path, &json!({"action": "close"})).await;
+    assert_problem(&invalid, 409, &["close", "`open`"]);
+    for step in [
+        json!({"action": "start_investigation"}),
+        json!({"action": "disposition", "disposition": "use_as_is"}),
+        json!({"action": "start_capa"}),
+        json!({"action": "add_capa_action", "id": "A1", "description": "recalibrate the viscometer"}),
+        json!({"action": "complete_capa_action", "id": "A1"}),
+        json!({"action": "verify_capa_action", "id": "A1"}),
+        json!({"action": "verify"}),
+    ] {
+        let (status, _, body) = app.post(&path, &step).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    let (_, _, gate) = app.get("/v1/quality/release-gate?lot=B-TEST-15").await;
+    assert_eq!(
+        gate["decision"]["reasons"].as_array().unwrap().len(),
+        2,
+        "{gate}"
+    );
+    let (status, _, closed) = app.post(&path, &json!({"action": "close"})).await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["nonconformance"]["state"], "closed");
+    let history = closed["nonconformance"]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 9);
+    assert!(
+        history
+            .iter()
+            .skip(1)
+            .all(|r| r["by"] == "person:qe.anna" && r["at"].as_i64().unwrap() > 0)
+    );
+    let again = app.post(&path, &json!({"action": "start_capa"})).await;
+    assert_problem(&again, 409, &["start_capa", "`closed`"]);
+    assert_problem(
+        &app.post(
+            "/v1/quality/nonconformances/NC-NOPE/transitions",
+            &json!({"action": "verify"}),
+        )
+        .await,
+        404,
+        &["NC-NOPE"],
+    );
+    assert_eq!(app.post(&path, &json!({"action": "fly"})).await.0, 422);
+
+    // Still held; releasing the hold lets it ship (the NC was dispositioned use-as-is).
+    let (_, _, gate) = app.get("/v1/quality/release-gate?lot=B-TEST-15").await;
+    assert_eq!(gate["allowed"], false);
+    let release = format!("/v1/quality/holds/{hold_id}/release");
+    let (status, _, released) = app
+        .post(&release, &json!({"reason": "MRB: use as is"}))
+        .await;
+    assert_eq!(status, 200, "{released}");
+    assert_eq!(released["active"], false);
+    assert_problem(
+        &app.post(&release, &json!({"reason": "again"})).await,
+        409,
+        &[&hold_id],
+    );
+    let (_, _, gate) = app.get("/v1/quality/release-gate?lot=B-TEST-15").await;
+    assert_eq!(gate["allowed"], true, "{gate}");
+
+    // Manual holds and NCs.
+    let (status, _, manual) = app
+        .post(
+            "/v1/quality/holds",
+            &json!({"item_kind": "lot", "item_id": "B-TEST-03", "reason": "customer complaint"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{manual}");
+    assert_eq!(manual["placed_by"], "person:qe.anna");
+    assert_problem(
+        &app.post(
+            "/v1/quality/holds",
+            &json!({"item_kind": "lot", "item_id": "B-TEST-03", "reason": "twice"}),
+        )
+        .await,
+        409,
+        &["already on hold"],
+    );
+    assert_problem(
+        &app.post(
+            "/v1/quality/holds",
+            &json!({"item_kind": "pallet", "item_id": "P1", "reason": "x"}),
+        )
+        .await,
+        422,
+        &["item_kind", "pallet"],
+    );
+    let (status, _, nc) = app
+        .post(
+            "/v1/quality/nonconformances",
+            &json!({"description": "foreign particle", "items": ["lot:B-TEST-04"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{nc}");
+    let (_, _, gate) = app.get("/v1/quality/release-gate?lot=B-TEST-04").await;
+    assert_eq!(
+        gate["decision"]["reasons"][0]["kind"],
+        "open_nonconformance"
+    );
+    assert_problem(
+        &app.post(
+            "/v1/quality/nonconformances",
+            &json!({"description": "x", "items": ["B-1"]}),
+        )
+        .await,
+        422,
+        &["items[0]"],
+    );
+
+    // Chart data.
+    let (status, _, chart) = app
+        .get("/v1/quality/characteristics/EA100-VISC/chart")
+        .await;
+    assert_eq!(status, 200, "{chart}");
+    assert_eq!(chart["status"], "monitoring");
+    assert_eq!(chart["points"].as_array().unwrap().len(), 16);
+    assert_eq!(chart["points_out_of_control"], json!([15]));
+    assert!(chart["limits"]["ucl"].as_f64().unwrap() > 12_000.0);
+    assert_problem(
+        &app.get("/v1/quality/characteristics/NOPE/chart").await,
+        404,
+        &["NOPE"],
+    );
+
+    // Every one of these writes is in the audit chain, which still verifies.
+    let report = app.store.verify_audit().await.unwrap();
+    assert!(report.first_bad.is_none(), "{report:?}");
+    let (_, _, audit) = app.get("/v1/audit?limit=1000").await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "quality.enforce",
+        "quality.nc.transition",
+        "quality.hold.release",
+        "quality.hold.place",
+        "quality.nc.open",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} not audited: {actions:?}"
+        );
+    }
+}
+
+fn simulated_events(days: f64) -> Vec<Event> {
+    let catalog = Catalog::new(sim::reference_plant()).unwrap();
+    let options = sim::SimOptions {
+        days,
+        seed: 11,
+        drifts: vec![sim::DriftSpec::reactor_temperature_creep()],
+        ..sim::SimOptions::default()
+    };
+    sim::simulate(&catalog, &options, None, |_| {})
+        .unwrap()
+        .events
+}
+
+#[tokio::test]
+async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("mixplane-quality-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("q.db");
+    let events = simulated_events(12.0);
+    let (half, rest) = events.split_at(events.len() / 2);
+    let counts = {
+        let store = Arc::new(store::Store::open_sqlite(&db).await.unwrap());
+        let app = TestApp::with_store(store.clone()).await;
+        for chunk in half.chunks(2000) {
+            let body = serde_json::to_string(chunk).unwrap();
+            let (status, _, outcome) = app.post_raw("/v1/events", body).await;
+            assert_eq!(status, 200, "{outcome}");
+        }
+        // Results that came in through /v1/events are judged before any quality read.
+        let (_, _, alerts) = app.get("/v1/quality/alerts?limit=5").await;
+        assert!(alerts["total"].as_u64().unwrap() > 0, "{alerts}");
+        let (_, _, holds) = app.get("/v1/quality/holds?limit=1000").await;
+        let links: Vec<&str> = holds["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["link"].as_str().unwrap())
+            .collect();
+        assert!(links.contains(&"item"), "{links:?}");
+        assert!(
+            links.iter().any(|l| *l == "upstream" || *l == "downstream"),
+            "no hold through genealogy: {links:?}"
+        );
+        // A held lot or serial does not ship.
+        let held = holds["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["item_kind"] == "lot" || h["item_kind"] == "serial")
+            .expect("a held lot or serial");
+        let (_, _, gate) = app
+            .get(&format!(
+                "/v1/quality/release-gate?{}={}",
+                held["item_kind"].as_str().unwrap(),
+                held["item_id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(gate["allowed"], false, "{gate}");
+        store.quality_counts().await.unwrap()
+    };
+    // Reopen: every hold, NC and the enforcer's place are still there.
+    let store = Arc::new(store::Store::open_sqlite(&db).await.unwrap());
+    assert_eq!(store.quality_counts().await.unwrap(), counts);
+    let app = TestApp::with_store(store.clone()).await;
+    for chunk in rest.chunks(2000) {
+        let body = serde_json::to_string(chunk).unwrap();
+        assert_eq!(app.post_raw("/v1/events", body).await.0, 200);
+    }
+    let quality_in_rest = rest
+        .iter()
+        .filter(|e| e.kind.type_name() == "quality_result_recorded")
+        .count();
+    let run = server::quality_api::enforce(&store)
+        .await
+        .unwrap()
+        .expect("new results");
+    assert_eq!(
+        run.results, quality_in_rest,
+        "only the new results are judged"
+    );
+    assert!(!run.restarted);
+    let after = store.quality_counts().await.unwrap();
+    assert!(after.alerts >= counts.alerts);
+    assert!(
+        server::quality_api::enforce(&store)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
