@@ -49,6 +49,9 @@ fn real_main() -> Result<(), String> {
                     b.parse().map_err(|_| "bad --tenure")?,
                 ]);
             }
+            "--fresh" => {
+                options.fresh_restart_after = Some(val.parse().map_err(|_| "bad --fresh")?)
+            }
             "--only" => only = Some(val.split(',').map(str::to_string).collect()),
             "--prefix" => prefix = Some(val.clone()),
             other => return Err(format!("unknown option {other}\n{usage}")),

@@ -50,6 +50,9 @@ pub struct SolveOptions {
     /// Stop as soon as a schedule with at most this makespan is found (e.g. a proven
     /// optimum from a bounds table).
     pub target_makespan: Option<u64>,
+    /// Restarts without improving a thread's best before it restarts from a fresh
+    /// randomised construction (`None` = automatic, 40).
+    pub fresh_restart_after: Option<u32>,
 }
 
 impl Default for SolveOptions {
@@ -63,6 +66,7 @@ impl Default for SolveOptions {
             path_relinking: true,
             tabu_tenure: None,
             target_makespan: None,
+            fresh_restart_after: None,
         }
     }
 }
@@ -132,6 +136,9 @@ pub fn solve(
         params.max_no_improve = x.max(1);
     }
     params.path_relinking = options.path_relinking;
+    if let Some(f) = options.fresh_restart_after {
+        params.fresh_after = f.max(1);
+    }
     if let Some(t) = options.target_makespan {
         params.stop_at = u32::try_from(t).unwrap_or(u32::MAX);
     }

@@ -30,6 +30,8 @@ pub(crate) struct Params {
     pub path_relinking: bool,
     /// Stop as soon as the makespan is at most this (0 = only at the lower bound).
     pub stop_at: u32,
+    /// Restarts without improving the thread best before a fresh construction.
+    pub fresh_after: u32,
 }
 
 impl Params {
@@ -56,6 +58,7 @@ impl Params {
             perturb_max: 6,
             path_relinking: true,
             stop_at: 0,
+            fresh_after: 40,
         }
     }
 }
@@ -92,6 +95,9 @@ pub(crate) struct Searcher<'a> {
     force_random: bool,
     pub done: bool,
     tmp: Sol,
+    /// Restarts since the thread best last improved, and the best at the last restart.
+    fails: u32,
+    best_at_restart: u32,
 }
 
 impl<'a> Searcher<'a> {
@@ -124,6 +130,8 @@ impl<'a> Searcher<'a> {
             best,
             params,
             tmp: Sol::default(),
+            fails: 0,
+            best_at_restart: u32::MAX,
         }
     }
 
@@ -548,9 +556,21 @@ impl<'a> Searcher<'a> {
         self.push_elite();
         // Clear every tabu at once: all stored expiry iterations are now in the past.
         self.iter += u64::from(self.params.tenure_max) + 1;
+        if self.best.makespan < self.best_at_restart {
+            self.fails = 0;
+        } else {
+            self.fails += 1;
+        }
+        self.best_at_restart = self.best.makespan;
         let r = self.rng.below(8);
         let use_received = r == 0 && self.received.is_some();
-        if !use_received
+        if self.fails >= self.params.fresh_after && !use_received {
+            // Long stagnation: leave the basin with a fresh randomised construction.
+            self.fails = 0;
+            let sol = super::construct::greedy(self.inst, &mut self.rng, 0.5);
+            let ok = self.st.load(self.inst, &sol);
+            debug_assert!(ok);
+        } else if !use_received
             && self.params.path_relinking
             && !self.inst.flexible
             && self.elite.len() >= 2
@@ -569,7 +589,9 @@ impl<'a> Searcher<'a> {
             let ok = self.st.load(self.inst, &src);
             debug_assert!(ok);
             let p = &self.params;
-            let k = p.perturb_min + self.rng.below(p.perturb_max - p.perturb_min + 1);
+            let k = p.perturb_min
+                + self.rng.below(p.perturb_max - p.perturb_min + 1)
+                + (self.fails / 4).min(12);
             for _ in 0..k {
                 self.random_move();
             }
