@@ -150,6 +150,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         },
     ]
     .into_iter()
+    .chain(crate::trace_api::endpoints())
     .chain(crate::quality_api::endpoints())
     .chain(crate::govern_api::endpoints())
     .collect()

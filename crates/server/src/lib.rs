@@ -17,6 +17,7 @@ pub mod problem;
 pub mod quality_api;
 pub mod routes;
 pub mod sink;
+pub mod trace_api;
 
 use std::future::Future;
 use std::sync::Arc;

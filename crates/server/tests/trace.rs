@@ -1,0 +1,376 @@
+//! The trace API over real HTTP: EPCIS capture and query, document import, trace both ways,
+//! recall (JSON, CSV, EPCIS) and reconciliation, against an in-memory store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+struct TestApp {
+    address: SocketAddr,
+    store: Arc<store::Store>,
+    client: reqwest::Client,
+    token: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    async fn start() -> TestApp {
+        let store = Arc::new(
+            store::Store::open_in_memory()
+                .await
+                .expect("in-memory store"),
+        );
+        let actor = store::Actor::system("test");
+        store
+            .put_plant(sim::reference_plant(), &actor)
+            .await
+            .expect("reference plant loads");
+        let token = store
+            .create_token(
+                "alice",
+                govern::PrincipalKind::Person,
+                govern::Role::Admin,
+                govern::Scope::All,
+                store::TokenHashing::Fast,
+                store::GovernanceWrite {
+                    actor: actor.clone(),
+                    role: None,
+                    modified_by: "test".into(),
+                    source_event: None,
+                    sink: None,
+                },
+            )
+            .await
+            .expect("admin token")
+            .token;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = server::AppState::new(store.clone());
+        tokio::spawn(async move {
+            server::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp {
+            address,
+            store,
+            client: reqwest::Client::new(),
+            token,
+            _shutdown: tx,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, Value, reqwest::header::HeaderMap) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        split(response).await
+    }
+
+    async fn post(&self, path: &str, content_type: &str, body: String) -> (u16, String, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .bearer_auth(&self.token)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let (status, ct, value, _) = split(response).await;
+        (status, ct, value)
+    }
+}
+
+async fn split(response: reqwest::Response) -> (u16, String, Value, reqwest::header::HeaderMap) {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.text().await.unwrap();
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (status, content_type, value, headers)
+}
+
+fn sample(path: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples");
+    std::fs::read_to_string(root.join(path)).unwrap()
+}
+
+fn events_of(doc: &Value) -> Vec<Value> {
+    doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn epcis_capture_and_query() {
+    let app = TestApp::start().await;
+    for name in [
+        "ObjectEvent.jsonld",
+        "AggregationEvent.jsonld",
+        "TransformationEvent.jsonld",
+        "TransformationEvent_with_digitalLink.jsonld",
+        "Combination_of_different_event.jsonld",
+    ] {
+        let (status, _, body) = app
+            .post(
+                "/epcis/capture",
+                "application/ld+json",
+                sample(&format!("epcis/{name}")),
+            )
+            .await;
+        assert_eq!(status, 202, "{name}: {body}");
+    }
+    // The XML binding of an event already captured from JSON-LD is a duplicate.
+    let (status, _, body) = app
+        .post(
+            "/epcis/capture",
+            "application/xml",
+            sample("epcis/TransformationEvent.xml"),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["inserted"], 0);
+    assert_eq!(body["duplicates"], 1);
+
+    // A malformed document: 422 naming the event and field, and nothing stored.
+    let (_, _, before, _) = app.get("/epcis/events?perPage=1000").await;
+    let bad = r#"{"type":"EPCISDocument","epcisBody":{"eventList":[
+        {"type":"ObjectEvent","eventID":"ok-1","action":"ADD","eventTime":"2020-01-01T00:00:00Z","epcList":["urn:epc:id:sgtin:0614141.107346.9"]},
+        {"type":"ObjectEvent","eventID":"bad-2","action":"ADD","eventTime":"2020-01-01T00:00:00Z","epcList":[42]}]}}"#;
+    let (status, content_type, problem) = app
+        .post("/epcis/capture", "application/json", bad.into())
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(content_type, "application/problem+json");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("event 1") && detail.contains("bad-2") && detail.contains("epcList[0]"),
+        "{detail}"
+    );
+    let (_, _, after, _) = app.get("/epcis/events?perPage=1000").await;
+    assert_eq!(events_of(&before).len(), events_of(&after).len());
+
+    // Query parameters.
+    let (status, _, doc, _) = app.get("/epcis/events?eventType=TransformationEvent").await;
+    assert_eq!(status, 200);
+    let found = events_of(&doc);
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|e| e["type"] == "TransformationEvent"));
+    let (_, _, doc, _) = app.get("/epcis/events?EQ_bizStep=shipping").await;
+    assert_eq!(events_of(&doc).len(), 1);
+    // MATCH_epc in Digital Link form finds the URN-captured serial.
+    let (_, _, doc, _) = app
+        .get("/epcis/events?MATCH_epc=https%3A%2F%2Fid.gs1.org%2F01%2F10614141073464%2F21%2F2018")
+        .await;
+    assert_eq!(events_of(&doc).len(), 3, "{doc}");
+    let (_, _, doc, _) = app
+        .get("/epcis/events?GE_eventTime=2013-01-01T00:00:00Z&LT_eventTime=2014-01-01T00:00:00Z&EQ_disposition=in_progress")
+        .await;
+    assert!(
+        events_of(&doc)
+            .iter()
+            .all(|e| e["eventTime"].as_str().unwrap().starts_with("2013"))
+    );
+    // Paging.
+    let (_, _, all, _) = app.get("/epcis/events?perPage=1000").await;
+    let total = events_of(&all).len();
+    let mut seen = 0;
+    let mut path = "/epcis/events?perPage=2".to_owned();
+    loop {
+        let (status, _, doc, headers) = app.get(&path).await;
+        assert_eq!(status, 200);
+        seen += events_of(&doc).len();
+        let Some(link) = headers.get("link") else {
+            break;
+        };
+        let link = link.to_str().unwrap();
+        path = link
+            .trim_start_matches('<')
+            .split('>')
+            .next()
+            .unwrap()
+            .to_owned();
+    }
+    assert_eq!(seen, total);
+    // Unknown parameters are named.
+    let (status, _, problem, _) = app.get("/epcis/events?EQ_colour=red").await;
+    assert_eq!(status, 400);
+    assert!(problem["detail"].as_str().unwrap().contains("EQ_colour"));
+    // XML answer on request.
+    let response = app
+        .client
+        .get(app.url("/epcis/events?eventType=AggregationEvent"))
+        .bearer_auth(&app.token)
+        .header("accept", "application/xml")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("<AggregationEvent>")
+    );
+
+    // Genealogy from captured events: the lot reaches the four serials.
+    let lot = "urn%3Aepc%3Aclass%3Algtin%3A4012345.011111.4444";
+    let (status, _, report, _) = app.get(&format!("/v1/trace/forward/{lot}")).await;
+    assert_eq!(status, 200, "{report}");
+    let serials = report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "serial")
+        .count();
+    assert_eq!(serials, 4);
+    assert_eq!(app.store.verify_audit().await.unwrap().first_bad, None);
+}
+
+#[tokio::test]
+async fn trace_recall_and_reconcile_on_simulated_plant_data() {
+    let app = TestApp::start().await;
+    let catalog = sim::reference_catalog();
+    let options = sim::SimOptions {
+        days: 6.0,
+        ..sim::SimOptions::default()
+    };
+    let out = sim::simulate(&catalog, &options, None, |_| {}).unwrap();
+    app.store
+        .append(&out.events, &store::Actor::system("sim"))
+        .await
+        .unwrap();
+
+    // A shipped serial, and the batch lots it came from.
+    let (serial, customer) = out
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            model::EventKind::MaterialShipped {
+                serials, customer, ..
+            } if !serials.is_empty() => Some((serials[0].to_string(), customer.clone())),
+            _ => None,
+        })
+        .expect("the run ships serials");
+    let (status, _, back, _) = app.get(&format!("/v1/trace/backward/{serial}")).await;
+    assert_eq!(status, 200, "{back}");
+    let lots: Vec<String> = back["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "lot")
+        .map(|n| n["label"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!lots.is_empty(), "the serial has upstream lots: {back}");
+    // Depth filter: one hop back is the order only.
+    let (_, _, shallow, _) = app
+        .get(&format!("/v1/trace/backward/{serial}?max_depth=1"))
+        .await;
+    assert_eq!(shallow["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(shallow["tree"]["children"][0]["kind"], "order");
+
+    // Recall from one of those lots reaches the serial and its customer.
+    let lot = &lots[0];
+    let (status, _, recall, _) = app.get(&format!("/v1/trace/recall/{lot}")).await;
+    assert_eq!(status, 200, "{recall}");
+    let serial_item = recall["serials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == serial.as_str())
+        .expect("the recall reaches the serial");
+    assert_eq!(serial_item["status"], "shipped");
+    assert!(
+        recall["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["label"] == customer.as_str())
+    );
+    let response = app
+        .client
+        .get(app.url(&format!("/v1/trace/recall/{lot}?format=csv")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = response.text().await.unwrap();
+    assert!(csv.starts_with("category,id,label"));
+    assert!(csv.contains(&serial));
+    let (_, content_type, epcis, _) = app
+        .get(&format!("/v1/trace/recall/{lot}?format=epcis"))
+        .await;
+    assert_eq!(content_type, "application/ld+json");
+    let dispositions: Vec<&str> = epcis["epcisBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["disposition"].as_str().unwrap())
+        .collect();
+    assert!(dispositions.contains(&"recalled"));
+    // Unit + time window.
+    let unit = out
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            model::EventKind::OperationStarted { unit, .. } => Some(unit.to_string()),
+            _ => None,
+        })
+        .unwrap();
+    let body = serde_json::json!({ "unit": unit, "from": "2026-03-01T00:00:00Z", "to": "2026-03-10T00:00:00Z" });
+    let (status, _, by_unit) = app
+        .post("/v1/trace/recall", "application/json", body.to_string())
+        .await;
+    assert_eq!(status, 200, "{by_unit}");
+    assert!(!by_unit["orders"].as_array().unwrap().is_empty());
+
+    // Unknown ids are 404 problems.
+    let (status, content_type, _, _) = app.get("/v1/trace/forward/NO-SUCH-LOT").await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (404, "application/problem+json")
+    );
+
+    // Reconciliation.
+    let (status, _, report, _) = app.get("/v1/trace/reconcile").await;
+    assert_eq!(status, 200);
+    assert!(!report["mass_balance"].as_array().unwrap().is_empty());
+    assert!(report["orphan_serials"].as_array().unwrap().is_empty());
+
+    // B2MML import through the API links its lot.
+    let (status, _, summary) = app
+        .post(
+            "/v1/trace/import?name=PES-53107.xml",
+            "application/xml",
+            sample("b2mml/courbon_v0401_SyncProductionPerformance_PES-53107.xml"),
+        )
+        .await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["format"], "b2mml");
+    let (_, _, forward, _) = app.get("/v1/trace/forward/CRBN0001_LOT01").await;
+    assert_eq!(forward["nodes"][1]["label"], "53107");
+}
