@@ -672,10 +672,18 @@ impl Enforcer {
                 held.extend(primary.iter().map(|i| (i.clone(), HoldLink::Item)));
             }
             if reaction.hold == HoldScope::Linked {
-                for item in &p.items {
-                    for up in genealogy.upstream(item) {
-                        held.push((up, HoldLink::Upstream));
+                // Genealogy of the measured items themselves: what they were made from and
+                // what was made from them (not their siblings from the same order). A serial
+                // the genealogy does not know yet (measured before it was booked) is traced
+                // upstream through the order it was measured on.
+                for item in &primary {
+                    let mut up = genealogy.upstream(item);
+                    if up.is_empty() && item.kind != ItemKind::Order {
+                        for order in p.items.iter().filter(|i| i.kind == ItemKind::Order) {
+                            up.extend(genealogy.upstream(order));
+                        }
                     }
+                    held.extend(up.into_iter().map(|i| (i, HoldLink::Upstream)));
                     for down in genealogy.downstream(item) {
                         held.push((down, HoldLink::Downstream));
                     }
