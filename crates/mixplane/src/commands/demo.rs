@@ -88,6 +88,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let state = runtime.block_on(store.state());
     print!("{}", summary(&catalog, &state, args.days, args.seed));
+    let quality = runtime.block_on(async {
+        server::quality_api::enforce(&store).await?;
+        store.quality_counts().await
+    });
+    let quality = quality.context("judging the quality results")?;
+    println!(
+        "Quality            {} alerts, {} holds, {} open nonconformances (enterprise SPC policy)",
+        quality.alerts, quality.holds_active, quality.nonconformances_open
+    );
     println!(
         "data in {} · demo took {:.1} s",
         settings.data_dir.display(),
