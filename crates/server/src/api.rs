@@ -153,6 +153,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     .chain(crate::trace_api::endpoints())
     .chain(crate::quality_api::endpoints())
     .chain(crate::govern_api::endpoints())
+    .chain(crate::schedule_api::endpoints())
     .collect()
 }
 

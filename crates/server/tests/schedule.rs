@@ -1,0 +1,320 @@
+//! The scheduling endpoints over real HTTP. Every schedule an endpoint returns is re-checked
+//! here with the independent checker.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use schedule::plant::generate::{GenerateOptions, generate};
+use schedule::plant::{PlantProblem, PlantSchedule, check};
+use serde_json::{Value, json};
+
+struct TestApp {
+    address: SocketAddr,
+    client: reqwest::Client,
+    planner: String,
+    viewer: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    async fn start() -> TestApp {
+        let store = Arc::new(
+            store::Store::open_in_memory()
+                .await
+                .expect("in-memory store"),
+        );
+        let actor = store::Actor::system("test");
+        store
+            .put_plant(sim::reference_plant(), &actor)
+            .await
+            .expect("reference plant loads");
+        let mut tokens = Vec::new();
+        for (name, role) in [
+            ("paula", govern::Role::Planner),
+            ("victor", govern::Role::Viewer),
+        ] {
+            tokens.push(
+                store
+                    .create_token(
+                        name,
+                        govern::PrincipalKind::Person,
+                        role,
+                        govern::Scope::All,
+                        store::TokenHashing::Fast,
+                        store::GovernanceWrite::by(actor.clone(), None),
+                    )
+                    .await
+                    .expect("a token")
+                    .token,
+            );
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = server::AppState::new(store.clone());
+        tokio::spawn(async move {
+            server::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        let viewer = tokens.pop().unwrap();
+        let planner = tokens.pop().unwrap();
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            planner,
+            viewer,
+            _shutdown: tx,
+        }
+    }
+
+    async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, String, Value) {
+        let response = self
+            .client
+            .post(format!("http://{}{path}", self.address))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            content_type,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, String, Value) {
+        self.post_as(&self.planner, path, body).await
+    }
+}
+
+fn classic_payload() -> Value {
+    json!({
+        "production_orders": [
+            {"order_id": "PO-1", "type": "process", "work_center": "REACTORS", "estimated_duration_minutes": 240, "priority": "high", "material_available": true, "operator_certifications_required": ["reactor"], "cleaning_in_place_required": true, "current_parameter_set": "EPOXY"},
+            {"order_id": "PO-2", "type": "discrete", "work_center": "ASSEMBLY", "estimated_duration_minutes": 90, "priority": "medium", "material_available": true, "operator_certifications_required": [], "cleaning_in_place_required": false, "current_parameter_set": "M"},
+            {"order_id": "PO-3", "type": "process", "work_center": "REACTORS", "estimated_duration_minutes": 180, "priority": "low", "material_available": true, "operator_certifications_required": ["reactor"], "cleaning_in_place_required": false, "current_parameter_set": "ACRYLIC"},
+            {"order_id": "PO-4", "type": "repetitive", "work_center": "PACKING", "estimated_duration_minutes": 120, "priority": "high", "material_available": false, "operator_certifications_required": [], "cleaning_in_place_required": false, "current_parameter_set": "CART-12"},
+            {"order_id": "PO-5", "type": "process", "work_center": "REACTORS", "estimated_duration_minutes": 200, "priority": "medium", "material_available": true, "operator_certifications_required": ["reactor"], "cleaning_in_place_required": false, "current_parameter_set": "EPOXY"},
+            {"order_id": "PO-6", "type": "discrete", "work_center": "ASSEMBLY", "estimated_duration_minutes": 60, "priority": "low", "material_available": true, "operator_certifications_required": [], "cleaning_in_place_required": false, "current_parameter_set": "P"},
+            {"order_id": "PO-7", "type": "process", "work_center": "REACTORS", "estimated_duration_minutes": 150, "priority": "high", "material_available": true, "operator_certifications_required": ["reactor"], "cleaning_in_place_required": false, "current_parameter_set": "ACRYLIC"},
+            {"order_id": "PO-8", "type": "discrete", "work_center": "ASSEMBLY", "estimated_duration_minutes": 75, "priority": "medium", "material_available": true, "operator_certifications_required": [], "cleaning_in_place_required": false, "current_parameter_set": "M"}
+        ],
+        "constraints": {"work_center_capacity": {"REACTORS": 2, "ASSEMBLY": 1, "PACKING": 1}, "changeover_time_minutes": 45, "target_utilization_percent": 85, "certified_operators": {"reactor": 2}},
+        "objective": "maximize_throughput",
+        "start": "2026-03-02T06:00:00Z",
+        "iterations": 300
+    })
+}
+
+#[tokio::test]
+async fn optimize_accepts_the_classic_payload() {
+    let app = TestApp::start().await;
+    let payload = classic_payload();
+    let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 200, "{body}");
+    let sequence: Vec<String> = serde_json::from_value(body["sequence"].clone()).unwrap();
+    assert_eq!(sequence.len(), 8);
+    let gain = body["throughput_gain_percent"].as_f64().unwrap();
+    assert!(gain >= 0.0, "{gain}");
+    assert!(
+        body["kpis"]["makespan_minutes"].as_i64().unwrap()
+            <= body["kpis"]["baseline_makespan_minutes"].as_i64().unwrap()
+    );
+    assert_eq!(body["feasible"], true);
+    // Re-check the schedule independently against the mapped problem.
+    let request: server::schedule_api::OptimizeRequest = serde_json::from_value(payload).unwrap();
+    let problem = server::schedule_api::classic_problem(
+        &request,
+        model::Timestamp::parse("2026-03-02T06:00:00Z").unwrap(),
+    )
+    .unwrap();
+    let assignments = body["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| schedule::plant::Assignment {
+            op: s["order_id"].as_str().unwrap().into(),
+            unit: s["unit"].as_str().unwrap().into(),
+            start: s["start_minute"].as_i64().unwrap(),
+            end: s["end_minute"].as_i64().unwrap(),
+        })
+        .collect();
+    let report = check(&problem, &PlantSchedule { assignments });
+    assert!(report.feasible, "{:?}", report.violations);
+    // The order without material starts after the lead time.
+    let po4 = body["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["order_id"] == "PO-4")
+        .unwrap();
+    assert!(po4["start_minute"].as_i64().unwrap() >= 480);
+}
+
+#[tokio::test]
+async fn optimize_names_impossible_input() {
+    let app = TestApp::start().await;
+    let mut payload = classic_payload();
+    payload["production_orders"][2]["operator_certifications_required"] = json!(["welding"]);
+    let (status, content_type, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(content_type, "application/problem+json");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("PO-3") && detail.contains("welding"),
+        "{detail}"
+    );
+
+    let mut payload = classic_payload();
+    payload["constraints"]["work_center_capacity"]["PACKING"] = json!(0);
+    let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 422);
+    assert!(body["detail"].as_str().unwrap().contains("PO-4"), "{body}");
+
+    let mut payload = classic_payload();
+    payload["objective"] = json!("make_it_nice");
+    let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 422);
+    assert!(
+        body["detail"].as_str().unwrap().contains("objective"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn solve_check_and_repair_native() {
+    let app = TestApp::start().await;
+    let problem = generate(GenerateOptions {
+        operations: 150,
+        units: 9,
+        seed: 12,
+    });
+    let (status, _, body) = app
+        .post(
+            "/v1/schedule/solve",
+            &json!({"problem": problem, "iterations": 200, "objective": "minimize_tardiness"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let schedule: PlantSchedule = serde_json::from_value(body["schedule"].clone()).unwrap();
+    let mut weighted = problem.clone();
+    weighted.objective = Some(schedule::plant::Objective::preset(
+        schedule::plant::Preset::MinimizeTardiness,
+    ));
+    let report = check(&weighted, &schedule);
+    assert!(report.feasible, "{:?}", report.violations);
+    assert_eq!(
+        body["kpis"]["objective"].as_f64(),
+        Some(report.kpis.objective)
+    );
+
+    // The check endpoint names what a broken schedule violates.
+    let mut broken = schedule.clone();
+    broken.assignments.pop();
+    let (status, _, body) = app
+        .post(
+            "/v1/schedule/check",
+            &json!({"problem": problem, "schedule": broken}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["feasible"], false);
+    assert_eq!(body["violations"][0]["kind"], "missing_operation");
+
+    // Repair after a downtime on the unit of an operation in the middle of the schedule.
+    let mid = schedule
+        .assignments
+        .iter()
+        .filter(|a| a.start > 600)
+        .min_by_key(|a| a.start)
+        .unwrap();
+    let (status, _, body) = app
+        .post(
+            "/v1/schedule/repair",
+            &json!({"problem": problem, "schedule": schedule, "now": mid.start - 30,
+                    "disruptions": [{"kind": "downtime", "unit": mid.unit, "start": mid.start - 30, "end": mid.start + 300}],
+                    "iterations": 100}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let repaired: PlantProblem = serde_json::from_value(body["problem"].clone()).unwrap();
+    let new: PlantSchedule = serde_json::from_value(body["schedule"].clone()).unwrap();
+    let report = check(&repaired, &new);
+    assert!(report.feasible, "{:?}", report.violations);
+    let moved = body["moved"].as_array().unwrap();
+    assert!(moved.iter().any(|m| m == &json!(mid.op)));
+    assert!(moved.len() < problem.operations.len());
+}
+
+#[tokio::test]
+async fn impossible_native_problem_is_a_422_naming_it() {
+    let app = TestApp::start().await;
+    let mut problem = generate(GenerateOptions {
+        operations: 20,
+        units: 3,
+        seed: 1,
+    });
+    let a = problem.operations[3].id.clone();
+    let b = problem.operations[5].id.clone();
+    problem.operations[3]
+        .predecessors
+        .push(schedule::plant::problem::Lag {
+            op: b.clone(),
+            min_lag: 0,
+            max_lag: None,
+        });
+    problem.operations[5]
+        .predecessors
+        .push(schedule::plant::problem::Lag {
+            op: a.clone(),
+            min_lag: 0,
+            max_lag: None,
+        });
+    let (status, content_type, body) = app
+        .post("/v1/schedule/solve", &json!({"problem": problem}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(content_type, "application/problem+json");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("cycle") && detail.contains(&a) && detail.contains(&b),
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn viewers_may_check_but_not_compute_schedules() {
+    let app = TestApp::start().await;
+    let problem = generate(GenerateOptions {
+        operations: 10,
+        units: 3,
+        seed: 1,
+    });
+    let (status, _, _) = app
+        .post_as(
+            &app.viewer,
+            "/v1/schedule/solve",
+            &json!({"problem": problem, "iterations": 5}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = app
+        .post_as(
+            &app.viewer,
+            "/v1/schedule/check",
+            &json!({"problem": problem, "schedule": {"assignments": []}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
