@@ -55,6 +55,8 @@ enum Command {
     Schedule(commands::schedule::ScheduleArgs),
     /// Benchmark the job-shop solver: `bench jssp DIR` or `bench fjsp DIR`, gap table.
     Bench(commands::schedule::BenchArgs),
+    /// Genealogy: `trace import FILE...`, `trace backward ID`, `trace forward ID`, `trace recall ID [--csv]`, `trace reconcile`.
+    Trace(commands::trace::TraceArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Spc(args) => commands::spc::run(args),
         Command::Schedule(args) => commands::schedule::run(args),
         Command::Bench(args) => commands::schedule::bench(args),
+        Command::Trace(args) => commands::trace::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ pub mod schedule;
 pub mod serve;
 pub mod sim;
 pub mod spc;
+pub mod trace;
 pub mod validate;
 
 use std::path::Path;

@@ -1,0 +1,350 @@
+//! `mixplane trace`: genealogy from the command line — import documents (EPCIS 2.0 JSON-LD or
+//! XML, B2MML, plant events), trace backward and forward, simulate a recall, reconcile.
+//!
+//! Every subcommand takes `--data-dir`/`--config` and `--json`; without `--json` it prints a
+//! short human summary. The work is done by `trace` (the engine) and the glue it shares with
+//! the server (`server::trace_api`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use model::Timestamp;
+use trace::recall::RecallRequest;
+use trace::{Direction, TraceRequest};
+
+use crate::DataArgs;
+use crate::config;
+
+#[derive(Debug, clap::Args)]
+pub struct TraceArgs {
+    #[command(subcommand)]
+    pub command: TraceCommand,
+}
+
+/// Flags every trace subcommand shares.
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TraceCommand {
+    /// Import genealogy documents (EPCIS 2.0 JSON-LD/XML, B2MML, plant events); each is stored whole or not at all.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Where from: everything ID was made of.
+    Backward {
+        id: String,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Where used: everything made from ID and where it went.
+    Forward {
+        id: String,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Recall simulation from a suspect lot, batch or serial (or --unit with --from/--to).
+    Recall {
+        id: Option<String>,
+        /// A unit whose output in the window is suspect.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Window start (RFC 3339) for --unit.
+        #[arg(long)]
+        from: Option<String>,
+        /// Window end (RFC 3339) for --unit.
+        #[arg(long)]
+        to: Option<String>,
+        /// Print the affected items as CSV.
+        #[arg(long, conflicts_with = "epcis")]
+        csv: bool,
+        /// Print the recall as EPCIS 2.0 events (JSON-LD) with recalled / non_conformant dispositions.
+        #[arg(long)]
+        epcis: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Reconciliation: consumption without a producer, mass balance per batch, orphan serials.
+    Reconcile {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FilterArgs {
+    /// Hops from the start.
+    #[arg(long)]
+    pub depth: Option<u32>,
+    /// Only links at or after this instant (RFC 3339).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only links before this instant (RFC 3339).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+fn time(flag: &str, text: Option<&String>) -> anyhow::Result<Option<Timestamp>> {
+    text.map(|t| Timestamp::parse(t).with_context(|| format!("--{flag}")))
+        .transpose()
+}
+
+fn now() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    )
+}
+
+fn common(command: &TraceCommand) -> &Common {
+    match command {
+        TraceCommand::Import { common, .. }
+        | TraceCommand::Backward { common, .. }
+        | TraceCommand::Forward { common, .. }
+        | TraceCommand::Recall { common, .. }
+        | TraceCommand::Reconcile { common } => common,
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub fn run(args: TraceArgs) -> anyhow::Result<()> {
+    let shared = common(&args.command);
+    let settings = config::resolve(
+        shared.data.config.as_deref(),
+        shared.data.data_dir.clone(),
+        None,
+    )?;
+    super::init_logging(settings.log_level);
+    let json = shared.json;
+    let runtime = super::runtime()?;
+    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let load_index = || -> anyhow::Result<trace::Index> {
+        runtime
+            .block_on(server::trace_api::load_index(&store))
+            .context("building the genealogy index")
+    };
+    match args.command {
+        TraceCommand::Import { files, .. } => {
+            let actor = super::cli_actor();
+            let mut summaries = Vec::new();
+            for file in &files {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let name = file.file_name().map_or_else(
+                    || file.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                if runtime.block_on(store.plant()).is_none()
+                    && matches!(
+                        trace::import::read(&text, now()),
+                        Ok(trace::import::Imported::Events(_))
+                    )
+                {
+                    let catalog = super::sim::load_catalog(None)?;
+                    runtime.block_on(store.put_plant(catalog.plant().clone(), &actor))?;
+                }
+                let summary = runtime
+                    .block_on(server::trace_api::import_text(
+                        &store,
+                        &name,
+                        &text,
+                        &actor,
+                        now(),
+                    ))
+                    .with_context(|| format!("importing {}", file.display()))?;
+                if !json {
+                    println!(
+                        "{name}: {} ({} events): {} new, {} already stored{}",
+                        summary.format,
+                        summary.events,
+                        summary.inserted,
+                        summary.duplicates,
+                        if summary.duplicate_document {
+                            " (same document imported before)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                summaries.push(summary);
+            }
+            if json {
+                print_json(&summaries)?;
+            }
+        }
+        TraceCommand::Backward { id, filter, .. } => {
+            show_trace(&load_index()?, &id, Direction::Backward, &filter, json)?
+        }
+        TraceCommand::Forward { id, filter, .. } => {
+            show_trace(&load_index()?, &id, Direction::Forward, &filter, json)?
+        }
+        TraceCommand::Recall {
+            id,
+            unit,
+            from,
+            to,
+            csv,
+            epcis,
+            ..
+        } => {
+            let request = RecallRequest {
+                id,
+                unit,
+                from: time("from", from.as_ref())?,
+                to: time("to", to.as_ref())?,
+            };
+            let index = load_index()?;
+            let report = trace::recall(&index, &request)?;
+            if csv {
+                print!("{}", report.to_csv());
+            } else if epcis {
+                let at = now();
+                let events = report.to_epcis(&at.0.to_string(), at);
+                println!(
+                    "{}",
+                    trace::epcis::json::document(&events, &Default::default(), at)
+                );
+            } else if json {
+                print_json(&report)?;
+            } else {
+                let t = &report.totals;
+                println!(
+                    "recall from {}: {} order(s), {} lot(s), {} serial(s), {} pallet(s), {} customer(s)",
+                    report.seeds.join(", "),
+                    t.orders,
+                    t.lots,
+                    t.serials,
+                    t.pallets,
+                    t.customers
+                );
+                for (status, n) in &t.by_status {
+                    println!("  {status}: {n}");
+                }
+                for c in &report.customers {
+                    let q: Vec<String> = c
+                        .quantities
+                        .iter()
+                        .map(|(u, q)| format!("{q} {u}"))
+                        .collect();
+                    println!(
+                        "  customer {}: {} item(s), {}",
+                        c.label,
+                        c.items,
+                        q.join(", ")
+                    );
+                }
+            }
+        }
+        TraceCommand::Reconcile { .. } => {
+            let index = load_index()?;
+            let expectations = runtime.block_on(server::trace_api::expectations(&store));
+            let report = trace::reconcile(&index, &expectations);
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "{} consumption(s) without a producer, {} batch(es) balanced ({} out of range), {} orphan serial(s)",
+                    report.consumption_without_producer.len(),
+                    report.mass_balance.len(),
+                    report.out_of_balance,
+                    report.orphan_serials.len()
+                );
+                for u in &report.consumption_without_producer {
+                    println!(
+                        "  unproduced {} {}: {} consumed by {}",
+                        u.kind,
+                        u.label,
+                        u.consumed,
+                        u.orders.join(", ")
+                    );
+                }
+                for b in report.mass_balance.iter().filter(|b| {
+                    !matches!(
+                        b.status,
+                        trace::reconcile::BalanceStatus::Ok
+                            | trace::reconcile::BalanceStatus::Unchecked
+                    )
+                }) {
+                    println!(
+                        "  {} {:?}: yield {:?} expected {:?}",
+                        b.label, b.status, b.actual_yield, b.expected
+                    );
+                }
+                for o in &report.orphan_serials {
+                    println!("  orphan serial {} ({})", o.label, o.seen_as.join(", "));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn show_trace(
+    index: &trace::Index,
+    id: &str,
+    direction: Direction,
+    filter: &FilterArgs,
+    json: bool,
+) -> anyhow::Result<()> {
+    let request = TraceRequest {
+        max_depth: filter.depth,
+        from: time("from", filter.from.as_ref())?,
+        to: time("to", filter.to.as_ref())?,
+    };
+    let report = trace::trace(index, id, direction, &request)?;
+    if json {
+        print_json(&report)?;
+    } else {
+        fn show(tree: &trace::TraceTree, indent: usize) {
+            let step = &tree.step;
+            let mut line = format!(
+                "{:indent$}{} {}",
+                "",
+                step.kind,
+                step.label,
+                indent = indent * 2
+            );
+            if let Some(via) = step.via {
+                line.push_str(&format!("  [{}", via.as_str()));
+                if let Some(q) = step.quantity {
+                    line.push_str(&format!(
+                        " {q}{}",
+                        step.uom
+                            .as_deref()
+                            .map(|u| format!(" {u}"))
+                            .unwrap_or_default()
+                    ));
+                }
+                if let Some(t) = step.time {
+                    line.push_str(&format!(" at {t}"));
+                }
+                line.push(']');
+            }
+            println!("{line}");
+            for child in &tree.children {
+                show(child, indent + 1);
+            }
+        }
+        show(&report.tree, 0);
+        println!("{} node(s) reached", report.nodes.len());
+    }
+    Ok(())
+}
