@@ -391,6 +391,7 @@ async fn ingest_events(
         return Err(no_plant());
     }
     let outcome = app.store.append(&events, &actor).await?;
+    crate::quality_api::after_ingest(&app, &events).await;
     Ok(Json200(outcome))
 }
 

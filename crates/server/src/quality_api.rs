@@ -5,9 +5,9 @@
 //! event path (atomic, idempotent by id) and then runs [`enforce`], which feeds every result
 //! logged since the enforcer's cursor through `quality::enforce::Enforcer` under the
 //! enterprise policy and stores the alerts, holds and nonconformances it decides, with the
-//! enforcer's state, in one audited write. Every quality read runs [`enforce`] first, so
-//! results that arrived by another path (`POST /v1/events`, `mixplane import`) are judged
-//! before anyone sees alerts, holds or the release gate.
+//! enforcer's state, in one audited write. `POST /v1/events` runs it too ([`after_ingest`]),
+//! and every quality read runs it first, so results that arrived by another path
+//! (`mixplane import`) are judged before anyone sees alerts, holds or the release gate.
 //!
 //! Nonconformance transitions follow `quality::nc` (an invalid one is a 409 naming the state
 //! and the action) and are stored with who and when, guarded by the NC's row version. The
@@ -539,6 +539,17 @@ fn transitions(nc: &Nonconformance, from: usize) -> Vec<NcTransition> {
             detail: r.detail.clone(),
         })
         .collect()
+}
+
+/// Runs enforcement after a committed event batch that holds quality results (the events
+/// are stored either way; a failure is logged and the next quality read retries).
+pub async fn after_ingest(app: &AppState, events: &[Event]) {
+    if events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::QualityResultRecorded { .. }))
+    {
+        catch_up(app).await;
+    }
 }
 
 /// Runs enforcement before a read; a failure is logged and the read goes on.

@@ -523,7 +523,9 @@ async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() 
     // Reopen: every hold, NC and the enforcer's place are still there.
     let store = Arc::new(store::Store::open_sqlite(&db).await.unwrap());
     assert_eq!(store.quality_counts().await.unwrap(), counts);
+    let audit_before = store.audit_log(0, 10_000).await.unwrap().len();
     let app = TestApp::with_store(store.clone()).await;
+    // `POST /v1/events` judges the quality results of each batch as it is stored.
     for chunk in rest.chunks(2000) {
         let body = serde_json::to_string(chunk).unwrap();
         assert_eq!(app.post_raw("/v1/events", body).await.0, 200);
@@ -532,17 +534,22 @@ async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() 
         .iter()
         .filter(|e| e.kind.type_name() == "quality_result_recorded")
         .count();
-    let run = server::quality_api::enforce(&store)
-        .await
-        .unwrap()
-        .expect("new results");
+    let audit = store.audit_log(0, 10_000).await.unwrap();
+    let runs: Vec<&serde_json::Value> = audit[audit_before..]
+        .iter()
+        .filter(|r| r.action == "quality.enforce")
+        .map(|r| &r.detail)
+        .collect();
+    assert!(!runs.is_empty());
+    let judged: u64 = runs.iter().map(|d| d["results"].as_u64().unwrap()).sum();
     assert_eq!(
-        run.results, quality_in_rest,
-        "only the new results are judged"
+        judged as usize, quality_in_rest,
+        "only the new results are judged, once"
     );
-    assert!(!run.restarted);
+    assert!(runs.iter().all(|d| d["restarted"] == false));
     let after = store.quality_counts().await.unwrap();
     assert!(after.alerts >= counts.alerts);
+    assert_eq!(after.cursor_seq, store.state().await.events_applied as i64);
     assert!(
         server::quality_api::enforce(&store)
             .await
