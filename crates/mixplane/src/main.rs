@@ -49,6 +49,10 @@ enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Print the JSON Schema of a document mixplane reads.
     Schema(commands::validate::SchemaArgs),
+    /// API tokens: `token create --name N --role R --scope S` (printed once), `token revoke --name N`.
+    Token(commands::token::TokenArgs),
+    /// The audit trail: `audit verify` (names the first bad record), `audit export` (JSON Lines).
+    Audit(commands::audit::AuditArgs),
     /// Statistical process control: `spc analyze FILE.csv --chart KIND` or `--request FILE.json`.
     Spc(commands::spc::SpcArgs),
     /// Finite scheduling: solve, check and generate problems (native, JSPLIB, .fjs).
@@ -68,6 +72,8 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::validate::schema(args),
+        Command::Token(args) => commands::token::run(args),
+        Command::Audit(args) => commands::audit::run(args),
         Command::Spc(args) => commands::spc::run(args),
         Command::Schedule(args) => commands::schedule::run(args),
         Command::Bench(args) => commands::schedule::bench(args),

@@ -1,11 +1,14 @@
 //! One module per subcommand, plus the helpers they share.
 
+pub mod audit;
 pub mod demo;
+pub mod govern;
 pub mod import;
 pub mod schedule;
 pub mod serve;
 pub mod sim;
 pub mod spc;
+pub mod token;
 pub mod trace;
 pub mod validate;
 
@@ -81,7 +84,7 @@ pub async fn shutdown_signal() {
 /// Serves the API until a shutdown signal.
 pub fn serve_blocking(
     runtime: &tokio::runtime::Runtime,
-    store: Arc<store::Store>,
+    state: server::AppState,
     bind: &str,
 ) -> anyhow::Result<()> {
     runtime.block_on(async {
@@ -90,8 +93,10 @@ pub fn serve_blocking(
             .with_context(|| format!("binding {bind}"))?;
         let address = listener.local_addr()?;
         println!("serving the API on http://{address} (Ctrl-C to stop)");
-        println!("  try: curl 'http://{address}/v1/orders?mode=process&limit=5'");
-        server::serve(listener, server::AppState::new(store), shutdown_signal())
+        println!(
+            "  try: curl -H \"Authorization: Bearer $MIXPLANE_TOKEN\" 'http://{address}/v1/orders?mode=process&limit=5'"
+        );
+        server::serve(listener, state, shutdown_signal())
             .await
             .context("serving the API")
     })

@@ -1,0 +1,153 @@
+//! The governance commands of the binary: `token create` prints a token once, `audit export`
+//! writes the trail as JSON Lines, and `audit verify` passes on an intact trail and names the
+//! first bad record after a record is edited, deleted, inserted or swapped in the database.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sqlx::{Connection, SqliteConnection};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!(
+            "mixplane-gov-{label}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn mixplane(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mixplane"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("MIXPLANE_DATA_DIR")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Four audited writes: four tokens.
+fn trail(dir: &Path) {
+    for (name, role, scope) in [
+        ("ann", "planner", "area:A-CHEM"),
+        ("bob", "viewer", "*"),
+        ("cy", "supervisor", "site:RHF"),
+        ("bot", "agent", "*"),
+    ] {
+        let out = mixplane(
+            dir,
+            &[
+                "token", "create", "--name", name, "--role", role, "--scope", scope,
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let token = text(&out.stdout);
+        assert!(token.trim().starts_with("mxp_"), "{token}");
+        assert_eq!(token.lines().count(), 1, "only the token goes to stdout");
+    }
+}
+
+async fn tamper(dir: &Path, sql: &[&str]) {
+    let url = format!("sqlite://{}", dir.join("mixplane.db").display());
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    for statement in sql {
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+}
+
+#[test]
+fn token_create_audit_export_and_verify() {
+    let dir = TempDir::new("ok");
+    trail(&dir.0);
+    let bad = mixplane(
+        &dir.0,
+        &["token", "create", "--name", "x", "--role", "boss"],
+    );
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("unknown role `boss`"));
+
+    let verify = mixplane(&dir.0, &["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+    assert!(text(&verify.stdout).contains("audit trail intact: 4 records"));
+
+    let out = dir.0.join("audit.jsonl");
+    let export = mixplane(&dir.0, &["audit", "export", "--out", out.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["seq"], 1);
+    assert_eq!(lines[0]["action"], "token.create");
+    assert_eq!(lines[3]["detail"]["granted_role"], "agent");
+    assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_first_bad_record_after_tampering() {
+    let cases: [(&str, &[&str], &str); 4] = [
+        (
+            "edit",
+            &["UPDATE audit SET detail = '{\"granted_role\":\"admin\"}' WHERE seq = 2"],
+            "broken at record 2 (Altered)",
+        ),
+        (
+            "delete",
+            &["DELETE FROM audit WHERE seq = 2"],
+            "broken at record 3 (Removed)",
+        ),
+        (
+            "insert",
+            &[
+                "UPDATE audit SET seq = seq + 100 WHERE seq >= 3",
+                "UPDATE audit SET seq = seq - 99 WHERE seq >= 103",
+                "INSERT INTO audit (seq, at, actor_kind, actor_id, action, subject, detail, prev_hash, hash)
+                 SELECT 3, at, actor_kind, 'mallory', action, 'principal:mallory', detail, hash, hash
+                 FROM audit WHERE seq = 2",
+            ],
+            "broken at record 3 (Altered)",
+        ),
+        (
+            "swap",
+            &[
+                "UPDATE audit SET seq = -1 WHERE seq = 2",
+                "UPDATE audit SET seq = 2 WHERE seq = 3",
+                "UPDATE audit SET seq = 3 WHERE seq = -1",
+            ],
+            "broken at record 2 (Altered)",
+        ),
+    ];
+    for (name, sql, expected) in cases {
+        let dir = TempDir::new(name);
+        trail(&dir.0);
+        tamper(&dir.0, sql).await;
+        let verify = mixplane(&dir.0, &["audit", "verify"]);
+        assert!(
+            !verify.status.success(),
+            "{name}: tampering must fail verification"
+        );
+        let stderr = text(&verify.stderr);
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    }
+}
