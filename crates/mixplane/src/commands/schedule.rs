@@ -454,3 +454,112 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The demo's schedule: the reference plant's order book at `options.start`, solved by the
+/// mixed-mode engine (first feasible, then improvement for `seconds`), checked, and turned
+/// into a [`sim::Plan`] for the simulator. Returns the plan and a KPI summary.
+pub fn engine_plan(
+    catalog: &model::Catalog,
+    options: &sim::SimOptions,
+    seconds: f64,
+) -> anyhow::Result<(sim::Plan, String)> {
+    let started = Instant::now();
+    let state = model::PlantState::initial(catalog, options.start);
+    let horizon = (options.days * 1440.0).ceil() as i64;
+    let problem = schedule::plant::from_model::problem_from_model(
+        catalog,
+        &state,
+        &schedule::plant::from_model::FromModelOptions::new(options.start, horizon),
+    )
+    .context("mapping the plant to a scheduling problem")?;
+    let first = schedule::plant::first_feasible(&problem, None)?;
+    let first_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let initial_score = first.2.score;
+    let mut term = TimeLimit {
+        clock: move || started.elapsed().as_secs_f64(),
+        limit_seconds: seconds,
+    };
+    let solve_options = schedule::plant::PlantSolveOptions {
+        seed: options.seed,
+        threads: 2,
+        max_iterations: None,
+        objective: None,
+    };
+    let mut bar = ProgressBar::new("scheduling");
+    let (_, best, iterations) = schedule::plant::improve::improve(
+        &first.0,
+        first.1,
+        first.2,
+        &solve_options,
+        &mut term,
+        &mut |p| {
+            let f = (started.elapsed().as_secs_f64() / seconds.max(1e-9)).min(1.0);
+            bar.set(f, &format!("objective {:.0}", p.best.total));
+        },
+    );
+    let schedule = best.to_schedule(&first.0);
+    let report = schedule::plant::check(&problem, &schedule);
+    anyhow::ensure!(
+        report.feasible,
+        "internal error: the engine's schedule failed the checker: {:?}",
+        report.violations
+    );
+    bar.finish(&format!("objective {:.0}", report.kpis.objective));
+    let mut plan = sim::Plan::default();
+    for a in &schedule.assignments {
+        let Some((order, step)) = a.op.rsplit_once('/') else {
+            continue;
+        };
+        let Ok(step) = step.parse::<u32>() else {
+            continue;
+        };
+        plan.units
+            .entry(model::UnitId::from(a.unit.as_str()))
+            .or_default()
+            .push(sim::PlannedOperation {
+                order: model::OrderId::from(order),
+                step,
+                start: problem.horizon_start.plus_minutes(a.start as f64),
+            });
+    }
+    for ops in plan.units.values_mut() {
+        ops.sort_by_key(|o| o.start);
+    }
+    let k = &report.kpis;
+    let summary = format!(
+        "Schedule (mixed-mode engine: {} operations, first feasible in {first_ms:.0} ms, {iterations} improving iterations)\n  \
+         makespan {:.1} days, {} late orders (weighted tardiness {:.0} min), {} changeovers ({} min, cost {:.0}), {} CIPs, utilisation {:.1}%\n  \
+         objective {:.0} (first feasible {:.0}); the simulator runs this plan\n",
+        problem.operations.len(),
+        k.makespan as f64 / 1440.0,
+        k.late_orders,
+        k.weighted_tardiness,
+        k.changeovers,
+        k.changeover_minutes,
+        k.changeover_cost,
+        k.cips,
+        k.utilization_percent,
+        k.objective,
+        initial_score.total,
+    );
+    Ok((plan, summary))
+}
+
+/// Runs the simulator on a plan, with a progress bar.
+pub fn simulate_planned(
+    catalog: &model::Catalog,
+    options: &sim::SimOptions,
+    plan: &sim::Plan,
+) -> anyhow::Result<sim::SimOutput> {
+    let mut bar = ProgressBar::new("simulating");
+    let days = options.days;
+    let output = sim::simulate(catalog, options, Some(plan), |p: sim::Progress| {
+        bar.set(
+            p.fraction,
+            &format!("day {:.1}/{days} · {} events", p.fraction * days, p.events),
+        );
+    })
+    .context("simulation failed")?;
+    bar.finish(&format!("done: {} events", output.events.len()));
+    Ok(output)
+}
