@@ -51,6 +51,26 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         )
     })?;
 
+    // Governance first: an admin token to call the API with, and the policy in force.
+    let runtime = super::runtime()?;
+    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let token = runtime.block_on(super::govern::demo_admin_token(&store))?;
+    let (_, policy_written) = super::govern::load_policy(&settings.data_dir)?;
+    let policy_path = super::govern::policy_path(&settings.data_dir);
+    println!("admin token  {token}");
+    println!(
+        "             (shown once, stored only as a hash; send it as `Authorization: Bearer <token>`)"
+    );
+    println!(
+        "policy       {}{}",
+        policy_path.display(),
+        if policy_written {
+            " (written from the default: autonomy per action kind and area, approvers, thresholds)"
+        } else {
+            " (yours: autonomy per action kind and area, approvers, thresholds)"
+        }
+    );
+
     let catalog = model::Catalog::new(sim::reference_plant())
         .map_err(|e| anyhow::anyhow!("reference plant: {e}"))?;
     let options = sim::SimOptions {
@@ -61,8 +81,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (plan, schedule_summary) = super::schedule::engine_plan(&catalog, &options, 3.0)?;
     let output = super::schedule::simulate_planned(&catalog, &options, &plan)?;
 
-    let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
     let actor = super::cli_actor();
     runtime.block_on(async {
         store
@@ -104,10 +122,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         settings.data_dir.display(),
         started.elapsed().as_secs_f64()
     );
+    let app = super::govern::app_state(store.clone(), &settings.data_dir)?;
+    let trigger = output.events.last().map(|e| e.id.to_string());
+    let proposals = runtime
+        .block_on(super::govern::demo_proposals(&app, trigger.as_deref()))
+        .context("proposing the demo's changes")?;
+    print!(
+        "{}",
+        super::govern::summary(&token, &proposals, &settings.bind)
+    );
     if args.no_serve {
         return Ok(());
     }
-    super::serve_blocking(&runtime, store, &settings.bind)
+    super::serve_blocking(&runtime, app, &settings.bind)
 }
 
 /// The plant summary printed after the simulation.
