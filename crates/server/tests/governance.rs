@@ -1,0 +1,469 @@
+//! The governance flow over real HTTP: an agent's proposal waits for approval, nobody approves
+//! their own, an approved change goes to the simulated MES (events in the log, order changed)
+//! and is rolled back, a proposal within thresholds applies by itself, the file sink writes
+//! JSON Lines, every step is audited with `modified_by` and the sink's answer, agents see
+//! pseudonymised data and only admins resolve pseudonyms.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use govern::{PrincipalKind, Role, Scope};
+use model::{Catalog, Priority};
+use serde_json::{Value, json};
+use server::govern_api::Governance;
+use server::sink::SinkKind;
+use store::{GovernanceWrite, TokenHashing};
+
+struct App {
+    address: SocketAddr,
+    store: Arc<store::Store>,
+    client: reqwest::Client,
+    file_sink: std::path::PathBuf,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl App {
+    async fn start() -> App {
+        let store = Arc::new(store::Store::open_in_memory().await.unwrap());
+        let actor = store::Actor::system("test");
+        store
+            .put_plant(sim::reference_plant(), &actor)
+            .await
+            .unwrap();
+        let catalog = Catalog::new(sim::reference_plant()).unwrap();
+        let options = sim::SimOptions {
+            days: 1.0,
+            seed: 5,
+            ..sim::SimOptions::default()
+        };
+        let events = sim::simulate(&catalog, &options, None, |_| {})
+            .unwrap()
+            .events;
+        store.append(&events, &actor).await.unwrap();
+        let file_sink = std::env::temp_dir().join(format!(
+            "mixplane-governance-{}-{}.jsonl",
+            std::process::id(),
+            server::govern_api::now().0
+        ));
+        let governance = Governance::new(
+            govern::Policy::default_policy(),
+            SinkKind::MesSim,
+            Some(file_sink.clone()),
+        );
+        let state = server::AppState::new(store.clone()).with_governance(governance);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            server::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        App {
+            address,
+            store,
+            client: reqwest::Client::new(),
+            file_sink,
+            _shutdown: tx,
+        }
+    }
+
+    async fn token(&self, name: &str, role: Role, scope: &str) -> String {
+        self.store
+            .create_token(
+                name,
+                PrincipalKind::for_role(role),
+                role,
+                scope.parse::<Scope>().unwrap(),
+                TokenHashing::Fast,
+                GovernanceWrite::by(store::Actor::system("test"), None),
+            )
+            .await
+            .unwrap()
+            .token
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, format!("http://{}{path}", self.address))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file_sink);
+    }
+}
+
+/// An open order of the simulated state and its due date.
+async fn open_order(app: &App) -> (String, String) {
+    let state = app.store.state().await;
+    let order = state
+        .orders
+        .values()
+        .find(|o| {
+            matches!(
+                o.status,
+                model::OrderStatus::Planned | model::OrderStatus::Released
+            ) && o.order.priority == Priority::High
+        })
+        .expect("an open high-priority order");
+    (order.order.id.to_string(), order.order.due.to_string())
+}
+
+fn draft(order: &str, due: &str, minutes: i64, kind: &str) -> Value {
+    let moved = model::Timestamp::parse(due)
+        .unwrap()
+        .plus_minutes(minutes as f64);
+    json!({
+        "kind": kind,
+        "area": "A-CHEM",
+        "title": format!("move {order}"),
+        "evidence": {
+            "input_sha256": "a".repeat(64),
+            "engine": "mixplane-scheduler",
+            "engine_version": "0.3.1",
+            "trigger": {"type": "event", "event_id": "sim-5-0000001"},
+            "kpis_before": {"tardiness_min": 120.0},
+            "kpis_after": {"tardiness_min": 30.0}
+        },
+        "diff": [{
+            "entity": "order", "id": order, "field": "due",
+            "before": due, "after": moved.to_string(),
+            "shift_minutes": minutes, "high_priority": true
+        }]
+    })
+}
+
+#[tokio::test]
+async fn approve_apply_to_the_mes_and_roll_back_all_audited() {
+    let app = App::start().await;
+    let agent = app.token("scheduler-bot", Role::Agent, "*").await;
+    let planner = app.token("ann", Role::Planner, "area:A-CHEM").await;
+    let supervisor = app.token("sam", Role::Supervisor, "*").await;
+    let (order, due) = open_order(&app).await;
+
+    // Above the 60-minute threshold: it waits.
+    let (status, proposal) = app
+        .call(
+            "POST",
+            "/v1/proposals",
+            &agent,
+            Some(draft(&order, &due, 120, "schedule_change")),
+        )
+        .await;
+    assert_eq!(status, 201, "{proposal}");
+    assert_eq!(proposal["status"], "proposed");
+    assert_eq!(proposal["gate"]["approvals"], 1);
+    let id = proposal["id"].as_str().unwrap().to_owned();
+
+    // The agent cannot approve (its own or any), nor apply before approval.
+    let (status, _) = app
+        .call("POST", &format!("/v1/proposals/{id}/approve"), &agent, None)
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = app
+        .call("POST", &format!("/v1/proposals/{id}/apply"), &planner, None)
+        .await;
+    assert_eq!(status, 409, "{body}");
+
+    // Filters.
+    let (_, listed) = app
+        .call(
+            "GET",
+            "/v1/proposals?status=proposed&kind=schedule_change",
+            &planner,
+            None,
+        )
+        .await;
+    assert_eq!(listed["total"], 1);
+    let (_, none) = app
+        .call("GET", "/v1/proposals?status=applied", &planner, None)
+        .await;
+    assert_eq!(none["total"], 0);
+
+    // The planner approves with a comment and applies to the simulated MES.
+    let (status, approved) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{id}/approve"),
+            &planner,
+            Some(json!({"comment": "ok for the customer"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["status"], "approved");
+    let (status, applied) = app
+        .call("POST", &format!("/v1/proposals/{id}/apply"), &planner, None)
+        .await;
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(applied["status"], "applied");
+    assert_eq!(applied["applied"]["answer"]["status"], "Succeeded");
+    let state = app.store.state().await;
+    let now_due = state.orders[&model::OrderId::from(order.as_str())]
+        .order
+        .due;
+    assert_eq!(
+        now_due,
+        model::Timestamp::parse(&due).unwrap().plus_minutes(120.0)
+    );
+
+    // The supervisor rolls it back through the same sink.
+    let (status, rolled) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{id}/rollback"),
+            &supervisor,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{rolled}");
+    assert_eq!(rolled["status"], "rolled_back");
+    let state = app.store.state().await;
+    assert_eq!(
+        state.orders[&model::OrderId::from(order.as_str())]
+            .order
+            .due
+            .to_string(),
+        due
+    );
+
+    // The audit trail tells the story with principals, modified_by, source event and answers.
+    let audit = app.store.audit_log(0, 10_000).await.unwrap();
+    let governance: Vec<&store::AuditRecord> = audit
+        .iter()
+        .filter(|r| r.subject == format!("proposal:{id}"))
+        .collect();
+    let actions: Vec<&str> = governance.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "proposal.create",
+            "proposal.approve",
+            "proposal.apply",
+            "proposal.rollback"
+        ]
+    );
+    assert_eq!(governance[0].actor.id, "scheduler-bot");
+    assert_eq!(
+        governance[0].detail["modified_by"],
+        "mixplane-scheduler/0.3.1"
+    );
+    assert_eq!(governance[0].detail["source_event"], "sim-5-0000001");
+    assert_eq!(governance[1].actor.id, "ann");
+    assert_eq!(governance[1].detail["modified_by"], "ann");
+    assert_eq!(governance[2].detail["sink"]["status"], "Succeeded");
+    assert_eq!(governance[3].actor.id, "sam");
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.action == "events.append" && r.detail["first_id"] == format!("{id}-apply-1"))
+    );
+    assert!(app.store.verify_audit().await.unwrap().is_intact());
+}
+
+#[tokio::test]
+async fn own_approval_four_eyes_scope_and_autonomous_application() {
+    let app = App::start().await;
+    let planner = app.token("ann", Role::Planner, "*").await;
+    let packer = app.token("pat", Role::Planner, "area:A-PACK").await;
+    let qe1 = app.token("quinn", Role::QualityEngineer, "*").await;
+    let qe2 = app.token("quill", Role::QualityEngineer, "site:RHF").await;
+    let (order, due) = open_order(&app).await;
+
+    // A planner's own proposal: someone else must approve.
+    let (_, mine) = app
+        .call(
+            "POST",
+            "/v1/proposals",
+            &planner,
+            Some(draft(&order, &due, 120, "schedule_change")),
+        )
+        .await;
+    let id = mine["id"].as_str().unwrap();
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{id}/approve"),
+            &planner,
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert!(
+        body["detail"].as_str().unwrap().contains("own proposal"),
+        "{body}"
+    );
+    // Out of scope: an A-PACK planner neither sees nor decides an A-CHEM proposal.
+    let (status, _) = app
+        .call("GET", &format!("/v1/proposals/{id}"), &packer, None)
+        .await;
+    assert_eq!(status, 403);
+    let (_, listed) = app.call("GET", "/v1/proposals", &packer, None).await;
+    assert_eq!(listed["total"], 0);
+    let (status, _) = app
+        .call("POST", &format!("/v1/proposals/{id}/reject"), &packer, None)
+        .await;
+    assert_eq!(status, 403);
+
+    // Four-eyes (nc_disposition): two different quality engineers.
+    let (_, nc) = app
+        .call(
+            "POST",
+            "/v1/proposals",
+            &planner,
+            Some(draft(&order, &due, 0, "nc_disposition")),
+        )
+        .await;
+    let nc_id = nc["id"].as_str().unwrap();
+    assert_eq!(nc["gate"]["approvals"], 2);
+    let (_, first) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{nc_id}/approve"),
+            &qe1,
+            None,
+        )
+        .await;
+    assert_eq!(first["status"], "proposed");
+    let (status, _) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{nc_id}/approve"),
+            &qe1,
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "the same approver twice");
+    let (_, second) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{nc_id}/approve"),
+            &qe2,
+            None,
+        )
+        .await;
+    assert_eq!(second["status"], "approved");
+    let (status, filed) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{nc_id}/apply"),
+            &qe2,
+            Some(json!({"sink": "file"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{filed}");
+    let line = std::fs::read_to_string(&app.file_sink).unwrap();
+    let record: Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
+    assert_eq!(record["proposal"], nc_id);
+    assert_eq!(record["direction"], "apply");
+
+    // Within the thresholds (assisted): applies by itself through the MES.
+    let (status, auto) = app
+        .call(
+            "POST",
+            "/v1/proposals",
+            &planner,
+            Some(draft(&order, &due, 30, "schedule_change")),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(auto["status"], "applied", "{auto}");
+    assert_eq!(auto["applied"]["by"], "policy:assisted");
+    assert_eq!(auto["applied"]["sink"], "mes-sim");
+}
+
+#[tokio::test]
+async fn agents_see_pseudonyms_and_only_admins_resolve_them() {
+    let app = App::start().await;
+    let agent = app.token("bot", Role::Agent, "*").await;
+    let admin = app.token("root", Role::Admin, "*").await;
+    let supervisor = app.token("sam", Role::Supervisor, "*").await;
+
+    let path = "/v1/events?type=operation_started,operation_completed&limit=200";
+    let (_, plain) = app.call("GET", path, &supervisor, None).await;
+    let (_, masked) = app.call("GET", path, &agent, None).await;
+    let started = |events: &Value| -> Option<Value> {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| {
+                e["event"]["members"]
+                    .as_array()
+                    .is_some_and(|m| !m.is_empty())
+            })
+            .cloned()
+    };
+    let original = started(&plain).expect("an operation with members");
+    let member = original["event"]["members"][0].as_str().unwrap().to_owned();
+    let text = masked.to_string();
+    assert!(
+        !text.contains(&format!("\"{member}\"")),
+        "the agent sees no member id"
+    );
+    let seq = &original["seq"];
+    let hidden = masked
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| &e["seq"] == seq)
+        .unwrap();
+    let pseudonym = hidden["event"]["members"][0].as_str().unwrap().to_owned();
+    assert!(pseudonym.starts_with("psn_"), "{pseudonym}");
+    if let Some(completed) = masked
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["parameters"].is_object())
+    {
+        assert!(
+            completed["event"]["parameters"]
+                .as_object()
+                .unwrap()
+                .values()
+                .all(|v| v == "***"),
+            "recipe parameters are masked"
+        );
+    }
+
+    let resolve = format!("/v1/pseudonyms/{pseudonym}");
+    let (status, _) = app.call("GET", &resolve, &supervisor, None).await;
+    assert_eq!(status, 403);
+    let (status, _) = app.call("GET", &resolve, &agent, None).await;
+    assert_eq!(status, 403);
+    let (status, resolved) = app.call("GET", &resolve, &admin, None).await;
+    assert_eq!(status, 200, "{resolved}");
+    assert_eq!(resolved["identity"], member);
+    let audit = app.store.audit_log(0, 10_000).await.unwrap();
+    let record = audit
+        .iter()
+        .find(|r| r.action == "pseudonym.resolve")
+        .unwrap();
+    assert_eq!(record.actor.id, "root");
+    assert!(
+        !record.detail.to_string().contains(&member),
+        "the audit keeps the pseudonym only"
+    );
+}
