@@ -256,9 +256,13 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
     );
     assert_eq!(again["enforcement"], Value::Null);
 
+    // Reads with nothing new to judge write nothing, not even an audit record.
+    let audited = app.store.audit_log(0, 10_000).await.unwrap().len();
     let (_, _, alerts) = app
         .get("/v1/quality/alerts?characteristic=EA100-VISC")
         .await;
+    let _ = app.get("/v1/quality/holds").await;
+    assert_eq!(app.store.audit_log(0, 10_000).await.unwrap().len(), audited);
     assert_eq!(alerts["total"], 1, "{alerts}");
     let alert = &alerts["items"][0];
     assert_eq!(alert["index"], 15);

@@ -363,8 +363,9 @@ impl Store {
     }
 
     /// The audited write path for quality rows: under the writer lock, `rows` writes in a
-    /// transaction that also inserts the next chained audit record (with `detail` extended by
-    /// what `rows` returns); both commit together or not at all.
+    /// transaction that also inserts the next chained audit record with the detail `rows`
+    /// returns; both commit together or not at all. A `null` detail means `rows` changed
+    /// nothing: the transaction is rolled back and no audit record is written.
     async fn quality_write<T, F>(
         &self,
         actor: &Actor,
@@ -388,6 +389,11 @@ impl Store {
             let Backend::Sqlite(pool) = &inner.backend;
             let mut tx = pool.begin().await.ctx("beginning a transaction")?;
             let (value, detail) = rows(&mut tx, inner.clone()).await?;
+            if detail.is_null() {
+                // Nothing was written: no audit record either.
+                tx.rollback().await.ctx("rolling back")?;
+                return Ok(value);
+            }
             let record = writer.audit_record(&actor, action, subject, &detail, now_ms());
             crate::sqlite::insert_audit(&mut tx, &record).await?;
             tx.commit().await.ctx("committing")?;
@@ -597,7 +603,11 @@ impl Store {
                     .await
                     .ctx("reading a hold")?;
                 let stored = hold_row(&row)?;
-                let detail = json!({ "hold": stored.id, "placed": placed, "reason": hold.reason });
+                let detail = if placed {
+                    json!({ "hold": stored.id, "reason": hold.reason })
+                } else {
+                    Value::Null
+                };
                 Ok(((stored, placed), detail))
             })
         })
@@ -620,14 +630,11 @@ impl Store {
                         .await
                         .ctx("reading a hold")?
                     else {
-                        return Ok((HoldRelease::NotFound, json!({ "found": false })));
+                        return Ok((HoldRelease::NotFound, Value::Null));
                     };
                     let hold = hold_row(&row)?;
                     if !hold.active {
-                        return Ok((
-                            HoldRelease::AlreadyReleased(hold),
-                            json!({ "released": false }),
-                        ));
+                        return Ok((HoldRelease::AlreadyReleased(hold), Value::Null));
                     }
                     let at = now_ms();
                     sqlx::query(
@@ -917,9 +924,9 @@ impl Store {
                             .await
                             .ctx("reading a nonconformance")?;
                     match current {
-                        None => return Ok((Some(NcUpdate::NotFound), json!({ "found": false }))),
+                        None => return Ok((Some(NcUpdate::NotFound), Value::Null)),
                         Some(v) if v != expected_version => {
-                            return Ok((Some(NcUpdate::Stale), json!({ "stale": true })));
+                            return Ok((Some(NcUpdate::Stale), Value::Null));
                         }
                         Some(_) => {}
                     }
