@@ -169,6 +169,7 @@ fn main() {
     let mut events = 0usize;
     let mut bytes = 0usize;
     let mut import = Duration::ZERO;
+    let (mut t_parse, mut t_lower, mut t_index) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for b in 0..batches {
         let generated = batch_events(&mut g, b);
         for chunk in generated.chunks(CHUNK) {
@@ -177,8 +178,14 @@ fn main() {
             bytes += text.len();
             let t = Instant::now();
             let doc = trace::epcis::json::parse(&text).expect("generated documents parse");
+            let t1 = Instant::now();
             let genealogy = trace::epcis::lower(&doc.events);
+            let t2 = Instant::now();
             builder.add(&genealogy);
+            let t3 = Instant::now();
+            t_parse += t1 - t;
+            t_lower += t2 - t1;
+            t_index += t3 - t2;
             import += t.elapsed();
             events += doc.events.len();
         }
@@ -199,6 +206,12 @@ fn main() {
         events as f64 / import.as_secs_f64(),
         edges as f64 / import.as_secs_f64(),
         finish.as_secs_f64()
+    );
+    println!(
+        "  of which: parse JSON-LD {:.2} s, lower to edges {:.2} s, intern + append {:.2} s",
+        t_parse.as_secs_f64(),
+        t_lower.as_secs_f64(),
+        t_index.as_secs_f64()
     );
 
     let batch = index

@@ -214,6 +214,30 @@ impl Id {
     }
 }
 
+/// The kind of a canonical GS1 Digital Link id (`https://id.gs1.org/01/…/21/…`), found
+/// without allocating; `None` for anything else (which then needs [`Id::parse`]).
+pub fn canonical_kind(text: &str) -> Option<IdKind> {
+    let path = text.strip_prefix(DL)?;
+    let mut parts = path.split('/');
+    let ai = parts.next()?;
+    let _key = parts.next()?;
+    let qualifier = parts.next();
+    let value = parts.next();
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(match (ai, qualifier, value) {
+        ("01", Some("21"), Some(_)) => IdKind::Serial,
+        ("01", Some("10"), Some(_)) => IdKind::Lot,
+        ("01", None, None) => IdKind::Product,
+        ("00", None, None) => IdKind::Pallet,
+        ("414", _, _) => IdKind::Location,
+        ("417", None, None) => IdKind::Customer,
+        ("8003" | "8004", None, None) => IdKind::Asset,
+        _ => return None,
+    })
+}
+
 /// [`Id::short`] on canonical text.
 pub fn short(canonical: &str) -> &str {
     canonical
@@ -455,6 +479,17 @@ mod tests {
         ] {
             let once = Id::parse(text).unwrap();
             assert_eq!(Id::parse(&once.id).unwrap(), once, "{text}");
+        }
+        for text in [
+            "urn:epc:id:sgtin:0614141.107346.2017",
+            "urn:epc:class:lgtin:4012345.012345.998877",
+            "urn:epc:id:sscc:0614141.1234567890",
+            "urn:epc:id:sgln:0614141.00777.0",
+            "urn:epc:id:pgln:4012345.00225",
+            "urn:epc:idpat:sgtin:4012345.066666.*",
+        ] {
+            let id = Id::parse(text).unwrap();
+            assert_eq!(canonical_kind(&id.id), Some(id.kind), "{text}");
         }
         let lot = Id::parse("lot:B-1").unwrap();
         assert_eq!(lot.id, "urn:mixplane:lot:B-1");

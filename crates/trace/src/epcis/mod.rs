@@ -346,6 +346,13 @@ pub(crate) fn derived_id(event: &EpcisEvent) -> String {
 }
 
 fn id_of(text: &str) -> Id {
+    // Imported identifiers are canonical already; classify those without re-parsing.
+    if let Some(kind) = crate::id::canonical_kind(text) {
+        return Id {
+            kind,
+            id: text.to_owned(),
+        };
+    }
     Id::parse(text).unwrap_or_else(|_| Id {
         kind: IdKind::Other,
         id: text.to_owned(),
