@@ -467,3 +467,50 @@ async fn agents_see_pseudonyms_and_only_admins_resolve_them() {
         "the audit keeps the pseudonym only"
     );
 }
+
+#[tokio::test]
+async fn an_expired_proposal_cannot_be_approved_and_its_expiry_is_audited() {
+    let app = App::start().await;
+    let planner = app.token("ann", Role::Planner, "*").await;
+    let (order, due) = open_order(&app).await;
+    let draft: govern::ProposalDraft =
+        serde_json::from_value(draft(&order, &due, 120, "schedule_change")).unwrap();
+    let bot = govern::Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);
+    let hierarchy = govern::Hierarchy::from_plant(&sim::reference_plant());
+    let long_ago = model::Timestamp(server::govern_api::now().0 - 24 * 3_600_000);
+    let proposal = govern::Proposal::propose(
+        "P-old",
+        draft,
+        &bot,
+        &govern::Policy::default_policy(),
+        &hierarchy,
+        long_ago,
+    )
+    .unwrap();
+    app.store
+        .insert_proposal(
+            &proposal,
+            GovernanceWrite::by(store::actor_of(&bot), Some(Role::Agent)),
+        )
+        .await
+        .unwrap();
+
+    let (_, shown) = app.call("GET", "/v1/proposals/P-old", &planner, None).await;
+    assert_eq!(
+        shown["status"], "expired",
+        "shown as expired once past its expiry"
+    );
+    let (status, body) = app
+        .call("POST", "/v1/proposals/P-old/approve", &planner, None)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("expired"));
+    let stored = app.store.proposal("P-old").await.unwrap().unwrap();
+    assert_eq!(stored.proposal.status, govern::Status::Expired);
+    let audit = app.store.audit_log(0, 10_000).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.action == "proposal.expire" && r.subject == "proposal:P-old")
+    );
+}
