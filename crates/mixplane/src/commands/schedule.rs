@@ -189,13 +189,34 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
             max_iterations: args.iterations,
             objective,
         };
-        let solution = schedule::plant::solve_plant(&problem, &options, &mut term, &mut |p| {
-            let f = (started.elapsed().as_secs_f64() / limit.max(1e-9)).min(1.0);
-            bar.set(
-                f,
-                &format!("objective {:.0} ({} it)", p.best.total, p.iterations),
-            );
-        })?;
+        let (model, genome, decoded) = schedule::plant::first_feasible(&problem, objective)?;
+        let first_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let initial_score = decoded.score;
+        let (_, best, iterations) = schedule::plant::improve::improve(
+            &model,
+            genome,
+            decoded,
+            &options,
+            &mut term,
+            &mut |p| {
+                let f = (started.elapsed().as_secs_f64() / limit.max(1e-9)).min(1.0);
+                bar.set(
+                    f,
+                    &format!("objective {:.0} ({} it)", p.best.total, p.iterations),
+                );
+            },
+        );
+        let solution = schedule::plant::PlantSolution {
+            schedule: best.to_schedule(&model),
+            score: best.score,
+            initial_score,
+            iterations,
+        };
+        eprintln!(
+            "first feasible in {first_ms:.0} ms ({} operations, objective {:.0})",
+            problem.operations.len(),
+            initial_score.total
+        );
         bar.finish(&format!("objective {:.0}", solution.score.total));
         let mut checked = problem.clone();
         if let Some(w) = objective {
