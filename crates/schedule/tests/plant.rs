@@ -343,3 +343,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn lateness_risk_is_seeded_and_grows_with_spread() {
+    let problem = generate(GenerateOptions {
+        operations: 120,
+        units: 9,
+        seed: 21,
+    });
+    let s = solve_plant(&problem, &budget(30, 1, 1), &mut Never, &mut |_| {}).unwrap();
+    let a = schedule::plant::risk::lateness_risk(&problem, &s.schedule, 30, 0.3, 5).unwrap();
+    let b = schedule::plant::risk::lateness_risk(&problem, &s.schedule, 30, 0.3, 5).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.len(), problem.orders.len());
+    assert!(a.iter().all(|r| (0.0..=1.0).contains(&r.probability_late)));
+    let calm = schedule::plant::risk::lateness_risk(&problem, &s.schedule, 30, 0.0, 5).unwrap();
+    let wild = schedule::plant::risk::lateness_risk(&problem, &s.schedule, 30, 0.8, 5).unwrap();
+    let total =
+        |v: &[schedule::plant::risk::OrderRisk]| v.iter().map(|r| r.probability_late).sum::<f64>();
+    assert!(
+        total(&wild) >= total(&calm),
+        "{} < {}",
+        total(&wild),
+        total(&calm)
+    );
+}

@@ -7,7 +7,8 @@
 //! - [`construct`]: the compiled model and the schedule generation scheme (first feasible);
 //! - [`improve`]: the anytime, multi-threaded, seed-deterministic optimiser;
 //! - [`repair`]: rescheduling after downtime or a rush order, moving as little as needed;
-//! - [`generate`]: seeded random instances using every constraint type.
+//! - [`generate`]: seeded random instances using every constraint type;
+//! - [`risk`]: on-time-delivery risk per order by Monte Carlo over durations.
 //!
 //! Like the rest of the crate it is pure: no I/O and no clock.
 
@@ -18,6 +19,7 @@ pub mod generate;
 pub mod improve;
 pub mod problem;
 pub mod repair;
+pub mod risk;
 
 pub use checker::{CheckReport, Kpis, Violation, check};
 pub use construct::{Model, Score};
