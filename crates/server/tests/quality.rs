@@ -262,7 +262,16 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
         .get("/v1/quality/alerts?characteristic=EA100-VISC")
         .await;
     let _ = app.get("/v1/quality/holds").await;
-    assert_eq!(app.store.audit_log(0, 10_000).await.unwrap().len(), audited);
+    let after = app.store.audit_log(0, 10_000).await.unwrap();
+    assert_eq!(
+        after.len(),
+        audited,
+        "reads wrote audit records: {:?}",
+        after
+            .iter()
+            .map(|r| (r.seq, &r.action, r.detail.to_string()))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(alerts["total"], 1, "{alerts}");
     let alert = &alerts["items"][0];
     assert_eq!(alert["index"], 15);
