@@ -132,6 +132,62 @@ impl Catalog {
         self.plant.changeover_matrices.iter().find(|m| &m.id == id)
     }
 
+    /// The area a unit belongs to (through its work center).
+    pub fn unit_area(&self, id: &UnitId) -> Option<&AreaId> {
+        self.unit(id)
+            .and_then(|u| self.work_center(&u.work_center))
+            .map(|w| &w.area)
+    }
+
+    /// The areas whose units can run some step of a routing.
+    pub fn routing_areas(&self, id: &RoutingId) -> BTreeSet<AreaId> {
+        self.routing(id)
+            .into_iter()
+            .flat_map(|r| r.steps.iter().flat_map(|s| s.alternatives.iter()))
+            .filter_map(|alt| self.unit_area(&alt.unit).cloned())
+            .collect()
+    }
+
+    /// The plant areas an event acts on, for scope checks: the unit's area for equipment
+    /// and operation events, the areas of the order's routing for order and material
+    /// movements of an order. An empty set means the event is site-wide (a purchased receipt,
+    /// a shipment) or names an order or unit the plant does not know.
+    pub fn event_areas(&self, event: &crate::Event, state: &crate::PlantState) -> BTreeSet<AreaId> {
+        use crate::EventKind as K;
+        let unit_areas = |unit: &UnitId| {
+            self.unit_area(unit)
+                .cloned()
+                .into_iter()
+                .collect::<BTreeSet<_>>()
+        };
+        let order_areas = |order: &OrderId| {
+            state
+                .orders
+                .get(order)
+                .map(|o| self.routing_areas(&o.order.routing))
+                .unwrap_or_default()
+        };
+        match &event.kind {
+            K::OrderReleased { order } => self.routing_areas(&order.routing),
+            K::OrderChanged { order, .. } | K::OrderCancelled { order, .. } => order_areas(order),
+            K::MaterialConsumed { order, .. } | K::MaterialProduced { order, .. } => {
+                order_areas(order)
+            }
+            K::OperationStarted { unit, .. }
+            | K::OperationCompleted { unit, .. }
+            | K::EquipmentStateChanged { unit, .. } => unit_areas(unit),
+            K::QualityResultRecorded {
+                unit: Some(unit), ..
+            } => unit_areas(unit),
+            K::QualityResultRecorded {
+                order: Some(order), ..
+            } => order_areas(order),
+            K::QualityResultRecorded { .. }
+            | K::MaterialReceived { .. }
+            | K::MaterialShipped { .. } => BTreeSet::new(),
+        }
+    }
+
     /// Checks an order against the plant; the problems name the order's fields.
     pub fn check_order(&self, order: &ProductionOrder, path: &str) -> Vec<ValidationError> {
         let mut v = Validator::default();

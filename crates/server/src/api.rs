@@ -387,12 +387,48 @@ async fn ingest_events(
     Json(events): Json<Vec<Event>>,
 ) -> Result<Json200<AppendOutcome>, Problem> {
     let actor = caller.actor();
-    if app.store.plant().await.is_none() {
-        return Err(no_plant());
-    }
+    let snapshot = app.store.snapshot().await;
+    let catalog = snapshot.catalog.ok_or_else(no_plant)?;
+    check_event_scope(&caller, &catalog, &snapshot.state, &events)?;
     let outcome = app.store.append(&events, &actor).await?;
     crate::quality_api::after_ingest(&app, &events).await;
     Ok(Json200(outcome))
+}
+
+/// An area-scoped principal may only write events that act inside its area: an event on a
+/// unit of another area, an order whose routing runs outside it, or a site-wide event (a
+/// purchased receipt, a shipment) is refused with 403 naming the event and the areas.
+/// Site and all-site scopes reach every area of their site (checked by the permission layer).
+pub fn check_event_scope(
+    caller: &Caller,
+    catalog: &model::Catalog,
+    state: &model::PlantState,
+    events: &[Event],
+) -> Result<(), Problem> {
+    let govern::Scope::Area(own) = &caller.0.scope else {
+        return Ok(());
+    };
+    for (index, event) in events.iter().enumerate() {
+        let areas = catalog.event_areas(event, state);
+        let outside: Vec<String> = areas
+            .iter()
+            .filter(|a| a.as_str() != own)
+            .map(ToString::to_string)
+            .collect();
+        if areas.is_empty() || !outside.is_empty() {
+            let reach = if areas.is_empty() {
+                "is site-wide".to_owned()
+            } else {
+                format!("acts in area(s) {}", outside.join(", "))
+            };
+            return Err(crate::auth::forbidden(format!(
+                "event {index} (id `{}`, {}) {reach}, outside the caller's scope `area:{own}`; nothing was stored",
+                event.id,
+                event.kind.type_name()
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]

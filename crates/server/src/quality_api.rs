@@ -657,6 +657,10 @@ async fn record_results(
             },
         })
         .collect();
+    let snapshot = app.store.snapshot().await;
+    if let Some(catalog) = &snapshot.catalog {
+        crate::api::check_event_scope(&caller, catalog, &snapshot.state, &events)?;
+    }
     let outcome = app.store.append(&events, &actor).await?;
     let enforcement = enforce(&app.store).await?;
     Ok(Json200(QualityIngest {

@@ -277,3 +277,71 @@ async fn openapi_lists_every_route_and_matches_the_snapshot() {
         "the OpenAPI document changed; review it and rerun with UPDATE_SNAPSHOTS=1 to accept ({snapshot_path})"
     );
 }
+
+#[tokio::test]
+async fn an_area_scoped_principal_writes_only_events_in_its_area() {
+    let app = TestApp::start().await;
+    let catalog = app.store.plant().await.unwrap();
+    let plant = catalog.plant();
+    let area_of = |unit: &model::Unit| catalog.unit_area(&unit.id).unwrap().to_string();
+    let own_unit = plant
+        .units
+        .iter()
+        .find(|u| area_of(u) == "A-CHEM")
+        .expect("a unit in A-CHEM");
+    let other_unit = plant
+        .units
+        .iter()
+        .find(|u| area_of(u) != "A-CHEM")
+        .expect("a unit elsewhere");
+    let token = app
+        .store
+        .create_token(
+            "op.chem",
+            govern::PrincipalKind::Person,
+            govern::Role::Operator,
+            govern::Scope::Area("A-CHEM".into()),
+            store::TokenHashing::Fast,
+            store::GovernanceWrite::by(store::Actor::system("test"), None),
+        )
+        .await
+        .expect("a token")
+        .token;
+    let post = |body: Value| {
+        let request = app
+            .client
+            .post(app.url("/v1/events"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        async move { split(request.send().await.unwrap()).await }
+    };
+    let state_change = |id: &str, unit: &str| json!({"id": id, "time": "2026-03-02T06:00:00Z", "type": "equipment_state_changed", "unit": unit, "state": "down"});
+    let before = app.store.state().await.events_applied;
+
+    let (status, content_type, body) = post(json!([
+        state_change("scope-1", own_unit.id.as_str()),
+        state_change("scope-2", other_unit.id.as_str())
+    ]))
+    .await;
+    assert_problem(status, &content_type, &body, 403, "scope-2");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&area_of(other_unit)),
+        "{body}"
+    );
+    let receipt = json!({"id": "scope-3", "time": "2026-03-02T06:00:00Z", "type": "material_received", "material": plant.materials[0].id, "lot": "L-SCOPE", "quantity": 5});
+    let (status, content_type, body) = post(json!([receipt])).await;
+    assert_problem(status, &content_type, &body, 403, "site-wide");
+    assert_eq!(
+        app.store.state().await.events_applied,
+        before,
+        "a refused batch stores nothing"
+    );
+
+    let (status, _, body) = post(json!([state_change("scope-1", own_unit.id.as_str())])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.store.state().await.events_applied, before + 1);
+}

@@ -116,7 +116,7 @@ const RULES: &[Rule] = &[
     rule("listOrders", Sample::Plain),
     rule("getOrder", Sample::Order),
     rule("listWorkCenters", Sample::Plain),
-    rule("ingestEvents", Sample::Events),
+    in_area("ingestEvents", Sample::Events),
     rule("listEvents", Sample::Plain),
     rule("listAudit", Sample::Plain),
     rule("openapi", Sample::Plain),
