@@ -150,42 +150,12 @@ impl Model {
     pub fn compile(p: &PlantProblem) -> Model {
         let h = p.horizon_minutes;
         let mut frontier = h;
-        let unit_idx: HashMap<&str, usize> = p
-            .units
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.id.as_str(), i))
-            .collect();
-        let table_idx: HashMap<&str, usize> = p
-            .changeovers
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.as_str(), i))
-            .collect();
-        let pool_idx: HashMap<&str, usize> = p
-            .pools
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.as_str(), i))
-            .collect();
-        let mat_idx: HashMap<&str, usize> = p
-            .materials
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.as_str(), i))
-            .collect();
-        let order_idx: HashMap<&str, usize> = p
-            .orders
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.as_str(), i))
-            .collect();
-        let op_idx: HashMap<&str, usize> = p
-            .operations
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.as_str(), i))
-            .collect();
+        let unit_idx = index_by_id(&p.units, |x| x.id.as_str());
+        let table_idx = index_by_id(&p.changeovers, |x| x.id.as_str());
+        let pool_idx = index_by_id(&p.pools, |x| x.id.as_str());
+        let mat_idx = index_by_id(&p.materials, |x| x.id.as_str());
+        let order_idx = index_by_id(&p.orders, |x| x.id.as_str());
+        let op_idx = index_by_id(&p.operations, |x| x.id.as_str());
         let mut interner: HashMap<String, u32> = HashMap::new();
         let mut intern = |s: &str| -> u32 {
             let n = interner.len() as u32;
@@ -1157,4 +1127,13 @@ pub fn construct(m: &Model) -> Result<(Genome, Decoded), DecodeError> {
         }
     }
     best.ok_or_else(|| last_err.expect("at least one rule ran"))
+}
+
+/// Position of each item by its id, for the compile step's id → index lookups.
+fn index_by_id<T>(items: &[T], id: impl Fn(&T) -> &str) -> HashMap<&str, usize> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (id(item), i))
+        .collect()
 }
