@@ -1,5 +1,9 @@
 //! The API over real HTTP: a server on an ephemeral port, a real client, an in-memory store.
 
+mod common;
+
+use common::split;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -12,7 +16,7 @@ struct TestApp {
     client: reqwest::Client,
     /// A bearer token of `alice`, an admin.
     token: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _served: common::Served,
 }
 
 impl TestApp {
@@ -39,23 +43,13 @@ impl TestApp {
             .await
             .expect("a token")
             .token;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = server::AppState::new(store.clone());
-        tokio::spawn(async move {
-            server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let served = common::serve(store.clone()).await;
         TestApp {
-            address,
+            address: served.address,
             store,
             client: reqwest::Client::new(),
             token,
-            _shutdown: tx,
+            _served: served,
         }
     }
 
@@ -86,18 +80,6 @@ impl TestApp {
             .unwrap();
         split(response).await
     }
-}
-
-async fn split(response: reqwest::Response) -> (u16, String, Value) {
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = response.text().await.unwrap();
-    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-    (status, content_type, value)
 }
 
 fn simulated_events(days: f64) -> Vec<Event> {

@@ -2,6 +2,10 @@
 //! ingest with enforcement (alerts, holds, nonconformances), the NC workflow, the release
 //! gate, chart data, and quality state surviving a restart.
 
+mod common;
+
+use common::split;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -14,7 +18,7 @@ struct TestApp {
     client: reqwest::Client,
     /// Bearer token of `qe.anna`, an admin.
     token: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _served: common::Served,
 }
 
 impl TestApp {
@@ -35,23 +39,13 @@ impl TestApp {
                 .expect("reference plant loads");
         }
         let token = token(&store, "qe.anna", govern::Role::Admin).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = server::AppState::new(store.clone());
-        tokio::spawn(async move {
-            server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let served = common::serve(store.clone()).await;
         TestApp {
-            address,
+            address: served.address,
             store,
             client: reqwest::Client::new(),
             token,
-            _shutdown: tx,
+            _served: served,
         }
     }
 
@@ -105,18 +99,6 @@ async fn token(store: &store::Store, name: &str, role: govern::Role) -> String {
         .await
         .expect("a token")
         .token
-}
-
-async fn split(response: reqwest::Response) -> (u16, String, Value) {
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = response.text().await.unwrap();
-    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-    (status, content_type, value)
 }
 
 fn assert_problem(response: &(u16, String, Value), status: u16, needles: &[&str]) {

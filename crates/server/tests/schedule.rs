@@ -1,6 +1,8 @@
 //! The scheduling endpoints over real HTTP. Every schedule an endpoint returns is re-checked
 //! here with the independent checker.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ struct TestApp {
     client: reqwest::Client,
     planner: String,
     viewer: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _served: common::Served,
 }
 
 impl TestApp {
@@ -48,25 +50,15 @@ impl TestApp {
                     .token,
             );
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = server::AppState::new(store.clone());
-        tokio::spawn(async move {
-            server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let served = common::serve(store.clone()).await;
         let viewer = tokens.pop().unwrap();
         let planner = tokens.pop().unwrap();
         TestApp {
-            address,
+            address: served.address,
             client: reqwest::Client::new(),
             planner,
             viewer,
-            _shutdown: tx,
+            _served: served,
         }
     }
 

@@ -1,6 +1,8 @@
 //! The trace API over real HTTP: EPCIS capture and query, document import, trace both ways,
 //! recall (JSON, CSV, EPCIS) and reconciliation, against an in-memory store.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ struct TestApp {
     store: Arc<store::Store>,
     client: reqwest::Client,
     token: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _served: common::Served,
 }
 
 impl TestApp {
@@ -45,23 +47,13 @@ impl TestApp {
             .await
             .expect("admin token")
             .token;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = server::AppState::new(store.clone());
-        tokio::spawn(async move {
-            server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let served = common::serve(store.clone()).await;
         TestApp {
-            address,
+            address: served.address,
             store,
             client: reqwest::Client::new(),
             token,
-            _shutdown: tx,
+            _served: served,
         }
     }
 

@@ -1,0 +1,89 @@
+//! The harness the server's integration tests share: an in-memory store holding the
+//! reference plant, bearer tokens, and the API served over real HTTP on an ephemeral port.
+
+// Each test binary uses only part of the harness.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// An in-memory store with the reference plant loaded.
+pub async fn reference_store() -> Arc<store::Store> {
+    let store = Arc::new(
+        store::Store::open_in_memory()
+            .await
+            .expect("in-memory store"),
+    );
+    store
+        .put_plant(sim::reference_plant(), &store::Actor::system("test"))
+        .await
+        .expect("reference plant loads");
+    store
+}
+
+/// A bearer token for a new person principal (fast hashing, for tests).
+pub async fn token(
+    store: &store::Store,
+    name: &str,
+    role: govern::Role,
+    scope: govern::Scope,
+) -> String {
+    store
+        .create_token(
+            name,
+            govern::PrincipalKind::Person,
+            role,
+            scope,
+            store::TokenHashing::Fast,
+            store::GovernanceWrite::by(store::Actor::system("test"), None),
+        )
+        .await
+        .expect("a token")
+        .token
+}
+
+/// The API served on an ephemeral loopback port until this value is dropped.
+pub struct Served {
+    pub address: SocketAddr,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Served {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+/// Serves the API over `store`.
+pub async fn serve(store: Arc<store::Store>) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = server::AppState::new(store);
+    tokio::spawn(async move {
+        server::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    Served {
+        address,
+        _shutdown: tx,
+    }
+}
+
+/// Status, content type and body (JSON when it parses, else the text) of a response.
+pub async fn split(response: reqwest::Response) -> (u16, String, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.text().await.unwrap();
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (status, content_type, value)
+}
