@@ -21,28 +21,8 @@ struct TestApp {
 
 impl TestApp {
     async fn start() -> TestApp {
-        let store = Arc::new(
-            store::Store::open_in_memory()
-                .await
-                .expect("in-memory store"),
-        );
-        let actor = store::Actor::system("test");
-        store
-            .put_plant(sim::reference_plant(), &actor)
-            .await
-            .expect("reference plant loads");
-        let token = store
-            .create_token(
-                "alice",
-                govern::PrincipalKind::Person,
-                govern::Role::Admin,
-                govern::Scope::All,
-                store::TokenHashing::Fast,
-                store::GovernanceWrite::by(actor.clone(), None),
-            )
-            .await
-            .expect("a token")
-            .token;
+        let store = common::reference_store().await;
+        let token = common::token(&store, "alice", govern::Role::Admin, govern::Scope::All).await;
         let served = common::serve(store.clone()).await;
         TestApp {
             address: served.address,
@@ -276,19 +256,13 @@ async fn an_area_scoped_principal_writes_only_events_in_its_area() {
         .iter()
         .find(|u| area_of(u) != "A-CHEM")
         .expect("a unit elsewhere");
-    let token = app
-        .store
-        .create_token(
-            "op.chem",
-            govern::PrincipalKind::Person,
-            govern::Role::Operator,
-            govern::Scope::Area("A-CHEM".into()),
-            store::TokenHashing::Fast,
-            store::GovernanceWrite::by(store::Actor::system("test"), None),
-        )
-        .await
-        .expect("a token")
-        .token;
+    let token = common::token(
+        &app.store,
+        "op.chem",
+        govern::Role::Operator,
+        govern::Scope::Area("A-CHEM".into()),
+    )
+    .await;
     let post = |body: Value| {
         let request = app
             .client

@@ -87,18 +87,7 @@ impl TestApp {
 }
 
 async fn token(store: &store::Store, name: &str, role: govern::Role) -> String {
-    store
-        .create_token(
-            name,
-            govern::PrincipalKind::Person,
-            role,
-            govern::Scope::All,
-            store::TokenHashing::Fast,
-            store::GovernanceWrite::by(store::Actor::system("test"), None),
-        )
-        .await
-        .expect("a token")
-        .token
+    common::token(store, name, role, govern::Scope::All).await
 }
 
 fn assert_problem(response: &(u16, String, Value), status: u16, needles: &[&str]) {

@@ -4,7 +4,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use schedule::plant::generate::{GenerateOptions, generate};
 use schedule::plant::{PlantProblem, PlantSchedule, check};
@@ -20,39 +19,12 @@ struct TestApp {
 
 impl TestApp {
     async fn start() -> TestApp {
-        let store = Arc::new(
-            store::Store::open_in_memory()
-                .await
-                .expect("in-memory store"),
-        );
-        let actor = store::Actor::system("test");
-        store
-            .put_plant(sim::reference_plant(), &actor)
-            .await
-            .expect("reference plant loads");
-        let mut tokens = Vec::new();
-        for (name, role) in [
-            ("paula", govern::Role::Planner),
-            ("victor", govern::Role::Viewer),
-        ] {
-            tokens.push(
-                store
-                    .create_token(
-                        name,
-                        govern::PrincipalKind::Person,
-                        role,
-                        govern::Scope::All,
-                        store::TokenHashing::Fast,
-                        store::GovernanceWrite::by(actor.clone(), None),
-                    )
-                    .await
-                    .expect("a token")
-                    .token,
-            );
-        }
+        let store = common::reference_store().await;
+        let planner =
+            common::token(&store, "paula", govern::Role::Planner, govern::Scope::All).await;
+        let viewer =
+            common::token(&store, "victor", govern::Role::Viewer, govern::Scope::All).await;
         let served = common::serve(store.clone()).await;
-        let viewer = tokens.pop().unwrap();
-        let planner = tokens.pop().unwrap();
         TestApp {
             address: served.address,
             client: reqwest::Client::new(),

@@ -19,34 +19,8 @@ struct TestApp {
 
 impl TestApp {
     async fn start() -> TestApp {
-        let store = Arc::new(
-            store::Store::open_in_memory()
-                .await
-                .expect("in-memory store"),
-        );
-        let actor = store::Actor::system("test");
-        store
-            .put_plant(sim::reference_plant(), &actor)
-            .await
-            .expect("reference plant loads");
-        let token = store
-            .create_token(
-                "alice",
-                govern::PrincipalKind::Person,
-                govern::Role::Admin,
-                govern::Scope::All,
-                store::TokenHashing::Fast,
-                store::GovernanceWrite {
-                    actor: actor.clone(),
-                    role: None,
-                    modified_by: "test".into(),
-                    source_event: None,
-                    sink: None,
-                },
-            )
-            .await
-            .expect("admin token")
-            .token;
+        let store = common::reference_store().await;
+        let token = common::token(&store, "alice", govern::Role::Admin, govern::Scope::All).await;
         let served = common::serve(store.clone()).await;
         TestApp {
             address: served.address,
