@@ -8,7 +8,9 @@
 //! - [`improve`]: the anytime, multi-threaded, seed-deterministic optimiser;
 //! - [`repair`]: rescheduling after downtime or a rush order, moving as little as needed;
 //! - [`generate`]: seeded random instances using every constraint type;
-//! - [`risk`]: on-time-delivery risk per order by Monte Carlo over durations.
+//! - [`risk`]: on-time-delivery risk per order by Monte Carlo over durations;
+//! - [`scenario`]: what-if schedules (presets, overtime on the bottleneck, deferral of
+//!   low-priority orders) ranked by weighted KPIs including that risk.
 //!
 //! Like the rest of the crate it is pure: no I/O and no clock.
 
@@ -20,6 +22,7 @@ pub mod improve;
 pub mod problem;
 pub mod repair;
 pub mod risk;
+pub mod scenario;
 
 pub use checker::{CheckReport, Kpis, Violation, check};
 pub use construct::{Model, Score};

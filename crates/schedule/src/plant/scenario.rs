@@ -1,0 +1,883 @@
+//! What-if scenarios: a handful of schedules under different weightings and assumptions,
+//! each with its KPIs and Monte Carlo on-time risk, ranked by weighted KPIs.
+//!
+//! The first scenario is always `as_planned` (the problem's own objective); the others are
+//! chosen from [`ScenarioKind`]:
+//! - `maximize_throughput`, `minimize_tardiness`, `minimize_changeovers`: the same plant
+//!   under another objective preset;
+//! - `overtime_on_bottleneck`: the most loaded unit *that works to a calendar* in the
+//!   as-planned schedule (overtime is meaningless on a unit that is always available) gets
+//!   `overtime_minutes` added after each of its shifts, as do the pools with calendars that
+//!   its operations need (the crew stays too);
+//! - `defer_low_priority`: the orders of the lowest weight, when weights differ, get their
+//!   due date moved `defer_minutes` later for the optimiser, so the capacity goes to the
+//!   others first.
+//!
+//! Every scenario is judged against the *original* due dates: a deferred order that ends
+//! after its original due date still counts as late, and the ranking weighs lateness by order
+//! weight, so deferral pays only when it protects heavier orders. Risk runs use the same
+//! seed in every scenario (common random numbers), so differences come from the schedules,
+//! not from the dice. A scenario that does not apply (no calendar-bound unit, all weights
+//! equal) is reported in [`ScenarioReport::skipped`] with the reason.
+//!
+//! Ranking: each KPI is scored in `[0, 1]` against the best scenario — throughput as
+//! `value / best`, changeover cost as `best / value` (changeover minutes when no scenario has
+//! any cost), on-time as `1 − weighted probability of being late` — and the scores are
+//! combined with [`RankingWeights`]. Ties keep the order in which scenarios were asked for.
+//!
+//! Pure like the rest of the crate: the caller supplies a [`Termination`] per scenario.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::checker::check;
+use super::improve::{PlantSolveError, PlantSolveOptions, solve_plant};
+use super::problem::{
+    Interval, Objective, PlantProblem, PlantSchedule, Preset, ProblemError, UnitSpec,
+};
+use super::risk::{OrderRisk, lateness_risk};
+use crate::termination::Termination;
+
+/// A what-if the caller can ask for (`as_planned` is always run first).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioKind {
+    AsPlanned,
+    MaximizeThroughput,
+    MinimizeTardiness,
+    MinimizeChangeovers,
+    OvertimeOnBottleneck,
+    DeferLowPriority,
+}
+
+impl ScenarioKind {
+    pub const ALL: [ScenarioKind; 6] = [
+        ScenarioKind::AsPlanned,
+        ScenarioKind::MaximizeThroughput,
+        ScenarioKind::MinimizeTardiness,
+        ScenarioKind::MinimizeChangeovers,
+        ScenarioKind::OvertimeOnBottleneck,
+        ScenarioKind::DeferLowPriority,
+    ];
+
+    /// The scenarios run when the caller names none (five with `as_planned`).
+    pub const DEFAULT: [ScenarioKind; 4] = [
+        ScenarioKind::MaximizeThroughput,
+        ScenarioKind::MinimizeChangeovers,
+        ScenarioKind::OvertimeOnBottleneck,
+        ScenarioKind::DeferLowPriority,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScenarioKind::AsPlanned => "as_planned",
+            ScenarioKind::MaximizeThroughput => "maximize_throughput",
+            ScenarioKind::MinimizeTardiness => "minimize_tardiness",
+            ScenarioKind::MinimizeChangeovers => "minimize_changeovers",
+            ScenarioKind::OvertimeOnBottleneck => "overtime_on_bottleneck",
+            ScenarioKind::DeferLowPriority => "defer_low_priority",
+        }
+    }
+}
+
+impl std::fmt::Display for ScenarioKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ScenarioKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ScenarioKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ScenarioKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!(
+                    "unknown scenario `{s}` (expected one of {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// How much each KPI counts in the ranking (relative weights, any non-negative scale).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RankingWeights {
+    pub throughput: f64,
+    pub changeover_cost: f64,
+    pub on_time: f64,
+}
+
+impl Default for RankingWeights {
+    fn default() -> Self {
+        RankingWeights {
+            throughput: 1.0,
+            changeover_cost: 1.0,
+            on_time: 1.0,
+        }
+    }
+}
+
+/// Options of [`run_scenarios`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScenarioOptions {
+    pub seed: u64,
+    pub threads: usize,
+    /// Improvement iterations per thread and scenario; `None` = until the termination fires.
+    pub max_iterations: Option<u64>,
+    /// Which what-ifs to run after `as_planned` (2 to 5 of them, no repeats).
+    pub scenarios: Vec<ScenarioKind>,
+    /// Monte Carlo runs per scenario.
+    pub risk_runs: usize,
+    /// Log-sigma of the lognormal duration factor in the risk runs.
+    pub duration_spread: f64,
+    /// Overtime added after each shift of the bottleneck.
+    pub overtime_minutes: i64,
+    /// How much later deferred orders are due.
+    pub defer_minutes: i64,
+    pub ranking: RankingWeights,
+}
+
+impl Default for ScenarioOptions {
+    fn default() -> Self {
+        ScenarioOptions {
+            seed: 0,
+            threads: 1,
+            max_iterations: None,
+            scenarios: ScenarioKind::DEFAULT.to_vec(),
+            risk_runs: 200,
+            duration_spread: 0.15,
+            overtime_minutes: 120,
+            defer_minutes: 1440,
+            ranking: RankingWeights::default(),
+        }
+    }
+}
+
+/// Extra availability given to one unit or pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Overtime {
+    /// `unit` or `pool`.
+    pub kind: String,
+    pub id: String,
+    pub windows: Vec<Interval>,
+}
+
+/// An order whose due date the optimiser was allowed to move.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Deferral {
+    pub order: String,
+    pub weight: f64,
+    pub due: i64,
+    pub deferred_due: i64,
+}
+
+/// What a scenario changed in the problem (empty for pure re-weightings).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioChanges {
+    pub overtime: Vec<Overtime>,
+    pub deferred: Vec<Deferral>,
+}
+
+/// KPIs of one scenario, against the original due dates.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioKpis {
+    pub makespan_minutes: i64,
+    /// Orders per day of makespan.
+    pub throughput_orders_per_day: f64,
+    pub changeover_minutes: i64,
+    pub changeover_cost: f64,
+    pub late_orders: usize,
+    pub weighted_tardiness: f64,
+    pub utilization_percent: f64,
+    /// Sum over orders of the probability of being late.
+    pub expected_late_orders: f64,
+    /// Order-weighted mean probability of being late, in `[0, 1]`.
+    pub on_time_risk: f64,
+    /// Minutes of work scheduled inside overtime windows.
+    pub overtime_minutes: i64,
+}
+
+/// The ranking score of a scenario, KPI by KPI, each in `[0, 1]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RankScores {
+    pub throughput: f64,
+    pub changeover_cost: f64,
+    pub on_time: f64,
+    /// Weighted mean of the three.
+    pub total: f64,
+}
+
+/// One evaluated scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioResult {
+    pub scenario: ScenarioKind,
+    /// 1 = best.
+    pub rank: usize,
+    pub description: String,
+    pub objective: Objective,
+    pub changes: ScenarioChanges,
+    pub kpis: ScenarioKpis,
+    pub scores: RankScores,
+    /// Orders with a due date, most at risk first.
+    pub order_risk: Vec<OrderRisk>,
+    /// Feasible against the scenario's problem (the original plus its changes).
+    pub schedule: PlantSchedule,
+    pub iterations: u64,
+}
+
+/// A scenario that was asked for but does not apply to this problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SkippedScenario {
+    pub scenario: ScenarioKind,
+    pub reason: String,
+}
+
+/// The ranked scenarios.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioReport {
+    /// Best first.
+    pub scenarios: Vec<ScenarioResult>,
+    pub skipped: Vec<SkippedScenario>,
+    /// The calendar-bound unit with the highest load in the as-planned schedule.
+    pub bottleneck: Option<UnitLoad>,
+    pub ranking: RankingWeights,
+}
+
+impl ScenarioReport {
+    /// The problem a scenario's schedule was built for (the original plus its changes).
+    pub fn problem_of(&self, original: &PlantProblem, scenario: ScenarioKind) -> PlantProblem {
+        match self.scenarios.iter().find(|s| s.scenario == scenario) {
+            Some(s) => apply_changes(original, &s.changes, false),
+            None => original.clone(),
+        }
+    }
+}
+
+/// Busy minutes of a unit against the minutes it could work before the makespan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UnitLoad {
+    pub unit: String,
+    pub busy_minutes: i64,
+    pub available_minutes: i64,
+    pub load_percent: f64,
+}
+
+/// Why [`run_scenarios`] refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{0}")]
+    Options(String),
+    #[error(transparent)]
+    Solve(#[from] PlantSolveError),
+}
+
+impl From<ProblemError> for ScenarioError {
+    fn from(e: ProblemError) -> Self {
+        ScenarioError::Solve(PlantSolveError::Problem(e))
+    }
+}
+
+fn validate_options(options: &ScenarioOptions) -> Result<(), ScenarioError> {
+    let bad = |m: String| Err(ScenarioError::Options(m));
+    let asked = &options.scenarios;
+    if !(2..=5).contains(&asked.len()) {
+        return bad(format!(
+            "scenarios: ask for 2 to 5 what-ifs besides as_planned, got {}",
+            asked.len()
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for k in asked {
+        if *k == ScenarioKind::AsPlanned {
+            return bad("scenarios: as_planned always runs first; do not list it".into());
+        }
+        if !seen.insert(*k) {
+            return bad(format!("scenarios: `{k}` is listed twice"));
+        }
+    }
+    if options.risk_runs == 0 || options.risk_runs > 10_000 {
+        return bad(format!(
+            "risk_runs: must be 1 to 10000, got {}",
+            options.risk_runs
+        ));
+    }
+    if !(0.0..=2.0).contains(&options.duration_spread) {
+        return bad(format!(
+            "duration_spread: must be within 0 and 2, got {}",
+            options.duration_spread
+        ));
+    }
+    if !(1..=24 * 60).contains(&options.overtime_minutes) {
+        return bad(format!(
+            "overtime_minutes: must be 1 to 1440, got {}",
+            options.overtime_minutes
+        ));
+    }
+    if !(1..=365 * 24 * 60).contains(&options.defer_minutes) {
+        return bad(format!(
+            "defer_minutes: must be 1 to 525600, got {}",
+            options.defer_minutes
+        ));
+    }
+    let w = options.ranking;
+    if [w.throughput, w.changeover_cost, w.on_time]
+        .iter()
+        .any(|x| !x.is_finite() || *x < 0.0)
+        || w.throughput + w.changeover_cost + w.on_time <= 0.0
+    {
+        return bad("ranking: weights must be non-negative and not all zero".into());
+    }
+    Ok(())
+}
+
+/// Minutes of `[from, to)` covered by the union of `windows`.
+fn covered_minutes(windows: &[Interval], from: i64, to: i64) -> i64 {
+    let mut spans: Vec<(i64, i64)> = windows
+        .iter()
+        .map(|w| (w.start.max(from), w.end.min(to)))
+        .filter(|(s, e)| s < e)
+        .collect();
+    spans.sort_unstable();
+    let (mut total, mut reach) = (0, i64::MIN);
+    for (s, e) in spans {
+        let s = s.max(reach);
+        if e > s {
+            total += e - s;
+            reach = e;
+        }
+    }
+    total
+}
+
+/// Minutes a unit can work in `[0, until)`: its windows (or all of it) minus downtime.
+fn available_minutes(unit: &UnitSpec, horizon: i64, until: i64) -> i64 {
+    let open = match &unit.availability {
+        None => until,
+        Some(w) => covered_minutes(w, 0, until.min(horizon)) + (until - horizon).max(0),
+    };
+    (open - covered_minutes(&unit.downtime, 0, until)).max(0)
+}
+
+/// Load of every unit in `schedule`, most loaded first (ties by id).
+pub fn unit_loads(problem: &PlantProblem, schedule: &PlantSchedule) -> Vec<UnitLoad> {
+    let until = schedule
+        .assignments
+        .iter()
+        .map(|a| a.end)
+        .max()
+        .unwrap_or(0);
+    let mut busy: BTreeMap<&str, i64> = BTreeMap::new();
+    for a in &schedule.assignments {
+        *busy.entry(a.unit.as_str()).or_default() += a.end - a.start;
+    }
+    let mut loads: Vec<UnitLoad> = problem
+        .units
+        .iter()
+        .map(|u| {
+            let busy_minutes = busy.get(u.id.as_str()).copied().unwrap_or(0);
+            let available = available_minutes(u, problem.horizon_minutes, until);
+            UnitLoad {
+                unit: u.id.clone(),
+                busy_minutes,
+                available_minutes: available,
+                load_percent: if available > 0 {
+                    100.0 * busy_minutes as f64 / available as f64
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect();
+    loads.sort_by(|a, b| {
+        b.load_percent
+            .total_cmp(&a.load_percent)
+            .then_with(|| a.unit.cmp(&b.unit))
+    });
+    loads
+}
+
+/// Windows after each window of `availability`, `extra` minutes long, clipped to the next
+/// window and the horizon.
+fn overtime_windows(availability: &[Interval], extra: i64, horizon: i64) -> Vec<Interval> {
+    let mut sorted: Vec<Interval> = availability.to_vec();
+    sorted.sort_by_key(|w| (w.start, w.end));
+    let mut out = Vec::new();
+    for (i, w) in sorted.iter().enumerate() {
+        let next = sorted[i + 1..]
+            .iter()
+            .map(|n| n.start)
+            .filter(|&s| s >= w.end)
+            .min()
+            .unwrap_or(horizon);
+        // A later window that overlaps this one's end leaves no gap to fill.
+        if sorted.iter().any(|o| o.start <= w.end && o.end > w.end) {
+            continue;
+        }
+        let end = (w.end + extra).min(next).min(horizon);
+        if end > w.end {
+            out.push(Interval { start: w.end, end });
+        }
+    }
+    out
+}
+
+fn overtime_changes(
+    problem: &PlantProblem,
+    bottleneck: &str,
+    extra: i64,
+) -> Result<Vec<Overtime>, String> {
+    let unit = problem
+        .units
+        .iter()
+        .find(|u| u.id == bottleneck)
+        .ok_or_else(|| format!("unit `{bottleneck}` not in the problem"))?;
+    let h = problem.horizon_minutes;
+    let mut out = Vec::new();
+    if let Some(w) = &unit.availability {
+        let windows = overtime_windows(w, extra, h);
+        if !windows.is_empty() {
+            out.push(Overtime {
+                kind: "unit".into(),
+                id: unit.id.clone(),
+                windows,
+            });
+        }
+    }
+    let crew: BTreeSet<&str> = problem
+        .operations
+        .iter()
+        .filter(|op| op.alternatives.iter().any(|a| a.unit == bottleneck))
+        .flat_map(|op| op.pools.iter().map(|p| p.pool.as_str()))
+        .collect();
+    for pool in &problem.pools {
+        if !crew.contains(pool.id.as_str()) {
+            continue;
+        }
+        if let Some(w) = &pool.availability {
+            let windows = overtime_windows(w, extra, h);
+            if !windows.is_empty() {
+                out.push(Overtime {
+                    kind: "pool".into(),
+                    id: pool.id.clone(),
+                    windows,
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "the bottleneck `{bottleneck}` has no gap between shifts inside the horizon to fill"
+        ));
+    }
+    Ok(out)
+}
+
+fn deferrals(problem: &PlantProblem, minutes: i64) -> Result<Vec<Deferral>, String> {
+    let weights = problem.orders.iter().map(|o| o.weight);
+    let lightest = weights.clone().fold(f64::INFINITY, f64::min);
+    let heaviest = weights.fold(f64::NEG_INFINITY, f64::max);
+    if problem.orders.is_empty() || lightest >= heaviest {
+        return Err("every order has the same weight: none is of lower priority".into());
+    }
+    let out: Vec<Deferral> = problem
+        .orders
+        .iter()
+        .filter(|o| o.weight <= lightest)
+        .filter_map(|o| {
+            o.due.map(|due| Deferral {
+                order: o.id.clone(),
+                weight: o.weight,
+                due,
+                deferred_due: due + minutes,
+            })
+        })
+        .collect();
+    if out.is_empty() {
+        return Err("no order of the lowest weight has a due date to defer".into());
+    }
+    Ok(out)
+}
+
+/// The original problem with a scenario's changes; `deferred_dues` chooses whether deferred
+/// orders carry their deferred due date (for the optimiser) or the original (for judging).
+fn apply_changes(
+    original: &PlantProblem,
+    changes: &ScenarioChanges,
+    deferred_dues: bool,
+) -> PlantProblem {
+    let mut p = original.clone();
+    for ot in &changes.overtime {
+        let target = if ot.kind == "unit" {
+            p.units
+                .iter_mut()
+                .find(|u| u.id == ot.id)
+                .and_then(|u| u.availability.as_mut())
+        } else {
+            p.pools
+                .iter_mut()
+                .find(|x| x.id == ot.id)
+                .and_then(|x| x.availability.as_mut())
+        };
+        if let Some(windows) = target {
+            windows.extend(ot.windows.iter().copied());
+            windows.sort_by_key(|w| (w.start, w.end));
+        }
+    }
+    if deferred_dues {
+        for d in &changes.deferred {
+            if let Some(o) = p.orders.iter_mut().find(|o| o.id == d.order) {
+                o.due = Some(d.deferred_due);
+            }
+        }
+    }
+    p
+}
+
+fn overtime_used(changes: &ScenarioChanges, schedule: &PlantSchedule) -> i64 {
+    changes
+        .overtime
+        .iter()
+        .filter(|ot| ot.kind == "unit")
+        .map(|ot| {
+            schedule
+                .assignments
+                .iter()
+                .filter(|a| a.unit == ot.id)
+                .map(|a| covered_minutes(&ot.windows, a.start, a.end))
+                .sum::<i64>()
+        })
+        .sum()
+}
+
+fn describe(kind: ScenarioKind, changes: &ScenarioChanges, options: &ScenarioOptions) -> String {
+    match kind {
+        ScenarioKind::AsPlanned => "the plan as given, under its own objective".into(),
+        ScenarioKind::MaximizeThroughput => "objective preset maximize_throughput".into(),
+        ScenarioKind::MinimizeTardiness => "objective preset minimize_tardiness".into(),
+        ScenarioKind::MinimizeChangeovers => "objective preset minimize_changeovers".into(),
+        ScenarioKind::OvertimeOnBottleneck => {
+            let names: Vec<String> = changes
+                .overtime
+                .iter()
+                .map(|o| format!("{} {}", o.kind, o.id))
+                .collect();
+            format!(
+                "{} minutes of overtime after each shift on {}",
+                options.overtime_minutes,
+                names.join(", ")
+            )
+        }
+        ScenarioKind::DeferLowPriority => format!(
+            "{} lowest-priority orders due {} minutes later (judged against the original dates)",
+            changes.deferred.len(),
+            options.defer_minutes
+        ),
+    }
+}
+
+struct Evaluated {
+    kind: ScenarioKind,
+    description: String,
+    objective: Objective,
+    changes: ScenarioChanges,
+    kpis: ScenarioKpis,
+    order_risk: Vec<OrderRisk>,
+    schedule: PlantSchedule,
+    iterations: u64,
+}
+
+fn evaluate(
+    original: &PlantProblem,
+    kind: ScenarioKind,
+    changes: ScenarioChanges,
+    objective: Objective,
+    options: &ScenarioOptions,
+    termination: &mut dyn Termination,
+) -> Result<Evaluated, ScenarioError> {
+    let solve_problem = apply_changes(original, &changes, true);
+    let judge_problem = apply_changes(original, &changes, false);
+    let solve_options = PlantSolveOptions {
+        // Each scenario searches from its own seed; the risk runs share one.
+        seed: options.seed ^ (kind as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D),
+        threads: options.threads,
+        max_iterations: options.max_iterations,
+        objective: Some(objective),
+    };
+    let solution = solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?;
+    let mut judged = judge_problem.clone();
+    judged.objective = Some(objective);
+    let report = check(&judged, &solution.schedule);
+    debug_assert!(report.feasible, "{kind}: {:?}", report.violations);
+    let mut risk = lateness_risk(
+        &judge_problem,
+        &solution.schedule,
+        options.risk_runs,
+        options.duration_spread,
+        options.seed,
+    )?;
+    let weight: BTreeMap<&str, f64> = original
+        .orders
+        .iter()
+        .map(|o| (o.id.as_str(), o.weight))
+        .collect();
+    let total_weight: f64 = risk.iter().map(|r| weight[r.order.as_str()]).sum();
+    let on_time_risk = if total_weight > 0.0 {
+        risk.iter()
+            .map(|r| weight[r.order.as_str()] * r.probability_late)
+            .sum::<f64>()
+            / total_weight
+    } else {
+        0.0
+    };
+    let expected_late_orders = risk.iter().map(|r| r.probability_late).sum();
+    risk.sort_by(|a, b| {
+        b.probability_late
+            .total_cmp(&a.probability_late)
+            .then_with(|| a.order.cmp(&b.order))
+    });
+    let k = &report.kpis;
+    let days = k.makespan.max(1) as f64 / 1440.0;
+    let kpis = ScenarioKpis {
+        makespan_minutes: k.makespan,
+        throughput_orders_per_day: original.orders.len() as f64 / days,
+        changeover_minutes: k.changeover_minutes,
+        changeover_cost: k.changeover_cost,
+        late_orders: k.late_orders,
+        weighted_tardiness: k.weighted_tardiness,
+        utilization_percent: k.utilization_percent,
+        expected_late_orders,
+        on_time_risk,
+        overtime_minutes: overtime_used(&changes, &solution.schedule),
+    };
+    Ok(Evaluated {
+        kind,
+        description: describe(kind, &changes, options),
+        objective,
+        changes,
+        kpis,
+        order_risk: risk,
+        schedule: solution.schedule,
+        iterations: solution.iterations,
+    })
+}
+
+fn rank(evaluated: Vec<Evaluated>, weights: RankingWeights) -> Vec<ScenarioResult> {
+    let best_throughput = evaluated
+        .iter()
+        .map(|e| e.kpis.throughput_orders_per_day)
+        .fold(0.0, f64::max);
+    let use_cost = evaluated.iter().any(|e| e.kpis.changeover_cost > 0.0);
+    let cost = |e: &Evaluated| {
+        if use_cost {
+            e.kpis.changeover_cost
+        } else {
+            e.kpis.changeover_minutes as f64
+        }
+    };
+    let best_cost = evaluated.iter().map(cost).fold(f64::INFINITY, f64::min);
+    let sum = weights.throughput + weights.changeover_cost + weights.on_time;
+    let mut results: Vec<ScenarioResult> = evaluated
+        .into_iter()
+        .map(|e| {
+            let throughput = if best_throughput > 0.0 {
+                e.kpis.throughput_orders_per_day / best_throughput
+            } else {
+                1.0
+            };
+            let c = cost(&e);
+            let changeover_cost = if c > 0.0 { best_cost / c } else { 1.0 };
+            let on_time = 1.0 - e.kpis.on_time_risk;
+            let total = (weights.throughput * throughput
+                + weights.changeover_cost * changeover_cost
+                + weights.on_time * on_time)
+                / sum;
+            ScenarioResult {
+                scenario: e.kind,
+                rank: 0,
+                description: e.description,
+                objective: e.objective,
+                changes: e.changes,
+                kpis: e.kpis,
+                scores: RankScores {
+                    throughput,
+                    changeover_cost,
+                    on_time,
+                    total,
+                },
+                order_risk: e.order_risk,
+                schedule: e.schedule,
+                iterations: e.iterations,
+            }
+        })
+        .collect();
+    // Stable: equal totals keep the asked-for order.
+    results.sort_by(|a, b| b.scores.total.total_cmp(&a.scores.total));
+    for (i, r) in results.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    results
+}
+
+/// Runs `as_planned` and the asked-for what-ifs and ranks them. `termination_for` gives
+/// each scenario its own stop condition (a time slice, a cancellation flag);
+/// `progress(done, total)` is called after each scenario.
+pub fn run_scenarios<'t>(
+    problem: &PlantProblem,
+    options: &ScenarioOptions,
+    termination_for: &mut dyn FnMut(ScenarioKind) -> Box<dyn Termination + 't>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ScenarioReport, ScenarioError> {
+    validate_options(options)?;
+    problem.validate()?;
+    let total = options.scenarios.len() + 1;
+    let planned_objective = problem.weights();
+    let base = evaluate(
+        problem,
+        ScenarioKind::AsPlanned,
+        ScenarioChanges::default(),
+        planned_objective,
+        options,
+        &mut *termination_for(ScenarioKind::AsPlanned),
+    )?;
+    progress(1, total);
+    let bottleneck = unit_loads(problem, &base.schedule).into_iter().find(|l| {
+        l.busy_minutes > 0
+            && problem
+                .units
+                .iter()
+                .any(|u| u.id == l.unit && u.availability.is_some())
+    });
+    let mut evaluated = vec![base];
+    let mut skipped = Vec::new();
+    for (i, &kind) in options.scenarios.iter().enumerate() {
+        let preset = |p| Ok((Objective::preset(p), ScenarioChanges::default()));
+        let setup: Result<(Objective, ScenarioChanges), String> = match kind {
+            ScenarioKind::AsPlanned => unreachable!("validate_options refuses as_planned"),
+            ScenarioKind::MaximizeThroughput => preset(Preset::MaximizeThroughput),
+            ScenarioKind::MinimizeTardiness => preset(Preset::MinimizeTardiness),
+            ScenarioKind::MinimizeChangeovers => preset(Preset::MinimizeChangeovers),
+            ScenarioKind::OvertimeOnBottleneck => match &bottleneck {
+                None => Err("no unit that works to a calendar carries any work".into()),
+                Some(b) => {
+                    overtime_changes(problem, &b.unit, options.overtime_minutes).map(|overtime| {
+                        (
+                            planned_objective,
+                            ScenarioChanges {
+                                overtime,
+                                deferred: Vec::new(),
+                            },
+                        )
+                    })
+                }
+            },
+            ScenarioKind::DeferLowPriority => {
+                deferrals(problem, options.defer_minutes).map(|deferred| {
+                    (
+                        planned_objective,
+                        ScenarioChanges {
+                            overtime: Vec::new(),
+                            deferred,
+                        },
+                    )
+                })
+            }
+        };
+        match setup {
+            Err(reason) => skipped.push(SkippedScenario {
+                scenario: kind,
+                reason,
+            }),
+            Ok((objective, changes)) => evaluated.push(evaluate(
+                problem,
+                kind,
+                changes,
+                objective,
+                options,
+                &mut *termination_for(kind),
+            )?),
+        }
+        progress(i + 2, total);
+    }
+    Ok(ScenarioReport {
+        scenarios: rank(evaluated, options.ranking),
+        skipped,
+        bottleneck,
+        ranking: options.ranking,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overtime_fills_the_gap_after_each_shift_up_to_the_next() {
+        let w = |start, end| Interval { start, end };
+        let shifts = [w(0, 480), w(600, 1080), w(1100, 1500)];
+        assert_eq!(
+            overtime_windows(&shifts, 120, 2000),
+            vec![w(480, 600), w(1080, 1100), w(1500, 1620)]
+        );
+        assert_eq!(overtime_windows(&[w(0, 480)], 120, 500), vec![w(480, 500)]);
+        // Overlapping windows leave no gap after the first.
+        assert_eq!(
+            overtime_windows(&[w(0, 500), w(400, 900)], 60, 2000),
+            vec![w(900, 960)]
+        );
+    }
+
+    #[test]
+    fn covered_minutes_counts_overlaps_once() {
+        let w = |start, end| Interval { start, end };
+        assert_eq!(covered_minutes(&[w(0, 10), w(5, 20), w(30, 40)], 0, 35), 25);
+        assert_eq!(covered_minutes(&[], 0, 35), 0);
+    }
+
+    #[test]
+    fn options_are_checked_with_the_field_named() {
+        let mut o = ScenarioOptions {
+            scenarios: vec![ScenarioKind::MaximizeThroughput],
+            ..Default::default()
+        };
+        let e = validate_options(&o).unwrap_err().to_string();
+        assert!(e.contains("scenarios") && e.contains("got 1"), "{e}");
+        o.scenarios = vec![ScenarioKind::AsPlanned, ScenarioKind::MaximizeThroughput];
+        assert!(
+            validate_options(&o)
+                .unwrap_err()
+                .to_string()
+                .contains("as_planned")
+        );
+        o.scenarios = vec![
+            ScenarioKind::MaximizeThroughput,
+            ScenarioKind::MaximizeThroughput,
+        ];
+        assert!(
+            validate_options(&o)
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
+        o.scenarios = ScenarioKind::DEFAULT.to_vec();
+        o.risk_runs = 0;
+        assert!(
+            validate_options(&o)
+                .unwrap_err()
+                .to_string()
+                .contains("risk_runs")
+        );
+        assert_eq!(
+            "nope".parse::<ScenarioKind>().unwrap_err(),
+            "unknown scenario `nope` (expected one of as_planned, maximize_throughput, minimize_tardiness, minimize_changeovers, overtime_on_bottleneck, defer_low_priority)"
+        );
+    }
+}

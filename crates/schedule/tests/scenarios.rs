@@ -1,0 +1,304 @@
+//! What-if scenarios end to end: the reference plant gets five ranked, feasible scenarios,
+//! the ranking follows its weights, overtime and deferral change what they should, and the
+//! report is the same for the same seed.
+
+use schedule::plant::checker::check;
+use schedule::plant::from_model::{FromModelOptions, problem_from_model};
+use schedule::plant::problem::PlantProblem;
+use schedule::plant::scenario::{
+    RankingWeights, ScenarioKind, ScenarioOptions, ScenarioReport, run_scenarios,
+};
+use schedule::{Never, Termination};
+
+fn reference_problem() -> PlantProblem {
+    let plant: model::Plant =
+        serde_json::from_str(include_str!("../../sim/data/reference-plant.json")).unwrap();
+    let catalog = model::Catalog::new(plant).unwrap();
+    let start = model::Timestamp::parse("2026-03-02T00:00:00Z").unwrap();
+    let state = model::PlantState::initial(&catalog, start);
+    problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap()
+}
+
+fn run(problem: &PlantProblem, options: &ScenarioOptions) -> ScenarioReport {
+    let mut never = |_| Box::new(Never) as Box<dyn Termination>;
+    run_scenarios(problem, options, &mut never, &mut |_, _| {}).unwrap()
+}
+
+fn quick(seed: u64) -> ScenarioOptions {
+    ScenarioOptions {
+        seed,
+        threads: 1,
+        max_iterations: Some(150),
+        risk_runs: 40,
+        ..Default::default()
+    }
+}
+
+fn assert_all_feasible(problem: &PlantProblem, report: &ScenarioReport) {
+    for s in &report.scenarios {
+        let own = report.problem_of(problem, s.scenario);
+        let verdict = check(&own, &s.schedule);
+        assert!(
+            verdict.feasible,
+            "{}: {:?}",
+            s.scenario,
+            &verdict.violations[..verdict.violations.len().min(5)]
+        );
+        assert_eq!(verdict.kpis.makespan, s.kpis.makespan_minutes);
+        assert_eq!(verdict.kpis.late_orders, s.kpis.late_orders);
+    }
+}
+
+#[test]
+fn reference_plant_gets_five_ranked_feasible_scenarios() {
+    let problem = reference_problem();
+    let report = run(&problem, &quick(3));
+    assert!(report.skipped.is_empty(), "skipped: {:?}", report.skipped);
+    assert_eq!(report.scenarios.len(), 5);
+    let ranks: Vec<usize> = report.scenarios.iter().map(|s| s.rank).collect();
+    assert_eq!(ranks, vec![1, 2, 3, 4, 5]);
+    for pair in report.scenarios.windows(2) {
+        assert!(pair[0].scores.total >= pair[1].scores.total);
+    }
+    assert_all_feasible(&problem, &report);
+
+    let bottleneck = report
+        .bottleneck
+        .as_ref()
+        .expect("a calendar-bound unit works");
+    let unit = problem
+        .units
+        .iter()
+        .find(|u| u.id == bottleneck.unit)
+        .unwrap();
+    assert!(unit.availability.is_some());
+    assert!(bottleneck.load_percent > 0.0 && bottleneck.load_percent <= 100.0 + 1e-9);
+
+    let overtime = report
+        .scenarios
+        .iter()
+        .find(|s| s.scenario == ScenarioKind::OvertimeOnBottleneck)
+        .unwrap();
+    assert!(
+        overtime
+            .changes
+            .overtime
+            .iter()
+            .any(|o| o.kind == "unit" && o.id == bottleneck.unit)
+    );
+    // Without its overtime windows the overtime schedule would break the calendar exactly
+    // where it uses overtime.
+    if overtime.kpis.overtime_minutes > 0 {
+        assert!(!check(&problem, &overtime.schedule).feasible);
+    }
+
+    let deferred = report
+        .scenarios
+        .iter()
+        .find(|s| s.scenario == ScenarioKind::DeferLowPriority)
+        .unwrap();
+    let lightest = problem
+        .orders
+        .iter()
+        .map(|o| o.weight)
+        .fold(f64::INFINITY, f64::min);
+    assert!(!deferred.changes.deferred.is_empty());
+    for d in &deferred.changes.deferred {
+        let order = problem.orders.iter().find(|o| o.id == d.order).unwrap();
+        assert_eq!(order.weight, lightest);
+        assert_eq!(Some(d.due), order.due);
+        assert_eq!(d.deferred_due, d.due + 1440);
+    }
+    // Judged against the original due dates: the lateness count is the checker's on the
+    // unchanged problem.
+    assert_eq!(
+        check(&problem, &deferred.schedule).kpis.late_orders,
+        deferred.kpis.late_orders
+    );
+    for s in &report.scenarios {
+        assert!((0.0..=1.0).contains(&s.kpis.on_time_risk));
+        assert!(
+            s.order_risk
+                .windows(2)
+                .all(|w| w[0].probability_late >= w[1].probability_late)
+        );
+    }
+}
+
+#[test]
+fn same_seed_same_report() {
+    let problem = reference_problem();
+    let options = ScenarioOptions {
+        scenarios: vec![
+            ScenarioKind::MinimizeTardiness,
+            ScenarioKind::OvertimeOnBottleneck,
+        ],
+        ..quick(9)
+    };
+    let a = serde_json::to_string(&run(&problem, &options)).unwrap();
+    let b = serde_json::to_string(&run(&problem, &options)).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn the_ranking_follows_its_weights() {
+    let problem = reference_problem();
+    let on_time_only = ScenarioOptions {
+        ranking: RankingWeights {
+            throughput: 0.0,
+            changeover_cost: 0.0,
+            on_time: 1.0,
+        },
+        ..quick(4)
+    };
+    let report = run(&problem, &on_time_only);
+    let least_risk = report
+        .scenarios
+        .iter()
+        .map(|s| s.kpis.on_time_risk)
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(report.scenarios[0].kpis.on_time_risk, least_risk);
+
+    let throughput_only = ScenarioOptions {
+        ranking: RankingWeights {
+            throughput: 1.0,
+            changeover_cost: 0.0,
+            on_time: 0.0,
+        },
+        ..quick(4)
+    };
+    let report = run(&problem, &throughput_only);
+    let shortest = report
+        .scenarios
+        .iter()
+        .map(|s| s.kpis.makespan_minutes)
+        .min()
+        .unwrap();
+    assert_eq!(report.scenarios[0].kpis.makespan_minutes, shortest);
+    assert_eq!(report.scenarios[0].scores.throughput, 1.0);
+}
+
+/// One two-shift unit with more work than its first day holds, two orders of different
+/// weight: overtime shortens the makespan, deferral protects the heavy order.
+fn small_shop() -> PlantProblem {
+    serde_json::from_value(serde_json::json!({
+        "horizon_start": "2026-03-02T00:00:00Z",
+        "horizon_minutes": 4320,
+        "units": [
+            {"id": "LINE", "availability": [
+                {"start": 360, "end": 1320}, {"start": 1800, "end": 2760}, {"start": 3240, "end": 4200}
+            ]},
+            {"id": "AUX"}
+        ],
+        "orders": [
+            {"id": "HEAVY", "due": 1320, "weight": 10.0},
+            {"id": "LIGHT", "due": 1320, "weight": 1.0}
+        ],
+        "operations": [
+            {"id": "H1", "order": "HEAVY", "alternatives": [{"unit": "LINE", "minutes": 600}]},
+            {"id": "L1", "order": "LIGHT", "alternatives": [{"unit": "LINE", "minutes": 600}]},
+            {"id": "A1", "order": "LIGHT", "alternatives": [{"unit": "AUX", "minutes": 30}]}
+        ]
+    }))
+    .unwrap()
+}
+
+#[test]
+fn overtime_and_deferral_do_what_they_say_on_a_small_shop() {
+    let problem = small_shop();
+    problem.validate().unwrap();
+    let report = run(
+        &problem,
+        &ScenarioOptions {
+            scenarios: vec![
+                ScenarioKind::OvertimeOnBottleneck,
+                ScenarioKind::DeferLowPriority,
+            ],
+            overtime_minutes: 240,
+            risk_runs: 20,
+            duration_spread: 0.0,
+            max_iterations: Some(200),
+            ..Default::default()
+        },
+    );
+    assert_all_feasible(&problem, &report);
+    assert_eq!(report.bottleneck.as_ref().unwrap().unit, "LINE");
+    let get = |k| {
+        report
+            .scenarios
+            .iter()
+            .find(|s| s.scenario == k)
+            .unwrap_or_else(|| panic!("{k} missing: {:?}", report.skipped))
+    };
+    let planned = get(ScenarioKind::AsPlanned);
+    let overtime = get(ScenarioKind::OvertimeOnBottleneck);
+    // Shift one (360..1320) holds one 600-minute job; 240 minutes of overtime (to 1560)
+    // make room for the second the same day instead of the next shift at 1800.
+    assert_eq!(planned.kpis.makespan_minutes, 2400);
+    assert_eq!(overtime.kpis.makespan_minutes, 1560);
+    assert_eq!(overtime.kpis.overtime_minutes, 240);
+    assert_eq!(overtime.changes.overtime[0].windows[0].start, 1320);
+    assert_eq!(overtime.changes.overtime[0].windows[0].end, 1560);
+    // The heavy order goes first whenever weights decide: never late by more than the light.
+    let defer = get(ScenarioKind::DeferLowPriority);
+    let first = |s: &schedule::plant::scenario::ScenarioResult| {
+        s.schedule
+            .assignments
+            .iter()
+            .filter(|a| a.unit == "LINE")
+            .min_by_key(|a| a.start)
+            .unwrap()
+            .op
+            .clone()
+    };
+    assert_eq!(first(defer), "H1");
+    assert_eq!(defer.changes.deferred.len(), 1);
+    assert_eq!(defer.changes.deferred[0].order, "LIGHT");
+    // With no spread every run is the schedule itself: LIGHT is late for sure.
+    let light = defer
+        .order_risk
+        .iter()
+        .find(|r| r.order == "LIGHT")
+        .unwrap();
+    assert_eq!(light.probability_late, 1.0);
+    let heavy = defer
+        .order_risk
+        .iter()
+        .find(|r| r.order == "HEAVY")
+        .unwrap();
+    assert_eq!(heavy.probability_late, 0.0);
+}
+
+#[test]
+fn scenarios_that_do_not_apply_are_skipped_with_a_reason() {
+    let mut problem = small_shop();
+    for o in &mut problem.orders {
+        o.weight = 1.0;
+    }
+    problem.units[0].availability = None;
+    let report = run(
+        &problem,
+        &ScenarioOptions {
+            scenarios: vec![
+                ScenarioKind::OvertimeOnBottleneck,
+                ScenarioKind::DeferLowPriority,
+                ScenarioKind::MinimizeChangeovers,
+            ],
+            risk_runs: 5,
+            max_iterations: Some(20),
+            ..Default::default()
+        },
+    );
+    assert_eq!(report.scenarios.len(), 2);
+    let reasons: Vec<String> = report
+        .skipped
+        .iter()
+        .map(|s| format!("{}: {}", s.scenario, s.reason))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons[0].starts_with("overtime_on_bottleneck: no unit"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].contains("same weight"), "{reasons:?}");
+}
