@@ -10,12 +10,15 @@
 //! - [`generate`]: seeded random instances using every constraint type;
 //! - [`risk`]: on-time-delivery risk per order by Monte Carlo over durations;
 //! - [`scenario`]: what-if schedules (presets, overtime on the bottleneck, deferral of
-//!   low-priority orders) ranked by weighted KPIs including that risk.
+//!   low-priority orders) ranked by weighted KPIs including that risk;
+//! - [`explain`]: for each late order the chain of waits that made it late, and the load of
+//!   every unit and pool ranked as bottlenecks (from the problem and any schedule).
 //!
 //! Like the rest of the crate it is pure: no I/O and no clock.
 
 pub mod checker;
 pub mod construct;
+pub mod explain;
 pub mod from_model;
 pub mod generate;
 pub mod improve;
@@ -26,6 +29,7 @@ pub mod scenario;
 
 pub use checker::{CheckReport, Kpis, Violation, check};
 pub use construct::{Model, Score};
+pub use explain::{Explanation, explain};
 pub use improve::{
     PlantProgress, PlantSolution, PlantSolveError, PlantSolveOptions, first_feasible, solve_plant,
 };
