@@ -10,11 +10,16 @@
 //!   pools sized by `certified_operators` when given), solves it, and answers with the
 //!   `sequence`, `throughput_gain_percent` against the orders run as given (first come, first
 //!   served on the first free unit), the KPIs and the schedule;
-//! - `POST /v1/schedule/solve`, `/check` and `/repair` speak the native format.
+//! - `POST /v1/schedule/solve`, `/check` and `/repair` speak the native format; `solve`
+//!   answers with the explanation of its schedule too;
+//! - `POST /v1/schedule/explain` takes a native problem and any schedule of it and answers
+//!   with the chain that made each late order late and the units and pools ranked as
+//!   bottlenecks (`schedule::plant::explain`).
 //!
 //! Every schedule returned has passed the independent checker; a schedule that does not is a
 //! 500 (a solver bug), never an answer. Impossible input is a 422 naming the order,
-//! operation, pool, certification or material at fault. The solver runs on a blocking thread
+//! operation, pool, certification or material at fault; a schedule naming an operation or
+//! unit the problem does not have is a 422 naming it. The solver runs on a blocking thread
 //! with a time limit read from the server's clock (the engine itself has none).
 
 use std::collections::BTreeMap;
@@ -28,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use model::Timestamp;
 use schedule::plant::checker::{CheckReport, Kpis};
 use schedule::plant::construct::{Model, Rule, Score, decode, initial};
+use schedule::plant::explain::Explanation;
 use schedule::plant::problem::*;
 use schedule::plant::repair::Disruption;
 use schedule::plant::{PlantSolveError, PlantSolveOptions, check, solve_plant};
@@ -82,6 +88,20 @@ pub fn endpoints() -> Vec<Endpoint> {
             writes: false,
             permission: Permission::ReadSchedule,
             handler: || post(check_schedule),
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/schedule/explain",
+            operation_id: "explainSchedule",
+            summary: "Explain a schedule of a native problem: for each late order the chain of waits that made it late (unit, setup, pool, material, calendar, downtime, precedence, release), and the bottleneck units and pools with their load",
+            tag: "schedule",
+            params: &[],
+            request: Some(|g| g.subschema_for::<ExplainRequest>()),
+            response: |g| g.subschema_for::<Explanation>(),
+            success_status: 200,
+            writes: false,
+            permission: Permission::ReadSchedule,
+            handler: || post(explain_schedule),
         },
         Endpoint {
             method: Method::POST,
@@ -249,12 +269,22 @@ pub struct SolveResponse {
     pub initial_score: Score,
     pub kpis: Kpis,
     pub iterations: u64,
+    /// Why the late orders are late, and the bottleneck units and pools.
+    pub explanation: Explanation,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     pub problem: PlantProblem,
+    pub schedule: PlantSchedule,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainRequest {
+    pub problem: PlantProblem,
+    /// Any schedule of the problem (each operation at most once, on units of the problem).
     pub schedule: PlantSchedule,
 }
 
@@ -353,12 +383,15 @@ async fn solve(Json(request): Json<SolveRequest>) -> Result<Json200<SolveRespons
             problem.objective = objective;
         }
         let report = checked(&problem, &solution.schedule)?;
+        let explanation =
+            schedule::plant::explain(&problem, &solution.schedule).map_err(impossible)?;
         Ok(Json200(SolveResponse {
             schedule: solution.schedule,
             score: solution.score,
             initial_score: solution.initial_score,
             kpis: report.kpis,
             iterations: solution.iterations,
+            explanation,
         }))
     })
     .await
@@ -369,6 +402,24 @@ async fn check_schedule(
 ) -> Result<Json200<CheckReport>, Problem> {
     request.problem.validate().map_err(impossible)?;
     blocking(move || Ok(Json200(check(&request.problem, &request.schedule)))).await
+}
+
+async fn explain_schedule(
+    Json(request): Json<ExplainRequest>,
+) -> Result<Json200<Explanation>, Problem> {
+    request.problem.validate().map_err(impossible)?;
+    blocking(move || {
+        schedule::plant::explain(&request.problem, &request.schedule)
+            .map(Json200)
+            .map_err(|e| {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-schedule",
+                    e.to_string(),
+                )
+            })
+    })
+    .await
 }
 
 async fn repair(Json(request): Json<RepairRequest>) -> Result<Json200<RepairResponse>, Problem> {

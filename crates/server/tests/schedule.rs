@@ -1,5 +1,5 @@
 //! The scheduling endpoints over real HTTP. Every schedule an endpoint returns is re-checked
-//! here with the independent checker.
+//! here with the independent checker; explanations are checked against hand-built cases.
 
 mod common;
 
@@ -59,6 +59,27 @@ impl TestApp {
 
     async fn post(&self, path: &str, body: &Value) -> (u16, String, Value) {
         self.post_as(&self.planner, path, body).await
+    }
+
+    /// Posts `body` as it is (it may not be JSON at all).
+    async fn post_raw(&self, path: &str, body: &str) -> (u16, String, Value) {
+        let response = self
+            .client
+            .post(format!("http://{}{path}", self.address))
+            .bearer_auth(&self.planner)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let value = response.json().await.unwrap_or(Value::Null);
+        (status, content_type, value)
     }
 }
 
@@ -182,6 +203,25 @@ async fn solve_check_and_repair_native() {
         body["kpis"]["objective"].as_f64(),
         Some(report.kpis.objective)
     );
+    // The solve answer explains its own schedule: the same late orders as the checker, and
+    // the same explanation the explain endpoint gives for that schedule.
+    let explanation = &body["explanation"];
+    assert_eq!(
+        explanation["late_orders"].as_array().unwrap().len(),
+        report.kpis.late_orders
+    );
+    assert_eq!(
+        explanation["units"].as_array().unwrap().len(),
+        problem.units.len()
+    );
+    let (status, _, explained) = app
+        .post(
+            "/v1/schedule/explain",
+            &json!({"problem": weighted, "schedule": schedule}),
+        )
+        .await;
+    assert_eq!(status, 200, "{explained}");
+    assert_eq!(&explained, explanation);
 
     // The check endpoint names what a broken schedule violates.
     let mut broken = schedule.clone();
@@ -281,4 +321,144 @@ async fn viewers_may_check_but_not_compute_schedules() {
         )
         .await;
     assert_eq!(status, 200);
+}
+
+/// Two orders on one reactor that needs a technician: B holds the reactor, then a CIP and a
+/// changeover hold A, which is late.
+fn contended() -> Value {
+    json!({
+        "horizon_start": "2026-03-02T00:00:00Z",
+        "horizon_minutes": 1440,
+        "units": [{"id": "R1", "changeover": "CO", "cip": {"minutes": 30, "on_product_change": true}}],
+        "changeovers": [{"id": "CO", "keyed_by": {"kind": "family"}, "default_minutes": 15}],
+        "pools": [{"id": "TECH", "capacity": 1}],
+        "orders": [{"id": "A", "due": 150}, {"id": "B", "due": 500}],
+        "operations": [
+            {"id": "a1", "order": "A", "family": "EPOXY", "product": "E", "alternatives": [{"unit": "R1", "minutes": 60}],
+             "pools": [{"pool": "TECH", "quantity": 1}]},
+            {"id": "b1", "order": "B", "family": "ACRYLIC", "product": "C", "alternatives": [{"unit": "R1", "minutes": 100}],
+             "pools": [{"pool": "TECH", "quantity": 1}]}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn explain_names_the_chain_of_a_late_order_and_the_bottlenecks() {
+    let app = TestApp::start().await;
+    let schedule = json!({"assignments": [
+        {"op": "b1", "unit": "R1", "start": 0, "end": 100},
+        {"op": "a1", "unit": "R1", "start": 145, "end": 205}
+    ]});
+    let (status, _, body) = app
+        .post_as(
+            &app.viewer,
+            "/v1/schedule/explain",
+            &json!({"problem": contended(), "schedule": schedule}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let late = body["late_orders"].as_array().unwrap();
+    assert_eq!(late.len(), 1, "{body}");
+    let a = &late[0];
+    assert_eq!(a["order"], "A");
+    assert_eq!(a["minutes_late"], 55);
+    assert_eq!(a["dominant_cause"], "unit");
+    let chain = a["chain"].as_array().unwrap();
+    let kinds: Vec<(&str, i64, i64)> = chain
+        .iter()
+        .map(|l| {
+            (
+                l["kind"].as_str().unwrap(),
+                l["from"].as_i64().unwrap(),
+                l["to"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("operation", 145, 205),
+            ("setup", 100, 145),
+            ("operation", 0, 100)
+        ]
+    );
+    assert_eq!(chain[0]["op"], "a1");
+    assert_eq!(chain[1]["after"], "b1");
+    assert_eq!(chain[1]["changeover"]["from"], "ACRYLIC");
+    assert_eq!(chain[1]["changeover"]["to"], "EPOXY");
+    assert_eq!(chain[1]["changeover"]["minutes"], 15);
+    assert_eq!(chain[1]["cip"]["minutes"], 30);
+    assert_eq!(chain[1]["minutes"], 45);
+    assert_eq!(chain[2]["op"], "b1");
+    assert_eq!(chain[2]["order"], "B");
+    assert_eq!(chain[2]["via"]["kind"], "unit");
+    assert_eq!(chain[2]["cause"], "unit");
+    let r1 = &body["units"][0];
+    assert_eq!(r1["unit"], "R1");
+    assert_eq!(r1["rank"], 1);
+    assert_eq!(r1["busy_minutes"], 205);
+    assert_eq!(r1["changeover_minutes"], 15);
+    assert_eq!(r1["cip_minutes"], 30);
+    assert_eq!(r1["late_orders"], 1);
+    assert_eq!(body["pools"][0]["pool"], "TECH");
+    assert_eq!(body["pools"][0]["minutes_at_full_capacity"], 160);
+}
+
+#[tokio::test]
+async fn explain_names_bad_input() {
+    let app = TestApp::start().await;
+    // An operation the problem does not have.
+    let (status, content_type, body) = app
+        .post(
+            "/v1/schedule/explain",
+            &json!({"problem": contended(), "schedule": {"assignments": [
+                {"op": "ghost-7", "unit": "R1", "start": 0, "end": 10}
+            ]}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(content_type, "application/problem+json");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("ghost-7"), "{detail}");
+    // A unit the problem does not have.
+    let (status, _, body) = app
+        .post(
+            "/v1/schedule/explain",
+            &json!({"problem": contended(), "schedule": {"assignments": [
+                {"op": "a1", "unit": "R9", "start": 0, "end": 60}
+            ]}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("R9"), "{body}");
+    // An impossible problem.
+    let mut problem = contended();
+    problem["operations"][0]["alternatives"][0]["unit"] = json!("NOWHERE");
+    let (status, _, body) = app
+        .post(
+            "/v1/schedule/explain",
+            &json!({"problem": problem, "schedule": {"assignments": []}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("NOWHERE"),
+        "{body}"
+    );
+    // Malformed JSON.
+    let (status, content_type, body) = app
+        .post_raw("/v1/schedule/explain", r#"{"problem": {"#)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(body["type"], "urn:mixplane:problem:malformed-json");
+    // Well-formed, wrong shape: the field is named.
+    let (status, _, body) = app
+        .post(
+            "/v1/schedule/explain",
+            &json!({"problem": contended(), "schedule": {"assignments": [{"op": "a1"}]}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("unit"), "{body}");
 }
