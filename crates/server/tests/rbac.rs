@@ -166,6 +166,7 @@ const RULES: &[Rule] = &[
     rule("optimizeSchedule", Sample::Access("{}")),
     rule("solveSchedule", Sample::Access("{}")),
     rule("checkSchedule", Sample::Access("{}")),
+    rule("explainSchedule", Sample::Access("{}")),
     rule("repairSchedule", Sample::Access("{}")),
 ];
 
