@@ -1,5 +1,6 @@
 //! `mixplane schedule …` and `mixplane bench …` run as a real binary; every schedule printed
-//! is re-verified with the library checkers.
+//! is re-verified with the library checkers, and `schedule explain` on the reference plant
+//! agrees with the library's explanation.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -210,4 +211,103 @@ fn bench_jssp_prints_a_gap_table() {
         text.contains("ft06") && text.contains("55") && text.contains("mean gap"),
         "{text}"
     );
+}
+
+#[test]
+fn explain_the_reference_plant() {
+    let dir = tempdir("explain");
+    let problem = dir.join("reference.json");
+    let status = bin()
+        .args(["schedule", "reference", "--out"])
+        .arg(&problem)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let file = problem.to_str().unwrap();
+    let v = run_json(&[
+        "schedule",
+        "solve",
+        file,
+        "--time-limit",
+        "5",
+        "--iterations",
+        "100",
+        "--json",
+    ]);
+    let sol = dir.join("s.json");
+    std::fs::write(&sol, v.to_string()).unwrap();
+    // The JSON explanation is the library's for the same problem and schedule, and the one
+    // `solve --json` printed with its schedule.
+    let e = run_json(&["schedule", "explain", file, sol.to_str().unwrap(), "--json"]);
+    let p: schedule::plant::PlantProblem =
+        serde_json::from_str(&std::fs::read_to_string(&problem).unwrap()).unwrap();
+    let assignments = serde_json::from_value(v["schedule"].clone()).unwrap();
+    let s = schedule::plant::PlantSchedule { assignments };
+    let lib = schedule::plant::explain(&p, &s).unwrap();
+    assert_eq!(e, serde_json::to_value(&lib).unwrap());
+    assert_eq!(e, v["explanation"]);
+    assert_eq!(
+        lib.late_orders.len() as u64,
+        v["kpis"]["late_orders"].as_u64().unwrap()
+    );
+    assert_eq!(lib.units.len(), p.units.len());
+    for o in &lib.late_orders {
+        let release = p.orders.iter().find(|x| x.id == o.order).unwrap().release;
+        assert_eq!(o.chain.first().unwrap().to, o.completion);
+        assert_eq!(o.chain.last().unwrap().from, release);
+    }
+    // The human table: late orders with their chains, then the ranked units and pools.
+    let out = bin()
+        .args(["schedule", "explain"])
+        .arg(&problem)
+        .arg(&sol)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bottleneck units") && text.contains("bottleneck pools"));
+    assert!(text.contains(&lib.units[0].unit), "{text}");
+    for o in &lib.late_orders {
+        assert!(
+            text.contains(&format!("order {}: {} min late", o.order, o.minutes_late)),
+            "{text}"
+        );
+    }
+    // `solve` ends its human output with the summary.
+    let out = bin()
+        .args([
+            "schedule",
+            "solve",
+            file,
+            "--time-limit",
+            "5",
+            "--iterations",
+            "100",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("late orders: {}", lib.late_orders.len()))
+            && text.contains("bottleneck units: "),
+        "{text}"
+    );
+    // A schedule naming an operation the problem does not have is refused, naming it.
+    let mut broken = v.clone();
+    broken["schedule"][0]["op"] = Value::from("GHOST-OP");
+    std::fs::write(&sol, broken.to_string()).unwrap();
+    let out = bin()
+        .args(["schedule", "explain"])
+        .arg(&problem)
+        .arg(&sol)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("GHOST-OP"), "{err}");
 }

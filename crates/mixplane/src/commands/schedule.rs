@@ -1,14 +1,17 @@
-//! `mixplane schedule solve|check|generate|reference` and `mixplane bench jssp|fjsp`.
+//! `mixplane schedule solve|check|explain|generate|reference` and `mixplane bench jssp|fjsp`.
 //!
 //! Benchmark formats (JSPLIB, Brandimarte `.fjs`) go to the job-shop solver
 //! ([`schedule::solve`]); native problems to the mixed-mode engine
 //! ([`schedule::plant::solve_plant`]). Every schedule printed has passed the matching
-//! independent checker first. Progress goes to stderr, results to stdout.
+//! independent checker first. `explain` (and the end of a native `solve`) says why late
+//! orders are late and which units and pools are the bottlenecks
+//! ([`schedule::plant::explain`]). Progress goes to stderr, results to stdout.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use schedule::plant::explain::{CipReason, Explanation, LateOrder, Link, LinkKind, Via};
 use schedule::plant::{PlantProblem, PlantSchedule, Preset};
 use schedule::{SolveOptions, TimeLimit};
 use serde_json::{Value, json};
@@ -27,6 +30,9 @@ pub enum ScheduleCommand {
     Solve(SolveArgs),
     /// Check a schedule against a problem and list every violated constraint.
     Check(CheckArgs),
+    /// Explain a schedule of a native problem: why each late order is late, and the
+    /// bottleneck units and pools.
+    Explain(ExplainArgs),
     /// Write a generated native mixed-mode problem using every constraint type.
     Generate(GenerateArgs),
     /// Write the reference plant's current order book as a native problem.
@@ -76,6 +82,17 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The native problem.
+    pub problem: PathBuf,
+    /// A schedule: the JSON printed by `solve --json`, a list of entries, or {"assignments": …}.
+    pub schedule: PathBuf,
+    /// Print the explanation as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
     #[arg(long, default_value_t = 1000)]
     pub operations: usize,
@@ -119,6 +136,7 @@ pub fn run(args: ScheduleArgs) -> anyhow::Result<()> {
     match args.command {
         ScheduleCommand::Solve(a) => solve(a),
         ScheduleCommand::Check(a) => check(a),
+        ScheduleCommand::Explain(a) => explain(a),
         ScheduleCommand::Generate(a) => generate(a),
         ScheduleCommand::Reference(a) => reference(a),
     }
@@ -236,6 +254,7 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
             solution.iterations,
             started.elapsed().as_secs_f64()
         );
+        let explanation = schedule::plant::explain(&checked, &solution.schedule)?;
         if args.json {
             let out = json!({
                 "makespan": solution.score.makespan,
@@ -245,10 +264,12 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
                 "kpis": report.kpis,
                 "iterations": solution.iterations,
                 "schedule": solution.schedule.assignments,
+                "explanation": explanation,
             });
             println!("{out}");
         } else {
             print_native(&problem, &solution.schedule, &report.kpis);
+            print_summary(&explanation, 5);
         }
         return Ok(());
     }
@@ -345,6 +366,300 @@ fn schedule_entries(value: Value) -> anyhow::Result<Value> {
             .context("the schedule document has neither `schedule` nor `assignments`")?,
         _ => bail!("a schedule must be a JSON object or list"),
     })
+}
+
+/// The minutes from the horizon start as `[from, to]`.
+fn stretch(l: &Link) -> String {
+    format!("[{:>6}, {:>6}]", l.from, l.to)
+}
+
+/// One line saying what a link of a chain is.
+fn describe(l: &Link) -> String {
+    match &l.kind {
+        LinkKind::Operation {
+            op,
+            order,
+            unit,
+            via,
+        } => match via {
+            Via::Last => format!("{op} runs on {unit} (last operation)"),
+            Via::Precedence { succ, min_lag } if *min_lag != 0 => {
+                format!(
+                    "{op} (order {order}) runs on {unit}; {succ} follows it (min lag {min_lag})"
+                )
+            }
+            Via::Precedence { succ, .. } => {
+                format!("{op} (order {order}) runs on {unit}; {succ} follows it")
+            }
+            Via::Unit { succ } => {
+                format!("{unit} busy with {op} (order {order}) before {succ}")
+            }
+            Via::Pool {
+                succ,
+                pool,
+                holders,
+            } => format!(
+                "{op} (order {order}, on {unit}) holds pool {pool} that {succ} needs (held by {})",
+                holders.join(", ")
+            ),
+            Via::Material { succ, material } => {
+                format!("{op} (order {order}, on {unit}) produces {material} that {succ} consumes")
+            }
+        },
+        LinkKind::Lag { pred, op, min_lag } => {
+            format!("min lag {min_lag} min between {pred} and {op}")
+        }
+        LinkKind::Setup {
+            unit,
+            op,
+            after,
+            changeover,
+            cip,
+        } => {
+            let mut parts = Vec::new();
+            if let Some(c) = changeover {
+                parts.push(format!(
+                    "changeover {}→{} {} min (table {})",
+                    c.from, c.to, c.minutes, c.table
+                ));
+            }
+            if let Some(c) = cip {
+                let why: Vec<String> = c
+                    .reasons
+                    .iter()
+                    .map(|r| match r {
+                        CipReason::ProductChange { from, to } => {
+                            format!(
+                                "product {}→{}",
+                                from.as_deref().unwrap_or("-"),
+                                to.as_deref().unwrap_or("-")
+                            )
+                        }
+                        CipReason::AfterBatches { batches } => {
+                            format!("after {batches} batches")
+                        }
+                        CipReason::MaxRun { run_minutes, limit } => {
+                            format!("run {run_minutes} > {limit} min")
+                        }
+                    })
+                    .collect();
+                parts.push(format!("CIP {} min ({})", c.minutes, why.join(", ")));
+            }
+            format!(
+                "setup on {unit} after {after} before {op}: {}",
+                parts.join(" + ")
+            )
+        }
+        LinkKind::Calendar { unit, op } => format!("{unit} off shift for {op}"),
+        LinkKind::Downtime { unit, op, window } => {
+            format!("{unit} down [{}, {}] for {op}", window.start, window.end)
+        }
+        LinkKind::Pool {
+            pool,
+            op,
+            holders,
+            capacity,
+        } => {
+            let held = if holders.is_empty() {
+                String::from("closed or reduced")
+            } else {
+                format!("held by {}", holders.join(", "))
+            };
+            match capacity {
+                Some(c) => format!("pool {pool} full for {op} ({held}; capacity back to {c})"),
+                None => format!("pool {pool} full for {op} ({held})"),
+            }
+        }
+        LinkKind::Material {
+            material,
+            op,
+            quantity,
+            receipt,
+        } => match receipt {
+            Some(r) => format!(
+                "{op} waits for {quantity} of {material}: receipt of {} at {}",
+                r.quantity, r.time
+            ),
+            None => format!("{op} waits for {quantity} of {material}"),
+        },
+        LinkKind::MaxLag { op, succ, max_lag } => {
+            format!("{op} held late: {succ} must start within {max_lag} min of its end")
+        }
+        LinkKind::Release { op, order, release } => {
+            format!("{op} (order {order}) released at {release}")
+        }
+        LinkKind::Frozen { op, unit } => format!("{op} frozen on {unit}"),
+        LinkKind::Idle { op } => format!("{op} idle: nothing in the problem held it"),
+    }
+}
+
+/// The longest link charged to the order's dominant cause.
+fn main_link(o: &LateOrder) -> Option<&Link> {
+    o.chain
+        .iter()
+        .filter(|l| l.cause == o.dominant_cause)
+        .max_by_key(|l| l.minutes)
+}
+
+fn percent(p: Option<f64>) -> String {
+    p.map_or_else(|| "-".into(), |p| format!("{p:.1}"))
+}
+
+/// The full explanation: late orders with their chains, then units and pools by rank.
+fn print_explanation(e: &Explanation) {
+    println!(
+        "{} late order(s), {} minutes late in all (span {} – {} min)",
+        e.late_orders.len(),
+        e.total_minutes_late,
+        e.span.start,
+        e.span.end
+    );
+    for o in &e.late_orders {
+        println!(
+            "\norder {}: {} min late (due {}, done {}, released {}), dominant cause: {}",
+            o.order, o.minutes_late, o.due, o.completion, o.release, o.dominant_cause
+        );
+        let by: Vec<String> = o
+            .minutes_by_cause
+            .iter()
+            .map(|c| format!("{} {}", c.cause, c.minutes))
+            .collect();
+        println!("  minutes by cause: {}", by.join(", "));
+        for l in &o.chain {
+            println!(
+                "  {} {:>6} min  {:<10}  {}",
+                stretch(l),
+                l.minutes,
+                l.cause.as_str(),
+                describe(l)
+            );
+        }
+    }
+    let w = e
+        .units
+        .iter()
+        .map(|u| u.unit.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    println!("\nbottleneck units");
+    println!(
+        "{:>4}  {:<w$} {:>7} {:>8} {:>8} {:>7} {:>11} {:>5} {:>11} {:>9}",
+        "rank",
+        "unit",
+        "load %",
+        "busy",
+        "avail",
+        "setup",
+        "changeovers",
+        "CIPs",
+        "late orders",
+        "late min"
+    );
+    for u in &e.units {
+        println!(
+            "{:>4}  {:<w$} {:>7} {:>8} {:>8} {:>7} {:>11} {:>5} {:>11} {:>9}",
+            u.rank,
+            u.unit,
+            percent(u.load_percent),
+            u.busy_minutes,
+            u.available_minutes,
+            u.setup_minutes,
+            u.changeovers,
+            u.cips,
+            u.late_orders,
+            u.late_minutes
+        );
+    }
+    let w = e
+        .pools
+        .iter()
+        .map(|p| p.pool.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    println!("\nbottleneck pools");
+    println!(
+        "{:>4}  {:<w$} {:>8} {:>9} {:>9} {:>11} {:>9}",
+        "rank", "pool", "avg %", "full min", "peak/cap", "late orders", "late min"
+    );
+    for p in &e.pools {
+        println!(
+            "{:>4}  {:<w$} {:>8} {:>9} {:>9} {:>11} {:>9}",
+            p.rank,
+            p.pool,
+            percent(p.average_utilization_percent),
+            p.minutes_at_full_capacity,
+            format!("{}/{}", p.peak, p.capacity),
+            p.late_orders,
+            p.late_minutes
+        );
+    }
+}
+
+/// A few lines after a solved schedule: the worst late orders and the top bottlenecks.
+fn print_summary(e: &Explanation, top: usize) {
+    println!(
+        "late orders: {} ({} min late in all)",
+        e.late_orders.len(),
+        e.total_minutes_late
+    );
+    for o in e.late_orders.iter().take(top) {
+        let why = main_link(o).map_or_else(String::new, |l| format!(": {}", describe(l)));
+        println!(
+            "  {} {} min late, mostly {}{why}",
+            o.order, o.minutes_late, o.dominant_cause
+        );
+    }
+    let units: Vec<String> = e
+        .units
+        .iter()
+        .take(3)
+        .map(|u| {
+            format!(
+                "{} {}% load ({} late orders)",
+                u.unit,
+                percent(u.load_percent),
+                u.late_orders
+            )
+        })
+        .collect();
+    println!("bottleneck units: {}", units.join(", "));
+    let pools: Vec<String> = e
+        .pools
+        .iter()
+        .take(3)
+        .map(|p| {
+            format!(
+                "{} {}% average, {} min full ({} late orders)",
+                p.pool,
+                percent(p.average_utilization_percent),
+                p.minutes_at_full_capacity,
+                p.late_orders
+            )
+        })
+        .collect();
+    if !pools.is_empty() {
+        println!("bottleneck pools: {}", pools.join(", "));
+    }
+    println!("(`mixplane schedule explain` prints every chain)");
+}
+
+fn explain(args: ExplainArgs) -> anyhow::Result<()> {
+    let problem = read_native(&args.problem)?;
+    let text = read(&args.schedule)?;
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", args.schedule.display()))?;
+    let assignments = serde_json::from_value(schedule_entries(value)?)
+        .context("schedule entries must be {op, unit, start, end}")?;
+    let explanation = schedule::plant::explain(&problem, &PlantSchedule { assignments })
+        .with_context(|| format!("{} does not fit the problem", args.schedule.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&explanation)?);
+    } else {
+        print_explanation(&explanation);
+    }
+    Ok(())
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {
