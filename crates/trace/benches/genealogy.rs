@@ -16,130 +16,12 @@
 
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{CHUNK, Gen, ORDERS_PER_BATCH, SERIALS_PER_ORDER, batch_events, lot};
 use model::Timestamp;
-use trace::epcis::{Action, EpcisEvent, EventType, Party, QuantityElement};
 use trace::index::{Direction, Filter, IndexBuilder};
 use trace::{IdKind, TraceRequest};
-
-const ORDERS_PER_BATCH: usize = 100;
-const SERIALS_PER_ORDER: usize = 1_000;
-const SERIALS_PER_PACK: usize = 10;
-const PACKS_PER_PALLET: usize = 50;
-const CUSTOMERS: usize = 500;
-const CHUNK: usize = 10_000;
-
-struct Gen {
-    time: i64,
-    serial: u64,
-    sscc: u64,
-    n: u64,
-}
-
-impl Gen {
-    fn event(&mut self, kind: EventType) -> EpcisEvent {
-        self.time += 1_000;
-        self.n += 1;
-        EpcisEvent::new(
-            kind,
-            format!("urn:uuid:bench-{}", self.n),
-            Timestamp(self.time),
-        )
-    }
-    fn sscc(&mut self) -> String {
-        self.sscc += 1;
-        format!("urn:epc:id:sscc:4012345.{:010}", self.sscc)
-    }
-}
-
-fn lot(b: usize, kind: &str) -> String {
-    format!("urn:epc:class:lgtin:4012345.0{kind}.B{b}")
-}
-
-/// The events of batch `b`, in time order.
-fn batch_events(g: &mut Gen, b: usize) -> Vec<EpcisEvent> {
-    let mut out = Vec::new();
-    let raws: Vec<String> = (0..3).map(|r| lot(b, &format!("1000{r}"))).collect();
-    for raw in &raws {
-        let mut e = g.event(EventType::ObjectEvent);
-        e.action = Some(Action::Add);
-        e.biz_step = Some("receiving".into());
-        e.quantity_list.push(QuantityElement {
-            epc_class: raw.clone(),
-            quantity: Some(1_000.0),
-            uom: Some("KGM".into()),
-        });
-        out.push(e);
-    }
-    let batch = lot(b, "20000");
-    let mut e = g.event(EventType::TransformationEvent);
-    e.transformation_id = Some(format!("urn:mixplane:order:PROC-{b}"));
-    for raw in &raws {
-        e.input_quantity_list.push(QuantityElement {
-            epc_class: raw.clone(),
-            quantity: Some(1_000.0),
-            uom: Some("KGM".into()),
-        });
-    }
-    e.output_quantity_list.push(QuantityElement {
-        epc_class: batch.clone(),
-        quantity: Some(2_900.0),
-        uom: Some("KGM".into()),
-    });
-    out.push(e);
-    let mut serials = Vec::with_capacity(ORDERS_PER_BATCH * SERIALS_PER_ORDER);
-    for o in 0..ORDERS_PER_BATCH {
-        let mut e = g.event(EventType::TransformationEvent);
-        e.transformation_id = Some(format!("urn:mixplane:order:ASM-{b}-{o}"));
-        e.input_quantity_list.push(QuantityElement {
-            epc_class: batch.clone(),
-            quantity: Some(29.0),
-            uom: Some("KGM".into()),
-        });
-        e.input_quantity_list.push(QuantityElement {
-            epc_class: lot(b % 7, "30000"),
-            quantity: Some(1_000.0),
-            uom: Some("EA".into()),
-        });
-        for _ in 0..SERIALS_PER_ORDER {
-            g.serial += 1;
-            let s = format!("urn:epc:id:sgtin:4012345.077889.{}", g.serial);
-            e.output_epc_list.push(s.clone());
-            serials.push(s);
-        }
-        out.push(e);
-    }
-    let mut packs = Vec::new();
-    for chunk in serials.chunks(SERIALS_PER_PACK) {
-        let mut e = g.event(EventType::AggregationEvent);
-        e.action = Some(Action::Add);
-        e.biz_step = Some("packing".into());
-        let pack = g.sscc();
-        e.parent_id = Some(pack.clone());
-        e.child_epcs = chunk.to_vec();
-        out.push(e);
-        packs.push(pack);
-    }
-    for (p, chunk) in packs.chunks(PACKS_PER_PALLET).enumerate() {
-        let mut e = g.event(EventType::AggregationEvent);
-        e.action = Some(Action::Add);
-        e.biz_step = Some("packing".into());
-        let pallet = g.sscc();
-        e.parent_id = Some(pallet.clone());
-        e.child_epcs = chunk.to_vec();
-        out.push(e);
-        let mut ship = g.event(EventType::ObjectEvent);
-        ship.action = Some(Action::Observe);
-        ship.biz_step = Some("shipping".into());
-        ship.disposition = Some("in_transit".into());
-        ship.epc_list.push(pallet);
-        ship.destination_list.push(Party {
-            kind: "owning_party".into(),
-            id: format!("urn:epc:id:pgln:4012345.{:05}", (b * 31 + p) % CUSTOMERS),
-        });
-        out.push(ship);
-    }
-    out
-}
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -165,17 +47,15 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 fn main() {
-    let batches = std::env::args()
-        .skip_while(|a| a != "--batches")
-        .nth(1)
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| args.iter().skip_while(|a| *a != name).nth(1).cloned();
+    let batches = flag("--batches")
         .and_then(|n| n.parse().ok())
         .unwrap_or(48usize);
-    let mut g = Gen {
-        time: 1_772_409_600_000,
-        serial: 0,
-        sscc: 0,
-        n: 0,
-    };
+    // `--path full`: the full reader (event model, genealogy records, then the index), for
+    // comparison with the fast path every import uses.
+    let full = flag("--path").as_deref() == Some("full");
+    let mut g = Gen::default();
     let mut builder = IndexBuilder::new();
     let mut events = 0usize;
     let mut bytes = 0usize;
@@ -190,19 +70,24 @@ fn main() {
             bytes += text.len();
             let cpu0 = cpu_seconds().unwrap_or(0.0);
             let t = Instant::now();
-            let doc = trace::epcis::json::parse(&text).expect("generated documents parse");
-            let t1 = Instant::now();
-            let genealogy = trace::epcis::lower(&doc.events);
-            let t2 = Instant::now();
-            builder.add(&genealogy);
-            let t3 = Instant::now();
-            t_parse += t1 - t;
-            t_lower += t2 - t1;
-            t_index += t3 - t2;
+            if full {
+                let doc = trace::epcis::json::parse(&text).expect("generated documents parse");
+                let t1 = Instant::now();
+                let genealogy = trace::epcis::lower(&doc.events);
+                let t2 = Instant::now();
+                builder.add(&genealogy);
+                let t3 = Instant::now();
+                t_parse += t1 - t;
+                t_lower += t2 - t1;
+                t_index += t3 - t2;
+                events += doc.events.len();
+                drop(doc);
+                drop(genealogy);
+            } else {
+                events += trace::epcis::fast::import_json(&text, &mut builder)
+                    .expect("generated documents import");
+            }
             import += t.elapsed();
-            events += doc.events.len();
-            drop(doc);
-            drop(genealogy);
             cpu_import += cpu_seconds().unwrap_or(0.0) - cpu0;
         }
     }
@@ -217,7 +102,8 @@ fn main() {
         index.node_count()
     );
     println!(
-        "import (parse + lower + index, JSON-LD text in hand): {:.2} s = {:.0} events/s, {:.0} edges/s (CSR build {:.2} s)",
+        "import via the {} path (parse + lower + index, JSON-LD text in hand): {:.2} s = {:.0} events/s, {:.0} edges/s (CSR build {:.2} s)",
+        if full { "full" } else { "fast" },
         import.as_secs_f64(),
         events as f64 / import.as_secs_f64(),
         edges as f64 / import.as_secs_f64(),
@@ -229,12 +115,14 @@ fn main() {
         events as f64 / cpu_import,
         edges as f64 / cpu_import
     );
-    println!(
-        "  of which: parse JSON-LD {:.2} s, lower to edges {:.2} s, intern + append {:.2} s",
-        t_parse.as_secs_f64(),
-        t_lower.as_secs_f64(),
-        t_index.as_secs_f64()
-    );
+    if full {
+        println!(
+            "  of which: parse JSON-LD {:.2} s, lower to edges {:.2} s, intern + append {:.2} s",
+            t_parse.as_secs_f64(),
+            t_lower.as_secs_f64(),
+            t_index.as_secs_f64()
+        );
+    }
 
     let batch = index
         .resolve(&lot(0, "20000"))

@@ -11,7 +11,8 @@
 //!   and location it happened and, where known, a quantity and unit of measure;
 //! - an [`Observation`] records what was seen of one item without linking it to another:
 //!   a receipt (with quantity), a disposition (`in_progress`, `non_conformant`, …), a
-//!   persistent disposition set or unset.
+//!   persistent disposition set or unset;
+//! - a [`Removal`] ends a packed-into or associated link from a time on (unpacking).
 
 use model::Timestamp;
 use schemars::JsonSchema;
@@ -126,17 +127,36 @@ impl Observation {
     }
 }
 
-/// Edges and observations from any number of sources, ready to index.
+/// The end of a packing or association (an EPCIS AggregationEvent or AssociationEvent with
+/// action DELETE): from `time` on, `child` is no longer linked by `kind` to `parent`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Removal {
+    /// `packed_into` or `associated`.
+    pub kind: EdgeKind,
+    /// The child taken out; `None` for every child of the parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<Id>,
+    pub parent: Id,
+    pub time: Timestamp,
+    /// The id of the event that ended the link.
+    pub event: String,
+}
+
+/// Edges, observations and removals from any number of sources, ready to index.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Genealogy {
     pub edges: Vec<Edge>,
     pub observations: Vec<Observation>,
+    /// Links ended later (unpacking); the index keeps the edge and records its end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removals: Vec<Removal>,
 }
 
 impl Genealogy {
     pub fn extend(&mut self, other: Genealogy) {
         self.edges.extend(other.edges);
         self.observations.extend(other.observations);
+        self.removals.extend(other.removals);
     }
 }
 

@@ -143,59 +143,9 @@ impl Id {
 
     /// Parses any accepted spelling (see the module docs) into the canonical form.
     pub fn parse(text: &str) -> Result<Id, IdError> {
-        let text = text.trim();
-        let err = |reason| IdError {
-            text: text.to_owned(),
-            reason,
-        };
-        if text.is_empty() {
-            return Err(err("it is empty"));
-        }
-        if text.chars().any(char::is_control) {
-            return Err(err("it contains control characters"));
-        }
-        if let Some(rest) = text.strip_prefix(LOCAL) {
-            let (kind, local) = rest
-                .split_once(':')
-                .ok_or_else(|| err("expected urn:mixplane:<kind>:<id>"))?;
-            let kind =
-                IdKind::from_name(kind).ok_or_else(|| err("unknown kind in urn:mixplane:"))?;
-            if local.is_empty() {
-                return Err(err("the local id is empty"));
-            }
-            return Ok(Id::local(kind, local));
-        }
-        if let Some(rest) = text.strip_prefix("urn:epc:") {
-            return Ok(parse_epc_urn(rest).unwrap_or_else(|| Id {
-                kind: if rest.starts_with("class:") || rest.starts_with("idpat:") {
-                    IdKind::Product
-                } else {
-                    IdKind::Asset
-                },
-                id: text.to_owned(),
-            }));
-        }
-        if text.starts_with("https://") || text.starts_with("http://") {
-            if let Some(id) = parse_digital_link(text) {
-                return Ok(id);
-            }
-            return Ok(Id {
-                kind: IdKind::Other,
-                id: text.to_owned(),
-            });
-        }
-        if let Some((kind, local)) = text.split_once(':')
-            && let Some(kind) = IdKind::from_name(kind)
-        {
-            if local.is_empty() {
-                return Err(err("the local id is empty"));
-            }
-            return Ok(Id::local(kind, local));
-        }
-        Ok(Id {
-            kind: IdKind::Other,
-            id: text.to_owned(),
-        })
+        let mut id = String::new();
+        let kind = parse_into(text, &mut id)?;
+        Ok(Id { kind, id })
     }
 
     /// Parses `text`, reading a bare word (no scheme) as a local id of `kind`.
@@ -214,26 +164,117 @@ impl Id {
     }
 }
 
+/// [`Id::parse`] appending the canonical text to `out` (nothing is appended on error): the
+/// one implementation of canonicalisation, also used by the import fast path to write ids into
+/// a shared buffer without allocating one string per id.
+pub fn parse_into(text: &str, out: &mut String) -> Result<IdKind, IdError> {
+    let start = out.len();
+    let result = parse_append(text, out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+fn parse_append(text: &str, out: &mut String) -> Result<IdKind, IdError> {
+    let text = text.trim();
+    let err = |reason| IdError {
+        text: text.to_owned(),
+        reason,
+    };
+    if text.is_empty() {
+        return Err(err("it is empty"));
+    }
+    let control = if text.is_ascii() {
+        text.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        text.chars().any(char::is_control)
+    };
+    if control {
+        return Err(err("it contains control characters"));
+    }
+    if let Some(rest) = text.strip_prefix(LOCAL) {
+        let (kind, local) = rest
+            .split_once(':')
+            .ok_or_else(|| err("expected urn:mixplane:<kind>:<id>"))?;
+        let kind = IdKind::from_name(kind).ok_or_else(|| err("unknown kind in urn:mixplane:"))?;
+        if local.is_empty() {
+            return Err(err("the local id is empty"));
+        }
+        push_local(out, kind, local);
+        return Ok(kind);
+    }
+    if let Some(rest) = text.strip_prefix("urn:epc:") {
+        let start = out.len();
+        if let Some(kind) = parse_epc_urn(rest, out) {
+            return Ok(kind);
+        }
+        out.truncate(start);
+        out.push_str(text);
+        return Ok(
+            if rest.starts_with("class:") || rest.starts_with("idpat:") {
+                IdKind::Product
+            } else {
+                IdKind::Asset
+            },
+        );
+    }
+    if text.starts_with("https://") || text.starts_with("http://") {
+        let start = out.len();
+        if let Some(kind) = parse_digital_link(text, out) {
+            return Ok(kind);
+        }
+        out.truncate(start);
+        out.push_str(text);
+        return Ok(IdKind::Other);
+    }
+    if let Some((kind, local)) = text.split_once(':')
+        && let Some(kind) = IdKind::from_name(kind)
+    {
+        if local.is_empty() {
+            return Err(err("the local id is empty"));
+        }
+        push_local(out, kind, local);
+        return Ok(kind);
+    }
+    out.push_str(text);
+    Ok(IdKind::Other)
+}
+
+fn push_local(out: &mut String, kind: IdKind, local: &str) {
+    out.push_str(LOCAL);
+    out.push_str(kind.as_str());
+    out.push(':');
+    out.push_str(local);
+}
+
 /// The kind of a canonical GS1 Digital Link id (`https://id.gs1.org/01/…/21/…`), found
 /// without allocating; `None` for anything else (which then needs [`Id::parse`]).
 pub fn canonical_kind(text: &str) -> Option<IdKind> {
-    let path = text.strip_prefix(DL)?;
-    let mut parts = path.split('/');
-    let ai = parts.next()?;
-    let _key = parts.next()?;
-    let qualifier = parts.next();
-    let value = parts.next();
-    if parts.next().is_some() {
+    let path = text.strip_prefix(DL)?.as_bytes();
+    // At most four segments: AI, key, and an optional qualifier AI and value.
+    let mut seg = [&path[..0]; 4];
+    let mut n = 0;
+    for part in path.split(|&b| b == b'/') {
+        if n == 4 {
+            return None;
+        }
+        seg[n] = part;
+        n += 1;
+    }
+    if n < 2 {
         return None;
     }
-    Some(match (ai, qualifier, value) {
-        ("01", Some("21"), Some(_)) => IdKind::Serial,
-        ("01", Some("10"), Some(_)) => IdKind::Lot,
-        ("01", None, None) => IdKind::Product,
-        ("00", None, None) => IdKind::Pallet,
-        ("414", _, _) => IdKind::Location,
-        ("417", None, None) => IdKind::Customer,
-        ("8003" | "8004", None, None) => IdKind::Asset,
+    let qualifier = (n >= 3).then_some(seg[2]);
+    let value = (n == 4).then_some(seg[3]);
+    Some(match (seg[0], qualifier, value) {
+        (b"01", Some(b"21"), Some(_)) => IdKind::Serial,
+        (b"01", Some(b"10"), Some(_)) => IdKind::Lot,
+        (b"01", None, None) => IdKind::Product,
+        (b"00", None, None) => IdKind::Pallet,
+        (b"414", _, _) => IdKind::Location,
+        (b"417", None, None) => IdKind::Customer,
+        (b"8003" | b"8004", None, None) => IdKind::Asset,
         _ => return None,
     })
 }
@@ -267,104 +308,132 @@ fn all_digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// GTIN-14 from an EPC company prefix and indicator + item reference.
-fn gtin14(company: &str, indicator_item: &str) -> Option<String> {
+/// Appends `digits` and their check digit.
+fn push_checked(out: &mut String, digits: &[&str]) {
+    let start = out.len();
+    digits.iter().for_each(|d| out.push_str(d));
+    let check = check_digit(&out[start..]);
+    out.push(check);
+}
+
+/// Appends the GTIN-14 of an EPC company prefix and indicator + item reference.
+fn push_gtin14(out: &mut String, company: &str, indicator_item: &str) -> Option<()> {
     if !all_digits(company) || !all_digits(indicator_item) {
         return None;
     }
     if company.len() + indicator_item.len() != 13 {
         return None;
     }
-    let body = format!(
-        "{}{}{}",
-        &indicator_item[..1],
-        company,
-        &indicator_item[1..]
-    );
-    let check = check_digit(&body);
-    Some(format!("{body}{check}"))
+    push_checked(out, &[&indicator_item[..1], company, &indicator_item[1..]]);
+    Some(())
 }
 
-/// A 13-digit key (GLN, …) from a company prefix and a reference.
-fn key13(company: &str, reference: &str) -> Option<String> {
+/// Appends a 13-digit key (GLN, …) from a company prefix and a reference.
+fn push_key13(out: &mut String, company: &str, reference: &str) -> Option<()> {
     if !all_digits(company) || !all_digits(reference) || company.len() + reference.len() != 12 {
         return None;
     }
-    let body = format!("{company}{reference}");
-    let check = check_digit(&body);
-    Some(format!("{body}{check}"))
+    push_checked(out, &[company, reference]);
+    Some(())
 }
 
-/// Percent-encodes the characters a Digital Link path segment cannot hold as they are.
-fn dl_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Appends `text` percent-encoding the characters a Digital Link path segment cannot hold
+/// as they are.
+fn push_dl_segment(out: &mut String, text: &str) {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b);
+    if text.bytes().all(plain) {
+        out.push_str(text);
+        return;
+    }
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
         }
     }
-    out
 }
 
-fn parse_epc_urn(rest: &str) -> Option<Id> {
+/// Appends the canonical form of an EPC URN (after `urn:epc:`); `None` (with whatever it
+/// appended left for the caller to cut) when it is not a URN this crate maps.
+fn parse_epc_urn(rest: &str, out: &mut String) -> Option<IdKind> {
     let (scheme, body) = rest.rsplit_once(':')?;
-    let parts: Vec<&str> = body.split('.').collect();
-    let dl = |kind, path: String| {
-        Some(Id {
-            kind,
-            id: format!("{DL}{path}"),
-        })
-    };
-    match (scheme, parts.as_slice()) {
-        ("id:sgtin", [company, item, serial]) if !serial.is_empty() => dl(
-            IdKind::Serial,
-            format!("01/{}/21/{}", gtin14(company, item)?, dl_segment(serial)),
-        ),
-        ("class:lgtin", [company, item, lot]) if !lot.is_empty() => dl(
-            IdKind::Lot,
-            format!("01/{}/10/{}", gtin14(company, item)?, dl_segment(lot)),
-        ),
+    // Up to three dot-separated parts; more than three matches no scheme.
+    let mut buf = [""; 3];
+    let mut n = 0;
+    for part in body.split('.') {
+        if n == 3 {
+            return None;
+        }
+        buf[n] = part;
+        n += 1;
+    }
+    let parts = &buf[..n];
+    out.push_str(DL);
+    match (scheme, parts) {
+        ("id:sgtin", [company, item, serial]) if !serial.is_empty() => {
+            out.push_str("01/");
+            push_gtin14(out, company, item)?;
+            out.push_str("/21/");
+            push_dl_segment(out, serial);
+            Some(IdKind::Serial)
+        }
+        ("class:lgtin", [company, item, lot]) if !lot.is_empty() => {
+            out.push_str("01/");
+            push_gtin14(out, company, item)?;
+            out.push_str("/10/");
+            push_dl_segment(out, lot);
+            Some(IdKind::Lot)
+        }
         ("idpat:sgtin", [company, item, "*"]) => {
-            dl(IdKind::Product, format!("01/{}", gtin14(company, item)?))
+            out.push_str("01/");
+            push_gtin14(out, company, item)?;
+            Some(IdKind::Product)
         }
         ("id:sscc", [company, serial]) => {
             if !all_digits(company) || !all_digits(serial) || company.len() + serial.len() != 17 {
                 return None;
             }
-            let body = format!("{}{}{}", &serial[..1], company, &serial[1..]);
-            let check = check_digit(&body);
-            dl(IdKind::Pallet, format!("00/{body}{check}"))
+            out.push_str("00/");
+            push_checked(out, &[&serial[..1], company, &serial[1..]]);
+            Some(IdKind::Pallet)
         }
         ("id:sgln", [company, location, ext]) => {
-            let gln = key13(company, location)?;
-            if *ext == "0" || ext.is_empty() {
-                dl(IdKind::Location, format!("414/{gln}"))
-            } else {
-                dl(
-                    IdKind::Location,
-                    format!("414/{gln}/254/{}", dl_segment(ext)),
-                )
+            out.push_str("414/");
+            push_key13(out, company, location)?;
+            if !(*ext == "0" || ext.is_empty()) {
+                out.push_str("/254/");
+                push_dl_segment(out, ext);
             }
+            Some(IdKind::Location)
         }
         ("id:pgln", [company, party]) => {
-            dl(IdKind::Customer, format!("417/{}", key13(company, party)?))
+            out.push_str("417/");
+            push_key13(out, company, party)?;
+            Some(IdKind::Customer)
         }
         ("id:grai", [company, asset, serial]) => {
-            let key = key13(company, asset)?;
-            dl(IdKind::Asset, format!("8003/0{key}{}", dl_segment(serial)))
+            out.push_str("8003/0");
+            push_key13(out, company, asset)?;
+            push_dl_segment(out, serial);
+            Some(IdKind::Asset)
         }
-        ("id:giai", [company, asset]) if all_digits(company) => dl(
-            IdKind::Asset,
-            format!("8004/{company}{}", dl_segment(asset)),
-        ),
+        ("id:giai", [company, asset]) if all_digits(company) => {
+            out.push_str("8004/");
+            out.push_str(company);
+            push_dl_segment(out, asset);
+            Some(IdKind::Asset)
+        }
         _ => None,
     }
 }
 
-/// Reads a GS1 Digital Link URI (any host) into the canonical form.
-fn parse_digital_link(text: &str) -> Option<Id> {
+/// Appends the canonical form of a GS1 Digital Link URI (any host); `None` (with whatever it
+/// appended left for the caller to cut) when it is not one.
+fn parse_digital_link(text: &str, out: &mut String) -> Option<IdKind> {
     let after_scheme = text.split_once("://")?.1;
     let path = after_scheme.split_once('/')?.1;
     let path = path.split(['?', '#']).next()?;
@@ -380,39 +449,40 @@ fn parse_digital_link(text: &str) -> Option<Id> {
     let value = |i: usize| segments.get(i).copied();
     let ai = segments[0];
     let key = value(1)?;
-    let dl = |kind, path: String| {
-        Some(Id {
-            kind,
-            id: format!("{DL}{path}"),
-        })
+    let mut dl = |kind, parts: &[&str]| {
+        out.push_str(DL);
+        parts.iter().for_each(|p| out.push_str(p));
+        Some(kind)
     };
     match ai {
         "01" => {
             if !all_digits(key) || !matches!(key.len(), 8 | 12 | 13 | 14) {
                 return None;
             }
-            let gtin = format!("{key:0>14}");
+            let zeros = &"000000"[..14 - key.len()];
             match (value(2), value(3)) {
-                (Some("21"), Some(serial)) => dl(IdKind::Serial, format!("01/{gtin}/21/{serial}")),
-                (Some("10"), Some(lot)) => dl(IdKind::Lot, format!("01/{gtin}/10/{lot}")),
-                (None, None) => dl(IdKind::Product, format!("01/{gtin}")),
+                (Some("21"), Some(serial)) => {
+                    dl(IdKind::Serial, &["01/", zeros, key, "/21/", serial])
+                }
+                (Some("10"), Some(lot)) => dl(IdKind::Lot, &["01/", zeros, key, "/10/", lot]),
+                (None, None) => dl(IdKind::Product, &["01/", zeros, key]),
                 _ => None,
             }
         }
         "00" if all_digits(key) && key.len() == 18 && segments.len() == 2 => {
-            dl(IdKind::Pallet, format!("00/{key}"))
+            dl(IdKind::Pallet, &["00/", key])
         }
         "414" if all_digits(key) && key.len() == 13 => match (value(2), value(3)) {
             (Some("254"), Some(ext)) if ext != "0" => {
-                dl(IdKind::Location, format!("414/{key}/254/{ext}"))
+                dl(IdKind::Location, &["414/", key, "/254/", ext])
             }
-            (Some("254"), Some(_)) | (None, None) => dl(IdKind::Location, format!("414/{key}")),
+            (Some("254"), Some(_)) | (None, None) => dl(IdKind::Location, &["414/", key]),
             _ => None,
         },
         "417" if all_digits(key) && key.len() == 13 && segments.len() == 2 => {
-            dl(IdKind::Customer, format!("417/{key}"))
+            dl(IdKind::Customer, &["417/", key])
         }
-        "8003" | "8004" if segments.len() == 2 => dl(IdKind::Asset, format!("{ai}/{key}")),
+        "8003" | "8004" if segments.len() == 2 => dl(IdKind::Asset, &[ai, "/", key]),
         _ => None,
     }
 }

@@ -9,7 +9,6 @@
 //! name.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use model::Timestamp;
 
@@ -23,40 +22,33 @@ pub type EdgeId = u32;
 
 const NONE: u32 = u32::MAX;
 
-/// Passes a precomputed 64-bit hash through.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
-
-type HashIndex = HashMap<u64, u32, BuildHasherDefault<PassThrough>>;
-
-/// 64-bit FNV-1a, then a final mix so that the low bits are well spread.
+/// A multiplicative hash over eight bytes at a time, then a final avalanche (the 64-bit
+/// finaliser of MurmurHash3) so that every bit of the result depends on every input bit.
+/// Deterministic: the same text always hashes the same.
 fn hash_str(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in text.as_bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes = text.as_bytes();
+    let mut h = bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
     }
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^ (h >> 33)
 }
 
 /// Strings stored end to end, each named by its position.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 struct Arena {
     text: String,
     ends: Vec<u64>,
@@ -78,42 +70,83 @@ impl Arena {
     }
 }
 
-/// Interns canonical names to dense `u32`s.
+/// Interns canonical names to dense `u32`s: an open-addressing table (linear probing, at most
+/// half full) of 64-bit slots, each 32 bits of the name's hash and its number + 1 (0 is an
+/// empty slot), so that a probe touches one cache line and a name is compared only when its
+/// hash bits match. Names with equal hashes simply take further slots.
 #[derive(Default)]
 struct Interner {
     arena: Arena,
-    by_hash: HashIndex,
-    collided: HashMap<Box<str>, u32>,
+    /// Each name's full hash, to move it when the table grows.
+    hashes: Vec<u64>,
+    slots: Vec<u64>,
 }
 
 impl Interner {
-    fn get(&self, name: &str) -> Option<u32> {
-        let h = hash_str(name);
-        match self.by_hash.get(&h) {
-            Some(&i) if self.arena.get(i) == name => Some(i),
-            Some(_) => self.collided.get(name).copied(),
-            None => None,
+    const EMPTY: u64 = 0;
+
+    /// The name's number, or the empty slot where it would go.
+    fn find(&self, name: &str, h: u64) -> Result<u32, usize> {
+        if self.slots.is_empty() {
+            return Err(usize::MAX);
+        }
+        let mask = self.slots.len() - 1;
+        let tag = h >> 32;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == Self::EMPTY {
+                return Err(i);
+            }
+            if slot >> 32 == tag {
+                let n = (slot as u32) - 1;
+                if self.arena.get(n) == name {
+                    return Ok(n);
+                }
+            }
+            i = (i + 1) & mask;
         }
     }
 
+    fn get(&self, name: &str) -> Option<u32> {
+        self.find(name, hash_str(name)).ok()
+    }
+
     fn intern(&mut self, name: &str) -> (u32, bool) {
-        let h = hash_str(name);
-        match self.by_hash.get(&h) {
-            Some(&i) if self.arena.get(i) == name => (i, false),
-            Some(_) => {
-                if let Some(&i) = self.collided.get(name) {
-                    return (i, false);
+        self.intern_hashed(name, hash_str(name))
+    }
+
+    fn intern_hashed(&mut self, name: &str, h: u64) -> (u32, bool) {
+        match self.find(name, h) {
+            Ok(n) => (n, false),
+            Err(mut slot) => {
+                if (self.hashes.len() + 1) * 2 > self.slots.len() {
+                    self.grow();
+                    slot = match self.find(name, h) {
+                        Err(slot) => slot,
+                        Ok(_) => unreachable!("the name was not there before growing"),
+                    };
                 }
-                let i = self.arena.push(name);
-                self.collided.insert(name.into(), i);
-                (i, true)
-            }
-            None => {
-                let i = self.arena.push(name);
-                self.by_hash.insert(h, i);
-                (i, true)
+                let n = self.arena.push(name);
+                self.hashes.push(h);
+                self.slots[slot] = (h >> 32) << 32 | u64::from(n + 1);
+                (n, true)
             }
         }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(1 << 10);
+        let mask = size - 1;
+        let mut slots = vec![Self::EMPTY; size];
+        for (n, &h) in self.hashes.iter().enumerate() {
+            let mut i = h as usize & mask;
+            while slots[i] != Self::EMPTY {
+                i = (i + 1) & mask;
+            }
+            slots[i] = (h >> 32) << 32 | (n as u64 + 1);
+        }
+        self.slots = slots;
     }
 }
 
@@ -136,9 +169,24 @@ pub struct IndexBuilder {
     received: Vec<(u32, f64)>,
     dispositions: Vec<(i64, u32, DispositionChange)>,
     disposition_names: Vec<String>,
+    removals: Vec<RemovalRaw>,
+    /// The last few nodes interned (consecutive edges of one event share their ends).
+    recent: [u32; 4],
+    recent_next: usize,
 }
 
+/// A removal between interned nodes; `edges` is the number of edges added before it (an
+/// edge at the same instant ends only if it came earlier).
 #[derive(Debug, Clone, Copy)]
+struct RemovalRaw {
+    kind: EdgeKind,
+    child: u32,
+    parent: u32,
+    time: i64,
+    edges: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum DispositionChange {
     Current(u16),
     PersistentSet(u16),
@@ -147,7 +195,10 @@ enum DispositionChange {
 
 impl IndexBuilder {
     pub fn new() -> IndexBuilder {
-        IndexBuilder::default()
+        IndexBuilder {
+            recent: [NONE; 4],
+            ..IndexBuilder::default()
+        }
     }
 
     /// Reserves room for about `edges` more edges.
@@ -168,7 +219,59 @@ impl IndexBuilder {
 
     /// The node named `id` (canonical text), created with `kind` if new.
     pub fn node(&mut self, kind: IdKind, id: &str) -> NodeId {
+        for &r in &self.recent {
+            if r != NONE && self.nodes.arena.get(r) == id {
+                return r;
+            }
+        }
         let (n, new) = self.nodes.intern(id);
+        if new {
+            self.kinds.push(kind.as_u8());
+        }
+        self.recent[self.recent_next] = n;
+        self.recent_next = (self.recent_next + 1) % self.recent.len();
+        n
+    }
+
+    /// The nodes of many names at once, numbered as one [`IndexBuilder::node`] call per name
+    /// in order would. The table slots of a group of names are read before any of them is
+    /// looked up, so that their cache misses overlap instead of following one another.
+    pub fn nodes<'n>(&mut self, names: impl Iterator<Item = (IdKind, &'n str)>) -> Vec<NodeId> {
+        const GROUP: usize = 16;
+        let names: Vec<(IdKind, &str)> = names.collect();
+        let mut out = Vec::with_capacity(names.len());
+        let mut recent: [(&str, u32); 2] = [("", NONE); 2];
+        let mut turn = 0;
+        for group in names.chunks(GROUP) {
+            let mut hashes = [0u64; GROUP];
+            for (h, (_, name)) in hashes.iter_mut().zip(group) {
+                *h = hash_str(name);
+            }
+            if let Some(mask) = self.nodes.slots.len().checked_sub(1) {
+                let mut touch = 0u64;
+                for h in &hashes[..group.len()] {
+                    touch ^= self.nodes.slots[*h as usize & mask];
+                }
+                std::hint::black_box(touch);
+            }
+            for (&(kind, name), &h) in group.iter().zip(&hashes) {
+                // Consecutive edges of an event share one end: the same text (all of `names`
+                // is alive, so the same address and length is the same text).
+                let same = |p: &(&str, u32)| std::ptr::eq(p.0, name);
+                let n = match recent.iter().find(|p| same(p)) {
+                    Some(&(_, n)) => n,
+                    None => self.node_hashed(kind, name, h),
+                };
+                recent[turn % 2] = (name, n);
+                turn += 1;
+                out.push(n);
+            }
+        }
+        out
+    }
+
+    fn node_hashed(&mut self, kind: IdKind, id: &str, h: u64) -> NodeId {
+        let (n, new) = self.nodes.intern_hashed(id, h);
         if new {
             self.kinds.push(kind.as_u8());
         }
@@ -249,25 +352,77 @@ impl IndexBuilder {
         }
         for obs in &genealogy.observations {
             let item = self.node(obs.item.kind, &obs.item.id);
-            if let Some(q) = obs.received {
-                self.received.push((item, q));
-            }
-            if let Some(d) = &obs.disposition {
-                let d = self.disposition_name(d);
-                self.dispositions
-                    .push((obs.time.0, item, DispositionChange::Current(d)));
-            }
-            for d in &obs.persistent_set {
-                let d = self.disposition_name(d);
-                self.dispositions
-                    .push((obs.time.0, item, DispositionChange::PersistentSet(d)));
-            }
-            for d in &obs.persistent_unset {
-                let d = self.disposition_name(d);
-                self.dispositions
-                    .push((obs.time.0, item, DispositionChange::PersistentUnset(d)));
-            }
+            self.observe(
+                item,
+                obs.time,
+                obs.received,
+                obs.disposition.as_deref(),
+                obs.persistent_set.iter().map(String::as_str),
+                obs.persistent_unset.iter().map(String::as_str),
+            );
         }
+        for r in &genealogy.removals {
+            let child = r.child.as_ref().map(|c| self.node(c.kind, &c.id));
+            let parent = self.node(r.parent.kind, &r.parent.id);
+            self.remove_raw(r.kind, child, parent, r.time);
+        }
+    }
+
+    /// Records what was seen of an interned item.
+    pub(crate) fn observe<'a>(
+        &mut self,
+        item: NodeId,
+        time: Timestamp,
+        received: Option<f64>,
+        disposition: Option<&str>,
+        persistent_set: impl IntoIterator<Item = &'a str>,
+        persistent_unset: impl IntoIterator<Item = &'a str>,
+    ) {
+        if let Some(q) = received {
+            self.received.push((item, q));
+        }
+        if let Some(d) = disposition {
+            let d = self.disposition_name(d);
+            self.dispositions
+                .push((time.0, item, DispositionChange::Current(d)));
+        }
+        for d in persistent_set {
+            let d = self.disposition_name(d);
+            self.dispositions
+                .push((time.0, item, DispositionChange::PersistentSet(d)));
+        }
+        for d in persistent_unset {
+            let d = self.disposition_name(d);
+            self.dispositions
+                .push((time.0, item, DispositionChange::PersistentUnset(d)));
+        }
+    }
+
+    /// Ends the `kind` links of `child` (every child when `None`) into `parent` made up to
+    /// `time`.
+    pub fn remove_raw(
+        &mut self,
+        kind: EdgeKind,
+        child: Option<NodeId>,
+        parent: NodeId,
+        time: Timestamp,
+    ) {
+        self.removals.push(RemovalRaw {
+            kind,
+            child: child.unwrap_or(NONE),
+            parent,
+            time: time.0,
+            edges: self.e_from.len() as u32,
+        });
+    }
+
+    /// Lowers EPCIS events (see [`crate::epcis::lower`]) straight into the index: the same
+    /// result as `add(&lower(events))` without the intermediate records.
+    pub fn add_epcis(&mut self, events: &[crate::epcis::EpcisEvent]) {
+        let views: Vec<_> = events.iter().map(crate::epcis::EventView::of).collect();
+        let mut sink = crate::epcis::fast::IndexSink::new(self);
+        crate::epcis::lower_views(&views, &mut sink);
+        sink.flush();
     }
 
     /// Number of edges added so far.
@@ -298,6 +453,29 @@ impl IndexBuilder {
         };
         let (out_offsets, out_edges) = csr(&self.e_from);
         let (in_offsets, in_edges) = csr(&self.e_to);
+
+        // Unpacking ends earlier links: each edge ends at the first removal after it.
+        let mut e_until = Vec::new();
+        if !self.removals.is_empty() {
+            e_until = vec![i64::MAX; m];
+            for r in &self.removals {
+                let candidates = if r.child != NONE {
+                    let c = r.child as usize;
+                    &out_edges[out_offsets[c] as usize..out_offsets[c + 1] as usize]
+                } else {
+                    let p = r.parent as usize;
+                    &in_edges[in_offsets[p] as usize..in_offsets[p + 1] as usize]
+                };
+                for &e in candidates {
+                    let i = e as usize;
+                    let before =
+                        self.e_time[i] < r.time || (self.e_time[i] == r.time && e < r.edges);
+                    if self.e_kind[i] == r.kind as u8 && self.e_to[i] == r.parent && before {
+                        e_until[i] = e_until[i].min(r.time);
+                    }
+                }
+            }
+        }
 
         let mut balance = vec![Balance::default(); n];
         for e in 0..m {
@@ -359,6 +537,7 @@ impl IndexBuilder {
             e_qty: self.e_qty,
             e_uom: self.e_uom,
             e_event: self.e_event,
+            e_until,
             out_offsets,
             out_edges,
             in_offsets,
@@ -439,6 +618,9 @@ pub struct Index {
     e_qty: Vec<f64>,
     e_uom: Vec<u16>,
     e_event: Vec<u32>,
+    /// When each edge ended (unpacking), `i64::MAX` while it holds; empty when nothing ever
+    /// ended.
+    e_until: Vec<i64>,
     out_offsets: Vec<u32>,
     out_edges: Vec<u32>,
     in_offsets: Vec<u32>,
@@ -555,6 +737,17 @@ impl Index {
     pub fn edge_event(&self, e: EdgeId) -> &str {
         self.events.get(self.e_event[e as usize])
     }
+    /// When a packed-into or associated link ended (an unpacking); `None` while it holds.
+    pub fn edge_until(&self, e: EdgeId) -> Option<Timestamp> {
+        self.e_until
+            .get(e as usize)
+            .filter(|&&t| t != i64::MAX)
+            .map(|&t| Timestamp(t))
+    }
+    /// Whether the link still holds (it was never unpacked).
+    pub fn edge_holds(&self, e: EdgeId) -> bool {
+        self.e_until.get(e as usize).is_none_or(|&t| t == i64::MAX)
+    }
 
     /// Edges leaving `node` downstream.
     pub fn out_edges(&self, node: NodeId) -> &[EdgeId] {
@@ -575,7 +768,15 @@ impl Index {
 
     /// Breadth-first traversal from `start` in `direction`, within `filter`. Each node appears
     /// once, at its smallest depth, starts first (depth 0).
+    ///
+    /// Unpacked links (see [`Index::edge_until`]) hold only for their time: going forward, what
+    /// happened to a container after a child left it does not reach the child's trace; going
+    /// backward, a child that left a container before the moment the container is traced at
+    /// (when it shipped, was consumed or packed further) is not part of it.
     pub fn reach(&self, start: &[NodeId], direction: Direction, filter: &Filter) -> Vec<Reached> {
+        if !self.e_until.is_empty() {
+            return self.reach_timed(start, direction, filter);
+        }
         let mut visited = vec![0u64; self.kinds.len().div_ceil(64)];
         let mut out: Vec<Reached> = Vec::new();
         for &s in start {
@@ -618,5 +819,110 @@ impl Index {
             }
         }
         out
+    }
+
+    /// [`Index::reach`] when some links ended: each node carries a time bound (forward: the
+    /// instant the traced thing left the container it is in, backward: the instant the
+    /// container is traced at) and is expanded again when reached with a looser bound.
+    fn reach_timed(&self, start: &[NodeId], direction: Direction, filter: &Filter) -> Vec<Reached> {
+        let n = self.kinds.len();
+        let forward = direction == Direction::Forward;
+        // Forward: edges must happen before the bound; backward: links must last beyond it.
+        let loosest = if forward { i64::MAX } else { i64::MIN };
+        let mut bound = vec![0i64; n];
+        let mut seen = vec![false; n];
+        let mut out: Vec<Reached> = Vec::new();
+        let mut queue = std::collections::VecDeque::new();
+        for &s in start {
+            if (s as usize) < n && !seen[s as usize] {
+                seen[s as usize] = true;
+                bound[s as usize] = loosest;
+                out.push(Reached {
+                    node: s,
+                    depth: 0,
+                    via: NONE,
+                });
+                queue.push_back((s, 0u32));
+            }
+        }
+        let (offsets, list, ends) = if forward {
+            (&self.out_offsets, &self.out_edges, &self.e_to)
+        } else {
+            (&self.in_offsets, &self.in_edges, &self.e_from)
+        };
+        while let Some((node, depth)) = queue.pop_front() {
+            if filter.max_depth.is_some_and(|d| depth >= d) {
+                continue;
+            }
+            let b = bound[node as usize];
+            let i = node as usize;
+            for &e in &list[offsets[i] as usize..offsets[i + 1] as usize] {
+                let (time, until) = (self.e_time[e as usize], self.e_until[e as usize]);
+                if !filter.admits(time) {
+                    continue;
+                }
+                let containment = matches!(
+                    EdgeKind::from_u8(self.e_kind[e as usize]),
+                    EdgeKind::PackedInto | EdgeKind::Associated
+                );
+                let next_bound = if forward {
+                    if time >= b {
+                        continue;
+                    }
+                    if containment { b.min(until) } else { i64::MAX }
+                } else {
+                    if until <= b {
+                        continue;
+                    }
+                    if containment { b.max(time) } else { time }
+                };
+                let next = ends[e as usize];
+                let j = next as usize;
+                if !seen[j] {
+                    seen[j] = true;
+                    bound[j] = next_bound;
+                    out.push(Reached {
+                        node: next,
+                        depth: depth + 1,
+                        via: e,
+                    });
+                    queue.push_back((next, depth + 1));
+                } else if (forward && next_bound > bound[j]) || (!forward && next_bound < bound[j])
+                {
+                    bound[j] = next_bound;
+                    queue.push_back((next, depth + 1));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl PartialEq for Index {
+    /// Same nodes (names, kinds, numbering), same edges in the same order with the same
+    /// attributes, same balances and dispositions: two indexes answer every query alike.
+    fn eq(&self, other: &Index) -> bool {
+        let bits = |v: &[f64]| v.iter().map(|q| q.to_bits()).collect::<Vec<_>>();
+        self.nodes.arena == other.nodes.arena
+            && self.kinds == other.kinds
+            && self.events == other.events
+            && self.uoms == other.uoms
+            && self.e_from == other.e_from
+            && self.e_to == other.e_to
+            && self.e_kind == other.e_kind
+            && self.e_time == other.e_time
+            && self.e_loc == other.e_loc
+            && bits(&self.e_qty) == bits(&other.e_qty)
+            && self.e_uom == other.e_uom
+            && self.e_event == other.e_event
+            && self.e_until == other.e_until
+            && self.out_offsets == other.out_offsets
+            && self.out_edges == other.out_edges
+            && self.in_offsets == other.in_offsets
+            && self.in_edges == other.in_edges
+            && self.balance == other.balance
+            && self.held == other.held
+            && self.disposition == other.disposition
+            && self.disposition_names == other.disposition_names
     }
 }

@@ -24,17 +24,19 @@
 //!   `eventID`, including itself; the corrective events named by `correctiveEventIDs` stand on
 //!   their own.
 
+pub mod fast;
 pub mod json;
 pub mod query;
 pub mod xml;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use model::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::graph::{Edge, EdgeKind, Genealogy, Observation};
+use crate::graph::{Edge, EdgeKind, Genealogy, Observation, Removal};
 use crate::id::{Id, IdKind};
 
 /// The five EPCIS 2.0 event types.
@@ -312,11 +314,15 @@ impl Vocab {
 
     /// The short name of a CBV value in any spelling; other values unchanged.
     pub(crate) fn shorten(self, text: &str) -> String {
+        self.shorten_str(text).to_owned()
+    }
+
+    /// [`Vocab::shorten`], borrowed.
+    pub(crate) fn shorten_str(self, text: &str) -> &str {
         let text = text.trim();
         text.strip_prefix(self.urn())
             .or_else(|| text.strip_prefix(self.web()))
             .unwrap_or(text)
-            .to_owned()
     }
 
     /// The URN spelling of a short name (for XML); other values unchanged.
@@ -345,18 +351,48 @@ pub(crate) fn derived_id(event: &EpcisEvent) -> String {
     format!("urn:mixplane:event:{h:016x}")
 }
 
-fn id_of(text: &str) -> Id {
+/// An identifier on its way into the genealogy: kind and canonical text.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeRef<'a> {
+    pub kind: IdKind,
+    pub id: Cow<'a, str>,
+}
+
+impl<'a> NodeRef<'a> {
+    fn with_kind(self, kind: IdKind) -> NodeRef<'a> {
+        NodeRef { kind, id: self.id }
+    }
+
+    fn to_id(&self) -> Id {
+        Id {
+            kind: self.kind,
+            id: self.id.clone().into_owned(),
+        }
+    }
+}
+
+fn id_of<'a>(text: &'a str) -> NodeRef<'a> {
     // Imported identifiers are canonical already; classify those without re-parsing.
     if let Some(kind) = crate::id::canonical_kind(text) {
-        return Id {
+        return NodeRef {
             kind,
-            id: text.to_owned(),
+            id: Cow::Borrowed(text),
         };
     }
-    Id::parse(text).unwrap_or_else(|_| Id {
-        kind: IdKind::Other,
-        id: text.to_owned(),
-    })
+    match Id::parse(text) {
+        Ok(id) if id.id == text => NodeRef {
+            kind: id.kind,
+            id: Cow::Borrowed(text),
+        },
+        Ok(id) => NodeRef {
+            kind: id.kind,
+            id: Cow::Owned(id.id),
+        },
+        Err(_) => NodeRef {
+            kind: IdKind::Other,
+            id: Cow::Borrowed(text),
+        },
+    }
 }
 
 /// The eventIDs that events of `events` declare to be in error.
@@ -368,111 +404,346 @@ pub fn retracted(events: &[EpcisEvent]) -> BTreeSet<&str> {
         .collect()
 }
 
+/// A quantity element as lowering sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QuantityView<'a> {
+    pub class: &'a str,
+    pub quantity: Option<f64>,
+    pub uom: Option<&'a str>,
+}
+
+/// What lowering reads of one event: borrowed, canonical ids and short CBV names. Both the
+/// full model ([`EpcisEvent`]) and the JSON-LD fast path ([`fast`]) produce it, so there is
+/// one lowering.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EventView<'a> {
+    pub event_type: Option<EventType>,
+    pub event_id: &'a str,
+    pub time: Timestamp,
+    pub action: Option<Action>,
+    pub declares_error: bool,
+    pub parent: Option<&'a str>,
+    pub epcs: Vec<&'a str>,
+    pub children: Vec<&'a str>,
+    pub inputs: Vec<&'a str>,
+    pub outputs: Vec<&'a str>,
+    pub quantities: Vec<QuantityView<'a>>,
+    pub child_quantities: Vec<QuantityView<'a>>,
+    pub input_quantities: Vec<QuantityView<'a>>,
+    pub output_quantities: Vec<QuantityView<'a>>,
+    pub transformation_id: Option<&'a str>,
+    pub biz_step: Option<&'a str>,
+    pub disposition: Option<&'a str>,
+    pub persistent_set: Vec<&'a str>,
+    pub persistent_unset: Vec<&'a str>,
+    /// The business location, else the read point.
+    pub location: Option<&'a str>,
+    pub biz_transactions: Vec<&'a str>,
+    /// (type, id) of each destination.
+    pub destinations: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> EventView<'a> {
+    pub(crate) fn of(e: &'a EpcisEvent) -> EventView<'a> {
+        let quantities = |list: &'a [QuantityElement]| {
+            list.iter()
+                .map(|q| QuantityView {
+                    class: &q.epc_class,
+                    quantity: q.quantity,
+                    uom: q.uom.as_deref(),
+                })
+                .collect()
+        };
+        let strs = |list: &'a [String]| list.iter().map(String::as_str).collect();
+        EventView {
+            event_type: Some(e.event_type),
+            event_id: &e.event_id,
+            time: e.event_time,
+            action: e.action,
+            declares_error: e.error_declaration.is_some(),
+            parent: e.parent_id.as_deref(),
+            epcs: strs(&e.epc_list),
+            children: strs(&e.child_epcs),
+            inputs: strs(&e.input_epc_list),
+            outputs: strs(&e.output_epc_list),
+            quantities: quantities(&e.quantity_list),
+            child_quantities: quantities(&e.child_quantity_list),
+            input_quantities: quantities(&e.input_quantity_list),
+            output_quantities: quantities(&e.output_quantity_list),
+            transformation_id: e.transformation_id.as_deref(),
+            biz_step: e.biz_step.as_deref(),
+            disposition: e.disposition.as_deref(),
+            persistent_set: e
+                .persistent_disposition
+                .as_ref()
+                .map_or_else(Vec::new, |p| strs(&p.set)),
+            persistent_unset: e
+                .persistent_disposition
+                .as_ref()
+                .map_or_else(Vec::new, |p| strs(&p.unset)),
+            location: e.biz_location.as_deref().or(e.read_point.as_deref()),
+            biz_transactions: e
+                .biz_transaction_list
+                .iter()
+                .map(|b| b.id.as_str())
+                .collect(),
+            destinations: e
+                .destination_list
+                .iter()
+                .map(|p| (p.kind.as_str(), p.id.as_str()))
+                .collect(),
+        }
+    }
+
+    /// Parent-less items of the event: `epcList`, `childEPCs`, then the quantity lists.
+    fn instances(&self) -> impl Iterator<Item = (&'a str, Option<f64>, Option<&'a str>)> + '_ {
+        self.epcs
+            .iter()
+            .chain(&self.children)
+            .map(|e| (*e, None, None))
+            .chain(
+                self.quantities
+                    .iter()
+                    .chain(&self.child_quantities)
+                    .map(|q| (q.class, q.quantity, q.uom)),
+            )
+    }
+
+    /// Outputs of a transformation: `outputEPCList`, then `outputQuantityList`.
+    fn output_ids(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.outputs
+            .iter()
+            .copied()
+            .chain(self.output_quantities.iter().map(|q| q.class))
+    }
+}
+
+/// Where lowering puts what it finds; `'a` is the lifetime of the events' text.
+pub(crate) trait Sink<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn edge(
+        &mut self,
+        kind: EdgeKind,
+        from: &NodeRef<'a>,
+        to: &NodeRef<'a>,
+        time: Timestamp,
+        location: Option<&NodeRef<'a>>,
+        quantity: Option<f64>,
+        uom: Option<&'a str>,
+        event: &'a str,
+    );
+
+    /// `received` is a receipt's quantity and unit.
+    #[allow(clippy::too_many_arguments)]
+    fn observation(
+        &mut self,
+        item: &NodeRef<'a>,
+        time: Timestamp,
+        event: &'a str,
+        received: Option<(f64, Option<&'a str>)>,
+        disposition: Option<&'a str>,
+        persistent_set: &[&'a str],
+        persistent_unset: &[&'a str],
+    );
+
+    /// An unpacking: `child` (every child, when `None`) is no longer linked by `kind` to
+    /// `parent` from `time` on.
+    fn removal(
+        &mut self,
+        kind: EdgeKind,
+        child: Option<&NodeRef<'a>>,
+        parent: &NodeRef<'a>,
+        time: Timestamp,
+        event: &'a str,
+    );
+
+    /// One event is lowered.
+    fn event_done(&mut self) {}
+}
+
+impl<'a> Sink<'a> for Genealogy {
+    fn edge(
+        &mut self,
+        kind: EdgeKind,
+        from: &NodeRef<'a>,
+        to: &NodeRef<'a>,
+        time: Timestamp,
+        location: Option<&NodeRef<'a>>,
+        quantity: Option<f64>,
+        uom: Option<&'a str>,
+        event: &'a str,
+    ) {
+        self.edges.push(Edge {
+            kind,
+            from: from.to_id(),
+            to: to.to_id(),
+            time,
+            location: location.map(NodeRef::to_id),
+            quantity,
+            uom: uom.map(str::to_owned),
+            event: event.to_owned(),
+        });
+    }
+
+    fn observation(
+        &mut self,
+        item: &NodeRef<'a>,
+        time: Timestamp,
+        event: &'a str,
+        received: Option<(f64, Option<&'a str>)>,
+        disposition: Option<&'a str>,
+        persistent_set: &[&'a str],
+        persistent_unset: &[&'a str],
+    ) {
+        let mut obs = Observation::new(item.to_id(), time, event);
+        if let Some((q, uom)) = received {
+            obs.received = Some(q);
+            obs.uom = uom.map(str::to_owned);
+        }
+        obs.disposition = disposition.map(str::to_owned);
+        obs.persistent_set = persistent_set.iter().map(|s| (*s).to_owned()).collect();
+        obs.persistent_unset = persistent_unset.iter().map(|s| (*s).to_owned()).collect();
+        self.observations.push(obs);
+    }
+
+    fn removal(
+        &mut self,
+        kind: EdgeKind,
+        child: Option<&NodeRef<'a>>,
+        parent: &NodeRef<'a>,
+        time: Timestamp,
+        event: &'a str,
+    ) {
+        self.removals.push(Removal {
+            kind,
+            child: child.map(NodeRef::to_id),
+            parent: parent.to_id(),
+            time,
+            event: event.to_owned(),
+        });
+    }
+}
+
 /// Lowers events into genealogy edges and observations (see the module docs), leaving out
 /// every event whose eventID an error declaration retracts.
 pub fn lower(events: &[EpcisEvent]) -> Genealogy {
-    let retracted = retracted(events);
+    let views: Vec<EventView<'_>> = events.iter().map(EventView::of).collect();
     let mut out = Genealogy::default();
-    for event in events {
-        if !retracted.contains(event.event_id.as_str()) {
-            lower_one(event, &mut out);
-        }
-    }
+    lower_views(&views, &mut out);
     out
 }
 
-fn lower_one(event: &EpcisEvent, out: &mut Genealogy) {
-    let time = event.event_time;
-    let location = event
-        .biz_location
-        .as_deref()
-        .or(event.read_point.as_deref())
-        .map(id_of);
-    let edge = |kind, from: Id, to: Id, quantity: Option<f64>, uom: Option<String>| Edge {
-        kind,
-        from,
-        to,
-        time,
-        location: location.clone(),
-        quantity,
-        uom,
-        event: event.event_id.clone(),
-    };
-    let linking = event.action != Some(Action::Delete);
-    let instances: Vec<(Id, Option<f64>, Option<String>)> = event
-        .epc_list
+/// [`lower`] on views, into any sink.
+pub(crate) fn lower_views<'a>(events: &[EventView<'a>], out: &mut impl Sink<'a>) {
+    let retracted: BTreeSet<&str> = events
         .iter()
-        .chain(&event.child_epcs)
-        .map(|e| (id_of(e), None, None))
-        .chain(
-            event
-                .quantity_list
-                .iter()
-                .chain(&event.child_quantity_list)
-                .map(|q| (id_of(&q.epc_class), q.quantity, q.uom.clone())),
-        )
+        .filter(|e| e.declares_error)
+        .map(|e| e.event_id)
         .collect();
-    let step = event.biz_step.as_deref().unwrap_or("");
+    for event in events {
+        if retracted.is_empty() || !retracted.contains(event.event_id) {
+            lower_one(event, out);
+            out.event_done();
+        }
+    }
+}
 
-    match event.event_type {
+fn lower_one<'a>(event: &EventView<'a>, out: &mut impl Sink<'a>) {
+    let Some(event_type) = event.event_type else {
+        return;
+    };
+    let time = event.time;
+    let id = event.event_id;
+    let location = event.location.map(id_of);
+    let location = location.as_ref();
+    let linking = event.action != Some(Action::Delete);
+    let step = event.biz_step.unwrap_or("");
+
+    match event_type {
         EventType::TransformationEvent => {
-            let node = match &event.transformation_id {
-                Some(t) => Id {
+            let node = match event.transformation_id {
+                Some(t) => id_of(t),
+                None => NodeRef {
                     kind: IdKind::Order,
-                    id: id_of(t).id,
-                },
-                None => Id {
-                    kind: IdKind::Order,
-                    id: event.event_id.clone(),
+                    id: Cow::Borrowed(id),
                 },
             };
-            for e in &event.input_epc_list {
-                out.edges.push(edge(
+            let node = node.with_kind(IdKind::Order);
+            for &e in &event.inputs {
+                let from = id_of(e);
+                out.edge(
                     EdgeKind::ConsumedInto,
-                    id_of(e),
-                    node.clone(),
+                    &from,
+                    &node,
+                    time,
+                    location,
                     None,
                     None,
-                ));
+                    id,
+                );
             }
-            for q in &event.input_quantity_list {
-                out.edges.push(edge(
+            for q in &event.input_quantities {
+                let from = id_of(q.class);
+                out.edge(
                     EdgeKind::ConsumedInto,
-                    id_of(&q.epc_class),
-                    node.clone(),
+                    &from,
+                    &node,
+                    time,
+                    location,
                     q.quantity,
-                    q.uom.clone(),
-                ));
+                    q.uom,
+                    id,
+                );
             }
-            for e in &event.output_epc_list {
-                out.edges.push(edge(
+            for &e in &event.outputs {
+                let to = id_of(e);
+                out.edge(
                     EdgeKind::ProducedFrom,
-                    node.clone(),
-                    id_of(e),
+                    &node,
+                    &to,
+                    time,
+                    location,
                     None,
                     None,
-                ));
+                    id,
+                );
             }
-            for q in &event.output_quantity_list {
-                out.edges.push(edge(
+            for q in &event.output_quantities {
+                let to = id_of(q.class);
+                out.edge(
                     EdgeKind::ProducedFrom,
-                    node.clone(),
-                    id_of(&q.epc_class),
+                    &node,
+                    &to,
+                    time,
+                    location,
                     q.quantity,
-                    q.uom.clone(),
-                ));
+                    q.uom,
+                    id,
+                );
             }
         }
-        EventType::AggregationEvent | EventType::AssociationEvent if linking => {
-            if let Some(parent) = &event.parent_id {
-                let kind = if event.event_type == EventType::AggregationEvent {
+        EventType::AggregationEvent | EventType::AssociationEvent => {
+            if let Some(parent) = event.parent {
+                let kind = if event_type == EventType::AggregationEvent {
                     EdgeKind::PackedInto
                 } else {
                     EdgeKind::Associated
                 };
-                for (child, q, uom) in &instances {
-                    out.edges
-                        .push(edge(kind, child.clone(), id_of(parent), *q, uom.clone()));
+                let parent = id_of(parent);
+                if linking {
+                    for (child, q, uom) in event.instances() {
+                        out.edge(kind, &id_of(child), &parent, time, location, q, uom, id);
+                    }
+                } else {
+                    // DELETE: the children (all of them, when none is named) leave the parent.
+                    let mut any = false;
+                    for (child, _, _) in event.instances() {
+                        any = true;
+                        out.removal(kind, Some(&id_of(child)), &parent, time, id);
+                    }
+                    if !any {
+                        out.removal(kind, None, &parent, time, id);
+                    }
                 }
             }
         }
@@ -480,37 +751,43 @@ fn lower_one(event: &EpcisEvent, out: &mut Genealogy) {
             let receipt = event.action == Some(Action::Add) || step == "receiving";
             if step == "shipping" && linking {
                 let customer = event
-                    .destination_list
+                    .destinations
                     .iter()
-                    .find(|p| p.kind == "owning_party")
+                    .find(|p| p.0 == "owning_party")
                     .or_else(|| {
                         event
-                            .destination_list
+                            .destinations
                             .iter()
-                            .find(|p| p.kind == "possessing_party")
+                            .find(|p| p.0 == "possessing_party")
                     });
-                if let Some(customer) = customer {
-                    let to = Id {
-                        kind: IdKind::Customer,
-                        id: id_of(&customer.id).id,
-                    };
-                    for (item, q, uom) in &instances {
-                        out.edges.push(edge(
+                if let Some(&(_, customer)) = customer {
+                    let to = id_of(customer);
+                    let to = to.with_kind(IdKind::Customer);
+                    for (item, q, uom) in event.instances() {
+                        out.edge(
                             EdgeKind::ShippedTo,
-                            item.clone(),
-                            to.clone(),
-                            *q,
-                            uom.clone(),
-                        ));
+                            &id_of(item),
+                            &to,
+                            time,
+                            location,
+                            q,
+                            uom,
+                            id,
+                        );
                     }
                 }
             }
             if receipt {
-                for (item, q, uom) in &instances {
-                    let mut obs = Observation::new(item.clone(), time, &event.event_id);
-                    obs.received = Some(q.unwrap_or(1.0));
-                    obs.uom = uom.clone();
-                    out.observations.push(obs);
+                for (item, q, uom) in event.instances() {
+                    out.observation(
+                        &id_of(item),
+                        time,
+                        id,
+                        Some((q.unwrap_or(1.0), uom)),
+                        None,
+                        &[],
+                        &[],
+                    );
                 }
             }
         }
@@ -518,72 +795,59 @@ fn lower_one(event: &EpcisEvent, out: &mut Genealogy) {
     }
 
     // Business transactions link the event's items (TransactionEvent: its whole point).
-    if linking && !event.biz_transaction_list.is_empty() {
-        let items: Vec<Id> = match event.event_type {
-            EventType::TransformationEvent => event
-                .output_epc_list
-                .iter()
-                .map(|e| id_of(e))
-                .chain(
-                    event
-                        .output_quantity_list
-                        .iter()
-                        .map(|q| id_of(&q.epc_class)),
-                )
-                .collect(),
+    if linking && !event.biz_transactions.is_empty() {
+        let items: Vec<NodeRef<'a>> = match event_type {
+            EventType::TransformationEvent => event.output_ids().map(id_of).collect(),
             EventType::AggregationEvent | EventType::AssociationEvent => {
-                event.parent_id.iter().map(|p| id_of(p)).collect()
+                event.parent.into_iter().map(id_of).collect()
             }
-            _ => instances
-                .iter()
-                .map(|(i, _, _)| i.clone())
-                .chain(event.parent_id.iter().map(|p| id_of(p)))
+            _ => event
+                .instances()
+                .map(|(i, _, _)| id_of(i))
+                .chain(event.parent.map(id_of))
                 .collect(),
         };
-        for bt in &event.biz_transaction_list {
-            let to = Id {
-                kind: IdKind::Order,
-                id: id_of(&bt.id).id,
-            };
+        for &bt in &event.biz_transactions {
+            let to = id_of(bt);
+            let to = to.with_kind(IdKind::Order);
             for item in &items {
-                out.edges.push(edge(
+                out.edge(
                     EdgeKind::Transaction,
-                    item.clone(),
-                    to.clone(),
+                    item,
+                    &to,
+                    time,
+                    location,
                     None,
                     None,
-                ));
+                    id,
+                );
             }
         }
     }
 
     // Dispositions of the event's items.
-    let observed: Vec<Id> = match event.event_type {
-        EventType::TransformationEvent => event
-            .output_epc_list
-            .iter()
-            .map(|e| id_of(e))
-            .chain(
-                event
-                    .output_quantity_list
-                    .iter()
-                    .map(|q| id_of(&q.epc_class)),
-            )
-            .collect(),
-        _ => instances
-            .into_iter()
-            .map(|(i, _, _)| i)
-            .chain(event.parent_id.iter().map(|p| id_of(p)))
-            .collect(),
-    };
-    let persistent = event.persistent_disposition.clone().unwrap_or_default();
-    if event.disposition.is_some() || !persistent.set.is_empty() || !persistent.unset.is_empty() {
+    if event.disposition.is_some()
+        || !event.persistent_set.is_empty()
+        || !event.persistent_unset.is_empty()
+    {
+        let observed: Vec<&str> = match event_type {
+            EventType::TransformationEvent => event.output_ids().collect(),
+            _ => event
+                .instances()
+                .map(|(i, _, _)| i)
+                .chain(event.parent)
+                .collect(),
+        };
         for item in observed {
-            let mut obs = Observation::new(item, time, &event.event_id);
-            obs.disposition = event.disposition.clone();
-            obs.persistent_set = persistent.set.clone();
-            obs.persistent_unset = persistent.unset.clone();
-            out.observations.push(obs);
+            out.observation(
+                &id_of(item),
+                time,
+                id,
+                None,
+                event.disposition,
+                &event.persistent_set,
+                &event.persistent_unset,
+            );
         }
     }
 }

@@ -1,0 +1,757 @@
+//! The JSON-LD import fast path: an `EPCISDocument` read straight into an [`IndexBuilder`],
+//! without building the event model ([`EpcisEvent`](super::EpcisEvent)) or genealogy records.
+//!
+//! The text is deserialised into borrowed records (strings point into the text unless they
+//! hold escapes), every identifier is normalised into one shared buffer, and the events are
+//! lowered by the same code as [`super::lower`] into the builder. Nothing touches the builder
+//! until the whole document has read.
+//!
+//! The fast path is an optimisation, never a second judge of what is valid: it accepts only a
+//! subset of what the full reader ([`super::json::parse`]) accepts, and anything it does not
+//! accept (another document shape, an event without an eventID, a field it does not know, a
+//! wrong type, an identifier that does not parse, …) goes to the full reader, which either
+//! reads it or rejects it with the error naming the event and field. So [`import_json`] and
+//! `parse` + `lower` + [`IndexBuilder::add`] give the same index, or the same error.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use model::Timestamp;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::json::valid_offset;
+use super::{Action, EventType, EventView, NodeRef, QuantityView, Sink, Vocab, lower_views};
+use crate::error::ImportError;
+use crate::graph::EdgeKind;
+use crate::index::IndexBuilder;
+
+/// Reads an EPCIS 2.0 JSON-LD document (any shape [`super::json::parse`] reads) into
+/// `builder`, whole or not at all; returns the number of events read.
+pub fn import_json(text: &str, builder: &mut IndexBuilder) -> Result<usize, ImportError> {
+    if let Some(events) = try_fast(text, builder) {
+        return Ok(events);
+    }
+    let doc = super::json::parse(text)?;
+    builder.add_epcis(&doc.events);
+    Ok(doc.events.len())
+}
+
+/// The fast path; `None` (with `builder` untouched) when it does not apply.
+fn try_fast(text: &str, builder: &mut IndexBuilder) -> Option<usize> {
+    let doc: RawDocument<'_> = serde_json::from_str(text).ok()?;
+    if doc.kind.as_deref() != Some("EPCISDocument") {
+        return None;
+    }
+    let events = doc.events?;
+    // Identifiers are normalised in two halves at once (the second on another thread); the
+    // halves are lowered one after the other, in document order, so the index is the same.
+    let mid = if events.len() >= 256 {
+        events.len() / 2
+    } else {
+        events.len()
+    };
+    let (first, second) = events.split_at(mid);
+    let (first, second) = std::thread::scope(|scope| {
+        let worker = (!second.is_empty()).then(|| scope.spawn(|| Normalised::of(second)));
+        let first = Normalised::of(first);
+        let second = match worker {
+            Some(w) => w.join().ok()?,
+            None => Some(Normalised::default()),
+        };
+        Some((first?, second?))
+    })?;
+    let views: Vec<EventView<'_>> = first
+        .views(&events[..mid])
+        .chain(second.views(&events[mid..]))
+        .collect::<Option<_>>()?;
+    let mut sink = IndexSink::new(builder);
+    lower_views(&views, &mut sink);
+    sink.flush();
+    Some(events.len())
+}
+
+/// The normalised identifiers of some events: one buffer, and where each event's are in it.
+#[derive(Default)]
+struct Normalised {
+    canon: String,
+    spans: Vec<Spans>,
+}
+
+impl Normalised {
+    fn of(events: &[RawEvent<'_>]) -> Option<Normalised> {
+        let mut canon = String::with_capacity(events.len() * 64);
+        let spans = events
+            .iter()
+            .map(|e| Spans::of(e, &mut canon))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Normalised { canon, spans })
+    }
+
+    fn views<'r>(
+        &'r self,
+        events: &'r [RawEvent<'_>],
+    ) -> impl Iterator<Item = Option<EventView<'r>>> + 'r {
+        events
+            .iter()
+            .zip(&self.spans)
+            .map(|(e, s)| view(e, s, &self.canon))
+    }
+}
+
+/// A string of the text: borrowed, or owned when it held escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Implements `Deserialize` for a record read from a JSON object only (serde's derived
+/// structs would also take an array), by a `visit` function over its keys.
+macro_rules! object {
+    ($ty:ident, $what:literal, |$map:ident, $key:ident, $out:ident| $body:block) => {
+        impl<'de> Deserialize<'de> for $ty<'de> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty<'de>;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_map<M: MapAccess<'de>>(
+                        self,
+                        mut $map: M,
+                    ) -> Result<Self::Value, M::Error> {
+                        let mut $out = $ty::default();
+                        while let Some(Str($key)) = $map.next_key::<Str<'de>>()? {
+                            $body
+                        }
+                        Ok($out)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+
+/// A value that must be a JSON array; its elements are not read.
+struct AnyArray;
+
+impl<'de> Deserialize<'de> for AnyArray {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AnyArray;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<AnyArray, S::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(AnyArray)
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// A value that must be a JSON object; its members are not read.
+struct AnyObject;
+
+impl<'de> Deserialize<'de> for AnyObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AnyObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<AnyObject, M::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(AnyObject)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[derive(Default)]
+struct RawDocument<'a> {
+    kind: Option<Cow<'a, str>>,
+    events: Option<Vec<RawEvent<'a>>>,
+}
+
+object!(RawDocument, "an EPCIS document", |map, key, out| {
+    match key.as_ref() {
+        "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
+        "epcisBody" => out.events = map.next_value::<RawBody<'_>>()?.events,
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+#[derive(Default)]
+struct RawBody<'a> {
+    events: Option<Vec<RawEvent<'a>>>,
+}
+
+object!(RawBody, "an EPCIS body", |map, key, out| {
+    match key.as_ref() {
+        "eventList" => out.events = Some(map.next_value()?),
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+#[derive(Default)]
+struct RawQuantity<'a> {
+    class: Option<Cow<'a, str>>,
+    quantity: Option<f64>,
+    uom: Option<Cow<'a, str>>,
+}
+
+object!(RawQuantity, "a quantity element", |map, key, out| {
+    match key.as_ref() {
+        "epcClass" => out.class = Some(map.next_value::<Str<'_>>()?.0),
+        "quantity" => out.quantity = map.next_value::<Option<f64>>()?,
+        "uom" => out.uom = map.next_value::<Option<Str<'_>>>()?.map(|s| s.0),
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+/// `readPoint`, `bizLocation`.
+#[derive(Default)]
+struct RawLocation<'a> {
+    id: Option<Cow<'a, str>>,
+}
+
+object!(RawLocation, "a location", |map, key, out| {
+    match key.as_ref() {
+        "id" => out.id = Some(map.next_value::<Str<'_>>()?.0),
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+#[derive(Default)]
+struct RawTransaction<'a> {
+    kind: Option<Cow<'a, str>>,
+    id: Option<Cow<'a, str>>,
+}
+
+object!(RawTransaction, "a business transaction", |map, key, out| {
+    match key.as_ref() {
+        "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
+        "bizTransaction" => out.id = Some(map.next_value::<Str<'_>>()?.0),
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+/// A source or destination; which of the two keys counts depends on the list.
+#[derive(Default)]
+struct RawParty<'a> {
+    kind: Option<Cow<'a, str>>,
+    source: Option<Cow<'a, str>>,
+    destination: Option<Cow<'a, str>>,
+}
+
+object!(RawParty, "a source or destination", |map, key, out| {
+    match key.as_ref() {
+        "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
+        "source" => out.source = Some(map.next_value::<Str<'_>>()?.0),
+        "destination" => out.destination = Some(map.next_value::<Str<'_>>()?.0),
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+#[derive(Default)]
+struct RawPersistent<'a> {
+    set: Vec<Cow<'a, str>>,
+    unset: Vec<Cow<'a, str>>,
+}
+
+object!(
+    RawPersistent,
+    "a persistent disposition",
+    |map, key, out| {
+        match key.as_ref() {
+            "set" => out.set = strings(map.next_value()?),
+            "unset" => out.unset = strings(map.next_value()?),
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+);
+
+#[derive(Default)]
+struct RawErrorDeclaration<'a> {
+    time: Option<Cow<'a, str>>,
+}
+
+object!(
+    RawErrorDeclaration,
+    "an error declaration",
+    |map, key, out| {
+        match key.as_ref() {
+            "declarationTime" => out.time = Some(map.next_value::<Str<'_>>()?.0),
+            "reason" => {
+                map.next_value::<Str<'_>>()?;
+            }
+            "correctiveEventIDs" => {
+                map.next_value::<Vec<Str<'_>>>()?;
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+);
+
+fn strings(list: Vec<Str<'_>>) -> Vec<Cow<'_, str>> {
+    list.into_iter().map(|s| s.0).collect()
+}
+
+/// One event as written, identifiers not yet normalised.
+#[derive(Default)]
+struct RawEvent<'a> {
+    kind: Option<Cow<'a, str>>,
+    id: Option<Cow<'a, str>>,
+    time: Option<Cow<'a, str>>,
+    offset: Option<Cow<'a, str>>,
+    record_time: Option<Cow<'a, str>>,
+    action: Option<Cow<'a, str>>,
+    parent: Option<Cow<'a, str>>,
+    epcs: Vec<Cow<'a, str>>,
+    children: Vec<Cow<'a, str>>,
+    inputs: Vec<Cow<'a, str>>,
+    outputs: Vec<Cow<'a, str>>,
+    quantities: Vec<RawQuantity<'a>>,
+    child_quantities: Vec<RawQuantity<'a>>,
+    input_quantities: Vec<RawQuantity<'a>>,
+    output_quantities: Vec<RawQuantity<'a>>,
+    transformation_id: Option<Cow<'a, str>>,
+    biz_step: Option<Cow<'a, str>>,
+    disposition: Option<Cow<'a, str>>,
+    persistent: Option<RawPersistent<'a>>,
+    read_point: Option<RawLocation<'a>>,
+    biz_location: Option<RawLocation<'a>>,
+    transactions: Vec<RawTransaction<'a>>,
+    sources: Vec<RawParty<'a>>,
+    destinations: Vec<RawParty<'a>>,
+    error: Option<RawErrorDeclaration<'a>>,
+    /// A field the fast path does not know (and that needs no prefix): the full reader decides.
+    unknown: bool,
+}
+
+object!(RawEvent, "an event", |map, key, out| {
+    match key.as_ref() {
+        "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
+        "eventID" => out.id = Some(map.next_value::<Str<'_>>()?.0),
+        "eventTime" => out.time = Some(map.next_value::<Str<'_>>()?.0),
+        "eventTimeZoneOffset" => out.offset = Some(map.next_value::<Str<'_>>()?.0),
+        "recordTime" => out.record_time = Some(map.next_value::<Str<'_>>()?.0),
+        "certificationInfo" => {
+            map.next_value::<Str<'_>>()?;
+        }
+        "errorDeclaration" => out.error = Some(map.next_value()?),
+        "action" => out.action = Some(map.next_value::<Str<'_>>()?.0),
+        "parentID" => out.parent = Some(map.next_value::<Str<'_>>()?.0),
+        "epcList" => out.epcs = strings(map.next_value()?),
+        "childEPCs" => out.children = strings(map.next_value()?),
+        "inputEPCList" => out.inputs = strings(map.next_value()?),
+        "outputEPCList" => out.outputs = strings(map.next_value()?),
+        "quantityList" => out.quantities = map.next_value()?,
+        "childQuantityList" => out.child_quantities = map.next_value()?,
+        "inputQuantityList" => out.input_quantities = map.next_value()?,
+        "outputQuantityList" => out.output_quantities = map.next_value()?,
+        "transformationID" => out.transformation_id = Some(map.next_value::<Str<'_>>()?.0),
+        "bizStep" => out.biz_step = Some(map.next_value::<Str<'_>>()?.0),
+        "disposition" => out.disposition = Some(map.next_value::<Str<'_>>()?.0),
+        "persistentDisposition" => out.persistent = Some(map.next_value()?),
+        "readPoint" => out.read_point = Some(map.next_value()?),
+        "bizLocation" => out.biz_location = Some(map.next_value()?),
+        "bizTransactionList" => out.transactions = map.next_value()?,
+        "sourceList" => out.sources = map.next_value()?,
+        "destinationList" => out.destinations = map.next_value()?,
+        "sensorElementList" => {
+            map.next_value::<AnyArray>()?;
+        }
+        "ilmd" => {
+            map.next_value::<AnyObject>()?;
+        }
+        "@context" => {
+            map.next_value::<IgnoredAny>()?;
+        }
+        other => {
+            if !other.contains(':') {
+                out.unknown = true;
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+/// A normalised identifier: a range of the shared buffer.
+type Span = (u32, u32);
+
+/// Where an event's normalised identifiers are in the shared buffer.
+struct Spans {
+    parent: Option<Span>,
+    epcs: Vec<Span>,
+    children: Vec<Span>,
+    inputs: Vec<Span>,
+    outputs: Vec<Span>,
+    quantities: [Vec<Span>; 4],
+    location: Option<Span>,
+    transactions: Vec<Span>,
+    destinations: Vec<Span>,
+}
+
+fn canonical(text: &str, canon: &mut String) -> Option<Span> {
+    let start = canon.len();
+    crate::id::parse_into(text, canon).ok()?;
+    Some((u32::try_from(start).ok()?, u32::try_from(canon.len()).ok()?))
+}
+
+fn canonical_all(list: &[Cow<'_, str>], canon: &mut String) -> Option<Vec<Span>> {
+    list.iter().map(|t| canonical(t, canon)).collect()
+}
+
+impl Spans {
+    /// Checks what the full reader checks and normalises every identifier into `canon`;
+    /// `None` when the full reader must decide.
+    fn of(e: &RawEvent<'_>, canon: &mut String) -> Option<Spans> {
+        if e.unknown || e.id.as_deref().is_none_or(str::is_empty) {
+            return None;
+        }
+        let kind = EventType::from_name(e.kind.as_deref()?)?;
+        Timestamp::parse(e.time.as_deref()?).ok()?;
+        if let Some(offset) = &e.offset
+            && !valid_offset(offset)
+        {
+            return None;
+        }
+        if let Some(t) = &e.record_time {
+            Timestamp::parse(t).ok()?;
+        }
+        if let Some(err) = &e.error {
+            Timestamp::parse(err.time.as_deref()?).ok()?;
+        }
+        match &e.action {
+            Some(a) => {
+                Action::from_name(a)?;
+            }
+            None if kind != EventType::TransformationEvent => return None,
+            None => {}
+        }
+        for p in &e.sources {
+            p.kind.as_ref()?;
+            canonical(p.source.as_deref()?, canon)?;
+        }
+        let quantities = [
+            &e.quantities,
+            &e.child_quantities,
+            &e.input_quantities,
+            &e.output_quantities,
+        ];
+        let mut q_spans: [Vec<Span>; 4] = Default::default();
+        for (list, spans) in quantities.into_iter().zip(&mut q_spans) {
+            for q in list {
+                if q.quantity.is_some_and(|q| !q.is_finite()) {
+                    return None;
+                }
+                spans.push(canonical(q.class.as_deref()?, canon)?);
+            }
+        }
+        // Both locations are checked; lowering uses the business location, else the read point.
+        let read_point = match &e.read_point {
+            Some(l) => Some(canonical(l.id.as_deref()?, canon)?),
+            None => None,
+        };
+        let biz_location = match &e.biz_location {
+            Some(l) => Some(canonical(l.id.as_deref()?, canon)?),
+            None => None,
+        };
+        Some(Spans {
+            parent: match &e.parent {
+                Some(p) => Some(canonical(p, canon)?),
+                None => None,
+            },
+            epcs: canonical_all(&e.epcs, canon)?,
+            children: canonical_all(&e.children, canon)?,
+            inputs: canonical_all(&e.inputs, canon)?,
+            outputs: canonical_all(&e.outputs, canon)?,
+            quantities: q_spans,
+            location: biz_location.or(read_point),
+            transactions: e
+                .transactions
+                .iter()
+                .map(|t| canonical(t.id.as_deref()?, canon))
+                .collect::<Option<_>>()?,
+            destinations: e
+                .destinations
+                .iter()
+                .map(|p| {
+                    p.kind.as_ref()?;
+                    canonical(p.destination.as_deref()?, canon)
+                })
+                .collect::<Option<_>>()?,
+        })
+    }
+}
+
+/// The lowering view of a checked event.
+fn view<'r>(e: &'r RawEvent<'_>, s: &Spans, canon: &'r str) -> Option<EventView<'r>> {
+    let at = |&(a, b): &Span| &canon[a as usize..b as usize];
+    let all = |spans: &[Span]| spans.iter().map(at).collect::<Vec<_>>();
+    let quantities = |list: &'r [RawQuantity<'_>], spans: &[Span]| {
+        list.iter()
+            .zip(spans)
+            .map(|(q, sp)| QuantityView {
+                class: at(sp),
+                quantity: q.quantity,
+                uom: q.uom.as_deref(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let dispositions = |list: &'r [Cow<'_, str>]| {
+        list.iter()
+            .map(|d| Vocab::Disposition.shorten_str(d))
+            .collect::<Vec<_>>()
+    };
+    Some(EventView {
+        event_type: Some(EventType::from_name(e.kind.as_deref()?)?),
+        event_id: e.id.as_deref()?,
+        time: Timestamp::parse(e.time.as_deref()?).ok()?,
+        action: e.action.as_deref().and_then(Action::from_name),
+        declares_error: e.error.is_some(),
+        parent: s.parent.as_ref().map(at),
+        epcs: all(&s.epcs),
+        children: all(&s.children),
+        inputs: all(&s.inputs),
+        outputs: all(&s.outputs),
+        quantities: quantities(&e.quantities, &s.quantities[0]),
+        child_quantities: quantities(&e.child_quantities, &s.quantities[1]),
+        input_quantities: quantities(&e.input_quantities, &s.quantities[2]),
+        output_quantities: quantities(&e.output_quantities, &s.quantities[3]),
+        transformation_id: e.transformation_id.as_deref(),
+        biz_step: e.biz_step.as_deref().map(|t| Vocab::BizStep.shorten_str(t)),
+        disposition: e
+            .disposition
+            .as_deref()
+            .map(|t| Vocab::Disposition.shorten_str(t)),
+        persistent_set: e
+            .persistent
+            .as_ref()
+            .map_or_else(Vec::new, |p| dispositions(&p.set)),
+        persistent_unset: e
+            .persistent
+            .as_ref()
+            .map_or_else(Vec::new, |p| dispositions(&p.unset)),
+        location: s.location.as_ref().map(at),
+        biz_transactions: all(&s.transactions),
+        destinations: e
+            .destinations
+            .iter()
+            .zip(&s.destinations)
+            .map(|(p, sp)| {
+                let kind = p.kind.as_deref().unwrap_or_default();
+                (Vocab::SourceDestType.shorten_str(kind), at(sp))
+            })
+            .collect(),
+    })
+}
+
+struct PendingEdge<'a> {
+    kind: EdgeKind,
+    from: NodeRef<'a>,
+    to: NodeRef<'a>,
+    location: Option<NodeRef<'a>>,
+    time: Timestamp,
+    quantity: Option<f64>,
+    uom: Option<&'a str>,
+    event: &'a str,
+}
+
+struct PendingObservation<'a> {
+    item: NodeRef<'a>,
+    time: Timestamp,
+    received: Option<f64>,
+    disposition: Option<&'a str>,
+    persistent_set: Vec<&'a str>,
+    persistent_unset: Vec<&'a str>,
+}
+
+struct PendingRemoval<'a> {
+    kind: EdgeKind,
+    child: Option<NodeRef<'a>>,
+    parent: NodeRef<'a>,
+    time: Timestamp,
+}
+
+/// Lowers into an [`IndexBuilder`]: collects a document's records, then interns their
+/// identifiers in one batch ([`IndexBuilder::nodes`]) in the order [`IndexBuilder::add`]
+/// meets them (every edge's ends and location first, then observations, then removals), so
+/// that nodes are numbered alike on both paths.
+pub(crate) struct IndexSink<'a, 'b> {
+    builder: &'b mut IndexBuilder,
+    edges: Vec<PendingEdge<'a>>,
+    observations: Vec<PendingObservation<'a>>,
+    removals: Vec<PendingRemoval<'a>>,
+}
+
+impl<'a> IndexSink<'a, '_> {
+    pub(crate) fn new(builder: &mut IndexBuilder) -> IndexSink<'a, '_> {
+        IndexSink {
+            builder,
+            edges: Vec::new(),
+            observations: Vec::new(),
+            removals: Vec::new(),
+        }
+    }
+
+    /// Adds the edges collected so far (one event's: few enough to stay in cache).
+    fn add_edges(&mut self) {
+        let b = &mut *self.builder;
+        let mut names: Vec<&NodeRef<'a>> = Vec::with_capacity(self.edges.len() * 2);
+        for e in &self.edges {
+            names.push(&e.from);
+            names.push(&e.to);
+            names.extend(&e.location);
+        }
+        let ids = b.nodes(names.iter().map(|n| (n.kind, n.id.as_ref())));
+        let mut ids = ids.into_iter();
+        let mut next = || ids.next().expect("one id per name");
+        b.reserve(self.edges.len());
+        for e in self.edges.drain(..) {
+            let from = next();
+            let to = next();
+            let location = e.location.as_ref().map(|_| next());
+            let event = b.event(e.event);
+            b.add_edge_raw(e.kind, from, to, e.time, location, e.quantity, e.uom, event);
+        }
+    }
+
+    /// Adds everything collected: the edges, then observations and removals.
+    pub(crate) fn flush(mut self) {
+        self.add_edges();
+        let b = self.builder;
+        let mut names: Vec<&NodeRef<'a>> = Vec::new();
+        names.extend(self.observations.iter().map(|o| &o.item));
+        for r in &self.removals {
+            names.extend(&r.child);
+            names.push(&r.parent);
+        }
+        let ids = b.nodes(names.iter().map(|n| (n.kind, n.id.as_ref())));
+        let mut ids = ids.into_iter();
+        let mut next = || ids.next().expect("one id per name");
+        for o in &self.observations {
+            let item = next();
+            b.observe(
+                item,
+                o.time,
+                o.received,
+                o.disposition,
+                o.persistent_set.iter().copied(),
+                o.persistent_unset.iter().copied(),
+            );
+        }
+        for r in &self.removals {
+            let child = r.child.as_ref().map(|_| next());
+            let parent = next();
+            b.remove_raw(r.kind, child, parent, r.time);
+        }
+    }
+}
+
+impl<'a> Sink<'a> for IndexSink<'a, '_> {
+    fn edge(
+        &mut self,
+        kind: EdgeKind,
+        from: &NodeRef<'a>,
+        to: &NodeRef<'a>,
+        time: Timestamp,
+        location: Option<&NodeRef<'a>>,
+        quantity: Option<f64>,
+        uom: Option<&'a str>,
+        event: &'a str,
+    ) {
+        self.edges.push(PendingEdge {
+            kind,
+            from: from.clone(),
+            to: to.clone(),
+            location: location.cloned(),
+            time,
+            quantity,
+            uom,
+            event,
+        });
+    }
+
+    fn observation(
+        &mut self,
+        item: &NodeRef<'a>,
+        time: Timestamp,
+        _event: &'a str,
+        received: Option<(f64, Option<&'a str>)>,
+        disposition: Option<&'a str>,
+        persistent_set: &[&'a str],
+        persistent_unset: &[&'a str],
+    ) {
+        self.observations.push(PendingObservation {
+            item: item.clone(),
+            time,
+            received: received.map(|r| r.0),
+            disposition,
+            persistent_set: persistent_set.to_vec(),
+            persistent_unset: persistent_unset.to_vec(),
+        });
+    }
+
+    fn removal(
+        &mut self,
+        kind: EdgeKind,
+        child: Option<&NodeRef<'a>>,
+        parent: &NodeRef<'a>,
+        time: Timestamp,
+        _event: &'a str,
+    ) {
+        self.removals.push(PendingRemoval {
+            kind,
+            child: child.cloned(),
+            parent: parent.clone(),
+            time,
+        });
+    }
+
+    fn event_done(&mut self) {
+        self.add_edges();
+    }
+}

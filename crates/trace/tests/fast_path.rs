@@ -1,0 +1,182 @@
+//! The JSON-LD import fast path (`epcis::fast::import_json`) against the full reader
+//! (`json::parse` → `lower` → `IndexBuilder::add`): the same index for every sample document,
+//! for the benchmark's generated genealogy and for damaged documents, or the same error (and
+//! nothing added) when the full reader rejects a document.
+
+#[path = "../benches/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use std::path::PathBuf;
+
+use model::Timestamp;
+use trace::epcis::{self, fast};
+use trace::{ImportError, Index, IndexBuilder};
+
+fn samples() -> Vec<(String, String)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/epcis");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonld" || e == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The full path: event model, genealogy records, index.
+fn full(texts: &[&str]) -> Result<Index, ImportError> {
+    let mut builder = IndexBuilder::new();
+    for text in texts {
+        let doc = epcis::json::parse(text)?;
+        builder.add(&epcis::lower(&doc.events));
+    }
+    Ok(builder.finish())
+}
+
+/// The fast path, the way imports run.
+fn fast(texts: &[&str]) -> Result<Index, ImportError> {
+    let mut builder = IndexBuilder::new();
+    for text in texts {
+        fast::import_json(text, &mut builder)?;
+    }
+    Ok(builder.finish())
+}
+
+#[test]
+fn every_sample_gives_the_same_index_on_both_paths() {
+    let samples = samples();
+    let mut compared = 0;
+    for (name, text) in &samples {
+        let expected = full(&[text]);
+        if name.starts_with("query_SimpleEventQuery") {
+            assert!(
+                expected.is_err(),
+                "{name}: a query is not a document of events"
+            );
+            continue;
+        }
+        let expected = expected.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            fast(&[text]).unwrap() == expected,
+            "{name}: the indexes differ"
+        );
+        // The model's events lowered straight into the index: the same again.
+        let doc = epcis::json::parse(text).unwrap();
+        let mut builder = IndexBuilder::new();
+        builder.add_epcis(&doc.events);
+        assert!(builder.finish() == expected, "{name}: add_epcis differs");
+        compared += 1;
+    }
+    assert!(compared >= 15, "only {compared} samples compared");
+    // All of them into one index, in order.
+    let texts: Vec<&str> = samples
+        .iter()
+        .filter(|(n, _)| !n.starts_with("query_SimpleEventQuery"))
+        .map(|(_, t)| t.as_str())
+        .collect();
+    assert!(fast(&texts).unwrap() == full(&texts).unwrap());
+}
+
+#[test]
+fn the_generated_genealogy_gives_the_same_index_on_both_paths() {
+    let mut g = common::Gen::default();
+    let events = common::batch_events(&mut g, 0);
+    let texts: Vec<String> = events
+        .chunks(2_500)
+        .map(|c| epcis::json::document(c, &Default::default(), Timestamp(0)).to_string())
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let expected = full(&texts).unwrap();
+    assert!(expected.edge_count() > 200_000);
+    assert!(fast(&texts).unwrap() == expected);
+}
+
+/// Damages that the full reader accepts or rejects: both paths must agree either way.
+const DAMAGES: &[(&str, &str)] = &[
+    ("\"epcList\"", "\"epcLst\""),
+    ("\"ADD\"", "\"ADDED\""),
+    ("\"OBSERVE\"", "\"DELETE\""),
+    ("\"ADD\"", "\"DELETE\""),
+    ("urn:epc:id:sgtin:", "urn:epc:id:sgtin:x"),
+    ("urn:epc:id:sgtin:", "lot:"),
+    ("urn:epc:class:lgtin:", "https://id.gs1.org/01/"),
+    ("\"eventTime\"", "\"eventTme\""),
+    ("\"eventID\"", "\"example:eventID\""),
+    (
+        "\"eventTimeZoneOffset\": \"",
+        "\"eventTimeZoneOffset\": \"x",
+    ),
+    ("\"quantity\": ", "\"quantity\": \"1\", \"x\": "),
+    ("\"readPoint\": {", "\"readPoint\": {\"x\": 1, "),
+    ("\"bizLocation\": {\"id\"", "\"bizLocation\": {\"xid\""),
+    ("\"type\": \"ObjectEvent\"", "\"type\": \"ObjectEvnt\""),
+    ("\"action\"", "\"action\": null, \"example:a\""),
+    ("\"bizStep\"", "\"example:bizStep\""),
+    ("\"disposition\"", "\"dispositon\""),
+    ("\"parentID\": \"", "\"parentID\": \" "),
+    ("\"childEPCs\": [", "\"childEPCs\": [\"\", "),
+    (
+        "\"persistentDisposition\": {",
+        "\"persistentDisposition\": {\"set\": null, ",
+    ),
+    (
+        "\"errorDeclaration\": {",
+        "\"errorDeclaration\": {\"reason\": 5, ",
+    ),
+    (
+        "\"sensorElementList\": [",
+        "\"sensorElementList\": {\"x\": [",
+    ),
+    (
+        "\"destinationList\": [",
+        "\"destinationList\": [{\"type\": \"x\"}, ",
+    ),
+    ("\"eventList\": [", "\"eventList\": [{}, "),
+    ("\"eventList\": [", "\"eventList\": [[], "),
+    ("\"epcisBody\"", "\"epcisBdy\""),
+    ("}", "},"),
+];
+
+#[test]
+fn damaged_documents_get_the_same_answer_and_nothing_half_imported() {
+    let mut checked = 0;
+    for (name, text) in samples() {
+        for (from, to) in DAMAGES {
+            for (nth, _) in text.match_indices(from).take(3) {
+                let damaged = format!("{}{to}{}", &text[..nth], &text[nth + from.len()..]);
+                let expected = full(&[&damaged]);
+                let mut builder = IndexBuilder::new();
+                let got = fast::import_json(&damaged, &mut builder);
+                match (&expected, &got) {
+                    (Ok(index), Ok(_)) => {
+                        assert!(
+                            builder.finish() == *index,
+                            "{name}: `{from}` → `{to}` at {nth}: the indexes differ"
+                        );
+                    }
+                    (Err(e), Err(f)) => {
+                        assert_eq!(e, f, "{name}: `{from}` → `{to}` at {nth}");
+                        assert_eq!(builder.edge_count(), 0, "{name}: half imported");
+                        assert!(builder.finish() == IndexBuilder::new().finish());
+                    }
+                    _ => panic!(
+                        "{name}: `{from}` → `{to}` at {nth}: full {:?}, fast {:?}",
+                        expected.as_ref().map(|_| ()),
+                        got.as_ref().map(|_| ())
+                    ),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} damaged documents");
+}
