@@ -737,6 +737,10 @@ impl Index {
     pub fn edge_event(&self, e: EdgeId) -> &str {
         self.events.get(self.e_event[e as usize])
     }
+    /// The number of the event that established the edge (equal for edges of one event).
+    pub fn edge_event_number(&self, e: EdgeId) -> u32 {
+        self.e_event[e as usize]
+    }
     /// When a packed-into or associated link ended (an unpacking); `None` while it holds.
     pub fn edge_until(&self, e: EdgeId) -> Option<Timestamp> {
         self.e_until

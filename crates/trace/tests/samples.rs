@@ -138,7 +138,7 @@ fn transformation_links_batch_inputs_to_serial_outputs() {
         .nodes
         .iter()
         .filter(|n| n.kind == IdKind::Serial)
-        .map(|n| n.id.clone())
+        .map(|n| n.id.to_string())
         .collect();
     assert_eq!(serials.len(), 4);
     for s in 25..=28 {
