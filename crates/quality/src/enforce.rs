@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::ChartKind;
 use crate::nc::EpochMillis;
 use crate::phase2::ChartMonitor;
-use crate::policy::{HoldScope, Mode, QualityPolicy, ResolvedPolicy, Severity};
+use crate::policy::{HoldScope, Mode, QualityPolicy, ResolvedPolicy, Severity, Transform};
 use crate::rules::{PointLimits, RuleSet, Violation};
 use crate::shewhart::{self, ShewhartChart, ShewhartOptions};
 
@@ -323,6 +323,9 @@ pub struct ChartView {
     pub status: String,
     /// The resolved policy.
     pub policy: ResolvedPolicy,
+    /// The scale the chart was computed on (`log` charts report values and limits back in
+    /// measured units).
+    pub transform: Transform,
     /// Frozen center and limits (the first point's for p and u charts); none in phase I.
     pub limits: Option<Limits>,
     /// Points charted so far (phase I points appear once the limits freeze).
@@ -474,6 +477,24 @@ impl Enforcer {
                 continue;
             };
             let policy = self.policy.resolve(spec.mode, &spec.id);
+            let scale = charted_scale(&spec, &policy);
+            let transformed;
+            let r = if scale == Transform::None {
+                r
+            } else {
+                let Some(value) = scale.forward(r.value) else {
+                    // A value the scale cannot take (zero or negative on a log chart).
+                    self.state
+                        .characteristics
+                        .entry(spec.id.clone())
+                        .or_default()
+                        .skipped += 1;
+                    out.skipped += 1;
+                    continue;
+                };
+                transformed = ResultInput { value, ..r.clone() };
+                &transformed
+            };
             for point in self.collect(&spec, r, &mut out) {
                 self.chart_point(&spec, &policy, point, genealogy, &mut out);
             }
@@ -614,6 +635,12 @@ impl Enforcer {
         };
         let index = st.points;
         st.points += 1;
+        let scale = charted_scale(spec, policy);
+        let signal = Signal {
+            value: scale.back(signal.value),
+            limits: back(scale, signal.limits),
+            ..signal
+        };
         if let Some(trace) = &mut self.trace {
             trace.push(ChartPoint {
                 index,
@@ -725,6 +752,26 @@ impl Enforcer {
             }
         }
         out.alerts.push(alert);
+    }
+}
+
+/// The scale a characteristic is charted on: the policy's transform for variables charts
+/// of individual values and means; measured units for attribute and CUSUM charts, whose
+/// plotted statistics are counts and cumulative sums.
+fn charted_scale(spec: &CharacteristicSpec, policy: &ResolvedPolicy) -> Transform {
+    match ChartKind::parse(&spec.chart) {
+        Ok(ChartKind::Imr | ChartKind::XbarR | ChartKind::XbarS | ChartKind::Ewma) => {
+            policy.transform
+        }
+        _ => Transform::None,
+    }
+}
+
+fn back(scale: Transform, l: Limits) -> Limits {
+    Limits {
+        center: scale.back(l.center),
+        lcl: scale.back(l.lcl),
+        ucl: scale.back(l.ucl),
     }
 }
 
@@ -1044,13 +1091,16 @@ pub fn chart(
         .filter(|p| p.beyond_limits)
         .map(|p| p.index)
         .collect();
+    let resolved = policy.resolve(spec.mode, &spec.id);
+    let scale = charted_scale(spec, &resolved);
     ChartView {
         characteristic: spec.id.clone(),
         chart: spec.chart.clone(),
         mode: spec.mode,
         status: status.into(),
-        policy: policy.resolve(spec.mode, &spec.id),
-        limits: st.frozen.as_ref().map(|f| plain(f.limits)),
+        transform: scale,
+        policy: resolved,
+        limits: st.frozen.as_ref().map(|f| back(scale, plain(f.limits))),
         points,
         violations,
         points_out_of_control,
@@ -1111,6 +1161,96 @@ mod tests {
     // A deterministic in-control wiggle.
     fn noise(i: usize) -> f64 {
         [0.3, -0.5, 0.8, -0.2, 0.1, -0.9, 0.6, -0.4, 0.2, -0.1][i % 10]
+    }
+
+    /// Standard normal draws from a fixed SplitMix64 stream (Box–Muller).
+    fn normals(n: usize) -> Vec<f64> {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut uniform = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                let (u1, u2) = (uniform(), uniform());
+                (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn log_scale_tames_a_skewed_characteristic_and_reports_measured_units() {
+        let mut policy = QualityPolicy::enterprise_default();
+        policy.characteristics.insert(
+            "LEAK-LOG".into(),
+            crate::policy::PolicyLayer {
+                transform: Some(Transform::Log),
+                phase1_points: Some(400),
+                ..Default::default()
+            },
+        );
+        policy.characteristics.insert(
+            "LEAK-RAW".into(),
+            crate::policy::PolicyLayer {
+                phase1_points: Some(400),
+                ..Default::default()
+            },
+        );
+        let leak: Vec<f64> = normals(3000)
+            .iter()
+            .map(|z| 0.8 * (0.3 * z).exp())
+            .collect();
+        let beyond = |id: &str| {
+            let s = spec(id, Mode::Discrete, "imr", 1);
+            let rs: Vec<ResultInput> = leak
+                .iter()
+                .enumerate()
+                .map(|(i, v)| result(i, id, *v))
+                .collect();
+            let view = chart(&policy, &s, &rs);
+            let n = view
+                .points
+                .iter()
+                .filter(|p| p.phase == 2 && p.beyond_limits)
+                .count();
+            (n, view)
+        };
+        let (raw, raw_view) = beyond("LEAK-RAW");
+        let (log, log_view) = beyond("LEAK-LOG");
+        assert_eq!(raw_view.transform, Transform::None);
+        assert_eq!(log_view.transform, Transform::Log);
+        // About 0.27 % of 2,900 in-control points on the right scale; the raw scale's upper
+        // limit sits inside the long right tail.
+        assert!(log <= 15, "log scale: {log} points beyond limits");
+        assert!(raw >= 2 * log.max(5), "raw {raw} vs log {log}");
+        let raw_limits = raw_view.limits.unwrap();
+        let l = log_view.limits.unwrap();
+        assert!(l.lcl > 0.0, "{l:?}");
+        assert!(
+            l.ucl - l.center > l.center - l.lcl,
+            "asymmetric in measured units: {l:?}"
+        );
+        assert!(
+            (l.center - 0.8).abs() < 0.1,
+            "geometric mean near 0.8: {l:?}"
+        );
+        assert!(raw_limits.ucl < l.ucl);
+        // Points are reported in measured units too.
+        let first = &log_view.points[0];
+        assert!((first.value - leak[0]).abs() < 1e-9);
+
+        // A value a log scale cannot take is skipped, not charted.
+        let s = spec("LEAK-LOG", Mode::Discrete, "imr", 1);
+        let mut e = Enforcer::new(policy.clone(), vec![s]);
+        let out = e.feed(
+            &[result(0, "LEAK-LOG", 0.0), result(1, "LEAK-LOG", -1.0)],
+            &NoGenealogy,
+        );
+        assert_eq!(out.skipped, 2);
     }
 
     #[test]

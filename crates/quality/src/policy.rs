@@ -19,6 +19,13 @@
 //! severe of its fired rules, and a dispersion chart (MR, R, S) signal counts as
 //! `dispersion_severity`.
 //!
+//! A layer may also chart a characteristic on a **transformed scale**: `"transform": "log"`
+//! charts the natural logarithm of individual values (I-MR, X̄-R, X̄-S, EWMA). Leak rates,
+//! residual monomer and other positive, right-skewed quantities are roughly log-normal; on
+//! their raw scale 3σ limits sit too close above the mean (false alarms) and the lower limit
+//! goes below zero. Values and limits are reported back in measured units (exp of the
+//! charted log), so the limits become asymmetric around the geometric mean.
+//!
 //! [`QualityPolicy::resolve`] flattens the layers for one characteristic into a
 //! [`ResolvedPolicy`]; [`QualityPolicy::validate`] names the field at fault in a bad document.
 
@@ -115,6 +122,43 @@ pub struct Reaction {
     pub nonconformance: bool,
 }
 
+/// The scale a variables characteristic is charted on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// As measured.
+    #[default]
+    None,
+    /// Natural logarithm (values must be positive).
+    Log,
+}
+
+impl Transform {
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transform::None => "none",
+            Transform::Log => "log",
+        }
+    }
+
+    /// The charted value of a measurement; `None` when the scale cannot take it.
+    pub fn forward(self, value: f64) -> Option<f64> {
+        match self {
+            Transform::None => Some(value),
+            Transform::Log => (value > 0.0 && value.is_finite()).then(|| value.ln()),
+        }
+    }
+
+    /// A charted value back in measured units.
+    pub fn back(self, charted: f64) -> f64 {
+        match self {
+            Transform::None => charted,
+            Transform::Log => charted.exp(),
+        }
+    }
+}
+
 /// One layer of the policy; absent fields inherit from the layer below.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -155,6 +199,9 @@ pub struct PolicyLayer {
     /// Reaction per severity (merged key by key over the layer below).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reactions: BTreeMap<Severity, Reaction>,
+    /// Scale of variables charts (`none` or `log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<Transform>,
 }
 
 /// The policy document.
@@ -209,6 +256,9 @@ pub struct ResolvedPolicy {
     pub severity: BTreeMap<u8, Severity>,
     /// Reaction per severity.
     pub reactions: BTreeMap<Severity, Reaction>,
+    /// Scale of variables charts.
+    #[serde(default)]
+    pub transform: Transform,
 }
 
 impl ResolvedPolicy {
@@ -410,6 +460,7 @@ impl QualityPolicy {
                 .unwrap_or(Severity::Major),
             severity,
             reactions,
+            transform: pick(&layers, |l| l.transform).unwrap_or_default(),
         }
     }
 }
