@@ -1,8 +1,10 @@
 //! Recall simulation: everything downstream of a suspect lot, batch or serial (or of whatever
 //! a unit made in a time window), with quantities and current status, as JSON, CSV and EPCIS.
 //!
-//! The affected set is the forward closure of the seeds. Each affected item gets a status
-//! from the index's balances and dispositions:
+//! The affected set is the forward closure of the seeds (an item unpacked from a container
+//! is not affected by what happened to the container afterwards). Each affected item gets a
+//! status from the index's balances and dispositions (a container counts for its contents
+//! only while they are packed in it):
 //!
 //! - `on_hold`: its latest disposition or a persistent disposition is a hold;
 //! - `in_stock`: some quantity is still on hand (and, for packed items, the container did not
@@ -167,7 +169,7 @@ fn status_at(index: &Index, n: NodeId, depth: u32) -> Status {
         index
             .out_edges(n)
             .iter()
-            .filter(|&&e| index.edge_kind(e) == EdgeKind::PackedInto)
+            .filter(|&&e| index.edge_kind(e) == EdgeKind::PackedInto && index.edge_holds(e))
             .map(|&e| index.edge_to(e))
     };
     if depth < 8 && packed_parents().any(|p| status_at(index, p, depth + 1) == Status::Shipped) {
@@ -272,7 +274,9 @@ pub fn recall(index: &Index, request: &RecallRequest) -> Result<RecallReport, Re
         let status = status(index, n);
         let mut shipped_to = Vec::new();
         for &e in index.out_edges(n) {
-            if index.edge_kind(e) == EdgeKind::ShippedTo {
+            // A customer the trace did not reach (a container shipped after the suspect
+            // item left it) received nothing affected.
+            if index.edge_kind(e) == EdgeKind::ShippedTo && affected[index.edge_to(e) as usize] {
                 let c = index.edge_to(e);
                 let name = index.name(c);
                 let entry = customers.entry(c).or_insert_with(|| RecallCustomer {
@@ -293,10 +297,12 @@ pub fn recall(index: &Index, request: &RecallRequest) -> Result<RecallReport, Re
             while let Some((m, d)) = stack.pop() {
                 for &e in index.out_edges(m) {
                     match index.edge_kind(e) {
-                        EdgeKind::ShippedTo => {
+                        EdgeKind::ShippedTo if affected[index.edge_to(e) as usize] => {
                             shipped_to.push(short(index.name(index.edge_to(e))).to_owned())
                         }
-                        EdgeKind::PackedInto if d < 8 => stack.push((index.edge_to(e), d + 1)),
+                        EdgeKind::PackedInto if d < 8 && index.edge_holds(e) => {
+                            stack.push((index.edge_to(e), d + 1))
+                        }
                         _ => {}
                     }
                 }
@@ -314,7 +320,7 @@ pub fn recall(index: &Index, request: &RecallRequest) -> Result<RecallReport, Re
             IdKind::Pallet if b.produced + b.received <= EPS => index
                 .in_edges(n)
                 .iter()
-                .filter(|&&e| index.edge_kind(e) == EdgeKind::PackedInto)
+                .filter(|&&e| index.edge_kind(e) == EdgeKind::PackedInto && index.edge_holds(e))
                 .map(|&e| index.edge_quantity(e).unwrap_or(1.0))
                 .sum(),
             IdKind::Serial if b.produced + b.received <= EPS => 1.0,

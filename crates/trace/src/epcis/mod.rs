@@ -12,9 +12,11 @@
 //!
 //! - TransformationEvent: inputs `consumed_into` the transformation (its `transformationID`,
 //!   or the event itself), outputs `produced_from` it;
-//! - AggregationEvent (ADD/OBSERVE): children `packed_into` the parent; DELETE unpacks and
-//!   adds no link;
-//! - AssociationEvent (ADD/OBSERVE): children `associated` with the parent;
+//! - AggregationEvent (ADD/OBSERVE): children `packed_into` the parent; DELETE unpacks: the
+//!   named children (every child, when none is named) leave the parent from that time on
+//!   (a [`Removal`]; the index ends the earlier links, see [`crate::Index::reach`]);
+//! - AssociationEvent (ADD/OBSERVE): children `associated` with the parent; DELETE ends the
+//!   association the same way;
 //! - TransactionEvent (ADD/OBSERVE) and business transactions on any event: a `transaction`
 //!   link to each business transaction;
 //! - ObjectEvent: commissioning or receiving (ADD, or bizStep `receiving`) is a receipt;
