@@ -236,8 +236,7 @@ fn explain_the_reference_plant() {
     ]);
     let sol = dir.join("s.json");
     std::fs::write(&sol, v.to_string()).unwrap();
-    // The JSON explanation is the library's for the same problem and schedule, and the one
-    // `solve --json` printed with its schedule.
+    // The JSON explanation is the library's for the same problem and schedule.
     let e = run_json(&["schedule", "explain", file, sol.to_str().unwrap(), "--json"]);
     let p: schedule::plant::PlantProblem =
         serde_json::from_str(&std::fs::read_to_string(&problem).unwrap()).unwrap();
@@ -245,7 +244,6 @@ fn explain_the_reference_plant() {
     let s = schedule::plant::PlantSchedule { assignments };
     let lib = schedule::plant::explain(&p, &s).unwrap();
     assert_eq!(e, serde_json::to_value(&lib).unwrap());
-    assert_eq!(e, v["explanation"]);
     assert_eq!(
         lib.late_orders.len() as u64,
         v["kpis"]["late_orders"].as_u64().unwrap()

@@ -254,7 +254,6 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
             solution.iterations,
             started.elapsed().as_secs_f64()
         );
-        let explanation = schedule::plant::explain(&checked, &solution.schedule)?;
         if args.json {
             let out = json!({
                 "makespan": solution.score.makespan,
@@ -264,10 +263,12 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
                 "kpis": report.kpis,
                 "iterations": solution.iterations,
                 "schedule": solution.schedule.assignments,
-                "explanation": explanation,
             });
             println!("{out}");
         } else {
+            // The chains of a large late schedule run to megabytes: --json leaves them to
+            // `schedule explain`.
+            let explanation = schedule::plant::explain(&checked, &solution.schedule)?;
             print_native(&problem, &solution.schedule, &report.kpis);
             print_summary(&explanation, 5);
         }

@@ -496,8 +496,10 @@ struct PoolProfile {
     times: Vec<i64>,
     cap: Vec<i64>,
     used: Vec<i64>,
-    /// (op, quantity, start, end) of every scheduled user.
+    /// (op, quantity, start, end) of every scheduled user, by start.
     users: Vec<(usize, i64, i64, i64)>,
+    /// (end, op) of every scheduled user, by end.
+    ends: Vec<(i64, usize)>,
 }
 
 /// A material's level as a step function: `level[i]` holds from `times[i]` on.
@@ -545,6 +547,8 @@ struct Context<'a> {
     p: &'a PlantProblem,
     units: Vec<&'a str>,
     pools: Vec<&'a str>,
+    unit_idx: HashMap<&'a str, usize>,
+    pool_idx: HashMap<&'a str, usize>,
     place: Vec<Option<Placed>>,
     op_order: Vec<usize>,
     /// Per order: its scheduled operation ending last.
@@ -900,11 +904,14 @@ impl<'a> Context<'a> {
                     cap.push(c);
                 }
                 users.sort_by_key(|x| (x.2, x.0));
+                let mut ends: Vec<(i64, usize)> = users.iter().map(|u| (u.3, u.0)).collect();
+                ends.sort_unstable();
                 PoolProfile {
                     times,
                     cap,
                     used,
                     users,
+                    ends,
                 }
             })
             .collect();
@@ -954,6 +961,8 @@ impl<'a> Context<'a> {
             p,
             units,
             pools,
+            unit_idx,
+            pool_idx,
             place,
             op_order,
             last_op,
@@ -1250,21 +1259,24 @@ impl<'a> Context<'a> {
         Some((s, block))
     }
 
-    fn pool_free_min(&self, k: usize, o: usize, q_own: i64, from: i64, to: i64) -> i64 {
+    /// The first segment of pool `k` over `[from, to)` with less than `q` free (the operation's
+    /// own use added back), if any.
+    fn pool_short(&self, k: usize, o: usize, q: i64, from: i64, to: i64) -> Option<usize> {
         let prof = &self.pool_profiles[k];
         let own = self.at(o);
         let mut i = prof.times.partition_point(|&x| x <= from).saturating_sub(1);
-        let mut min = i64::MAX;
         while i < prof.times.len() && prof.times[i] < to {
             let t = prof.times[i];
             let mut free = prof.cap[i] - prof.used[i];
             if own.start <= t && t < own.end {
-                free += q_own;
+                free += q;
             }
-            min = min.min(free);
+            if free < q {
+                return Some(i);
+            }
             i += 1;
         }
-        min
+        None
     }
 
     fn pool_wait(
@@ -1276,42 +1288,41 @@ impl<'a> Context<'a> {
         dur: i64,
         s: i64,
     ) -> Option<(i64, Block)> {
-        let ok = |c: i64| self.pool_free_min(k, o, q, c, c + dur) >= q;
-        if ok(t) {
-            return None;
-        }
         let prof = &self.pool_profiles[k];
-        let first = prof.times.partition_point(|&x| x <= t);
-        for &c in &prof.times[first..] {
+        let mut c = t;
+        // Every start before the end of a short segment overlaps it: jump past it.
+        while let Some(i) = self.pool_short(k, o, q, c, c + dur) {
+            c = prof.times.get(i + 1).copied().unwrap_or(POS);
             if c > s {
-                break;
-            }
-            if ok(c) {
-                let lift_op = prof
-                    .users
-                    .iter()
-                    .filter(|u| u.0 != o && u.3 == c)
-                    .map(|u| u.0)
-                    .min_by(|&a, &b| self.p.operations[a].id.cmp(&self.p.operations[b].id));
-                let i = prof.times.partition_point(|&x| x <= c) - 1;
-                let rose = i > 0 && prof.cap[i] > prof.cap[i - 1];
-                let capacity = (lift_op.is_none() && rose).then(|| prof.cap[i] as u32);
                 return Some((
-                    c,
+                    s,
                     Block::Pool {
                         pool: k,
-                        lift_op,
-                        capacity,
+                        lift_op: None,
+                        capacity: None,
                     },
                 ));
             }
         }
+        if c == t {
+            return None;
+        }
+        let ending = prof.ends.partition_point(|x| x.0 < c);
+        let lift_op = prof.ends[ending..]
+            .iter()
+            .take_while(|x| x.0 == c)
+            .map(|x| x.1)
+            .filter(|&x| x != o)
+            .min_by(|&a, &b| self.p.operations[a].id.cmp(&self.p.operations[b].id));
+        let i = prof.times.partition_point(|&x| x <= c) - 1;
+        let rose = i > 0 && prof.cap[i] > prof.cap[i - 1];
+        let capacity = (lift_op.is_none() && rose).then(|| prof.cap[i] as u32);
         Some((
-            s,
+            c,
             Block::Pool {
                 pool: k,
-                lift_op: None,
-                capacity: None,
+                lift_op,
+                capacity,
             },
         ))
     }
@@ -1374,10 +1385,11 @@ impl<'a> Context<'a> {
 
     /// Operations other than `o` using pool `k` over `[from, to)`.
     fn holders(&self, k: usize, o: usize, from: i64, to: i64) -> Vec<String> {
-        self.pool_profiles[k]
-            .users
+        let users = &self.pool_profiles[k].users;
+        let to = to.max(from + 1);
+        users[..users.partition_point(|u| u.2 < to)]
             .iter()
-            .filter(|u| u.0 != o && u.2 < to.max(from + 1) && from < u.3)
+            .filter(|u| u.0 != o && from < u.3)
             .map(|u| self.op_id(u.0))
             .collect()
     }
@@ -1448,7 +1460,7 @@ impl<'a> Context<'a> {
             | LinkKind::Downtime { unit, .. } => unit,
             _ => return None,
         };
-        self.units.iter().position(|u| *u == id)
+        self.unit_idx.get(id.as_str()).copied()
     }
 
     /// The pool a link of a late chain charges.
@@ -1461,7 +1473,7 @@ impl<'a> Context<'a> {
             | LinkKind::Pool { pool, .. } => pool,
             _ => return None,
         };
-        self.pools.iter().position(|p| *p == id)
+        self.pool_idx.get(id.as_str()).copied()
     }
 
     fn span(&self) -> Interval {
