@@ -37,6 +37,8 @@ pub struct AppState {
     pub openapi: Arc<serde_json::Value>,
     /// Policy, sinks, verified tokens and the pseudonymiser.
     pub governance: Arc<govern_api::Governance>,
+    /// The genealogy index, rebuilt when the store changed.
+    pub trace_index: Arc<trace_api::IndexCache>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             store,
             openapi: Arc::new(openapi::document(&api::endpoints())),
             governance: Arc::new(govern_api::Governance::default()),
+            trace_index: Arc::default(),
         }
     }
 

@@ -5,8 +5,14 @@
 //! The handlers parse, call the `trace` engine and the store, and serialise; the glue they
 //! share with the CLI (reading a document into the store, building the genealogy index from
 //! what is stored) is public here as [`import_text`] and [`load_index`].
+//!
+//! The server keeps the index it built in [`IndexCache`] (part of the app state) and builds it
+//! again only when the store changed since: every write appends an audit record in its own
+//! transaction, so the last audit sequence number is the store's version. An import, a
+//! capture, an event batch, a plant load or a reset is seen by the next query.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -188,6 +194,51 @@ pub async fn load_index(store: &Store) -> Result<trace::Index, TraceFailure> {
         genealogy.iter().map(String::as_str),
     )
     .map_err(TraceFailure::Corrupt)
+}
+
+/// The genealogy index of the store's current version (see the module docs).
+#[derive(Default)]
+pub struct IndexCache {
+    /// The audit sequence number the index was built at, and the index.
+    current: tokio::sync::Mutex<Option<(i64, Arc<trace::Index>)>>,
+}
+
+impl std::fmt::Debug for IndexCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexCache").finish_non_exhaustive()
+    }
+}
+
+impl IndexCache {
+    /// The index over everything stored, built again only if the store changed since the
+    /// last call. One caller builds while the others wait for it.
+    pub async fn get(&self, store: &Store) -> Result<Arc<trace::Index>, TraceFailure> {
+        let mut current = self.current.lock().await;
+        let known = current.as_ref().map_or(0, |(version, _)| *version);
+        // The version is read before the data: a write landing while the index is built
+        // makes the next call build again, never hides that write.
+        let version = audit_head(store, known).await?;
+        if let Some((v, index)) = current.as_ref()
+            && *v == version
+        {
+            return Ok(Arc::clone(index));
+        }
+        let index = Arc::new(load_index(store).await?);
+        *current = Some((version, Arc::clone(&index)));
+        Ok(index)
+    }
+}
+
+/// The last audit sequence number, reading only records after `known`.
+async fn audit_head(store: &Store, known: i64) -> Result<i64, StoreError> {
+    let mut after = known;
+    loop {
+        let page = store.audit_log(after, store::MAX_PAGE).await?;
+        match page.last() {
+            Some(record) => after = record.seq,
+            None => return Ok(after),
+        }
+    }
 }
 
 /// Mass-balance expectations from the plant's orders and routings (5 % tolerance).
@@ -449,7 +500,7 @@ async fn run_trace(
     direction: Direction,
     params: TraceParams,
 ) -> Result<axum::Json<TraceReport>, Problem> {
-    let index = load_index(&app.store).await?;
+    let index = app.trace_index.get(&app.store).await?;
     let request = trace::TraceRequest {
         max_depth: params.max_depth,
         from: params.from,
@@ -493,7 +544,7 @@ async fn run_recall(
             "query parameter `format`: `{format}` is not json, csv or epcis"
         )));
     }
-    let index = load_index(&app.store).await?;
+    let index = app.trace_index.get(&app.store).await?;
     let report = trace::recall(&index, &request).map_err(|e| match e {
         trace::recall::RecallError::NotFound(e) => Problem::not_found(e.to_string()),
         other => Problem::bad_request(other.to_string()),
@@ -541,7 +592,7 @@ async fn trace_recall_request(
 async fn trace_reconcile(
     State(app): State<AppState>,
 ) -> Result<axum::Json<ReconcileReport>, Problem> {
-    let index = load_index(&app.store).await?;
+    let index = app.trace_index.get(&app.store).await?;
     let expectations = expectations(&app.store).await;
     Ok(axum::Json(trace::reconcile(&index, &expectations)))
 }

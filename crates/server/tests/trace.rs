@@ -340,3 +340,118 @@ async fn trace_recall_and_reconcile_on_simulated_plant_data() {
     let (_, _, forward, _) = app.get("/v1/trace/forward/CRBN0001_LOT01").await;
     assert_eq!(forward["nodes"][1]["label"], "53107");
 }
+
+fn packing_document(
+    event: &str,
+    minute: u32,
+    parent: &str,
+    children: &[&str],
+    action: &str,
+) -> String {
+    serde_json::json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-03-02T07:00:00Z",
+        "epcisBody": { "eventList": [{
+            "type": "AggregationEvent", "eventID": event,
+            "eventTime": format!("2026-03-02T06:{minute:02}:00Z"),
+            "eventTimeZoneOffset": "+00:00", "action": action, "parentID": parent,
+            "childEPCs": children, "bizStep": "packing",
+        }]},
+    })
+    .to_string()
+}
+
+fn reached(report: &Value) -> Vec<String> {
+    report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The server keeps the genealogy index between queries and builds it again when the store
+/// changed: a query after an import or a capture sees the new data.
+#[tokio::test]
+async fn a_query_after_an_import_sees_the_new_data() {
+    let app = TestApp::start().await;
+    let serial = "urn:epc:id:sgtin:4012345.011111.700";
+    let case = "https://id.gs1.org/00/040123450000007005";
+    let pallet = "https://id.gs1.org/00/040123450000007012";
+    let path = format!("/v1/trace/forward/{}", serial.replace(':', "%3A"));
+
+    // Not there yet (and the index of the store so far is now cached).
+    let (status, _, _, _) = app.get(&path).await;
+    assert_eq!(status, 404);
+
+    let (status, _, body) = app
+        .post(
+            "/v1/trace/import?name=case",
+            "application/ld+json",
+            packing_document("cache-1", 0, case, &[serial], "ADD"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, report, _) = app.get(&path).await;
+    assert_eq!(status, 200, "{report}");
+    let ids = reached(&report);
+    assert!(ids.iter().any(|id| id == case), "{ids:?}");
+    assert!(!ids.iter().any(|id| id == pallet), "{ids:?}");
+
+    // A capture extends it; the next query follows.
+    let (status, _, body) = app
+        .post(
+            "/epcis/capture",
+            "application/ld+json",
+            packing_document("cache-2", 10, pallet, &[case], "ADD"),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (_, _, report, _) = app.get(&path).await;
+    assert!(reached(&report).iter().any(|id| id == pallet), "{report}");
+
+    // The serial was taken out of the case (DELETE) before the case went onto the pallet:
+    // forward from the serial reaches the case, no longer the pallet.
+    let (status, _, body) = app
+        .post(
+            "/epcis/capture",
+            "application/ld+json",
+            packing_document("cache-3", 5, case, &[serial], "DELETE"),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (_, _, report, _) = app.get(&path).await;
+    let ids = reached(&report);
+    assert!(ids.iter().any(|id| id == case), "{ids:?}");
+    assert!(!ids.iter().any(|id| id == pallet), "{ids:?}");
+}
+
+/// The cache itself: the same index while nothing is written, another one after a write.
+#[tokio::test]
+async fn the_index_cache_rebuilds_only_after_a_write() {
+    let store = common::reference_store().await;
+    let cache = server::trace_api::IndexCache::default();
+    let first = cache.get(&store).await.unwrap();
+    let again = cache.get(&store).await.unwrap();
+    assert!(Arc::ptr_eq(&first, &again), "nothing was written");
+    let actor = store::Actor::new(store::ActorKind::System, "test");
+    server::trace_api::import_text(
+        &store,
+        "case",
+        &packing_document(
+            "cache-unit-1",
+            0,
+            "https://id.gs1.org/00/040123450000007005",
+            &["urn:epc:id:sgtin:4012345.011111.701"],
+            "ADD",
+        ),
+        &actor,
+        model::Timestamp(0),
+    )
+    .await
+    .unwrap();
+    let after = cache.get(&store).await.unwrap();
+    assert!(!Arc::ptr_eq(&first, &after));
+    assert_eq!(after.edge_count(), first.edge_count() + 1);
+    assert!(Arc::ptr_eq(&after, &cache.get(&store).await.unwrap()));
+}

@@ -116,7 +116,7 @@ pub fn assemble<'a>(
 ) -> Result<Index, String> {
     let mut builder = IndexBuilder::new();
     builder.add(&crate::material::lower(material_events, catalog));
-    builder.add(&epcis::lower(epcis_events));
+    builder.add_epcis(epcis_events);
     for (i, body) in genealogy_bodies.into_iter().enumerate() {
         let g: Genealogy = serde_json::from_str(body)
             .map_err(|e| format!("stored genealogy {i} does not decode: {e}"))?;
