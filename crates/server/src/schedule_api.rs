@@ -258,6 +258,10 @@ pub struct SolveRequest {
     /// A preset overriding the problem's weights.
     #[serde(default)]
     pub objective: Option<Preset>,
+    /// Answer with the explanation of the schedule (default true; the late-order chains of a
+    /// large, late schedule run to megabytes).
+    #[serde(default = "yes")]
+    pub explain: bool,
     #[serde(default, flatten)]
     pub limits: SearchLimits,
 }
@@ -269,8 +273,10 @@ pub struct SolveResponse {
     pub initial_score: Score,
     pub kpis: Kpis,
     pub iterations: u64,
-    /// Why the late orders are late, and the bottleneck units and pools.
-    pub explanation: Explanation,
+    /// Why the late orders are late, and the bottleneck units and pools (absent when the
+    /// request said `"explain": false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -383,8 +389,11 @@ async fn solve(Json(request): Json<SolveRequest>) -> Result<Json200<SolveRespons
             problem.objective = objective;
         }
         let report = checked(&problem, &solution.schedule)?;
-        let explanation =
-            schedule::plant::explain(&problem, &solution.schedule).map_err(impossible)?;
+        let explanation = if request.explain {
+            Some(schedule::plant::explain(&problem, &solution.schedule).map_err(impossible)?)
+        } else {
+            None
+        };
         Ok(Json200(SolveResponse {
             schedule: solution.schedule,
             score: solution.score,

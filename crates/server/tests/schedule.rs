@@ -222,6 +222,15 @@ async fn solve_check_and_repair_native() {
         .await;
     assert_eq!(status, 200, "{explained}");
     assert_eq!(&explained, explanation);
+    // Callers that do not want it can leave it out.
+    let (status, _, body) = app
+        .post(
+            "/v1/schedule/solve",
+            &json!({"problem": problem, "iterations": 20, "explain": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("explanation").is_none());
 
     // The check endpoint names what a broken schedule violates.
     let mut broken = schedule.clone();
