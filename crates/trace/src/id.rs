@@ -248,6 +248,50 @@ fn push_local(out: &mut String, kind: IdKind, local: &str) {
     out.push_str(local);
 }
 
+/// [`parse_into`] for many ids in a row, remembering the last SGTIN or LGTIN prefix
+/// (`urn:epc:id:sgtin:<company>.<item>.`) and its canonical form, so that the serials or lots
+/// of one product skip the GTIN arithmetic. The answer is always [`parse_into`]'s.
+#[derive(Debug, Default)]
+pub struct Canonicaliser {
+    /// The URN up to and including its last `.`, its canonical form up to and including
+    /// `/21/` or `/10/`, and the kind.
+    last: Option<(String, String, IdKind)>,
+}
+
+impl Canonicaliser {
+    pub fn parse_into(&mut self, text: &str, out: &mut String) -> Result<IdKind, IdError> {
+        if let Some((prefix, canonical, kind)) = &self.last
+            && let Some(rest) = text.strip_prefix(prefix.as_str())
+            && plain_tail(rest)
+        {
+            out.push_str(canonical);
+            out.push_str(rest);
+            return Ok(*kind);
+        }
+        let start = out.len();
+        let kind = parse_into(text, out)?;
+        if matches!(kind, IdKind::Serial | IdKind::Lot)
+            && let Some(dot) = text.rfind('.')
+            && text.starts_with("urn:epc:")
+            && plain_tail(&text[dot + 1..])
+        {
+            let tail = &text[dot + 1..];
+            let canonical = &out[start..out.len() - tail.len()];
+            self.last = Some((text[..=dot].to_owned(), canonical.to_owned(), kind));
+        }
+        Ok(kind)
+    }
+}
+
+/// A serial or lot that a Digital Link path holds as it is, and that leaves the URN's
+/// scheme and parts as they were: non-empty, no `.` or `:`, no white space or controls.
+fn plain_tail(tail: &str) -> bool {
+    !tail.is_empty()
+        && tail
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_~!$&'()*+,;=@".contains(&b))
+}
+
 /// The kind of a canonical GS1 Digital Link id (`https://id.gs1.org/01/…/21/…`), found
 /// without allocating; `None` for anything else (which then needs [`Id::parse`]).
 pub fn canonical_kind(text: &str) -> Option<IdKind> {
@@ -533,6 +577,33 @@ mod tests {
             canon("urn:epc:idpat:sgtin:4012345.066666.*"),
             canon("https://id.gs1.org/01/04012345666663")
         );
+    }
+
+    #[test]
+    fn the_canonicaliser_answers_as_parse_does() {
+        let texts = [
+            "urn:epc:id:sgtin:0614141.107346.2017",
+            "urn:epc:id:sgtin:0614141.107346.2018",
+            "urn:epc:id:sgtin:0614141.107346.20 18",
+            "urn:epc:id:sgtin:0614141.107346.a%b",
+            "urn:epc:id:sgtin:0614141.107346.",
+            "urn:epc:id:sgtin:0614141.107346.1.2",
+            "urn:epc:id:sgtin:0614141.107346.x:y",
+            "urn:epc:id:sgtin:0614141.107346.7\u{1}",
+            "urn:epc:id:sgtin:0614141.107346.8 ",
+            "urn:epc:class:lgtin:4012345.012345.998877",
+            "urn:epc:class:lgtin:4012345.012345.L2",
+            "urn:epc:id:sgtin:0614141.107346.2019",
+            "urn:epc:id:sscc:0614141.1234567890",
+            "lot:B-1",
+        ];
+        let mut c = Canonicaliser::default();
+        for &text in texts.iter().chain(texts.iter().rev()) {
+            let (mut a, mut b) = (String::from("x"), String::from("x"));
+            let expected = parse_into(text, &mut a);
+            assert_eq!(c.parse_into(text, &mut b), expected, "{text}");
+            assert_eq!(a, b, "{text}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use model::{Catalog, Event};
 use sha2::{Digest, Sha256};
 
-use crate::epcis::{self, EpcisEvent};
+use crate::epcis::EpcisEvent;
 use crate::graph::Genealogy;
 use crate::import::Imported;
 use crate::index::{Index, IndexBuilder};

@@ -180,3 +180,36 @@ fn damaged_documents_get_the_same_answer_and_nothing_half_imported() {
     }
     assert!(checked > 100, "only {checked} damaged documents");
 }
+
+#[test]
+fn a_fault_in_either_half_of_a_large_document_adds_nothing() {
+    let mut g = common::Gen::default();
+    let events = common::batch_events(&mut g, 0);
+    let text =
+        epcis::json::document(&events[..1_000], &Default::default(), Timestamp(0)).to_string();
+    // Serial 10 is in the first half of the document (its order), serial 99,990 in the
+    // second (its pack); a control character makes either no identifier.
+    for serial in [
+        "urn:epc:id:sgtin:4012345.077889.10\"",
+        "urn:epc:id:sgtin:4012345.077889.990\"",
+    ] {
+        let at = text.rfind(serial).unwrap_or_else(|| panic!("{serial}"));
+        let damaged = format!(
+            "{}\\u0001{}",
+            &text[..at + serial.len() - 1],
+            &text[at + serial.len() - 1..]
+        );
+        let expected = full(&[&damaged]).unwrap_err();
+        assert!(
+            expected.index.is_some() && expected.field.contains('['),
+            "{expected}"
+        );
+        let mut builder = IndexBuilder::new();
+        assert_eq!(
+            fast::import_json(&damaged, &mut builder).unwrap_err(),
+            expected
+        );
+        assert_eq!(builder.edge_count(), 0);
+        assert!(builder.finish() == IndexBuilder::new().finish());
+    }
+}

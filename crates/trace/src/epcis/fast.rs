@@ -14,15 +14,17 @@
 //! `parse` + `lower` + [`IndexBuilder::add`] give the same index, or the same error.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::fmt;
 
 use model::Timestamp;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::json::valid_offset;
-use super::{Action, EventType, EventView, NodeRef, QuantityView, Sink, Vocab, lower_views};
+use super::{Action, EventType, EventView, NodeRef, QuantityView, Sink, Vocab, lower_views_with};
 use crate::error::ImportError;
 use crate::graph::EdgeKind;
+use crate::id::{Canonicaliser, IdKind};
 use crate::index::IndexBuilder;
 
 /// Reads an EPCIS 2.0 JSON-LD document (any shape [`super::json::parse`] reads) into
@@ -43,15 +45,22 @@ fn try_fast(text: &str, builder: &mut IndexBuilder) -> Option<usize> {
         return None;
     }
     let events = doc.events?;
-    // Identifiers are normalised in two halves at once (the second on another thread); the
-    // halves are lowered one after the other, in document order, so the index is the same.
+    let retracted: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e.error.is_some())
+        .filter_map(|e| e.id.as_deref())
+        .collect();
+    // Two halves, in two threads, in document order: identifiers are normalised (and the
+    // whole document checked) before anything reaches the builder; then the second half is
+    // lowered into a buffer while the first half goes into the builder, and the buffer
+    // follows. The index is the one a single thread would build.
     let mid = if events.len() >= 256 {
         events.len() / 2
     } else {
         events.len()
     };
     let (first, second) = events.split_at(mid);
-    let (first, second) = std::thread::scope(|scope| {
+    let (first_ids, second_ids) = std::thread::scope(|scope| {
         let worker = (!second.is_empty()).then(|| scope.spawn(|| Normalised::of(second)));
         let first = Normalised::of(first);
         let second = match worker {
@@ -60,12 +69,21 @@ fn try_fast(text: &str, builder: &mut IndexBuilder) -> Option<usize> {
         };
         Some((first?, second?))
     })?;
-    let views: Vec<EventView<'_>> = first
-        .views(&events[..mid])
-        .chain(second.views(&events[mid..]))
-        .collect::<Option<_>>()?;
+    let first_views: Vec<EventView<'_>> = first_ids.views(first).collect::<Option<_>>()?;
+    let second_views: Vec<EventView<'_>> = second_ids.views(second).collect::<Option<_>>()?;
     let mut sink = IndexSink::new(builder);
-    lower_views(&views, &mut sink);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            let mut collected = Collector::default();
+            lower_views_with(&second_views, &retracted, &mut collected);
+            collected
+        });
+        lower_views_with(&first_views, &retracted, &mut sink);
+        match worker.join() {
+            Ok(collected) => sink.absorb(collected),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
     sink.flush();
     Some(events.len())
 }
@@ -79,12 +97,18 @@ struct Normalised {
 
 impl Normalised {
     fn of(events: &[RawEvent<'_>]) -> Option<Normalised> {
-        let mut canon = String::with_capacity(events.len() * 64);
+        let mut canon = Canon {
+            text: String::with_capacity(events.len() * 64),
+            ids: Canonicaliser::default(),
+        };
         let spans = events
             .iter()
             .map(|e| Spans::of(e, &mut canon))
             .collect::<Option<Vec<_>>>()?;
-        Some(Normalised { canon, spans })
+        Some(Normalised {
+            canon: canon.text,
+            spans,
+        })
     }
 
     fn views<'r>(
@@ -434,20 +458,27 @@ struct Spans {
     destinations: Vec<Span>,
 }
 
-fn canonical(text: &str, canon: &mut String) -> Option<Span> {
-    let start = canon.len();
-    crate::id::parse_into(text, canon).ok()?;
+/// The shared buffer of normalised ids.
+struct Canon {
+    text: String,
+    ids: Canonicaliser,
+}
+
+fn canonical(text: &str, canon: &mut Canon) -> Option<Span> {
+    let start = canon.text.len();
+    canon.ids.parse_into(text, &mut canon.text).ok()?;
+    let canon = &canon.text;
     Some((u32::try_from(start).ok()?, u32::try_from(canon.len()).ok()?))
 }
 
-fn canonical_all(list: &[Cow<'_, str>], canon: &mut String) -> Option<Vec<Span>> {
+fn canonical_all(list: &[Cow<'_, str>], canon: &mut Canon) -> Option<Vec<Span>> {
     list.iter().map(|t| canonical(t, canon)).collect()
 }
 
 impl Spans {
     /// Checks what the full reader checks and normalises every identifier into `canon`;
     /// `None` when the full reader must decide.
-    fn of(e: &RawEvent<'_>, canon: &mut String) -> Option<Spans> {
+    fn of(e: &RawEvent<'_>, canon: &mut Canon) -> Option<Spans> {
         if e.unknown || e.id.as_deref().is_none_or(str::is_empty) {
             return None;
         }
@@ -616,82 +647,16 @@ struct PendingRemoval<'a> {
     time: Timestamp,
 }
 
-/// Lowers into an [`IndexBuilder`]: collects a document's records, then interns their
-/// identifiers in one batch ([`IndexBuilder::nodes`]) in the order [`IndexBuilder::add`]
-/// meets them (every edge's ends and location first, then observations, then removals), so
-/// that nodes are numbered alike on both paths.
-pub(crate) struct IndexSink<'a, 'b> {
-    builder: &'b mut IndexBuilder,
+/// Lowering's records of some events, held (the second half of a document, lowered on
+/// another thread while the first goes into the builder).
+#[derive(Default)]
+pub(crate) struct Collector<'a> {
     edges: Vec<PendingEdge<'a>>,
     observations: Vec<PendingObservation<'a>>,
     removals: Vec<PendingRemoval<'a>>,
 }
 
-impl<'a> IndexSink<'a, '_> {
-    pub(crate) fn new(builder: &mut IndexBuilder) -> IndexSink<'a, '_> {
-        IndexSink {
-            builder,
-            edges: Vec::new(),
-            observations: Vec::new(),
-            removals: Vec::new(),
-        }
-    }
-
-    /// Adds the edges collected so far (one event's: few enough to stay in cache).
-    fn add_edges(&mut self) {
-        let b = &mut *self.builder;
-        let mut names: Vec<&NodeRef<'a>> = Vec::with_capacity(self.edges.len() * 2);
-        for e in &self.edges {
-            names.push(&e.from);
-            names.push(&e.to);
-            names.extend(&e.location);
-        }
-        let ids = b.nodes(names.iter().map(|n| (n.kind, n.id.as_ref())));
-        let mut ids = ids.into_iter();
-        let mut next = || ids.next().expect("one id per name");
-        b.reserve(self.edges.len());
-        for e in self.edges.drain(..) {
-            let from = next();
-            let to = next();
-            let location = e.location.as_ref().map(|_| next());
-            let event = b.event(e.event);
-            b.add_edge_raw(e.kind, from, to, e.time, location, e.quantity, e.uom, event);
-        }
-    }
-
-    /// Adds everything collected: the edges, then observations and removals.
-    pub(crate) fn flush(mut self) {
-        self.add_edges();
-        let b = self.builder;
-        let mut names: Vec<&NodeRef<'a>> = Vec::new();
-        names.extend(self.observations.iter().map(|o| &o.item));
-        for r in &self.removals {
-            names.extend(&r.child);
-            names.push(&r.parent);
-        }
-        let ids = b.nodes(names.iter().map(|n| (n.kind, n.id.as_ref())));
-        let mut ids = ids.into_iter();
-        let mut next = || ids.next().expect("one id per name");
-        for o in &self.observations {
-            let item = next();
-            b.observe(
-                item,
-                o.time,
-                o.received,
-                o.disposition,
-                o.persistent_set.iter().copied(),
-                o.persistent_unset.iter().copied(),
-            );
-        }
-        for r in &self.removals {
-            let child = r.child.as_ref().map(|_| next());
-            let parent = next();
-            b.remove_raw(r.kind, child, parent, r.time);
-        }
-    }
-}
-
-impl<'a> Sink<'a> for IndexSink<'a, '_> {
+impl<'a> Sink<'a> for Collector<'a> {
     fn edge(
         &mut self,
         kind: EdgeKind,
@@ -750,8 +715,154 @@ impl<'a> Sink<'a> for IndexSink<'a, '_> {
             time,
         });
     }
+}
+
+/// Lowers into an [`IndexBuilder`]: interns the identifiers of each event's edges in one
+/// batch ([`IndexBuilder::nodes`]) and holds observations and removals back, in the order
+/// [`IndexBuilder::add`] meets them (every edge's ends and location first, then
+/// observations, then removals), so that nodes are numbered alike on every path.
+pub(crate) struct IndexSink<'a, 'b> {
+    builder: &'b mut IndexBuilder,
+    pending: Collector<'a>,
+}
+
+/// Adds edges to the builder, their identifiers interned in one batch.
+fn add_edges(b: &mut IndexBuilder, edges: &[PendingEdge<'_>]) {
+    let mut names: Vec<(IdKind, &str)> = Vec::with_capacity(edges.len() * 2);
+    for e in edges {
+        names.push((e.from.kind, &e.from.id));
+        names.push((e.to.kind, &e.to.id));
+        if let Some(l) = &e.location {
+            names.push((l.kind, &l.id));
+        }
+    }
+    let ids = b.nodes(names.into_iter());
+    let mut ids = ids.into_iter();
+    let mut next = || ids.next().expect("one id per name");
+    b.reserve(edges.len());
+    for e in edges {
+        let from = next();
+        let to = next();
+        let location = e.location.as_ref().map(|_| next());
+        let event = b.event(e.event);
+        b.add_edge_raw(e.kind, from, to, e.time, location, e.quantity, e.uom, event);
+    }
+}
+
+impl<'a> IndexSink<'a, '_> {
+    pub(crate) fn new(builder: &mut IndexBuilder) -> IndexSink<'a, '_> {
+        IndexSink {
+            builder,
+            pending: Collector::default(),
+        }
+    }
+
+    /// Adds what `collected` holds after what came before.
+    pub(crate) fn absorb(&mut self, mut collected: Collector<'a>) {
+        self.add_pending_edges();
+        for batch in collected.edges.chunks(1 << 12) {
+            add_edges(self.builder, batch);
+        }
+        self.pending
+            .observations
+            .append(&mut collected.observations);
+        self.pending.removals.append(&mut collected.removals);
+    }
+
+    fn add_pending_edges(&mut self) {
+        add_edges(self.builder, &self.pending.edges);
+        self.pending.edges.clear();
+    }
+
+    /// Adds everything collected: the edges, then observations and removals.
+    pub(crate) fn flush(mut self) {
+        self.add_pending_edges();
+        let b = self.builder;
+        let pending = self.pending;
+        let mut names: Vec<(IdKind, &str)> = Vec::new();
+        names.extend(
+            pending
+                .observations
+                .iter()
+                .map(|o| (o.item.kind, &*o.item.id)),
+        );
+        for r in &pending.removals {
+            if let Some(c) = &r.child {
+                names.push((c.kind, &c.id));
+            }
+            names.push((r.parent.kind, &r.parent.id));
+        }
+        let ids = b.nodes(names.into_iter());
+        let mut ids = ids.into_iter();
+        let mut next = || ids.next().expect("one id per name");
+        for o in &pending.observations {
+            let item = next();
+            b.observe(
+                item,
+                o.time,
+                o.received,
+                o.disposition,
+                o.persistent_set.iter().copied(),
+                o.persistent_unset.iter().copied(),
+            );
+        }
+        for r in &pending.removals {
+            let child = r.child.as_ref().map(|_| next());
+            let parent = next();
+            b.remove_raw(r.kind, child, parent, r.time);
+        }
+    }
+}
+
+impl<'a> Sink<'a> for IndexSink<'a, '_> {
+    fn edge(
+        &mut self,
+        kind: EdgeKind,
+        from: &NodeRef<'a>,
+        to: &NodeRef<'a>,
+        time: Timestamp,
+        location: Option<&NodeRef<'a>>,
+        quantity: Option<f64>,
+        uom: Option<&'a str>,
+        event: &'a str,
+    ) {
+        self.pending
+            .edge(kind, from, to, time, location, quantity, uom, event);
+    }
+
+    fn observation(
+        &mut self,
+        item: &NodeRef<'a>,
+        time: Timestamp,
+        event: &'a str,
+        received: Option<(f64, Option<&'a str>)>,
+        disposition: Option<&'a str>,
+        persistent_set: &[&'a str],
+        persistent_unset: &[&'a str],
+    ) {
+        self.pending.observation(
+            item,
+            time,
+            event,
+            received,
+            disposition,
+            persistent_set,
+            persistent_unset,
+        );
+    }
+
+    fn removal(
+        &mut self,
+        kind: EdgeKind,
+        child: Option<&NodeRef<'a>>,
+        parent: &NodeRef<'a>,
+        time: Timestamp,
+        event: &'a str,
+    ) {
+        self.pending.removal(kind, child, parent, time, event);
+    }
 
     fn event_done(&mut self) {
-        self.add_edges();
+        self.add_pending_edges();
     }
 }

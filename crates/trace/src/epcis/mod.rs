@@ -642,6 +642,16 @@ pub(crate) fn lower_views<'a>(events: &[EventView<'a>], out: &mut impl Sink<'a>)
         .filter(|e| e.declares_error)
         .map(|e| e.event_id)
         .collect();
+    lower_views_with(events, &retracted, out);
+}
+
+/// [`lower_views`] on some of a document's events, with the eventIDs the whole document
+/// retracts.
+pub(crate) fn lower_views_with<'a>(
+    events: &[EventView<'a>],
+    retracted: &BTreeSet<&str>,
+    out: &mut impl Sink<'a>,
+) {
     for event in events {
         if retracted.is_empty() || !retracted.contains(event.event_id) {
             lower_one(event, out);
