@@ -309,3 +309,75 @@ fn explain_the_reference_plant() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("GHOST-OP"), "{err}");
 }
+
+#[test]
+fn scenarios_of_the_reference_plant() {
+    let dir = tempdir("scenarios");
+    let problem = dir.join("reference.json");
+    let status = bin()
+        .args(["schedule", "reference", "--out"])
+        .arg(&problem)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let file = problem.to_str().unwrap();
+    let args = [
+        "schedule",
+        "scenarios",
+        file,
+        "--iterations",
+        "60",
+        "--time-limit",
+        "60",
+        "--risk-runs",
+        "30",
+        "--seed",
+        "2",
+        "--json",
+    ];
+    let report = run_json(&args);
+    let p: schedule::plant::PlantProblem =
+        serde_json::from_str(&std::fs::read_to_string(&problem).unwrap()).unwrap();
+    let typed: schedule::plant::scenario::ScenarioReport =
+        serde_json::from_value(report.clone()).unwrap();
+    assert_eq!(typed.scenarios.len(), 5, "skipped: {:?}", typed.skipped);
+    for s in &typed.scenarios {
+        let own = typed.problem_of(&p, s.scenario);
+        let verdict = schedule::plant::check(&own, &s.schedule);
+        assert!(verdict.feasible, "{}: {:?}", s.scenario, verdict.violations);
+    }
+    // Seeded with an iteration budget: the same report twice.
+    assert_eq!(run_json(&args), report);
+    // The table names every scenario with its rank, and where the overtime went.
+    let out = bin().args(&args[..args.len() - 1]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let bottleneck = typed.bottleneck.as_ref().unwrap();
+    assert!(
+        text.contains(&format!("overtime goes to {}", bottleneck.unit)),
+        "{text}"
+    );
+    for s in &typed.scenarios {
+        assert!(
+            text.contains(&format!("{:<4} {:<24}", s.rank, s.scenario.as_str())),
+            "{text}"
+        );
+    }
+    // A scenario name that does not exist is named.
+    let out = bin()
+        .args([
+            "schedule",
+            "scenarios",
+            file,
+            "--scenarios",
+            "overtime,maximize_throughput",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario `overtime`"));
+}

@@ -154,6 +154,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     .chain(crate::quality_api::endpoints())
     .chain(crate::govern_api::endpoints())
     .chain(crate::schedule_api::endpoints())
+    .chain(crate::scenario_api::endpoints())
     .collect()
 }
 

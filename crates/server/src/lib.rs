@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod problem;
 pub mod quality_api;
 pub mod routes;
+pub mod scenario_api;
 pub mod schedule_api;
 pub mod sink;
 pub mod trace_api;

@@ -320,7 +320,7 @@ pub struct RepairResponse {
     pub iterations: u64,
 }
 
-fn impossible(error: impl std::fmt::Display) -> Problem {
+pub(crate) fn impossible(error: impl std::fmt::Display) -> Problem {
     Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "impossible-schedule",
@@ -354,7 +354,7 @@ fn termination(limits: &SearchLimits) -> impl Termination {
     )
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Problem> + Send + 'static,
 ) -> Result<T, Problem> {
     tokio::task::spawn_blocking(work)
@@ -362,7 +362,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| Problem::internal("the scheduler failed; see the server log"))?
 }
 
-fn checked(problem: &PlantProblem, schedule: &PlantSchedule) -> Result<CheckReport, Problem> {
+pub(crate) fn checked(
+    problem: &PlantProblem,
+    schedule: &PlantSchedule,
+) -> Result<CheckReport, Problem> {
     let report = check(problem, schedule);
     if !report.feasible {
         tracing::error!(violations = ?report.violations, "solver returned an infeasible schedule");

@@ -167,6 +167,7 @@ const RULES: &[Rule] = &[
     rule("solveSchedule", Sample::Access("{}")),
     rule("checkSchedule", Sample::Access("{}")),
     rule("explainSchedule", Sample::Access("{}")),
+    rule("scheduleScenarios", Sample::Access("{}")),
     rule("repairSchedule", Sample::Access("{}")),
 ];
 

@@ -471,3 +471,110 @@ async fn explain_names_bad_input() {
     assert_eq!(status, 422, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("unit"), "{body}");
 }
+
+#[tokio::test]
+async fn scenarios_are_ranked_feasible_and_reproducible() {
+    let app = TestApp::start().await;
+    let problem = generate(GenerateOptions {
+        operations: 120,
+        units: 8,
+        seed: 21,
+    });
+    let request = json!({
+        "problem": problem,
+        "scenarios": ["maximize_throughput", "minimize_tardiness", "defer_low_priority"],
+        "iterations": 60,
+        "risk_runs": 30,
+        "seed": 4
+    });
+    let (status, _, body) = app.post("/v1/schedule/scenarios", &request).await;
+    assert_eq!(status, 200, "{body}");
+    let scenarios = body["scenarios"].as_array().unwrap();
+    let skipped = body["skipped"].as_array().unwrap();
+    assert_eq!(scenarios.len() + skipped.len(), 4, "{body}");
+    assert!((3..=5).contains(&scenarios.len()), "{body}");
+    let mut last = f64::INFINITY;
+    for (i, s) in scenarios.iter().enumerate() {
+        assert_eq!(s["rank"].as_u64(), Some(i as u64 + 1));
+        let total = s["scores"]["total"].as_f64().unwrap();
+        assert!(total <= last);
+        last = total;
+        // No overtime was asked for, so every schedule must hold on the problem as given.
+        let schedule: PlantSchedule = serde_json::from_value(s["schedule"].clone()).unwrap();
+        let report = check(&problem, &schedule);
+        assert!(
+            report.feasible,
+            "{}: {:?}",
+            s["scenario"], report.violations
+        );
+        assert_eq!(
+            s["kpis"]["late_orders"].as_u64(),
+            Some(report.kpis.late_orders as u64)
+        );
+        for risk in s["order_risk"].as_array().unwrap() {
+            let p = risk["probability_late"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&p));
+        }
+    }
+    assert!(scenarios.iter().any(|s| s["scenario"] == "as_planned"));
+    // With an iteration budget the answer is the same every time.
+    let (_, _, again) = app.post("/v1/schedule/scenarios", &request).await;
+    assert_eq!(again, body);
+}
+
+#[tokio::test]
+async fn scenarios_name_bad_requests() {
+    let app = TestApp::start().await;
+    let problem = generate(GenerateOptions {
+        operations: 20,
+        units: 3,
+        seed: 2,
+    });
+    let (status, kind, body) = app
+        .post(
+            "/v1/schedule/scenarios",
+            &json!({"problem": problem, "scenarios": ["maximize_throughput"], "iterations": 5}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(kind, "application/problem+json");
+    assert!(
+        body["detail"].as_str().unwrap().contains("2 to 5"),
+        "{body}"
+    );
+    let (status, _, body) = app
+        .post(
+            "/v1/schedule/scenarios",
+            &json!({"problem": problem, "scenarios": ["overtime", "maximize_throughput"]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("overtime"),
+        "{body}"
+    );
+    let mut impossible: PlantProblem = problem.clone();
+    impossible.operations[0].alternatives.clear();
+    let (status, _, body) = app
+        .post(
+            "/v1/schedule/scenarios",
+            &json!({"problem": impossible, "iterations": 5}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&problem.operations[0].id),
+        "{body}"
+    );
+    let (status, _, _) = app
+        .post_as(
+            &app.viewer,
+            "/v1/schedule/scenarios",
+            &json!({"problem": problem}),
+        )
+        .await;
+    assert_eq!(status, 403);
+}

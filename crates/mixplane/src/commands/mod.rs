@@ -4,6 +4,7 @@ pub mod audit;
 pub mod demo;
 pub mod govern;
 pub mod import;
+pub mod scenarios;
 pub mod schedule;
 pub mod serve;
 pub mod sim;

@@ -1,4 +1,5 @@
-//! `mixplane schedule solve|check|explain|generate|reference` and `mixplane bench jssp|fjsp`.
+//! `mixplane schedule solve|check|explain|generate|reference` and `mixplane bench jssp|fjsp`;
+//! `schedule scenarios` lives in [`super::scenarios`].
 //!
 //! Benchmark formats (JSPLIB, Brandimarte `.fjs`) go to the job-shop solver
 //! ([`schedule::solve`]); native problems to the mixed-mode engine
@@ -33,6 +34,9 @@ pub enum ScheduleCommand {
     /// Explain a schedule of a native problem: why each late order is late, and the
     /// bottleneck units and pools.
     Explain(ExplainArgs),
+    /// What-if schedules of a native problem (objective presets, overtime on the bottleneck,
+    /// deferral of low-priority orders) with on-time risk per order, ranked by weighted KPIs.
+    Scenarios(super::scenarios::ScenariosArgs),
     /// Write a generated native mixed-mode problem using every constraint type.
     Generate(GenerateArgs),
     /// Write the reference plant's current order book as a native problem.
@@ -137,6 +141,7 @@ pub fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         ScheduleCommand::Solve(a) => solve(a),
         ScheduleCommand::Check(a) => check(a),
         ScheduleCommand::Explain(a) => explain(a),
+        ScheduleCommand::Scenarios(a) => super::scenarios::run(a),
         ScheduleCommand::Generate(a) => generate(a),
         ScheduleCommand::Reference(a) => reference(a),
     }

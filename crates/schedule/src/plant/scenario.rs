@@ -5,7 +5,7 @@
 //! chosen from [`ScenarioKind`]:
 //! - `maximize_throughput`, `minimize_tardiness`, `minimize_changeovers`: the same plant
 //!   under another objective preset;
-//! - `overtime_on_bottleneck`: the most loaded unit *that works to a calendar* in the
+//! - `overtime_on_bottleneck`: the worst bottleneck *that works to a calendar* in the
 //!   as-planned schedule (overtime is meaningless on a unit that is always available) gets
 //!   `overtime_minutes` added after each of its shifts, as do the pools with calendars that
 //!   its operations need (the crew stays too);
@@ -33,10 +33,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::checker::check;
+use super::explain::{UnitLoad, explain};
 use super::improve::{PlantSolveError, PlantSolveOptions, solve_plant};
-use super::problem::{
-    Interval, Objective, PlantProblem, PlantSchedule, Preset, ProblemError, UnitSpec,
-};
+use super::problem::{Interval, Objective, PlantProblem, PlantSchedule, Preset, ProblemError};
 use super::risk::{OrderRisk, lateness_risk};
 use crate::termination::Termination;
 
@@ -247,7 +246,9 @@ pub struct ScenarioReport {
     /// Best first.
     pub scenarios: Vec<ScenarioResult>,
     pub skipped: Vec<SkippedScenario>,
-    /// The calendar-bound unit with the highest load in the as-planned schedule.
+    /// The unit given overtime: the worst bottleneck of the as-planned schedule (by the
+    /// minutes it holds up late orders, then by load; see [`super::explain`]) among the
+    /// units that work to a calendar and carry work.
     pub bottleneck: Option<UnitLoad>,
     pub ranking: RankingWeights,
 }
@@ -260,15 +261,6 @@ impl ScenarioReport {
             None => original.clone(),
         }
     }
-}
-
-/// Busy minutes of a unit against the minutes it could work before the makespan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct UnitLoad {
-    pub unit: String,
-    pub busy_minutes: i64,
-    pub available_minutes: i64,
-    pub load_percent: f64,
 }
 
 /// Why [`run_scenarios`] refused.
@@ -356,53 +348,6 @@ fn covered_minutes(windows: &[Interval], from: i64, to: i64) -> i64 {
         }
     }
     total
-}
-
-/// Minutes a unit can work in `[0, until)`: its windows (or all of it) minus downtime.
-fn available_minutes(unit: &UnitSpec, horizon: i64, until: i64) -> i64 {
-    let open = match &unit.availability {
-        None => until,
-        Some(w) => covered_minutes(w, 0, until.min(horizon)) + (until - horizon).max(0),
-    };
-    (open - covered_minutes(&unit.downtime, 0, until)).max(0)
-}
-
-/// Load of every unit in `schedule`, most loaded first (ties by id).
-pub fn unit_loads(problem: &PlantProblem, schedule: &PlantSchedule) -> Vec<UnitLoad> {
-    let until = schedule
-        .assignments
-        .iter()
-        .map(|a| a.end)
-        .max()
-        .unwrap_or(0);
-    let mut busy: BTreeMap<&str, i64> = BTreeMap::new();
-    for a in &schedule.assignments {
-        *busy.entry(a.unit.as_str()).or_default() += a.end - a.start;
-    }
-    let mut loads: Vec<UnitLoad> = problem
-        .units
-        .iter()
-        .map(|u| {
-            let busy_minutes = busy.get(u.id.as_str()).copied().unwrap_or(0);
-            let available = available_minutes(u, problem.horizon_minutes, until);
-            UnitLoad {
-                unit: u.id.clone(),
-                busy_minutes,
-                available_minutes: available,
-                load_percent: if available > 0 {
-                    100.0 * busy_minutes as f64 / available as f64
-                } else {
-                    0.0
-                },
-            }
-        })
-        .collect();
-    loads.sort_by(|a, b| {
-        b.load_percent
-            .total_cmp(&a.load_percent)
-            .then_with(|| a.unit.cmp(&b.unit))
-    });
-    loads
 }
 
 /// Windows after each window of `availability`, `extra` minutes long, clipped to the next
@@ -749,13 +694,16 @@ pub fn run_scenarios<'t>(
         &mut *termination_for(ScenarioKind::AsPlanned),
     )?;
     progress(1, total);
-    let bottleneck = unit_loads(problem, &base.schedule).into_iter().find(|l| {
-        l.busy_minutes > 0
-            && problem
-                .units
-                .iter()
-                .any(|u| u.id == l.unit && u.availability.is_some())
-    });
+    let bottleneck = explain(problem, &base.schedule)?
+        .units
+        .into_iter()
+        .find(|l| {
+            l.busy_minutes > 0
+                && problem
+                    .units
+                    .iter()
+                    .any(|u| u.id == l.unit && u.availability.is_some())
+        });
     let mut evaluated = vec![base];
     let mut skipped = Vec::new();
     for (i, &kind) in options.scenarios.iter().enumerate() {
