@@ -1,12 +1,13 @@
 //! The in-memory genealogy index: interned node ids and compressed adjacency arrays.
 //!
-//! Built once from [`Genealogy`] records (or streamed in with [`IndexBuilder`]), then
-//! read-only. Nodes are `u32`s; their canonical names live in one string arena and are looked
-//! up through a table keyed by a 64-bit hash (collisions fall back to a small exact map).
-//! Edges are stored column-wise (from, to, kind, time, location, quantity, uom, event) and
-//! reached through CSR arrays in both directions, so a traversal touches only integer arrays
-//! and one visited bitset: no string is allocated or compared until the caller asks for a
-//! name.
+//! Built once from [`Genealogy`] records (or streamed in with [`IndexBuilder`], which EPCIS
+//! imports lower into directly), then read-only. Nodes are `u32`s; their canonical names live
+//! in one string arena and are looked up through an open-addressing table of hash bits and
+//! node numbers (a name is compared only when its hash bits match). Edges are stored
+//! column-wise (from, to, kind, time, location, quantity, uom, event, and when an unpacking
+//! ended them) and reached through CSR arrays in both directions, so a traversal touches only
+//! integer arrays and one visited bitset: no string is allocated or compared until the caller
+//! asks for a name.
 
 use std::collections::HashMap;
 
@@ -451,8 +452,15 @@ impl IndexBuilder {
             }
             (offsets, list)
         };
-        let (out_offsets, out_edges) = csr(&self.e_from);
-        let (in_offsets, in_edges) = csr(&self.e_to);
+        // Both directions at once (each is independent of the other).
+        let ((out_offsets, out_edges), (in_offsets, in_edges)) = std::thread::scope(|scope| {
+            let incoming = scope.spawn(|| csr(&self.e_to));
+            let outgoing = csr(&self.e_from);
+            match incoming.join() {
+                Ok(incoming) => (outgoing, incoming),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
 
         // Unpacking ends earlier links: each edge ends at the first removal after it.
         let mut e_until = Vec::new();

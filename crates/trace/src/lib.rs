@@ -17,7 +17,8 @@
 //!   JSON, CSV and EPCIS events; [`reconcile`]: consumption without a producer, mass
 //!   balance per batch, orphan serials.
 //! - [`epcis`] (JSON-LD and XML, all five event types, error declarations, persistent
-//!   dispositions, SimpleEventQuery parameters), [`b2mml`] (production performance
+//!   dispositions, unpacking by DELETE, SimpleEventQuery parameters; a JSON-LD fast path that
+//!   reads a document straight into the index, [`epcis::fast`]), [`b2mml`] (production performance
 //!   `MaterialActual`, V0401/V0600/V0700), [`material`] (the plant's own material events),
 //!   and [`import`], which detects the format and reads a document whole or not at all.
 //!

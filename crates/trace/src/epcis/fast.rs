@@ -69,16 +69,17 @@ fn try_fast(text: &str, builder: &mut IndexBuilder) -> Option<usize> {
         };
         Some((first?, second?))
     })?;
-    let first_views: Vec<EventView<'_>> = first_ids.views(first).collect::<Option<_>>()?;
-    let second_views: Vec<EventView<'_>> = second_ids.views(second).collect::<Option<_>>()?;
+    // From here nothing fails.
     let mut sink = IndexSink::new(builder);
     std::thread::scope(|scope| {
         let worker = scope.spawn(|| {
+            let views: Vec<EventView<'_>> = second_ids.views(second).collect();
             let mut collected = Collector::default();
-            lower_views_with(&second_views, &retracted, &mut collected);
+            lower_views_with(&views, &retracted, &mut collected);
             collected
         });
-        lower_views_with(&first_views, &retracted, &mut sink);
+        let views: Vec<EventView<'_>> = first_ids.views(first).collect();
+        lower_views_with(&views, &retracted, &mut sink);
         match worker.join() {
             Ok(collected) => sink.absorb(collected),
             Err(panic) => std::panic::resume_unwind(panic),
@@ -111,10 +112,7 @@ impl Normalised {
         })
     }
 
-    fn views<'r>(
-        &'r self,
-        events: &'r [RawEvent<'_>],
-    ) -> impl Iterator<Item = Option<EventView<'r>>> + 'r {
+    fn views<'r>(&'r self, events: &'r [RawEvent<'_>]) -> impl Iterator<Item = EventView<'r>> + 'r {
         events
             .iter()
             .zip(&self.spans)
@@ -447,6 +445,10 @@ type Span = (u32, u32);
 
 /// Where an event's normalised identifiers are in the shared buffer.
 struct Spans {
+    /// What was read and checked of the event itself.
+    event_type: EventType,
+    time: Timestamp,
+    action: Option<Action>,
     parent: Option<Span>,
     epcs: Vec<Span>,
     children: Vec<Span>,
@@ -483,7 +485,7 @@ impl Spans {
             return None;
         }
         let kind = EventType::from_name(e.kind.as_deref()?)?;
-        Timestamp::parse(e.time.as_deref()?).ok()?;
+        let time = Timestamp::parse(e.time.as_deref()?).ok()?;
         if let Some(offset) = &e.offset
             && !valid_offset(offset)
         {
@@ -495,13 +497,11 @@ impl Spans {
         if let Some(err) = &e.error {
             Timestamp::parse(err.time.as_deref()?).ok()?;
         }
-        match &e.action {
-            Some(a) => {
-                Action::from_name(a)?;
-            }
+        let action = match &e.action {
+            Some(a) => Some(Action::from_name(a)?),
             None if kind != EventType::TransformationEvent => return None,
-            None => {}
-        }
+            None => None,
+        };
         for p in &e.sources {
             p.kind.as_ref()?;
             canonical(p.source.as_deref()?, canon)?;
@@ -531,6 +531,9 @@ impl Spans {
             None => None,
         };
         Some(Spans {
+            event_type: kind,
+            time,
+            action,
             parent: match &e.parent {
                 Some(p) => Some(canonical(p, canon)?),
                 None => None,
@@ -559,7 +562,7 @@ impl Spans {
 }
 
 /// The lowering view of a checked event.
-fn view<'r>(e: &'r RawEvent<'_>, s: &Spans, canon: &'r str) -> Option<EventView<'r>> {
+fn view<'r>(e: &'r RawEvent<'_>, s: &Spans, canon: &'r str) -> EventView<'r> {
     let at = |&(a, b): &Span| &canon[a as usize..b as usize];
     let all = |spans: &[Span]| spans.iter().map(at).collect::<Vec<_>>();
     let quantities = |list: &'r [RawQuantity<'_>], spans: &[Span]| {
@@ -577,11 +580,11 @@ fn view<'r>(e: &'r RawEvent<'_>, s: &Spans, canon: &'r str) -> Option<EventView<
             .map(|d| Vocab::Disposition.shorten_str(d))
             .collect::<Vec<_>>()
     };
-    Some(EventView {
-        event_type: Some(EventType::from_name(e.kind.as_deref()?)?),
-        event_id: e.id.as_deref()?,
-        time: Timestamp::parse(e.time.as_deref()?).ok()?,
-        action: e.action.as_deref().and_then(Action::from_name),
+    EventView {
+        event_type: Some(s.event_type),
+        event_id: e.id.as_deref().unwrap_or_default(),
+        time: s.time,
+        action: s.action,
         declares_error: e.error.is_some(),
         parent: s.parent.as_ref().map(at),
         epcs: all(&s.epcs),
@@ -617,7 +620,7 @@ fn view<'r>(e: &'r RawEvent<'_>, s: &Spans, canon: &'r str) -> Option<EventView<
                 (Vocab::SourceDestType.shorten_str(kind), at(sp))
             })
             .collect(),
-    })
+    }
 }
 
 struct PendingEdge<'a> {
