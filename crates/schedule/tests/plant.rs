@@ -270,6 +270,92 @@ fn repair_after_downtime_keeps_the_rest() {
     );
 }
 
+/// A batch already ran on the reactor and must be transferred within 30 minutes; the
+/// transfer line then breaks down for two hours. The wait cannot be kept: repair still
+/// answers, and names the breached maximum wait with the wait the schedule gives.
+#[test]
+fn repair_names_a_maximum_wait_the_disruption_makes_impossible() {
+    let problem: PlantProblem = serde_json::from_value(serde_json::json!({
+        "horizon_start": "2026-03-02T00:00:00Z",
+        "horizon_minutes": 1440,
+        "units": [{"id": "REACTOR"}, {"id": "TRANSFER"}],
+        "orders": [{"id": "B-1", "due": 600}, {"id": "B-2", "due": 900}],
+        "operations": [
+            {"id": "B-1/react", "order": "B-1", "alternatives": [{"unit": "REACTOR", "minutes": 60}]},
+            {"id": "B-1/transfer", "order": "B-1", "alternatives": [{"unit": "TRANSFER", "minutes": 30}],
+             "predecessors": [{"op": "B-1/react", "max_lag": 30}]},
+            {"id": "B-2/react", "order": "B-2", "alternatives": [{"unit": "REACTOR", "minutes": 60}]},
+            {"id": "B-2/transfer", "order": "B-2", "alternatives": [{"unit": "TRANSFER", "minutes": 30}],
+             "predecessors": [{"op": "B-2/react", "max_lag": 30}]}
+        ]
+    }))
+    .unwrap();
+    let before = solve_plant(&problem, &budget(50, 1, 1), &mut Never, &mut |_| {}).unwrap();
+    let first = before
+        .schedule
+        .assignments
+        .iter()
+        .find(|a| a.op.ends_with("/react") && a.start == 0)
+        .unwrap()
+        .clone();
+    let batch = first.op.trim_end_matches("/react").to_owned();
+    // Down from the end of the first reaction: its transfer cannot start within 30 minutes.
+    let d = Disruption::Downtime {
+        unit: "TRANSFER".into(),
+        start: first.end,
+        end: first.end + 120,
+    };
+    let out = repair(
+        &problem,
+        &before.schedule,
+        &[d],
+        1,
+        &budget(50, 1, 1),
+        &mut Never,
+    )
+    .unwrap();
+    let report = check(&out.problem, &out.schedule);
+    assert!(report.feasible, "{:?}", report.violations);
+    assert_eq!(
+        out.breached_max_lags.len(),
+        1,
+        "{:?}",
+        out.breached_max_lags
+    );
+    let breach = &out.breached_max_lags[0];
+    assert_eq!(breach.predecessor, format!("{batch}/react"));
+    assert_eq!(breach.op, format!("{batch}/transfer"));
+    assert_eq!(breach.max_lag, 30);
+    let at = |id: &str| {
+        out.schedule
+            .assignments
+            .iter()
+            .find(|a| a.op == id)
+            .unwrap()
+    };
+    assert_eq!(
+        breach.wait,
+        at(&breach.op).start - at(&breach.predecessor).end
+    );
+    assert!(
+        breach.wait >= 120,
+        "the transfer line is down for 120 minutes: {breach:?}"
+    );
+    // Only the frozen batch's lag was dropped; the other batch keeps its maximum wait.
+    let other = out
+        .problem
+        .operations
+        .iter()
+        .find(|o| o.id.ends_with("/transfer") && !o.id.starts_with(&batch))
+        .unwrap();
+    assert_eq!(other.predecessors[0].max_lag, Some(30));
+    // Against the original constraints the schedule breaks exactly that wait.
+    let mut strict = out.problem.clone();
+    strict.operations = problem.operations.clone();
+    let violations = check(&strict, &out.schedule).violations;
+    assert!(!violations.is_empty());
+}
+
 #[test]
 fn repair_with_rush_order() {
     let problem = generate(GenerateOptions {

@@ -35,7 +35,7 @@ use schedule::plant::checker::{CheckReport, Kpis};
 use schedule::plant::construct::{Model, Rule, Score, decode, initial};
 use schedule::plant::explain::Explanation;
 use schedule::plant::problem::*;
-use schedule::plant::repair::Disruption;
+use schedule::plant::repair::{BreachedMaxLag, Disruption};
 use schedule::plant::{PlantSolveError, PlantSolveOptions, check, solve_plant};
 use schedule::{Either, Termination, TimeLimit};
 
@@ -318,6 +318,9 @@ pub struct RepairResponse {
     /// Operations whose unit or start changed.
     pub moved: Vec<String>,
     pub iterations: u64,
+    /// Maximum waits behind already-started operations that the disruption makes impossible
+    /// (dropped from `problem`), with the wait the schedule gives: each needs a decision.
+    pub breached_max_lags: Vec<BreachedMaxLag>,
 }
 
 pub(crate) fn impossible(error: impl std::fmt::Display) -> Problem {
@@ -454,6 +457,7 @@ async fn repair(Json(request): Json<RepairRequest>) -> Result<Json200<RepairResp
             kpis: report.kpis,
             moved: out.moved,
             iterations: out.iterations,
+            breached_max_lags: out.breached_max_lags,
         }))
     })
     .await

@@ -268,6 +268,13 @@ async fn solve_check_and_repair_native() {
     let moved = body["moved"].as_array().unwrap();
     assert!(moved.iter().any(|m| m == &json!(mid.op)));
     assert!(moved.len() < problem.operations.len());
+    // Every breached maximum wait is one the schedule really exceeds.
+    for b in body["breached_max_lags"].as_array().unwrap() {
+        let at = |id: &Value| new.assignments.iter().find(|a| json!(a.op) == *id).unwrap();
+        let wait = at(&b["op"]).start - at(&b["predecessor"]).end;
+        assert_eq!(b["wait"].as_i64(), Some(wait));
+        assert!(wait > b["max_lag"].as_i64().unwrap());
+    }
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::construct::{Genome, Model, Score, decode};
+use std::collections::{HashMap, HashSet};
+
+use super::construct::{DecodeError, Genome, Model, Score, decode};
 use super::improve::{PlantSolveError, PlantSolveOptions, improve};
 use super::problem::*;
 use crate::termination::Termination;
@@ -36,6 +38,22 @@ pub struct RepairOutcome {
     /// Operations whose unit or start changed.
     pub moved: Vec<String>,
     pub iterations: u64,
+    /// Maximum waits that cannot be kept any more because the predecessor already ran (or
+    /// runs) and the disruption holds its successor: dropped from `problem` so a schedule
+    /// exists, and named here with the wait the schedule gives — a batch that will wait too
+    /// long needs a person's decision, not a refusal to reschedule.
+    pub breached_max_lags: Vec<BreachedMaxLag>,
+}
+
+/// A maximum wait after a frozen operation that the repaired schedule exceeds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BreachedMaxLag {
+    /// The frozen predecessor.
+    pub predecessor: String,
+    pub op: String,
+    pub max_lag: i64,
+    /// Minutes between the predecessor's end and the operation's start in the schedule.
+    pub wait: i64,
 }
 
 /// Applies the disruptions to `problem`, freezes what started before `now` in `current` and
@@ -70,7 +88,7 @@ pub fn repair(
             }
         }
     }
-    let placed: std::collections::HashMap<&str, &Assignment> = current
+    let placed: HashMap<&str, &Assignment> = current
         .assignments
         .iter()
         .map(|a| (a.op.as_str(), a))
@@ -98,50 +116,51 @@ pub fn repair(
     weights.stability = weights.stability.max(1.0);
     p.objective = Some(weights);
     p.validate()?;
-    let model = Model::compile(&p);
-    let n = model.n_ops();
-    // Old order of groups (new groups first), old units, held at old starts.
-    let mut hold = vec![i64::MIN; n];
-    let mut pref = vec![None; n];
-    let mut key = vec![i64::MIN; model.groups.len()];
-    for (i, id) in model.op_ids.iter().enumerate() {
-        if let Some(a) = placed.get(id.as_str()) {
-            hold[i] = a.start;
-            pref[i] = p.operations[i]
-                .alternatives
-                .iter()
-                .position(|x| x.unit == a.unit)
-                .map(|x| x as u16);
+    // When the held schedule cannot keep a maximum wait, the group at fault may first choose
+    // its units again; a maximum wait behind a frozen operation that still cannot be kept is
+    // dropped and reported; only then is the schedule rebuilt around the frozen part.
+    let mut dropped: Vec<(String, String, i64)> = Vec::new();
+    let mut unit_free: HashSet<String> = HashSet::new();
+    let (model, genome, decoded) = loop {
+        let model = Model::compile(&p);
+        let mut genome = held_genome(&model, &p, &placed);
+        for (i, id) in model.op_ids.iter().enumerate() {
+            if unit_free.contains(id) {
+                genome.unit_pref[i] = None;
+            }
         }
-    }
-    for (g, members) in model.groups.iter().enumerate() {
-        let h = members.iter().map(|&i| hold[i]).min().unwrap_or(i64::MIN);
-        key[g] = h;
-    }
-    let mut order: Vec<usize> = (0..model.groups.len()).collect();
-    order.sort_by_key(|&g| (key[g], g));
-    let genome = Genome {
-        order,
-        unit_pref: pref,
-        hold: Some(hold),
-    };
-    let decoded = match decode(&model, &genome) {
-        Ok(d) => d,
-        Err(_) => {
-            // Held starts cannot be kept: rebuild from scratch around the frozen part.
-            let (_, _, d) = super::improve::first_feasible(&p, Some(weights))?;
-            d
+        match decode(&model, &genome) {
+            Ok(d) => break (model, genome, d),
+            Err(DecodeError::MaxLag { op }) => {
+                let group: Vec<String> = model
+                    .op_ids
+                    .iter()
+                    .position(|x| *x == op)
+                    .map(|i| {
+                        model.groups[model.ops[i].group]
+                            .iter()
+                            .map(|&k| model.op_ids[k].clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if group.iter().any(|id| !unit_free.contains(id)) {
+                    unit_free.extend(group);
+                    continue;
+                }
+                if drop_lags_behind_frozen(&mut p, &op, &mut dropped) {
+                    continue;
+                }
+            }
+            Err(DecodeError::MaterialStuck { .. }) => {}
+        }
+        match super::improve::first_feasible(&p, Some(weights)) {
+            Ok((_, fresh, d)) => break (model, fresh, d),
+            Err(PlantSolveError::Decode(DecodeError::MaxLag { op }))
+                if drop_lags_behind_frozen(&mut p, &op, &mut dropped) => {}
+            Err(e) => return Err(e),
         }
     };
-    let genome_used = genome;
-    let (_, best, iterations) = improve(
-        &model,
-        genome_used,
-        decoded,
-        options,
-        termination,
-        &mut |_| {},
-    );
+    let (_, best, iterations) = improve(&model, genome, decoded, options, termination, &mut |_| {});
     let schedule = best.to_schedule(&model);
     let moved = schedule
         .assignments
@@ -153,11 +172,98 @@ pub fn repair(
         })
         .map(|a| a.op.clone())
         .collect();
+    let at = |id: &str| schedule.assignments.iter().find(|a| a.op == id);
+    let breached_max_lags = dropped
+        .into_iter()
+        .filter_map(|(predecessor, op, max_lag)| {
+            let wait = at(&op)?.start - at(&predecessor)?.end;
+            Some(BreachedMaxLag {
+                predecessor,
+                op,
+                max_lag,
+                wait,
+            })
+        })
+        .filter(|b| b.wait > b.max_lag)
+        .collect();
     Ok(RepairOutcome {
         problem: p,
         schedule,
         score: best.score,
         moved,
         iterations,
+        breached_max_lags,
     })
+}
+
+/// The old order of groups (new groups first) on the old units, held at the old starts.
+fn held_genome(model: &Model, p: &PlantProblem, placed: &HashMap<&str, &Assignment>) -> Genome {
+    let n = model.n_ops();
+    let mut hold = vec![i64::MIN; n];
+    let mut pref = vec![None; n];
+    for (i, id) in model.op_ids.iter().enumerate() {
+        if let Some(a) = placed.get(id.as_str()) {
+            hold[i] = a.start;
+            pref[i] = p.operations[i]
+                .alternatives
+                .iter()
+                .position(|x| x.unit == a.unit)
+                .map(|x| x as u16);
+        }
+    }
+    // Groups that must follow a frozen operation within a maximum wait have a window that
+    // is already fixed in time: they go first, before the operations the disruption pushes
+    // take their old slots.
+    let behind_frozen = |i: usize| {
+        model.ops[i]
+            .preds
+            .iter()
+            .any(|&(pred, _, max)| max.is_some() && model.ops[pred].fixed.is_some())
+    };
+    let key: Vec<(bool, i64)> = model
+        .groups
+        .iter()
+        .map(|members| {
+            (
+                !members.iter().any(|&i| behind_frozen(i)),
+                members.iter().map(|&i| hold[i]).min().unwrap_or(i64::MIN),
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..model.groups.len()).collect();
+    order.sort_by_key(|&g| (key[g], g));
+    Genome {
+        order,
+        unit_pref: pref,
+        hold: Some(hold),
+    }
+}
+
+/// Drops the maximum lags of `op` behind frozen predecessors; false when it has none (the
+/// failure has another cause and is reported as it is).
+fn drop_lags_behind_frozen(
+    p: &mut PlantProblem,
+    op: &str,
+    dropped: &mut Vec<(String, String, i64)>,
+) -> bool {
+    let frozen: HashSet<String> = p
+        .operations
+        .iter()
+        .filter(|o| o.fixed.is_some())
+        .map(|o| o.id.clone())
+        .collect();
+    let Some(spec) = p.operations.iter_mut().find(|o| o.id == op) else {
+        return false;
+    };
+    let mut any = false;
+    for lag in &mut spec.predecessors {
+        if let Some(max) = lag.max_lag
+            && frozen.contains(&lag.op)
+        {
+            lag.max_lag = None;
+            dropped.push((lag.op.clone(), op.to_owned(), max));
+            any = true;
+        }
+    }
+    any
 }
