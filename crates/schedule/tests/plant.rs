@@ -428,6 +428,32 @@ proptest! {
             Err(e) => panic!("no schedule: {e}"),
         }
     }
+
+    /// A downtime anywhere, at any moment: repair always answers, its schedule passes the
+    /// checker on the repaired problem, nothing that started before `now` moved, and every
+    /// maximum wait it dropped is one the schedule really breaches.
+    #[test]
+    fn repair_after_any_downtime_passes_the_checker(seed in 0u64..1000, ops in 5usize..100, units in 3usize..10, unit_pick in 0usize..64, at in 0.0f64..1.0, length in 1i64..600) {
+        let problem = generate(GenerateOptions { operations: ops, units, seed });
+        let before = solve_plant(&problem, &budget(20, 1, seed), &mut Never, &mut |_| {}).unwrap();
+        let end = before.schedule.assignments.iter().map(|a| a.end).max().unwrap_or(0);
+        let now = (at * end as f64) as i64;
+        let unit = problem.units[unit_pick % problem.units.len()].id.clone();
+        let d = Disruption::Downtime { unit, start: now, end: now + length };
+        let out = repair(&problem, &before.schedule, &[d], now, &budget(20, 1, seed), &mut Never)
+            .unwrap_or_else(|e| panic!("repair failed: {e}"));
+        let report = check(&out.problem, &out.schedule);
+        prop_assert!(report.feasible, "{:?}", &report.violations[..report.violations.len().min(5)]);
+        for old in before.schedule.assignments.iter().filter(|a| a.start < now) {
+            let new = out.schedule.assignments.iter().find(|a| a.op == old.op).unwrap();
+            prop_assert_eq!((&new.unit, new.start), (&old.unit, old.start));
+        }
+        for b in &out.breached_max_lags {
+            let at = |id: &str| out.schedule.assignments.iter().find(|a| a.op == id).unwrap();
+            prop_assert_eq!(b.wait, at(&b.op).start - at(&b.predecessor).end);
+            prop_assert!(b.wait > b.max_lag);
+        }
+    }
 }
 
 #[test]
