@@ -3,6 +3,9 @@
 //! Each subcommand parses its flags, resolves settings, calls into `store`, `sim`, `server`
 //! or an engine, and prints. Errors are reported here, once, with their context chain, and
 //! map to exit code 1 (2 for usage errors, which clap handles).
+//!
+//! Architecture invariant: the binary holds no domain logic. It must not decide anything an
+//! engine, the store or the server should decide; it wires them together and prints.
 
 mod commands;
 mod config;

@@ -34,6 +34,10 @@
 //! `rules` (rule selection and the batch evaluator — the independent checker of `monitor`),
 //! `monitor` (O(1) streaming rules), `phase2` (streaming charts), `api` (JSON contract),
 //! `policy` (the enterprise rule set), `enforce` (alerts and reactions).
+//!
+//! Architecture invariant: this crate is pure. It does no I/O, reads no clock and knows no
+//! database or HTTP; results, limits and times arrive as arguments, and alerts, holds and
+//! nonconformances leave as values for the caller to persist.
 
 pub mod api;
 pub mod capability;
