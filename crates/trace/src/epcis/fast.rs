@@ -74,7 +74,11 @@ fn try_fast(text: &str, builder: &mut IndexBuilder) -> Option<usize> {
     std::thread::scope(|scope| {
         let worker = scope.spawn(|| {
             let views: Vec<EventView<'_>> = second_ids.views(second).collect();
-            let mut collected = Collector::default();
+            // About one edge per identifier: room for them all at once.
+            let mut collected = Collector {
+                edges: Vec::with_capacity(second_ids.items()),
+                ..Collector::default()
+            };
             lower_views_with(&views, &retracted, &mut collected);
             collected
         });
@@ -110,6 +114,20 @@ impl Normalised {
             canon: canon.text,
             spans,
         })
+    }
+
+    /// How many items (EPCs and quantity classes) the events name.
+    fn items(&self) -> usize {
+        self.spans
+            .iter()
+            .map(|s| {
+                s.epcs.len()
+                    + s.children.len()
+                    + s.inputs.len()
+                    + s.outputs.len()
+                    + s.quantities.iter().map(Vec::len).sum::<usize>()
+            })
+            .sum()
     }
 
     fn views<'r>(&'r self, events: &'r [RawEvent<'_>]) -> impl Iterator<Item = EventView<'r>> + 'r {
