@@ -4,7 +4,9 @@
 //! The text is deserialised into borrowed records (strings point into the text unless they
 //! hold escapes), every identifier is normalised into one shared buffer, and the events are
 //! lowered by the same code as [`super::lower`] into the builder. Nothing touches the builder
-//! until the whole document has read.
+//! until the whole document has read. Two threads share the work (normalising the two halves
+//! of the document, then lowering slices on one while the other adds them to the builder),
+//! always in document order, so the index does not depend on how the work was shared.
 //!
 //! The fast path is an optimisation, never a second judge of what is valid: it accepts only a
 //! subset of what the full reader ([`super::json::parse`]) accepts, and anything it does not
@@ -50,10 +52,10 @@ fn try_fast(text: &str, builder: &mut IndexBuilder) -> Option<usize> {
         .filter(|e| e.error.is_some())
         .filter_map(|e| e.id.as_deref())
         .collect();
-    // Two halves, in two threads, in document order: identifiers are normalised (and the
-    // whole document checked) before anything reaches the builder; then the second half is
-    // lowered into a buffer while the first half goes into the builder, and the buffer
-    // follows. The index is the one a single thread would build.
+    // Two threads, in document order: identifiers are normalised (and the whole document
+    // checked) in two halves at once before anything reaches the builder; then one thread
+    // lowers slices of events while the other adds them to the builder, slice after slice.
+    // The index is the one a single thread would build.
     let mid = if events.len() >= 256 {
         events.len() / 2
     } else {
@@ -72,21 +74,29 @@ fn try_fast(text: &str, builder: &mut IndexBuilder) -> Option<usize> {
     // From here nothing fails.
     let mut sink = IndexSink::new(builder);
     std::thread::scope(|scope| {
-        let worker = scope.spawn(|| {
-            let views: Vec<EventView<'_>> = second_ids.views(second).collect();
-            // About one edge per identifier: room for them all at once.
-            let mut collected = Collector {
-                edges: Vec::with_capacity(second_ids.items()),
-                ..Collector::default()
-            };
-            lower_views_with(&views, &retracted, &mut collected);
-            collected
+        // Another thread lowers the events a slice at a time; this one adds each slice's
+        // records to the builder as they come, in order.
+        let (send, receive) = std::sync::mpsc::sync_channel::<Collector<'_>>(4);
+        let retracted = &retracted;
+        let (first_ids, second_ids) = (&first_ids, &second_ids);
+        let worker = scope.spawn(move || {
+            let halves = [(first_ids, first), (second_ids, second)];
+            for (ids, events) in halves {
+                let views: Vec<EventView<'_>> = ids.views(events).collect();
+                for slice in views.chunks(512) {
+                    let mut collected = Collector::default();
+                    lower_views_with(slice, retracted, &mut collected);
+                    if send.send(collected).is_err() {
+                        return;
+                    }
+                }
+            }
         });
-        let views: Vec<EventView<'_>> = first_ids.views(first).collect();
-        lower_views_with(&views, &retracted, &mut sink);
-        match worker.join() {
-            Ok(collected) => sink.absorb(collected),
-            Err(panic) => std::panic::resume_unwind(panic),
+        for collected in receive {
+            sink.absorb(collected);
+        }
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
         }
     });
     sink.flush();
@@ -114,20 +124,6 @@ impl Normalised {
             canon: canon.text,
             spans,
         })
-    }
-
-    /// How many items (EPCs and quantity classes) the events name.
-    fn items(&self) -> usize {
-        self.spans
-            .iter()
-            .map(|s| {
-                s.epcs.len()
-                    + s.children.len()
-                    + s.inputs.len()
-                    + s.outputs.len()
-                    + s.quantities.iter().map(Vec::len).sum::<usize>()
-            })
-            .sum()
     }
 
     fn views<'r>(&'r self, events: &'r [RawEvent<'_>]) -> impl Iterator<Item = EventView<'r>> + 'r {
@@ -668,8 +664,8 @@ struct PendingRemoval<'a> {
     time: Timestamp,
 }
 
-/// Lowering's records of some events, held (the second half of a document, lowered on
-/// another thread while the first goes into the builder).
+/// Lowering's records of some events, held (a slice of a document, lowered on another
+/// thread while the builder takes the slice before).
 #[derive(Default)]
 pub(crate) struct Collector<'a> {
     edges: Vec<PendingEdge<'a>>,
