@@ -540,5 +540,17 @@ async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() 
             .unwrap()
             .is_none()
     );
+    // A reset wipes what was judged with the log, even when the same events (same ids, same
+    // sequence numbers) come again: they are judged afresh, not skipped as already seen.
+    store.reset(&store::Actor::person("ann")).await.unwrap();
+    let wiped = store.quality_counts().await.unwrap();
+    assert_eq!((wiped.alerts, wiped.cursor_seq), (0, 0), "{wiped:?}");
+    for chunk in half.chunks(2000) {
+        let body = serde_json::to_string(chunk).unwrap();
+        assert_eq!(app.post_raw("/v1/events", body).await.0, 200);
+    }
+    let again = store.quality_counts().await.unwrap();
+    assert_eq!(again.alerts, counts.alerts);
+    assert_eq!(again.cursor_seq, counts.cursor_seq);
     let _ = std::fs::remove_dir_all(&dir);
 }
