@@ -2,7 +2,8 @@
 //!
 //! An [`Enforcer`] is fed quality results in log order. It keeps one chart per
 //! characteristic: phase I collects the first `phase1_points` points (individual values,
-//! complete subgroups of the same `sample`, or counts with their sizes), freezes the limits
+//! complete subgroups of the same `sample`, or counts with their sizes) — more if they do not
+//! yet come from `phase1_min_orders` distinct orders — freezes the limits
 //! with the batch chart functions, then re-charts those points and every later one through a
 //! streaming [`ChartMonitor`] (EWMA and tabular CUSUM characteristics stream through small
 //! recursions here). A point that fires a rule, falls beyond a limit or whose dispersion
@@ -595,8 +596,14 @@ impl Enforcer {
         if st.frozen.is_none() {
             st.phase1.push(point);
             let m = st.phase1.len();
-            let retry = m == policy.phase1_points
-                || (m > policy.phase1_points && m.is_multiple_of(policy.phase1_points));
+            let enough = |k: usize| {
+                k >= policy.phase1_points
+                    && (k >= 10 * policy.phase1_points
+                        || distinct_orders(&st.phase1[..k]) >= policy.phase1_min_orders)
+            };
+            // Freeze when there is first enough; after a failed estimate, retry every
+            // `phase1_points` more points.
+            let retry = enough(m) && (!enough(m - 1) || m.is_multiple_of(policy.phase1_points));
             if !retry {
                 return;
             }
@@ -752,6 +759,22 @@ impl Enforcer {
             }
         }
         out.alerts.push(alert);
+    }
+}
+
+/// Distinct orders among the points; points that name no order at all (a CSV upload) cannot
+/// be told apart, so then there is no constraint.
+fn distinct_orders(points: &[Pending]) -> usize {
+    let orders: BTreeSet<&str> = points
+        .iter()
+        .flat_map(|p| p.items.iter())
+        .filter(|i| i.kind == ItemKind::Order)
+        .map(|i| i.id.as_str())
+        .collect();
+    if orders.is_empty() {
+        usize::MAX
+    } else {
+        orders.len()
     }
 }
 
@@ -1132,7 +1155,7 @@ mod tests {
             value,
             sample: Some(i as u64),
             sample_size: None,
-            order: Some(format!("MO-{}", i / 10)),
+            order: Some(format!("MO-{}", i / 5)),
             lot: Some(format!("B-{i}")),
             serial: None,
         }
@@ -1251,6 +1274,42 @@ mod tests {
             &NoGenealogy,
         );
         assert_eq!(out.skipped, 2);
+    }
+
+    #[test]
+    fn phase1_spans_the_policy_s_minimum_of_orders() {
+        let policy = QualityPolicy::enterprise_default();
+        let resolved = policy.resolve(Mode::Discrete, "GAP");
+        assert_eq!(resolved.phase1_min_orders, 3);
+        let n = resolved.phase1_points;
+        // One long order first: its points alone do not freeze the limits.
+        let in_order = |i: usize, order: &str| ResultInput {
+            order: Some(order.into()),
+            ..result(i, "GAP", 5.0 + noise(i))
+        };
+        let s = spec("GAP", Mode::Discrete, "imr", 1);
+        let mut rs: Vec<ResultInput> = (0..2 * n).map(|i| in_order(i, "MO-A")).collect();
+        rs.extend((2 * n..2 * n + 3).map(|i| in_order(i, "MO-B")));
+        let view = chart(&policy, &s, &rs);
+        assert_eq!(view.status, "phase1");
+        assert_eq!(view.pending_phase1, 2 * n + 3);
+        // The first point of a third order completes phase I.
+        rs.push(in_order(2 * n + 3, "MO-C"));
+        let view = chart(&policy, &s, &rs);
+        assert_eq!(view.status, "monitoring");
+        assert_eq!(view.points.len(), 2 * n + 4);
+        // Points that name no order are not held back, and a never-ending single order
+        // freezes after ten times the phase-I length.
+        let anonymous: Vec<ResultInput> = (0..n)
+            .map(|i| ResultInput {
+                order: None,
+                ..result(i, "GAP", 5.0 + noise(i))
+            })
+            .collect();
+        assert_eq!(chart(&policy, &s, &anonymous).status, "monitoring");
+        let single: Vec<ResultInput> = (0..10 * n).map(|i| in_order(i, "MO-A")).collect();
+        assert_eq!(chart(&policy, &s, &single[..10 * n - 1]).status, "phase1");
+        assert_eq!(chart(&policy, &s, &single).status, "monitoring");
     }
 
     #[test]

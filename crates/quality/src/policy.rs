@@ -5,7 +5,8 @@
 //! [`QualityPolicy::enterprise_default`]). It has three layers, each overriding the one before:
 //! `defaults` (complete) → `modes.{discrete,process,repetitive}` → `characteristics.{id}`.
 //! A layer says which rule set and rules apply, how many points phase I uses to freeze the
-//! limits, the EWMA/CUSUM parameters, how long after a nonconformance (NC) the same
+//! limits and from how many distinct orders they must come (limits from thirty serials of one
+//! order miss the order-to-order variation every later order shows), the EWMA/CUSUM parameters, how long after a nonconformance (NC) the same
 //! characteristic may open another one, and — by rule **severity** — what a violation does:
 //!
 //! | `hold` | effect |
@@ -172,6 +173,11 @@ pub struct PolicyLayer {
     /// Points (or subgroups) of phase I; the limits freeze after them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase1_points: Option<usize>,
+    /// Distinct orders the phase-I points must come from before the limits freeze (points
+    /// without an order do not count against it); after ten times `phase1_points` points the
+    /// limits freeze anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase1_min_orders: Option<usize>,
     /// Drop out-of-control phase-I points and re-estimate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase1_iterate: Option<bool>,
@@ -227,6 +233,10 @@ pub struct QualityPolicy {
     pub characteristics: BTreeMap<String, PolicyLayer>,
 }
 
+fn one() -> usize {
+    1
+}
+
 /// The policy flattened for one characteristic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ResolvedPolicy {
@@ -236,6 +246,9 @@ pub struct ResolvedPolicy {
     pub rules: Vec<u8>,
     /// Phase-I length.
     pub phase1_points: usize,
+    /// Distinct orders phase I must span.
+    #[serde(default = "one")]
+    pub phase1_min_orders: usize,
     /// Iterative phase-I estimation.
     pub phase1_iterate: bool,
     /// Shewhart limit width.
@@ -371,6 +384,14 @@ impl QualityPolicy {
                     "must be 2..=10000",
                 ));
             }
+            if let Some(n) = layer.phase1_min_orders
+                && !(1..=1000).contains(&n)
+            {
+                return Err(invalid(
+                    format!("{path}.phase1_min_orders"),
+                    "must be 1..=1000",
+                ));
+            }
             let positive = [
                 ("nsigma", layer.nsigma),
                 ("ewma_l", layer.ewma_l),
@@ -449,6 +470,7 @@ impl QualityPolicy {
             rule_set,
             rules,
             phase1_points: pick(&layers, |l| l.phase1_points).unwrap_or(20),
+            phase1_min_orders: pick(&layers, |l| l.phase1_min_orders).unwrap_or(1),
             phase1_iterate: pick(&layers, |l| l.phase1_iterate).unwrap_or(false),
             nsigma: pick(&layers, |l| l.nsigma).unwrap_or(3.0),
             ewma_lambda: pick(&layers, |l| l.ewma_lambda).unwrap_or(0.2),
