@@ -26,7 +26,7 @@ const NONE: u32 = u32::MAX;
 /// A multiplicative hash over eight bytes at a time, then a final avalanche (the 64-bit
 /// finaliser of MurmurHash3) so that every bit of the result depends on every input bit.
 /// Deterministic: the same text always hashes the same.
-fn hash_str(text: &str) -> u64 {
+pub(crate) fn hash_str(text: &str) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let bytes = text.as_bytes();
     let mut h = bytes.len() as u64;
@@ -137,7 +137,22 @@ impl Interner {
     }
 
     fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(1 << 10);
+        self.rebuild((self.slots.len() * 2).max(1 << 10));
+    }
+
+    /// Room for `more` names beyond those held without growing the table again.
+    fn reserve(&mut self, more: usize) {
+        let names = self.hashes.len().saturating_add(more);
+        let size = names.saturating_mul(2).next_power_of_two().max(1 << 10);
+        if size > self.slots.len() {
+            self.rebuild(size);
+        }
+        self.hashes.reserve(more);
+        self.arena.ends.reserve(more);
+    }
+
+    /// Moves every name into a table of `size` slots (a power of two).
+    fn rebuild(&mut self, size: usize) {
         let mask = size - 1;
         let mut slots = vec![Self::EMPTY; size];
         for (n, &h) in self.hashes.iter().enumerate() {
@@ -202,6 +217,22 @@ impl IndexBuilder {
         }
     }
 
+    /// A builder with room for about `nodes` distinct names and `edges` edges, so that the
+    /// name table is not rebuilt (every name moved) each time it doubles.
+    pub fn with_capacity(nodes: usize, edges: usize) -> IndexBuilder {
+        let mut b = IndexBuilder::new();
+        b.reserve_nodes(nodes);
+        b.reserve(edges);
+        b
+    }
+
+    /// Reserves room for about `nodes` more distinct names: the name table is sized for them
+    /// once instead of doubling (and moving every name) as they come.
+    pub fn reserve_nodes(&mut self, nodes: usize) {
+        self.nodes.reserve(nodes);
+        self.kinds.reserve(nodes);
+    }
+
     /// Reserves room for about `edges` more edges.
     pub fn reserve(&mut self, edges: usize) {
         for v in [
@@ -238,24 +269,26 @@ impl IndexBuilder {
     /// in order would. The table slots of a group of names are read before any of them is
     /// looked up, so that their cache misses overlap instead of following one another.
     pub fn nodes<'n>(&mut self, names: impl Iterator<Item = (IdKind, &'n str)>) -> Vec<NodeId> {
+        let names: Vec<(IdKind, &str, u64)> = names.map(|(k, n)| (k, n, hash_str(n))).collect();
+        self.nodes_hashed(&names)
+    }
+
+    /// [`IndexBuilder::nodes`] of names whose [`hash_str`] is already known (computed on
+    /// another thread, so that this one only probes the table).
+    pub(crate) fn nodes_hashed(&mut self, names: &[(IdKind, &str, u64)]) -> Vec<NodeId> {
         const GROUP: usize = 16;
-        let names: Vec<(IdKind, &str)> = names.collect();
         let mut out = Vec::with_capacity(names.len());
         let mut recent: [(&str, u32); 2] = [("", NONE); 2];
         let mut turn = 0;
         for group in names.chunks(GROUP) {
-            let mut hashes = [0u64; GROUP];
-            for (h, (_, name)) in hashes.iter_mut().zip(group) {
-                *h = hash_str(name);
-            }
             if let Some(mask) = self.nodes.slots.len().checked_sub(1) {
                 let mut touch = 0u64;
-                for h in &hashes[..group.len()] {
-                    touch ^= self.nodes.slots[*h as usize & mask];
+                for &(_, _, h) in group {
+                    touch ^= self.nodes.slots[h as usize & mask];
                 }
                 std::hint::black_box(touch);
             }
-            for (&(kind, name), &h) in group.iter().zip(&hashes) {
+            for &(kind, name, h) in group {
                 // Consecutive edges of an event share one end: the same text (all of `names`
                 // is alive, so the same address and length is the same text).
                 let same = |p: &(&str, u32)| std::ptr::eq(p.0, name);

@@ -213,3 +213,68 @@ fn a_fault_in_either_half_of_a_large_document_adds_nothing() {
         assert!(builder.finish() == IndexBuilder::new().finish());
     }
 }
+
+/// The bulk import, the way `mixplane trace import FILE...` and the benchmark run.
+fn bulk(texts: &[&str]) -> Result<Index, fast::BulkImportError> {
+    let mut builder = IndexBuilder::new();
+    fast::import_json_many(texts, &mut builder)?;
+    Ok(builder.finish())
+}
+
+#[test]
+fn a_bulk_import_gives_the_index_of_importing_one_document_after_another() {
+    // The benchmark's documents (two batches, so that names recur across documents).
+    let mut g = common::Gen::default();
+    let mut texts = Vec::new();
+    for b in 0..2 {
+        let events = common::batch_events(&mut g, b);
+        texts.extend(
+            events
+                .chunks(2_500)
+                .map(|c| epcis::json::document(c, &Default::default(), Timestamp(0)).to_string()),
+        );
+    }
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    assert!(texts.len() >= 8);
+    let expected = fast(&texts).unwrap();
+    assert!(expected.edge_count() > 400_000);
+    assert!(bulk(&texts).unwrap() == expected);
+    // The samples, all in one batch (documents the fast path leaves to the full reader
+    // among them), and each alone.
+    let samples: Vec<(String, String)> = samples()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("query_SimpleEventQuery"))
+        .collect();
+    let texts: Vec<&str> = samples.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(bulk(&texts).unwrap() == fast(&texts).unwrap());
+    assert!(bulk(&texts).unwrap() == full(&texts).unwrap());
+    for (name, text) in &samples {
+        assert!(bulk(&[text]).unwrap() == fast(&[text]).unwrap(), "{name}");
+    }
+    assert!(bulk(&[]).unwrap() == IndexBuilder::new().finish());
+}
+
+#[test]
+fn a_rejected_document_stops_a_bulk_import_after_the_documents_before_it() {
+    let mut g = common::Gen::default();
+    let events = common::batch_events(&mut g, 0);
+    let texts: Vec<String> = events[..3_000]
+        .chunks(1_000)
+        .map(|c| epcis::json::document(c, &Default::default(), Timestamp(0)).to_string())
+        .collect();
+    let broken = texts[1].replacen("\"eventTime\"", "\"eventTme\"", 1);
+    let expected_error = full(&[&broken]).unwrap_err();
+    // A rejected document first, in the middle, last.
+    for at in 0..3 {
+        let mut batch: Vec<&str> = texts.iter().map(String::as_str).collect();
+        batch[at] = &broken;
+        let mut builder = IndexBuilder::new();
+        let err = fast::import_json_many(&batch, &mut builder).unwrap_err();
+        assert_eq!(err.document, at);
+        assert_eq!(err.events_imported, 1_000 * at);
+        assert_eq!(err.error, expected_error);
+        assert!(err.to_string().contains(&format!("document {at}")), "{err}");
+        // Exactly the documents before it, nothing of it or after it.
+        assert!(builder.finish() == fast(&batch[..at]).unwrap(), "at {at}");
+    }
+}
