@@ -79,14 +79,17 @@ pub fn import_json_many(
         // Documents done with go back to the reader to be freed where they were allocated
         // (freeing another thread's many small allocations costs the allocator more).
         let (done, finished) = std::sync::mpsc::channel::<Prepared<'_>>();
-        let reader = scope.spawn(move || {
-            for text in texts {
-                finished.try_iter().for_each(drop);
-                if send.send(prepare(text, false)).is_err() {
-                    return;
+        let reader = std::thread::Builder::new()
+            .name("epcis-read".into())
+            .spawn_scoped(scope, move || {
+                for text in texts {
+                    finished.try_iter().for_each(drop);
+                    if send.send(prepare(text, false)).is_err() {
+                        return;
+                    }
                 }
-            }
-        });
+            })
+            .expect("a thread to read documents (as `scope.spawn` would)");
         for (document, prepared) in receive.into_iter().enumerate() {
             let read = match prepared {
                 Some(prepared) => {
@@ -191,19 +194,22 @@ fn absorb(prepared: &Prepared<'_>, builder: &mut IndexBuilder) -> usize {
         let (emptied, reuse) = std::sync::mpsc::channel::<Collector<'_>>();
         let retracted = &retracted;
         let (first_ids, second_ids) = (&prepared.first_ids, &prepared.second_ids);
-        let worker = scope.spawn(move || {
-            let halves = [(first_ids, first), (second_ids, second)];
-            for (ids, events) in halves {
-                let views: Vec<EventView<'_>> = ids.views(events).collect();
-                for slice in views.chunks(512) {
-                    let mut collected = reuse.try_recv().unwrap_or_default();
-                    lower_views_with(slice, retracted, &mut collected);
-                    if send.send(collected).is_err() {
-                        return;
+        let worker = std::thread::Builder::new()
+            .name("epcis-lower".into())
+            .spawn_scoped(scope, move || {
+                let halves = [(first_ids, first), (second_ids, second)];
+                for (ids, events) in halves {
+                    let views: Vec<EventView<'_>> = ids.views(events).collect();
+                    for slice in views.chunks(512) {
+                        let mut collected = reuse.try_recv().unwrap_or_default();
+                        lower_views_with(slice, retracted, &mut collected);
+                        if send.send(collected).is_err() {
+                            return;
+                        }
                     }
                 }
-            }
-        });
+            })
+            .expect("a thread to lower events (as `scope.spawn` would)");
         for mut collected in receive {
             sink.absorb(&mut collected);
             // The worker may have finished: then this thread frees it.
