@@ -7,6 +7,9 @@
 //! until the whole document has read. Two threads share the work (normalising the two halves
 //! of the document, then lowering slices on one while the other adds them to the builder),
 //! always in document order, so the index does not depend on how the work was shared.
+//! [`import_json_many`] reads a sequence of documents: one thread parses and normalises the
+//! next document while the one before is lowered and added, still in document order, each
+//! document whole or not at all (a rejected one stops the sequence after the ones before it).
 //!
 //! The fast path is an optimisation, never a second judge of what is valid: it accepts only a
 //! subset of what the full reader ([`super::json::parse`]) accepts, and anything it does not
