@@ -10,7 +10,8 @@
 //!   with no improvement (the minimal-move schedule) and with 100 improvement iterations,
 //!   medians over the units;
 //! - **explain** (late-order chains and bottlenecks) on both schedules, and **scenarios** on
-//!   the reference plant (five scenarios, 100 iterations and 100 risk runs each).
+//!   the reference plant from its solved plan (five scenarios, 100 iterations and 100 risk
+//!   runs each).
 //!
 //! Every schedule is checked with the independent checker (not timed).
 //! `cargo bench -p schedule --bench plant` (`-- --operations N --units M` for another size).
@@ -190,6 +191,7 @@ fn main() {
     let started = Instant::now();
     let report = run_scenarios(
         &reference,
+        Some(&current),
         &ScenarioOptions {
             max_iterations: Some(100),
             risk_runs: 100,

@@ -21,7 +21,7 @@ fn reference_problem() -> PlantProblem {
 
 fn run(problem: &PlantProblem, options: &ScenarioOptions) -> ScenarioReport {
     let mut never = |_| Box::new(Never) as Box<dyn Termination>;
-    run_scenarios(problem, options, &mut never, &mut |_, _| {}).unwrap()
+    run_scenarios(problem, None, options, &mut never, &mut |_, _| {}).unwrap()
 }
 
 fn quick(seed: u64) -> ScenarioOptions {
@@ -304,4 +304,83 @@ fn scenarios_that_do_not_apply_are_skipped_with_a_reason() {
         "{reasons:?}"
     );
     assert!(reasons[1].contains("same weight"), "{reasons:?}");
+}
+
+#[test]
+fn with_the_plan_in_force_as_planned_is_that_plan_and_the_what_ifs_start_from_it() {
+    let problem = reference_problem();
+    let plan = schedule::plant::solve_plant(
+        &problem,
+        &schedule::plant::PlantSolveOptions {
+            seed: 1,
+            threads: 1,
+            max_iterations: Some(400),
+            objective: None,
+        },
+        &mut Never,
+        &mut |_| {},
+    )
+    .unwrap()
+    .schedule;
+    let options = quick(6);
+    let mut never = |_| Box::new(Never) as Box<dyn Termination>;
+    let report =
+        run_scenarios(&problem, Some(&plan), &options, &mut never, &mut |_, _| {}).unwrap();
+    assert_all_feasible(&problem, &report);
+    let planned = report
+        .scenarios
+        .iter()
+        .find(|s| s.scenario == ScenarioKind::AsPlanned)
+        .unwrap();
+    assert_eq!(planned.schedule, plan);
+    assert_eq!(planned.iterations, 0);
+    assert!(planned.kept_plan);
+    // A what-if that keeps the plan says so, and is the plan; none is worse than the plan by
+    // its own objective.
+    for s in &report.scenarios {
+        assert_eq!(s.kept_plan, s.schedule == plan, "{}", s.scenario);
+        let mut own = report.problem_of(&problem, s.scenario);
+        own.objective = Some(s.objective);
+        assert!(
+            check(&own, &s.schedule).kpis.objective <= check(&own, &plan).kpis.objective + 1e-6,
+            "{} is worse than keeping the plan",
+            s.scenario
+        );
+    }
+    let verdict = check(&problem, &plan);
+    assert_eq!(planned.kpis.late_orders, verdict.kpis.late_orders);
+    assert_eq!(planned.kpis.makespan_minutes, verdict.kpis.makespan);
+    // Started from a good plan, a short what-if search stays near it instead of wandering off
+    // as a fresh 150-iteration search does.
+    let fresh = run(&problem, &options);
+    let late = |r: &ScenarioReport, k| {
+        r.scenarios
+            .iter()
+            .find(|s| s.scenario == k)
+            .map(|s| s.kpis.late_orders)
+            .unwrap()
+    };
+    assert!(
+        late(&report, ScenarioKind::MaximizeThroughput)
+            <= late(&fresh, ScenarioKind::MaximizeThroughput),
+        "from the plan {} late, fresh {}",
+        late(&report, ScenarioKind::MaximizeThroughput),
+        late(&fresh, ScenarioKind::MaximizeThroughput)
+    );
+    // A plan that breaks the problem is refused, naming it.
+    let mut broken = plan.clone();
+    broken.assignments[0].start -= 100_000;
+    let err = run_scenarios(
+        &problem,
+        Some(&broken),
+        &options,
+        &mut never,
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("plan: the schedule in force breaks"),
+        "{err}"
+    );
 }

@@ -13,7 +13,7 @@ use axum::routing::post;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use schedule::plant::problem::PlantProblem;
+use schedule::plant::problem::{PlantProblem, PlantSchedule};
 use schedule::plant::scenario::{
     RankingWeights, ScenarioError, ScenarioKind, ScenarioOptions, ScenarioReport, run_scenarios,
 };
@@ -47,6 +47,10 @@ pub fn endpoints() -> Vec<Endpoint> {
 #[serde(deny_unknown_fields)]
 pub struct ScenariosRequest {
     pub problem: PlantProblem,
+    /// The schedule in force: `as_planned` is this plan and every what-if starts from it
+    /// (without it `as_planned` is solved too).
+    #[serde(default)]
+    pub plan: Option<PlantSchedule>,
     /// What-ifs after `as_planned` (2 to 5); default `maximize_throughput`,
     /// `minimize_changeovers`, `overtime_on_bottleneck`, `defer_low_priority`.
     #[serde(default)]
@@ -122,6 +126,7 @@ async fn scenarios(
         };
         let report = run_scenarios(
             &request.problem,
+            request.plan.as_ref(),
             &options,
             &mut termination_for,
             &mut |_, _| {},

@@ -527,6 +527,23 @@ async fn scenarios_are_ranked_feasible_and_reproducible() {
     // With an iteration budget the answer is the same every time.
     let (_, _, again) = app.post("/v1/schedule/scenarios", &request).await;
     assert_eq!(again, body);
+    // With the plan in force, as_planned is that plan.
+    let planned = scenarios
+        .iter()
+        .find(|s| s["scenario"] == "as_planned")
+        .unwrap();
+    let mut with_plan = request.clone();
+    with_plan["plan"] = planned["schedule"].clone();
+    let (status, _, body) = app.post("/v1/schedule/scenarios", &with_plan).await;
+    assert_eq!(status, 200, "{body}");
+    let kept = body["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scenario"] == "as_planned")
+        .unwrap();
+    assert_eq!(kept["schedule"], planned["schedule"]);
+    assert_eq!(kept["iterations"], 0);
 }
 
 #[tokio::test]

@@ -19,6 +19,10 @@ use crate::progress::ProgressBar;
 pub struct ScenariosArgs {
     /// The native problem file.
     pub file: PathBuf,
+    /// The schedule in force (`solve --json` output or a list of entries): `as_planned` is
+    /// this plan, and every what-if starts from it.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
     /// What-ifs after as_planned, comma-separated (2 to 5 of maximize_throughput,
     /// minimize_tardiness, minimize_changeovers, overtime_on_bottleneck, defer_low_priority)
     /// [default: maximize_throughput,minimize_changeovers,overtime_on_bottleneck,defer_low_priority]
@@ -56,6 +60,10 @@ pub struct ScenariosArgs {
 
 pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     let problem = super::schedule::read_native(&args.file)?;
+    let plan = match &args.plan {
+        Some(path) => Some(super::schedule::read_native_schedule(path)?),
+        None => None,
+    };
     let scenarios = if args.scenarios.is_empty() {
         ScenarioKind::DEFAULT.to_vec()
     } else {
@@ -94,6 +102,7 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     let mut bar = ProgressBar::new("scenarios");
     let report = run_scenarios(
         &problem,
+        plan.as_ref(),
         &options,
         &mut termination_for,
         &mut |done, total| {
@@ -176,7 +185,12 @@ fn print_table(report: &ScenarioReport) {
             .take(5)
             .map(|r| format!("{} {:.0}%", r.order, 100.0 * r.probability_late))
             .collect();
-        println!("{}: {}", s.scenario, s.description);
+        let held = if s.kept_plan && s.scenario != ScenarioKind::AsPlanned {
+            " — the plan holds: nothing better found"
+        } else {
+            ""
+        };
+        println!("{}: {}{held}", s.scenario, s.description);
         if !risky.is_empty() {
             println!("  most at risk: {}", risky.join(", "));
         }

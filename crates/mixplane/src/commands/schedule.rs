@@ -651,14 +651,25 @@ fn print_summary(e: &Explanation, top: usize) {
     println!("(`mixplane schedule explain` prints every chain)");
 }
 
+/// Reads a native schedule file (the output of `solve --json`, a list of entries, or
+/// `{"assignments": …}`).
+pub fn read_native_schedule(path: &Path) -> anyhow::Result<PlantSchedule> {
+    let text = read(path)?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let assignments = serde_json::from_value(schedule_entries(value)?).with_context(|| {
+        format!(
+            "{}: schedule entries must be {{op, unit, start, end}}",
+            path.display()
+        )
+    })?;
+    Ok(PlantSchedule { assignments })
+}
+
 fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let problem = read_native(&args.problem)?;
-    let text = read(&args.schedule)?;
-    let value: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", args.schedule.display()))?;
-    let assignments = serde_json::from_value(schedule_entries(value)?)
-        .context("schedule entries must be {op, unit, start, end}")?;
-    let explanation = schedule::plant::explain(&problem, &PlantSchedule { assignments })
+    let schedule = read_native_schedule(&args.schedule)?;
+    let explanation = schedule::plant::explain(&problem, &schedule)
         .with_context(|| format!("{} does not fit the problem", args.schedule.display()))?;
     if args.json {
         println!("{}", serde_json::to_string(&explanation)?);
@@ -884,7 +895,79 @@ pub fn engine_plan(
         k.objective,
         initial_score.total,
     );
+    let summary = summary + &bottlenecks_and_scenarios(&problem, &schedule, options.seed)?;
     Ok((plan, summary))
+}
+
+/// The demo's planner view: what holds the plan back, and the ranked what-ifs.
+fn bottlenecks_and_scenarios(
+    problem: &PlantProblem,
+    schedule: &PlantSchedule,
+    seed: u64,
+) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let e = schedule::plant::explain(problem, schedule)?;
+    let mut out = String::new();
+    if let (Some(u), Some(p)) = (e.units.first(), e.pools.first()) {
+        let _ = writeln!(
+            out,
+            "  bottlenecks: unit {} ({:.0}% load, holds {} late orders for {} min), pool {} ({:.0}% used, {} min at full capacity)",
+            u.unit,
+            u.load_percent.unwrap_or(0.0),
+            u.late_orders,
+            u.late_minutes,
+            p.pool,
+            p.average_utilization_percent.unwrap_or(0.0),
+            p.minutes_at_full_capacity
+        );
+    }
+    let options = schedule::plant::scenario::ScenarioOptions {
+        seed,
+        threads: 2,
+        max_iterations: None,
+        risk_runs: 100,
+        ..Default::default()
+    };
+    // Each what-if searches for 0.4 s from the plan.
+    let mut slice = |_| {
+        let begun = Instant::now();
+        Box::new(TimeLimit {
+            clock: move || begun.elapsed().as_secs_f64(),
+            limit_seconds: 0.4,
+        }) as Box<dyn schedule::Termination>
+    };
+    let report = schedule::plant::scenario::run_scenarios(
+        problem,
+        Some(schedule),
+        &options,
+        &mut slice,
+        &mut |_, _| {},
+    )?;
+    let _ = writeln!(
+        out,
+        "Scenarios from this plan (ranked by throughput, changeover cost and on-time risk; `mixplane schedule scenarios` for more)"
+    );
+    for s in &report.scenarios {
+        let k = &s.kpis;
+        let _ = writeln!(
+            out,
+            "  {}. {:<23} makespan {:>4.1} d, {:>2} late, changeover cost {:>5.0}, risk of lateness {:>4.1}%{}",
+            s.rank,
+            s.scenario.as_str(),
+            k.makespan_minutes as f64 / 1440.0,
+            k.late_orders,
+            k.changeover_cost,
+            100.0 * k.on_time_risk,
+            if s.kept_plan && s.scenario != schedule::plant::scenario::ScenarioKind::AsPlanned {
+                " (the plan holds: nothing better found)".to_string()
+            } else if k.overtime_minutes > 0 {
+                format!(", {} min overtime", k.overtime_minutes)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(out)
 }
 
 /// Runs the simulator on a plan, with a progress bar.

@@ -434,6 +434,43 @@ pub struct Genome {
     pub hold: Option<Vec<i64>>,
 }
 
+impl Genome {
+    /// The genome that replays `schedule`: groups in order of their earliest start, each
+    /// operation on the unit it has there (operations the schedule lacks go last, free to
+    /// choose). `problem` must be the one `model` was compiled from.
+    pub fn from_schedule(
+        model: &Model,
+        problem: &PlantProblem,
+        schedule: &PlantSchedule,
+    ) -> Genome {
+        let placed: HashMap<&str, (&str, i64)> = schedule
+            .assignments
+            .iter()
+            .map(|a| (a.op.as_str(), (a.unit.as_str(), a.start)))
+            .collect();
+        let mut key = vec![i64::MAX; model.groups.len()];
+        let mut unit_pref = vec![None; model.n_ops()];
+        for (i, op) in problem.operations.iter().enumerate() {
+            if let Some(&(unit, start)) = placed.get(op.id.as_str()) {
+                let g = model.ops[i].group;
+                key[g] = key[g].min(start);
+                unit_pref[i] = op
+                    .alternatives
+                    .iter()
+                    .position(|a| a.unit == unit)
+                    .map(|x| x as u16);
+            }
+        }
+        let mut order: Vec<usize> = (0..model.groups.len()).collect();
+        order.sort_by_key(|&g| (key[g], g));
+        Genome {
+            order,
+            unit_pref,
+            hold: None,
+        }
+    }
+}
+
 /// Score of a decoded schedule, term by term (the checker recomputes the same numbers).
 #[derive(
     Debug,

@@ -37,11 +37,6 @@ pub fn lateness_risk(
 ) -> Result<Vec<OrderRisk>, ProblemError> {
     problem.validate()?;
     let mut rng = Rng::new(seed);
-    let start_of: std::collections::HashMap<&str, (&str, i64)> = schedule
-        .assignments
-        .iter()
-        .map(|a| (a.op.as_str(), (a.unit.as_str(), a.start)))
-        .collect();
     let mut late = vec![0usize; problem.orders.len()];
     let mut minutes = vec![0f64; problem.orders.len()];
     let mut done = 0usize;
@@ -62,26 +57,7 @@ pub fn lateness_risk(
             }
         }
         let model = Model::compile(&p);
-        let mut key: Vec<i64> = vec![i64::MAX; model.groups.len()];
-        let mut pref = vec![None; model.n_ops()];
-        for (i, op) in p.operations.iter().enumerate() {
-            if let Some(&(unit, start)) = start_of.get(op.id.as_str()) {
-                let g = model.ops[i].group;
-                key[g] = key[g].min(start);
-                pref[i] = op
-                    .alternatives
-                    .iter()
-                    .position(|a| a.unit == unit)
-                    .map(|x| x as u16);
-            }
-        }
-        let mut order: Vec<usize> = (0..model.groups.len()).collect();
-        order.sort_by_key(|&g| (key[g], g));
-        let genome = Genome {
-            order,
-            unit_pref: pref,
-            hold: None,
-        };
+        let genome = Genome::from_schedule(&model, &p, schedule);
         let Ok(d) = decode(&model, &genome) else {
             continue;
         };

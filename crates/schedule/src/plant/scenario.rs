@@ -33,8 +33,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::checker::check;
+use super::construct::{Genome, Model, decode};
 use super::explain::{UnitLoad, explain};
-use super::improve::{PlantSolveError, PlantSolveOptions, solve_plant};
+use super::improve::{PlantSolution, PlantSolveError, PlantSolveOptions, improve, solve_plant};
 use super::problem::{Interval, Objective, PlantProblem, PlantSchedule, Preset, ProblemError};
 use super::risk::{OrderRisk, lateness_risk};
 use crate::termination::Termination;
@@ -231,6 +232,9 @@ pub struct ScenarioResult {
     /// Feasible against the scenario's problem (the original plus its changes).
     pub schedule: PlantSchedule,
     pub iterations: u64,
+    /// The answer is the plan in force unchanged: no better schedule was found under this
+    /// scenario's objective and assumptions (always for `as_planned` given a plan).
+    pub kept_plan: bool,
 }
 
 /// A scenario that was asked for but does not apply to this problem.
@@ -538,6 +542,7 @@ struct Evaluated {
     order_risk: Vec<OrderRisk>,
     schedule: PlantSchedule,
     iterations: u64,
+    kept_plan: bool,
 }
 
 fn evaluate(
@@ -546,10 +551,15 @@ fn evaluate(
     changes: ScenarioChanges,
     objective: Objective,
     options: &ScenarioOptions,
+    start: Start<'_>,
     termination: &mut dyn Termination,
 ) -> Result<Evaluated, ScenarioError> {
     let solve_problem = apply_changes(original, &changes, true);
     let judge_problem = apply_changes(original, &changes, false);
+    let plan = match start {
+        Start::Keep(p) | Start::From(p) => Some(p),
+        Start::Fresh => None,
+    };
     let solve_options = PlantSolveOptions {
         // Each scenario searches from its own seed; the risk runs share one.
         seed: options.seed ^ (kind as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D),
@@ -557,7 +567,52 @@ fn evaluate(
         max_iterations: options.max_iterations,
         objective: Some(objective),
     };
-    let solution = solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?;
+    let solution = match start {
+        Start::Keep(schedule) => PlantSolution {
+            schedule: schedule.clone(),
+            score: Default::default(),
+            initial_score: Default::default(),
+            iterations: 0,
+        },
+        Start::From(schedule) => {
+            let mut p = solve_problem.clone();
+            p.objective = Some(objective);
+            let model = Model::compile(&p);
+            let genome = Genome::from_schedule(&model, &p, schedule);
+            match decode(&model, &genome) {
+                Ok(decoded) => {
+                    let (_, best, iterations) = improve(
+                        &model,
+                        genome,
+                        decoded,
+                        &solve_options,
+                        termination,
+                        &mut |_| {},
+                    );
+                    let improved = best.to_schedule(&model);
+                    // The plan itself holds under every what-if (they add availability or
+                    // change weights and due dates only): a what-if never answers with
+                    // something worse, by its own objective, than keeping the plan.
+                    let keep = check(&p, schedule);
+                    let found = check(&p, &improved);
+                    let schedule = if keep.feasible && keep.kpis.objective <= found.kpis.objective {
+                        schedule.clone()
+                    } else {
+                        improved
+                    };
+                    PlantSolution {
+                        schedule,
+                        score: best.score,
+                        initial_score: Default::default(),
+                        iterations,
+                    }
+                }
+                // The plan in force does not replay under this scenario: start afresh.
+                Err(_) => solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?,
+            }
+        }
+        Start::Fresh => solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?,
+    };
     let mut judged = judge_problem.clone();
     judged.objective = Some(objective);
     let report = check(&judged, &solution.schedule);
@@ -610,6 +665,7 @@ fn evaluate(
         changes,
         kpis,
         order_risk: risk,
+        kept_plan: plan.is_some_and(|p| *p == solution.schedule),
         schedule: solution.schedule,
         iterations: solution.iterations,
     })
@@ -661,6 +717,7 @@ fn rank(evaluated: Vec<Evaluated>, weights: RankingWeights) -> Vec<ScenarioResul
                 order_risk: e.order_risk,
                 schedule: e.schedule,
                 iterations: e.iterations,
+                kept_plan: e.kept_plan,
             }
         })
         .collect();
@@ -672,17 +729,41 @@ fn rank(evaluated: Vec<Evaluated>, weights: RankingWeights) -> Vec<ScenarioResul
     results
 }
 
-/// Runs `as_planned` and the asked-for what-ifs and ranks them. `termination_for` gives
-/// each scenario its own stop condition (a time slice, a cancellation flag);
-/// `progress(done, total)` is called after each scenario.
+/// Where a scenario's search starts.
+#[derive(Clone, Copy)]
+enum Start<'s> {
+    /// This very schedule, unchanged (the plan in force as `as_planned`).
+    Keep(&'s PlantSchedule),
+    /// Improve from this schedule under the scenario's objective and changes.
+    From(&'s PlantSchedule),
+    /// Construct and improve from scratch.
+    Fresh,
+}
+
+/// Runs `as_planned` and the asked-for what-ifs and ranks them. With `plan` (the schedule
+/// in force, which must pass the checker) `as_planned` is that plan as it stands and every
+/// what-if starts its search from it, so the scenarios are variations of the plan rather than
+/// independent searches; without it `as_planned` is solved too. `termination_for` gives each
+/// scenario its own stop condition (a time slice, a cancellation flag); `progress(done,
+/// total)` is called after each scenario.
 pub fn run_scenarios<'t>(
     problem: &PlantProblem,
+    plan: Option<&PlantSchedule>,
     options: &ScenarioOptions,
     termination_for: &mut dyn FnMut(ScenarioKind) -> Box<dyn Termination + 't>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ScenarioReport, ScenarioError> {
     validate_options(options)?;
     problem.validate()?;
+    if let Some(plan) = plan {
+        let verdict = check(problem, plan);
+        if let Some(first) = verdict.violations.first() {
+            return Err(ScenarioError::Options(format!(
+                "plan: the schedule in force breaks {} constraint(s) of the problem, first {first:?}",
+                verdict.violations.len()
+            )));
+        }
+    }
     let total = options.scenarios.len() + 1;
     let planned_objective = problem.weights();
     let base = evaluate(
@@ -691,6 +772,7 @@ pub fn run_scenarios<'t>(
         ScenarioChanges::default(),
         planned_objective,
         options,
+        plan.map_or(Start::Fresh, Start::Keep),
         &mut *termination_for(ScenarioKind::AsPlanned),
     )?;
     progress(1, total);
@@ -750,6 +832,7 @@ pub fn run_scenarios<'t>(
                 changes,
                 objective,
                 options,
+                plan.map_or(Start::Fresh, Start::From),
                 &mut *termination_for(kind),
             )?),
         }
