@@ -202,10 +202,16 @@ fn absorb(prepared: &Prepared<'_>, builder: &mut IndexBuilder) -> usize {
             .spawn_scoped(scope, move || {
                 let halves = [(first_ids, first), (second_ids, second)];
                 for (ids, events) in halves {
-                    let views: Vec<EventView<'_>> = ids.views(events).collect();
-                    for slice in views.chunks(512) {
+                    // Views a slice at a time, so that the first slice reaches the builder
+                    // without waiting for the views of the whole document.
+                    for (events, spans) in events.chunks(512).zip(ids.spans.chunks(512)) {
+                        let views: Vec<EventView<'_>> = events
+                            .iter()
+                            .zip(spans)
+                            .map(|(e, s)| view(e, s, &ids.canon))
+                            .collect();
                         let mut collected = reuse.try_recv().unwrap_or_default();
-                        lower_views_with(slice, retracted, &mut collected);
+                        lower_views_with(&views, retracted, &mut collected);
                         if send.send(collected).is_err() {
                             return;
                         }
@@ -247,13 +253,6 @@ impl Normalised {
             canon: canon.text,
             spans,
         })
-    }
-
-    fn views<'r>(&'r self, events: &'r [RawEvent<'_>]) -> impl Iterator<Item = EventView<'r>> + 'r {
-        events
-            .iter()
-            .zip(&self.spans)
-            .map(|(e, s)| view(e, s, &self.canon))
     }
 }
 
