@@ -253,6 +253,27 @@ fn hold_row(row: &SqliteRow) -> Result<Hold> {
     })
 }
 
+/// The enforcer's decisions: derived from the event log, so wiped with it (children first).
+const JUDGED_TABLES: [&str; 5] = [
+    "quality_nc_transitions",
+    "quality_nc_items",
+    "quality_ncs",
+    "quality_holds",
+    "quality_alerts",
+];
+
+/// Deletes every row of the enforcer's decisions and, with `cursor`, its place in the log.
+pub(crate) async fn wipe_judged(conn: &mut SqliteConnection, cursor: bool) -> Result<()> {
+    let cursor_table = cursor.then_some("quality_enforcer");
+    for table in JUDGED_TABLES.into_iter().chain(cursor_table) {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *conn)
+            .await
+            .ctx("clearing the quality records of a reset log")?;
+    }
+    Ok(())
+}
+
 const HOLD_COLUMNS: &str = "id, item_kind, item_id, link, reason, alert_id, placed_by, placed_at, \
                             released_by, released_at, release_reason";
 
@@ -440,18 +461,7 @@ impl Store {
                                 if seq > 0 && at != event {
                                     // The log was reset: what was judged no longer exists.
                                     restarted = true;
-                                    for table in [
-                                        "quality_nc_transitions",
-                                        "quality_nc_items",
-                                        "quality_ncs",
-                                        "quality_holds",
-                                        "quality_alerts",
-                                    ] {
-                                        sqlx::query(&format!("DELETE FROM {table}"))
-                                            .execute(&mut *tx)
-                                            .await
-                                            .ctx("clearing quality records of a reset log")?;
-                                    }
+                                    wipe_judged(&mut *tx, false).await?;
                                     (0, None)
                                 } else {
                                     (seq, Some(state))

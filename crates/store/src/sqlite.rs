@@ -381,19 +381,7 @@ pub(crate) async fn write(pool: &SqlitePool, w: Write<'_>) -> Result<Option<i64>
             .ctx("wiping the event log")?;
         // What the quality enforcer decided derives from the log: it goes with it, so a new
         // log (even one with the same event ids) is judged afresh under the policy in force.
-        for table in [
-            "quality_nc_transitions",
-            "quality_nc_items",
-            "quality_ncs",
-            "quality_holds",
-            "quality_alerts",
-            "quality_enforcer",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table}"))
-                .execute(&mut *tx)
-                .await
-                .ctx("wiping the quality records of the event log")?;
-        }
+        crate::quality::wipe_judged(&mut tx, true).await?;
     }
     insert_rows(
         &mut tx,
