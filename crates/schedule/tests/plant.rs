@@ -2,25 +2,19 @@
 //! (property test: every solver output passes the independent checker and the checker's
 //! objective equals the solver's), impossible input, determinism and repair.
 
+mod common;
+
+use common::reference_problem;
+use schedule::plant::from_model::{FromModelOptions, problem_from_model};
 use std::path::PathBuf;
 
 use proptest::prelude::*;
 use schedule::plant::checker::{Violation, check};
-use schedule::plant::from_model::{FromModelOptions, problem_from_model};
 use schedule::plant::generate::{GenerateOptions, generate};
 use schedule::plant::problem::*;
 use schedule::plant::repair::{Disruption, repair};
 use schedule::plant::{PlantSolveError, PlantSolveOptions, solve_plant};
 use schedule::{Never, Termination};
-
-fn reference_problem() -> PlantProblem {
-    let plant: model::Plant =
-        serde_json::from_str(include_str!("../../sim/data/reference-plant.json")).unwrap();
-    let catalog = model::Catalog::new(plant).unwrap();
-    let start = model::Timestamp::parse("2026-03-02T00:00:00Z").unwrap();
-    let state = model::PlantState::initial(&catalog, start);
-    problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap()
-}
 
 fn budget(iterations: u64, threads: usize, seed: u64) -> PlantSolveOptions {
     PlantSolveOptions {

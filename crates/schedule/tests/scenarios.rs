@@ -2,22 +2,15 @@
 //! the ranking follows its weights, overtime and deferral change what they should, and the
 //! report is the same for the same seed.
 
+mod common;
+
+use common::reference_problem;
 use schedule::plant::checker::check;
-use schedule::plant::from_model::{FromModelOptions, problem_from_model};
 use schedule::plant::problem::PlantProblem;
 use schedule::plant::scenario::{
     RankingWeights, ScenarioKind, ScenarioOptions, ScenarioReport, run_scenarios,
 };
 use schedule::{Never, Termination};
-
-fn reference_problem() -> PlantProblem {
-    let plant: model::Plant =
-        serde_json::from_str(include_str!("../../sim/data/reference-plant.json")).unwrap();
-    let catalog = model::Catalog::new(plant).unwrap();
-    let start = model::Timestamp::parse("2026-03-02T00:00:00Z").unwrap();
-    let state = model::PlantState::initial(&catalog, start);
-    problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap()
-}
 
 fn run(problem: &PlantProblem, options: &ScenarioOptions) -> ScenarioReport {
     let mut never = |_| Box::new(Never) as Box<dyn Termination>;
