@@ -155,6 +155,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     .chain(crate::govern_api::endpoints())
     .chain(crate::schedule_api::endpoints())
     .chain(crate::scenario_api::endpoints())
+    .chain(crate::principals_api::endpoints())
     .collect()
 }
 

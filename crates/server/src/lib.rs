@@ -13,6 +13,7 @@ pub mod auth;
 pub mod extract;
 pub mod govern_api;
 pub mod openapi;
+pub mod principals_api;
 pub mod problem;
 pub mod quality_api;
 pub mod routes;

@@ -169,6 +169,10 @@ const RULES: &[Rule] = &[
     rule("explainSchedule", Sample::Access("{}")),
     rule("scheduleScenarios", Sample::Access("{}")),
     rule("repairSchedule", Sample::Access("{}")),
+    // Principals.
+    rule("listPrincipals", Sample::Plain),
+    rule("issueToken", Sample::Access("{}")),
+    rule("revokeTokens", Sample::Access("")),
 ];
 
 /// The scopes every role is tried with, and whether each reaches area A-CHEM of site RHF.
