@@ -474,12 +474,26 @@ struct ImportParams {
     name: Option<String>,
 }
 
+/// Genealogy documents link lots, serials and containers across areas (a batch made in one
+/// area is consumed and packed in others) and name locations by GS1 ids the plant model does
+/// not map to areas, so what they touch cannot be bounded by an area: importing them needs a
+/// site-wide scope.
+fn site_wide(caller: &Caller) -> Result<(), Problem> {
+    match &caller.0.scope {
+        govern::Scope::Area(area) => Err(crate::auth::forbidden(format!(
+            "genealogy documents link material across areas; importing them needs a site-wide scope, not `area:{area}`"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 async fn trace_import(
     State(app): State<AppState>,
     caller: Caller,
     Query(params): Query<ImportParams>,
     body: Bytes,
 ) -> Result<axum::Json<ImportSummary>, Problem> {
+    site_wide(&caller)?;
     let actor = caller.actor();
     let name = params.name.unwrap_or_else(|| "upload".into());
     let summary = import_text(&app.store, &name, body_text(&body)?, &actor, now()).await?;
@@ -602,6 +616,7 @@ async fn epcis_capture(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, Problem> {
+    site_wide(&caller)?;
     let actor = caller.actor();
     let text = body_text(&body)?;
     let imported = trace::import::read(text, now()).map_err(TraceFailure::from)?;

@@ -154,13 +154,14 @@ const RULES: &[Rule] = &[
     rule("transitionNonconformance", Sample::Access("{}")),
     rule("releaseGate", Sample::Access("")),
     // Genealogy.
-    rule("traceImport", Sample::Access("{}")),
+    // Imports link material across areas: area-scoped principals are refused.
+    in_area("traceImport", Sample::Access("{}")),
     rule("traceBackward", Sample::Access("")),
     rule("traceForward", Sample::Access("")),
     rule("traceRecall", Sample::Access("")),
     rule("traceRecallRequest", Sample::Access("{}")),
     rule("traceReconcile", Sample::Access("")),
-    rule("epcisCapture", Sample::Access("{}")),
+    in_area("epcisCapture", Sample::Access("{}")),
     rule("epcisEvents", Sample::Access("")),
     // Scheduling.
     rule("optimizeSchedule", Sample::Access("{}")),
