@@ -19,6 +19,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
+use super::interval::merge;
 use super::problem::{Assignment, KeyedBy, Objective, PlantProblem, PlantSchedule};
 
 pub(crate) const INF: i64 = i64::MAX / 4;
@@ -99,19 +100,6 @@ pub struct Model {
     pub(crate) op_ids: Vec<String>,
     pub(crate) unit_ids: Vec<String>,
     pub(crate) mat_ids: Vec<String>,
-}
-
-fn merge(mut v: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
-    v.retain(|w| w.1 > w.0);
-    v.sort_unstable();
-    let mut out: Vec<(i64, i64)> = Vec::with_capacity(v.len());
-    for (s, e) in v {
-        match out.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => out.push((s, e)),
-        }
-    }
-    out
 }
 
 fn subtract(avail: Vec<(i64, i64)>, down: &[(i64, i64)]) -> Vec<(i64, i64)> {
@@ -443,24 +431,18 @@ impl Genome {
         problem: &PlantProblem,
         schedule: &PlantSchedule,
     ) -> Genome {
-        let placed: HashMap<&str, (&str, i64)> = schedule
-            .assignments
+        let (starts, unit_pref) = placements(problem, schedule);
+        let key: Vec<i64> = model
+            .groups
             .iter()
-            .map(|a| (a.op.as_str(), (a.unit.as_str(), a.start)))
-            .collect();
-        let mut key = vec![i64::MAX; model.groups.len()];
-        let mut unit_pref = vec![None; model.n_ops()];
-        for (i, op) in problem.operations.iter().enumerate() {
-            if let Some(&(unit, start)) = placed.get(op.id.as_str()) {
-                let g = model.ops[i].group;
-                key[g] = key[g].min(start);
-                unit_pref[i] = op
-                    .alternatives
+            .map(|members| {
+                members
                     .iter()
-                    .position(|a| a.unit == unit)
-                    .map(|x| x as u16);
-            }
-        }
+                    .filter_map(|&i| starts[i])
+                    .min()
+                    .unwrap_or(i64::MAX)
+            })
+            .collect();
         let mut order: Vec<usize> = (0..model.groups.len()).collect();
         order.sort_by_key(|&g| (key[g], g));
         Genome {
@@ -469,6 +451,33 @@ impl Genome {
             hold: None,
         }
     }
+}
+
+/// Per operation of `problem`: its start in `schedule` and the index of the alternative
+/// whose unit it runs on there (`None` where the schedule lacks it).
+pub(crate) fn placements(
+    problem: &PlantProblem,
+    schedule: &PlantSchedule,
+) -> (Vec<Option<i64>>, Vec<Option<u16>>) {
+    let placed: HashMap<&str, (&str, i64)> = schedule
+        .assignments
+        .iter()
+        .map(|a| (a.op.as_str(), (a.unit.as_str(), a.start)))
+        .collect();
+    problem
+        .operations
+        .iter()
+        .map(|op| match placed.get(op.id.as_str()) {
+            Some(&(unit, start)) => (
+                Some(start),
+                op.alternatives
+                    .iter()
+                    .position(|a| a.unit == unit)
+                    .map(|x| x as u16),
+            ),
+            None => (None, None),
+        })
+        .unzip()
 }
 
 /// Score of a decoded schedule, term by term (the checker recomputes the same numbers).

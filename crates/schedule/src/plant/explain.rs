@@ -49,6 +49,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::interval::merge;
 use super::problem::{
     Interval, KeyedBy, OperationSpec, PlantProblem, PlantSchedule, ProblemError, Receipt,
 };
@@ -565,19 +566,6 @@ struct Context<'a> {
     consumes: Vec<Vec<(usize, f64)>>,
     pool_profiles: Vec<PoolProfile>,
     materials: Vec<MaterialProfile>,
-}
-
-fn merge(mut v: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
-    v.retain(|w| w.1 > w.0);
-    v.sort_unstable();
-    let mut out: Vec<(i64, i64)> = Vec::new();
-    for (s, e) in v {
-        match out.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => out.push((s, e)),
-        }
-    }
-    out
 }
 
 fn key_of<'o>(op: &'o OperationSpec, keyed: &KeyedBy) -> Option<&'o str> {

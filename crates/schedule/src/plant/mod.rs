@@ -22,6 +22,7 @@ pub mod explain;
 pub mod from_model;
 pub mod generate;
 pub mod improve;
+mod interval;
 pub mod problem;
 pub mod repair;
 pub mod risk;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::{HashMap, HashSet};
 
-use super::construct::{DecodeError, Genome, Model, Score, decode};
+use super::construct::{DecodeError, Genome, Model, Score, decode, placements};
 use super::improve::{PlantSolveError, PlantSolveOptions, improve};
 use super::problem::*;
 use crate::termination::Termination;
@@ -123,7 +123,7 @@ pub fn repair(
     let mut unit_free: HashSet<String> = HashSet::new();
     let (model, genome, decoded) = loop {
         let model = Model::compile(&p);
-        let mut genome = held_genome(&model, &p, &placed);
+        let mut genome = held_genome(&model, &p, current);
         for (i, id) in model.op_ids.iter().enumerate() {
             if unit_free.contains(id) {
                 genome.unit_pref[i] = None;
@@ -197,20 +197,9 @@ pub fn repair(
 }
 
 /// The old order of groups (new groups first) on the old units, held at the old starts.
-fn held_genome(model: &Model, p: &PlantProblem, placed: &HashMap<&str, &Assignment>) -> Genome {
-    let n = model.n_ops();
-    let mut hold = vec![i64::MIN; n];
-    let mut pref = vec![None; n];
-    for (i, id) in model.op_ids.iter().enumerate() {
-        if let Some(a) = placed.get(id.as_str()) {
-            hold[i] = a.start;
-            pref[i] = p.operations[i]
-                .alternatives
-                .iter()
-                .position(|x| x.unit == a.unit)
-                .map(|x| x as u16);
-        }
-    }
+fn held_genome(model: &Model, p: &PlantProblem, current: &PlantSchedule) -> Genome {
+    let (starts, unit_pref) = placements(p, current);
+    let hold: Vec<i64> = starts.iter().map(|s| s.unwrap_or(i64::MIN)).collect();
     // Groups that must follow a frozen operation within a maximum wait have a window that
     // is already fixed in time: they go first, before the operations the disruption pushes
     // take their old slots.
@@ -234,7 +223,7 @@ fn held_genome(model: &Model, p: &PlantProblem, placed: &HashMap<&str, &Assignme
     order.sort_by_key(|&g| (key[g], g));
     Genome {
         order,
-        unit_pref: pref,
+        unit_pref,
         hold: Some(hold),
     }
 }

@@ -36,6 +36,7 @@ use super::checker::check;
 use super::construct::{Genome, Model, decode};
 use super::explain::{UnitLoad, explain};
 use super::improve::{PlantSolution, PlantSolveError, PlantSolveOptions, improve, solve_plant};
+use super::interval::covered_minutes;
 use super::problem::{Interval, Objective, PlantProblem, PlantSchedule, Preset, ProblemError};
 use super::risk::{OrderRisk, lateness_risk};
 use crate::termination::Termination;
@@ -335,25 +336,6 @@ fn validate_options(options: &ScenarioOptions) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-/// Minutes of `[from, to)` covered by the union of `windows`.
-fn covered_minutes(windows: &[Interval], from: i64, to: i64) -> i64 {
-    let mut spans: Vec<(i64, i64)> = windows
-        .iter()
-        .map(|w| (w.start.max(from), w.end.min(to)))
-        .filter(|(s, e)| s < e)
-        .collect();
-    spans.sort_unstable();
-    let (mut total, mut reach) = (0, i64::MIN);
-    for (s, e) in spans {
-        let s = s.max(reach);
-        if e > s {
-            total += e - s;
-            reach = e;
-        }
-    }
-    total
-}
-
 /// Windows after each window of `availability`, `extra` minutes long, clipped to the next
 /// window and the horizon.
 fn overtime_windows(availability: &[Interval], extra: i64, horizon: i64) -> Vec<Interval> {
@@ -501,7 +483,9 @@ fn overtime_used(changes: &ScenarioChanges, schedule: &PlantSchedule) -> i64 {
                 .assignments
                 .iter()
                 .filter(|a| a.unit == ot.id)
-                .map(|a| covered_minutes(&ot.windows, a.start, a.end))
+                .map(|a| {
+                    covered_minutes(ot.windows.iter().map(|w| (w.start, w.end)), a.start, a.end)
+                })
                 .sum::<i64>()
         })
         .sum()
@@ -864,13 +848,6 @@ mod tests {
             overtime_windows(&[w(0, 500), w(400, 900)], 60, 2000),
             vec![w(900, 960)]
         );
-    }
-
-    #[test]
-    fn covered_minutes_counts_overlaps_once() {
-        let w = |start, end| Interval { start, end };
-        assert_eq!(covered_minutes(&[w(0, 10), w(5, 20), w(30, 40)], 0, 35), 25);
-        assert_eq!(covered_minutes(&[], 0, 35), 0);
     }
 
     #[test]
