@@ -21,6 +21,24 @@ async fn send(
     common::split(request.send().await.unwrap()).await
 }
 
+/// `POST /v1/principals` as the holder of `token`.
+async fn issue(
+    client: &reqwest::Client,
+    served: &common::Served,
+    token: &str,
+    body: Value,
+) -> (u16, String, Value) {
+    send(
+        client,
+        served,
+        reqwest::Method::POST,
+        "/v1/principals",
+        token,
+        Some(body),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn an_admin_issues_and_revokes_tokens_within_its_reach() {
     let store = common::reference_store().await;
@@ -38,13 +56,11 @@ async fn an_admin_issues_and_revokes_tokens_within_its_reach() {
     use reqwest::Method;
 
     // Issue: 201 with the token, shown once; it works on the next call.
-    let (status, _, issued) = send(
+    let (status, _, issued) = issue(
         &client,
         &served,
-        Method::POST,
-        "/v1/principals",
         &admin,
-        Some(json!({"name": "mes-bridge", "role": "operator", "kind": "service", "scope": "site:RHF"})),
+        json!({"name": "mes-bridge", "role": "operator", "kind": "service", "scope": "site:RHF"}),
     )
     .await;
     assert_eq!(status, 201, "{issued}");
@@ -106,25 +122,21 @@ async fn an_admin_issues_and_revokes_tokens_within_its_reach() {
     assert_eq!(status, 401);
 
     // No more reach than the caller's: an area admin grants its area, not the site.
-    let (status, kind, refused) = send(
+    let (status, kind, refused) = issue(
         &client,
         &served,
-        Method::POST,
-        "/v1/principals",
         &chem_admin,
-        Some(json!({"name": "sam", "role": "supervisor", "scope": "site:RHF"})),
+        json!({"name": "sam", "role": "supervisor", "scope": "site:RHF"}),
     )
     .await;
     assert_eq!(status, 403, "{refused}");
     assert_eq!(kind, "application/problem+json");
     assert!(refused["detail"].as_str().unwrap().contains("site:RHF"));
-    let (status, _, _) = send(
+    let (status, _, _) = issue(
         &client,
         &served,
-        Method::POST,
-        "/v1/principals",
         &chem_admin,
-        Some(json!({"name": "sam", "role": "supervisor", "scope": "area:A-CHEM"})),
+        json!({"name": "sam", "role": "supervisor", "scope": "area:A-CHEM"}),
     )
     .await;
     assert_eq!(status, 201);
@@ -140,13 +152,11 @@ async fn an_admin_issues_and_revokes_tokens_within_its_reach() {
     )
     .await;
     assert_eq!(status, 403);
-    let (status, _, bad) = send(
+    let (status, _, bad) = issue(
         &client,
         &served,
-        Method::POST,
-        "/v1/principals",
         &admin,
-        Some(json!({"name": "x", "role": "overlord", "scope": "*"})),
+        json!({"name": "x", "role": "overlord", "scope": "*"}),
     )
     .await;
     assert_eq!(status, 422, "{bad}");
@@ -154,13 +164,11 @@ async fn an_admin_issues_and_revokes_tokens_within_its_reach() {
         bad["detail"].as_str().unwrap().contains("overlord"),
         "{bad}"
     );
-    let (status, _, bad) = send(
+    let (status, _, bad) = issue(
         &client,
         &served,
-        Method::POST,
-        "/v1/principals",
         &admin,
-        Some(json!({"name": "bot", "role": "agent", "scope": "*", "kind": "person"})),
+        json!({"name": "bot", "role": "agent", "scope": "*", "kind": "person"}),
     )
     .await;
     assert_eq!(status, 422, "{bad}");

@@ -58,6 +58,17 @@ pub struct ScenariosArgs {
     pub json: bool,
 }
 
+/// Each scenario's own wall-clock limit of `seconds`, counted from when it starts.
+pub fn time_slices(seconds: f64) -> impl FnMut(ScenarioKind) -> Box<dyn Termination> {
+    move |_| {
+        let begun = Instant::now();
+        Box::new(TimeLimit {
+            clock: move || begun.elapsed().as_secs_f64(),
+            limit_seconds: seconds,
+        })
+    }
+}
+
 pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     let problem = super::schedule::read_native(&args.file)?;
     let plan = match &args.plan {
@@ -92,13 +103,7 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     };
     let slice = args.time_limit.max(0.0) / (options.scenarios.len() + 1) as f64;
     let started = Instant::now();
-    let mut termination_for = |_kind| {
-        let begun = Instant::now();
-        Box::new(TimeLimit {
-            clock: move || begun.elapsed().as_secs_f64(),
-            limit_seconds: slice,
-        }) as Box<dyn Termination>
-    };
+    let mut termination_for = time_slices(slice);
     let mut bar = ProgressBar::new("scenarios");
     let report = run_scenarios(
         &problem,

@@ -929,13 +929,7 @@ fn bottlenecks_and_scenarios(
         ..Default::default()
     };
     // Each what-if searches for 0.4 s from the plan.
-    let mut slice = |_| {
-        let begun = Instant::now();
-        Box::new(TimeLimit {
-            clock: move || begun.elapsed().as_secs_f64(),
-            limit_seconds: 0.4,
-        }) as Box<dyn schedule::Termination>
-    };
+    let mut slice = super::scenarios::time_slices(0.4);
     let report = schedule::plant::scenario::run_scenarios(
         problem,
         Some(schedule),
