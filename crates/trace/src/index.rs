@@ -4,10 +4,11 @@
 //! imports lower into directly), then read-only. Nodes are `u32`s; their canonical names live
 //! in one string arena and are looked up through an open-addressing table of hash bits and
 //! node numbers (a name is compared only when its hash bits match). Edges are stored
-//! column-wise (from, to, kind, time, location, quantity, uom, event, and when an unpacking
-//! ended them) and reached through CSR arrays in both directions, so a traversal touches only
-//! integer arrays and one visited bitset: no string is allocated or compared until the caller
-//! asks for a name.
+//! column-wise (from, to, kind, event occurrence, measure, and when an unpacking ended them;
+//! an event's time and location are stored once for all its edges, and the rare quantities
+//! and units apart, so an edge costs 17 bytes) and reached through CSR arrays in both
+//! directions, so a traversal touches only integer arrays and one visited bitset: no string is
+//! allocated or compared until the caller asks for a name.
 
 use std::collections::HashMap;
 
@@ -71,29 +72,37 @@ impl Arena {
     }
 }
 
-/// Interns canonical names to dense `u32`s: an open-addressing table (linear probing, at most
-/// half full) of 64-bit slots, each 32 bits of the name's hash and its number + 1 (0 is an
-/// empty slot), so that a probe touches one cache line and a name is compared only when its
-/// hash bits match. Names with equal hashes simply take further slots.
+/// Interns canonical names to dense `u32`s: an open-addressing table (linear probing) of
+/// 64-bit slots, each the upper 32 bits of the name's hash (the tag) and its number + 1 (0 is
+/// an empty slot), so that a probe touches one cache line and a name is compared only when
+/// its tag matches. A name's home slot is a function of its tag alone (its tag scaled to the
+/// table's size, which need not be a power of two), so the table can be rebuilt from its
+/// slots (no hash kept per name, no name read again). The table is made half full and grows
+/// (doubles) past three quarters, so that an estimate of the names to come can be off by half
+/// before every name has to move. Names with equal tags simply take further slots.
 #[derive(Default)]
 struct Interner {
     arena: Arena,
-    /// Each name's full hash, to move it when the table grows.
-    hashes: Vec<u64>,
     slots: Vec<u64>,
 }
 
 impl Interner {
     const EMPTY: u64 = 0;
 
+    /// The slot where probing for a name with this tag (or slot, whose upper half is the
+    /// tag) starts, in a table of `size` slots.
+    fn home(tagged: u64, size: usize) -> usize {
+        (((tagged >> 32) * size as u64) >> 32) as usize
+    }
+
     /// The name's number, or the empty slot where it would go.
     fn find(&self, name: &str, h: u64) -> Result<u32, usize> {
-        if self.slots.is_empty() {
+        let size = self.slots.len();
+        if size == 0 {
             return Err(usize::MAX);
         }
-        let mask = self.slots.len() - 1;
         let tag = h >> 32;
-        let mut i = h as usize & mask;
+        let mut i = Self::home(h, size);
         loop {
             let slot = self.slots[i];
             if slot == Self::EMPTY {
@@ -105,7 +114,10 @@ impl Interner {
                     return Ok(n);
                 }
             }
-            i = (i + 1) & mask;
+            i += 1;
+            if i == size {
+                i = 0;
+            }
         }
     }
 
@@ -121,48 +133,118 @@ impl Interner {
         match self.find(name, h) {
             Ok(n) => (n, false),
             Err(mut slot) => {
-                if (self.hashes.len() + 1) * 2 > self.slots.len() {
-                    self.grow();
+                if (self.arena.len() + 1) * 4 > self.slots.len() * 3 {
+                    self.rebuild_into(vec![Self::EMPTY; Self::table_size(self.arena.len() + 1)]);
                     slot = match self.find(name, h) {
                         Err(slot) => slot,
                         Ok(_) => unreachable!("the name was not there before growing"),
                     };
                 }
                 let n = self.arena.push(name);
-                self.hashes.push(h);
                 self.slots[slot] = (h >> 32) << 32 | u64::from(n + 1);
                 (n, true)
             }
         }
     }
 
-    fn grow(&mut self) {
-        self.rebuild((self.slots.len() * 2).max(1 << 10));
-    }
-
     /// Room for `more` names beyond those held without growing the table again.
     fn reserve(&mut self, more: usize) {
-        let names = self.hashes.len().saturating_add(more);
-        let size = names.saturating_mul(2).next_power_of_two().max(1 << 10);
+        let size = Self::table_size(self.arena.len().saturating_add(more));
         if size > self.slots.len() {
-            self.rebuild(size);
+            self.rebuild_into(vec![Self::EMPTY; size]);
         }
-        self.hashes.reserve(more);
         self.arena.ends.reserve(more);
     }
 
-    /// Moves every name into a table of `size` slots (a power of two).
-    fn rebuild(&mut self, size: usize) {
-        let mask = size - 1;
-        let mut slots = vec![Self::EMPTY; size];
-        for (n, &h) in self.hashes.iter().enumerate() {
-            let mut i = h as usize & mask;
-            while slots[i] != Self::EMPTY {
-                i = (i + 1) & mask;
+    /// The size of a half-full table of `names` names.
+    fn table_size(names: usize) -> usize {
+        names.saturating_mul(2).clamp(1 << 10, u32::MAX as usize)
+    }
+
+    /// Moves every name into `slots` (empty, with room for them all).
+    fn rebuild_into(&mut self, mut slots: Vec<u64>) {
+        let size = slots.len();
+        for &slot in &self.slots {
+            if slot == Self::EMPTY {
+                continue;
             }
-            slots[i] = (h >> 32) << 32 | (n as u64 + 1);
+            let mut i = Self::home(slot, size);
+            while slots[i] != Self::EMPTY {
+                i += 1;
+                if i == size {
+                    i = 0;
+                }
+            }
+            slots[i] = slot;
         }
         self.slots = slots;
+    }
+}
+
+/// Memory for an [`IndexBuilder`] to grow into, every page of it already written once.
+///
+/// On a virtual machine the first write to fresh memory is a page fault that costs about as
+/// much as filling the page several times over; a builder of millions of edges spends more of
+/// its time there than interning names. A `Room` is made on another thread ([`Room::nodes`],
+/// [`Room::edges`]), where those faults overlap the builder's work, and handed over with
+/// [`IndexBuilder::take_room`]. The index built is the same with or without it.
+#[derive(Default)]
+pub struct Room {
+    /// An empty name table (every slot written), or nothing.
+    slots: Vec<u64>,
+    text: Vec<u8>,
+    ends: Vec<u64>,
+    kinds: Vec<u8>,
+    e_from: Vec<u32>,
+    e_to: Vec<u32>,
+    e_kind: Vec<u8>,
+    e_event: Vec<u32>,
+    e_measure: Vec<u32>,
+}
+
+/// An empty vector whose room for `capacity` elements has been written (so is resident).
+fn resident<T: Copy + Default>(capacity: usize) -> Vec<T> {
+    let mut v = Vec::with_capacity(capacity);
+    v.resize(capacity, T::default());
+    // Kept from being optimised away: the writes are the point.
+    let mut v = std::hint::black_box(v);
+    v.clear();
+    v
+}
+
+impl Room {
+    /// Room for `nodes` distinct names in all, of about `name_bytes` bytes of text.
+    pub fn nodes(nodes: usize, name_bytes: usize) -> Room {
+        let mut slots = Vec::new();
+        slots.resize(Interner::table_size(nodes), Interner::EMPTY);
+        Room {
+            slots: std::hint::black_box(slots),
+            text: resident(name_bytes),
+            ends: resident(nodes),
+            kinds: resident(nodes),
+            ..Room::default()
+        }
+    }
+
+    /// Room for `edges` edges in all.
+    pub fn edges(edges: usize) -> Room {
+        Room {
+            e_from: resident(edges),
+            e_to: resident(edges),
+            e_kind: resident(edges),
+            e_event: resident(edges),
+            e_measure: resident(edges),
+            ..Room::default()
+        }
+    }
+}
+
+/// Moves what `mine` holds into `room` when `room` is larger, and keeps that.
+fn adopt<T: Copy>(mine: &mut Vec<T>, mut room: Vec<T>) {
+    if room.capacity() > mine.capacity() {
+        room.clear();
+        room.extend_from_slice(mine);
+        *mine = room;
     }
 }
 
@@ -171,17 +253,21 @@ impl Interner {
 pub struct IndexBuilder {
     nodes: Interner,
     kinds: Vec<u8>,
+    /// Event occurrences: an event's id, time and location, shared by its edges.
     events: Arena,
+    ev_time: Vec<i64>,
+    ev_loc: Vec<u32>,
     last_event: Option<u32>,
     uoms: Vec<String>,
     e_from: Vec<u32>,
     e_to: Vec<u32>,
     e_kind: Vec<u8>,
-    e_time: Vec<i64>,
-    e_loc: Vec<u32>,
-    e_qty: Vec<f64>,
-    e_uom: Vec<u16>,
     e_event: Vec<u32>,
+    /// The edge's quantity and unit in `m_qty` and `m_uom`; `NONE` without either (most
+    /// edges: instance-level EPCs carry none).
+    e_measure: Vec<u32>,
+    m_qty: Vec<f64>,
+    m_uom: Vec<u16>,
     received: Vec<(u32, f64)>,
     dispositions: Vec<(i64, u32, DispositionChange)>,
     disposition_names: Vec<String>,
@@ -233,20 +319,44 @@ impl IndexBuilder {
         self.kinds.reserve(nodes);
     }
 
+    /// Takes over the parts of `room` larger than what the builder holds (see [`Room`]).
+    pub fn take_room(&mut self, room: Room) {
+        if room.slots.len() > self.nodes.slots.len()
+            && room.slots.len() >= Interner::table_size(self.nodes.arena.len())
+        {
+            self.nodes.rebuild_into(room.slots);
+        }
+        if room.text.capacity() > self.nodes.arena.text.capacity()
+            && let Ok(mut text) = String::from_utf8(room.text)
+        {
+            text.push_str(&self.nodes.arena.text);
+            self.nodes.arena.text = text;
+        }
+        adopt(&mut self.nodes.arena.ends, room.ends);
+        adopt(&mut self.kinds, room.kinds);
+        adopt(&mut self.e_from, room.e_from);
+        adopt(&mut self.e_to, room.e_to);
+        adopt(&mut self.e_kind, room.e_kind);
+        adopt(&mut self.e_event, room.e_event);
+        adopt(&mut self.e_measure, room.e_measure);
+    }
+
+    /// Number of distinct names interned so far.
+    pub fn node_count(&self) -> usize {
+        self.nodes.arena.len()
+    }
+
     /// Reserves room for about `edges` more edges.
     pub fn reserve(&mut self, edges: usize) {
         for v in [
             &mut self.e_from,
             &mut self.e_to,
-            &mut self.e_loc,
             &mut self.e_event,
+            &mut self.e_measure,
         ] {
             v.reserve(edges);
         }
         self.e_kind.reserve(edges);
-        self.e_time.reserve(edges);
-        self.e_qty.reserve(edges);
-        self.e_uom.reserve(edges);
     }
 
     /// The node named `id` (canonical text), created with `kind` if new.
@@ -281,10 +391,11 @@ impl IndexBuilder {
         let mut recent: [(&str, u32); 2] = [("", NONE); 2];
         let mut turn = 0;
         for group in names.chunks(GROUP) {
-            if let Some(mask) = self.nodes.slots.len().checked_sub(1) {
+            let size = self.nodes.slots.len();
+            if size > 0 {
                 let mut touch = 0u64;
                 for &(_, _, h) in group {
-                    touch ^= self.nodes.slots[h as usize & mask];
+                    touch ^= self.nodes.slots[Interner::home(h, size)];
                 }
                 std::hint::black_box(touch);
             }
@@ -312,14 +423,22 @@ impl IndexBuilder {
         n
     }
 
-    /// An event id, shared by consecutive edges of the same event.
-    pub fn event(&mut self, id: &str) -> u32 {
-        if let Some(last) = self.last_event
-            && self.events.get(last) == id
-        {
-            return last;
+    /// The occurrence of event `id` at `time` and `location`, shared by consecutive edges of
+    /// one event (an event's edges all have its time and location).
+    pub fn event(&mut self, id: &str, time: Timestamp, location: Option<NodeId>) -> u32 {
+        let location = location.unwrap_or(NONE);
+        if let Some(last) = self.last_event {
+            let l = last as usize;
+            if self.ev_time[l] == time.0
+                && self.ev_loc[l] == location
+                && self.events.get(last) == id
+            {
+                return last;
+            }
         }
         let e = self.events.push(id);
+        self.ev_time.push(time.0);
+        self.ev_loc.push(location);
         self.last_event = Some(e);
         e
     }
@@ -341,28 +460,30 @@ impl IndexBuilder {
         (self.disposition_names.len() - 1) as u16
     }
 
-    /// Adds one edge between interned nodes.
-    #[allow(clippy::too_many_arguments)]
+    /// Adds one edge between interned nodes, of the event occurrence `event`
+    /// ([`IndexBuilder::event`]).
     pub fn add_edge_raw(
         &mut self,
         kind: EdgeKind,
         from: NodeId,
         to: NodeId,
-        time: Timestamp,
-        location: Option<NodeId>,
+        event: u32,
         quantity: Option<f64>,
         uom: Option<&str>,
-        event: u32,
     ) {
-        let uom = self.uom(uom);
+        let measure = if quantity.is_none() && uom.is_none() {
+            NONE
+        } else {
+            let uom = self.uom(uom);
+            self.m_qty.push(quantity.unwrap_or(f64::NAN));
+            self.m_uom.push(uom);
+            (self.m_qty.len() - 1) as u32
+        };
         self.e_from.push(from);
         self.e_to.push(to);
         self.e_kind.push(kind as u8);
-        self.e_time.push(time.0);
-        self.e_loc.push(location.unwrap_or(NONE));
-        self.e_qty.push(quantity.unwrap_or(f64::NAN));
-        self.e_uom.push(uom);
         self.e_event.push(event);
+        self.e_measure.push(measure);
     }
 
     /// Adds every edge and observation of `genealogy`.
@@ -372,16 +493,14 @@ impl IndexBuilder {
             let from = self.node(edge.from.kind, &edge.from.id);
             let to = self.node(edge.to.kind, &edge.to.id);
             let location = edge.location.as_ref().map(|l| self.node(l.kind, &l.id));
-            let event = self.event(&edge.event);
+            let event = self.event(&edge.event, edge.time, location);
             self.add_edge_raw(
                 edge.kind,
                 from,
                 to,
-                edge.time,
-                location,
+                event,
                 edge.quantity,
                 edge.uom.as_deref(),
-                event,
             );
         }
         for obs in &genealogy.observations {
@@ -509,8 +628,8 @@ impl IndexBuilder {
                 };
                 for &e in candidates {
                     let i = e as usize;
-                    let before =
-                        self.e_time[i] < r.time || (self.e_time[i] == r.time && e < r.edges);
+                    let time = self.ev_time[self.e_event[i] as usize];
+                    let before = time < r.time || (time == r.time && e < r.edges);
                     if self.e_kind[i] == r.kind as u8 && self.e_to[i] == r.parent && before {
                         e_until[i] = e_until[i].min(r.time);
                     }
@@ -520,8 +639,11 @@ impl IndexBuilder {
 
         let mut balance = vec![Balance::default(); n];
         for e in 0..m {
-            let q = self.e_qty[e];
-            let q = if q.is_nan() { 1.0 } else { q };
+            let q = match self.e_measure[e] {
+                NONE => 1.0,
+                m if self.m_qty[m as usize].is_nan() => 1.0,
+                m => self.m_qty[m as usize],
+            };
             match EdgeKind::from_u8(self.e_kind[e]) {
                 EdgeKind::ProducedFrom => balance[self.e_to[e] as usize].produced += q,
                 EdgeKind::ConsumedInto => balance[self.e_from[e] as usize].consumed += q,
@@ -569,15 +691,16 @@ impl IndexBuilder {
             nodes: self.nodes,
             kinds: self.kinds,
             events: self.events,
+            ev_time: self.ev_time,
+            ev_loc: self.ev_loc,
             uoms: self.uoms,
             e_from: self.e_from,
             e_to: self.e_to,
             e_kind: self.e_kind,
-            e_time: self.e_time,
-            e_loc: self.e_loc,
-            e_qty: self.e_qty,
-            e_uom: self.e_uom,
             e_event: self.e_event,
+            e_measure: self.e_measure,
+            m_qty: self.m_qty,
+            m_uom: self.m_uom,
             e_until,
             out_offsets,
             out_edges,
@@ -650,15 +773,16 @@ pub struct Index {
     nodes: Interner,
     kinds: Vec<u8>,
     events: Arena,
+    ev_time: Vec<i64>,
+    ev_loc: Vec<u32>,
     uoms: Vec<String>,
     e_from: Vec<u32>,
     e_to: Vec<u32>,
     e_kind: Vec<u8>,
-    e_time: Vec<i64>,
-    e_loc: Vec<u32>,
-    e_qty: Vec<f64>,
-    e_uom: Vec<u16>,
     e_event: Vec<u32>,
+    e_measure: Vec<u32>,
+    m_qty: Vec<f64>,
+    m_uom: Vec<u16>,
     /// When each edge ended (unpacking), `i64::MAX` while it holds; empty when nothing ever
     /// ended.
     e_until: Vec<i64>,
@@ -762,17 +886,24 @@ impl Index {
         self.e_to[e as usize]
     }
     pub fn edge_time(&self, e: EdgeId) -> Timestamp {
-        Timestamp(self.e_time[e as usize])
+        Timestamp(self.ev_time[self.e_event[e as usize] as usize])
     }
     pub fn edge_location(&self, e: EdgeId) -> Option<NodeId> {
-        Some(self.e_loc[e as usize]).filter(|&l| l != NONE)
+        Some(self.ev_loc[self.e_event[e as usize] as usize]).filter(|&l| l != NONE)
+    }
+    fn edge_measure(&self, e: EdgeId) -> Option<usize> {
+        Some(self.e_measure[e as usize])
+            .filter(|&m| m != NONE)
+            .map(|m| m as usize)
     }
     pub fn edge_quantity(&self, e: EdgeId) -> Option<f64> {
-        Some(self.e_qty[e as usize]).filter(|q| !q.is_nan())
+        self.edge_measure(e)
+            .map(|m| self.m_qty[m])
+            .filter(|q| !q.is_nan())
     }
     pub fn edge_uom(&self, e: EdgeId) -> Option<&str> {
-        self.uoms
-            .get(self.e_uom[e as usize] as usize)
+        self.edge_measure(e)
+            .and_then(|m| self.uoms.get(self.m_uom[m] as usize))
             .map(String::as_str)
     }
     pub fn edge_event(&self, e: EdgeId) -> &str {
@@ -848,7 +979,7 @@ impl Index {
             }
             let n = node as usize;
             for &e in &list[offsets[n] as usize..offsets[n + 1] as usize] {
-                if filtered && !filter.admits(self.e_time[e as usize]) {
+                if filtered && !filter.admits(self.ev_time[self.e_event[e as usize] as usize]) {
                     continue;
                 }
                 let next = ends[e as usize];
@@ -902,7 +1033,8 @@ impl Index {
             let b = bound[node as usize];
             let i = node as usize;
             for &e in &list[offsets[i] as usize..offsets[i + 1] as usize] {
-                let (time, until) = (self.e_time[e as usize], self.e_until[e as usize]);
+                let time = self.ev_time[self.e_event[e as usize] as usize];
+                let until = self.e_until[e as usize];
                 if !filter.admits(time) {
                     continue;
                 }
@@ -951,15 +1083,16 @@ impl PartialEq for Index {
         self.nodes.arena == other.nodes.arena
             && self.kinds == other.kinds
             && self.events == other.events
+            && self.ev_time == other.ev_time
+            && self.ev_loc == other.ev_loc
             && self.uoms == other.uoms
             && self.e_from == other.e_from
             && self.e_to == other.e_to
             && self.e_kind == other.e_kind
-            && self.e_time == other.e_time
-            && self.e_loc == other.e_loc
-            && bits(&self.e_qty) == bits(&other.e_qty)
-            && self.e_uom == other.e_uom
             && self.e_event == other.e_event
+            && self.e_measure == other.e_measure
+            && bits(&self.m_qty) == bits(&other.m_qty)
+            && self.m_uom == other.m_uom
             && self.e_until == other.e_until
             && self.out_offsets == other.out_offsets
             && self.out_edges == other.out_edges
@@ -969,5 +1102,113 @@ impl PartialEq for Index {
             && self.held == other.held
             && self.disposition == other.disposition
             && self.disposition_names == other.disposition_names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(i: usize) -> String {
+        format!("urn:epc:id:sgtin:4012345.077889.{i}")
+    }
+
+    #[test]
+    fn names_keep_their_numbers_as_the_table_grows_past_three_quarters() {
+        let mut names = Interner::default();
+        let mut sizes = Vec::new();
+        for i in 0..50_000 {
+            assert_eq!(names.intern(&name(i)), (i as u32, true));
+            if sizes.last() != Some(&names.slots.len()) {
+                sizes.push(names.slots.len());
+            }
+            assert!(names.arena.len() * 4 <= names.slots.len() * 3);
+        }
+        // Grown several times, to sizes that are not all powers of two.
+        assert!(sizes.len() >= 5, "{sizes:?}");
+        assert!(sizes.iter().any(|s| !s.is_power_of_two()), "{sizes:?}");
+        for i in 0..50_000 {
+            assert_eq!(names.get(&name(i)), Some(i as u32));
+            assert_eq!(names.intern(&name(i)), (i as u32, false));
+        }
+        assert_eq!(names.get("urn:epc:id:sgtin:4012345.077889.50000"), None);
+    }
+
+    #[test]
+    fn names_with_one_tag_are_told_apart() {
+        // Every name on the same tag (and so the same home slot): only comparing the text
+        // tells them apart, and the probe wraps around the end of the table.
+        let mut names = Interner::default();
+        let h = u64::MAX;
+        for i in 0..600 {
+            assert_eq!(names.intern_hashed(&name(i), h), (i as u32, true));
+        }
+        for i in 0..600 {
+            assert_eq!(names.find(&name(i), h), Ok(i as u32));
+        }
+        assert!(names.find(&name(600), h).is_err());
+    }
+
+    fn build(room_after: Option<usize>) -> Index {
+        let mut b = IndexBuilder::new();
+        for i in 0..20_000u32 {
+            if Some(i as usize) == room_after {
+                b.take_room(Room::nodes(60_000, 60_000 * 36));
+                b.take_room(Room::edges(40_000));
+            }
+            let order = format!("urn:mixplane:order:ASM-{}", i / 100);
+            let event = format!("urn:uuid:{}", i / 100);
+            let from = b.node(IdKind::Order, &order);
+            let to = b.node(IdKind::Serial, &name(i as usize));
+            let e = b.event(&event, Timestamp(i64::from(i / 100)), None);
+            let quantity = (i % 7 == 0).then_some(f64::from(i));
+            b.add_edge_raw(EdgeKind::ProducedFrom, from, to, e, quantity, Some("EA"));
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn room_taken_at_any_point_gives_the_same_index() {
+        let expected = build(None);
+        assert_eq!(expected.node_count(), 20_000 + 200);
+        for at in [0, 1, 5_000, 19_999] {
+            assert!(build(Some(at)) == expected, "room taken after {at} edges");
+        }
+        // Room smaller than what the builder holds is not taken, and changes nothing.
+        let mut b = IndexBuilder::new();
+        b.reserve_nodes(100_000);
+        let slots = b.nodes.slots.len();
+        b.take_room(Room::nodes(10, 360));
+        assert_eq!(b.nodes.slots.len(), slots);
+    }
+
+    #[test]
+    fn edges_of_one_event_share_its_time_and_location() {
+        let mut b = IndexBuilder::new();
+        let (a, c, l) = (
+            b.node(IdKind::Lot, "a"),
+            b.node(IdKind::Lot, "c"),
+            b.node(IdKind::Unit, "l"),
+        );
+        let e1 = b.event("e1", Timestamp(5), Some(l));
+        b.add_edge_raw(EdgeKind::ConsumedInto, a, c, e1, Some(2.5), Some("KGM"));
+        assert_eq!(b.event("e1", Timestamp(5), Some(l)), e1);
+        b.add_edge_raw(EdgeKind::ConsumedInto, c, a, e1, None, None);
+        // The same id at another time or place is another occurrence.
+        let e2 = b.event("e1", Timestamp(6), Some(l));
+        assert_ne!(e2, e1);
+        b.add_edge_raw(EdgeKind::ConsumedInto, a, c, e2, None, Some("EA"));
+        let index = b.finish();
+        assert_eq!(index.edge_time(0), Timestamp(5));
+        assert_eq!(index.edge_location(1), Some(l));
+        assert_eq!(index.edge_quantity(0), Some(2.5));
+        assert_eq!(index.edge_uom(0), Some("KGM"));
+        assert_eq!((index.edge_quantity(1), index.edge_uom(1)), (None, None));
+        assert_eq!(
+            (index.edge_quantity(2), index.edge_uom(2)),
+            (None, Some("EA"))
+        );
+        assert_eq!(index.edge_time(2), Timestamp(6));
+        assert_eq!(index.edge_event(2), "e1");
     }
 }
