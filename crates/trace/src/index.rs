@@ -1018,7 +1018,7 @@ impl Index {
                     depth: 0,
                     via: NONE,
                 });
-                queue.push_back((s, 0u32));
+                queue.push_back((s, 0u32, loosest));
             }
         }
         let (offsets, list, ends) = if forward {
@@ -1026,11 +1026,12 @@ impl Index {
         } else {
             (&self.in_offsets, &self.in_edges, &self.e_from)
         };
-        while let Some((node, depth)) = queue.pop_front() {
+        // Each state is expanded with the bound it was reached with (a looser bound found later
+        // is its own, deeper state): a node's depth is the length of a path that admits it.
+        while let Some((node, depth, b)) = queue.pop_front() {
             if filter.max_depth.is_some_and(|d| depth >= d) {
                 continue;
             }
-            let b = bound[node as usize];
             let i = node as usize;
             for &e in &list[offsets[i] as usize..offsets[i + 1] as usize] {
                 let time = self.ev_time[self.e_event[e as usize] as usize];
@@ -1063,11 +1064,11 @@ impl Index {
                         depth: depth + 1,
                         via: e,
                     });
-                    queue.push_back((next, depth + 1));
+                    queue.push_back((next, depth + 1, next_bound));
                 } else if (forward && next_bound > bound[j]) || (!forward && next_bound < bound[j])
                 {
                     bound[j] = next_bound;
-                    queue.push_back((next, depth + 1));
+                    queue.push_back((next, depth + 1, next_bound));
                 }
             }
         }

@@ -4,7 +4,10 @@
 //! the serialisable [`TraceReport`]: every node reached with its depth, the edge it was first
 //! reached by and that edge's time, location and quantity, plus the same as a tree in which
 //! each node hangs under the node it was first reached from (a node reached along several
-//! paths appears once, at its shallowest depth).
+//! paths appears once, at its shallowest depth). A depth is the length of a path that admits
+//! the node: when an unpacking ends the first path through a container early, what the
+//! container went into later is reached along a longer path, and its depth can exceed its
+//! tree parent's depth + 1.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

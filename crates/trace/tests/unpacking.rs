@@ -184,3 +184,50 @@ fn recall_follows_the_child_not_the_container_it_left() {
     let customers: Vec<&str> = report.customers.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(customers, [canon(&pgln(1)).as_str()]);
 }
+
+/// Depth is the length of the shortest path the unpackings admit. When the first path to a
+/// container is cut short by the traced item leaving it, what the container went into later
+/// is reached along a longer path: its depth is that path's length, not its tree parent's
+/// depth + 1, and a depth limit counts that path.
+#[test]
+fn depth_counts_the_path_an_unpacking_admits() {
+    use model::Timestamp;
+    use trace::{EdgeKind, IdKind};
+    let mut b = IndexBuilder::new();
+    let a = b.node(IdKind::Serial, "A");
+    let lot = b.node(IdKind::Lot, "B");
+    let case = b.node(IdKind::Pallet, "J");
+    let pallet = b.node(IdKind::Pallet, "K");
+    let link = |b: &mut IndexBuilder, kind, from, to, minute: i64, event: &str| {
+        let e = b.event(event, Timestamp(minute * 60_000), None);
+        b.add_edge_raw(kind, from, to, e, None, None);
+    };
+    link(&mut b, EdgeKind::ConsumedInto, a, lot, 0, "e0");
+    link(&mut b, EdgeKind::PackedInto, lot, case, 0, "e1");
+    link(&mut b, EdgeKind::PackedInto, a, case, 1, "e2");
+    // A leaves the case at minute 2, before the case goes onto the pallet at minute 3.
+    b.remove_raw(EdgeKind::PackedInto, Some(a), case, Timestamp(2 * 60_000));
+    link(&mut b, EdgeKind::PackedInto, case, pallet, 3, "e3");
+    let index = b.finish();
+
+    let reach = |max_depth| {
+        index
+            .reach(
+                &[a],
+                Direction::Forward,
+                &Filter {
+                    max_depth,
+                    ..Filter::default()
+                },
+            )
+            .into_iter()
+            .map(|r| (index.name(r.node).to_owned(), r.depth))
+            .collect::<Vec<_>>()
+    };
+    // The case at depth 1 (A was in it); the pallet only through the lot (A → B → J → K).
+    let all = reach(None);
+    assert!(all.contains(&("J".to_owned(), 1)), "{all:?}");
+    assert!(all.contains(&("K".to_owned(), 3)), "{all:?}");
+    assert!(!reach(Some(2)).iter().any(|(n, _)| n == "K"));
+    assert!(reach(Some(3)).contains(&("K".to_owned(), 3)));
+}
