@@ -5,28 +5,69 @@
 //! with `iterations` and no time limit the answer is reproducible for a seed. Every returned
 //! schedule has passed the independent checker against its scenario's problem (the original
 //! plus the scenario's overtime windows); one that does not is a 500, never an answer.
+//!
+//! `POST /v1/schedule/scenarios/commit`: the planner's choice becomes a governed
+//! `schedule_change` proposal (see [`commit`]). The chosen scenario comes back as the
+//! scenarios call returned it (its kind, its changes and its schedule); the server re-checks
+//! that the changes are the scenario's own and belong to the problem, re-checks the schedule
+//! with the independent checker against the scenario's problem, recomputes every KPI itself
+//! (nothing the caller sends about KPIs is trusted), and submits the proposal through
+//! [`crate::govern_api::submit`], so the policy decides whether it applies by itself.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::time::Instant;
 
-use axum::http::Method;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::routing::post;
+use govern::{ActionKind, Change, Evidence, Principal, Proposal, ProposalDraft, Trigger};
+use model::Priority;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
-use schedule::plant::problem::{PlantProblem, PlantSchedule};
+use schedule::plant::checker::{Kpis, check};
+use schedule::plant::problem::{Assignment, Interval, PlantProblem, PlantSchedule};
+use schedule::plant::risk::lateness_risk;
 use schedule::plant::scenario::{
-    RankingWeights, ScenarioError, ScenarioKind, ScenarioOptions, ScenarioReport, run_scenarios,
+    RankScores, RankingWeights, ScenarioChanges, ScenarioError, ScenarioKind, ScenarioKpis,
+    ScenarioOptions, ScenarioReport, ScenarioResult, run_scenarios,
 };
 use schedule::{Termination, TimeLimit};
 
+use crate::AppState;
 use crate::api::Json200;
+use crate::auth::{Caller, forbidden};
 use crate::extract::Json;
+use crate::govern_api::Created;
 use crate::problem::Problem;
 use crate::routes::{Endpoint, Permission};
 use crate::schedule_api::{blocking, checked, impossible};
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![Endpoint {
+    vec![
+        scenarios_endpoint(),
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/schedule/scenarios/commit",
+            operation_id: "scheduleScenarioCommit",
+            summary: "Commit a what-if scenario: its schedule is re-checked against the scenario's problem and becomes a schedule_change proposal (KPIs of the plan in force vs the scenario as evidence; due-date moves, overtime windows and moved operations as the diff) that the policy applies or holds for approval",
+            tag: "schedule",
+            params: &[],
+            request: Some(|g| g.subschema_for::<CommitRequest>()),
+            response: |g| g.subschema_for::<Proposal>(),
+            success_status: 201,
+            writes: true,
+            permission: Permission::ProposeChanges,
+            handler: || post(commit_handler),
+        },
+    ]
+}
+
+fn scenarios_endpoint() -> Endpoint {
+    Endpoint {
         method: Method::POST,
         path: "/v1/schedule/scenarios",
         operation_id: "scheduleScenarios",
@@ -39,7 +80,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         writes: false,
         permission: Permission::WriteSchedule,
         handler: || post(scenarios),
-    }]
+    }
 }
 
 /// A native problem and what to compare.
@@ -144,4 +185,620 @@ async fn scenarios(
         Ok(Json200(report))
     })
     .await
+}
+
+/// The engine a committed scenario's evidence names.
+pub const COMMIT_ENGINE: &str = "mixplane-scenarios";
+
+/// At most this many checker violations are listed in a refusal.
+const MAX_LISTED_VIOLATIONS: usize = 20;
+
+/// The scenario a planner chose, as `POST /v1/schedule/scenarios` returned it: its kind, the
+/// changes it made to the problem and its schedule. The other fields of a returned scenario
+/// (rank, kpis, scores, order_risk, …) may be sent along and are ignored: the server
+/// recomputes every KPI from the problem and the schedules.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ChosenScenario {
+    pub scenario: ScenarioKind,
+    /// Overtime windows (`overtime_on_bottleneck`) and deferrals (`defer_low_priority`);
+    /// empty for the objective presets.
+    #[serde(default)]
+    pub changes: ScenarioChanges,
+    /// The scenario's schedule; it must pass the checker against the scenario's problem.
+    pub schedule: PlantSchedule,
+}
+
+impl From<&ScenarioResult> for ChosenScenario {
+    fn from(result: &ScenarioResult) -> ChosenScenario {
+        ChosenScenario {
+            scenario: result.scenario,
+            changes: result.changes.clone(),
+            schedule: result.schedule.clone(),
+        }
+    }
+}
+
+/// A scenario to commit, with the problem and plan it was computed from.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitRequest {
+    /// The native problem the scenarios were computed for.
+    pub problem: PlantProblem,
+    /// The schedule in force, which the diff and the "before" KPIs are measured against.
+    /// Without it the problem's `reference` is (when it has one); with neither, every
+    /// operation is listed as newly placed and there are no "before" KPIs.
+    #[serde(default)]
+    pub plan: Option<PlantSchedule>,
+    pub scenario: ChosenScenario,
+    /// The plant area the proposal belongs to; by default the one area of the loaded plant
+    /// whose units the scenario changes (required when they span several areas or none).
+    #[serde(default)]
+    pub area: Option<String>,
+    /// Monte Carlo runs for the on-time risk in the evidence (default 200, 1 to 10000).
+    #[serde(default)]
+    pub risk_runs: Option<usize>,
+    /// Log-sigma of the duration factor in the risk runs (default 0.15, 0 to 2).
+    #[serde(default)]
+    pub duration_spread: Option<f64>,
+    /// Seed of the risk runs (the same for the plan and the scenario).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// What the pure part of a commit produces; the area is decided against the loaded plant.
+struct Prepared {
+    title: String,
+    evidence: Evidence,
+    diff: Vec<Change>,
+    /// Units whose work or calendar changes.
+    units: BTreeSet<String>,
+}
+
+async fn commit_handler(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(request): Json<CommitRequest>,
+) -> Result<Created, Problem> {
+    commit(&app, &caller.0, request).await.map(Created)
+}
+
+/// Checks a chosen scenario and submits it as a `schedule_change` proposal from `proposer`
+/// through [`crate::govern_api::submit`] (stored, audited, and applied by itself when the
+/// policy allows). Used by `POST /v1/schedule/scenarios/commit` and by
+/// `mixplane schedule scenarios --commit`.
+pub async fn commit(
+    app: &AppState,
+    proposer: &Principal,
+    request: CommitRequest,
+) -> Result<Proposal, Problem> {
+    let asked_area = request.area.clone();
+    let proposer_id = proposer.id.clone();
+    let prepared = blocking(move || prepare(&request, &proposer_id)).await?;
+    let area = proposal_area(app, proposer, asked_area, &prepared.units).await?;
+    let draft = ProposalDraft {
+        kind: ActionKind::ScheduleChange,
+        area,
+        title: prepared.title,
+        evidence: prepared.evidence,
+        diff: prepared.diff,
+    };
+    crate::govern_api::submit(app, proposer, draft).await
+}
+
+/// The proposal's area: the one asked for, else the single area of the loaded plant whose
+/// units the scenario changes. The proposer's scope must reach every area touched.
+async fn proposal_area(
+    app: &AppState,
+    proposer: &Principal,
+    asked: Option<String>,
+    units: &BTreeSet<String>,
+) -> Result<String, Problem> {
+    let catalog = app.store.plant().await.ok_or_else(|| {
+        Problem::new(
+            StatusCode::CONFLICT,
+            "no-plant",
+            "no plant is loaded; run `mixplane demo` or load one first",
+        )
+    })?;
+    let hierarchy = govern::Hierarchy::from_plant(catalog.plant());
+    let mut touched: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for unit in units {
+        if let Some(area) = catalog.unit_area(&model::UnitId::from(unit.as_str())) {
+            touched.entry(area.to_string()).or_default().push(unit);
+        }
+    }
+    for (area, in_area) in &touched {
+        if !proposer.scope.reaches(&hierarchy, Some(area)) {
+            return Err(forbidden(format!(
+                "the scenario changes unit `{}` of area `{area}`, outside {}'s scope {}",
+                in_area[0], proposer.id, proposer.scope
+            )));
+        }
+    }
+    if let Some(area) = asked {
+        return Ok(area);
+    }
+    let mut areas = touched.keys();
+    match (areas.next(), areas.next()) {
+        (Some(area), None) => Ok(area.clone()),
+        (None, _) => Err(Problem::unprocessable(format!(
+            "area: none of the units the scenario changes ({}) is a unit of the loaded plant; name the proposal's `area`",
+            units.iter().cloned().collect::<Vec<_>>().join(", ")
+        ))),
+        (Some(_), Some(_)) => Err(Problem::unprocessable(format!(
+            "area: the scenario changes units in areas {}; name the proposal's `area`",
+            touched.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Checks the request and computes the title, evidence and diff (pure; runs off the runtime).
+fn prepare(request: &CommitRequest, proposer: &str) -> Result<Prepared, Problem> {
+    let problem = &request.problem;
+    let chosen = &request.scenario;
+    problem
+        .validate()
+        .map_err(|e| Problem::unprocessable(format!("problem: {e}")))?;
+    let runs = request.risk_runs.unwrap_or(200);
+    if !(1..=10_000).contains(&runs) {
+        return Err(Problem::unprocessable(format!(
+            "risk_runs: must be 1 to 10000, got {runs}"
+        )));
+    }
+    let spread = request.duration_spread.unwrap_or(0.15);
+    if !(0.0..=2.0).contains(&spread) {
+        return Err(Problem::unprocessable(format!(
+            "duration_spread: must be within 0 and 2, got {spread}"
+        )));
+    }
+    if let Some(plan) = &request.plan {
+        let verdict = check(problem, plan);
+        if !verdict.feasible {
+            return Err(infeasible(
+                "plan: the schedule in force fails the independent checker against the problem",
+                &verdict.violations,
+            ));
+        }
+    }
+    check_changes(problem, chosen)?;
+    let scenario_problem = problem_of(problem, chosen);
+    let verdict = check(&scenario_problem, &chosen.schedule);
+    if !verdict.feasible {
+        return Err(infeasible(
+            &format!(
+                "scenario.schedule: the schedule of scenario `{}` fails the independent checker against the scenario's problem",
+                chosen.scenario
+            ),
+            &verdict.violations,
+        ));
+    }
+    let risk = |p: &PlantProblem, s: &PlantSchedule| {
+        lateness_risk(p, s, runs, spread, request.seed).map_err(impossible)
+    };
+    let after = kpis(
+        problem,
+        &verdict.kpis,
+        &risk(&scenario_problem, &chosen.schedule)?,
+        overtime_used(&chosen.changes, &chosen.schedule),
+    );
+    let baseline: Option<PlantSchedule> = match &request.plan {
+        Some(plan) => Some(plan.clone()),
+        None if !problem.reference.is_empty() => Some(PlantSchedule {
+            assignments: problem.reference.clone(),
+        }),
+        None => None,
+    };
+    let before = match &baseline {
+        Some(plan) => kpis(
+            problem,
+            &check(problem, plan).kpis,
+            &risk(problem, plan)?,
+            0,
+        ),
+        None => BTreeMap::new(),
+    };
+    let (diff, units) = diff(problem, chosen, baseline.as_ref());
+    if diff.is_empty() {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nothing-to-commit",
+            format!(
+                "scenario `{}` changes nothing against the plan in force: nothing to commit",
+                chosen.scenario
+            ),
+        ));
+    }
+    let title = title(chosen.scenario, &before, &after, &diff);
+    let input = json!({
+        "problem": problem,
+        "plan": baseline,
+        "scenario": chosen.scenario,
+        "changes": chosen.changes,
+        "schedule": chosen.schedule,
+    });
+    let digest = Sha256::digest(serde_json::to_vec(&input).expect("JSON values serialise"));
+    let input_sha256 = digest.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
+    Ok(Prepared {
+        title,
+        evidence: Evidence {
+            input_sha256,
+            engine: COMMIT_ENGINE.into(),
+            engine_version: env!("CARGO_PKG_VERSION").into(),
+            trigger: Trigger::Principal {
+                principal: proposer.to_owned(),
+            },
+            kpis_before: before,
+            kpis_after: after,
+        },
+        diff,
+        units,
+    })
+}
+
+/// A 422 listing the checker's violations.
+fn infeasible(what: &str, violations: &[schedule::plant::Violation]) -> Problem {
+    let listed: Vec<String> = violations
+        .iter()
+        .take(MAX_LISTED_VIOLATIONS)
+        .map(|v| serde_json::to_string(v).expect("violations serialise"))
+        .collect();
+    let mut problem = Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "infeasible-schedule",
+        format!(
+            "{what}: {} violation(s), first {}",
+            violations.len(),
+            listed.first().map_or("", String::as_str)
+        ),
+    );
+    problem.errors = listed;
+    problem
+}
+
+/// The changes a scenario claims must be its kind's own and belong to the problem: overtime
+/// only right after a shift of a unit or pool that works to a calendar, deferral only of
+/// the lowest-weight orders from their own due dates.
+fn check_changes(problem: &PlantProblem, chosen: &ChosenScenario) -> Result<(), Problem> {
+    let bad = |m: String| Err(Problem::unprocessable(m));
+    let kind = chosen.scenario;
+    let changes = &chosen.changes;
+    let wants_overtime = kind == ScenarioKind::OvertimeOnBottleneck;
+    let wants_deferral = kind == ScenarioKind::DeferLowPriority;
+    if wants_overtime == changes.overtime.is_empty() {
+        return bad(format!(
+            "scenario.changes.overtime: scenario `{kind}` {}",
+            if wants_overtime {
+                "must list its overtime windows"
+            } else {
+                "adds no overtime"
+            }
+        ));
+    }
+    if wants_deferral == changes.deferred.is_empty() {
+        return bad(format!(
+            "scenario.changes.deferred: scenario `{kind}` {}",
+            if wants_deferral {
+                "must list its deferred orders"
+            } else {
+                "defers no order"
+            }
+        ));
+    }
+    let horizon = problem.horizon_minutes;
+    for (i, ot) in changes.overtime.iter().enumerate() {
+        let at = format!("scenario.changes.overtime[{i}]");
+        let calendar = match ot.kind.as_str() {
+            "unit" => match problem.units.iter().find(|u| u.id == ot.id) {
+                Some(u) => u.availability.as_ref(),
+                None => return bad(format!("{at}: unit `{}` is not in the problem", ot.id)),
+            },
+            "pool" => match problem.pools.iter().find(|p| p.id == ot.id) {
+                Some(p) => p.availability.as_ref(),
+                None => return bad(format!("{at}: pool `{}` is not in the problem", ot.id)),
+            },
+            other => return bad(format!("{at}.kind: `{other}` (expected unit or pool)")),
+        };
+        let Some(shifts) = calendar else {
+            return bad(format!(
+                "{at}: {} `{}` works no calendar (always available); overtime means nothing there",
+                ot.kind, ot.id
+            ));
+        };
+        if ot.windows.is_empty() {
+            return bad(format!("{at}.windows: empty"));
+        }
+        for (j, w) in ot.windows.iter().enumerate() {
+            let at = format!("{at}.windows[{j}] [{}, {})", w.start, w.end);
+            if !(0 <= w.start && w.start < w.end && w.end <= horizon) {
+                return bad(format!(
+                    "{at}: not a window inside the horizon [0, {horizon})"
+                ));
+            }
+            if w.end - w.start > 24 * 60 {
+                return bad(format!("{at}: longer than 1440 minutes of overtime"));
+            }
+            if !shifts.iter().any(|s| s.end == w.start) {
+                return bad(format!(
+                    "{at}: does not start at the end of a shift of {} `{}`",
+                    ot.kind, ot.id
+                ));
+            }
+            if let Some(s) = shifts.iter().find(|s| s.start < w.end && w.start < s.end) {
+                return bad(format!(
+                    "{at}: overlaps the shift [{}, {}) of {} `{}`",
+                    s.start, s.end, ot.kind, ot.id
+                ));
+            }
+        }
+    }
+    if !changes.deferred.is_empty() {
+        let lightest = problem
+            .orders
+            .iter()
+            .map(|o| o.weight)
+            .fold(f64::INFINITY, f64::min);
+        for (i, d) in changes.deferred.iter().enumerate() {
+            let at = format!("scenario.changes.deferred[{i}]");
+            let Some(order) = problem.orders.iter().find(|o| o.id == d.order) else {
+                return bad(format!("{at}: order `{}` is not in the problem", d.order));
+            };
+            if order.due != Some(d.due) {
+                return bad(format!(
+                    "{at}: order `{}` is due at minute {}, not {}",
+                    d.order,
+                    order
+                        .due
+                        .map_or_else(|| "(no due date)".to_owned(), |m| m.to_string()),
+                    d.due
+                ));
+            }
+            if d.deferred_due <= d.due {
+                return bad(format!(
+                    "{at}: deferred_due {} is not later than due {}",
+                    d.deferred_due, d.due
+                ));
+            }
+            if order.weight > lightest {
+                return bad(format!(
+                    "{at}: order `{}` has weight {}, above the lowest weight {lightest}; only the lowest-priority orders are deferred",
+                    d.order, order.weight
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The problem a scenario's schedule was built for, by the engine's own rule
+/// ([`ScenarioReport::problem_of`]): the original with the scenario's overtime windows,
+/// judged against the original due dates.
+fn problem_of(problem: &PlantProblem, chosen: &ChosenScenario) -> PlantProblem {
+    let report = ScenarioReport {
+        scenarios: vec![ScenarioResult {
+            scenario: chosen.scenario,
+            rank: 1,
+            description: String::new(),
+            objective: problem.weights(),
+            changes: chosen.changes.clone(),
+            kpis: ScenarioKpis::default(),
+            scores: RankScores::default(),
+            order_risk: Vec::new(),
+            schedule: PlantSchedule::default(),
+            iterations: 0,
+            kept_plan: false,
+        }],
+        skipped: Vec::new(),
+        bottleneck: None,
+        ranking: RankingWeights::default(),
+    };
+    report.problem_of(problem, chosen.scenario)
+}
+
+/// Minutes of work on units inside the scenario's unit overtime windows.
+fn overtime_used(changes: &ScenarioChanges, schedule: &PlantSchedule) -> i64 {
+    let mut minutes = 0;
+    for ot in changes.overtime.iter().filter(|o| o.kind == "unit") {
+        for a in schedule.assignments.iter().filter(|a| a.unit == ot.id) {
+            for w in &ot.windows {
+                minutes += (a.end.min(w.end) - a.start.max(w.start)).max(0);
+            }
+        }
+    }
+    minutes
+}
+
+/// The evidence's KPIs of one schedule, judged against the original due dates.
+fn kpis(
+    problem: &PlantProblem,
+    k: &Kpis,
+    risk: &[schedule::plant::risk::OrderRisk],
+    overtime_minutes: i64,
+) -> BTreeMap<String, f64> {
+    let weight: BTreeMap<&str, f64> = problem
+        .orders
+        .iter()
+        .map(|o| (o.id.as_str(), o.weight))
+        .collect();
+    let weight_of = |order: &str| weight.get(order).copied().unwrap_or(1.0);
+    let total_weight: f64 = risk.iter().map(|r| weight_of(&r.order)).sum();
+    // Order-weighted mean probability of being late, as the scenarios rank it.
+    let on_time_risk = if total_weight > 0.0 {
+        risk.iter()
+            .map(|r| weight_of(&r.order) * r.probability_late)
+            .sum::<f64>()
+            / total_weight
+    } else {
+        0.0
+    };
+    let days = k.makespan.max(1) as f64 / 1440.0;
+    [
+        ("makespan_minutes", k.makespan as f64),
+        (
+            "throughput_orders_per_day",
+            problem.orders.len() as f64 / days,
+        ),
+        ("late_orders", k.late_orders as f64),
+        ("weighted_tardiness", k.weighted_tardiness),
+        ("changeover_minutes", k.changeover_minutes as f64),
+        ("changeover_cost", k.changeover_cost),
+        ("utilization_percent", k.utilization_percent),
+        ("on_time_risk", on_time_risk),
+        (
+            "expected_late_orders",
+            risk.iter().map(|r| r.probability_late).sum(),
+        ),
+        ("overtime_minutes", overtime_minutes as f64),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
+
+fn at(problem: &PlantProblem, minute: i64) -> Value {
+    json!(problem.horizon_start.plus_minutes(minute as f64))
+}
+
+fn window_json(problem: &PlantProblem, w: &Interval) -> Value {
+    json!({ "start": at(problem, w.start), "end": at(problem, w.end) })
+}
+
+/// The diff a MES needs to carry the scenario out, and the units it touches:
+/// 1. each deferred order's due date (`order.due`, with `shift_minutes`);
+/// 2. each unit's or pool's overtime windows (`unit.overtime_windows` /
+///    `pool.overtime_windows`, before `[]`);
+/// 3. each operation whose unit or start differs from the plan in force (`operation.unit`,
+///    `operation.start` with `shift_minutes`; before `null` when the plan lacks it).
+///
+/// Changes of high-priority orders (weight of `high` or more) are flagged.
+fn diff(
+    problem: &PlantProblem,
+    chosen: &ChosenScenario,
+    baseline: Option<&PlantSchedule>,
+) -> (Vec<Change>, BTreeSet<String>) {
+    let weight: BTreeMap<&str, f64> = problem
+        .orders
+        .iter()
+        .map(|o| (o.id.as_str(), o.weight))
+        .collect();
+    let high = |order: &str| {
+        weight
+            .get(order)
+            .is_some_and(|w| *w >= Priority::High.weight())
+    };
+    let order_of: BTreeMap<&str, &str> = problem
+        .operations
+        .iter()
+        .map(|op| (op.id.as_str(), op.order.as_str()))
+        .collect();
+    let mut changes = Vec::new();
+    let mut units = BTreeSet::new();
+    for d in &chosen.changes.deferred {
+        changes.push(Change {
+            entity: "order".into(),
+            id: d.order.clone(),
+            field: "due".into(),
+            before: at(problem, d.due),
+            after: at(problem, d.deferred_due),
+            shift_minutes: Some(d.deferred_due - d.due),
+            high_priority: high(&d.order),
+        });
+    }
+    for ot in &chosen.changes.overtime {
+        if ot.kind == "unit" {
+            units.insert(ot.id.clone());
+        }
+        changes.push(Change {
+            entity: ot.kind.clone(),
+            id: ot.id.clone(),
+            field: "overtime_windows".into(),
+            before: json!([]),
+            after: Value::Array(ot.windows.iter().map(|w| window_json(problem, w)).collect()),
+            shift_minutes: None,
+            high_priority: false,
+        });
+    }
+    let before: BTreeMap<&str, &Assignment> = baseline
+        .map(|b| b.assignments.iter().map(|a| (a.op.as_str(), a)).collect())
+        .unwrap_or_default();
+    let mut after: Vec<&Assignment> = chosen.schedule.assignments.iter().collect();
+    after.sort_by(|a, b| a.op.cmp(&b.op));
+    for a in after {
+        let high_priority = order_of.get(a.op.as_str()).is_some_and(|o| high(o));
+        let was = before.get(a.op.as_str());
+        let change = |field: &str, before: Value, after: Value, shift: Option<i64>| Change {
+            entity: "operation".into(),
+            id: a.op.clone(),
+            field: field.into(),
+            before,
+            after,
+            shift_minutes: shift,
+            high_priority,
+        };
+        if was.is_none_or(|b| b.unit != a.unit) {
+            changes.push(change(
+                "unit",
+                was.map_or(Value::Null, |b| json!(b.unit)),
+                json!(a.unit),
+                None,
+            ));
+            units.insert(a.unit.clone());
+            if let Some(b) = was {
+                units.insert(b.unit.clone());
+            }
+        }
+        if was.is_none_or(|b| b.start != a.start) {
+            changes.push(change(
+                "start",
+                was.map_or(Value::Null, |b| at(problem, b.start)),
+                at(problem, a.start),
+                was.map(|b| a.start - b.start),
+            ));
+            units.insert(a.unit.clone());
+        }
+    }
+    (changes, units)
+}
+
+/// `Scenario <kind>: late orders 3 → 1, weighted tardiness …` (headline KPIs, plan → scenario).
+fn title(
+    kind: ScenarioKind,
+    before: &BTreeMap<String, f64>,
+    after: &BTreeMap<String, f64>,
+    diff: &[Change],
+) -> String {
+    let headline = [
+        ("late orders", "late_orders", 0),
+        ("weighted tardiness", "weighted_tardiness", 0),
+        ("changeover cost", "changeover_cost", 0),
+        ("makespan", "makespan_minutes", 0),
+        ("on-time risk", "on_time_risk", 3),
+    ];
+    let parts: Vec<String> = headline
+        .iter()
+        .map(|(label, key, digits)| {
+            let a = after[*key];
+            match before.get(*key) {
+                Some(b) => format!("{label} {b:.digits$} → {a:.digits$}"),
+                None => format!("{label} {a:.digits$}"),
+            }
+        })
+        .collect();
+    let moved = diff
+        .iter()
+        .filter(|c| c.entity == "operation")
+        .map(|c| c.id.as_str())
+        .collect::<BTreeSet<_>>()
+        .len();
+    format!(
+        "Scenario {kind}: {}{}; {moved} operation(s) moved",
+        parts.join(", "),
+        if before.is_empty() {
+            " (no plan in force)"
+        } else {
+            ""
+        }
+    )
 }

@@ -169,6 +169,7 @@ const RULES: &[Rule] = &[
     rule("checkSchedule", Sample::Access("{}")),
     rule("explainSchedule", Sample::Access("{}")),
     rule("scheduleScenarios", Sample::Access("{}")),
+    rule("scheduleScenarioCommit", Sample::Access("{}")),
     rule("repairSchedule", Sample::Access("{}")),
     // Principals.
     rule("listPrincipals", Sample::Plain),

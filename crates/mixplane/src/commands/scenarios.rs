@@ -3,16 +3,25 @@
 //! The time limit covers all scenarios together and is split evenly; `--iterations` makes the
 //! run reproducible. Every schedule is checked against its scenario's problem before it is
 //! printed. A table on stdout (or one JSON object with `--json`); progress on stderr.
+//!
+//! `--commit SCENARIO` turns the chosen scenario into a governed `schedule_change` proposal
+//! in the data directory's store, through the same code path as
+//! `POST /v1/schedule/scenarios/commit` ([`server::scenario_api::commit`]): re-checked,
+//! evidence and diff computed by the server module, the policy deciding whether it applies by
+//! itself. The proposer is the CLI user as a planner.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
+use govern::{Principal, PrincipalKind, Proposal, Role, Scope, Status};
 use schedule::plant::scenario::{
     RankingWeights, ScenarioKind, ScenarioOptions, ScenarioReport, run_scenarios,
 };
 use schedule::{Termination, TimeLimit};
 
+use crate::DataArgs;
+use crate::config;
 use crate::progress::ProgressBar;
 
 #[derive(Debug, clap::Args)]
@@ -53,9 +62,19 @@ pub struct ScenariosArgs {
     /// Ranking weights throughput,changeover_cost,on_time.
     #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [1.0, 1.0, 1.0])]
     pub ranking: Vec<f64>,
-    /// Print one JSON object on stdout.
+    /// Print one JSON object on stdout (with --commit, the proposal under `proposal`).
     #[arg(long)]
     pub json: bool,
+    /// Commit this scenario (e.g. minimize_changeovers) as a governed schedule_change
+    /// proposal in the data directory's store; the policy applies it or holds it for approval.
+    #[arg(long, value_name = "SCENARIO")]
+    pub commit: Option<String>,
+    /// With --commit: the proposal's plant area [default: the one area whose units the
+    /// scenario changes].
+    #[arg(long, requires = "commit")]
+    pub area: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// Each scenario's own wall-clock limit of `seconds`, counted from when it starts.
@@ -132,12 +151,136 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
             );
         }
     }
+    let committed = match &args.commit {
+        Some(name) => Some(commit(&args, name, &problem, plan, &report)?),
+        None => None,
+    };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut out = serde_json::to_value(&report)?;
+        if let Some(proposal) = &committed {
+            out["proposal"] = serde_json::to_value(proposal)?;
+        }
+        println!("{out}");
     } else {
         print_table(&report);
+        if let Some(proposal) = &committed {
+            print_commit(proposal);
+        }
     }
     Ok(())
+}
+
+/// Stores the scenario `name` of `report` as a proposal from the CLI user.
+fn commit(
+    args: &ScenariosArgs,
+    name: &str,
+    problem: &schedule::plant::PlantProblem,
+    plan: Option<schedule::plant::PlantSchedule>,
+    report: &ScenarioReport,
+) -> anyhow::Result<Proposal> {
+    let kind: ScenarioKind = name.parse().map_err(anyhow::Error::msg)?;
+    let Some(chosen) = report.scenarios.iter().find(|s| s.scenario == kind) else {
+        if let Some(skipped) = report.skipped.iter().find(|s| s.scenario == kind) {
+            bail!(
+                "--commit {kind}: the scenario was skipped: {}",
+                skipped.reason
+            );
+        }
+        let ran: Vec<&str> = report
+            .scenarios
+            .iter()
+            .map(|s| s.scenario.as_str())
+            .collect();
+        bail!(
+            "--commit {kind}: the scenario was not run (ran {}; add it to --scenarios)",
+            ran.join(", ")
+        );
+    };
+    let settings = config::resolve(
+        args.data.config.as_deref(),
+        args.data.data_dir.clone(),
+        None,
+    )?;
+    let runtime = super::runtime()?;
+    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let app = super::govern::app_state(store, &settings.data_dir)?;
+    let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
+    let proposer = Principal::new(user, PrincipalKind::Person, Role::Planner, Scope::All);
+    let request = server::scenario_api::CommitRequest {
+        problem: problem.clone(),
+        plan,
+        scenario: chosen.into(),
+        area: args.area.clone(),
+        risk_runs: Some(args.risk_runs),
+        duration_spread: Some(args.duration_spread),
+        seed: args.seed,
+    };
+    runtime
+        .block_on(server::scenario_api::commit(&app, &proposer, request))
+        .map_err(|problem| anyhow::anyhow!("{}", problem.detail))
+        .with_context(|| {
+            format!(
+                "committing scenario {kind} to the store in {}",
+                settings.data_dir.display()
+            )
+        })
+}
+
+fn print_commit(p: &Proposal) {
+    println!(
+        "\ncommitted as proposal {} ({}, area {}): {}",
+        p.id, p.kind, p.area, p.title
+    );
+    let status = match p.status {
+        Status::Proposed => format!(
+            "waiting for {} approval(s) by {}: {}",
+            p.gate.approvals,
+            p.gate
+                .approver_roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            p.gate.reasons.join("; ")
+        ),
+        Status::Applied => format!(
+            "applied by itself ({}) through {}",
+            p.applied.as_ref().map_or("", |o| o.by.as_str()),
+            p.applied.as_ref().map_or("", |o| o.sink.as_str())
+        ),
+        Status::Approved => format!(
+            "approved by the policy, not applied: the default sink refused it (audited as proposal.apply_failed); apply it with POST /v1/proposals/{}/apply {{\"sink\":\"file\"}}",
+            p.id
+        ),
+        other => other.to_string(),
+    };
+    println!("  status: {status}");
+    let before = &p.evidence.kpis_before;
+    println!(
+        "  {:<26} {:>12} {:>12} {:>12}",
+        "kpi", "plan", "scenario", "delta"
+    );
+    for (name, after) in &p.evidence.kpis_after {
+        match before.get(name) {
+            Some(b) => println!("  {name:<26} {b:>12.3} {after:>12.3} {:>+12.3}", after - b),
+            None => println!("  {name:<26} {:>12} {after:>12.3} {:>12}", "-", "-"),
+        }
+    }
+    let count = |entity: &str| {
+        p.diff
+            .iter()
+            .filter(|c| c.entity == entity)
+            .map(|c| c.id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    println!(
+        "  diff: {} change(s): {} order due date(s), {} calendar(s) with overtime, {} operation(s) moved",
+        p.diff.len(),
+        count("order"),
+        count("unit") + count("pool"),
+        count("operation")
+    );
 }
 
 fn print_table(report: &ScenarioReport) {
