@@ -8,7 +8,8 @@ use common::reference_problem;
 use schedule::plant::checker::check;
 use schedule::plant::problem::PlantProblem;
 use schedule::plant::scenario::{
-    RankingWeights, ScenarioKind, ScenarioOptions, ScenarioReport, run_scenarios,
+    RankingWeights, RiskOptions, ScenarioKind, ScenarioOptions, ScenarioReport, assess,
+    check_changes, run_scenarios,
 };
 use schedule::{Never, Termination};
 
@@ -376,4 +377,55 @@ fn with_the_plan_in_force_as_planned_is_that_plan_and_the_what_ifs_start_from_it
         err.starts_with("plan: the schedule in force breaks"),
         "{err}"
     );
+}
+
+/// A scenario brought back (to be committed) is judged by the same figures it was ranked by,
+/// and its changes are recognised as its own; changes it could not have made are refused by
+/// name.
+#[test]
+fn a_scenario_brought_back_is_judged_as_it_was_ranked() {
+    let problem = reference_problem();
+    let options = quick(5);
+    let report = run(&problem, &options);
+    let risk = RiskOptions {
+        runs: options.risk_runs,
+        duration_spread: options.duration_spread,
+        seed: options.seed,
+    };
+    for s in &report.scenarios {
+        check_changes(&problem, s.scenario, &s.changes)
+            .unwrap_or_else(|e| panic!("{}: {e}", s.scenario));
+        let assessed = assess(&problem, &s.changes, &s.schedule, &risk).unwrap();
+        assert_eq!(assessed.kpis, s.kpis, "{}", s.scenario);
+        assert_eq!(assessed.order_risk, s.order_risk, "{}", s.scenario);
+    }
+    let overtime = report
+        .scenarios
+        .iter()
+        .find(|s| s.scenario == ScenarioKind::OvertimeOnBottleneck)
+        .expect("the reference plant has a calendar-bound bottleneck");
+    // Overtime claimed by another scenario, and overtime that is not after a shift.
+    let err = check_changes(
+        &problem,
+        ScenarioKind::MaximizeThroughput,
+        &overtime.changes,
+    )
+    .unwrap_err();
+    assert!(err.starts_with("changes.overtime"), "{err}");
+    let mut shifted = overtime.changes.clone();
+    shifted.overtime[0].windows[0].start += 7;
+    let err = check_changes(&problem, ScenarioKind::OvertimeOnBottleneck, &shifted).unwrap_err();
+    assert!(
+        err.contains("does not start at the end of a shift"),
+        "{err}"
+    );
+    let deferral = report
+        .scenarios
+        .iter()
+        .find(|s| s.scenario == ScenarioKind::DeferLowPriority)
+        .expect("the reference plant has low-priority orders");
+    let mut renamed = deferral.changes.clone();
+    renamed.deferred[0].order = "MO-NOPE".into();
+    let err = check_changes(&problem, ScenarioKind::DeferLowPriority, &renamed).unwrap_err();
+    assert!(err.contains("`MO-NOPE` is not in the problem"), "{err}");
 }

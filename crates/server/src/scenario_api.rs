@@ -28,12 +28,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use schedule::plant::checker::{Kpis, check};
+use schedule::plant::checker::check;
 use schedule::plant::problem::{Assignment, Interval, PlantProblem, PlantSchedule};
-use schedule::plant::risk::lateness_risk;
 use schedule::plant::scenario::{
-    RankScores, RankingWeights, ScenarioChanges, ScenarioError, ScenarioKind, ScenarioKpis,
-    ScenarioOptions, ScenarioReport, ScenarioResult, run_scenarios,
+    RankingWeights, RiskOptions, ScenarioChanges, ScenarioError, ScenarioKind, ScenarioKpis,
+    ScenarioOptions, ScenarioReport, ScenarioResult, assess, check_changes, problem_with,
+    run_scenarios,
 };
 use schedule::{Termination, TimeLimit};
 
@@ -360,8 +360,9 @@ fn prepare(request: &CommitRequest, proposer: &str) -> Result<Prepared, Problem>
             ));
         }
     }
-    check_changes(problem, chosen)?;
-    let scenario_problem = problem_of(problem, chosen);
+    check_changes(problem, chosen.scenario, &chosen.changes)
+        .map_err(|m| Problem::unprocessable(format!("scenario.{m}")))?;
+    let scenario_problem = problem_with(problem, &chosen.changes);
     let verdict = check(&scenario_problem, &chosen.schedule);
     if !verdict.feasible {
         return Err(infeasible(
@@ -372,15 +373,17 @@ fn prepare(request: &CommitRequest, proposer: &str) -> Result<Prepared, Problem>
             &verdict.violations,
         ));
     }
-    let risk = |p: &PlantProblem, s: &PlantSchedule| {
-        lateness_risk(p, s, runs, spread, request.seed).map_err(impossible)
+    let risk = RiskOptions {
+        runs,
+        duration_spread: spread,
+        seed: request.seed,
     };
-    let after = kpis(
-        problem,
-        &verdict.kpis,
-        &risk(&scenario_problem, &chosen.schedule)?,
-        overtime_used(&chosen.changes, &chosen.schedule),
-    );
+    let judge = |changes: &ScenarioChanges, schedule: &PlantSchedule| {
+        assess(problem, changes, schedule, &risk)
+            .map(|a| kpi_map(&a.kpis))
+            .map_err(impossible)
+    };
+    let after = judge(&chosen.changes, &chosen.schedule)?;
     let baseline: Option<PlantSchedule> = match &request.plan {
         Some(plan) => Some(plan.clone()),
         None if !problem.reference.is_empty() => Some(PlantSchedule {
@@ -389,12 +392,7 @@ fn prepare(request: &CommitRequest, proposer: &str) -> Result<Prepared, Problem>
         None => None,
     };
     let before = match &baseline {
-        Some(plan) => kpis(
-            problem,
-            &check(problem, plan).kpis,
-            &risk(problem, plan)?,
-            0,
-        ),
+        Some(plan) => judge(&ScenarioChanges::default(), plan)?,
         None => BTreeMap::new(),
     };
     let (diff, units) = diff(problem, chosen, baseline.as_ref());
@@ -458,203 +456,15 @@ fn infeasible(what: &str, violations: &[schedule::plant::Violation]) -> Problem 
     problem
 }
 
-/// The changes a scenario claims must be its kind's own and belong to the problem: overtime
-/// only right after a shift of a unit or pool that works to a calendar, deferral only of
-/// the lowest-weight orders from their own due dates.
-fn check_changes(problem: &PlantProblem, chosen: &ChosenScenario) -> Result<(), Problem> {
-    let bad = |m: String| Err(Problem::unprocessable(m));
-    let kind = chosen.scenario;
-    let changes = &chosen.changes;
-    let wants_overtime = kind == ScenarioKind::OvertimeOnBottleneck;
-    let wants_deferral = kind == ScenarioKind::DeferLowPriority;
-    if wants_overtime == changes.overtime.is_empty() {
-        return bad(format!(
-            "scenario.changes.overtime: scenario `{kind}` {}",
-            if wants_overtime {
-                "must list its overtime windows"
-            } else {
-                "adds no overtime"
-            }
-        ));
-    }
-    if wants_deferral == changes.deferred.is_empty() {
-        return bad(format!(
-            "scenario.changes.deferred: scenario `{kind}` {}",
-            if wants_deferral {
-                "must list its deferred orders"
-            } else {
-                "defers no order"
-            }
-        ));
-    }
-    let horizon = problem.horizon_minutes;
-    for (i, ot) in changes.overtime.iter().enumerate() {
-        let at = format!("scenario.changes.overtime[{i}]");
-        let calendar = match ot.kind.as_str() {
-            "unit" => match problem.units.iter().find(|u| u.id == ot.id) {
-                Some(u) => u.availability.as_ref(),
-                None => return bad(format!("{at}: unit `{}` is not in the problem", ot.id)),
-            },
-            "pool" => match problem.pools.iter().find(|p| p.id == ot.id) {
-                Some(p) => p.availability.as_ref(),
-                None => return bad(format!("{at}: pool `{}` is not in the problem", ot.id)),
-            },
-            other => return bad(format!("{at}.kind: `{other}` (expected unit or pool)")),
-        };
-        let Some(shifts) = calendar else {
-            return bad(format!(
-                "{at}: {} `{}` works no calendar (always available); overtime means nothing there",
-                ot.kind, ot.id
-            ));
-        };
-        if ot.windows.is_empty() {
-            return bad(format!("{at}.windows: empty"));
-        }
-        for (j, w) in ot.windows.iter().enumerate() {
-            let at = format!("{at}.windows[{j}] [{}, {})", w.start, w.end);
-            if !(0 <= w.start && w.start < w.end && w.end <= horizon) {
-                return bad(format!(
-                    "{at}: not a window inside the horizon [0, {horizon})"
-                ));
-            }
-            if w.end - w.start > 24 * 60 {
-                return bad(format!("{at}: longer than 1440 minutes of overtime"));
-            }
-            if !shifts.iter().any(|s| s.end == w.start) {
-                return bad(format!(
-                    "{at}: does not start at the end of a shift of {} `{}`",
-                    ot.kind, ot.id
-                ));
-            }
-            if let Some(s) = shifts.iter().find(|s| s.start < w.end && w.start < s.end) {
-                return bad(format!(
-                    "{at}: overlaps the shift [{}, {}) of {} `{}`",
-                    s.start, s.end, ot.kind, ot.id
-                ));
-            }
-        }
-    }
-    if !changes.deferred.is_empty() {
-        let lightest = problem
-            .orders
-            .iter()
-            .map(|o| o.weight)
-            .fold(f64::INFINITY, f64::min);
-        for (i, d) in changes.deferred.iter().enumerate() {
-            let at = format!("scenario.changes.deferred[{i}]");
-            let Some(order) = problem.orders.iter().find(|o| o.id == d.order) else {
-                return bad(format!("{at}: order `{}` is not in the problem", d.order));
-            };
-            if order.due != Some(d.due) {
-                return bad(format!(
-                    "{at}: order `{}` is due at minute {}, not {}",
-                    d.order,
-                    order
-                        .due
-                        .map_or_else(|| "(no due date)".to_owned(), |m| m.to_string()),
-                    d.due
-                ));
-            }
-            if d.deferred_due <= d.due {
-                return bad(format!(
-                    "{at}: deferred_due {} is not later than due {}",
-                    d.deferred_due, d.due
-                ));
-            }
-            if order.weight > lightest {
-                return bad(format!(
-                    "{at}: order `{}` has weight {}, above the lowest weight {lightest}; only the lowest-priority orders are deferred",
-                    d.order, order.weight
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The problem a scenario's schedule was built for, by the engine's own rule
-/// ([`ScenarioReport::problem_of`]): the original with the scenario's overtime windows,
-/// judged against the original due dates.
-fn problem_of(problem: &PlantProblem, chosen: &ChosenScenario) -> PlantProblem {
-    let report = ScenarioReport {
-        scenarios: vec![ScenarioResult {
-            scenario: chosen.scenario,
-            rank: 1,
-            description: String::new(),
-            objective: problem.weights(),
-            changes: chosen.changes.clone(),
-            kpis: ScenarioKpis::default(),
-            scores: RankScores::default(),
-            order_risk: Vec::new(),
-            schedule: PlantSchedule::default(),
-            iterations: 0,
-            kept_plan: false,
-        }],
-        skipped: Vec::new(),
-        bottleneck: None,
-        ranking: RankingWeights::default(),
+/// The evidence's KPIs: the engine's, by name.
+fn kpi_map(kpis: &ScenarioKpis) -> BTreeMap<String, f64> {
+    let Value::Object(fields) = json!(kpis) else {
+        unreachable!("KPIs serialise as an object")
     };
-    report.problem_of(problem, chosen.scenario)
-}
-
-/// Minutes of work on units inside the scenario's unit overtime windows.
-fn overtime_used(changes: &ScenarioChanges, schedule: &PlantSchedule) -> i64 {
-    let mut minutes = 0;
-    for ot in changes.overtime.iter().filter(|o| o.kind == "unit") {
-        for a in schedule.assignments.iter().filter(|a| a.unit == ot.id) {
-            for w in &ot.windows {
-                minutes += (a.end.min(w.end) - a.start.max(w.start)).max(0);
-            }
-        }
-    }
-    minutes
-}
-
-/// The evidence's KPIs of one schedule, judged against the original due dates.
-fn kpis(
-    problem: &PlantProblem,
-    k: &Kpis,
-    risk: &[schedule::plant::risk::OrderRisk],
-    overtime_minutes: i64,
-) -> BTreeMap<String, f64> {
-    let weight: BTreeMap<&str, f64> = problem
-        .orders
-        .iter()
-        .map(|o| (o.id.as_str(), o.weight))
-        .collect();
-    let weight_of = |order: &str| weight.get(order).copied().unwrap_or(1.0);
-    let total_weight: f64 = risk.iter().map(|r| weight_of(&r.order)).sum();
-    // Order-weighted mean probability of being late, as the scenarios rank it.
-    let on_time_risk = if total_weight > 0.0 {
-        risk.iter()
-            .map(|r| weight_of(&r.order) * r.probability_late)
-            .sum::<f64>()
-            / total_weight
-    } else {
-        0.0
-    };
-    let days = k.makespan.max(1) as f64 / 1440.0;
-    [
-        ("makespan_minutes", k.makespan as f64),
-        (
-            "throughput_orders_per_day",
-            problem.orders.len() as f64 / days,
-        ),
-        ("late_orders", k.late_orders as f64),
-        ("weighted_tardiness", k.weighted_tardiness),
-        ("changeover_minutes", k.changeover_minutes as f64),
-        ("changeover_cost", k.changeover_cost),
-        ("utilization_percent", k.utilization_percent),
-        ("on_time_risk", on_time_risk),
-        (
-            "expected_late_orders",
-            risk.iter().map(|r| r.probability_late).sum(),
-        ),
-        ("overtime_minutes", overtime_minutes as f64),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_owned(), value))
-    .collect()
+    fields
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.as_f64()?)))
+        .collect()
 }
 
 fn at(problem: &PlantProblem, minute: i64) -> Value {

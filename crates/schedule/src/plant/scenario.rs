@@ -262,7 +262,7 @@ impl ScenarioReport {
     /// The problem a scenario's schedule was built for (the original plus its changes).
     pub fn problem_of(&self, original: &PlantProblem, scenario: ScenarioKind) -> PlantProblem {
         match self.scenarios.iter().find(|s| s.scenario == scenario) {
-            Some(s) => apply_changes(original, &s.changes, false),
+            Some(s) => problem_with(original, &s.changes),
             None => original.clone(),
         }
     }
@@ -440,6 +440,207 @@ fn deferrals(problem: &PlantProblem, minutes: i64) -> Result<Vec<Deferral>, Stri
 
 /// The original problem with a scenario's changes; `deferred_dues` chooses whether deferred
 /// orders carry their deferred due date (for the optimiser) or the original (for judging).
+/// The problem a scenario's schedule is built for and judged against: the original with the
+/// scenario's overtime windows. Deferred due dates only steer the search; lateness is judged
+/// against the original ones.
+pub fn problem_with(original: &PlantProblem, changes: &ScenarioChanges) -> PlantProblem {
+    apply_changes(original, changes, false)
+}
+
+/// How the Monte Carlo lateness risk is drawn ([`lateness_risk`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RiskOptions {
+    pub runs: usize,
+    pub duration_spread: f64,
+    pub seed: u64,
+}
+
+/// A schedule judged under a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub kpis: ScenarioKpis,
+    /// Orders with a due date, most at risk first.
+    pub order_risk: Vec<OrderRisk>,
+}
+
+/// The KPIs and per-order lateness risk of `schedule` under `changes` (the scenario's
+/// problem, [`problem_with`]), against the original due dates: the figures
+/// [`run_scenarios`] ranks by, for a schedule from anywhere (a plan in force, a scenario
+/// brought back to be committed). The caller checks feasibility first.
+pub fn assess(
+    original: &PlantProblem,
+    changes: &ScenarioChanges,
+    schedule: &PlantSchedule,
+    risk: &RiskOptions,
+) -> Result<Assessment, ScenarioError> {
+    let judge_problem = problem_with(original, changes);
+    let report = check(&judge_problem, schedule);
+    let mut order_risk = lateness_risk(
+        &judge_problem,
+        schedule,
+        risk.runs,
+        risk.duration_spread,
+        risk.seed,
+    )?;
+    let weight: BTreeMap<&str, f64> = original
+        .orders
+        .iter()
+        .map(|o| (o.id.as_str(), o.weight))
+        .collect();
+    let weight_of = |order: &str| weight.get(order).copied().unwrap_or(1.0);
+    let total_weight: f64 = order_risk.iter().map(|r| weight_of(&r.order)).sum();
+    let on_time_risk = if total_weight > 0.0 {
+        order_risk
+            .iter()
+            .map(|r| weight_of(&r.order) * r.probability_late)
+            .sum::<f64>()
+            / total_weight
+    } else {
+        0.0
+    };
+    let expected_late_orders = order_risk.iter().map(|r| r.probability_late).sum();
+    order_risk.sort_by(|a, b| {
+        b.probability_late
+            .total_cmp(&a.probability_late)
+            .then_with(|| a.order.cmp(&b.order))
+    });
+    let k = &report.kpis;
+    let days = k.makespan.max(1) as f64 / 1440.0;
+    Ok(Assessment {
+        kpis: ScenarioKpis {
+            makespan_minutes: k.makespan,
+            throughput_orders_per_day: original.orders.len() as f64 / days,
+            changeover_minutes: k.changeover_minutes,
+            changeover_cost: k.changeover_cost,
+            late_orders: k.late_orders,
+            weighted_tardiness: k.weighted_tardiness,
+            utilization_percent: k.utilization_percent,
+            expected_late_orders,
+            on_time_risk,
+            overtime_minutes: overtime_used(changes, schedule),
+        },
+        order_risk,
+    })
+}
+
+/// Checks that `changes` are what scenario `kind` could have made of `problem` (for a
+/// scenario brought back to be committed): its kind's own changes only, overtime only right
+/// after a shift of a unit or pool that works to a calendar, deferral only of the
+/// lowest-weight orders from their own due dates. The error names the change and what is
+/// wrong with it.
+pub fn check_changes(
+    problem: &PlantProblem,
+    kind: ScenarioKind,
+    changes: &ScenarioChanges,
+) -> Result<(), String> {
+    let bad = |m: String| Err(m);
+    let wants_overtime = kind == ScenarioKind::OvertimeOnBottleneck;
+    let wants_deferral = kind == ScenarioKind::DeferLowPriority;
+    if wants_overtime == changes.overtime.is_empty() {
+        return bad(format!(
+            "changes.overtime: scenario `{kind}` {}",
+            if wants_overtime {
+                "must list its overtime windows"
+            } else {
+                "adds no overtime"
+            }
+        ));
+    }
+    if wants_deferral == changes.deferred.is_empty() {
+        return bad(format!(
+            "changes.deferred: scenario `{kind}` {}",
+            if wants_deferral {
+                "must list its deferred orders"
+            } else {
+                "defers no order"
+            }
+        ));
+    }
+    let horizon = problem.horizon_minutes;
+    for (i, ot) in changes.overtime.iter().enumerate() {
+        let at = format!("changes.overtime[{i}]");
+        let calendar = match ot.kind.as_str() {
+            "unit" => match problem.units.iter().find(|u| u.id == ot.id) {
+                Some(u) => u.availability.as_ref(),
+                None => return bad(format!("{at}: unit `{}` is not in the problem", ot.id)),
+            },
+            "pool" => match problem.pools.iter().find(|p| p.id == ot.id) {
+                Some(p) => p.availability.as_ref(),
+                None => return bad(format!("{at}: pool `{}` is not in the problem", ot.id)),
+            },
+            other => return bad(format!("{at}.kind: `{other}` (expected unit or pool)")),
+        };
+        let Some(shifts) = calendar else {
+            return bad(format!(
+                "{at}: {} `{}` works no calendar (always available); overtime means nothing there",
+                ot.kind, ot.id
+            ));
+        };
+        if ot.windows.is_empty() {
+            return bad(format!("{at}.windows: empty"));
+        }
+        for (j, w) in ot.windows.iter().enumerate() {
+            let at = format!("{at}.windows[{j}] [{}, {})", w.start, w.end);
+            if !(0 <= w.start && w.start < w.end && w.end <= horizon) {
+                return bad(format!(
+                    "{at}: not a window inside the horizon [0, {horizon})"
+                ));
+            }
+            if w.end - w.start > 24 * 60 {
+                return bad(format!("{at}: longer than 1440 minutes of overtime"));
+            }
+            if !shifts.iter().any(|s| s.end == w.start) {
+                return bad(format!(
+                    "{at}: does not start at the end of a shift of {} `{}`",
+                    ot.kind, ot.id
+                ));
+            }
+            if let Some(s) = shifts.iter().find(|s| s.start < w.end && w.start < s.end) {
+                return bad(format!(
+                    "{at}: overlaps the shift [{}, {}) of {} `{}`",
+                    s.start, s.end, ot.kind, ot.id
+                ));
+            }
+        }
+    }
+    if !changes.deferred.is_empty() {
+        let lightest = problem
+            .orders
+            .iter()
+            .map(|o| o.weight)
+            .fold(f64::INFINITY, f64::min);
+        for (i, d) in changes.deferred.iter().enumerate() {
+            let at = format!("changes.deferred[{i}]");
+            let Some(order) = problem.orders.iter().find(|o| o.id == d.order) else {
+                return bad(format!("{at}: order `{}` is not in the problem", d.order));
+            };
+            if order.due != Some(d.due) {
+                return bad(format!(
+                    "{at}: order `{}` is due at minute {}, not {}",
+                    d.order,
+                    order
+                        .due
+                        .map_or_else(|| "(no due date)".to_owned(), |m| m.to_string()),
+                    d.due
+                ));
+            }
+            if d.deferred_due <= d.due {
+                return bad(format!(
+                    "{at}: deferred_due {} is not later than due {}",
+                    d.deferred_due, d.due
+                ));
+            }
+            if order.weight > lightest {
+                return bad(format!(
+                    "{at}: order `{}` has weight {}, above the lowest weight {lightest}; only the lowest-priority orders are deferred",
+                    d.order, order.weight
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn apply_changes(
     original: &PlantProblem,
     changes: &ScenarioChanges,
@@ -539,7 +740,7 @@ fn evaluate(
     termination: &mut dyn Termination,
 ) -> Result<Evaluated, ScenarioError> {
     let solve_problem = apply_changes(original, &changes, true);
-    let judge_problem = apply_changes(original, &changes, false);
+    let judge_problem = problem_with(original, &changes);
     let plan = match start {
         Start::Keep(p) | Start::From(p) => Some(p),
         Start::Fresh => None,
@@ -599,56 +800,24 @@ fn evaluate(
     };
     let mut judged = judge_problem.clone();
     judged.objective = Some(objective);
-    let report = check(&judged, &solution.schedule);
-    debug_assert!(report.feasible, "{kind}: {:?}", report.violations);
-    let mut risk = lateness_risk(
-        &judge_problem,
+    debug_assert!(check(&judged, &solution.schedule).feasible, "{kind}");
+    let Assessment { kpis, order_risk } = assess(
+        original,
+        &changes,
         &solution.schedule,
-        options.risk_runs,
-        options.duration_spread,
-        options.seed,
+        &RiskOptions {
+            runs: options.risk_runs,
+            duration_spread: options.duration_spread,
+            seed: options.seed,
+        },
     )?;
-    let weight: BTreeMap<&str, f64> = original
-        .orders
-        .iter()
-        .map(|o| (o.id.as_str(), o.weight))
-        .collect();
-    let total_weight: f64 = risk.iter().map(|r| weight[r.order.as_str()]).sum();
-    let on_time_risk = if total_weight > 0.0 {
-        risk.iter()
-            .map(|r| weight[r.order.as_str()] * r.probability_late)
-            .sum::<f64>()
-            / total_weight
-    } else {
-        0.0
-    };
-    let expected_late_orders = risk.iter().map(|r| r.probability_late).sum();
-    risk.sort_by(|a, b| {
-        b.probability_late
-            .total_cmp(&a.probability_late)
-            .then_with(|| a.order.cmp(&b.order))
-    });
-    let k = &report.kpis;
-    let days = k.makespan.max(1) as f64 / 1440.0;
-    let kpis = ScenarioKpis {
-        makespan_minutes: k.makespan,
-        throughput_orders_per_day: original.orders.len() as f64 / days,
-        changeover_minutes: k.changeover_minutes,
-        changeover_cost: k.changeover_cost,
-        late_orders: k.late_orders,
-        weighted_tardiness: k.weighted_tardiness,
-        utilization_percent: k.utilization_percent,
-        expected_late_orders,
-        on_time_risk,
-        overtime_minutes: overtime_used(&changes, &solution.schedule),
-    };
     Ok(Evaluated {
         kind,
         description: describe(kind, &changes, options),
         objective,
         changes,
         kpis,
-        order_risk: risk,
+        order_risk,
         kept_plan: plan.is_some_and(|p| *p == solution.schedule),
         schedule: solution.schedule,
         iterations: solution.iterations,
