@@ -4,7 +4,9 @@
 //!
 //! The handlers parse, call the `trace` engine and the store, and serialise; the glue they
 //! share with the CLI (reading a document into the store, building the genealogy index from
-//! what is stored) is public here as [`import_text`] and [`load_index`].
+//! what is stored) is public here as [`import_text`] (in two halves, [`read_document`] and
+//! [`store_document`], so that the CLI reads one document while the one before is stored)
+//! and [`load_index`].
 //!
 //! The server keeps the index it built in [`IndexCache`] (part of the app state) and builds it
 //! again only when the store changed since: every write appends an audit record in its own
@@ -95,12 +97,95 @@ pub async fn import_text(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<ImportSummary, TraceFailure> {
-    let imported = trace::import::read(text, now)?;
-    match &imported {
-        Imported::Events(events) => {
-            let outcome = store.append(events, actor).await?;
+    store_document(store, read_document(name, text, now)?, actor).await
+}
+
+/// [`import_text`] of a document already read from `text` (with [`trace::import::read`]):
+/// stores it whole, or nothing of it.
+pub async fn import_read(
+    store: &Store,
+    name: &str,
+    text: &str,
+    imported: Imported,
+    actor: &Actor,
+) -> Result<ImportSummary, TraceFailure> {
+    store_document(store, ready(name, text, imported)?, actor).await
+}
+
+/// A document read and made ready to store, with nothing stored yet ([`read_document`]).
+#[derive(Debug)]
+pub struct ReadDocument {
+    name: String,
+    what: Ready,
+}
+
+#[derive(Debug)]
+enum Ready {
+    /// The plant's own events, for the log.
+    Events(Vec<model::Event>),
+    /// EPCIS or B2MML rows for the trace tables; `events` as [`ImportSummary::events`].
+    Trace {
+        prepared: trace::persist::Prepared,
+        events: usize,
+        b2mml: bool,
+    },
+}
+
+impl ReadDocument {
+    /// Whether the document holds the plant's own events (which need a plant to be stored).
+    pub fn is_plant_events(&self) -> bool {
+        matches!(self.what, Ready::Events(_))
+    }
+}
+
+/// The CPU half of [`import_text`]: reads `text` and turns it into rows, touching no store,
+/// so that a caller can read the next document while the one before is being stored.
+pub fn read_document(name: &str, text: &str, now: Timestamp) -> Result<ReadDocument, TraceFailure> {
+    ready(name, text, trace::import::read(text, now)?)
+}
+
+fn ready(name: &str, text: &str, imported: Imported) -> Result<ReadDocument, TraceFailure> {
+    let what = match imported {
+        Imported::Events(events) => Ready::Events(events),
+        Imported::Query(_) => {
+            return Err(TraceFailure::Unsupported(format!(
+                "{name} is an EPCIS SimpleEventQuery, not a document of events; pass its parameters to GET /epcis/events"
+            )));
+        }
+        Imported::Epcis(_) | Imported::B2mml(_) => {
+            let (events, b2mml) = match &imported {
+                Imported::B2mml(doc) => (doc.material_actuals, true),
+                Imported::Epcis(doc) => (doc.events.len(), false),
+                _ => (0, false),
+            };
+            let prepared =
+                trace::persist::prepare(&imported, text).expect("EPCIS and B2MML are stored");
+            Ready::Trace {
+                prepared,
+                events,
+                b2mml,
+            }
+        }
+    };
+    Ok(ReadDocument {
+        name: name.to_owned(),
+        what,
+    })
+}
+
+/// The store half of [`import_text`]: stores a document read with [`read_document`] whole,
+/// or nothing of it.
+pub async fn store_document(
+    store: &Store,
+    document: ReadDocument,
+    actor: &Actor,
+) -> Result<ImportSummary, TraceFailure> {
+    let name = document.name;
+    let (prepared, events, b2mml) = match document.what {
+        Ready::Events(events) => {
+            let outcome = store.append(&events, actor).await?;
             return Ok(ImportSummary {
-                name: name.to_owned(),
+                name,
                 format: "events".into(),
                 events: events.len(),
                 inserted: outcome.inserted,
@@ -108,24 +193,18 @@ pub async fn import_text(
                 duplicate_document: false,
             });
         }
-        Imported::Query(_) => {
-            return Err(TraceFailure::Unsupported(format!(
-                "{name} is an EPCIS SimpleEventQuery, not a document of events; pass its parameters to GET /epcis/events"
-            )));
-        }
-        Imported::Epcis(_) | Imported::B2mml(_) => {}
-    }
-    let events = match &imported {
-        Imported::B2mml(doc) => doc.material_actuals,
-        Imported::Epcis(doc) => doc.events.len(),
-        _ => 0,
+        Ready::Trace {
+            prepared,
+            events,
+            b2mml,
+        } => (prepared, events, b2mml),
     };
-    let prepared = trace::persist::prepare(&imported, text).expect("EPCIS and B2MML are stored");
+    let format = prepared.format;
     let outcome: TraceImportOutcome = store
         .import_trace_document(
             TraceDocument {
-                format: prepared.format.to_owned(),
-                name: name.to_owned(),
+                format: format.to_owned(),
+                name: name.clone(),
                 sha256: prepared.sha256,
                 events: prepared
                     .rows
@@ -143,10 +222,9 @@ pub async fn import_text(
             actor,
         )
         .await?;
-    let b2mml = matches!(imported, Imported::B2mml(_));
     Ok(ImportSummary {
-        name: name.to_owned(),
-        format: prepared.format.to_owned(),
+        name,
+        format: format.to_owned(),
         events,
         inserted: if b2mml && !outcome.duplicate_document {
             events
@@ -177,20 +255,18 @@ pub async fn stored_epcis(
 }
 
 /// The genealogy index over everything stored: the log's material events, captured EPCIS
-/// events and imported B2MML genealogy.
+/// events and imported B2MML genealogy. The EPCIS bodies are read in one pass and lowered
+/// straight from their text ([`trace::persist::assemble_stored`]).
 pub async fn load_index(store: &Store) -> Result<trace::Index, TraceFailure> {
     let material = store.material_events().await?;
     let catalog = store.plant().await;
-    let epcis: Vec<_> = stored_epcis(store)
-        .await?
-        .into_iter()
-        .map(|(_, _, e)| e)
-        .collect();
+    let bodies = store.trace_event_bodies().await?;
     let genealogy = store.trace_genealogy().await?;
-    trace::persist::assemble(
+    let bodies: Vec<&str> = bodies.iter().collect();
+    trace::persist::assemble_stored(
         &material,
         catalog.as_deref(),
-        &epcis,
+        &bodies,
         genealogy.iter().map(String::as_str),
     )
     .map_err(TraceFailure::Corrupt)
@@ -625,7 +701,7 @@ async fn epcis_capture(
             "the capture endpoint takes an EPCIS 2.0 document (JSON-LD or XML)",
         ));
     }
-    let summary = import_text(&app.store, "capture", text, &actor, now()).await?;
+    let summary = import_read(&app.store, "capture", text, imported, &actor).await?;
     let location = format!("/epcis/capture/{}", summary.inserted);
     let mut response = (StatusCode::ACCEPTED, axum::Json(summary)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {

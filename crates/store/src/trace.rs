@@ -67,6 +67,56 @@ pub struct StoredTraceEvent {
     pub body: String,
 }
 
+/// Keys looked up per statement (one parameter each).
+const LOOKUP_CHUNK: usize = 1_000;
+/// Rows inserted per statement (seven parameters each).
+const INSERT_CHUNK: usize = 500;
+
+/// Stored EPCIS event bodies read for the genealogy index ([`Store::trace_event_bodies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceBodies(Bodies);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Bodies {
+    /// Bodies joined by [`SEPARATOR`], which none of them holds.
+    Joined(Vec<String>),
+    /// One body a row.
+    Rows(Vec<String>),
+}
+
+impl TraceBodies {
+    /// The bodies, in storage order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let (joined, rows) = match &self.0 {
+            Bodies::Joined(j) => (j.as_slice(), &[][..]),
+            Bodies::Rows(r) => (&[][..], r.as_slice()),
+        };
+        joined
+            .iter()
+            .flat_map(|j| j.split(SEPARATOR))
+            .chain(rows.iter().map(String::as_str))
+    }
+}
+
+/// Joins stored bodies (ASCII record separator, which JSON text holds only escaped).
+const SEPARATOR: char = '\u{1e}';
+/// Events whose bodies SQLite joins into one value.
+const BODIES_PER_READ: i64 = 512;
+
+/// Whether `seqs` (comma-separated) is `count` numbers, strictly ascending, all above `after`.
+fn ascending_from(seqs: &str, after: i64, count: i64) -> bool {
+    let mut previous = after;
+    let mut n = 0;
+    for part in seqs.split(',') {
+        match part.parse::<i64>() {
+            Ok(seq) if seq > previous => previous = seq,
+            _ => return false,
+        }
+        n += 1;
+    }
+    n == count
+}
+
 /// The event types genealogy is built from.
 pub const MATERIAL_EVENT_TYPES: [&str; 5] = [
     "operation_started",
@@ -102,9 +152,33 @@ impl Store {
                     duplicate_document: true,
                 });
             }
-            // Duplicates and conflicts, against the table and earlier in the document.
-            let mut seen: HashMap<&str, (usize, &str)> = HashMap::new();
-            let mut fresh = Vec::new();
+            // The rows already stored under the document's keys, looked up in batches.
+            let mut stored: HashMap<String, (i64, String)> = HashMap::new();
+            for chunk in document.events.chunks(LOOKUP_CHUNK) {
+                let sql = format!(
+                    "SELECT key, seq, body FROM trace_events WHERE key IN ({})",
+                    vec!["?"; chunk.len()].join(", ")
+                );
+                let mut query = sqlx::query(&sql);
+                for row in chunk {
+                    query = query.bind(&row.key);
+                }
+                for found in query
+                    .fetch_all(&mut *tx)
+                    .await
+                    .ctx("looking up trace events")?
+                {
+                    let key: String = found.try_get(0).ctx("looking up trace events")?;
+                    let seq: i64 = found.try_get(1).ctx("looking up trace events")?;
+                    let body: String = found.try_get(2).ctx("looking up trace events")?;
+                    stored.insert(key, (seq, body));
+                }
+            }
+            // Duplicates and conflicts, against the table and earlier in the document, in
+            // document order (the first offending event is the one named).
+            let mut seen: HashMap<&str, (usize, &str)> =
+                HashMap::with_capacity(document.events.len());
+            let mut fresh = Vec::with_capacity(document.events.len());
             let mut duplicates = 0;
             for (index, row) in document.events.iter().enumerate() {
                 if let Some(&(first, body)) = seen.get(row.key.as_str()) {
@@ -119,16 +193,9 @@ impl Store {
                     });
                 }
                 seen.insert(&row.key, (index, &row.body));
-                let existing = sqlx::query("SELECT seq, body FROM trace_events WHERE key = ?1")
-                    .bind(&row.key)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .ctx("looking up trace events")?;
-                match existing {
-                    Some(found) => {
-                        let seq: i64 = found.try_get(0).ctx("looking up trace events")?;
-                        let body: String = found.try_get(1).ctx("looking up trace events")?;
-                        if body != row.body {
+                match stored.get(row.key.as_str()) {
+                    Some((seq, body)) => {
+                        if *body != row.body {
                             return Err(StoreError::Conflict {
                                 index,
                                 id: row.event_id.clone(),
@@ -155,21 +222,28 @@ impl Store {
             .ctx("storing a trace document")?
             .try_get(0)
             .ctx("storing a trace document")?;
-            for row in &fresh {
-                sqlx::query(
-                    "INSERT INTO trace_events (key, event_id, document, type, event_time, recorded_at, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .bind(&row.key)
-                .bind(&row.event_id)
-                .bind(seq)
-                .bind(&row.event_type)
-                .bind(row.event_time)
-                .bind(at)
-                .bind(&row.body)
-                .execute(&mut *tx)
-                .await
-                .ctx("storing trace events")?;
+            // Many rows per statement. Anonymous parameters only: sqlx looks up the name of
+            // every parameter, and SQLite finds a numbered one by a scan over all of them.
+            for chunk in fresh.chunks(INSERT_CHUNK) {
+                let sql = format!(
+                    "INSERT INTO trace_events (key, event_id, document, type, event_time, recorded_at, body) VALUES {}",
+                    vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut query = sqlx::query(&sql);
+                for row in chunk {
+                    query = query
+                        .bind(&row.key)
+                        .bind(&row.event_id)
+                        .bind(seq)
+                        .bind(&row.event_type)
+                        .bind(row.event_time)
+                        .bind(at)
+                        .bind(&row.body);
+                }
+                query
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("storing trace events")?;
             }
             if let Some(body) = &document.genealogy {
                 sqlx::query("INSERT INTO trace_genealogy (document, body) VALUES (?1, ?2)")
@@ -243,6 +317,51 @@ impl Store {
             out.extend(page);
         }
         Ok(out)
+    }
+
+    /// Every stored EPCIS event body, in storage order (what the genealogy index is built
+    /// from), read in one snapshot.
+    ///
+    /// SQLite joins the bodies of [`BODIES_PER_READ`] events at a time into one value, so that
+    /// rows do not cross from SQLite's thread one by one. Each joined value is checked (its
+    /// count of pieces, its sequence numbers strictly ascending); one that does not check
+    /// out (a body holding the separator) has the whole read done again a row at a time.
+    pub async fn trace_event_bodies(&self) -> Result<TraceBodies> {
+        let Backend::Sqlite(pool) = &self.inner.backend;
+        let mut tx = pool.begin().await.ctx("reading trace events")?;
+        let mut joined = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let row = sqlx::query(
+                "SELECT count(*), max(seq), group_concat(seq), group_concat(body, char(30))
+                 FROM (SELECT seq, body FROM trace_events WHERE seq > ?1 ORDER BY seq LIMIT ?2)",
+            )
+            .bind(after)
+            .bind(BODIES_PER_READ)
+            .fetch_one(&mut *tx)
+            .await
+            .ctx("reading trace events")?;
+            let count: i64 = row.try_get(0).ctx("reading trace events")?;
+            if count == 0 {
+                break;
+            }
+            let last: i64 = row.try_get(1).ctx("reading trace events")?;
+            let seqs: String = row.try_get(2).ctx("reading trace events")?;
+            let bodies: String = row.try_get(3).ctx("reading trace events")?;
+            if !ascending_from(&seqs, after, count)
+                || bodies.split(SEPARATOR).count() as i64 != count
+            {
+                let rows: Vec<String> =
+                    sqlx::query_scalar("SELECT body FROM trace_events ORDER BY seq")
+                        .fetch_all(&mut *tx)
+                        .await
+                        .ctx("reading trace events")?;
+                return Ok(TraceBodies(Bodies::Rows(rows)));
+            }
+            joined.push(bodies);
+            after = last;
+        }
+        Ok(TraceBodies(Bodies::Joined(joined)))
     }
 
     /// The genealogy bodies stored with documents (B2MML), in import order.

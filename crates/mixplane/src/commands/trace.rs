@@ -110,6 +110,21 @@ fn now() -> Timestamp {
     )
 }
 
+/// Reads a file and makes its document ready to store (nothing is stored).
+fn read_file(
+    file: &std::path::Path,
+) -> anyhow::Result<(&std::path::Path, server::trace_api::ReadDocument)> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let document = server::trace_api::read_document(&name, &text, now())
+        .with_context(|| format!("importing {}", file.display()))?;
+    Ok((file, document))
+}
+
 fn common(command: &TraceCommand) -> &Common {
     match command {
         TraceCommand::Import { common, .. }
@@ -120,8 +135,14 @@ fn common(command: &TraceCommand) -> &Common {
     }
 }
 
+/// Pretty JSON and a newline on stdout, written as it is made (a trace can be many
+/// megabytes).
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -145,47 +166,52 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
         TraceCommand::Import { files, .. } => {
             let actor = super::cli_actor();
             let mut summaries = Vec::new();
-            for file in &files {
-                let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("reading {}", file.display()))?;
-                let name = file.file_name().map_or_else(
-                    || file.display().to_string(),
-                    |n| n.to_string_lossy().into_owned(),
-                );
-                if runtime.block_on(store.plant()).is_none()
-                    && matches!(
-                        trace::import::read(&text, now()),
-                        Ok(trace::import::Imported::Events(_))
-                    )
-                {
-                    let catalog = super::sim::load_catalog(None)?;
-                    runtime.block_on(store.put_plant(catalog.plant().clone(), &actor))?;
-                }
-                let summary = runtime
-                    .block_on(server::trace_api::import_text(
-                        &store,
-                        &name,
-                        &text,
-                        &actor,
-                        now(),
-                    ))
-                    .with_context(|| format!("importing {}", file.display()))?;
-                if !json {
-                    println!(
-                        "{name}: {} ({} events): {} new, {} already stored{}",
-                        summary.format,
-                        summary.events,
-                        summary.inserted,
-                        summary.duplicates,
-                        if summary.duplicate_document {
-                            " (same document imported before)"
-                        } else {
-                            ""
+            // One thread reads and prepares the next document while this one stores the one
+            // before: documents are stored in order, each whole or not at all, and the first
+            // that fails stops the import (the ones before it stay stored).
+            std::thread::scope(|scope| -> anyhow::Result<()> {
+                let (send, receive) = std::sync::mpsc::sync_channel(1);
+                let files = &files;
+                std::thread::Builder::new()
+                    .name("trace-read".into())
+                    .spawn_scoped(scope, move || {
+                        for file in files {
+                            let read = read_file(file);
+                            let failed = read.is_err();
+                            if send.send(read).is_err() || failed {
+                                return;
+                            }
                         }
-                    );
+                    })
+                    .context("starting a thread to read documents")?;
+                for read in receive {
+                    let (file, document) = read?;
+                    if document.is_plant_events() && runtime.block_on(store.plant()).is_none() {
+                        let catalog = super::sim::load_catalog(None)?;
+                        runtime.block_on(store.put_plant(catalog.plant().clone(), &actor))?;
+                    }
+                    let summary = runtime
+                        .block_on(server::trace_api::store_document(&store, document, &actor))
+                        .with_context(|| format!("importing {}", file.display()))?;
+                    if !json {
+                        println!(
+                            "{}: {} ({} events): {} new, {} already stored{}",
+                            summary.name,
+                            summary.format,
+                            summary.events,
+                            summary.inserted,
+                            summary.duplicates,
+                            if summary.duplicate_document {
+                                " (same document imported before)"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    summaries.push(summary);
                 }
-                summaries.push(summary);
-            }
+                Ok(())
+            })?;
             if json {
                 print_json(&summaries)?;
             }
