@@ -325,7 +325,8 @@ impl Store {
     /// SQLite joins the bodies of [`BODIES_PER_READ`] events at a time into one value, so that
     /// rows do not cross from SQLite's thread one by one. Each joined value is checked (its
     /// count of pieces, its sequence numbers strictly ascending); one that does not check
-    /// out (a body holding the separator) has the whole read done again a row at a time.
+    /// out (a body holding the separator), or that SQLite cannot make (longer than its
+    /// string limit), has the whole read done again a row at a time.
     pub async fn trace_event_bodies(&self) -> Result<TraceBodies> {
         let Backend::Sqlite(pool) = &self.inner.backend;
         let mut tx = pool.begin().await.ctx("reading trace events")?;
@@ -339,25 +340,33 @@ impl Store {
             .bind(after)
             .bind(BODIES_PER_READ)
             .fetch_one(&mut *tx)
-            .await
-            .ctx("reading trace events")?;
-            let count: i64 = row.try_get(0).ctx("reading trace events")?;
-            if count == 0 {
-                break;
-            }
-            let last: i64 = row.try_get(1).ctx("reading trace events")?;
-            let seqs: String = row.try_get(2).ctx("reading trace events")?;
-            let bodies: String = row.try_get(3).ctx("reading trace events")?;
-            if !ascending_from(&seqs, after, count)
-                || bodies.split(SEPARATOR).count() as i64 != count
-            {
-                let rows: Vec<String> =
-                    sqlx::query_scalar("SELECT body FROM trace_events ORDER BY seq")
-                        .fetch_all(&mut *tx)
-                        .await
-                        .ctx("reading trace events")?;
-                return Ok(TraceBodies(Bodies::Rows(rows)));
-            }
+            .await;
+            // A joined value SQLite cannot make (longer than its string limit) is read a row
+            // at a time too; a real failure shows there again.
+            let joined_read = row.ok().and_then(|row| {
+                let count: i64 = row.try_get(0).ok()?;
+                if count == 0 {
+                    return Some(None);
+                }
+                let last: i64 = row.try_get(1).ok()?;
+                let seqs: String = row.try_get(2).ok()?;
+                let bodies: String = row.try_get(3).ok()?;
+                (ascending_from(&seqs, after, count)
+                    && bodies.split(SEPARATOR).count() as i64 == count)
+                    .then_some(Some((last, bodies)))
+            });
+            let (last, bodies) = match joined_read {
+                Some(Some(read)) => read,
+                Some(None) => break,
+                None => {
+                    let rows: Vec<String> =
+                        sqlx::query_scalar("SELECT body FROM trace_events ORDER BY seq")
+                            .fetch_all(&mut *tx)
+                            .await
+                            .ctx("reading trace events")?;
+                    return Ok(TraceBodies(Bodies::Rows(rows)));
+                }
+            };
             joined.push(bodies);
             after = last;
         }
