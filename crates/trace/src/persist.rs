@@ -10,6 +10,7 @@ use model::{Catalog, Event};
 use sha2::{Digest, Sha256};
 
 use crate::epcis::EpcisEvent;
+use crate::epcis::fast::with_room;
 use crate::graph::Genealogy;
 use crate::import::Imported;
 use crate::index::{Index, IndexBuilder};
@@ -178,7 +179,10 @@ pub fn assemble_stored<'a>(
     };
     let mut builder = IndexBuilder::new();
     builder.add(&crate::material::lower(material_events, catalog));
-    stored::lower_into(&views, &mut builder);
+    let bytes = epcis_bodies.iter().map(|b| b.len()).sum();
+    with_room(&mut builder, bytes, |_, builder, rooms| {
+        stored::lower_into(&views, builder, rooms);
+    });
     drop(views);
     add_genealogy(&mut builder, genealogy_bodies)?;
     Ok(builder.finish())
@@ -194,11 +198,13 @@ mod stored {
     use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
     use super::PARALLEL_FROM;
-    use crate::epcis::fast::{Collector, IndexSink};
+    use std::sync::mpsc::Receiver;
+
+    use crate::epcis::fast::{Collector, IndexSink, lower_in_order};
     use crate::epcis::{
         Action, ErrorDeclaration, EventType, EventView, Party, QuantityView, lower_views_with,
     };
-    use crate::index::IndexBuilder;
+    use crate::index::{IndexBuilder, Room};
 
     /// The views of `bodies`, in order; `None` when any body is not one this reader takes.
     pub(super) fn views<'a>(bodies: &[&'a str]) -> Option<Vec<EventView<'a>>> {
@@ -226,7 +232,11 @@ mod stored {
 
     /// Lowers `views` into `builder` as [`IndexBuilder::add_epcis`] on their events would:
     /// one thread lowers slices while this one adds them, in order.
-    pub(super) fn lower_into<'a>(views: &[EventView<'a>], builder: &mut IndexBuilder) {
+    pub(super) fn lower_into<'a>(
+        views: &[EventView<'a>],
+        builder: &mut IndexBuilder,
+        rooms: &Receiver<Room>,
+    ) {
         let retracted: BTreeSet<&str> = views
             .iter()
             .filter(|e| e.declares_error)
@@ -237,31 +247,15 @@ mod stored {
             let mut collected = Collector::default();
             lower_views_with(views, &retracted, &mut collected);
             sink.absorb(&mut collected);
-            sink.flush();
-            return;
-        }
-        std::thread::scope(|scope| {
-            let (send, receive) = std::sync::mpsc::sync_channel::<Collector<'a>>(4);
-            // Emptied collectors go back to be filled again (freed where they were made).
-            let (emptied, reuse) = std::sync::mpsc::channel::<Collector<'a>>();
-            let retracted = &retracted;
-            let worker = scope.spawn(move || {
+        } else {
+            lower_in_order(&mut sink, &retracted, rooms, |lower| {
                 for slice in views.chunks(512) {
-                    let mut collected = reuse.try_recv().unwrap_or_default();
-                    lower_views_with(slice, retracted, &mut collected);
-                    if send.send(collected).is_err() {
+                    if !lower(slice) {
                         return;
                     }
                 }
             });
-            for mut collected in receive {
-                sink.absorb(&mut collected);
-                let _ = emptied.send(collected);
-            }
-            if let Err(panic) = worker.join() {
-                std::panic::resume_unwind(panic);
-            }
-        });
+        }
         sink.flush();
     }
 

@@ -30,6 +30,8 @@ use super::{Action, EventType, EventView, NodeRef, QuantityView, Sink, Vocab, lo
 use crate::error::ImportError;
 use crate::graph::EdgeKind;
 use crate::id::{Canonicaliser, IdKind};
+use std::sync::mpsc::Receiver;
+
 use crate::index::{IndexBuilder, Room};
 
 /// Reads an EPCIS 2.0 JSON-LD document (any shape [`super::json::parse`] reads) into
@@ -74,22 +76,8 @@ pub fn import_json_many(
     builder: &mut IndexBuilder,
 ) -> Result<usize, BulkImportError> {
     let bytes: usize = texts.iter().map(|t| t.len()).sum();
-    let nodes = builder.node_count() + bytes / 112;
-    let edges = builder.edge_count() + bytes / 56;
     let mut events_imported = 0;
-    std::thread::scope(|scope| {
-        let (room_send, rooms) = std::sync::mpsc::channel::<Room>();
-        if bytes >= ROOM_FROM_BYTES {
-            std::thread::Builder::new()
-                .name("epcis-room".into())
-                .spawn_scoped(scope, move || {
-                    // The name table first: names are probed all over it from the start.
-                    if room_send.send(Room::nodes(nodes, nodes * 36)).is_ok() {
-                        let _ = room_send.send(Room::edges(edges));
-                    }
-                })
-                .expect("a thread to make room (as `scope.spawn` would)");
-        }
+    with_room(builder, bytes, |scope, builder, rooms| {
         // A bounded queue: at most one prepared document waits while one is being added.
         let (send, receive) = std::sync::mpsc::sync_channel::<Option<Prepared<'_>>>(1);
         // Documents done with go back to the reader to be freed where they were allocated
@@ -110,7 +98,7 @@ pub fn import_json_many(
             rooms.try_iter().for_each(|room| builder.take_room(room));
             let read = match prepared {
                 Some(prepared) => {
-                    let events = absorb(&prepared, builder);
+                    let events = absorb(&prepared, builder, rooms);
                     // The reader may have finished: then this thread frees it.
                     let _ = done.send(prepared);
                     Ok(events)
@@ -136,8 +124,80 @@ pub fn import_json_many(
     })
 }
 
-/// The size of a batch from which [`import_json_many`] makes room on another thread.
+/// The size of a batch from which [`with_room`] makes room on another thread.
 const ROOM_FROM_BYTES: usize = 8 << 20;
+
+/// Runs `work` (given a thread scope) while memory for about `bytes` more of EPCIS text is
+/// made ready on another thread ([`Room`], for batches of [`ROOM_FROM_BYTES`] or more);
+/// `work` takes what is ready ([`IndexBuilder::take_room`]) whenever it suits it. The
+/// estimates: about one new name per 112 bytes of text and one edge per 56. Room that nothing
+/// fills costs memory, not time on the thread that adds to the builder.
+pub(crate) fn with_room<'env, T>(
+    builder: &mut IndexBuilder,
+    bytes: usize,
+    work: impl for<'scope> FnOnce(
+        &'scope std::thread::Scope<'scope, 'env>,
+        &mut IndexBuilder,
+        &Receiver<Room>,
+    ) -> T,
+) -> T {
+    let nodes = builder.node_count() + bytes / 112;
+    let edges = builder.edge_count() + bytes / 56;
+    std::thread::scope(|scope| {
+        let (room_send, rooms) = std::sync::mpsc::channel::<Room>();
+        if bytes >= ROOM_FROM_BYTES {
+            std::thread::Builder::new()
+                .name("epcis-room".into())
+                .spawn_scoped(scope, move || {
+                    // The name table first: names are probed all over it from the start.
+                    if room_send.send(Room::nodes(nodes, nodes * 36)).is_ok() {
+                        let _ = room_send.send(Room::edges(edges));
+                    }
+                })
+                .expect("a thread to make room (as `scope.spawn` would)");
+        }
+        work(scope, builder, &rooms)
+    })
+}
+
+/// Lowers events into `sink` on two threads, in order: `slices` runs on another thread and
+/// hands each slice of views to its callback (which answers `false` once this side has
+/// stopped); this thread adds each slice's records to the builder as they come, taking any
+/// room that is ready between slices. The index is the one a single thread would build.
+pub(crate) fn lower_in_order<'a>(
+    sink: &mut IndexSink<'a, '_>,
+    retracted: &BTreeSet<&str>,
+    rooms: &Receiver<Room>,
+    slices: impl FnOnce(&mut dyn FnMut(&[EventView<'a>]) -> bool) + Send,
+) {
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Collector<'a>>(4);
+        // Emptied collectors go back to be filled again: no allocation is freed by a thread
+        // other than the one that made it, and most slices allocate nothing.
+        let (emptied, reuse) = std::sync::mpsc::channel::<Collector<'a>>();
+        let worker = std::thread::Builder::new()
+            .name("epcis-lower".into())
+            .spawn_scoped(scope, move || {
+                slices(&mut |views| {
+                    let mut collected = reuse.try_recv().unwrap_or_default();
+                    lower_views_with(views, retracted, &mut collected);
+                    send.send(collected).is_ok()
+                });
+            })
+            .expect("a thread to lower events (as `scope.spawn` would)");
+        for mut collected in receive {
+            rooms
+                .try_iter()
+                .for_each(|room| sink.builder.take_room(room));
+            sink.absorb(&mut collected);
+            // The worker may have finished: then this thread frees it.
+            let _ = emptied.send(collected);
+        }
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
 
 /// The full reader's import of one document.
 fn full_reader(text: &str, builder: &mut IndexBuilder) -> Result<usize, ImportError> {
@@ -192,11 +252,12 @@ fn try_fast(text: &str, builder: &mut IndexBuilder) -> Option<usize> {
     // checked) in two halves at once before anything reaches the builder; then one thread
     // lowers slices of events while the other adds them to the builder, slice after slice.
     // The index is the one a single thread would build.
-    Some(absorb(&prepare(text, true)?, builder))
+    let (_, no_room) = std::sync::mpsc::channel();
+    Some(absorb(&prepare(text, true)?, builder, &no_room))
 }
 
 /// Lowers a prepared document into `builder`; returns its number of events. Nothing fails.
-fn absorb(prepared: &Prepared<'_>, builder: &mut IndexBuilder) -> usize {
+fn absorb(prepared: &Prepared<'_>, builder: &mut IndexBuilder, rooms: &Receiver<Room>) -> usize {
     let events = &prepared.events;
     let retracted: BTreeSet<&str> = events
         .iter()
@@ -204,45 +265,22 @@ fn absorb(prepared: &Prepared<'_>, builder: &mut IndexBuilder) -> usize {
         .filter_map(|e| e.id.as_deref())
         .collect();
     let (first, second) = events.split_at(prepared.mid);
+    let halves = [(&prepared.first_ids, first), (&prepared.second_ids, second)];
     let mut sink = IndexSink::new(builder);
-    std::thread::scope(|scope| {
-        // Another thread lowers the events a slice at a time; this one adds each slice's
-        // records to the builder as they come, in order.
-        let (send, receive) = std::sync::mpsc::sync_channel::<Collector<'_>>(4);
-        // Emptied collectors go back to be filled again: no allocation is freed by a thread
-        // other than the one that made it, and most slices allocate nothing.
-        let (emptied, reuse) = std::sync::mpsc::channel::<Collector<'_>>();
-        let retracted = &retracted;
-        let (first_ids, second_ids) = (&prepared.first_ids, &prepared.second_ids);
-        let worker = std::thread::Builder::new()
-            .name("epcis-lower".into())
-            .spawn_scoped(scope, move || {
-                let halves = [(first_ids, first), (second_ids, second)];
-                for (ids, events) in halves {
-                    // Views a slice at a time, so that the first slice reaches the builder
-                    // without waiting for the views of the whole document.
-                    for (events, spans) in events.chunks(512).zip(ids.spans.chunks(512)) {
-                        let views: Vec<EventView<'_>> = events
-                            .iter()
-                            .zip(spans)
-                            .map(|(e, s)| view(e, s, &ids.canon))
-                            .collect();
-                        let mut collected = reuse.try_recv().unwrap_or_default();
-                        lower_views_with(&views, retracted, &mut collected);
-                        if send.send(collected).is_err() {
-                            return;
-                        }
-                    }
+    lower_in_order(&mut sink, &retracted, rooms, |lower| {
+        for (ids, events) in halves {
+            // Views a slice at a time, so that the first slice reaches the builder without
+            // waiting for the views of the whole document.
+            for (events, spans) in events.chunks(512).zip(ids.spans.chunks(512)) {
+                let views: Vec<EventView<'_>> = events
+                    .iter()
+                    .zip(spans)
+                    .map(|(e, s)| view(e, s, &ids.canon))
+                    .collect();
+                if !lower(&views) {
+                    return;
                 }
-            })
-            .expect("a thread to lower events (as `scope.spawn` would)");
-        for mut collected in receive {
-            sink.absorb(&mut collected);
-            // The worker may have finished: then this thread frees it.
-            let _ = emptied.send(collected);
-        }
-        if let Err(panic) = worker.join() {
-            std::panic::resume_unwind(panic);
+            }
         }
     });
     sink.flush();
