@@ -195,12 +195,13 @@ mod stored {
     use std::fmt;
 
     use model::Timestamp;
-    use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use serde::de::{self, Deserialize, Deserializer, IgnoredAny, Visitor};
 
     use super::PARALLEL_FROM;
     use std::sync::mpsc::Receiver;
 
     use crate::epcis::fast::{Collector, IndexSink, lower_in_order};
+    use crate::epcis::json_object;
     use crate::epcis::{
         Action, ErrorDeclaration, EventType, EventView, Party, QuantityView, lower_views_with,
     };
@@ -311,37 +312,6 @@ mod stored {
         Ok(())
     }
 
-    /// Implements `Deserialize` for a record read from a JSON object only (the stored form;
-    /// anything else goes to the full reader), by a `visit` function over its keys.
-    macro_rules! object {
-        ($ty:ident, $what:literal, |$map:ident, $key:ident, $seen:ident, $out:ident| $body:block, |$fin:ident| $finish:block) => {
-            impl<'de> Deserialize<'de> for $ty<'de> {
-                fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    struct V;
-                    impl<'de> Visitor<'de> for V {
-                        type Value = $ty<'de>;
-                        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                            f.write_str($what)
-                        }
-                        fn visit_map<M: MapAccess<'de>>(
-                            self,
-                            mut $map: M,
-                        ) -> Result<Self::Value, M::Error> {
-                            let mut $out = $ty::default();
-                            let mut $seen = 0u64;
-                            while let Some(Borrowed($key)) = $map.next_key::<Borrowed<'de>>()? {
-                                $body
-                            }
-                            let $fin = $out;
-                            $finish
-                        }
-                    }
-                    d.deserialize_map(V)
-                }
-            }
-        };
-    }
-
     #[derive(Default)]
     struct Quantity<'a> {
         class: &'a str,
@@ -349,9 +319,10 @@ mod stored {
         uom: Option<&'a str>,
     }
 
-    object!(
+    json_object!(
         Quantity,
         "a quantity element",
+        Borrowed,
         |map, key, seen, out| {
             match key {
                 "epc_class" => {
@@ -395,9 +366,10 @@ mod stored {
         unset: Vec<&'a str>,
     }
 
-    object!(
+    json_object!(
         Persistent,
         "persistent dispositions",
+        Borrowed,
         |map, key, seen, out| {
             match key {
                 "set" => {
@@ -419,9 +391,10 @@ mod stored {
     #[derive(Default)]
     struct Transaction<'a>(&'a str);
 
-    object!(
+    json_object!(
         Transaction,
         "a business transaction",
+        Borrowed,
         |map, key, seen, out| {
             match key {
                 "kind" => {
@@ -448,9 +421,10 @@ mod stored {
     #[derive(Default)]
     struct Destination<'a>(&'a str, &'a str);
 
-    object!(
+    json_object!(
         Destination,
         "a source or destination",
+        Borrowed,
         |map, key, seen, out| {
             match key {
                 "kind" => {
@@ -485,9 +459,10 @@ mod stored {
         biz_location: Option<&'a str>,
     }
 
-    object!(
+    json_object!(
         Stored,
         "a stored EPCIS event",
+        Borrowed,
         |map, key, seen, out| {
             let v = &mut out.view;
             match key {

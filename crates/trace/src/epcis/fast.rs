@@ -336,35 +336,6 @@ impl<'de> Deserialize<'de> for Str<'de> {
     }
 }
 
-/// Implements `Deserialize` for a record read from a JSON object only (serde's derived
-/// structs would also take an array), by a `visit` function over its keys.
-macro_rules! object {
-    ($ty:ident, $what:literal, |$map:ident, $key:ident, $out:ident| $body:block) => {
-        impl<'de> Deserialize<'de> for $ty<'de> {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = $ty<'de>;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str($what)
-                    }
-                    fn visit_map<M: MapAccess<'de>>(
-                        self,
-                        mut $map: M,
-                    ) -> Result<Self::Value, M::Error> {
-                        let mut $out = $ty::default();
-                        while let Some(Str($key)) = $map.next_key::<Str<'de>>()? {
-                            $body
-                        }
-                        Ok($out)
-                    }
-                }
-                d.deserialize_map(V)
-            }
-        }
-    };
-}
-
 /// A value that must be a JSON array; its elements are not read.
 struct AnyArray;
 
@@ -411,7 +382,7 @@ struct RawDocument<'a> {
     events: Option<Vec<RawEvent<'a>>>,
 }
 
-object!(RawDocument, "an EPCIS document", |map, key, out| {
+json_object!(RawDocument, "an EPCIS document", Str, |map, key, out| {
     match key.as_ref() {
         "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
         "epcisBody" => out.events = map.next_value::<RawBody<'_>>()?.events,
@@ -426,7 +397,7 @@ struct RawBody<'a> {
     events: Option<Vec<RawEvent<'a>>>,
 }
 
-object!(RawBody, "an EPCIS body", |map, key, out| {
+json_object!(RawBody, "an EPCIS body", Str, |map, key, out| {
     match key.as_ref() {
         "eventList" => out.events = Some(map.next_value()?),
         _ => {
@@ -442,7 +413,7 @@ struct RawQuantity<'a> {
     uom: Option<Cow<'a, str>>,
 }
 
-object!(RawQuantity, "a quantity element", |map, key, out| {
+json_object!(RawQuantity, "a quantity element", Str, |map, key, out| {
     match key.as_ref() {
         "epcClass" => out.class = Some(map.next_value::<Str<'_>>()?.0),
         "quantity" => out.quantity = map.next_value::<Option<f64>>()?,
@@ -459,7 +430,7 @@ struct RawLocation<'a> {
     id: Option<Cow<'a, str>>,
 }
 
-object!(RawLocation, "a location", |map, key, out| {
+json_object!(RawLocation, "a location", Str, |map, key, out| {
     match key.as_ref() {
         "id" => out.id = Some(map.next_value::<Str<'_>>()?.0),
         _ => {
@@ -474,15 +445,20 @@ struct RawTransaction<'a> {
     id: Option<Cow<'a, str>>,
 }
 
-object!(RawTransaction, "a business transaction", |map, key, out| {
-    match key.as_ref() {
-        "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
-        "bizTransaction" => out.id = Some(map.next_value::<Str<'_>>()?.0),
-        _ => {
-            map.next_value::<IgnoredAny>()?;
+json_object!(
+    RawTransaction,
+    "a business transaction",
+    Str,
+    |map, key, out| {
+        match key.as_ref() {
+            "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
+            "bizTransaction" => out.id = Some(map.next_value::<Str<'_>>()?.0),
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
         }
     }
-});
+);
 
 /// A source or destination; which of the two keys counts depends on the list.
 #[derive(Default)]
@@ -492,7 +468,7 @@ struct RawParty<'a> {
     destination: Option<Cow<'a, str>>,
 }
 
-object!(RawParty, "a source or destination", |map, key, out| {
+json_object!(RawParty, "a source or destination", Str, |map, key, out| {
     match key.as_ref() {
         "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
         "source" => out.source = Some(map.next_value::<Str<'_>>()?.0),
@@ -509,9 +485,10 @@ struct RawPersistent<'a> {
     unset: Vec<Cow<'a, str>>,
 }
 
-object!(
+json_object!(
     RawPersistent,
     "a persistent disposition",
+    Str,
     |map, key, out| {
         match key.as_ref() {
             "set" => out.set = strings(map.next_value()?),
@@ -528,9 +505,10 @@ struct RawErrorDeclaration<'a> {
     time: Option<Cow<'a, str>>,
 }
 
-object!(
+json_object!(
     RawErrorDeclaration,
     "an error declaration",
+    Str,
     |map, key, out| {
         match key.as_ref() {
             "declarationTime" => out.time = Some(map.next_value::<Str<'_>>()?.0),
@@ -583,7 +561,7 @@ struct RawEvent<'a> {
     unknown: bool,
 }
 
-object!(RawEvent, "an event", |map, key, out| {
+json_object!(RawEvent, "an event", Str, |map, key, out| {
     match key.as_ref() {
         "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
         "eventID" => out.id = Some(map.next_value::<Str<'_>>()?.0),

@@ -26,6 +26,51 @@
 //!   `eventID`, including itself; the corrective events named by `correctiveEventIDs` stand on
 //!   their own.
 
+/// Implements `Deserialize` for a record read from a JSON object only (serde's derived
+/// structs would also take an array), by a body run for each key (`$key`, read as the
+/// one-field string wrapper `$keyty`: a borrowing one makes a key with escapes an error).
+/// The body may keep a bit set of the fields seen (`$seen`, to refuse one seen twice), and a
+/// `finish` block may check the record read (`$fin`) before it is returned.
+macro_rules! json_object {
+    ($ty:ident, $what:literal, $keyty:ident, |$map:ident, $key:ident, $out:ident| $body:block) => {
+        $crate::epcis::json_object!(
+            $ty,
+            $what,
+            $keyty,
+            |$map, $key, _seen, $out| $body,
+            |record| { Ok(record) }
+        );
+    };
+    ($ty:ident, $what:literal, $keyty:ident, |$map:ident, $key:ident, $seen:ident, $out:ident| $body:block, |$fin:ident| $finish:block) => {
+        impl<'de> serde::de::Deserialize<'de> for $ty<'de> {
+            fn deserialize<D: serde::de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $ty<'de>;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_map<M: serde::de::MapAccess<'de>>(
+                        self,
+                        mut $map: M,
+                    ) -> Result<Self::Value, M::Error> {
+                        let mut $out = $ty::default();
+                        let mut $seen = 0u64;
+                        let _ = &mut $seen;
+                        while let Some($keyty($key)) = $map.next_key::<$keyty<'de>>()? {
+                            $body
+                        }
+                        let $fin = $out;
+                        $finish
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+pub(crate) use json_object;
+
 pub mod fast;
 pub mod json;
 pub mod query;
