@@ -182,6 +182,10 @@ impl Catalog {
             K::QualityResultRecorded {
                 order: Some(order), ..
             } => order_areas(order),
+            K::OperationDispatched { order, unit, .. } => match unit {
+                Some(unit) => unit_areas(unit),
+                None => order_areas(order),
+            },
             K::QualityResultRecorded { .. }
             | K::MaterialReceived { .. }
             | K::MaterialShipped { .. } => BTreeSet::new(),

@@ -165,11 +165,25 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         unit: Option<UnitId>,
     },
+    /// The MES's dispatch list now plans step `step` of `order` on `unit` and/or from `start`
+    /// (at least one of them): a plan, not a fact of the shop floor, so the order's progress
+    /// is unchanged. A field left out keeps what an earlier dispatch of the step said.
+    OperationDispatched {
+        order: OrderId,
+        /// 0-based index into the routing's steps.
+        step: u32,
+        /// The unit the step will run on; one of the step's alternatives.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<UnitId>,
+        /// When the step is planned to start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<Timestamp>,
+    },
 }
 
 impl EventKind {
     /// Every wire name of an event type, for filters and documentation.
-    pub const TYPE_NAMES: [&'static str; 11] = [
+    pub const TYPE_NAMES: [&'static str; 12] = [
         "order_released",
         "order_changed",
         "order_cancelled",
@@ -181,6 +195,7 @@ impl EventKind {
         "material_produced",
         "material_shipped",
         "quality_result_recorded",
+        "operation_dispatched",
     ];
 
     /// The wire name of this event's type.
@@ -197,6 +212,7 @@ impl EventKind {
             EventKind::MaterialProduced { .. } => 8,
             EventKind::MaterialShipped { .. } => 9,
             EventKind::QualityResultRecorded { .. } => 10,
+            EventKind::OperationDispatched { .. } => 11,
         };
         Self::TYPE_NAMES[index]
     }
@@ -234,11 +250,36 @@ mod tests {
             r#"{"type":"order_cancelled","order":"o","reason":"r"}"#,
             r#"{"type":"material_received","material":"m","lot":"l","quantity":1}"#,
             r#"{"type":"quality_result_recorded","characteristic":"c","value":1.5}"#,
+            r#"{"type":"operation_dispatched","order":"o","step":1,"unit":"u"}"#,
         ];
         for text in samples {
             let kind: EventKind = serde_json::from_str(text).unwrap();
             let value: serde_json::Value = serde_json::from_str(text).unwrap();
             assert_eq!(kind.type_name(), value["type"]);
         }
+    }
+
+    #[test]
+    fn a_dispatch_leaves_out_what_it_does_not_say() {
+        let event = Event {
+            id: "d-1".into(),
+            time: Timestamp::parse("2026-03-02T06:00:00Z").unwrap(),
+            source: None,
+            kind: EventKind::OperationDispatched {
+                order: "MO/7".into(),
+                step: 2,
+                unit: None,
+                start: Some(Timestamp::parse("2026-03-02T08:30:00Z").unwrap()),
+            },
+        };
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"d-1","time":"2026-03-02T06:00:00Z","source":null,"type":"operation_dispatched","order":"MO/7","step":2,"start":"2026-03-02T08:30:00Z"}"#
+        );
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, event);
+        assert_eq!(back.kind.type_name(), "operation_dispatched");
+        assert_eq!(EventKind::TYPE_NAMES.last(), Some(&"operation_dispatched"));
     }
 }

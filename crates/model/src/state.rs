@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Catalog;
 use crate::event::{EquipmentState, Event, EventKind};
 use crate::ids::*;
-use crate::plant::{Mode, OrderStatus, ProductionOrder};
+use crate::plant::{Mode, OrderStatus, ProductionOrder, Routing, Step};
 use crate::time::Timestamp;
 
 /// Why an event cannot be applied.
@@ -44,6 +44,21 @@ pub struct OrderState {
     pub scrap_quantity: f64,
     pub started: Option<Timestamp>,
     pub completed: Option<Timestamp>,
+    /// Where and when the MES's dispatch list plans each step (by 0-based step), as the
+    /// latest `operation_dispatched` events for it said; absent when nothing was dispatched.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dispatched: BTreeMap<u32, Dispatch>,
+}
+
+/// What the MES's dispatch list plans for one step of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Dispatch {
+    /// The unit the step is planned on, if a dispatch said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitId>,
+    /// When the step is planned to start, if a dispatch said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Timestamp>,
 }
 
 /// What an equipment unit is doing and for how long it has done so.
@@ -309,6 +324,29 @@ impl PlantState {
                         .map_err(|m| fail(&format!("serials[{i}]"), m))?;
                 }
             }
+            EventKind::OperationDispatched {
+                order,
+                step,
+                unit,
+                start,
+            } => {
+                let state = self.open_order(order).map_err(|m| fail("order", m))?;
+                if unit.is_none() && start.is_none() {
+                    return Err(fail(
+                        "unit",
+                        "a dispatch needs a unit, a start or both".into(),
+                    ));
+                }
+                match unit {
+                    Some(unit) => self
+                        .check_step(catalog, state, *step, unit)
+                        .map_err(|(f, m)| fail(f, m))?,
+                    None => {
+                        self.check_step_index(catalog, state, *step)
+                            .map_err(|(f, m)| fail(f, m))?;
+                    }
+                }
+            }
             EventKind::QualityResultRecorded {
                 characteristic,
                 value,
@@ -369,19 +407,7 @@ impl PlantState {
         step: u32,
         unit: &UnitId,
     ) -> Result<(), (&'static str, String)> {
-        let routing = catalog
-            .routing(&order.order.routing)
-            .expect("orders in state passed the catalog check");
-        let Some(definition) = routing.steps.get(step as usize) else {
-            return Err((
-                "step",
-                format!(
-                    "routing `{}` has {} steps, no step {step}",
-                    routing.id,
-                    routing.steps.len()
-                ),
-            ));
-        };
+        let (routing, definition) = self.check_step_index(catalog, order, step)?;
         if !definition.alternatives.iter().any(|a| &a.unit == unit) {
             return Err((
                 "unit",
@@ -392,6 +418,29 @@ impl PlantState {
             ));
         }
         Ok(())
+    }
+
+    /// The order's routing and its step `step`, or why the routing has no such step.
+    fn check_step_index<'c>(
+        &self,
+        catalog: &'c Catalog,
+        order: &OrderState,
+        step: u32,
+    ) -> Result<(&'c Routing, &'c Step), (&'static str, String)> {
+        let routing = catalog
+            .routing(&order.order.routing)
+            .expect("orders in state passed the catalog check");
+        match routing.steps.get(step as usize) {
+            Some(definition) => Ok((routing, definition)),
+            None => Err((
+                "step",
+                format!(
+                    "routing `{}` has {} steps, no step {step}",
+                    routing.id,
+                    routing.steps.len()
+                ),
+            )),
+        }
     }
 
     fn check_lot_material(&self, lot: &LotId, material: &MaterialId) -> Result<(), String> {
@@ -575,6 +624,24 @@ impl PlantState {
                     self.serial_mut(serial, material).shipped_to = Some(customer.clone());
                 }
             }
+            EventKind::OperationDispatched {
+                order,
+                step,
+                unit,
+                start,
+            } => {
+                let state = self.orders.get_mut(order).expect("checked");
+                let dispatch = state.dispatched.entry(*step).or_insert(Dispatch {
+                    unit: None,
+                    start: None,
+                });
+                if let Some(unit) = unit {
+                    dispatch.unit = Some(unit.clone());
+                }
+                if let Some(start) = start {
+                    dispatch.start = Some(*start);
+                }
+            }
             EventKind::QualityResultRecorded { characteristic, .. } => {
                 *self
                     .quality_results
@@ -601,5 +668,185 @@ fn order_state(catalog: &Catalog, order: &ProductionOrder, status: OrderStatus) 
         scrap_quantity: 0.0,
         started: None,
         completed: None,
+        dispatched: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let plant =
+            serde_json::from_str(include_str!("../../sim/data/reference-plant.json")).unwrap();
+        Catalog::new(plant).unwrap()
+    }
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    fn dispatch(
+        id: &str,
+        order: &str,
+        step: u32,
+        unit: Option<&str>,
+        start: Option<&str>,
+    ) -> Event {
+        Event {
+            id: id.into(),
+            time: at("2026-03-02T01:00:00Z"),
+            source: Some("test".into()),
+            kind: EventKind::OperationDispatched {
+                order: order.into(),
+                step,
+                unit: unit.map(UnitId::from),
+                start: start.map(at),
+            },
+        }
+    }
+
+    /// The reference plant's first order (routing RCP-EA100: R-101|R-102, R-101|R-102,
+    /// FS-1|FS-2), planned.
+    const ORDER: &str = "MO-260001";
+
+    #[test]
+    fn dispatches_are_recorded_per_step_and_merge() {
+        let catalog = catalog();
+        let mut state = PlantState::initial(&catalog, at("2026-03-02T00:00:00Z"));
+        let before = state.orders[&OrderId::from(ORDER)].clone();
+        assert!(before.dispatched.is_empty());
+        state
+            .apply(&catalog, &dispatch("d-1", ORDER, 1, Some("R-102"), None))
+            .unwrap();
+        state
+            .apply(
+                &catalog,
+                &dispatch("d-2", ORDER, 1, None, Some("2026-03-02T05:00:00Z")),
+            )
+            .unwrap();
+        state
+            .apply(
+                &catalog,
+                &dispatch("d-3", ORDER, 2, Some("FS-1"), Some("2026-03-02T09:00:00Z")),
+            )
+            .unwrap();
+        state
+            .apply(&catalog, &dispatch("d-4", ORDER, 1, Some("R-101"), None))
+            .unwrap();
+        let order = &state.orders[&OrderId::from(ORDER)];
+        assert_eq!(
+            order.dispatched[&1],
+            Dispatch {
+                unit: Some("R-101".into()),
+                start: Some(at("2026-03-02T05:00:00Z")),
+            }
+        );
+        assert_eq!(
+            order.dispatched[&2],
+            Dispatch {
+                unit: Some("FS-1".into()),
+                start: Some(at("2026-03-02T09:00:00Z")),
+            }
+        );
+        assert_eq!(order.dispatched.len(), 2);
+        // A plan, not progress: status and steps are untouched.
+        assert_eq!(order.status, before.status);
+        assert_eq!(order.steps_completed, 0);
+        assert_eq!(order.current_step, None);
+        assert_eq!(state.events_applied, 4);
+        // Serialised: the dispatch list appears only when there is one.
+        let json = serde_json::to_value(order).unwrap();
+        assert_eq!(json["dispatched"]["1"]["unit"], "R-101");
+        assert!(
+            serde_json::to_value(&before)
+                .unwrap()
+                .get("dispatched")
+                .is_none()
+        );
+        let back: OrderState = serde_json::from_value(json).unwrap();
+        assert_eq!(&back, order);
+    }
+
+    #[test]
+    fn stored_order_states_without_dispatches_still_read() {
+        let catalog = catalog();
+        let state = PlantState::initial(&catalog, at("2026-03-02T00:00:00Z"));
+        let mut json = serde_json::to_value(&state).unwrap();
+        json["orders"][ORDER]
+            .as_object_mut()
+            .unwrap()
+            .remove("dispatched");
+        let back: PlantState = serde_json::from_value(json).unwrap();
+        assert_eq!(back, state);
+    }
+
+    #[test]
+    fn bad_dispatches_are_rejected_naming_the_field() {
+        let catalog = catalog();
+        let start = at("2026-03-02T00:00:00Z");
+        let mut state = PlantState::initial(&catalog, start);
+        let rejected = |state: &PlantState, event: Event, field: &str, needle: &str| {
+            let mut copy = state.clone();
+            let error = copy.apply(&catalog, &event).unwrap_err();
+            assert_eq!(error.field, field, "{error}");
+            assert_eq!(error.kind, "operation_dispatched");
+            assert!(
+                error.to_string().contains(needle),
+                "`{needle}` not in {error}"
+            );
+            assert_eq!(&copy, state, "a rejected event leaves the state untouched");
+        };
+        rejected(
+            &state,
+            dispatch("x", "MO-NOPE", 0, Some("R-101"), None),
+            "order",
+            "order `MO-NOPE` does not exist",
+        );
+        rejected(
+            &state,
+            dispatch("x", ORDER, 3, Some("R-101"), None),
+            "step",
+            "has 3 steps, no step 3",
+        );
+        rejected(
+            &state,
+            dispatch("x", ORDER, 7, None, Some("2026-03-02T05:00:00Z")),
+            "step",
+            "no step 7",
+        );
+        rejected(
+            &state,
+            dispatch("x", ORDER, 2, Some("R-101"), None),
+            "unit",
+            "unit `R-101` cannot run step 2",
+        );
+        rejected(
+            &state,
+            dispatch("x", ORDER, 0, None, None),
+            "unit",
+            "a unit, a start or both",
+        );
+        // A cancelled order takes no dispatch.
+        state
+            .apply(
+                &catalog,
+                &Event {
+                    id: "c-1".into(),
+                    time: start,
+                    source: None,
+                    kind: EventKind::OrderCancelled {
+                        order: ORDER.into(),
+                        reason: "test".into(),
+                    },
+                },
+            )
+            .unwrap();
+        rejected(
+            &state,
+            dispatch("x", ORDER, 0, Some("R-101"), None),
+            "order",
+            "is cancelled",
+        );
     }
 }

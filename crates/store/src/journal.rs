@@ -32,7 +32,8 @@ pub(crate) fn keys<'a>(event: &'a Event, mut f: impl FnMut(Key<'a>)) {
         EventKind::OrderChanged { order, .. }
         | EventKind::OrderCancelled { order, .. }
         | EventKind::OperationStarted { order, .. }
-        | EventKind::OperationCompleted { order, .. } => f(Key::Order(order)),
+        | EventKind::OperationCompleted { order, .. }
+        | EventKind::OperationDispatched { order, .. } => f(Key::Order(order)),
         EventKind::EquipmentStateChanged { unit, .. } => f(Key::Unit(unit)),
         EventKind::MaterialReceived { lot, .. } => f(Key::Lot(lot)),
         EventKind::MaterialConsumed { lot, serial, .. } => {
