@@ -25,7 +25,7 @@ struct App {
     client: reqwest::Client,
     planner: String,
     supervisor: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _server: common::Served,
 }
 
 impl App {
@@ -37,23 +37,15 @@ impl App {
         let supervisor = common::token(&store, "sam", Role::Supervisor, Scope::All).await;
         let governance = Governance::new(govern::Policy::default_policy(), SinkKind::MesSim, None);
         let state = server::AppState::new(store.clone()).with_governance(governance);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let served = common::serve_state(state).await;
+        let address = served.address;
         App {
             address,
             store,
             client: reqwest::Client::new(),
             planner,
             supervisor,
-            _shutdown: tx,
+            _server: served,
         }
     }
 

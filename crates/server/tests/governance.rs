@@ -4,6 +4,8 @@
 //! JSON Lines, every step is audited with `modified_by` and the sink's answer, agents see
 //! pseudonymised data and only admins resolve pseudonyms.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -19,7 +21,7 @@ struct App {
     store: Arc<store::Store>,
     client: reqwest::Client,
     file_sink: std::path::PathBuf,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _server: common::Served,
 }
 
 impl App {
@@ -51,22 +53,14 @@ impl App {
             Some(file_sink.clone()),
         );
         let state = server::AppState::new(store.clone()).with_governance(governance);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let served = common::serve_state(state).await;
+        let address = served.address;
         App {
             address,
             store,
             client: reqwest::Client::new(),
             file_sink,
-            _shutdown: tx,
+            _server: served,
         }
     }
 

@@ -10,6 +10,8 @@
 //! proposal's kind, the proposal's area in scope). An endpoint missing from `RULES` fails the
 //! test.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -195,7 +197,7 @@ struct Fixture {
     pseudonym: String,
     counter: AtomicU64,
     _dir: TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _server: common::Served,
 }
 
 struct TempDir(std::path::PathBuf);
@@ -248,16 +250,8 @@ impl Fixture {
         let key = store.pseudonym_key().await.unwrap();
         let pseudonym = Pseudonymizer::new(key, Default::default()).pseudonym("CH-01");
         let state = server::AppState::new(store.clone()).with_governance(governance);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let served = common::serve_state(state).await;
+        let address = served.address;
         let hierarchy = Hierarchy::from_plant(&sim::reference_plant());
         Fixture {
             address,
@@ -268,7 +262,7 @@ impl Fixture {
             pseudonym,
             counter: AtomicU64::new(0),
             _dir: dir,
-            _shutdown: tx,
+            _server: served,
         }
     }
 

@@ -27,7 +27,7 @@ struct App {
     viewer: String,
     pack_planner: String,
     file_sink: std::path::PathBuf,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _server: common::Served,
 }
 
 impl Drop for App {
@@ -61,16 +61,8 @@ impl App {
             Some(file_sink.clone()),
         );
         let state = server::AppState::new(store).with_governance(governance);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let served = common::serve_state(state).await;
+        let address = served.address;
         App {
             address,
             client: reqwest::Client::new(),
@@ -78,7 +70,7 @@ impl App {
             viewer,
             pack_planner,
             file_sink,
-            _shutdown: tx,
+            _server: served,
         }
     }
 

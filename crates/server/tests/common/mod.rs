@@ -58,10 +58,14 @@ impl Served {
 
 /// Serves the API over `store`.
 pub async fn serve(store: Arc<store::Store>) -> Served {
+    serve_state(server::AppState::new(store)).await
+}
+
+/// Serves the API with `state` (a store with its governance, sinks, …).
+pub async fn serve_state(state: server::AppState) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = server::AppState::new(store);
     tokio::spawn(async move {
         server::serve(listener, state, async {
             let _ = rx.await;
