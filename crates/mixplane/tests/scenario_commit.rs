@@ -3,33 +3,14 @@
 //! diff and evidence match the scenario the same run printed, and a scenario that was not run
 //! or does not exist is named.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-struct TempDir(PathBuf);
+mod common;
 
-impl TempDir {
-    fn new(label: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "mixplane-commit-{label}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::TempDir;
 
 fn mixplane(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mixplane"))

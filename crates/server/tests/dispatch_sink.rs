@@ -56,16 +56,7 @@ impl App {
         token: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self
-            .client
-            .request(method, format!("http://{}{path}", self.address))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let (status, _, body) = common::split(request.send().await.unwrap()).await;
-        (status, body)
+        common::call(&self.client, self.address, method, path, token, body).await
     }
 
     async fn commit(&self, body: Value) -> Value {

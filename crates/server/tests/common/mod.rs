@@ -91,3 +91,24 @@ pub async fn split(response: reqwest::Response) -> (u16, String, Value) {
     let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
     (status, content_type, value)
 }
+
+/// Calls the API at `address` as `token`: status and body (JSON when it parses, else the
+/// text).
+pub async fn call(
+    client: &reqwest::Client,
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = client
+        .request(method, format!("http://{address}{path}"))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let (status, _, body) = split(request.send().await.unwrap()).await;
+    (status, body)
+}
