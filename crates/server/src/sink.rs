@@ -3,7 +3,10 @@
 //! - `mes-sim` — the simulator acting as the MES: the diff becomes plant events
 //!   ([`govern::mes::events_for`]) appended through the store (audited as `events.append` by
 //!   the applying principal); the answer names the events and the log sequence numbers, like
-//!   an Opcenter command's `Succeeded`/`Error`.
+//!   an Opcenter command's `Succeeded`/`Error`. A proposal's apply (or rollback) is carried
+//!   out once, so a delivery whose answer was lost before the proposal recorded it is
+//!   recognised when repeated (its events already stand in the log, made at that delivery's
+//!   plant time) and succeeds without storing anything twice.
 //! - `file` — one JSON Lines record per applied or rolled-back change set, appended to a file
 //!   (`<data-dir>/applied-changes.jsonl` under `mixplane serve`); the answer names the file
 //!   and the byte offset of the record.
@@ -17,6 +20,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use govern::{Change, Proposal};
+use model::Event;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -88,11 +92,15 @@ async fn mes_sim(
     let time = state.clock.unwrap_or_else(crate::govern_api::now);
     let events = govern::mes::events_for(&proposal.id, direction, diff, time)
         .map_err(|message| error(SinkKind::MesSim, message))?;
-    let outcome = app
-        .store
-        .append(&events, actor)
-        .await
-        .map_err(|e| error(SinkKind::MesSim, e.to_string()))?;
+    let outcome = match app.store.append(&events, actor).await {
+        Ok(outcome) => outcome,
+        Err(e @ store::StoreError::Conflict { .. }) => {
+            return repeated(app, &events)
+                .await
+                .ok_or_else(|| error(SinkKind::MesSim, e.to_string()));
+        }
+        Err(e) => return Err(error(SinkKind::MesSim, e.to_string())),
+    };
     Ok(json!({
         "sink": SinkKind::MesSim.as_str(),
         "status": "Succeeded",
@@ -102,6 +110,34 @@ async fn mes_sim(
         "first_seq": outcome.first_seq,
         "last_seq": outcome.last_seq,
     }))
+}
+
+/// A delivery made before whose answer was never recorded (the proposal's own write failed
+/// or the server stopped in between): the same proposal and direction is carried out once,
+/// so its events already stand in the log, made at the plant time of that delivery. When
+/// every one of `events` is stored with the same kind and source, this delivery is that one
+/// again and succeeds without storing anything; otherwise `None`.
+async fn repeated(app: &AppState, events: &[Event]) -> Option<Value> {
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let stored = app.store.events_with_ids(&ids).await.ok()?;
+    let same = stored.len() == events.len()
+        && events.iter().all(|e| {
+            stored
+                .iter()
+                .any(|s| s.event.id == e.id && s.event.kind == e.kind && s.event.source == e.source)
+        });
+    same.then(|| {
+        json!({
+            "sink": SinkKind::MesSim.as_str(),
+            "status": "Succeeded",
+            "events": ids,
+            "inserted": 0,
+            "duplicates": events.len(),
+            "first_seq": stored.first().map(|s| s.seq),
+            "last_seq": stored.last().map(|s| s.seq),
+            "repeat_of": stored.first().map(|s| s.event.time),
+        })
+    })
 }
 
 async fn file(

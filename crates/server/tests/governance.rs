@@ -494,3 +494,116 @@ async fn an_expired_proposal_cannot_be_approved_and_its_expiry_is_audited() {
             .any(|r| r.action == "proposal.expire" && r.subject == "proposal:P-old")
     );
 }
+
+/// The MES carried a change out but its answer was never recorded (the server stopped in
+/// between). Applying again after the plant clock moved on finds the change's events already
+/// in the log: the apply is recorded, nothing is stored twice. Events of that id with other
+/// content are still a conflict.
+#[tokio::test]
+async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
+    let app = App::start().await;
+    let agent = app.token("scheduler-bot", Role::Agent, "*").await;
+    let planner = app.token("ann", Role::Planner, "area:A-CHEM").await;
+    let (order, due) = open_order(&app).await;
+    let (status, proposal) = app
+        .call(
+            "POST",
+            "/v1/proposals",
+            &agent,
+            Some(draft(&order, &due, 120, "schedule_change")),
+        )
+        .await;
+    assert_eq!(status, 201, "{proposal}");
+    let id = proposal["id"].as_str().unwrap().to_owned();
+    let (status, approved) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{id}/approve"),
+            &planner,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{approved}");
+
+    // The MES gets the change; its answer is lost.
+    let stored = app.store.proposal(&id).await.unwrap().unwrap().proposal;
+    let state = server::AppState::new(app.store.clone());
+    let actor = store::Actor::system("test");
+    let answer = server::sink::deliver(
+        &state,
+        SinkKind::MesSim,
+        &stored,
+        &stored.diff,
+        "apply",
+        &actor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["inserted"], 1, "{answer}");
+    let first_seq = answer["first_seq"].clone();
+
+    // The plant clock moves on, so the same change now would be made at another time.
+    let clock = app.store.state().await.clock.unwrap();
+    let unit = app.store.units().await[0].0.clone();
+    let later = model::Event {
+        id: "test-later-1".into(),
+        time: clock.plus_minutes(60.0),
+        source: None,
+        kind: model::EventKind::EquipmentStateChanged {
+            unit,
+            state: model::EquipmentState::Idle,
+            reason: None,
+        },
+    };
+    app.store.append(&[later], &actor).await.unwrap();
+    let events_before = app.store.counts().await.unwrap().events;
+
+    let (status, applied) = app
+        .call("POST", &format!("/v1/proposals/{id}/apply"), &planner, None)
+        .await;
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(applied["status"], "applied");
+    let answer = &applied["applied"]["answer"];
+    assert_eq!(answer["status"], "Succeeded", "{answer}");
+    assert_eq!(answer["inserted"], 0, "{answer}");
+    assert_eq!(answer["first_seq"], first_seq, "{answer}");
+    assert_eq!(app.store.counts().await.unwrap().events, events_before);
+    let now_due = app.store.state().await.orders[&model::OrderId::from(order.as_str())]
+        .order
+        .due;
+    assert_eq!(
+        now_due,
+        model::Timestamp::parse(&due).unwrap().plus_minutes(120.0)
+    );
+
+    // An event of the rollback's id with other content is not a repeat: the sink answers
+    // Error and names the conflict.
+    let squatter = model::Event {
+        id: format!("{id}-rollback-1").into(),
+        time: clock.plus_minutes(61.0),
+        source: Some("someone-else".into()),
+        kind: model::EventKind::OrderChanged {
+            order: order.as_str().into(),
+            priority: Some(Priority::Low),
+            quantity: None,
+            due: None,
+        },
+    };
+    app.store.append(&[squatter], &actor).await.unwrap();
+    let inverse = stored.inverse_diff();
+    let refused = server::sink::deliver(
+        &state,
+        SinkKind::MesSim,
+        &stored,
+        &inverse,
+        "rollback",
+        &actor,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused["status"], "Error", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("conflicts"),
+        "{refused}"
+    );
+}

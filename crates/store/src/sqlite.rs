@@ -535,6 +535,25 @@ pub(crate) async fn orders(
 }
 
 /// `(seq, recorded_at, body)` of events matching the filter, in log order.
+/// The stored events with these ids, in log order.
+pub(crate) async fn events_with_ids(
+    pool: &SqlitePool,
+    ids_json: &str,
+) -> Result<Vec<(i64, i64, String)>> {
+    sqlx::query(
+        "SELECT seq, recorded_at, body FROM events \
+         WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq",
+    )
+    .bind(ids_json)
+    .fetch_all(pool)
+    .await
+    .ctx("reading events by id")?
+    .iter()
+    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+    .collect::<Result<_, sqlx::Error>>()
+    .ctx("reading events by id")
+}
+
 pub(crate) async fn events(
     pool: &SqlitePool,
     types_json: Option<&str>,

@@ -288,6 +288,21 @@ fn projection<'a>(
     }
 }
 
+/// Stored rows `(seq, recorded_at, body)` as events.
+fn decode_stored(rows: Vec<(i64, i64, String)>) -> Result<Vec<StoredEvent>> {
+    rows.into_iter()
+        .map(|(seq, recorded_at, body)| {
+            let event = serde_json::from_str(&body)
+                .map_err(|e| corrupt(format!("event at seq {seq}: {e}")))?;
+            Ok(StoredEvent {
+                seq,
+                recorded_at: Timestamp(recorded_at),
+                event,
+            })
+        })
+        .collect()
+}
+
 /// Folds a batch into `state`: skips duplicates, stops at the first conflict or invalid event.
 /// Returns the indexes of the events applied and the number of duplicates. On error the caller
 /// undoes the journal.
@@ -539,6 +554,14 @@ impl Store {
         })
     }
 
+    /// The stored events among `ids`, in log order (ids not stored are simply absent).
+    pub async fn events_with_ids(&self, ids: &[&str]) -> Result<Vec<StoredEvent>> {
+        let rows = match &self.inner.backend {
+            Backend::Sqlite(pool) => sqlite::events_with_ids(pool, &to_json(&ids)).await?,
+        };
+        decode_stored(rows)
+    }
+
     /// Stored events matching the filter, in log order.
     pub async fn events(&self, filter: EventFilter) -> Result<Vec<StoredEvent>> {
         for (i, name) in filter.types.iter().enumerate() {
@@ -567,17 +590,7 @@ impl Store {
                 .await?
             }
         };
-        rows.into_iter()
-            .map(|(seq, recorded_at, body)| {
-                let event = serde_json::from_str(&body)
-                    .map_err(|e| corrupt(format!("event at seq {seq}: {e}")))?;
-                Ok(StoredEvent {
-                    seq,
-                    recorded_at: Timestamp(recorded_at),
-                    event,
-                })
-            })
-            .collect()
+        decode_stored(rows)
     }
 
     /// Sizes of the log and the projections.
