@@ -573,8 +573,10 @@ impl IndexBuilder {
     /// result as `add(&lower(events))` without the intermediate records.
     pub fn add_epcis(&mut self, events: &[crate::epcis::EpcisEvent]) {
         let views: Vec<_> = events.iter().map(crate::epcis::EventView::of).collect();
+        let mut collected = crate::epcis::fast::Collector::default();
+        crate::epcis::lower_views(&views, &mut collected);
         let mut sink = crate::epcis::fast::IndexSink::new(self);
-        crate::epcis::lower_views(&views, &mut sink);
+        sink.absorb(&mut collected);
         sink.flush();
     }
 

@@ -191,7 +191,6 @@ pub fn assemble_stored<'a>(
 /// The reader of stored bodies for lowering only (see [`assemble_stored`]).
 mod stored {
     use std::collections::BTreeMap;
-    use std::collections::BTreeSet;
     use std::fmt;
 
     use model::Timestamp;
@@ -204,6 +203,7 @@ mod stored {
     use crate::epcis::json_object;
     use crate::epcis::{
         Action, ErrorDeclaration, EventType, EventView, Party, QuantityView, lower_views_with,
+        retracted_views,
     };
     use crate::index::{IndexBuilder, Room};
 
@@ -238,11 +238,7 @@ mod stored {
         builder: &mut IndexBuilder,
         rooms: &Receiver<Room>,
     ) {
-        let retracted: BTreeSet<&str> = views
-            .iter()
-            .filter(|e| e.declares_error)
-            .map(|e| e.event_id)
-            .collect();
+        let retracted = retracted_views(views);
         let mut sink = IndexSink::new(builder);
         if views.len() < PARALLEL_FROM {
             let mut collected = Collector::default();

@@ -893,8 +893,9 @@ impl<'a> Sink<'a> for Collector<'a> {
     }
 }
 
-/// Lowers into an [`IndexBuilder`]: interns the identifiers of each event's edges in one
-/// batch ([`IndexBuilder::nodes`]) and holds observations and removals back, in the order
+/// Adds what lowering collected ([`Collector`]) to an [`IndexBuilder`]: interns the
+/// identifiers of many edges in one batch ([`IndexBuilder::nodes`]) and holds observations
+/// and removals back until [`IndexSink::flush`], in the order
 /// [`IndexBuilder::add`] meets them (every edge's ends and location first, then
 /// observations, then removals), so that nodes are numbered alike on every path.
 pub(crate) struct IndexSink<'a, 'b> {
@@ -989,58 +990,5 @@ impl<'a> IndexSink<'a, '_> {
             let parent = next();
             b.remove_raw(r.kind, child, parent, r.time);
         }
-    }
-}
-
-impl<'a> Sink<'a> for IndexSink<'a, '_> {
-    fn edge(
-        &mut self,
-        kind: EdgeKind,
-        from: &NodeRef<'a>,
-        to: &NodeRef<'a>,
-        time: Timestamp,
-        location: Option<&NodeRef<'a>>,
-        quantity: Option<f64>,
-        uom: Option<&'a str>,
-        event: &'a str,
-    ) {
-        self.pending
-            .edge(kind, from, to, time, location, quantity, uom, event);
-    }
-
-    fn observation(
-        &mut self,
-        item: &NodeRef<'a>,
-        time: Timestamp,
-        event: &'a str,
-        received: Option<(f64, Option<&'a str>)>,
-        disposition: Option<&'a str>,
-        persistent_set: &[&'a str],
-        persistent_unset: &[&'a str],
-    ) {
-        self.pending.observation(
-            item,
-            time,
-            event,
-            received,
-            disposition,
-            persistent_set,
-            persistent_unset,
-        );
-    }
-
-    fn removal(
-        &mut self,
-        kind: EdgeKind,
-        child: Option<&NodeRef<'a>>,
-        parent: &NodeRef<'a>,
-        time: Timestamp,
-        event: &'a str,
-    ) {
-        self.pending.removal(kind, child, parent, time, event);
-    }
-
-    fn event_done(&mut self) {
-        self.add_pending_edges();
     }
 }

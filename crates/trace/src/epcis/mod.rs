@@ -603,9 +603,6 @@ pub(crate) trait Sink<'a> {
         time: Timestamp,
         event: &'a str,
     );
-
-    /// One event is lowered.
-    fn event_done(&mut self) {}
 }
 
 impl<'a> Sink<'a> for Genealogy {
@@ -682,12 +679,16 @@ pub fn lower(events: &[EpcisEvent]) -> Genealogy {
 
 /// [`lower`] on views, into any sink.
 pub(crate) fn lower_views<'a>(events: &[EventView<'a>], out: &mut impl Sink<'a>) {
-    let retracted: BTreeSet<&str> = events
+    lower_views_with(events, &retracted_views(events), out);
+}
+
+/// [`retracted`] of event views.
+pub(crate) fn retracted_views<'a>(events: &[EventView<'a>]) -> BTreeSet<&'a str> {
+    events
         .iter()
         .filter(|e| e.declares_error)
         .map(|e| e.event_id)
-        .collect();
-    lower_views_with(events, &retracted, out);
+        .collect()
 }
 
 /// [`lower_views`] on some of a document's events, with the eventIDs the whole document
@@ -700,7 +701,6 @@ pub(crate) fn lower_views_with<'a>(
     for event in events {
         if retracted.is_empty() || !retracted.contains(event.event_id) {
             lower_one(event, out);
-            out.event_done();
         }
     }
 }
