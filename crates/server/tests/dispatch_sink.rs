@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use govern::{Role, Scope};
-use model::{OrderId, PlantState, Timestamp, UnitId};
-use schedule::plant::from_model::{FromModelOptions, problem_from_model};
-use schedule::plant::{PlantProblem, PlantSchedule, check};
+use model::{OrderId, Timestamp, UnitId};
+use schedule::plant::{PlantProblem, PlantSchedule};
 use serde_json::{Value, json};
 use server::govern_api::Governance;
 use server::sink::SinkKind;
@@ -123,13 +122,6 @@ impl App {
 }
 
 /// The reference plant's order book over 14 days as a native problem.
-fn reference_problem() -> PlantProblem {
-    let catalog = sim::reference_catalog();
-    let start = sim::SimOptions::default().start;
-    let state = PlantState::initial(&catalog, start);
-    problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap()
-}
-
 async fn scenarios(app: &App, problem: &PlantProblem, plan: Option<&PlantSchedule>) -> Value {
     let mut request = json!({
         "problem": problem,
@@ -218,34 +210,17 @@ async fn assert_dispatched(app: &App, expected: &BTreeMap<(String, String), Valu
     );
 }
 
-/// One operation of `plan` delayed by a few minutes, still feasible.
-fn nudged(problem: &PlantProblem, plan: &PlantSchedule) -> PlantSchedule {
-    let mut order: Vec<usize> = (0..plan.assignments.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(plan.assignments[i].end));
-    for i in order {
-        for shift in [5, 1] {
-            let mut candidate = plan.clone();
-            candidate.assignments[i].start += shift;
-            candidate.assignments[i].end += shift;
-            if check(problem, &candidate).feasible {
-                return candidate;
-            }
-        }
-    }
-    panic!("no operation can be delayed");
-}
-
 #[tokio::test]
 async fn committed_operation_moves_are_dispatched_by_the_simulated_mes_and_rolled_back() {
     let app = App::start().await;
-    let problem = reference_problem();
+    let problem = common::reference_problem();
     let first = scenarios(&app, &problem, None).await;
     let plan: PlantSchedule =
         serde_json::from_value(scenario(&first, "as_planned").unwrap()["schedule"].clone())
             .unwrap();
 
     // A hand tweak within the assisted thresholds applies by itself, through the simulated MES.
-    let tweaked = nudged(&problem, &plan);
+    let tweaked = common::nudged(&problem, &plan).0;
     let proposal = app
         .commit(json!({"problem": problem, "plan": plan,
                        "scenario": {"scenario": "minimize_changeovers", "schedule": tweaked}}))
@@ -338,7 +313,7 @@ async fn committed_operation_moves_are_dispatched_by_the_simulated_mes_and_rolle
 #[tokio::test]
 async fn what_the_simulated_mes_cannot_carry_out_is_refused_by_name() {
     let app = App::start().await;
-    let problem = reference_problem();
+    let problem = common::reference_problem();
     let first = scenarios(&app, &problem, None).await;
     let plan: PlantSchedule =
         serde_json::from_value(scenario(&first, "as_planned").unwrap()["schedule"].clone())
@@ -346,7 +321,7 @@ async fn what_the_simulated_mes_cannot_carry_out_is_refused_by_name() {
 
     // No plan in force: every operation is new (`before` null). It applies, but there is no
     // dispatch to roll back to.
-    let tweaked = nudged(&problem, &plan);
+    let tweaked = common::nudged(&problem, &plan).0;
     let proposal = app
         .commit(json!({"problem": problem,
                        "scenario": {"scenario": "minimize_changeovers", "schedule": tweaked},

@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use govern::{Role, Scope};
-use model::{Catalog, PlantState, UnitId};
-use schedule::plant::from_model::{FromModelOptions, problem_from_model};
+use model::{Catalog, UnitId};
 use schedule::plant::scenario::ScenarioReport;
-use schedule::plant::{PlantProblem, PlantSchedule, check};
+use schedule::plant::{PlantProblem, PlantSchedule};
 use serde_json::{Value, json};
 use server::govern_api::Governance;
 use server::sink::SinkKind;
@@ -110,13 +109,6 @@ impl App {
 
 /// The reference plant's order book over 14 days as a native problem (its units are the
 /// loaded plant's, so proposals find their areas).
-fn reference_problem() -> PlantProblem {
-    let catalog = sim::reference_catalog();
-    let start = sim::SimOptions::default().start;
-    let state = PlantState::initial(&catalog, start);
-    problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap()
-}
-
 fn catalog() -> Catalog {
     Catalog::new(sim::reference_plant()).unwrap()
 }
@@ -192,7 +184,7 @@ fn operation_changes(proposal: &Value) -> BTreeMap<(String, String), i64> {
 #[tokio::test]
 async fn committed_scenarios_carry_their_diff_and_evidence() {
     let app = App::start().await;
-    let problem = reference_problem();
+    let problem = common::reference_problem();
     let first = scenarios(&app, &problem, None).await;
     let plan: PlantSchedule =
         serde_json::from_value(scenario(&first, "as_planned")["schedule"].clone()).unwrap();
@@ -388,32 +380,14 @@ async fn committed_scenarios_carry_their_diff_and_evidence() {
     assert!(moved > 0, "no scenario moved any operation");
 }
 
-/// One operation of `plan` delayed by a few minutes, still feasible: a schedule a planner
-/// could have tweaked by hand.
-fn nudged(problem: &PlantProblem, plan: &PlantSchedule) -> (PlantSchedule, String, i64) {
-    let mut order: Vec<usize> = (0..plan.assignments.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(plan.assignments[i].end));
-    for i in order {
-        for shift in [5, 1] {
-            let mut candidate = plan.clone();
-            candidate.assignments[i].start += shift;
-            candidate.assignments[i].end += shift;
-            if check(problem, &candidate).feasible {
-                return (candidate, plan.assignments[i].op.clone(), shift);
-            }
-        }
-    }
-    panic!("no operation can be delayed");
-}
-
 #[tokio::test]
 async fn a_small_tweak_applies_by_itself_in_its_units_area() {
     let app = App::start().await;
-    let problem = reference_problem();
+    let problem = common::reference_problem();
     let first = scenarios(&app, &problem, None).await;
     let plan: PlantSchedule =
         serde_json::from_value(scenario(&first, "as_planned")["schedule"].clone()).unwrap();
-    let (tweaked, op, shift) = nudged(&problem, &plan);
+    let (tweaked, op, shift) = common::nudged(&problem, &plan);
     let unit = tweaked
         .assignments
         .iter()
@@ -469,7 +443,7 @@ async fn a_small_tweak_applies_by_itself_in_its_units_area() {
 #[tokio::test]
 async fn bad_commits_are_refused_naming_what_is_wrong() {
     let app = App::start().await;
-    let problem = reference_problem();
+    let problem = common::reference_problem();
     let first = scenarios(&app, &problem, None).await;
     let plan: PlantSchedule =
         serde_json::from_value(scenario(&first, "as_planned")["schedule"].clone()).unwrap();

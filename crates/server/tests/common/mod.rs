@@ -1,5 +1,6 @@
 //! The harness the server's integration tests share: an in-memory store holding the
-//! reference plant, bearer tokens, and the API served over real HTTP on an ephemeral port.
+//! reference plant, bearer tokens, the API served over real HTTP on an ephemeral port, and
+//! the reference plant's scheduling problem.
 
 // Each test binary uses only part of the harness.
 #![allow(dead_code)]
@@ -7,6 +8,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use schedule::plant::from_model::{FromModelOptions, problem_from_model};
+use schedule::plant::{PlantProblem, PlantSchedule, check};
 use serde_json::Value;
 
 /// An in-memory store with the reference plant loaded.
@@ -111,4 +114,30 @@ pub async fn call(
     }
     let (status, _, body) = split(request.send().await.unwrap()).await;
     (status, body)
+}
+
+/// The native problem of the reference plant with its order book planned, 14 days.
+pub fn reference_problem() -> PlantProblem {
+    let catalog = sim::reference_catalog();
+    let start = sim::SimOptions::default().start;
+    let state = model::PlantState::initial(&catalog, start);
+    problem_from_model(&catalog, &state, &FromModelOptions::new(start, 14 * 1440)).unwrap()
+}
+
+/// One operation of `plan` delayed by a few minutes, still feasible: a schedule a planner
+/// could have tweaked by hand.
+pub fn nudged(problem: &PlantProblem, plan: &PlantSchedule) -> (PlantSchedule, String, i64) {
+    let mut order: Vec<usize> = (0..plan.assignments.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(plan.assignments[i].end));
+    for i in order {
+        for shift in [5, 1] {
+            let mut candidate = plan.clone();
+            candidate.assignments[i].start += shift;
+            candidate.assignments[i].end += shift;
+            if check(problem, &candidate).feasible {
+                return (candidate, plan.assignments[i].op.clone(), shift);
+            }
+        }
+    }
+    panic!("no operation can be delayed");
 }
