@@ -7,28 +7,16 @@
 #[allow(dead_code)]
 mod common;
 
-use std::path::PathBuf;
+mod sample_files;
 
 use model::Timestamp;
 use trace::epcis::{self, fast};
 use trace::{ImportError, Index, IndexBuilder};
 
 fn samples() -> Vec<(String, String)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/epcis");
-    let mut files: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonld" || e == "json"))
-        .collect();
-    files.sort();
-    files
+    sample_files::samples("epcis")
         .into_iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
+        .filter(|(name, _)| name.ends_with(".jsonld") || name.ends_with(".json"))
         .collect()
 }
 

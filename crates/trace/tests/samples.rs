@@ -2,8 +2,9 @@
 //! (import → export → import gives the same events, in both bindings), and the links they
 //! establish are the ones the documents describe.
 
+mod sample_files;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use model::Timestamp;
 use trace::epcis::query::EventQuery;
@@ -11,25 +12,7 @@ use trace::epcis::{self, EpcisEvent};
 use trace::import::{Imported, read};
 use trace::{Direction, EdgeKind, Genealogy, Id, IdKind, Index, TraceRequest};
 
-fn samples(dir: &str) -> Vec<(String, String)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/samples")
-        .join(dir);
-    let mut files: Vec<_> = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect()
-}
+use sample_files::samples;
 
 fn t0() -> Timestamp {
     Timestamp::parse("2026-01-01T00:00:00Z").unwrap()

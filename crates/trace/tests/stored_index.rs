@@ -9,7 +9,7 @@
 #[allow(dead_code)]
 mod common;
 
-use std::path::PathBuf;
+mod sample_files;
 
 use model::Timestamp;
 use trace::Index;
@@ -17,25 +17,7 @@ use trace::epcis::{EpcisEvent, ErrorDeclaration};
 use trace::import::read;
 use trace::persist::{self, Prepared};
 
-fn samples(dir: &str) -> Vec<(String, String)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/samples")
-        .join(dir);
-    let mut files: Vec<_> = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect()
-}
+use sample_files::samples;
 
 /// The documents of `dir` as the store would hold them.
 fn prepared(dir: &str) -> Vec<(String, Prepared)> {
