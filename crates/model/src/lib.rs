@@ -19,6 +19,7 @@ pub mod rng;
 pub mod schema;
 pub mod state;
 pub mod time;
+pub mod wire;
 
 pub use catalog::{Catalog, ValidationError, ValidationErrors};
 pub use event::{EquipmentState, Event, EventKind};

@@ -55,33 +55,7 @@ pub enum Mode {
     Repetitive,
 }
 
-impl Mode {
-    /// All modes, in a fixed order for reports.
-    pub const ALL: [Mode; 3] = [Mode::Discrete, Mode::Process, Mode::Repetitive];
-
-    /// The wire name (`discrete`, `process`, `repetitive`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Discrete => "discrete",
-            Mode::Process => "process",
-            Mode::Repetitive => "repetitive",
-        }
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "discrete" => Ok(Mode::Discrete),
-            "process" => Ok(Mode::Process),
-            "repetitive" => Ok(Mode::Repetitive),
-            other => Err(format!(
-                "unknown mode `{other}` (expected discrete, process or repetitive)"
-            )),
-        }
-    }
-}
+crate::wire_enum!(Mode, "mode", [Discrete, Process, Repetitive]);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -532,37 +506,11 @@ pub enum OrderStatus {
     Cancelled,
 }
 
-impl OrderStatus {
-    pub const ALL: [OrderStatus; 5] = [
-        OrderStatus::Planned,
-        OrderStatus::Released,
-        OrderStatus::InProgress,
-        OrderStatus::Completed,
-        OrderStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Planned => "planned",
-            OrderStatus::Released => "released",
-            OrderStatus::InProgress => "in_progress",
-            OrderStatus::Completed => "completed",
-            OrderStatus::Cancelled => "cancelled",
-        }
-    }
-}
-
-impl std::str::FromStr for OrderStatus {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        OrderStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| {
-                format!("unknown order status `{text}` (expected planned, released, in_progress, completed or cancelled)")
-            })
-    }
-}
+crate::wire_enum!(
+    OrderStatus,
+    "order status",
+    [Planned, Released, InProgress, Completed, Cancelled]
+);
 
 /// A production order as the MES releases it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

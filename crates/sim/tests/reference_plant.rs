@@ -220,7 +220,7 @@ fn calendars_and_inspection_meet_the_brief() {
     let shifts: BTreeSet<usize> = p.calendars.iter().map(|c| c.shifts.len()).collect();
     assert!(shifts.contains(&3) && shifts.contains(&2));
     assert!(p.calendars.iter().any(|c| !c.blackouts.is_empty()));
-    for mode in Mode::ALL {
+    for &mode in Mode::ALL {
         assert!(
             p.routings
                 .iter()

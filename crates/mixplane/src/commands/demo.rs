@@ -156,10 +156,10 @@ pub fn summary(catalog: &model::Catalog, state: &PlantState, days: f64, seed: u6
         let _ = write!(out, "{:>12}", status.as_str());
     }
     let _ = writeln!(out, "{:>8}", "total");
-    for mode in Mode::ALL {
+    for &mode in Mode::ALL {
         let _ = write!(out, "  {:<12}", mode.as_str());
         let mut total = 0;
-        for status in OrderStatus::ALL {
+        for &status in OrderStatus::ALL {
             let n = counts.get(&(mode, status)).copied().unwrap_or(0);
             total += n;
             let _ = write!(out, "{n:>12}");
