@@ -12,7 +12,7 @@
 //! are refused because the MES keeps no calendar and the model has no calendar event; like any
 //! other unsupported change, the message names it, so the caller can use the file sink.
 
-use model::{EquipmentState, Event, EventKind, OrderId, Priority, Timestamp, UnitId};
+use model::{EquipmentState, Event, EventKind, Priority, Timestamp, UnitId};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -50,25 +50,12 @@ fn value<T: DeserializeOwned>(v: &Value) -> Result<T, String> {
     serde_json::from_value(v.clone()).map_err(|e| format!("`after` is not valid here: {e}"))
 }
 
-/// The order and 0-based step of an operation id `<order>/<step>` (split at the last `/`, so
-/// order ids may hold `/` themselves).
-fn operation(id: &str) -> Result<(OrderId, u32), String> {
-    let malformed = |why: &str| format!("operation id `{id}` is not `<order>/<step>`: {why}");
-    let (order, step) = id
-        .rsplit_once('/')
-        .ok_or_else(|| malformed("there is no `/`"))?;
-    if order.trim().is_empty() {
-        return Err(malformed("the order is empty"));
-    }
-    let step = step
-        .parse::<u32>()
-        .map_err(|_| malformed(&format!("step `{step}` is not a non-negative integer")))?;
-    Ok((order.into(), step))
-}
-
 /// `operation.unit` / `operation.start` → the MES dispatching the step there or then.
 fn dispatched(direction: &str, change: &Change) -> Result<EventKind, String> {
-    let (order, step) = operation(&change.id)?;
+    let model::OperationRef { order, step } = change
+        .id
+        .parse::<model::OperationRef>()
+        .map_err(|e| e.to_string())?;
     if change.after.is_null() {
         return Err(if direction == "rollback" {
             "cannot roll back: the operation was not in the plan before the change (`before` \

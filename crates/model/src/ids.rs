@@ -77,3 +77,98 @@ string_id! {
     /// An event, unique across the whole log; the key of idempotent ingest.
     EventId;
 }
+
+/// One step of one order: the operation the scheduler places and the MES dispatches.
+///
+/// On the wire it is `<order>/<step>` with a 0-based step; it is split at the last `/`, so
+/// order ids may hold `/` themselves.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OperationRef {
+    pub order: OrderId,
+    /// 0-based index into the order's routing steps.
+    pub step: u32,
+}
+
+impl OperationRef {
+    pub fn new(order: impl Into<OrderId>, step: u32) -> OperationRef {
+        OperationRef {
+            order: order.into(),
+            step,
+        }
+    }
+}
+
+impl std::fmt::Display for OperationRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.order, self.step)
+    }
+}
+
+/// Text that is not an operation reference `<order>/<step>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("operation id `{given}` is not `<order>/<step>`: {why}")]
+pub struct OperationRefError {
+    pub given: String,
+    pub why: String,
+}
+
+impl std::str::FromStr for OperationRef {
+    type Err = OperationRefError;
+
+    fn from_str(text: &str) -> Result<OperationRef, OperationRefError> {
+        let fail = |why: String| OperationRefError {
+            given: text.to_owned(),
+            why,
+        };
+        let (order, step) = text
+            .rsplit_once('/')
+            .ok_or_else(|| fail("there is no `/`".into()))?;
+        if order.trim().is_empty() {
+            return Err(fail("the order is empty".into()));
+        }
+        let step = step
+            .parse::<u32>()
+            .map_err(|_| fail(format!("step `{step}` is not a non-negative integer")))?;
+        Ok(OperationRef::new(order, step))
+    }
+}
+
+impl serde::Serialize for OperationRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OperationRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OperationRef;
+
+    #[test]
+    fn operation_refs_round_trip_and_split_at_the_last_slash() {
+        let op: OperationRef = "MO/2026/7/3".parse().unwrap();
+        assert_eq!(op, OperationRef::new("MO/2026/7", 3));
+        assert_eq!(op.to_string(), "MO/2026/7/3");
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(json, "\"MO/2026/7/3\"");
+        assert_eq!(serde_json::from_str::<OperationRef>(&json).unwrap(), op);
+    }
+
+    #[test]
+    fn malformed_operation_refs_say_why() {
+        for (text, why) in [
+            ("MO-1", "there is no `/`"),
+            ("/3", "the order is empty"),
+            ("MO-1/x", "step `x` is not a non-negative integer"),
+        ] {
+            let err = text.parse::<OperationRef>().unwrap_err();
+            assert_eq!(err.why, why, "{text}");
+        }
+    }
+}
