@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
+use crate::calendar::SiteZone;
 use crate::ids::*;
 use crate::plant::*;
 
@@ -54,6 +55,8 @@ pub struct Catalog {
     materials: HashMap<MaterialId, usize>,
     routings: HashMap<RoutingId, usize>,
     characteristics: HashMap<CharacteristicId, (usize, usize)>,
+    /// The zone the calendars are read in (checked: the site names a known zone or none).
+    zone: SiteZone,
 }
 
 impl Catalog {
@@ -68,6 +71,7 @@ impl Catalog {
             materials: v.index("materials", plant.materials.iter().map(|m| &m.id)),
             routings: v.index("routings", plant.routings.iter().map(|r| &r.id)),
             characteristics: HashMap::new(),
+            zone: v.zone(&plant.site),
             plant,
         };
         let mut catalog = catalog;
@@ -82,6 +86,11 @@ impl Catalog {
 
     pub fn plant(&self) -> &Plant {
         &self.plant
+    }
+
+    /// The time zone the plant's calendars are read in (UTC when the site names none).
+    pub fn zone(&self) -> &SiteZone {
+        &self.zone
     }
 
     pub fn area(&self, id: &AreaId) -> Option<&Area> {
@@ -255,6 +264,14 @@ impl Validator {
             }
         }
         map
+    }
+
+    /// The site's time zone; an unknown name is a problem (and calendars fall back to UTC).
+    fn zone(&mut self, site: &Site) -> SiteZone {
+        SiteZone::of_site(site).unwrap_or_else(|e| {
+            self.push("site.time_zone", Some(site.id.as_str()), e.to_string());
+            SiteZone::UTC
+        })
     }
 
     fn positive(&mut self, path: String, id: Option<&str>, field: &str, value: f64) {

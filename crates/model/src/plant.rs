@@ -62,7 +62,9 @@ crate::wire_enum!(Mode, "mode", [Discrete, Process, Repetitive]);
 pub struct Site {
     pub id: SiteId,
     pub name: String,
-    /// IANA time zone name, informational: all times in mixplane are UTC.
+    /// IANA time zone name (e.g. `Europe/Berlin`) the calendars' shifts are read in, with
+    /// daylight saving; without one, shifts are in UTC. Instants (events, blackouts, due
+    /// dates) are UTC whatever the zone.
     #[serde(default)]
     pub time_zone: Option<String>,
 }
@@ -404,17 +406,21 @@ pub struct Calendar {
     pub blackouts: Vec<Blackout>,
 }
 
-/// A shift that repeats on the given weekdays (1 = Monday … 7 = Sunday), in UTC.
+/// A shift that repeats on the given weekdays (1 = Monday … 7 = Sunday) in the site's time
+/// zone (UTC when the site names none). It ends at the wall-clock time `length_minutes`
+/// after its start, so across a daylight-saving change it is an hour shorter or longer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Shift {
     pub name: String,
     pub weekdays: Vec<u8>,
-    /// Minutes after midnight UTC.
+    /// Minutes after local midnight (in the site's time zone; UTC without one).
     pub start_minute: u32,
     pub length_minutes: u32,
 }
 
+/// Planned unavailability between two instants: RFC 3339 with `Z` or an offset, never local
+/// wall-clock times, so the site's time zone does not move them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Blackout {

@@ -69,22 +69,23 @@ impl Rng {
         self.uniform() < p
     }
 
-    /// Standard normal by the Box–Muller transform.
+    /// Standard normal by the Box–Muller transform. The logarithm, cosine and exponential of
+    /// these distributions come from `libm`, not std, whose results may differ by platform.
     pub fn normal(&mut self) -> f64 {
         let u1 = 1.0 - self.uniform();
         let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(std::f64::consts::TAU * u2)
     }
 
     /// Exponential with the given mean.
     pub fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * (1.0 - self.uniform()).ln()
+        -mean * libm::log(1.0 - self.uniform())
     }
 
     /// Log-normal with median 1 and the given spread (sigma of the log): a positive factor
     /// for stretching planned durations.
     pub fn lognormal_factor(&mut self, sigma: f64) -> f64 {
-        (sigma * self.normal()).exp()
+        libm::exp(sigma * self.normal())
     }
 
     /// One element of a non-empty slice.

@@ -7,10 +7,11 @@
 //! be scored against it.
 //!
 //! The run models stochastic durations, breakdowns from MTBF/MTTR, sequence-dependent
-//! changeovers and CIP, shift calendars and blackouts, pooled secondary resources held for
-//! a step, max-wait between process steps, material availability with lot and serial
-//! genealogy, yield and scrap, quality measurements for every inspection plan, and drifts
-//! whose effect travels through genealogy to downstream defects.
+//! changeovers and CIP, shift calendars (read in the site's time zone by
+//! [`model::calendar`]) and blackouts, pooled secondary resources held for a step, max-wait
+//! between process steps, material availability with lot and serial genealogy, yield and
+//! scrap, quality measurements for every inspection plan, and drifts whose effect travels
+//! through genealogy to downstream defects.
 //!
 //! Code map:
 //! - `options`: what the caller controls ([`SimOptions`], [`DriftSpec`], [`Plan`]) and
@@ -19,15 +20,13 @@
 //!   blackouts; `engine::dispatch` decides what starts where, `engine::demand` handles
 //!   arriving orders, MRP, customer changes and purchased receipts, and
 //!   `engine::completion` quantities, inspection results, lots, serials and shipments.
-//! - `calendar`: shifts and blackouts expanded into availability windows.
 //! - `measure`: parameter and measurement draws, and the lot-quality factor that carries a
 //!   process deviation through genealogy to downstream defects.
 //! - `report`: [`GroundTruth`] and [`Summary`] from the finished run.
 //! - `output`: the serialisable result types.
 //!
-//! Examples: `run_reference` (a timed run with its summary and a fold check),
-//! `dump_run` (a run as one JSON document), `generate_reference_plant` (rewrites the data
-//! file from `tools/reference_plant_gen.rs`).
+//! Examples: `run_reference` (a timed run with its summary and a fold check) and `dump_run`
+//! (a run as one JSON document).
 //!
 //! Architecture invariant: this crate is pure. It performs no I/O, reads no clock, knows no
 //! database, HTTP or async runtime; the caller passes the start time, options and seed, and
@@ -35,7 +34,6 @@
 //! events: nothing that shapes the output iterates a hash map or draws from an unseeded
 //! source.
 
-mod calendar;
 mod engine;
 mod measure;
 mod options;

@@ -67,8 +67,8 @@ pub(crate) fn variable_value(
             // One-sided, positive quantities (leak rate, residual monomer): log-normal,
             // pushed towards the limit by the defect factor.
             let base = c.target + factor * (usl - c.target);
-            let spread = (usl / c.target).ln() / 3.2;
-            base * (spread * rng.normal()).exp()
+            let spread = libm::log(usl / c.target) / 3.2;
+            base * libm::exp(spread * rng.normal())
         }
         (Some(lsl), Some(usl)) => {
             let mut mean = c.target;
@@ -102,9 +102,11 @@ pub(crate) fn poisson(rng: &mut Rng, lambda: f64) -> u64 {
         return 0;
     }
     if lambda > 30.0 {
-        return (lambda + lambda.sqrt() * rng.normal()).round().max(0.0) as u64;
+        return (lambda + libm::sqrt(lambda) * rng.normal())
+            .round()
+            .max(0.0) as u64;
     }
-    let limit = (-lambda).exp();
+    let limit = libm::exp(-lambda);
     let mut k = 0;
     let mut p = rng.uniform();
     while p > limit {
@@ -114,9 +116,10 @@ pub(crate) fn poisson(rng: &mut Rng, lambda: f64) -> u64 {
     k
 }
 
-/// Rounds to `digits` decimals.
-pub(crate) fn round(value: f64, digits: i32) -> f64 {
-    let scale = 10f64.powi(digits);
+/// Rounds to `digits` decimals (at most 9). The scale is an exact integer power of ten,
+/// which `powi` does not promise on every platform.
+pub(crate) fn round(value: f64, digits: u32) -> f64 {
+    let scale = f64::from(10u32.pow(digits));
     (value * scale).round() / scale
 }
 

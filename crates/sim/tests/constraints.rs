@@ -10,8 +10,14 @@ use sim::SimOptions;
 
 const DAY: i64 = 86_400_000;
 
-/// Is the unit's calendar open at `t` (inside a shift, outside its blackouts)?
+/// Is the unit's calendar open at `t` (inside a shift, outside its blackouts)? Shifts are
+/// read in UTC, so the plant's site must name no time zone.
 fn open(catalog: &Catalog, unit: &UnitId, t: i64) -> bool {
+    assert_eq!(
+        catalog.plant().site.time_zone,
+        None,
+        "this checker reads UTC shifts"
+    );
     let u = catalog.unit(unit).unwrap();
     let cal = catalog
         .plant()

@@ -73,32 +73,31 @@ pub enum FromModelError {
 }
 
 const MINUTE_MS: i64 = 60_000;
-const DAY_MIN: i64 = 1440;
 
 fn rel(start: Timestamp, t: Timestamp) -> i64 {
     (t.0 - start.0).div_euclid(MINUTE_MS)
 }
 
-/// Expands a calendar's weekly shifts over `[0, horizon)` (minutes from `start`).
-pub fn expand_shifts(cal: &model::Calendar, start: Timestamp, horizon: i64) -> Vec<Interval> {
+/// Expands a calendar's weekly shifts over `[0, horizon)` (minutes from `start`), read in the
+/// site's time zone by [`model::calendar::shift_windows`] (UTC when the site names none):
+/// sorted, clipped to the horizon, overlapping shifts kept apart.
+pub fn expand_shifts(
+    cal: &model::Calendar,
+    zone: &model::calendar::SiteZone,
+    start: Timestamp,
+    horizon: i64,
+) -> Vec<Interval> {
     let start_min = start.0.div_euclid(MINUTE_MS);
-    let first_day = start_min.div_euclid(DAY_MIN) - 1;
-    let last_day = (start_min + horizon).div_euclid(DAY_MIN) + 1;
-    let mut out = Vec::new();
-    for day in first_day..=last_day {
-        // 1970-01-01 was a Thursday; weekdays are 1 = Monday … 7 = Sunday.
-        let weekday = ((day + 3).rem_euclid(7) + 1) as u8;
-        for s in &cal.shifts {
-            if s.weekdays.contains(&weekday) {
-                let a = day * DAY_MIN + i64::from(s.start_minute) - start_min;
-                let b = a + i64::from(s.length_minutes);
-                let (a, b) = (a.max(0), b.min(horizon));
-                if a < b {
-                    out.push(Interval { start: a, end: b });
-                }
-            }
-        }
-    }
+    let from = start_min * MINUTE_MS;
+    let windows = model::calendar::shift_windows(cal, zone, from, from + horizon * MINUTE_MS);
+    let mut out: Vec<Interval> = windows
+        .into_iter()
+        .map(|w| Interval {
+            start: (w.start.div_euclid(MINUTE_MS) - start_min).max(0),
+            end: (w.end.div_euclid(MINUTE_MS) - start_min).min(horizon),
+        })
+        .filter(|w| w.start < w.end)
+        .collect();
     out.sort_by_key(|w| (w.start, w.end));
     out
 }
@@ -124,7 +123,7 @@ pub fn problem_from_model(
         let mut downtime = Vec::new();
         let mut availability = None;
         if let Some(cal) = cal {
-            let windows = expand_shifts(cal, start, h);
+            let windows = expand_shifts(cal, catalog.zone(), start, h);
             let always = windows.len() == 1 && windows[0].start == 0 && windows[0].end == h;
             if !always {
                 availability = Some(windows);
@@ -200,7 +199,7 @@ pub fn problem_from_model(
     let mut pools: BTreeMap<String, PoolSpec> = BTreeMap::new();
     let pool_windows = |calendar: &model::CalendarId| {
         calendars.get(calendar.as_str()).and_then(|c| {
-            let w = expand_shifts(c, start, h);
+            let w = expand_shifts(c, catalog.zone(), start, h);
             (!(w.len() == 1 && w[0].start == 0 && w[0].end == h)).then_some(w)
         })
     };

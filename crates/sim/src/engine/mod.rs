@@ -13,10 +13,10 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
+use model::calendar::{Availability, MS_PER_MINUTE};
 use model::rng::Rng;
 use model::*;
 
-use crate::calendar::{MS_PER_MINUTE, Windows};
 use crate::measure::round;
 use crate::options::*;
 use crate::output::*;
@@ -100,7 +100,7 @@ struct Job {
 struct UnitSim {
     id: UnitId,
     mode: Mode,
-    windows: Windows,
+    windows: Availability,
     blackouts: Vec<(i64, i64, String)>,
     emitted: EquipmentState,
     since: i64,
@@ -128,7 +128,7 @@ struct MemberSim {
 }
 
 struct PoolSim {
-    windows: Windows,
+    windows: Availability,
     members: Vec<MemberSim>,
     busy_ms: i64,
 }
@@ -321,7 +321,7 @@ impl<'a> Sim<'a> {
             units.push(UnitSim {
                 id: u.id.clone(),
                 mode: cat.unit_mode(&u.id).expect("validated"),
-                windows: Windows::expand(cal, Some(&u.id), start, horizon),
+                windows: Availability::of(cal, cat.zone(), Some(&u.id), start, horizon),
                 blackouts,
                 emitted: EquipmentState::Idle,
                 since: start,
@@ -348,7 +348,7 @@ impl<'a> Sim<'a> {
         for (i, p) in plant.pools.iter().enumerate() {
             let cal = calendars[&p.calendar];
             pools.push(PoolSim {
-                windows: Windows::expand(cal, None, start, horizon),
+                windows: Availability::of(cal, cat.zone(), None, start, horizon),
                 members: p
                     .members
                     .iter()
