@@ -95,6 +95,45 @@ impl SiteZone {
     }
 }
 
+/// What is wrong with a calendar, as (path below the calendar, message) in document order:
+/// shifts must fit a day and name weekdays 1 to 7, blackouts must end after they start and
+/// name units that exist.
+pub(crate) fn problems(
+    calendar: &Calendar,
+    unit_exists: impl Fn(&UnitId) -> bool,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    if calendar.shifts.is_empty() {
+        out.push((
+            ".shifts".into(),
+            "a calendar needs at least one shift".into(),
+        ));
+    }
+    for (s, shift) in calendar.shifts.iter().enumerate() {
+        let path = format!(".shifts[{s}]");
+        if shift.weekdays.is_empty() || shift.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+            let message = "weekdays must be a non-empty list of 1 (Monday) to 7 (Sunday)";
+            out.push((path.clone(), message.into()));
+        }
+        if shift.start_minute >= 1440 {
+            out.push((path.clone(), "start_minute must be below 1440".into()));
+        }
+        if shift.length_minutes == 0 || shift.length_minutes > 1440 {
+            out.push((path, "length_minutes must be 1 to 1440".into()));
+        }
+    }
+    for (b, blackout) in calendar.blackouts.iter().enumerate() {
+        let path = format!(".blackouts[{b}]");
+        if blackout.end <= blackout.start {
+            out.push((path.clone(), "end must be after start".into()));
+        }
+        for unit in blackout.units.iter().filter(|u| !unit_exists(u)) {
+            out.push((path.clone(), format!("unit `{unit}` does not exist")));
+        }
+    }
+    out
+}
+
 /// `[start, end)` in milliseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Window {

@@ -266,6 +266,16 @@ impl Validator {
         map
     }
 
+    /// Each calendar's problems ([`crate::calendar::problems`]), under its path and id.
+    fn calendars(&mut self, c: &Catalog) {
+        for (i, calendar) in c.plant.calendars.iter().enumerate() {
+            for (path, message) in crate::calendar::problems(calendar, |u| c.unit(u).is_some()) {
+                let id = Some(calendar.id.as_str());
+                self.push(format!("calendars[{i}]{path}"), id, message);
+            }
+        }
+    }
+
     /// The site's time zone; an unknown name is a problem (and calendars fall back to UTC).
     fn zone(&mut self, site: &Site) -> SiteZone {
         SiteZone::of_site(site).unwrap_or_else(|e| {
@@ -478,44 +488,7 @@ impl Validator {
                 }
             }
         }
-        for (i, calendar) in p.calendars.iter().enumerate() {
-            let id = Some(calendar.id.as_str());
-            if calendar.shifts.is_empty() {
-                self.push(
-                    format!("calendars[{i}].shifts"),
-                    id,
-                    "a calendar needs at least one shift",
-                );
-            }
-            for (s, shift) in calendar.shifts.iter().enumerate() {
-                let path = format!("calendars[{i}].shifts[{s}]");
-                if shift.weekdays.is_empty() || shift.weekdays.iter().any(|d| !(1..=7).contains(d))
-                {
-                    self.push(
-                        path.clone(),
-                        id,
-                        "weekdays must be a non-empty list of 1 (Monday) to 7 (Sunday)",
-                    );
-                }
-                if shift.start_minute >= 1440 {
-                    self.push(path.clone(), id, "start_minute must be below 1440");
-                }
-                if shift.length_minutes == 0 || shift.length_minutes > 1440 {
-                    self.push(path, id, "length_minutes must be 1 to 1440");
-                }
-            }
-            for (b, blackout) in calendar.blackouts.iter().enumerate() {
-                let path = format!("calendars[{i}].blackouts[{b}]");
-                if blackout.end <= blackout.start {
-                    self.push(path.clone(), id, "end must be after start");
-                }
-                for unit in &blackout.units {
-                    if c.unit(unit).is_none() {
-                        self.push(path.clone(), id, format!("unit `{unit}` does not exist"));
-                    }
-                }
-            }
-        }
+        self.calendars(c);
         for (i, plan) in p.inspection_plans.iter().enumerate() {
             if c.material(&plan.material).is_none() {
                 self.push(

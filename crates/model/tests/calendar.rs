@@ -53,3 +53,36 @@ fn the_catalog_reads_its_calendars_in_the_site_zone() {
         [at("2026-03-30T06:00:00Z")]
     );
 }
+
+#[test]
+fn calendar_problems_name_the_shift_or_blackout_at_fault() {
+    let mut plant = plant(None);
+    let calendar = &mut plant.calendars[0];
+    calendar.shifts[0].weekdays = vec![1, 8];
+    calendar.shifts[0].start_minute = 1440;
+    calendar.blackouts.push(model::Blackout {
+        reason: "backwards".into(),
+        start: Timestamp::parse("2026-03-03T10:00:00Z").unwrap(),
+        end: Timestamp::parse("2026-03-03T08:00:00Z").unwrap(),
+        units: vec!["U9".into()],
+    });
+    let errors = Catalog::new(plant).unwrap_err();
+    let found: Vec<(&str, &str)> = errors
+        .0
+        .iter()
+        .map(|e| (e.path.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "calendars[0].shifts[0]",
+                "weekdays must be a non-empty list of 1 (Monday) to 7 (Sunday)"
+            ),
+            ("calendars[0].shifts[0]", "start_minute must be below 1440"),
+            ("calendars[0].blackouts[0]", "end must be after start"),
+            ("calendars[0].blackouts[0]", "unit `U9` does not exist"),
+        ]
+    );
+    assert!(errors.0.iter().all(|e| e.id.as_deref() == Some("CAL")));
+}

@@ -14,12 +14,13 @@
 //! through genealogy to downstream defects.
 //!
 //! Code map:
-//! - `options`: what the caller controls ([`SimOptions`], [`DriftSpec`], [`Plan`]) and
-//!   [`Progress`], [`SimError`].
-//! - `engine`: the event queue, unit segments (CIP, changeover, run), breakdowns and
-//!   blackouts; `engine::dispatch` decides what starts where, `engine::demand` handles
-//!   arriving orders, MRP, customer changes and purchased receipts, and
-//!   `engine::completion` quantities, inspection results, lots, serials and shipments.
+//! - `options`: what the caller controls ([`SimOptions`], [`DriftSpec`], [`Plan`]), its
+//!   validation against the plant, and [`Progress`], [`SimError`].
+//! - `engine`: the event queue and blackouts; `engine::segments` runs a unit's work in
+//!   segments (CIP, changeover, run) and its breakdowns, `engine::dispatch` decides what
+//!   starts where, `engine::demand` handles arriving orders, MRP, customer changes and
+//!   purchased receipts, and `engine::completion` quantities, inspection results, lots,
+//!   serials and shipments.
 //! - `measure`: parameter and measurement draws, and the lot-quality factor that carries a
 //!   process deviation through genealogy to downstream defects.
 //! - `report`: [`GroundTruth`] and [`Summary`] from the finished run.

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use model::{Catalog, CharacteristicId, Event, EventKind, OrderId, RoutingId, Timestamp, UnitId};
+use model::{
+    Catalog, CharacteristicId, Event, EventKind, OrderId, Routing, RoutingId, Timestamp, UnitId,
+};
 use serde::{Deserialize, Serialize};
 
 /// Options of one simulation run. Same plant + same options (including `seed`) give
@@ -183,4 +185,91 @@ pub enum SimError {
     Options { field: String, message: String },
     #[error("invalid plan at `{path}`: {message}")]
     Plan { path: String, message: String },
+}
+
+/// Checks the options against the plant: ranges, and that drift targets exist.
+pub(crate) fn validate_options(cat: &Catalog, opts: &SimOptions) -> Result<(), SimError> {
+    let bad = |field: &str, message: String| SimError::Options {
+        field: field.to_owned(),
+        message,
+    };
+    if !(opts.days.is_finite() && opts.days > 0.0 && opts.days <= 366.0) {
+        return Err(bad(
+            "days",
+            format!("must be in (0, 366], got {}", opts.days),
+        ));
+    }
+    if !(opts.new_orders_per_day.is_finite() && opts.new_orders_per_day >= 0.0) {
+        return Err(bad(
+            "new_orders_per_day",
+            format!(
+                "must be a non-negative number, got {}",
+                opts.new_orders_per_day
+            ),
+        ));
+    }
+    if !(opts.duration_spread.is_finite() && (0.0..=5.0).contains(&opts.duration_spread)) {
+        return Err(bad(
+            "duration_spread",
+            format!("must be in [0, 5], got {}", opts.duration_spread),
+        ));
+    }
+    let plant = cat.plant();
+    for (i, d) in opts.drifts.iter().enumerate() {
+        let field = format!("drifts[{i}]");
+        if !(d.start_day.is_finite() && d.shift.is_finite() && d.rate_per_day.is_finite()) {
+            return Err(bad(
+                &field,
+                "start_day, shift and rate_per_day must be finite".into(),
+            ));
+        }
+        if let Some(u) = &d.unit
+            && cat.unit(u).is_none()
+        {
+            return Err(bad(
+                &format!("{field}.unit"),
+                format!("unit `{u}` does not exist"),
+            ));
+        }
+        match &d.target {
+            DriftTarget::Parameter {
+                routing,
+                step,
+                name,
+            } => {
+                let routings: Vec<&Routing> = match routing {
+                    Some(r) => match cat.routing(r) {
+                        Some(x) => vec![x],
+                        None => {
+                            return Err(bad(
+                                &format!("{field}.target.routing"),
+                                format!("routing `{r}` does not exist"),
+                            ));
+                        }
+                    },
+                    None => plant.routings.iter().collect(),
+                };
+                let found = routings.iter().any(|r| {
+                    r.steps
+                        .get(*step as usize)
+                        .is_some_and(|s| s.parameters.iter().any(|p| &p.name == name))
+                });
+                if !found {
+                    return Err(bad(
+                        &format!("{field}.target"),
+                        format!("no routing has parameter `{name}` at step {step}"),
+                    ));
+                }
+            }
+            DriftTarget::Characteristic { characteristic } => {
+                if cat.characteristic(characteristic).is_none() {
+                    return Err(bad(
+                        &format!("{field}.target.characteristic"),
+                        format!("characteristic `{characteristic}` does not exist"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }

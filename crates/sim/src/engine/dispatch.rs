@@ -469,74 +469,13 @@ impl<'a> Sim<'a> {
         for &(p, m) in &members {
             self.pools[p].members[m].busy = true;
         }
-        let mut takes = Vec::new();
-        let mut factor_sum = 0.0;
-        let mut factor_weight = 0.0;
-        for use_ in &step.consumes {
-            let mut left = self.needed(use_, input);
-            let serial = self.is_serial(&use_.material);
-            let produced = !is_purchased(self.cat, &use_.material);
-            let queue = self.stock.entry(use_.material.clone()).or_default();
-            while left > 1e-9 {
-                let Some(front) = queue.front_mut() else {
-                    break;
-                };
-                let take = if serial {
-                    1.0
-                } else {
-                    round(left.min(front.quantity), 3)
-                };
-                front.quantity = round(front.quantity - take, 3);
-                left = round(left - take, 3);
-                if produced {
-                    factor_sum += front.factor * take;
-                    factor_weight += take;
-                }
-                takes.push(Take {
-                    material: use_.material.clone(),
-                    lot: front.lot.clone(),
-                    serial: front.serial.clone(),
-                    quantity: take,
-                });
-                if front.quantity <= 1e-9 {
-                    queue.pop_front();
-                }
-            }
-        }
+        let (takes, input_factor) = self.take_materials(step, input);
         let next_step = self.orders[o].next_step;
-        let routing_id = &self.cat.plant().routings[self.orders[o].routing].id;
         let unit_id = self.units[u].id.clone();
-        let mut parameters = BTreeMap::new();
-        let days = (now - self.start) as f64 / DAY as f64;
-        for p in &step.parameters {
-            let mut offset = 0.0;
-            for (d, drift) in self.opts.drifts.iter().enumerate() {
-                if let DriftTarget::Parameter {
-                    routing,
-                    step: s,
-                    name,
-                } = &drift.target
-                    && routing.as_ref().is_none_or(|r| r == routing_id)
-                    && *s == next_step
-                    && name == &p.name
-                    && drift.unit.as_ref().is_none_or(|x| x == &unit_id)
-                {
-                    let off = drift.offset_at(days);
-                    if off != 0.0 {
-                        offset += off;
-                        self.drift_orders[d].insert(order_id.clone());
-                    }
-                }
-            }
-            let value = measure::parameter_value(&mut self.rng_params, p, offset);
-            let order = &mut self.orders[o];
-            order.own_factor += measure::parameter_factor(p, value);
-            order.temperature += measure::temperature_index(p, value);
-            parameters.insert(p.name.clone(), value);
-        }
+        let parameters = self.draw_parameters(o, &unit_id, step);
         let order = &mut self.orders[o];
-        if factor_weight > 0.0 {
-            order.input_factor = order.input_factor.max(factor_sum / factor_weight);
+        if let Some(factor) = input_factor {
+            order.input_factor = order.input_factor.max(factor);
         }
         if let Some((deadline, allowed, prev_end)) = order.deadline.take()
             && now > deadline
@@ -588,5 +527,83 @@ impl<'a> Sim<'a> {
         });
         self.advance(u);
         true
+    }
+
+    /// Takes the step's materials for `input` from stock, oldest lot first: what was taken,
+    /// and the quantity-weighted quality factor of the produced (not purchased) lots.
+    fn take_materials(&mut self, step: &Step, input: f64) -> (Vec<Take>, Option<f64>) {
+        let mut takes = Vec::new();
+        let mut factor_sum = 0.0;
+        let mut factor_weight = 0.0;
+        for use_ in &step.consumes {
+            let mut left = self.needed(use_, input);
+            let serial = self.is_serial(&use_.material);
+            let produced = !is_purchased(self.cat, &use_.material);
+            let queue = self.stock.entry(use_.material.clone()).or_default();
+            while left > 1e-9 {
+                let Some(front) = queue.front_mut() else {
+                    break;
+                };
+                let take = if serial {
+                    1.0
+                } else {
+                    round(left.min(front.quantity), 3)
+                };
+                front.quantity = round(front.quantity - take, 3);
+                left = round(left - take, 3);
+                if produced {
+                    factor_sum += front.factor * take;
+                    factor_weight += take;
+                }
+                takes.push(Take {
+                    material: use_.material.clone(),
+                    lot: front.lot.clone(),
+                    serial: front.serial.clone(),
+                    quantity: take,
+                });
+                if front.quantity <= 1e-9 {
+                    queue.pop_front();
+                }
+            }
+        }
+        let factor = (factor_weight > 0.0).then(|| factor_sum / factor_weight);
+        (takes, factor)
+    }
+
+    /// The step's process parameter values for order `o` on `unit` (with the drifts that
+    /// apply now), added to the order's defect factor and temperature index.
+    fn draw_parameters(&mut self, o: usize, unit: &UnitId, step: &Step) -> BTreeMap<String, f64> {
+        let next_step = self.orders[o].next_step;
+        let routing_id = &self.cat.plant().routings[self.orders[o].routing].id;
+        let order_id = self.orders[o].order.id.clone();
+        let mut parameters = BTreeMap::new();
+        let days = (self.now - self.start) as f64 / DAY as f64;
+        for p in &step.parameters {
+            let mut offset = 0.0;
+            for (d, drift) in self.opts.drifts.iter().enumerate() {
+                if let DriftTarget::Parameter {
+                    routing,
+                    step: s,
+                    name,
+                } = &drift.target
+                    && routing.as_ref().is_none_or(|r| r == routing_id)
+                    && *s == next_step
+                    && name == &p.name
+                    && drift.unit.as_ref().is_none_or(|x| x == unit)
+                {
+                    let off = drift.offset_at(days);
+                    if off != 0.0 {
+                        offset += off;
+                        self.drift_orders[d].insert(order_id.clone());
+                    }
+                }
+            }
+            let value = measure::parameter_value(&mut self.rng_params, p, offset);
+            let order = &mut self.orders[o];
+            order.own_factor += measure::parameter_factor(p, value);
+            order.temperature += measure::temperature_index(p, value);
+            parameters.insert(p.name.clone(), value);
+        }
+        parameters
     }
 }
