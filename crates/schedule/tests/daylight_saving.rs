@@ -142,3 +142,58 @@ fn a_plan_across_the_spring_change_keeps_every_operation_inside_a_local_shift() 
                 && e <= minute("2026-03-30T12:00:00Z"))
     );
 }
+
+/// The scheduler's expansion before time zones: whole UTC days around the horizon, shifts
+/// clipped to it, sorted, not merged.
+fn utc_expansion(cal: &model::Calendar, start: Timestamp, horizon: i64) -> Vec<Interval> {
+    let start_min = start.0.div_euclid(60_000);
+    let mut out = Vec::new();
+    for day in start_min.div_euclid(1440) - 1..=(start_min + horizon).div_euclid(1440) + 1 {
+        let weekday = ((day + 3).rem_euclid(7) + 1) as u8;
+        for s in &cal.shifts {
+            if s.weekdays.contains(&weekday) {
+                let a = day * 1440 + i64::from(s.start_minute) - start_min;
+                let (a, b) = (a.max(0), (a + i64::from(s.length_minutes)).min(horizon));
+                if a < b {
+                    out.push(Interval { start: a, end: b });
+                }
+            }
+        }
+    }
+    out.sort_by_key(|w| (w.start, w.end));
+    out
+}
+
+proptest::proptest! {
+    /// A site without a time zone plans exactly as before time zones existed.
+    #[test]
+    fn without_a_zone_shifts_expand_as_plain_utc(
+        shifts in proptest::collection::vec(
+            (proptest::collection::vec(1u8..=7, 1..4), 0u32..1440, 1u32..=1440),
+            1..4,
+        ),
+        start_ms in 1_700_000_000_000i64..1_900_000_000_000,
+        horizon in 0i64..20_000,
+    ) {
+        let cal = model::Calendar {
+            id: "C".into(),
+            name: "c".into(),
+            shifts: shifts
+                .into_iter()
+                .map(|(weekdays, start_minute, length_minutes)| model::Shift {
+                    name: "s".into(),
+                    weekdays,
+                    start_minute,
+                    length_minutes,
+                })
+                .collect(),
+            blackouts: vec![],
+        };
+        let start = Timestamp(start_ms);
+        let zone = model::calendar::SiteZone::UTC;
+        proptest::prop_assert_eq!(
+            schedule::plant::from_model::expand_shifts(&cal, &zone, start, horizon),
+            utc_expansion(&cal, start, horizon)
+        );
+    }
+}
