@@ -1,4 +1,4 @@
-//! `mixplane spc analyze` as a user runs it: the built binary on a shared SPC vector (as a
+//! `mixplane spc analyze` as a user runs it: the built binary on an SPC vector of `testdata/` (as a
 //! JSON request and as CSV), compared with the vector's `expected` within 1e-9, and on bad
 //! CSV, whose error must name the line and column.
 
@@ -7,18 +7,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn vectors() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/quality/vectors");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert_eq!(
-        std::env::var("MIXPLANE_SKIP_SHARED").as_deref(),
-        Ok("1"),
-        "shared SPC vectors not found at {} (set MIXPLANE_SKIP_SHARED=1 to skip)",
-        dir.display()
-    );
-    None
+/// The SPC vectors kept in the repository (`testdata/quality/vectors`).
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/quality/vectors")
 }
 
 fn mixplane(args: &[&str]) -> (bool, String, String) {
@@ -73,8 +64,8 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
 }
 
 #[test]
-fn request_and_csv_reproduce_a_shared_vector() {
-    let Some(dir) = vectors() else { return };
+fn request_and_csv_reproduce_a_vector() {
+    let dir = vectors();
     let file = dir.join("imr_outlier_and_trend.json");
     let vector: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let expected = &vector["expected"];
