@@ -131,7 +131,8 @@ fn close(expected: &Value, actual: &Value, path: &str) {
 #[tokio::test]
 async fn spc_analyze_answers_with_the_vector_contract() {
     let app = TestApp::start().await;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/quality/vectors");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/quality/vectors");
     let mut checked = 0;
     for name in [
         "imr_outlier_and_trend.json",
