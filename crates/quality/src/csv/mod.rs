@@ -2,7 +2,7 @@
 //!
 //! Two stages, as for the JSON contract: [`parse_csv`] turns text into named numeric columns
 //! (errors name the 1-based line and the column), then [`request_from_csv`] shapes those
-//! columns into an [`AnalyzeRequest`] for a chart kind, with the options of
+//! columns into an [`AnalyzeRequest`](crate::AnalyzeRequest) for a chart kind, with the options of
 //! `mixplane spc analyze FILE.csv --chart KIND [--subgroup-size N | --size-column C]
 //! [--phase1 RANGE] [--rules SET] [--lsl X] [--usl Y]`.
 //!
@@ -14,7 +14,6 @@
 //! columns are named `1`, `2`, ...). Numbers use a decimal point; with a delimiter other than
 //! the comma a decimal comma (`1,5`) reads as 1.5, and in a comma-separated file a quoted
 //! decimal comma is refused by name. Empty cells and text in a numeric column are errors.
-
 //!
 //! Code map: `read` (text to numeric columns: delimiter, strict field counts, decimal
 //! commas), `request` (columns and options to a request; `--phase1` and `--rules`).

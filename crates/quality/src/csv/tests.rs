@@ -1,12 +1,12 @@
 //! Unit tests of CSV input: dialect, delimiters and decimal commas, line numbers in errors,
 //! option parsers, and requests built from CSV.
 
-use super::*;
-use crate::api::ChartKind;
-use crate::rules::RuleSet;
-use serde_json::json;
-use crate::api::{AnalyzeResponse, analyze};
 use proptest::prelude::*;
+use serde_json::json;
+
+use super::*;
+use crate::api::{AnalyzeResponse, ChartKind, analyze};
+use crate::rules::RuleSet;
 
 #[test]
 fn reads_named_columns_with_quotes_and_crlf() {

@@ -5,10 +5,10 @@
 //! complete subgroups of the same `sample`, or counts with their sizes) — more if they do not
 //! yet come from `phase1_min_orders` distinct orders — freezes the limits
 //! with the batch chart functions, then re-charts those points and every later one through a
-//! streaming [`ChartMonitor`] (EWMA and tabular CUSUM characteristics stream through small
+//! streaming [`ChartMonitor`](crate::ChartMonitor) (EWMA and tabular CUSUM characteristics stream through small
 //! recursions here). A point that fires a rule, falls beyond a limit or whose dispersion
 //! (MR, R, S) is out of control raises an [`Alert`]. For phase-II alerts the
-//! [`ResolvedPolicy`] decides by severity what is held — the measured item, or the item and
+//! [`ResolvedPolicy`](crate::policy::ResolvedPolicy) decides by severity what is held — the measured item, or the item and
 //! what is linked to it through the caller's [`Genealogy`] — and whether a nonconformance
 //! opens (at most one per characteristic per `nc_cooldown_points`). Phase-I alerts are
 //! reported but trigger nothing: the limits did not exist when that material was made.
@@ -16,7 +16,6 @@
 //! The enforcer is pure and deterministic; its running state ([`EnforcerState`]) serialises,
 //! so a caller can persist it with the alerts it produced and resume after a restart with the
 //! same answers. [`chart`] replays one characteristic's results into a [`ChartView`].
-
 //!
 //! Code map: `input` (what the enforcer reads: characteristics, results, items and the
 //! caller's genealogy), `output` (what it answers: alerts, holds, nonconformances, chart

@@ -108,7 +108,7 @@ pub struct NcAction {
     pub at: EpochMillis,
 }
 
-/// What one [`Enforcer::feed`] produced.
+/// What one [`Enforcer::feed`](super::Enforcer::feed) produced.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Outcome {
     /// New alerts, in order.

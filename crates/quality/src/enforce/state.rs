@@ -67,7 +67,7 @@ pub(super) struct CharState {
     pub(super) skipped: u64,
 }
 
-/// The serialisable running state of an [`Enforcer`].
+/// The serialisable running state of an [`Enforcer`](super::Enforcer).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EnforcerState {
     pub(super) characteristics: BTreeMap<String, CharState>,
