@@ -11,9 +11,10 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mixplane"))
 }
 
+/// The few benchmark instances kept in the repository (`testdata/bench/<kind>`).
 fn bench_dir(kind: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/bench")
+        .join("../../testdata/bench")
         .join(kind)
 }
 

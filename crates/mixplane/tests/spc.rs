@@ -1,4 +1,4 @@
-//! `mixplane spc analyze` as a user runs it: the built binary on a shared SPC vector (as a
+//! `mixplane spc analyze` as a user runs it: the built binary on an SPC vector of `testdata/` (as a
 //! JSON request and as CSV), compared with the vector's `expected` within 1e-9, and on bad
 //! CSV, whose error must name the line and column.
 
@@ -7,18 +7,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn vectors() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/quality/vectors");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert_eq!(
-        std::env::var("MIXPLANE_SKIP_SHARED").as_deref(),
-        Ok("1"),
-        "shared SPC vectors not found at {} (set MIXPLANE_SKIP_SHARED=1 to skip)",
-        dir.display()
-    );
-    None
+/// The SPC vectors kept in the repository (`testdata/quality/vectors`).
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/quality/vectors")
 }
 
 fn mixplane(args: &[&str]) -> (bool, String, String) {
@@ -73,8 +64,8 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
 }
 
 #[test]
-fn request_and_csv_reproduce_a_shared_vector() {
-    let Some(dir) = vectors() else { return };
+fn request_and_csv_reproduce_a_vector() {
+    let dir = vectors();
     let file = dir.join("imr_outlier_and_trend.json");
     let vector: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let expected = &vector["expected"];
@@ -192,4 +183,55 @@ fn bad_input_names_line_column_or_field() {
     let (ok, _, stderr) = mixplane(&["spc", "analyze", "--request", request.to_str().unwrap()]);
     assert!(!ok);
     assert!(stderr.contains("size"), "{stderr}");
+}
+
+#[test]
+fn semicolons_and_decimal_commas_are_read_not_misread() {
+    // The defect: this file charted the values 1 and 2 and exited 0.
+    let path = temp_file("semicolon.csv", "x;y\n1,5;2,1\n1,7;2,3\n1,6;2,2\n1,8;2,0\n");
+    let file = path.to_str().unwrap();
+    let (ok, stdout, stderr) = mixplane(&["spc", "analyze", file, "--chart", "imr", "--json"]);
+    assert!(ok, "{stderr}");
+    let answer: Value = serde_json::from_str(&stdout).expect("JSON answer");
+    let center = answer["center"].as_f64().unwrap();
+    assert!((center - 1.65).abs() < 1e-12, "{answer}");
+    assert_eq!(answer["statistic"], serde_json::json!([1.5, 1.7, 1.6, 1.8]));
+    let (ok, stdout, stderr) = mixplane(&[
+        "spc",
+        "analyze",
+        file,
+        "--chart",
+        "imr",
+        "--column",
+        "y",
+        "--delimiter",
+        ";",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let answer: Value = serde_json::from_str(&stdout).expect("JSON answer");
+    assert_eq!(answer["statistic"], serde_json::json!([2.1, 2.3, 2.2, 2.0]));
+
+    // Told the file is comma-separated, a row is longer than the header: refused, line named.
+    let (ok, _, stderr) = mixplane(&["spc", "analyze", file, "--chart", "imr", "--delimiter", ","]);
+    assert!(!ok);
+    assert!(stderr.contains("line 2: 3 fields"), "{stderr}");
+
+    // A decimal comma in a comma-separated file is refused by name.
+    let quoted = temp_file("quoted.csv", "x,y\n\"1,5\",2\n\"1,7\",3\n");
+    let (ok, _, stderr) = mixplane(&["spc", "analyze", quoted.to_str().unwrap(), "--chart", "imr"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 2") && stderr.contains("decimal comma"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn chart_kinds_are_listed_in_help() {
+    let (ok, stdout, stderr) = mixplane(&["spc", "analyze", "--help"]);
+    assert!(ok, "{stderr}");
+    for kind in ["imr", "xbar_r", "t2_subgroup", "--delimiter"] {
+        assert!(stdout.contains(kind), "`{kind}` missing from:\n{stdout}");
+    }
 }

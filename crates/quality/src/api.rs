@@ -77,54 +77,34 @@ pub enum ChartKind {
     T2Subgroup,
 }
 
+model::wire_enum!(
+    ChartKind,
+    "chart",
+    [
+        Constants,
+        Rules,
+        Imr,
+        XbarR,
+        XbarS,
+        P,
+        Np,
+        C,
+        U,
+        Ewma,
+        Cusum,
+        Capability,
+        T2Individual,
+        T2Subgroup
+    ]
+);
+
 impl ChartKind {
-    /// All kinds, in documentation order.
-    pub const ALL: [ChartKind; 14] = [
-        ChartKind::Constants,
-        ChartKind::Rules,
-        ChartKind::Imr,
-        ChartKind::XbarR,
-        ChartKind::XbarS,
-        ChartKind::P,
-        ChartKind::Np,
-        ChartKind::C,
-        ChartKind::U,
-        ChartKind::Ewma,
-        ChartKind::Cusum,
-        ChartKind::Capability,
-        ChartKind::T2Individual,
-        ChartKind::T2Subgroup,
-    ];
-
-    /// The request name (`xbar_r`, `t2_individual`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            ChartKind::Constants => "constants",
-            ChartKind::Rules => "rules",
-            ChartKind::Imr => "imr",
-            ChartKind::XbarR => "xbar_r",
-            ChartKind::XbarS => "xbar_s",
-            ChartKind::P => "p",
-            ChartKind::Np => "np",
-            ChartKind::C => "c",
-            ChartKind::U => "u",
-            ChartKind::Ewma => "ewma",
-            ChartKind::Cusum => "cusum",
-            ChartKind::Capability => "capability",
-            ChartKind::T2Individual => "t2_individual",
-            ChartKind::T2Subgroup => "t2_subgroup",
-        }
-    }
-
     /// Parses a request name (case-insensitive; `-` may stand for `_`, as in `xbar-r`).
     pub fn parse(name: &str) -> Result<Self, QualityError> {
         let norm = name.trim().to_ascii_lowercase().replace('-', "_");
-        ChartKind::ALL
-            .into_iter()
-            .find(|k| k.name() == norm)
-            .ok_or_else(|| QualityError::UnknownChart {
-                chart: name.to_string(),
-            })
+        norm.parse().map_err(|_| QualityError::UnknownChart {
+            chart: name.to_string(),
+        })
     }
 }
 
@@ -327,7 +307,7 @@ impl<'a> Section<'a> {
     fn sigma_method(&self) -> Result<Option<SigmaMethod>, QualityError> {
         self.str_opt("sigma_method")?
             .map(|s| {
-                SigmaMethod::parse(s).ok_or_else(|| {
+                s.parse::<SigmaMethod>().map_err(|_| {
                     self.invalid(
                         "sigma_method",
                         format!("unknown method `{s}` (rbar_d2, sbar_c4, mrbar_d2)"),

@@ -42,17 +42,7 @@ pub enum SigmaMethod {
     MrbarD2,
 }
 
-impl SigmaMethod {
-    /// Parses `rbar_d2`, `sbar_c4`, `mrbar_d2`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "rbar_d2" => Some(SigmaMethod::RbarD2),
-            "sbar_c4" => Some(SigmaMethod::SbarC4),
-            "mrbar_d2" => Some(SigmaMethod::MrbarD2),
-            _ => None,
-        }
-    }
-}
+model::wire_enum!(SigmaMethod, "sigma method", [RbarD2, SbarC4, MrbarD2]);
 
 /// Checks every value is finite.
 pub(crate) fn check_finite(field: &str, values: &[f64]) -> Result<(), QualityError> {

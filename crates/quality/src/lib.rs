@@ -10,13 +10,13 @@
 //! **Architecture invariant.** This crate is pure: plain data in, plain data out. It does no
 //! I/O, reads no clock (timestamps are passed in by the caller), touches no database and
 //! prints nothing. It knows nothing about HTTP, SQL or the CLI; `server` and the `mixplane`
-//! binary call [`analyze`] and convert at the edge. The conventions follow the shared
-//! vectors README (`shared/quality/vectors/README.md`), which is the contract.
+//! binary call [`analyze`] and convert at the edge. The conventions follow the SPC
+//! vectors README (`testdata/quality/vectors/README.md`), which is the contract.
 //!
 //! Entry points:
 //!
 //! * JSON contract: [`analyze`] / [`analyze_json`] with [`AnalyzeRequest`] →
-//!   [`AnalyzeResponse`] (the request and response shapes of the shared vectors);
+//!   [`AnalyzeResponse`] (the request and response shapes of the SPC vectors);
 //! * CSV: [`csv::parse_csv`], [`csv::request_from_csv`], [`csv::analyze_csv`] with
 //!   [`csv::CsvOptions`];
 //! * phase II streaming: [`ChartMonitor`] (from a charted phase I) and the bare rule
@@ -58,8 +58,8 @@ pub mod shewhart;
 pub mod special;
 pub mod t2;
 
+pub use crate::csv::{CsvOptions, analyze_csv, request_from_csv};
 pub use api::{AnalyzeRequest, AnalyzeResponse, ChartKind, analyze, analyze_json};
-pub use csv::{CsvOptions, analyze_csv, request_from_csv};
 pub use error::QualityError;
 pub use monitor::{Fired, Monitor};
 pub use phase2::{ChartMonitor, PointOutcome};

@@ -54,23 +54,16 @@ pub enum NcState {
     Closed,
 }
 
-impl NcState {
-    /// The snake_case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            NcState::Open => "open",
-            NcState::Investigating => "investigating",
-            NcState::Dispositioned => "dispositioned",
-            NcState::Capa => "capa",
-            NcState::Verified => "verified",
-            NcState::Closed => "closed",
-        }
-    }
-}
+model::wire_enum!(
+    NcState,
+    "nonconformance state",
+    [Open, Investigating, Dispositioned, Capa, Verified, Closed]
+);
 
-impl std::fmt::Display for NcState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+impl NcState {
+    /// The snake_case name (the same as [`NcState::as_str`], kept for the edges that call it).
+    pub fn name(self) -> &'static str {
+        self.as_str()
     }
 }
 

@@ -41,30 +41,8 @@ use crate::rules::{RuleSelection, RuleSet};
 /// The shipped enterprise policy (JSON).
 pub const DEFAULT_POLICY_JSON: &str = include_str!("../data/quality-policy.json");
 
-/// Production mode of the work a characteristic is measured on.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Discrete assembly (serials).
-    Discrete,
-    /// Process batches.
-    Process,
-    /// Repetitive lines (lot codes).
-    Repetitive,
-}
-
-impl Mode {
-    /// The snake_case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Discrete => "discrete",
-            Mode::Process => "process",
-            Mode::Repetitive => "repetitive",
-        }
-    }
-}
+/// Production mode of the work a characteristic is measured on: the plant model's own.
+pub use model::Mode;
 
 /// How serious a rule violation is.
 #[derive(
@@ -90,15 +68,13 @@ impl Severity {
         }
     }
 
-    /// The snake_case name.
+    /// The snake_case name (the same as [`Severity::as_str`], kept for the edges that call it).
     pub fn name(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Major => "major",
-            Severity::Minor => "minor",
-        }
+        self.as_str()
     }
 }
+
+model::wire_enum!(Severity, "severity", [Critical, Major, Minor]);
 
 /// What is held when a violation occurs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -111,6 +87,8 @@ pub enum HoldScope {
     /// The item and its upstream- and downstream-linked lots and serials.
     Linked,
 }
+
+model::wire_enum!(HoldScope, "hold scope", [None, Item, Linked]);
 
 /// The reaction to a violation of one severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -134,15 +112,9 @@ pub enum Transform {
     Log,
 }
 
-impl Transform {
-    /// The snake_case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Transform::None => "none",
-            Transform::Log => "log",
-        }
-    }
+model::wire_enum!(Transform, "transform", [None, Log]);
 
+impl Transform {
     /// The charted value of a measurement; `None` when the scale cannot take it.
     pub fn forward(self, value: f64) -> Option<f64> {
         match self {
@@ -340,7 +312,7 @@ impl QualityPolicy {
             for r in map.keys() {
                 if *r < 1 || *r > set.max_rule() {
                     return Err(invalid(
-                        format!("severity.{}.{r}", set.name()),
+                        format!("severity.{}.{r}", set.as_str()),
                         "no such rule in this set",
                     ));
                 }
@@ -365,11 +337,7 @@ impl QualityPolicy {
             ));
         }
         let mut layers: Vec<(String, &PolicyLayer)> = vec![("defaults".into(), d)];
-        layers.extend(
-            self.modes
-                .iter()
-                .map(|(m, l)| (format!("modes.{}", m.name()), l)),
-        );
+        layers.extend(self.modes.iter().map(|(m, l)| (format!("modes.{m}"), l)));
         layers.extend(
             self.characteristics
                 .iter()
@@ -426,7 +394,7 @@ impl QualityPolicy {
                 {
                     return Err(invalid(
                         format!("{path}.rules[{i}]"),
-                        &format!("rule {r} is not a rule of {}", set.name()),
+                        &format!("rule {r} is not a rule of {}", set.as_str()),
                     ));
                 }
             }

@@ -26,15 +26,9 @@ pub enum RuleSet {
     WesternElectric,
 }
 
-impl RuleSet {
-    /// The name used in requests (`nelson`, `western_electric`).
-    pub fn name(self) -> &'static str {
-        match self {
-            RuleSet::Nelson => "nelson",
-            RuleSet::WesternElectric => "western_electric",
-        }
-    }
+model::wire_enum!(RuleSet, "rule set", [Nelson, WesternElectric]);
 
+impl RuleSet {
     /// Highest rule number of the set.
     pub fn max_rule(self) -> u8 {
         match self {
@@ -45,10 +39,9 @@ impl RuleSet {
 
     /// Parses `nelson`, `western_electric` (also `we`, `western-electric`).
     pub fn parse(name: &str) -> Result<Self, QualityError> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "nelson" => Ok(RuleSet::Nelson),
-            "western_electric" | "western-electric" | "we" => Ok(RuleSet::WesternElectric),
-            _ => Err(QualityError::UnknownRuleSet {
+        match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "we" => Ok(RuleSet::WesternElectric),
+            norm => norm.parse().map_err(|_| QualityError::UnknownRuleSet {
                 rule_set: name.to_string(),
             }),
         }
@@ -81,7 +74,7 @@ impl RuleSelection {
         for &r in rules {
             if r < 1 || r > i64::from(set.max_rule()) {
                 return Err(QualityError::UnknownRule {
-                    rule_set: set.name(),
+                    rule_set: set.as_str(),
                     rule: r,
                     max: set.max_rule(),
                 });

@@ -72,7 +72,7 @@ proptest! {
     #[test]
     fn analyze_never_panics(params in section(), data in section()) {
         for kind in ChartKind::ALL {
-            let req = AnalyzeRequest { chart: kind.name().into(), params: params.clone(), data: data.clone() };
+            let req = AnalyzeRequest { chart: kind.as_str().into(), params: params.clone(), data: data.clone() };
             let _ = analyze(&req);
         }
     }
@@ -126,7 +126,7 @@ proptest! {
                     if n > 1 { data.insert("subgroups".into(), subgroups.clone()); }
                 }
             }
-            let req = AnalyzeRequest { chart: kind.name().into(), params, data };
+            let req = AnalyzeRequest { chart: kind.as_str().into(), params, data };
             if let Ok(resp) = analyze(&req) {
                 // Whatever comes back must serialise (no NaN smuggled into numbers as panics).
                 let _ = serde_json::to_string(&resp);

@@ -1,10 +1,10 @@
-//! Runs every shared SPC test vector through `quality::analyze` and compares the response
+//! Runs every SPC test vector through `quality::analyze` and compares the response
 //! with `expected` (numbers within 1e-9·max(1, |expected|), index lists exactly, `null` =
 //! undefined) and with every `published[]` figure (absolute tolerance). All mismatches are
 //! reported at once, as `vector: field path: detail`.
 //!
-//! The vectors live outside the repository (`shared/quality/vectors`). A missing folder is a
-//! failure unless `MIXPLANE_SKIP_SHARED=1`.
+//! The vectors are in the repository (`testdata/quality/vectors`, copied from the shared
+//! folder; see `testdata/README.md`).
 
 use std::path::{Path, PathBuf};
 
@@ -12,18 +12,8 @@ use quality::rules::evaluate;
 use quality::{AnalyzeRequest, PointLimits, RuleSelection, RuleSet, analyze};
 use serde_json::Value;
 
-fn vectors_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/quality/vectors");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("MIXPLANE_SKIP_SHARED").as_deref() == Ok("1") {
-        return None;
-    }
-    panic!(
-        "shared SPC vectors not found at {} (set MIXPLANE_SKIP_SHARED=1 to skip)",
-        dir.display()
-    );
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/quality/vectors")
 }
 
 fn compare(path: &str, expected: &Value, actual: Option<&Value>, out: &mut Vec<String>) {
@@ -124,11 +114,8 @@ fn batch_rules(request: &AnalyzeRequest) -> Option<Value> {
 }
 
 #[test]
-fn every_shared_vector_passes() {
-    let Some(dir) = vectors_dir() else {
-        eprintln!("MIXPLANE_SKIP_SHARED=1: shared vectors skipped");
-        return;
-    };
+fn every_vector_passes() {
+    let dir = vectors_dir();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("read vectors dir")
         .filter_map(|e| e.ok().map(|e| e.path()))

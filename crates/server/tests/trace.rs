@@ -74,7 +74,7 @@ async fn split(response: reqwest::Response) -> (u16, String, Value, reqwest::hea
 }
 
 fn sample(path: &str) -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/samples");
     std::fs::read_to_string(root.join(path)).unwrap()
 }
 

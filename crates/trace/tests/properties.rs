@@ -11,7 +11,7 @@ use trace::index::{Direction, Filter, Index};
 use trace::{Id, IdKind};
 
 fn sample_texts() -> Vec<String> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/samples");
     let mut out = Vec::new();
     for dir in ["epcis", "b2mml"] {
         let mut files: Vec<_> = std::fs::read_dir(root.join(dir))

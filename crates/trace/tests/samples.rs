@@ -1,4 +1,4 @@
-//! Every EPCIS and B2MML document in `shared/samples` is read; the EPCIS ones round-trip
+//! Every EPCIS and B2MML document in `testdata/samples` is read; the EPCIS ones round-trip
 //! (import → export → import gives the same events, in both bindings), and the links they
 //! establish are the ones the documents describe.
 

@@ -1,7 +1,8 @@
 //! `mixplane spc analyze`: statistical process control on a CSV file or a JSON request.
 //!
 //! `spc analyze FILE.csv --chart KIND ...` reads the columns the options name (errors give the
-//! line and column), charts them with the `quality` engine and prints the center line, the
+//! line and column; the delimiter is detected or given with `--delimiter`, and decimal commas
+//! read as such in a file not separated by commas), charts them with the `quality` engine and prints the center line, the
 //! limits (one line per point where they vary), the violations as `{rule, index}` and, with
 //! `--lsl`/`--usl`, the capability indices. `--json` prints the answer as JSON shaped like a
 //! test vector's `expected` (plus `capability` when specification limits are given).
@@ -34,9 +35,13 @@ pub struct AnalyzeArgs {
     /// A JSON request `{chart, params, data}`; prints the answer as JSON.
     #[arg(long)]
     pub request: Option<PathBuf>,
-    /// imr, xbar-r, xbar-s, p, np, c, u, ewma, cusum, capability, t2-individual, t2-subgroup.
-    #[arg(long, required_unless_present = "request")]
-    pub chart: Option<String>,
+    /// Chart kind (`-` may stand for `_`, as in `xbar-r`).
+    #[arg(long, required_unless_present = "request", value_parser = ChartKindParser)]
+    pub chart: Option<quality::ChartKind>,
+    /// Field delimiter: one character, or `tab` [default: detected: `;`, tab or `|` when every
+    /// line splits evenly on it, else `,`]. With a delimiter other than `,`, `1,5` reads as 1.5.
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<char>,
     /// Value column(s) [default: the first column that is not the size column].
     #[arg(long = "column")]
     pub columns: Vec<String>,
@@ -64,6 +69,51 @@ pub struct AnalyzeArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Parses `--chart` through [`quality::ChartKind`] (its error names the kinds) and lists the
+/// kinds in `--help`.
+#[derive(Debug, Clone, Copy)]
+struct ChartKindParser;
+
+impl clap::builder::TypedValueParser for ChartKindParser {
+    type Value = quality::ChartKind;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let invalid = |message: String| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{message}\n"))
+                .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| invalid("option `--chart`: not UTF-8".into()))?;
+        quality::ChartKind::parse(text).map_err(|e| invalid(format!("option `--chart`: {e}")))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(quality::ChartKind::ALL.iter().map(|kind| {
+            clap::builder::PossibleValue::new(kind.as_str())
+        })))
+    }
+}
+
+/// `--delimiter`: one character, or `tab` / `\t` for a tab.
+fn parse_delimiter(text: &str) -> Result<char, String> {
+    if text == "tab" || text == "\\t" {
+        return Ok('\t');
+    }
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(format!("`{text}` is not one character (or `tab`)")),
+    }
 }
 
 pub fn run(args: SpcArgs) -> anyhow::Result<()> {
@@ -96,8 +146,9 @@ pub fn analyze(a: &AnalyzeArgs) -> anyhow::Result<String> {
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let chart = a.chart.as_deref().unwrap_or_default();
-    let kind = quality::ChartKind::parse(chart).context("option `--chart`")?;
+    let Some(kind) = a.chart else {
+        bail!("option `--chart`: a chart kind is required with a CSV file");
+    };
     let mut extra = Map::new();
     for p in &a.params {
         let Some((name, value)) = p.split_once('=') else {
@@ -120,6 +171,7 @@ pub fn analyze(a: &AnalyzeArgs) -> anyhow::Result<String> {
         usl: a.usl,
         extra_params: extra,
         no_header: false,
+        delimiter: a.delimiter,
     };
     let file = path.display();
     let request = quality::request_from_csv(&text, &options).with_context(|| format!("{file}"))?;
@@ -129,7 +181,7 @@ pub fn analyze(a: &AnalyzeArgs) -> anyhow::Result<String> {
         (a.lsl.is_some() || a.usl.is_some()) && !matches!(kind, quality::ChartKind::Capability);
     if wants_capability {
         let mut cap = request.clone();
-        cap.chart = "capability".into();
+        cap.chart = quality::ChartKind::Capability.as_str().into();
         cap.params = Map::new();
         if let Some(l) = a.lsl {
             cap.params.insert("lsl".into(), json!(l));
@@ -149,7 +201,7 @@ pub fn analyze(a: &AnalyzeArgs) -> anyhow::Result<String> {
     if a.json {
         return Ok(format!("{}\n", serde_json::to_string_pretty(&value)?));
     }
-    Ok(text_report(kind.name(), &value))
+    Ok(text_report(kind, &value))
 }
 
 fn number(v: &Value) -> String {
@@ -160,7 +212,7 @@ fn number(v: &Value) -> String {
 }
 
 /// The human-readable answer: center, limits, violations, capability.
-fn text_report(chart: &str, v: &Value) -> String {
+fn text_report(chart: quality::ChartKind, v: &Value) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "chart {chart}");
     let points = v
@@ -234,11 +286,13 @@ fn text_report(chart: &str, v: &Value) -> String {
             sec.get("points_out_of_control").unwrap_or(&Value::Null)
         );
     }
-    let capability = v.get("capability").unwrap_or(if chart == "capability" {
-        v
-    } else {
-        &Value::Null
-    });
+    let capability = v
+        .get("capability")
+        .unwrap_or(if chart == quality::ChartKind::Capability {
+            v
+        } else {
+            &Value::Null
+        });
     if let Value::Object(cap) = capability {
         let _ = write!(out, "capability:");
         for k in ["cp", "cpk", "cpu", "cpl", "pp", "ppk", "ppu", "ppl"] {

@@ -1,11 +1,11 @@
-//! The public sample documents the tests read (`../shared/samples`, outside the repository).
+//! The public sample documents the tests read (`testdata/samples`, in the repository).
 
 use std::path::PathBuf;
 
-/// Every file of `../shared/samples/<dir>` as (file name, text), by name.
+/// Every file of `testdata/samples/<dir>` as (file name, text), by name.
 pub fn samples(dir: &str) -> Vec<(String, String)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/samples")
+        .join("../../testdata/samples")
         .join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))

@@ -1,0 +1,40 @@
+//! Enforcement: quality results in, alerts and the reactions the policy decides out.
+//!
+//! An [`Enforcer`] is fed quality results in log order. It keeps one chart per
+//! characteristic: phase I collects the first `phase1_points` points (individual values,
+//! complete subgroups of the same `sample`, or counts with their sizes) — more if they do not
+//! yet come from `phase1_min_orders` distinct orders — freezes the limits
+//! with the batch chart functions, then re-charts those points and every later one through a
+//! streaming [`ChartMonitor`](crate::ChartMonitor) (EWMA and tabular CUSUM characteristics stream through small
+//! recursions here). A point that fires a rule, falls beyond a limit or whose dispersion
+//! (MR, R, S) is out of control raises an [`Alert`]. For phase-II alerts the
+//! [`ResolvedPolicy`](crate::policy::ResolvedPolicy) decides by severity what is held — the measured item, or the item and
+//! what is linked to it through the caller's [`Genealogy`] — and whether a nonconformance
+//! opens (at most one per characteristic per `nc_cooldown_points`). Phase-I alerts are
+//! reported but trigger nothing: the limits did not exist when that material was made.
+//!
+//! The enforcer is pure and deterministic; its running state ([`EnforcerState`]) serialises,
+//! so a caller can persist it with the alerts it produced and resume after a restart with the
+//! same answers. [`chart`] replays one characteristic's results into a [`ChartView`].
+//!
+//! Code map: `input` (what the enforcer reads: characteristics, results, items and the
+//! caller's genealogy), `output` (what it answers: alerts, holds, nonconformances, chart
+//! points), `state` (the serialisable running state), `enforcer` (the [`Enforcer`]: results
+//! to points, points to alerts and reactions), `freeze` (limits frozen from phase I and each
+//! later point charted against them), `view` ([`chart`], one characteristic replayed).
+
+mod enforcer;
+mod freeze;
+mod input;
+mod output;
+mod state;
+mod view;
+
+pub use enforcer::Enforcer;
+pub use input::{CharacteristicSpec, Genealogy, ItemKind, ItemRef, NoGenealogy, ResultInput};
+pub use output::{Alert, ChartPoint, ChartView, HoldAction, HoldLink, Limits, NcAction, Outcome};
+pub use state::EnforcerState;
+pub use view::chart;
+
+#[cfg(test)]
+mod tests;
