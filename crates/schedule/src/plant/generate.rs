@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use model::Timestamp;
 
 use super::problem::*;
-use crate::rng::Rng;
+use model::rng::Rng;
 
 /// Size and seed of a generated instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct GenerateOptions {
 }
 
 fn pick(rng: &mut Rng, n: usize) -> usize {
-    rng.below(n.max(1) as u32) as usize
+    rng.below_u32(n.max(1) as u32) as usize
 }
 
 /// Generates an instance with about `operations` operations on `units` units.
