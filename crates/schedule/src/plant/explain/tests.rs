@@ -1,5 +1,8 @@
 //! Explanations of hand-made schedules, and the tiling and charging invariants on generated
 //! ones.
+//!
+//! Test code only: the parent declares this module under `#[cfg(test)]` (which is also how
+//! the workspace tidy test tells it from library code).
 
 use std::collections::HashMap;
 
