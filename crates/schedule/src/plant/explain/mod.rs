@@ -42,6 +42,11 @@
 //! both with the late orders and minutes of late chains they hold. Units and pools are ranked
 //! by minutes in late chains, then by load (units) or minutes at full capacity (pools).
 //!
+//! Where it lives: `report` (what an explanation says), `context` (the problem and schedule
+//! rebuilt for the walk: placements, unit sequences with setups, availability, pool and
+//! material profiles), `chain` (the walk), `waits` (unit, pool and material waits), `loads`
+//! (loads and their ranking).
+//!
 //! Pure and deterministic: no I/O, no clock, ordered maps only where order shows.
 
 mod chain;
