@@ -6,6 +6,16 @@
 //! Blackman and Vigna) and the distributions are written here rather than taken from a crate
 //! whose output may change between versions.
 
+/// One splitmix64 step: advances `state` and returns the next output. It expands a seed into
+/// the generator's state, and derives independent seeds (per thread, per run) from one.
+pub fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// xoshiro256** with helpers for the distributions a plant simulation needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rng {
@@ -16,15 +26,13 @@ impl Rng {
     /// A generator whose whole stream is fixed by `seed`.
     pub fn new(seed: u64) -> Rng {
         let mut x = seed;
-        let mut next = || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
         Rng {
-            s: [next(), next(), next(), next()],
+            s: [
+                splitmix64(&mut x),
+                splitmix64(&mut x),
+                splitmix64(&mut x),
+                splitmix64(&mut x),
+            ],
         }
     }
 
@@ -62,6 +70,15 @@ impl Rng {
         assert!(n > 0, "below(0) has no values");
         // Lemire's multiply-shift; the tiny bias is irrelevant for simulation.
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// Uniform integer in [0, n) from the high 32 bits of one draw (one 32×32-bit
+    /// multiply-shift); `n` must be positive. The schedule engines draw with this one: its
+    /// values differ from [`Rng::below`] for some draws, so neither may replace the other
+    /// without changing what a seed gives.
+    pub fn below_u32(&mut self, n: u32) -> u32 {
+        debug_assert!(n > 0, "below_u32(0) has no values");
+        (((self.next_u64() >> 32) * u64::from(n)) >> 32) as u32
     }
 
     /// True with probability `p`.
@@ -116,6 +133,58 @@ mod tests {
         assert_ne!(
             Rng::derive(7, "R-101").next_u64(),
             Rng::derive(7, "R-102").next_u64()
+        );
+    }
+
+    /// The streams are part of the product (a seed's schedules, plant histories and risk
+    /// figures must not change between releases): the first outputs of seed 7 are pinned.
+    #[test]
+    fn streams_of_a_seed_are_pinned() {
+        let mut r = Rng::new(7);
+        assert_eq!(
+            [r.next_u64(), r.next_u64(), r.next_u64()],
+            [
+                0xb358_faf7_4ef9_765a,
+                0x475c_3d96_4f48_2cd2,
+                0xd6f1_d349_952c_7996
+            ]
+        );
+        let mut r = Rng::new(7);
+        let small: Vec<u32> = (0..6).map(|_| r.below_u32(1000)).collect();
+        assert_eq!(small, [700, 278, 839, 981, 990, 872]);
+        let mut r = Rng::new(7);
+        let small: Vec<u64> = (0..6).map(|_| r.below(1000)).collect();
+        assert_eq!(small, [700, 278, 839, 981, 990, 872]);
+        // With a large bound the two draws part: 32 bits of randomness against 64.
+        let mut r = Rng::new(7);
+        let wide32: Vec<u32> = (0..4).map(|_| r.below_u32(4_000_000_000)).collect();
+        assert_eq!(
+            wide32,
+            [2_802_305_928, 1_115_004_917, 3_358_509_846, 3_924_390_899]
+        );
+        let mut r = Rng::new(7);
+        let wide64: Vec<u64> = (0..4).map(|_| r.below(4_000_000_000)).collect();
+        assert_eq!(
+            wide64,
+            [2_802_305_928, 1_115_004_917, 3_358_509_847, 3_924_390_900]
+        );
+        let mut r = Rng::new(7);
+        assert_eq!(
+            [r.uniform(), r.uniform()],
+            [0.7005764821796896, 0.2787512294737843]
+        );
+        let mut state = 42;
+        assert_eq!(
+            [
+                splitmix64(&mut state),
+                splitmix64(&mut state),
+                splitmix64(&mut state)
+            ],
+            [
+                0xbdd7_3226_2feb_6e95,
+                0x28ef_e333_b266_f103,
+                0x4752_6757_130f_9f52
+            ]
         );
     }
 

@@ -1,16 +1,16 @@
 //! `schedule`: the finite-scheduling engine of mixplane (capability C2).
 //!
-//! What this crate owns:
-//! - the scheduling problem model ([`problem`]): jobs with ordered operations, each with one
-//!   or more (machine, duration) alternatives — the core that the mixed-mode constraints
-//!   (release/due dates, changeovers, pooled resources, materials) will grow on;
-//! - parsers for the standard benchmark formats ([`parse`]): JSPLIB job shop, Brandimarte
-//!   `.fjs` flexible job shop and the `bounds.csv` tables;
-//! - an independent feasibility checker ([`checker`]) that shares no code with the solver;
-//! - an anytime, multi-threaded, seed-deterministic optimiser ([`search`]): tabu search on
-//!   critical blocks (N7 moves with approximate evaluation) plus machine reassignment for the
-//!   flexible case;
-//! - a benchmark runner ([`bench`]) returning gap tables.
+//! Two engines, peers that share only the termination conditions ([`termination`]) and the
+//! seeded generator (`model::rng`):
+//! - [`jobshop`], the benchmark core: the job-shop problem model (jobs with ordered
+//!   operations, each with one or more (machine, duration) alternatives), parsers for the
+//!   standard benchmark formats (JSPLIB, Brandimarte `.fjs`, `bounds.csv`), an independent
+//!   feasibility checker that shares no code with the solver, an anytime, multi-threaded,
+//!   seed-deterministic tabu search, and a benchmark runner returning gap tables. Its main
+//!   items are re-exported here ([`solve`], [`check`], [`parse_jsplib`], …);
+//! - [`plant`], the mixed-mode engine: discrete, process and repetitive work on shared
+//!   units, pools and materials, with its own independent checker, repair, risk, what-if
+//!   scenarios and explanations.
 //!
 //! ```
 //! use schedule::{Never, SolveOptions, check, parse_jsplib, solve};
@@ -31,19 +31,17 @@
 //! - no clock: time limits arrive through the caller-supplied [`termination::Termination`];
 //! - no HTTP, SQL or async runtime; plain data in, plain data out.
 
-pub mod bench;
-pub mod checker;
-pub mod parse;
+mod index;
+pub mod jobshop;
 pub mod plant;
-pub mod problem;
-pub mod rng;
-pub mod schedule;
-pub mod search;
+mod rng;
 pub mod termination;
 
-pub use checker::{CheckReport, Violation, check};
-pub use parse::{BoundRow, ParseError, parse_bounds, parse_fjs, parse_jsplib};
-pub use problem::{Alternative, Job, Operation, Problem, ProblemError};
-pub use schedule::{Schedule, ScheduledOp};
-pub use search::{Progress, SolveError, SolveOptions, SolveResult, solve};
+/// Kept at its old path for the callers that name the module (`schedule::bench::…`).
+pub use jobshop::bench;
+pub use jobshop::checker::{CheckReport, Violation, check};
+pub use jobshop::parse::{BoundRow, ParseError, parse_bounds, parse_fjs, parse_jsplib};
+pub use jobshop::problem::{Alternative, Job, Operation, Problem, ProblemError};
+pub use jobshop::schedule::{Schedule, ScheduledOp};
+pub use jobshop::search::{Progress, SolveError, SolveOptions, SolveResult, solve};
 pub use termination::{Either, Never, StopFlag, Termination, TimeLimit};

@@ -13,7 +13,7 @@ pub trait Termination {
     fn should_stop(&mut self) -> bool;
 
     /// Elapsed time in seconds as measured by the caller's clock, if this termination has
-    /// one; reported in [`crate::search::Progress`].
+    /// one; reported in [`crate::jobshop::search::Progress`].
     fn elapsed_seconds(&mut self) -> Option<f64> {
         None
     }

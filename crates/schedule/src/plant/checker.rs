@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::problem::{Assignment, Interval, KeyedBy, OperationSpec, PlantProblem, PlantSchedule};
+use super::problem::{
+    Assignment, ChangeoverTable, CipSpec, Interval, KeyedBy, MaterialSpec, OperationSpec,
+    OrderSpec, PlantProblem, PlantSchedule, PoolSpec, UnitSpec,
+};
 
 /// One violated constraint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -172,31 +175,86 @@ fn op_key<'a>(op: &'a OperationSpec, keyed: &KeyedBy) -> Option<&'a str> {
 
 /// Checks `schedule` against `problem`.
 pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
-    let mut v = Vec::new();
-    let ops: HashMap<&str, &OperationSpec> = problem
-        .operations
-        .iter()
-        .map(|o| (o.id.as_str(), o))
-        .collect();
-    let orders: HashMap<&str, _> = problem.orders.iter().map(|o| (o.id.as_str(), o)).collect();
-    let mut placed: BTreeMap<&str, &Assignment> = BTreeMap::new();
-    for a in &schedule.assignments {
-        if !ops.contains_key(a.op.as_str()) {
-            v.push(Violation::UnknownOperation { op: a.op.clone() });
-        } else if placed.insert(a.op.as_str(), a).is_some() {
-            v.push(Violation::DuplicateOperation { op: a.op.clone() });
-        }
+    let mut c = Checker::new(problem, schedule);
+    let placed: Vec<(&str, &Assignment)> = c.placed.iter().map(|(&id, &a)| (id, a)).collect();
+    for (id, a) in placed {
+        c.duration(id, a);
+        c.frozen_or_release(id, a);
+        c.precedence(id, a);
     }
-    for op in &problem.operations {
-        if !placed.contains_key(op.id.as_str()) {
-            v.push(Violation::MissingOperation { op: op.id.clone() });
-        }
+    let mut kpis = Kpis::default();
+    let mut busy = 0i64;
+    for unit in &problem.units {
+        busy += c.unit_sequence(unit, &mut kpis);
     }
-    // Per-operation rules.
-    for (&id, a) in &placed {
-        let op = ops[id];
+    for pool in &problem.pools {
+        c.pool_capacity(pool);
+    }
+    for m in &problem.materials {
+        c.inventory(m);
+    }
+    c.kpis(&mut kpis, busy);
+    CheckReport {
+        feasible: c.violations.is_empty(),
+        violations: c.violations,
+        kpis,
+    }
+}
+
+/// The problem indexed by id, the schedule by operation, and the violations found so far.
+struct Checker<'a> {
+    problem: &'a PlantProblem,
+    ops: HashMap<&'a str, &'a OperationSpec>,
+    orders: HashMap<&'a str, &'a OrderSpec>,
+    tables: HashMap<&'a str, &'a ChangeoverTable>,
+    /// Each known operation's first assignment.
+    placed: BTreeMap<&'a str, &'a Assignment>,
+    violations: Vec<Violation>,
+}
+
+impl<'a> Checker<'a> {
+    /// Indexes the problem and the schedule; unknown, duplicate and missing operations are the
+    /// first violations.
+    fn new(problem: &'a PlantProblem, schedule: &'a PlantSchedule) -> Checker<'a> {
+        let mut c = Checker {
+            problem,
+            ops: problem
+                .operations
+                .iter()
+                .map(|o| (o.id.as_str(), o))
+                .collect(),
+            orders: problem.orders.iter().map(|o| (o.id.as_str(), o)).collect(),
+            tables: problem
+                .changeovers
+                .iter()
+                .map(|t| (t.id.as_str(), t))
+                .collect(),
+            placed: BTreeMap::new(),
+            violations: Vec::new(),
+        };
+        for a in &schedule.assignments {
+            if !c.ops.contains_key(a.op.as_str()) {
+                c.violations
+                    .push(Violation::UnknownOperation { op: a.op.clone() });
+            } else if c.placed.insert(a.op.as_str(), a).is_some() {
+                c.violations
+                    .push(Violation::DuplicateOperation { op: a.op.clone() });
+            }
+        }
+        for op in &problem.operations {
+            if !c.placed.contains_key(op.id.as_str()) {
+                c.violations
+                    .push(Violation::MissingOperation { op: op.id.clone() });
+            }
+        }
+        c
+    }
+
+    /// The unit is one of the operation's alternatives, and the length is its duration there.
+    fn duration(&mut self, id: &str, a: &Assignment) {
+        let op = self.ops[id];
         match op.alternatives.iter().find(|x| x.unit == a.unit) {
-            None => v.push(Violation::WrongUnit {
+            None => self.violations.push(Violation::WrongUnit {
                 op: id.to_owned(),
                 unit: a.unit.clone(),
             }),
@@ -207,7 +265,7 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
                     _ => -1,
                 };
                 if a.end - a.start != expected {
-                    v.push(Violation::WrongDuration {
+                    self.violations.push(Violation::WrongDuration {
                         op: id.to_owned(),
                         unit: a.unit.clone(),
                         expected,
@@ -216,9 +274,15 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
                 }
             }
         }
+    }
+
+    /// A fixed operation stays where it was fixed; any other starts at or after its release
+    /// (its own, raised to its order's).
+    fn frozen_or_release(&mut self, id: &str, a: &Assignment) {
+        let op = self.ops[id];
         if let Some(f) = &op.fixed {
             if f.unit != a.unit || f.start != a.start {
-                v.push(Violation::FrozenMoved {
+                self.violations.push(Violation::FrozenMoved {
                     op: id.to_owned(),
                     unit: a.unit.clone(),
                     start: a.start,
@@ -226,26 +290,32 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
                     fixed_start: f.start,
                 });
             }
-        } else {
-            let release = orders
-                .get(op.order.as_str())
-                .map_or(0, |o| o.release)
-                .max(op.release.unwrap_or(i64::MIN));
-            if a.start < release {
-                v.push(Violation::Release {
-                    op: id.to_owned(),
-                    release,
-                    start: a.start,
-                });
-            }
+            return;
         }
-        for lag in &op.predecessors {
-            let Some(p) = placed.get(lag.op.as_str()) else {
+        let release = self
+            .orders
+            .get(op.order.as_str())
+            .map_or(0, |o| o.release)
+            .max(op.release.unwrap_or(i64::MIN));
+        if a.start < release {
+            self.violations.push(Violation::Release {
+                op: id.to_owned(),
+                release,
+                start: a.start,
+            });
+        }
+    }
+
+    /// Each scheduled predecessor's end plus the min lag, and plus the max lag if any, bound
+    /// the start.
+    fn precedence(&mut self, id: &str, a: &Assignment) {
+        for lag in &self.ops[id].predecessors {
+            let Some(p) = self.placed.get(lag.op.as_str()) else {
                 continue;
             };
             let earliest = p.end + lag.min_lag;
             if a.start < earliest {
-                v.push(Violation::Precedence {
+                self.violations.push(Violation::Precedence {
                     pred: lag.op.clone(),
                     op: id.to_owned(),
                     earliest,
@@ -255,7 +325,7 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
             if let Some(max) = lag.max_lag
                 && a.start > p.end + max
             {
-                v.push(Violation::MaxLag {
+                self.violations.push(Violation::MaxLag {
                     pred: lag.op.clone(),
                     op: id.to_owned(),
                     latest: p.end + max,
@@ -264,102 +334,50 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
             }
         }
     }
-    // Units: sequences, setups, availability.
-    let mut kpis = Kpis::default();
-    let mut busy = 0i64;
-    let tables: HashMap<&str, _> = problem
-        .changeovers
-        .iter()
-        .map(|t| (t.id.as_str(), t))
-        .collect();
-    for unit in &problem.units {
-        let mut seq: Vec<&Assignment> = placed
+
+    /// A unit's operations by start: the setup between consecutive ones (changeover and CIP,
+    /// counted into `kpis`) fits between them, and each runs (with its setup) while the unit
+    /// is available. Returns the unit's busy minutes.
+    fn unit_sequence(&mut self, unit: &UnitSpec, kpis: &mut Kpis) -> i64 {
+        let mut seq: Vec<&Assignment> = self
+            .placed
             .values()
             .copied()
             .filter(|a| a.unit == unit.id)
             .collect();
         seq.sort_by(|x, y| (x.start, x.end, &x.op).cmp(&(y.start, y.end, &y.op)));
-        let table = unit.changeover.as_deref().and_then(|t| tables.get(t));
-        let mut since_cip_batches = 0u32;
-        let mut since_cip_run = 0i64;
+        let table = unit
+            .changeover
+            .as_deref()
+            .and_then(|t| self.tables.get(t).copied());
+        let mut cip = CipCount::default();
+        let mut busy = 0i64;
         let mut prev: Option<&Assignment> = None;
         for a in seq {
-            let op = ops[a.op.as_str()];
+            let op = self.ops[a.op.as_str()];
             let dur = a.end - a.start;
             busy += dur.max(0);
+            let prev_op = prev.map(|p| self.ops[p.op.as_str()]);
             let mut setup = 0;
-            if let Some(p) = prev {
-                let pop = ops[p.op.as_str()];
-                if let Some(t) = table
-                    && let (Some(from), Some(to)) =
-                        (op_key(pop, &t.keyed_by), op_key(op, &t.keyed_by))
-                    && from != to
-                {
-                    let (m, c) = t
-                        .entries
-                        .iter()
-                        .find(|e| e.from == from && e.to == to)
-                        .map_or((t.default_minutes, t.default_cost), |e| (e.minutes, e.cost));
-                    setup += m;
-                    kpis.changeover_minutes += m;
-                    kpis.changeover_cost += c;
-                    kpis.changeovers += 1;
-                }
+            if let (Some(t), Some(pop)) = (table, prev_op) {
+                setup += changeover(t, pop, op, kpis);
             }
             if let Some(rule) = &unit.cip {
-                let product_change = rule.on_product_change
-                    && prev.is_some_and(|p| ops[p.op.as_str()].product != op.product);
-                let batches = rule.after_batches.is_some_and(|n| since_cip_batches >= n);
-                let run = rule
-                    .max_run_minutes
-                    .is_some_and(|m| since_cip_run > 0 && since_cip_run + dur > m);
-                if product_change || batches || run {
-                    setup += rule.minutes;
-                    kpis.changeover_minutes += rule.minutes;
-                    kpis.changeover_cost += rule.cost;
-                    kpis.cips += 1;
-                    since_cip_batches = 0;
-                    since_cip_run = 0;
-                }
-                since_cip_batches += 1;
-                since_cip_run += dur;
+                setup += cip.before(rule, prev_op, op, dur, kpis);
             }
-            if let Some(p) = prev
-                && op.fixed.is_none()
-                && a.start - setup < p.end
-            {
-                v.push(Violation::UnitOverlap {
-                    unit: unit.id.clone(),
-                    first: p.op.clone(),
-                    second: a.op.clone(),
-                    setup_minutes: setup,
-                    first_end: p.end,
-                    second_start: a.start,
-                });
-            }
-            if let Some(p) = prev
-                && op.fixed.is_some()
-                && a.start < p.end
-            {
-                v.push(Violation::UnitOverlap {
-                    unit: unit.id.clone(),
-                    first: p.op.clone(),
-                    second: a.op.clone(),
-                    setup_minutes: 0,
-                    first_end: p.end,
-                    second_start: a.start,
-                });
+            if let Some(p) = prev {
+                self.unit_overlap(unit, p, a, op, setup);
             }
             if op.fixed.is_none()
                 && !covered(
                     &unit.availability,
                     &unit.downtime,
-                    problem.horizon_minutes,
+                    self.problem.horizon_minutes,
                     a.start - setup,
                     a.end,
                 )
             {
-                v.push(Violation::UnitUnavailable {
+                self.violations.push(Violation::UnitUnavailable {
                     unit: unit.id.clone(),
                     op: a.op.clone(),
                     from: a.start - setup,
@@ -368,13 +386,40 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
             }
             prev = Some(a);
         }
+        busy
     }
-    // Pools: sweep over usage changes and capacity changes.
-    for pool in &problem.pools {
+
+    /// `a` (of `op`) starts after `p` ends plus the setup between them; a fixed operation
+    /// only may not overlap.
+    fn unit_overlap(
+        &mut self,
+        unit: &UnitSpec,
+        p: &Assignment,
+        a: &Assignment,
+        op: &OperationSpec,
+        setup: i64,
+    ) {
+        let needed = if op.fixed.is_none() { setup } else { 0 };
+        if a.start - needed < p.end {
+            self.violations.push(Violation::UnitOverlap {
+                unit: unit.id.clone(),
+                first: p.op.clone(),
+                second: a.op.clone(),
+                setup_minutes: needed,
+                first_end: p.end,
+                second_start: a.start,
+            });
+        }
+    }
+
+    /// Sweeps the pool's usage and capacity changes: usage never exceeds the capacity
+    /// (calendar and dips applied).
+    fn pool_capacity(&mut self, pool: &PoolSpec) {
+        let horizon = self.problem.horizon_minutes;
         let mut times: BTreeSet<i64> = BTreeSet::new();
         let mut users: Vec<(&Assignment, u64)> = Vec::new();
-        for (&id, a) in &placed {
-            let q: u64 = ops[id]
+        for (&id, &a) in &self.placed {
+            let q: u64 = self.ops[id]
                 .pools
                 .iter()
                 .filter(|u| u.pool == pool.id)
@@ -387,7 +432,7 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
             }
         }
         if users.is_empty() {
-            continue;
+            return;
         }
         for d in &pool.dips {
             times.insert(d.start);
@@ -399,7 +444,7 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
                 times.insert(x.end);
             }
         }
-        times.insert(problem.horizon_minutes);
+        times.insert(horizon);
         let times: Vec<i64> = times.into_iter().collect();
         for pair in times.windows(2) {
             let (t, t_next) = (pair[0], pair[1]);
@@ -412,7 +457,7 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
             }
             let used: u64 = active.iter().map(|x| x.1).sum();
             let mut capacity = u64::from(pool.capacity);
-            if !covered(&pool.availability, &[], problem.horizon_minutes, t, t_next) {
+            if !covered(&pool.availability, &[], horizon, t, t_next) {
                 capacity = 0;
             }
             for d in &pool.dips {
@@ -421,7 +466,7 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
                 }
             }
             if used > capacity {
-                v.push(Violation::PoolCapacity {
+                self.violations.push(Violation::PoolCapacity {
                     pool: pool.id.clone(),
                     time: t,
                     used,
@@ -431,14 +476,16 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
             }
         }
     }
-    // Materials: all changes at one instant apply together, then the level must be >= 0.
-    for m in &problem.materials {
+
+    /// All changes of a material at one instant apply together, then the level must be >= 0;
+    /// the first negative level is reported.
+    fn inventory(&mut self, m: &MaterialSpec) {
         let mut deltas: BTreeMap<i64, f64> = BTreeMap::new();
         for r in &m.receipts {
             *deltas.entry(r.time).or_default() += r.quantity;
         }
-        for (&id, a) in &placed {
-            let op = ops[id];
+        for (&id, &a) in &self.placed {
+            let op = self.ops[id];
             for q in op.consumes.iter().filter(|q| q.material == m.id) {
                 *deltas.entry(a.start).or_default() -= q.quantity;
             }
@@ -450,7 +497,7 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
         for (t, d) in deltas {
             level += d;
             if level < -TOL * m.initial.abs().max(1.0) {
-                v.push(Violation::InventoryNegative {
+                self.violations.push(Violation::InventoryNegative {
                     material: m.id.clone(),
                     time: t,
                     level,
@@ -459,39 +506,111 @@ pub fn check(problem: &PlantProblem, schedule: &PlantSchedule) -> CheckReport {
             }
         }
     }
-    // KPIs.
-    kpis.makespan = placed.values().map(|a| a.end).max().unwrap_or(0).max(0);
-    let mut completion: HashMap<&str, i64> = HashMap::new();
-    for (&id, a) in &placed {
-        let c = completion.entry(ops[id].order.as_str()).or_insert(i64::MIN);
-        *c = (*c).max(a.end);
-    }
-    for o in &problem.orders {
-        if let (Some(due), Some(&c)) = (o.due, completion.get(o.id.as_str()))
-            && c > due
-        {
-            kpis.late_orders += 1;
-            kpis.weighted_tardiness += o.weight * (c - due) as f64;
+
+    /// Makespan, tardiness, stability, utilisation and the weighted objective (the setup KPIs
+    /// are already counted by the unit sequences).
+    fn kpis(&self, kpis: &mut Kpis, busy: i64) {
+        let problem = self.problem;
+        kpis.makespan = self
+            .placed
+            .values()
+            .map(|a| a.end)
+            .max()
+            .unwrap_or(0)
+            .max(0);
+        let mut completion: HashMap<&str, i64> = HashMap::new();
+        for (&id, a) in &self.placed {
+            let c = completion
+                .entry(self.ops[id].order.as_str())
+                .or_insert(i64::MIN);
+            *c = (*c).max(a.end);
         }
-    }
-    for r in &problem.reference {
-        if let Some(a) = placed.get(r.op.as_str()) {
-            kpis.stability += (a.start - r.start).abs() + if a.unit != r.unit { 60 } else { 0 };
+        for o in &problem.orders {
+            if let (Some(due), Some(&c)) = (o.due, completion.get(o.id.as_str()))
+                && c > due
+            {
+                kpis.late_orders += 1;
+                kpis.weighted_tardiness += o.weight * (c - due) as f64;
+            }
         }
+        for r in &problem.reference {
+            if let Some(a) = self.placed.get(r.op.as_str()) {
+                kpis.stability += (a.start - r.start).abs() + if a.unit != r.unit { 60 } else { 0 };
+            }
+        }
+        if kpis.makespan > 0 && !problem.units.is_empty() {
+            kpis.utilization_percent =
+                100.0 * busy as f64 / (problem.units.len() as f64 * kpis.makespan as f64);
+        }
+        let w = problem.weights();
+        kpis.objective = w.makespan * kpis.makespan as f64
+            + w.tardiness * kpis.weighted_tardiness
+            + w.changeover_minutes * kpis.changeover_minutes as f64
+            + w.changeover_cost * kpis.changeover_cost
+            + w.stability * kpis.stability as f64;
     }
-    if kpis.makespan > 0 && !problem.units.is_empty() {
-        kpis.utilization_percent =
-            100.0 * busy as f64 / (problem.units.len() as f64 * kpis.makespan as f64);
+}
+
+/// The changeover minutes between `prev` and `op` by the unit's table (zero when their keys
+/// are equal or missing); counted into `kpis`.
+fn changeover(
+    t: &ChangeoverTable,
+    prev: &OperationSpec,
+    op: &OperationSpec,
+    kpis: &mut Kpis,
+) -> i64 {
+    let (Some(from), Some(to)) = (op_key(prev, &t.keyed_by), op_key(op, &t.keyed_by)) else {
+        return 0;
+    };
+    if from == to {
+        return 0;
     }
-    let w = problem.weights();
-    kpis.objective = w.makespan * kpis.makespan as f64
-        + w.tardiness * kpis.weighted_tardiness
-        + w.changeover_minutes * kpis.changeover_minutes as f64
-        + w.changeover_cost * kpis.changeover_cost
-        + w.stability * kpis.stability as f64;
-    CheckReport {
-        feasible: v.is_empty(),
-        violations: v,
-        kpis,
+    let (m, c) = t
+        .entries
+        .iter()
+        .find(|e| e.from == from && e.to == to)
+        .map_or((t.default_minutes, t.default_cost), |e| (e.minutes, e.cost));
+    kpis.changeover_minutes += m;
+    kpis.changeover_cost += c;
+    kpis.changeovers += 1;
+    m
+}
+
+/// Batches and run minutes since a unit's last CIP.
+#[derive(Default)]
+struct CipCount {
+    batches: u32,
+    run: i64,
+}
+
+impl CipCount {
+    /// The CIP minutes due before `op` (zero if none; counted into `kpis`), moving the count
+    /// past `op`.
+    fn before(
+        &mut self,
+        rule: &CipSpec,
+        prev: Option<&OperationSpec>,
+        op: &OperationSpec,
+        dur: i64,
+        kpis: &mut Kpis,
+    ) -> i64 {
+        let product_change =
+            rule.on_product_change && prev.is_some_and(|p| p.product != op.product);
+        let batches = rule.after_batches.is_some_and(|n| self.batches >= n);
+        let run = rule
+            .max_run_minutes
+            .is_some_and(|m| self.run > 0 && self.run + dur > m);
+        let mut minutes = 0;
+        if product_change || batches || run {
+            minutes = rule.minutes;
+            kpis.changeover_minutes += rule.minutes;
+            kpis.changeover_cost += rule.cost;
+            kpis.cips += 1;
+            self.batches = 0;
+            self.run = 0;
+        }
+        self.batches += 1;
+        self.run += dur;
+        minutes
     }
 }

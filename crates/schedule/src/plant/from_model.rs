@@ -17,8 +17,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use model::{
-    Catalog, ChangeoverKey, EquipmentState, MaterialId, MaterialKind, OrderStatus, PlantState,
-    StepDuration, Timestamp, UnitId,
+    Catalog, ChangeoverKey, EquipmentState, MaterialId, MaterialKind, OperationRef, OrderState,
+    OrderStatus, PlantState, ProductionOrder, ResourcePool, Routing, Step, StepDuration, Timestamp,
+    UnitId,
 };
 
 use super::problem::*;
@@ -112,35 +113,96 @@ pub fn problem_from_model(
     state: &PlantState,
     options: &FromModelOptions,
 ) -> Result<PlantProblem, FromModelError> {
-    let plant = catalog.plant();
-    let start = options.start;
-    let h = options.horizon_minutes;
-    let calendars: HashMap<&str, &model::Calendar> =
-        plant.calendars.iter().map(|c| (c.id.as_str(), c)).collect();
-    let mut units = Vec::new();
-    for u in &plant.units {
-        let cal = calendars.get(u.calendar.as_str());
+    let cx = Mapping::new(catalog, state, options);
+    let units = catalog.plant().units.iter().map(|u| cx.unit(u)).collect();
+    let mut pools = cx.pools();
+    let mut tracked = cx.tracked_materials();
+    let mut orders = Vec::new();
+    let mut operations = Vec::new();
+    for os in state.orders.values() {
+        if matches!(os.status, OrderStatus::Completed | OrderStatus::Cancelled) {
+            continue;
+        }
+        orders.push(cx.order(&os.order));
+        cx.operations(os, &tracked, &mut pools, &mut operations)?;
+    }
+    if options.assume_intermediate_stock {
+        assume_intermediate_stock(&operations, &mut tracked);
+    }
+    let problem = PlantProblem {
+        schema_version: PROBLEM_SCHEMA_VERSION,
+        horizon_start: options.start,
+        horizon_minutes: options.horizon_minutes,
+        units,
+        changeovers: changeover_tables(catalog.plant()),
+        pools: pools.into_values().collect(),
+        materials: tracked.into_values().collect(),
+        orders,
+        operations,
+        reference: Vec::new(),
+        objective: None,
+    };
+    problem.validate()?;
+    Ok(problem)
+}
+
+/// The catalog, the state and the options, with the calendars and families by id.
+struct Mapping<'a> {
+    catalog: &'a Catalog,
+    state: &'a PlantState,
+    options: &'a FromModelOptions,
+    calendars: HashMap<&'a str, &'a model::Calendar>,
+    families: HashMap<&'a str, &'a model::ProductFamily>,
+}
+
+impl<'a> Mapping<'a> {
+    fn new(
+        catalog: &'a Catalog,
+        state: &'a PlantState,
+        options: &'a FromModelOptions,
+    ) -> Mapping<'a> {
+        let plant = catalog.plant();
+        Mapping {
+            catalog,
+            state,
+            options,
+            calendars: plant.calendars.iter().map(|c| (c.id.as_str(), c)).collect(),
+            families: plant.families.iter().map(|f| (f.id.as_str(), f)).collect(),
+        }
+    }
+
+    fn rel(&self, t: Timestamp) -> i64 {
+        rel(self.options.start, t)
+    }
+
+    /// A calendar's shifts over the horizon; `None` when they cover all of it.
+    fn shift_windows(&self, cal: &model::Calendar) -> Option<Vec<Interval>> {
+        let h = self.options.horizon_minutes;
+        let w = expand_shifts(cal, self.catalog.zone(), self.options.start, h);
+        (!(w.len() == 1 && w[0].start == 0 && w[0].end == h)).then_some(w)
+    }
+
+    /// A unit: its calendar as availability; blackouts, being down now and reported
+    /// breakdowns as downtime; its changeover table and CIP rule.
+    fn unit(&self, u: &model::Unit) -> UnitSpec {
+        let cal = self.calendars.get(u.calendar.as_str());
         let mut downtime = Vec::new();
-        let mut availability = None;
+        let availability = cal.and_then(|cal| self.shift_windows(cal));
         if let Some(cal) = cal {
-            let windows = expand_shifts(cal, catalog.zone(), start, h);
-            let always = windows.len() == 1 && windows[0].start == 0 && windows[0].end == h;
-            if !always {
-                availability = Some(windows);
-            }
             for b in &cal.blackouts {
                 if b.units.is_empty() || b.units.contains(&u.id) {
                     downtime.push(Interval {
-                        start: rel(start, b.start),
-                        end: rel(start, b.end),
+                        start: self.rel(b.start),
+                        end: self.rel(b.end),
                     });
                 }
             }
         }
-        if let Some(us) = state.units.get(&u.id)
+        if let Some(us) = self.state.units.get(&u.id)
             && us.state == EquipmentState::Down
         {
-            let minutes = options
+            let minutes = self
+                .options
                 .down_minutes
                 .unwrap_or_else(|| ceil_min(u.mttr_hours.unwrap_or(1.0) * 60.0));
             downtime.push(Interval {
@@ -148,18 +210,18 @@ pub fn problem_from_model(
                 end: minutes,
             });
         }
-        for (unit, a, b) in &options.downtime {
+        for (unit, a, b) in &self.options.downtime {
             if *unit == u.id {
                 downtime.push(Interval {
-                    start: rel(start, *a),
-                    end: rel(start, *b),
+                    start: self.rel(*a),
+                    end: self.rel(*b),
                 });
             }
         }
         downtime.retain(|d| d.end > d.start);
-        units.push(UnitSpec {
+        UnitSpec {
             id: u.id.to_string(),
-            mode: catalog.unit_mode(&u.id).map(|m| m.as_str().to_owned()),
+            mode: self.catalog.unit_mode(&u.id).map(|m| m.as_str().to_owned()),
             availability,
             downtime,
             changeover: u.changeover_matrix.as_ref().map(ToString::to_string),
@@ -170,185 +232,111 @@ pub fn problem_from_model(
                 after_batches: c.after_batches,
                 max_run_minutes: c.max_run_minutes.map(ceil_min),
             }),
-        });
+        }
     }
-    let changeovers = plant
-        .changeover_matrices
-        .iter()
-        .map(|m| ChangeoverTable {
-            id: m.id.to_string(),
-            keyed_by: match &m.keyed_by {
-                ChangeoverKey::Family => KeyedBy::Family,
-                ChangeoverKey::Attribute { name } => KeyedBy::Attribute { name: name.clone() },
-            },
-            default_minutes: m.default_minutes.ceil() as i64,
-            default_cost: m.default_cost,
-            entries: m
-                .entries
-                .iter()
-                .map(|e| ChangeoverEntry {
-                    from: e.from.clone(),
-                    to: e.to.clone(),
-                    minutes: e.minutes.ceil() as i64,
-                    cost: e.cost,
-                })
-                .collect(),
-        })
-        .collect();
-    // Pools (head count, and per certification level).
-    let mut pools: BTreeMap<String, PoolSpec> = BTreeMap::new();
-    let pool_windows = |calendar: &model::CalendarId| {
-        calendars.get(calendar.as_str()).and_then(|c| {
-            let w = expand_shifts(c, catalog.zone(), start, h);
-            (!(w.len() == 1 && w[0].start == 0 && w[0].end == h)).then_some(w)
-        })
-    };
-    for p in &plant.pools {
-        pools.insert(
-            p.id.to_string(),
-            PoolSpec {
-                id: p.id.to_string(),
-                description: Some(format!("{} ({:?})", p.name, p.kind)),
-                capacity: p.members.len() as u32,
-                availability: pool_windows(&p.calendar),
-                dips: Vec::new(),
-            },
-        );
-    }
-    // Materials.
-    let mut on_hand: BTreeMap<String, f64> = BTreeMap::new();
-    for lot in state.lots.values() {
-        *on_hand.entry(lot.material.to_string()).or_default() += lot.on_hand().max(0.0);
-    }
-    let mut tracked: BTreeMap<String, MaterialSpec> = BTreeMap::new();
-    for m in &plant.materials {
-        if m.kind == MaterialKind::Intermediate {
-            tracked.insert(
-                m.id.to_string(),
-                MaterialSpec {
-                    id: m.id.to_string(),
-                    initial: on_hand.get(m.id.as_str()).copied().unwrap_or(0.0),
-                    receipts: Vec::new(),
+
+    /// Every pool with its head count as capacity (the certified sub-pools are added by the
+    /// steps that need them).
+    fn pools(&self) -> BTreeMap<String, PoolSpec> {
+        let mut pools = BTreeMap::new();
+        for p in &self.catalog.plant().pools {
+            pools.insert(
+                p.id.to_string(),
+                PoolSpec {
+                    id: p.id.to_string(),
+                    description: Some(format!("{} ({:?})", p.name, p.kind)),
+                    capacity: p.members.len() as u32,
+                    availability: self.pool_windows(&p.calendar),
+                    dips: Vec::new(),
                 },
             );
         }
+        pools
     }
-    for (mat, at, q) in &options.receipts {
-        let spec = tracked
-            .entry(mat.to_string())
-            .or_insert_with(|| MaterialSpec {
-                id: mat.to_string(),
-                initial: on_hand.get(mat.as_str()).copied().unwrap_or(0.0),
-                receipts: Vec::new(),
-            });
-        spec.receipts.push(Receipt {
-            time: rel(start, *at).max(0),
-            quantity: *q,
-        });
+
+    fn pool_windows(&self, calendar: &model::CalendarId) -> Option<Vec<Interval>> {
+        self.calendars
+            .get(calendar.as_str())
+            .and_then(|c| self.shift_windows(c))
     }
-    let families: HashMap<&str, &model::ProductFamily> =
-        plant.families.iter().map(|f| (f.id.as_str(), f)).collect();
-    let mut orders = Vec::new();
-    let mut operations = Vec::new();
-    for os in state.orders.values() {
-        if matches!(os.status, OrderStatus::Completed | OrderStatus::Cancelled) {
-            continue;
+
+    /// Intermediate materials with the stock on hand, and purchased ones with receipts.
+    fn tracked_materials(&self) -> BTreeMap<String, MaterialSpec> {
+        let mut on_hand: BTreeMap<String, f64> = BTreeMap::new();
+        for lot in self.state.lots.values() {
+            *on_hand.entry(lot.material.to_string()).or_default() += lot.on_hand().max(0.0);
         }
+        let mut tracked: BTreeMap<String, MaterialSpec> = BTreeMap::new();
+        for m in &self.catalog.plant().materials {
+            if m.kind == MaterialKind::Intermediate {
+                tracked.insert(
+                    m.id.to_string(),
+                    MaterialSpec {
+                        id: m.id.to_string(),
+                        initial: on_hand.get(m.id.as_str()).copied().unwrap_or(0.0),
+                        receipts: Vec::new(),
+                    },
+                );
+            }
+        }
+        for (mat, at, q) in &self.options.receipts {
+            let spec = tracked
+                .entry(mat.to_string())
+                .or_insert_with(|| MaterialSpec {
+                    id: mat.to_string(),
+                    initial: on_hand.get(mat.as_str()).copied().unwrap_or(0.0),
+                    receipts: Vec::new(),
+                });
+            spec.receipts.push(Receipt {
+                time: self.rel(*at).max(0),
+                quantity: *q,
+            });
+        }
+        tracked
+    }
+
+    fn order(&self, order: &ProductionOrder) -> OrderSpec {
+        OrderSpec {
+            id: order.id.to_string(),
+            release: self.rel(order.release).max(0),
+            due: Some(self.rel(order.due)),
+            weight: order.priority.weight(),
+        }
+    }
+
+    /// The order's routing steps not yet completed, as operations chained by precedence.
+    fn operations(
+        &self,
+        os: &OrderState,
+        tracked: &BTreeMap<String, MaterialSpec>,
+        pools: &mut BTreeMap<String, PoolSpec>,
+        operations: &mut Vec<OperationSpec>,
+    ) -> Result<(), FromModelError> {
         let order = &os.order;
         let oid = order.id.to_string();
-        let routing = catalog
-            .routing(&order.routing)
-            .ok_or_else(|| FromModelError::Order {
-                order: oid.clone(),
-                message: format!("routing `{}` does not exist", order.routing),
-            })?;
-        let material = catalog.material(&order.product);
-        let family = material
+        let routing =
+            self.catalog
+                .routing(&order.routing)
+                .ok_or_else(|| FromModelError::Order {
+                    order: oid.clone(),
+                    message: format!("routing `{}` does not exist", order.routing),
+                })?;
+        let family = self
+            .catalog
+            .material(&order.product)
             .and_then(|m| m.family.as_ref())
             .map(ToString::to_string);
         let attributes: BTreeMap<String, String> = family
             .as_deref()
-            .and_then(|f| families.get(f))
+            .and_then(|f| self.families.get(f))
             .map(|f| f.attributes.clone())
             .unwrap_or_default();
-        orders.push(OrderSpec {
-            id: oid.clone(),
-            release: rel(start, order.release).max(0),
-            due: Some(rel(start, order.due)),
-            weight: order.priority.weight(),
-        });
         let first = os.steps_completed as usize;
         let running = os.current_step.map(|s| s as usize);
         let last = routing.steps.len().saturating_sub(1);
         for (k, step) in routing.steps.iter().enumerate().skip(first) {
-            let id = format!("{oid}/{k}");
-            let mut alternatives = Vec::new();
-            for alt in &step.alternatives {
-                alternatives.push(match alt.duration {
-                    StepDuration::Rate {
-                        setup_minutes,
-                        items_per_hour,
-                    } => AltSpec {
-                        unit: alt.unit.to_string(),
-                        minutes: None,
-                        items_per_hour: Some(items_per_hour),
-                        setup_minutes: setup_minutes.ceil() as i64,
-                    },
-                    ref d => AltSpec {
-                        unit: alt.unit.to_string(),
-                        minutes: Some(ceil_min(d.minutes_for(order.quantity))),
-                        items_per_hour: None,
-                        setup_minutes: 0,
-                    },
-                });
-            }
-            let mut pool_uses: Vec<PoolUse> = Vec::new();
-            for req in &step.pools {
-                let Some(pool) = catalog.pool(&req.pool) else {
-                    continue;
-                };
-                let mut add = |id: String, q: u32| match pool_uses.iter_mut().find(|u| u.pool == id)
-                {
-                    Some(u) => u.quantity += q,
-                    None => pool_uses.push(PoolUse {
-                        pool: id,
-                        quantity: q,
-                    }),
-                };
-                add(pool.id.to_string(), req.quantity);
-                if let Some(cert) = &req.certification {
-                    let level = req.min_level.unwrap_or(1);
-                    let holders = pool
-                        .members
-                        .iter()
-                        .filter(|m| {
-                            m.certifications.iter().any(|c| {
-                                c.certification == *cert
-                                    && c.level >= level
-                                    && c.expires.is_none_or(|e| e > start)
-                            })
-                        })
-                        .count() as u32;
-                    if holders < req.quantity {
-                        return Err(FromModelError::CertificationUnheld {
-                            order: oid.clone(),
-                            step: k,
-                            pool: pool.id.to_string(),
-                            certification: cert.to_string(),
-                            level,
-                        });
-                    }
-                    let pid = format!("{}/{}>={}", pool.id, cert, level);
-                    pools.entry(pid.clone()).or_insert_with(|| PoolSpec {
-                        id: pid.clone(),
-                        description: Some(format!("{} certified {cert} level {level}+", pool.name)),
-                        capacity: holders,
-                        availability: pool_windows(&pool.calendar),
-                        dips: Vec::new(),
-                    });
-                    add(pid, req.quantity);
-                }
-            }
+            let alternatives = alternatives(step, order);
+            let pool_uses = self.step_pools(&oid, k, step, pools)?;
             let in_progress = running == Some(k);
             let consumes = if in_progress {
                 Vec::new()
@@ -371,38 +359,15 @@ pub fn problem_from_model(
                 Vec::new()
             };
             let fixed = if in_progress {
-                let unit = os.current_unit.as_ref().map(ToString::to_string);
-                unit.filter(|u| alternatives.iter().any(|a| a.unit == *u))
-                    .map(|u| {
-                        let since = state
-                            .units
-                            .get(&UnitId::from(u.as_str()))
-                            .map_or(0, |s| rel(start, s.since).min(0));
-                        Fixed {
-                            unit: u,
-                            start: since,
-                            in_progress: true,
-                        }
-                    })
+                self.running_on(os, &alternatives)
             } else {
                 None
             };
-            let predecessors = if k > first {
-                vec![Lag {
-                    op: format!("{oid}/{}", k - 1),
-                    min_lag: 0,
-                    max_lag: routing.steps[k - 1]
-                        .max_wait_minutes
-                        .map(|m| m.floor() as i64),
-                }]
-            } else {
-                Vec::new()
-            };
             operations.push(OperationSpec {
-                id,
+                id: operation_id(order, k),
                 order: oid.clone(),
                 release: None,
-                predecessors,
+                predecessors: predecessors(order, routing, first, k),
                 alternatives,
                 quantity: order.quantity,
                 product: Some(order.product.to_string()),
@@ -414,39 +379,187 @@ pub fn problem_from_model(
                 fixed,
             });
         }
+        Ok(())
     }
-    if options.assume_intermediate_stock {
-        let mut balance: BTreeMap<&str, f64> = BTreeMap::new();
-        for op in &operations {
-            for c in &op.consumes {
-                *balance.entry(c.material.as_str()).or_default() -= c.quantity;
-            }
-            for p in &op.produces {
-                *balance.entry(p.material.as_str()).or_default() += p.quantity;
-            }
-        }
-        for (m, b) in balance {
-            if let Some(spec) = tracked.get_mut(m) {
-                let supply = spec.initial + spec.receipts.iter().map(|r| r.quantity).sum::<f64>();
-                if supply + b < 0.0 {
-                    spec.initial += -(supply + b);
+
+    /// The pools a step uses: each pool's head count and, for a certification, the sub-pool
+    /// of the members who hold it at the level (added to `pools` on first use). A
+    /// certification held by fewer members than needed is an error naming the step.
+    fn step_pools(
+        &self,
+        oid: &str,
+        k: usize,
+        step: &Step,
+        pools: &mut BTreeMap<String, PoolSpec>,
+    ) -> Result<Vec<PoolUse>, FromModelError> {
+        let mut pool_uses: Vec<PoolUse> = Vec::new();
+        let mut add = |id: String, q: u32| match pool_uses.iter_mut().find(|u| u.pool == id) {
+            Some(u) => u.quantity += q,
+            None => pool_uses.push(PoolUse {
+                pool: id,
+                quantity: q,
+            }),
+        };
+        for req in &step.pools {
+            let Some(pool) = self.catalog.pool(&req.pool) else {
+                continue;
+            };
+            add(pool.id.to_string(), req.quantity);
+            if let Some(cert) = &req.certification {
+                let level = req.min_level.unwrap_or(1);
+                let holders = self.certified(pool, cert, level);
+                if holders < req.quantity {
+                    return Err(FromModelError::CertificationUnheld {
+                        order: oid.to_owned(),
+                        step: k,
+                        pool: pool.id.to_string(),
+                        certification: cert.to_string(),
+                        level,
+                    });
                 }
+                let pid = format!("{}/{}>={}", pool.id, cert, level);
+                pools.entry(pid.clone()).or_insert_with(|| PoolSpec {
+                    id: pid.clone(),
+                    description: Some(format!("{} certified {cert} level {level}+", pool.name)),
+                    capacity: holders,
+                    availability: self.pool_windows(&pool.calendar),
+                    dips: Vec::new(),
+                });
+                add(pid, req.quantity);
+            }
+        }
+        Ok(pool_uses)
+    }
+
+    /// Members of `pool` holding `cert` at `level` or above, unexpired at the start.
+    fn certified(&self, pool: &ResourcePool, cert: &model::CertificationId, level: u8) -> u32 {
+        let start = self.options.start;
+        pool.members
+            .iter()
+            .filter(|m| {
+                m.certifications.iter().any(|c| {
+                    c.certification == *cert
+                        && c.level >= level
+                        && c.expires.is_none_or(|e| e > start)
+                })
+            })
+            .count() as u32
+    }
+
+    /// The running step fixed on its current unit since the unit's state changed (not after
+    /// now), when that unit is one of its alternatives.
+    fn running_on(&self, os: &OrderState, alternatives: &[AltSpec]) -> Option<Fixed> {
+        let unit = os.current_unit.as_ref().map(ToString::to_string);
+        unit.filter(|u| alternatives.iter().any(|a| a.unit == *u))
+            .map(|u| {
+                let since = self
+                    .state
+                    .units
+                    .get(&UnitId::from(u.as_str()))
+                    .map_or(0, |s| self.rel(s.since).min(0));
+                Fixed {
+                    unit: u,
+                    start: since,
+                    in_progress: true,
+                }
+            })
+    }
+}
+
+/// The operation id of step `k` of `order`: its [`OperationRef`].
+fn operation_id(order: &ProductionOrder, k: usize) -> String {
+    OperationRef::new(order.id.clone(), k as u32).to_string()
+}
+
+/// The step before `k` (when it is not completed) as predecessor, its `max_wait_minutes` the
+/// maximum lag.
+fn predecessors(order: &ProductionOrder, routing: &Routing, first: usize, k: usize) -> Vec<Lag> {
+    if k > first {
+        vec![Lag {
+            op: operation_id(order, k - 1),
+            min_lag: 0,
+            max_lag: routing.steps[k - 1]
+                .max_wait_minutes
+                .map(|m| m.floor() as i64),
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A step's units with the duration for the order's quantity (repetitive alternatives keep
+/// their line rate).
+fn alternatives(step: &Step, order: &ProductionOrder) -> Vec<AltSpec> {
+    step.alternatives
+        .iter()
+        .map(|alt| match alt.duration {
+            StepDuration::Rate {
+                setup_minutes,
+                items_per_hour,
+            } => AltSpec {
+                unit: alt.unit.to_string(),
+                minutes: None,
+                items_per_hour: Some(items_per_hour),
+                setup_minutes: setup_minutes.ceil() as i64,
+            },
+            ref d => AltSpec {
+                unit: alt.unit.to_string(),
+                minutes: Some(ceil_min(d.minutes_for(order.quantity))),
+                items_per_hour: None,
+                setup_minutes: 0,
+            },
+        })
+        .collect()
+}
+
+/// The plant's changeover matrices as tables (minutes rounded up).
+fn changeover_tables(plant: &model::Plant) -> Vec<ChangeoverTable> {
+    plant
+        .changeover_matrices
+        .iter()
+        .map(|m| ChangeoverTable {
+            id: m.id.to_string(),
+            keyed_by: match &m.keyed_by {
+                ChangeoverKey::Family => KeyedBy::Family,
+                ChangeoverKey::Attribute { name } => KeyedBy::Attribute { name: name.clone() },
+            },
+            default_minutes: m.default_minutes.ceil() as i64,
+            default_cost: m.default_cost,
+            entries: m
+                .entries
+                .iter()
+                .map(|e| ChangeoverEntry {
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    minutes: e.minutes.ceil() as i64,
+                    cost: e.cost,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Raises the initial stock of each tracked material whose consumption exceeds its supply
+/// (stock, receipts and production) to cover it.
+fn assume_intermediate_stock(
+    operations: &[OperationSpec],
+    tracked: &mut BTreeMap<String, MaterialSpec>,
+) {
+    let mut balance: BTreeMap<&str, f64> = BTreeMap::new();
+    for op in operations {
+        for c in &op.consumes {
+            *balance.entry(c.material.as_str()).or_default() -= c.quantity;
+        }
+        for p in &op.produces {
+            *balance.entry(p.material.as_str()).or_default() += p.quantity;
+        }
+    }
+    for (m, b) in balance {
+        if let Some(spec) = tracked.get_mut(m) {
+            let supply = spec.initial + spec.receipts.iter().map(|r| r.quantity).sum::<f64>();
+            if supply + b < 0.0 {
+                spec.initial += -(supply + b);
             }
         }
     }
-    let problem = PlantProblem {
-        schema_version: PROBLEM_SCHEMA_VERSION,
-        horizon_start: start,
-        horizon_minutes: h,
-        units,
-        changeovers,
-        pools: pools.into_values().collect(),
-        materials: tracked.into_values().collect(),
-        orders,
-        operations,
-        reference: Vec::new(),
-        objective: None,
-    };
-    problem.validate()?;
-    Ok(problem)
 }

@@ -1,7 +1,8 @@
 //! The mixed-mode scheduling engine: discrete, process and repetitive work on shared units,
 //! pools and materials.
 //!
-//! - [`problem`]: the native JSON problem format (with a JSON Schema) and its validation;
+//! - [`problem`]: the native JSON problem format (with a JSON Schema); its validation
+//!   (`PlantProblem::validate`) lives in `validate.rs`;
 //! - [`from_model`]: the mapping from the plant model and its current state to a problem;
 //! - [`checker`]: the independent checker (shares no code with the solver);
 //! - [`construct`]: the compiled model and the schedule generation scheme (first feasible);
@@ -27,6 +28,7 @@ pub mod problem;
 pub mod repair;
 pub mod risk;
 pub mod scenario;
+mod validate;
 
 pub use checker::{CheckReport, Kpis, Violation, check};
 pub use construct::{Model, Score};

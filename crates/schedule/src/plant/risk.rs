@@ -4,13 +4,14 @@
 //! scales every duration by a lognormal factor (`spread` is its log-sigma), rebuilds the
 //! timing with the decoder (so calendars, pools, materials, setups and lags still hold) and
 //! records which orders finish after their due date. The probability of being late per order
-//! is the share of runs in which it was late. Seeded: same inputs, same answer.
+//! is the share of runs in which it was late. Seeded: same inputs, same answer, on every
+//! platform (the transcendental functions come from `libm`).
 
 use serde::{Deserialize, Serialize};
 
 use super::construct::{Genome, Model, decode};
 use super::problem::{PlantProblem, PlantSchedule, ProblemError};
-use crate::rng::Rng;
+use model::rng::Rng;
 
 /// Probability of being late, per order with a due date.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -21,10 +22,12 @@ pub struct OrderRisk {
     pub mean_minutes_late: f64,
 }
 
+/// A standard normal draw by Box–Muller. `libm`'s `log` and `cos` give the same bits on
+/// every platform, which `f64::ln`/`f64::cos` do not promise (`sqrt` is exact everywhere).
 fn normal(rng: &mut Rng) -> f64 {
-    let u1 = rng.unit().max(1e-12);
-    let u2 = rng.unit();
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    let u1 = rng.uniform().max(1e-12);
+    let u2 = rng.uniform();
+    (-2.0 * libm::log(u1)).sqrt() * libm::cos(2.0 * std::f64::consts::PI * u2)
 }
 
 /// Runs `runs` Monte Carlo samples of `schedule` on `problem`.
@@ -46,7 +49,7 @@ pub fn lateness_risk(
             if op.fixed.is_some() {
                 continue;
             }
-            let factor = (spread * normal(&mut rng)).exp();
+            let factor = libm::exp(spread * normal(&mut rng));
             for alt in &mut op.alternatives {
                 if let Some(m) = alt.minutes.as_mut() {
                     *m = ((*m as f64) * factor).round().max(1.0) as i64;

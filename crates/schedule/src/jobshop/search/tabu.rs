@@ -16,7 +16,7 @@
 //! solution with a random perturbation.
 
 use super::graph::{Inst, NONE, Sol, State};
-use crate::rng::Rng;
+use model::rng::Rng;
 
 /// Tuning knobs of one search thread.
 #[derive(Debug, Clone)]
@@ -149,7 +149,7 @@ impl<'a> Searcher<'a> {
 
     fn tenure(&mut self) -> u64 {
         let p = &self.params;
-        u64::from(p.tenure_min + self.rng.below(p.tenure_max - p.tenure_min + 1))
+        u64::from(p.tenure_min + self.rng.below_u32(p.tenure_max - p.tenure_min + 1))
     }
 
     /// Runs up to `budget` iterations; `stop` is polled every 32 iterations.
@@ -361,7 +361,7 @@ impl<'a> Searcher<'a> {
                 to: to as u32,
             };
             n_any += 1;
-            if self.rng.below(n_any) == 0 {
+            if self.rng.below_u32(n_any) == 0 {
                 any_mv = Some(mv);
             }
             if force_random {
@@ -370,7 +370,7 @@ impl<'a> Searcher<'a> {
             let est = self.eval_shift(m, from, to);
             if self.shift_tabu(m, from, to) && est >= aspiration {
                 n_tabu += 1;
-                if self.rng.below(n_tabu) == 0 {
+                if self.rng.below_u32(n_tabu) == 0 {
                     tabu_mv = Some(mv);
                 }
                 return;
@@ -402,7 +402,7 @@ impl<'a> Searcher<'a> {
                         to_pos: p,
                     };
                     n_any += 1;
-                    if self.rng.below(n_any) == 0 {
+                    if self.rng.below_u32(n_any) == 0 {
                         any_mv = Some(mv);
                     }
                     if force_random {
@@ -411,7 +411,7 @@ impl<'a> Searcher<'a> {
                     let tabu = self.tabu_mach[op as usize * self.inst.m + k as usize] > self.iter;
                     if tabu && est >= aspiration {
                         n_tabu += 1;
-                        if self.rng.below(n_tabu) == 0 {
+                        if self.rng.below_u32(n_tabu) == 0 {
                             tabu_mv = Some(mv);
                         }
                         continue;
@@ -562,7 +562,7 @@ impl<'a> Searcher<'a> {
             self.fails += 1;
         }
         self.best_at_restart = self.best.makespan;
-        let r = self.rng.below(8);
+        let r = self.rng.below_u32(8);
         let use_received = r == 0 && self.received.is_some();
         if self.fails >= self.params.fresh_after && !use_received {
             // Long stagnation: leave the basin with a fresh randomised construction.
@@ -582,7 +582,7 @@ impl<'a> Searcher<'a> {
                 Some(rec) if use_received => rec.clone(),
                 _ if r <= 2 || self.elite.is_empty() => self.best.clone(),
                 _ => {
-                    let i = self.rng.below(self.elite.len() as u32) as usize;
+                    let i = self.rng.below_u32(self.elite.len() as u32) as usize;
                     self.elite[i].clone()
                 }
             };
@@ -590,7 +590,7 @@ impl<'a> Searcher<'a> {
             debug_assert!(ok);
             let p = &self.params;
             let k = p.perturb_min
-                + self.rng.below(p.perturb_max - p.perturb_min + 1)
+                + self.rng.below_u32(p.perturb_max - p.perturb_min + 1)
                 + (self.fails / 4).min(12);
             for _ in 0..k {
                 self.random_move();
@@ -616,8 +616,8 @@ impl<'a> Searcher<'a> {
     /// to two thirds of the way.
     fn path_relink(&mut self) {
         let e = self.elite.len() as u32;
-        let i = self.rng.below(e) as usize;
-        let mut j = self.rng.below(e - 1) as usize;
+        let i = self.rng.below_u32(e) as usize;
+        let mut j = self.rng.below_u32(e - 1) as usize;
         if j >= i {
             j += 1;
         }
@@ -641,7 +641,7 @@ impl<'a> Searcher<'a> {
         if dist < 2 {
             return;
         }
-        let steps = dist / 3 + self.rng.below(dist / 3 + 1);
+        let steps = dist / 3 + self.rng.below_u32(dist / 3 + 1);
         let mut cands: Vec<(u32, u32)> = Vec::new();
         for _ in 0..steps {
             cands.clear();
@@ -654,7 +654,7 @@ impl<'a> Searcher<'a> {
             }
             let mut done = false;
             while !cands.is_empty() {
-                let k = self.rng.below(cands.len() as u32) as usize;
+                let k = self.rng.below_u32(cands.len() as u32) as usize;
                 let (m, p) = cands.swap_remove(k);
                 let (m, p) = (m as usize, p as usize);
                 if self.st.shift_update(self.inst, m, p, p + 1) {
@@ -680,7 +680,7 @@ impl<'a> Searcher<'a> {
         Self::for_each_shift(&blocks, |m, from, to| {
             if self.shift_safe(m, from, to) {
                 n += 1;
-                if self.rng.below(n) == 0 {
+                if self.rng.below_u32(n) == 0 {
                     pick = Some(Move::Shift {
                         m: m as u32,
                         from: from as u32,
@@ -690,10 +690,10 @@ impl<'a> Searcher<'a> {
             }
         });
         self.blocks = blocks;
-        if self.inst.flexible && (pick.is_none() || self.rng.below(2) == 0) {
-            let op = self.path[self.rng.below(self.path.len() as u32) as usize];
+        if self.inst.flexible && (pick.is_none() || self.rng.below_u32(2) == 0) {
+            let op = self.path[self.rng.below_u32(self.path.len() as u32) as usize];
             let alts = self.inst.alts(op);
-            let a = alts.start + self.rng.below(alts.len() as u32) as usize;
+            let a = alts.start + self.rng.below_u32(alts.len() as u32) as usize;
             let k = self.inst.alt_mach[a];
             if k != self.st.mach[op as usize] {
                 let (_, p) = self.best_insertion(op, k, self.inst.alt_dur[a]);
@@ -725,7 +725,7 @@ fn consider(
         *ties = 1;
     } else if est == *best_est {
         *ties += 1;
-        if rng.below(*ties) == 0 {
+        if rng.below_u32(*ties) == 0 {
             *best = Some(mv);
         }
     }

@@ -1,7 +1,7 @@
 //! Independent feasibility checker.
 //!
-//! Architecture invariant: this module shares no code with the solver ([`crate::search`]).
-//! It re-verifies a schedule from first principles against the [`Problem`] with its own data
+//! Architecture invariant: this module shares no code with the solver ([`super::search`]). It
+//! re-verifies a schedule from first principles against the [`Problem`] with its own data
 //! structures (ordered maps keyed by ids) and lists **every** violated constraint, each naming
 //! the job/operation/machine ids involved, then recomputes the makespan.
 
@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::problem::Problem;
-use crate::schedule::ScheduledOp;
+use super::problem::Problem;
+use super::schedule::ScheduledOp;
 
 /// One violated constraint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,7 +225,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_jsplib;
+    use crate::jobshop::parse::parse_jsplib;
 
     fn op(job: usize, op: usize, machine: usize, start: u64, end: u64) -> ScheduledOp {
         ScheduledOp {

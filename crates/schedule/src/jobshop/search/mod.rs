@@ -22,11 +22,11 @@ use std::sync::{Barrier, Mutex};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::problem::{Problem, ProblemError};
-use crate::rng::splitmix64;
-use crate::schedule::Schedule;
+use crate::jobshop::problem::{Problem, ProblemError};
+use crate::jobshop::schedule::Schedule;
 use crate::termination::Termination;
 use graph::{Inst, Sol, State};
+use model::rng::splitmix64;
 
 /// Options of [`solve`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

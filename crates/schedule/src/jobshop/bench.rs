@@ -1,5 +1,5 @@
 //! Benchmark runner: solve a list of named instances, re-verify every answer with the
-//! independent [`crate::checker`], and report gaps to the best known upper bounds, per
+//! independent [`super::checker`], and report gaps to the best known upper bounds, per
 //! instance and per instance group.
 //!
 //! No clock here: the caller supplies one [`Termination`] per instance (e.g. a closure
@@ -8,9 +8,9 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::checker::{Violation, check};
-use crate::problem::Problem;
-use crate::search::{SolveError, SolveOptions, solve};
+use super::checker::{Violation, check};
+use super::problem::Problem;
+use super::search::{SolveError, SolveOptions, solve};
 use crate::termination::Termination;
 
 /// One benchmark instance.

@@ -5,9 +5,9 @@
 //! assignment, machine sequences, and the derived heads (earliest starts), tails (longest
 //! path after the end) and a topological order, recomputed in `O(n)` by Kahn's algorithm.
 
-use crate::problem::Problem;
-use crate::rng::Rng;
-use crate::schedule::{Schedule, ScheduledOp};
+use crate::jobshop::problem::Problem;
+use crate::jobshop::schedule::{Schedule, ScheduledOp};
+use model::rng::Rng;
 
 /// Sentinel for "no operation".
 pub(crate) const NONE: u32 = u32::MAX;
@@ -431,7 +431,7 @@ impl State {
             };
             if self.head[i] + self.dur[i] == self.makespan && self.tail[i] == 0 {
                 seen += 1;
-                if rng.below(seen) == 0 {
+                if rng.below_u32(seen) == 0 {
                     end = i as u32;
                 }
             }
@@ -449,7 +449,7 @@ impl State {
             let mt = mp != NONE && self.end_of(mp) == h;
             cur = match (jt, mt) {
                 (true, true) => {
-                    if rng.below(2) == 0 {
+                    if rng.below_u32(2) == 0 {
                         jp
                     } else {
                         mp

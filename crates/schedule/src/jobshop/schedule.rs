@@ -1,7 +1,7 @@
 //! The solver's output: a list of timed operation assignments and the makespan.
 //!
-//! Plain serialisable data (0-based indices). Produced by [`crate::search`], verified by
-//! [`crate::checker`], consumed by the CLI and the server.
+//! Plain serialisable data (0-based indices). Produced by [`super::search`], verified by
+//! [`super::checker`], consumed by the CLI and the server.
 
 use serde::{Deserialize, Serialize};
 

@@ -3,7 +3,7 @@
 //! optional multiplicative noise (so threads start from different schedules).
 
 use super::graph::{Inst, NONE, Sol};
-use crate::rng::Rng;
+use model::rng::Rng;
 
 /// Builds a feasible solution; `noise` in `[0, 1)` perturbs the priorities.
 pub(crate) fn greedy(inst: &Inst, rng: &mut Rng, noise: f64) -> Sol {
@@ -51,7 +51,7 @@ pub(crate) fn greedy(inst: &Inst, rng: &mut Rng, noise: f64) -> Sol {
             if next[j] == NONE || best[j].1 != mstar || best[j].3 >= cstar {
                 continue;
             }
-            let pri = work[j] * (1.0 + noise * rng.unit());
+            let pri = work[j] * (1.0 + noise * rng.uniform());
             if pri > pick_pri {
                 pick_pri = pri;
                 pick = j;

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::problem::{Alternative, Job, Operation, Problem};
+use super::problem::{Alternative, Job, Operation, Problem};
 
 /// A parse failure at a given 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
