@@ -50,14 +50,14 @@ pub(crate) enum Tx {
 
 /// Calls `$call` on the backend (or transaction) behind `$handle`, bound to `$inner`.
 macro_rules! forward {
-    ($handle:expr, $inner:ident => $call:expr) => {
-        match $handle {
-            Backend::Sqlite($inner) => $call,
-        }
-    };
     (tx $handle:expr, $inner:ident => $call:expr) => {
         match $handle {
             Tx::Sqlite($inner) => $call,
+        }
+    };
+    ($handle:expr, $inner:ident => $call:expr) => {
+        match $handle {
+            Backend::Sqlite($inner) => $call,
         }
     };
 }
@@ -110,7 +110,9 @@ macro_rules! seam {
 impl Backend {
     /// The backend's name, for `Debug`.
     pub(crate) fn name(&self) -> &'static str {
-        forward!(self, _inner => "sqlite")
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+        }
     }
 }
 
