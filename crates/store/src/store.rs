@@ -62,7 +62,7 @@ pub struct Snapshot {
 
 pub(crate) struct Inner {
     pub(crate) backend: Backend,
-    pub(crate) writer: tokio::sync::Mutex<Writer>,
+    writer: tokio::sync::Mutex<Writer>,
     view: RwLock<Snapshot>,
 }
 
