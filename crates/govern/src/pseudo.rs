@@ -5,39 +5,52 @@
 //! The same identity always gets the same pseudonym under one key, so an agent can still tell
 //! operators apart; without the key nobody can compute or invert them. Resolving a pseudonym
 //! ([`Pseudonymizer::resolve`]) recomputes the pseudonyms of the known identities and is for
-//! admins only (the server enforces that). HMAC (RFC 2104) is written here over `sha2`.
+//! admins only (the server enforces that); it compares MACs in constant time. HMAC (RFC 2104)
+//! is RustCrypto's `hmac` over `sha2`.
 
 use std::collections::BTreeSet;
 
+use hmac::{Hmac, Mac};
+use model::wire::hex;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::policy::Privacy;
 
-const BLOCK: usize = 64;
+type HmacSha256 = Hmac<Sha256>;
+
+/// Length of a pseudonym's MAC prefix in bytes (24 hex digits).
+const PSEUDONYM_BYTES: usize = 12;
 
 /// HMAC-SHA256 of `message` under `key` (RFC 2104).
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
+    keyed(key, message).finalize().into_bytes().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The MAC state for `message` under `key` (HMAC accepts keys of any length).
+fn keyed(key: &[u8], message: &[u8]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    mac
+}
+
+/// The bytes a pseudonym's hex digits stand for; `None` unless it is `psn_` and 24
+/// lower-case hex digits (the only form [`Pseudonymizer::pseudonym`] writes).
+fn pseudonym_bytes(pseudonym: &str) -> Option<[u8; PSEUDONYM_BYTES]> {
+    let digits = pseudonym.strip_prefix("psn_")?.as_bytes();
+    if digits.len() != PSEUDONYM_BYTES * 2 {
+        return None;
+    }
+    let nibble = |d: u8| match d {
+        b'0'..=b'9' => Some(d - b'0'),
+        b'a'..=b'f' => Some(d - b'a' + 10),
+        _ => None,
+    };
+    let mut bytes = [0u8; PSEUDONYM_BYTES];
+    for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(bytes)
 }
 
 /// The value masked fields get.
@@ -70,7 +83,7 @@ impl Pseudonymizer {
     /// The pseudonym of an identity.
     pub fn pseudonym(&self, identity: &str) -> String {
         let mac = hmac_sha256(&self.key, identity.as_bytes());
-        format!("psn_{}", &hex(&mac)[..24])
+        format!("psn_{}", hex(&mac[..PSEUDONYM_BYTES]))
     }
 
     /// Whether `text` looks like a pseudonym.
@@ -80,15 +93,19 @@ impl Pseudonymizer {
             && text[4..].bytes().all(|b| b.is_ascii_hexdigit())
     }
 
-    /// The identity among `candidates` whose pseudonym is `pseudonym`.
+    /// The identity among `candidates` whose pseudonym is `pseudonym`. Each candidate's MAC
+    /// is checked against the pseudonym in constant time.
     pub fn resolve<'a>(
         &self,
         pseudonym: &str,
         candidates: impl IntoIterator<Item = &'a str>,
     ) -> Option<&'a str> {
-        candidates
-            .into_iter()
-            .find(|identity| self.pseudonym(identity) == pseudonym)
+        let tag = pseudonym_bytes(pseudonym)?;
+        candidates.into_iter().find(|identity| {
+            keyed(&self.key, identity.as_bytes())
+                .verify_truncated_left(&tag)
+                .is_ok()
+        })
     }
 
     /// Replaces identity fields by pseudonyms and masks masked fields, anywhere in `value`.
@@ -187,5 +204,35 @@ mod tests {
         let other = Pseudonymizer::new(b"other key".to_vec(), Privacy::default());
         assert_ne!(other.pseudonym("OP-ANNA"), anna, "the key matters");
         assert_eq!(other.resolve(&anna, ["OP-ANNA"]), None);
+    }
+
+    /// Values computed by the hand-written HMAC this module had before it used the `hmac`
+    /// crate: pseudonyms already handed out keep resolving.
+    #[test]
+    fn pseudonyms_are_pinned() {
+        let p = Pseudonymizer::new(b"k".to_vec(), Privacy::default());
+        assert_eq!(p.pseudonym("OP-ANNA"), "psn_fd6fd988fbade6d3d9c519cf");
+        let key: Vec<u8> = (0..32).collect();
+        let q = Pseudonymizer::new(key, Privacy::default());
+        assert_eq!(q.pseudonym("OP-BEN"), "psn_81559d6cf5db42fbdb3ebe21");
+        assert_eq!(
+            q.resolve("psn_81559d6cf5db42fbdb3ebe21", ["OP-ANNA", "OP-BEN"]),
+            Some("OP-BEN")
+        );
+    }
+
+    #[test]
+    fn only_well_formed_pseudonyms_resolve() {
+        let p = Pseudonymizer::new(b"k".to_vec(), Privacy::default());
+        let anna = p.pseudonym("OP-ANNA");
+        assert_eq!(
+            p.resolve(&format!("psn_{}", anna[4..].to_uppercase()), ["OP-ANNA"]),
+            None
+        );
+        assert_eq!(p.resolve(&anna[..27], ["OP-ANNA"]), None);
+        assert_eq!(p.resolve(&format!("{anna}0"), ["OP-ANNA"]), None);
+        assert_eq!(p.resolve("psn_fd6fd988fbade6d3d9c519cg", ["OP-ANNA"]), None);
+        // One digit off is another pseudonym.
+        assert_eq!(p.resolve("psn_fd6fd988fbade6d3d9c519ce", ["OP-ANNA"]), None);
     }
 }

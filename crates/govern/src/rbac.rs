@@ -102,6 +102,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, in declaration order (an array, so that it can be iterated by value).
     pub const ALL: [Role; 7] = [
         Role::Viewer,
         Role::Operator,
@@ -112,16 +113,9 @@ impl Role {
         Role::Agent,
     ];
 
+    /// The wire name, as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Planner => "planner",
-            Role::QualityEngineer => "quality_engineer",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-            Role::Agent => "agent",
-        }
+        model::wire::name_of(&self)
     }
 
     /// The permissions this role grants (besides [`Permission::Public`], which everyone has).
@@ -218,17 +212,9 @@ impl fmt::Display for Role {
 }
 
 impl FromStr for Role {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Role, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == text)
-            .ok_or_else(|| {
-                format!(
-                    "unknown role `{text}` (expected one of {})",
-                    Role::ALL.map(Role::as_str).join(", ")
-                )
-            })
+    type Err = model::wire::UnknownName;
+    fn from_str(text: &str) -> Result<Role, Self::Err> {
+        model::wire::parse("role", &Role::ALL, text)
     }
 }
 
@@ -243,35 +229,15 @@ pub enum PrincipalKind {
     Agent,
 }
 
-impl PrincipalKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrincipalKind::Person => "person",
-            PrincipalKind::Service => "service",
-            PrincipalKind::Agent => "agent",
-        }
-    }
+model::wire_enum!(PrincipalKind, "principal kind", [Person, Service, Agent]);
 
+impl PrincipalKind {
     /// The kind a role implies unless told otherwise: agents are agents, everyone else a person.
     pub fn for_role(role: Role) -> PrincipalKind {
         if role == Role::Agent {
             PrincipalKind::Agent
         } else {
             PrincipalKind::Person
-        }
-    }
-}
-
-impl FromStr for PrincipalKind {
-    type Err = String;
-    fn from_str(text: &str) -> Result<PrincipalKind, String> {
-        match text {
-            "person" => Ok(PrincipalKind::Person),
-            "service" => Ok(PrincipalKind::Service),
-            "agent" => Ok(PrincipalKind::Agent),
-            other => Err(format!(
-                "unknown principal kind `{other}` (expected person, service or agent)"
-            )),
         }
     }
 }
@@ -438,5 +404,24 @@ mod tests {
             "quality_engineer".parse::<Role>(),
             Ok(Role::QualityEngineer)
         );
+    }
+
+    #[test]
+    fn wire_names_are_serde_names() {
+        for role in Role::ALL {
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{role}\""));
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert_eq!(Role::QualityEngineer.as_str(), "quality_engineer");
+        assert_eq!(
+            "boss".parse::<Role>().unwrap_err().to_string(),
+            "unknown role `boss` (expected viewer, operator, planner, quality_engineer, supervisor, admin or agent)"
+        );
+        assert_eq!(
+            "robot".parse::<PrincipalKind>().unwrap_err().to_string(),
+            "unknown principal kind `robot` (expected person, service or agent)"
+        );
+        assert_eq!(PrincipalKind::Service.to_string(), "service");
     }
 }

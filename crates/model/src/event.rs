@@ -39,25 +39,11 @@ pub enum EquipmentState {
     Down,
 }
 
-impl EquipmentState {
-    pub const ALL: [EquipmentState; 5] = [
-        EquipmentState::Running,
-        EquipmentState::Idle,
-        EquipmentState::Setup,
-        EquipmentState::Cleaning,
-        EquipmentState::Down,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EquipmentState::Running => "running",
-            EquipmentState::Idle => "idle",
-            EquipmentState::Setup => "setup",
-            EquipmentState::Cleaning => "cleaning",
-            EquipmentState::Down => "down",
-        }
-    }
-}
+crate::wire_enum!(
+    EquipmentState,
+    "equipment state",
+    [Running, Idle, Setup, Cleaning, Down]
+);
 
 /// What happened. The `type` field on the wire names the variant in snake_case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

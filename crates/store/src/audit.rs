@@ -10,6 +10,7 @@
 //!
 //! This module knows nothing about the database; the store reads rows and hands them here.
 
+use model::wire::hex;
 use sha2::{Digest, Sha256};
 
 use crate::types::{AuditBreak, AuditFault, AuditReport};
@@ -51,17 +52,6 @@ pub(crate) fn record_hash(
     hasher.update(b"\n");
     hasher.update(canonical.as_bytes());
     hex(&hasher.finalize())
-}
-
-/// Lower-case hex of bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
 }
 
 /// Checks records in storage order (ascending `seq`) and names the first that breaks the chain.

@@ -2,9 +2,8 @@
 //! their approvals, and the pseudonym key.
 //!
 //! Every write here goes through the store's one audited write path: it takes the writer lock,
-//! builds the next chained audit record with `Writer::audit_record`, and inserts it with
-//! `sqlite::insert_audit` in the same transaction as its own rows, exactly like an event
-//! append. The audit detail of a governance write names `modified_by` (the engine and version,
+//! hands the backend its rows ([`GovernanceRow`]) and the next chained audit record in one
+//! transaction (`Store::audited`), exactly like an event append. The audit detail of a governance write names `modified_by` (the engine and version,
 //! e.g. `mixplane-scheduler/0.1.0`, or the person), the principal's role, the source event
 //! and, when a change was applied or rolled back, the sink's answer.
 //!
@@ -22,11 +21,10 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use govern::{ActionKind, Principal, PrincipalKind, Proposal, Role, Scope, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use crate::error::{Context, Result, StoreError};
-use crate::store::{Backend, Store, now_ms};
+use crate::backend::{GovernanceRow, PrincipalRow};
+use crate::error::{Result, StoreError};
+use crate::store::{Entry, Store, now_ms};
 use crate::types::{Actor, ActorKind, Page};
 
 /// How expensive token hashes are.
@@ -145,139 +143,81 @@ pub fn actor_of(principal: &Principal) -> Actor {
     Actor::new(kind, principal.id.clone())
 }
 
-/// A bound parameter of a governance statement.
-#[derive(Debug, Clone)]
-enum Arg {
-    Text(String),
-    OptText(Option<String>),
-    Int(i64),
-    Blob(Vec<u8>),
-}
-
-/// One statement of a governance write; `must_change` statements that change no row abort
-/// the write (a concurrent decision won).
-#[derive(Debug, Clone)]
-struct Stmt {
-    sql: &'static str,
-    args: Vec<Arg>,
-    must_change: bool,
-}
-
-impl Stmt {
-    fn new(sql: &'static str, args: Vec<Arg>) -> Stmt {
-        Stmt {
-            sql,
-            args,
-            must_change: false,
-        }
-    }
-}
-
-fn text(value: impl Into<String>) -> Arg {
-    Arg::Text(value.into())
-}
-
 fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buffer);
-    crate::audit::hex(&buffer)
+    model::wire::hex(&buffer)
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-fn principal_row(row: &SqliteRow) -> Result<Principal> {
-    let get = |i: usize| row.try_get::<String, _>(i).ctx("reading a principal");
-    let (id, kind, role, scope) = (get(0)?, get(1)?, get(2)?, get(3)?);
+fn principal(row: PrincipalRow) -> Result<Principal> {
     Ok(Principal {
-        kind: kind.parse().map_err(corrupt)?,
-        role: role.parse().map_err(corrupt)?,
-        scope: scope.parse().map_err(corrupt)?,
-        id,
+        kind: row.kind.parse().map_err(corrupt)?,
+        role: row.role.parse().map_err(corrupt)?,
+        scope: row.scope.parse().map_err(corrupt)?,
+        id: row.id,
     })
 }
 
-fn proposal_row(row: &SqliteRow) -> Result<StoredProposal> {
-    let body: String = row.try_get(0).ctx("reading a proposal")?;
-    let version: i64 = row.try_get(1).ctx("reading a proposal")?;
+fn stored_proposal((body, version): (String, i64)) -> Result<StoredProposal> {
     let proposal = serde_json::from_str(&body)
         .map_err(|e| corrupt(format!("proposal row does not decode: {e}")))?;
     Ok(StoredProposal { proposal, version })
 }
 
-fn decision_rows(proposal: &Proposal, from: usize) -> Vec<Stmt> {
+/// The decisions of `proposal` from the `from`th on, as rows.
+fn decision_rows(proposal: &Proposal, from: usize) -> Vec<GovernanceRow> {
     proposal
         .decisions
         .iter()
         .enumerate()
         .skip(from)
-        .map(|(seq, d)| {
-            Stmt::new(
-                "INSERT INTO approvals (proposal_id, seq, principal_id, role, decision, at, comment)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    text(&proposal.id),
-                    Arg::Int(seq as i64 + 1),
-                    text(&d.principal),
-                    text(d.role.as_str()),
-                    text(match d.decision {
-                        govern::DecisionKind::Approve => "approve",
-                        govern::DecisionKind::Reject => "reject",
-                    }),
-                    Arg::Int(d.at.0),
-                    Arg::OptText(d.comment.clone()),
-                ],
-            )
+        .map(|(seq, d)| GovernanceRow::Decision {
+            proposal: proposal.id.clone(),
+            seq: seq as i64 + 1,
+            principal: d.principal.clone(),
+            role: d.role,
+            decision: match d.decision {
+                govern::DecisionKind::Approve => "approve",
+                govern::DecisionKind::Reject => "reject",
+            },
+            at: d.at.0,
+            comment: d.comment.clone(),
         })
         .collect()
 }
 
 impl Store {
-    fn pool(&self) -> &sqlx::SqlitePool {
-        let Backend::Sqlite(pool) = &self.inner.backend;
-        pool
-    }
-
-    /// The one audited write path, for governance rows: the statements and one chained audit
-    /// record commit together or not at all. Returns false (and writes nothing) when a
-    /// `must_change` statement changed no row.
+    /// The one audited write path, for governance rows: the rows and one chained audit record
+    /// commit together or not at all. Returns false (and writes nothing) when a proposal
+    /// update found another version.
     async fn governed_write(
         &self,
         actor: Actor,
         action: &'static str,
         subject: String,
         detail: Value,
-        statements: Vec<Stmt>,
+        rows: Vec<GovernanceRow>,
     ) -> Result<bool> {
-        self.spawn_write(move |inner| async move {
-            let mut writer = inner.lock_writer().await?;
-            let record = writer.audit_record(&actor, action, subject, &detail, now_ms());
-            let Backend::Sqlite(pool) = &inner.backend;
-            let mut tx = pool.begin().await.ctx("beginning a transaction")?;
-            for statement in &statements {
-                let mut query = sqlx::query(statement.sql);
-                for arg in &statement.args {
-                    query = match arg {
-                        Arg::Text(v) => query.bind(v.as_str()),
-                        Arg::OptText(v) => query.bind(v.as_deref()),
-                        Arg::Int(v) => query.bind(*v),
-                        Arg::Blob(v) => query.bind(v.as_slice()),
-                    };
+        self.audited(move |tx, _| {
+            Box::pin(async move {
+                for row in &rows {
+                    if !tx.governance_row(row).await? {
+                        return Ok((false, None));
+                    }
                 }
-                let done = query
-                    .execute(&mut *tx)
-                    .await
-                    .ctx("writing governance data")?;
-                if statement.must_change && done.rows_affected() == 0 {
-                    tx.rollback().await.ctx("rolling back")?;
-                    return Ok(false);
-                }
-            }
-            crate::sqlite::insert_audit(&mut tx, &record).await?;
-            tx.commit().await.ctx("committing")?;
-            writer.audited(record);
-            Ok(true)
+                let entry = Entry {
+                    actor,
+                    action,
+                    subject,
+                    detail,
+                    at: now_ms(),
+                };
+                Ok((true, Some(entry)))
+            })
         })
         .await
     }
@@ -318,24 +258,19 @@ impl Store {
         let principal = Principal::new(name, kind, role, scope);
         let now = now_ms();
         let statements = vec![
-            Stmt::new(
-                "INSERT INTO principals (id, kind, role, scope, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, role = excluded.role,
-                     scope = excluded.scope, updated_at = excluded.updated_at",
-                vec![
-                    text(name),
-                    text(kind.as_str()),
-                    text(role.as_str()),
-                    text(principal.scope.to_string()),
-                    Arg::Int(now),
-                    Arg::Int(now),
-                ],
-            ),
-            Stmt::new(
-                "INSERT INTO tokens (id, principal_id, hash, created_at) VALUES (?, ?, ?, ?)",
-                vec![text(&token_id), text(name), text(hash), Arg::Int(now)],
-            ),
+            GovernanceRow::Principal {
+                id: name.to_owned(),
+                kind,
+                role,
+                scope: principal.scope.to_string(),
+                at: now,
+            },
+            GovernanceRow::Token {
+                id: token_id.clone(),
+                principal: name.to_owned(),
+                hash,
+                at: now,
+            },
         ];
         let detail = write.detail(json!({
             "principal": name,
@@ -361,21 +296,14 @@ impl Store {
 
     /// Revokes every token of a principal. Audited as `token.revoke`; returns how many.
     pub async fn revoke_tokens(&self, name: &str, write: GovernanceWrite) -> Result<u64> {
-        let live: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM tokens WHERE principal_id = ? AND revoked_at IS NULL",
-        )
-        .bind(name)
-        .fetch_one(self.pool())
-        .await
-        .and_then(|row| row.try_get(0))
-        .ctx("counting tokens")?;
+        let live = self.inner.backend.live_tokens(name).await?;
         if live == 0 {
             return Ok(0);
         }
-        let statements = vec![Stmt::new(
-            "UPDATE tokens SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL",
-            vec![Arg::Int(now_ms()), text(name)],
-        )];
+        let statements = vec![GovernanceRow::RevokeTokens {
+            principal: name.to_owned(),
+            at: now_ms(),
+        }];
         let detail = write.detail(json!({ "principal": name, "tokens": live }));
         self.governed_write(
             write.actor,
@@ -394,15 +322,9 @@ impl Store {
         let Some(token_id) = token_id(token) else {
             return Ok(None);
         };
-        let Some(row) = sqlx::query("SELECT hash FROM tokens WHERE id = ? AND revoked_at IS NULL")
-            .bind(token_id)
-            .fetch_optional(self.pool())
-            .await
-            .ctx("looking up a token")?
-        else {
+        let Some(hash) = self.inner.backend.token_hash(token_id).await? else {
             return Ok(None);
         };
-        let hash: String = row.try_get(0).ctx("looking up a token")?;
         let token_owned = token.to_owned();
         let verified = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash).is_ok_and(|parsed| {
@@ -422,61 +344,37 @@ impl Store {
     /// The principal of a live token id, without verifying a secret (for callers that cached
     /// a verified token and only need to know it is still live).
     pub async fn token_principal(&self, token_id: &str) -> Result<Option<Principal>> {
-        sqlx::query(
-            "SELECT p.id, p.kind, p.role, p.scope FROM tokens t JOIN principals p
-             ON p.id = t.principal_id WHERE t.id = ? AND t.revoked_at IS NULL",
-        )
-        .bind(token_id)
-        .fetch_optional(self.pool())
-        .await
-        .ctx("looking up a token's principal")?
-        .as_ref()
-        .map(principal_row)
-        .transpose()
+        let row = self.inner.backend.token_principal(token_id).await?;
+        row.map(principal).transpose()
     }
 
     /// One principal by name.
     pub async fn principal(&self, name: &str) -> Result<Option<Principal>> {
-        sqlx::query("SELECT id, kind, role, scope FROM principals WHERE id = ?")
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await
-            .ctx("reading a principal")?
-            .as_ref()
-            .map(principal_row)
-            .transpose()
+        let row = self.inner.backend.principal(name).await?;
+        row.map(principal).transpose()
     }
 
     /// Every principal, by name.
     pub async fn principals(&self) -> Result<Vec<Principal>> {
-        sqlx::query("SELECT id, kind, role, scope FROM principals ORDER BY id")
-            .fetch_all(self.pool())
-            .await
-            .ctx("reading principals")?
-            .iter()
-            .map(principal_row)
-            .collect()
+        let rows = self.inner.backend.principals().await?;
+        rows.into_iter().map(principal).collect()
     }
 
     /// Stores a new proposal. Audited as `proposal.create` with its evidence's engine as
     /// `modified_by`, its trigger and its input hash.
     pub async fn insert_proposal(&self, proposal: &Proposal, write: GovernanceWrite) -> Result<()> {
         let body = serde_json::to_string(proposal).expect("proposals serialise");
-        let mut statements = vec![Stmt::new(
-            "INSERT INTO proposals (id, kind, site, area, status, proposed_by, proposed_at,
-                 expires_at, version, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-            vec![
-                text(&proposal.id),
-                text(proposal.kind.as_str()),
-                text(&proposal.site),
-                text(&proposal.area),
-                text(proposal.status.as_str()),
-                text(&proposal.proposed_by),
-                Arg::Int(proposal.proposed_at.0),
-                Arg::Int(proposal.expires_at.0),
-                text(body),
-            ],
-        )];
+        let mut statements = vec![GovernanceRow::Proposal {
+            id: proposal.id.clone(),
+            kind: proposal.kind.as_str(),
+            site: proposal.site.clone(),
+            area: proposal.area.clone(),
+            status: proposal.status.as_str(),
+            proposed_by: proposal.proposed_by.clone(),
+            proposed_at: proposal.proposed_at.0,
+            expires_at: proposal.expires_at.0,
+            body,
+        }];
         statements.extend(decision_rows(proposal, 0));
         let detail = write.detail(json!({
             "kind": proposal.kind,
@@ -511,22 +409,12 @@ impl Store {
         write: GovernanceWrite,
     ) -> Result<bool> {
         let body = serde_json::to_string(proposal).expect("proposals serialise");
-        let stored: i64 = sqlx::query("SELECT COUNT(*) FROM approvals WHERE proposal_id = ?")
-            .bind(&proposal.id)
-            .fetch_one(self.pool())
-            .await
-            .and_then(|row| row.try_get(0))
-            .ctx("counting decisions")?;
-        let mut statements = vec![Stmt {
-            sql: "UPDATE proposals SET status = ?, version = version + 1, body = ?
-                  WHERE id = ? AND version = ?",
-            args: vec![
-                text(proposal.status.as_str()),
-                text(body),
-                text(&proposal.id),
-                Arg::Int(version),
-            ],
-            must_change: true,
+        let stored = self.inner.backend.decisions_stored(&proposal.id).await?;
+        let mut statements = vec![GovernanceRow::ProposalUpdate {
+            id: proposal.id.clone(),
+            status: proposal.status.as_str(),
+            body,
+            version,
         }];
         statements.extend(decision_rows(proposal, stored as usize));
         let detail = write.detail(json!({
@@ -547,56 +435,21 @@ impl Store {
 
     /// One proposal.
     pub async fn proposal(&self, id: &str) -> Result<Option<StoredProposal>> {
-        sqlx::query("SELECT body, version FROM proposals WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .ctx("reading a proposal")?
-            .as_ref()
-            .map(proposal_row)
-            .transpose()
+        let row = self.inner.backend.proposal(id).await?;
+        row.map(stored_proposal).transpose()
     }
 
     /// Proposals matching the filter, newest first.
     pub async fn proposals(&self, filter: &ProposalFilter) -> Result<Page<Proposal>> {
-        const WHERE: &str = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2)
-            AND (?3 IS NULL OR area = ?3)
-            AND (?4 IS NULL OR area IN (SELECT value FROM json_each(?4)))";
-        let areas = filter
-            .areas_in
-            .as_ref()
-            .map(|a| serde_json::to_string(a).expect("strings serialise"));
-        let status = filter.status.map(Status::as_str);
-        let kind = filter.kind.map(ActionKind::as_str);
         let limit = filter.limit.min(crate::MAX_PAGE);
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM proposals {WHERE}"))
-            .bind(status)
-            .bind(kind)
-            .bind(filter.area.as_deref())
-            .bind(areas.as_deref())
-            .fetch_one(self.pool())
-            .await
-            .and_then(|row| row.try_get(0))
-            .ctx("counting proposals")?;
-        let items = sqlx::query(&format!(
-            "SELECT body, version FROM proposals {WHERE}
-             ORDER BY proposed_at DESC, id DESC LIMIT ?5 OFFSET ?6"
-        ))
-        .bind(status)
-        .bind(kind)
-        .bind(filter.area.as_deref())
-        .bind(areas.as_deref())
-        .bind(i64::from(limit))
-        .bind(i64::from(filter.offset))
-        .fetch_all(self.pool())
-        .await
-        .ctx("reading proposals")?
-        .iter()
-        .map(|row| proposal_row(row).map(|p| p.proposal))
-        .collect::<Result<_>>()?;
+        let (rows, total) = self.inner.backend.proposals(filter, limit).await?;
+        let items = rows
+            .into_iter()
+            .map(|row| stored_proposal(row).map(|p| p.proposal))
+            .collect::<Result<_>>()?;
         Ok(Page {
             items,
-            total: total as u64,
+            total,
             limit,
             offset: filter.offset,
         })
@@ -605,10 +458,7 @@ impl Store {
     /// Deletes every proposal and decision (the demo starts afresh). Audited as
     /// `proposals.clear`.
     pub async fn clear_proposals(&self, write: GovernanceWrite) -> Result<()> {
-        let statements = vec![
-            Stmt::new("DELETE FROM approvals", vec![]),
-            Stmt::new("DELETE FROM proposals", vec![]),
-        ];
+        let statements = vec![GovernanceRow::ClearProposals];
         let detail = write.detail(json!({}));
         self.governed_write(
             write.actor,
@@ -624,25 +474,13 @@ impl Store {
     /// The secret key of operator pseudonyms, created (audited as `pseudonym_key.create`) on
     /// first use.
     pub async fn pseudonym_key(&self) -> Result<Vec<u8>> {
-        let read = || async {
-            sqlx::query("SELECT value FROM governance_keys WHERE name = 'pseudonym'")
-                .fetch_optional(self.pool())
-                .await
-                .ctx("reading the pseudonym key")?
-                .map(|row| row.try_get::<Vec<u8>, _>(0))
-                .transpose()
-                .ctx("reading the pseudonym key")
-        };
+        let read = || self.inner.backend.pseudonym_key();
         if let Some(key) = read().await? {
             return Ok(key);
         }
         let mut key = vec![0u8; 32];
         OsRng.fill_bytes(&mut key);
-        let statements = vec![Stmt::new(
-            "INSERT INTO governance_keys (name, value, created_at) VALUES ('pseudonym', ?, ?)
-             ON CONFLICT (name) DO NOTHING",
-            vec![Arg::Blob(key), Arg::Int(now_ms())],
-        )];
+        let statements = vec![GovernanceRow::PseudonymKey { key, at: now_ms() }];
         self.governed_write(
             Actor::system("store/governance"),
             "pseudonym_key.create",

@@ -26,11 +26,17 @@
 //!
 //! # Backends
 //!
-//! [`Store`] is one concrete type whose methods mention no backend; SQLite (through sqlx, with
-//! run-time-checked queries and embedded migrations from `migrations/`) is the only backend so
-//! far. A PostgreSQL backend adds a variant to the private `Backend` enum and a sibling of the
-//! private `sqlite` module; callers do not change.
-//!
+//! [`Store`] is one concrete type whose methods mention no backend. Behind it, the private
+//! `backend` module is the seam: the front modules (`store`, `write`, `govern`, `quality`,
+//! `trace`) decide what is kept and call typed operations on a `Backend` (reads, the log's
+//! writes, opening a transaction) and a `Tx` (the rows of one audited write); every SQL
+//! statement lives in the private `sqlite` module, which implements the seam's traits
+//! (`LogStore`/`LogTx`, `GovernanceStore`/`GovernanceTx`, `QualityStore`/`QualityTx`,
+//! `TraceStore`/`TraceTx`) on SQLite through sqlx, with run-time-checked queries and the
+//! migrations of `migrations/` embedded. A PostgreSQL backend is a sibling module implementing
+//! the same traits plus a variant of each of the two enums; the front modules and callers do
+//! not change.
+
 //! # Durability
 //!
 //! An append returns only after its transaction has committed. SQLite runs with
@@ -54,9 +60,11 @@
 //! # Other modules
 //!
 //! `govern`, `quality` and `trace` persist governance, quality-enforcement and genealogy
-//! records; their writes go through the same audited write path (`Writer::audit_record`).
+//! records; their writes go through the same audited write path (`Store::audited`: the writer
+//! lock, one backend transaction, the next chained audit record from `Writer::audit_record`).
 
 pub mod audit;
+mod backend;
 mod error;
 mod govern;
 mod journal;
@@ -65,6 +73,7 @@ mod sqlite;
 mod store;
 mod trace;
 mod types;
+mod write;
 
 pub use error::{Result, StoreError};
 pub use govern::{

@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use model::{Event, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::Row;
 
-use crate::error::{Context, Result, StoreError};
-use crate::store::{Backend, Store, now_ms};
+use crate::backend::TraceDocumentRow;
+use crate::error::{Result, StoreError};
+use crate::store::{Entry, Store, now_ms};
 use crate::types::{Actor, EventFilter};
 
 /// One EPCIS event of a document, as the caller normalised it.
@@ -67,11 +67,6 @@ pub struct StoredTraceEvent {
     pub body: String,
 }
 
-/// Keys looked up per statement (one parameter each).
-const LOOKUP_CHUNK: usize = 1_000;
-/// Rows inserted per statement (seven parameters each).
-const INSERT_CHUNK: usize = 500;
-
 /// Stored EPCIS event bodies read for the genealogy index ([`Store::trace_event_bodies`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceBodies(Bodies);
@@ -85,6 +80,16 @@ enum Bodies {
 }
 
 impl TraceBodies {
+    /// Bodies joined by [`SEPARATOR`], which none of them holds.
+    pub(crate) fn joined(joined: Vec<String>) -> TraceBodies {
+        TraceBodies(Bodies::Joined(joined))
+    }
+
+    /// One body a row.
+    pub(crate) fn rows(rows: Vec<String>) -> TraceBodies {
+        TraceBodies(Bodies::Rows(rows))
+    }
+
     /// The bodies, in storage order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         let (joined, rows) = match &self.0 {
@@ -99,22 +104,46 @@ impl TraceBodies {
 }
 
 /// Joins stored bodies (ASCII record separator, which JSON text holds only escaped).
-const SEPARATOR: char = '\u{1e}';
-/// Events whose bodies SQLite joins into one value.
-const BODIES_PER_READ: i64 = 512;
+pub(crate) const SEPARATOR: char = '\u{1e}';
 
-/// Whether `seqs` (comma-separated) is `count` numbers, strictly ascending, all above `after`.
-fn ascending_from(seqs: &str, after: i64, count: i64) -> bool {
-    let mut previous = after;
-    let mut n = 0;
-    for part in seqs.split(',') {
-        match part.parse::<i64>() {
-            Ok(seq) if seq > previous => previous = seq,
-            _ => return false,
+/// The rows of a document not stored yet, and the number of duplicates: against the stored
+/// rows and earlier in the document, in document order (the first offending event is the one
+/// named in a conflict).
+fn fresh_rows<'d>(
+    events: &'d [TraceEventRow],
+    stored: &HashMap<String, (i64, String)>,
+) -> Result<(Vec<&'d TraceEventRow>, usize)> {
+    let mut seen: HashMap<&str, (usize, &str)> = HashMap::with_capacity(events.len());
+    let mut fresh = Vec::with_capacity(events.len());
+    let mut duplicates = 0;
+    for (index, row) in events.iter().enumerate() {
+        if let Some(&(first, body)) = seen.get(row.key.as_str()) {
+            if body == row.body {
+                duplicates += 1;
+                continue;
+            }
+            return Err(StoreError::Conflict {
+                index,
+                id: row.event_id.clone(),
+                where_: format!("at document index {first}"),
+            });
         }
-        n += 1;
+        seen.insert(&row.key, (index, &row.body));
+        match stored.get(row.key.as_str()) {
+            Some((seq, body)) => {
+                if *body != row.body {
+                    return Err(StoreError::Conflict {
+                        index,
+                        id: row.event_id.clone(),
+                        where_: format!("in the trace log (seq {seq})"),
+                    });
+                }
+                duplicates += 1;
+            }
+            None => fresh.push(row),
+        }
     }
-    n == count
+    Ok((fresh, duplicates))
 }
 
 /// The event types genealogy is built from.
@@ -134,148 +163,56 @@ impl Store {
         actor: &Actor,
     ) -> Result<TraceImportOutcome> {
         let actor = actor.clone();
-        self.spawn_write(move |inner| async move {
-            let mut writer = inner.lock_writer().await?;
-            let Backend::Sqlite(pool) = &inner.backend;
-            let mut tx = pool.begin().await.ctx("beginning a transaction")?;
-            if let Some(row) = sqlx::query("SELECT seq FROM trace_documents WHERE sha256 = ?1")
-                .bind(&document.sha256)
-                .fetch_optional(&mut *tx)
-                .await
-                .ctx("looking up a trace document")?
-            {
-                let seq: i64 = row.try_get(0).ctx("looking up a trace document")?;
-                return Ok(TraceImportOutcome {
-                    document: Some(seq),
-                    inserted: 0,
-                    duplicates: document.events.len(),
-                    duplicate_document: true,
+        self.audited(move |tx, _| {
+            Box::pin(async move {
+                if let Some(seq) = tx.trace_document(&document.sha256).await? {
+                    let outcome = TraceImportOutcome {
+                        document: Some(seq),
+                        inserted: 0,
+                        duplicates: document.events.len(),
+                        duplicate_document: true,
+                    };
+                    return Ok((outcome, None));
+                }
+                let keys: Vec<&str> = document.events.iter().map(|e| e.key.as_str()).collect();
+                let stored = tx.trace_keys(&keys).await?;
+                let (fresh, duplicates) = fresh_rows(&document.events, &stored)?;
+                let at = now_ms();
+                let seq = tx
+                    .insert_trace_document(&TraceDocumentRow {
+                        format: &document.format,
+                        name: &document.name,
+                        sha256: &document.sha256,
+                        events: fresh.len() as i64,
+                        recorded_at: at,
+                    })
+                    .await?;
+                tx.insert_trace_events(seq, at, &fresh).await?;
+                if let Some(body) = &document.genealogy {
+                    tx.insert_trace_genealogy(seq, body).await?;
+                }
+                let detail = json!({
+                    "format": document.format,
+                    "name": document.name,
+                    "sha256": document.sha256,
+                    "inserted": fresh.len(),
+                    "duplicates": duplicates,
+                    "genealogy": document.genealogy.is_some(),
                 });
-            }
-            // The rows already stored under the document's keys, looked up in batches.
-            let mut stored: HashMap<String, (i64, String)> = HashMap::new();
-            for chunk in document.events.chunks(LOOKUP_CHUNK) {
-                let sql = format!(
-                    "SELECT key, seq, body FROM trace_events WHERE key IN ({})",
-                    vec!["?"; chunk.len()].join(", ")
-                );
-                let mut query = sqlx::query(&sql);
-                for row in chunk {
-                    query = query.bind(&row.key);
-                }
-                for found in query
-                    .fetch_all(&mut *tx)
-                    .await
-                    .ctx("looking up trace events")?
-                {
-                    let key: String = found.try_get(0).ctx("looking up trace events")?;
-                    let seq: i64 = found.try_get(1).ctx("looking up trace events")?;
-                    let body: String = found.try_get(2).ctx("looking up trace events")?;
-                    stored.insert(key, (seq, body));
-                }
-            }
-            // Duplicates and conflicts, against the table and earlier in the document, in
-            // document order (the first offending event is the one named).
-            let mut seen: HashMap<&str, (usize, &str)> =
-                HashMap::with_capacity(document.events.len());
-            let mut fresh = Vec::with_capacity(document.events.len());
-            let mut duplicates = 0;
-            for (index, row) in document.events.iter().enumerate() {
-                if let Some(&(first, body)) = seen.get(row.key.as_str()) {
-                    if body == row.body {
-                        duplicates += 1;
-                        continue;
-                    }
-                    return Err(StoreError::Conflict {
-                        index,
-                        id: row.event_id.clone(),
-                        where_: format!("at document index {first}"),
-                    });
-                }
-                seen.insert(&row.key, (index, &row.body));
-                match stored.get(row.key.as_str()) {
-                    Some((seq, body)) => {
-                        if *body != row.body {
-                            return Err(StoreError::Conflict {
-                                index,
-                                id: row.event_id.clone(),
-                                where_: format!("in the trace log (seq {seq})"),
-                            });
-                        }
-                        duplicates += 1;
-                    }
-                    None => fresh.push(row),
-                }
-            }
-            let at = now_ms();
-            let seq: i64 = sqlx::query(
-                "INSERT INTO trace_documents (format, name, sha256, events, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
-            )
-            .bind(&document.format)
-            .bind(&document.name)
-            .bind(&document.sha256)
-            .bind(fresh.len() as i64)
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await
-            .ctx("storing a trace document")?
-            .try_get(0)
-            .ctx("storing a trace document")?;
-            // Many rows per statement. Anonymous parameters only: sqlx looks up the name of
-            // every parameter, and SQLite finds a numbered one by a scan over all of them.
-            for chunk in fresh.chunks(INSERT_CHUNK) {
-                let sql = format!(
-                    "INSERT INTO trace_events (key, event_id, document, type, event_time, recorded_at, body) VALUES {}",
-                    vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-                );
-                let mut query = sqlx::query(&sql);
-                for row in chunk {
-                    query = query
-                        .bind(&row.key)
-                        .bind(&row.event_id)
-                        .bind(seq)
-                        .bind(&row.event_type)
-                        .bind(row.event_time)
-                        .bind(at)
-                        .bind(&row.body);
-                }
-                query
-                    .execute(&mut *tx)
-                    .await
-                    .ctx("storing trace events")?;
-            }
-            if let Some(body) = &document.genealogy {
-                sqlx::query("INSERT INTO trace_genealogy (document, body) VALUES (?1, ?2)")
-                    .bind(seq)
-                    .bind(body)
-                    .execute(&mut *tx)
-                    .await
-                    .ctx("storing trace genealogy")?;
-            }
-            let detail = json!({
-                "format": document.format,
-                "name": document.name,
-                "sha256": document.sha256,
-                "inserted": fresh.len(),
-                "duplicates": duplicates,
-                "genealogy": document.genealogy.is_some(),
-            });
-            let record = writer.audit_record(
-                &actor,
-                "trace.import",
-                format!("trace_document:{seq}"),
-                &detail,
-                at,
-            );
-            crate::sqlite::insert_audit(&mut tx, &record).await?;
-            tx.commit().await.ctx("committing")?;
-            writer.audited(record);
-            Ok(TraceImportOutcome {
-                document: Some(seq),
-                inserted: fresh.len(),
-                duplicates,
-                duplicate_document: false,
+                let outcome = TraceImportOutcome {
+                    document: Some(seq),
+                    inserted: fresh.len(),
+                    duplicates,
+                    duplicate_document: false,
+                };
+                let entry = Entry {
+                    actor,
+                    action: "trace.import",
+                    subject: format!("trace_document:{seq}"),
+                    detail,
+                    at,
+                };
+                Ok((outcome, Some(entry)))
             })
         })
         .await
@@ -284,26 +221,8 @@ impl Store {
     /// Stored EPCIS events with `seq > after_seq`, at most `limit` (capped at
     /// [`crate::MAX_PAGE`]), in storage order.
     pub async fn trace_events(&self, after_seq: i64, limit: u32) -> Result<Vec<StoredTraceEvent>> {
-        let Backend::Sqlite(pool) = &self.inner.backend;
-        let rows = sqlx::query(
-            "SELECT seq, document, recorded_at, body FROM trace_events WHERE seq > ?1
-             ORDER BY seq LIMIT ?2",
-        )
-        .bind(after_seq)
-        .bind(i64::from(limit.min(crate::MAX_PAGE)))
-        .fetch_all(pool)
-        .await
-        .ctx("reading trace events")?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredTraceEvent {
-                    seq: r.try_get(0).ctx("reading trace events")?,
-                    document: r.try_get(1).ctx("reading trace events")?,
-                    recorded_at: Timestamp(r.try_get(2).ctx("reading trace events")?),
-                    body: r.try_get(3).ctx("reading trace events")?,
-                })
-            })
-            .collect()
+        let limit = i64::from(limit.min(crate::MAX_PAGE));
+        self.inner.backend.trace_events(after_seq, limit).await
     }
 
     /// Every stored EPCIS event body, in storage order.
@@ -320,69 +239,14 @@ impl Store {
     }
 
     /// Every stored EPCIS event body, in storage order (what the genealogy index is built
-    /// from), read in one snapshot.
-    ///
-    /// SQLite joins the bodies of [`BODIES_PER_READ`] events at a time into one value, so that
-    /// rows do not cross from SQLite's thread one by one. Each joined value is checked (its
-    /// count of pieces, its sequence numbers strictly ascending); one that does not check
-    /// out (a body holding the separator), or that SQLite cannot make (longer than its
-    /// string limit), has the whole read done again a row at a time.
+    /// from), read in one snapshot. (SQLite hands them over joined in blocks.)
     pub async fn trace_event_bodies(&self) -> Result<TraceBodies> {
-        let Backend::Sqlite(pool) = &self.inner.backend;
-        let mut tx = pool.begin().await.ctx("reading trace events")?;
-        let mut joined = Vec::new();
-        let mut after = 0i64;
-        loop {
-            let row = sqlx::query(
-                "SELECT count(*), max(seq), group_concat(seq), group_concat(body, char(30))
-                 FROM (SELECT seq, body FROM trace_events WHERE seq > ?1 ORDER BY seq LIMIT ?2)",
-            )
-            .bind(after)
-            .bind(BODIES_PER_READ)
-            .fetch_one(&mut *tx)
-            .await;
-            // A joined value SQLite cannot make (longer than its string limit) is read a row
-            // at a time too; a real failure shows there again.
-            let joined_read = row.ok().and_then(|row| {
-                let count: i64 = row.try_get(0).ok()?;
-                if count == 0 {
-                    return Some(None);
-                }
-                let last: i64 = row.try_get(1).ok()?;
-                let seqs: String = row.try_get(2).ok()?;
-                let bodies: String = row.try_get(3).ok()?;
-                (ascending_from(&seqs, after, count)
-                    && bodies.split(SEPARATOR).count() as i64 == count)
-                    .then_some(Some((last, bodies)))
-            });
-            let (last, bodies) = match joined_read {
-                Some(Some(read)) => read,
-                Some(None) => break,
-                None => {
-                    let rows: Vec<String> =
-                        sqlx::query_scalar("SELECT body FROM trace_events ORDER BY seq")
-                            .fetch_all(&mut *tx)
-                            .await
-                            .ctx("reading trace events")?;
-                    return Ok(TraceBodies(Bodies::Rows(rows)));
-                }
-            };
-            joined.push(bodies);
-            after = last;
-        }
-        Ok(TraceBodies(Bodies::Joined(joined)))
+        self.inner.backend.trace_event_bodies().await
     }
 
     /// The genealogy bodies stored with documents (B2MML), in import order.
     pub async fn trace_genealogy(&self) -> Result<Vec<String>> {
-        let Backend::Sqlite(pool) = &self.inner.backend;
-        let rows = sqlx::query("SELECT body FROM trace_genealogy ORDER BY document")
-            .fetch_all(pool)
-            .await
-            .ctx("reading trace genealogy")?;
-        rows.iter()
-            .map(|r| r.try_get(0).ctx("reading trace genealogy"))
-            .collect()
+        self.inner.backend.trace_genealogy().await
     }
 
     /// The log's events that genealogy is built from ([`MATERIAL_EVENT_TYPES`]), in order.

@@ -31,32 +31,7 @@ pub enum ActorKind {
     System,
 }
 
-impl ActorKind {
-    /// The wire name (`person`, `service`, `agent`, `system`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::Person => "person",
-            ActorKind::Service => "service",
-            ActorKind::Agent => "agent",
-            ActorKind::System => "system",
-        }
-    }
-}
-
-impl std::str::FromStr for ActorKind {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "person" => Ok(ActorKind::Person),
-            "service" => Ok(ActorKind::Service),
-            "agent" => Ok(ActorKind::Agent),
-            "system" => Ok(ActorKind::System),
-            other => Err(format!(
-                "unknown actor kind `{other}` (expected person, service, agent or system)"
-            )),
-        }
-    }
-}
+model::wire_enum!(ActorKind, "actor kind", [Person, Service, Agent, System]);
 
 /// Who performed a write; recorded in the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]

@@ -10,7 +10,6 @@ use govern::{
 };
 use model::Timestamp;
 use serde_json::json;
-use sqlx::{Connection, SqliteConnection};
 use store::{Actor, AuditFault, GovernanceWrite, ProposalFilter, Store, TokenHashing};
 
 fn cli() -> GovernanceWrite {
@@ -228,27 +227,6 @@ async fn trail(path: &std::path::Path) {
     assert_eq!(report.records, 5);
 }
 
-async fn tamper(path: &std::path::Path, sql: &[&str]) {
-    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    for statement in sql {
-        sqlx::query(statement).execute(&mut conn).await.unwrap();
-    }
-    conn.close().await.unwrap();
-}
-
-async fn first_bad(path: &std::path::Path) -> (i64, AuditFault) {
-    let store = Store::open_sqlite(path).await.unwrap();
-    let bad = store
-        .verify_audit()
-        .await
-        .unwrap()
-        .first_bad
-        .expect("tampering is found");
-    (bad.seq, bad.fault)
-}
-
 #[tokio::test]
 async fn tampering_with_the_audit_table_names_the_first_bad_record() {
     let dir = common::TempDir::new("govern-tamper");
@@ -289,7 +267,7 @@ async fn tampering_with_the_audit_table_names_the_first_bad_record() {
     for (name, sql, expected) in cases {
         let path = dir.path().join(format!("{}.db", name.replace(' ', "-")));
         trail(&path).await;
-        tamper(&path, sql).await;
-        assert_eq!(first_bad(&path).await, expected, "{name}");
+        common::tamper(&path, sql).await;
+        assert_eq!(common::first_bad(&path).await, expected, "{name}");
     }
 }

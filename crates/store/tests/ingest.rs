@@ -3,9 +3,10 @@
 
 mod common;
 
-use common::{Gen, T0, TempDir, assert_same_state, invalid_event, plant};
-use model::{Mode, OrderStatus, PlantState, Timestamp};
-use sqlx::Connection;
+use common::{
+    Gen, T0, TempDir, assert_same_state, first_bad, invalid_event, plant, replay_log, tamper,
+};
+use model::{Mode, OrderStatus, Timestamp};
 use store::{Actor, AuditFault, EventFilter, OrderFilter, Store, StoreError, audit::GENESIS};
 
 fn actor() -> Actor {
@@ -19,30 +20,6 @@ async fn store_with_plant() -> Store {
         .await
         .unwrap();
     store
-}
-
-/// The state that folding `events` from scratch gives.
-async fn replayed(store: &Store) -> PlantState {
-    let catalog = store.plant().await.unwrap();
-    let mut state = PlantState::initial(&catalog, Timestamp(T0));
-    let mut after = None;
-    loop {
-        let page = store
-            .events(EventFilter {
-                after_seq: after,
-                limit: 10_000,
-                ..EventFilter::default()
-            })
-            .await
-            .unwrap();
-        if page.is_empty() {
-            return state;
-        }
-        for stored in &page {
-            state.apply(&catalog, &stored.event).unwrap();
-        }
-        after = page.last().map(|e| e.seq);
-    }
 }
 
 #[tokio::test]
@@ -148,7 +125,7 @@ async fn an_invalid_event_rejects_the_whole_batch() {
     );
     assert_same_state(
         &*store.state().await,
-        &replayed(&store).await,
+        &replay_log(&store, 10_000).await,
         "memory vs replay",
     );
     assert_same_state(
@@ -330,7 +307,11 @@ async fn queries() {
         .sum();
     assert_eq!(orders as usize, state.orders.len());
     assert_eq!(store.units().await.len(), 4);
-    assert_same_state(&state, &replayed(&store).await, "memory vs replay");
+    assert_same_state(
+        &state,
+        &replay_log(&store, 10_000).await,
+        "memory vs replay",
+    );
     assert_same_state(
         &store.projected_state().await.unwrap(),
         &state,
@@ -365,17 +346,14 @@ async fn reopen_restores_state_and_rebuilds_stale_projections() {
     drop(store);
 
     // Damage a projection: the store notices at open and rebuilds.
-    let url = format!("sqlite://{}", path.display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("DELETE FROM lots")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE counters SET value = 0 WHERE name = 'projection_seq'")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    tamper(
+        &path,
+        &[
+            "DELETE FROM lots",
+            "UPDATE counters SET value = 0 WHERE name = 'projection_seq'",
+        ],
+    )
+    .await;
     let store = Store::open_sqlite(&path).await.unwrap();
     assert_same_state(
         &store.projected_state().await.unwrap(),
@@ -398,7 +376,7 @@ async fn reopen_restores_state_and_rebuilds_stale_projections() {
 }
 
 /// Writes a small history to a file and returns its path and the number of audit records.
-async fn audited_db(dir: &TempDir) -> (String, i64) {
+async fn audited_db(dir: &TempDir) -> (std::path::PathBuf, i64) {
     let path = dir.path().join("audit.sqlite");
     let store = Store::open_sqlite(&path).await.unwrap();
     store
@@ -415,49 +393,32 @@ async fn audited_db(dir: &TempDir) -> (String, i64) {
     let first = &store.audit_log(0, 1).await.unwrap()[0];
     assert_eq!(first.prev_hash, GENESIS);
     assert_eq!(first.actor, Actor::person("ann"));
-    (format!("sqlite://{}", path.display()), 7)
-}
-
-async fn tamper(url: &str, statements: &[&str]) {
-    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
-    for sql in statements {
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    }
-    conn.close().await.unwrap();
-}
-
-async fn first_bad(url: &str) -> (i64, AuditFault) {
-    let path = url.strip_prefix("sqlite://").unwrap();
-    let store = Store::open_sqlite(std::path::Path::new(path))
-        .await
-        .unwrap();
-    let bad = store.verify_audit().await.unwrap().first_bad.unwrap();
-    (bad.seq, bad.fault)
+    (path, 7)
 }
 
 #[tokio::test]
 async fn audit_tampering_is_named() {
     // Altered field.
     let dir = TempDir::new("tamper-update");
-    let (url, _) = audited_db(&dir).await;
+    let (path, _) = audited_db(&dir).await;
     tamper(
-        &url,
+        &path,
         &["UPDATE audit SET actor_id = 'mallory' WHERE seq = 3"],
     )
     .await;
-    assert_eq!(first_bad(&url).await, (3, AuditFault::Altered));
+    assert_eq!(first_bad(&path).await, (3, AuditFault::Altered));
 
     // Removed from the middle.
     let dir = TempDir::new("tamper-delete");
-    let (url, _) = audited_db(&dir).await;
-    tamper(&url, &["DELETE FROM audit WHERE seq = 4"]).await;
-    assert_eq!(first_bad(&url).await, (5, AuditFault::Removed));
+    let (path, _) = audited_db(&dir).await;
+    tamper(&path, &["DELETE FROM audit WHERE seq = 4"]).await;
+    assert_eq!(first_bad(&path).await, (5, AuditFault::Removed));
 
     // Inserted: a forged record squeezed in at seq 3, the rest renumbered.
     let dir = TempDir::new("tamper-insert");
-    let (url, _) = audited_db(&dir).await;
+    let (path, _) = audited_db(&dir).await;
     tamper(
-        &url,
+        &path,
         &[
             "UPDATE audit SET seq = seq + 1000 WHERE seq >= 3",
             "UPDATE audit SET seq = seq - 999 WHERE seq >= 1000",
@@ -467,13 +428,13 @@ async fn audit_tampering_is_named() {
         ],
     )
     .await;
-    assert_eq!(first_bad(&url).await, (3, AuditFault::Altered));
+    assert_eq!(first_bad(&path).await, (3, AuditFault::Altered));
 
     // Two records swapped.
     let dir = TempDir::new("tamper-swap");
-    let (url, _) = audited_db(&dir).await;
+    let (path, _) = audited_db(&dir).await;
     tamper(
-        &url,
+        &path,
         &[
             "UPDATE audit SET seq = 100 WHERE seq = 5",
             "UPDATE audit SET seq = 5 WHERE seq = 6",
@@ -481,7 +442,7 @@ async fn audit_tampering_is_named() {
         ],
     )
     .await;
-    assert_eq!(first_bad(&url).await, (5, AuditFault::Altered));
+    assert_eq!(first_bad(&path).await, (5, AuditFault::Altered));
 
     // Tail removed while the store is running: the in-memory head notices.
     let dir = TempDir::new("tamper-tail");
@@ -492,11 +453,7 @@ async fn audit_tampering_is_named() {
         .append(&Gen::new(12, "u").take(10), &actor())
         .await
         .unwrap();
-    tamper(
-        &format!("sqlite://{}", path.display()),
-        &["DELETE FROM audit WHERE seq = 2"],
-    )
-    .await;
+    tamper(&path, &["DELETE FROM audit WHERE seq = 2"]).await;
     let bad = store.verify_audit().await.unwrap().first_bad.unwrap();
     assert_eq!((bad.seq, bad.fault), (1, AuditFault::Head));
 }

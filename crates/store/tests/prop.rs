@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{Gen, T0, TempDir, assert_same_state, plant};
-use model::{Catalog, EquipmentState, Event, EventKind, PlantState, Timestamp};
+use common::{Gen, T0, TempDir, assert_same_state, plant, replay_log};
+use model::{EquipmentState, Event, EventKind, PlantState, Timestamp};
 use proptest::prelude::*;
-use store::{Actor, EventFilter, Store, StoreError};
+use store::{Actor, Store, StoreError};
 
 /// An event that is invalid whatever the state: one of several kinds, so that rejected
 /// batches exercise the undo of different state entries before them.
@@ -47,28 +47,6 @@ fn poison(kind: u8, id: String) -> Event {
         time: Timestamp(T0),
         source: None,
         kind,
-    }
-}
-
-async fn replay_log(store: &Store, catalog: &Catalog) -> PlantState {
-    let mut state = PlantState::initial(catalog, Timestamp(T0));
-    let mut after = None;
-    loop {
-        let page = store
-            .events(EventFilter {
-                after_seq: after,
-                limit: 97,
-                ..EventFilter::default()
-            })
-            .await
-            .unwrap();
-        let Some(last) = page.last() else {
-            return state;
-        };
-        after = Some(last.seq);
-        for stored in &page {
-            state.apply(catalog, &stored.event).unwrap();
-        }
     }
 }
 
@@ -149,7 +127,7 @@ async fn run(plan: Plan) {
         "projections vs served state",
     );
     assert_same_state(
-        &replay_log(&store, &catalog).await,
+        &replay_log(&store, 97).await,
         &state,
         "fresh fold of the log vs served state",
     );

@@ -40,27 +40,20 @@ pub enum EdgeKind {
     Associated,
 }
 
+model::wire_enum!(
+    EdgeKind,
+    "edge kind",
+    [
+        ConsumedInto,
+        ProducedFrom,
+        PackedInto,
+        ShippedTo,
+        Transaction,
+        Associated
+    ]
+);
+
 impl EdgeKind {
-    pub const ALL: [EdgeKind; 6] = [
-        EdgeKind::ConsumedInto,
-        EdgeKind::ProducedFrom,
-        EdgeKind::PackedInto,
-        EdgeKind::ShippedTo,
-        EdgeKind::Transaction,
-        EdgeKind::Associated,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EdgeKind::ConsumedInto => "consumed_into",
-            EdgeKind::ProducedFrom => "produced_from",
-            EdgeKind::PackedInto => "packed_into",
-            EdgeKind::ShippedTo => "shipped_to",
-            EdgeKind::Transaction => "transaction",
-            EdgeKind::Associated => "associated",
-        }
-    }
-
     pub(crate) fn from_u8(value: u8) -> EdgeKind {
         EdgeKind::ALL
             .get(value as usize)

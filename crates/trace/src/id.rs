@@ -46,51 +46,25 @@ pub enum IdKind {
     Other,
 }
 
+model::wire_enum!(
+    IdKind,
+    "identifier kind",
+    [
+        Serial, Lot, Pallet, Order, Unit, Customer, Location, Product, Asset, Other
+    ]
+);
+
 impl IdKind {
-    pub const ALL: [IdKind; 10] = [
-        IdKind::Serial,
-        IdKind::Lot,
-        IdKind::Pallet,
-        IdKind::Order,
-        IdKind::Unit,
-        IdKind::Customer,
-        IdKind::Location,
-        IdKind::Product,
-        IdKind::Asset,
-        IdKind::Other,
-    ];
-
-    /// The wire name, also the `<kind>` of `urn:mixplane:<kind>:<id>`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IdKind::Serial => "serial",
-            IdKind::Lot => "lot",
-            IdKind::Pallet => "pallet",
-            IdKind::Order => "order",
-            IdKind::Unit => "unit",
-            IdKind::Customer => "customer",
-            IdKind::Location => "location",
-            IdKind::Product => "product",
-            IdKind::Asset => "asset",
-            IdKind::Other => "other",
-        }
-    }
-
-    /// The kind named `text` (`lot`, `batch` and `serial` …).
+    /// The kind named `text`: its wire name (`lot`, `serial` …) or one of the other names
+    /// the plant's systems use (`batch`, `sscc`, `party`, `material`).
     pub fn from_name(text: &str) -> Option<IdKind> {
-        Some(match text {
-            "serial" => IdKind::Serial,
-            "lot" | "batch" => IdKind::Lot,
-            "pallet" | "sscc" => IdKind::Pallet,
-            "order" => IdKind::Order,
-            "unit" => IdKind::Unit,
-            "customer" | "party" => IdKind::Customer,
-            "location" => IdKind::Location,
-            "product" | "material" => IdKind::Product,
-            "asset" => IdKind::Asset,
-            "other" => IdKind::Other,
-            _ => return None,
-        })
+        match text {
+            "batch" => Some(IdKind::Lot),
+            "sscc" => Some(IdKind::Pallet),
+            "party" => Some(IdKind::Customer),
+            "material" => Some(IdKind::Product),
+            _ => text.parse().ok(),
+        }
     }
 
     pub(crate) fn from_u8(value: u8) -> IdKind {
@@ -102,12 +76,6 @@ impl IdKind {
 
     pub(crate) fn as_u8(self) -> u8 {
         self as u8
-    }
-}
-
-impl fmt::Display for IdKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

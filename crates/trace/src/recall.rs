@@ -59,18 +59,11 @@ pub enum Status {
     Completed,
 }
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Wip => "wip",
-            Status::InStock => "in_stock",
-            Status::OnHold => "on_hold",
-            Status::Shipped => "shipped",
-            Status::Consumed => "consumed",
-            Status::Completed => "completed",
-        }
-    }
-}
+model::wire_enum!(
+    Status,
+    "recall status",
+    [Wip, InStock, OnHold, Shipped, Consumed, Completed]
+);
 
 /// One affected order, lot, serial or pallet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -242,7 +242,7 @@ impl Gen {
             }
             3 => Some(EventKind::EquipmentStateChanged {
                 unit: (*self.rng.pick(&UNITS)).into(),
-                state: *self.rng.pick(&EquipmentState::ALL),
+                state: *self.rng.pick(EquipmentState::ALL),
                 reason: self.rng.chance(0.2).then(|| "sensor".to_owned()),
             }),
             4 => self.material(),
@@ -435,4 +435,53 @@ pub fn assert_same_state(left: &model::PlantState, right: &model::PlantState, wh
         panic!("{what}: states differ: {diff}");
     }
     assert!(left == right, "{what}: states differ");
+}
+
+/// The state that folding the stored log from scratch gives, reading it `page` events at a
+/// time (a small page exercises the paging).
+pub async fn replay_log(store: &store::Store, page: u32) -> model::PlantState {
+    let catalog = store.plant().await.expect("a plant was put");
+    let start = Timestamp(T0);
+    let mut state = model::PlantState::initial(&catalog, start);
+    let mut after = None;
+    loop {
+        let events = store
+            .events(store::EventFilter {
+                after_seq: after,
+                limit: page,
+                ..store::EventFilter::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = events.last() else {
+            return state;
+        };
+        after = Some(last.seq);
+        for stored in &events {
+            state.apply(&catalog, &stored.event).unwrap();
+        }
+    }
+}
+
+/// Runs SQL statements on a closed database file behind the store's back.
+pub async fn tamper(path: &Path, statements: &[&str]) {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", path.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    for sql in statements {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+}
+
+/// Reopens a database file and names the first record that breaks its audit chain.
+pub async fn first_bad(path: &Path) -> (i64, store::AuditFault) {
+    let store = store::Store::open_sqlite(path).await.unwrap();
+    let bad = store
+        .verify_audit()
+        .await
+        .unwrap()
+        .first_bad
+        .expect("tampering is found");
+    (bad.seq, bad.fault)
 }

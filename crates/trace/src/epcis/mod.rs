@@ -98,27 +98,22 @@ pub enum EventType {
     AssociationEvent,
 }
 
+model::wire_enum!(
+    EventType,
+    "EPCIS event type",
+    [
+        ObjectEvent,
+        AggregationEvent,
+        TransactionEvent,
+        TransformationEvent,
+        AssociationEvent
+    ]
+);
+
 impl EventType {
-    pub const ALL: [EventType; 5] = [
-        EventType::ObjectEvent,
-        EventType::AggregationEvent,
-        EventType::TransactionEvent,
-        EventType::TransformationEvent,
-        EventType::AssociationEvent,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::ObjectEvent => "ObjectEvent",
-            EventType::AggregationEvent => "AggregationEvent",
-            EventType::TransactionEvent => "TransactionEvent",
-            EventType::TransformationEvent => "TransformationEvent",
-            EventType::AssociationEvent => "AssociationEvent",
-        }
-    }
-
+    /// The type named `text` (its wire name), if any.
     pub fn from_name(text: &str) -> Option<EventType> {
-        EventType::ALL.into_iter().find(|t| t.as_str() == text)
+        text.parse().ok()
     }
 }
 
@@ -133,22 +128,12 @@ pub enum Action {
     Delete,
 }
 
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Add => "ADD",
-            Action::Observe => "OBSERVE",
-            Action::Delete => "DELETE",
-        }
-    }
+model::wire_enum!(Action, "action", [Add, Observe, Delete]);
 
+impl Action {
+    /// The action named `text` (`ADD`, `OBSERVE`, `DELETE`), if any.
     pub fn from_name(text: &str) -> Option<Action> {
-        match text {
-            "ADD" => Some(Action::Add),
-            "OBSERVE" => Some(Action::Observe),
-            "DELETE" => Some(Action::Delete),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }
 

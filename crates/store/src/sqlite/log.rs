@@ -1,0 +1,509 @@
+//! The event log, the projections and the audit trail on SQLite.
+
+use std::collections::HashMap;
+
+use model::{Mode, OrderStatus};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::{Sqlite, Tx};
+use crate::audit::RawRecord;
+use crate::backend::{
+    EventQuery, EventRow, EventRowRead, Loaded, LogStore, LogTx, MaterialRow, OrderRow, Projection,
+    RawCounts, Table, UnitRow, Write,
+};
+use crate::error::{Context, Result};
+
+impl LogStore for Sqlite {
+    async fn load(&self) -> Result<Loaded> {
+        let pool = &self.pool;
+        let plant =
+            sqlx::query("SELECT version, body, start FROM plants ORDER BY version DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await
+                .ctx("reading the plant")?
+                .map(|row| {
+                    Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+                })
+                .transpose()
+                .ctx("reading the plant")?;
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events")
+            .fetch_one(pool)
+            .await
+            .ctx("reading the event log size")?;
+        let (last_seq, events) = (
+            row.try_get(0).ctx("reading the event log size")?,
+            row.try_get(1).ctx("reading the event log size")?,
+        );
+        let audit_head = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(pool)
+            .await
+            .ctx("reading the audit head")?
+            .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()
+            .ctx("reading the audit head")?;
+        let counters = sqlx::query("SELECT name, value FROM counters")
+            .fetch_all(pool)
+            .await
+            .ctx("reading counters")?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<HashMap<String, i64>, sqlx::Error>>()
+            .ctx("reading counters")?;
+        Ok(Loaded {
+            plant,
+            last_seq,
+            events,
+            audit_head,
+            counters,
+        })
+    }
+
+    /// A page at a time.
+    async fn replay(&self, mut f: impl FnMut(i64, &str) -> Result<()> + Send) -> Result<()> {
+        let pool = &self.pool;
+        const PAGE: i64 = 20_000;
+        let mut after = 0i64;
+        loop {
+            let rows =
+                sqlx::query("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                    .bind(after)
+                    .bind(PAGE)
+                    .fetch_all(pool)
+                    .await
+                    .ctx("reading the event log")?;
+            for row in &rows {
+                let seq: i64 = row.try_get(0).ctx("reading the event log")?;
+                let body: &str = row.try_get(1).ctx("reading the event log")?;
+                f(seq, body)?;
+                after = seq;
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn existing(&self, ids: &[&str]) -> Result<HashMap<String, (i64, String)>> {
+        let (pool, ids_json) = (&self.pool, json_list(ids));
+        let rows = sqlx::query(
+            "SELECT seq, id, body FROM events WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(ids_json)
+        .fetch_all(pool)
+        .await
+        .ctx("looking up event ids")?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(1)?, (row.try_get(0)?, row.try_get(2)?))))
+            .collect::<Result<_, sqlx::Error>>()
+            .ctx("looking up event ids")
+    }
+
+    async fn write(&self, w: Write<'_>) -> Result<Option<i64>> {
+        let pool = &self.pool;
+        let mut tx = pool.begin().await.ctx("beginning a transaction")?;
+        let mut version = None;
+        if let Some((plant_version, body, start, created_at)) = w.plant {
+            let row = sqlx::query(
+                "INSERT INTO plants (version, body, start, created_at) VALUES (?1, ?2, ?3, ?4)
+                 RETURNING version",
+            )
+            .bind(plant_version)
+            .bind(body)
+            .bind(start)
+            .bind(created_at)
+            .fetch_one(&mut *tx)
+            .await
+            .ctx("storing the plant")?;
+            version = Some(row.try_get(0).ctx("storing the plant")?);
+        }
+        if w.wipe_events {
+            sqlx::query("DELETE FROM events")
+                .execute(&mut *tx)
+                .await
+                .ctx("wiping the event log")?;
+            sqlx::query("DELETE FROM sqlite_sequence WHERE name = 'events'")
+                .execute(&mut *tx)
+                .await
+                .ctx("wiping the event log")?;
+            // What the quality enforcer decided derives from the log: it goes with it, so a new
+            // log (even one with the same event ids) is judged afresh under the policy in force.
+            super::quality::wipe_judged(&mut tx, true).await?;
+        }
+        insert_rows(
+            &mut tx,
+            "INSERT INTO events (recorded_at, seq, id, type, time, source, body)",
+            "",
+            w.events,
+            "inserting events",
+        )
+        .await?;
+        write_projection(&mut tx, w.projection).await?;
+        insert_audit(&mut tx, w.audit).await?;
+        tx.commit().await.ctx("committing")?;
+        Ok(version)
+    }
+
+    async fn orders(
+        &self,
+        mode: Option<Mode>,
+        status: Option<OrderStatus>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<String>, u64)> {
+        let (pool, mode, status) = (
+            &self.pool,
+            mode.map(Mode::as_str),
+            status.map(OrderStatus::as_str),
+        );
+        const WHERE: &str = "WHERE (?1 IS NULL OR mode = ?1) AND (?2 IS NULL OR status = ?2)";
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM orders {WHERE}"))
+            .bind(mode)
+            .bind(status)
+            .fetch_one(pool)
+            .await
+            .and_then(|row| row.try_get(0))
+            .ctx("counting orders")?;
+        let bodies = sqlx::query(&format!(
+            "SELECT body FROM orders {WHERE} ORDER BY id LIMIT ?3 OFFSET ?4"
+        ))
+        .bind(mode)
+        .bind(status)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await
+        .ctx("reading orders")?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, sqlx::Error>>()
+        .ctx("reading orders")?;
+        Ok((bodies, total as u64))
+    }
+
+    async fn events_with_ids(&self, ids: &[&str]) -> Result<Vec<EventRowRead>> {
+        let (pool, ids_json) = (&self.pool, json_list(ids));
+        sqlx::query(
+            "SELECT seq, recorded_at, body FROM events \
+             WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq",
+        )
+        .bind(ids_json)
+        .fetch_all(pool)
+        .await
+        .ctx("reading events by id")?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .ctx("reading events by id")
+    }
+
+    async fn events(&self, query: &EventQuery<'_>) -> Result<Vec<EventRowRead>> {
+        let pool = &self.pool;
+        let types_json = (!query.types.is_empty()).then(|| json_list(query.types));
+        let types_json = types_json.as_deref();
+        let (from, to, after_seq, limit) = (query.from, query.to, query.after_seq, query.limit);
+        let mut sql = String::from("SELECT seq, recorded_at, body FROM events WHERE seq > ?1");
+        if from.is_some() {
+            sql.push_str(" AND time >= ?2");
+        }
+        if to.is_some() {
+            sql.push_str(" AND time < ?3");
+        }
+        if types_json.is_some() {
+            sql.push_str(" AND type IN (SELECT value FROM json_each(?4))");
+        }
+        sql.push_str(" ORDER BY seq LIMIT ?5");
+        sqlx::query(&sql)
+            .bind(after_seq)
+            .bind(from)
+            .bind(to)
+            .bind(types_json)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .ctx("reading events")?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .ctx("reading events")
+    }
+
+    async fn counts(&self) -> Result<RawCounts> {
+        let pool = &self.pool;
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM lots),
+                    (SELECT COUNT(*) FROM serials),
+                    (SELECT COALESCE(SUM(value), 0) FROM counters WHERE name LIKE 'quality:%')",
+        )
+        .fetch_one(pool)
+        .await
+        .ctx("counting")?;
+        let get = |i: usize| row.try_get::<i64, _>(i).ctx("counting");
+        let (events, lots, serials, quality) = (get(0)?, get(1)?, get(2)?, get(3)?);
+        let orders = sqlx::query("SELECT mode, status, COUNT(*) FROM orders GROUP BY mode, status")
+            .fetch_all(pool)
+            .await
+            .ctx("counting orders")?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .ctx("counting orders")?;
+        Ok(RawCounts {
+            events,
+            orders,
+            lots,
+            serials,
+            quality,
+        })
+    }
+
+    async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<RawRecord>> {
+        let pool = &self.pool;
+        sqlx::query(
+            "SELECT seq, at, actor_kind, actor_id, action, subject, detail, prev_hash, hash
+             FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .ctx("reading the audit trail")?
+        .iter()
+        .map(raw_record)
+        .collect::<Result<_, sqlx::Error>>()
+        .ctx("reading the audit trail")
+    }
+
+    async fn projection_rows(&self, table: Table) -> Result<Vec<(String, String)>> {
+        let pool = &self.pool;
+        let sql = match table {
+            Table::Orders => "SELECT id, body FROM orders ORDER BY id",
+            Table::Units => "SELECT id, body FROM units ORDER BY id",
+            Table::Lots => "SELECT id, body FROM lots ORDER BY id",
+            Table::Serials => "SELECT id, body FROM serials ORDER BY id",
+            Table::Counters => "SELECT name, CAST(value AS TEXT) FROM counters ORDER BY name",
+        };
+        sqlx::query(sql)
+            .fetch_all(pool)
+            .await
+            .ctx("reading projections")?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .ctx("reading projections")
+    }
+
+    async fn wrote(&self, bytes: u64) {
+        self.checkpoint.wrote(&self.pool, bytes);
+    }
+
+    async fn begin(&self) -> Result<crate::backend::Tx> {
+        let tx = self.pool.begin().await.ctx("beginning a transaction")?;
+        Ok(crate::backend::Tx::Sqlite(Tx(tx)))
+    }
+}
+
+impl LogTx for Tx {
+    async fn insert_audit(&mut self, record: &RawRecord) -> Result<()> {
+        insert_audit(&mut self.0, record).await
+    }
+}
+
+/// A list as a JSON array, for `json_each`.
+pub(super) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).expect("strings serialise")
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// A row that binds its columns, in order, to a multi-row `VALUES` statement.
+trait BindRow {
+    const COLUMNS: usize;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q>;
+}
+
+impl BindRow for EventRow<'_> {
+    const COLUMNS: usize = 7;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.recorded_at)
+            .bind(self.seq)
+            .bind(self.id)
+            .bind(self.kind)
+            .bind(self.time)
+            .bind(self.source)
+            .bind(self.body)
+    }
+}
+
+impl BindRow for OrderRow<'_> {
+    const COLUMNS: usize = 6;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.id)
+            .bind(self.mode)
+            .bind(self.status)
+            .bind(self.due)
+            .bind(self.priority)
+            .bind(self.body.as_str())
+    }
+}
+
+impl BindRow for UnitRow<'_> {
+    const COLUMNS: usize = 4;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.id)
+            .bind(self.state)
+            .bind(self.since)
+            .bind(self.body.as_str())
+    }
+}
+
+impl BindRow for MaterialRow<'_> {
+    const COLUMNS: usize = 3;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.id)
+            .bind(self.material)
+            .bind(self.body.as_str())
+    }
+}
+
+impl BindRow for (String, i64) {
+    const COLUMNS: usize = 2;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query.bind(self.0.as_str()).bind(self.1)
+    }
+}
+
+/// Rows per `INSERT` statement: few statements per batch, few distinct statement texts for
+/// the prepared-statement cache, and well below SQLite's limit of 32766 parameters.
+const ROWS_PER_STATEMENT: usize = 250;
+
+/// `head VALUES (?, …), … tail` for `rows` rows of `columns` anonymous parameters.
+/// (Anonymous because sqlx looks up the name of every numbered parameter, and SQLite's lookup
+/// is linear: numbered parameters make a large statement quadratic to bind.)
+fn values_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * (columns * 2 + 2) + 16);
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push(',');
+            }
+            sql.push('?');
+        }
+        sql.push(')');
+    }
+    sql.push(' ');
+    sql.push_str(tail);
+    sql
+}
+
+/// Inserts `rows` with as few statements as possible.
+async fn insert_rows<R: BindRow>(
+    conn: &mut SqliteConnection,
+    head: &str,
+    tail: &str,
+    rows: &[R],
+    context: &'static str,
+) -> Result<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = values_sql(head, R::COLUMNS, chunk.len(), tail);
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            query = row.bind(query);
+        }
+        query.execute(&mut *conn).await.ctx(context)?;
+    }
+    Ok(())
+}
+
+async fn write_projection(conn: &mut SqliteConnection, p: &Projection<'_>) -> Result<()> {
+    if p.replace_all {
+        for table in ["orders", "units", "lots", "serials", "counters"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *conn)
+                .await
+                .ctx("clearing projections")?;
+        }
+    }
+    const CONTEXT: &str = "writing projections";
+    insert_rows(
+        conn,
+        "INSERT INTO orders (id, mode, status, due, priority, body)",
+        "ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, status = excluded.status,
+             due = excluded.due, priority = excluded.priority, body = excluded.body",
+        &p.orders,
+        CONTEXT,
+    )
+    .await?;
+    insert_rows(
+        conn,
+        "INSERT INTO units (id, state, since, body)",
+        "ON CONFLICT (id) DO UPDATE SET state = excluded.state, since = excluded.since,
+             body = excluded.body",
+        &p.units,
+        CONTEXT,
+    )
+    .await?;
+    for (table, rows) in [("lots", &p.lots), ("serials", &p.serials)] {
+        insert_rows(
+            conn,
+            &format!("INSERT INTO {table} (id, material, body)"),
+            "ON CONFLICT (id) DO UPDATE SET material = excluded.material, body = excluded.body",
+            rows,
+            CONTEXT,
+        )
+        .await?;
+    }
+    insert_rows(
+        conn,
+        "INSERT INTO counters (name, value)",
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        &p.counters,
+        CONTEXT,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_audit(conn: &mut SqliteConnection, r: &RawRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (seq, at, actor_kind, actor_id, action, subject, detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .bind(r.seq)
+    .bind(r.at)
+    .bind(&r.actor_kind)
+    .bind(&r.actor_id)
+    .bind(&r.action)
+    .bind(&r.subject)
+    .bind(&r.detail)
+    .bind(&r.prev_hash)
+    .bind(&r.hash)
+    .execute(conn)
+    .await
+    .ctx("writing the audit record")?;
+    Ok(())
+}
+
+fn raw_record(row: &SqliteRow) -> Result<RawRecord, sqlx::Error> {
+    Ok(RawRecord {
+        seq: row.try_get(0)?,
+        at: row.try_get(1)?,
+        actor_kind: row.try_get(2)?,
+        actor_id: row.try_get(3)?,
+        action: row.try_get(4)?,
+        subject: row.try_get(5)?,
+        detail: row.try_get(6)?,
+        prev_hash: row.try_get(7)?,
+        hash: row.try_get(8)?,
+    })
+}
