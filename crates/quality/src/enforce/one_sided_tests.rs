@@ -215,3 +215,47 @@ fn a_good_side_point_with_a_dispersion_signal_is_judged_by_the_dispersion() {
     assert_eq!(out.alerts.last().unwrap().severity, Severity::Critical);
     assert_eq!(out.nonconformances.len(), 1);
 }
+
+#[test]
+fn cusum_and_ewma_sides_follow_the_shift() {
+    // A sustained shift down, then up, on EWMA and CUSUM charts of a characteristic with
+    // only an upper specification limit: the shift down is reported, the shift up held.
+    let policy = QualityPolicy::enterprise_default();
+    for kind in ["cusum", "ewma"] {
+        let id = format!("NCO-{kind}");
+        let s = CharacteristicSpec {
+            usl: Some(20.0),
+            ..spec(&id, Mode::Discrete, kind, 1)
+        };
+        let mut results: Vec<ResultInput> = (0..PHASE1)
+            .map(|i| result(i, &id, 10.0 + noise(i)))
+            .collect();
+        let n = results.len();
+        results.extend((0..15).map(|k| result(n + k, &id, 8.0 + noise(k))));
+        let n = results.len();
+        results.extend((0..40).map(|k| result(n + k, &id, 12.5 + noise(k))));
+        let mut e = Enforcer::new(policy.clone(), vec![s]);
+        let out = e.feed(&results, &Chain);
+        let phase2: Vec<_> = out.alerts.iter().filter(|a| a.phase == 2).collect();
+        let down: Vec<_> = phase2.iter().filter(|a| a.index < PHASE1 + 15).collect();
+        let up: Vec<_> = phase2.iter().filter(|a| a.index >= PHASE1 + 20).collect();
+        assert!(!down.is_empty() && !up.is_empty(), "{kind}: {phase2:?}");
+        assert!(
+            down.iter()
+                .all(|a| a.good_side && a.severity == Severity::Minor),
+            "{kind}: {down:?}"
+        );
+        assert!(
+            up.iter()
+                .all(|a| !a.good_side && a.severity == Severity::Critical),
+            "{kind}: {up:?}"
+        );
+        let down_ids: Vec<&str> = down.iter().map(|a| a.id.as_str()).collect();
+        assert!(
+            out.holds
+                .iter()
+                .all(|h| !down_ids.contains(&h.alert_id.as_str()))
+        );
+        assert!(!out.holds.is_empty() && !out.nonconformances.is_empty());
+    }
+}
