@@ -33,7 +33,8 @@
 //! `constants` (d2, d3, c4 and factors), `estimate` (validation, phase-I estimators),
 //! `rules` (rule selection and the batch evaluator — the independent checker of `monitor`),
 //! `monitor` (O(1) streaming rules), `phase2` (streaming charts), `api` (JSON contract),
-//! `policy` (the enterprise rule set), `enforce` (alerts and reactions).
+//! `policy` (the enterprise rule set), `enforce` (alerts and reactions), `time` (integer
+//! times inside, RFC 3339 at the edges).
 //!
 //! Architecture invariant: this crate is pure. It does no I/O, reads no clock and knows no
 //! database or HTTP; results, limits and times arrive as arguments, and alerts, holds and
@@ -57,10 +58,11 @@ pub mod rules;
 pub mod shewhart;
 pub mod special;
 pub mod t2;
+pub mod time;
 
 pub use crate::csv::{CsvOptions, analyze_csv, request_from_csv};
 pub use api::{AnalyzeRequest, AnalyzeResponse, ChartKind, analyze, analyze_json};
 pub use error::QualityError;
-pub use monitor::{Fired, Monitor};
+pub use monitor::{Fired, Monitor, Side};
 pub use phase2::{ChartMonitor, PointOutcome};
 pub use rules::{PointLimits, RuleSelection, RuleSet, Violation};

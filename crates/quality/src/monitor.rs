@@ -5,6 +5,9 @@
 //! rule with a mask-and-compare, so a point costs O(1) with no allocation and no re-scan of
 //! the window. Its answers equal the batch evaluator [`crate::rules::evaluate`] (checked by a
 //! property test), including ties and points exactly on the zone boundaries.
+//!
+//! After a point, [`Monitor::pattern_side`] says on which side of the centre line the
+//! pattern of a fired rule lies (a one-sided characteristic reacts only to the bad side).
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +50,30 @@ impl Fired {
     /// The fired rules as violations at `index`, sorted by rule.
     pub fn violations(self, index: usize) -> impl Iterator<Item = Violation> {
         self.rules().map(move |rule| Violation { rule, index })
+    }
+}
+
+/// A side of the centre line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Above the centre line (larger values).
+    Above,
+    /// Below the centre line (smaller values).
+    Below,
+}
+
+/// The window of a directional rule of `set` (points ending at the current one), and whether
+/// it is a trend; `None` for the rules that have no side.
+fn window(set: RuleSet, rule: u8) -> Option<(u32, bool)> {
+    match (set, rule) {
+        (_, 1) => Some((1, false)),
+        (RuleSet::Nelson, 2) => Some((9, false)),
+        (RuleSet::Nelson, 3) => Some((6, true)),
+        (RuleSet::Nelson, 5) | (RuleSet::WesternElectric, 2) => Some((3, false)),
+        (RuleSet::Nelson, 6) | (RuleSet::WesternElectric, 3) => Some((5, false)),
+        (RuleSet::WesternElectric, 4) => Some((8, false)),
+        _ => None,
     }
 }
 
@@ -205,6 +232,36 @@ impl Monitor {
         Fired(bits & self.mask)
     }
 
+    /// The side of the centre line on which the pattern of `rule` ending at the last pushed
+    /// point lies, for a rule that fired there; `None` when the pattern has no side.
+    ///
+    /// A pattern has a side when *every* point of its window lies strictly on that side
+    /// (z = 0 is on neither) — the window being the last point (rule 1), nine points
+    /// (Nelson 2), three (Nelson 5, Western Electric 2), five (Nelson 6, WE 3), eight (WE 4),
+    /// fewer at the series start — and, for a trend (Nelson 3, six points), when it also runs
+    /// toward that side (rising above the centre line, falling below it). Alternation
+    /// (Nelson 4), stratification (Nelson 7) and mixture (Nelson 8) have no side, nor has a
+    /// window that straddles the centre line.
+    pub fn pattern_side(&self, rule: u8) -> Option<Side> {
+        let (w, trend) = window(self.set, rule)?;
+        let w = w.min(u32::try_from(self.index).unwrap_or(u32::MAX));
+        if w == 0 {
+            return None;
+        }
+        let side = if all(self.pos0, w) {
+            Side::Above
+        } else if all(self.neg0, w) {
+            Side::Below
+        } else {
+            return None;
+        };
+        let runs_toward = match side {
+            Side::Above => all(self.rise, w - 1),
+            Side::Below => all(self.fall, w - 1),
+        };
+        (!trend || runs_toward).then_some(side)
+    }
+
     /// Pushes a whole series and collects violations (sorted by index, rule) — the streaming
     /// counterpart of [`crate::rules::evaluate`].
     pub fn run<F: Fn(usize) -> PointLimits>(
@@ -234,6 +291,71 @@ mod tests {
         ucl: 16.0,
     };
 
+    /// The side of the window of `rule` ending at `i`, computed from the values directly.
+    fn side_from_values(values: &[f64], i: usize, rule: u8, set: RuleSet) -> Option<Side> {
+        let (w, trend) = super::window(set, rule)?;
+        let w = (w as usize).min(i + 1);
+        let win = &values[i + 1 - w..=i];
+        let z = |x: f64| (x - L.center) / L.sigma;
+        let side = if win.iter().all(|&x| z(x) > 0.0) {
+            Side::Above
+        } else if win.iter().all(|&x| z(x) < 0.0) {
+            Side::Below
+        } else {
+            return None;
+        };
+        let toward = win.windows(2).all(|p| match side {
+            Side::Above => p[1] > p[0],
+            Side::Below => p[1] < p[0],
+        });
+        (!trend || toward).then_some(side)
+    }
+
+    #[test]
+    fn pattern_sides_of_fired_rules() {
+        let sel = RuleSelection::all(RuleSet::Nelson);
+        let mut m = Monitor::new(L, sel);
+        // Nine points just below the centre line: rule 2, below.
+        for _ in 0..9 {
+            m.push(9.0);
+        }
+        assert_eq!(m.pattern_side(2), Some(Side::Below));
+        // A point beyond the lower limit: rule 1, below; its 2-of-3 pattern is below too.
+        let f = m.push(3.0);
+        assert!(f.rule(1));
+        assert_eq!(m.pattern_side(1), Some(Side::Below));
+        // A falling trend entirely below the centre line runs toward the low side.
+        let mut t = Monitor::new(L, sel);
+        for x in [9.5, 9.0, 8.5, 8.0, 7.5, 7.0] {
+            t.push(x);
+        }
+        assert_eq!(t.pattern_side(3), Some(Side::Below));
+        // A falling trend that starts above the centre line has no side.
+        let mut t = Monitor::new(L, sel);
+        for x in [12.0, 11.0, 10.5, 9.5, 9.0, 8.0] {
+            t.push(x);
+        }
+        assert_eq!(t.pattern_side(3), None);
+        // A rising trend below the centre line runs away from the low side: no side.
+        let mut t = Monitor::new(L, sel);
+        for x in [7.0, 7.5, 8.0, 8.5, 9.0, 9.5] {
+            t.push(x);
+        }
+        assert_eq!(t.pattern_side(3), None);
+        // Two of three beyond 2σ above with the third point below: no side.
+        let mut t = Monitor::new(L, sel);
+        for x in [15.0, 9.0, 15.0] {
+            t.push(x);
+        }
+        assert_eq!(t.pattern_side(5), None);
+        assert_eq!(t.pattern_side(1), Some(Side::Above));
+        // Rules without a side.
+        for r in [4, 7, 8] {
+            assert_eq!(t.pattern_side(r), None);
+        }
+        assert_eq!(Monitor::new(L, sel).pattern_side(1), None);
+    }
+
     #[test]
     fn streaming_flags_out_of_control() {
         let mut m = Monitor::new(L, RuleSelection::all(RuleSet::Nelson));
@@ -255,6 +377,25 @@ mod tests {
         fn streaming_equals_batch_nelson(values in proptest::collection::vec(grid_value(), 0..120)) {
             let sel = RuleSelection::all(RuleSet::Nelson);
             prop_assert_eq!(Monitor::run(sel, &values, |_| L), evaluate(&values, |_| L, sel));
+        }
+
+        #[test]
+        fn pattern_side_equals_the_window_of_the_values(
+            values in proptest::collection::vec(grid_value(), 1..60),
+            we in proptest::bool::ANY,
+        ) {
+            let set = if we { RuleSet::WesternElectric } else { RuleSet::Nelson };
+            let mut m = Monitor::new(L, RuleSelection::all(set));
+            for (i, &x) in values.iter().enumerate() {
+                m.push(x);
+                for rule in 1..=set.max_rule() {
+                    prop_assert_eq!(
+                        m.pattern_side(rule),
+                        side_from_values(&values, i, rule, set),
+                        "rule {} at {}", rule, i
+                    );
+                }
+            }
         }
 
         #[test]

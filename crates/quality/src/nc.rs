@@ -7,7 +7,8 @@
 //! CAPA actions are added and completed in `capa`; moving to `verified` needs at least one
 //! action and every action done; closing needs every action verified. Every transition
 //! records who (a principal id) and when (milliseconds since the Unix epoch, the integer of
-//! `model::Timestamp`, passed in by the caller — this module reads no clock). A transition
+//! `model::Timestamp`, passed in by the caller — this module reads no clock); the times
+//! serialise as RFC 3339, like every time at the edges (see [`crate::time`]). A transition
 //! that does not apply in the current state is a typed error naming both, and leaves the NC
 //! unchanged.
 //!
@@ -19,8 +20,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Milliseconds since 1970-01-01T00:00:00Z (the integer inside `model::Timestamp`).
-pub type EpochMillis = i64;
+pub use crate::time::EpochMillis;
 
 /// What is done with the nonconforming material.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -91,14 +91,20 @@ pub struct CapaAction {
     /// Who added it.
     pub added_by: String,
     /// When it was added.
+    #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "model::Timestamp")]
     pub added_at: EpochMillis,
     /// Who completed it.
     pub done_by: Option<String>,
     /// When it was completed.
+    #[serde(default, with = "crate::time::rfc3339_opt")]
+    #[schemars(with = "Option<model::Timestamp>")]
     pub done_at: Option<EpochMillis>,
     /// Who verified it.
     pub verified_by: Option<String>,
     /// When it was verified.
+    #[serde(default, with = "crate::time::rfc3339_opt")]
+    #[schemars(with = "Option<model::Timestamp>")]
     pub verified_at: Option<EpochMillis>,
 }
 
@@ -166,6 +172,8 @@ pub struct NcRecord {
     /// Principal id.
     pub by: String,
     /// When.
+    #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "model::Timestamp")]
     pub at: EpochMillis,
     /// Detail (disposition, CAPA action id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -224,7 +232,11 @@ pub enum NcError {
     #[error("a transition needs a principal id")]
     MissingPrincipal,
     /// The timestamp is earlier than the last recorded one.
-    #[error("timestamp {at} is earlier than the last recorded {last}")]
+    #[error(
+        "timestamp {} is earlier than the last recorded {}",
+        model::Timestamp(*.at),
+        model::Timestamp(*.last)
+    )]
     TimeWentBackwards {
         /// Last recorded time.
         last: EpochMillis,
@@ -591,6 +603,40 @@ mod tests {
         );
         assert_eq!(n.capa[0].verified_by.as_deref(), Some("qa.anna"));
         assert_eq!(n.history.len(), 9);
+    }
+
+    #[test]
+    fn times_are_rfc3339_and_stored_integer_times_still_load() {
+        let mut n = nc();
+        n.apply(&NcCommand::StartInvestigation, "qa.anna", 1_772_431_200_000)
+            .unwrap();
+        let json = serde_json::to_value(&n).unwrap();
+        assert_eq!(json["history"][0]["at"], "1970-01-01T00:00:01Z");
+        assert_eq!(json["history"][1]["at"], "2026-03-02T06:00:00Z");
+        assert_eq!(serde_json::from_value::<Nonconformance>(json).unwrap(), n);
+        let old = serde_json::json!({
+            "id": "NC-1", "description": "burr on flange", "items": ["LOT-7"],
+            "state": "capa", "disposition": "rework",
+            "capa": [{"id": "A1", "description": "d", "status": "done", "added_by": "a",
+                      "added_at": 5000, "done_by": "b", "done_at": 6000,
+                      "verified_by": null, "verified_at": null}],
+            "history": [{"action": "open", "from": "open", "to": "open", "by": "a", "at": 1000}],
+        });
+        let read: Nonconformance = serde_json::from_value(old).unwrap();
+        assert_eq!(read.capa[0].done_at, Some(6000));
+        assert_eq!(read.capa[0].verified_at, None);
+        assert_eq!(read.history[0].at, 1000);
+        let again = serde_json::to_value(&read).unwrap();
+        assert_eq!(again["capa"][0]["added_at"], "1970-01-01T00:00:05Z");
+        assert_eq!(again["capa"][0]["verified_at"], serde_json::Value::Null);
+        let e = NcError::TimeWentBackwards {
+            last: 1_772_431_200_000,
+            at: 0,
+        };
+        assert_eq!(
+            e.to_string(),
+            "timestamp 1970-01-01T00:00:00Z is earlier than the last recorded 2026-03-02T06:00:00Z"
+        );
     }
 
     #[test]

@@ -183,6 +183,12 @@ impl ChartMonitor {
         self.monitor.is_empty()
     }
 
+    /// The side of the centre line the pattern of `rule` ending at the last point lies on
+    /// (see [`Monitor::pattern_side`]).
+    pub fn pattern_side(&self, rule: u8) -> Option<crate::monitor::Side> {
+        self.monitor.pattern_side(rule)
+    }
+
     /// A new individual value (I-MR).
     pub fn push_value(&mut self, x: f64) -> Result<PointOutcome, QualityError> {
         let Kind::Individuals { mr_lcl, mr_ucl } = self.kind else {

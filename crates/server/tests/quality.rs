@@ -185,6 +185,14 @@ async fn spc_analyze_answers_with_the_vector_contract() {
     assert_eq!(malformed.0, 400);
 }
 
+/// A time of an answer, which must be RFC 3339 text.
+fn rfc3339(v: &Value) -> model::Timestamp {
+    let text = v
+        .as_str()
+        .unwrap_or_else(|| panic!("`{v}` is not RFC 3339 text"));
+    model::Timestamp::parse(text).unwrap()
+}
+
 fn viscosity(i: usize, value: f64) -> Value {
     json!({
         "id": format!("qr-visc-{i}"),
@@ -244,6 +252,8 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
     let alert = &alerts["items"][0];
     assert_eq!(alert["index"], 15);
     assert_eq!(alert["severity"], "critical");
+    assert_eq!(alert["at"], "2026-03-02T06:15:00Z", "times are RFC 3339");
+    assert_eq!(alert["good_side"], false, "EA100-VISC has two limits");
     assert_eq!(alert["rule_set"], "western_electric");
     assert!(alert["rules"].as_array().unwrap().contains(&json!(1)));
     assert!(alert["value"].as_f64().unwrap() > alert["limits"]["ucl"].as_f64().unwrap());
@@ -320,8 +330,12 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
         history
             .iter()
             .skip(1)
-            .all(|r| r["by"] == "person:qe.anna" && r["at"].as_i64().unwrap() > 0)
+            .all(|r| r["by"] == "person:qe.anna" && rfc3339(&r["at"]).0 > 0)
     );
+    let capa = &closed["nonconformance"]["capa"][0];
+    for when in ["added_at", "done_at", "verified_at"] {
+        assert!(rfc3339(&capa[when]).0 > 0, "{when}: {capa}");
+    }
     let again = app.post(&path, &json!({"action": "start_capa"})).await;
     assert_problem(&again, 409, &["start_capa", "`closed`"]);
     assert_problem(
@@ -409,6 +423,7 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
     assert_eq!(chart["status"], "monitoring");
     assert_eq!(chart["points"].as_array().unwrap().len(), 16);
     assert_eq!(chart["points_out_of_control"], json!([15]));
+    assert_eq!(chart["points"][15]["at"], "2026-03-02T06:15:00Z");
     assert!(chart["limits"]["ucl"].as_f64().unwrap() > 12_000.0);
     assert_problem(
         &app.get("/v1/quality/characteristics/NOPE/chart").await,
@@ -438,6 +453,66 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
             "{action} not audited: {actions:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_nonconformance_stored_with_integer_times_loads_and_answers_rfc3339() {
+    let app = TestApp::start().await;
+    // A body as the store kept it before times were RFC 3339: integer milliseconds.
+    let at = 1_772_431_200_000i64;
+    let stored = app
+        .store
+        .create_nc(&store::Actor::system("test"), move |id| store::NewNc {
+            body: json!({
+                "id": id, "description": "stored before RFC 3339", "items": ["lot:B-OLD-1"],
+                "state": "open", "disposition": null, "capa": [],
+                "history": [{"action": "open", "from": "open", "to": "open",
+                             "by": "person:qe.anna", "at": at}],
+            }),
+            id,
+            state: "open".into(),
+            characteristic: None,
+            alert_id: None,
+            items: vec!["lot:B-OLD-1".into()],
+            at: model::Timestamp(at),
+            transitions: vec![store::NcTransition {
+                action: "open".into(),
+                from: "open".into(),
+                to: "open".into(),
+                by: "person:qe.anna".into(),
+                at: model::Timestamp(at),
+                detail: None,
+            }],
+        })
+        .await
+        .unwrap();
+    let path = format!("/v1/quality/nonconformances/{}", stored.id);
+    let (status, _, nc) = app.get(&path).await;
+    assert_eq!(status, 200, "{nc}");
+    assert_eq!(
+        nc["nonconformance"]["history"][0]["at"],
+        "2026-03-02T06:00:00Z"
+    );
+    // A transition reads the old body and writes it back with RFC 3339 times.
+    let (status, _, moved) = app
+        .post(
+            &format!("{path}/transitions"),
+            &json!({"action": "start_investigation"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    let history = moved["nonconformance"]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{moved}");
+    assert_eq!(history[0]["at"], "2026-03-02T06:00:00Z");
+    assert!(rfc3339(&history[1]["at"]) >= rfc3339(&history[0]["at"]));
+    let body = app
+        .store
+        .nonconformance(&stored.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .body;
+    assert!(body["history"][0]["at"].is_string(), "{body}");
 }
 
 fn simulated_events(days: f64) -> Vec<Event> {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api::ChartKind;
+use crate::monitor::Side;
 use crate::policy::{HoldScope, QualityPolicy, ResolvedPolicy, Severity, Transform};
 use crate::rules::{PointLimits, RuleSet};
 
@@ -27,8 +28,32 @@ pub(super) struct Signal {
     pub(super) value: f64,
     pub(super) limits: Limits,
     pub(super) rules: Vec<u8>,
+    /// The side of the centre line of each fired rule's pattern (parallel to `rules`).
+    pub(super) sides: Vec<Option<Side>>,
     pub(super) beyond: bool,
+    /// The side of the limit the point is beyond.
+    pub(super) beyond_side: Option<Side>,
     pub(super) dispersion: bool,
+}
+
+impl Signal {
+    /// A chart whose one signal is its limit (EWMA, CUSUM): beyond it (on `side`) or not.
+    pub(super) fn limit_only(
+        value: f64,
+        limits: Limits,
+        beyond: bool,
+        side: Option<Side>,
+    ) -> Signal {
+        Signal {
+            value,
+            limits,
+            rules: if beyond { vec![1] } else { Vec::new() },
+            sides: if beyond { vec![side] } else { Vec::new() },
+            beyond,
+            beyond_side: side,
+            dispersion: false,
+        }
+    }
 }
 
 pub(super) fn plain(l: PointLimits) -> Limits {
@@ -272,20 +297,7 @@ impl Enforcer {
         if signal.rules.is_empty() && !signal.beyond && !signal.dispersion {
             return;
         }
-        let mut severity = if signal.dispersion {
-            policy.dispersion_severity
-        } else {
-            Severity::Minor
-        };
-        for &r in &signal.rules {
-            let s = policy.rule_severity(r);
-            if s.weight() > severity.weight() {
-                severity = s;
-            }
-        }
-        if signal.beyond && Severity::Critical.weight() > severity.weight() {
-            severity = policy.rule_severity(1);
-        }
+        let judged = judge(spec, policy, &signal);
         let alert = Alert {
             id: format!("AL-{}-{index:06}", spec.id),
             characteristic: spec.id.clone(),
@@ -297,7 +309,9 @@ impl Enforcer {
             rules: signal.rules.clone(),
             beyond_limits: signal.beyond,
             dispersion_out_of_control: signal.dispersion,
-            severity,
+            good_side: !judged.adverse,
+            good_side_rules: judged.good_side_rules,
+            severity: judged.severity,
             value: signal.value,
             limits: signal.limits,
             items: p.items.clone(),
@@ -305,7 +319,10 @@ impl Enforcer {
             at: p.at,
             policy_version: self.policy.version.clone(),
         };
-        if phase == 2 {
+        let severity = judged.severity;
+        // A point whose every signal is on the good side of a one-sided specification is
+        // reported only, whatever the policy does at its severity.
+        if phase == 2 && judged.adverse {
             let reaction = policy.reaction(severity);
             let what = describe(&alert);
             let primary: Vec<ItemRef> = primary_items(&p.items);
@@ -367,6 +384,54 @@ impl Enforcer {
             }
         }
         out.alerts.push(alert);
+    }
+}
+
+/// How a signalling point counts against the material.
+struct Judged {
+    /// Severity of the adverse signals (minor when every signal is on the good side).
+    severity: Severity,
+    /// Some signal is adverse: on the bad side, or with no side (dispersion, alternation,
+    /// stratification, mixture, a pattern straddling the centre line) — or the
+    /// specification is not one-sided.
+    adverse: bool,
+    /// Fired rules whose pattern lies on the good side.
+    good_side_rules: Vec<u8>,
+}
+
+/// Splits a point's signals into good-side and adverse ones (see the module docs): the
+/// severity comes from the adverse ones only, so a good-side signal never raises it.
+fn judge(spec: &CharacteristicSpec, policy: &ResolvedPolicy, signal: &Signal) -> Judged {
+    let good = spec.good_side();
+    let on_good = |side: Option<Side>| good.is_some() && side == good;
+    let mut severity = if signal.dispersion {
+        policy.dispersion_severity
+    } else {
+        Severity::Minor
+    };
+    let mut adverse = signal.dispersion;
+    let mut good_side_rules = Vec::new();
+    let mut worse = |s: Severity| {
+        if s.weight() > severity.weight() {
+            severity = s;
+        }
+    };
+    for (&r, &side) in signal.rules.iter().zip(&signal.sides) {
+        if on_good(side) {
+            good_side_rules.push(r);
+        } else {
+            adverse = true;
+            worse(policy.rule_severity(r));
+        }
+    }
+    if signal.beyond && !on_good(signal.beyond_side) {
+        adverse = true;
+        worse(policy.rule_severity(1));
+    }
+    Judged {
+        severity,
+        adverse,
+        good_side_rules,
     }
 }
 
@@ -435,6 +500,17 @@ pub(super) fn describe(a: &Alert) -> String {
     }
     if a.dispersion_out_of_control {
         parts.push("dispersion out of control".into());
+    }
+    if !a.good_side_rules.is_empty() || a.good_side {
+        let list: Vec<String> = a.good_side_rules.iter().map(u8::to_string).collect();
+        parts.push(if a.good_side {
+            "on the good side of a one-sided specification: reported, nothing held".to_string()
+        } else {
+            format!(
+                "rule {} on the good side of a one-sided specification",
+                list.join(", ")
+            )
+        });
     }
     format!(
         "{} point {} ({} {}): {}",

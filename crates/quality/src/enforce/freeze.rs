@@ -3,7 +3,8 @@
 //! EWMA and tabular CUSUM recursions kept here).
 
 use crate::api::ChartKind;
-use crate::phase2::ChartMonitor;
+use crate::monitor::Side;
+use crate::phase2::{ChartMonitor, PointOutcome};
 use crate::policy::ResolvedPolicy;
 use crate::rules::PointLimits;
 use crate::shewhart::{self, ShewhartChart, ShewhartOptions};
@@ -148,26 +149,38 @@ pub(super) fn freeze(
 
 /// Charts one point against the frozen limits (None when the chart cannot take it).
 pub(super) fn step(f: &mut Frozen, p: &Pending) -> Option<Signal> {
-    let from = |o: crate::phase2::PointOutcome, limits: Limits| Signal {
-        value: o.statistic,
-        limits,
-        rules: o.fired.rules().collect(),
-        beyond: o.fired.out_of_control(),
-        dispersion: o.secondary_out_of_control,
+    let from = |o: PointOutcome, limits: Limits, m: &ChartMonitor| {
+        let rules: Vec<u8> = o.fired.rules().collect();
+        let beyond = o.fired.out_of_control();
+        Signal {
+            value: o.statistic,
+            limits,
+            sides: rules.iter().map(|&r| m.pattern_side(r)).collect(),
+            rules,
+            beyond,
+            beyond_side: if beyond { m.pattern_side(1) } else { None },
+            dispersion: o.secondary_out_of_control,
+        }
     };
     let size = p.size.unwrap_or(1.0);
     let constant = plain(f.limits);
+    let is_p = matches!(f.engine, Engine::Proportion(_));
     match &mut f.engine {
-        Engine::Individuals(m) => m.push_value(p.values[0]).ok().map(|o| from(o, constant)),
-        Engine::Subgroups(m) => m.push_subgroup(&p.values).ok().map(|o| from(o, constant)),
-        Engine::Counts(m) => m
-            .push_count(p.values[0], size)
-            .ok()
-            .map(|o| from(o, constant)),
+        Engine::Individuals(m) => {
+            let o = m.push_value(p.values[0]).ok()?;
+            Some(from(o, constant, m))
+        }
+        Engine::Subgroups(m) => {
+            let o = m.push_subgroup(&p.values).ok()?;
+            Some(from(o, constant, m))
+        }
+        Engine::Counts(m) => {
+            let o = m.push_count(p.values[0], size).ok()?;
+            Some(from(o, constant, m))
+        }
         Engine::Proportion(m) | Engine::Rate(m) => {
             let o = m.push_count(p.values[0], size).ok()?;
             let c = f.rate_center.unwrap_or(f.limits.center);
-            let is_p = matches!(f.engine, Engine::Proportion(_));
             let s = if is_p {
                 (c * (1.0 - c) / size).sqrt()
             } else {
@@ -179,7 +192,7 @@ pub(super) fn step(f: &mut Frozen, p: &Pending) -> Option<Signal> {
                 lcl: (c - f.nsigma * s).max(0.0),
                 ucl: if is_p { ucl.min(1.0) } else { ucl },
             };
-            Some(from(o, limits))
+            Some(from(o, limits, m))
         }
         Engine::Ewma {
             mu,
@@ -202,14 +215,14 @@ pub(super) fn step(f: &mut Frozen, p: &Pending) -> Option<Signal> {
                 lcl: *mu - w,
                 ucl: *mu + w,
             };
-            let beyond = *z > limits.ucl || *z < limits.lcl;
-            Some(Signal {
-                value: *z,
-                limits,
-                rules: if beyond { vec![1] } else { Vec::new() },
-                beyond,
-                dispersion: false,
-            })
+            let side = if *z > limits.ucl {
+                Some(Side::Above)
+            } else if *z < limits.lcl {
+                Some(Side::Below)
+            } else {
+                None
+            };
+            Some(Signal::limit_only(*z, limits, side.is_some(), side))
         }
         Engine::Cusum {
             mu,
@@ -228,18 +241,20 @@ pub(super) fn step(f: &mut Frozen, p: &Pending) -> Option<Signal> {
             *lo = ((*mu - kk) - x + *lo).max(0.0);
             let hh = *h * *sigma;
             let value = if *hi >= *lo { *hi } else { -*lo };
+            // The upper sum signals a shift up, the lower one a shift down; both at once
+            // (possible only after a large swing) have no single side.
+            let side = match (*hi > hh, *lo > hh) {
+                (true, false) => Some(Side::Above),
+                (false, true) => Some(Side::Below),
+                _ => None,
+            };
+            let limits = Limits {
+                center: 0.0,
+                lcl: -hh,
+                ucl: hh,
+            };
             let beyond = *hi > hh || *lo > hh;
-            Some(Signal {
-                value,
-                limits: Limits {
-                    center: 0.0,
-                    lcl: -hh,
-                    ucl: hh,
-                },
-                rules: if beyond { vec![1] } else { Vec::new() },
-                beyond,
-                dispersion: false,
-            })
+            Some(Signal::limit_only(value, limits, beyond, side))
         }
     }
 }

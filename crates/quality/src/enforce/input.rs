@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::monitor::Side;
 use crate::nc::EpochMillis;
 use crate::policy::Mode;
 
@@ -22,6 +23,20 @@ pub struct CharacteristicSpec {
     pub lsl: Option<f64>,
     /// Upper specification limit.
     pub usl: Option<f64>,
+}
+
+impl CharacteristicSpec {
+    /// The better side of the centre line when the specification is one-sided: below it
+    /// with only an upper limit (smaller is better: leak rate, residual monomer), above it
+    /// with only a lower one (larger is better). `None` for two limits or none.
+    pub fn good_side(&self) -> Option<Side> {
+        let set = |l: Option<f64>| l.is_some_and(f64::is_finite);
+        match (set(self.lsl), set(self.usl)) {
+            (false, true) => Some(Side::Below),
+            (true, false) => Some(Side::Above),
+            _ => None,
+        }
+    }
 }
 
 /// Kind of a traceable item.

@@ -44,7 +44,17 @@ pub struct Alert {
     pub beyond_limits: bool,
     /// The dispersion chart (MR, R, S) is out of control at this point.
     pub dispersion_out_of_control: bool,
-    /// Most severe of the signals.
+    /// Every signal of the point lies on the good side of a one-sided specification (below
+    /// the centre line with only an upper specification limit, above it with only a lower
+    /// one): reported, but nothing is held and no nonconformance opens.
+    #[serde(default)]
+    pub good_side: bool,
+    /// The fired rules whose pattern lies on the good side of a one-sided specification
+    /// (they do not count toward the severity).
+    #[serde(default)]
+    pub good_side_rules: Vec<u8>,
+    /// Most severe of the signals that count against the material (minor when every signal
+    /// is on the good side).
     pub severity: Severity,
     /// Plotted value.
     pub value: f64,
@@ -55,6 +65,8 @@ pub struct Alert {
     /// Events of the results that make up the point.
     pub event_ids: Vec<String>,
     /// Time of the last result of the point.
+    #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "model::Timestamp")]
     pub at: EpochMillis,
     /// Version of the policy that judged it.
     pub policy_version: String,
@@ -86,6 +98,8 @@ pub struct HoldAction {
     /// Characteristic.
     pub characteristic: String,
     /// When (the alert's time).
+    #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "model::Timestamp")]
     pub at: EpochMillis,
 }
 
@@ -105,6 +119,8 @@ pub struct NcAction {
     /// Severity of the alert.
     pub severity: Severity,
     /// When (the alert's time).
+    #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "model::Timestamp")]
     pub at: EpochMillis,
 }
 
@@ -142,6 +158,8 @@ pub struct ChartPoint {
     /// Items measured.
     pub items: Vec<ItemRef>,
     /// Time of the last result of the point.
+    #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "model::Timestamp")]
     pub at: EpochMillis,
 }
 

@@ -6,7 +6,7 @@ use crate::enforce::{
 };
 use crate::policy::{Mode, QualityPolicy, Severity, Transform};
 
-fn spec(id: &str, mode: Mode, chart: &str, n: usize) -> CharacteristicSpec {
+pub(super) fn spec(id: &str, mode: Mode, chart: &str, n: usize) -> CharacteristicSpec {
     CharacteristicSpec {
         id: id.into(),
         mode,
@@ -17,7 +17,7 @@ fn spec(id: &str, mode: Mode, chart: &str, n: usize) -> CharacteristicSpec {
     }
 }
 
-fn result(i: usize, c: &str, value: f64) -> ResultInput {
+pub(super) fn result(i: usize, c: &str, value: f64) -> ResultInput {
     ResultInput {
         event_id: format!("q-{c}-{i}"),
         at: i as i64 * 1000,
@@ -31,7 +31,7 @@ fn result(i: usize, c: &str, value: f64) -> ResultInput {
     }
 }
 
-struct Chain;
+pub(super) struct Chain;
 
 impl Genealogy for Chain {
     fn upstream(&self, item: &ItemRef) -> Vec<ItemRef> {
@@ -52,7 +52,7 @@ impl Genealogy for Chain {
 }
 
 // A deterministic in-control wiggle.
-fn noise(i: usize) -> f64 {
+pub(super) fn noise(i: usize) -> f64 {
     [0.3, -0.5, 0.8, -0.2, 0.1, -0.9, 0.6, -0.4, 0.2, -0.1][i % 10]
 }
 
@@ -329,4 +329,46 @@ fn subgroups_p_and_unknown_characteristics() {
     assert_eq!(p.points.len(), 40);
     // p-chart limits vary with the size.
     assert!(p.points[0].limits.ucl != p.points[1].limits.ucl);
+}
+
+#[test]
+fn alerts_answer_rfc3339_and_alerts_stored_before_still_load() {
+    let policy = QualityPolicy::enterprise_default();
+    let s = spec("VISC", Mode::Process, "imr", 1);
+    let mut e = Enforcer::new(policy.clone(), vec![s]);
+    let phase1 = policy.resolve(Mode::Process, "VISC").phase1_points;
+    let mut rs: Vec<ResultInput> = (0..phase1)
+        .map(|i| result(i, "VISC", 100.0 + noise(i)))
+        .collect();
+    rs.push(ResultInput {
+        at: 1_772_431_200_000,
+        ..result(phase1, "VISC", 130.0)
+    });
+    let out = e.feed(&rs, &Chain);
+    let alert = &out.alerts[0];
+    let json = serde_json::to_value(alert).unwrap();
+    assert_eq!(json["at"], "2026-03-02T06:00:00Z");
+    assert_eq!(json["good_side"], false);
+    assert_eq!(
+        serde_json::to_value(&out.holds[0]).unwrap()["at"],
+        json["at"]
+    );
+    assert_eq!(
+        serde_json::to_value(&out.nonconformances[0]).unwrap()["at"],
+        json["at"]
+    );
+    assert_eq!(
+        &serde_json::from_value::<crate::enforce::Alert>(json.clone()).unwrap(),
+        alert
+    );
+    // A body stored before: integer milliseconds, no good-side fields.
+    let mut old = json;
+    old["at"] = serde_json::json!(1_772_431_200_000i64);
+    let map = old.as_object_mut().unwrap();
+    map.remove("good_side");
+    map.remove("good_side_rules");
+    assert_eq!(
+        &serde_json::from_value::<crate::enforce::Alert>(old).unwrap(),
+        alert
+    );
 }
