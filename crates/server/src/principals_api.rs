@@ -17,7 +17,7 @@ use store::GovernanceWrite;
 
 use crate::AppState;
 use crate::api::Json200;
-use crate::auth::{Caller, forbidden, hierarchy};
+use crate::auth::Caller;
 use crate::extract::Json;
 use crate::problem::Problem;
 use crate::routes::{Endpoint, Param, path};
@@ -133,9 +133,9 @@ async fn issue(
     caller: Caller,
     Json(request): Json<IssueRequest>,
 ) -> Result<(StatusCode, axum::Json<Issued>), Problem> {
-    let plant = hierarchy(&app).await;
+    let plant = app.hierarchy().await;
     if !may_grant(&caller.0.scope, &request.scope, plant.as_ref()) {
-        return Err(forbidden(format!(
+        return Err(Problem::forbidden(format!(
             "scope `{}` reaches beyond the caller's `{}`",
             request.scope, caller.0.scope
         )));

@@ -9,12 +9,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use app::Governance;
+use app::SinkKind;
 use govern::{Role, Scope};
 use model::{OrderId, Timestamp, UnitId};
 use schedule::plant::{PlantProblem, PlantSchedule};
 use serde_json::{Value, json};
-use server::govern_api::Governance;
-use server::sink::SinkKind;
 
 const COMMIT: &str = "/v1/schedule/scenarios/commit";
 

@@ -6,14 +6,15 @@
 
 mod common;
 
+use app::Clock as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use app::Governance;
+use app::SinkKind;
 use govern::{PrincipalKind, Role, Scope};
 use model::{Catalog, Priority};
 use serde_json::{Value, json};
-use server::govern_api::Governance;
-use server::sink::SinkKind;
 use store::{GovernanceWrite, TokenHashing};
 
 struct App {
@@ -45,7 +46,7 @@ impl App {
         let file_sink = std::env::temp_dir().join(format!(
             "mixplane-governance-{}-{}.jsonl",
             std::process::id(),
-            server::govern_api::now().0
+            app::SystemClock.now().0
         ));
         let governance = Governance::new(
             govern::Policy::default_policy(),
@@ -457,7 +458,7 @@ async fn an_expired_proposal_cannot_be_approved_and_its_expiry_is_audited() {
         serde_json::from_value(draft(&order, &due, 120, "schedule_change")).unwrap();
     let bot = govern::Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);
     let hierarchy = govern::Hierarchy::from_plant(&sim::reference_plant());
-    let long_ago = model::Timestamp(server::govern_api::now().0 - 24 * 3_600_000);
+    let long_ago = model::Timestamp(app::SystemClock.now().0 - 24 * 3_600_000);
     let proposal = govern::Proposal::propose(
         "P-old",
         draft,
@@ -529,7 +530,7 @@ async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
     let stored = app.store.proposal(&id).await.unwrap().unwrap().proposal;
     let state = server::AppState::new(app.store.clone());
     let actor = store::Actor::system("test");
-    let answer = server::sink::deliver(
+    let answer = app::govern::sink::deliver(
         &state,
         SinkKind::MesSim,
         &stored,
@@ -591,7 +592,7 @@ async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
     };
     app.store.append(&[squatter], &actor).await.unwrap();
     let inverse = stored.inverse_diff();
-    let refused = server::sink::deliver(
+    let refused = app::govern::sink::deliver(
         &state,
         SinkKind::MesSim,
         &stored,

@@ -534,12 +534,7 @@ async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() 
     let after = store.quality_counts().await.unwrap();
     assert!(after.alerts >= counts.alerts);
     assert_eq!(after.cursor_seq, store.state().await.events_applied as i64);
-    assert!(
-        server::quality_api::enforce(&store)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(app::quality::enforce(&store).await.unwrap().is_none());
     // A reset wipes what was judged with the log, even when the same events (same ids, same
     // sequence numbers) come again: they are judged afresh, not skipped as already seen.
     store.reset(&store::Actor::person("ann")).await.unwrap();

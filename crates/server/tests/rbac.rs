@@ -12,18 +12,19 @@
 
 mod common;
 
+use app::Clock as _;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use app::Governance;
+use app::SinkKind;
 use govern::{
     ActionKind, Change, Evidence, Hierarchy, Outcome, Permission, Policy, Principal, PrincipalKind,
     Proposal, ProposalDraft, Pseudonymizer, Role, Scope, Status, Trigger,
 };
 use serde_json::{Value, json};
-use server::govern_api::Governance;
-use server::sink::SinkKind;
 use store::{GovernanceWrite, TokenHashing};
 
 /// The roles that hold each permission.
@@ -240,7 +241,7 @@ impl Fixture {
         let dir = TempDir(std::env::temp_dir().join(format!(
             "mixplane-rbac-{}-{}",
             std::process::id(),
-            server::govern_api::now().0
+            app::SystemClock.now().0
         )));
         let governance = Governance::new(
             Policy::default_policy(),
@@ -279,7 +280,7 @@ impl Fixture {
             Role::Supervisor,
             Scope::All,
         );
-        let now = server::govern_api::now();
+        let now = app::SystemClock.now();
         let id = format!("T-{}", self.next());
         let policy = Policy::default_policy();
         let mut p = Proposal::propose(

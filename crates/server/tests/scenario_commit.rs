@@ -6,16 +6,17 @@
 
 mod common;
 
+use app::Clock as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use app::Governance;
+use app::SinkKind;
 use govern::{Role, Scope};
 use model::{Catalog, UnitId};
 use schedule::plant::scenario::ScenarioReport;
 use schedule::plant::{PlantProblem, PlantSchedule};
 use serde_json::{Value, json};
-use server::govern_api::Governance;
-use server::sink::SinkKind;
 
 const COMMIT: &str = "/v1/schedule/scenarios/commit";
 
@@ -52,7 +53,7 @@ impl App {
         let file_sink = std::env::temp_dir().join(format!(
             "mixplane-scenario-commit-{}-{}.jsonl",
             std::process::id(),
-            server::govern_api::now().0
+            app::SystemClock.now().0
         ));
         let governance = Governance::new(
             govern::Policy::default_policy(),

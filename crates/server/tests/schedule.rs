@@ -118,8 +118,8 @@ async fn optimize_accepts_the_classic_payload() {
     );
     assert_eq!(body["feasible"], true);
     // Re-check the schedule independently against the mapped problem.
-    let request: server::schedule_api::OptimizeRequest = serde_json::from_value(payload).unwrap();
-    let problem = server::schedule_api::classic_problem(
+    let request: app::schedule::OptimizeRequest = serde_json::from_value(payload).unwrap();
+    let problem = app::schedule::classic_problem(
         &request,
         model::Timestamp::parse("2026-03-02T06:00:00Z").unwrap(),
     )

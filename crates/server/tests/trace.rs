@@ -430,12 +430,12 @@ async fn a_query_after_an_import_sees_the_new_data() {
 #[tokio::test]
 async fn the_index_cache_rebuilds_only_after_a_write() {
     let store = common::reference_store().await;
-    let cache = server::trace_api::IndexCache::default();
+    let cache = app::trace::IndexCache::default();
     let first = cache.get(&store).await.unwrap();
     let again = cache.get(&store).await.unwrap();
     assert!(Arc::ptr_eq(&first, &again), "nothing was written");
     let actor = store::Actor::new(store::ActorKind::System, "test");
-    server::trace_api::import_text(
+    app::trace::import_text(
         &store,
         "case",
         &packing_document(

@@ -109,7 +109,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     print!("{}", summary(&catalog, &state, args.days, args.seed));
     print!("{schedule_summary}");
     let quality = runtime.block_on(async {
-        server::quality_api::enforce(&store).await?;
+        app::quality::enforce(&store).await?;
         store.quality_counts().await
     });
     let quality = quality.context("judging the quality results")?;
@@ -122,7 +122,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         settings.data_dir.display(),
         started.elapsed().as_secs_f64()
     );
-    let app = super::govern::app_state(store.clone(), &settings.data_dir)?;
+    let app = super::govern::app_over(store.clone(), &settings.data_dir)?;
     let trigger = output.events.last().map(|e| e.id.to_string());
     let proposals = runtime
         .block_on(super::govern::demo_proposals(&app, trigger.as_deref()))
@@ -167,7 +167,7 @@ pub fn summary(catalog: &model::Catalog, state: &PlantState, days: f64, seed: u6
         let _ = writeln!(out, "{total:>8}");
     }
     let _ = writeln!(out, "\nUtilisation per work center (share of time running)");
-    for wc in server::api::work_center_views(plant, state) {
+    for wc in app::plant::work_center_views(plant, state) {
         let bar = "#".repeat((wc.utilisation * 20.0).round() as usize);
         let _ = writeln!(
             out,

@@ -85,7 +85,7 @@ pub async fn shutdown_signal() {
 /// Serves the API until a shutdown signal.
 pub fn serve_blocking(
     runtime: &tokio::runtime::Runtime,
-    state: server::AppState,
+    app: app::App,
     bind: &str,
 ) -> anyhow::Result<()> {
     runtime.block_on(async {
@@ -97,7 +97,7 @@ pub fn serve_blocking(
         println!(
             "  try: curl -H \"Authorization: Bearer $MIXPLANE_TOKEN\" 'http://{address}/v1/orders?mode=process&limit=5'"
         );
-        server::serve(listener, state, shutdown_signal())
+        server::serve(listener, server::AppState::from_app(app), shutdown_signal())
             .await
             .context("serving the API")
     })

@@ -6,7 +6,7 @@
 //!
 //! `--commit SCENARIO` turns the chosen scenario into a governed `schedule_change` proposal
 //! in the data directory's store, through the same code path as
-//! `POST /v1/schedule/scenarios/commit` ([`server::scenario_api::commit`]): re-checked,
+//! `POST /v1/schedule/scenarios/commit` ([`app::scenario::commit`]): re-checked,
 //! evidence and diff computed by the server module, the policy deciding whether it applies by
 //! itself. The proposer is the CLI user as a planner.
 
@@ -203,10 +203,10 @@ fn commit(
     )?;
     let runtime = super::runtime()?;
     let store = super::open_store(&runtime, &settings.data_dir)?;
-    let app = super::govern::app_state(store, &settings.data_dir)?;
+    let app = super::govern::app_over(store, &settings.data_dir)?;
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
     let proposer = Principal::new(user, PrincipalKind::Person, Role::Planner, Scope::All);
-    let request = server::scenario_api::CommitRequest {
+    let request = app::scenario::CommitRequest {
         problem: problem.clone(),
         plan,
         scenario: chosen.into(),
@@ -216,8 +216,7 @@ fn commit(
         seed: args.seed,
     };
     runtime
-        .block_on(server::scenario_api::commit(&app, &proposer, request))
-        .map_err(|problem| anyhow::anyhow!("{}", problem.detail))
+        .block_on(app::scenario::commit(&app, &proposer, request))
         .with_context(|| {
             format!(
                 "committing scenario {kind} to the store in {}",

@@ -26,6 +26,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             "the store holds no plant yet; run `mixplane demo` or `mixplane import` first"
         );
     }
-    let app = super::govern::app_state(store, &settings.data_dir)?;
+    let app = super::govern::app_over(store, &settings.data_dir)?;
     super::serve_blocking(&runtime, app, &settings.bind)
 }

@@ -113,14 +113,14 @@ fn now() -> Timestamp {
 /// Reads a file and makes its document ready to store (nothing is stored).
 fn read_file(
     file: &std::path::Path,
-) -> anyhow::Result<(&std::path::Path, server::trace_api::ReadDocument)> {
+) -> anyhow::Result<(&std::path::Path, app::trace::ReadDocument)> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let document = server::trace_api::read_document(&name, &text, now())
+    let document = app::trace::read_document(&name, &text, now())
         .with_context(|| format!("importing {}", file.display()))?;
     Ok((file, document))
 }
@@ -159,7 +159,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
     let store = super::open_store(&runtime, &settings.data_dir)?;
     let load_index = || -> anyhow::Result<trace::Index> {
         runtime
-            .block_on(server::trace_api::load_index(&store))
+            .block_on(app::trace::load_index(&store))
             .context("building the genealogy index")
     };
     match args.command {
@@ -191,7 +191,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
                         runtime.block_on(store.put_plant(catalog.plant().clone(), &actor))?;
                     }
                     let summary = runtime
-                        .block_on(server::trace_api::store_document(&store, document, &actor))
+                        .block_on(app::trace::store_document(&store, document, &actor))
                         .with_context(|| format!("importing {}", file.display()))?;
                     if !json {
                         println!(
@@ -281,7 +281,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
         }
         TraceCommand::Reconcile { .. } => {
             let index = load_index()?;
-            let expectations = runtime.block_on(server::trace_api::expectations(&store));
+            let expectations = runtime.block_on(app::trace::expectations(&store));
             let report = trace::reconcile(&index, &expectations);
             if json {
                 print_json(&report)?;
