@@ -25,6 +25,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod govern;
+pub mod plan;
 pub mod plant;
 pub mod quality;
 pub mod scenario;

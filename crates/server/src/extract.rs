@@ -22,14 +22,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(Problem::unprocessable(source_text(&e))),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(Problem::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "malformed-json",
-                source_text(&e),
-            )),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(Problem::malformed_json(source_text(&e))),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::unsupported_media_type(
                 "the body must be JSON with `Content-Type: application/json`",
             )),
             Err(other) => Err(Problem::bad_request(other.body_text())),

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{Method, Uri};
 use tokio::net::TcpListener;
 
 use crate::problem::Problem;
@@ -99,14 +99,10 @@ async fn not_found(uri: Uri) -> Problem {
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
-    Problem::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        format!(
-            "`{method}` is not allowed on `{}`; see /v1/openapi.json",
-            uri.path()
-        ),
-    )
+    Problem::method_not_allowed(format!(
+        "`{method}` is not allowed on `{}`; see /v1/openapi.json",
+        uri.path()
+    ))
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then drains open requests.

@@ -69,6 +69,25 @@ impl Problem {
         Problem::new(StatusCode::CONFLICT, kind, detail)
     }
 
+    /// A 400 for a body that is not JSON.
+    pub fn malformed_json(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, "malformed-json", detail)
+    }
+
+    /// A 415 for a body of another media type.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            detail,
+        )
+    }
+
+    /// A 405 for a method the path does not serve.
+    pub fn method_not_allowed(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", detail)
+    }
+
     /// This problem with a list of individual problems.
     fn with_errors(mut self, errors: Vec<String>) -> Problem {
         self.errors = errors;

@@ -53,7 +53,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     // Governance first: an admin token to call the API with, and the policy in force.
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let store = super::open_store(&runtime, &settings.data_dir, super::Open::OrCreate)?;
     let token = runtime.block_on(super::govern::demo_admin_token(&store))?;
     let (_, policy_written) = super::govern::load_policy(&settings.data_dir)?;
     let policy_path = super::govern::policy_path(&settings.data_dir);
@@ -78,8 +78,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..sim::SimOptions::default()
     };
-    let (plan, schedule_summary) = super::schedule::engine_plan(&catalog, &options, 3.0)?;
-    let output = super::schedule::simulate_planned(&catalog, &options, &plan)?;
+    let (plan, schedule_summary) = super::planning::engine_plan(&catalog, &options, 3.0)?;
+    let output = super::planning::simulate_planned(&catalog, &options, &plan)?;
 
     let actor = super::cli_actor();
     runtime.block_on(async {

@@ -18,7 +18,6 @@ use govern::{Principal, PrincipalKind, Proposal, Role, Scope, Status};
 use schedule::plant::scenario::{
     RankingWeights, ScenarioKind, ScenarioOptions, ScenarioReport, run_scenarios,
 };
-use schedule::{Termination, TimeLimit};
 
 use crate::DataArgs;
 use crate::config;
@@ -77,17 +76,6 @@ pub struct ScenariosArgs {
     pub data: DataArgs,
 }
 
-/// Each scenario's own wall-clock limit of `seconds`, counted from when it starts.
-pub fn time_slices(seconds: f64) -> impl FnMut(ScenarioKind) -> Box<dyn Termination> {
-    move |_| {
-        let begun = Instant::now();
-        Box::new(TimeLimit {
-            clock: move || begun.elapsed().as_secs_f64(),
-            limit_seconds: seconds,
-        })
-    }
-}
-
 pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     let problem = super::schedule::read_native(&args.file)?;
     let plan = match &args.plan {
@@ -122,7 +110,7 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     };
     let slice = args.time_limit.max(0.0) / (options.scenarios.len() + 1) as f64;
     let started = Instant::now();
-    let mut termination_for = time_slices(slice);
+    let mut termination_for = app::plan::time_slices(slice);
     let mut bar = ProgressBar::new("scenarios");
     let report = run_scenarios(
         &problem,
@@ -202,8 +190,7 @@ fn commit(
         None,
     )?;
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
-    let app = super::govern::app_over(store, &settings.data_dir)?;
+    let app = super::open_app(&runtime, &settings.data_dir, super::Open::Existing)?;
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
     let proposer = Principal::new(user, PrincipalKind::Person, Role::Planner, Scope::All);
     let request = app::scenario::CommitRequest {

@@ -20,12 +20,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     super::init_logging(settings.log_level);
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
-    if runtime.block_on(store.plant()).is_none() {
+    let app = super::open_app(&runtime, &settings.data_dir, super::Open::OrCreate)?;
+    if runtime.block_on(app.store.plant()).is_none() {
         tracing::warn!(
             "the store holds no plant yet; run `mixplane demo` or `mixplane import` first"
         );
     }
-    let app = super::govern::app_over(store, &settings.data_dir)?;
     super::serve_blocking(&runtime, app, &settings.bind)
 }
