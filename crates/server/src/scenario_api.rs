@@ -33,7 +33,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: Some(|g| g.subschema_for::<CommitRequest>()),
             response: |g| g.subschema_for::<Proposal>(),
             success_status: 201,
-            writes: true,
             permission: Permission::ProposeChanges,
             handler: || post(commit),
         },
@@ -51,7 +50,6 @@ fn scenarios_endpoint() -> Endpoint {
         request: Some(|g| g.subschema_for::<ScenariosRequest>()),
         response: |g| g.subschema_for::<ScenarioReport>(),
         success_status: 200,
-        writes: false,
         permission: Permission::WriteSchedule,
         handler: || post(scenarios),
     }
