@@ -12,6 +12,7 @@
 
 mod commands;
 mod config;
+mod logging;
 mod progress;
 
 use std::path::PathBuf;

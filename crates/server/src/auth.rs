@@ -156,7 +156,9 @@ pub async fn layer(
         Err(problem) => return problem.into_response(),
     };
     if let Err(problem) = authorize(&app, &principal, permission).await {
-        return problem.into_response();
+        let mut response = problem.into_response();
+        response.extensions_mut().insert(Caller(principal));
+        return response;
     }
     let is_agent = principal.kind == PrincipalKind::Agent || principal.role == Role::Agent;
     if let Ok(value) =
@@ -164,8 +166,10 @@ pub async fn layer(
     {
         request.headers_mut().insert(ACTOR_HEADER, value);
     }
-    request.extensions_mut().insert(Caller(principal));
-    let response = next.run(request).await;
+    request.extensions_mut().insert(Caller(principal.clone()));
+    let mut response = next.run(request).await;
+    // For the access log, which wraps the router and cannot see the request's extensions.
+    response.extensions_mut().insert(Caller(principal));
     if is_agent {
         return pseudonymise(&app, response).await;
     }

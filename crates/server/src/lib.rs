@@ -9,6 +9,7 @@
 //! a handler extracts, authorises, calls a use-case of `app` and answers; every error becomes
 //! problem+json in [`problem`].
 
+pub mod access_log;
 pub mod api;
 pub mod auth;
 pub mod extract;
@@ -76,7 +77,8 @@ impl std::ops::Deref for AppState {
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// The full router, built from the route table. Every endpoint's handler is wrapped in
-/// [`auth::layer`] with the endpoint's permission, so none is reachable without its rule.
+/// [`auth::layer`] with the endpoint's permission, so none is reachable without its rule;
+/// the whole router is wrapped in the [`access_log`].
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for endpoint in api::endpoints() {
@@ -88,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(access_log::layer))
         .with_state(state)
 }
 

@@ -38,7 +38,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.data.data_dir.clone(),
         args.bind.clone(),
     )?;
-    super::init_logging(settings.log_level);
+    super::init_logging(&settings);
     anyhow::ensure!(
         args.days > 0.0 && args.days <= 366.0,
         "--days must be in (0, 366], got {}",

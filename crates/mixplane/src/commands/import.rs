@@ -28,7 +28,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         args.data.data_dir.clone(),
         None,
     )?;
-    super::init_logging(settings.log_level);
+    super::init_logging(&settings);
     anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
     let file = std::fs::File::open(&args.events)
         .with_context(|| format!("opening {}", args.events.display()))?;

@@ -80,12 +80,9 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-pub fn init_logging(level: tracing::Level) {
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// Logs to stderr at `settings`' level and format (see [`crate::logging`]).
+pub fn init_logging(settings: &crate::config::Settings) {
+    crate::logging::init(settings.log_level, settings.log_format);
 }
 
 /// Reads and parses a plant document, naming the line and column of a JSON error.

@@ -18,7 +18,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.data.data_dir.clone(),
         args.bind.clone(),
     )?;
-    super::init_logging(settings.log_level);
+    super::init_logging(&settings);
     let runtime = super::runtime()?;
     let app = super::open_app(&runtime, &settings.data_dir, super::Open::OrCreate)?;
     if runtime.block_on(app.store.plant()).is_none() {

@@ -146,7 +146,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
         shared.data.data_dir.clone(),
         None,
     )?;
-    super::init_logging(settings.log_level);
+    super::init_logging(&settings);
     let json = shared.json;
     let runtime = super::runtime()?;
     let open = match args.command {
