@@ -14,8 +14,8 @@
 //! - Modules by use-case: [`govern`] (proposals and sinks), [`quality`] (enforcement,
 //!   holds, nonconformances, the release gate), [`trace`] (imports, genealogy queries),
 //!   [`schedule`] (optimize, solve, check, explain, repair), [`scenario`] (what-ifs and their
-//!   commit), [`plan`] (schedule → simulator plan), [`agents`] (proposers that run in
-//!   process).
+//!   commit), [`events`] (ingest), [`principals`] (tokens), [`plant`] (work-center views),
+//!   [`plan`] (schedule → simulator plan), [`agents`] (proposers that run in process).
 //!
 //! Architecture invariant: this crate speaks no protocol. It depends on no edge (`server`,
 //! axum, the binary) and reads the time only through [`Clock`]; engines stay pure below it.
@@ -27,6 +27,7 @@ pub mod events;
 pub mod govern;
 pub mod plan;
 pub mod plant;
+pub mod principals;
 pub mod quality;
 pub mod scenario;
 pub mod schedule;

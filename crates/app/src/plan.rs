@@ -76,7 +76,7 @@ pub fn engine_plan(
         )));
     }
     Ok(EnginePlan {
-        plan: sim_plan(&problem, &solution.schedule),
+        plan: sim_plan(problem.horizon_start, &solution.schedule),
         kpis: report.kpis,
         initial_score: solution.initial_score,
         iterations: solution.iterations,
@@ -85,9 +85,10 @@ pub fn engine_plan(
     })
 }
 
-/// The simulator's plan of a schedule: each unit's operations (those whose id is an
-/// operation reference `<order>/<step>`) with their planned start, in start order.
-pub fn sim_plan(problem: &PlantProblem, schedule: &PlantSchedule) -> sim::Plan {
+/// The simulator's plan of a schedule whose minute 0 is `horizon_start`: each unit's
+/// operations (those whose id is an operation reference `<order>/<step>`) with their planned
+/// start, in start order.
+pub fn sim_plan(horizon_start: model::Timestamp, schedule: &PlantSchedule) -> sim::Plan {
     let mut plan = sim::Plan::default();
     for a in &schedule.assignments {
         let Ok(operation) = a.op.parse::<OperationRef>() else {
@@ -99,7 +100,7 @@ pub fn sim_plan(problem: &PlantProblem, schedule: &PlantSchedule) -> sim::Plan {
             .push(sim::PlannedOperation {
                 order: operation.order,
                 step: operation.step,
-                start: problem.horizon_start.plus_minutes(a.start as f64),
+                start: horizon_start.plus_minutes(a.start as f64),
             });
     }
     for ops in plan.units.values_mut() {
@@ -163,18 +164,7 @@ mod tests {
 
     #[test]
     fn the_simulator_plan_keeps_operation_references_in_start_order() {
-        let problem: PlantProblem = serde_json::from_value(serde_json::json!({
-            "schema_version": schedule::plant::problem::PROBLEM_SCHEMA_VERSION,
-            "horizon_start": "2026-01-05T06:00:00Z",
-            "units": [{"id": "U1"}],
-            "orders": [{"id": "A/1"}],
-            "operations": [
-                {"id": "A/1/0", "order": "A/1", "alternatives": [{"unit": "U1", "minutes": 10}]},
-                {"id": "A/1/1", "order": "A/1", "alternatives": [{"unit": "U1", "minutes": 10}]},
-                {"id": "cip", "order": "A/1", "alternatives": [{"unit": "U1", "minutes": 5}]}
-            ]
-        }))
-        .unwrap();
+        let start = model::Timestamp::parse("2026-01-05T06:00:00Z").unwrap();
         let schedule: PlantSchedule = serde_json::from_value(serde_json::json!({
             "assignments": [
                 {"op": "A/1/1", "unit": "U1", "start": 20, "end": 30},
@@ -183,10 +173,10 @@ mod tests {
             ]
         }))
         .unwrap();
-        let plan = sim_plan(&problem, &schedule);
+        let plan = sim_plan(start, &schedule);
         let ops = &plan.units[&model::UnitId::from("U1")];
         let steps: Vec<(String, u32)> = ops.iter().map(|o| (o.order.to_string(), o.step)).collect();
         assert_eq!(steps, [("A/1".to_owned(), 0), ("A/1".to_owned(), 1)]);
-        assert_eq!(ops[1].start, problem.horizon_start.plus_minutes(20.0));
+        assert_eq!(ops[1].start, start.plus_minutes(20.0));
     }
 }

@@ -5,8 +5,8 @@
 //! proposals wait for approval and which apply by themselves.
 
 use govern::{
-    ActionKind, Change, Evidence, Principal, PrincipalKind, Proposal, ProposalDraft, Role, Scope,
-    Trigger,
+    ActionKind, Change, Entity, Evidence, Field, Principal, PrincipalKind, Proposal, ProposalDraft,
+    Role, Scope, Trigger,
 };
 use model::{OrderState, OrderStatus, PlantState, Priority};
 use serde_json::json;
@@ -108,18 +108,18 @@ pub fn resequence(state: &PlantState, trigger_event: Option<&str>) -> Vec<Propos
             evidence: evidence(past_due(&dues), past_due(&after), "orders_past_due"),
             diff: vec![
                 Change {
-                    entity: "order".into(),
+                    entity: Entity::Order,
                     id: urgent.order.id.to_string(),
-                    field: "priority".into(),
+                    field: Field::Priority,
                     before: json!(urgent.order.priority),
                     after: json!(Priority::High),
                     shift_minutes: None,
                     high_priority: false,
                 },
                 Change {
-                    entity: "order".into(),
+                    entity: Entity::Order,
                     id: relief.order.id.to_string(),
-                    field: "due".into(),
+                    field: Field::Due,
                     before: json!(relief.order.due),
                     after: json!(moved),
                     shift_minutes: Some(90),
@@ -141,9 +141,9 @@ pub fn resequence(state: &PlantState, trigger_event: Option<&str>) -> Vec<Propos
             ),
             evidence: evidence(0.0, 0.0, "priority_inversions"),
             diff: vec![Change {
-                entity: "order".into(),
+                entity: Entity::Order,
                 id: low.order.id.to_string(),
-                field: "priority".into(),
+                field: Field::Priority,
                 before: json!(Priority::Low),
                 after: json!(Priority::Medium),
                 shift_minutes: None,

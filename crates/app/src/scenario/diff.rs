@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use govern::Change;
+use govern::{Change, Entity, Field};
 use model::Priority;
 use schedule::plant::problem::{Assignment, Interval, PlantProblem, PlantSchedule};
 use schedule::plant::scenario::{ScenarioKind, ScenarioKpis};
@@ -51,9 +51,9 @@ pub(super) fn diff(
     let mut units = BTreeSet::new();
     for d in &chosen.changes.deferred {
         changes.push(Change {
-            entity: "order".into(),
+            entity: Entity::Order,
             id: d.order.clone(),
-            field: "due".into(),
+            field: Field::Due,
             before: at(problem, d.due),
             after: at(problem, d.deferred_due),
             shift_minutes: Some(d.deferred_due - d.due),
@@ -65,9 +65,9 @@ pub(super) fn diff(
             units.insert(ot.id.clone());
         }
         changes.push(Change {
-            entity: ot.kind.clone(),
+            entity: ot.kind.as_str().into(),
             id: ot.id.clone(),
-            field: "overtime_windows".into(),
+            field: Field::OvertimeWindows,
             before: json!([]),
             after: Value::Array(ot.windows.iter().map(|w| window_json(problem, w)).collect()),
             shift_minutes: None,
@@ -82,10 +82,10 @@ pub(super) fn diff(
     for a in after {
         let high_priority = order_of.get(a.op.as_str()).is_some_and(|o| high(o));
         let was = before.get(a.op.as_str());
-        let change = |field: &str, before: Value, after: Value, shift: Option<i64>| Change {
-            entity: "operation".into(),
+        let change = |field: Field, before: Value, after: Value, shift: Option<i64>| Change {
+            entity: Entity::Operation,
             id: a.op.clone(),
-            field: field.into(),
+            field,
             before,
             after,
             shift_minutes: shift,
@@ -93,7 +93,7 @@ pub(super) fn diff(
         };
         if was.is_none_or(|b| b.unit != a.unit) {
             changes.push(change(
-                "unit",
+                Field::Unit,
                 was.map_or(Value::Null, |b| json!(b.unit)),
                 json!(a.unit),
                 None,
@@ -105,7 +105,7 @@ pub(super) fn diff(
         }
         if was.is_none_or(|b| b.start != a.start) {
             changes.push(change(
-                "start",
+                Field::Start,
                 was.map_or(Value::Null, |b| at(problem, b.start)),
                 at(problem, a.start),
                 was.map(|b| a.start - b.start),
@@ -142,7 +142,7 @@ pub(super) fn title(
         .collect();
     let moved = diff
         .iter()
-        .filter(|c| c.entity == "operation")
+        .filter(|c| c.entity == Entity::Operation)
         .map(|c| c.id.as_str())
         .collect::<BTreeSet<_>>()
         .len();

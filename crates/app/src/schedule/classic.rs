@@ -47,90 +47,9 @@ pub fn classic_problem(
     let c = &request.constraints;
     let changeover = c.changeover_time_minutes.unwrap_or(0.0).max(0.0).ceil() as i64;
     let lead = c.material_lead_time_minutes.unwrap_or(480).max(0);
-    let mut centers: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut seen = std::collections::HashSet::new();
-    for o in &request.production_orders {
-        if !seen.insert(o.order_id.as_str()) {
-            return Err(AppError::impossible(format!(
-                "production_orders: order `{}` is listed twice",
-                o.order_id
-            )));
-        }
-        if !matches!(o.kind.as_str(), "discrete" | "process" | "repetitive") {
-            return Err(AppError::impossible(format!(
-                "order `{}`: type `{}` is not discrete, process or repetitive",
-                o.order_id, o.kind
-            )));
-        }
-        if !(o.estimated_duration_minutes.is_finite() && o.estimated_duration_minutes > 0.0) {
-            return Err(AppError::impossible(format!(
-                "order `{}`: estimated_duration_minutes must be a positive number",
-                o.order_id
-            )));
-        }
-        let capacity = match &c.work_center_capacity {
-            None => 1,
-            Some(Capacity::All(n)) => *n,
-            Some(Capacity::PerWorkCenter(map)) => map.get(&o.work_center).copied().unwrap_or(1),
-        };
-        if capacity == 0 {
-            return Err(AppError::impossible(format!(
-                "order `{}` cannot run: work center `{}` has no capacity (work_center_capacity is 0)",
-                o.order_id, o.work_center
-            )));
-        }
-        centers.insert(&o.work_center, capacity.min(64));
-    }
-    let cip_centers: std::collections::HashSet<&str> = request
-        .production_orders
-        .iter()
-        .filter(|o| o.cleaning_in_place_required)
-        .map(|o| o.work_center.as_str())
-        .collect();
-    let mut units = Vec::new();
-    for (wc, n) in &centers {
-        for k in 1..=*n {
-            units.push(UnitSpec {
-                id: format!("{wc}#{k}"),
-                mode: None,
-                availability: None,
-                downtime: Vec::new(),
-                changeover: Some("parameter_set".into()),
-                cip: cip_centers.contains(wc).then(|| CipSpec {
-                    minutes: changeover.max(1),
-                    cost: 0.0,
-                    on_product_change: true,
-                    after_batches: None,
-                    max_run_minutes: None,
-                }),
-            });
-        }
-    }
-    let mut pools = Vec::new();
-    if let Some(certified) = &c.certified_operators {
-        let mut needed: BTreeMap<&str, ()> = BTreeMap::new();
-        for o in &request.production_orders {
-            for cert in &o.operator_certifications_required {
-                let have = certified.get(cert).copied().unwrap_or(0);
-                if have == 0 {
-                    return Err(AppError::impossible(format!(
-                        "order `{}` needs certification `{cert}` that nobody holds (certified_operators)",
-                        o.order_id
-                    )));
-                }
-                needed.insert(cert, ());
-            }
-        }
-        for cert in needed.keys() {
-            pools.push(PoolSpec {
-                id: format!("cert:{cert}"),
-                description: Some(format!("operators certified {cert}")),
-                capacity: certified[*cert],
-                availability: None,
-                dips: Vec::new(),
-            });
-        }
-    }
+    let centers = work_centers(request)?;
+    let units = units(request, &centers, changeover);
+    let pools = certification_pools(request)?;
     let mut orders = Vec::new();
     let mut operations = Vec::new();
     for o in &request.production_orders {
@@ -290,4 +209,110 @@ pub fn optimize(request: OptimizeRequest, now: Timestamp) -> Result<OptimizeResp
             feasible: report.feasible,
         })
     }
+}
+
+/// Each work center of the orders with its parallel units (at most 64), after checking each
+/// order's id, type, duration and capacity.
+fn work_centers(request: &OptimizeRequest) -> Result<BTreeMap<&str, u32>, AppError> {
+    let c = &request.constraints;
+    let mut centers: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut seen = std::collections::HashSet::new();
+    for o in &request.production_orders {
+        if !seen.insert(o.order_id.as_str()) {
+            return Err(AppError::impossible(format!(
+                "production_orders: order `{}` is listed twice",
+                o.order_id
+            )));
+        }
+        if !matches!(o.kind.as_str(), "discrete" | "process" | "repetitive") {
+            return Err(AppError::impossible(format!(
+                "order `{}`: type `{}` is not discrete, process or repetitive",
+                o.order_id, o.kind
+            )));
+        }
+        if !(o.estimated_duration_minutes.is_finite() && o.estimated_duration_minutes > 0.0) {
+            return Err(AppError::impossible(format!(
+                "order `{}`: estimated_duration_minutes must be a positive number",
+                o.order_id
+            )));
+        }
+        let capacity = match &c.work_center_capacity {
+            None => 1,
+            Some(Capacity::All(n)) => *n,
+            Some(Capacity::PerWorkCenter(map)) => map.get(&o.work_center).copied().unwrap_or(1),
+        };
+        if capacity == 0 {
+            return Err(AppError::impossible(format!(
+                "order `{}` cannot run: work center `{}` has no capacity (work_center_capacity is 0)",
+                o.order_id, o.work_center
+            )));
+        }
+        centers.insert(&o.work_center, capacity.min(64));
+    }
+    Ok(centers)
+}
+
+/// `WORK_CENTER#k` for each parallel unit, with a CIP where an order needs cleaning.
+fn units(
+    request: &OptimizeRequest,
+    centers: &BTreeMap<&str, u32>,
+    changeover: i64,
+) -> Vec<UnitSpec> {
+    let cip_centers: std::collections::HashSet<&str> = request
+        .production_orders
+        .iter()
+        .filter(|o| o.cleaning_in_place_required)
+        .map(|o| o.work_center.as_str())
+        .collect();
+    let mut units = Vec::new();
+    for (wc, n) in centers {
+        for k in 1..=*n {
+            units.push(UnitSpec {
+                id: format!("{wc}#{k}"),
+                mode: None,
+                availability: None,
+                downtime: Vec::new(),
+                changeover: Some("parameter_set".into()),
+                cip: cip_centers.contains(wc).then(|| CipSpec {
+                    minutes: changeover.max(1),
+                    cost: 0.0,
+                    on_product_change: true,
+                    after_batches: None,
+                    max_run_minutes: None,
+                }),
+            });
+        }
+    }
+    units
+}
+
+/// One pool per required certification, sized by `certified_operators` (none when absent).
+fn certification_pools(request: &OptimizeRequest) -> Result<Vec<PoolSpec>, AppError> {
+    let c = &request.constraints;
+    let mut pools = Vec::new();
+    if let Some(certified) = &c.certified_operators {
+        let mut needed: BTreeMap<&str, ()> = BTreeMap::new();
+        for o in &request.production_orders {
+            for cert in &o.operator_certifications_required {
+                let have = certified.get(cert).copied().unwrap_or(0);
+                if have == 0 {
+                    return Err(AppError::impossible(format!(
+                        "order `{}` needs certification `{cert}` that nobody holds (certified_operators)",
+                        o.order_id
+                    )));
+                }
+                needed.insert(cert, ());
+            }
+        }
+        for cert in needed.keys() {
+            pools.push(PoolSpec {
+                id: format!("cert:{cert}"),
+                description: Some(format!("operators certified {cert}")),
+                capacity: certified[*cert],
+                availability: None,
+                dips: Vec::new(),
+            });
+        }
+    }
+    Ok(pools)
 }
