@@ -156,59 +156,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
     let app = super::open_app(&runtime, &settings.data_dir, open)?;
     let store = &app.store;
     match args.command {
-        TraceCommand::Import { files, .. } => {
-            let actor = super::cli_actor();
-            let mut summaries = Vec::new();
-            // One thread reads and prepares the next document while this one stores the one
-            // before: documents are stored in order, each whole or not at all, and the first
-            // that fails stops the import (the ones before it stay stored).
-            std::thread::scope(|scope| -> anyhow::Result<()> {
-                let (send, receive) = std::sync::mpsc::sync_channel(1);
-                let files = &files;
-                std::thread::Builder::new()
-                    .name("trace-read".into())
-                    .spawn_scoped(scope, move || {
-                        for file in files {
-                            let read = read_file(file);
-                            let failed = read.is_err();
-                            if send.send(read).is_err() || failed {
-                                return;
-                            }
-                        }
-                    })
-                    .context("starting a thread to read documents")?;
-                for read in receive {
-                    let (file, document) = read?;
-                    if document.is_plant_events() && runtime.block_on(store.plant()).is_none() {
-                        let catalog = super::sim::load_catalog(None)?;
-                        runtime.block_on(store.put_plant(catalog.plant().clone(), &actor))?;
-                    }
-                    let summary = runtime
-                        .block_on(app::trace::store_document(store, document, &actor))
-                        .with_context(|| format!("importing {}", file.display()))?;
-                    if !json {
-                        println!(
-                            "{}: {} ({} events): {} new, {} already stored{}",
-                            summary.name,
-                            summary.format,
-                            summary.events,
-                            summary.inserted,
-                            summary.duplicates,
-                            if summary.duplicate_document {
-                                " (same document imported before)"
-                            } else {
-                                ""
-                            }
-                        );
-                    }
-                    summaries.push(summary);
-                }
-                Ok(())
-            })?;
-            if json {
-                print_json(&summaries)?;
-            }
-        }
+        TraceCommand::Import { files, .. } => import(&runtime, store, &files, json)?,
         TraceCommand::Backward { id, filter, .. } => {
             show_trace(&runtime, &app, &id, Direction::Backward, &filter, json)?
         }
@@ -309,6 +257,68 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Imports `files` in order, each whole or not at all, reading the next while the one before
+/// is stored; the first that fails stops the import (the ones before it stay stored).
+fn import(
+    runtime: &tokio::runtime::Runtime,
+    store: &store::Store,
+    files: &[PathBuf],
+    json: bool,
+) -> anyhow::Result<()> {
+    let actor = super::cli_actor();
+    let mut summaries = Vec::new();
+    // One thread reads and prepares the next document while this one stores the one
+    // before: documents are stored in order, each whole or not at all, and the first
+    // that fails stops the import (the ones before it stay stored).
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel(1);
+
+        std::thread::Builder::new()
+            .name("trace-read".into())
+            .spawn_scoped(scope, move || {
+                for file in files {
+                    let read = read_file(file);
+                    let failed = read.is_err();
+                    if send.send(read).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .context("starting a thread to read documents")?;
+        for read in receive {
+            let (file, document) = read?;
+            if document.is_plant_events() && runtime.block_on(store.plant()).is_none() {
+                let catalog = super::sim::load_catalog(None)?;
+                runtime.block_on(store.put_plant(catalog.plant().clone(), &actor))?;
+            }
+            let summary = runtime
+                .block_on(app::trace::store_document(store, document, &actor))
+                .with_context(|| format!("importing {}", file.display()))?;
+            if !json {
+                println!(
+                    "{}: {} ({} events): {} new, {} already stored{}",
+                    summary.name,
+                    summary.format,
+                    summary.events,
+                    summary.inserted,
+                    summary.duplicates,
+                    if summary.duplicate_document {
+                        " (same document imported before)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            summaries.push(summary);
+        }
+        Ok(())
+    })?;
+    if json {
+        print_json(&summaries)?;
     }
     Ok(())
 }
