@@ -29,8 +29,8 @@ pub mod rbac;
 
 pub use policy::{Autonomy, Gate, Policy, PolicyError, Privacy, Rule, Thresholds};
 pub use proposal::{
-    ActionKind, Change, Decision, DecisionKind, Evidence, GovernError, Outcome, Proposal,
-    ProposalDraft, Status, Trigger,
+    ActionKind, Change, Decision, DecisionKind, Entity, Evidence, Field, GovernError, Outcome,
+    Proposal, ProposalDraft, Status, Trigger,
 };
 pub use pseudo::{Pseudonymizer, hmac_sha256};
 pub use rbac::{Hierarchy, Permission, Principal, PrincipalKind, Role, Scope};

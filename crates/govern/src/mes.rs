@@ -16,7 +16,7 @@ use model::{EquipmentState, Event, EventKind, Priority, Timestamp, UnitId};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::proposal::Change;
+use crate::proposal::{Change, Entity, Field};
 
 /// The events that carry out `diff` for proposal `proposal` (`direction` is `apply` or
 /// `rollback`), at plant time `time`. Event ids are `<proposal>-<direction>-<n>`, so
@@ -65,8 +65,8 @@ fn dispatched(direction: &str, change: &Change) -> Result<EventKind, String> {
             "`after` is null: an operation cannot be dispatched to nothing".into()
         });
     }
-    let (unit, start) = match change.field.as_str() {
-        "unit" => {
+    let (unit, start) = match change.field {
+        Field::Unit => {
             let unit = value::<String>(&change.after)?;
             if unit.trim().is_empty() {
                 return Err("`after` is not valid here: the unit is empty".into());
@@ -85,32 +85,32 @@ fn dispatched(direction: &str, change: &Change) -> Result<EventKind, String> {
 
 fn kind_for(proposal: &str, direction: &str, change: &Change) -> Result<EventKind, String> {
     let order = || change.id.as_str().into();
-    match (change.entity.as_str(), change.field.as_str()) {
-        ("order", "due") => Ok(EventKind::OrderChanged {
+    match (&change.entity, &change.field) {
+        (Entity::Order, Field::Due) => Ok(EventKind::OrderChanged {
             order: order(),
             quantity: None,
             due: Some(value::<Timestamp>(&change.after)?),
             priority: None,
         }),
-        ("order", "priority") => Ok(EventKind::OrderChanged {
+        (Entity::Order, Field::Priority) => Ok(EventKind::OrderChanged {
             order: order(),
             quantity: None,
             due: None,
             priority: Some(value::<Priority>(&change.after)?),
         }),
-        ("order", "quantity") => Ok(EventKind::OrderChanged {
+        (Entity::Order, Field::Quantity) => Ok(EventKind::OrderChanged {
             order: order(),
             quantity: Some(value::<f64>(&change.after)?),
             due: None,
             priority: None,
         }),
-        ("unit", "state") => Ok(EventKind::EquipmentStateChanged {
+        (Entity::Unit, Field::State) => Ok(EventKind::EquipmentStateChanged {
             unit: change.id.as_str().into(),
             state: value::<EquipmentState>(&change.after)?,
             reason: Some(format!("proposal {proposal}")),
         }),
-        ("operation", "unit" | "start") => dispatched(direction, change),
-        (entity @ ("unit" | "pool"), "overtime_windows") => Err(format!(
+        (Entity::Operation, Field::Unit | Field::Start) => dispatched(direction, change),
+        (entity @ (Entity::Unit | Entity::Pool), Field::OvertimeWindows) => Err(format!(
             "the simulated MES cannot carry out `{entity}.overtime_windows`: it keeps no \
              calendar and there is no calendar event; use the file sink"
         )),

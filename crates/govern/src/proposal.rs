@@ -112,13 +112,91 @@ impl Evidence {
     }
 }
 
+/// An open set of names: the ones mixplane knows as variants, any other kept by its name.
+/// The wire form is the name alone (`"order"`, `"overtime_windows"`), so an edge or an MES
+/// may name kinds and fields this version does not know; mixplane's own code matches the
+/// variants instead of comparing strings.
+macro_rules! open_names {
+    ($(#[$doc:meta])* $ty:ident { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $ty {
+            $($(#[$vdoc])* $variant,)+
+            /// A name this version has no variant for.
+            #[serde(untagged)]
+            Other(String),
+        }
+
+        impl $ty {
+            /// The wire name.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $ty::Other(name) => name,
+                    known => model::wire::name_of(known),
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// The variant a name stands for (a known name never becomes `Other`).
+        impl From<&str> for $ty {
+            fn from(name: &str) -> $ty {
+                let name: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+                    serde::de::value::StrDeserializer::new(name);
+                $ty::deserialize(name).expect("an open set takes any name")
+            }
+        }
+
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+open_names!(
+    /// What kind of object a change is to.
+    Entity {
+        Order,
+        Operation,
+        Unit,
+        Pool,
+        Lot,
+        PoolMember,
+    }
+);
+
+open_names!(
+    /// Which field of the object changes.
+    Field {
+        Due,
+        Priority,
+        Quantity,
+        State,
+        /// The unit an operation runs on.
+        Unit,
+        /// When an operation starts.
+        Start,
+        OvertimeWindows,
+    }
+);
+
 /// One field of one object changing from `before` to `after`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// What kind of object: `order`, `operation`, `unit`, `lot`, `pool_member`, …
-    pub entity: String,
+    #[schemars(with = "String")]
+    pub entity: Entity,
     pub id: String,
-    pub field: String,
+    #[schemars(with = "String")]
+    pub field: Field,
     pub before: Value,
     pub after: Value,
     /// For time moves: how far the object moves, in minutes (signed).
@@ -596,6 +674,24 @@ mod tests {
     use super::*;
     use crate::rbac::Scope;
     use serde_json::json;
+
+    #[test]
+    fn change_kinds_and_fields_are_an_open_set_with_an_unchanged_wire_form() {
+        let text = r#"{"entity":"operation","id":"MO-1/0","field":"start","before":null,"after":1,"high_priority":false}"#;
+        let change: Change = serde_json::from_str(text).unwrap();
+        assert_eq!(change.entity, Entity::Operation);
+        assert_eq!(change.field, Field::Start);
+        assert_eq!(serde_json::to_string(&change).unwrap(), text);
+        let other: Change = serde_json::from_str(&text.replace("operation", "recipe")).unwrap();
+        assert_eq!(other.entity, Entity::Other("recipe".into()));
+        assert_eq!(other.entity.as_str(), "recipe");
+        assert_eq!(Entity::from("pool_member"), Entity::PoolMember);
+        assert_eq!(
+            Field::from("overtime_windows").to_string(),
+            "overtime_windows"
+        );
+        assert_eq!(Field::from("colour"), Field::Other("colour".into()));
+    }
 
     fn hierarchy() -> Hierarchy {
         Hierarchy {

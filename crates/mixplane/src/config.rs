@@ -30,7 +30,21 @@ pub struct ServerSection {
 #[serde(deny_unknown_fields)]
 pub struct LogSection {
     pub level: Option<String>,
+    /// `text` (default) or `json` (one JSON object a line).
+    pub format: Option<String>,
 }
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only when stderr is a terminal.
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+model::wire_enum!(LogFormat, "log format", [Text, Json]);
 
 /// Resolved settings.
 #[derive(Debug, Clone)]
@@ -38,6 +52,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub bind: String,
     pub log_level: tracing::Level,
+    pub log_format: LogFormat,
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./mixplane-data";
@@ -76,10 +91,15 @@ pub fn resolve(
     let log_level = level_text.parse().map_err(|_| {
         anyhow::anyhow!("log level `{level_text}` is not one of error, warn, info, debug, trace")
     })?;
+    let format_text = env("MIXPLANE_LOG_FORMAT")
+        .or(config.log.format)
+        .unwrap_or_else(|| "text".to_owned());
+    let log_format = format_text.parse::<LogFormat>()?;
     Ok(Settings {
         data_dir,
         bind,
         log_level,
+        log_format,
     })
 }
 
@@ -95,6 +115,13 @@ mod tests {
         assert_eq!(config.server.bind.as_deref(), Some("0.0.0.0:9"));
         let error = toml::from_str::<FileConfig>("[server]\nport = 1\n").unwrap_err();
         assert!(error.to_string().contains("port"), "{error}");
+        let config: FileConfig = toml::from_str("[log]\nformat = \"json\"\n").unwrap();
+        assert_eq!(config.log.format.as_deref(), Some("json"));
+        assert_eq!("json".parse::<LogFormat>().unwrap(), LogFormat::Json);
+        assert_eq!(
+            "xml".parse::<LogFormat>().unwrap_err().to_string(),
+            "unknown log format `xml` (expected text or json)"
+        );
     }
 
     #[test]

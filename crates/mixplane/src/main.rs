@@ -1,14 +1,18 @@
 //! The `mixplane` binary: a thin command-line shell over the library crates.
 //!
-//! Each subcommand parses its flags, resolves settings, calls into `store`, `sim`, `server`
-//! or an engine, and prints. Errors are reported here, once, with their context chain, and
-//! map to exit code 1 (2 for usage errors, which clap handles).
+//! Each subcommand parses its flags, resolves settings, opens the data directory (one path:
+//! `commands::open_store`, which refuses a directory without a store for a command that reads
+//! one), calls a use-case of `app` (or `sim` and an engine for the commands that need no
+//! data), and prints; `server` is used only to serve. Errors are reported here, once, with
+//! their context chain, and map to exit code 1 (2 for usage errors, which clap handles, and
+//! for an audit trail that could not be read).
 //!
 //! Architecture invariant: the binary holds no domain logic. It must not decide anything an
-//! engine, the store or the server should decide; it wires them together and prints.
+//! engine, the store or a use-case should decide; it parses, calls and prints.
 
 mod commands;
 mod config;
+mod logging;
 mod progress;
 
 use std::path::PathBuf;
@@ -86,7 +90,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            match error.downcast_ref::<commands::audit::VerifyFailure>() {
+                Some(failure) => ExitCode::from(failure.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -176,3 +176,39 @@ fn demo_without_serving_prints_the_summary() {
     assert!(dir.join("mixplane.db").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Logs written to a pipe or a file used to be full of ANSI colour codes. Colour is for a
+/// terminal only, and `MIXPLANE_LOG_FORMAT=json` (or `[log] format = "json"`) writes one JSON
+/// object a line.
+#[test]
+fn logs_to_a_pipe_carry_no_colour_and_can_be_json() {
+    use std::io::BufRead;
+    for format in ["text", "json"] {
+        let dir = temp_dir(&format!("log-{format}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mixplane"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(&dir)
+            .env("MIXPLANE_LOG_FORMAT", format)
+            .env_remove("MIXPLANE_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        // An empty data directory: `serve` warns that there is no plant, then serves.
+        let mut line = String::new();
+        std::io::BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(line.contains("no plant"), "{format}: {line:?}");
+        assert!(!line.contains('\x1b'), "{format}: colour codes in {line:?}");
+        if format == "json" {
+            let object: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+            assert_eq!(object["level"], "WARN", "{object}");
+            assert!(object["message"].as_str().unwrap().contains("no plant"));
+            assert!(object["time"].is_string(), "{object}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

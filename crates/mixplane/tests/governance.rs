@@ -124,11 +124,56 @@ async fn audit_verify_names_the_first_bad_record_after_tampering() {
         trail(&dir.0);
         tamper(&dir.0, sql).await;
         let verify = mixplane(&dir.0, &["audit", "verify"]);
-        assert!(
-            !verify.status.success(),
-            "{name}: tampering must fail verification"
+        assert_eq!(
+            verify.status.code(),
+            Some(1),
+            "{name}: tampering must fail verification with exit 1"
         );
         let stderr = text(&verify.stderr);
         assert!(stderr.contains(expected), "{name}: {stderr}");
     }
+}
+
+/// A typo in `--data-dir` used to create an empty store there and report "audit trail intact:
+/// 0 records" with exit 0. A command that reads data refuses a directory without a store,
+/// naming it, and creates nothing; `audit verify` exits 2 for a trail it cannot read (1 is
+/// for a broken one).
+#[test]
+fn reading_commands_refuse_a_directory_without_a_store() {
+    let parent = TempDir::new("typo");
+    let typo = parent.0.join("typo-dir");
+    let verify = mixplane(&typo, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(2), "{}", text(&verify.stderr));
+    let stderr = text(&verify.stderr);
+    assert!(stderr.contains("typo-dir"), "names the directory: {stderr}");
+    assert!(stderr.contains("holds no mixplane store"), "{stderr}");
+    assert!(!text(&verify.stdout).contains("intact"));
+    assert!(!typo.exists(), "nothing is created for a reading command");
+
+    for args in [
+        &["audit", "export"][..],
+        &["trace", "reconcile"],
+        &["trace", "backward", "LOT-1"],
+        &["token", "revoke", "--name", "ann"],
+    ] {
+        let out = mixplane(&typo, args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("holds no mixplane store"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!typo.exists(), "{args:?} created the directory");
+    }
+
+    // A store file that is no database: the trail cannot be read, exit 2.
+    let broken = TempDir::new("not-a-db");
+    std::fs::write(broken.0.join("mixplane.db"), b"this is not SQLite").unwrap();
+    let verify = mixplane(&broken.0, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(2), "{}", text(&verify.stderr));
 }

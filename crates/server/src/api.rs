@@ -1,7 +1,5 @@
 //! Handlers of the v1 API and their place in the route table.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
@@ -9,7 +7,8 @@ use axum::routing::{get, post};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use model::{EquipmentState, Event, Mode, OrderState, OrderStatus, Plant, Timestamp};
+use app::plant::WorkCenterView;
+use model::{Event, Mode, OrderState, OrderStatus, Plant, Timestamp};
 use store::{AppendOutcome, EventFilter, OrderFilter, StoredEvent};
 
 use crate::AppState;
@@ -32,7 +31,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<Health>(),
             success_status: 200,
-            writes: false,
             permission: Permission::Public,
             handler: || get(health),
         },
@@ -46,7 +44,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<Plant>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadPlant,
             handler: || get(get_plant),
         },
@@ -60,7 +57,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<OrderPage>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadPlant,
             handler: || get(list_orders),
         },
@@ -74,7 +70,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<OrderState>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadPlant,
             handler: || get(get_order),
         },
@@ -88,7 +83,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<Vec<WorkCenterView>>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadPlant,
             handler: || get(list_work_centers),
         },
@@ -102,7 +96,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: Some(|g| g.subschema_for::<Vec<Event>>()),
             response: |g| g.subschema_for::<AppendOutcome>(),
             success_status: 200,
-            writes: true,
             permission: Permission::WriteEvents,
             handler: || post(ingest_events),
         },
@@ -116,7 +109,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<Vec<StoredEvent>>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadEvents,
             handler: || get(list_events),
         },
@@ -130,7 +122,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<Vec<store::AuditRecord>>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadAudit,
             handler: || get(list_audit),
         },
@@ -144,7 +135,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<serde_json::Value>(),
             success_status: 200,
-            writes: false,
             permission: Permission::Public,
             handler: || get(openapi),
         },
@@ -227,11 +217,7 @@ async fn get_plant(State(app): State<AppState>) -> Result<Json200<Plant>, Proble
 }
 
 fn no_plant() -> Problem {
-    Problem::new(
-        StatusCode::CONFLICT,
-        "no-plant",
-        "no plant is loaded; run `mixplane demo` or load one first",
-    )
+    app::AppError::NoPlant.into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,84 +289,14 @@ async fn get_order(
         .ok_or_else(|| Problem::not_found(format!("order `{id}` does not exist")))
 }
 
-/// A unit with its state and how its time was spent.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct UnitView {
-    pub id: String,
-    pub name: String,
-    pub state: EquipmentState,
-    pub since: Timestamp,
-    /// Share of the recorded time spent running, 0 to 1.
-    pub utilisation: f64,
-    pub minutes_in_state: BTreeMap<EquipmentState, f64>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct WorkCenterView {
-    pub id: String,
-    pub name: String,
-    pub area: String,
-    pub mode: Mode,
-    pub units: Vec<UnitView>,
-    /// Mean utilisation of the units.
-    pub utilisation: f64,
-}
-
 async fn list_work_centers(
     State(app): State<AppState>,
 ) -> Result<Json200<Vec<WorkCenterView>>, Problem> {
     let catalog = app.store.plant().await.ok_or_else(no_plant)?;
-    Ok(Json200(work_center_views(
+    Ok(Json200(app::plant::work_center_views(
         catalog.plant(),
         &*app.store.state().await,
     )))
-}
-
-/// Work centers with their units' state and utilisation, from the current state.
-pub fn work_center_views(plant: &Plant, state: &model::PlantState) -> Vec<WorkCenterView> {
-    plant
-        .work_centers
-        .iter()
-        .map(|wc| {
-            let units: Vec<UnitView> = plant
-                .units
-                .iter()
-                .filter(|u| u.work_center == wc.id)
-                .map(|u| {
-                    let unit_state = state.units.get(&u.id);
-                    let minutes = unit_state
-                        .map(|s| s.minutes_in_state.clone())
-                        .unwrap_or_default();
-                    let total: f64 = minutes.values().sum();
-                    let running = minutes
-                        .get(&EquipmentState::Running)
-                        .copied()
-                        .unwrap_or(0.0);
-                    UnitView {
-                        id: u.id.to_string(),
-                        name: u.name.clone(),
-                        state: unit_state.map_or(EquipmentState::Idle, |s| s.state),
-                        since: unit_state.map_or(Timestamp::default(), |s| s.since),
-                        utilisation: if total > 0.0 { running / total } else { 0.0 },
-                        minutes_in_state: minutes,
-                    }
-                })
-                .collect();
-            let utilisation = if units.is_empty() {
-                0.0
-            } else {
-                units.iter().map(|u| u.utilisation).sum::<f64>() / units.len() as f64
-            };
-            WorkCenterView {
-                id: wc.id.to_string(),
-                name: wc.name.clone(),
-                area: wc.area.to_string(),
-                mode: wc.mode,
-                units,
-                utilisation,
-            }
-        })
-        .collect()
 }
 
 async fn ingest_events(
@@ -388,49 +304,9 @@ async fn ingest_events(
     caller: Caller,
     Json(events): Json<Vec<Event>>,
 ) -> Result<Json200<AppendOutcome>, Problem> {
-    let actor = caller.actor();
-    let snapshot = app.store.snapshot().await;
-    let catalog = snapshot.catalog.ok_or_else(no_plant)?;
-    check_event_scope(&caller, &catalog, &snapshot.state, &events)?;
-    let outcome = app.store.append(&events, &actor).await?;
-    crate::quality_api::after_ingest(&app, &events).await;
-    Ok(Json200(outcome))
-}
-
-/// An area-scoped principal may only write events that act inside its area: an event on a
-/// unit of another area, an order whose routing runs outside it, or a site-wide event (a
-/// purchased receipt, a shipment) is refused with 403 naming the event and the areas.
-/// Site and all-site scopes reach every area of their site (checked by the permission layer).
-pub fn check_event_scope(
-    caller: &Caller,
-    catalog: &model::Catalog,
-    state: &model::PlantState,
-    events: &[Event],
-) -> Result<(), Problem> {
-    let govern::Scope::Area(own) = &caller.0.scope else {
-        return Ok(());
-    };
-    for (index, event) in events.iter().enumerate() {
-        let areas = catalog.event_areas(event, state);
-        let outside: Vec<String> = areas
-            .iter()
-            .filter(|a| a.as_str() != own)
-            .map(ToString::to_string)
-            .collect();
-        if areas.is_empty() || !outside.is_empty() {
-            let reach = if areas.is_empty() {
-                "is site-wide".to_owned()
-            } else {
-                format!("acts in area(s) {}", outside.join(", "))
-            };
-            return Err(crate::auth::forbidden(format!(
-                "event {index} (id `{}`, {}) {reach}, outside the caller's scope `area:{own}`; nothing was stored",
-                event.id,
-                event.kind.type_name()
-            )));
-        }
-    }
-    Ok(())
+    Ok(Json200(
+        app::events::ingest(&app, &caller.0, &events).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -526,5 +402,14 @@ pub struct Json200<T>(pub T);
 impl<T: Serialize> IntoResponse for Json200<T> {
     fn into_response(self) -> axum::response::Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// A 201 JSON response.
+pub struct Created<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> axum::response::Response {
+        (StatusCode::CREATED, axum::Json(self.0)).into_response()
     }
 }

@@ -25,10 +25,10 @@ use std::sync::Mutex;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use govern::{Hierarchy, Permission, Principal, PrincipalKind, Role};
+use govern::{Permission, Principal, PrincipalKind, Role};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -57,7 +57,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .extensions
             .get::<Caller>()
             .cloned()
-            .ok_or_else(|| unauthorized("this endpoint needs a bearer token"))
+            .ok_or_else(|| Problem::unauthorized("this endpoint needs a bearer token"))
     }
 }
 
@@ -106,42 +106,24 @@ impl TokenCache {
     }
 }
 
-/// A 401 problem with the `WWW-Authenticate` challenge.
-pub fn unauthorized(detail: impl Into<String>) -> Problem {
-    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
-}
-
-/// A 403 problem.
-pub fn forbidden(detail: impl Into<String>) -> Problem {
-    Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
-}
-
 fn bearer(headers: &HeaderMap) -> Result<&str, Problem> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
-        unauthorized(
+        Problem::unauthorized(
             "this endpoint needs `Authorization: Bearer <token>` (`mixplane token create`)",
         )
     })?;
     let text = value
         .to_str()
-        .map_err(|_| unauthorized("the Authorization header is not text"))?;
-    let (scheme, token) = text
-        .split_once(' ')
-        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+        .map_err(|_| Problem::unauthorized("the Authorization header is not text"))?;
+    let (scheme, token) = text.split_once(' ').ok_or_else(|| {
+        Problem::unauthorized("the Authorization header must be `Bearer <token>`")
+    })?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(unauthorized(
+        return Err(Problem::unauthorized(
             "the Authorization header must be `Bearer <token>`",
         ));
     }
     Ok(token.trim())
-}
-
-/// The plant hierarchy scopes are checked against, if a plant is loaded.
-pub async fn hierarchy(app: &AppState) -> Option<Hierarchy> {
-    app.store
-        .plant()
-        .await
-        .map(|catalog| Hierarchy::from_plant(catalog.plant()))
 }
 
 /// The middleware function for an endpoint requiring `permission` (see [`layer`]).
@@ -174,7 +156,9 @@ pub async fn layer(
         Err(problem) => return problem.into_response(),
     };
     if let Err(problem) = authorize(&app, &principal, permission).await {
-        return problem.into_response();
+        let mut response = problem.into_response();
+        response.extensions_mut().insert(Caller(principal));
+        return response;
     }
     let is_agent = principal.kind == PrincipalKind::Agent || principal.role == Role::Agent;
     if let Ok(value) =
@@ -182,8 +166,10 @@ pub async fn layer(
     {
         request.headers_mut().insert(ACTOR_HEADER, value);
     }
-    request.extensions_mut().insert(Caller(principal));
-    let response = next.run(request).await;
+    request.extensions_mut().insert(Caller(principal.clone()));
+    let mut response = next.run(request).await;
+    // For the access log, which wraps the router and cannot see the request's extensions.
+    response.extensions_mut().insert(Caller(principal));
     if is_agent {
         return pseudonymise(&app, response).await;
     }
@@ -192,11 +178,10 @@ pub async fn layer(
 
 async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Principal, Problem> {
     let token = bearer(headers)?;
-    app.governance
-        .tokens
+    app.tokens
         .principal(&app.store, token)
         .await?
-        .ok_or_else(|| unauthorized("the bearer token is unknown, revoked or malformed"))
+        .ok_or_else(|| Problem::unauthorized("the bearer token is unknown, revoked or malformed"))
 }
 
 async fn authorize(
@@ -205,18 +190,18 @@ async fn authorize(
     permission: Permission,
 ) -> Result<(), Problem> {
     if !principal.role.allows(permission) {
-        return Err(forbidden(format!(
+        return Err(Problem::forbidden(format!(
             "{} has role {}, which does not grant {permission:?}",
             principal.id, principal.role
         )));
     }
-    let reaches = match hierarchy(app).await {
+    let reaches = match app.hierarchy().await {
         Some(h) => principal.scope.reaches(&h, None),
         // Without a plant, only an unrestricted scope can be checked to reach it.
         None => principal.scope == govern::Scope::All,
     };
     if !reaches {
-        return Err(forbidden(format!(
+        return Err(Problem::forbidden(format!(
             "{}'s scope {} does not reach this plant's site",
             principal.id, principal.scope
         )));
@@ -236,7 +221,7 @@ async fn pseudonymise(app: &AppState, response: Response) -> Response {
     }
     let pseudonymizer = match app.governance.pseudonymizer(&app.store).await {
         Ok(p) => p,
-        Err(problem) => return problem.into_response(),
+        Err(error) => return Problem::from(error).into_response(),
     };
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {

@@ -3,6 +3,7 @@
 //! axum's own `Json` and `Query` reject with plain text; a client integrating with mixplane
 //! should get the same machine-readable error shape everywhere.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -21,14 +22,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(Problem::unprocessable(source_text(&e))),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(Problem::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "malformed-json",
-                source_text(&e),
-            )),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(Problem::malformed_json(source_text(&e))),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::unsupported_media_type(
                 "the body must be JSON with `Content-Type: application/json`",
             )),
             Err(other) => Err(Problem::bad_request(other.body_text())),
@@ -50,6 +45,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             )),
             Err(other) => Err(Problem::bad_request(other.body_text())),
         }
+    }
+}
+
+/// A JSON body that may be absent (an empty body is the type's default).
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(OptionalJson)
+            .map_err(|e| Problem::unprocessable(e.to_string()))
     }
 }
 

@@ -6,8 +6,10 @@
 //! through the store, which audits it with the authenticated principal.
 //!
 //! Architecture invariant: only this crate speaks HTTP. It holds no domain logic of its own:
-//! it parses, calls the store or an engine, and serialises the answer.
+//! a handler extracts, authorises, calls a use-case of `app` and answers; every error becomes
+//! problem+json in [`problem`].
 
+pub mod access_log;
 pub mod api;
 pub mod auth;
 pub mod extract;
@@ -19,7 +21,6 @@ pub mod quality_api;
 pub mod routes;
 pub mod scenario_api;
 pub mod schedule_api;
-pub mod sink;
 pub mod trace_api;
 
 use std::future::Future;
@@ -27,36 +28,48 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{Method, Uri};
 use tokio::net::TcpListener;
 
 use crate::problem::Problem;
 
-/// What every handler can reach.
+/// What every handler can reach: the use-cases ([`app::App`], also reachable through
+/// `Deref`) and what only the HTTP edge needs.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<store::Store>,
+    pub app: app::App,
     pub openapi: Arc<serde_json::Value>,
-    /// Policy, sinks, verified tokens and the pseudonymiser.
-    pub governance: Arc<govern_api::Governance>,
-    /// The genealogy index, rebuilt when the store changed.
-    pub trace_index: Arc<trace_api::IndexCache>,
+    /// Verified bearer tokens.
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 impl AppState {
+    /// The API over `store` with the default governance and the system clock.
     pub fn new(store: Arc<store::Store>) -> AppState {
+        AppState::from_app(app::App::new(store))
+    }
+
+    /// The API over these use-cases.
+    pub fn from_app(app: app::App) -> AppState {
         AppState {
-            store,
+            app,
             openapi: Arc::new(openapi::document(&api::endpoints())),
-            governance: Arc::new(govern_api::Governance::default()),
-            trace_index: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 
     /// The same state with these governance settings (policy, sinks).
-    pub fn with_governance(mut self, governance: govern_api::Governance) -> AppState {
-        self.governance = Arc::new(governance);
+    pub fn with_governance(mut self, governance: app::Governance) -> AppState {
+        self.app = self.app.with_governance(governance);
         self
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = app::App;
+
+    fn deref(&self) -> &app::App {
+        &self.app
     }
 }
 
@@ -64,7 +77,8 @@ impl AppState {
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// The full router, built from the route table. Every endpoint's handler is wrapped in
-/// [`auth::layer`] with the endpoint's permission, so none is reachable without its rule.
+/// [`auth::layer`] with the endpoint's permission, so none is reachable without its rule;
+/// the whole router is wrapped in the [`access_log`].
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for endpoint in api::endpoints() {
@@ -76,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(access_log::layer))
         .with_state(state)
 }
 
@@ -87,14 +102,10 @@ async fn not_found(uri: Uri) -> Problem {
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
-    Problem::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        format!(
-            "`{method}` is not allowed on `{}`; see /v1/openapi.json",
-            uri.path()
-        ),
-    )
+    Problem::method_not_allowed(format!(
+        "`{method}` is not allowed on `{}`; see /v1/openapi.json",
+        uri.path()
+    ))
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then drains open requests.

@@ -1,10 +1,14 @@
 //! RFC 9457 problem details: the one place where errors become HTTP responses.
 //!
-//! Handlers return `Result<_, Problem>`; library errors convert into a `Problem` here, so the
-//! status code, title and wording of every error the API gives are decided in one file.
+//! Handlers return `Result<_, Problem>`; the use-cases' [`AppError`] and the libraries'
+//! errors convert into a `Problem` here, so the status code, problem type and wording of
+//! every error the API gives are decided in one file.
 
+use app::AppError;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use govern::GovernError;
+use quality::nc::NcError;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -48,6 +52,46 @@ impl Problem {
 
     pub fn internal(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+    }
+
+    /// A 401 problem (answered with the `WWW-Authenticate` challenge).
+    pub fn unauthorized(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    /// A 403 problem.
+    pub fn forbidden(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    /// A 409 problem of kind `kind`.
+    pub fn conflict(kind: &str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::CONFLICT, kind, detail)
+    }
+
+    /// A 400 for a body that is not JSON.
+    pub fn malformed_json(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, "malformed-json", detail)
+    }
+
+    /// A 415 for a body of another media type.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            detail,
+        )
+    }
+
+    /// A 405 for a method the path does not serve.
+    pub fn method_not_allowed(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", detail)
+    }
+
+    /// This problem with a list of individual problems.
+    fn with_errors(mut self, errors: Vec<String>) -> Problem {
+        self.errors = errors;
+        self
     }
 }
 
@@ -102,6 +146,66 @@ impl From<store::StoreError> for Problem {
                     "the store failed; the request changed nothing (see the server log)",
                 )
             }
+        }
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(error: AppError) -> Problem {
+        let detail = error.to_string();
+        let unprocessable = |kind| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, kind, &*detail);
+        match error {
+            AppError::Store(e) => e.into(),
+            AppError::Govern(e) => e.into(),
+            AppError::Document(e) => unprocessable("invalid-document").with_errors(vec![format!(
+                "index={} id={} field={}",
+                e.index.map_or("-".into(), |i| i.to_string()),
+                e.event_id.as_deref().unwrap_or("-"),
+                e.field
+            )]),
+            AppError::Corrupt(e) => {
+                tracing::error!(error = %e, "stored genealogy does not decode");
+                Problem::internal("stored genealogy does not decode (see the server log)")
+            }
+            AppError::NoPlant => Problem::conflict("no-plant", detail),
+            AppError::NotFound(_) => Problem::not_found(detail),
+            AppError::Forbidden(_) => Problem::forbidden(detail),
+            AppError::BadRequest(_) => Problem::bad_request(detail),
+            AppError::Invalid(_) => Problem::unprocessable(detail),
+            AppError::Impossible(_) => unprocessable("impossible-schedule"),
+            AppError::InvalidSchedule(_) => unprocessable("invalid-schedule"),
+            AppError::Infeasible { violations, .. } => {
+                unprocessable("infeasible-schedule").with_errors(violations)
+            }
+            AppError::NothingToCommit(_) => unprocessable("nothing-to-commit"),
+            AppError::ProposalChanged(_) => Problem::conflict("proposal-changed", detail),
+            AppError::Sink(_) => Problem::new(StatusCode::BAD_GATEWAY, "sink-error", detail),
+            AppError::AlreadyOnHold(_) => Problem::conflict("already-on-hold", detail),
+            AppError::HoldReleased(_) => Problem::conflict("hold-released", detail),
+            AppError::Nonconformance { error, .. } => {
+                let status = match error {
+                    NcError::UnknownCapaAction { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                    NcError::MissingPrincipal => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::CONFLICT,
+                };
+                let kind = match error {
+                    NcError::InvalidTransition { .. } => "invalid-transition",
+                    _ => "nonconformance-rule",
+                };
+                Problem::new(status, kind, detail)
+            }
+            AppError::ConcurrentTransition(_) => Problem::conflict("concurrent-transition", detail),
+            AppError::Internal(_) => Problem::internal(detail),
+        }
+    }
+}
+
+impl From<GovernError> for Problem {
+    fn from(error: GovernError) -> Problem {
+        match &error {
+            GovernError::Forbidden(_) => Problem::forbidden(error.to_string()),
+            GovernError::Conflict(_) => Problem::conflict("proposal-state", error.to_string()),
+            GovernError::Invalid(_) => Problem::unprocessable(error.to_string()),
         }
     }
 }

@@ -44,8 +44,6 @@ pub struct Endpoint {
     /// The 2xx response body.
     pub response: SchemaFn,
     pub success_status: u16,
-    /// Whether the endpoint writes (and so is audited).
-    pub writes: bool,
     /// What the caller must be permitted to do.
     pub permission: Permission,
     pub handler: fn() -> MethodRouter<AppState>,

@@ -2,349 +2,33 @@
 //! recall, reconciliation) and the EPCIS 2.0 REST capture and query endpoints
 //! (`POST /epcis/capture`, `GET /epcis/events`).
 //!
-//! The handlers parse, call the `trace` engine and the store, and serialise; the glue they
-//! share with the CLI (reading a document into the store, building the genealogy index from
-//! what is stored) is public here as [`import_text`] (in two halves, [`read_document`] and
-//! [`store_document`], so that the CLI reads one document while the one before is stored)
-//! and [`load_index`].
+//! The handlers extract, call the use-cases in `app::trace` (which read documents into the
+//! store and query the genealogy index, kept in a cache rebuilt only when the store changed)
+//! and render the answer: JSON, CSV or EPCIS JSON-LD/XML.
 //!
-//! The server keeps the index it built in [`IndexCache`] (part of the app state) and builds it
-//! again only when the store changed since: every write appends an audit record in its own
-//! transaction, so the last audit sequence number is the store's version. An import, a
-//! capture, an event batch, a plant load or a reset is seen by the next query.
+//! A capture is stored before the answer is sent, so `POST /epcis/capture` answers with what
+//! it stored and no `Location`: there is no capture job to poll (EPCIS 2.0 names the header
+//! for asynchronous capture only).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+use app::trace::ImportSummary;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use model::Timestamp;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use store::{Actor, Store, StoreError, TraceDocument, TraceEventRow, TraceImportOutcome};
+use serde::Deserialize;
 use trace::epcis::query::EventQuery;
-use trace::import::Imported;
 use trace::recall::{RecallReport, RecallRequest};
-use trace::{Direction, Expectation, Id, IdKind, ImportError, ReconcileReport, TraceReport};
+use trace::{Direction, ReconcileReport, TraceReport};
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{Json, Query};
 use crate::problem::Problem;
 use crate::routes::{Endpoint, Param, Permission, path, query};
-
-/// Why a trace operation failed (shared with the CLI).
-#[derive(Debug, thiserror::Error)]
-pub enum TraceFailure {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Import(#[from] ImportError),
-    #[error("{0}")]
-    Corrupt(String),
-    #[error("{0}")]
-    Unsupported(String),
-}
-
-impl From<TraceFailure> for Problem {
-    fn from(failure: TraceFailure) -> Problem {
-        match failure {
-            TraceFailure::Store(e) => e.into(),
-            TraceFailure::Import(e) => {
-                let mut p = Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-document",
-                    e.to_string(),
-                );
-                p.errors = vec![format!(
-                    "index={} id={} field={}",
-                    e.index.map_or("-".into(), |i| i.to_string()),
-                    e.event_id.as_deref().unwrap_or("-"),
-                    e.field
-                )];
-                p
-            }
-            TraceFailure::Unsupported(e) => Problem::unprocessable(e),
-            TraceFailure::Corrupt(e) => {
-                tracing::error!(error = %e, "stored genealogy does not decode");
-                Problem::internal("stored genealogy does not decode (see the server log)")
-            }
-        }
-    }
-}
-
-/// What importing one document did.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct ImportSummary {
-    pub name: String,
-    /// `epcis`, `b2mml` or `events` (the plant's own events, appended to the log).
-    pub format: String,
-    /// Events (or B2MML material actuals) the document held.
-    pub events: usize,
-    pub inserted: usize,
-    pub duplicates: usize,
-    pub duplicate_document: bool,
-}
-
-/// Reads `text` (any supported format) and stores it whole, or nothing of it.
-pub async fn import_text(
-    store: &Store,
-    name: &str,
-    text: &str,
-    actor: &Actor,
-    now: Timestamp,
-) -> Result<ImportSummary, TraceFailure> {
-    store_document(store, read_document(name, text, now)?, actor).await
-}
-
-/// [`import_text`] of a document already read from `text` (with [`trace::import::read`]):
-/// stores it whole, or nothing of it.
-pub async fn import_read(
-    store: &Store,
-    name: &str,
-    text: &str,
-    imported: Imported,
-    actor: &Actor,
-) -> Result<ImportSummary, TraceFailure> {
-    store_document(store, ready(name, text, imported)?, actor).await
-}
-
-/// A document read and made ready to store, with nothing stored yet ([`read_document`]).
-#[derive(Debug)]
-pub struct ReadDocument {
-    name: String,
-    what: Ready,
-}
-
-#[derive(Debug)]
-enum Ready {
-    /// The plant's own events, for the log.
-    Events(Vec<model::Event>),
-    /// EPCIS or B2MML rows for the trace tables; `events` as [`ImportSummary::events`].
-    Trace {
-        prepared: trace::persist::Prepared,
-        events: usize,
-        b2mml: bool,
-    },
-}
-
-impl ReadDocument {
-    /// Whether the document holds the plant's own events (which need a plant to be stored).
-    pub fn is_plant_events(&self) -> bool {
-        matches!(self.what, Ready::Events(_))
-    }
-}
-
-/// The CPU half of [`import_text`]: reads `text` and turns it into rows, touching no store,
-/// so that a caller can read the next document while the one before is being stored.
-pub fn read_document(name: &str, text: &str, now: Timestamp) -> Result<ReadDocument, TraceFailure> {
-    ready(name, text, trace::import::read(text, now)?)
-}
-
-fn ready(name: &str, text: &str, imported: Imported) -> Result<ReadDocument, TraceFailure> {
-    let what = match imported {
-        Imported::Events(events) => Ready::Events(events),
-        Imported::Query(_) => {
-            return Err(TraceFailure::Unsupported(format!(
-                "{name} is an EPCIS SimpleEventQuery, not a document of events; pass its parameters to GET /epcis/events"
-            )));
-        }
-        Imported::Epcis(_) | Imported::B2mml(_) => {
-            let (events, b2mml) = match &imported {
-                Imported::B2mml(doc) => (doc.material_actuals, true),
-                Imported::Epcis(doc) => (doc.events.len(), false),
-                _ => (0, false),
-            };
-            let prepared =
-                trace::persist::prepare(&imported, text).expect("EPCIS and B2MML are stored");
-            Ready::Trace {
-                prepared,
-                events,
-                b2mml,
-            }
-        }
-    };
-    Ok(ReadDocument {
-        name: name.to_owned(),
-        what,
-    })
-}
-
-/// The store half of [`import_text`]: stores a document read with [`read_document`] whole,
-/// or nothing of it.
-pub async fn store_document(
-    store: &Store,
-    document: ReadDocument,
-    actor: &Actor,
-) -> Result<ImportSummary, TraceFailure> {
-    let name = document.name;
-    let (prepared, events, b2mml) = match document.what {
-        Ready::Events(events) => {
-            let outcome = store.append(&events, actor).await?;
-            return Ok(ImportSummary {
-                name,
-                format: "events".into(),
-                events: events.len(),
-                inserted: outcome.inserted,
-                duplicates: outcome.duplicates,
-                duplicate_document: false,
-            });
-        }
-        Ready::Trace {
-            prepared,
-            events,
-            b2mml,
-        } => (prepared, events, b2mml),
-    };
-    let format = prepared.format;
-    let outcome: TraceImportOutcome = store
-        .import_trace_document(
-            TraceDocument {
-                format: format.to_owned(),
-                name: name.clone(),
-                sha256: prepared.sha256,
-                events: prepared
-                    .rows
-                    .into_iter()
-                    .map(|r| TraceEventRow {
-                        key: r.key,
-                        event_id: r.event_id,
-                        event_type: r.event_type,
-                        event_time: r.event_time,
-                        body: r.body,
-                    })
-                    .collect(),
-                genealogy: prepared.genealogy,
-            },
-            actor,
-        )
-        .await?;
-    Ok(ImportSummary {
-        name,
-        format: format.to_owned(),
-        events,
-        inserted: if b2mml && !outcome.duplicate_document {
-            events
-        } else {
-            outcome.inserted
-        },
-        duplicates: if b2mml && outcome.duplicate_document {
-            events
-        } else {
-            outcome.duplicates
-        },
-        duplicate_document: outcome.duplicate_document,
-    })
-}
-
-/// Every stored EPCIS event with its log position and record time.
-pub async fn stored_epcis(
-    store: &Store,
-) -> Result<Vec<(i64, Timestamp, trace::epcis::EpcisEvent)>, TraceFailure> {
-    let rows = store.all_trace_events().await?;
-    let events = trace::persist::decode_events(rows.iter().map(|r| r.body.as_str()))
-        .map_err(TraceFailure::Corrupt)?;
-    Ok(rows
-        .iter()
-        .zip(events)
-        .map(|(r, e)| (r.seq, r.recorded_at, e))
-        .collect())
-}
-
-/// The genealogy index over everything stored: the log's material events, captured EPCIS
-/// events and imported B2MML genealogy. The EPCIS bodies are read in one pass and lowered
-/// straight from their text ([`trace::persist::assemble_stored`]).
-pub async fn load_index(store: &Store) -> Result<trace::Index, TraceFailure> {
-    let material = store.material_events().await?;
-    let catalog = store.plant().await;
-    let bodies = store.trace_event_bodies().await?;
-    let genealogy = store.trace_genealogy().await?;
-    let bodies: Vec<&str> = bodies.iter().collect();
-    trace::persist::assemble_stored(
-        &material,
-        catalog.as_deref(),
-        &bodies,
-        genealogy.iter().map(String::as_str),
-    )
-    .map_err(TraceFailure::Corrupt)
-}
-
-/// The genealogy index of the store's current version (see the module docs).
-#[derive(Default)]
-pub struct IndexCache {
-    /// The audit sequence number the index was built at, and the index.
-    current: tokio::sync::Mutex<Option<(i64, Arc<trace::Index>)>>,
-}
-
-impl std::fmt::Debug for IndexCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IndexCache").finish_non_exhaustive()
-    }
-}
-
-impl IndexCache {
-    /// The index over everything stored, built again only if the store changed since the
-    /// last call. One caller builds while the others wait for it.
-    pub async fn get(&self, store: &Store) -> Result<Arc<trace::Index>, TraceFailure> {
-        let mut current = self.current.lock().await;
-        let known = current.as_ref().map_or(0, |(version, _)| *version);
-        // The version is read before the data: a write landing while the index is built
-        // makes the next call build again, never hides that write.
-        let version = audit_head(store, known).await?;
-        if let Some((v, index)) = current.as_ref()
-            && *v == version
-        {
-            return Ok(Arc::clone(index));
-        }
-        let index = Arc::new(load_index(store).await?);
-        *current = Some((version, Arc::clone(&index)));
-        Ok(index)
-    }
-}
-
-/// The last audit sequence number, reading only records after `known`.
-async fn audit_head(store: &Store, known: i64) -> Result<i64, StoreError> {
-    let mut after = known;
-    loop {
-        let page = store.audit_log(after, store::MAX_PAGE).await?;
-        match page.last() {
-            Some(record) => after = record.seq,
-            None => return Ok(after),
-        }
-    }
-}
-
-/// Mass-balance expectations from the plant's orders and routings (5 % tolerance).
-pub async fn expectations(store: &Store) -> BTreeMap<String, Expectation> {
-    let Some(catalog) = store.plant().await else {
-        return BTreeMap::new();
-    };
-    let state = store.state().await;
-    let plant = catalog.plant();
-    state
-        .orders
-        .values()
-        .filter_map(|o| {
-            let routing = plant.routings.iter().find(|r| r.id == o.order.routing)?;
-            Some((
-                Id::local(IdKind::Order, o.order.id.as_str()).id,
-                Expectation::from_routing(o.order.quantity, routing.expected_yield, 0.05),
-            ))
-        })
-        .collect()
-}
-
-/// The instant "now" for records this API writes (the server is an edge and may read the clock).
-fn now() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
-    )
-}
 
 fn body_text(body: &Bytes) -> Result<&str, Problem> {
     std::str::from_utf8(body)
@@ -439,7 +123,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: Some(|g| g.subschema_for::<serde_json::Value>()),
             response: |g| g.subschema_for::<ImportSummary>(),
             success_status: 200,
-            writes: true,
             permission: Permission::WriteTrace,
             handler: || post(trace_import),
         },
@@ -453,7 +136,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<TraceReport>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadTrace,
             handler: || get(trace_backward),
         },
@@ -467,7 +149,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<TraceReport>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadTrace,
             handler: || get(trace_forward),
         },
@@ -481,7 +162,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<RecallReport>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadTrace,
             handler: || get(trace_recall_id),
         },
@@ -495,7 +175,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: Some(|g| g.subschema_for::<RecallRequest>()),
             response: |g| g.subschema_for::<RecallReport>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadTrace,
             handler: || post(trace_recall_request),
         },
@@ -509,7 +188,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<ReconcileReport>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadTrace,
             handler: || get(trace_reconcile),
         },
@@ -523,7 +201,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: Some(|g| g.subschema_for::<serde_json::Value>()),
             response: |g| g.subschema_for::<ImportSummary>(),
             success_status: 202,
-            writes: true,
             permission: Permission::WriteTrace,
             handler: || post(epcis_capture),
         },
@@ -537,7 +214,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: None,
             response: |g| g.subschema_for::<serde_json::Value>(),
             success_status: 200,
-            writes: false,
             permission: Permission::ReadTrace,
             handler: || get(epcis_events),
         },
@@ -550,29 +226,14 @@ struct ImportParams {
     name: Option<String>,
 }
 
-/// Genealogy documents link lots, serials and containers across areas (a batch made in one
-/// area is consumed and packed in others) and name locations by GS1 ids the plant model does
-/// not map to areas, so what they touch cannot be bounded by an area: importing them needs a
-/// site-wide scope.
-fn site_wide(caller: &Caller) -> Result<(), Problem> {
-    match &caller.0.scope {
-        govern::Scope::Area(area) => Err(crate::auth::forbidden(format!(
-            "genealogy documents link material across areas; importing them needs a site-wide scope, not `area:{area}`"
-        ))),
-        _ => Ok(()),
-    }
-}
-
 async fn trace_import(
     State(app): State<AppState>,
     caller: Caller,
     Query(params): Query<ImportParams>,
     body: Bytes,
 ) -> Result<axum::Json<ImportSummary>, Problem> {
-    site_wide(&caller)?;
-    let actor = caller.actor();
     let name = params.name.unwrap_or_else(|| "upload".into());
-    let summary = import_text(&app.store, &name, body_text(&body)?, &actor, now()).await?;
+    let summary = app::trace::import(&app, &caller.0, &name, body_text(&body)?).await?;
     Ok(axum::Json(summary))
 }
 
@@ -590,15 +251,14 @@ async fn run_trace(
     direction: Direction,
     params: TraceParams,
 ) -> Result<axum::Json<TraceReport>, Problem> {
-    let index = app.trace_index.get(&app.store).await?;
     let request = trace::TraceRequest {
         max_depth: params.max_depth,
         from: params.from,
         to: params.to,
     };
-    trace::trace(&index, id, direction, &request)
-        .map(axum::Json)
-        .map_err(|e| Problem::not_found(e.to_string()))
+    Ok(axum::Json(
+        app::trace::trace_item(app, id, direction, &request).await?,
+    ))
 }
 
 async fn trace_backward(
@@ -634,11 +294,7 @@ async fn run_recall(
             "query parameter `format`: `{format}` is not json, csv or epcis"
         )));
     }
-    let index = app.trace_index.get(&app.store).await?;
-    let report = trace::recall(&index, &request).map_err(|e| match e {
-        trace::recall::RecallError::NotFound(e) => Problem::not_found(e.to_string()),
-        other => Problem::bad_request(other.to_string()),
-    })?;
+    let report = app::trace::recall(app, &request).await?;
     Ok(match format.as_str() {
         "csv" => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
@@ -646,7 +302,7 @@ async fn run_recall(
         )
             .into_response(),
         "epcis" => {
-            let at = now();
+            let at = app.now();
             let events = report.to_epcis(&format!("{}", at.0), at);
             let doc = trace::epcis::json::document(&events, &BTreeMap::new(), at);
             (
@@ -682,9 +338,7 @@ async fn trace_recall_request(
 async fn trace_reconcile(
     State(app): State<AppState>,
 ) -> Result<axum::Json<ReconcileReport>, Problem> {
-    let index = app.trace_index.get(&app.store).await?;
-    let expectations = expectations(&app.store).await;
-    Ok(axum::Json(trace::reconcile(&index, &expectations)))
+    Ok(axum::Json(app::trace::reconcile(&app).await?))
 }
 
 async fn epcis_capture(
@@ -692,22 +346,8 @@ async fn epcis_capture(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    site_wide(&caller)?;
-    let actor = caller.actor();
-    let text = body_text(&body)?;
-    let imported = trace::import::read(text, now()).map_err(TraceFailure::from)?;
-    if !matches!(imported, Imported::Epcis(_)) {
-        return Err(Problem::unprocessable(
-            "the capture endpoint takes an EPCIS 2.0 document (JSON-LD or XML)",
-        ));
-    }
-    let summary = import_read(&app.store, "capture", text, imported, &actor).await?;
-    let location = format!("/epcis/capture/{}", summary.inserted);
-    let mut response = (StatusCode::ACCEPTED, axum::Json(summary)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    let summary = app::trace::capture(&app, &caller.0, body_text(&body)?).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(summary)).into_response())
 }
 
 async fn epcis_events(
@@ -717,7 +357,6 @@ async fn epcis_events(
 ) -> Result<Response, Problem> {
     let query = EventQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| Problem::bad_request(e.to_string()))?;
-    let per_page = query.per_page.unwrap_or(100).min(10_000);
     let offset: usize = match &query.next_page_token {
         Some(token) => token.parse().map_err(|_| {
             Problem::bad_request(format!(
@@ -726,31 +365,11 @@ async fn epcis_events(
         })?,
         None => 0,
     };
-    let mut events = stored_epcis(&app.store).await?;
-    events.retain(|(_, _, e)| query.matches(e));
-    if query.order_by_record_time {
-        events.sort_by_key(|(seq, _, _)| *seq);
-    } else {
-        events.sort_by_key(|(seq, _, e)| (e.event_time, *seq));
-    }
-    if query.descending {
-        events.reverse();
-    }
-    if let Some(limit) = query.event_count_limit {
-        events.truncate(limit);
-    }
-    let total = events.len();
-    let page: Vec<trace::epcis::EpcisEvent> = events
-        .into_iter()
-        .skip(offset)
-        .take(per_page)
-        .map(|(_, recorded, mut e)| {
-            e.record_time.get_or_insert(recorded);
-            e
-        })
-        .collect();
-    let next = (offset + page.len() < total).then(|| offset + page.len());
-    let at = now();
+    let app::trace::EpcisPage {
+        events: page,
+        next,
+        at,
+    } = app::trace::epcis_events(&app, &query, offset).await?;
     let wants_xml = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

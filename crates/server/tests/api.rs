@@ -2,65 +2,10 @@
 
 mod common;
 
-use common::split;
-
-use std::net::SocketAddr;
-use std::sync::Arc;
+use common::{TestApp, split};
 
 use model::{Catalog, Event};
 use serde_json::{Value, json};
-
-struct TestApp {
-    address: SocketAddr,
-    store: Arc<store::Store>,
-    client: reqwest::Client,
-    /// A bearer token of `alice`, an admin.
-    token: String,
-    _served: common::Served,
-}
-
-impl TestApp {
-    async fn start() -> TestApp {
-        let store = common::reference_store().await;
-        let token = common::token(&store, "alice", govern::Role::Admin, govern::Scope::All).await;
-        let served = common::serve(store.clone()).await;
-        TestApp {
-            address: served.address,
-            store,
-            client: reqwest::Client::new(),
-            token,
-            _served: served,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    async fn get(&self, path: &str) -> (u16, String, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        split(response).await
-    }
-
-    async fn post_raw(&self, path: &str, body: String) -> (u16, String, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .bearer_auth(&self.token)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        split(response).await
-    }
-}
 
 fn simulated_events(days: f64) -> Vec<Event> {
     let catalog = Catalog::new(sim::reference_plant()).unwrap();
@@ -176,7 +121,7 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     let app = TestApp::start().await;
     let before = app.store.state().await.events_applied;
 
-    let (status, content_type, body) = app.post_raw("/v1/events", "[{\"id\": \"x\",".into()).await;
+    let (status, content_type, body) = app.post_raw("/v1/events", "[{\"id\": \"x\",").await;
     assert_problem(status, &content_type, &body, 400, "line 1");
 
     let (status, content_type, body) = app

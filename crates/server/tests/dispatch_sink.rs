@@ -6,56 +6,47 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use common::{Setup, TestApp};
 
-use govern::{Role, Scope};
-use model::{OrderId, Timestamp, UnitId};
+use std::collections::BTreeMap;
+
+use govern::Role;
+use model::{OperationRef, OrderId, Timestamp, UnitId};
 use schedule::plant::{PlantProblem, PlantSchedule};
 use serde_json::{Value, json};
-use server::govern_api::Governance;
-use server::sink::SinkKind;
 
 const COMMIT: &str = "/v1/schedule/scenarios/commit";
 
+/// The harness with the planner `paula` as the caller and a supervisor's token.
 struct App {
-    address: std::net::SocketAddr,
-    store: Arc<store::Store>,
-    client: reqwest::Client,
+    app: TestApp,
     planner: String,
     supervisor: String,
-    _server: common::Served,
+}
+
+impl std::ops::Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl App {
     /// The reference plant with its order book planned, the simulated MES as the default
     /// sink and no file sink at all: whatever applies went through `mes-sim`.
     async fn start() -> App {
-        let store: Arc<store::Store> = common::reference_store().await;
-        let planner = common::token(&store, "paula", Role::Planner, Scope::All).await;
-        let supervisor = common::token(&store, "sam", Role::Supervisor, Scope::All).await;
-        let governance = Governance::new(govern::Policy::default_policy(), SinkKind::MesSim, None);
-        let state = server::AppState::new(store.clone()).with_governance(governance);
-        let served = common::serve_state(state).await;
-        let address = served.address;
+        let app = TestApp::with(Setup {
+            caller: Some(("paula", Role::Planner)),
+            ..Setup::default()
+        })
+        .await;
+        let supervisor = app.token_for("sam", Role::Supervisor, "*").await;
         App {
-            address,
-            store,
-            client: reqwest::Client::new(),
-            planner,
+            planner: app.token.clone(),
+            app,
             supervisor,
-            _server: served,
         }
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        common::call(&self.client, self.address, method, path, token, body).await
     }
 
     async fn commit(&self, body: Value) -> Value {
@@ -155,8 +146,8 @@ fn scenario<'r>(report: &'r Value, kind: &str) -> Option<&'r Value> {
 
 /// The order and step of an operation id `<order>/<step>`.
 fn operation(id: &str) -> (OrderId, u32) {
-    let (order, step) = id.rsplit_once('/').unwrap();
-    (order.into(), step.parse().unwrap())
+    let operation: OperationRef = id.parse().unwrap();
+    (operation.order, operation.step)
 }
 
 /// Where each (operation, field) of `diff` should stand: its `before` or its `after`.

@@ -6,98 +6,28 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use app::Clock as _;
 
+use common::{Setup, TestApp};
 use govern::{PrincipalKind, Role, Scope};
-use model::{Catalog, Priority};
+use model::Priority;
 use serde_json::{Value, json};
-use server::govern_api::Governance;
-use server::sink::SinkKind;
-use store::{GovernanceWrite, TokenHashing};
+use store::GovernanceWrite;
 
-struct App {
-    address: SocketAddr,
-    store: Arc<store::Store>,
-    client: reqwest::Client,
-    file_sink: std::path::PathBuf,
-    _server: common::Served,
-}
-
-impl App {
-    async fn start() -> App {
-        let store = Arc::new(store::Store::open_in_memory().await.unwrap());
-        let actor = store::Actor::system("test");
-        store
-            .put_plant(sim::reference_plant(), &actor)
-            .await
-            .unwrap();
-        let catalog = Catalog::new(sim::reference_plant()).unwrap();
-        let options = sim::SimOptions {
-            days: 1.0,
-            seed: 5,
-            ..sim::SimOptions::default()
-        };
-        let events = sim::simulate(&catalog, &options, None, |_| {})
-            .unwrap()
-            .events;
-        store.append(&events, &actor).await.unwrap();
-        let file_sink = std::env::temp_dir().join(format!(
-            "mixplane-governance-{}-{}.jsonl",
-            std::process::id(),
-            server::govern_api::now().0
-        ));
-        let governance = Governance::new(
-            govern::Policy::default_policy(),
-            SinkKind::MesSim,
-            Some(file_sink.clone()),
-        );
-        let state = server::AppState::new(store.clone()).with_governance(governance);
-        let served = common::serve_state(state).await;
-        let address = served.address;
-        App {
-            address,
-            store,
-            client: reqwest::Client::new(),
-            file_sink,
-            _server: served,
-        }
-    }
-
-    async fn token(&self, name: &str, role: Role, scope: &str) -> String {
-        self.store
-            .create_token(
-                name,
-                PrincipalKind::for_role(role),
-                role,
-                scope.parse::<Scope>().unwrap(),
-                TokenHashing::Fast,
-                GovernanceWrite::by(store::Actor::system("test"), None),
-            )
-            .await
-            .unwrap()
-            .token
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        common::call(&self.client, self.address, method, path, token, body).await
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.file_sink);
-    }
+/// The reference plant with a day of simulated history, the simulated MES as the default
+/// sink and a file sink; callers get their tokens as each test needs them.
+async fn start() -> TestApp {
+    TestApp::with(Setup {
+        simulated_days: Some(1.0),
+        file_sink: true,
+        caller: None,
+        ..Setup::default()
+    })
+    .await
 }
 
 /// An open order of the simulated state and its due date.
-async fn open_order(app: &App) -> (String, String) {
+async fn open_order(app: &TestApp) -> (String, String) {
     let state = app.store.state().await;
     let order = state
         .orders
@@ -138,10 +68,10 @@ fn draft(order: &str, due: &str, minutes: i64, kind: &str) -> Value {
 
 #[tokio::test]
 async fn approve_apply_to_the_mes_and_roll_back_all_audited() {
-    let app = App::start().await;
-    let agent = app.token("scheduler-bot", Role::Agent, "*").await;
-    let planner = app.token("ann", Role::Planner, "area:A-CHEM").await;
-    let supervisor = app.token("sam", Role::Supervisor, "*").await;
+    let app = start().await;
+    let agent = app.token_for("scheduler-bot", Role::Agent, "*").await;
+    let planner = app.token_for("ann", Role::Planner, "area:A-CHEM").await;
+    let supervisor = app.token_for("sam", Role::Supervisor, "*").await;
     let (order, due) = open_order(&app).await;
 
     // Above the 60-minute threshold: it waits.
@@ -265,11 +195,13 @@ async fn approve_apply_to_the_mes_and_roll_back_all_audited() {
 
 #[tokio::test]
 async fn own_approval_four_eyes_scope_and_autonomous_application() {
-    let app = App::start().await;
-    let planner = app.token("ann", Role::Planner, "*").await;
-    let packer = app.token("pat", Role::Planner, "area:A-PACK").await;
-    let qe1 = app.token("quinn", Role::QualityEngineer, "*").await;
-    let qe2 = app.token("quill", Role::QualityEngineer, "site:RHF").await;
+    let app = start().await;
+    let planner = app.token_for("ann", Role::Planner, "*").await;
+    let packer = app.token_for("pat", Role::Planner, "area:A-PACK").await;
+    let qe1 = app.token_for("quinn", Role::QualityEngineer, "*").await;
+    let qe2 = app
+        .token_for("quill", Role::QualityEngineer, "site:RHF")
+        .await;
     let (order, due) = open_order(&app).await;
 
     // A planner's own proposal: someone else must approve.
@@ -354,7 +286,7 @@ async fn own_approval_four_eyes_scope_and_autonomous_application() {
         )
         .await;
     assert_eq!(status, 200, "{filed}");
-    let line = std::fs::read_to_string(&app.file_sink).unwrap();
+    let line = std::fs::read_to_string(app.file_sink.as_ref().unwrap()).unwrap();
     let record: Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
     assert_eq!(record["proposal"], nc_id);
     assert_eq!(record["direction"], "apply");
@@ -376,10 +308,10 @@ async fn own_approval_four_eyes_scope_and_autonomous_application() {
 
 #[tokio::test]
 async fn agents_see_pseudonyms_and_only_admins_resolve_them() {
-    let app = App::start().await;
-    let agent = app.token("bot", Role::Agent, "*").await;
-    let admin = app.token("root", Role::Admin, "*").await;
-    let supervisor = app.token("sam", Role::Supervisor, "*").await;
+    let app = start().await;
+    let agent = app.token_for("bot", Role::Agent, "*").await;
+    let admin = app.token_for("root", Role::Admin, "*").await;
+    let supervisor = app.token_for("sam", Role::Supervisor, "*").await;
 
     let path = "/v1/events?type=operation_started,operation_completed&limit=200";
     let (_, plain) = app.call("GET", path, &supervisor, None).await;
@@ -450,14 +382,14 @@ async fn agents_see_pseudonyms_and_only_admins_resolve_them() {
 
 #[tokio::test]
 async fn an_expired_proposal_cannot_be_approved_and_its_expiry_is_audited() {
-    let app = App::start().await;
-    let planner = app.token("ann", Role::Planner, "*").await;
+    let app = start().await;
+    let planner = app.token_for("ann", Role::Planner, "*").await;
     let (order, due) = open_order(&app).await;
     let draft: govern::ProposalDraft =
         serde_json::from_value(draft(&order, &due, 120, "schedule_change")).unwrap();
     let bot = govern::Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);
     let hierarchy = govern::Hierarchy::from_plant(&sim::reference_plant());
-    let long_ago = model::Timestamp(server::govern_api::now().0 - 24 * 3_600_000);
+    let long_ago = model::Timestamp(app::SystemClock.now().0 - 24 * 3_600_000);
     let proposal = govern::Proposal::propose(
         "P-old",
         draft,
@@ -501,9 +433,9 @@ async fn an_expired_proposal_cannot_be_approved_and_its_expiry_is_audited() {
 /// content are still a conflict.
 #[tokio::test]
 async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
-    let app = App::start().await;
-    let agent = app.token("scheduler-bot", Role::Agent, "*").await;
-    let planner = app.token("ann", Role::Planner, "area:A-CHEM").await;
+    let app = start().await;
+    let agent = app.token_for("scheduler-bot", Role::Agent, "*").await;
+    let planner = app.token_for("ann", Role::Planner, "area:A-CHEM").await;
     let (order, due) = open_order(&app).await;
     let (status, proposal) = app
         .call(
@@ -529,9 +461,9 @@ async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
     let stored = app.store.proposal(&id).await.unwrap().unwrap().proposal;
     let state = server::AppState::new(app.store.clone());
     let actor = store::Actor::system("test");
-    let answer = server::sink::deliver(
+    let answer = app::govern::sink::deliver(
         &state,
-        SinkKind::MesSim,
+        app::SinkKind::MesSim,
         &stored,
         &stored.diff,
         "apply",
@@ -591,9 +523,9 @@ async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
     };
     app.store.append(&[squatter], &actor).await.unwrap();
     let inverse = stored.inverse_diff();
-    let refused = server::sink::deliver(
+    let refused = app::govern::sink::deliver(
         &state,
-        SinkKind::MesSim,
+        app::SinkKind::MesSim,
         &stored,
         &inverse,
         "rollback",

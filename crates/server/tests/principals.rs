@@ -4,11 +4,13 @@
 
 mod common;
 
+use common::{Setup, TestApp};
+
 use serde_json::{Value, json};
 
 async fn send(
     client: &reqwest::Client,
-    served: &common::Served,
+    served: &TestApp,
     method: reqwest::Method,
     path: &str,
     token: &str,
@@ -24,7 +26,7 @@ async fn send(
 /// `POST /v1/principals` as the holder of `token`.
 async fn issue(
     client: &reqwest::Client,
-    served: &common::Served,
+    served: &TestApp,
     token: &str,
     body: Value,
 ) -> (u16, String, Value) {
@@ -41,17 +43,17 @@ async fn issue(
 
 #[tokio::test]
 async fn an_admin_issues_and_revokes_tokens_within_its_reach() {
-    let store = common::reference_store().await;
-    let admin = common::token(&store, "ada", govern::Role::Admin, govern::Scope::All).await;
-    let chem_admin = common::token(
-        &store,
-        "carl",
-        govern::Role::Admin,
-        "area:A-CHEM".parse().unwrap(),
-    )
+    let served = TestApp::with(Setup {
+        caller: Some(("ada", govern::Role::Admin)),
+        ..Setup::default()
+    })
     .await;
-    let planner = common::token(&store, "paula", govern::Role::Planner, govern::Scope::All).await;
-    let served = common::serve(store.clone()).await;
+    let admin = served.token.clone();
+    let chem_admin = served
+        .token_for("carl", govern::Role::Admin, "area:A-CHEM")
+        .await;
+    let planner = served.token_for("paula", govern::Role::Planner, "*").await;
+    let store = served.store.clone();
     let client = reqwest::Client::new();
     use reqwest::Method;
 

@@ -4,90 +4,21 @@
 
 mod common;
 
-use common::split;
+use common::{Setup, TestApp};
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use model::{Catalog, Event};
 use serde_json::{Value, json};
 
-struct TestApp {
-    address: SocketAddr,
-    store: Arc<store::Store>,
-    client: reqwest::Client,
-    /// Bearer token of `qe.anna`, an admin.
-    token: String,
-    _served: common::Served,
-}
-
-impl TestApp {
-    async fn start() -> TestApp {
-        let store = Arc::new(
-            store::Store::open_in_memory()
-                .await
-                .expect("in-memory store"),
-        );
-        TestApp::with_store(store).await
-    }
-
-    async fn with_store(store: Arc<store::Store>) -> TestApp {
-        if store.plant().await.is_none() {
-            store
-                .put_plant(sim::reference_plant(), &store::Actor::system("test"))
-                .await
-                .expect("reference plant loads");
-        }
-        let token = token(&store, "qe.anna", govern::Role::Admin).await;
-        let served = common::serve(store.clone()).await;
-        TestApp {
-            address: served.address,
-            store,
-            client: reqwest::Client::new(),
-            token,
-            _served: served,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    async fn get(&self, path: &str) -> (u16, String, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        split(response).await
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (u16, String, Value) {
-        self.post_raw(path, body.to_string()).await
-    }
-
-    async fn post_raw(&self, path: &str, body: String) -> (u16, String, Value) {
-        self.post_as(&self.token, path, body).await
-    }
-
-    async fn post_as(&self, token: &str, path: &str, body: String) -> (u16, String, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .bearer_auth(token)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        split(response).await
-    }
-}
-
-async fn token(store: &store::Store, name: &str, role: govern::Role) -> String {
-    common::token(store, name, role, govern::Scope::All).await
+/// The harness over `store` (a new one by default) with `qe.anna`, an admin, as the caller.
+async fn quality_app(store: Option<Arc<store::Store>>) -> TestApp {
+    TestApp::with(Setup {
+        store,
+        caller: Some(("qe.anna", govern::Role::Admin)),
+        ..Setup::default()
+    })
+    .await
 }
 
 fn assert_problem(response: &(u16, String, Value), status: u16, needles: &[&str]) {
@@ -130,7 +61,7 @@ fn close(expected: &Value, actual: &Value, path: &str) {
 
 #[tokio::test]
 async fn spc_analyze_answers_with_the_vector_contract() {
-    let app = TestApp::start().await;
+    let app = quality_app(None).await;
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/quality/vectors");
     let mut checked = 0;
@@ -180,7 +111,7 @@ async fn spc_analyze_answers_with_the_vector_contract() {
         .await;
     assert_problem(&small, 422, &["size"]);
     let malformed = app
-        .post_raw("/v1/quality/spc/analyze", "{\"chart\": ".into())
+        .post_raw("/v1/quality/spc/analyze", "{\"chart\": ")
         .await;
     assert_eq!(malformed.0, 400);
 }
@@ -207,7 +138,7 @@ fn viscosity(i: usize, value: f64) -> Value {
 
 #[tokio::test]
 async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() {
-    let app = TestApp::start().await;
+    let app = quality_app(None).await;
     // Phase I (15 batches for process mode), then one batch far beyond the limits.
     let wiggle = [
         120.0, -80.0, 40.0, -150.0, 90.0, -30.0, 60.0, -110.0, 10.0, 70.0,
@@ -292,13 +223,9 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
 
     // The NC workflow, with who and when.
     let path = format!("/v1/quality/nonconformances/{nc_id}/transitions");
-    let viewer = token(&app.store, "vic", govern::Role::Viewer).await;
+    let viewer = app.token_for("vic", govern::Role::Viewer, "*").await;
     let denied = app
-        .post_as(
-            &viewer,
-            &path,
-            json!({"action": "start_investigation"}).to_string(),
-        )
+        .post_as(&viewer, &path, &json!({"action": "start_investigation"}))
         .await;
     assert_eq!(denied.0, 403, "a viewer may not dispose: {:?}", denied.2);
     let invalid = app.post(&path, &json!({"action": "close"})).await;
@@ -538,7 +465,7 @@ async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() 
     let (half, rest) = events.split_at(events.len() / 2);
     let counts = {
         let store = Arc::new(store::Store::open_sqlite(&db).await.unwrap());
-        let app = TestApp::with_store(store.clone()).await;
+        let app = quality_app(Some(store.clone())).await;
         for chunk in half.chunks(2000) {
             let body = serde_json::to_string(chunk).unwrap();
             let (status, _, outcome) = app.post_raw("/v1/events", body).await;
@@ -580,7 +507,7 @@ async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() 
     let store = Arc::new(store::Store::open_sqlite(&db).await.unwrap());
     assert_eq!(store.quality_counts().await.unwrap(), counts);
     let audit_before = store.audit_log(0, 10_000).await.unwrap().len();
-    let app = TestApp::with_store(store.clone()).await;
+    let app = quality_app(Some(store.clone())).await;
     // `POST /v1/events` judges the quality results of each batch as it is stored.
     for chunk in rest.chunks(2000) {
         let body = serde_json::to_string(chunk).unwrap();
@@ -606,12 +533,7 @@ async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() 
     let after = store.quality_counts().await.unwrap();
     assert!(after.alerts >= counts.alerts);
     assert_eq!(after.cursor_seq, store.state().await.events_applied as i64);
-    assert!(
-        server::quality_api::enforce(&store)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(app::quality::enforce(&store).await.unwrap().is_none());
     // A reset wipes what was judged with the log, even when the same events (same ids, same
     // sequence numbers) come again: they are judged afresh, not skipped as already seen.
     store.reset(&store::Actor::person("ann")).await.unwrap();

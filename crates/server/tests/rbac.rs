@@ -12,9 +12,10 @@
 
 mod common;
 
+use common::{Setup, TestApp};
+
+use app::Clock as _;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use govern::{
@@ -22,9 +23,7 @@ use govern::{
     Proposal, ProposalDraft, Pseudonymizer, Role, Scope, Status, Trigger,
 };
 use serde_json::{Value, json};
-use server::govern_api::Governance;
-use server::sink::SinkKind;
-use store::{GovernanceWrite, TokenHashing};
+use store::GovernanceWrite;
 
 /// The roles that hold each permission.
 fn granted(permission: Permission) -> &'static [Role] {
@@ -187,25 +186,14 @@ const SCOPES: &[(&str, &str)] = &[
     ("elsewhere", "site:ELSEWHERE"),
 ];
 
+/// The harness with no caller of its own: a token for every role in every scope instead.
 struct Fixture {
-    address: SocketAddr,
-    client: reqwest::Client,
-    store: Arc<store::Store>,
+    app: TestApp,
     /// Principal name → token.
     tokens: BTreeMap<String, String>,
     hierarchy: Hierarchy,
     pseudonym: String,
     counter: AtomicU64,
-    _dir: TempDir,
-    _server: common::Served,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn system() -> GovernanceWrite {
@@ -214,55 +202,27 @@ fn system() -> GovernanceWrite {
 
 impl Fixture {
     async fn start() -> Fixture {
-        let store = Arc::new(store::Store::open_in_memory().await.unwrap());
-        store
-            .put_plant(sim::reference_plant(), &store::Actor::system("test"))
-            .await
-            .unwrap();
+        let app = TestApp::with(Setup {
+            file_sink: true,
+            caller: None,
+            ..Setup::default()
+        })
+        .await;
         let mut tokens = BTreeMap::new();
         for role in Role::ALL {
             for (label, scope) in SCOPES {
                 let name = format!("{role}-{label}");
-                let issued = store
-                    .create_token(
-                        &name,
-                        PrincipalKind::for_role(role),
-                        role,
-                        scope.parse().unwrap(),
-                        TokenHashing::Fast,
-                        system(),
-                    )
-                    .await
-                    .unwrap();
-                tokens.insert(name, issued.token);
+                tokens.insert(name.clone(), app.token_for(&name, role, scope).await);
             }
         }
-        let dir = TempDir(std::env::temp_dir().join(format!(
-            "mixplane-rbac-{}-{}",
-            std::process::id(),
-            server::govern_api::now().0
-        )));
-        let governance = Governance::new(
-            Policy::default_policy(),
-            SinkKind::MesSim,
-            Some(dir.0.join("applied.jsonl")),
-        );
-        let key = store.pseudonym_key().await.unwrap();
+        let key = app.store.pseudonym_key().await.unwrap();
         let pseudonym = Pseudonymizer::new(key, Default::default()).pseudonym("CH-01");
-        let state = server::AppState::new(store.clone()).with_governance(governance);
-        let served = common::serve_state(state).await;
-        let address = served.address;
-        let hierarchy = Hierarchy::from_plant(&sim::reference_plant());
         Fixture {
-            address,
-            client: reqwest::Client::new(),
-            store,
+            app,
             tokens,
-            hierarchy,
+            hierarchy: Hierarchy::from_plant(&sim::reference_plant()),
             pseudonym,
             counter: AtomicU64::new(0),
-            _dir: dir,
-            _server: served,
         }
     }
 
@@ -279,7 +239,7 @@ impl Fixture {
             Role::Supervisor,
             Scope::All,
         );
-        let now = server::govern_api::now();
+        let now = app::SystemClock.now();
         let id = format!("T-{}", self.next());
         let policy = Policy::default_policy();
         let mut p = Proposal::propose(
@@ -303,7 +263,7 @@ impl Fixture {
                 answer: json!({"status": "Succeeded"}),
             });
         }
-        self.store.insert_proposal(&p, system()).await.unwrap();
+        self.app.store.insert_proposal(&p, system()).await.unwrap();
         id
     }
 
@@ -357,10 +317,10 @@ impl Fixture {
         body: Option<String>,
         token: Option<&str>,
     ) -> (u16, Value) {
-        let mut request = self.client.request(
-            endpoint.method.clone(),
-            format!("http://{}{path}", self.address),
-        );
+        let mut request = self
+            .app
+            .client
+            .request(endpoint.method.clone(), self.app.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -497,7 +457,7 @@ async fn every_endpoint_answers_401_403_or_success_for_every_role_and_scope() {
         failures.join("\n")
     );
     assert!(checked >= endpoints.len() * 30);
-    assert!(fx.store.verify_audit().await.unwrap().is_intact());
+    assert!(fx.app.store.verify_audit().await.unwrap().is_intact());
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -533,8 +493,9 @@ async fn the_audited_actor_is_the_authenticated_principal() {
         .unwrap();
     let (path, body) = fx.request(&endpoint, Sample::Events).await;
     let response = fx
+        .app
         .client
-        .post(format!("http://{}{path}", fx.address))
+        .post(fx.app.url(&path))
         .bearer_auth(&fx.tokens["operator-all"])
         .header("x-mixplane-actor", "person:somebody-else")
         .header("content-type", "application/json")
@@ -543,7 +504,7 @@ async fn the_audited_actor_is_the_authenticated_principal() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    let audit = fx.store.audit_log(0, 1000).await.unwrap();
+    let audit = fx.app.store.audit_log(0, 1000).await.unwrap();
     let last = audit.last().unwrap();
     assert_eq!(last.action, "events.append");
     assert_eq!(last.actor.id, "operator-all");

@@ -6,32 +6,32 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use common::{Setup, TestApp};
 
-use govern::{Role, Scope};
+use std::collections::BTreeMap;
+
+use app::SinkKind;
+use govern::Role;
 use model::{Catalog, UnitId};
 use schedule::plant::scenario::ScenarioReport;
 use schedule::plant::{PlantProblem, PlantSchedule};
 use serde_json::{Value, json};
-use server::govern_api::Governance;
-use server::sink::SinkKind;
 
 const COMMIT: &str = "/v1/schedule/scenarios/commit";
 
+/// The harness with the planner `paula` as the caller, and the tokens of a viewer and of a
+/// planner of the packing area.
 struct App {
-    address: std::net::SocketAddr,
-    client: reqwest::Client,
-    planner: String,
+    app: TestApp,
     viewer: String,
     pack_planner: String,
-    file_sink: std::path::PathBuf,
-    _server: common::Served,
 }
 
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.file_sink);
+impl std::ops::Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
     }
 }
 
@@ -39,69 +39,25 @@ impl App {
     /// The reference plant, with the file sink as the default sink (the simulated MES cannot
     /// carry out operation moves).
     async fn start() -> App {
-        let store: Arc<store::Store> = common::reference_store().await;
-        let planner = common::token(&store, "paula", Role::Planner, Scope::All).await;
-        let viewer = common::token(&store, "victor", Role::Viewer, Scope::All).await;
-        let pack_planner = common::token(
-            &store,
-            "pia",
-            Role::Planner,
-            "area:A-PACK".parse::<Scope>().unwrap(),
-        )
+        let app = TestApp::with(Setup {
+            default_sink: SinkKind::File,
+            file_sink: true,
+            caller: Some(("paula", Role::Planner)),
+            ..Setup::default()
+        })
         .await;
-        let file_sink = std::env::temp_dir().join(format!(
-            "mixplane-scenario-commit-{}-{}.jsonl",
-            std::process::id(),
-            server::govern_api::now().0
-        ));
-        let governance = Governance::new(
-            govern::Policy::default_policy(),
-            SinkKind::File,
-            Some(file_sink.clone()),
-        );
-        let state = server::AppState::new(store).with_governance(governance);
-        let served = common::serve_state(state).await;
-        let address = served.address;
+        let viewer = app.token_for("victor", Role::Viewer, "*").await;
+        let pack_planner = app.token_for("pia", Role::Planner, "area:A-PACK").await;
         App {
-            address,
-            client: reqwest::Client::new(),
-            planner,
+            app,
             viewer,
             pack_planner,
-            file_sink,
-            _server: served,
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, String, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        common::split(response).await
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (u16, String, Value) {
-        self.post_as(&self.planner, path, body).await
-    }
-
+    /// `GET` as the planner, which must answer 200.
     async fn get(&self, path: &str) -> Value {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(&self.planner)
-            .send()
-            .await
-            .unwrap();
-        let (status, _, body) = common::split(response).await;
+        let (status, _, body) = self.app.get(path).await;
         assert_eq!(status, 200, "{body}");
         body
     }
@@ -419,7 +375,7 @@ async fn a_small_tweak_applies_by_itself_in_its_units_area() {
     // through the default (file) sink, which recorded the change.
     assert_eq!(proposal["status"], "applied", "{}", proposal["gate"]);
     assert_eq!(proposal["applied"]["by"], "policy:assisted");
-    let written = std::fs::read_to_string(&app.file_sink).unwrap();
+    let written = std::fs::read_to_string(app.file_sink.as_ref().unwrap()).unwrap();
     let record: Value = serde_json::from_str(written.lines().last().unwrap()).unwrap();
     assert_eq!(record["proposal"], proposal["id"]);
     assert_eq!(record["changes"], proposal["diff"]);

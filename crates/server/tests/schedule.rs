@@ -3,84 +3,34 @@
 
 mod common;
 
-use std::net::SocketAddr;
+use common::{Setup, TestApp};
 
 use schedule::plant::generate::{GenerateOptions, generate};
 use schedule::plant::{PlantProblem, PlantSchedule, check};
 use serde_json::{Value, json};
 
-struct TestApp {
-    address: SocketAddr,
-    client: reqwest::Client,
-    planner: String,
+/// The harness with `paula`, a planner, as the caller, and a viewer's token.
+struct Fixture {
+    app: TestApp,
     viewer: String,
-    _served: common::Served,
 }
 
-impl TestApp {
-    async fn start() -> TestApp {
-        let store = common::reference_store().await;
-        let planner =
-            common::token(&store, "paula", govern::Role::Planner, govern::Scope::All).await;
-        let viewer =
-            common::token(&store, "victor", govern::Role::Viewer, govern::Scope::All).await;
-        let served = common::serve(store.clone()).await;
-        TestApp {
-            address: served.address,
-            client: reqwest::Client::new(),
-            planner,
-            viewer,
-            _served: served,
-        }
-    }
+impl std::ops::Deref for Fixture {
+    type Target = TestApp;
 
-    async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, String, Value) {
-        let response = self
-            .client
-            .post(format!("http://{}{path}", self.address))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            content_type,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+    fn deref(&self) -> &TestApp {
+        &self.app
     }
+}
 
-    async fn post(&self, path: &str, body: &Value) -> (u16, String, Value) {
-        self.post_as(&self.planner, path, body).await
-    }
-
-    /// Posts `body` as it is (it may not be JSON at all).
-    async fn post_raw(&self, path: &str, body: &str) -> (u16, String, Value) {
-        let response = self
-            .client
-            .post(format!("http://{}{path}", self.address))
-            .bearer_auth(&self.planner)
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let value = response.json().await.unwrap_or(Value::Null);
-        (status, content_type, value)
-    }
+async fn start() -> Fixture {
+    let app = TestApp::with(Setup {
+        caller: Some(("paula", govern::Role::Planner)),
+        ..Setup::default()
+    })
+    .await;
+    let viewer = app.token_for("victor", govern::Role::Viewer, "*").await;
+    Fixture { app, viewer }
 }
 
 fn classic_payload() -> Value {
@@ -104,7 +54,7 @@ fn classic_payload() -> Value {
 
 #[tokio::test]
 async fn optimize_accepts_the_classic_payload() {
-    let app = TestApp::start().await;
+    let app = start().await;
     let payload = classic_payload();
     let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
     assert_eq!(status, 200, "{body}");
@@ -118,8 +68,8 @@ async fn optimize_accepts_the_classic_payload() {
     );
     assert_eq!(body["feasible"], true);
     // Re-check the schedule independently against the mapped problem.
-    let request: server::schedule_api::OptimizeRequest = serde_json::from_value(payload).unwrap();
-    let problem = server::schedule_api::classic_problem(
+    let request: app::schedule::OptimizeRequest = serde_json::from_value(payload).unwrap();
+    let problem = app::schedule::classic_problem(
         &request,
         model::Timestamp::parse("2026-03-02T06:00:00Z").unwrap(),
     )
@@ -149,7 +99,7 @@ async fn optimize_accepts_the_classic_payload() {
 
 #[tokio::test]
 async fn optimize_names_impossible_input() {
-    let app = TestApp::start().await;
+    let app = start().await;
     let mut payload = classic_payload();
     payload["production_orders"][2]["operator_certifications_required"] = json!(["welding"]);
     let (status, content_type, body) = app.post("/v1/schedule/optimize", &payload).await;
@@ -179,7 +129,7 @@ async fn optimize_names_impossible_input() {
 
 #[tokio::test]
 async fn solve_check_and_repair_native() {
-    let app = TestApp::start().await;
+    let app = start().await;
     let problem = generate(GenerateOptions {
         operations: 150,
         units: 9,
@@ -279,7 +229,7 @@ async fn solve_check_and_repair_native() {
 
 #[tokio::test]
 async fn impossible_native_problem_is_a_422_naming_it() {
-    let app = TestApp::start().await;
+    let app = start().await;
     let mut problem = generate(GenerateOptions {
         operations: 20,
         units: 3,
@@ -315,7 +265,7 @@ async fn impossible_native_problem_is_a_422_naming_it() {
 
 #[tokio::test]
 async fn viewers_may_check_but_not_compute_schedules() {
-    let app = TestApp::start().await;
+    let app = start().await;
     let problem = generate(GenerateOptions {
         operations: 10,
         units: 3,
@@ -360,7 +310,7 @@ fn contended() -> Value {
 
 #[tokio::test]
 async fn explain_names_the_chain_of_a_late_order_and_the_bottlenecks() {
-    let app = TestApp::start().await;
+    let app = start().await;
     let schedule = json!({"assignments": [
         {"op": "b1", "unit": "R1", "start": 0, "end": 100},
         {"op": "a1", "unit": "R1", "start": 145, "end": 205}
@@ -422,7 +372,7 @@ async fn explain_names_the_chain_of_a_late_order_and_the_bottlenecks() {
 
 #[tokio::test]
 async fn explain_names_bad_input() {
-    let app = TestApp::start().await;
+    let app = start().await;
     // An operation the problem does not have.
     let (status, content_type, body) = app
         .post(
@@ -481,7 +431,7 @@ async fn explain_names_bad_input() {
 
 #[tokio::test]
 async fn scenarios_are_ranked_feasible_and_reproducible() {
-    let app = TestApp::start().await;
+    let app = start().await;
     let problem = generate(GenerateOptions {
         operations: 120,
         units: 8,
@@ -548,7 +498,7 @@ async fn scenarios_are_ranked_feasible_and_reproducible() {
 
 #[tokio::test]
 async fn scenarios_name_bad_requests() {
-    let app = TestApp::start().await;
+    let app = start().await;
     let problem = generate(GenerateOptions {
         operations: 20,
         units: 3,

@@ -3,75 +3,12 @@
 
 mod common;
 
-use std::net::SocketAddr;
+use common::TestApp;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
-
-struct TestApp {
-    address: SocketAddr,
-    store: Arc<store::Store>,
-    client: reqwest::Client,
-    token: String,
-    _served: common::Served,
-}
-
-impl TestApp {
-    async fn start() -> TestApp {
-        let store = common::reference_store().await;
-        let token = common::token(&store, "alice", govern::Role::Admin, govern::Scope::All).await;
-        let served = common::serve(store.clone()).await;
-        TestApp {
-            address: served.address,
-            store,
-            client: reqwest::Client::new(),
-            token,
-            _served: served,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    async fn get(&self, path: &str) -> (u16, String, Value, reqwest::header::HeaderMap) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        split(response).await
-    }
-
-    async fn post(&self, path: &str, content_type: &str, body: String) -> (u16, String, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .header("content-type", content_type)
-            .bearer_auth(&self.token)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let (status, ct, value, _) = split(response).await;
-        (status, ct, value)
-    }
-}
-
-async fn split(response: reqwest::Response) -> (u16, String, Value, reqwest::header::HeaderMap) {
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let content_type = headers
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = response.text().await.unwrap();
-    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-    (status, content_type, value, headers)
-}
 
 fn sample(path: &str) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/samples");
@@ -96,7 +33,7 @@ async fn epcis_capture_and_query() {
         "Combination_of_different_event.jsonld",
     ] {
         let (status, _, body) = app
-            .post(
+            .post_body(
                 "/epcis/capture",
                 "application/ld+json",
                 sample(&format!("epcis/{name}")),
@@ -106,7 +43,7 @@ async fn epcis_capture_and_query() {
     }
     // The XML binding of an event already captured from JSON-LD is a duplicate.
     let (status, _, body) = app
-        .post(
+        .post_body(
             "/epcis/capture",
             "application/xml",
             sample("epcis/TransformationEvent.xml"),
@@ -117,12 +54,12 @@ async fn epcis_capture_and_query() {
     assert_eq!(body["duplicates"], 1);
 
     // A malformed document: 422 naming the event and field, and nothing stored.
-    let (_, _, before, _) = app.get("/epcis/events?perPage=1000").await;
+    let (_, _, before, _) = app.get_with_headers("/epcis/events?perPage=1000").await;
     let bad = r#"{"type":"EPCISDocument","epcisBody":{"eventList":[
         {"type":"ObjectEvent","eventID":"ok-1","action":"ADD","eventTime":"2020-01-01T00:00:00Z","epcList":["urn:epc:id:sgtin:0614141.107346.9"]},
         {"type":"ObjectEvent","eventID":"bad-2","action":"ADD","eventTime":"2020-01-01T00:00:00Z","epcList":[42]}]}}"#;
     let (status, content_type, problem) = app
-        .post("/epcis/capture", "application/json", bad.into())
+        .post_body("/epcis/capture", "application/json", bad)
         .await;
     assert_eq!(status, 422);
     assert_eq!(content_type, "application/problem+json");
@@ -131,24 +68,29 @@ async fn epcis_capture_and_query() {
         detail.contains("event 1") && detail.contains("bad-2") && detail.contains("epcList[0]"),
         "{detail}"
     );
-    let (_, _, after, _) = app.get("/epcis/events?perPage=1000").await;
+    let (_, _, after, _) = app.get_with_headers("/epcis/events?perPage=1000").await;
     assert_eq!(events_of(&before).len(), events_of(&after).len());
 
     // Query parameters.
-    let (status, _, doc, _) = app.get("/epcis/events?eventType=TransformationEvent").await;
+    let (status, _, doc, _) = app
+        .get_with_headers("/epcis/events?eventType=TransformationEvent")
+        .await;
     assert_eq!(status, 200);
     let found = events_of(&doc);
     assert!(!found.is_empty());
     assert!(found.iter().all(|e| e["type"] == "TransformationEvent"));
-    let (_, _, doc, _) = app.get("/epcis/events?EQ_bizStep=shipping").await;
+    let (_, _, doc, _) = app
+        .get_with_headers("/epcis/events?EQ_bizStep=shipping")
+        .await;
     assert_eq!(events_of(&doc).len(), 1);
     // MATCH_epc in Digital Link form finds the URN-captured serial.
     let (_, _, doc, _) = app
-        .get("/epcis/events?MATCH_epc=https%3A%2F%2Fid.gs1.org%2F01%2F10614141073464%2F21%2F2018")
+        .get_with_headers(
+            "/epcis/events?MATCH_epc=https%3A%2F%2Fid.gs1.org%2F01%2F10614141073464%2F21%2F2018",
+        )
         .await;
     assert_eq!(events_of(&doc).len(), 3, "{doc}");
-    let (_, _, doc, _) = app
-        .get("/epcis/events?GE_eventTime=2013-01-01T00:00:00Z&LT_eventTime=2014-01-01T00:00:00Z&EQ_disposition=in_progress")
+    let (_, _, doc, _) = app.get_with_headers("/epcis/events?GE_eventTime=2013-01-01T00:00:00Z&LT_eventTime=2014-01-01T00:00:00Z&EQ_disposition=in_progress")
         .await;
     assert!(
         events_of(&doc)
@@ -156,12 +98,12 @@ async fn epcis_capture_and_query() {
             .all(|e| e["eventTime"].as_str().unwrap().starts_with("2013"))
     );
     // Paging.
-    let (_, _, all, _) = app.get("/epcis/events?perPage=1000").await;
+    let (_, _, all, _) = app.get_with_headers("/epcis/events?perPage=1000").await;
     let total = events_of(&all).len();
     let mut seen = 0;
     let mut path = "/epcis/events?perPage=2".to_owned();
     loop {
-        let (status, _, doc, headers) = app.get(&path).await;
+        let (status, _, doc, headers) = app.get_with_headers(&path).await;
         assert_eq!(status, 200);
         seen += events_of(&doc).len();
         let Some(link) = headers.get("link") else {
@@ -177,7 +119,7 @@ async fn epcis_capture_and_query() {
     }
     assert_eq!(seen, total);
     // Unknown parameters are named.
-    let (status, _, problem, _) = app.get("/epcis/events?EQ_colour=red").await;
+    let (status, _, problem, _) = app.get_with_headers("/epcis/events?EQ_colour=red").await;
     assert_eq!(status, 400);
     assert!(problem["detail"].as_str().unwrap().contains("EQ_colour"));
     // XML answer on request.
@@ -199,7 +141,9 @@ async fn epcis_capture_and_query() {
 
     // Genealogy from captured events: the lot reaches the four serials.
     let lot = "urn%3Aepc%3Aclass%3Algtin%3A4012345.011111.4444";
-    let (status, _, report, _) = app.get(&format!("/v1/trace/forward/{lot}")).await;
+    let (status, _, report, _) = app
+        .get_with_headers(&format!("/v1/trace/forward/{lot}"))
+        .await;
     assert_eq!(status, 200, "{report}");
     let serials = report["nodes"]
         .as_array()
@@ -236,7 +180,9 @@ async fn trace_recall_and_reconcile_on_simulated_plant_data() {
             _ => None,
         })
         .expect("the run ships serials");
-    let (status, _, back, _) = app.get(&format!("/v1/trace/backward/{serial}")).await;
+    let (status, _, back, _) = app
+        .get_with_headers(&format!("/v1/trace/backward/{serial}"))
+        .await;
     assert_eq!(status, 200, "{back}");
     let lots: Vec<String> = back["nodes"]
         .as_array()
@@ -248,14 +194,16 @@ async fn trace_recall_and_reconcile_on_simulated_plant_data() {
     assert!(!lots.is_empty(), "the serial has upstream lots: {back}");
     // Depth filter: one hop back is the order only.
     let (_, _, shallow, _) = app
-        .get(&format!("/v1/trace/backward/{serial}?max_depth=1"))
+        .get_with_headers(&format!("/v1/trace/backward/{serial}?max_depth=1"))
         .await;
     assert_eq!(shallow["nodes"].as_array().unwrap().len(), 2);
     assert_eq!(shallow["tree"]["children"][0]["kind"], "order");
 
     // Recall from one of those lots reaches the serial and its customer.
     let lot = &lots[0];
-    let (status, _, recall, _) = app.get(&format!("/v1/trace/recall/{lot}")).await;
+    let (status, _, recall, _) = app
+        .get_with_headers(&format!("/v1/trace/recall/{lot}"))
+        .await;
     assert_eq!(status, 200, "{recall}");
     let serial_item = recall["serials"]
         .as_array()
@@ -288,7 +236,7 @@ async fn trace_recall_and_reconcile_on_simulated_plant_data() {
     assert!(csv.starts_with("category,id,label"));
     assert!(csv.contains(&serial));
     let (_, content_type, epcis, _) = app
-        .get(&format!("/v1/trace/recall/{lot}?format=epcis"))
+        .get_with_headers(&format!("/v1/trace/recall/{lot}?format=epcis"))
         .await;
     assert_eq!(content_type, "application/ld+json");
     let dispositions: Vec<&str> = epcis["epcisBody"]["eventList"]
@@ -309,27 +257,27 @@ async fn trace_recall_and_reconcile_on_simulated_plant_data() {
         .unwrap();
     let body = serde_json::json!({ "unit": unit, "from": "2026-03-01T00:00:00Z", "to": "2026-03-10T00:00:00Z" });
     let (status, _, by_unit) = app
-        .post("/v1/trace/recall", "application/json", body.to_string())
+        .post_body("/v1/trace/recall", "application/json", body.to_string())
         .await;
     assert_eq!(status, 200, "{by_unit}");
     assert!(!by_unit["orders"].as_array().unwrap().is_empty());
 
     // Unknown ids are 404 problems.
-    let (status, content_type, _, _) = app.get("/v1/trace/forward/NO-SUCH-LOT").await;
+    let (status, content_type, _, _) = app.get_with_headers("/v1/trace/forward/NO-SUCH-LOT").await;
     assert_eq!(
         (status, content_type.as_str()),
         (404, "application/problem+json")
     );
 
     // Reconciliation.
-    let (status, _, report, _) = app.get("/v1/trace/reconcile").await;
+    let (status, _, report, _) = app.get_with_headers("/v1/trace/reconcile").await;
     assert_eq!(status, 200);
     assert!(!report["mass_balance"].as_array().unwrap().is_empty());
     assert!(report["orphan_serials"].as_array().unwrap().is_empty());
 
     // B2MML import through the API links its lot.
     let (status, _, summary) = app
-        .post(
+        .post_body(
             "/v1/trace/import?name=PES-53107.xml",
             "application/xml",
             sample("b2mml/courbon_v0401_SyncProductionPerformance_PES-53107.xml"),
@@ -337,7 +285,9 @@ async fn trace_recall_and_reconcile_on_simulated_plant_data() {
         .await;
     assert_eq!(status, 200, "{summary}");
     assert_eq!(summary["format"], "b2mml");
-    let (_, _, forward, _) = app.get("/v1/trace/forward/CRBN0001_LOT01").await;
+    let (_, _, forward, _) = app
+        .get_with_headers("/v1/trace/forward/CRBN0001_LOT01")
+        .await;
     assert_eq!(forward["nodes"][1]["label"], "53107");
 }
 
@@ -381,18 +331,18 @@ async fn a_query_after_an_import_sees_the_new_data() {
     let path = format!("/v1/trace/forward/{}", serial.replace(':', "%3A"));
 
     // Not there yet (and the index of the store so far is now cached).
-    let (status, _, _, _) = app.get(&path).await;
+    let (status, _, _, _) = app.get_with_headers(&path).await;
     assert_eq!(status, 404);
 
     let (status, _, body) = app
-        .post(
+        .post_body(
             "/v1/trace/import?name=case",
             "application/ld+json",
             packing_document("cache-1", 0, case, &[serial], "ADD"),
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _, report, _) = app.get(&path).await;
+    let (status, _, report, _) = app.get_with_headers(&path).await;
     assert_eq!(status, 200, "{report}");
     let ids = reached(&report);
     assert!(ids.iter().any(|id| id == case), "{ids:?}");
@@ -400,27 +350,27 @@ async fn a_query_after_an_import_sees_the_new_data() {
 
     // A capture extends it; the next query follows.
     let (status, _, body) = app
-        .post(
+        .post_body(
             "/epcis/capture",
             "application/ld+json",
             packing_document("cache-2", 10, pallet, &[case], "ADD"),
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    let (_, _, report, _) = app.get(&path).await;
+    let (_, _, report, _) = app.get_with_headers(&path).await;
     assert!(reached(&report).iter().any(|id| id == pallet), "{report}");
 
     // The serial was taken out of the case (DELETE) before the case went onto the pallet:
     // forward from the serial reaches the case, no longer the pallet.
     let (status, _, body) = app
-        .post(
+        .post_body(
             "/epcis/capture",
             "application/ld+json",
             packing_document("cache-3", 5, case, &[serial], "DELETE"),
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    let (_, _, report, _) = app.get(&path).await;
+    let (_, _, report, _) = app.get_with_headers(&path).await;
     let ids = reached(&report);
     assert!(ids.iter().any(|id| id == case), "{ids:?}");
     assert!(!ids.iter().any(|id| id == pallet), "{ids:?}");
@@ -430,12 +380,12 @@ async fn a_query_after_an_import_sees_the_new_data() {
 #[tokio::test]
 async fn the_index_cache_rebuilds_only_after_a_write() {
     let store = common::reference_store().await;
-    let cache = server::trace_api::IndexCache::default();
+    let cache = app::trace::IndexCache::default();
     let first = cache.get(&store).await.unwrap();
     let again = cache.get(&store).await.unwrap();
     assert!(Arc::ptr_eq(&first, &again), "nothing was written");
     let actor = store::Actor::new(store::ActorKind::System, "test");
-    server::trace_api::import_text(
+    app::trace::import_text(
         &store,
         "case",
         &packing_document(
@@ -454,4 +404,34 @@ async fn the_index_cache_rebuilds_only_after_a_write() {
     assert!(!Arc::ptr_eq(&first, &after));
     assert_eq!(after.edge_count(), first.edge_count() + 1);
     assert!(Arc::ptr_eq(&after, &cache.get(&store).await.unwrap()));
+}
+
+/// `POST /epcis/capture` used to answer with `Location: /epcis/capture/{number of events}`,
+/// which answers 404. A capture is stored before the answer, so there is no capture job to
+/// point at: whatever `Location` the answer carries must answer.
+#[tokio::test]
+async fn a_capture_names_no_location_that_answers_404() {
+    let app = TestApp::start().await;
+    let document = r#"{"type":"EPCISDocument","epcisBody":{"eventList":[
+        {"type":"ObjectEvent","eventID":"where-1","action":"ADD","eventTime":"2020-01-01T00:00:00Z","epcList":["urn:epc:id:sgtin:0614141.107346.9"]}]}}"#;
+    let response = app
+        .client
+        .post(app.url("/epcis/capture"))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/ld+json")
+        .body(document)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    if let Some(location) = response.headers().get("location") {
+        let location = location.to_str().unwrap().to_owned();
+        let (status, _, body) = app.get(&location).await;
+        assert_eq!(
+            status, 200,
+            "Location `{location}` answers {status}: {body}"
+        );
+    }
+    let summary: Value = response.json().await.unwrap();
+    assert_eq!(summary["inserted"], 1, "{summary}");
 }

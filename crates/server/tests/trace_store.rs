@@ -61,7 +61,7 @@ async fn large_documents_store_whole_once_and_load_the_same_index() {
     let import = |text: String, name: &'static str| {
         let store = store.clone();
         let actor = actor.clone();
-        async move { server::trace_api::import_text(&store, name, &text, &actor, Timestamp(0)).await }
+        async move { app::trace::import_text(&store, name, &text, &actor, Timestamp(0)).await }
     };
     let first = import(document(&events(0, 2_600)), "first").await.unwrap();
     assert_eq!((first.inserted, first.duplicates), (2_600, 0));
@@ -81,7 +81,7 @@ async fn large_documents_store_whole_once_and_load_the_same_index() {
         stored,
         rows.iter().map(|r| r.body.clone()).collect::<Vec<_>>()
     );
-    let loaded = server::trace_api::load_index(&store).await.unwrap();
+    let loaded = app::trace::load_index(&store).await.unwrap();
     assert!(loaded == decoded_index(&store).await, "the indexes differ");
     assert_eq!(loaded.edge_count(), 4_200);
 
@@ -92,7 +92,7 @@ async fn large_documents_store_whole_once_and_load_the_same_index() {
     late.insert(1_700, changed);
     let error = import(document(&late), "late").await.unwrap_err();
     match error {
-        server::trace_api::TraceFailure::Store(StoreError::Conflict { index, id, .. }) => {
+        app::AppError::Store(StoreError::Conflict { index, id, .. }) => {
             assert_eq!(index, 1_700);
             assert_eq!(id, "urn:uuid:store-test-1500");
         }
@@ -100,7 +100,7 @@ async fn large_documents_store_whole_once_and_load_the_same_index() {
     }
     // Nothing of it was stored.
     assert_eq!(stored_bodies(&store).await.len(), 4_200);
-    assert!(server::trace_api::load_index(&store).await.unwrap() == loaded);
+    assert!(app::trace::load_index(&store).await.unwrap() == loaded);
 
     // Two events with one key in one document, with other content: the later one is named.
     let mut twice = events(9_000, 1_500);
@@ -108,7 +108,7 @@ async fn large_documents_store_whole_once_and_load_the_same_index() {
     other.biz_step = Some("shipping".into());
     twice.push(other);
     match import(document(&twice), "twice").await.unwrap_err() {
-        server::trace_api::TraceFailure::Store(StoreError::Conflict { index, .. }) => {
+        app::AppError::Store(StoreError::Conflict { index, .. }) => {
             assert_eq!(index, 1_500)
         }
         other => panic!("{other}"),
@@ -119,7 +119,7 @@ async fn large_documents_store_whole_once_and_load_the_same_index() {
 #[tokio::test]
 async fn bodies_holding_the_separator_are_read_a_row_at_a_time() {
     let (store, actor) = store().await;
-    server::trace_api::import_text(
+    app::trace::import_text(
         &store,
         "plain",
         &document(&events(0, 700)),
@@ -159,7 +159,7 @@ async fn bodies_holding_the_separator_are_read_a_row_at_a_time() {
         rows.iter().map(|r| r.body.clone()).collect::<Vec<_>>()
     );
     // It does not decode, on either load, with the same error.
-    let load = server::trace_api::load_index(&store).await.unwrap_err();
+    let load = app::trace::load_index(&store).await.unwrap_err();
     let bodies: Vec<&str> = stored.iter().map(String::as_str).collect();
     let expected = trace::persist::decode_events(bodies).unwrap_err();
     assert_eq!(load.to_string(), expected);

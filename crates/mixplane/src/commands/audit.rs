@@ -18,7 +18,7 @@ pub struct AuditArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
     /// Recompute the hash chain; exit 1 naming the first altered, removed, inserted or
-    /// reordered record.
+    /// reordered record, exit 2 when the trail cannot be read (no store, I/O).
     Verify(VerifyArgs),
     /// Write every audit record as JSON Lines (stdout unless --out).
     Export(ExportArgs),
@@ -46,17 +46,41 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
     }
 }
 
+/// Why `audit verify` did not find an intact trail; the two cases exit differently.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyFailure {
+    /// The chain does not verify: a record was altered, removed, inserted or reordered.
+    #[error("{0}")]
+    Broken(String),
+    /// The trail could not be read: no store in the directory, an I/O or database failure.
+    #[error("{0:#}")]
+    Unreadable(anyhow::Error),
+}
+
+impl VerifyFailure {
+    /// 1 for a broken trail, 2 when it could not be read.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            VerifyFailure::Broken(_) => 1,
+            VerifyFailure::Unreadable(_) => 2,
+        }
+    }
+}
+
 fn verify(args: VerifyArgs) -> anyhow::Result<()> {
-    let settings = config::resolve(
-        args.data.config.as_deref(),
-        args.data.data_dir.clone(),
-        None,
-    )?;
-    let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
-    let report = runtime
-        .block_on(store.verify_audit())
-        .context("reading the audit trail")?;
+    let read = || -> anyhow::Result<store::AuditReport> {
+        let settings = config::resolve(
+            args.data.config.as_deref(),
+            args.data.data_dir.clone(),
+            None,
+        )?;
+        let runtime = super::runtime()?;
+        let store = super::open_store(&runtime, &settings.data_dir, super::Open::Existing)?;
+        runtime
+            .block_on(store.verify_audit())
+            .context("reading the audit trail")
+    };
+    let report = read().map_err(VerifyFailure::Unreadable)?;
     match &report.first_bad {
         None => {
             println!(
@@ -66,13 +90,11 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(bad) => anyhow::bail!(
+        Some(bad) => Err(VerifyFailure::Broken(format!(
             "audit trail broken at record {} ({:?}): {} ({} records checked)",
-            bad.seq,
-            bad.fault,
-            bad.message,
-            report.records
-        ),
+            bad.seq, bad.fault, bad.message, report.records
+        ))
+        .into()),
     }
 }
 
@@ -83,7 +105,7 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
         None,
     )?;
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let store = super::open_store(&runtime, &settings.data_dir, super::Open::Existing)?;
     let mut out: Box<dyn std::io::Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,

@@ -38,7 +38,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.data.data_dir.clone(),
         args.bind.clone(),
     )?;
-    super::init_logging(settings.log_level);
+    super::init_logging(&settings);
     anyhow::ensure!(
         args.days > 0.0 && args.days <= 366.0,
         "--days must be in (0, 366], got {}",
@@ -53,7 +53,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     // Governance first: an admin token to call the API with, and the policy in force.
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let store = super::open_store(&runtime, &settings.data_dir, super::Open::OrCreate)?;
     let token = runtime.block_on(super::govern::demo_admin_token(&store))?;
     let (_, policy_written) = super::govern::load_policy(&settings.data_dir)?;
     let policy_path = super::govern::policy_path(&settings.data_dir);
@@ -78,8 +78,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..sim::SimOptions::default()
     };
-    let (plan, schedule_summary) = super::schedule::engine_plan(&catalog, &options, 3.0)?;
-    let output = super::schedule::simulate_planned(&catalog, &options, &plan)?;
+    let (plan, schedule_summary) = super::planning::engine_plan(&catalog, &options, 3.0)?;
+    let output = super::planning::simulate_planned(&catalog, &options, &plan)?;
 
     let actor = super::cli_actor();
     runtime.block_on(async {
@@ -109,7 +109,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     print!("{}", summary(&catalog, &state, args.days, args.seed));
     print!("{schedule_summary}");
     let quality = runtime.block_on(async {
-        server::quality_api::enforce(&store).await?;
+        app::quality::enforce(&store).await?;
         store.quality_counts().await
     });
     let quality = quality.context("judging the quality results")?;
@@ -122,7 +122,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         settings.data_dir.display(),
         started.elapsed().as_secs_f64()
     );
-    let app = super::govern::app_state(store.clone(), &settings.data_dir)?;
+    let app = super::govern::app_over(store.clone(), &settings.data_dir)?;
     let trigger = output.events.last().map(|e| e.id.to_string());
     let proposals = runtime
         .block_on(super::govern::demo_proposals(&app, trigger.as_deref()))
@@ -167,7 +167,7 @@ pub fn summary(catalog: &model::Catalog, state: &PlantState, days: f64, seed: u6
         let _ = writeln!(out, "{total:>8}");
     }
     let _ = writeln!(out, "\nUtilisation per work center (share of time running)");
-    for wc in server::api::work_center_views(plant, state) {
+    for wc in app::plant::work_center_views(plant, state) {
         let bar = "#".repeat((wc.utilisation * 20.0).round() as usize);
         let _ = writeln!(
             out,

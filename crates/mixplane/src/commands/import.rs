@@ -28,7 +28,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         args.data.data_dir.clone(),
         None,
     )?;
-    super::init_logging(settings.log_level);
+    super::init_logging(&settings);
     anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
     let file = std::fs::File::open(&args.events)
         .with_context(|| format!("opening {}", args.events.display()))?;
@@ -49,7 +49,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         events.push(event);
     }
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let store = super::open_store(&runtime, &settings.data_dir, super::Open::OrCreate)?;
     let actor = super::cli_actor();
     if runtime.block_on(store.plant()).is_none() {
         let catalog = super::sim::load_catalog(args.plant.as_ref())?;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod demo;
 pub mod govern;
 pub mod import;
+pub mod planning;
 pub mod scenarios;
 pub mod schedule;
 pub mod serve;
@@ -24,16 +25,52 @@ pub fn cli_actor() -> store::Actor {
     store::Actor::person(user)
 }
 
-/// Opens (creating if needed) the store in `data_dir`.
+/// The file of the store in a data directory.
+pub const STORE_FILE: &str = "mixplane.db";
+
+/// Whether a command may create the store it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// The command reads data: a directory without a store is an error naming it (a typo in
+    /// `--data-dir` must not pass for an empty, intact store).
+    Existing,
+    /// The command creates data (demo, import, token create, serve): the store is created
+    /// when the directory has none.
+    OrCreate,
+}
+
+/// A data directory that holds no store, for a command that reads one.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{} holds no mixplane store (no {STORE_FILE}); check --data-dir, or create one with `mixplane demo` or `mixplane import`",
+    .0.display()
+)]
+pub struct NoStore(pub std::path::PathBuf);
+
+/// The one way a command opens the store in `data_dir`.
 pub fn open_store(
     runtime: &tokio::runtime::Runtime,
     data_dir: &Path,
+    open: Open,
 ) -> anyhow::Result<Arc<store::Store>> {
-    let path = data_dir.join("mixplane.db");
+    let path = data_dir.join(STORE_FILE);
+    if open == Open::Existing && !path.is_file() {
+        return Err(NoStore(data_dir.to_owned()).into());
+    }
     let store = runtime
         .block_on(store::Store::open_sqlite(&path))
         .with_context(|| format!("opening the store at {}", path.display()))?;
     Ok(Arc::new(store))
+}
+
+/// The use-cases over the store in `data_dir`, with its policy and sinks.
+pub fn open_app(
+    runtime: &tokio::runtime::Runtime,
+    data_dir: &Path,
+    open: Open,
+) -> anyhow::Result<app::App> {
+    let store = open_store(runtime, data_dir, open)?;
+    govern::app_over(store, data_dir)
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -43,12 +80,9 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-pub fn init_logging(level: tracing::Level) {
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// Logs to stderr at `settings`' level and format (see [`crate::logging`]).
+pub fn init_logging(settings: &crate::config::Settings) {
+    crate::logging::init(settings.log_level, settings.log_format);
 }
 
 /// Reads and parses a plant document, naming the line and column of a JSON error.
@@ -85,7 +119,7 @@ pub async fn shutdown_signal() {
 /// Serves the API until a shutdown signal.
 pub fn serve_blocking(
     runtime: &tokio::runtime::Runtime,
-    state: server::AppState,
+    app: app::App,
     bind: &str,
 ) -> anyhow::Result<()> {
     runtime.block_on(async {
@@ -97,7 +131,7 @@ pub fn serve_blocking(
         println!(
             "  try: curl -H \"Authorization: Bearer $MIXPLANE_TOKEN\" 'http://{address}/v1/orders?mode=process&limit=5'"
         );
-        server::serve(listener, state, shutdown_signal())
+        server::serve(listener, server::AppState::from_app(app), shutdown_signal())
             .await
             .context("serving the API")
     })

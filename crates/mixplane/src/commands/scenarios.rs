@@ -6,7 +6,7 @@
 //!
 //! `--commit SCENARIO` turns the chosen scenario into a governed `schedule_change` proposal
 //! in the data directory's store, through the same code path as
-//! `POST /v1/schedule/scenarios/commit` ([`server::scenario_api::commit`]): re-checked,
+//! `POST /v1/schedule/scenarios/commit` ([`app::scenario::commit`]): re-checked,
 //! evidence and diff computed by the server module, the policy deciding whether it applies by
 //! itself. The proposer is the CLI user as a planner.
 
@@ -18,7 +18,6 @@ use govern::{Principal, PrincipalKind, Proposal, Role, Scope, Status};
 use schedule::plant::scenario::{
     RankingWeights, ScenarioKind, ScenarioOptions, ScenarioReport, run_scenarios,
 };
-use schedule::{Termination, TimeLimit};
 
 use crate::DataArgs;
 use crate::config;
@@ -77,17 +76,6 @@ pub struct ScenariosArgs {
     pub data: DataArgs,
 }
 
-/// Each scenario's own wall-clock limit of `seconds`, counted from when it starts.
-pub fn time_slices(seconds: f64) -> impl FnMut(ScenarioKind) -> Box<dyn Termination> {
-    move |_| {
-        let begun = Instant::now();
-        Box::new(TimeLimit {
-            clock: move || begun.elapsed().as_secs_f64(),
-            limit_seconds: seconds,
-        })
-    }
-}
-
 pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     let problem = super::schedule::read_native(&args.file)?;
     let plan = match &args.plan {
@@ -122,7 +110,7 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     };
     let slice = args.time_limit.max(0.0) / (options.scenarios.len() + 1) as f64;
     let started = Instant::now();
-    let mut termination_for = time_slices(slice);
+    let mut termination_for = app::plan::time_slices(slice);
     let mut bar = ProgressBar::new("scenarios");
     let report = run_scenarios(
         &problem,
@@ -202,11 +190,10 @@ fn commit(
         None,
     )?;
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
-    let app = super::govern::app_state(store, &settings.data_dir)?;
+    let app = super::open_app(&runtime, &settings.data_dir, super::Open::Existing)?;
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
     let proposer = Principal::new(user, PrincipalKind::Person, Role::Planner, Scope::All);
-    let request = server::scenario_api::CommitRequest {
+    let request = app::scenario::CommitRequest {
         problem: problem.clone(),
         plan,
         scenario: chosen.into(),
@@ -216,8 +203,7 @@ fn commit(
         seed: args.seed,
     };
     runtime
-        .block_on(server::scenario_api::commit(&app, &proposer, request))
-        .map_err(|problem| anyhow::anyhow!("{}", problem.detail))
+        .block_on(app::scenario::commit(&app, &proposer, request))
         .with_context(|| {
             format!(
                 "committing scenario {kind} to the store in {}",

@@ -18,14 +18,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.data.data_dir.clone(),
         args.bind.clone(),
     )?;
-    super::init_logging(settings.log_level);
+    super::init_logging(&settings);
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
-    if runtime.block_on(store.plant()).is_none() {
+    let app = super::open_app(&runtime, &settings.data_dir, super::Open::OrCreate)?;
+    if runtime.block_on(app.store.plant()).is_none() {
         tracing::warn!(
             "the store holds no plant yet; run `mixplane demo` or `mixplane import` first"
         );
     }
-    let app = super::govern::app_state(store, &settings.data_dir)?;
     super::serve_blocking(&runtime, app, &settings.bind)
 }

@@ -71,7 +71,7 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
         None,
     )?;
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let store = super::open_store(&runtime, &settings.data_dir, super::Open::OrCreate)?;
     let issued = runtime
         .block_on(store.create_token(
             &args.name,
@@ -100,7 +100,7 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
         None,
     )?;
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
+    let store = super::open_store(&runtime, &settings.data_dir, super::Open::Existing)?;
     let revoked = runtime
         .block_on(store.revoke_tokens(
             &args.name,

@@ -2,8 +2,9 @@
 //! XML, B2MML, plant events), trace backward and forward, simulate a recall, reconcile.
 //!
 //! Every subcommand takes `--data-dir`/`--config` and `--json`; without `--json` it prints a
-//! short human summary. The work is done by `trace` (the engine) and the glue it shares with
-//! the server (`server::trace_api`).
+//! short human summary. The work is done by the use-cases in `app::trace`, the same the
+//! HTTP API calls. Import creates the store when the directory has none; the other
+//! subcommands refuse such a directory.
 
 use std::path::PathBuf;
 
@@ -102,25 +103,17 @@ fn time(flag: &str, text: Option<&String>) -> anyhow::Result<Option<Timestamp>> 
         .transpose()
 }
 
-fn now() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
-    )
-}
-
 /// Reads a file and makes its document ready to store (nothing is stored).
 fn read_file(
     file: &std::path::Path,
-) -> anyhow::Result<(&std::path::Path, server::trace_api::ReadDocument)> {
+) -> anyhow::Result<(&std::path::Path, app::trace::ReadDocument)> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let document = server::trace_api::read_document(&name, &text, now())
+    let document = app::trace::read_document(&name, &text, app::Clock::now(&app::SystemClock))
         .with_context(|| format!("importing {}", file.display()))?;
     Ok((file, document))
 }
@@ -153,74 +146,22 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
         shared.data.data_dir.clone(),
         None,
     )?;
-    super::init_logging(settings.log_level);
+    super::init_logging(&settings);
     let json = shared.json;
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir)?;
-    let load_index = || -> anyhow::Result<trace::Index> {
-        runtime
-            .block_on(server::trace_api::load_index(&store))
-            .context("building the genealogy index")
+    let open = match args.command {
+        TraceCommand::Import { .. } => super::Open::OrCreate,
+        _ => super::Open::Existing,
     };
+    let app = super::open_app(&runtime, &settings.data_dir, open)?;
+    let store = &app.store;
     match args.command {
-        TraceCommand::Import { files, .. } => {
-            let actor = super::cli_actor();
-            let mut summaries = Vec::new();
-            // One thread reads and prepares the next document while this one stores the one
-            // before: documents are stored in order, each whole or not at all, and the first
-            // that fails stops the import (the ones before it stay stored).
-            std::thread::scope(|scope| -> anyhow::Result<()> {
-                let (send, receive) = std::sync::mpsc::sync_channel(1);
-                let files = &files;
-                std::thread::Builder::new()
-                    .name("trace-read".into())
-                    .spawn_scoped(scope, move || {
-                        for file in files {
-                            let read = read_file(file);
-                            let failed = read.is_err();
-                            if send.send(read).is_err() || failed {
-                                return;
-                            }
-                        }
-                    })
-                    .context("starting a thread to read documents")?;
-                for read in receive {
-                    let (file, document) = read?;
-                    if document.is_plant_events() && runtime.block_on(store.plant()).is_none() {
-                        let catalog = super::sim::load_catalog(None)?;
-                        runtime.block_on(store.put_plant(catalog.plant().clone(), &actor))?;
-                    }
-                    let summary = runtime
-                        .block_on(server::trace_api::store_document(&store, document, &actor))
-                        .with_context(|| format!("importing {}", file.display()))?;
-                    if !json {
-                        println!(
-                            "{}: {} ({} events): {} new, {} already stored{}",
-                            summary.name,
-                            summary.format,
-                            summary.events,
-                            summary.inserted,
-                            summary.duplicates,
-                            if summary.duplicate_document {
-                                " (same document imported before)"
-                            } else {
-                                ""
-                            }
-                        );
-                    }
-                    summaries.push(summary);
-                }
-                Ok(())
-            })?;
-            if json {
-                print_json(&summaries)?;
-            }
-        }
+        TraceCommand::Import { files, .. } => import(&runtime, store, &files, json)?,
         TraceCommand::Backward { id, filter, .. } => {
-            show_trace(&load_index()?, &id, Direction::Backward, &filter, json)?
+            show_trace(&runtime, &app, &id, Direction::Backward, &filter, json)?
         }
         TraceCommand::Forward { id, filter, .. } => {
-            show_trace(&load_index()?, &id, Direction::Forward, &filter, json)?
+            show_trace(&runtime, &app, &id, Direction::Forward, &filter, json)?
         }
         TraceCommand::Recall {
             id,
@@ -237,12 +178,11 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
                 from: time("from", from.as_ref())?,
                 to: time("to", to.as_ref())?,
             };
-            let index = load_index()?;
-            let report = trace::recall(&index, &request)?;
+            let report = runtime.block_on(app::trace::recall(&app, &request))?;
             if csv {
                 print!("{}", report.to_csv());
             } else if epcis {
-                let at = now();
+                let at = app::Clock::now(&app::SystemClock);
                 let events = report.to_epcis(&at.0.to_string(), at);
                 println!(
                     "{}",
@@ -280,9 +220,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
             }
         }
         TraceCommand::Reconcile { .. } => {
-            let index = load_index()?;
-            let expectations = runtime.block_on(server::trace_api::expectations(&store));
-            let report = trace::reconcile(&index, &expectations);
+            let report = runtime.block_on(app::trace::reconcile(&app))?;
             if json {
                 print_json(&report)?;
             } else {
@@ -323,8 +261,71 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Imports `files` in order, each whole or not at all, reading the next while the one before
+/// is stored; the first that fails stops the import (the ones before it stay stored).
+fn import(
+    runtime: &tokio::runtime::Runtime,
+    store: &store::Store,
+    files: &[PathBuf],
+    json: bool,
+) -> anyhow::Result<()> {
+    let actor = super::cli_actor();
+    let mut summaries = Vec::new();
+    // One thread reads and prepares the next document while this one stores the one
+    // before: documents are stored in order, each whole or not at all, and the first
+    // that fails stops the import (the ones before it stay stored).
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel(1);
+
+        std::thread::Builder::new()
+            .name("trace-read".into())
+            .spawn_scoped(scope, move || {
+                for file in files {
+                    let read = read_file(file);
+                    let failed = read.is_err();
+                    if send.send(read).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .context("starting a thread to read documents")?;
+        for read in receive {
+            let (file, document) = read?;
+            if document.is_plant_events() && runtime.block_on(store.plant()).is_none() {
+                let catalog = super::sim::load_catalog(None)?;
+                runtime.block_on(store.put_plant(catalog.plant().clone(), &actor))?;
+            }
+            let summary = runtime
+                .block_on(app::trace::store_document(store, document, &actor))
+                .with_context(|| format!("importing {}", file.display()))?;
+            if !json {
+                println!(
+                    "{}: {} ({} events): {} new, {} already stored{}",
+                    summary.name,
+                    summary.format,
+                    summary.events,
+                    summary.inserted,
+                    summary.duplicates,
+                    if summary.duplicate_document {
+                        " (same document imported before)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            summaries.push(summary);
+        }
+        Ok(())
+    })?;
+    if json {
+        print_json(&summaries)?;
+    }
+    Ok(())
+}
+
 fn show_trace(
-    index: &trace::Index,
+    runtime: &tokio::runtime::Runtime,
+    app: &app::App,
     id: &str,
     direction: Direction,
     filter: &FilterArgs,
@@ -335,7 +336,7 @@ fn show_trace(
         from: time("from", filter.from.as_ref())?,
         to: time("to", filter.to.as_ref())?,
     };
-    let report = trace::trace(index, id, direction, &request)?;
+    let report = runtime.block_on(app::trace::trace_item(app, id, direction, &request))?;
     if json {
         print_json(&report)?;
     } else {

@@ -1,12 +1,16 @@
-//! The harness the server's integration tests share: an in-memory store holding the
-//! reference plant, bearer tokens, the API served over real HTTP on an ephemeral port, and
-//! the reference plant's scheduling problem.
+//! The one harness of the server's integration tests: [`TestApp`] (an in-memory store
+//! holding the reference plant, its governance settings, the API served over real HTTP on an
+//! ephemeral port, a bearer token and requests made with it), and the reference plant's
+//! scheduling problem.
 
 // Each test binary uses only part of the harness.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use app::Clock as _;
 
 use schedule::plant::from_model::{FromModelOptions, problem_from_model};
 use schedule::plant::{PlantProblem, PlantSchedule, check};
@@ -140,4 +144,217 @@ pub fn nudged(problem: &PlantProblem, plan: &PlantSchedule) -> (PlantSchedule, S
         }
     }
     panic!("no operation can be delayed");
+}
+
+/// How a [`TestApp`] is set up; the default is the reference plant, the default policy and
+/// sink, no file sink, and an admin `alice` as the caller.
+pub struct Setup {
+    /// The store to serve (the reference plant is loaded into it when it has none); a new
+    /// in-memory store by default.
+    pub store: Option<Arc<store::Store>>,
+    /// Events of this many simulated days (seed 5) appended before serving.
+    pub simulated_days: Option<f64>,
+    pub default_sink: app::SinkKind,
+    /// Give the server a file sink (a fresh JSON Lines file under the temporary directory).
+    pub file_sink: bool,
+    /// The principal whose token [`TestApp::token`] holds, with its role (scope `*`); none
+    /// issues no token.
+    pub caller: Option<(&'static str, govern::Role)>,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            store: None,
+            simulated_days: None,
+            default_sink: app::SinkKind::MesSim,
+            file_sink: false,
+            caller: Some(("alice", govern::Role::Admin)),
+        }
+    }
+}
+
+/// The API served over a store, and a client to call it with.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub store: Arc<store::Store>,
+    pub client: reqwest::Client,
+    /// The bearer token of the setup's caller (empty without one).
+    pub token: String,
+    /// The file sink's path, when the setup asked for one.
+    pub file_sink: Option<PathBuf>,
+    _served: Served,
+}
+
+impl TestApp {
+    /// The default setup.
+    pub async fn start() -> TestApp {
+        TestApp::with(Setup::default()).await
+    }
+
+    pub async fn with(setup: Setup) -> TestApp {
+        let store = match setup.store {
+            Some(store) => store,
+            None => Arc::new(
+                store::Store::open_in_memory()
+                    .await
+                    .expect("in-memory store"),
+            ),
+        };
+        let actor = store::Actor::system("test");
+        if store.plant().await.is_none() {
+            store
+                .put_plant(sim::reference_plant(), &actor)
+                .await
+                .expect("reference plant loads");
+        }
+        if let Some(days) = setup.simulated_days {
+            let catalog = model::Catalog::new(sim::reference_plant()).unwrap();
+            let options = sim::SimOptions {
+                days,
+                seed: 5,
+                ..sim::SimOptions::default()
+            };
+            let events = sim::simulate(&catalog, &options, None, |_| {})
+                .unwrap()
+                .events;
+            store.append(&events, &actor).await.unwrap();
+        }
+        let file_sink = setup.file_sink.then(|| {
+            std::env::temp_dir().join(format!(
+                "mixplane-test-sink-{}-{}.jsonl",
+                std::process::id(),
+                app::SystemClock.now().0
+            ))
+        });
+        let governance = app::Governance::new(
+            govern::Policy::default_policy(),
+            setup.default_sink,
+            file_sink.clone(),
+        );
+        let token = match setup.caller {
+            Some((name, role)) => token(&store, name, role, govern::Scope::All).await,
+            None => String::new(),
+        };
+        let state = server::AppState::new(store.clone()).with_governance(governance);
+        let served = serve_state(state).await;
+        TestApp {
+            address: served.address,
+            store,
+            client: reqwest::Client::new(),
+            token,
+            file_sink,
+            _served: served,
+        }
+    }
+
+    /// A bearer token for a new principal of `role` in `scope` (its kind follows the role).
+    pub async fn token_for(&self, name: &str, role: govern::Role, scope: &str) -> String {
+        self.store
+            .create_token(
+                name,
+                govern::PrincipalKind::for_role(role),
+                role,
+                scope.parse::<govern::Scope>().unwrap(),
+                store::TokenHashing::Fast,
+                store::GovernanceWrite::by(store::Actor::system("test"), None),
+            )
+            .await
+            .expect("a token")
+            .token
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// `GET` as the caller: status, content type and body.
+    pub async fn get(&self, path: &str) -> (u16, String, Value) {
+        let (status, content_type, body, _) = self.get_with_headers(path).await;
+        (status, content_type, body)
+    }
+
+    /// `GET` as the caller, with the response's headers.
+    pub async fn get_with_headers(
+        &self,
+        path: &str,
+    ) -> (u16, String, Value, reqwest::header::HeaderMap) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers().clone();
+        let (status, content_type, body) = split(response).await;
+        (status, content_type, body, headers)
+    }
+
+    /// `POST` of a JSON value as the caller.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, String, Value) {
+        self.post_as(&self.token, path, body).await
+    }
+
+    /// `POST` of a JSON value as `token`.
+    pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, String, Value) {
+        self.post_body_as(token, path, "application/json", body.to_string())
+            .await
+    }
+
+    /// `POST` of a text said to be JSON (it may not be) as the caller.
+    pub async fn post_raw(&self, path: &str, body: impl Into<String>) -> (u16, String, Value) {
+        self.post_body_as(&self.token, path, "application/json", body.into())
+            .await
+    }
+
+    /// `POST` of a body of `content_type` as the caller.
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<String>,
+    ) -> (u16, String, Value) {
+        self.post_body_as(&self.token, path, content_type, body.into())
+            .await
+    }
+
+    /// `POST` of a body of `content_type` as `token`.
+    pub async fn post_body_as(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> (u16, String, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .bearer_auth(token)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        split(response).await
+    }
+
+    /// Any method as `token`, with an optional JSON body: status and body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        call(&self.client, self.address, method, path, token, body).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(path) = &self.file_sink {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }

@@ -14,54 +14,30 @@
 //! Either way the answer is recorded in the proposal and in the audit record of the apply or
 //! rollback. A sink that fails answers `{"status": "Error", …}`.
 
-use std::fmt;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use govern::{Change, Proposal};
-use model::Event;
+use model::{Event, Timestamp};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::AppState;
+use crate::App;
 
 /// A sink's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SinkKind {
     MesSim,
     File,
 }
 
-impl SinkKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SinkKind::MesSim => "mes-sim",
-            SinkKind::File => "file",
-        }
-    }
-}
-
-impl fmt::Display for SinkKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SinkKind {
-    type Err = String;
-    fn from_str(text: &str) -> Result<SinkKind, String> {
-        match text {
-            "mes-sim" => Ok(SinkKind::MesSim),
-            "file" => Ok(SinkKind::File),
-            other => Err(format!("unknown sink `{other}` (expected mes-sim or file)")),
-        }
-    }
-}
+model::wire_enum!(SinkKind, "sink", [MesSim, File]);
 
 /// Sends `diff` (the proposal's diff, or its inverse for a rollback) to a sink. `Ok` carries
 /// a `Succeeded` answer, `Err` an `Error` answer; both are what gets audited.
 pub async fn deliver(
-    app: &AppState,
+    app: &App,
     sink: SinkKind,
     proposal: &Proposal,
     diff: &[Change],
@@ -71,7 +47,7 @@ pub async fn deliver(
     match sink {
         SinkKind::MesSim => mes_sim(app, proposal, diff, direction, actor).await,
         SinkKind::File => match &app.governance.file_sink {
-            Some(path) => file(path.clone(), proposal, diff, direction, actor).await,
+            Some(path) => file(path.clone(), app.now(), proposal, diff, direction, actor).await,
             None => Err(error(sink, "no file sink is configured on this server")),
         },
     }
@@ -82,14 +58,14 @@ fn error(sink: SinkKind, message: impl Into<String>) -> Value {
 }
 
 async fn mes_sim(
-    app: &AppState,
+    app: &App,
     proposal: &Proposal,
     diff: &[Change],
     direction: &str,
     actor: &store::Actor,
 ) -> Result<Value, Value> {
     let state = app.store.state().await;
-    let time = state.clock.unwrap_or_else(crate::govern_api::now);
+    let time = state.clock.unwrap_or_else(|| app.now());
     let events = govern::mes::events_for(&proposal.id, direction, diff, time)
         .map_err(|message| error(SinkKind::MesSim, message))?;
     let outcome = match app.store.append(&events, actor).await {
@@ -117,7 +93,7 @@ async fn mes_sim(
 /// so its events already stand in the log, made at the plant time of that delivery. When
 /// every one of `events` is stored with the same kind and source, this delivery is that one
 /// again and succeeds without storing anything; otherwise `None`.
-async fn repeated(app: &AppState, events: &[Event]) -> Option<Value> {
+async fn repeated(app: &App, events: &[Event]) -> Option<Value> {
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let stored = app.store.events_with_ids(&ids).await.ok()?;
     let same = stored.len() == events.len()
@@ -142,13 +118,14 @@ async fn repeated(app: &AppState, events: &[Event]) -> Option<Value> {
 
 async fn file(
     path: PathBuf,
+    now: Timestamp,
     proposal: &Proposal,
     diff: &[Change],
     direction: &str,
     actor: &store::Actor,
 ) -> Result<Value, Value> {
     let record = json!({
-        "at": crate::govern_api::now(),
+        "at": now,
         "proposal": proposal.id,
         "direction": direction,
         "kind": proposal.kind,
@@ -180,4 +157,19 @@ async fn file(
         json!({ "sink": SinkKind::File.as_str(), "status": "Succeeded", "path": shown, "offset": offset })
     })
     .map_err(|e| error(SinkKind::File, format!("writing {shown}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sink_names_read_from_serde() {
+        assert_eq!(SinkKind::MesSim.as_str(), "mes-sim");
+        assert_eq!("file".parse::<SinkKind>().unwrap(), SinkKind::File);
+        assert_eq!(
+            "kafka".parse::<SinkKind>().unwrap_err().to_string(),
+            "unknown sink `kafka` (expected mes-sim or file)"
+        );
+    }
 }

@@ -1,0 +1,470 @@
+//! Proposals: submit, list, show, approve or reject, apply or roll back through a sink, and
+//! resolving pseudonyms.
+//!
+//! The lifecycle's rules are `govern`'s (pure); these use-cases load and store proposals
+//! through the store (every write audited with the principal and `modified_by`), hold the
+//! apply lock so that a change reaches its sink once, and deliver applied changes to a
+//! [`sink`]. Object-level rules — the approver roles of the proposal's kind, its area within
+//! the caller's scope, nobody approving their own, no agent approving — are `govern`'s.
+
+pub mod sink;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use govern::{
+    ActionKind, DecisionKind, Outcome, Policy, Principal, Proposal, ProposalDraft, Pseudonymizer,
+    Scope, Status, Trigger,
+};
+use model::Timestamp;
+use schemars::JsonSchema;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use store::{GovernanceWrite, ProposalFilter};
+
+pub use self::sink::SinkKind;
+use crate::{App, AppError};
+
+/// Governance settings and caches of a running application.
+#[derive(Debug)]
+pub struct Governance {
+    /// The policy in force.
+    pub policy: Policy,
+    /// Where `apply` sends changes unless the request names a sink, and where proposals that
+    /// apply by themselves go.
+    pub default_sink: SinkKind,
+    /// The JSON Lines file of the `file` sink; none disables that sink.
+    pub file_sink: Option<PathBuf>,
+    pseudonymizer: tokio::sync::OnceCell<Pseudonymizer>,
+    /// Applications and rollbacks run one at a time, so a change reaches its sink once.
+    apply_lock: tokio::sync::Mutex<()>,
+    counter: AtomicU64,
+}
+
+impl Default for Governance {
+    fn default() -> Governance {
+        Governance::new(Policy::default_policy(), SinkKind::MesSim, None)
+    }
+}
+
+impl Governance {
+    pub fn new(policy: Policy, default_sink: SinkKind, file_sink: Option<PathBuf>) -> Governance {
+        Governance {
+            policy,
+            default_sink,
+            file_sink,
+            pseudonymizer: tokio::sync::OnceCell::new(),
+            apply_lock: tokio::sync::Mutex::new(()),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The pseudonymiser keyed with the store's secret (created on first use).
+    pub async fn pseudonymizer(&self, store: &store::Store) -> Result<&Pseudonymizer, AppError> {
+        self.pseudonymizer
+            .get_or_try_init(|| async {
+                let key = store.pseudonym_key().await?;
+                Ok::<_, AppError>(Pseudonymizer::new(key, self.policy.privacy.clone()))
+            })
+            .await
+    }
+
+    /// A new proposal id: unique within the process and across restarts.
+    fn new_id(&self, now: Timestamp, proposer: &str, title: &str) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let digest = Sha256::new()
+            .chain_update(now.0.to_le_bytes())
+            .chain_update(n.to_le_bytes())
+            .chain_update(std::process::id().to_le_bytes())
+            .chain_update(proposer.as_bytes())
+            .chain_update(title.as_bytes())
+            .finalize();
+        format!("P-{}", model::wire::hex(&digest[..5]))
+    }
+}
+
+/// A page of proposals.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProposalPage {
+    pub items: Vec<Proposal>,
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// A resolved pseudonym.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Resolved {
+    pub pseudonym: String,
+    pub identity: String,
+}
+
+/// Which proposals to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListProposals {
+    pub status: Option<Status>,
+    pub kind: Option<ActionKind>,
+    pub area: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+async fn load(app: &App, id: &str) -> Result<store::StoredProposal, AppError> {
+    app.store
+        .proposal(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("proposal `{id}` does not exist")))
+}
+
+/// The event a proposal answers, if an event triggered it.
+pub fn source_event(proposal: &Proposal) -> Option<String> {
+    match &proposal.evidence.trigger {
+        Trigger::Event { event_id } => Some(event_id.clone()),
+        Trigger::Principal { .. } => None,
+    }
+}
+
+fn write_by(caller: &Principal, modified_by: String, proposal: &Proposal) -> GovernanceWrite {
+    GovernanceWrite {
+        actor: store::actor_of(caller),
+        role: Some(caller.role),
+        modified_by,
+        source_event: source_event(proposal),
+        sink: None,
+    }
+}
+
+/// Proposals newest first, only those in `who`'s scope, expired ones shown as expired.
+pub async fn list(
+    app: &App,
+    who: &Principal,
+    query: ListProposals,
+) -> Result<ProposalPage, AppError> {
+    let areas_in = match &who.scope {
+        Scope::Area(area) => Some(vec![area.clone()]),
+        Scope::All | Scope::Site(_) => None,
+    };
+    let mut page = app
+        .store
+        .proposals(&ProposalFilter {
+            status: query.status,
+            kind: query.kind,
+            area: query.area,
+            areas_in,
+            limit: query.limit,
+            offset: query.offset,
+        })
+        .await?;
+    let now = app.now();
+    for proposal in &mut page.items {
+        proposal.expire_if_due(now);
+    }
+    Ok(ProposalPage {
+        items: page.items,
+        total: page.total,
+        limit: query.limit,
+        offset: query.offset,
+    })
+}
+
+/// One proposal, if its area is within `who`'s scope.
+pub async fn show(app: &App, who: &Principal, id: &str) -> Result<Proposal, AppError> {
+    let h = app.plant_hierarchy().await?;
+    let mut proposal = load(app, id).await?.proposal;
+    if !who.scope.reaches(&h, Some(&proposal.area)) {
+        return Err(AppError::Forbidden(format!(
+            "proposal `{id}` is in area `{}`, outside {}'s scope {}",
+            proposal.area, who.id, who.scope
+        )));
+    }
+    proposal.expire_if_due(app.now());
+    Ok(proposal)
+}
+
+/// Stores a proposal from `proposer` and, when the policy lets it apply by itself, sends it
+/// to the default sink at once (audited with the policy's autonomy as the applier). The one
+/// path of every proposer: `POST /v1/proposals`, a committed scenario, an in-process agent.
+pub async fn submit(
+    app: &App,
+    proposer: &Principal,
+    draft: ProposalDraft,
+) -> Result<Proposal, AppError> {
+    let h = app.plant_hierarchy().await?;
+    let now = app.now();
+    let id = app.governance.new_id(now, &proposer.id, &draft.title);
+    let proposal = Proposal::propose(id, draft, proposer, &app.governance.policy, &h, now)?;
+    let write = write_by(proposer, proposal.evidence.modified_by(), &proposal);
+    app.store.insert_proposal(&proposal, write).await?;
+    if proposal.status != Status::Approved || !proposal.gate.is_auto() {
+        return Ok(proposal);
+    }
+    // Within the policy's autonomy: it applies by itself.
+    let _guard = app.governance.apply_lock.lock().await;
+    let stored = load(app, &proposal.id).await?;
+    let mut proposal = stored.proposal;
+    proposal.check_apply(None, &h)?;
+    let governor = Principal::new(
+        "mixplane-governor",
+        govern::PrincipalKind::Service,
+        govern::Role::Admin,
+        Scope::All,
+    );
+    let actor = store::Actor::system("mixplane-governor");
+    let sink = app.governance.default_sink;
+    let by = match proposal.autonomy {
+        govern::Autonomy::Copilot => "policy:copilot",
+        govern::Autonomy::Assisted => "policy:assisted",
+        govern::Autonomy::ClosedLoop => "policy:closed_loop",
+    };
+    let mut write = write_by(&governor, proposal.evidence.modified_by(), &proposal);
+    write.actor = actor.clone();
+    write.role = None;
+    let diff = proposal.diff.clone();
+    match sink::deliver(app, sink, &proposal, &diff, "apply", &actor).await {
+        Ok(answer) => {
+            proposal.record_applied(Outcome {
+                by: by.into(),
+                at: now,
+                sink: sink.to_string(),
+                answer: answer.clone(),
+            });
+            write.sink = Some(answer);
+            if !app
+                .store
+                .update_proposal(&proposal, stored.version, "proposal.apply", write)
+                .await?
+            {
+                return Err(AppError::ProposalChanged(proposal.id));
+            }
+        }
+        Err(answer) => {
+            // Left approved for a person to apply elsewhere; the failure is audited.
+            write.sink = Some(answer.clone());
+            app.store
+                .audit_only(
+                    "proposal.apply_failed",
+                    format!("proposal:{}", proposal.id),
+                    serde_json::json!({ "direction": "apply" }),
+                    write,
+                )
+                .await?;
+        }
+    }
+    Ok(proposal)
+}
+
+/// Approves or rejects a proposal as `who`. A proposal found expired is stored as expired
+/// (by the governor) before the refusal.
+pub async fn decide(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    decision: DecisionKind,
+    comment: Option<String>,
+) -> Result<Proposal, AppError> {
+    let h = app.plant_hierarchy().await?;
+    let stored = load(app, id).await?;
+    let mut proposal = stored.proposal.clone();
+    let now = app.now();
+    let result = match decision {
+        DecisionKind::Approve => proposal.approve(who, &h, now, comment),
+        DecisionKind::Reject => proposal.reject(who, &h, now, comment),
+    };
+    if let Err(error) = result {
+        if proposal.status == Status::Expired && stored.proposal.status != Status::Expired {
+            let write = GovernanceWrite {
+                actor: store::Actor::system("mixplane-governor"),
+                role: None,
+                modified_by: "mixplane-governor".into(),
+                source_event: source_event(&proposal),
+                sink: None,
+            };
+            app.store
+                .update_proposal(&proposal, stored.version, "proposal.expire", write)
+                .await?;
+        }
+        return Err(error.into());
+    }
+    let action = match decision {
+        DecisionKind::Approve => "proposal.approve",
+        DecisionKind::Reject => "proposal.reject",
+    };
+    let write = write_by(who, who.id.clone(), &proposal);
+    if !app
+        .store
+        .update_proposal(&proposal, stored.version, action, write)
+        .await?
+    {
+        return Err(AppError::ProposalChanged(id.to_owned()));
+    }
+    Ok(proposal)
+}
+
+/// Which way a change set goes through a sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Apply,
+    Rollback,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::Apply => "apply",
+            Direction::Rollback => "rollback",
+        }
+    }
+}
+
+/// Applies a proposal through `sink` (the default sink when `None`).
+pub async fn apply(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    sink: Option<SinkKind>,
+) -> Result<Proposal, AppError> {
+    let sink = sink.unwrap_or(app.governance.default_sink);
+    send(app, who, id, sink, Direction::Apply).await
+}
+
+/// Rolls an applied proposal back through the sink that applied it.
+pub async fn roll_back(app: &App, who: &Principal, id: &str) -> Result<Proposal, AppError> {
+    send(
+        app,
+        who,
+        id,
+        app.governance.default_sink,
+        Direction::Rollback,
+    )
+    .await
+}
+
+/// Applies or rolls back a proposal through a sink, recording and auditing the sink's answer
+/// either way.
+async fn send(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    sink: SinkKind,
+    direction: Direction,
+) -> Result<Proposal, AppError> {
+    let h = app.plant_hierarchy().await?;
+    let _guard = app.governance.apply_lock.lock().await;
+    let stored = load(app, id).await?;
+    let mut proposal = stored.proposal;
+    let (diff, sink) = match direction {
+        Direction::Apply => {
+            proposal.check_apply(Some(who), &h)?;
+            (proposal.diff.clone(), sink)
+        }
+        Direction::Rollback => {
+            proposal.check_roll_back(who, &h)?;
+            // A rollback goes back through the sink that applied the change.
+            let applied_by = proposal
+                .applied
+                .as_ref()
+                .and_then(|o| o.sink.parse().ok())
+                .unwrap_or(sink);
+            (proposal.inverse_diff(), applied_by)
+        }
+    };
+    let actor = store::actor_of(who);
+    let mut write = write_by(who, proposal.evidence.modified_by(), &proposal);
+    let direction_name = direction.as_str();
+    match sink::deliver(app, sink, &proposal, &diff, direction_name, &actor).await {
+        Ok(answer) => {
+            let outcome = Outcome {
+                by: who.id.clone(),
+                at: app.now(),
+                sink: sink.to_string(),
+                answer: answer.clone(),
+            };
+            let action = match direction {
+                Direction::Apply => {
+                    proposal.record_applied(outcome);
+                    "proposal.apply"
+                }
+                Direction::Rollback => {
+                    proposal.record_rolled_back(outcome);
+                    "proposal.rollback"
+                }
+            };
+            write.sink = Some(answer);
+            if !app
+                .store
+                .update_proposal(&proposal, stored.version, action, write)
+                .await?
+            {
+                return Err(AppError::ProposalChanged(id.to_owned()));
+            }
+            Ok(proposal)
+        }
+        Err(answer) => {
+            let message = answer["message"].as_str().unwrap_or("failed").to_owned();
+            write.sink = Some(answer);
+            app.store
+                .audit_only(
+                    match direction {
+                        Direction::Apply => "proposal.apply_failed",
+                        Direction::Rollback => "proposal.rollback_failed",
+                    },
+                    format!("proposal:{id}"),
+                    serde_json::json!({ "direction": direction_name }),
+                    write,
+                )
+                .await?;
+            Err(AppError::Sink(format!(
+                "sink `{sink}` refused the {direction_name} of `{id}`: {message}"
+            )))
+        }
+    }
+}
+
+/// The identity behind a pseudonym, among the principals and the plant's pool members; the
+/// lookup is audited whether or not it finds one.
+pub async fn resolve(app: &App, who: &Principal, pseudonym: &str) -> Result<Resolved, AppError> {
+    if !Pseudonymizer::is_pseudonym(pseudonym) {
+        return Err(AppError::BadRequest(format!(
+            "`{pseudonym}` is not a pseudonym (psn_ and 24 hex digits)"
+        )));
+    }
+    let pseudonymizer = app.governance.pseudonymizer(&app.store).await?;
+    let mut candidates: Vec<String> = app
+        .store
+        .principals()
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    if let Some(catalog) = app.store.plant().await {
+        for pool in &catalog.plant().pools {
+            candidates.extend(pool.members.iter().map(|m| m.id.to_string()));
+        }
+    }
+    let identity = pseudonymizer
+        .resolve(pseudonym, candidates.iter().map(String::as_str))
+        .map(str::to_owned);
+    let write = GovernanceWrite {
+        actor: store::actor_of(who),
+        role: Some(who.role),
+        modified_by: who.id.clone(),
+        source_event: None,
+        sink: None,
+    };
+    app.store
+        .audit_only(
+            "pseudonym.resolve",
+            format!("pseudonym:{pseudonym}"),
+            serde_json::json!({ "found": identity.is_some() }),
+            write,
+        )
+        .await?;
+    identity
+        .map(|identity| Resolved {
+            pseudonym: pseudonym.to_owned(),
+            identity,
+        })
+        .ok_or_else(|| {
+            AppError::NotFound(format!("no known identity has the pseudonym `{pseudonym}`"))
+        })
+}

@@ -1,0 +1,110 @@
+//! The application layer of mixplane: every use-case as a plain Rust API.
+//!
+//! An edge — the HTTP API in `server`, the `mixplane` CLI, and the connectors, agents and
+//! dashboards to come — turns its input into a call of a use-case here and its answer into
+//! its own output. The use-cases run over the [`store`] and the pure engines (`schedule`,
+//! `quality`, `trace`, `govern`, `sim`): they read and write through the store (which audits
+//! every write with the acting principal), call the engines, and answer with domain values or
+//! one typed [`AppError`].
+//!
+//! - [`App`] holds what the use-cases share: the store, the governance settings (policy,
+//!   sinks, pseudonymiser, id source), the genealogy index cache and the injected [`Clock`].
+//! - The acting principal is [`govern::Principal`] (id, kind, role, scope); turning a bearer
+//!   token into one is the edge's business.
+//! - Modules by use-case: [`govern`] (proposals and sinks), [`quality`] (enforcement,
+//!   holds, nonconformances, the release gate), [`trace`] (imports, genealogy queries),
+//!   [`schedule`] (optimize, solve, check, explain, repair), [`scenario`] (what-ifs and their
+//!   commit), [`events`] (ingest), [`principals`] (tokens), [`plant`] (work-center views),
+//!   [`plan`] (schedule → simulator plan), [`agents`] (proposers that run in process).
+//!
+//! Architecture invariant: this crate speaks no protocol. It depends on no edge (`server`,
+//! axum, the binary) and reads the time only through [`Clock`]; engines stay pure below it.
+
+pub mod agents;
+pub mod clock;
+pub mod error;
+pub mod events;
+pub mod govern;
+pub mod plan;
+pub mod plant;
+pub mod principals;
+pub mod quality;
+pub mod scenario;
+pub mod schedule;
+pub mod trace;
+
+use std::sync::Arc;
+
+pub use crate::clock::{Clock, FixedClock, SystemClock};
+pub use crate::error::AppError;
+pub use crate::govern::{Governance, SinkKind};
+
+use model::Timestamp;
+
+/// What every use-case can reach. Cheap to clone: everything is shared.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub store: Arc<store::Store>,
+    /// Policy, sinks, the pseudonymiser and the proposal id source.
+    pub governance: Arc<Governance>,
+    /// The genealogy index, rebuilt when the store changed.
+    pub trace_index: Arc<trace::IndexCache>,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// The use-cases over `store` with the default governance and the system clock.
+    pub fn new(store: Arc<store::Store>) -> App {
+        App {
+            store,
+            governance: Arc::new(Governance::default()),
+            trace_index: Arc::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The same use-cases with these governance settings (policy, sinks).
+    pub fn with_governance(mut self, governance: Governance) -> App {
+        self.governance = Arc::new(governance);
+        self
+    }
+
+    /// The same use-cases reading the time from `clock`.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> App {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The current instant of the injected clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The plant hierarchy scopes are checked against, if a plant is loaded.
+    pub async fn hierarchy(&self) -> Option<::govern::Hierarchy> {
+        self.store
+            .plant()
+            .await
+            .map(|catalog| ::govern::Hierarchy::from_plant(catalog.plant()))
+    }
+
+    /// The plant hierarchy, or [`AppError::NoPlant`].
+    pub async fn plant_hierarchy(&self) -> Result<::govern::Hierarchy, AppError> {
+        self.hierarchy().await.ok_or(AppError::NoPlant)
+    }
+
+    /// The loaded plant, or [`AppError::NoPlant`].
+    pub async fn catalog(&self) -> Result<Arc<model::Catalog>, AppError> {
+        self.store.plant().await.ok_or(AppError::NoPlant)
+    }
+}
+
+/// Runs CPU-bound work (a solver, a checker) on the blocking pool, off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| AppError::Internal("the scheduler failed; see the server log".into()))?
+}

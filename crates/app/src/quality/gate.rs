@@ -1,0 +1,90 @@
+//! The release gate: may a lot or serial ship? Blocked by holds on it or on the order that
+//! made it, and by open (or scrap/return) nonconformances on it or upstream of it.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use model::PlantState;
+use quality::enforce::{Genealogy, ItemKind, ItemRef};
+use quality::nc::{NcSummary, ReleaseDecision};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{StateGenealogy, catch_up, nc_view};
+use crate::{App, AppError};
+
+/// May an item ship, and if not, why.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GateAnswer {
+    pub item: ItemRef,
+    /// The item is known to the plant state (produced or received here).
+    pub known: bool,
+    /// Whether it may ship.
+    pub allowed: bool,
+    /// The decision with one reason per blocking hold or nonconformance.
+    pub decision: ReleaseDecision,
+    /// What was checked: the item, the order that made it and what it was made from.
+    pub checked: Vec<String>,
+}
+
+/// The release decision for `item` (a lot or a serial), after catching enforcement up.
+pub async fn release_gate(app: &App, item: ItemRef) -> Result<GateAnswer, AppError> {
+    catch_up(app).await;
+    let state: Arc<PlantState> = app.store.state().await;
+    let genealogy = StateGenealogy::new(&state);
+    let known = match item.kind {
+        ItemKind::Lot => state.lots.contains_key(&item.id.as_str().into()),
+        _ => state.serials.contains_key(&item.id.as_str().into()),
+    };
+    // The item, its producer, and everything upstream of it (a few generations).
+    let mut checked: BTreeSet<ItemRef> = BTreeSet::from([item.clone()]);
+    let mut frontier = vec![item.clone()];
+    for _ in 0..4 {
+        let mut next = Vec::new();
+        for i in &frontier {
+            if let Some(order) = genealogy.producer(i) {
+                let o = ItemRef::order(order);
+                if checked.insert(o.clone()) {
+                    next.push(o);
+                }
+            }
+            for up in genealogy.upstream(i) {
+                if checked.insert(up.clone()) {
+                    next.push(up);
+                }
+            }
+        }
+        frontier = next;
+    }
+    // Holds count on the item and on the order that made it (an order hold stands for its
+    // output); nonconformances on anything checked.
+    let producer = genealogy.producer(&item).map(ItemRef::order);
+    let hold_items: Vec<(String, String)> = std::iter::once(item.clone())
+        .chain(producer)
+        .map(|i| (i.kind.name().to_owned(), i.id))
+        .collect();
+    let holds = app.store.active_holds_on(&hold_items).await?;
+    let keys: Vec<String> = checked.iter().map(ItemRef::key).collect();
+    let ncs = app.store.nonconformances_on(&keys).await?;
+    let gate_holds: Vec<quality::nc::Hold> = holds
+        .iter()
+        .map(|h| quality::nc::Hold {
+            id: h.id.clone(),
+            reason: format!("{}:{} on hold: {}", h.item_kind, h.item_id, h.reason),
+            released: !h.active,
+        })
+        .collect();
+    let summaries: Vec<NcSummary> = ncs
+        .into_iter()
+        .map(|s| nc_view(s).map(|v| NcSummary::from(&v.nonconformance)))
+        .collect::<Result<_, _>>()?;
+    let decision = quality::nc::release_gate(&gate_holds, &summaries);
+    let allowed = decision.is_allowed();
+    Ok(GateAnswer {
+        item,
+        known,
+        allowed,
+        decision,
+        checked: keys,
+    })
+}

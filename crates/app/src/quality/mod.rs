@@ -1,0 +1,497 @@
+//! Quality use-cases: SPC analysis, recording results (then enforcement), control charts,
+//! alerts, holds, nonconformances and the release gate.
+//!
+//! Quality results are events (`quality_result_recorded`): [`record_results`] appends them
+//! through the event path (atomic, idempotent by id) and then runs [`enforce`]. An event
+//! batch runs it too ([`after_ingest`]), and every quality read runs it first
+//! ([`catch_up`]), so results that arrived by another path (`mixplane import`) are judged
+//! before anyone sees alerts, holds or the release gate.
+//!
+//! Nonconformance transitions follow `quality::nc` and are stored with who and when, guarded
+//! by the NC's row version.
+
+mod enforce;
+mod gate;
+
+use govern::Principal;
+use model::{Event, EventKind, Timestamp};
+use quality::enforce::{Alert, ChartView, ItemKind, ResultInput};
+use quality::nc::{NcCommand, Nonconformance};
+use quality::policy::QualityPolicy;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use store::{
+    AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcUpdate, NewNc, StoredNc,
+};
+
+use self::enforce::principal;
+pub use self::enforce::{
+    StateGenealogy, characteristic_specs, enforce, enforcer_actor, result_input, transitions,
+};
+pub use self::gate::{GateAnswer, release_gate};
+use crate::{App, AppError};
+
+/// Runs enforcement after a committed event batch that holds quality results (the events
+/// are stored either way; a failure is logged and the next quality read retries).
+pub async fn after_ingest(app: &App, events: &[Event]) {
+    if events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::QualityResultRecorded { .. }))
+    {
+        catch_up(app).await;
+    }
+}
+
+/// Runs enforcement before a read; a failure is logged and the read goes on.
+pub async fn catch_up(app: &App) {
+    if let Err(error) = enforce(&app.store).await {
+        tracing::error!(%error, "quality enforcement failed");
+    }
+}
+
+// ----- analysis ------------------------------------------------------------------------------
+
+/// A request shaped like a test vector: `{chart, params, data}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SpcRequest {
+    /// imr, xbar_r, xbar_s, p, np, c, u, ewma, cusum, capability, t2_individual, t2_subgroup,
+    /// rules, constants.
+    pub chart: String,
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    #[serde(default)]
+    pub data: Map<String, Value>,
+}
+
+/// SPC analysis of a request; answers with the shape of a test vector's `expected`.
+pub fn analyze(request: SpcRequest) -> Result<Value, AppError> {
+    let request = quality::AnalyzeRequest {
+        chart: request.chart,
+        params: request.params,
+        data: request.data,
+    };
+    let response = quality::analyze(&request).map_err(|e| AppError::Invalid(e.to_string()))?;
+    serde_json::to_value(&response)
+        .map_err(|e| AppError::Internal(format!("the analysis does not serialise: {e}")))
+}
+
+// ----- results and charts ----------------------------------------------------------------
+
+/// One quality result: a `quality_result_recorded` event without its `type`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QualityResultIn {
+    /// Event id; sending the same id again stores it once.
+    pub id: String,
+    /// When it was measured (RFC 3339).
+    pub time: Timestamp,
+    #[serde(default)]
+    pub source: Option<String>,
+    pub characteristic: String,
+    pub value: f64,
+    /// Subgroup number: results with the same characteristic and sample form one subgroup.
+    #[serde(default)]
+    pub sample: Option<u64>,
+    /// Inspected size (attribute charts; `value` is then a count).
+    #[serde(default)]
+    pub sample_size: Option<f64>,
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub lot: Option<String>,
+    #[serde(default)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+/// What a batch of results did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct QualityIngest {
+    pub inserted: usize,
+    pub duplicates: usize,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    /// The enforcement run the batch triggered (none when nothing was new).
+    pub enforcement: Option<EnforceRun>,
+}
+
+/// Stores a batch of results as events (within `who`'s scope) and runs enforcement.
+pub async fn record_results(
+    app: &App,
+    who: &Principal,
+    results: Vec<QualityResultIn>,
+) -> Result<QualityIngest, AppError> {
+    let actor = store::actor_of(who);
+    if app.store.plant().await.is_none() {
+        return Err(AppError::NoPlant);
+    }
+    let events: Vec<Event> = results
+        .into_iter()
+        .map(|r| Event {
+            id: r.id.into(),
+            time: r.time,
+            source: r.source,
+            kind: EventKind::QualityResultRecorded {
+                characteristic: r.characteristic.into(),
+                value: r.value,
+                sample: r.sample,
+                sample_size: r.sample_size,
+                order: r.order.map(Into::into),
+                lot: r.lot.map(Into::into),
+                serial: r.serial.map(Into::into),
+                unit: r.unit.map(Into::into),
+            },
+        })
+        .collect();
+    let snapshot = app.store.snapshot().await;
+    if let Some(catalog) = &snapshot.catalog {
+        crate::events::check_event_scope(who, catalog, &snapshot.state, &events)?;
+    }
+    let outcome = app.store.append(&events, &actor).await?;
+    let enforcement = enforce(&app.store).await?;
+    Ok(QualityIngest {
+        inserted: outcome.inserted,
+        duplicates: outcome.duplicates,
+        first_seq: outcome.first_seq,
+        last_seq: outcome.last_seq,
+        enforcement,
+    })
+}
+
+/// The control chart of a characteristic under the enterprise policy.
+pub async fn chart(app: &App, id: &str) -> Result<ChartView, AppError> {
+    let catalog = app.catalog().await?;
+    let spec = characteristic_specs(catalog.plant())
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "characteristic `{id}` is in no inspection plan of the plant"
+            ))
+        })?;
+    let inputs: Vec<ResultInput> = app
+        .store
+        .quality_results(id)
+        .await?
+        .iter()
+        .filter_map(|e| result_input(&e.event))
+        .collect();
+    Ok(quality::enforce::chart(
+        &QualityPolicy::enterprise_default(),
+        &spec,
+        &inputs,
+    ))
+}
+
+// ----- alerts and holds --------------------------------------------------------------------
+
+/// A page of alerts.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AlertPage {
+    pub items: Vec<Alert>,
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Alerts newest first (after catching enforcement up).
+pub async fn alerts(app: &App, filter: AlertFilter) -> Result<AlertPage, AppError> {
+    catch_up(app).await;
+    let page = app.store.alerts(filter).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|a| {
+            serde_json::from_value(a.body).map_err(|e| {
+                AppError::Internal(format!("stored alert {} does not decode: {e}", a.id))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(AlertPage {
+        items,
+        total: page.total,
+        limit: page.limit,
+        offset: page.offset,
+    })
+}
+
+/// The kind of an item named in a request: `lot`, `serial` or `order`.
+pub fn item_kind(kind: &str, field: &str) -> Result<ItemKind, AppError> {
+    match kind {
+        "lot" => Ok(ItemKind::Lot),
+        "serial" => Ok(ItemKind::Serial),
+        "order" => Ok(ItemKind::Order),
+        other => Err(AppError::Invalid(format!(
+            "`{field}`: `{other}` is not lot, serial or order"
+        ))),
+    }
+}
+
+/// Holds newest first (after catching enforcement up).
+pub async fn holds(app: &App, filter: HoldFilter) -> Result<store::Page<Hold>, AppError> {
+    catch_up(app).await;
+    Ok(app.store.holds(filter).await?)
+}
+
+/// A hold placed by hand.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    /// lot, serial or order.
+    pub item_kind: String,
+    pub item_id: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Why a hold is released.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    pub reason: String,
+}
+
+/// Puts an item on hold as `who`.
+pub async fn place_hold(
+    app: &App,
+    who: &Principal,
+    request: HoldRequest,
+) -> Result<Hold, AppError> {
+    let actor = store::actor_of(who);
+    item_kind(&request.item_kind, "item_kind")?;
+    if request.item_id.trim().is_empty() {
+        return Err(AppError::Invalid("`item_id` must not be empty".into()));
+    }
+    if request.reason.trim().is_empty() {
+        return Err(AppError::Invalid("`reason` must not be empty".into()));
+    }
+    let (hold, placed) = app
+        .store
+        .place_hold(
+            &actor,
+            &request.item_kind,
+            request.item_id.trim(),
+            &request.reason,
+        )
+        .await?;
+    if !placed {
+        return Err(AppError::AlreadyOnHold(format!(
+            "{} `{}` is already on hold ({}: {})",
+            hold.item_kind, hold.item_id, hold.id, hold.reason
+        )));
+    }
+    Ok(hold)
+}
+
+/// Releases a hold as `who`.
+pub async fn release_hold(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    request: ReleaseRequest,
+) -> Result<Hold, AppError> {
+    let actor = store::actor_of(who);
+    if request.reason.trim().is_empty() {
+        return Err(AppError::Invalid("`reason` must not be empty".into()));
+    }
+    match app.store.release_hold(id, &actor, &request.reason).await? {
+        HoldRelease::Released(hold) => Ok(hold),
+        HoldRelease::NotFound => Err(AppError::NotFound(format!("hold `{id}` does not exist"))),
+        HoldRelease::AlreadyReleased(hold) => Err(AppError::HoldReleased(
+            format!(
+                "hold `{id}` was already released by {} ",
+                hold.released_by.unwrap_or_default()
+            )
+            .trim_end()
+            .to_owned(),
+        )),
+    }
+}
+
+// ----- nonconformances ---------------------------------------------------------------------
+
+/// A nonconformance with its workflow state, CAPA actions and history.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NcView {
+    pub id: String,
+    /// Row version (changes with every transition).
+    pub version: i64,
+    /// Items concerned (`lot:ID`, `serial:ID`, `order:ID`).
+    pub items: Vec<String>,
+    pub nonconformance: Nonconformance,
+}
+
+fn nc_view(stored: StoredNc) -> Result<NcView, AppError> {
+    let nonconformance = serde_json::from_value(stored.body).map_err(|e| {
+        AppError::Internal(format!(
+            "stored nonconformance {} does not decode: {e}",
+            stored.id
+        ))
+    })?;
+    Ok(NcView {
+        id: stored.id,
+        version: stored.version,
+        items: stored.items,
+        nonconformance,
+    })
+}
+
+/// A page of nonconformances.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NcPage {
+    pub items: Vec<NcView>,
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The states a nonconformance can be in, as filters name them.
+pub const NC_STATES: [&str; 6] = [
+    "open",
+    "investigating",
+    "dispositioned",
+    "capa",
+    "verified",
+    "closed",
+];
+
+/// Nonconformances newest first (after catching enforcement up).
+pub async fn nonconformances(app: &App, filter: NcFilter) -> Result<NcPage, AppError> {
+    catch_up(app).await;
+    let page = app.store.nonconformances(filter).await?;
+    Ok(NcPage {
+        items: page
+            .items
+            .into_iter()
+            .map(nc_view)
+            .collect::<Result<_, _>>()?,
+        total: page.total,
+        limit: page.limit,
+        offset: page.offset,
+    })
+}
+
+/// One nonconformance (after catching enforcement up).
+pub async fn nonconformance(app: &App, id: &str) -> Result<NcView, AppError> {
+    catch_up(app).await;
+    let stored = app
+        .store
+        .nonconformance(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("nonconformance `{id}` does not exist")))?;
+    nc_view(stored)
+}
+
+/// A nonconformance opened by hand.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NcRequest {
+    /// What was found.
+    pub description: String,
+    /// Items concerned: `lot:ID`, `serial:ID` or `order:ID`.
+    pub items: Vec<String>,
+    /// The characteristic concerned, if any.
+    #[serde(default)]
+    pub characteristic: Option<String>,
+}
+
+/// Opens a nonconformance as `who`.
+pub async fn open_nc(app: &App, who: &Principal, request: NcRequest) -> Result<NcView, AppError> {
+    let actor = store::actor_of(who);
+    if request.description.trim().is_empty() {
+        return Err(AppError::Invalid("`description` must not be empty".into()));
+    }
+    if request.items.is_empty() {
+        return Err(AppError::Invalid(
+            "`items` must name at least one item".into(),
+        ));
+    }
+    for (i, item) in request.items.iter().enumerate() {
+        let Some((kind, id)) = item.split_once(':') else {
+            return Err(AppError::Invalid(format!(
+                "`items[{i}]`: `{item}` is not `lot:ID`, `serial:ID` or `order:ID`"
+            )));
+        };
+        item_kind(kind, &format!("items[{i}]"))?;
+        if id.trim().is_empty() {
+            return Err(AppError::Invalid(format!("`items[{i}]`: the id is empty")));
+        }
+    }
+    let by = principal(&actor);
+    let at = app.now().0;
+    let NcRequest {
+        description,
+        items,
+        characteristic,
+    } = request;
+    let stored = app
+        .store
+        .create_nc(&actor, move |id| {
+            let nc = Nonconformance::open(&id, &description, items.clone(), &by, at)
+                .expect("a principal is always named");
+            NewNc {
+                state: nc.state.name().to_owned(),
+                characteristic,
+                alert_id: None,
+                items,
+                at: Timestamp(at),
+                transitions: transitions(&nc, 0),
+                body: serde_json::to_value(&nc).unwrap_or_default(),
+                id,
+            }
+        })
+        .await?;
+    nc_view(stored)
+}
+
+/// Moves a nonconformance on as `who` (two attempts: a concurrent transition makes the first
+/// one stale).
+pub async fn transition_nc(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    command: &NcCommand,
+) -> Result<NcView, AppError> {
+    let actor = store::actor_of(who);
+    let by = principal(&actor);
+    for _ in 0..2 {
+        let stored =
+            app.store.nonconformance(id).await?.ok_or_else(|| {
+                AppError::NotFound(format!("nonconformance `{id}` does not exist"))
+            })?;
+        let version = stored.version;
+        let mut nc: Nonconformance = nc_view(stored)?.nonconformance;
+        let before = nc.history.len();
+        let at = app.now().0.max(nc.history.last().map_or(0, |r| r.at));
+        nc.apply(command, &by, at)
+            .map_err(|error| AppError::Nonconformance {
+                id: id.to_owned(),
+                error,
+            })?;
+        let body = serde_json::to_value(&nc)
+            .map_err(|e| AppError::Internal(format!("nonconformance does not serialise: {e}")))?;
+        match app
+            .store
+            .update_nc(
+                id,
+                version,
+                nc.state.name(),
+                body,
+                transitions(&nc, before),
+                &actor,
+            )
+            .await?
+        {
+            NcUpdate::Updated(stored) => return nc_view(stored),
+            NcUpdate::NotFound => {
+                return Err(AppError::NotFound(format!(
+                    "nonconformance `{id}` does not exist"
+                )));
+            }
+            NcUpdate::Stale => continue,
+        }
+    }
+    Err(AppError::ConcurrentTransition(id.to_owned()))
+}

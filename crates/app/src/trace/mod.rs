@@ -1,0 +1,130 @@
+//! Genealogy and traceability use-cases: importing documents, backward and forward trace,
+//! recall, reconciliation, and EPCIS 2.0 capture and query.
+
+mod stored;
+
+use govern::Principal;
+use model::Timestamp;
+use trace::epcis::EpcisEvent;
+use trace::epcis::query::EventQuery;
+use trace::import::Imported;
+use trace::recall::{RecallError, RecallReport, RecallRequest};
+use trace::{Direction, ReconcileReport, TraceReport, TraceRequest};
+
+pub use self::stored::{
+    ImportSummary, IndexCache, ReadDocument, expectations, import_read, import_text, load_index,
+    read_document, ready, store_document, stored_epcis,
+};
+use crate::{App, AppError};
+
+/// Genealogy documents link lots, serials and containers across areas (a batch made in one
+/// area is consumed and packed in others) and name locations by GS1 ids the plant model does
+/// not map to areas, so what they touch cannot be bounded by an area: importing them needs a
+/// site-wide scope.
+fn site_wide(who: &Principal) -> Result<(), AppError> {
+    match &who.scope {
+        govern::Scope::Area(area) => Err(AppError::Forbidden(format!(
+            "genealogy documents link material across areas; importing them needs a site-wide scope, not `area:{area}`"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Imports one document as `who`, all or nothing.
+pub async fn import(
+    app: &App,
+    who: &Principal,
+    name: &str,
+    text: &str,
+) -> Result<ImportSummary, AppError> {
+    site_wide(who)?;
+    import_text(&app.store, name, text, &store::actor_of(who), app.now()).await
+}
+
+/// Captures an EPCIS 2.0 document as `who`, all or nothing; anything else is refused.
+pub async fn capture(app: &App, who: &Principal, text: &str) -> Result<ImportSummary, AppError> {
+    site_wide(who)?;
+    let imported = trace::import::read(text, app.now())?;
+    if !matches!(imported, Imported::Epcis(_)) {
+        return Err(AppError::Invalid(
+            "the capture endpoint takes an EPCIS 2.0 document (JSON-LD or XML)".into(),
+        ));
+    }
+    import_read(&app.store, "capture", text, imported, &store::actor_of(who)).await
+}
+
+/// Everything an item was made of (`Backward`) or was made from it (`Forward`).
+pub async fn trace_item(
+    app: &App,
+    id: &str,
+    direction: Direction,
+    request: &TraceRequest,
+) -> Result<TraceReport, AppError> {
+    let index = app.trace_index.get(&app.store).await?;
+    trace::trace(&index, id, direction, request).map_err(|e| AppError::NotFound(e.to_string()))
+}
+
+/// A recall simulation from a suspect item, or from a unit and a time window.
+pub async fn recall(app: &App, request: &RecallRequest) -> Result<RecallReport, AppError> {
+    let index = app.trace_index.get(&app.store).await?;
+    trace::recall(&index, request).map_err(|e| match e {
+        RecallError::NotFound(e) => AppError::NotFound(e.to_string()),
+        other => AppError::BadRequest(other.to_string()),
+    })
+}
+
+/// Reconciliation: consumption without a producer, mass balance per batch, orphan serials.
+pub async fn reconcile(app: &App) -> Result<ReconcileReport, AppError> {
+    let index = app.trace_index.get(&app.store).await?;
+    let expectations = expectations(&app.store).await;
+    Ok(trace::reconcile(&index, &expectations))
+}
+
+/// One page of an EPCIS events query.
+#[derive(Debug)]
+pub struct EpcisPage {
+    /// The events of the page, each with its record time.
+    pub events: Vec<EpcisEvent>,
+    /// The offset of the next page, when there is one.
+    pub next: Option<usize>,
+    /// When the page was read.
+    pub at: Timestamp,
+}
+
+/// The stored EPCIS events `query` matches, ordered as it asks, from `offset` on.
+pub async fn epcis_events(
+    app: &App,
+    query: &EventQuery,
+    offset: usize,
+) -> Result<EpcisPage, AppError> {
+    let per_page = query.per_page.unwrap_or(100).min(10_000);
+    let mut events = stored_epcis(&app.store).await?;
+    events.retain(|(_, _, e)| query.matches(e));
+    if query.order_by_record_time {
+        events.sort_by_key(|(seq, _, _)| *seq);
+    } else {
+        events.sort_by_key(|(seq, _, e)| (e.event_time, *seq));
+    }
+    if query.descending {
+        events.reverse();
+    }
+    if let Some(limit) = query.event_count_limit {
+        events.truncate(limit);
+    }
+    let total = events.len();
+    let page: Vec<EpcisEvent> = events
+        .into_iter()
+        .skip(offset)
+        .take(per_page)
+        .map(|(_, recorded, mut e)| {
+            e.record_time.get_or_insert(recorded);
+            e
+        })
+        .collect();
+    let next = (offset + page.len() < total).then(|| offset + page.len());
+    Ok(EpcisPage {
+        events: page,
+        next,
+        at: app.now(),
+    })
+}
