@@ -221,3 +221,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn event_time_zone_offsets_past_a_day_are_refused_on_every_path() {
+    for (offset, fine) in [
+        ("+24:00", false),
+        ("-23:60", false),
+        ("+23:59", true),
+        ("-00:00", true),
+    ] {
+        let json = epcis_json_with("1").replace("\"+00:00\"", &format!("\"{offset}\""));
+        let full = epcis::json::parse(&json);
+        let fast = fast::import_json(&json, &mut IndexBuilder::new());
+        assert_eq!((full.is_ok(), fast.is_ok()), (fine, fine), "{offset}");
+        if !fine {
+            let err = full.unwrap_err();
+            assert_eq!(err.field, "eventTimeZoneOffset", "{err}");
+            assert!(err.message.contains("hours 00 to 23"), "{err}");
+            assert_eq!(fast.unwrap_err(), err);
+        }
+        let xml = format!(
+            "<EPCISDocument><EPCISBody><EventList><ObjectEvent><eventTime>2026-03-02T06:00:00Z</eventTime>\
+             <eventTimeZoneOffset>{offset}</eventTimeZoneOffset><action>OBSERVE</action></ObjectEvent>\
+             </EventList></EPCISBody></EPCISDocument>"
+        );
+        assert_eq!(epcis::xml::parse(&xml).is_ok(), fine, "{offset}");
+    }
+}
