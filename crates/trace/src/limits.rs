@@ -62,7 +62,11 @@ impl fmt::Display for Limit {
 /// with `malformed` (the prefix of the message) and serde_json's description.
 pub fn parse_json(text: &str, malformed: &str) -> Result<Value, ImportError> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
-        if let Some((line, column)) = too_deep(text) {
+        // serde_json's own refusal of depth carries no kind to match on: a bracket past the
+        // bound at or before where serde_json stopped is the reason.
+        if let Some((line, column)) = too_deep(text)
+            && (line, column) <= (e.line(), e.column())
+        {
             return ImportError::limit(
                 Limit::Depth(MAX_JSON_DEPTH),
                 format!("line {line} column {column}"),
@@ -179,6 +183,14 @@ mod tests {
         let err = parse_json(&at(MAX_JSON_DEPTH + 1), "malformed JSON").unwrap_err();
         assert_eq!(err.limit, Some(Limit::Depth(MAX_JSON_DEPTH)));
         assert_eq!(err.field, format!("line 1 column {}", MAX_JSON_DEPTH + 1));
+    }
+
+    #[test]
+    fn an_earlier_syntax_error_is_reported_before_later_depth() {
+        let text = format!("[1,,{}", "[".repeat(MAX_JSON_DEPTH + 1));
+        let err = parse_json(&text, "malformed JSON").unwrap_err();
+        assert_eq!(err.limit, None);
+        assert!(err.message.starts_with("malformed JSON: "), "{err}");
     }
 
     #[test]
