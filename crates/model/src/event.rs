@@ -37,17 +37,13 @@ impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
         use serde::de::Error;
         let mut fields = serde_json::Map::<String, Value>::deserialize(deserializer)?;
-        let kind = match fields.get("type") {
-            Some(Value::String(kind)) => kind.clone(),
-            Some(other) => {
-                return Err(D::Error::custom(format!(
-                    "field `type`: expected the event type as a string, found {other}"
-                )));
-            }
-            None => return Err(D::Error::missing_field("type")),
+        // The envelope is read first, in the order of its fields, as the derived reader did.
+        let named = match fields.get("type").and_then(Value::as_str) {
+            Some(kind) => format!("`{kind}` event: "),
+            None => String::new(),
         };
         let in_event = |field: &str, e: serde_json::Error| {
-            D::Error::custom(format!("`{kind}` event: field `{field}`: {e}"))
+            D::Error::custom(format!("{named}field `{field}`: {e}"))
         };
         let id = fields
             .remove("id")
@@ -62,6 +58,15 @@ impl<'de> Deserialize<'de> for Event {
             Some(source) => {
                 Option::<String>::deserialize(source).map_err(|e| in_event("source", e))?
             }
+        };
+        let kind = match fields.get("type") {
+            Some(Value::String(kind)) => kind.clone(),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "field `type`: expected the event type as a string, found {other}"
+                )));
+            }
+            None => return Err(D::Error::missing_field("type")),
         };
         let kind = EventKind::deserialize(Value::Object(fields))
             .map_err(|e| D::Error::custom(format!("`{kind}` event: {e}")))?;

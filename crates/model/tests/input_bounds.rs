@@ -101,6 +101,8 @@ fn envelope_faults_name_the_field_and_the_event_type() {
     assert!(err.contains("offset hours must be 00 to 23"), "{err}");
     value.as_object_mut().unwrap().remove("time");
     assert!(read(&value).unwrap_err().contains("missing field `time`"));
+    // The envelope is checked first, in field order, as before.
+    assert!(read(&json!({"id": "x"})).unwrap_err().contains("missing field `time`"));
     let mut untyped = one_of_each().remove(5);
     untyped.as_object_mut().unwrap().remove("type");
     assert!(read(&untyped).unwrap_err().contains("missing field `type`"));
