@@ -102,7 +102,11 @@ fn envelope_faults_name_the_field_and_the_event_type() {
     value.as_object_mut().unwrap().remove("time");
     assert!(read(&value).unwrap_err().contains("missing field `time`"));
     // The envelope is checked first, in field order, as before.
-    assert!(read(&json!({"id": "x"})).unwrap_err().contains("missing field `time`"));
+    assert!(
+        read(&json!({"id": "x"}))
+            .unwrap_err()
+            .contains("missing field `time`")
+    );
     let mut untyped = one_of_each().remove(5);
     untyped.as_object_mut().unwrap().remove("type");
     assert!(read(&untyped).unwrap_err().contains("missing field `type`"));

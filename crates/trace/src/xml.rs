@@ -5,11 +5,12 @@
 //! first. Names keep the prefix as written (`example:myField`); the `xmlns` declarations seen
 //! anywhere are collected so writers can declare the same prefixes again.
 //!
-//! Reading is bounded ([`crate::limits`]): nesting deeper than
-//! [`MAX_XML_DEPTH`], a name longer than [`MAX_NAME_BYTES`] or a text longer than
-//! [`MAX_TEXT_BYTES`](crate::limits::MAX_TEXT_BYTES) is refused where it is met, so no tree deeper than the bound is ever
-//! built (every walk over an [`Element`], and its drop, recurses at most that deep). White
-//! space between child elements is layout and is not kept.
+//! Reading is bounded ([`crate::limits`]): nesting deeper than [`MAX_XML_DEPTH`], a name
+//! longer than [`MAX_NAME_BYTES`] or a text longer than
+//! [`MAX_TEXT_BYTES`](crate::limits::MAX_TEXT_BYTES) is refused where it is met, so no tree
+//! deeper than the bound is ever built (every walk over an [`Element`], and its drop,
+//! recurses at most that deep). White space between child elements is layout and is not
+//! kept.
 
 use std::collections::BTreeMap;
 
@@ -96,7 +97,8 @@ fn depth_fits(reader: &Reader<&[u8]>, open: usize) -> Result<(), ImportError> {
     Ok(())
 }
 
-/// Adds text read inside `top` (the innermost open element), within [`MAX_TEXT_BYTES`].
+/// Adds text read inside `top` (the innermost open element), within
+/// [`MAX_TEXT_BYTES`](crate::limits::MAX_TEXT_BYTES).
 fn push_text(top: &mut Element, text: &str) -> Result<(), ImportError> {
     // White space between child elements is layout: keeping it would make a long list's
     // text grow with the list.
