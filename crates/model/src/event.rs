@@ -7,13 +7,16 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::ids::*;
 use crate::plant::{Priority, ProductionOrder};
 use crate::time::Timestamp;
 
-/// One fact with its identity, time and origin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// One fact with its identity, time and origin. A field that neither the envelope nor the
+/// event's type defines is refused, naming the field and the type.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(extend("unevaluatedProperties" = false))]
 pub struct Event {
     /// Unique across the log; ingesting the same id twice stores it once.
     pub id: EventId,
@@ -24,6 +27,56 @@ pub struct Event {
     pub source: Option<String>,
     #[serde(flatten)]
     pub kind: EventKind,
+}
+
+// Serde refuses unknown fields only in a type that is not flattened, and `Event` flattens
+// its kind: so the envelope (`id`, `time`, `source`) is taken out of the object here and the
+// rest is read as an `EventKind`, which refuses what its variant does not define (a mistyped
+// `duee` would otherwise make an event that changes nothing).
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::<String, Value>::deserialize(deserializer)?;
+        // The envelope is read first, in the order of its fields, as the derived reader did.
+        let named = match fields.get("type").and_then(Value::as_str) {
+            Some(kind) => format!("`{kind}` event: "),
+            None => String::new(),
+        };
+        let in_event = |field: &str, e: serde_json::Error| {
+            D::Error::custom(format!("{named}field `{field}`: {e}"))
+        };
+        let id = fields
+            .remove("id")
+            .ok_or_else(|| D::Error::missing_field("id"))?;
+        let id = EventId::deserialize(id).map_err(|e| in_event("id", e))?;
+        let time = fields
+            .remove("time")
+            .ok_or_else(|| D::Error::missing_field("time"))?;
+        let time = Timestamp::deserialize(time).map_err(|e| in_event("time", e))?;
+        let source = match fields.remove("source") {
+            None => None,
+            Some(source) => {
+                Option::<String>::deserialize(source).map_err(|e| in_event("source", e))?
+            }
+        };
+        let kind = match fields.get("type") {
+            Some(Value::String(kind)) => kind.clone(),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "field `type`: expected the event type as a string, found {other}"
+                )));
+            }
+            None => return Err(D::Error::missing_field("type")),
+        };
+        let kind = EventKind::deserialize(Value::Object(fields))
+            .map_err(|e| D::Error::custom(format!("`{kind}` event: {e}")))?;
+        Ok(Event {
+            id,
+            time,
+            source,
+            kind,
+        })
+    }
 }
 
 /// The state an equipment unit reports.
@@ -45,9 +98,10 @@ crate::wire_enum!(
     [Running, Idle, Setup, Cleaning, Down]
 );
 
-/// What happened. The `type` field on the wire names the variant in snake_case.
+/// What happened. The `type` field on the wire names the variant in snake_case; a field the
+/// variant does not define is refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EventKind {
     /// The MES released an order to production.
     OrderReleased {

@@ -3,19 +3,75 @@
 //! Every entity is named by a string id chosen by the plant (an MES key, a lot code, a serial
 //! number). Wrapping each kind in its own type stops a unit id from being passed where an order
 //! id is expected; on the wire they are plain strings.
+//!
+//! An id read from outside (an event, a plant document: anything deserialised) holds at most
+//! [`MAX_ID_CHARS`] characters and no control character (Unicode category Cc: U+0000 to
+//! U+001F, U+007F to U+009F), or it is refused naming the id type and what is wrong
+//! ([`IdError`]). The JSON Schemas say the same (`maxLength` and a `pattern`). Ids made in
+//! code (`From<&str>`) are trusted as they are.
+
+/// The longest id, in characters (Unicode scalar values, as JSON Schema's `maxLength`
+/// counts), so at most 1 KiB of UTF-8.
+pub const MAX_ID_CHARS: usize = 256;
+
+/// An id that cannot be read: too long, or holding a control character.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("{kind} of {chars} characters is longer than the limit of {max} characters", max = MAX_ID_CHARS)]
+    TooLong { kind: &'static str, chars: usize },
+    #[error("{kind} `{shown}` holds the control character U+{code:04X} at character {at}")]
+    ControlCharacter {
+        kind: &'static str,
+        /// The id with control characters escaped, cut to a readable length.
+        shown: String,
+        code: u32,
+        at: usize,
+    },
+}
+
+/// Checks an id of type `kind` read from outside (see the module docs).
+pub fn check_id(kind: &'static str, text: &str) -> Result<(), IdError> {
+    let mut chars = 0;
+    for (at, c) in text.chars().enumerate() {
+        if c.is_control() {
+            return Err(IdError::ControlCharacter {
+                kind,
+                shown: text.chars().take(64).flat_map(char::escape_debug).collect(),
+                code: u32::from(c),
+                at,
+            });
+        }
+        chars = at + 1;
+    }
+    if chars > MAX_ID_CHARS {
+        return Err(IdError::TooLong { kind, chars });
+    }
+    Ok(())
+}
 
 macro_rules! string_id {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+        #[derive(serde::Serialize, schemars::JsonSchema)]
         #[serde(transparent)]
-        pub struct $name(pub String);
+        pub struct $name(
+            #[schemars(length(max = MAX_ID_CHARS), regex(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
+            pub String,
+        );
 
         impl $name {
             /// The id as text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                check_id(stringify!($name), &text).map_err(serde::de::Error::custom)?;
+                Ok(Self(text))
             }
         }
 

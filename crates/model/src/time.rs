@@ -28,16 +28,50 @@ impl Timestamp {
         (self.0 - earlier.0) as f64 / MS_PER_MINUTE as f64
     }
 
-    /// Parses RFC 3339 (`2026-03-02T06:00:00Z`, optional fraction, `Z` or `±hh:mm` offset).
+    /// Parses RFC 3339 (`2026-03-02T06:00:00Z`, optional fraction, `Z` or `±hh:mm` offset
+    /// with hours 00 to 23 and minutes 00 to 59, see [`parse_offset`]).
     pub fn parse(text: &str) -> Result<Timestamp, TimeParseError> {
-        parse_rfc3339(text).ok_or_else(|| TimeParseError(text.to_owned()))
+        parse_rfc3339(text).map_err(|why| TimeParseError {
+            text: text.to_owned(),
+            why,
+        })
     }
 }
 
-/// A string that is not an RFC 3339 date-time.
+/// A string that is not an RFC 3339 date-time, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not an RFC 3339 date-time such as 2026-03-02T06:00:00Z")]
-pub struct TimeParseError(pub String);
+#[error("`{text}` is not an RFC 3339 date-time such as 2026-03-02T06:00:00Z: {why}")]
+pub struct TimeParseError {
+    pub text: String,
+    pub why: &'static str,
+}
+
+/// Reads a UTC offset `±hh:mm` (hours 00 to 23, minutes 00 to 59; `-00:00` is allowed, as
+/// RFC 3339 allows it) as signed minutes east of UTC; otherwise says what is wrong.
+pub fn parse_offset(text: &str) -> Result<i64, &'static str> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b[range.clone()].iter().all(u8::is_ascii_digit).then(|| {
+            b[range]
+                .iter()
+                .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'))
+        })
+    };
+    if b.len() != 6 || !matches!(b[0], b'+' | b'-') || b[3] != b':' {
+        return Err("the offset is not `Z` or `±hh:mm`");
+    }
+    let (Some(hours), Some(minutes)) = (digits(1..3), digits(4..6)) else {
+        return Err("the offset is not `Z` or `±hh:mm`");
+    };
+    if hours > 23 {
+        return Err("offset hours must be 00 to 23");
+    }
+    if minutes > 59 {
+        return Err("offset minutes must be 00 to 59");
+    }
+    let sign = if b[0] == b'-' { -1 } else { 1 };
+    Ok(sign * (hours * 60 + minutes))
+}
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -113,35 +147,37 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+fn parse_rfc3339(text: &str) -> Result<Timestamp, &'static str> {
+    const SHAPE: &str =
+        "expected yyyy-mm-ddThh:mm:ss with an optional fraction and `Z` or `±hh:mm`";
     let b = text.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
+        return Err(SHAPE);
     }
     if b[13] != b':' || b[16] != b':' {
-        return None;
+        return Err(SHAPE);
     }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let s = text.get(range)?;
+    let num = |range: std::ops::Range<usize>| -> Result<i64, &'static str> {
+        let s = text.get(range).ok_or(SHAPE)?;
         if !s.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
+            return Err(SHAPE);
         }
-        s.parse().ok()
+        s.parse().map_err(|_| SHAPE)
     };
     let (year, month, day) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
+        return Err("no such date");
     }
     if hour > 23 || minute > 59 || second > 60 {
-        return None;
+        return Err("no such time of day");
     }
     let mut rest = &text[19..];
     let mut millis = 0i64;
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
-            return None;
+            return Err(SHAPE);
         }
         for (i, c) in frac[..digits].bytes().take(3).enumerate() {
             millis += i64::from(c - b'0') * [100, 10, 1][i];
@@ -150,21 +186,11 @@ fn parse_rfc3339(text: &str) -> Option<Timestamp> {
     }
     let offset_minutes = match rest {
         "Z" | "z" => 0,
-        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
-            let rb = rest.as_bytes();
-            if rb[3] != b':' {
-                return None;
-            }
-            let hh: i64 = rest[1..3].parse().ok()?;
-            let mm: i64 = rest[4..6].parse().ok()?;
-            let sign = if rb[0] == b'-' { -1 } else { 1 };
-            sign * (hh * 60 + mm)
-        }
-        _ => return None,
+        _ => parse_offset(rest)?,
     };
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_minutes * 60;
-    Some(Timestamp(secs * 1000 + millis))
+    Ok(Timestamp(secs * 1000 + millis))
 }
 
 fn days_in_month(year: i64, month: u32) -> u32 {
@@ -200,9 +226,36 @@ mod tests {
             "2026-01-01 00:00",
             "x026-01-01T00:00:00Z",
             "2026-01-01T00:00:00+0100",
+            "2026-01-01T00:00:00++1:00",
+            "2026-01-01T00:00:00+1a:00",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn offsets_past_a_day_or_an_hour_are_refused_with_the_reason() {
+        for (bad, why) in [
+            ("2026-03-02T06:00:00+24:00", "offset hours must be 00 to 23"),
+            ("2026-03-02T06:00:00-99:00", "offset hours must be 00 to 23"),
+            (
+                "2026-03-02T06:00:00+23:60",
+                "offset minutes must be 00 to 59",
+            ),
+            (
+                "2026-03-02T06:00:00-05:99",
+                "offset minutes must be 00 to 59",
+            ),
+        ] {
+            let err = Timestamp::parse(bad).unwrap_err();
+            assert_eq!(err.why, why, "{bad}");
+            assert!(err.to_string().contains(why), "{err}");
+            assert!(err.to_string().contains(bad), "{err}");
+        }
+        let edge = Timestamp::parse("2026-03-02T23:59:00+23:59").unwrap();
+        assert_eq!(edge.to_string(), "2026-03-02T00:00:00Z");
+        assert_eq!(parse_offset("-00:00"), Ok(0));
+        assert_eq!(parse_offset("-05:30"), Ok(-330));
     }
 
     proptest! {
@@ -210,6 +263,33 @@ mod tests {
         fn display_then_parse_is_identity(ms in -62_000_000_000_000i64..253_000_000_000_000i64) {
             let t = Timestamp(ms);
             prop_assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
+        }
+
+        #[test]
+        fn valid_offsets_round_trip(
+            ms in -62_000_000_000_000i64..253_000_000_000_000i64,
+            east in any::<bool>(),
+            hours in 0i64..24,
+            minutes in 0i64..60,
+        ) {
+            let offset = if east { 1 } else { -1 } * (hours * 60 + minutes);
+            let sign = if east { '+' } else { '-' };
+            // The instant's local wall clock at that offset, written with the offset.
+            let local = Timestamp(ms + offset * MS_PER_MINUTE).to_string();
+            let text = format!("{}{sign}{hours:02}:{minutes:02}", local.trim_end_matches('Z'));
+            prop_assert_eq!(Timestamp::parse(&text), Ok(Timestamp(ms)));
+        }
+
+        #[test]
+        fn out_of_range_offsets_are_refused(
+            hours in 0u32..100,
+            minutes in 0u32..100,
+            east in any::<bool>(),
+        ) {
+            let sign = if east { '+' } else { '-' };
+            let text = format!("2026-03-02T06:00:00{sign}{hours:02}:{minutes:02}");
+            let parsed = Timestamp::parse(&text);
+            prop_assert_eq!(parsed.is_ok(), hours <= 23 && minutes <= 59, "{}", text);
         }
 
         #[test]

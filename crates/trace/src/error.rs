@@ -3,6 +3,10 @@
 //! Every importer rejects a whole document on the first fault it finds, so the caller can
 //! store all of a document or none of it.
 
+use std::fmt;
+
+use crate::limits::Limit;
+
 /// Why a document could not be imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.describe())]
@@ -15,6 +19,9 @@ pub struct ImportError {
     /// The field at fault, as a path (`epcList[2]`, `eventTime`, `MaterialActual.Quantity`).
     pub field: String,
     pub message: String,
+    /// The bound the document went past, when that is why it was refused (then `field`
+    /// says where: `byte N`, `line L column C` or the member holding a long string).
+    pub limit: Option<Limit>,
 }
 
 impl ImportError {
@@ -24,6 +31,18 @@ impl ImportError {
             event_id: None,
             field: field.into(),
             message: message.into(),
+            limit: None,
+        }
+    }
+
+    /// A refusal because `what` (a text, an element, …) at `field` goes past `limit`.
+    pub fn limit(limit: Limit, field: impl Into<String>, what: impl fmt::Display) -> ImportError {
+        ImportError {
+            index: None,
+            event_id: None,
+            field: field.into(),
+            message: format!("{what} exceeds the {limit}"),
+            limit: Some(limit),
         }
     }
 
@@ -38,6 +57,7 @@ impl ImportError {
             event_id: event_id.map(str::to_owned),
             field: field.into(),
             message: message.into(),
+            limit: None,
         }
     }
 

@@ -5,7 +5,8 @@
 //! plant's own events (`[{"type":"material_consumed",…}]` or `{"events":[…]}`) is model
 //! events; a JSON `SimpleEventQuery` is a query; XML whose root is `EPCISDocument` or
 //! `EPCISQueryDocument` is EPCIS XML, any other XML root is B2MML. Either the whole document
-//! reads, or an [`ImportError`] names the event and field at fault.
+//! reads, or an [`ImportError`] names the event and field at fault (or the bound of
+//! [`crate::limits`] it went past, and where).
 
 use model::{Event, Timestamp};
 use serde_json::Value;
@@ -75,12 +76,7 @@ pub fn read(text: &str, default_time: Timestamp) -> Result<Imported, ImportError
             b2mml::parse(body, default_time).map(Imported::B2mml)
         };
     }
-    let value: Value = serde_json::from_str(body).map_err(|e| {
-        ImportError::document(
-            format!("line {} column {}", e.line(), e.column()),
-            format!("neither XML nor valid JSON: {e}"),
-        )
-    })?;
+    let value = crate::limits::parse_json(body, "neither XML nor valid JSON")?;
     if let Some(list) = model_events(&value) {
         let events = list
             .iter()

@@ -21,6 +21,8 @@
 //!   reads a document straight into the index, [`epcis::fast`]), [`b2mml`] (production performance
 //!   `MaterialActual`, V0401/V0600/V0700), [`material`] (the plant's own material events),
 //!   and [`import`], which detects the format and reads a document whole or not at all.
+//! - [`limits`]: how deep and how large an imported document may be; every reader refuses a
+//!   document past a bound by name, and nothing recurses deeper than the bounds.
 //!
 //! # What it must not do
 //!
@@ -35,6 +37,7 @@ pub mod graph;
 pub mod id;
 pub mod import;
 pub mod index;
+pub mod limits;
 pub mod material;
 pub mod persist;
 pub mod query;
@@ -46,6 +49,7 @@ pub use error::ImportError;
 pub use graph::{Edge, EdgeKind, Genealogy, Observation};
 pub use id::{Id, IdKind};
 pub use index::{Direction, Filter, Index, IndexBuilder};
+pub use limits::Limit;
 pub use query::{TraceReport, TraceRequest, TraceStep, TraceTree, trace};
 pub use recall::{RecallReport, RecallRequest, recall};
 pub use reconcile::{Expectation, ReconcileReport, reconcile};

@@ -4,6 +4,13 @@
 //! element's children by name in any order, so the whole document is read into [`Element`]s
 //! first. Names keep the prefix as written (`example:myField`); the `xmlns` declarations seen
 //! anywhere are collected so writers can declare the same prefixes again.
+//!
+//! Reading is bounded ([`crate::limits`]): nesting deeper than [`MAX_XML_DEPTH`], a name
+//! longer than [`MAX_NAME_BYTES`] or a text longer than
+//! [`MAX_TEXT_BYTES`](crate::limits::MAX_TEXT_BYTES) is refused where it is met, so no tree
+//! deeper than the bound is ever built (every walk over an [`Element`], and its drop,
+//! recurses at most that deep). White space between child elements is layout and is not
+//! kept.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +18,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use crate::error::ImportError;
+use crate::limits::{Limit, MAX_NAME_BYTES, MAX_XML_DEPTH, text_fits};
 
 /// One element: its qualified name as written, attributes, text and children in order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,6 +73,43 @@ fn xml_error(reader: &Reader<&[u8]>, message: impl std::fmt::Display) -> ImportE
     )
 }
 
+fn name_fits(reader: &Reader<&[u8]>, name: &[u8]) -> Result<(), ImportError> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(ImportError::limit(
+            Limit::NameBytes(MAX_NAME_BYTES),
+            format!("byte {}", reader.buffer_position()),
+            format!("a name of {} bytes", name.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an element that would open below `open` elements once there are
+/// [`MAX_XML_DEPTH`] of them.
+fn depth_fits(reader: &Reader<&[u8]>, open: usize) -> Result<(), ImportError> {
+    if open >= MAX_XML_DEPTH {
+        return Err(ImportError::limit(
+            Limit::Depth(MAX_XML_DEPTH),
+            format!("byte {}", reader.buffer_position()),
+            format!("an element at depth {}", open + 1),
+        ));
+    }
+    Ok(())
+}
+
+/// Adds text read inside `top` (the innermost open element), within
+/// [`MAX_TEXT_BYTES`](crate::limits::MAX_TEXT_BYTES).
+fn push_text(top: &mut Element, text: &str) -> Result<(), ImportError> {
+    // White space between child elements is layout: keeping it would make a long list's
+    // text grow with the list.
+    if !top.children.is_empty() && text.trim().is_empty() {
+        return Ok(());
+    }
+    text_fits(&top.name, top.text.len() + text.len())?;
+    top.text.push_str(text);
+    Ok(())
+}
+
 /// Reads a whole document. A leading byte-order mark is skipped.
 pub fn parse(text: &str) -> Result<Document, ImportError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -77,11 +122,14 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
                 namespaces: &mut BTreeMap<String, String>,
                 reader: &Reader<&[u8]>|
      -> Result<Element, ImportError> {
+        name_fits(reader, start.name().as_ref())?;
         let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
         let mut attributes = Vec::new();
         for attr in start.attributes() {
             let attr = attr.map_err(|e| xml_error(reader, e))?;
+            name_fits(reader, attr.key.as_ref())?;
             let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+            text_fits(&key, attr.value.len())?;
             let value = attr
                 .unescape_value()
                 .map_err(|e| xml_error(reader, e))?
@@ -104,10 +152,12 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
         let event = reader.read_event().map_err(|e| xml_error(&reader, e))?;
         match event {
             Event::Start(start) => {
+                depth_fits(&reader, stack.len())?;
                 let element = open(&start, &mut namespaces, &reader)?;
                 stack.push(element);
             }
             Event::Empty(start) => {
+                depth_fits(&reader, stack.len())?;
                 let element = open(&start, &mut namespaces, &reader)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
@@ -128,7 +178,7 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
             Event::Text(t) => {
                 let decoded = t.decode().map_err(|e| xml_error(&reader, e))?;
                 match stack.last_mut() {
-                    Some(top) => top.text.push_str(&decoded),
+                    Some(top) => push_text(top, &decoded)?,
                     None if decoded.trim().is_empty() => {}
                     None => return Err(xml_error(&reader, "text outside the root element")),
                 }
@@ -136,7 +186,7 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
             Event::CData(t) => {
                 let decoded = t.decode().map_err(|e| xml_error(&reader, e))?;
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&decoded);
+                    push_text(top, &decoded)?;
                 }
             }
             Event::GeneralRef(r) => {
@@ -151,7 +201,7 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
                 let resolved =
                     resolved.ok_or_else(|| xml_error(&reader, "unknown entity reference"))?;
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&resolved);
+                    push_text(top, &resolved)?;
                 }
             }
             Event::Eof => break,

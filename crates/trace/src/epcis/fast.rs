@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use model::Timestamp;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::json::valid_offset;
 use super::{Action, EventType, EventView, NodeRef, QuantityView, Sink, Vocab, lower_views_with};
@@ -33,6 +33,7 @@ use crate::id::{Canonicaliser, IdKind};
 use std::sync::mpsc::Receiver;
 
 use crate::index::{IndexBuilder, Room};
+use crate::limits::MAX_TEXT_BYTES;
 
 /// Reads an EPCIS 2.0 JSON-LD document (any shape [`super::json::parse`] reads) into
 /// `builder`, whole or not at all; returns the number of events read.
@@ -311,8 +312,16 @@ impl Normalised {
     }
 }
 
-/// A string of the text: borrowed, or owned when it held escapes.
+/// A string of the text: borrowed, or owned when it held escapes; at most
+/// [`MAX_TEXT_BYTES`] (a longer one goes to the full reader, which refuses it by name).
 struct Str<'a>(Cow<'a, str>);
+
+fn bounded<E: de::Error>(v: &str) -> Result<(), E> {
+    if v.len() > MAX_TEXT_BYTES {
+        return Err(E::custom("a string longer than the text length limit"));
+    }
+    Ok(())
+}
 
 impl<'de> Deserialize<'de> for Str<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -323,16 +332,72 @@ impl<'de> Deserialize<'de> for Str<'de> {
                 f.write_str("a string")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                bounded(v)?;
                 Ok(Str(Cow::Borrowed(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                bounded(v)?;
                 Ok(Str(Cow::Owned(v.to_owned())))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                bounded(&v)?;
                 Ok(Str(Cow::Owned(v)))
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// Any JSON value, not kept. Unlike `IgnoredAny` (which serde_json skips without a depth
+/// limit) it is read like the full reader reads it: nested at most [`MAX_JSON_DEPTH`] deep
+/// and with no string or member name longer than [`MAX_TEXT_BYTES`], so the fast path
+/// accepts nothing the full reader refuses.
+///
+/// [`MAX_JSON_DEPTH`]: crate::limits::MAX_JSON_DEPTH
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Skip;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Skip, E> {
+                bounded(v).map(|()| Skip)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Skip, D::Error> {
+                Skip::deserialize(d)
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Skip, S::Error> {
+                while seq.next_element::<Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Skip, M::Error> {
+                while map.next_entry::<Str<'de>, Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -348,7 +413,7 @@ impl<'de> Deserialize<'de> for AnyArray {
                 f.write_str("an array")
             }
             fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<AnyArray, S::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Skip>()?.is_some() {}
                 Ok(AnyArray)
             }
         }
@@ -368,7 +433,7 @@ impl<'de> Deserialize<'de> for AnyObject {
                 f.write_str("an object")
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<AnyObject, M::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Str<'de>, Skip>()?.is_some() {}
                 Ok(AnyObject)
             }
         }
@@ -387,7 +452,7 @@ json_object!(RawDocument, "an EPCIS document", Str, |map, key, out| {
         "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
         "epcisBody" => out.events = map.next_value::<RawBody<'_>>()?.events,
         _ => {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skip>()?;
         }
     }
 });
@@ -401,7 +466,7 @@ json_object!(RawBody, "an EPCIS body", Str, |map, key, out| {
     match key.as_ref() {
         "eventList" => out.events = Some(map.next_value()?),
         _ => {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skip>()?;
         }
     }
 });
@@ -419,7 +484,7 @@ json_object!(RawQuantity, "a quantity element", Str, |map, key, out| {
         "quantity" => out.quantity = map.next_value::<Option<f64>>()?,
         "uom" => out.uom = map.next_value::<Option<Str<'_>>>()?.map(|s| s.0),
         _ => {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skip>()?;
         }
     }
 });
@@ -434,7 +499,7 @@ json_object!(RawLocation, "a location", Str, |map, key, out| {
     match key.as_ref() {
         "id" => out.id = Some(map.next_value::<Str<'_>>()?.0),
         _ => {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skip>()?;
         }
     }
 });
@@ -454,7 +519,7 @@ json_object!(
             "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
             "bizTransaction" => out.id = Some(map.next_value::<Str<'_>>()?.0),
             _ => {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
             }
         }
     }
@@ -474,7 +539,7 @@ json_object!(RawParty, "a source or destination", Str, |map, key, out| {
         "source" => out.source = Some(map.next_value::<Str<'_>>()?.0),
         "destination" => out.destination = Some(map.next_value::<Str<'_>>()?.0),
         _ => {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skip>()?;
         }
     }
 });
@@ -494,7 +559,7 @@ json_object!(
             "set" => out.set = strings(map.next_value()?),
             "unset" => out.unset = strings(map.next_value()?),
             _ => {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
             }
         }
     }
@@ -519,7 +584,7 @@ json_object!(
                 map.next_value::<Vec<Str<'_>>>()?;
             }
             _ => {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
             }
         }
     }
@@ -598,13 +663,13 @@ json_object!(RawEvent, "an event", Str, |map, key, out| {
             map.next_value::<AnyObject>()?;
         }
         "@context" => {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skip>()?;
         }
         other => {
             if !other.contains(':') {
                 out.unknown = true;
             }
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skip>()?;
         }
     }
 });

@@ -19,14 +19,9 @@ use crate::error::ImportError;
 /// The standard EPCIS 2.0 JSON-LD context.
 pub const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld";
 
-/// Reads a JSON-LD document (see the module docs).
+/// Reads a JSON-LD document (see the module docs), within [`crate::limits`].
 pub fn parse(text: &str) -> Result<EpcisDocument, ImportError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        ImportError::document(
-            format!("line {} column {}", e.line(), e.column()),
-            format!("malformed JSON: {e}"),
-        )
-    })?;
+    let value = crate::limits::parse_json(text, "malformed JSON")?;
     parse_value(&value)
 }
 
@@ -243,7 +238,10 @@ pub fn parse_event(index: usize, value: &Value) -> Result<EpcisEvent, ImportErro
             "eventTimeZoneOffset" => {
                 let offset = cx.string(key, v)?;
                 if !valid_offset(&offset) {
-                    return Err(cx.err(key, format!("`{offset}` is not ±hh:mm")));
+                    return Err(cx.err(
+                        key,
+                        format!("`{offset}` is not ±hh:mm (hours 00 to 23, minutes 00 to 59)"),
+                    ));
                 }
                 event.event_time_zone_offset = offset;
             }
@@ -361,16 +359,9 @@ pub fn parse_event(index: usize, value: &Value) -> Result<EpcisEvent, ImportErro
     Ok(event)
 }
 
+/// `Z` or a UTC offset `±hh:mm` that [`model::time::parse_offset`] reads.
 pub(crate) fn valid_offset(offset: &str) -> bool {
-    let b = offset.as_bytes();
-    offset == "Z"
-        || (b.len() == 6
-            && matches!(b[0], b'+' | b'-')
-            && b[1].is_ascii_digit()
-            && b[2].is_ascii_digit()
-            && b[3] == b':'
-            && b[4].is_ascii_digit()
-            && b[5].is_ascii_digit())
+    offset == "Z" || model::time::parse_offset(offset).is_ok()
 }
 
 fn quantities(list: &[QuantityElement]) -> Value {

@@ -235,7 +235,10 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
             "eventTimeZoneOffset" => {
                 let offset = text(f);
                 if !valid_offset(&offset) {
-                    return Err(err(name, format!("`{offset}` is not ±hh:mm")));
+                    return Err(err(
+                        name,
+                        format!("`{offset}` is not ±hh:mm (hours 00 to 23, minutes 00 to 59)"),
+                    ));
                 }
                 event.event_time_zone_offset = offset;
             }
