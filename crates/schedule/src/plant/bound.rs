@@ -17,7 +17,8 @@
 //!   capacity;
 //! - **changeovers**: on a unit whose operations all carry a changeover key, the operations
 //!   that can run nowhere else show k distinct keys, so at least k − 1 changes between
-//!   distinct keys, each at least the cheapest one in the unit's table;
+//!   distinct keys, each at least the cheapest change between any two keys that can meet on
+//!   the unit (tables need not obey the triangle inequality);
 //! - **stability**: 0.
 //!
 //! The total is the objective's weighted sum of the terms (each bounded on its own).
@@ -251,12 +252,22 @@ fn changeover_bound(m: &Model) -> (i64, f64) {
         if keys.len() < 2 {
             continue;
         }
-        // The cheapest change between two of these keys (the default where the table has
-        // no entry for some pair).
+        // The cheapest change between any two keys that can meet on this unit (the default
+        // where the table has no entry for some pair): a sequence may pass through keys of
+        // operations that can also run elsewhere.
+        let mut possible: Vec<u32> = m
+            .ops
+            .iter()
+            .flat_map(|o| o.alts.iter())
+            .filter(|a| a.unit == u)
+            .filter_map(|a| a.key)
+            .collect();
+        possible.sort_unstable();
+        possible.dedup();
         let table = &m.tables[t];
         let (mut mm, mut mc) = (i64::MAX, f64::INFINITY);
-        for &a in &keys {
-            for &b in &keys {
+        for &a in &possible {
+            for &b in &possible {
                 if a != b {
                     let (x, c) = table.entries.get(&(a, b)).copied().unwrap_or(table.default);
                     mm = mm.min(x);

@@ -269,7 +269,7 @@ fn search(
     }
     // Restarts: after `stall_limit` iterations without a new best of the current run, the
     // run starts again from the best with KICKS random moves and a fresh history.
-    let stall_limit = STALL.max(20 * m.groups.len() as u64);
+    let stall_limit = STALL.max(100 * m.groups.len() as u64);
     let mut run_best = cur.1.score.total;
     let mut stall = 0u64;
     loop {
