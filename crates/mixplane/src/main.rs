@@ -64,7 +64,7 @@ enum Command {
     Spc(commands::spc::SpcArgs),
     /// Finite scheduling: solve, check and generate problems (native, JSPLIB, .fjs).
     Schedule(commands::schedule::ScheduleArgs),
-    /// Benchmark the job-shop solver: `bench jssp DIR` or `bench fjsp DIR`, gap table.
+    /// Benchmark the solvers: `bench jssp DIR` or `bench fjsp DIR` (gap table), `bench plant DIR` (plans, bounds, anytime curves).
     Bench(commands::schedule::BenchArgs),
     /// Genealogy: `trace import FILE...`, `trace backward ID`, `trace forward ID`, `trace recall ID [--csv]`, `trace reconcile`.
     Trace(commands::trace::TraceArgs),

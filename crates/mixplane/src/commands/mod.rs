@@ -1,6 +1,7 @@
 //! One module per subcommand, plus the helpers they share.
 
 pub mod audit;
+pub mod bench_plant;
 pub mod demo;
 pub mod govern;
 pub mod import;

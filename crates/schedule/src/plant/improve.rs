@@ -7,17 +7,26 @@
 //! right after a like product on its unit) and large-neighbourhood moves that take the
 //! related operations of one unit and time window out and reinsert them in a new order
 //! (by changeover key, by due date or shuffled). Acceptance is late-acceptance hill
-//! climbing on the weighted objective.
+//! climbing on the weighted objective: a candidate is kept when it is no worse than the
+//! current schedule or than the current schedule of [`HISTORY`] iterations ago, and that
+//! history always records the current score (so the search can climb out of a basin; a
+//! history that only ever went down made it a pure descent after a few dozen iterations,
+//! which ended `tardy30a` at 80 on every seed where 48 is optimal). When a run finds
+//! nothing better for a while it restarts from the best schedule moved by [`KICKS`] random
+//! moves (iterated local search), so deep basins that need several simultaneous changes
+//! (one order made late so that a heavier one is on time) are left too.
 //!
 //! Threads run independent searches seeded from `(seed, thread)`; the best result wins, ties
 //! by the lowest thread. With an iteration budget the answer is reproducible for a given seed
 //! and thread count. Thread 0 runs on the caller's thread and alone polls the caller's
 //! [`Termination`] and calls the progress callback.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::bound::{gap_percent, lower_bound};
 use super::construct::{DecodeError, Decoded, Genome, Model, Score, construct, decode};
 use super::problem::{Objective, PlantProblem, PlantSchedule, ProblemError};
 use crate::rng::Rng;
@@ -45,7 +54,7 @@ impl Default for PlantSolveOptions {
     }
 }
 
-/// Reported by thread 0 every 64 iterations and at the end.
+/// Reported by thread 0 every 64 iterations and at the end, with the caller's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PlantProgress {
     /// Best score of thread 0 so far.
@@ -64,6 +73,33 @@ pub struct PlantSolution {
     pub initial_score: Score,
     /// Iterations summed over threads.
     pub iterations: u64,
+    /// A lower bound on every term ([`super::bound::lower_bound`]): no schedule scores less.
+    #[serde(default)]
+    pub bound: Score,
+    /// The plan is at most this many percent from the best possible (0: proved optimal).
+    #[serde(default)]
+    pub gap_percent: f64,
+}
+
+impl PlantSolution {
+    /// A solution with its bound and gap from the compiled model it was found for.
+    pub fn new(
+        model: &Model,
+        schedule: PlantSchedule,
+        score: Score,
+        initial_score: Score,
+        iterations: u64,
+    ) -> PlantSolution {
+        let bound = lower_bound(model);
+        PlantSolution {
+            schedule,
+            score,
+            initial_score,
+            iterations,
+            bound,
+            gap_percent: gap_percent(score.total, bound.total),
+        }
+    }
 }
 
 /// Why [`solve_plant`] failed.
@@ -100,12 +136,13 @@ pub fn solve_plant(
     let initial_score = decoded.score;
     let (g, d, iterations) = improve(&model, genome, decoded, options, termination, progress);
     let _ = g;
-    Ok(PlantSolution {
-        schedule: d.to_schedule(&model),
-        score: d.score,
+    Ok(PlantSolution::new(
+        &model,
+        d.to_schedule(&model),
+        d.score,
         initial_score,
         iterations,
-    })
+    ))
 }
 
 /// Runs the improvement threads from a starting genome; returns the best found.
@@ -136,14 +173,22 @@ pub fn improve(
             }));
         }
         let mut rng = Rng::new(options.seed);
+        // The poll and the report both read the caller's termination (the report for its
+        // clock), never at the same time.
+        let term = RefCell::new(termination);
         let mut poll = || {
-            let s = termination.should_stop();
+            let s = term.borrow_mut().should_stop();
             if s {
                 stop.store(true, Ordering::Relaxed);
             }
             s
         };
-        let mut report = |p: &PlantProgress| progress(p);
+        let mut report = |p: &PlantProgress| {
+            progress(&PlantProgress {
+                elapsed_seconds: term.borrow_mut().elapsed_seconds(),
+                ..*p
+            });
+        };
         let first = search(
             model,
             genome,
@@ -176,6 +221,30 @@ pub fn improve(
 }
 
 const HISTORY: usize = 40;
+/// Iterations without a new best of the run before a restart (at least; more on large
+/// problems, see [`search`]).
+const STALL: u64 = 3_000;
+/// Random moves applied to the best schedule at a restart.
+const KICKS: usize = 16;
+
+/// The best schedule moved by [`KICKS`] random moves, each kept when it decodes.
+fn kick(
+    m: &Model,
+    best: &(Genome, Decoded),
+    order_groups: &[Vec<usize>],
+    rng: &mut Rng,
+) -> (Genome, Decoded) {
+    let (mut g, mut d) = best.clone();
+    for _ in 0..KICKS {
+        let mut c = g.clone();
+        mutate(m, &mut c, &d, order_groups, rng);
+        if let Ok(x) = decode(m, &c) {
+            g = c;
+            d = x;
+        }
+    }
+    (g, d)
+}
 
 fn search(
     m: &Model,
@@ -198,9 +267,21 @@ fn search(
             order_groups[o].push(g);
         }
     }
+    // Restarts: after `stall_limit` iterations without a new best of the current run, the
+    // run starts again from the best with KICKS random moves and a fresh history.
+    let stall_limit = STALL.max(100 * m.groups.len() as u64);
+    let mut run_best = cur.1.score.total;
+    let mut stall = 0u64;
     loop {
         if budget.is_some_and(|b| it >= b) {
             break;
+        }
+        stall += 1;
+        if stall > stall_limit {
+            stall = 0;
+            cur = kick(m, &best, &order_groups, rng);
+            run_best = cur.1.score.total;
+            history = [run_best; HISTORY];
         }
         if it.is_multiple_of(8) && should_stop() {
             break;
@@ -220,8 +301,10 @@ fn search(
         if d.score.total <= cur.1.score.total || d.score.total < history[slot] {
             cur = (cand, d);
         }
-        if cur.1.score.total < history[slot] {
-            history[slot] = cur.1.score.total;
+        history[slot] = cur.1.score.total;
+        if cur.1.score.total < run_best {
+            run_best = cur.1.score.total;
+            stall = 0;
         }
         if cur.1.score.total < best.1.score.total {
             best = cur.clone();

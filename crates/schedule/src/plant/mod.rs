@@ -4,6 +4,8 @@
 //! - [`problem`]: the native JSON problem format (with a JSON Schema); its validation
 //!   (`PlantProblem::validate`) lives in `validate.rs`;
 //! - [`from_model`]: the mapping from the plant model and its current state to a problem;
+//! - [`anytime`]: a solve that records the best objective over time (for benchmarks);
+//! - [`bound`]: lower bounds on every objective term (how far a plan may be from the best);
 //! - [`checker`]: the independent checker (shares no code with the solver);
 //! - [`construct`]: the compiled model and the schedule generation scheme (first feasible);
 //! - [`improve`]: the anytime, multi-threaded, seed-deterministic optimiser;
@@ -17,6 +19,8 @@
 //!
 //! Like the rest of the crate it is pure: no I/O and no clock.
 
+pub mod anytime;
+pub mod bound;
 pub mod checker;
 pub mod construct;
 pub mod explain;

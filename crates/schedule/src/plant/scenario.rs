@@ -753,11 +753,14 @@ fn evaluate(
         objective: Some(objective),
     };
     let solution = match start {
+        // The kept plan is judged below, not scored here: its bound is the trivial one.
         Start::Keep(schedule) => PlantSolution {
             schedule: schedule.clone(),
             score: Default::default(),
             initial_score: Default::default(),
             iterations: 0,
+            bound: Default::default(),
+            gap_percent: 0.0,
         },
         Start::From(schedule) => {
             let mut p = solve_problem.clone();
@@ -785,12 +788,7 @@ fn evaluate(
                     } else {
                         improved
                     };
-                    PlantSolution {
-                        schedule,
-                        score: best.score,
-                        initial_score: Default::default(),
-                        iterations,
-                    }
+                    PlantSolution::new(&model, schedule, best.score, Default::default(), iterations)
                 }
                 // The plan in force does not replay under this scenario: start afresh.
                 Err(_) => solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?,

@@ -1,5 +1,5 @@
 //! `mixplane schedule solve|check|explain|generate|reference` and `mixplane bench jssp|fjsp`;
-//! `schedule scenarios` lives in [`super::scenarios`].
+//! `schedule scenarios` lives in [`super::scenarios`], `bench plant` in [`super::bench_plant`].
 //!
 //! Benchmark formats (JSPLIB, Brandimarte `.fjs`) go to the job-shop solver
 //! ([`schedule::solve`]); native problems to the mixed-mode engine
@@ -123,10 +123,10 @@ pub struct ReferenceArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// jssp or fjsp.
-    #[arg(value_parser = ["jssp", "fjsp"])]
+    /// jssp, fjsp or plant (native problems plus generated families, with bounds).
+    #[arg(value_parser = ["jssp", "fjsp", "plant"])]
     pub kind: String,
-    /// Directory with the instances and bounds.csv.
+    /// Directory with the instances and bounds.csv (plant: the native *.json problems).
     pub dir: PathBuf,
     #[arg(long, default_value_t = 10.0)]
     pub time_limit: f64,
@@ -137,6 +137,9 @@ pub struct BenchArgs {
     /// Only these instances (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// plant: one JSON array on stdout, with each instance's anytime curve.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: ScheduleArgs) -> anyhow::Result<()> {
@@ -232,12 +235,13 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
                 );
             },
         );
-        let solution = schedule::plant::PlantSolution {
-            schedule: best.to_schedule(&model),
-            score: best.score,
+        let solution = schedule::plant::PlantSolution::new(
+            &model,
+            best.to_schedule(&model),
+            best.score,
             initial_score,
             iterations,
-        };
+        );
         eprintln!(
             "first feasible in {first_ms:.0} ms ({} operations, objective {:.0})",
             problem.operations.len(),
@@ -262,6 +266,10 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
             solution.iterations,
             started.elapsed().as_secs_f64()
         );
+        eprintln!(
+            "lower bound {:.0}: at most {:.1} % from the best possible",
+            solution.bound.total, solution.gap_percent
+        );
         if args.json {
             let out = json!({
                 "makespan": solution.score.makespan,
@@ -270,6 +278,8 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
                 "initial_score": solution.initial_score,
                 "kpis": report.kpis,
                 "iterations": solution.iterations,
+                "bound": solution.bound,
+                "gap_percent": solution.gap_percent,
                 "schedule": solution.schedule.assignments,
             });
             println!("{out}");
@@ -465,6 +475,9 @@ fn reference(args: ReferenceArgs) -> anyhow::Result<()> {
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    if args.kind == "plant" {
+        return super::bench_plant::run(args);
+    }
     let ext = if args.kind == "jssp" { "txt" } else { "fjs" };
     let bounds_path = args.dir.join("bounds.csv");
     let bounds = schedule::parse_bounds(&read(&bounds_path)?)

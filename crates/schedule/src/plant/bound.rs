@@ -1,0 +1,406 @@
+//! Lower bounds on every objective term, so each plan can say how far it may be from the best
+//! possible.
+//!
+//! Every bound is the optimum of a relaxation, so no feasible schedule scores below it:
+//!
+//! - **heads** (earliest start of each operation): its release, or its fixed start, and the
+//!   chain of its predecessors at their shortest alternatives plus min lags; calendars,
+//!   downtime, pools, materials, max lags and setups are dropped (they only delay work);
+//! - **weighted tardiness**: each order's critical path against its due date, and for each
+//!   unit a *single-unit relaxation* over the operations that can run nowhere else:
+//!   preemption allowed, the shortest-remaining-time schedule gives the smallest possible
+//!   k-th completion time for every k, and the cheapest assignment of those completion times
+//!   to the operations (each order charged through one of its operations, plus its tail to
+//!   the order's end) bounds the orders' weighted tardiness; the best unit wins;
+//! - **makespan**: the longest chain, the load of each unit's own operations after their
+//!   earliest head, the average load over all units and the load of each pool at its largest
+//!   capacity;
+//! - **changeovers**: on a unit whose operations all carry a changeover key, the operations
+//!   that can run nowhere else show k distinct keys, so at least k − 1 changes between
+//!   distinct keys, each at least the cheapest change between any two keys that can meet on
+//!   the unit (tables need not obey the triangle inequality);
+//! - **stability**: 0.
+//!
+//! The total is the objective's weighted sum of the terms (each bounded on its own).
+
+use super::construct::{Model, Score};
+
+/// Above this many operations on one unit the single-unit assignment is skipped (cubic).
+const ASSIGNMENT_LIMIT: usize = 160;
+
+/// A lower bound on every term of the objective for `model` (see the module doc).
+pub fn lower_bound(m: &Model) -> Score {
+    let n = m.ops.len();
+    let mindur: Vec<i64> = m
+        .ops
+        .iter()
+        .map(|o| o.alts.iter().map(|a| a.dur).min().unwrap_or(0))
+        .collect();
+    let dur_of = |i: usize| -> i64 {
+        match m.ops[i].fixed {
+            Some((u, _)) => m.ops[i]
+                .alts
+                .iter()
+                .find(|a| a.unit == u)
+                .map_or(mindur[i], |a| a.dur),
+            None => mindur[i],
+        }
+    };
+    let topo: Vec<usize> = m
+        .topo_groups
+        .iter()
+        .flat_map(|&g| m.groups[g].iter().copied())
+        .collect();
+    let mut head = vec![0i64; n];
+    for &i in &topo {
+        let o = &m.ops[i];
+        head[i] = match o.fixed {
+            Some((_, s)) => s,
+            None => o
+                .preds
+                .iter()
+                .map(|&(p, lag, _)| head[p] + dur_of(p) + lag)
+                .fold(o.release, i64::max),
+        };
+    }
+    // Tail of each operation to its order's end (successors in the same order only).
+    let mut tail = vec![0i64; n];
+    for &i in topo.iter().rev() {
+        let o = &m.ops[i];
+        for &s in &o.succs {
+            if m.ops[s].order != o.order {
+                continue;
+            }
+            let lag = m.ops[s]
+                .preds
+                .iter()
+                .filter(|x| x.0 == i)
+                .map(|x| x.1)
+                .max()
+                .unwrap_or(0);
+            tail[i] = tail[i].max(lag + dur_of(s) + tail[s]);
+        }
+    }
+    let end_lb: Vec<i64> = (0..n).map(|i| head[i] + dur_of(i)).collect();
+    let mut bound = Score {
+        makespan: makespan_bound(m, &head, &end_lb, &mindur),
+        weighted_tardiness: tardiness_bound(m, &head, &tail, &end_lb, &dur_of),
+        ..Score::default()
+    };
+    let (minutes, cost) = changeover_bound(m);
+    bound.changeover_minutes = minutes;
+    bound.changeover_cost = cost;
+    let w = &m.weights;
+    bound.total = w.makespan * bound.makespan as f64
+        + w.tardiness * bound.weighted_tardiness
+        + w.changeover_minutes * bound.changeover_minutes as f64
+        + w.changeover_cost * bound.changeover_cost;
+    bound
+}
+
+/// How far `score` may be from the best possible, in percent of `score` (0 when it meets
+/// the bound).
+pub fn gap_percent(score: f64, bound: f64) -> f64 {
+    if score <= bound + 1e-9 * score.abs().max(1.0) || score <= 0.0 {
+        0.0
+    } else {
+        100.0 * (score - bound.max(0.0)) / score
+    }
+}
+
+/// The operations that can only run on each unit (not fixed: those are where they are).
+fn own_ops(m: &Model) -> Vec<Vec<usize>> {
+    let mut own = vec![Vec::new(); m.units.len()];
+    for (i, o) in m.ops.iter().enumerate() {
+        if o.fixed.is_none() && o.alts.len() == 1 {
+            own[o.alts[0].unit].push(i);
+        }
+    }
+    own
+}
+
+fn makespan_bound(m: &Model, head: &[i64], end_lb: &[i64], mindur: &[i64]) -> i64 {
+    let n = m.ops.len();
+    if n == 0 {
+        return 0;
+    }
+    let mut lb = end_lb.iter().copied().max().unwrap_or(0).max(0);
+    let min_head = head.iter().copied().min().unwrap_or(0);
+    if !m.units.is_empty() {
+        let work: i64 = mindur.iter().sum();
+        let units = m.units.len() as i64;
+        lb = lb.max(min_head + (work + units - 1) / units);
+    }
+    for ops in own_ops(m) {
+        let jobs: Vec<(i64, i64)> = ops.iter().map(|&i| (head[i], mindur[i])).collect();
+        if let Some(&last) = srpt_completions(&jobs).last() {
+            lb = lb.max(last);
+        }
+    }
+    for (p, prof) in m.pool_caps.iter().enumerate() {
+        let cap = prof.iter().map(|s| s.1).max().unwrap_or(0);
+        if cap <= 0 {
+            continue;
+        }
+        let users: Vec<(usize, i64)> = (0..n)
+            .filter_map(|i| {
+                m.ops[i]
+                    .pools
+                    .iter()
+                    .find(|x| x.0 == p)
+                    .map(|&(_, q)| (i, q))
+            })
+            .collect();
+        if let Some(first) = users.iter().map(|&(i, _)| head[i]).min() {
+            let load: i64 = users.iter().map(|&(i, q)| q * mindur[i]).sum();
+            lb = lb.max(first + (load + cap - 1) / cap);
+        }
+    }
+    lb
+}
+
+fn tardiness_bound(
+    m: &Model,
+    head: &[i64],
+    tail: &[i64],
+    end_lb: &[i64],
+    dur_of: &dyn Fn(usize) -> i64,
+) -> f64 {
+    // Each order's critical path against its due date.
+    let mut completion = vec![i64::MIN; m.orders.len()];
+    for (i, o) in m.ops.iter().enumerate() {
+        completion[o.order] = completion[o.order].max(end_lb[i]);
+    }
+    let cp: Vec<f64> = m
+        .orders
+        .iter()
+        .zip(&completion)
+        .map(|(o, &c)| match o.due {
+            Some(due) if c > due => o.weight * (c - due) as f64,
+            _ => 0.0,
+        })
+        .collect();
+    let cp_total: f64 = cp.iter().sum();
+    let mut best = cp_total;
+    for ops in own_ops(m) {
+        if ops.len() < 2 || ops.len() > ASSIGNMENT_LIMIT {
+            continue;
+        }
+        // Each order is charged through its operation here with the latest possible end.
+        let mut charged: Vec<Option<usize>> = vec![None; m.orders.len()];
+        for &i in &ops {
+            let o = m.ops[i].order;
+            if m.orders[o].due.is_none() {
+                continue;
+            }
+            let key = |k: usize| end_lb[k] + tail[k];
+            if charged[o].is_none_or(|c| key(i) > key(c)) {
+                charged[o] = Some(i);
+            }
+        }
+        let jobs: Vec<(i64, i64)> = ops.iter().map(|&i| (head[i], dur_of(i))).collect();
+        let times = srpt_completions(&jobs);
+        let cost: Vec<Vec<f64>> = ops
+            .iter()
+            .map(|&i| {
+                let o = m.ops[i].order;
+                if charged[o] != Some(i) {
+                    return vec![0.0; times.len()];
+                }
+                let order = &m.orders[o];
+                let due = order.due.unwrap_or(i64::MAX);
+                times
+                    .iter()
+                    .map(|&c| {
+                        let late = (c + tail[i] - due).max(0);
+                        (order.weight * late as f64).max(cp[o])
+                    })
+                    .collect()
+            })
+            .collect();
+        let others: f64 = (0..m.orders.len())
+            .filter(|&o| charged[o].is_none())
+            .map(|o| cp[o])
+            .sum();
+        best = best.max(others + min_assignment(&cost));
+    }
+    best
+}
+
+fn changeover_bound(m: &Model) -> (i64, f64) {
+    let mut all_keyed = vec![true; m.units.len()];
+    for o in &m.ops {
+        for a in &o.alts {
+            if a.key.is_none() {
+                all_keyed[a.unit] = false;
+            }
+        }
+    }
+    let own = own_ops(m);
+    let (mut minutes, mut cost) = (0i64, 0.0f64);
+    for (u, unit) in m.units.iter().enumerate() {
+        let Some(t) = unit.table else { continue };
+        if !all_keyed[u] {
+            continue;
+        }
+        let mut keys: Vec<u32> = own[u]
+            .iter()
+            .filter_map(|&i| m.ops[i].alts[0].key)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.len() < 2 {
+            continue;
+        }
+        // The cheapest change between any two keys that can meet on this unit (the default
+        // where the table has no entry for some pair): a sequence may pass through keys of
+        // operations that can also run elsewhere.
+        let mut possible: Vec<u32> = m
+            .ops
+            .iter()
+            .flat_map(|o| o.alts.iter())
+            .filter(|a| a.unit == u)
+            .filter_map(|a| a.key)
+            .collect();
+        possible.sort_unstable();
+        possible.dedup();
+        let table = &m.tables[t];
+        let (mut mm, mut mc) = (i64::MAX, f64::INFINITY);
+        for &a in &possible {
+            for &b in &possible {
+                if a != b {
+                    let (x, c) = table.entries.get(&(a, b)).copied().unwrap_or(table.default);
+                    mm = mm.min(x);
+                    mc = mc.min(c);
+                }
+            }
+        }
+        let changes = keys.len() as i64 - 1;
+        minutes += changes * mm.max(0);
+        cost += changes as f64 * mc.max(0.0);
+    }
+    (minutes, cost)
+}
+
+/// Completion times, sorted, of the preemptive shortest-remaining-time schedule of jobs
+/// `(release, duration)` on one machine: the smallest possible k-th completion for every k.
+fn srpt_completions(jobs: &[(i64, i64)]) -> Vec<i64> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut by_release: Vec<(i64, i64)> = jobs.to_vec();
+    by_release.sort_unstable();
+    let mut ready: BinaryHeap<Reverse<i64>> = BinaryHeap::new();
+    let mut out = Vec::with_capacity(jobs.len());
+    let mut t = i64::MIN;
+    let mut next = 0;
+    while out.len() < jobs.len() {
+        if ready.is_empty() {
+            t = t.max(by_release[next].0);
+        }
+        while next < by_release.len() && by_release[next].0 <= t {
+            ready.push(Reverse(by_release[next].1));
+            next += 1;
+        }
+        let Reverse(rem) = ready.pop().expect("a released job");
+        let until = by_release.get(next).map_or(i64::MAX, |j| j.0);
+        if t + rem <= until {
+            t += rem;
+            out.push(t);
+        } else {
+            ready.push(Reverse(rem - (until - t)));
+            t = until;
+        }
+    }
+    out
+}
+
+/// The smallest total cost of a perfect matching of rows to columns (Hungarian method with
+/// potentials, O(n³)); `cost` is square.
+fn min_assignment(cost: &[Vec<f64>]) -> f64 {
+    let n = cost.len();
+    if n == 0 {
+        return 0.0;
+    }
+    // 1-based rows/columns; column 0 is the virtual start of each augmenting path.
+    let mut u = vec![0.0f64; n + 1];
+    let mut v = vec![0.0f64; n + 1];
+    let mut row_of = vec![0usize; n + 1];
+    let mut way = vec![0usize; n + 1];
+    for r in 1..=n {
+        row_of[0] = r;
+        let mut col = 0usize;
+        let mut minv = vec![f64::INFINITY; n + 1];
+        let mut used = vec![false; n + 1];
+        loop {
+            used[col] = true;
+            let r0 = row_of[col];
+            let mut delta = f64::INFINITY;
+            let mut next = 0usize;
+            for c in 1..=n {
+                if used[c] {
+                    continue;
+                }
+                let reduced = cost[r0 - 1][c - 1] - u[r0] - v[c];
+                if reduced < minv[c] {
+                    minv[c] = reduced;
+                    way[c] = col;
+                }
+                if minv[c] < delta {
+                    delta = minv[c];
+                    next = c;
+                }
+            }
+            for c in 0..=n {
+                if used[c] {
+                    u[row_of[c]] += delta;
+                    v[c] -= delta;
+                } else {
+                    minv[c] -= delta;
+                }
+            }
+            col = next;
+            if row_of[col] == 0 {
+                break;
+            }
+        }
+        loop {
+            let prev = way[col];
+            row_of[col] = row_of[prev];
+            col = prev;
+            if col == 0 {
+                break;
+            }
+        }
+    }
+    (1..=n).map(|c| cost[row_of[c] - 1][c - 1]).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srpt_gives_the_smallest_completions() {
+        // A long job first, a short one arriving during it: the short one finishes at 2.
+        assert_eq!(srpt_completions(&[(0, 10), (1, 1)]), vec![2, 11]);
+        assert_eq!(srpt_completions(&[(5, 3), (0, 2)]), vec![2, 8]);
+    }
+
+    #[test]
+    fn assignment_finds_the_cheapest_matching() {
+        let cost = vec![
+            vec![4.0, 1.0, 3.0],
+            vec![2.0, 0.0, 5.0],
+            vec![3.0, 2.0, 2.0],
+        ];
+        // 1 + 2 + 2 = 5 (row 0 → col 1, row 1 → col 0, row 2 → col 2).
+        assert_eq!(min_assignment(&cost), 5.0);
+    }
+
+    #[test]
+    fn gap_is_zero_at_the_bound() {
+        assert_eq!(gap_percent(48.0, 48.0), 0.0);
+        assert_eq!(gap_percent(0.0, 0.0), 0.0);
+        assert_eq!(gap_percent(80.0, 40.0), 50.0);
+    }
+}
