@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::DataArgs;
-use crate::config;
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -69,13 +68,8 @@ impl VerifyFailure {
 
 fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let read = || -> anyhow::Result<store::AuditReport> {
-        let settings = config::resolve(
-            args.data.config.as_deref(),
-            args.data.data_dir.clone(),
-            None,
-        )?;
-        let runtime = super::runtime()?;
-        let store = super::open_store(&runtime, &settings.data_dir, super::Open::Existing)?;
+        let super::DataDir { runtime, store, .. } =
+            super::open_data(&args.data, super::Open::Existing)?;
         runtime
             .block_on(store.verify_audit())
             .context("reading the audit trail")
@@ -99,13 +93,8 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let settings = config::resolve(
-        args.data.config.as_deref(),
-        args.data.data_dir.clone(),
-        None,
-    )?;
-    let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir, super::Open::Existing)?;
+    let super::DataDir { runtime, store, .. } =
+        super::open_data(&args.data, super::Open::Existing)?;
     let mut out: Box<dyn std::io::Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,

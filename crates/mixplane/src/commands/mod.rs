@@ -74,6 +74,26 @@ pub fn open_app(
     govern::app_over(store, data_dir)
 }
 
+/// What a command that works on stored data starts from: its settings, a runtime and the
+/// store named by its `--data-dir`/`--config`.
+pub struct DataDir {
+    pub settings: crate::config::Settings,
+    pub runtime: tokio::runtime::Runtime,
+    pub store: Arc<store::Store>,
+}
+
+/// Resolves a command's data arguments and opens its store, the one way every command does.
+pub fn open_data(data: &crate::DataArgs, open: Open) -> anyhow::Result<DataDir> {
+    let settings = crate::config::resolve(data.config.as_deref(), data.data_dir.clone(), None)?;
+    let runtime = runtime()?;
+    let store = open_store(&runtime, &settings.data_dir, open)?;
+    Ok(DataDir {
+        settings,
+        runtime,
+        store,
+    })
+}
+
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

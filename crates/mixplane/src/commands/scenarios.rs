@@ -20,7 +20,6 @@ use schedule::plant::scenario::{
 };
 
 use crate::DataArgs;
-use crate::config;
 use crate::progress::ProgressBar;
 
 #[derive(Debug, clap::Args)]
@@ -184,13 +183,12 @@ fn commit(
             ran.join(", ")
         );
     };
-    let settings = config::resolve(
-        args.data.config.as_deref(),
-        args.data.data_dir.clone(),
-        None,
-    )?;
-    let runtime = super::runtime()?;
-    let app = super::open_app(&runtime, &settings.data_dir, super::Open::Existing)?;
+    let super::DataDir {
+        settings,
+        runtime,
+        store,
+    } = super::open_data(&args.data, super::Open::Existing)?;
+    let app = super::govern::app_over(store, &settings.data_dir)?;
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
     let proposer = Principal::new(user, PrincipalKind::Person, Role::Planner, Scope::All);
     let request = app::scenario::CommitRequest {

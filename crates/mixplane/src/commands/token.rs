@@ -5,7 +5,6 @@ use anyhow::Context;
 use govern::{PrincipalKind, Role, Scope};
 
 use crate::DataArgs;
-use crate::config;
 
 #[derive(Debug, clap::Args)]
 pub struct TokenArgs {
@@ -65,13 +64,8 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
         !(role == Role::Agent && kind != PrincipalKind::Agent),
         "the agent role is for principals of kind agent"
     );
-    let settings = config::resolve(
-        args.data.config.as_deref(),
-        args.data.data_dir.clone(),
-        None,
-    )?;
-    let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir, super::Open::OrCreate)?;
+    let super::DataDir { runtime, store, .. } =
+        super::open_data(&args.data, super::Open::OrCreate)?;
     let issued = runtime
         .block_on(store.create_token(
             &args.name,
@@ -94,13 +88,8 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
 }
 
 fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
-    let settings = config::resolve(
-        args.data.config.as_deref(),
-        args.data.data_dir.clone(),
-        None,
-    )?;
-    let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir, super::Open::Existing)?;
+    let super::DataDir { runtime, store, .. } =
+        super::open_data(&args.data, super::Open::Existing)?;
     let revoked = runtime
         .block_on(store.revoke_tokens(
             &args.name,
