@@ -60,7 +60,7 @@ cargo fuzz build --fuzz-dir fuzz -O --debug-assertions --sanitizer none
 bin="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 failed=()
 mkdir -p "$out"
-summary="$out/summary.txt"
+summary="${FUZZ_SUMMARY:-$out/summary.txt}"
 printf '%-18s %8s %12s %10s  %s\n' target seconds executions exec/s result > "$summary"
 for target in "${targets[@]}"; do
     [[ -n "${max_len[$target]:-}" ]] || { echo "unknown target $target (add it to fuzz/run.sh)"; exit 2; }
