@@ -58,6 +58,9 @@ echo "== cargo fuzz build (RUSTC_BOOTSTRAP=1, release with debug assertions, no 
 cargo fuzz build --fuzz-dir fuzz -O --debug-assertions --sanitizer none
 
 bin="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
+# The stack a parser gets in production: a 2 MiB thread (tokio's workers, std's spawned threads),
+# not the 8 MiB main thread, so deep nesting overflows here when it would there.
+ulimit -s 2048
 failed=()
 mkdir -p "$out"
 summary="${FUZZ_SUMMARY:-$out/summary.txt}"
