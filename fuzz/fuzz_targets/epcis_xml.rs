@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mixplane_fuzz::{cbv_prefix_left, t0, text};
+use mixplane_fuzz::{cbv_prefix_left, t0, text, xml_forbidden_char};
 use trace::epcis::xml;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,6 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(doc) = xml::parse(text) else { return };
     if cbv_prefix_left(&doc.events) {
         return; // finding 1 (fuzz/FINDINGS.md): not a round trip until the reader is fixed
+    }
+    if xml_forbidden_char(&doc.events) {
+        return; // finding 3 (fuzz/FINDINGS.md): not a round trip until the writer is fixed
     }
     let written = xml::document(&doc.events, &doc.namespaces, t0());
     let again = xml::parse(&written)
