@@ -142,19 +142,20 @@ pub fn cbv_prefix_left(events: &[EpcisEvent]) -> bool {
 }
 
 /// Whether a string of the events (a value or a key, extensions included) holds a control
-/// character XML 1.0 cannot carry (anything below U+0020 but tab, line feed and carriage
-/// return): the XML writer writes it as it is and the next read does not give the same events
-/// back (finding 3 in `fuzz/FINDINGS.md`); `epcis_xml` skips such documents until that is fixed.
-pub fn xml_forbidden_char(events: &[EpcisEvent]) -> bool {
-    fn forbidden(text: &str) -> bool {
-        text.chars()
-            .any(|c| c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r'))
+/// character (below U+0020, tab and line breaks included) or starts or ends with whitespace:
+/// the XML writer writes it as it is, XML cannot carry some of those characters at all, and
+/// the reader normalises attribute values and trims text, so the next read does not give the
+/// same events back (finding 3 in `fuzz/FINDINGS.md`); `epcis_xml` skips such documents until
+/// that is settled.
+pub fn xml_unsafe_text(events: &[EpcisEvent]) -> bool {
+    fn unsafe_text(text: &str) -> bool {
+        text.chars().any(|c| c < '\u{20}') || text.trim() != text
     }
     fn walk(value: &serde_json::Value) -> bool {
         match value {
-            serde_json::Value::String(s) => forbidden(s),
+            serde_json::Value::String(s) => unsafe_text(s),
             serde_json::Value::Array(items) => items.iter().any(walk),
-            serde_json::Value::Object(map) => map.iter().any(|(k, v)| forbidden(k) || walk(v)),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| unsafe_text(k) || walk(v)),
             _ => false,
         }
     }
