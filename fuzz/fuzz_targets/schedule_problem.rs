@@ -1,0 +1,72 @@
+//! The native scheduling problem (`schedule::plant::PlantProblem` from JSON, then `validate`):
+//! any text is read or rejected with a serde error, any problem read is valid or rejected with
+//! a `ProblemError`; a problem read, written and read again is the same. A small valid problem
+//! gets its first feasible schedule (`first_feasible`) or a typed `PlantSolveError`, and that
+//! schedule passes the independent checker.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mixplane_fuzz::text;
+use schedule::plant::{PlantProblem, check, first_feasible};
+
+/// Problems up to this many operations are scheduled as well as validated.
+const SCHEDULED_OPERATIONS: usize = 64;
+
+fuzz_target!(|data: &[u8]| {
+    let Some(text) = text(data) else { return };
+    let Ok(problem) = serde_json::from_str::<PlantProblem>(text) else {
+        return;
+    };
+    if duration_overflows(&problem) {
+        return; // finding 2 (fuzz/FINDINGS.md): `validate` overflows until it is fixed
+    }
+    let written = serde_json::to_string(&problem).expect("a problem serialises");
+    let again: PlantProblem = serde_json::from_str(&written)
+        .unwrap_or_else(|e| panic!("a written problem must read back: {e}\n{written}"));
+    assert_eq!(again, problem, "problem round trip");
+    if problem.validate().is_err() || problem.operations.len() > SCHEDULED_OPERATIONS {
+        return;
+    }
+    let Ok((model, _, decoded)) = first_feasible(&problem, None) else {
+        return;
+    };
+    if fixed_after_predecessor(&problem) {
+        return; // finding 4 (fuzz/FINDINGS.md): solver and checker disagree until settled
+    }
+    let schedule = decoded.to_schedule(&model);
+    let report = check(&problem, &schedule);
+    assert!(
+        report.feasible,
+        "the first feasible schedule fails the checker: {:?}",
+        report.violations
+    );
+});
+
+/// Whether an alternative's duration (`AltSpec::duration`: setup plus the quantity at the
+/// rate) does not fit an `i64`: `validate` overflows computing it (finding 2 in
+/// `fuzz/FINDINGS.md`), so such problems are skipped until that is fixed, to keep looking for
+/// other faults.
+fn duration_overflows(problem: &PlantProblem) -> bool {
+    problem.operations.iter().any(|op| {
+        op.alternatives
+            .iter()
+            .any(|alt| match (alt.minutes, alt.items_per_hour) {
+                (None, Some(rate)) if rate > 0.0 && rate.is_finite() => alt
+                    .setup_minutes
+                    .checked_add((60.0 * op.quantity / rate).ceil() as i64)
+                    .is_none(),
+                _ => false,
+            })
+    })
+}
+
+/// Whether a fixed operation has predecessors: the constructive schedule keeps a fixed start
+/// even where a predecessor cannot finish before it, and the checker reports that as a
+/// precedence violation (finding 4 in `fuzz/FINDINGS.md`); such problems are still validated
+/// and scheduled, not checked, until the rule is settled.
+fn fixed_after_predecessor(problem: &PlantProblem) -> bool {
+    problem
+        .operations
+        .iter()
+        .any(|op| op.fixed.is_some() && !op.predecessors.is_empty())
+}
