@@ -3,6 +3,8 @@
 # (a panic, an abort, a stack overflow, a timeout or running out of memory).
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]     SECONDS per target (default 20); all targets if none
+#   FUZZ_RUNS=N FUZZ_OUT=DIR fuzz/run.sh  N inputs per target from a fixed seed (FUZZ_SEED, 1):
+#                                         with an empty DIR, the same run everywhere (CI)
 #
 # The toolchain here is stable. cargo-fuzz builds with unstable compiler flags (the coverage
 # instrumentation `-Cpasses=sancov-module`, `-Zsanitizer`, `--cfg fuzzing`), so the build runs
@@ -70,8 +72,15 @@ for target in "${targets[@]}"; do
     mkdir -p "$out/corpus/$target" "$out/artifacts/$target" fuzz/corpus/"$target"
     corpora=("$out/corpus/$target" "fuzz/corpus/$target")
     for shared in ${shares[$target]:-}; do corpora+=("fuzz/corpus/$shared"); done
+    # FUZZ_RUNS=N runs N inputs with a fixed seed instead of SECONDS: with a fresh FUZZ_OUT the
+    # run is then the same on every machine, so CI fails on a change, not on the luck of a draw.
+    if [[ -n "${FUZZ_RUNS:-}" ]]; then
+        budget=("-runs=$FUZZ_RUNS" "-seed=${FUZZ_SEED:-1}")
+    else
+        budget=("-max_total_time=$seconds")
+    fi
     args=(
-        "-max_total_time=$seconds" "-max_len=${max_len[$target]}" -timeout=20 -rss_limit_mb=1536
+        "${budget[@]}" "-max_len=${max_len[$target]}" -timeout=20 -rss_limit_mb=1536
         "-artifact_prefix=$out/artifacts/$target/" -print_final_stats=1
     )
     [[ -n "${dict[$target]:-}" ]] && args+=("-dict=fuzz/dict/${dict[$target]}.dict")
