@@ -16,9 +16,9 @@
 //! to their unit's sequence, so the setup rules only ever look at the unit's last operation.
 //! Every decoded schedule is feasible by construction; the independent checker confirms it.
 //!
-//! The types of the compiled model live here; [`compile`] builds it, [`genome`] holds the
-//! genome and the decoded result, [`state`] the resource state the decoder places into, and
-//! [`decode`] the decoder, the priority rules and the first-feasible construction.
+//! The types of the compiled model live here; `compile` builds it, `genome` holds the
+//! genome and the decoded result, `state` the resource state the decoder places into, and
+//! `decode` the decoder, the priority rules and the first-feasible construction.
 
 mod compile;
 mod decode;
