@@ -346,9 +346,7 @@ fn oversized_files() -> (Vec<String>, Vec<String>) {
 }
 
 #[test]
-#[ignore = "enabled once the splits land"]
 fn library_files_stay_small() {
-    // Enabled once the splits land: several files are split on other branches.
     let (report, fail) = oversized_files();
     if !report.is_empty() {
         eprintln!(

@@ -1,0 +1,267 @@
+//! Judging a schedule under a scenario (KPIs and Monte Carlo lateness risk against the
+//! original due dates), solving one scenario from where its search starts, and ranking the
+//! evaluated scenarios by weighted KPIs.
+
+use std::collections::BTreeMap;
+
+use super::super::checker::check;
+use super::super::construct::{Genome, Model, decode};
+use super::super::improve::{PlantSolution, PlantSolveOptions, improve, solve_plant};
+use super::super::problem::{Objective, PlantProblem, PlantSchedule};
+use super::super::risk::{OrderRisk, lateness_risk};
+use super::changes::{apply_changes, describe, overtime_used, problem_with};
+use super::{
+    RankScores, RankingWeights, ScenarioChanges, ScenarioError, ScenarioKind, ScenarioKpis,
+    ScenarioOptions, ScenarioResult,
+};
+use crate::termination::Termination;
+
+/// How the Monte Carlo lateness risk is drawn ([`lateness_risk`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RiskOptions {
+    pub runs: usize,
+    pub duration_spread: f64,
+    pub seed: u64,
+}
+
+/// A schedule judged under a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub kpis: ScenarioKpis,
+    /// Orders with a due date, most at risk first.
+    pub order_risk: Vec<OrderRisk>,
+}
+
+/// The KPIs and per-order lateness risk of `schedule` under `changes` (the scenario's
+/// problem, [`problem_with`]), against the original due dates: the figures
+/// [`run_scenarios`] ranks by, for a schedule from anywhere (a plan in force, a scenario
+/// brought back to be committed). The caller checks feasibility first.
+pub fn assess(
+    original: &PlantProblem,
+    changes: &ScenarioChanges,
+    schedule: &PlantSchedule,
+    risk: &RiskOptions,
+) -> Result<Assessment, ScenarioError> {
+    let judge_problem = problem_with(original, changes);
+    let report = check(&judge_problem, schedule);
+    let mut order_risk = lateness_risk(
+        &judge_problem,
+        schedule,
+        risk.runs,
+        risk.duration_spread,
+        risk.seed,
+    )?;
+    let weight: BTreeMap<&str, f64> = original
+        .orders
+        .iter()
+        .map(|o| (o.id.as_str(), o.weight))
+        .collect();
+    let weight_of = |order: &str| weight.get(order).copied().unwrap_or(1.0);
+    let total_weight: f64 = order_risk.iter().map(|r| weight_of(&r.order)).sum();
+    let on_time_risk = if total_weight > 0.0 {
+        order_risk
+            .iter()
+            .map(|r| weight_of(&r.order) * r.probability_late)
+            .sum::<f64>()
+            / total_weight
+    } else {
+        0.0
+    };
+    let expected_late_orders = order_risk.iter().map(|r| r.probability_late).sum();
+    order_risk.sort_by(|a, b| {
+        b.probability_late
+            .total_cmp(&a.probability_late)
+            .then_with(|| a.order.cmp(&b.order))
+    });
+    let k = &report.kpis;
+    let days = k.makespan.max(1) as f64 / 1440.0;
+    Ok(Assessment {
+        kpis: ScenarioKpis {
+            makespan_minutes: k.makespan,
+            throughput_orders_per_day: original.orders.len() as f64 / days,
+            changeover_minutes: k.changeover_minutes,
+            changeover_cost: k.changeover_cost,
+            late_orders: k.late_orders,
+            weighted_tardiness: k.weighted_tardiness,
+            utilization_percent: k.utilization_percent,
+            expected_late_orders,
+            on_time_risk,
+            overtime_minutes: overtime_used(changes, schedule),
+        },
+        order_risk,
+    })
+}
+
+/// Where a scenario's search starts.
+#[derive(Clone, Copy)]
+pub(super) enum Start<'s> {
+    /// This very schedule, unchanged (the plan in force as `as_planned`).
+    Keep(&'s PlantSchedule),
+    /// Improve from this schedule under the scenario's objective and changes.
+    From(&'s PlantSchedule),
+    /// Construct and improve from scratch.
+    Fresh,
+}
+
+/// One scenario solved and judged, before ranking.
+pub(super) struct Evaluated {
+    pub(super) kind: ScenarioKind,
+    pub(super) description: String,
+    pub(super) objective: Objective,
+    pub(super) changes: ScenarioChanges,
+    pub(super) kpis: ScenarioKpis,
+    pub(super) order_risk: Vec<OrderRisk>,
+    pub(super) schedule: PlantSchedule,
+    pub(super) iterations: u64,
+    pub(super) kept_plan: bool,
+}
+
+pub(super) fn evaluate(
+    original: &PlantProblem,
+    kind: ScenarioKind,
+    changes: ScenarioChanges,
+    objective: Objective,
+    options: &ScenarioOptions,
+    start: Start<'_>,
+    termination: &mut dyn Termination,
+) -> Result<Evaluated, ScenarioError> {
+    let solve_problem = apply_changes(original, &changes, true);
+    let judge_problem = problem_with(original, &changes);
+    let plan = match start {
+        Start::Keep(p) | Start::From(p) => Some(p),
+        Start::Fresh => None,
+    };
+    let solve_options = PlantSolveOptions {
+        // Each scenario searches from its own seed; the risk runs share one.
+        seed: options.seed ^ (kind as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D),
+        threads: options.threads,
+        max_iterations: options.max_iterations,
+        objective: Some(objective),
+    };
+    let solution = match start {
+        // The kept plan is judged below, not scored here: its bound is the trivial one.
+        Start::Keep(schedule) => PlantSolution {
+            schedule: schedule.clone(),
+            score: Default::default(),
+            initial_score: Default::default(),
+            iterations: 0,
+            bound: Default::default(),
+            gap_percent: 0.0,
+        },
+        Start::From(schedule) => {
+            let mut p = solve_problem.clone();
+            p.objective = Some(objective);
+            let model = Model::compile(&p);
+            let genome = Genome::from_schedule(&model, &p, schedule);
+            match decode(&model, &genome) {
+                Ok(decoded) => {
+                    let (_, best, iterations) = improve(
+                        &model,
+                        genome,
+                        decoded,
+                        &solve_options,
+                        termination,
+                        &mut |_| {},
+                    );
+                    let improved = best.to_schedule(&model);
+                    // The plan itself holds under every what-if (they add availability or
+                    // change weights and due dates only): a what-if never answers with
+                    // something worse, by its own objective, than keeping the plan.
+                    let keep = check(&p, schedule);
+                    let found = check(&p, &improved);
+                    let schedule = if keep.feasible && keep.kpis.objective <= found.kpis.objective {
+                        schedule.clone()
+                    } else {
+                        improved
+                    };
+                    PlantSolution::new(&model, schedule, best.score, Default::default(), iterations)
+                }
+                // The plan in force does not replay under this scenario: start afresh.
+                Err(_) => solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?,
+            }
+        }
+        Start::Fresh => solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?,
+    };
+    let mut judged = judge_problem.clone();
+    judged.objective = Some(objective);
+    debug_assert!(check(&judged, &solution.schedule).feasible, "{kind}");
+    let Assessment { kpis, order_risk } = assess(
+        original,
+        &changes,
+        &solution.schedule,
+        &RiskOptions {
+            runs: options.risk_runs,
+            duration_spread: options.duration_spread,
+            seed: options.seed,
+        },
+    )?;
+    Ok(Evaluated {
+        kind,
+        description: describe(kind, &changes, options),
+        objective,
+        changes,
+        kpis,
+        order_risk,
+        kept_plan: plan.is_some_and(|p| *p == solution.schedule),
+        schedule: solution.schedule,
+        iterations: solution.iterations,
+    })
+}
+
+pub(super) fn rank(evaluated: Vec<Evaluated>, weights: RankingWeights) -> Vec<ScenarioResult> {
+    let best_throughput = evaluated
+        .iter()
+        .map(|e| e.kpis.throughput_orders_per_day)
+        .fold(0.0, f64::max);
+    let use_cost = evaluated.iter().any(|e| e.kpis.changeover_cost > 0.0);
+    let cost = |e: &Evaluated| {
+        if use_cost {
+            e.kpis.changeover_cost
+        } else {
+            e.kpis.changeover_minutes as f64
+        }
+    };
+    let best_cost = evaluated.iter().map(cost).fold(f64::INFINITY, f64::min);
+    let sum = weights.throughput + weights.changeover_cost + weights.on_time;
+    let mut results: Vec<ScenarioResult> = evaluated
+        .into_iter()
+        .map(|e| {
+            let throughput = if best_throughput > 0.0 {
+                e.kpis.throughput_orders_per_day / best_throughput
+            } else {
+                1.0
+            };
+            let c = cost(&e);
+            let changeover_cost = if c > 0.0 { best_cost / c } else { 1.0 };
+            let on_time = 1.0 - e.kpis.on_time_risk;
+            let total = (weights.throughput * throughput
+                + weights.changeover_cost * changeover_cost
+                + weights.on_time * on_time)
+                / sum;
+            ScenarioResult {
+                scenario: e.kind,
+                rank: 0,
+                description: e.description,
+                objective: e.objective,
+                changes: e.changes,
+                kpis: e.kpis,
+                scores: RankScores {
+                    throughput,
+                    changeover_cost,
+                    on_time,
+                    total,
+                },
+                order_risk: e.order_risk,
+                schedule: e.schedule,
+                iterations: e.iterations,
+                kept_plan: e.kept_plan,
+            }
+        })
+        .collect();
+    // Stable: equal totals keep the asked-for order.
+    results.sort_by(|a, b| b.scores.total.total_cmp(&a.scores.total));
+    for (i, r) in results.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    results
+}
