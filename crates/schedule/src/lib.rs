@@ -34,7 +34,6 @@
 mod index;
 pub mod jobshop;
 pub mod plant;
-mod rng;
 pub mod termination;
 
 /// Kept at its old path for the callers that name the module (`schedule::bench::…`).

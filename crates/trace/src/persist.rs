@@ -58,11 +58,7 @@ fn sha256_hex(parts: impl IntoIterator<Item = impl AsRef<[u8]>>) -> String {
         hasher.update(p.as_ref());
         hasher.update(b"\n");
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    model::wire::hex(&hasher.finalize())
 }
 
 /// Rows for an EPCIS document or a B2MML import; `None` for model events and queries, which

@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use super::bound::{gap_percent, lower_bound};
 use super::construct::{DecodeError, Decoded, Genome, Model, Score, construct, decode};
 use super::problem::{Objective, PlantProblem, PlantSchedule, ProblemError};
-use crate::rng::Rng;
 use crate::termination::Termination;
+use model::rng::Rng;
 
 /// Options of [`solve_plant`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -319,7 +319,7 @@ fn search(
 }
 
 fn below(rng: &mut Rng, n: usize) -> usize {
-    rng.below(n.min(u32::MAX as usize) as u32) as usize
+    rng.below_u32(n.min(u32::MAX as usize) as u32) as usize
 }
 
 fn mutate(m: &Model, g: &mut Genome, cur: &Decoded, order_groups: &[Vec<usize>], rng: &mut Rng) {
