@@ -35,7 +35,7 @@ pub mod trace;
 
 use std::sync::Arc;
 
-pub use crate::clock::{Clock, FixedClock, SystemClock};
+pub use crate::clock::{Clock, FixedClock, IdSource, ProcessIds, SequentialIds, SystemClock};
 pub use crate::error::AppError;
 pub use crate::govern::{Governance, SinkKind};
 

@@ -10,7 +10,6 @@
 pub mod sink;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use govern::{
     ActionKind, DecisionKind, Outcome, Policy, Principal, Proposal, ProposalDraft, Pseudonymizer,
@@ -19,7 +18,6 @@ use govern::{
 use model::Timestamp;
 use schemars::JsonSchema;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use store::{GovernanceWrite, ProposalFilter};
 
 pub use self::sink::SinkKind;
@@ -38,7 +36,7 @@ pub struct Governance {
     pseudonymizer: tokio::sync::OnceCell<Pseudonymizer>,
     /// Applications and rollbacks run one at a time, so a change reaches its sink once.
     apply_lock: tokio::sync::Mutex<()>,
-    counter: AtomicU64,
+    ids: std::sync::Arc<dyn crate::clock::IdSource>,
 }
 
 impl Default for Governance {
@@ -55,8 +53,14 @@ impl Governance {
             file_sink,
             pseudonymizer: tokio::sync::OnceCell::new(),
             apply_lock: tokio::sync::Mutex::new(()),
-            counter: AtomicU64::new(0),
+            ids: std::sync::Arc::new(crate::clock::ProcessIds::default()),
         }
+    }
+
+    /// The same governance taking proposal ids from `ids` (e.g. [`crate::SequentialIds`]).
+    pub fn with_ids(mut self, ids: std::sync::Arc<dyn crate::clock::IdSource>) -> Governance {
+        self.ids = ids;
+        self
     }
 
     /// The pseudonymiser keyed with the store's secret (created on first use).
@@ -69,17 +73,9 @@ impl Governance {
             .await
     }
 
-    /// A new proposal id: unique within the process and across restarts.
+    /// A new proposal id from the injected id source.
     fn new_id(&self, now: Timestamp, proposer: &str, title: &str) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let digest = Sha256::new()
-            .chain_update(now.0.to_le_bytes())
-            .chain_update(n.to_le_bytes())
-            .chain_update(std::process::id().to_le_bytes())
-            .chain_update(proposer.as_bytes())
-            .chain_update(title.as_bytes())
-            .finalize();
-        format!("P-{}", model::wire::hex(&digest[..5]))
+        self.ids.next_id("P-", now, &[proposer, title])
     }
 }
 
