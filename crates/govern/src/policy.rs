@@ -289,7 +289,7 @@ mod tests {
     #[test]
     fn the_shipped_policy_parses_and_covers_every_kind() {
         let policy = Policy::default_policy();
-        for kind in ActionKind::ALL {
+        for &kind in ActionKind::ALL {
             assert!(
                 policy.rules.iter().any(|r| r.kind == kind),
                 "no rule for {kind}"

@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use model::Timestamp;
 use schemars::JsonSchema;
@@ -38,46 +37,17 @@ pub enum ActionKind {
     WorkInstructionChange,
 }
 
-impl ActionKind {
-    pub const ALL: [ActionKind; 5] = [
-        ActionKind::ScheduleChange,
-        ActionKind::ResourceTransfer,
-        ActionKind::QualityHold,
-        ActionKind::NcDisposition,
-        ActionKind::WorkInstructionChange,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::ScheduleChange => "schedule_change",
-            ActionKind::ResourceTransfer => "resource_transfer",
-            ActionKind::QualityHold => "quality_hold",
-            ActionKind::NcDisposition => "nc_disposition",
-            ActionKind::WorkInstructionChange => "work_instruction_change",
-        }
-    }
-}
-
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ActionKind {
-    type Err = String;
-    fn from_str(text: &str) -> Result<ActionKind, String> {
-        ActionKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| {
-                format!(
-                    "unknown action kind `{text}` (expected one of {})",
-                    ActionKind::ALL.map(ActionKind::as_str).join(", ")
-                )
-            })
-    }
-}
+model::wire_enum!(
+    ActionKind,
+    "action kind",
+    [
+        ScheduleChange,
+        ResourceTransfer,
+        QualityHold,
+        NcDisposition,
+        WorkInstructionChange
+    ]
+);
 
 /// What made the engine propose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -289,48 +259,11 @@ pub enum Status {
     RolledBack,
 }
 
-impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Proposed,
-        Status::Approved,
-        Status::Rejected,
-        Status::Expired,
-        Status::Applied,
-        Status::RolledBack,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Proposed => "proposed",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Expired => "expired",
-            Status::Applied => "applied",
-            Status::RolledBack => "rolled_back",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Status, String> {
-        Status::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| {
-                format!(
-                    "unknown status `{text}` (expected one of {})",
-                    Status::ALL.map(Status::as_str).join(", ")
-                )
-            })
-    }
-}
+model::wire_enum!(
+    Status,
+    "status",
+    [Proposed, Approved, Rejected, Expired, Applied, RolledBack]
+);
 
 /// A proposed change with its evidence, gate, decisions and outcomes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

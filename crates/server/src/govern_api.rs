@@ -196,8 +196,9 @@ async fn list(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json200<ProposalPage>, Problem> {
-    let bad =
-        |name: &str, e: String| Problem::bad_request(format!("query parameter `{name}`: {e}"));
+    let bad = |name: &str, e: model::wire::UnknownName| {
+        Problem::bad_request(format!("query parameter `{name}`: {e}"))
+    };
     let status = q
         .status
         .as_deref()
