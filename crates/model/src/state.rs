@@ -533,6 +533,47 @@ impl PlantState {
 
     fn fold(&mut self, catalog: &Catalog, event: &Event) {
         match &event.kind {
+            EventKind::OrderReleased { .. }
+            | EventKind::OrderChanged { .. }
+            | EventKind::OrderCancelled { .. }
+            | EventKind::OperationStarted { .. }
+            | EventKind::OperationCompleted { .. }
+            | EventKind::OperationDispatched { .. } => self.fold_order_event(catalog, event),
+            EventKind::EquipmentStateChanged {
+                unit,
+                state: new_state,
+                ..
+            } => {
+                let unit_state = self.units.entry(unit.clone()).or_insert_with(|| UnitState {
+                    state: EquipmentState::Idle,
+                    since: event.time,
+                    minutes_in_state: BTreeMap::new(),
+                });
+                // Late events (time before `since`) change the state but add no negative time.
+                let minutes = event.time.minutes_since(unit_state.since).max(0.0);
+                *unit_state
+                    .minutes_in_state
+                    .entry(unit_state.state)
+                    .or_insert(0.0) += minutes;
+                unit_state.state = *new_state;
+                unit_state.since = unit_state.since.max(event.time);
+            }
+            EventKind::MaterialReceived { .. }
+            | EventKind::MaterialConsumed { .. }
+            | EventKind::MaterialProduced { .. }
+            | EventKind::MaterialShipped { .. } => self.fold_material_event(&event.kind),
+            EventKind::QualityResultRecorded { characteristic, .. } => {
+                *self
+                    .quality_results
+                    .entry(characteristic.clone())
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// An order or operation event moves its order's status, progress, quantities or dispatches.
+    fn fold_order_event(&mut self, catalog: &Catalog, event: &Event) {
+        match &event.kind {
             EventKind::OrderReleased { order } => {
                 let record = order_state(catalog, order, OrderStatus::Released);
                 self.orders.insert(order.id.clone(), record);
@@ -590,25 +631,32 @@ impl PlantState {
                     state.status = OrderStatus::InProgress;
                 }
             }
-            EventKind::EquipmentStateChanged {
+            EventKind::OperationDispatched {
+                order,
+                step,
                 unit,
-                state: new_state,
-                ..
+                start,
             } => {
-                let unit_state = self.units.entry(unit.clone()).or_insert_with(|| UnitState {
-                    state: EquipmentState::Idle,
-                    since: event.time,
-                    minutes_in_state: BTreeMap::new(),
+                let state = self.orders.get_mut(order).expect("checked");
+                let dispatch = state.dispatched.entry(*step).or_insert(Dispatch {
+                    unit: None,
+                    start: None,
                 });
-                // Late events (time before `since`) change the state but add no negative time.
-                let minutes = event.time.minutes_since(unit_state.since).max(0.0);
-                *unit_state
-                    .minutes_in_state
-                    .entry(unit_state.state)
-                    .or_insert(0.0) += minutes;
-                unit_state.state = *new_state;
-                unit_state.since = unit_state.since.max(event.time);
+                if let Some(unit) = unit {
+                    dispatch.unit = Some(unit.clone());
+                }
+                if let Some(start) = start {
+                    dispatch.start = Some(*start);
+                }
             }
+            _ => {}
+        }
+    }
+
+    /// A material movement adds to its lot's or serials' received, consumed, produced or
+    /// shipped record.
+    fn fold_material_event(&mut self, kind: &EventKind) {
+        match kind {
             EventKind::MaterialReceived {
                 material,
                 lot,
@@ -665,30 +713,7 @@ impl PlantState {
                     self.serial_mut(serial, material).shipped_to = Some(customer.clone());
                 }
             }
-            EventKind::OperationDispatched {
-                order,
-                step,
-                unit,
-                start,
-            } => {
-                let state = self.orders.get_mut(order).expect("checked");
-                let dispatch = state.dispatched.entry(*step).or_insert(Dispatch {
-                    unit: None,
-                    start: None,
-                });
-                if let Some(unit) = unit {
-                    dispatch.unit = Some(unit.clone());
-                }
-                if let Some(start) = start {
-                    dispatch.start = Some(*start);
-                }
-            }
-            EventKind::QualityResultRecorded { characteristic, .. } => {
-                *self
-                    .quality_results
-                    .entry(characteristic.clone())
-                    .or_insert(0) += 1;
-            }
+            _ => {}
         }
     }
 }
