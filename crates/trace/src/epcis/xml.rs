@@ -159,75 +159,121 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
         .iter()
         .find(|f| f.name == "eventID")
         .map(|f| f.text.trim().to_owned());
-    let err = |field: &str, message: String| {
-        ImportError::event(index, id.as_deref(), field.to_owned(), message)
+    let reader = FieldReader {
+        index,
+        id: id.as_deref(),
     };
+    let err = |field: &str, message: String| reader.err(field, message);
     let event_type = EventType::from_name(element.local()).ok_or_else(|| {
         err(
             element.local(),
             "unknown event type (expected one of the five EPCIS 2.0 event types)".into(),
         )
     })?;
-    let text = |f: &Element| f.text.trim().to_owned();
-    let time = |field: &str, f: &Element| {
-        Timestamp::parse(f.text.trim()).map_err(|e| err(field, e.to_string()))
-    };
-    let epc = |field: &str, f: &Element| canonical(f.text.trim()).map_err(|e| err(field, e));
-    let epcs = |field: &str, f: &Element| -> Result<Vec<String>, ImportError> {
+
+    let time_field = fields
+        .iter()
+        .find(|f| f.name == "eventTime")
+        .ok_or_else(|| err("eventTime", "missing".into()))?;
+    let mut event = EpcisEvent::new(
+        event_type,
+        String::new(),
+        reader.time("eventTime", time_field)?,
+    );
+    for f in fields {
+        reader.field(&mut event, f)?;
+    }
+    if event.action.is_none() && event_type != EventType::TransformationEvent {
+        return Err(err(
+            "action",
+            "missing (required for this event type)".into(),
+        ));
+    }
+    if event.event_id.is_empty() {
+        event.event_id = derived_id(&event);
+    }
+    Ok(event)
+}
+
+/// An element's trimmed text.
+fn text(f: &Element) -> String {
+    f.text.trim().to_owned()
+}
+
+/// Reads the fields of one event, naming the event (its index and id) in every error.
+struct FieldReader<'a> {
+    index: usize,
+    id: Option<&'a str>,
+}
+
+impl FieldReader<'_> {
+    fn err(&self, field: &str, message: String) -> ImportError {
+        ImportError::event(self.index, self.id, field.to_owned(), message)
+    }
+
+    fn time(&self, field: &str, f: &Element) -> Result<Timestamp, ImportError> {
+        Timestamp::parse(f.text.trim()).map_err(|e| self.err(field, e.to_string()))
+    }
+
+    fn epc(&self, field: &str, f: &Element) -> Result<String, ImportError> {
+        canonical(f.text.trim()).map_err(|e| self.err(field, e))
+    }
+
+    fn epcs(&self, field: &str, f: &Element) -> Result<Vec<String>, ImportError> {
         f.children_named("epc")
             .enumerate()
-            .map(|(i, e)| epc(&format!("{field}[{i}]"), e))
+            .map(|(i, e)| self.epc(&format!("{field}[{i}]"), e))
             .collect()
-    };
-    let quantities = |field: &str, f: &Element| -> Result<Vec<QuantityElement>, ImportError> {
+    }
+
+    fn quantities(&self, field: &str, f: &Element) -> Result<Vec<QuantityElement>, ImportError> {
         f.children_named("quantityElement")
             .enumerate()
             .map(|(i, q)| {
                 let at = format!("{field}[{i}]");
                 let class = q
                     .child("epcClass")
-                    .ok_or_else(|| err(&format!("{at}.epcClass"), "missing".into()))?;
+                    .ok_or_else(|| self.err(&format!("{at}.epcClass"), "missing".into()))?;
                 let quantity = match q.child_text("quantity") {
                     Some(t) => Some(t.parse::<f64>().ok().filter(|q| q.is_finite()).ok_or_else(
-                        || err(&format!("{at}.quantity"), format!("`{t}` is not a number")),
+                        || self.err(&format!("{at}.quantity"), format!("`{t}` is not a number")),
                     )?),
                     None => None,
                 };
                 Ok(QuantityElement {
-                    epc_class: epc(&format!("{at}.epcClass"), class)?,
+                    epc_class: self.epc(&format!("{at}.epcClass"), class)?,
                     quantity,
                     uom: q.child_text("uom").map(str::to_owned),
                 })
             })
             .collect()
-    };
-    let location = |field: &str, f: &Element| {
+    }
+
+    fn location(&self, field: &str, f: &Element) -> Result<String, ImportError> {
         let id = f
             .child("id")
-            .ok_or_else(|| err(&format!("{field}.id"), "missing".into()))?;
-        epc(&format!("{field}.id"), id)
-    };
-    let parties = |field: &str, tag: &str, f: &Element| -> Result<Vec<Party>, ImportError> {
+            .ok_or_else(|| self.err(&format!("{field}.id"), "missing".into()))?;
+        self.epc(&format!("{field}.id"), id)
+    }
+
+    fn parties(&self, field: &str, tag: &str, f: &Element) -> Result<Vec<Party>, ImportError> {
         f.children_named(tag)
             .enumerate()
             .map(|(i, p)| {
                 let kind = p
                     .attribute("type")
-                    .ok_or_else(|| err(&format!("{field}[{i}].type"), "missing".into()))?;
+                    .ok_or_else(|| self.err(&format!("{field}[{i}].type"), "missing".into()))?;
                 Ok(Party {
                     kind: Vocab::SourceDestType.shorten(kind),
-                    id: epc(&format!("{field}[{i}]"), p)?,
+                    id: self.epc(&format!("{field}[{i}]"), p)?,
                 })
             })
             .collect()
-    };
+    }
 
-    let time_field = fields
-        .iter()
-        .find(|f| f.name == "eventTime")
-        .ok_or_else(|| err("eventTime", "missing".into()))?;
-    let mut event = EpcisEvent::new(event_type, String::new(), time("eventTime", time_field)?);
-    for f in fields {
+    /// One field of the event, read into its place; an unknown element without a namespace
+    /// prefix is an error.
+    fn field(&self, event: &mut EpcisEvent, f: &Element) -> Result<(), ImportError> {
         let name = f.name.as_str();
         match name {
             "eventTime" => {}
@@ -235,21 +281,21 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
             "eventTimeZoneOffset" => {
                 let offset = text(f);
                 if !valid_offset(&offset) {
-                    return Err(err(
+                    return Err(self.err(
                         name,
                         format!("`{offset}` is not ±hh:mm (hours 00 to 23, minutes 00 to 59)"),
                     ));
                 }
                 event.event_time_zone_offset = offset;
             }
-            "recordTime" => event.record_time = Some(time(name, f)?),
+            "recordTime" => event.record_time = Some(self.time(name, f)?),
             "certificationInfo" => event.certification_info = Some(text(f)),
             "errorDeclaration" => {
-                let t = f
-                    .child("declarationTime")
-                    .ok_or_else(|| err("errorDeclaration.declarationTime", "missing".into()))?;
+                let t = f.child("declarationTime").ok_or_else(|| {
+                    self.err("errorDeclaration.declarationTime", "missing".into())
+                })?;
                 event.error_declaration = Some(ErrorDeclaration {
-                    declaration_time: time("errorDeclaration.declarationTime", t)?,
+                    declaration_time: self.time("errorDeclaration.declarationTime", t)?,
                     reason: f
                         .child_text("reason")
                         .map(|r| Vocab::ErrorReason.shorten(r)),
@@ -261,20 +307,19 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
             }
             "action" => {
                 let a = text(f);
-                event.action =
-                    Some(Action::from_name(&a).ok_or_else(|| {
-                        err(name, format!("`{a}` is not ADD, OBSERVE or DELETE"))
-                    })?);
+                event.action = Some(Action::from_name(&a).ok_or_else(|| {
+                    self.err(name, format!("`{a}` is not ADD, OBSERVE or DELETE"))
+                })?);
             }
-            "parentID" => event.parent_id = Some(epc(name, f)?),
-            "epcList" => event.epc_list = epcs(name, f)?,
-            "childEPCs" => event.child_epcs = epcs(name, f)?,
-            "inputEPCList" => event.input_epc_list = epcs(name, f)?,
-            "outputEPCList" => event.output_epc_list = epcs(name, f)?,
-            "quantityList" => event.quantity_list = quantities(name, f)?,
-            "childQuantityList" => event.child_quantity_list = quantities(name, f)?,
-            "inputQuantityList" => event.input_quantity_list = quantities(name, f)?,
-            "outputQuantityList" => event.output_quantity_list = quantities(name, f)?,
+            "parentID" => event.parent_id = Some(self.epc(name, f)?),
+            "epcList" => event.epc_list = self.epcs(name, f)?,
+            "childEPCs" => event.child_epcs = self.epcs(name, f)?,
+            "inputEPCList" => event.input_epc_list = self.epcs(name, f)?,
+            "outputEPCList" => event.output_epc_list = self.epcs(name, f)?,
+            "quantityList" => event.quantity_list = self.quantities(name, f)?,
+            "childQuantityList" => event.child_quantity_list = self.quantities(name, f)?,
+            "inputQuantityList" => event.input_quantity_list = self.quantities(name, f)?,
+            "outputQuantityList" => event.output_quantity_list = self.quantities(name, f)?,
             "transformationID" => event.transformation_id = Some(text(f)),
             "bizStep" => event.biz_step = Some(Vocab::BizStep.shorten(&f.text)),
             "disposition" => event.disposition = Some(Vocab::Disposition.shorten(&f.text)),
@@ -290,20 +335,20 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
                         .collect(),
                 })
             }
-            "readPoint" => event.read_point = Some(location(name, f)?),
-            "bizLocation" => event.biz_location = Some(location(name, f)?),
+            "readPoint" => event.read_point = Some(self.location(name, f)?),
+            "bizLocation" => event.biz_location = Some(self.location(name, f)?),
             "bizTransactionList" => {
                 for (i, bt) in f.children_named("bizTransaction").enumerate() {
                     event.biz_transaction_list.push(BizTransaction {
                         kind: bt
                             .attribute("type")
                             .map(|t| Vocab::BizTransactionType.shorten(t)),
-                        id: epc(&format!("bizTransactionList[{i}]"), bt)?,
+                        id: self.epc(&format!("bizTransactionList[{i}]"), bt)?,
                     });
                 }
             }
-            "sourceList" => event.source_list = parties(name, "source", f)?,
-            "destinationList" => event.destination_list = parties(name, "destination", f)?,
+            "sourceList" => event.source_list = self.parties(name, "source", f)?,
+            "destinationList" => event.destination_list = self.parties(name, "destination", f)?,
             "sensorElementList" => {
                 event.sensor_element_list = f
                     .children_named("sensorElement")
@@ -319,23 +364,14 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
                 event.extensions.insert(other.to_owned(), element_value(f));
             }
             other => {
-                return Err(err(
+                return Err(self.err(
                     other,
                     "unknown element (extensions need a namespace prefix)".into(),
                 ));
             }
         }
+        Ok(())
     }
-    if event.action.is_none() && event_type != EventType::TransformationEvent {
-        return Err(err(
-            "action",
-            "missing (required for this event type)".into(),
-        ));
-    }
-    if event.event_id.is_empty() {
-        event.event_id = derived_id(&event);
-    }
-    Ok(event)
 }
 
 struct Writer {
