@@ -542,18 +542,7 @@ pub fn document(
         out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
         depth: 0,
     };
-    let mut declared: BTreeMap<String, String> = namespaces
-        .iter()
-        .filter(|(p, _)| !p.is_empty() && p.as_str() != "epcis")
-        .map(|(p, u)| (p.clone(), u.clone()))
-        .collect();
-    for p in prefixes(events) {
-        if p != "epcis" && !p.is_empty() && !p.contains(['<', '>', '"', ' ']) {
-            declared
-                .entry(p.clone())
-                .or_insert_with(|| format!("urn:mixplane:ns:{p}"));
-        }
-    }
+    let declared = declared_namespaces(events, namespaces);
     w.out
         .push_str(&format!("<epcis:EPCISDocument xmlns:epcis=\"{NAMESPACE}\""));
     for (p, u) in &declared {
@@ -566,123 +555,160 @@ pub fn document(
     w.open("EPCISBody");
     w.open("EventList");
     for e in events {
-        let tag = e.event_type.as_str();
-        w.open(tag);
-        w.leaf("eventTime", &[], &e.event_time.to_string());
-        if let Some(t) = e.record_time {
-            w.leaf("recordTime", &[], &t.to_string());
-        }
-        w.leaf("eventTimeZoneOffset", &[], &e.event_time_zone_offset);
-        w.leaf("eventID", &[], &e.event_id);
-        if let Some(d) = &e.error_declaration {
-            w.open("errorDeclaration");
-            w.leaf("declarationTime", &[], &d.declaration_time.to_string());
-            if let Some(r) = &d.reason {
-                w.leaf("reason", &[], &Vocab::ErrorReason.to_urn(r));
-            }
-            if !d.corrective_event_ids.is_empty() {
-                w.open("correctiveEventIDs");
-                for c in &d.corrective_event_ids {
-                    w.leaf("correctiveEventID", &[], c);
-                }
-                w.close("correctiveEventIDs");
-            }
-            w.close("errorDeclaration");
-        }
-        if let Some(c) = &e.certification_info {
-            w.leaf("certificationInfo", &[], c);
-        }
-        if let Some(p) = &e.parent_id {
-            w.leaf("parentID", &[], p);
-        }
-        w.epcs("epcList", &e.epc_list);
-        w.epcs("childEPCs", &e.child_epcs);
-        w.epcs("inputEPCList", &e.input_epc_list);
-        w.quantities("inputQuantityList", &e.input_quantity_list);
-        w.epcs("outputEPCList", &e.output_epc_list);
-        w.quantities("outputQuantityList", &e.output_quantity_list);
-        if let Some(t) = &e.transformation_id {
-            w.leaf("transformationID", &[], t);
-        }
-        if let Some(a) = e.action {
-            w.leaf("action", &[], a.as_str());
-        }
-        if let Some(s) = &e.biz_step {
-            w.leaf("bizStep", &[], &Vocab::BizStep.to_urn(s));
-        }
-        if let Some(d) = &e.disposition {
-            w.leaf("disposition", &[], &Vocab::Disposition.to_urn(d));
-        }
-        if let Some(pd) = &e.persistent_disposition {
-            w.open("persistentDisposition");
-            for s in &pd.set {
-                w.leaf("set", &[], &Vocab::Disposition.to_urn(s));
-            }
-            for s in &pd.unset {
-                w.leaf("unset", &[], &Vocab::Disposition.to_urn(s));
-            }
-            w.close("persistentDisposition");
-        }
-        if let Some(r) = &e.read_point {
-            w.open("readPoint");
-            w.leaf("id", &[], r);
-            w.close("readPoint");
-        }
-        if let Some(b) = &e.biz_location {
-            w.open("bizLocation");
-            w.leaf("id", &[], b);
-            w.close("bizLocation");
-        }
-        if !e.biz_transaction_list.is_empty() {
-            w.open("bizTransactionList");
-            for bt in &e.biz_transaction_list {
-                let kind = bt
-                    .kind
-                    .as_deref()
-                    .map(|k| Vocab::BizTransactionType.to_urn(k));
-                match &kind {
-                    Some(k) => w.leaf("bizTransaction", &[("type", k)], &bt.id),
-                    None => w.leaf("bizTransaction", &[], &bt.id),
-                }
-            }
-            w.close("bizTransactionList");
-        }
-        w.quantities("quantityList", &e.quantity_list);
-        w.quantities("childQuantityList", &e.child_quantity_list);
-        for (list, outer, inner) in [
-            (&e.source_list, "sourceList", "source"),
-            (&e.destination_list, "destinationList", "destination"),
-        ] {
-            if !list.is_empty() {
-                w.open(outer);
-                for p in list {
-                    let kind = Vocab::SourceDestType.to_urn(&p.kind);
-                    w.leaf(inner, &[("type", &kind)], &p.id);
-                }
-                w.close(outer);
-            }
-        }
-        if !e.sensor_element_list.is_empty() {
-            w.open("sensorElementList");
-            for s in &e.sensor_element_list {
-                w.sensor(s);
-            }
-            w.close("sensorElementList");
-        }
-        if !e.ilmd.is_empty() {
-            w.open("ilmd");
-            for (k, v) in &e.ilmd {
-                w.value(k, v);
-            }
-            w.close("ilmd");
-        }
-        for (k, v) in &e.extensions {
-            w.value(k, v);
-        }
-        w.close(tag);
+        w.event(e);
     }
     w.close("EventList");
     w.close("EPCISBody");
     w.out.push_str("</epcis:EPCISDocument>\n");
     w.out
+}
+
+/// The namespaces the document declares: the given ones (not `epcis` or the default), then a
+/// made-up URN for every other prefix the events use.
+fn declared_namespaces(
+    events: &[EpcisEvent],
+    namespaces: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut declared: BTreeMap<String, String> = namespaces
+        .iter()
+        .filter(|(p, _)| !p.is_empty() && p.as_str() != "epcis")
+        .map(|(p, u)| (p.clone(), u.clone()))
+        .collect();
+    for p in prefixes(events) {
+        if p != "epcis" && !p.is_empty() && !p.contains(['<', '>', '"', ' ']) {
+            declared
+                .entry(p.clone())
+                .or_insert_with(|| format!("urn:mixplane:ns:{p}"));
+        }
+    }
+    declared
+}
+
+impl Writer {
+    /// One event element with its fields in the EPCIS 2.0 schema order.
+    fn event(&mut self, e: &EpcisEvent) {
+        let tag = e.event_type.as_str();
+        self.open(tag);
+        self.leaf("eventTime", &[], &e.event_time.to_string());
+        if let Some(t) = e.record_time {
+            self.leaf("recordTime", &[], &t.to_string());
+        }
+        self.leaf("eventTimeZoneOffset", &[], &e.event_time_zone_offset);
+        self.leaf("eventID", &[], &e.event_id);
+        if let Some(d) = &e.error_declaration {
+            self.error_declaration(d);
+        }
+        if let Some(c) = &e.certification_info {
+            self.leaf("certificationInfo", &[], c);
+        }
+        if let Some(p) = &e.parent_id {
+            self.leaf("parentID", &[], p);
+        }
+        self.epcs("epcList", &e.epc_list);
+        self.epcs("childEPCs", &e.child_epcs);
+        self.epcs("inputEPCList", &e.input_epc_list);
+        self.quantities("inputQuantityList", &e.input_quantity_list);
+        self.epcs("outputEPCList", &e.output_epc_list);
+        self.quantities("outputQuantityList", &e.output_quantity_list);
+        if let Some(t) = &e.transformation_id {
+            self.leaf("transformationID", &[], t);
+        }
+        if let Some(a) = e.action {
+            self.leaf("action", &[], a.as_str());
+        }
+        if let Some(s) = &e.biz_step {
+            self.leaf("bizStep", &[], &Vocab::BizStep.to_urn(s));
+        }
+        if let Some(d) = &e.disposition {
+            self.leaf("disposition", &[], &Vocab::Disposition.to_urn(d));
+        }
+        if let Some(pd) = &e.persistent_disposition {
+            self.open("persistentDisposition");
+            for s in &pd.set {
+                self.leaf("set", &[], &Vocab::Disposition.to_urn(s));
+            }
+            for s in &pd.unset {
+                self.leaf("unset", &[], &Vocab::Disposition.to_urn(s));
+            }
+            self.close("persistentDisposition");
+        }
+        if let Some(r) = &e.read_point {
+            self.open("readPoint");
+            self.leaf("id", &[], r);
+            self.close("readPoint");
+        }
+        if let Some(b) = &e.biz_location {
+            self.open("bizLocation");
+            self.leaf("id", &[], b);
+            self.close("bizLocation");
+        }
+        self.biz_transactions(&e.biz_transaction_list);
+        self.quantities("quantityList", &e.quantity_list);
+        self.quantities("childQuantityList", &e.child_quantity_list);
+        for (list, outer, inner) in [
+            (&e.source_list, "sourceList", "source"),
+            (&e.destination_list, "destinationList", "destination"),
+        ] {
+            if !list.is_empty() {
+                self.open(outer);
+                for p in list {
+                    let kind = Vocab::SourceDestType.to_urn(&p.kind);
+                    self.leaf(inner, &[("type", &kind)], &p.id);
+                }
+                self.close(outer);
+            }
+        }
+        if !e.sensor_element_list.is_empty() {
+            self.open("sensorElementList");
+            for s in &e.sensor_element_list {
+                self.sensor(s);
+            }
+            self.close("sensorElementList");
+        }
+        if !e.ilmd.is_empty() {
+            self.open("ilmd");
+            for (k, v) in &e.ilmd {
+                self.value(k, v);
+            }
+            self.close("ilmd");
+        }
+        for (k, v) in &e.extensions {
+            self.value(k, v);
+        }
+        self.close(tag);
+    }
+
+    fn error_declaration(&mut self, d: &ErrorDeclaration) {
+        self.open("errorDeclaration");
+        self.leaf("declarationTime", &[], &d.declaration_time.to_string());
+        if let Some(r) = &d.reason {
+            self.leaf("reason", &[], &Vocab::ErrorReason.to_urn(r));
+        }
+        if !d.corrective_event_ids.is_empty() {
+            self.open("correctiveEventIDs");
+            for c in &d.corrective_event_ids {
+                self.leaf("correctiveEventID", &[], c);
+            }
+            self.close("correctiveEventIDs");
+        }
+        self.close("errorDeclaration");
+    }
+
+    fn biz_transactions(&mut self, list: &[BizTransaction]) {
+        if list.is_empty() {
+            return;
+        }
+        self.open("bizTransactionList");
+        for bt in list {
+            let kind = bt
+                .kind
+                .as_deref()
+                .map(|k| Vocab::BizTransactionType.to_urn(k));
+            match &kind {
+                Some(k) => self.leaf("bizTransaction", &[("type", k)], &bt.id),
+                None => self.leaf("bizTransaction", &[], &bt.id),
+            }
+        }
+        self.close("bizTransactionList");
+    }
 }
