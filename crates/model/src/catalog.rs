@@ -314,6 +314,22 @@ impl Validator {
             p.certifications.iter().map(|c| &c.id).collect();
         let plans: BTreeSet<&InspectionPlanId> = p.inspection_plans.iter().map(|p| &p.id).collect();
 
+        self.work_centers(c);
+        self.units(c, &calendars, &matrices);
+        self.pools(c, &calendars, &certifications);
+        self.materials(c, &families);
+        for (i, routing) in p.routings.iter().enumerate() {
+            self.routing(c, i, routing, &plans);
+        }
+        self.changeover_matrices(c, &families);
+        self.calendars(c);
+        self.inspection_plans(c);
+        self.orders(c);
+    }
+
+    /// Every work center sits in an existing area.
+    fn work_centers(&mut self, c: &Catalog) {
+        let p = &c.plant;
         for (i, wc) in p.work_centers.iter().enumerate() {
             if c.area(&wc.area).is_none() {
                 self.push(
@@ -323,6 +339,16 @@ impl Validator {
                 );
             }
         }
+    }
+
+    /// Each unit's work center, calendar, changeover matrix, CIP rule and positive figures.
+    fn units(
+        &mut self,
+        c: &Catalog,
+        calendars: &BTreeSet<&CalendarId>,
+        matrices: &BTreeSet<&ChangeoverMatrixId>,
+    ) {
+        let p = &c.plant;
         for (i, unit) in p.units.iter().enumerate() {
             let id = Some(unit.id.as_str());
             let path = format!("units[{i}]");
@@ -392,6 +418,16 @@ impl Validator {
                 }
             }
         }
+    }
+
+    /// Each pool's calendar, areas and members (unique ids, capacity, certifications).
+    fn pools(
+        &mut self,
+        c: &Catalog,
+        calendars: &BTreeSet<&CalendarId>,
+        certifications: &BTreeSet<&CertificationId>,
+    ) {
+        let p = &c.plant;
         for (i, pool) in p.pools.iter().enumerate() {
             let id = Some(pool.id.as_str());
             if !calendars.contains(&pool.calendar) {
@@ -451,6 +487,11 @@ impl Validator {
                 }
             }
         }
+    }
+
+    /// Each material's family exists.
+    fn materials(&mut self, c: &Catalog, families: &BTreeSet<&FamilyId>) {
+        let p = &c.plant;
         for (i, material) in p.materials.iter().enumerate() {
             if let Some(f) = &material.family
                 && !families.contains(f)
@@ -462,9 +503,11 @@ impl Validator {
                 );
             }
         }
-        for (i, routing) in p.routings.iter().enumerate() {
-            self.routing(c, i, routing, &plans);
-        }
+    }
+
+    /// Each changeover matrix: no negative minutes or costs; family keys name existing families.
+    fn changeover_matrices(&mut self, c: &Catalog, families: &BTreeSet<&FamilyId>) {
+        let p = &c.plant;
         for (i, matrix) in p.changeover_matrices.iter().enumerate() {
             let id = Some(matrix.id.as_str());
             if !(matrix.default_minutes >= 0.0 && matrix.default_cost >= 0.0) {
@@ -488,7 +531,11 @@ impl Validator {
                 }
             }
         }
-        self.calendars(c);
+    }
+
+    /// Each inspection plan's material exists and its characteristics are well formed.
+    fn inspection_plans(&mut self, c: &Catalog) {
+        let p = &c.plant;
         for (i, plan) in p.inspection_plans.iter().enumerate() {
             if c.material(&plan.material).is_none() {
                 self.push(
@@ -525,6 +572,11 @@ impl Validator {
                 }
             }
         }
+    }
+
+    /// Order ids are unique, and each order checks against the catalog.
+    fn orders(&mut self, c: &Catalog) {
+        let p = &c.plant;
         let mut order_ids = BTreeSet::new();
         for (i, order) in p.orders.iter().enumerate() {
             let path = format!("orders[{i}]");
@@ -583,109 +635,125 @@ impl Validator {
                     format!("step `{}` has no unit that can run it", step.name),
                 );
             }
-            for (a, alt) in step.alternatives.iter().enumerate() {
-                let apath = format!("{spath}.alternatives[{a}]");
-                match c.unit_mode(&alt.unit) {
-                    None => self.push(
-                        format!("{apath}.unit"),
-                        id,
-                        format!("unit `{}` does not exist", alt.unit),
+            self.step_alternatives(c, routing, &spath, id, step);
+            self.step_inputs(c, &spath, id, step, plans);
+        }
+    }
+
+    /// Each alternative of a step: an existing unit of the routing's mode and a valid duration.
+    fn step_alternatives(
+        &mut self,
+        c: &Catalog,
+        routing: &Routing,
+        spath: &str,
+        id: Option<&str>,
+        step: &Step,
+    ) {
+        for (a, alt) in step.alternatives.iter().enumerate() {
+            let apath = format!("{spath}.alternatives[{a}]");
+            match c.unit_mode(&alt.unit) {
+                None => self.push(
+                    format!("{apath}.unit"),
+                    id,
+                    format!("unit `{}` does not exist", alt.unit),
+                ),
+                Some(mode) if mode != routing.mode => self.push(
+                    format!("{apath}.unit"),
+                    id,
+                    format!(
+                        "unit `{}` is a {} unit but the routing is {}",
+                        alt.unit,
+                        mode.as_str(),
+                        routing.mode.as_str()
                     ),
-                    Some(mode) if mode != routing.mode => self.push(
-                        format!("{apath}.unit"),
-                        id,
-                        format!(
-                            "unit `{}` is a {} unit but the routing is {}",
-                            alt.unit,
-                            mode.as_str(),
-                            routing.mode.as_str()
-                        ),
-                    ),
-                    Some(_) => {}
+                ),
+                Some(_) => {}
+            }
+            match alt.duration {
+                StepDuration::Fixed { minutes } => {
+                    self.positive(format!("{apath}.duration.minutes"), id, "minutes", minutes)
                 }
-                match alt.duration {
-                    StepDuration::Fixed { minutes } => {
-                        self.positive(format!("{apath}.duration.minutes"), id, "minutes", minutes)
-                    }
-                    StepDuration::PerItem {
-                        setup_minutes,
+                StepDuration::PerItem {
+                    setup_minutes,
+                    minutes_per_item,
+                } => {
+                    self.non_negative(format!("{apath}.duration.setup_minutes"), id, setup_minutes);
+                    self.positive(
+                        format!("{apath}.duration.minutes_per_item"),
+                        id,
+                        "minutes_per_item",
                         minutes_per_item,
-                    } => {
-                        self.non_negative(
-                            format!("{apath}.duration.setup_minutes"),
-                            id,
-                            setup_minutes,
-                        );
-                        self.positive(
-                            format!("{apath}.duration.minutes_per_item"),
-                            id,
-                            "minutes_per_item",
-                            minutes_per_item,
-                        );
-                    }
-                    StepDuration::Rate {
-                        setup_minutes,
+                    );
+                }
+                StepDuration::Rate {
+                    setup_minutes,
+                    items_per_hour,
+                } => {
+                    self.non_negative(format!("{apath}.duration.setup_minutes"), id, setup_minutes);
+                    self.positive(
+                        format!("{apath}.duration.items_per_hour"),
+                        id,
+                        "items_per_hour",
                         items_per_hour,
-                    } => {
-                        self.non_negative(
-                            format!("{apath}.duration.setup_minutes"),
-                            id,
-                            setup_minutes,
-                        );
-                        self.positive(
-                            format!("{apath}.duration.items_per_hour"),
-                            id,
-                            "items_per_hour",
-                            items_per_hour,
-                        );
-                    }
-                }
-            }
-            for (r, req) in step.pools.iter().enumerate() {
-                self.pool_requirement(c, &format!("{spath}.pools[{r}]"), id, req);
-            }
-            for (u, usage) in step.consumes.iter().enumerate() {
-                if c.material(&usage.material).is_none() {
-                    self.push(
-                        format!("{spath}.consumes[{u}].material"),
-                        id,
-                        format!("material `{}` does not exist", usage.material),
-                    );
-                }
-                self.positive(
-                    format!("{spath}.consumes[{u}].per_unit"),
-                    id,
-                    "per_unit",
-                    usage.per_unit,
-                );
-            }
-            for (k, param) in step.parameters.iter().enumerate() {
-                if !(param.low <= param.target && param.target <= param.high) {
-                    self.push(
-                        format!("{spath}.parameters[{k}]"),
-                        id,
-                        format!("parameter `{}` needs low <= target <= high", param.name),
                     );
                 }
             }
-            if let Some(wait) = step.max_wait_minutes
-                && !(wait >= 0.0 && wait.is_finite())
-            {
+        }
+    }
+
+    /// A step's pools, consumed materials, parameter ranges, wait limit and inspection plan.
+    fn step_inputs(
+        &mut self,
+        c: &Catalog,
+        spath: &str,
+        id: Option<&str>,
+        step: &Step,
+        plans: &BTreeSet<&InspectionPlanId>,
+    ) {
+        for (r, req) in step.pools.iter().enumerate() {
+            self.pool_requirement(c, &format!("{spath}.pools[{r}]"), id, req);
+        }
+        for (u, usage) in step.consumes.iter().enumerate() {
+            if c.material(&usage.material).is_none() {
                 self.push(
-                    format!("{spath}.max_wait_minutes"),
+                    format!("{spath}.consumes[{u}].material"),
                     id,
-                    "max_wait_minutes must not be negative",
+                    format!("material `{}` does not exist", usage.material),
                 );
             }
-            if let Some(plan) = &step.inspection
-                && !plans.contains(plan)
-            {
+            self.positive(
+                format!("{spath}.consumes[{u}].per_unit"),
+                id,
+                "per_unit",
+                usage.per_unit,
+            );
+        }
+        for (k, param) in step.parameters.iter().enumerate() {
+            if !(param.low <= param.target && param.target <= param.high) {
                 self.push(
-                    format!("{spath}.inspection"),
+                    format!("{spath}.parameters[{k}]"),
                     id,
-                    format!("inspection plan `{plan}` does not exist"),
+                    format!("parameter `{}` needs low <= target <= high", param.name),
                 );
             }
+        }
+        if let Some(wait) = step.max_wait_minutes
+            && !(wait >= 0.0 && wait.is_finite())
+        {
+            self.push(
+                format!("{spath}.max_wait_minutes"),
+                id,
+                "max_wait_minutes must not be negative",
+            );
+        }
+        if let Some(plan) = &step.inspection
+            && !plans.contains(plan)
+        {
+            self.push(
+                format!("{spath}.inspection"),
+                id,
+                format!("inspection plan `{plan}` does not exist"),
+            );
         }
     }
 

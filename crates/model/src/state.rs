@@ -153,23 +153,42 @@ impl PlantState {
         if event.id.as_str().trim().is_empty() {
             return Err(fail("id", "must not be empty".into()));
         }
-        let known_material = |field: &str, m: &MaterialId| {
-            catalog
-                .material(m)
-                .map(|_| ())
-                .ok_or_else(|| fail(field, format!("material `{m}` does not exist")))
-        };
-        let quantity = |field: &str, q: f64| {
-            if q.is_finite() && q >= 0.0 {
-                Ok(())
-            } else {
-                Err(fail(
-                    field,
-                    format!("must be a non-negative number, got {q}"),
-                ))
-            }
-        };
         match &event.kind {
+            EventKind::OrderReleased { .. }
+            | EventKind::OrderChanged { .. }
+            | EventKind::OrderCancelled { .. }
+            | EventKind::OperationStarted { .. }
+            | EventKind::OperationCompleted { .. }
+            | EventKind::OperationDispatched { .. } => {
+                self.check_order_event(catalog, &event.kind, &fail)?;
+            }
+            EventKind::EquipmentStateChanged { unit, .. } => {
+                if catalog.unit(unit).is_none() {
+                    return Err(fail("unit", format!("unit `{unit}` does not exist")));
+                }
+            }
+            EventKind::MaterialReceived { .. }
+            | EventKind::MaterialConsumed { .. }
+            | EventKind::MaterialProduced { .. }
+            | EventKind::MaterialShipped { .. } => {
+                self.check_material_event(catalog, &event.kind, &fail)?;
+            }
+            EventKind::QualityResultRecorded { .. } => {
+                self.check_quality_result(catalog, &event.kind, &fail)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An order or operation event: the order is open (or, when released, new) and the step,
+    /// unit and quantities fit it.
+    fn check_order_event(
+        &self,
+        catalog: &Catalog,
+        kind: &EventKind,
+        fail: &Fail<'_>,
+    ) -> Result<(), EventError> {
+        match kind {
             EventKind::OrderReleased { order } => {
                 if let Some(existing) = self.orders.get(&order.id)
                     && existing.status != OrderStatus::Planned
@@ -231,98 +250,8 @@ impl PlantState {
                 let state = self.open_order(order).map_err(|m| fail("order", m))?;
                 self.check_step(catalog, state, *step, unit)
                     .map_err(|(f, m)| fail(f, m))?;
-                quantity("good_quantity", *good_quantity)?;
-                quantity("scrap_quantity", *scrap_quantity)?;
-            }
-            EventKind::EquipmentStateChanged { unit, .. } => {
-                if catalog.unit(unit).is_none() {
-                    return Err(fail("unit", format!("unit `{unit}` does not exist")));
-                }
-            }
-            EventKind::MaterialReceived {
-                material,
-                lot,
-                quantity: q,
-                ..
-            } => {
-                known_material("material", material)?;
-                quantity("quantity", *q)?;
-                self.check_lot_material(lot, material)
-                    .map_err(|m| fail("lot", m))?;
-            }
-            EventKind::MaterialConsumed {
-                order,
-                material,
-                lot,
-                serial,
-                quantity: q,
-                ..
-            } => {
-                if !self.orders.contains_key(order) {
-                    return Err(fail("order", format!("order `{order}` does not exist")));
-                }
-                known_material("material", material)?;
-                quantity("quantity", *q)?;
-                match (lot, serial) {
-                    (None, None) => {
-                        return Err(fail("lot", "either lot or serial is required".into()));
-                    }
-                    (Some(lot), _) => self
-                        .check_lot_material(lot, material)
-                        .map_err(|m| fail("lot", m))?,
-                    (None, Some(serial)) => self
-                        .check_serial_material(serial, material)
-                        .map_err(|m| fail("serial", m))?,
-                }
-            }
-            EventKind::MaterialProduced {
-                order,
-                material,
-                lot,
-                serials,
-                quantity: q,
-            } => {
-                if !self.orders.contains_key(order) {
-                    return Err(fail("order", format!("order `{order}` does not exist")));
-                }
-                known_material("material", material)?;
-                quantity("quantity", *q)?;
-                if lot.is_none() && serials.is_empty() {
-                    return Err(fail("lot", "either lot or serials is required".into()));
-                }
-                if let Some(lot) = lot {
-                    self.check_lot_material(lot, material)
-                        .map_err(|m| fail("lot", m))?;
-                }
-                for (i, serial) in serials.iter().enumerate() {
-                    if self.serials.contains_key(serial) {
-                        return Err(fail(
-                            &format!("serials[{i}]"),
-                            format!("serial `{serial}` was already produced"),
-                        ));
-                    }
-                }
-            }
-            EventKind::MaterialShipped {
-                material,
-                lot,
-                serials,
-                quantity: q,
-                customer,
-            } => {
-                known_material("material", material)?;
-                quantity("quantity", *q)?;
-                if customer.trim().is_empty() {
-                    return Err(fail("customer", "must not be empty".into()));
-                }
-                if let Some(lot) = lot {
-                    self.check_lot_material(lot, material)
-                        .map_err(|m| fail("lot", m))?;
-                }
-                for (i, serial) in serials.iter().enumerate() {
-                    self.check_serial_material(serial, material)
-                        .map_err(|m| fail(&format!("serials[{i}]"), m))?;
-                }
+                non_negative(fail, "good_quantity", *good_quantity)?;
+                non_negative(fail, "scrap_quantity", *scrap_quantity)?;
             }
             EventKind::OperationDispatched {
                 order,
@@ -347,41 +276,153 @@ impl PlantState {
                     }
                 }
             }
-            EventKind::QualityResultRecorded {
-                characteristic,
-                value,
-                order,
-                unit,
-                sample_size,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A material movement: the material exists, the quantity is not negative, and lots and
+    /// serials carry that material.
+    fn check_material_event(
+        &self,
+        catalog: &Catalog,
+        kind: &EventKind,
+        fail: &Fail<'_>,
+    ) -> Result<(), EventError> {
+        match kind {
+            EventKind::MaterialReceived {
+                material,
+                lot,
+                quantity: q,
                 ..
             } => {
-                if catalog.characteristic(characteristic).is_none() {
-                    return Err(fail(
-                        "characteristic",
-                        format!("characteristic `{characteristic}` does not exist"),
-                    ));
-                }
-                if !value.is_finite() {
-                    return Err(fail("value", "must be a finite number".into()));
-                }
-                if let Some(size) = sample_size
-                    && !(size.is_finite() && *size > 0.0)
-                {
-                    return Err(fail(
-                        "sample_size",
-                        format!("must be a positive number, got {size}"),
-                    ));
-                }
-                if let Some(order) = order
-                    && !self.orders.contains_key(order)
-                {
+                known_material(catalog, fail, "material", material)?;
+                non_negative(fail, "quantity", *q)?;
+                self.check_lot_material(lot, material)
+                    .map_err(|m| fail("lot", m))?;
+            }
+            EventKind::MaterialConsumed {
+                order,
+                material,
+                lot,
+                serial,
+                quantity: q,
+                ..
+            } => {
+                if !self.orders.contains_key(order) {
                     return Err(fail("order", format!("order `{order}` does not exist")));
                 }
-                if let Some(unit) = unit
-                    && catalog.unit(unit).is_none()
-                {
-                    return Err(fail("unit", format!("unit `{unit}` does not exist")));
+                known_material(catalog, fail, "material", material)?;
+                non_negative(fail, "quantity", *q)?;
+                match (lot, serial) {
+                    (None, None) => {
+                        return Err(fail("lot", "either lot or serial is required".into()));
+                    }
+                    (Some(lot), _) => self
+                        .check_lot_material(lot, material)
+                        .map_err(|m| fail("lot", m))?,
+                    (None, Some(serial)) => self
+                        .check_serial_material(serial, material)
+                        .map_err(|m| fail("serial", m))?,
                 }
+            }
+            EventKind::MaterialProduced {
+                order,
+                material,
+                lot,
+                serials,
+                quantity: q,
+            } => {
+                if !self.orders.contains_key(order) {
+                    return Err(fail("order", format!("order `{order}` does not exist")));
+                }
+                known_material(catalog, fail, "material", material)?;
+                non_negative(fail, "quantity", *q)?;
+                if lot.is_none() && serials.is_empty() {
+                    return Err(fail("lot", "either lot or serials is required".into()));
+                }
+                if let Some(lot) = lot {
+                    self.check_lot_material(lot, material)
+                        .map_err(|m| fail("lot", m))?;
+                }
+                for (i, serial) in serials.iter().enumerate() {
+                    if self.serials.contains_key(serial) {
+                        return Err(fail(
+                            &format!("serials[{i}]"),
+                            format!("serial `{serial}` was already produced"),
+                        ));
+                    }
+                }
+            }
+            EventKind::MaterialShipped {
+                material,
+                lot,
+                serials,
+                quantity: q,
+                customer,
+            } => {
+                known_material(catalog, fail, "material", material)?;
+                non_negative(fail, "quantity", *q)?;
+                if customer.trim().is_empty() {
+                    return Err(fail("customer", "must not be empty".into()));
+                }
+                if let Some(lot) = lot {
+                    self.check_lot_material(lot, material)
+                        .map_err(|m| fail("lot", m))?;
+                }
+                for (i, serial) in serials.iter().enumerate() {
+                    self.check_serial_material(serial, material)
+                        .map_err(|m| fail(&format!("serials[{i}]"), m))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A quality result: a known characteristic, a finite value, a positive sample size, and
+    /// existing order and unit when named.
+    fn check_quality_result(
+        &self,
+        catalog: &Catalog,
+        kind: &EventKind,
+        fail: &Fail<'_>,
+    ) -> Result<(), EventError> {
+        if let EventKind::QualityResultRecorded {
+            characteristic,
+            value,
+            order,
+            unit,
+            sample_size,
+            ..
+        } = kind
+        {
+            if catalog.characteristic(characteristic).is_none() {
+                return Err(fail(
+                    "characteristic",
+                    format!("characteristic `{characteristic}` does not exist"),
+                ));
+            }
+            if !value.is_finite() {
+                return Err(fail("value", "must be a finite number".into()));
+            }
+            if let Some(size) = sample_size
+                && !(size.is_finite() && *size > 0.0)
+            {
+                return Err(fail(
+                    "sample_size",
+                    format!("must be a positive number, got {size}"),
+                ));
+            }
+            if let Some(order) = order
+                && !self.orders.contains_key(order)
+            {
+                return Err(fail("order", format!("order `{order}` does not exist")));
+            }
+            if let Some(unit) = unit
+                && catalog.unit(unit).is_none()
+            {
+                return Err(fail("unit", format!("unit `{unit}` does not exist")));
             }
         }
         Ok(())
@@ -492,6 +533,47 @@ impl PlantState {
 
     fn fold(&mut self, catalog: &Catalog, event: &Event) {
         match &event.kind {
+            EventKind::OrderReleased { .. }
+            | EventKind::OrderChanged { .. }
+            | EventKind::OrderCancelled { .. }
+            | EventKind::OperationStarted { .. }
+            | EventKind::OperationCompleted { .. }
+            | EventKind::OperationDispatched { .. } => self.fold_order_event(catalog, event),
+            EventKind::EquipmentStateChanged {
+                unit,
+                state: new_state,
+                ..
+            } => {
+                let unit_state = self.units.entry(unit.clone()).or_insert_with(|| UnitState {
+                    state: EquipmentState::Idle,
+                    since: event.time,
+                    minutes_in_state: BTreeMap::new(),
+                });
+                // Late events (time before `since`) change the state but add no negative time.
+                let minutes = event.time.minutes_since(unit_state.since).max(0.0);
+                *unit_state
+                    .minutes_in_state
+                    .entry(unit_state.state)
+                    .or_insert(0.0) += minutes;
+                unit_state.state = *new_state;
+                unit_state.since = unit_state.since.max(event.time);
+            }
+            EventKind::MaterialReceived { .. }
+            | EventKind::MaterialConsumed { .. }
+            | EventKind::MaterialProduced { .. }
+            | EventKind::MaterialShipped { .. } => self.fold_material_event(&event.kind),
+            EventKind::QualityResultRecorded { characteristic, .. } => {
+                *self
+                    .quality_results
+                    .entry(characteristic.clone())
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// An order or operation event moves its order's status, progress, quantities or dispatches.
+    fn fold_order_event(&mut self, catalog: &Catalog, event: &Event) {
+        match &event.kind {
             EventKind::OrderReleased { order } => {
                 let record = order_state(catalog, order, OrderStatus::Released);
                 self.orders.insert(order.id.clone(), record);
@@ -549,25 +631,32 @@ impl PlantState {
                     state.status = OrderStatus::InProgress;
                 }
             }
-            EventKind::EquipmentStateChanged {
+            EventKind::OperationDispatched {
+                order,
+                step,
                 unit,
-                state: new_state,
-                ..
+                start,
             } => {
-                let unit_state = self.units.entry(unit.clone()).or_insert_with(|| UnitState {
-                    state: EquipmentState::Idle,
-                    since: event.time,
-                    minutes_in_state: BTreeMap::new(),
+                let state = self.orders.get_mut(order).expect("checked");
+                let dispatch = state.dispatched.entry(*step).or_insert(Dispatch {
+                    unit: None,
+                    start: None,
                 });
-                // Late events (time before `since`) change the state but add no negative time.
-                let minutes = event.time.minutes_since(unit_state.since).max(0.0);
-                *unit_state
-                    .minutes_in_state
-                    .entry(unit_state.state)
-                    .or_insert(0.0) += minutes;
-                unit_state.state = *new_state;
-                unit_state.since = unit_state.since.max(event.time);
+                if let Some(unit) = unit {
+                    dispatch.unit = Some(unit.clone());
+                }
+                if let Some(start) = start {
+                    dispatch.start = Some(*start);
+                }
             }
+            _ => {}
+        }
+    }
+
+    /// A material movement adds to its lot's or serials' received, consumed, produced or
+    /// shipped record.
+    fn fold_material_event(&mut self, kind: &EventKind) {
+        match kind {
             EventKind::MaterialReceived {
                 material,
                 lot,
@@ -624,31 +713,36 @@ impl PlantState {
                     self.serial_mut(serial, material).shipped_to = Some(customer.clone());
                 }
             }
-            EventKind::OperationDispatched {
-                order,
-                step,
-                unit,
-                start,
-            } => {
-                let state = self.orders.get_mut(order).expect("checked");
-                let dispatch = state.dispatched.entry(*step).or_insert(Dispatch {
-                    unit: None,
-                    start: None,
-                });
-                if let Some(unit) = unit {
-                    dispatch.unit = Some(unit.clone());
-                }
-                if let Some(start) = start {
-                    dispatch.start = Some(*start);
-                }
-            }
-            EventKind::QualityResultRecorded { characteristic, .. } => {
-                *self
-                    .quality_results
-                    .entry(characteristic.clone())
-                    .or_insert(0) += 1;
-            }
+            _ => {}
         }
+    }
+}
+
+/// Builds the error for one field of the event being checked.
+type Fail<'a> = dyn Fn(&str, String) -> EventError + 'a;
+
+/// The material exists in the catalog.
+fn known_material(
+    catalog: &Catalog,
+    fail: &Fail<'_>,
+    field: &str,
+    m: &MaterialId,
+) -> Result<(), EventError> {
+    catalog
+        .material(m)
+        .map(|_| ())
+        .ok_or_else(|| fail(field, format!("material `{m}` does not exist")))
+}
+
+/// A quantity is a finite, non-negative number.
+fn non_negative(fail: &Fail<'_>, field: &str, q: f64) -> Result<(), EventError> {
+    if q.is_finite() && q >= 0.0 {
+        Ok(())
+    } else {
+        Err(fail(
+            field,
+            format!("must be a non-negative number, got {q}"),
+        ))
     }
 }
 

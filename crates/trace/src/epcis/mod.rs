@@ -694,150 +694,197 @@ fn lower_one<'a>(event: &EventView<'a>, out: &mut impl Sink<'a>) {
     let Some(event_type) = event.event_type else {
         return;
     };
-    let time = event.time;
-    let id = event.event_id;
     let location = event.location.map(id_of);
     let location = location.as_ref();
     let linking = event.action != Some(Action::Delete);
     let step = event.biz_step.unwrap_or("");
 
     match event_type {
-        EventType::TransformationEvent => {
-            let node = match event.transformation_id {
-                Some(t) => id_of(t),
-                None => NodeRef {
-                    kind: IdKind::Order,
-                    id: Cow::Borrowed(id),
-                },
-            };
-            let node = node.with_kind(IdKind::Order);
-            for &e in &event.inputs {
-                let from = id_of(e);
-                out.edge(
-                    EdgeKind::ConsumedInto,
-                    &from,
-                    &node,
-                    time,
-                    location,
-                    None,
-                    None,
-                    id,
-                );
-            }
-            for q in &event.input_quantities {
-                let from = id_of(q.class);
-                out.edge(
-                    EdgeKind::ConsumedInto,
-                    &from,
-                    &node,
-                    time,
-                    location,
-                    q.quantity,
-                    q.uom,
-                    id,
-                );
-            }
-            for &e in &event.outputs {
-                let to = id_of(e);
-                out.edge(
-                    EdgeKind::ProducedFrom,
-                    &node,
-                    &to,
-                    time,
-                    location,
-                    None,
-                    None,
-                    id,
-                );
-            }
-            for q in &event.output_quantities {
-                let to = id_of(q.class);
-                out.edge(
-                    EdgeKind::ProducedFrom,
-                    &node,
-                    &to,
-                    time,
-                    location,
-                    q.quantity,
-                    q.uom,
-                    id,
-                );
-            }
-        }
+        EventType::TransformationEvent => lower_transformation(event, location, out),
         EventType::AggregationEvent | EventType::AssociationEvent => {
-            if let Some(parent) = event.parent {
-                let kind = if event_type == EventType::AggregationEvent {
-                    EdgeKind::PackedInto
-                } else {
-                    EdgeKind::Associated
-                };
-                let parent = id_of(parent);
-                if linking {
-                    for (child, q, uom) in event.instances() {
-                        out.edge(kind, &id_of(child), &parent, time, location, q, uom, id);
-                    }
-                } else {
-                    // DELETE: the children (all of them, when none is named) leave the parent.
-                    let mut any = false;
-                    for (child, _, _) in event.instances() {
-                        any = true;
-                        out.removal(kind, Some(&id_of(child)), &parent, time, id);
-                    }
-                    if !any {
-                        out.removal(kind, None, &parent, time, id);
-                    }
-                }
-            }
+            lower_containment(event, event_type, location, linking, out)
         }
-        EventType::ObjectEvent => {
-            let receipt = event.action == Some(Action::Add) || step == "receiving";
-            if step == "shipping" && linking {
-                let customer = event
-                    .destinations
-                    .iter()
-                    .find(|p| p.0 == "owning_party")
-                    .or_else(|| {
-                        event
-                            .destinations
-                            .iter()
-                            .find(|p| p.0 == "possessing_party")
-                    });
-                if let Some(&(_, customer)) = customer {
-                    let to = id_of(customer);
-                    let to = to.with_kind(IdKind::Customer);
-                    for (item, q, uom) in event.instances() {
-                        out.edge(
-                            EdgeKind::ShippedTo,
-                            &id_of(item),
-                            &to,
-                            time,
-                            location,
-                            q,
-                            uom,
-                            id,
-                        );
-                    }
-                }
-            }
-            if receipt {
-                for (item, q, uom) in event.instances() {
-                    out.observation(
-                        &id_of(item),
-                        time,
-                        id,
-                        Some((q.unwrap_or(1.0), uom)),
-                        None,
-                        &[],
-                        &[],
-                    );
-                }
-            }
-        }
+        EventType::ObjectEvent => lower_object(event, location, linking, step, out),
         _ => {}
     }
+    if linking {
+        lower_transactions(event, event_type, location, out);
+    }
+    lower_dispositions(event, event_type, out);
+}
 
-    // Business transactions link the event's items (TransactionEvent: its whole point).
-    if linking && !event.biz_transactions.is_empty() {
+/// A transformation: inputs are consumed into its node (the transformation id, else the event
+/// as an order), and outputs are produced from it.
+fn lower_transformation<'a>(
+    event: &EventView<'a>,
+    location: Option<&NodeRef<'a>>,
+    out: &mut impl Sink<'a>,
+) {
+    let time = event.time;
+    let id = event.event_id;
+    let node = match event.transformation_id {
+        Some(t) => id_of(t),
+        None => NodeRef {
+            kind: IdKind::Order,
+            id: Cow::Borrowed(id),
+        },
+    };
+    let node = node.with_kind(IdKind::Order);
+    for &e in &event.inputs {
+        let from = id_of(e);
+        out.edge(
+            EdgeKind::ConsumedInto,
+            &from,
+            &node,
+            time,
+            location,
+            None,
+            None,
+            id,
+        );
+    }
+    for q in &event.input_quantities {
+        let from = id_of(q.class);
+        out.edge(
+            EdgeKind::ConsumedInto,
+            &from,
+            &node,
+            time,
+            location,
+            q.quantity,
+            q.uom,
+            id,
+        );
+    }
+    for &e in &event.outputs {
+        let to = id_of(e);
+        out.edge(
+            EdgeKind::ProducedFrom,
+            &node,
+            &to,
+            time,
+            location,
+            None,
+            None,
+            id,
+        );
+    }
+    for q in &event.output_quantities {
+        let to = id_of(q.class);
+        out.edge(
+            EdgeKind::ProducedFrom,
+            &node,
+            &to,
+            time,
+            location,
+            q.quantity,
+            q.uom,
+            id,
+        );
+    }
+}
+
+/// An aggregation or association: children are packed into (or associated with) the parent;
+/// a DELETE removes them.
+fn lower_containment<'a>(
+    event: &EventView<'a>,
+    event_type: EventType,
+    location: Option<&NodeRef<'a>>,
+    linking: bool,
+    out: &mut impl Sink<'a>,
+) {
+    let time = event.time;
+    let id = event.event_id;
+    if let Some(parent) = event.parent {
+        let kind = if event_type == EventType::AggregationEvent {
+            EdgeKind::PackedInto
+        } else {
+            EdgeKind::Associated
+        };
+        let parent = id_of(parent);
+        if linking {
+            for (child, q, uom) in event.instances() {
+                out.edge(kind, &id_of(child), &parent, time, location, q, uom, id);
+            }
+        } else {
+            // DELETE: the children (all of them, when none is named) leave the parent.
+            let mut any = false;
+            for (child, _, _) in event.instances() {
+                any = true;
+                out.removal(kind, Some(&id_of(child)), &parent, time, id);
+            }
+            if !any {
+                out.removal(kind, None, &parent, time, id);
+            }
+        }
+    }
+}
+
+/// An object event: a shipment links its items to the customer; a receipt observes them with
+/// their quantities.
+fn lower_object<'a>(
+    event: &EventView<'a>,
+    location: Option<&NodeRef<'a>>,
+    linking: bool,
+    step: &str,
+    out: &mut impl Sink<'a>,
+) {
+    let time = event.time;
+    let id = event.event_id;
+    let receipt = event.action == Some(Action::Add) || step == "receiving";
+    if step == "shipping" && linking {
+        let customer = event
+            .destinations
+            .iter()
+            .find(|p| p.0 == "owning_party")
+            .or_else(|| {
+                event
+                    .destinations
+                    .iter()
+                    .find(|p| p.0 == "possessing_party")
+            });
+        if let Some(&(_, customer)) = customer {
+            let to = id_of(customer);
+            let to = to.with_kind(IdKind::Customer);
+            for (item, q, uom) in event.instances() {
+                out.edge(
+                    EdgeKind::ShippedTo,
+                    &id_of(item),
+                    &to,
+                    time,
+                    location,
+                    q,
+                    uom,
+                    id,
+                );
+            }
+        }
+    }
+    if receipt {
+        for (item, q, uom) in event.instances() {
+            out.observation(
+                &id_of(item),
+                time,
+                id,
+                Some((q.unwrap_or(1.0), uom)),
+                None,
+                &[],
+                &[],
+            );
+        }
+    }
+}
+
+/// Business transactions link the event's items (TransactionEvent: its whole point).
+fn lower_transactions<'a>(
+    event: &EventView<'a>,
+    event_type: EventType,
+    location: Option<&NodeRef<'a>>,
+    out: &mut impl Sink<'a>,
+) {
+    let time = event.time;
+    let id = event.event_id;
+    if !event.biz_transactions.is_empty() {
         let items: Vec<NodeRef<'a>> = match event_type {
             EventType::TransformationEvent => event.output_ids().map(id_of).collect(),
             EventType::AggregationEvent | EventType::AssociationEvent => {
@@ -866,8 +913,12 @@ fn lower_one<'a>(event: &EventView<'a>, out: &mut impl Sink<'a>) {
             }
         }
     }
+}
 
-    // Dispositions of the event's items.
+/// Dispositions of the event's items.
+fn lower_dispositions<'a>(event: &EventView<'a>, event_type: EventType, out: &mut impl Sink<'a>) {
+    let time = event.time;
+    let id = event.event_id;
     if event.disposition.is_some()
         || !event.persistent_set.is_empty()
         || !event.persistent_unset.is_empty()

@@ -159,75 +159,121 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
         .iter()
         .find(|f| f.name == "eventID")
         .map(|f| f.text.trim().to_owned());
-    let err = |field: &str, message: String| {
-        ImportError::event(index, id.as_deref(), field.to_owned(), message)
+    let reader = FieldReader {
+        index,
+        id: id.as_deref(),
     };
+    let err = |field: &str, message: String| reader.err(field, message);
     let event_type = EventType::from_name(element.local()).ok_or_else(|| {
         err(
             element.local(),
             "unknown event type (expected one of the five EPCIS 2.0 event types)".into(),
         )
     })?;
-    let text = |f: &Element| f.text.trim().to_owned();
-    let time = |field: &str, f: &Element| {
-        Timestamp::parse(f.text.trim()).map_err(|e| err(field, e.to_string()))
-    };
-    let epc = |field: &str, f: &Element| canonical(f.text.trim()).map_err(|e| err(field, e));
-    let epcs = |field: &str, f: &Element| -> Result<Vec<String>, ImportError> {
+
+    let time_field = fields
+        .iter()
+        .find(|f| f.name == "eventTime")
+        .ok_or_else(|| err("eventTime", "missing".into()))?;
+    let mut event = EpcisEvent::new(
+        event_type,
+        String::new(),
+        reader.time("eventTime", time_field)?,
+    );
+    for f in fields {
+        reader.field(&mut event, f)?;
+    }
+    if event.action.is_none() && event_type != EventType::TransformationEvent {
+        return Err(err(
+            "action",
+            "missing (required for this event type)".into(),
+        ));
+    }
+    if event.event_id.is_empty() {
+        event.event_id = derived_id(&event);
+    }
+    Ok(event)
+}
+
+/// An element's trimmed text.
+fn text(f: &Element) -> String {
+    f.text.trim().to_owned()
+}
+
+/// Reads the fields of one event, naming the event (its index and id) in every error.
+struct FieldReader<'a> {
+    index: usize,
+    id: Option<&'a str>,
+}
+
+impl FieldReader<'_> {
+    fn err(&self, field: &str, message: String) -> ImportError {
+        ImportError::event(self.index, self.id, field.to_owned(), message)
+    }
+
+    fn time(&self, field: &str, f: &Element) -> Result<Timestamp, ImportError> {
+        Timestamp::parse(f.text.trim()).map_err(|e| self.err(field, e.to_string()))
+    }
+
+    fn epc(&self, field: &str, f: &Element) -> Result<String, ImportError> {
+        canonical(f.text.trim()).map_err(|e| self.err(field, e))
+    }
+
+    fn epcs(&self, field: &str, f: &Element) -> Result<Vec<String>, ImportError> {
         f.children_named("epc")
             .enumerate()
-            .map(|(i, e)| epc(&format!("{field}[{i}]"), e))
+            .map(|(i, e)| self.epc(&format!("{field}[{i}]"), e))
             .collect()
-    };
-    let quantities = |field: &str, f: &Element| -> Result<Vec<QuantityElement>, ImportError> {
+    }
+
+    fn quantities(&self, field: &str, f: &Element) -> Result<Vec<QuantityElement>, ImportError> {
         f.children_named("quantityElement")
             .enumerate()
             .map(|(i, q)| {
                 let at = format!("{field}[{i}]");
                 let class = q
                     .child("epcClass")
-                    .ok_or_else(|| err(&format!("{at}.epcClass"), "missing".into()))?;
+                    .ok_or_else(|| self.err(&format!("{at}.epcClass"), "missing".into()))?;
                 let quantity = match q.child_text("quantity") {
                     Some(t) => Some(t.parse::<f64>().ok().filter(|q| q.is_finite()).ok_or_else(
-                        || err(&format!("{at}.quantity"), format!("`{t}` is not a number")),
+                        || self.err(&format!("{at}.quantity"), format!("`{t}` is not a number")),
                     )?),
                     None => None,
                 };
                 Ok(QuantityElement {
-                    epc_class: epc(&format!("{at}.epcClass"), class)?,
+                    epc_class: self.epc(&format!("{at}.epcClass"), class)?,
                     quantity,
                     uom: q.child_text("uom").map(str::to_owned),
                 })
             })
             .collect()
-    };
-    let location = |field: &str, f: &Element| {
+    }
+
+    fn location(&self, field: &str, f: &Element) -> Result<String, ImportError> {
         let id = f
             .child("id")
-            .ok_or_else(|| err(&format!("{field}.id"), "missing".into()))?;
-        epc(&format!("{field}.id"), id)
-    };
-    let parties = |field: &str, tag: &str, f: &Element| -> Result<Vec<Party>, ImportError> {
+            .ok_or_else(|| self.err(&format!("{field}.id"), "missing".into()))?;
+        self.epc(&format!("{field}.id"), id)
+    }
+
+    fn parties(&self, field: &str, tag: &str, f: &Element) -> Result<Vec<Party>, ImportError> {
         f.children_named(tag)
             .enumerate()
             .map(|(i, p)| {
                 let kind = p
                     .attribute("type")
-                    .ok_or_else(|| err(&format!("{field}[{i}].type"), "missing".into()))?;
+                    .ok_or_else(|| self.err(&format!("{field}[{i}].type"), "missing".into()))?;
                 Ok(Party {
                     kind: Vocab::SourceDestType.shorten(kind),
-                    id: epc(&format!("{field}[{i}]"), p)?,
+                    id: self.epc(&format!("{field}[{i}]"), p)?,
                 })
             })
             .collect()
-    };
+    }
 
-    let time_field = fields
-        .iter()
-        .find(|f| f.name == "eventTime")
-        .ok_or_else(|| err("eventTime", "missing".into()))?;
-    let mut event = EpcisEvent::new(event_type, String::new(), time("eventTime", time_field)?);
-    for f in fields {
+    /// One field of the event, read into its place; an unknown element without a namespace
+    /// prefix is an error.
+    fn field(&self, event: &mut EpcisEvent, f: &Element) -> Result<(), ImportError> {
         let name = f.name.as_str();
         match name {
             "eventTime" => {}
@@ -235,21 +281,21 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
             "eventTimeZoneOffset" => {
                 let offset = text(f);
                 if !valid_offset(&offset) {
-                    return Err(err(
+                    return Err(self.err(
                         name,
                         format!("`{offset}` is not ±hh:mm (hours 00 to 23, minutes 00 to 59)"),
                     ));
                 }
                 event.event_time_zone_offset = offset;
             }
-            "recordTime" => event.record_time = Some(time(name, f)?),
+            "recordTime" => event.record_time = Some(self.time(name, f)?),
             "certificationInfo" => event.certification_info = Some(text(f)),
             "errorDeclaration" => {
-                let t = f
-                    .child("declarationTime")
-                    .ok_or_else(|| err("errorDeclaration.declarationTime", "missing".into()))?;
+                let t = f.child("declarationTime").ok_or_else(|| {
+                    self.err("errorDeclaration.declarationTime", "missing".into())
+                })?;
                 event.error_declaration = Some(ErrorDeclaration {
-                    declaration_time: time("errorDeclaration.declarationTime", t)?,
+                    declaration_time: self.time("errorDeclaration.declarationTime", t)?,
                     reason: f
                         .child_text("reason")
                         .map(|r| Vocab::ErrorReason.shorten(r)),
@@ -261,20 +307,19 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
             }
             "action" => {
                 let a = text(f);
-                event.action =
-                    Some(Action::from_name(&a).ok_or_else(|| {
-                        err(name, format!("`{a}` is not ADD, OBSERVE or DELETE"))
-                    })?);
+                event.action = Some(Action::from_name(&a).ok_or_else(|| {
+                    self.err(name, format!("`{a}` is not ADD, OBSERVE or DELETE"))
+                })?);
             }
-            "parentID" => event.parent_id = Some(epc(name, f)?),
-            "epcList" => event.epc_list = epcs(name, f)?,
-            "childEPCs" => event.child_epcs = epcs(name, f)?,
-            "inputEPCList" => event.input_epc_list = epcs(name, f)?,
-            "outputEPCList" => event.output_epc_list = epcs(name, f)?,
-            "quantityList" => event.quantity_list = quantities(name, f)?,
-            "childQuantityList" => event.child_quantity_list = quantities(name, f)?,
-            "inputQuantityList" => event.input_quantity_list = quantities(name, f)?,
-            "outputQuantityList" => event.output_quantity_list = quantities(name, f)?,
+            "parentID" => event.parent_id = Some(self.epc(name, f)?),
+            "epcList" => event.epc_list = self.epcs(name, f)?,
+            "childEPCs" => event.child_epcs = self.epcs(name, f)?,
+            "inputEPCList" => event.input_epc_list = self.epcs(name, f)?,
+            "outputEPCList" => event.output_epc_list = self.epcs(name, f)?,
+            "quantityList" => event.quantity_list = self.quantities(name, f)?,
+            "childQuantityList" => event.child_quantity_list = self.quantities(name, f)?,
+            "inputQuantityList" => event.input_quantity_list = self.quantities(name, f)?,
+            "outputQuantityList" => event.output_quantity_list = self.quantities(name, f)?,
             "transformationID" => event.transformation_id = Some(text(f)),
             "bizStep" => event.biz_step = Some(Vocab::BizStep.shorten(&f.text)),
             "disposition" => event.disposition = Some(Vocab::Disposition.shorten(&f.text)),
@@ -290,20 +335,20 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
                         .collect(),
                 })
             }
-            "readPoint" => event.read_point = Some(location(name, f)?),
-            "bizLocation" => event.biz_location = Some(location(name, f)?),
+            "readPoint" => event.read_point = Some(self.location(name, f)?),
+            "bizLocation" => event.biz_location = Some(self.location(name, f)?),
             "bizTransactionList" => {
                 for (i, bt) in f.children_named("bizTransaction").enumerate() {
                     event.biz_transaction_list.push(BizTransaction {
                         kind: bt
                             .attribute("type")
                             .map(|t| Vocab::BizTransactionType.shorten(t)),
-                        id: epc(&format!("bizTransactionList[{i}]"), bt)?,
+                        id: self.epc(&format!("bizTransactionList[{i}]"), bt)?,
                     });
                 }
             }
-            "sourceList" => event.source_list = parties(name, "source", f)?,
-            "destinationList" => event.destination_list = parties(name, "destination", f)?,
+            "sourceList" => event.source_list = self.parties(name, "source", f)?,
+            "destinationList" => event.destination_list = self.parties(name, "destination", f)?,
             "sensorElementList" => {
                 event.sensor_element_list = f
                     .children_named("sensorElement")
@@ -319,23 +364,14 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
                 event.extensions.insert(other.to_owned(), element_value(f));
             }
             other => {
-                return Err(err(
+                return Err(self.err(
                     other,
                     "unknown element (extensions need a namespace prefix)".into(),
                 ));
             }
         }
+        Ok(())
     }
-    if event.action.is_none() && event_type != EventType::TransformationEvent {
-        return Err(err(
-            "action",
-            "missing (required for this event type)".into(),
-        ));
-    }
-    if event.event_id.is_empty() {
-        event.event_id = derived_id(&event);
-    }
-    Ok(event)
 }
 
 struct Writer {
@@ -506,18 +542,7 @@ pub fn document(
         out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
         depth: 0,
     };
-    let mut declared: BTreeMap<String, String> = namespaces
-        .iter()
-        .filter(|(p, _)| !p.is_empty() && p.as_str() != "epcis")
-        .map(|(p, u)| (p.clone(), u.clone()))
-        .collect();
-    for p in prefixes(events) {
-        if p != "epcis" && !p.is_empty() && !p.contains(['<', '>', '"', ' ']) {
-            declared
-                .entry(p.clone())
-                .or_insert_with(|| format!("urn:mixplane:ns:{p}"));
-        }
-    }
+    let declared = declared_namespaces(events, namespaces);
     w.out
         .push_str(&format!("<epcis:EPCISDocument xmlns:epcis=\"{NAMESPACE}\""));
     for (p, u) in &declared {
@@ -530,123 +555,160 @@ pub fn document(
     w.open("EPCISBody");
     w.open("EventList");
     for e in events {
-        let tag = e.event_type.as_str();
-        w.open(tag);
-        w.leaf("eventTime", &[], &e.event_time.to_string());
-        if let Some(t) = e.record_time {
-            w.leaf("recordTime", &[], &t.to_string());
-        }
-        w.leaf("eventTimeZoneOffset", &[], &e.event_time_zone_offset);
-        w.leaf("eventID", &[], &e.event_id);
-        if let Some(d) = &e.error_declaration {
-            w.open("errorDeclaration");
-            w.leaf("declarationTime", &[], &d.declaration_time.to_string());
-            if let Some(r) = &d.reason {
-                w.leaf("reason", &[], &Vocab::ErrorReason.to_urn(r));
-            }
-            if !d.corrective_event_ids.is_empty() {
-                w.open("correctiveEventIDs");
-                for c in &d.corrective_event_ids {
-                    w.leaf("correctiveEventID", &[], c);
-                }
-                w.close("correctiveEventIDs");
-            }
-            w.close("errorDeclaration");
-        }
-        if let Some(c) = &e.certification_info {
-            w.leaf("certificationInfo", &[], c);
-        }
-        if let Some(p) = &e.parent_id {
-            w.leaf("parentID", &[], p);
-        }
-        w.epcs("epcList", &e.epc_list);
-        w.epcs("childEPCs", &e.child_epcs);
-        w.epcs("inputEPCList", &e.input_epc_list);
-        w.quantities("inputQuantityList", &e.input_quantity_list);
-        w.epcs("outputEPCList", &e.output_epc_list);
-        w.quantities("outputQuantityList", &e.output_quantity_list);
-        if let Some(t) = &e.transformation_id {
-            w.leaf("transformationID", &[], t);
-        }
-        if let Some(a) = e.action {
-            w.leaf("action", &[], a.as_str());
-        }
-        if let Some(s) = &e.biz_step {
-            w.leaf("bizStep", &[], &Vocab::BizStep.to_urn(s));
-        }
-        if let Some(d) = &e.disposition {
-            w.leaf("disposition", &[], &Vocab::Disposition.to_urn(d));
-        }
-        if let Some(pd) = &e.persistent_disposition {
-            w.open("persistentDisposition");
-            for s in &pd.set {
-                w.leaf("set", &[], &Vocab::Disposition.to_urn(s));
-            }
-            for s in &pd.unset {
-                w.leaf("unset", &[], &Vocab::Disposition.to_urn(s));
-            }
-            w.close("persistentDisposition");
-        }
-        if let Some(r) = &e.read_point {
-            w.open("readPoint");
-            w.leaf("id", &[], r);
-            w.close("readPoint");
-        }
-        if let Some(b) = &e.biz_location {
-            w.open("bizLocation");
-            w.leaf("id", &[], b);
-            w.close("bizLocation");
-        }
-        if !e.biz_transaction_list.is_empty() {
-            w.open("bizTransactionList");
-            for bt in &e.biz_transaction_list {
-                let kind = bt
-                    .kind
-                    .as_deref()
-                    .map(|k| Vocab::BizTransactionType.to_urn(k));
-                match &kind {
-                    Some(k) => w.leaf("bizTransaction", &[("type", k)], &bt.id),
-                    None => w.leaf("bizTransaction", &[], &bt.id),
-                }
-            }
-            w.close("bizTransactionList");
-        }
-        w.quantities("quantityList", &e.quantity_list);
-        w.quantities("childQuantityList", &e.child_quantity_list);
-        for (list, outer, inner) in [
-            (&e.source_list, "sourceList", "source"),
-            (&e.destination_list, "destinationList", "destination"),
-        ] {
-            if !list.is_empty() {
-                w.open(outer);
-                for p in list {
-                    let kind = Vocab::SourceDestType.to_urn(&p.kind);
-                    w.leaf(inner, &[("type", &kind)], &p.id);
-                }
-                w.close(outer);
-            }
-        }
-        if !e.sensor_element_list.is_empty() {
-            w.open("sensorElementList");
-            for s in &e.sensor_element_list {
-                w.sensor(s);
-            }
-            w.close("sensorElementList");
-        }
-        if !e.ilmd.is_empty() {
-            w.open("ilmd");
-            for (k, v) in &e.ilmd {
-                w.value(k, v);
-            }
-            w.close("ilmd");
-        }
-        for (k, v) in &e.extensions {
-            w.value(k, v);
-        }
-        w.close(tag);
+        w.event(e);
     }
     w.close("EventList");
     w.close("EPCISBody");
     w.out.push_str("</epcis:EPCISDocument>\n");
     w.out
+}
+
+/// The namespaces the document declares: the given ones (not `epcis` or the default), then a
+/// made-up URN for every other prefix the events use.
+fn declared_namespaces(
+    events: &[EpcisEvent],
+    namespaces: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut declared: BTreeMap<String, String> = namespaces
+        .iter()
+        .filter(|(p, _)| !p.is_empty() && p.as_str() != "epcis")
+        .map(|(p, u)| (p.clone(), u.clone()))
+        .collect();
+    for p in prefixes(events) {
+        if p != "epcis" && !p.is_empty() && !p.contains(['<', '>', '"', ' ']) {
+            declared
+                .entry(p.clone())
+                .or_insert_with(|| format!("urn:mixplane:ns:{p}"));
+        }
+    }
+    declared
+}
+
+impl Writer {
+    /// One event element with its fields in the EPCIS 2.0 schema order.
+    fn event(&mut self, e: &EpcisEvent) {
+        let tag = e.event_type.as_str();
+        self.open(tag);
+        self.leaf("eventTime", &[], &e.event_time.to_string());
+        if let Some(t) = e.record_time {
+            self.leaf("recordTime", &[], &t.to_string());
+        }
+        self.leaf("eventTimeZoneOffset", &[], &e.event_time_zone_offset);
+        self.leaf("eventID", &[], &e.event_id);
+        if let Some(d) = &e.error_declaration {
+            self.error_declaration(d);
+        }
+        if let Some(c) = &e.certification_info {
+            self.leaf("certificationInfo", &[], c);
+        }
+        if let Some(p) = &e.parent_id {
+            self.leaf("parentID", &[], p);
+        }
+        self.epcs("epcList", &e.epc_list);
+        self.epcs("childEPCs", &e.child_epcs);
+        self.epcs("inputEPCList", &e.input_epc_list);
+        self.quantities("inputQuantityList", &e.input_quantity_list);
+        self.epcs("outputEPCList", &e.output_epc_list);
+        self.quantities("outputQuantityList", &e.output_quantity_list);
+        if let Some(t) = &e.transformation_id {
+            self.leaf("transformationID", &[], t);
+        }
+        if let Some(a) = e.action {
+            self.leaf("action", &[], a.as_str());
+        }
+        if let Some(s) = &e.biz_step {
+            self.leaf("bizStep", &[], &Vocab::BizStep.to_urn(s));
+        }
+        if let Some(d) = &e.disposition {
+            self.leaf("disposition", &[], &Vocab::Disposition.to_urn(d));
+        }
+        if let Some(pd) = &e.persistent_disposition {
+            self.open("persistentDisposition");
+            for s in &pd.set {
+                self.leaf("set", &[], &Vocab::Disposition.to_urn(s));
+            }
+            for s in &pd.unset {
+                self.leaf("unset", &[], &Vocab::Disposition.to_urn(s));
+            }
+            self.close("persistentDisposition");
+        }
+        if let Some(r) = &e.read_point {
+            self.open("readPoint");
+            self.leaf("id", &[], r);
+            self.close("readPoint");
+        }
+        if let Some(b) = &e.biz_location {
+            self.open("bizLocation");
+            self.leaf("id", &[], b);
+            self.close("bizLocation");
+        }
+        self.biz_transactions(&e.biz_transaction_list);
+        self.quantities("quantityList", &e.quantity_list);
+        self.quantities("childQuantityList", &e.child_quantity_list);
+        for (list, outer, inner) in [
+            (&e.source_list, "sourceList", "source"),
+            (&e.destination_list, "destinationList", "destination"),
+        ] {
+            if !list.is_empty() {
+                self.open(outer);
+                for p in list {
+                    let kind = Vocab::SourceDestType.to_urn(&p.kind);
+                    self.leaf(inner, &[("type", &kind)], &p.id);
+                }
+                self.close(outer);
+            }
+        }
+        if !e.sensor_element_list.is_empty() {
+            self.open("sensorElementList");
+            for s in &e.sensor_element_list {
+                self.sensor(s);
+            }
+            self.close("sensorElementList");
+        }
+        if !e.ilmd.is_empty() {
+            self.open("ilmd");
+            for (k, v) in &e.ilmd {
+                self.value(k, v);
+            }
+            self.close("ilmd");
+        }
+        for (k, v) in &e.extensions {
+            self.value(k, v);
+        }
+        self.close(tag);
+    }
+
+    fn error_declaration(&mut self, d: &ErrorDeclaration) {
+        self.open("errorDeclaration");
+        self.leaf("declarationTime", &[], &d.declaration_time.to_string());
+        if let Some(r) = &d.reason {
+            self.leaf("reason", &[], &Vocab::ErrorReason.to_urn(r));
+        }
+        if !d.corrective_event_ids.is_empty() {
+            self.open("correctiveEventIDs");
+            for c in &d.corrective_event_ids {
+                self.leaf("correctiveEventID", &[], c);
+            }
+            self.close("correctiveEventIDs");
+        }
+        self.close("errorDeclaration");
+    }
+
+    fn biz_transactions(&mut self, list: &[BizTransaction]) {
+        if list.is_empty() {
+            return;
+        }
+        self.open("bizTransactionList");
+        for bt in list {
+            let kind = bt
+                .kind
+                .as_deref()
+                .map(|k| Vocab::BizTransactionType.to_urn(k));
+            match &kind {
+                Some(k) => self.leaf("bizTransaction", &[("type", k)], &bt.id),
+                None => self.leaf("bizTransaction", &[], &bt.id),
+            }
+        }
+        self.close("bizTransactionList");
+    }
 }
