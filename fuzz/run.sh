@@ -85,7 +85,8 @@ for target in "${targets[@]}"; do
     )
     [[ -n "${dict[$target]:-}" ]] && args+=("-dict=fuzz/dict/${dict[$target]}.dict")
     log="$out/$target.log"
-    echo "== fuzz $target (${seconds}s)"
+    if [[ -n "${FUZZ_RUNS:-}" ]]; then what="$FUZZ_RUNS inputs"; else what="${seconds}s"; fi
+    echo "== fuzz $target ($what)"
     started=$(date +%s)
     if "$bin/$target" "${args[@]}" "${corpora[@]}" > "$log" 2>&1; then
         result=ok
