@@ -209,13 +209,8 @@ impl PlantState {
                 ..
             } => {
                 let state = self.open_order(order).map_err(|m| fail("order", m))?;
-                if let Some(q) = q
-                    && !(q.is_finite() && *q > 0.0)
-                {
-                    return Err(fail(
-                        "quantity",
-                        format!("must be a positive number, got {q}"),
-                    ));
+                if let Some(q) = q {
+                    positive(fail, "quantity", *q)?;
                 }
                 if let Some(due) = due
                     && *due < state.order.release
@@ -406,13 +401,8 @@ impl PlantState {
             if !value.is_finite() {
                 return Err(fail("value", "must be a finite number".into()));
             }
-            if let Some(size) = sample_size
-                && !(size.is_finite() && *size > 0.0)
-            {
-                return Err(fail(
-                    "sample_size",
-                    format!("must be a positive number, got {size}"),
-                ));
+            if let Some(size) = sample_size {
+                positive(fail, "sample_size", *size)?;
             }
             if let Some(order) = order
                 && !self.orders.contains_key(order)
@@ -743,6 +733,15 @@ fn non_negative(fail: &Fail<'_>, field: &str, q: f64) -> Result<(), EventError> 
             field,
             format!("must be a non-negative number, got {q}"),
         ))
+    }
+}
+
+/// A quantity or sample size is a finite, positive number.
+fn positive(fail: &Fail<'_>, field: &str, q: f64) -> Result<(), EventError> {
+    if q.is_finite() && q > 0.0 {
+        Ok(())
+    } else {
+        Err(fail(field, format!("must be a positive number, got {q}")))
     }
 }
 
