@@ -321,14 +321,16 @@ seam! {
 seam! {
     /// The rows of a governance write.
     trait GovernanceTx for Tx {
-        /// Writes one row change; false when a [`GovernanceRow::ProposalUpdate`] found the
-        /// proposal at another version (nothing was changed).
+        /// Writes one row change; false when a row's condition does not hold (a
+        /// [`GovernanceRow::ProposalUpdate`] found the proposal at another version, a
+        /// principal exists already or changed, no global administrator would be left):
+        /// nothing was changed by that row, and the caller rolls the transaction back.
         fn governance_row(&mut self, row: &GovernanceRow) -> Result<bool>;
     }
 }
 
 /// A principal's stored columns.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PrincipalRow {
     pub id: String,
     pub kind: String,
@@ -339,14 +341,26 @@ pub(crate) struct PrincipalRow {
 /// One row change of a governance write.
 #[derive(Debug, Clone)]
 pub(crate) enum GovernanceRow {
-    /// Creates a principal or updates its kind, role and scope.
-    Principal {
+    /// Creates a principal; false when the name is taken (it is never rebound).
+    NewPrincipal {
         id: String,
         kind: PrincipalKind,
         role: Role,
         scope: String,
         at: i64,
     },
+    /// Changes a principal's role and scope; false unless it is still `before`.
+    PrincipalUpdate {
+        before: PrincipalRow,
+        role: Role,
+        scope: String,
+        at: i64,
+    },
+    /// Writes nothing; false unless the principal is still as given (the state a caller's
+    /// decision was made on).
+    PrincipalIs(PrincipalRow),
+    /// Writes nothing; false when no administrator with scope `*` and a live token is left.
+    KeepGlobalAdmin,
     /// A new token (only its hash is kept).
     Token {
         id: String,
@@ -354,8 +368,12 @@ pub(crate) enum GovernanceRow {
         hash: String,
         at: i64,
     },
-    /// Revokes every live token of a principal.
-    RevokeTokens { principal: String, at: i64 },
+    /// Revokes every live token of a principal but `except`.
+    RevokeTokens {
+        principal: String,
+        except: Option<String>,
+        at: i64,
+    },
     /// A new proposal (row version 1).
     Proposal {
         id: String,

@@ -57,6 +57,10 @@ pub enum StoreError {
     /// A query filter is malformed.
     #[error("invalid filter: {field}: {message}")]
     BadFilter { field: String, message: String },
+    /// A principal operation was refused: a bad or taken name, an unknown principal, one that
+    /// changed meanwhile, or the last global administrator.
+    #[error(transparent)]
+    Principal(#[from] crate::principals::PrincipalError),
     /// The database URL is not one this build supports.
     #[error("{0}")]
     Url(String),
@@ -96,6 +100,7 @@ impl StoreError {
                 | StoreError::PlantInvalid(_)
                 | StoreError::LogNotEmpty { .. }
                 | StoreError::BadFilter { .. }
+                | StoreError::Principal(_)
                 | StoreError::Url(_)
         )
     }

@@ -16,7 +16,7 @@
 //! tokens — verification reads the parameters from the stored hash, so both verify alike.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use govern::{ActionKind, Principal, PrincipalKind, Proposal, Role, Scope, Status};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 
 use crate::backend::{GovernanceRow, PrincipalRow};
 use crate::error::{Result, StoreError};
+use crate::principals::PrincipalError;
 use crate::store::{Entry, Store, now_ms};
 use crate::types::{Actor, ActorKind, Page};
 
@@ -38,7 +39,7 @@ pub enum TokenHashing {
 }
 
 impl TokenHashing {
-    fn argon2(self) -> Argon2<'static> {
+    pub(crate) fn argon2(self) -> Argon2<'static> {
         let (memory_kib, passes) = match self {
             TokenHashing::Standard => (19 * 1024, 2),
             TokenHashing::Fast => (1024, 1),
@@ -117,7 +118,7 @@ impl GovernanceWrite {
         }
     }
 
-    fn detail(&self, extra: Value) -> Value {
+    pub(crate) fn detail(&self, extra: Value) -> Value {
         let mut detail = json!({
             "modified_by": self.modified_by,
             "role": self.role.map(Role::as_str),
@@ -143,7 +144,7 @@ pub fn actor_of(principal: &Principal) -> Actor {
     Actor::new(kind, principal.id.clone())
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buffer);
     model::wire::hex(&buffer)
@@ -222,8 +223,11 @@ impl Store {
         .await
     }
 
-    /// Creates the principal `name` (or updates its kind, role and scope) and issues it a new
-    /// token. Audited as `token.create`; the token itself is never stored or audited.
+    /// Issues `name` a token: creates the principal when the name is free, issues it another
+    /// token when it exists with exactly this kind, role and scope, and refuses
+    /// ([`PrincipalError::Exists`]) when it exists otherwise — a name is never rebound (change a
+    /// principal with [`Store::update_principal`]). Audited as `principal.create` or
+    /// `token.create`; the token itself is never stored or audited.
     pub async fn create_token(
         &self,
         name: &str,
@@ -233,87 +237,23 @@ impl Store {
         hashing: TokenHashing,
         write: GovernanceWrite,
     ) -> Result<IssuedToken> {
-        let name = name.trim();
-        if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
-            return Err(StoreError::BadFilter {
-                field: "name".into(),
-                message: "a principal name is 1 to 128 printable characters".into(),
-            });
+        let wanted = Principal::new(name, kind, role, scope);
+        match self.principal(name).await? {
+            None => self.create_principal(&wanted, hashing, write).await,
+            Some(existing) if existing == wanted => {
+                self.issue_token(&existing, hashing, false, write).await
+            }
+            Some(_) => Err(PrincipalError::Exists(name.to_owned()).into()),
         }
-        let token_id = random_hex(8);
-        let token = format!("mxp_{token_id}_{}", random_hex(32));
-        let salt = SaltString::generate(&mut OsRng);
-        let hash = {
-            let token = token.clone();
-            tokio::task::spawn_blocking(move || {
-                hashing
-                    .argon2()
-                    .hash_password(token.as_bytes(), &salt)
-                    .map(|h| h.to_string())
-            })
-            .await
-            .map_err(|e| corrupt(format!("token hashing task failed: {e}")))?
-            .map_err(|e| corrupt(format!("token hashing failed: {e}")))?
-        };
-        let principal = Principal::new(name, kind, role, scope);
-        let now = now_ms();
-        let statements = vec![
-            GovernanceRow::Principal {
-                id: name.to_owned(),
-                kind,
-                role,
-                scope: principal.scope.to_string(),
-                at: now,
-            },
-            GovernanceRow::Token {
-                id: token_id.clone(),
-                principal: name.to_owned(),
-                hash,
-                at: now,
-            },
-        ];
-        let detail = write.detail(json!({
-            "principal": name,
-            "kind": kind.as_str(),
-            "granted_role": role.as_str(),
-            "scope": principal.scope.to_string(),
-            "token_id": token_id,
-        }));
-        self.governed_write(
-            write.actor,
-            "token.create",
-            format!("principal:{name}"),
-            detail,
-            statements,
-        )
-        .await?;
-        Ok(IssuedToken {
-            principal,
-            token_id,
-            token,
-        })
     }
 
-    /// Revokes every token of a principal. Audited as `token.revoke`; returns how many.
+    /// Revokes every token of the principal `name` (none when there is no such principal);
+    /// returns how many. Audited as `token.revoke`; refused for the last global administrator.
     pub async fn revoke_tokens(&self, name: &str, write: GovernanceWrite) -> Result<u64> {
-        let live = self.inner.backend.live_tokens(name).await?;
-        if live == 0 {
-            return Ok(0);
+        match self.principal(name).await? {
+            Some(principal) => self.revoke_principal_tokens(&principal, write).await,
+            None => Ok(0),
         }
-        let statements = vec![GovernanceRow::RevokeTokens {
-            principal: name.to_owned(),
-            at: now_ms(),
-        }];
-        let detail = write.detail(json!({ "principal": name, "tokens": live }));
-        self.governed_write(
-            write.actor,
-            "token.revoke",
-            format!("principal:{name}"),
-            detail,
-            statements,
-        )
-        .await?;
-        Ok(live as u64)
     }
 
     /// The principal a token belongs to, if the token is well-formed, known, not revoked and

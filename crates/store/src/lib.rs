@@ -59,15 +59,18 @@
 //!
 //! # Other modules
 //!
-//! `govern`, `quality` and `trace` persist governance, quality-enforcement and genealogy
-//! records; their writes go through the same audited write path (`Store::audited`: the writer
-//! lock, one backend transaction, the next chained audit record from `Writer::audit_record`).
+//! `govern` (with `principals`: the rules no caller can talk around — a name is never
+//! rebound, the last global administrator stays), `quality` and `trace` persist governance,
+//! quality-enforcement and genealogy records; their writes go through the same audited write
+//! path (`Store::audited`: the writer lock, one backend transaction, the next chained audit
+//! record from `Writer::audit_record`).
 
 pub mod audit;
 mod backend;
 mod error;
 mod govern;
 mod journal;
+mod principals;
 mod quality;
 mod sqlite;
 mod store;
@@ -79,6 +82,7 @@ pub use error::{Result, StoreError};
 pub use govern::{
     GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of,
 };
+pub use principals::{MAX_PRINCIPAL_NAME, PrincipalError, check_principal_name};
 pub use quality::{
     AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcTransition, NcUpdate,
     NewAlert, NewHold, NewNc, QualityBatch, QualityCounts, QualityWrite, StoredAlert, StoredNc,

@@ -10,7 +10,10 @@ use govern::{
 };
 use model::Timestamp;
 use serde_json::json;
-use store::{Actor, AuditFault, GovernanceWrite, ProposalFilter, Store, TokenHashing};
+use store::{
+    Actor, AuditFault, GovernanceWrite, PrincipalError, ProposalFilter, Store, StoreError,
+    TokenHashing,
+};
 
 fn cli() -> GovernanceWrite {
     GovernanceWrite::by(Actor::person("tester"), None)
@@ -76,32 +79,53 @@ async fn tokens_are_hashed_authenticate_and_revoke() {
 
     // Only the argon2id hash is stored, and the creation is audited without the secret.
     let audit = store.audit_log(0, 100).await.unwrap();
-    let created = audit.iter().find(|r| r.action == "token.create").unwrap();
+    let created = audit
+        .iter()
+        .find(|r| r.action == "principal.create")
+        .unwrap();
+    assert_eq!(created.detail["before"], json!(null));
+    assert_eq!(created.detail["after"]["role"], "planner");
     assert_eq!(created.detail["granted_role"], "planner");
     assert_eq!(created.detail["modified_by"], "tester");
     assert!(!created.detail.to_string().contains(&issued.token[21..]));
 
-    // The standard parameters verify too.
+    // The standard parameters verify too; the same name, kind, role and scope is another
+    // token for the same principal.
     let standard = store
         .create_token(
             "ann",
             PrincipalKind::Person,
             Role::Planner,
-            Scope::All,
+            "area:A1".parse().unwrap(),
             TokenHashing::Standard,
             cli(),
         )
         .await
         .unwrap();
     assert_eq!(
-        store
-            .authenticate(&standard.token)
-            .await
-            .unwrap()
-            .unwrap()
-            .scope,
-        Scope::All,
-        "re-issuing updates the principal"
+        store.authenticate(&standard.token).await.unwrap().unwrap(),
+        principal
+    );
+    // Another role or scope under that name is refused, not a silent rebinding.
+    let rebound = store
+        .create_token(
+            "ann",
+            PrincipalKind::Person,
+            Role::Admin,
+            Scope::All,
+            TokenHashing::Fast,
+            cli(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&rebound, StoreError::Principal(PrincipalError::Exists(name)) if name == "ann"),
+        "{rebound}"
+    );
+    assert_eq!(
+        store.authenticate(&issued.token).await.unwrap().unwrap(),
+        principal,
+        "the refused re-issue changed nothing"
     );
     assert_eq!(store.revoke_tokens("ann", cli()).await.unwrap(), 2);
     assert_eq!(store.authenticate(&issued.token).await.unwrap(), None);
@@ -270,4 +294,179 @@ async fn tampering_with_the_audit_table_names_the_first_bad_record() {
         common::tamper(&path, sql).await;
         assert_eq!(common::first_bad(&path).await, expected, "{name}");
     }
+}
+
+fn refused(error: StoreError) -> PrincipalError {
+    match error {
+        StoreError::Principal(refusal) => refusal,
+        other => panic!("not a principal refusal: {other}"),
+    }
+}
+
+/// Creating never rebinds a name; a change made on a stale read writes nothing; the last
+/// administrator with scope `*` and a live token can be neither demoted nor revoked; every
+/// change is audited with the principal before and after.
+#[tokio::test]
+async fn names_are_never_rebound_and_the_last_global_admin_stays() {
+    let store = Store::open_in_memory().await.unwrap();
+    let root = govern::Principal::new("root", PrincipalKind::Person, Role::Admin, Scope::All);
+    let root_token = store
+        .create_principal(&root, TokenHashing::Fast, cli())
+        .await
+        .unwrap();
+    let impostor = govern::Principal::new(
+        "root",
+        PrincipalKind::Person,
+        Role::Viewer,
+        "area:A1".parse().unwrap(),
+    );
+    assert_eq!(
+        refused(
+            store
+                .create_principal(&impostor, TokenHashing::Fast, cli())
+                .await
+                .unwrap_err()
+        ),
+        PrincipalError::Exists("root".into())
+    );
+    assert_eq!(store.principal("root").await.unwrap(), Some(root.clone()));
+
+    // The last global administrator: not demoted, not narrowed, not revoked.
+    for (role, scope) in [
+        (Role::Viewer, Scope::All),
+        (Role::Admin, Scope::Site("S1".into())),
+    ] {
+        let error = store
+            .update_principal(&root, role, scope, cli())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused(error),
+            PrincipalError::LastGlobalAdmin("root".into())
+        );
+    }
+    let error = store
+        .revoke_principal_tokens(&root, cli())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused(error),
+        PrincipalError::LastGlobalAdmin("root".into())
+    );
+    assert_eq!(
+        store.authenticate(&root_token.token).await.unwrap(),
+        Some(root.clone()),
+        "the refusals changed nothing"
+    );
+    // Rotating keeps a live token, so it is allowed.
+    let rotated = store
+        .issue_token(&root, TokenHashing::Fast, true, cli())
+        .await
+        .unwrap();
+    assert_eq!(store.authenticate(&root_token.token).await.unwrap(), None);
+    assert_eq!(
+        store.authenticate(&rotated.token).await.unwrap(),
+        Some(root.clone())
+    );
+
+    // With a second live global administrator, the first may go.
+    let ada = govern::Principal::new("ada", PrincipalKind::Person, Role::Admin, Scope::All);
+    store
+        .create_principal(&ada, TokenHashing::Fast, cli())
+        .await
+        .unwrap();
+    let demoted = store
+        .update_principal(&root, Role::Viewer, Scope::All, cli())
+        .await
+        .unwrap();
+    assert_eq!(demoted.role, Role::Viewer);
+    assert_eq!(
+        store.authenticate(&rotated.token).await.unwrap(),
+        Some(demoted.clone()),
+        "its token acts with the new role at once"
+    );
+    // A change made on what the caller read before is refused and writes nothing.
+    let records = store.audit_log(0, 1000).await.unwrap().len();
+    let error = store
+        .update_principal(&root, Role::Planner, Scope::All, cli())
+        .await
+        .unwrap_err();
+    assert_eq!(refused(error), PrincipalError::Changed("root".into()));
+    let error = store
+        .issue_token(&root, TokenHashing::Fast, false, cli())
+        .await
+        .unwrap_err();
+    assert_eq!(refused(error), PrincipalError::Changed("root".into()));
+    assert_eq!(store.audit_log(0, 1000).await.unwrap().len(), records);
+    // Now `ada` is the last one.
+    let error = store
+        .revoke_principal_tokens(&ada, cli())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused(error),
+        PrincipalError::LastGlobalAdmin("ada".into())
+    );
+    assert_eq!(
+        store
+            .revoke_principal_tokens(&demoted, cli())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        refused(store.existing_principal("nobody").await.unwrap_err()),
+        PrincipalError::Unknown("nobody".into())
+    );
+
+    // Before and after, in every record.
+    let audit = store.audit_log(0, 1000).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "principal.create",
+            "token.create",
+            "principal.create",
+            "principal.update",
+            "token.revoke"
+        ]
+    );
+    let update = &audit[3].detail;
+    assert_eq!(update["principal"], "root");
+    assert_eq!(update["before"]["role"], "admin");
+    assert_eq!(update["after"]["role"], "viewer");
+    assert_eq!(update["after"]["scope"], "*");
+    assert_eq!(audit[1].detail["revoked_others"], 1);
+    assert_eq!(audit[1].detail["after"]["live_tokens"], 1);
+    assert_eq!(audit[4].detail["before"]["live_tokens"], 1);
+    assert_eq!(audit[4].detail["after"]["live_tokens"], 0);
+    assert!(store.verify_audit().await.unwrap().is_intact());
+}
+
+/// The database file and its write-ahead log and shared memory hold the pseudonym key and
+/// the token hashes: they are created readable by their owner only, and a file left readable
+/// by others is tightened when the store opens it.
+#[cfg(unix)]
+#[tokio::test]
+async fn database_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::TempDir::new("govern-mode");
+    let path = dir.path().join("private.db");
+    let mode = |suffix: &str| {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        std::fs::metadata(&file).map(|m| m.permissions().mode() & 0o777)
+    };
+    {
+        let store = Store::open_sqlite(&path).await.unwrap();
+        store.pseudonym_key().await.unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            assert_eq!(mode(suffix).unwrap(), 0o600, "`{suffix}`");
+        }
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::open_sqlite(&path).await.unwrap();
+    assert_eq!(mode("").unwrap(), 0o600, "tightened on open");
+    assert_eq!(store.pseudonym_key().await.unwrap().len(), 32);
 }

@@ -153,24 +153,75 @@ impl GovernanceStore for Sqlite {
 impl GovernanceTx for Tx {
     async fn governance_row(&mut self, row: &GovernanceRow) -> Result<bool> {
         let query = match row {
-            GovernanceRow::Principal {
+            GovernanceRow::NewPrincipal {
                 id,
                 kind,
                 role,
                 scope,
                 at,
-            } => sqlx::query(
-                "INSERT INTO principals (id, kind, role, scope, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, role = excluded.role,
-                     scope = excluded.scope, updated_at = excluded.updated_at",
-            )
-            .bind(id)
-            .bind(kind.as_str())
-            .bind(role.as_str())
-            .bind(scope)
-            .bind(at)
-            .bind(at),
+            } => {
+                let done = sqlx::query(
+                    "INSERT INTO principals (id, kind, role, scope, created_at, updated_at)
+                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(id)
+                .bind(kind.as_str())
+                .bind(role.as_str())
+                .bind(scope)
+                .bind(at)
+                .bind(at)
+                .execute(&mut *self.0)
+                .await
+                .ctx("writing governance data")?;
+                return Ok(done.rows_affected() > 0);
+            }
+            GovernanceRow::PrincipalUpdate {
+                before,
+                role,
+                scope,
+                at,
+            } => {
+                let done = sqlx::query(
+                    "UPDATE principals SET role = ?, scope = ?, updated_at = ?
+                     WHERE id = ? AND kind = ? AND role = ? AND scope = ?",
+                )
+                .bind(role.as_str())
+                .bind(scope)
+                .bind(at)
+                .bind(&before.id)
+                .bind(&before.kind)
+                .bind(&before.role)
+                .bind(&before.scope)
+                .execute(&mut *self.0)
+                .await
+                .ctx("writing governance data")?;
+                return Ok(done.rows_affected() > 0);
+            }
+            GovernanceRow::PrincipalIs(expected) => {
+                let found = sqlx::query(
+                    "SELECT 1 FROM principals WHERE id = ? AND kind = ? AND role = ? AND scope = ?",
+                )
+                .bind(&expected.id)
+                .bind(&expected.kind)
+                .bind(&expected.role)
+                .bind(&expected.scope)
+                .fetch_optional(&mut *self.0)
+                .await
+                .ctx("reading a principal")?;
+                return Ok(found.is_some());
+            }
+            GovernanceRow::KeepGlobalAdmin => {
+                let left: i64 = sqlx::query(
+                    "SELECT COUNT(*) FROM principals p WHERE p.role = 'admin' AND p.scope = '*'
+                     AND EXISTS (SELECT 1 FROM tokens t
+                                 WHERE t.principal_id = p.id AND t.revoked_at IS NULL)",
+                )
+                .fetch_one(&mut *self.0)
+                .await
+                .and_then(|row| row.try_get(0))
+                .ctx("counting global administrators")?;
+                return Ok(left > 0);
+            }
             GovernanceRow::Token {
                 id,
                 principal,
@@ -183,11 +234,17 @@ impl GovernanceTx for Tx {
             .bind(principal)
             .bind(hash)
             .bind(at),
-            GovernanceRow::RevokeTokens { principal, at } => sqlx::query(
-                "UPDATE tokens SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL",
+            GovernanceRow::RevokeTokens {
+                principal,
+                except,
+                at,
+            } => sqlx::query(
+                "UPDATE tokens SET revoked_at = ?
+                 WHERE principal_id = ? AND revoked_at IS NULL AND (?3 IS NULL OR id <> ?3)",
             )
             .bind(at)
-            .bind(principal),
+            .bind(principal)
+            .bind(except),
             GovernanceRow::Proposal {
                 id,
                 kind,

@@ -7,7 +7,9 @@
 //!
 //! Connection settings: WAL journal, `synchronous = FULL` (every commit is fsynced to the WAL
 //! before it returns, so an acknowledged batch survives power loss and `kill -9`), foreign keys
-//! on, a 10 s busy timeout. The WAL is checkpointed in the background ([`Checkpointer`]).
+//! on, a 10 s busy timeout. The WAL is checkpointed in the background ([`Checkpointer`]). The
+//! database file and its `-wal` and `-shm` files are readable by their owner only (mode 0600,
+//! `owner_only`): they hold the pseudonym key.
 
 mod governance;
 mod log;
@@ -75,6 +77,7 @@ pub(crate) async fn open_file(path: &Path) -> Result<Backend> {
             source,
         })?;
     }
+    owner_only(path)?;
     let options = base_options(
         SqliteConnectOptions::new()
             .filename(path)
@@ -90,6 +93,48 @@ pub(crate) async fn open_file(path: &Path) -> Result<Backend> {
         pool,
         checkpoint: Checkpointer::new(true),
     }))
+}
+
+/// Makes the database file readable and writable by its owner only (mode 0600), creating it
+/// empty when missing, and tightens a write-ahead log and shared-memory file left by an earlier
+/// run. The database holds the pseudonym key and the token hashes. SQLite gives the `-wal` and
+/// `-shm` files it creates the database file's mode, so they are 0600 too. (Elsewhere than
+/// on unix the file system's own access control applies.)
+fn owner_only(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |context: &'static str, path: &Path| {
+            let path = path.display().to_string();
+            move |source| StoreError::Io {
+                context,
+                path,
+                source,
+            }
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(io("creating the database file", path))?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = Path::new(&file);
+            let Ok(meta) = std::fs::metadata(file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io("making the database file private", file))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Opens a private in-memory database (one connection, kept for the pool's life).
