@@ -14,7 +14,8 @@
 //! - Modules by use-case: [`govern`] (proposals and sinks), [`quality`] (enforcement,
 //!   holds, nonconformances, the release gate), [`trace`] (imports, genealogy queries),
 //!   [`schedule`] (optimize, solve, check, explain, repair), [`scenario`] (what-ifs and their
-//!   commit), [`events`] (ingest), [`principals`] (tokens), [`plant`] (work-center views),
+//!   commit), [`events`] (ingest), [`principals`] (principals and tokens, touched only by
+//!   callers they are within), [`plant`] (work-center views),
 //!   [`plan`] (schedule → simulator plan), [`agents`] (proposers that run in process).
 //!
 //! Architecture invariant: this crate speaks no protocol. It depends on no edge (`server`,

@@ -56,7 +56,8 @@ enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Print the JSON Schema of a document mixplane reads.
     Schema(commands::validate::SchemaArgs),
-    /// API tokens: `token create --name N --role R --scope S` (printed once), `token revoke --name N`.
+    /// Principals and API tokens: `token create --name N --role R --scope S` (printed once),
+    /// `token issue --name N`, `token update --name N --role R`, `token revoke --name N`.
     Token(commands::token::TokenArgs),
     /// The audit trail: `audit verify` (names the first bad record), `audit export` (JSON Lines).
     Audit(commands::audit::AuditArgs),

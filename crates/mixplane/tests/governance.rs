@@ -1,4 +1,5 @@
-//! The governance commands of the binary: `token create` prints a token once, `audit export`
+//! The governance commands of the binary: `token create` prints a token once and never
+//! rebinds a name, `token issue`/`update`/`revoke` keep the last global admin, `audit export`
 //! writes the trail as JSON Lines, and `audit verify` passes on an intact trail and names the
 //! first bad record after a record is edited, deleted, inserted or swapped in the database.
 
@@ -80,7 +81,7 @@ fn token_create_audit_export_and_verify() {
         .collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["seq"], 1);
-    assert_eq!(lines[0]["action"], "token.create");
+    assert_eq!(lines[0]["action"], "principal.create");
     assert_eq!(lines[3]["detail"]["granted_role"], "agent");
     assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
 }
@@ -176,4 +177,80 @@ fn reading_commands_refuse_a_directory_without_a_store() {
     std::fs::write(broken.0.join("mixplane.db"), b"this is not SQLite").unwrap();
     let verify = mixplane(&broken.0, &["audit", "verify"]);
     assert_eq!(verify.status.code(), Some(2), "{}", text(&verify.stderr));
+}
+
+/// `token create` refuses a name that exists (it used to rebind it silently); `token issue`
+/// prints another token, `token update` changes the role, and the last administrator with
+/// scope `*` can be neither demoted nor revoked; bad names are refused by name.
+#[test]
+fn token_commands_never_rebind_a_name_and_keep_the_last_global_admin() {
+    let dir = TempDir::new("principals");
+    let run = |args: &[&str]| mixplane(&dir.0, args);
+    let ok = |out: Output| {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let failed = |out: Output| {
+        assert!(!out.status.success(), "{}", text(&out.stdout));
+        text(&out.stderr)
+    };
+    ok(run(&[
+        "token", "create", "--name", "root", "--role", "admin",
+    ]));
+    ok(run(&[
+        "token",
+        "create",
+        "--name",
+        "ann",
+        "--role",
+        "planner",
+        "--scope",
+        "area:A-PACK",
+    ]));
+    let stderr = failed(run(&[
+        "token", "create", "--name", "ann", "--role", "admin", "--scope", "*",
+    ]));
+    assert!(stderr.contains("exists already"), "{stderr}");
+    let stderr = failed(run(&[
+        "token", "create", "--name", "a:b", "--role", "viewer",
+    ]));
+    assert!(stderr.contains("`:`"), "{stderr}");
+
+    let token = ok(run(&["token", "issue", "--name", "ann"]));
+    assert!(token.trim().starts_with("mxp_"), "{token}");
+    let changed = ok(run(&[
+        "token", "update", "--name", "ann", "--role", "viewer",
+    ]));
+    assert!(changed.contains("planner → viewer"), "{changed}");
+    let stderr = failed(run(&[
+        "token", "update", "--name", "root", "--role", "viewer",
+    ]));
+    assert!(stderr.contains("last administrator"), "{stderr}");
+    let stderr = failed(run(&["token", "revoke", "--name", "root"]));
+    assert!(stderr.contains("last administrator"), "{stderr}");
+    let revoked = ok(run(&["token", "revoke", "--name", "ann"]));
+    assert!(revoked.contains("revoked 2 token(s)"), "{revoked}");
+    let stderr = failed(run(&["token", "issue", "--name", "nobody"]));
+    assert!(
+        stderr.contains("no principal is named `nobody`"),
+        "{stderr}"
+    );
+
+    let out = dir.0.join("audit.jsonl");
+    ok(run(&["audit", "export", "--out", out.to_str().unwrap()]));
+    let actions: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].to_string())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "\"principal.create\"",
+            "\"principal.create\"",
+            "\"token.create\"",
+            "\"principal.update\"",
+            "\"token.revoke\""
+        ]
+    );
 }

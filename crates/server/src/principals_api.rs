@@ -1,12 +1,13 @@
 //! Principals and their tokens over HTTP (`/v1/principals`), for administrators who cannot
-//! run the CLI on the server: list who may call the API, create or update a principal and
-//! issue it a token (shown once), revoke a principal's tokens — the use-cases of
-//! `app::principals`, where the rule that a caller grants no more reach than it has lives.
+//! run the CLI on the server: list who may call the API, create a principal with its first
+//! token (shown once), change a principal's role or scope, issue an existing principal
+//! another token, revoke a principal's tokens — the use-cases of `app::principals`, where the
+//! rule that a caller touches only principals within its own scope and role lives.
 
-use app::principals::{IssueRequest, Issued, Revoked};
+use app::principals::{ChangeRequest, Changed, CreateRequest, Issued, Revoked};
 use axum::extract::{Path, State};
 use axum::http::Method;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, patch, post};
 use govern::{Permission, Principal};
 
 use crate::AppState;
@@ -22,7 +23,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: Method::GET,
             path: "/v1/principals",
             operation_id: "listPrincipals",
-            summary: "Every principal that may call the API: name, kind, role and scope",
+            summary: "The principals within the caller's scope: name, kind, role and scope",
             tag: "governance",
             params: &[],
             request: None,
@@ -35,14 +36,40 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: Method::POST,
             path: "/v1/principals",
             operation_id: "issueToken",
-            summary: "Create or update a principal and issue it a token (shown once; audited)",
+            summary: "Create a principal and issue its first token (shown once; audited); 409 when the name exists",
             tag: "governance",
             params: &[],
-            request: Some(|g| g.subschema_for::<IssueRequest>()),
+            request: Some(|g| g.subschema_for::<CreateRequest>()),
             response: |g| g.subschema_for::<Issued>(),
             success_status: 201,
             permission: Permission::ManagePrincipals,
-            handler: || axum::routing::post(issue),
+            handler: || post(create),
+        },
+        Endpoint {
+            method: Method::PATCH,
+            path: "/v1/principals/{name}",
+            operation_id: "updatePrincipal",
+            summary: "Change a principal's role or scope (audited with before and after; effective on its next call)",
+            tag: "governance",
+            params: NAME_PARAMS,
+            request: Some(|g| g.subschema_for::<ChangeRequest>()),
+            response: |g| g.subschema_for::<Changed>(),
+            success_status: 200,
+            permission: Permission::ManagePrincipals,
+            handler: || patch(change),
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/principals/{name}/tokens",
+            operation_id: "issueAnotherToken",
+            summary: "Issue an existing principal another token (shown once; audited)",
+            tag: "governance",
+            params: NAME_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<Issued>(),
+            success_status: 201,
+            permission: Permission::ManagePrincipals,
+            handler: || post(issue),
         },
         Endpoint {
             method: Method::DELETE,
@@ -62,17 +89,41 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 const NAME_PARAMS: &[Param] = &[path("name", "a principal's name")];
 
-async fn list(State(app): State<AppState>) -> Result<Json200<Vec<Principal>>, Problem> {
-    Ok(Json200(app::principals::list(&app).await?))
+async fn list(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json200<Vec<Principal>>, Problem> {
+    Ok(Json200(app::principals::list(&app, &caller.0).await?))
+}
+
+async fn create(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(request): Json<CreateRequest>,
+) -> Result<Created<Issued>, Problem> {
+    Ok(Created(
+        app::principals::create(&app, &caller.0, request).await?,
+    ))
+}
+
+async fn change(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(request): Json<ChangeRequest>,
+) -> Result<Json200<Changed>, Problem> {
+    Ok(Json200(
+        app::principals::change(&app, &caller.0, &name, request).await?,
+    ))
 }
 
 async fn issue(
     State(app): State<AppState>,
     caller: Caller,
-    Json(request): Json<IssueRequest>,
+    Path(name): Path<String>,
 ) -> Result<Created<Issued>, Problem> {
     Ok(Created(
-        app::principals::issue(&app, &caller.0, request).await?,
+        app::principals::issue(&app, &caller.0, &name).await?,
     ))
 }
 

@@ -140,6 +140,17 @@ impl From<store::StoreError> for Problem {
             E::LogNotEmpty { .. } => {
                 Problem::new(StatusCode::CONFLICT, "log-not-empty", error.to_string())
             }
+            E::Principal(refusal) => {
+                use store::PrincipalError as P;
+                let (status, kind) = match refusal {
+                    P::Name(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-principal-name"),
+                    P::Unknown(_) => (StatusCode::NOT_FOUND, "not-found"),
+                    P::Exists(_) => (StatusCode::CONFLICT, "principal-exists"),
+                    P::Changed(_) => (StatusCode::CONFLICT, "principal-changed"),
+                    P::LastGlobalAdmin(_) => (StatusCode::CONFLICT, "last-global-admin"),
+                };
+                Problem::new(status, kind, error.to_string())
+            }
             _ => {
                 tracing::error!(%error, "store failure");
                 Problem::internal(

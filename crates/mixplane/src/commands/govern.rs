@@ -45,24 +45,29 @@ pub fn app_over(store: std::sync::Arc<store::Store>, data_dir: &Path) -> anyhow:
 /// The demo's administrator.
 pub const DEMO_ADMIN: &str = "demo-admin";
 
-/// Revokes the previous demo admin's tokens and issues a new one.
+/// A fresh token for the demo's administrator (`*` scope): created on the first demo; on a
+/// later one its role and scope are restored if someone changed them, and the new token
+/// replaces its others in one write (so it is never without one, and never the last global
+/// administrator without a token).
 pub async fn demo_admin_token(store: &store::Store) -> anyhow::Result<String> {
     let write = || store::GovernanceWrite::by(super::cli_actor(), None);
-    store
-        .revoke_tokens(DEMO_ADMIN, write())
-        .await
-        .context("revoking the previous demo admin tokens")?;
-    let issued = store
-        .create_token(
-            DEMO_ADMIN,
-            PrincipalKind::Person,
-            Role::Admin,
-            Scope::All,
-            store::TokenHashing::Standard,
-            write(),
-        )
-        .await
-        .context("creating the demo admin token")?;
+    let admin = govern::Principal::new(DEMO_ADMIN, PrincipalKind::Person, Role::Admin, Scope::All);
+    let hashing = store::TokenHashing::Standard;
+    let issued = match store.principal(DEMO_ADMIN).await? {
+        None => store.create_principal(&admin, hashing, write()).await,
+        Some(existing) => {
+            let current = if existing == admin {
+                existing
+            } else {
+                store
+                    .update_principal(&existing, Role::Admin, Scope::All, write())
+                    .await
+                    .context("restoring the demo admin's role and scope")?
+            };
+            store.issue_token(&current, hashing, true, write()).await
+        }
+    }
+    .context("issuing the demo admin token")?;
     Ok(issued.token)
 }
 

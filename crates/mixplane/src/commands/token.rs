@@ -1,8 +1,13 @@
-//! `mixplane token create`: create (or update) a principal and issue it an API token, printed
-//! once. Only the token's argon2id hash is stored.
+//! `mixplane token …`: principals and their API tokens, for whoever holds the data directory
+//! (the way back in when no administrator token is left). `create` makes a new principal and
+//! prints its first token once, `issue` prints another token for an existing one, `update`
+//! changes its role or scope, `revoke` revokes its tokens. Creating refuses a name that
+//! exists (a name is never rebound) and the last administrator with scope `*` and a live token
+//! can be neither demoted nor revoked — the store's rules, the same as over HTTP. Only a
+//! token's argon2id hash is stored.
 
 use anyhow::Context;
-use govern::{PrincipalKind, Role, Scope};
+use govern::{Principal, PrincipalKind, Role, Scope};
 
 use crate::DataArgs;
 
@@ -14,17 +19,21 @@ pub struct TokenArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TokenCommand {
-    /// Create a principal (or update its role and scope) and print a new token for it once.
+    /// Create a principal and print its first token once (refused when the name exists).
     Create(CreateArgs),
+    /// Print another token for an existing principal, once.
+    Issue(NameArgs),
+    /// Change a principal's role or scope.
+    Update(UpdateArgs),
     /// Revoke every token of a principal.
-    Revoke(RevokeArgs),
+    Revoke(NameArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct CreateArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Principal name: a user name, a service name or an agent id.
+    /// Principal name: a user name, a service name or an agent id (1 to 128 characters).
     #[arg(long)]
     pub name: String,
     /// viewer, operator, planner, quality_engineer, supervisor, admin or agent.
@@ -39,18 +48,52 @@ pub struct CreateArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RevokeArgs {
+pub struct NameArgs {
     #[command(flatten)]
     pub data: DataArgs,
     #[arg(long)]
     pub name: String,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long)]
+    pub name: String,
+    /// The new role.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// The new scope: `*`, `site:ID` or `area:ID`.
+    #[arg(long)]
+    pub scope: Option<String>,
+}
+
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     match args.command {
         TokenCommand::Create(args) => create(args),
+        TokenCommand::Issue(args) => issue(args),
+        TokenCommand::Update(args) => update(args),
         TokenCommand::Revoke(args) => revoke(args),
     }
+}
+
+fn write() -> store::GovernanceWrite {
+    store::GovernanceWrite::by(super::cli_actor(), None)
+}
+
+/// Says what was issued on stderr and prints the token alone on stdout.
+fn print_token(what: &str, issued: &store::IssuedToken) {
+    let p = &issued.principal;
+    eprintln!(
+        "{what} {} ({}, role {}, scope {}), token id {}; it is shown once and stored only as a hash:",
+        p.id,
+        p.kind.as_str(),
+        p.role,
+        p.scope,
+        issued.token_id
+    );
+    println!("{}", issued.token);
 }
 
 fn create(args: CreateArgs) -> anyhow::Result<()> {
@@ -64,37 +107,83 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
         !(role == Role::Agent && kind != PrincipalKind::Agent),
         "the agent role is for principals of kind agent"
     );
+    store::check_principal_name(&args.name)?;
     let super::DataDir { runtime, store, .. } =
         super::open_data(&args.data, super::Open::OrCreate)?;
+    let principal = Principal::new(args.name, kind, role, scope);
     let issued = runtime
-        .block_on(store.create_token(
-            &args.name,
-            kind,
-            role,
-            scope,
-            store::TokenHashing::Standard,
-            store::GovernanceWrite::by(super::cli_actor(), None),
-        ))
-        .context("creating the token")?;
-    eprintln!(
-        "created a token for {} ({}, role {}, scope {}); it is shown once and stored only as a hash:",
-        issued.principal.id,
-        issued.principal.kind.as_str(),
-        issued.principal.role,
-        issued.principal.scope
-    );
-    println!("{}", issued.token);
+        .block_on(store.create_principal(&principal, store::TokenHashing::Standard, write()))
+        .context("creating the principal")?;
+    print_token("created", &issued);
     Ok(())
 }
 
-fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
+fn issue(args: NameArgs) -> anyhow::Result<()> {
+    let super::DataDir { runtime, store, .. } =
+        super::open_data(&args.data, super::Open::Existing)?;
+    let issued = runtime
+        .block_on(async {
+            let principal = store.existing_principal(&args.name).await?;
+            store
+                .issue_token(&principal, store::TokenHashing::Standard, false, write())
+                .await
+        })
+        .context("issuing a token")?;
+    print_token("issued another token to", &issued);
+    Ok(())
+}
+
+fn update(args: UpdateArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.role.is_some() || args.scope.is_some(),
+        "name a --role or a --scope to change"
+    );
+    let role: Option<Role> = args
+        .role
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let scope: Option<Scope> = args
+        .scope
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let super::DataDir { runtime, store, .. } =
+        super::open_data(&args.data, super::Open::Existing)?;
+    let (before, after) = runtime
+        .block_on(async {
+            let before = store.existing_principal(&args.name).await?;
+            let role = role.unwrap_or(before.role);
+            anyhow::ensure!(
+                !(role == Role::Agent && before.kind != PrincipalKind::Agent),
+                "the agent role is for principals of kind agent; `{}` is a {}",
+                before.id,
+                before.kind
+            );
+            let scope = scope.unwrap_or_else(|| before.scope.clone());
+            let after = store
+                .update_principal(&before, role, scope, write())
+                .await?;
+            Ok((before, after))
+        })
+        .context("changing the principal")?;
+    println!(
+        "{}: role {} → {}, scope {} → {}",
+        after.id, before.role, after.role, before.scope, after.scope
+    );
+    Ok(())
+}
+
+fn revoke(args: NameArgs) -> anyhow::Result<()> {
     let super::DataDir { runtime, store, .. } =
         super::open_data(&args.data, super::Open::Existing)?;
     let revoked = runtime
-        .block_on(store.revoke_tokens(
-            &args.name,
-            store::GovernanceWrite::by(super::cli_actor(), None),
-        ))
+        .block_on(async {
+            let principal = store.existing_principal(&args.name).await?;
+            store.revoke_principal_tokens(&principal, write()).await
+        })
         .context("revoking tokens")?;
     println!("revoked {revoked} token(s) of {}", args.name);
     Ok(())
