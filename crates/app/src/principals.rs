@@ -33,7 +33,7 @@ use crate::{App, AppError};
 /// A principal to create, with its first token.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateRequest {
+pub struct NewPrincipal {
     /// 1 to 128 printable characters, no `:`, no white space at either end.
     pub name: String,
     pub role: Role,
@@ -47,7 +47,7 @@ pub struct CreateRequest {
 /// A change of a principal's role or scope (or both); its kind and name never change.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ChangeRequest {
+pub struct PrincipalChange {
     #[serde(default)]
     pub role: Option<Role>,
     /// `*`, `site:<id>` or `area:<id>`.
@@ -66,7 +66,7 @@ pub struct Issued {
 
 /// A principal before and after a change (the same when the change changed nothing).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Changed {
+pub struct ChangedPrincipal {
     pub before: Principal,
     pub after: Principal,
 }
@@ -166,11 +166,7 @@ pub async fn list(app: &App, who: &Principal) -> Result<Vec<Principal>, AppError
 
 /// Creates a principal and issues it its first token, as `who`; a name that exists is
 /// refused (409), never rebound.
-pub async fn create(
-    app: &App,
-    who: &Principal,
-    request: CreateRequest,
-) -> Result<Issued, AppError> {
+pub async fn create(app: &App, who: &Principal, request: NewPrincipal) -> Result<Issued, AppError> {
     check_name(&request.name)?;
     let kind = request
         .kind
@@ -195,8 +191,8 @@ pub async fn change(
     app: &App,
     who: &Principal,
     name: &str,
-    request: ChangeRequest,
-) -> Result<Changed, AppError> {
+    request: PrincipalChange,
+) -> Result<ChangedPrincipal, AppError> {
     if request.role.is_none() && request.scope.is_none() {
         return Err(AppError::Invalid(
             "name a `role` or a `scope` to change (a principal's name and kind never change)"
@@ -210,7 +206,7 @@ pub async fn change(
     let wanted = Principal::new(before.id.clone(), before.kind, role, scope.clone());
     check_within(app, who, &wanted).await?;
     if wanted == before {
-        return Ok(Changed {
+        return Ok(ChangedPrincipal {
             after: before.clone(),
             before,
         });
@@ -219,7 +215,7 @@ pub async fn change(
         .store
         .update_principal(&before, role, scope, write_by(who))
         .await?;
-    Ok(Changed { before, after })
+    Ok(ChangedPrincipal { before, after })
 }
 
 /// Issues the existing principal `name` another token, as `who`.

@@ -4,7 +4,7 @@
 //! another token, revoke a principal's tokens — the use-cases of `app::principals`, where the
 //! rule that a caller touches only principals within its own scope and role lives.
 
-use app::principals::{ChangeRequest, Changed, CreateRequest, Issued, Revoked};
+use app::principals::{ChangedPrincipal, Issued, NewPrincipal, PrincipalChange, Revoked};
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{delete, get, patch, post};
@@ -39,7 +39,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "Create a principal and issue its first token (shown once; audited); 409 when the name exists",
             tag: "governance",
             params: &[],
-            request: Some(|g| g.subschema_for::<CreateRequest>()),
+            request: Some(|g| g.subschema_for::<NewPrincipal>()),
             response: |g| g.subschema_for::<Issued>(),
             success_status: 201,
             permission: Permission::ManagePrincipals,
@@ -52,8 +52,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "Change a principal's role or scope (audited with before and after; effective on its next call)",
             tag: "governance",
             params: NAME_PARAMS,
-            request: Some(|g| g.subschema_for::<ChangeRequest>()),
-            response: |g| g.subschema_for::<Changed>(),
+            request: Some(|g| g.subschema_for::<PrincipalChange>()),
+            response: |g| g.subschema_for::<ChangedPrincipal>(),
             success_status: 200,
             permission: Permission::ManagePrincipals,
             handler: || patch(change),
@@ -99,7 +99,7 @@ async fn list(
 async fn create(
     State(app): State<AppState>,
     caller: Caller,
-    Json(request): Json<CreateRequest>,
+    Json(request): Json<NewPrincipal>,
 ) -> Result<Created<Issued>, Problem> {
     Ok(Created(
         app::principals::create(&app, &caller.0, request).await?,
@@ -110,8 +110,8 @@ async fn change(
     State(app): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Json(request): Json<ChangeRequest>,
-) -> Result<Json200<Changed>, Problem> {
+    Json(request): Json<PrincipalChange>,
+) -> Result<Json200<ChangedPrincipal>, Problem> {
     Ok(Json200(
         app::principals::change(&app, &caller.0, &name, request).await?,
     ))

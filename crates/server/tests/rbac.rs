@@ -176,6 +176,8 @@ const RULES: &[Rule] = &[
     rule("listPrincipals", Sample::Plain),
     rule("issueToken", Sample::Access("{}")),
     rule("revokeTokens", Sample::Access("")),
+    rule("updatePrincipal", Sample::Access("{}")),
+    rule("issueAnotherToken", Sample::Access("")),
 ];
 
 /// The scopes every role is tried with, and whether each reaches area A-CHEM of site RHF.
