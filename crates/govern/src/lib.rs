@@ -32,5 +32,5 @@ pub use proposal::{
     ActionKind, Change, Decision, DecisionKind, Entity, Evidence, Field, GovernError, Outcome,
     Proposal, ProposalDraft, Status, Trigger,
 };
-pub use pseudo::{Pseudonymizer, hmac_sha256};
+pub use pseudo::{PRINCIPAL_FIELDS, Pseudonymizer, hmac_sha256};
 pub use rbac::{Hierarchy, Permission, Principal, PrincipalKind, Role, Scope};

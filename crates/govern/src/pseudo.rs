@@ -7,6 +7,16 @@
 //! ([`Pseudonymizer::resolve`]) recomputes the pseudonyms of the known identities and is for
 //! admins only (the server enforces that); it compares MACs in constant time. HMAC (RFC 2104)
 //! is RustCrypto's `hmac` over `sha2`.
+//!
+//! Two kinds of field are pseudonymised by [`Pseudonymizer::protect`]: the policy's
+//! `identity_fields` (operators in plant data and events: pool `members`, `operator`, …),
+//! configured per plant, and [`PRINCIPAL_FIELDS`], the fields in which mixplane's own answers
+//! name who did something (who proposed, decided, applied, placed or released a hold, moved a
+//! nonconformance, wrote an audit record), fixed here because mixplane writes them. A principal
+//! written as `kind:name` keeps its kind (`person:psn_…`); mixplane's own machinery
+//! (`system:…`, `policy:…`) names no one and is kept; a pseudonym is never pseudonymised
+//! again. Principals are among the identities an admin resolves, so an agent can still refer
+//! back to who did what.
 
 use std::collections::BTreeSet;
 
@@ -55,6 +65,46 @@ fn pseudonym_bytes(pseudonym: &str) -> Option<[u8; PSEUDONYM_BYTES]> {
 
 /// The value masked fields get.
 pub const MASK: &str = "***";
+
+/// The JSON fields in which mixplane's answers name a principal (a person, a service or an
+/// agent) who did something; agents read them pseudonymised wherever they appear:
+///
+/// - `actor` — who wrote an audit record (`{kind, id}`);
+/// - `added_by`, `done_by`, `verified_by` — a nonconformance's CAPA actions;
+/// - `approved_by`, `opened_by` — kept for answers that name them so (none does yet);
+/// - `by` — a nonconformance's history, and who applied or rolled back a proposal
+///   (`policy:…` when it applied by itself);
+/// - `modified_by` — the person or engine behind a governance write;
+/// - `placed_by`, `released_by` — a hold (`kind:name`);
+/// - `principal` — who decided a proposal, whose request triggered it, whose tokens a
+///   record concerns;
+/// - `proposed_by` — who proposed a change.
+///
+/// The names are field names, not paths, so a new answer that uses one is covered at once;
+/// a new answer that names people under another field must add it here (the server's
+/// `agents_read_no_real_name` test reads every answer an agent can and fails otherwise).
+pub const PRINCIPAL_FIELDS: &[&str] = &[
+    "actor",
+    "added_by",
+    "approved_by",
+    "by",
+    "done_by",
+    "modified_by",
+    "opened_by",
+    "placed_by",
+    "principal",
+    "proposed_by",
+    "released_by",
+    "verified_by",
+];
+
+/// Kinds written before a principal's name (`person:ann`): the name is pseudonymised, the kind
+/// kept.
+const PRINCIPAL_KINDS: &[&str] = &["person", "service", "agent"];
+
+/// Kinds of mixplane's own machinery (`system:quality-enforcer`, `policy:assisted`): they name
+/// no one and are kept.
+const MACHINERY_KINDS: &[&str] = &["system", "policy"];
 
 /// Computes pseudonyms under one secret key and applies a [`Privacy`] setting to JSON.
 #[derive(Clone)]
@@ -108,7 +158,8 @@ impl Pseudonymizer {
         })
     }
 
-    /// Replaces identity fields by pseudonyms and masks masked fields, anywhere in `value`.
+    /// Replaces identity fields and [`PRINCIPAL_FIELDS`] by pseudonyms and masks masked
+    /// fields, anywhere in `value`.
     pub fn protect(&self, value: &mut Value) {
         match value {
             Value::Object(map) => {
@@ -117,6 +168,8 @@ impl Pseudonymizer {
                         mask(field);
                     } else if self.privacy.identity_fields.contains(name) {
                         self.pseudonymise(field);
+                    } else if PRINCIPAL_FIELDS.contains(&name.as_str()) {
+                        self.pseudonymise_principal(field);
                     } else {
                         self.protect(field);
                     }
@@ -133,6 +186,52 @@ impl Pseudonymizer {
             Value::Array(items) => items.iter_mut().for_each(|v| self.pseudonymise(v)),
             Value::Object(map) => map.values_mut().for_each(|v| self.pseudonymise(v)),
             _ => {}
+        }
+    }
+
+    /// A principal field's value: a name, `kind:name`, a list of them, or an object naming
+    /// one by its `id` (an audit actor, a principal) whose other fields are protected as
+    /// usual.
+    fn pseudonymise_principal(&self, value: &mut Value) {
+        match value {
+            Value::String(text) => {
+                if let Some(pseudonymised) = self.principal_pseudonym(text) {
+                    *text = pseudonymised;
+                }
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .for_each(|v| self.pseudonymise_principal(v)),
+            Value::Object(map) => {
+                let machinery = map
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|kind| MACHINERY_KINDS.contains(&kind));
+                for (name, field) in map.iter_mut() {
+                    if name == "id" {
+                        if !machinery {
+                            self.pseudonymise_principal(field);
+                        }
+                    } else {
+                        self.protect(field);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What a principal reference becomes, or `None` when it stays: machinery and pseudonyms.
+    fn principal_pseudonym(&self, text: &str) -> Option<String> {
+        if Self::is_pseudonym(text) {
+            return None;
+        }
+        match text.split_once(':') {
+            Some((kind, _)) if MACHINERY_KINDS.contains(&kind) => None,
+            Some((kind, name)) if PRINCIPAL_KINDS.contains(&kind) => {
+                (!Self::is_pseudonym(name)).then(|| format!("{kind}:{}", self.pseudonym(name)))
+            }
+            _ => Some(self.pseudonym(text)),
         }
     }
 
@@ -204,6 +303,50 @@ mod tests {
         let other = Pseudonymizer::new(b"other key".to_vec(), Privacy::default());
         assert_ne!(other.pseudonym("OP-ANNA"), anna, "the key matters");
         assert_eq!(other.resolve(&anna, ["OP-ANNA"]), None);
+    }
+
+    #[test]
+    fn principal_fields_are_pseudonymised_keeping_kinds_and_machinery() {
+        let p = Pseudonymizer::new(b"k".to_vec(), Privacy::default());
+        let ann = p.pseudonym("ann");
+        let mut answer = json!({
+            "proposed_by": "ann",
+            "placed_by": "person:ann",
+            "released_by": "system:quality-enforcer",
+            "applied": {"by": "policy:assisted", "at": "t"},
+            "rolled_back": {"by": "ann"},
+            "decisions": [{"principal": "ann", "kind": "person", "role": "planner"}],
+            "evidence": {"trigger": {"type": "principal", "principal": "ann"}},
+            "history": [{"by": "ann", "detail": "scrap"}],
+            "actor": {"kind": "person", "id": "ann"},
+            "records": [{"actor": {"kind": "system", "id": "store/governance"}}],
+            "capa": [{"added_by": "ann", "done_by": null, "verified_by": ann}],
+            "produced_by": "MO-1",
+            "title": "ann",
+        });
+        p.protect(&mut answer);
+        assert_eq!(answer["proposed_by"], ann);
+        assert_eq!(answer["placed_by"], format!("person:{ann}"));
+        assert_eq!(answer["released_by"], "system:quality-enforcer");
+        assert_eq!(answer["applied"]["by"], "policy:assisted");
+        assert_eq!(answer["rolled_back"]["by"], ann);
+        assert_eq!(answer["decisions"][0]["principal"], ann);
+        assert_eq!(answer["decisions"][0]["kind"], "person");
+        assert_eq!(answer["evidence"]["trigger"]["principal"], ann);
+        assert_eq!(answer["history"][0]["by"], ann);
+        assert_eq!(answer["history"][0]["detail"], "scrap");
+        assert_eq!(answer["actor"], json!({"kind": "person", "id": ann}));
+        assert_eq!(answer["records"][0]["actor"]["id"], "store/governance");
+        assert_eq!(answer["capa"][0]["added_by"], ann);
+        assert_eq!(answer["capa"][0]["done_by"], Value::Null);
+        assert_eq!(
+            answer["capa"][0]["verified_by"], ann,
+            "not pseudonymised twice"
+        );
+        // Other fields, even ending in `_by`, and free text are left alone.
+        assert_eq!(answer["produced_by"], "MO-1");
+        assert_eq!(answer["title"], "ann");
+        assert_eq!(p.resolve(&ann, ["bob", "ann"]), Some("ann"));
     }
 
     /// Values computed by the hand-written HMAC this module had before it used the `hmac`
