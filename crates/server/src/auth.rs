@@ -209,7 +209,8 @@ async fn authorize(
     Ok(())
 }
 
-/// Replaces operator identities and masks recipe parameters in a JSON response.
+/// Replaces operator identities and the names of principals (`govern::PRINCIPAL_FIELDS`) by
+/// pseudonyms and masks recipe parameters in a JSON response.
 async fn pseudonymise(app: &AppState, response: Response) -> Response {
     let is_json = response
         .headers()

@@ -39,7 +39,7 @@ pub enum PrincipalError {
     Name(String),
     /// Creating a principal whose name is taken.
     #[error(
-        "a principal named `{0}` exists already; a name is never rebound (change it with PATCH /v1/principals/{{name}}, issue it another token with POST /v1/principals/{{name}}/tokens)"
+        "a principal named `{0}` exists already; a name is never rebound (change its role or scope, or issue it another token, instead)"
     )]
     Exists(String),
     /// No principal has this name.
