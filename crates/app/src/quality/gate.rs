@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use govern::Principal;
 use model::PlantState;
 use quality::enforce::{Genealogy, ItemKind, ItemRef};
 use quality::nc::{NcSummary, ReleaseDecision};
@@ -27,9 +28,22 @@ pub struct GateAnswer {
     pub checked: Vec<String>,
 }
 
-/// The release decision for `item` (a lot or a serial), after catching enforcement up.
-pub async fn release_gate(app: &App, item: ItemRef) -> Result<GateAnswer, AppError> {
+/// The release decision for `item` (a lot or a serial), after catching enforcement up. An
+/// item outside `who`'s scope is not found (see [`crate::scope`]).
+pub async fn release_gate(
+    app: &App,
+    who: &Principal,
+    item: ItemRef,
+) -> Result<GateAnswer, AppError> {
     catch_up(app).await;
+    let reach = crate::scope::Reach::of(app, who).await?;
+    if !reach.reads_item(item.kind, &item.id) {
+        return Err(AppError::NotFound(format!(
+            "{} `{}` does not exist",
+            item.kind.name(),
+            item.id
+        )));
+    }
     let state: Arc<PlantState> = app.store.state().await;
     let genealogy = StateGenealogy::new(&state);
     let known = match item.kind {
