@@ -412,6 +412,17 @@ async fn one_object_of_another_area_is_not_found() {
             assert_eq!(status, expected, "{path} as {who}: {answer}");
         }
     }
+    // The gate of the cartridge lot checks the A-CHEM batch upstream: blocked by its hold
+    // and NC for A-PACK too, but the batch is counted, not named.
+    let gate = format!("/v1/quality/release-gate?lot={}", fx.pack_lot);
+    let (_, site) = fx.call("viewer-site", "GET", &gate, None).await;
+    let (_, pack) = fx.call("viewer-A-PACK", "GET", &gate, None).await;
+    assert!(site["checked"].to_string().contains(&fx.chem_lot), "{site}");
+    assert!(!pack.to_string().contains(&fx.chem_lot), "{pack}");
+    assert_eq!(site["redacted"], 0);
+    assert!(pack["redacted"].as_u64().unwrap() >= 1, "{pack}");
+    assert_eq!(pack["decision"], site["decision"]);
+    assert_eq!(pack["allowed"], false);
     // Area-less records: the audit trail and raw EPCIS events need a site-wide scope.
     for (who, expected) in [("supervisor-A-PACK", 403), ("supervisor-site", 200)] {
         assert_eq!(fx.call(who, "GET", "/v1/audit", None).await.0, expected);
