@@ -1,9 +1,12 @@
 //! Event ingest: a batch of plant events appended atomically (idempotent by id), within the
-//! caller's scope, then quality enforcement for any results among them.
+//! caller's scope, then quality enforcement for any results among them. Reads of the log and
+//! of the audit trail, within the reader's scope ([`crate::scope`]).
 
 use govern::Principal;
 use model::Event;
-use store::AppendOutcome;
+use store::{AppendOutcome, AuditRecord, EventFilter, StoredEvent};
+
+use crate::scope::Reach;
 
 use crate::{App, AppError};
 
@@ -55,4 +58,54 @@ pub fn check_event_scope(
         }
     }
     Ok(())
+}
+
+/// Stored events `who` reads, in log order: for an area-scoped reader the log is read on
+/// past what it does not read until `filter.limit` events are found or the log ends.
+pub async fn list(
+    app: &App,
+    who: &Principal,
+    filter: EventFilter,
+) -> Result<Vec<StoredEvent>, AppError> {
+    let reach = Reach::of(app, who).await?;
+    if reach.is_site_wide() {
+        return Ok(app.store.events(filter).await?);
+    }
+    let wanted = filter.limit as usize;
+    let mut found = Vec::new();
+    let mut after_seq = filter.after_seq;
+    loop {
+        let page = app
+            .store
+            .events(EventFilter {
+                after_seq,
+                limit: store::MAX_PAGE,
+                ..filter.clone()
+            })
+            .await?;
+        let exhausted = page.len() < store::MAX_PAGE as usize;
+        after_seq = page.last().map(|e| e.seq).or(after_seq);
+        found.extend(page.into_iter().filter(|e| reach.reads_event(&e.event)));
+        if found.len() >= wanted || exhausted {
+            found.truncate(wanted);
+            return Ok(found);
+        }
+    }
+}
+
+/// The audit trail from `after_seq`, at most `limit` records. Its records name no area
+/// (a subject such as `events:101-200` spans the plant) and its hash chain can only be
+/// verified whole, so reading it needs a site-wide scope.
+pub async fn audit(
+    app: &App,
+    who: &Principal,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<AuditRecord>, AppError> {
+    if let govern::Scope::Area(area) = &who.scope {
+        return Err(AppError::Forbidden(format!(
+            "the audit trail spans every area and is verified whole; reading it needs a site-wide scope, not `area:{area}`"
+        )));
+    }
+    Ok(app.store.audit_log(after_seq, limit).await?)
 }

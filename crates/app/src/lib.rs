@@ -14,8 +14,10 @@
 //! - Modules by use-case: [`govern`] (proposals and sinks), [`quality`] (enforcement,
 //!   holds, nonconformances, the release gate), [`trace`] (imports, genealogy queries),
 //!   [`schedule`] (optimize, solve, check, explain, repair), [`scenario`] (what-ifs and their
-//!   commit), [`events`] (ingest), [`principals`] (principals and tokens, touched only by
-//!   callers they are within), [`plant`] (work-center views),
+//!   commit), [`events`] (ingest, the event log and the audit trail), [`principals`]
+//!   (principals and tokens, touched only by callers they are within), [`plant`] (orders
+//!   and work-center views), [`scope`] (which areas an object is in, and who reads or acts
+//!   on it: the object-level rule every use-case applies),
 //!   [`plan`] (schedule → simulator plan), [`agents`] (proposers that run in process).
 //!
 //! Architecture invariant: this crate speaks no protocol. It depends on no edge (`server`,
@@ -32,6 +34,7 @@ pub mod principals;
 pub mod quality;
 pub mod scenario;
 pub mod schedule;
+pub mod scope;
 pub mod trace;
 
 use std::sync::Arc;

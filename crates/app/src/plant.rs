@@ -1,11 +1,65 @@
-//! Reads of the plant and its current state: work centers with their units' state and
-//! utilisation.
+//! Reads of the plant and its current state: production orders, and work centers with their
+//! units' state and utilisation, each within the reader's scope ([`crate::scope`]: an
+//! area-scoped reader sees the orders whose routing runs in its area and the work centers of
+//! its area; another area's order is not found). The plant document itself (hierarchy,
+//! routings, materials) is site-wide and read whole.
 
 use std::collections::BTreeMap;
 
-use model::{EquipmentState, Mode, Plant, Timestamp};
+use govern::Principal;
+use model::{EquipmentState, Mode, OrderState, Plant, Timestamp};
 use schemars::JsonSchema;
 use serde::Serialize;
+use store::{OrderFilter, Page};
+
+use crate::scope::{Reach, filtered_page};
+use crate::{App, AppError};
+
+/// Orders `who` reads, matching `filter`, paged.
+pub async fn orders(
+    app: &App,
+    who: &Principal,
+    filter: OrderFilter,
+) -> Result<Page<OrderState>, AppError> {
+    let reach = Reach::of(app, who).await?;
+    filtered_page(
+        reach.is_site_wide(),
+        filter.limit,
+        filter.offset,
+        |offset, limit| {
+            let filter = OrderFilter {
+                offset,
+                limit,
+                ..filter.clone()
+            };
+            async move { Ok(app.store.orders(filter).await?) }
+        },
+        |order| {
+            reach
+                .order_areas(order.order.id.as_str())
+                .is_some_and(|areas| reach.reads(&areas))
+        },
+    )
+    .await
+}
+
+/// One order, if it exists and `who` reads it.
+pub async fn order(app: &App, who: &Principal, id: &str) -> Result<OrderState, AppError> {
+    let reach = Reach::of(app, who).await?;
+    reach
+        .order_areas(id)
+        .filter(|areas| reach.reads(areas))
+        .and_then(|_| reach.state().orders.get(&id.into()).cloned())
+        .ok_or_else(|| AppError::NotFound(format!("order `{id}` does not exist")))
+}
+
+/// The work centers of the areas `who` reads, with their units' state and utilisation.
+pub async fn work_centers(app: &App, who: &Principal) -> Result<Vec<WorkCenterView>, AppError> {
+    let reach = Reach::of(app, who).await?;
+    let mut views = work_center_views(reach.catalog().plant(), reach.state());
+    views.retain(|wc| reach.reads_area(&wc.area.as_str().into()));
+    Ok(views)
+}
 
 /// A unit with its state and how its time was spent.
 #[derive(Debug, Serialize, JsonSchema)]

@@ -240,6 +240,7 @@ pub struct OrderPage {
 
 async fn list_orders(
     State(app): State<AppState>,
+    caller: Caller,
     Query(q): Query<OrderQuery>,
 ) -> Result<Json200<OrderPage>, Problem> {
     let mode = q
@@ -261,15 +262,17 @@ async fn list_orders(
         ));
     }
     let offset = q.offset.unwrap_or(0);
-    let page = app
-        .store
-        .orders(OrderFilter {
+    let page = app::plant::orders(
+        &app,
+        &caller.0,
+        OrderFilter {
             mode,
             status,
             limit,
             offset,
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(Json200(OrderPage {
         items: page.items,
         total: page.total,
@@ -280,23 +283,17 @@ async fn list_orders(
 
 async fn get_order(
     State(app): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json200<OrderState>, Problem> {
-    app.store
-        .order(&id.as_str().into())
-        .await
-        .map(Json200)
-        .ok_or_else(|| Problem::not_found(format!("order `{id}` does not exist")))
+    Ok(Json200(app::plant::order(&app, &caller.0, &id).await?))
 }
 
 async fn list_work_centers(
     State(app): State<AppState>,
+    caller: Caller,
 ) -> Result<Json200<Vec<WorkCenterView>>, Problem> {
-    let catalog = app.store.plant().await.ok_or_else(no_plant)?;
-    Ok(Json200(app::plant::work_center_views(
-        catalog.plant(),
-        &*app.store.state().await,
-    )))
+    Ok(Json200(app::plant::work_centers(&app, &caller.0).await?))
 }
 
 async fn ingest_events(
@@ -321,6 +318,7 @@ struct EventQuery {
 
 async fn list_events(
     State(app): State<AppState>,
+    caller: Caller,
     Query(q): Query<EventQuery>,
 ) -> Result<Json200<Vec<StoredEvent>>, Problem> {
     let types: Vec<String> = q
@@ -358,16 +356,18 @@ async fn list_events(
             "query parameter `limit` must be 1 to 10000",
         ));
     }
-    let events = app
-        .store
-        .events(EventFilter {
+    let events = app::events::list(
+        &app,
+        &caller.0,
+        EventFilter {
             types,
             from,
             to,
             after_seq: q.after_seq,
             limit,
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(Json200(events))
 }
 
@@ -379,6 +379,7 @@ struct AuditQuery {
 
 async fn list_audit(
     State(app): State<AppState>,
+    caller: Caller,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json200<Vec<store::AuditRecord>>, Problem> {
     let limit = q.limit.unwrap_or(100);
@@ -388,7 +389,7 @@ async fn list_audit(
         ));
     }
     Ok(Json200(
-        app.store.audit_log(q.after_seq.unwrap_or(0), limit).await?,
+        app::events::audit(&app, &caller.0, q.after_seq.unwrap_or(0), limit).await?,
     ))
 }
 

@@ -7,7 +7,9 @@
 //! - otherwise `Authorization: Bearer <token>` is required — missing, malformed, unknown or
 //!   revoked tokens get 401 problem+json with `WWW-Authenticate: Bearer`;
 //! - the principal's role must grant the permission and its scope must reach the plant's
-//!   site, else 403 (object-level scope — a proposal's area — is checked by the handler);
+//!   site, else 403 (object-level scope — an order's, a lot's or a proposal's areas — is
+//!   checked by the use-cases in `app`, `app::scope` for the rule, with the principal the
+//!   handler passes on);
 //! - the principal is handed to the handler as a [`Caller`], and is the audited actor of
 //!   every write;
 //! - responses to agents are pseudonymised (operator identities → HMAC pseudonyms, recipe

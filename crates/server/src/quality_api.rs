@@ -6,7 +6,8 @@
 //! first, so results that arrived by another path are judged before anyone sees alerts, holds
 //! or the release gate. Nonconformance transitions follow `quality::nc` (an invalid one is a
 //! 409 naming the state and the action). The caller is the authenticated principal
-//! ([`Caller`]); writes are audited under it.
+//! ([`Caller`]); writes are audited under it, and every read and write is scoped to its
+//! areas by the use-cases (`app::scope`).
 
 use app::quality::{
     AlertPage, GateAnswer, HoldRequest, NC_STATES, NcPage, NcRequest, NcView, QualityIngest,
@@ -247,9 +248,10 @@ async fn record_results(
 
 async fn chart(
     State(app): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json200<ChartView>, Problem> {
-    Ok(Json200(app::quality::chart(&app, &id).await?))
+    Ok(Json200(app::quality::chart(&app, &caller.0, &id).await?))
 }
 
 fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
@@ -272,6 +274,7 @@ struct AlertQuery {
 
 async fn list_alerts(
     State(app): State<AppState>,
+    caller: Caller,
     Query(q): Query<AlertQuery>,
 ) -> Result<Json200<AlertPage>, Problem> {
     if let Some(s) = q
@@ -289,7 +292,9 @@ async fn list_alerts(
         limit: page_limit(q.limit)?,
         offset: q.offset.unwrap_or(0),
     };
-    Ok(Json200(app::quality::alerts(&app, filter).await?))
+    Ok(Json200(
+        app::quality::alerts(&app, &caller.0, filter).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,6 +308,7 @@ struct HoldQuery {
 
 async fn list_holds(
     State(app): State<AppState>,
+    caller: Caller,
     Query(q): Query<HoldQuery>,
 ) -> Result<Json200<store::Page<Hold>>, Problem> {
     if let Some(kind) = &q.item_kind {
@@ -316,7 +322,7 @@ async fn list_holds(
         limit: page_limit(q.limit)?,
         offset: q.offset.unwrap_or(0),
     };
-    Ok(Json200(app::quality::holds(&app, filter).await?))
+    Ok(Json200(app::quality::holds(&app, &caller.0, filter).await?))
 }
 
 async fn place_hold(
@@ -350,6 +356,7 @@ struct NcQuery {
 
 async fn list_ncs(
     State(app): State<AppState>,
+    caller: Caller,
     Query(q): Query<NcQuery>,
 ) -> Result<Json200<NcPage>, Problem> {
     if let Some(s) = q.state.as_deref().filter(|s| !NC_STATES.contains(s)) {
@@ -364,14 +371,19 @@ async fn list_ncs(
         limit: page_limit(q.limit)?,
         offset: q.offset.unwrap_or(0),
     };
-    Ok(Json200(app::quality::nonconformances(&app, filter).await?))
+    Ok(Json200(
+        app::quality::nonconformances(&app, &caller.0, filter).await?,
+    ))
 }
 
 async fn get_nc(
     State(app): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json200<NcView>, Problem> {
-    Ok(Json200(app::quality::nonconformance(&app, &id).await?))
+    Ok(Json200(
+        app::quality::nonconformance(&app, &caller.0, &id).await?,
+    ))
 }
 
 async fn open_nc(
@@ -403,6 +415,7 @@ struct GateQuery {
 
 async fn gate(
     State(app): State<AppState>,
+    caller: Caller,
     Query(q): Query<GateQuery>,
 ) -> Result<Json200<GateAnswer>, Problem> {
     let item = match (q.lot, q.serial) {
@@ -414,5 +427,7 @@ async fn gate(
             ));
         }
     };
-    Ok(Json200(app::quality::release_gate(&app, item).await?))
+    Ok(Json200(
+        app::quality::release_gate(&app, &caller.0, item).await?,
+    ))
 }

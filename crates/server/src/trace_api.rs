@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use app::trace::ImportSummary;
+use app::trace::{ImportSummary, ScopedRecall, ScopedReconcile, ScopedTrace};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -20,9 +20,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use model::Timestamp;
 use serde::Deserialize;
+use trace::Direction;
 use trace::epcis::query::EventQuery;
-use trace::recall::{RecallReport, RecallRequest};
-use trace::{Direction, ReconcileReport, TraceReport};
+use trace::recall::RecallRequest;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -134,7 +134,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "trace",
             params: TRACE_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<TraceReport>(),
+            response: |g| g.subschema_for::<ScopedTrace>(),
             success_status: 200,
             permission: Permission::ReadTrace,
             handler: || get(trace_backward),
@@ -147,7 +147,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "trace",
             params: TRACE_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<TraceReport>(),
+            response: |g| g.subschema_for::<ScopedTrace>(),
             success_status: 200,
             permission: Permission::ReadTrace,
             handler: || get(trace_forward),
@@ -160,7 +160,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "trace",
             params: RECALL_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<RecallReport>(),
+            response: |g| g.subschema_for::<ScopedRecall>(),
             success_status: 200,
             permission: Permission::ReadTrace,
             handler: || get(trace_recall_id),
@@ -173,7 +173,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "trace",
             params: RECALL_FORMAT_PARAMS,
             request: Some(|g| g.subschema_for::<RecallRequest>()),
-            response: |g| g.subschema_for::<RecallReport>(),
+            response: |g| g.subschema_for::<ScopedRecall>(),
             success_status: 200,
             permission: Permission::ReadTrace,
             handler: || post(trace_recall_request),
@@ -186,7 +186,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "trace",
             params: &[],
             request: None,
-            response: |g| g.subschema_for::<ReconcileReport>(),
+            response: |g| g.subschema_for::<ScopedReconcile>(),
             success_status: 200,
             permission: Permission::ReadTrace,
             handler: || get(trace_reconcile),
@@ -247,34 +247,37 @@ struct TraceParams {
 
 async fn run_trace(
     app: &AppState,
+    caller: &Caller,
     id: &str,
     direction: Direction,
     params: TraceParams,
-) -> Result<axum::Json<TraceReport>, Problem> {
+) -> Result<axum::Json<ScopedTrace>, Problem> {
     let request = trace::TraceRequest {
         max_depth: params.max_depth,
         from: params.from,
         to: params.to,
     };
     Ok(axum::Json(
-        app::trace::trace_item(app, id, direction, &request).await?,
+        app::trace::trace_item(app, &caller.0, id, direction, &request).await?,
     ))
 }
 
 async fn trace_backward(
     State(app): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<TraceParams>,
-) -> Result<axum::Json<TraceReport>, Problem> {
-    run_trace(&app, &id, Direction::Backward, params).await
+) -> Result<axum::Json<ScopedTrace>, Problem> {
+    run_trace(&app, &caller, &id, Direction::Backward, params).await
 }
 
 async fn trace_forward(
     State(app): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<TraceParams>,
-) -> Result<axum::Json<TraceReport>, Problem> {
-    run_trace(&app, &id, Direction::Forward, params).await
+) -> Result<axum::Json<ScopedTrace>, Problem> {
+    run_trace(&app, &caller, &id, Direction::Forward, params).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -285,6 +288,7 @@ struct RecallParams {
 
 async fn run_recall(
     app: &AppState,
+    caller: &Caller,
     request: RecallRequest,
     format: Option<String>,
 ) -> Result<Response, Problem> {
@@ -294,7 +298,8 @@ async fn run_recall(
             "query parameter `format`: `{format}` is not json, csv or epcis"
         )));
     }
-    let report = app::trace::recall(app, &request).await?;
+    let scoped = app::trace::recall(app, &caller.0, &request).await?;
+    let report = &scoped.report;
     Ok(match format.as_str() {
         "csv" => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
@@ -311,12 +316,13 @@ async fn run_recall(
             )
                 .into_response()
         }
-        _ => axum::Json(report).into_response(),
+        _ => axum::Json(scoped).into_response(),
     })
 }
 
 async fn trace_recall_id(
     State(app): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<RecallParams>,
 ) -> Result<Response, Problem> {
@@ -324,21 +330,23 @@ async fn trace_recall_id(
         id: Some(id),
         ..RecallRequest::default()
     };
-    run_recall(&app, request, params.format).await
+    run_recall(&app, &caller, request, params.format).await
 }
 
 async fn trace_recall_request(
     State(app): State<AppState>,
+    caller: Caller,
     Query(params): Query<RecallParams>,
     Json(request): Json<RecallRequest>,
 ) -> Result<Response, Problem> {
-    run_recall(&app, request, params.format).await
+    run_recall(&app, &caller, request, params.format).await
 }
 
 async fn trace_reconcile(
     State(app): State<AppState>,
-) -> Result<axum::Json<ReconcileReport>, Problem> {
-    Ok(axum::Json(app::trace::reconcile(&app).await?))
+    caller: Caller,
+) -> Result<axum::Json<ScopedReconcile>, Problem> {
+    Ok(axum::Json(app::trace::reconcile(&app, &caller.0).await?))
 }
 
 async fn epcis_capture(
@@ -352,6 +360,7 @@ async fn epcis_capture(
 
 async fn epcis_events(
     State(app): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, Problem> {
@@ -369,7 +378,7 @@ async fn epcis_events(
         events: page,
         next,
         at,
-    } = app::trace::epcis_events(&app, &query, offset).await?;
+    } = app::trace::epcis_events(&app, &caller.0, &query, offset).await?;
     let wants_xml = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -293,7 +293,34 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
     let (_, _, gate) = app.get("/v1/quality/release-gate?lot=B-TEST-15").await;
     assert_eq!(gate["allowed"], true, "{gate}");
 
-    // Manual holds and NCs.
+    // Manual holds and NCs, on lots the plant state knows (received here); a hold or an NC
+    // on a lot it does not know is refused, naming it.
+    let received = json!([
+        {"id": "rcv-03", "time": "2026-03-02T05:00:00Z", "type": "material_received",
+         "material": "RES-EA100", "lot": "B-TEST-03", "quantity": 10.0},
+        {"id": "rcv-04", "time": "2026-03-02T05:00:00Z", "type": "material_received",
+         "material": "RES-EA100", "lot": "B-TEST-04", "quantity": 10.0},
+    ]);
+    let (status, _, body) = app.post("/v1/events", &received).await;
+    assert_eq!(status, 200, "{body}");
+    assert_problem(
+        &app.post(
+            "/v1/quality/holds",
+            &json!({"item_kind": "lot", "item_id": "B-NOWHERE", "reason": "typo"}),
+        )
+        .await,
+        422,
+        &["lot `B-NOWHERE`", "does not exist"],
+    );
+    assert_problem(
+        &app.post(
+            "/v1/quality/nonconformances",
+            &json!({"description": "x", "items": ["serial:SN-NOWHERE"]}),
+        )
+        .await,
+        422,
+        &["items[0]", "serial `SN-NOWHERE`"],
+    );
     let (status, _, manual) = app
         .post(
             "/v1/quality/holds",

@@ -173,6 +173,8 @@ pub enum HoldRelease {
     Released(Hold),
     NotFound,
     AlreadyReleased(Hold),
+    /// The caller's `permit` refused the hold (nothing was written).
+    Refused(Hold),
 }
 
 /// Outcome of [`Store::update_nc`].
@@ -446,6 +448,18 @@ impl Store {
 
     /// Releases a hold (audited as `quality.hold.release`).
     pub async fn release_hold(&self, id: &str, actor: &Actor, reason: &str) -> Result<HoldRelease> {
+        self.release_hold_if(id, actor, reason, |_| true).await
+    }
+
+    /// Releases a hold if `permit` allows it, read in the same transaction as the release
+    /// (the caller's object-level check: the hold's item in the actor's scope).
+    pub async fn release_hold_if(
+        &self,
+        id: &str,
+        actor: &Actor,
+        reason: &str,
+        permit: impl FnOnce(&Hold) -> bool + Send + 'static,
+    ) -> Result<HoldRelease> {
         let (id, reason, by) = (id.to_owned(), reason.to_owned(), actor_key(actor));
         self.quality_write(
             actor,
@@ -456,6 +470,9 @@ impl Store {
                     let Some(hold) = tx.hold(&id).await? else {
                         return Ok((HoldRelease::NotFound, Value::Null));
                     };
+                    if !permit(&hold) {
+                        return Ok((HoldRelease::Refused(hold), Value::Null));
+                    }
                     if !hold.active {
                         return Ok((HoldRelease::AlreadyReleased(hold), Value::Null));
                     }

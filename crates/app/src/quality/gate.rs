@@ -1,9 +1,12 @@
 //! The release gate: may a lot or serial ship? Blocked by holds on it or on the order that
-//! made it, and by open (or scrap/return) nonconformances on it or upstream of it.
+//! made it, and by open (or scrap/return) nonconformances on it or upstream of it. An
+//! area-scoped reader asks only about items it reads; upstream items of other areas are
+//! counted, not named, but what they block still blocks.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use govern::Principal;
 use model::PlantState;
 use quality::enforce::{Genealogy, ItemKind, ItemRef};
 use quality::nc::{NcSummary, ReleaseDecision};
@@ -23,13 +26,31 @@ pub struct GateAnswer {
     pub allowed: bool,
     /// The decision with one reason per blocking hold or nonconformance.
     pub decision: ReleaseDecision,
-    /// What was checked: the item, the order that made it and what it was made from.
+    /// What was checked: the item, the order that made it and what it was made from (those
+    /// the reader reads).
     pub checked: Vec<String>,
+    /// Checked items outside the reader's scope, left out of `checked`. Their blocking
+    /// holds and nonconformances still count in the decision, named by id only.
+    #[serde(default)]
+    pub redacted: usize,
 }
 
-/// The release decision for `item` (a lot or a serial), after catching enforcement up.
-pub async fn release_gate(app: &App, item: ItemRef) -> Result<GateAnswer, AppError> {
+/// The release decision for `item` (a lot or a serial), after catching enforcement up. An
+/// item outside `who`'s scope is not found (see [`crate::scope`]).
+pub async fn release_gate(
+    app: &App,
+    who: &Principal,
+    item: ItemRef,
+) -> Result<GateAnswer, AppError> {
     catch_up(app).await;
+    let reach = crate::scope::Reach::of(app, who).await?;
+    if !reach.reads_item(item.kind, &item.id) {
+        return Err(AppError::NotFound(format!(
+            "{} `{}` does not exist",
+            item.kind.name(),
+            item.id
+        )));
+    }
     let state: Arc<PlantState> = app.store.state().await;
     let genealogy = StateGenealogy::new(&state);
     let known = match item.kind {
@@ -80,11 +101,18 @@ pub async fn release_gate(app: &App, item: ItemRef) -> Result<GateAnswer, AppErr
         .collect::<Result<_, _>>()?;
     let decision = quality::nc::release_gate(&gate_holds, &summaries);
     let allowed = decision.is_allowed();
+    let shown: Vec<String> = keys
+        .iter()
+        .filter(|key| reach.reads_item_key(key))
+        .cloned()
+        .collect();
+    let redacted = keys.len() - shown.len();
     Ok(GateAnswer {
         item,
         known,
         allowed,
         decision,
-        checked: keys,
+        checked: shown,
+        redacted,
     })
 }

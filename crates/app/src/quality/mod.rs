@@ -9,6 +9,11 @@
 //!
 //! Nonconformance transitions follow `quality::nc` and are stored with who and when, guarded
 //! by the NC's row version.
+//!
+//! Every read and write here is scoped by [`crate::scope`]: an area-scoped reader sees the
+//! charts, alerts, holds and nonconformances that touch its area (another area's single
+//! object answers not found), and holds, releases and nonconformance transitions act only on
+//! items wholly inside the actor's area; an item the plant state does not know is refused.
 
 mod enforce;
 mod gate;
@@ -30,6 +35,7 @@ pub use self::enforce::{
     StateGenealogy, characteristic_specs, enforce, enforcer_actor, result_input, transitions,
 };
 pub use self::gate::{GateAnswer, release_gate};
+use crate::scope::{Reach, filtered_page};
 use crate::{App, AppError};
 
 /// Runs enforcement after a committed event batch that holds quality results (the events
@@ -160,12 +166,12 @@ pub async fn record_results(
     })
 }
 
-/// The control chart of a characteristic under the enterprise policy.
-pub async fn chart(app: &App, id: &str) -> Result<ChartView, AppError> {
-    let catalog = app.catalog().await?;
-    let spec = characteristic_specs(catalog.plant())
+/// The control chart of a characteristic under the enterprise policy, if `who` reads it.
+pub async fn chart(app: &App, who: &Principal, id: &str) -> Result<ChartView, AppError> {
+    let reach = Reach::of(app, who).await?;
+    let spec = characteristic_specs(reach.catalog().plant())
         .into_iter()
-        .find(|s| s.id == id)
+        .find(|s| s.id == id && reach.reads_characteristic(id))
         .ok_or_else(|| {
             AppError::NotFound(format!(
                 "characteristic `{id}` is in no inspection plan of the plant"
@@ -196,10 +202,30 @@ pub struct AlertPage {
     pub offset: u32,
 }
 
-/// Alerts newest first (after catching enforcement up).
-pub async fn alerts(app: &App, filter: AlertFilter) -> Result<AlertPage, AppError> {
+/// Alerts `who` reads (those of characteristics in its scope), newest first, after catching
+/// enforcement up.
+pub async fn alerts(
+    app: &App,
+    who: &Principal,
+    filter: AlertFilter,
+) -> Result<AlertPage, AppError> {
     catch_up(app).await;
-    let page = app.store.alerts(filter).await?;
+    let reach = Reach::of(app, who).await?;
+    let page = filtered_page(
+        reach.is_site_wide(),
+        filter.limit,
+        filter.offset,
+        |offset, limit| {
+            let filter = AlertFilter {
+                offset,
+                limit,
+                ..filter.clone()
+            };
+            async move { Ok(app.store.alerts(filter).await?) }
+        },
+        |alert| reach.reads_characteristic(&alert.characteristic),
+    )
+    .await?;
     let items = page
         .items
         .into_iter()
@@ -229,10 +255,29 @@ pub fn item_kind(kind: &str, field: &str) -> Result<ItemKind, AppError> {
     }
 }
 
-/// Holds newest first (after catching enforcement up).
-pub async fn holds(app: &App, filter: HoldFilter) -> Result<store::Page<Hold>, AppError> {
+/// Holds on items `who` reads, newest first (after catching enforcement up).
+pub async fn holds(
+    app: &App,
+    who: &Principal,
+    filter: HoldFilter,
+) -> Result<store::Page<Hold>, AppError> {
     catch_up(app).await;
-    Ok(app.store.holds(filter).await?)
+    let reach = Reach::of(app, who).await?;
+    filtered_page(
+        reach.is_site_wide(),
+        filter.limit,
+        filter.offset,
+        |offset, limit| {
+            let filter = HoldFilter {
+                offset,
+                limit,
+                ..filter.clone()
+            };
+            async move { Ok(app.store.holds(filter).await?) }
+        },
+        |hold| reach.reads_item_key(&format!("{}:{}", hold.item_kind, hold.item_id)),
+    )
+    .await
 }
 
 /// A hold placed by hand.
@@ -253,20 +298,24 @@ pub struct ReleaseRequest {
     pub reason: String,
 }
 
-/// Puts an item on hold as `who`.
+/// Puts an item on hold as `who`: the item must exist in the plant state and lie inside
+/// `who`'s scope.
 pub async fn place_hold(
     app: &App,
     who: &Principal,
     request: HoldRequest,
 ) -> Result<Hold, AppError> {
     let actor = store::actor_of(who);
-    item_kind(&request.item_kind, "item_kind")?;
+    let kind = item_kind(&request.item_kind, "item_kind")?;
     if request.item_id.trim().is_empty() {
         return Err(AppError::Invalid("`item_id` must not be empty".into()));
     }
     if request.reason.trim().is_empty() {
         return Err(AppError::Invalid("`reason` must not be empty".into()));
     }
+    Reach::of(app, who)
+        .await?
+        .check_acts_on_item(kind, request.item_id.trim())?;
     let (hold, placed) = app
         .store
         .place_hold(
@@ -285,7 +334,7 @@ pub async fn place_hold(
     Ok(hold)
 }
 
-/// Releases a hold as `who`.
+/// Releases a hold as `who`, when its item lies inside `who`'s scope.
 pub async fn release_hold(
     app: &App,
     who: &Principal,
@@ -296,8 +345,20 @@ pub async fn release_hold(
     if request.reason.trim().is_empty() {
         return Err(AppError::Invalid("`reason` must not be empty".into()));
     }
-    match app.store.release_hold(id, &actor, &request.reason).await? {
+    let reach = Reach::of(app, who).await?;
+    let permit = {
+        let reach = reach.clone();
+        move |hold: &Hold| hold_in_reach(&reach, hold).is_ok()
+    };
+    match app
+        .store
+        .release_hold_if(id, &actor, &request.reason, permit)
+        .await?
+    {
         HoldRelease::Released(hold) => Ok(hold),
+        HoldRelease::Refused(hold) => Err(hold_in_reach(&reach, &hold)
+            .err()
+            .unwrap_or_else(|| AppError::Internal("a hold was refused, then allowed".into()))),
         HoldRelease::NotFound => Err(AppError::NotFound(format!("hold `{id}` does not exist"))),
         HoldRelease::AlreadyReleased(hold) => Err(AppError::HoldReleased(
             format!(
@@ -308,6 +369,19 @@ pub async fn release_hold(
             .to_owned(),
         )),
     }
+}
+
+/// Whether `reach` may act on the item of `hold`. A hold names its item as it was when
+/// placed; one the plant state no longer knows can only be released with a site-wide scope.
+fn hold_in_reach(reach: &Reach, hold: &Hold) -> Result<(), AppError> {
+    let what = format!(
+        "hold `{}` on {} `{}`",
+        hold.id, hold.item_kind, hold.item_id
+    );
+    let areas = crate::scope::parse_key(&format!("{}:{}", hold.item_kind, hold.item_id))
+        .and_then(|(kind, item)| reach.item_areas(kind, item))
+        .unwrap_or_default();
+    reach.check_acts(&what, &areas)
 }
 
 // ----- nonconformances ---------------------------------------------------------------------
@@ -357,10 +431,37 @@ pub const NC_STATES: [&str; 6] = [
     "closed",
 ];
 
-/// Nonconformances newest first (after catching enforcement up).
-pub async fn nonconformances(app: &App, filter: NcFilter) -> Result<NcPage, AppError> {
+/// Whether `reach` reads a nonconformance: one on no item is site-wide, else it must
+/// concern an item the reader reads.
+fn reads_nc(reach: &Reach, nc: &StoredNc) -> bool {
+    reach.is_site_wide()
+        || nc.items.is_empty()
+        || nc.items.iter().any(|item| reach.reads_item_key(item))
+}
+
+/// Nonconformances `who` reads, newest first (after catching enforcement up).
+pub async fn nonconformances(
+    app: &App,
+    who: &Principal,
+    filter: NcFilter,
+) -> Result<NcPage, AppError> {
     catch_up(app).await;
-    let page = app.store.nonconformances(filter).await?;
+    let reach = Reach::of(app, who).await?;
+    let page = filtered_page(
+        reach.is_site_wide(),
+        filter.limit,
+        filter.offset,
+        |offset, limit| {
+            let filter = NcFilter {
+                offset,
+                limit,
+                ..filter.clone()
+            };
+            async move { Ok(app.store.nonconformances(filter).await?) }
+        },
+        |nc| reads_nc(&reach, nc),
+    )
+    .await?;
     Ok(NcPage {
         items: page
             .items
@@ -373,15 +474,38 @@ pub async fn nonconformances(app: &App, filter: NcFilter) -> Result<NcPage, AppE
     })
 }
 
-/// One nonconformance (after catching enforcement up).
-pub async fn nonconformance(app: &App, id: &str) -> Result<NcView, AppError> {
+/// One nonconformance, if `who` reads it (after catching enforcement up).
+pub async fn nonconformance(app: &App, who: &Principal, id: &str) -> Result<NcView, AppError> {
     catch_up(app).await;
+    let reach = Reach::of(app, who).await?;
     let stored = app
         .store
         .nonconformance(id)
         .await?
+        .filter(|nc| reads_nc(&reach, nc))
         .ok_or_else(|| AppError::NotFound(format!("nonconformance `{id}` does not exist")))?;
     nc_view(stored)
+}
+
+/// Refuses a transition of `nc` by an actor whose scope does not hold every item of it
+/// (one on no item, on a site-wide item or on an item the state does not know needs a
+/// site-wide scope).
+fn check_acts_on_nc(reach: &Reach, nc: &StoredNc) -> Result<(), AppError> {
+    if reach.is_site_wide() {
+        return Ok(());
+    }
+    let what = format!("nonconformance `{}`", nc.id);
+    let mut areas = std::collections::BTreeSet::new();
+    for item in &nc.items {
+        match crate::scope::parse_key(item).and_then(|(kind, id)| reach.item_areas(kind, id)) {
+            Some(item_areas) if !item_areas.is_empty() => areas.extend(item_areas),
+            _ => {
+                let what = format!("{what} (its item `{item}`, made by no order of the plant)");
+                return reach.check_acts(&what, &std::collections::BTreeSet::new());
+            }
+        }
+    }
+    reach.check_acts(&what, &areas)
 }
 
 /// A nonconformance opened by hand.
@@ -418,6 +542,13 @@ pub async fn open_nc(app: &App, who: &Principal, request: NcRequest) -> Result<N
         if id.trim().is_empty() {
             return Err(AppError::Invalid(format!("`items[{i}]`: the id is empty")));
         }
+    }
+    let reach = Reach::of(app, who).await?;
+    for (i, item) in request.items.iter().enumerate() {
+        reach.check_acts_on_key(item).map_err(|e| match e {
+            AppError::Invalid(m) => AppError::Invalid(format!("`items[{i}]`: {m}")),
+            other => other,
+        })?;
     }
     let by = principal(&actor);
     let at = app.now().0;
@@ -456,11 +587,13 @@ pub async fn transition_nc(
 ) -> Result<NcView, AppError> {
     let actor = store::actor_of(who);
     let by = principal(&actor);
+    let reach = Reach::of(app, who).await?;
     for _ in 0..2 {
         let stored =
             app.store.nonconformance(id).await?.ok_or_else(|| {
                 AppError::NotFound(format!("nonconformance `{id}` does not exist"))
             })?;
+        check_acts_on_nc(&reach, &stored)?;
         let version = stored.version;
         let mut nc: Nonconformance = nc_view(stored)?.nonconformance;
         let before = nc.history.len();

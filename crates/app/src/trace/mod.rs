@@ -1,6 +1,13 @@
 //! Genealogy and traceability use-cases: importing documents, backward and forward trace,
 //! recall, reconciliation, and EPCIS 2.0 capture and query.
+//!
+//! Reads are scoped ([`crate::scope`]): a trace or recall shows an area-scoped reader what
+//! lies outside its area as redacted nodes with a count, a reconciliation leaves out and
+//! counts its findings there ([`redact`]); the EPCIS events query answers with imported
+//! documents' events as captured, which link material across areas: like imports, it needs a
+//! site-wide scope.
 
+pub mod redact;
 mod stored;
 
 use govern::Principal;
@@ -8,9 +15,10 @@ use model::Timestamp;
 use trace::epcis::EpcisEvent;
 use trace::epcis::query::EventQuery;
 use trace::import::Imported;
-use trace::recall::{RecallError, RecallReport, RecallRequest};
-use trace::{Direction, ReconcileReport, TraceReport, TraceRequest};
+use trace::recall::{RecallError, RecallRequest};
+use trace::{Direction, TraceReport, TraceRequest};
 
+pub use self::redact::{ScopedRecall, ScopedReconcile, ScopedTrace};
 pub use self::stored::{
     ImportSummary, IndexCache, ReadDocument, expectations, import_read, import_text, load_index,
     read_document, ready, store_document, stored_epcis,
@@ -22,9 +30,14 @@ use crate::{App, AppError};
 /// not map to areas, so what they touch cannot be bounded by an area: importing them needs a
 /// site-wide scope.
 fn site_wide(who: &Principal) -> Result<(), AppError> {
+    site_wide_for(who, "importing them")
+}
+
+/// Refuses an area-scoped principal what only a site-wide scope may do (`doing`).
+fn site_wide_for(who: &Principal, doing: &str) -> Result<(), AppError> {
     match &who.scope {
         govern::Scope::Area(area) => Err(AppError::Forbidden(format!(
-            "genealogy documents link material across areas; importing them needs a site-wide scope, not `area:{area}`"
+            "genealogy documents link material across areas; {doing} needs a site-wide scope, not `area:{area}`"
         ))),
         _ => Ok(()),
     }
@@ -53,31 +66,76 @@ pub async fn capture(app: &App, who: &Principal, text: &str) -> Result<ImportSum
     import_read(&app.store, "capture", text, imported, &store::actor_of(who)).await
 }
 
-/// Everything an item was made of (`Backward`) or was made from it (`Forward`).
+/// Everything an item was made of (`Backward`) or was made from it (`Forward`), with what
+/// lies outside `who`'s scope redacted; a start outside it is not found.
 pub async fn trace_item(
     app: &App,
+    who: &Principal,
     id: &str,
     direction: Direction,
     request: &TraceRequest,
-) -> Result<TraceReport, AppError> {
+) -> Result<ScopedTrace, AppError> {
+    let reach = crate::scope::Reach::of(app, who).await?;
     let index = app.trace_index.get(&app.store).await?;
-    trace::trace(&index, id, direction, request).map_err(|e| AppError::NotFound(e.to_string()))
+    let report: TraceReport = trace::trace(&index, id, direction, request)
+        .map_err(|e| AppError::NotFound(e.to_string()))?;
+    let start_hidden = report
+        .nodes
+        .first()
+        .is_some_and(|start| !redact::reads_node(&reach, start.kind, &start.id));
+    if start_hidden {
+        return Err(AppError::NotFound(format!(
+            "`{id}` is not in the genealogy"
+        )));
+    }
+    Ok(redact::trace_report(&reach, report))
 }
 
-/// A recall simulation from a suspect item, or from a unit and a time window.
-pub async fn recall(app: &App, request: &RecallRequest) -> Result<RecallReport, AppError> {
+/// A recall simulation from a suspect item, or from a unit and a time window, with the
+/// affected items outside `who`'s scope left out and counted; a seed or unit outside it is
+/// not found.
+pub async fn recall(
+    app: &App,
+    who: &Principal,
+    request: &RecallRequest,
+) -> Result<ScopedRecall, AppError> {
+    let reach = crate::scope::Reach::of(app, who).await?;
+    if let Some(unit) = &request.unit {
+        let unit_id = trace::Id::parse_as(trace::IdKind::Unit, unit)
+            .map_or_else(|_| unit.clone(), |id| id.id);
+        if !redact::reads_node(&reach, trace::IdKind::Unit, &unit_id) {
+            return Err(AppError::NotFound(format!(
+                "unit `{unit}` is not in the genealogy"
+            )));
+        }
+    }
     let index = app.trace_index.get(&app.store).await?;
-    trace::recall(&index, request).map_err(|e| match e {
+    let report = trace::recall(&index, request).map_err(|e| match e {
         RecallError::NotFound(e) => AppError::NotFound(e.to_string()),
         other => AppError::BadRequest(other.to_string()),
-    })
+    })?;
+    let hidden_seed = report.seeds.iter().find(|seed| {
+        trace::Id::parse(seed).is_ok_and(|id| !redact::reads_node(&reach, id.kind, &id.id))
+    });
+    if let Some(seed) = hidden_seed {
+        return Err(AppError::NotFound(format!(
+            "`{}` is not in the genealogy",
+            request.id.as_deref().unwrap_or(seed)
+        )));
+    }
+    Ok(redact::recall_report(&reach, report))
 }
 
-/// Reconciliation: consumption without a producer, mass balance per batch, orphan serials.
-pub async fn reconcile(app: &App) -> Result<ReconcileReport, AppError> {
+/// Reconciliation: consumption without a producer, mass balance per batch, orphan serials,
+/// with the findings outside `who`'s scope left out and counted.
+pub async fn reconcile(app: &App, who: &Principal) -> Result<ScopedReconcile, AppError> {
+    let reach = crate::scope::Reach::of(app, who).await?;
     let index = app.trace_index.get(&app.store).await?;
     let expectations = expectations(&app.store).await;
-    Ok(trace::reconcile(&index, &expectations))
+    Ok(redact::reconcile_report(
+        &reach,
+        trace::reconcile(&index, &expectations),
+    ))
 }
 
 /// One page of an EPCIS events query.
@@ -91,12 +149,15 @@ pub struct EpcisPage {
     pub at: Timestamp,
 }
 
-/// The stored EPCIS events `query` matches, ordered as it asks, from `offset` on.
+/// The stored EPCIS events `query` matches, ordered as it asks, from `offset` on (a
+/// site-wide scope only).
 pub async fn epcis_events(
     app: &App,
+    who: &Principal,
     query: &EventQuery,
     offset: usize,
 ) -> Result<EpcisPage, AppError> {
+    site_wide_for(who, "querying their events")?;
     let per_page = query.per_page.unwrap_or(100).min(10_000);
     let mut events = stored_epcis(&app.store).await?;
     events.retain(|(_, _, e)| query.matches(e));

@@ -22,8 +22,14 @@ use anyhow::Context;
 
 /// The actor that CLI writes are audited under.
 pub fn cli_actor() -> store::Actor {
+    store::actor_of(&cli_principal())
+}
+
+/// The principal the CLI acts as in scoped use-cases: the local user, unrestricted (whoever
+/// runs the binary on the database file reaches all of it anyway).
+pub fn cli_principal() -> ::govern::Principal {
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
-    store::Actor::person(user)
+    app::scope::local_principal(&user)
 }
 
 /// The file of the store in a data directory.

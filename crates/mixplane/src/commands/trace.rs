@@ -178,7 +178,9 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
                 from: time("from", from.as_ref())?,
                 to: time("to", to.as_ref())?,
             };
-            let report = runtime.block_on(app::trace::recall(&app, &request))?;
+            let report = runtime
+                .block_on(app::trace::recall(&app, &super::cli_principal(), &request))?
+                .report;
             if csv {
                 print!("{}", report.to_csv());
             } else if epcis {
@@ -220,7 +222,9 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
             }
         }
         TraceCommand::Reconcile { .. } => {
-            let report = runtime.block_on(app::trace::reconcile(&app))?;
+            let report = runtime
+                .block_on(app::trace::reconcile(&app, &super::cli_principal()))?
+                .report;
             if json {
                 print_json(&report)?;
             } else {
@@ -336,7 +340,15 @@ fn show_trace(
         from: time("from", filter.from.as_ref())?,
         to: time("to", filter.to.as_ref())?,
     };
-    let report = runtime.block_on(app::trace::trace_item(app, id, direction, &request))?;
+    let report = runtime
+        .block_on(app::trace::trace_item(
+            app,
+            &super::cli_principal(),
+            id,
+            direction,
+            &request,
+        ))?
+        .report;
     if json {
         print_json(&report)?;
     } else {
