@@ -6,6 +6,9 @@
 //! - [`proposal`]: the lifecycle of a change — proposed → approved | rejected | expired →
 //!   applied → rolled back — with its evidence (input snapshot hash, engine and version,
 //!   trigger, KPIs before and after) and the diff it applies (and its inverse).
+//! - [`evidence`]: what a gate decides on — each change's real size, the order's priority,
+//!   the kinds the diff implies, the areas and units touched — computed from the diff against
+//!   a read-only view of the plant; what the proposer declares is only a checked claim.
 //! - [`policy`]: autonomy per action kind and plant area (`copilot`, `assisted` with
 //!   thresholds, `closed_loop`), approver roles, four-eyes and expiry, read from TOML
 //!   (`data/policy.toml` is the shipped default).
@@ -21,13 +24,15 @@
 //! by `store`, HTTP lives in `server`. Decisions are plain functions of their inputs, so the
 //! property tests in `tests/` can drive the whole lifecycle.
 
+pub mod evidence;
 pub mod mes;
 pub mod policy;
 pub mod proposal;
 pub mod pseudo;
 pub mod rbac;
 
-pub use policy::{Autonomy, Gate, Policy, PolicyError, Privacy, Rule, Thresholds};
+pub use evidence::{Assessment, Checks, ClaimCorrection, Facts, KpiSource, PlantView, assess};
+pub use policy::{Autonomy, Decided, Gate, Policy, PolicyError, Privacy, Rule, Thresholds};
 pub use proposal::{
     ActionKind, Change, Decision, DecisionKind, Entity, Evidence, Field, GovernError, Outcome,
     Proposal, ProposalDraft, Status, Trigger,

@@ -130,6 +130,15 @@ impl Rule {
     }
 }
 
+/// What the policy decides for a proposal over every area it touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    /// The least autonomy among the areas' rules.
+    pub autonomy: Autonomy,
+    pub gate: Gate,
+    pub expiry_minutes: i64,
+}
+
 /// What a proposal needs before it may be applied; fixed when it is proposed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Gate {
@@ -255,6 +264,111 @@ impl Policy {
             }
         }
         Ok(())
+    }
+
+    /// What a proposal of `kind` acting in `areas` with this (assessed) `diff` needs: the
+    /// strictest of the rules of every area. It applies by itself only when every area's
+    /// rule lets it and no change is `unassessed`; otherwise it needs the most approvals any
+    /// of those rules asks for, from a role every rule that asks for approval names, and it
+    /// expires at the earliest expiry. `Err` when those rules share no approver role.
+    pub fn decide(
+        &self,
+        kind: ActionKind,
+        areas: &[String],
+        diff: &[Change],
+        unassessed: &[usize],
+    ) -> Result<Decided, String> {
+        let rules: Vec<(&str, Rule)> = areas
+            .iter()
+            .map(|area| (area.as_str(), self.rule_for(kind, area)))
+            .collect();
+        let several = rules.len() > 1;
+        let mut needing: Vec<(&str, &Rule, Vec<String>)> = Vec::new();
+        for (area, rule) in &rules {
+            let gate = rule.gate(diff);
+            if !gate.is_auto() {
+                let reasons = gate
+                    .reasons
+                    .into_iter()
+                    .map(|r| {
+                        if several {
+                            format!("area {area}: {r}")
+                        } else {
+                            r
+                        }
+                    })
+                    .collect();
+                needing.push((area, rule, reasons));
+            }
+        }
+        if needing.is_empty() && !unassessed.is_empty() {
+            let listed: Vec<String> = unassessed.iter().map(|i| format!("change {i}")).collect();
+            let reason = format!(
+                "{} cannot be assessed by mixplane: it waits for approval",
+                listed.join(", ")
+            );
+            // Every area's approvers must agree, as if each rule asked.
+            needing = rules
+                .iter()
+                .enumerate()
+                .map(|(i, (area, rule))| {
+                    let reasons = if i == 0 {
+                        vec![reason.clone()]
+                    } else {
+                        Vec::new()
+                    };
+                    (*area, rule, reasons)
+                })
+                .collect();
+        }
+        let autonomy = rules
+            .iter()
+            .map(|(_, r)| r.autonomy)
+            .min_by_key(|a| match a {
+                Autonomy::Copilot => 0,
+                Autonomy::Assisted => 1,
+                Autonomy::ClosedLoop => 2,
+            })
+            .unwrap_or(Autonomy::Copilot);
+        let expiry_minutes = rules
+            .iter()
+            .map(|(_, r)| r.expiry_minutes)
+            .min()
+            .unwrap_or_else(default_expiry);
+        if needing.is_empty() {
+            return Ok(Decided {
+                autonomy,
+                gate: Gate::auto(),
+                expiry_minutes,
+            });
+        }
+        let mut approver_roles = needing[0].1.approver_roles.clone();
+        approver_roles.retain(|role| {
+            needing
+                .iter()
+                .all(|(_, r, _)| r.approver_roles.contains(role))
+        });
+        if approver_roles.is_empty() {
+            let named: Vec<&str> = needing.iter().map(|(a, _, _)| *a).collect();
+            return Err(format!(
+                "the {kind} rules of areas {} share no approver role, so nobody could approve \
+                 this proposal; split it into one proposal per area",
+                named.join(", ")
+            ));
+        }
+        Ok(Decided {
+            autonomy,
+            gate: Gate {
+                approvals: if needing.iter().any(|(_, r, _)| r.four_eyes) {
+                    2
+                } else {
+                    1
+                },
+                approver_roles,
+                reasons: needing.into_iter().flat_map(|(_, _, r)| r).collect(),
+            },
+            expiry_minutes,
+        })
     }
 
     /// The rule for `kind` in `area`: the area's own, else the kind's `*` rule, else the

@@ -7,8 +7,17 @@
 //! is never applied without approvals from enough distinct permitted principals — of an
 //! approver role, in scope, not the proposer, not an agent — and no agent ever approves its
 //! own proposal.
+//!
+//! Proposers lie: every change declares a random `shift_minutes` and `high_priority`, and the
+//! proposal a random kind and area. The test's reading uses the plant's facts instead — the
+//! order's real priority, the real move from `before` to `after`, every area the diff
+//! touches — and checks that no proposal is made under a kind its diff does not imply and
+//! none passes a gate the truth says it should not (approvers need scope over every area).
 
 use std::collections::BTreeSet;
+
+use govern::evidence::{DispatchFacts, FactTable, OrderFacts, UnitFacts};
+use model::{EquipmentState, Priority};
 
 use govern::{
     ActionKind, Autonomy, Change, DecisionKind, Evidence, Hierarchy, Outcome, Policy, Principal,
@@ -119,8 +128,7 @@ enum Op {
         by: usize,
         kind: ActionKind,
         area: usize,
-        /// (object, shift minutes, high priority)
-        changes: Vec<(u8, i64, bool)>,
+        changes: Vec<Lie>,
     },
     Approve {
         proposal: usize,
@@ -143,7 +151,7 @@ enum Op {
 fn any_op(principals: usize) -> impl Strategy<Value = Op> {
     let p = 0..principals;
     prop_oneof![
-        2 => (p.clone(), any_kind(), 0..AREAS.len(), prop::collection::vec((0u8..8, -240i64..240, any::<bool>()), 1..8))
+        2 => (p.clone(), any_kind(), 0..AREAS.len(), prop::collection::vec(any_lie(), 1..8))
             .prop_map(|(by, kind, area, changes)| Op::Propose { by, kind, area, changes }),
         4 => (0usize..16, p.clone()).prop_map(|(proposal, by)| Op::Approve { proposal, by }),
         1 => (0usize..16, p.clone()).prop_map(|(proposal, by)| Op::Reject { proposal, by }),
@@ -152,7 +160,164 @@ fn any_op(principals: usize) -> impl Strategy<Value = Op> {
     ]
 }
 
-fn draft(kind: ActionKind, area: &str, changes: &[(u8, i64, bool)]) -> ProposalDraft {
+/// One change as proposed: which object, what shape, how far it really moves, and what the
+/// proposer claims about it.
+#[derive(Debug, Clone, Copy)]
+struct Lie {
+    object: u8,
+    /// 0: `operation.start` of `MO-k/0`; 1: `order.due` of `MO-k`; 2: a unit taken down.
+    shape: u8,
+    minutes: i64,
+    claimed_shift: Option<i64>,
+    claimed_high: bool,
+}
+
+fn any_lie() -> impl Strategy<Value = Lie> {
+    (
+        0u8..8,
+        0u8..3,
+        -240i64..240,
+        prop::option::of(-10i64..10),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(object, shape, minutes, claimed_shift, claimed_high)| Lie {
+                object,
+                shape,
+                minutes,
+                claimed_shift,
+                claimed_high,
+            },
+        )
+}
+
+fn t0() -> Timestamp {
+    Timestamp::parse("2026-03-02T06:00:00Z").unwrap()
+}
+
+/// Orders `MO-0`…`MO-7`: even ones high priority; 0–2 in MIX, 3–5 in PACK, 6–7 in both; each
+/// one step, dispatched at `t0`. Units `U-MIX` and `U-PACK`, running.
+fn order_areas(k: u8) -> BTreeSet<String> {
+    let names: &[&str] = match k {
+        0..=2 => &["MIX"],
+        3..=5 => &["PACK"],
+        _ => &["MIX", "PACK"],
+    };
+    names.iter().map(|a| a.to_string()).collect()
+}
+
+fn high(k: u8) -> bool {
+    k % 2 == 0
+}
+
+fn facts() -> FactTable {
+    FactTable {
+        orders: (0..8u8)
+            .map(|k| {
+                let facts = OrderFacts {
+                    priority: if high(k) {
+                        Priority::High
+                    } else {
+                        Priority::Low
+                    },
+                    due: t0(),
+                    quantity: 1.0,
+                    areas: order_areas(k),
+                    steps: 1,
+                };
+                (format!("MO-{k}"), facts)
+            })
+            .collect(),
+        dispatches: (0..8u8)
+            .map(|k| {
+                let dispatch = DispatchFacts {
+                    unit: None,
+                    start: Some(t0()),
+                };
+                ((format!("MO-{k}"), 0), dispatch)
+            })
+            .collect(),
+        units: AREAS
+            .iter()
+            .map(|area| {
+                let unit = UnitFacts {
+                    area: area.to_string(),
+                    state: Some(EquipmentState::Running),
+                };
+                (format!("U-{area}"), unit)
+            })
+            .collect(),
+        ..FactTable::default()
+    }
+}
+
+fn change_of(lie: &Lie) -> Change {
+    let (entity, id, field, before, after) = match lie.shape {
+        0 => (
+            "operation",
+            format!("MO-{}/0", lie.object),
+            "start",
+            json!(t0()),
+            json!(t0().plus_minutes(lie.minutes as f64)),
+        ),
+        1 => (
+            "order",
+            format!("MO-{}", lie.object),
+            "due",
+            json!(t0()),
+            json!(t0().plus_minutes(lie.minutes as f64)),
+        ),
+        _ => (
+            "unit",
+            format!("U-{}", AREAS[usize::from(lie.object) % 2]),
+            "state",
+            json!("running"),
+            json!("down"),
+        ),
+    };
+    Change {
+        entity: entity.into(),
+        id,
+        field: field.into(),
+        before,
+        after,
+        shift_minutes: lie.claimed_shift,
+        high_priority: lie.claimed_high,
+    }
+}
+
+/// The truth about a lie: the kinds it may be filed under, its areas, its real move and
+/// priority, and the object it changes.
+struct Truth {
+    kinds: Vec<ActionKind>,
+    areas: BTreeSet<String>,
+    high: bool,
+    moved: i64,
+    object: String,
+}
+
+fn truth(lie: &Lie) -> Truth {
+    let change = change_of(lie);
+    let object = format!("{}:{}", change.entity, change.id);
+    if lie.shape == 2 {
+        return Truth {
+            kinds: vec![ActionKind::QualityHold, ActionKind::ScheduleChange],
+            areas: [AREAS[usize::from(lie.object) % 2].to_string()].into(),
+            high: false,
+            moved: 0,
+            object,
+        };
+    }
+    Truth {
+        kinds: vec![ActionKind::ScheduleChange],
+        areas: order_areas(lie.object),
+        high: high(lie.object),
+        moved: lie.minutes.abs(),
+        object,
+    }
+}
+
+fn draft(kind: ActionKind, area: &str, changes: &[Lie]) -> ProposalDraft {
     ProposalDraft {
         kind,
         area: area.into(),
@@ -167,19 +332,20 @@ fn draft(kind: ActionKind, area: &str, changes: &[(u8, i64, bool)]) -> ProposalD
             kpis_before: Default::default(),
             kpis_after: Default::default(),
         },
-        diff: changes
-            .iter()
-            .map(|&(object, minutes, high)| Change {
-                entity: "operation".into(),
-                id: format!("op-{object}"),
-                field: "start".into(),
-                before: json!(0),
-                after: json!(minutes),
-                shift_minutes: Some(minutes),
-                high_priority: high,
-            })
-            .collect(),
+        diff: changes.iter().map(change_of).collect(),
     }
+}
+
+fn propose(
+    id: String,
+    draft: ProposalDraft,
+    who: &Principal,
+    policy: &Policy,
+    h: &Hierarchy,
+    now: Timestamp,
+) -> Result<Proposal, govern::GovernError> {
+    let assessment = govern::assess(&draft.diff, &facts())?;
+    Proposal::propose(id, draft, who, policy, h, &assessment, now)
 }
 
 /// The test's own reading of the policy: the rule for a kind and area, and whether a diff is
@@ -197,7 +363,7 @@ fn rule_for<'a>(policy: &'a Policy, kind: ActionKind, area: &str) -> Option<&'a 
         })
 }
 
-fn above_threshold(rule: Option<&Rule>, diff: &[Change]) -> bool {
+fn above_threshold(rule: Option<&Rule>, truth: &[Truth]) -> bool {
     let Some(rule) = rule else {
         return true; // unconfigured: copilot
     };
@@ -206,11 +372,10 @@ fn above_threshold(rule: Option<&Rule>, diff: &[Change]) -> bool {
         Autonomy::ClosedLoop => false,
         Autonomy::Assisted => {
             let t = rule.thresholds;
-            let moved = t.max_high_priority_move_minutes.is_some_and(|m| {
-                diff.iter()
-                    .any(|c| c.high_priority && c.shift_minutes.unwrap_or(0).abs() > m)
-            });
-            let objects: BTreeSet<&str> = diff.iter().map(|c| c.id.as_str()).collect();
+            let moved = t
+                .max_high_priority_move_minutes
+                .is_some_and(|m| truth.iter().any(|c| c.high && c.moved > m));
+            let objects: BTreeSet<&str> = truth.iter().map(|c| c.object.as_str()).collect();
             let many = t.max_operations_changed.is_some_and(|k| objects.len() > k);
             moved || many
         }
@@ -243,6 +408,7 @@ proptest! {
             .collect();
         let who = |i: usize| &principals[i % principals.len()];
         let mut proposals: Vec<Proposal> = Vec::new();
+        let mut truths: Vec<Vec<Truth>> = Vec::new();
         let mut now = Timestamp(0);
         for (op, step) in ops.iter().zip(&steps) {
             now = now.plus_minutes(*step as f64);
@@ -250,8 +416,15 @@ proptest! {
             match op {
                 Op::Propose { by, kind, area, changes } => {
                     let id = format!("P{}", proposals.len());
-                    if let Ok(p) = Proposal::propose(id, draft(*kind, AREAS[*area], changes), who(*by), &policy, &h, now) {
+                    if let Ok(p) = propose(id, draft(*kind, AREAS[*area], changes), who(*by), &policy, &h, now) {
+                        let truth: Vec<Truth> = changes.iter().map(truth).collect();
+                        for t in &truth {
+                            prop_assert!(t.kinds.contains(kind), "made as {kind} though a change is {:?}: {:?}", t.kinds, p);
+                        }
+                        let areas: BTreeSet<String> = truth.iter().flat_map(|t| t.areas.clone()).collect();
+                        prop_assert_eq!(p.areas.iter().cloned().collect::<BTreeSet<_>>(), areas);
                         proposals.push(p);
+                        truths.push(truth);
                     }
                 }
                 Op::Approve { proposal, by } => {
@@ -284,8 +457,7 @@ proptest! {
             }
         }
 
-        for p in &proposals {
-            let rule = rule_for(&policy, p.kind, &p.area);
+        for (p, truth) in proposals.iter().zip(&truths) {
             // No agent approves, nobody approves their own.
             for d in p.decisions.iter().filter(|d| d.decision == DecisionKind::Approve) {
                 prop_assert_ne!(&d.principal, &p.proposed_by, "own approval in {:?}", p);
@@ -294,28 +466,35 @@ proptest! {
             if !matches!(p.status, Status::Applied | Status::RolledBack) {
                 continue;
             }
-            if !above_threshold(rule, &p.diff) {
+            // The rules of every area the diff really touches that ask for approval.
+            let needing: Vec<(Vec<Role>, bool)> = p
+                .areas
+                .iter()
+                .map(|area| rule_for(&policy, p.kind, area))
+                .filter(|rule| above_threshold(*rule, truth))
+                .map(|rule| rule.map_or(
+                    (vec![Role::Supervisor, Role::Admin], false),
+                    |r| (r.approver_roles.clone(), r.four_eyes),
+                ))
+                .collect();
+            if needing.is_empty() {
                 continue;
             }
             let applied_at = p.applied.as_ref().expect("applied proposals have an outcome").at;
-            let (roles, four_eyes) = rule.map_or(
-                (vec![Role::Supervisor, Role::Admin], false),
-                |r| (r.approver_roles.clone(), r.four_eyes),
-            );
             let permitted: BTreeSet<&str> = p
                 .decisions
                 .iter()
                 .filter(|d| d.decision == DecisionKind::Approve && d.at <= applied_at)
                 .filter_map(|d| principals.iter().find(|x| x.id == d.principal))
                 .filter(|x| {
-                    roles.contains(&x.role)
+                    needing.iter().all(|(roles, _)| roles.contains(&x.role))
                         && x.kind != PrincipalKind::Agent
                         && x.id != p.proposed_by
-                        && in_scope(&x.scope, &p.area)
+                        && p.areas.iter().all(|area| in_scope(&x.scope, area))
                 })
                 .map(|x| x.id.as_str())
                 .collect();
-            let needed = if four_eyes { 2 } else { 1 };
+            let needed = if needing.iter().any(|(_, four_eyes)| *four_eyes) { 2 } else { 1 };
             prop_assert!(
                 permitted.len() >= needed,
                 "{} applied above threshold with {} permitted approval(s), {} needed: {:?}",
@@ -325,15 +504,23 @@ proptest! {
     }
 }
 
-/// Within thresholds an assisted proposal applies by itself, and above them it does not.
+/// Within thresholds an assisted proposal applies by itself, and above them it does not —
+/// whatever the proposer claims about the move.
 #[test]
 fn assisted_threshold_boundary() {
     let h = hierarchy();
     let policy = Policy::default_policy();
     let bot = Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);
-    let within = Proposal::propose(
-        "A",
-        draft(ActionKind::ScheduleChange, "MIX", &[(1, 60, true)]),
+    let lie = |minutes| Lie {
+        object: 0,
+        shape: 0,
+        minutes,
+        claimed_shift: Some(1),
+        claimed_high: false,
+    };
+    let within = propose(
+        "A".into(),
+        draft(ActionKind::ScheduleChange, "MIX", &[lie(60)]),
         &bot,
         &policy,
         &h,
@@ -341,9 +528,9 @@ fn assisted_threshold_boundary() {
     )
     .unwrap();
     assert!(within.check_apply(None, &h).is_ok());
-    let above = Proposal::propose(
-        "B",
-        draft(ActionKind::ScheduleChange, "MIX", &[(1, 61, true)]),
+    let above = propose(
+        "B".into(),
+        draft(ActionKind::ScheduleChange, "MIX", &[lie(61)]),
         &bot,
         &policy,
         &h,
@@ -353,6 +540,8 @@ fn assisted_threshold_boundary() {
     assert!(above.check_apply(None, &h).is_err());
     assert!(above_threshold(
         rule_for(&policy, ActionKind::ScheduleChange, "MIX"),
-        &above.diff
+        &[truth(&lie(61))]
     ));
+    assert_eq!(above.diff[0].shift_minutes, Some(61));
+    assert!(above.diff[0].high_priority);
 }

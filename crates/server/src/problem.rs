@@ -216,6 +216,7 @@ impl From<GovernError> for Problem {
         match &error {
             GovernError::Forbidden(_) => Problem::forbidden(error.to_string()),
             GovernError::Conflict(_) => Problem::conflict("proposal-state", error.to_string()),
+            GovernError::Stale(_) => Problem::conflict("stale-before", error.to_string()),
             GovernError::Invalid(_) => Problem::unprocessable(error.to_string()),
         }
     }

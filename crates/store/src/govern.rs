@@ -72,7 +72,8 @@ pub struct ProposalFilter {
     pub status: Option<Status>,
     pub kind: Option<ActionKind>,
     pub area: Option<String>,
-    /// Only these areas (a caller's scope); none for every area.
+    /// Only proposals acting in none but these areas and not site-wide (an area-scoped
+    /// caller's reach); none for every proposal.
     pub areas_in: Option<Vec<String>>,
     pub limit: u32,
     pub offset: u32,
@@ -319,6 +320,8 @@ impl Store {
         let detail = write.detail(json!({
             "kind": proposal.kind,
             "area": proposal.area,
+            "areas": proposal.areas,
+            "claims_corrected": proposal.checks.claims_corrected,
             "status": proposal.status,
             "autonomy": proposal.autonomy,
             "gate": proposal.gate,

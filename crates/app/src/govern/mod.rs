@@ -4,16 +4,22 @@
 //! The lifecycle's rules are `govern`'s (pure); these use-cases load and store proposals
 //! through the store (every write audited with the principal and `modified_by`), hold the
 //! apply lock so that a change reaches its sink once, and deliver applied changes to a
-//! [`sink`]. Object-level rules — the approver roles of the proposal's kind, its area within
-//! the caller's scope, nobody approving their own, no agent approving — are `govern`'s.
+//! [`sink`]. Object-level rules — the approver roles of the proposal's kind, every area it
+//! touches within the caller's scope, nobody approving their own, no agent approving — are
+//! `govern`'s.
+//!
+//! Before a proposal is made, [`submit`] has `govern` assess its diff against the store's
+//! current plant ([`govern::evidence`]): the gate is decided on what the diff really does,
+//! and what the proposer claimed otherwise is recorded in the proposal and in the audit
+//! record of its creation.
 
 pub mod sink;
 
 use std::path::PathBuf;
 
 use govern::{
-    ActionKind, DecisionKind, Outcome, Policy, Principal, Proposal, ProposalDraft, Pseudonymizer,
-    Scope, Status, Trigger,
+    ActionKind, DecisionKind, KpiSource, Outcome, PlantView, Policy, Principal, Proposal,
+    ProposalDraft, Pseudonymizer, Scope, Status, Trigger,
 };
 use model::Timestamp;
 use schemars::JsonSchema;
@@ -130,7 +136,8 @@ fn write_by(caller: &Principal, modified_by: String, proposal: &Proposal) -> Gov
     }
 }
 
-/// Proposals newest first, only those in `who`'s scope, expired ones shown as expired.
+/// Proposals newest first, only those every area of which is in `who`'s scope (and, for an
+/// area scope, none acting site-wide), expired ones shown as expired.
 pub async fn list(
     app: &App,
     who: &Principal,
@@ -163,14 +170,14 @@ pub async fn list(
     })
 }
 
-/// One proposal, if its area is within `who`'s scope.
+/// One proposal, if every area it acts in is within `who`'s scope.
 pub async fn show(app: &App, who: &Principal, id: &str) -> Result<Proposal, AppError> {
     let h = app.plant_hierarchy().await?;
     let mut proposal = load(app, id).await?.proposal;
-    if !who.scope.reaches(&h, Some(&proposal.area)) {
+    if let Some(gap) = proposal.scope_gap(who, &h) {
         return Err(AppError::Forbidden(format!(
-            "proposal `{id}` is in area `{}`, outside {}'s scope {}",
-            proposal.area, who.id, who.scope
+            "proposal `{id}` acts in {gap}, outside {}'s scope {}",
+            who.id, who.scope
         )));
     }
     proposal.expire_if_due(app.now());
@@ -180,15 +187,36 @@ pub async fn show(app: &App, who: &Principal, id: &str) -> Result<Proposal, AppE
 /// Stores a proposal from `proposer` and, when the policy lets it apply by itself, sends it
 /// to the default sink at once (audited with the policy's autonomy as the applier). The one
 /// path of every proposer: `POST /v1/proposals`, a committed scenario, an in-process agent.
+/// The draft's KPIs are recorded as the proposer's claim.
 pub async fn submit(
     app: &App,
     proposer: &Principal,
     draft: ProposalDraft,
 ) -> Result<Proposal, AppError> {
-    let h = app.plant_hierarchy().await?;
+    submit_with(app, proposer, draft, KpiSource::Claimed).await
+}
+
+/// [`submit`], saying where the draft's KPIs come from (`Recomputed` only for a caller that
+/// computed them itself from the inputs, like a committed scenario).
+pub(crate) async fn submit_with(
+    app: &App,
+    proposer: &Principal,
+    draft: ProposalDraft,
+    kpis: KpiSource,
+) -> Result<Proposal, AppError> {
+    let snapshot = app.store.snapshot().await;
+    let catalog = snapshot.catalog.ok_or(AppError::NoPlant)?;
+    let h = govern::Hierarchy::from_plant(catalog.plant());
+    let facts = PlantView {
+        catalog: &catalog,
+        state: &snapshot.state,
+    };
+    let mut assessment = govern::assess(&draft.diff, &facts)?;
+    assessment.kpis = kpis;
     let now = app.now();
     let id = app.governance.new_id(now, &proposer.id, &draft.title);
-    let proposal = Proposal::propose(id, draft, proposer, &app.governance.policy, &h, now)?;
+    let policy = &app.governance.policy;
+    let proposal = Proposal::propose(id, draft, proposer, policy, &h, &assessment, now)?;
     let write = write_by(proposer, proposal.evidence.modified_by(), &proposal);
     app.store.insert_proposal(&proposal, write).await?;
     if proposal.status != Status::Approved || !proposal.gate.is_auto() {
@@ -216,7 +244,8 @@ pub async fn submit(
     write.actor = actor.clone();
     write.role = None;
     let diff = proposal.diff.clone();
-    match sink::deliver(app, sink, &proposal, &diff, "apply", &actor).await {
+    // The sink checks the areas of what it carries out against the proposer's scope.
+    match sink::deliver(app, sink, &proposal, &diff, "apply", &actor, proposer).await {
         Ok(answer) => {
             proposal.record_applied(Outcome {
                 by: by.into(),
@@ -367,7 +396,7 @@ async fn send(
     let actor = store::actor_of(who);
     let mut write = write_by(who, proposal.evidence.modified_by(), &proposal);
     let direction_name = direction.as_str();
-    match sink::deliver(app, sink, &proposal, &diff, direction_name, &actor).await {
+    match sink::deliver(app, sink, &proposal, &diff, direction_name, &actor, who).await {
         Ok(answer) => {
             let outcome = Outcome {
                 by: who.id.clone(),
@@ -397,6 +426,7 @@ async fn send(
         }
         Err(answer) => {
             let message = answer["message"].as_str().unwrap_or("failed").to_owned();
+            let out_of_scope = answer["reason"] == "scope";
             write.sink = Some(answer);
             app.store
                 .audit_only(
@@ -409,9 +439,13 @@ async fn send(
                     write,
                 )
                 .await?;
-            Err(AppError::Sink(format!(
-                "sink `{sink}` refused the {direction_name} of `{id}`: {message}"
-            )))
+            let refusal =
+                format!("sink `{sink}` refused the {direction_name} of `{id}`: {message}");
+            Err(if out_of_scope {
+                AppError::Forbidden(refusal)
+            } else {
+                AppError::Sink(refusal)
+            })
         }
     }
 }

@@ -6,7 +6,10 @@
 //!   an Opcenter command's `Succeeded`/`Error`. A proposal's apply (or rollback) is carried
 //!   out once, so a delivery whose answer was lost before the proposal recorded it is
 //!   recognised when repeated (its events already stand in the log, made at that delivery's
-//!   plant time) and succeeds without storing anything twice.
+//!   plant time) and succeeds without storing anything twice. Like `POST /v1/events`, it
+//!   appends nothing that acts outside the scope of the principal on whose behalf it
+//!   delivers ([`crate::events::check_event_scope`]): an area-scoped principal cannot reach
+//!   another area's orders or units through a proposal.
 //! - `file` — one JSON Lines record per applied or rolled-back change set, appended to a file
 //!   (`<data-dir>/applied-changes.jsonl` under `mixplane serve`); the answer names the file
 //!   and the byte offset of the record.
@@ -17,7 +20,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use govern::{Change, Proposal};
+use govern::{Change, Principal, Proposal};
 use model::{Event, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -34,8 +37,10 @@ pub enum SinkKind {
 
 model::wire_enum!(SinkKind, "sink", [MesSim, File]);
 
-/// Sends `diff` (the proposal's diff, or its inverse for a rollback) to a sink. `Ok` carries
-/// a `Succeeded` answer, `Err` an `Error` answer; both are what gets audited.
+/// Sends `diff` (the proposal's diff, or its inverse for a rollback) to a sink on behalf of
+/// `on_behalf` (the applier, or the proposer of a proposal that applies by itself), whose
+/// scope must reach every area the change acts in. `Ok` carries a `Succeeded` answer, `Err`
+/// an `Error` answer; both are what gets audited.
 pub async fn deliver(
     app: &App,
     sink: SinkKind,
@@ -43,9 +48,10 @@ pub async fn deliver(
     diff: &[Change],
     direction: &str,
     actor: &store::Actor,
+    on_behalf: &Principal,
 ) -> Result<Value, Value> {
     match sink {
-        SinkKind::MesSim => mes_sim(app, proposal, diff, direction, actor).await,
+        SinkKind::MesSim => mes_sim(app, proposal, diff, direction, actor, on_behalf).await,
         SinkKind::File => match &app.governance.file_sink {
             Some(path) => file(path.clone(), app.now(), proposal, diff, direction, actor).await,
             None => Err(error(sink, "no file sink is configured on this server")),
@@ -63,11 +69,22 @@ async fn mes_sim(
     diff: &[Change],
     direction: &str,
     actor: &store::Actor,
+    on_behalf: &Principal,
 ) -> Result<Value, Value> {
-    let state = app.store.state().await;
-    let time = state.clock.unwrap_or_else(|| app.now());
+    let snapshot = app.store.snapshot().await;
+    let time = snapshot.state.clock.unwrap_or_else(|| app.now());
     let events = govern::mes::events_for(&proposal.id, direction, diff, time)
         .map_err(|message| error(SinkKind::MesSim, message))?;
+    let catalog = snapshot
+        .catalog
+        .ok_or_else(|| error(SinkKind::MesSim, "no plant is loaded"))?;
+    crate::events::check_event_scope(on_behalf, &catalog, &snapshot.state, &events).map_err(
+        |refused| {
+            let mut answer = error(SinkKind::MesSim, refused.to_string());
+            answer["reason"] = json!("scope");
+            answer
+        },
+    )?;
     let outcome = match app.store.append(&events, actor).await {
         Ok(outcome) => outcome,
         Err(e @ store::StoreError::Conflict { .. }) => {

@@ -11,7 +11,8 @@
 //! the changes are re-checked to be the scenario's own and to belong to the problem, the
 //! schedule is re-checked with the independent checker against the scenario's problem, every
 //! KPI is recomputed (nothing the caller sends about KPIs is trusted), and the proposal goes
-//! through [`crate::govern::submit`], so the policy decides whether it applies by itself.
+//! through [`crate::govern::submit`], so the policy decides whether it applies by itself, on
+//! `govern`'s own assessment of the diff against the loaded plant (every area it touches).
 
 mod diff;
 
@@ -224,7 +225,8 @@ pub async fn commit(
         evidence: prepared.evidence,
         diff: prepared.diff,
     };
-    crate::govern::submit(app, proposer, draft).await
+    // Every KPI of the evidence was recomputed here from the problem and the schedules.
+    crate::govern::submit_with(app, proposer, draft, govern::KpiSource::Recomputed).await
 }
 
 /// The proposal's area: the one asked for, else the single area of the loaded plant whose

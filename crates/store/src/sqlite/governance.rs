@@ -105,9 +105,17 @@ impl GovernanceStore for Sqlite {
         filter: &ProposalFilter,
         limit: u32,
     ) -> Result<(Vec<(String, i64)>, u64)> {
+        // A proposal's areas are its body's `areas` (every area its diff touches), or its
+        // `area` alone for proposals stored before they were kept. `?3` matches a proposal
+        // acting in that area; `?4` keeps only proposals acting in no area outside the list
+        // and not site-wide.
         const WHERE: &str = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2)
-            AND (?3 IS NULL OR area = ?3)
-            AND (?4 IS NULL OR area IN (SELECT value FROM json_each(?4)))";
+            AND (?3 IS NULL OR area = ?3 OR EXISTS (SELECT 1 FROM json_each(body, '$.areas')
+                WHERE value = ?3))
+            AND (?4 IS NULL OR (area IN (SELECT value FROM json_each(?4))
+                AND NOT EXISTS (SELECT 1 FROM json_each(body, '$.areas')
+                    WHERE value NOT IN (SELECT value FROM json_each(?4)))
+                AND COALESCE(json_extract(body, '$.checks.site_wide'), 0) = 0))";
         let areas = filter.areas_in.as_deref().map(super::log::json_list);
         let status = filter.status.map(govern::Status::as_str);
         let kind = filter.kind.map(govern::ActionKind::as_str);
