@@ -339,7 +339,10 @@ async fn what_the_simulated_mes_cannot_carry_out_is_refused_by_name() {
         .await;
     assert_eq!(stored["status"], "applied");
 
-    // Overtime windows: the scenario commits, but the simulated MES refuses it whole.
+    // Overtime windows: the scenario commits, but the simulated MES refuses it whole. The
+    // plan in force is now what the MES has dispatched (`tweaked`): a diff against an older
+    // plan would be refused as stale.
+    let plan = tweaked;
     let report = scenarios(&app, &problem, Some(&plan)).await;
     let overtime = scenario(&report, "overtime_on_bottleneck").expect("an overtime scenario");
     let windows = overtime["changes"]["overtime"].as_array().unwrap();

@@ -26,10 +26,13 @@ async fn start() -> TestApp {
     .await
 }
 
-/// An open order of the simulated state and its due date.
+/// An open high-priority order of the simulated state that runs in A-CHEM only (so an
+/// A-CHEM planner's scope covers every area a change to it touches), and its due date.
 async fn open_order(app: &TestApp) -> (String, String) {
-    let state = app.store.state().await;
-    let order = state
+    let snapshot = app.store.snapshot().await;
+    let catalog = snapshot.catalog.unwrap();
+    let order = snapshot
+        .state
         .orders
         .values()
         .find(|o| {
@@ -37,8 +40,13 @@ async fn open_order(app: &TestApp) -> (String, String) {
                 o.status,
                 model::OrderStatus::Planned | model::OrderStatus::Released
             ) && o.order.priority == Priority::High
+                && catalog
+                    .routing_areas(&o.order.routing)
+                    .iter()
+                    .map(|a| a.as_str())
+                    .eq(["A-CHEM"])
         })
-        .expect("an open high-priority order");
+        .expect("an open high-priority order of A-CHEM");
     (order.order.id.to_string(), order.order.due.to_string())
 }
 
@@ -239,15 +247,17 @@ async fn own_approval_four_eyes_scope_and_autonomous_application() {
         .await;
     assert_eq!(status, 403);
 
-    // Four-eyes (nc_disposition): two different quality engineers.
-    let (_, nc) = app
-        .call(
-            "POST",
-            "/v1/proposals",
-            &planner,
-            Some(draft(&order, &due, 0, "nc_disposition")),
-        )
+    // Four-eyes (nc_disposition): two different quality engineers. A disposition is what
+    // the diff says: an NC's disposition.
+    let mut disposition = draft(&order, &due, 0, "nc_disposition");
+    disposition["diff"] = json!([{
+        "entity": "nc", "id": "NC-7", "field": "disposition",
+        "before": "open", "after": "rework"
+    }]);
+    let (status, nc) = app
+        .call("POST", "/v1/proposals", &planner, Some(disposition))
         .await;
+    assert_eq!(status, 201, "{nc}");
     let nc_id = nc["id"].as_str().unwrap();
     assert_eq!(nc["gate"]["approvals"], 2);
     let (_, first) = app
@@ -390,12 +400,20 @@ async fn an_expired_proposal_cannot_be_approved_and_its_expiry_is_audited() {
     let bot = govern::Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);
     let hierarchy = govern::Hierarchy::from_plant(&sim::reference_plant());
     let long_ago = model::Timestamp(app::SystemClock.now().0 - 24 * 3_600_000);
+    let snapshot = app.store.snapshot().await;
+    let catalog = snapshot.catalog.clone().unwrap();
+    let facts = govern::PlantView {
+        catalog: &catalog,
+        state: &snapshot.state,
+    };
+    let assessment = govern::assess(&draft.diff, &facts).unwrap();
     let proposal = govern::Proposal::propose(
         "P-old",
         draft,
         &bot,
         &govern::Policy::default_policy(),
         &hierarchy,
+        &assessment,
         long_ago,
     )
     .unwrap();
@@ -461,6 +479,8 @@ async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
     let stored = app.store.proposal(&id).await.unwrap().unwrap().proposal;
     let state = server::AppState::new(app.store.clone());
     let actor = store::Actor::system("test");
+    let everywhere =
+        govern::Principal::new("test", PrincipalKind::Service, Role::Admin, Scope::All);
     let answer = app::govern::sink::deliver(
         &state,
         app::SinkKind::MesSim,
@@ -468,6 +488,7 @@ async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
         &stored.diff,
         "apply",
         &actor,
+        &everywhere,
     )
     .await
     .unwrap();
@@ -530,6 +551,7 @@ async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
         &inverse,
         "rollback",
         &actor,
+        &everywhere,
     )
     .await
     .unwrap_err();

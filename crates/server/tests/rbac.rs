@@ -253,12 +253,21 @@ impl Fixture {
         let now = app::SystemClock.now();
         let id = format!("T-{}", self.next());
         let policy = Policy::default_policy();
+        let draft = draft(ActionKind::ScheduleChange, 120);
+        let snapshot = self.app.store.snapshot().await;
+        let catalog = snapshot.catalog.clone().unwrap();
+        let facts = govern::PlantView {
+            catalog: &catalog,
+            state: &snapshot.state,
+        };
+        let assessment = govern::assess(&draft.diff, &facts).unwrap();
         let mut p = Proposal::propose(
             id.clone(),
-            draft(ActionKind::ScheduleChange, 120),
+            draft,
             &bot,
             &policy,
             &self.hierarchy,
+            &assessment,
             now,
         )
         .unwrap();
@@ -358,9 +367,29 @@ impl Fixture {
     }
 }
 
+/// A draft whose diff implies `kind`: a due-date move of high-priority MO-260001 (A-CHEM)
+/// by `minutes`, or an edit of a work instruction (which plant facts do not locate, so the
+/// named area A-CHEM stands).
 fn draft(kind: ActionKind, minutes: i64) -> ProposalDraft {
+    let mut draft = due_move(minutes);
+    draft.kind = kind;
+    if kind == ActionKind::WorkInstructionChange {
+        draft.diff = vec![Change {
+            entity: "work_instruction".into(),
+            id: "WI-REACTOR-CHARGE".into(),
+            field: "text".into(),
+            before: json!("charge 200 l"),
+            after: json!("charge 180 l"),
+            shift_minutes: None,
+            high_priority: false,
+        }];
+    }
+    draft
+}
+
+fn due_move(minutes: i64) -> ProposalDraft {
     ProposalDraft {
-        kind,
+        kind: ActionKind::ScheduleChange,
         area: "A-CHEM".into(),
         title: "rbac".into(),
         evidence: Evidence {
@@ -378,7 +407,11 @@ fn draft(kind: ActionKind, minutes: i64) -> ProposalDraft {
             id: "MO-260001".into(),
             field: "due".into(),
             before: json!("2026-03-02T16:00:00Z"),
-            after: json!("2026-03-02T18:00:00Z"),
+            after: json!(
+                model::Timestamp::parse("2026-03-02T16:00:00Z")
+                    .unwrap()
+                    .plus_minutes(minutes as f64)
+            ),
             shift_minutes: Some(minutes),
             high_priority: true,
         }],

@@ -46,6 +46,22 @@ fn draft(area: &str, minutes: i64) -> ProposalDraft {
     }
 }
 
+/// The plant as the proposal's diff needs it: `PO-1`, high priority, due at the diff's
+/// `before`, routed through `A1`.
+fn facts() -> govern::evidence::FactTable {
+    let order = govern::evidence::OrderFacts {
+        priority: model::Priority::High,
+        due: Timestamp::parse("2026-03-02T10:00:00Z").unwrap(),
+        quantity: 1.0,
+        areas: ["A1".to_owned()].into(),
+        steps: 1,
+    };
+    govern::evidence::FactTable {
+        orders: [("PO-1".to_owned(), order)].into(),
+        ..Default::default()
+    }
+}
+
 fn hierarchy() -> Hierarchy {
     Hierarchy {
         site: "S1".into(),
@@ -140,7 +156,10 @@ async fn proposals_round_trip_and_every_write_is_audited() {
     let policy = Policy::default_policy();
     let bot = govern::Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);
     let now = Timestamp(common::T0);
-    let proposal = Proposal::propose("P-1", draft("A1", 120), &bot, &policy, &h, now).unwrap();
+    let draft = draft("A1", 120);
+    let assessment = govern::assess(&draft.diff, &facts()).unwrap();
+    let proposal = Proposal::propose("P-1", draft, &bot, &policy, &h, &assessment, now).unwrap();
+    assert_eq!(proposal.areas, ["A1"]);
     let mut write = GovernanceWrite::by(store::actor_of(&bot), Some(Role::Agent));
     write.modified_by = proposal.evidence.modified_by();
     write.source_event = Some("ev-9".into());

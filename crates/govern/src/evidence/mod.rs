@@ -28,6 +28,9 @@
 //! | `lot.state`, otherwise                             | nc_disposition                      |
 //! | `nc.*` / `nonconformance.*`                        | nc_disposition                      |
 //! | `work_instruction.*`                               | work_instruction_change             |
+//!
+//! NCs and work instructions are not located by the plant facts: their area is the one the
+//! proposer names (their gates are copilot with four eyes in the shipped policy).
 //! | anything else                                      | none: it cannot be assessed, so the proposal always waits for approval |
 //!
 //! # What it must not do
@@ -58,8 +61,10 @@ pub struct ChangeAssessment {
     pub shift_minutes: Option<i64>,
     /// It touches an order that is high priority now or that the diff makes high priority.
     pub high_priority: bool,
-    /// The plant areas it acts in (empty: site-wide, or not assessed).
+    /// The plant areas it acts in (empty: site-wide, not located, or not assessed).
     pub areas: BTreeSet<String>,
+    /// It acts on something outside every area (a purchased lot).
+    pub site_wide: bool,
     /// The store held the value `before` was checked against (false: an operation the MES
     /// never dispatched, a lot's state — the proposer's word, recorded as such).
     pub before_checked: bool,
@@ -150,9 +155,7 @@ pub fn assess(diff: &[Change], facts: &dyn Facts) -> Result<Assessment, GovernEr
             units: &mut assessment.units,
         };
         let assessed = reader.assess()?;
-        if !assessed.kinds.is_empty() && assessed.areas.is_empty() {
-            assessment.site_wide = true;
-        }
+        assessment.site_wide |= assessed.site_wide;
         assessment.changes.push(assessed);
     }
     Ok(assessment)
@@ -236,7 +239,12 @@ impl Reader<'_> {
             }
             (Entity::Pool, Field::OvertimeWindows) => Ok(ChangeAssessment {
                 kinds: vec![ActionKind::ScheduleChange, ActionKind::ResourceTransfer],
-                areas: self.pool(&change.id)?,
+                // The scheduler names a pool's members of one qualification
+                // `<pool>/<qualification>`: the plant's pool is the part before the `/`.
+                areas: match self.facts.pool_areas(&change.id) {
+                    Some(areas) => areas,
+                    None => self.pool(change.id.split('/').next().unwrap_or_default())?,
+                },
                 before_checked: false,
                 ..ChangeAssessment::default()
             }),
@@ -283,6 +291,7 @@ impl Reader<'_> {
                 || self.raised.contains(change.id.as_str()),
             areas: order.areas,
             before_checked: true,
+            site_wide: false,
         })
     }
 
@@ -405,6 +414,7 @@ impl Reader<'_> {
         };
         Ok(ChangeAssessment {
             kinds,
+            site_wide: areas.is_empty(),
             areas,
             // Holds are kept by the quality store, not the plant state: the proposer's word.
             before_checked: false,
