@@ -207,7 +207,7 @@ fn order_areas(k: u8) -> BTreeSet<String> {
 }
 
 fn high(k: u8) -> bool {
-    k % 2 == 0
+    k.is_multiple_of(2)
 }
 
 fn facts() -> FactTable {
