@@ -6,7 +6,8 @@
 //!   shift_minutes: 5` waits for a human, with the claims corrected and audited;
 //! - a planner's 2,880-minute move of a rush order declared as 5 minutes waits too;
 //! - an `order.due` change filed as a `quality_hold` (which applies by itself) is refused;
-//! - a `before` other than the plant's value is refused as stale;
+//! - a `before` other than the plant's value is refused as stale, when proposed and when an
+//!   approved proposal is applied after the plant moved on;
 //! - a proposal's areas are every area its diff touches: an A-CHEM planner neither sees nor
 //!   approves one that also touches A-SVC, whatever area the proposer named;
 //! - an A-CHEM agent cannot reach an A-PACK order or unit through a proposal, and the sink
@@ -319,6 +320,75 @@ async fn an_area_agent_cannot_reach_another_area_through_a_proposal() {
     assert_eq!(status, 403, "{body}");
     assert_eq!(due_of(&app, "MO-260012").await, due);
     assert_eq!(app.store.state().await.units[unit].state, state.state);
+}
+
+/// A proposal approved on a move from the plant's value of the time is not applied once the
+/// plant holds another value: its `after` would now be a different move.
+#[tokio::test]
+async fn an_approved_proposal_whose_before_went_stale_is_not_applied() {
+    let app = start().await;
+    let agent = app.token_for("sneaky", Role::Agent, "*").await;
+    let boss = app.token_for("sam", Role::Supervisor, "*").await;
+    let state = app.store.state().await;
+    let order = state
+        .orders
+        .values()
+        .find(|o| o.status == model::OrderStatus::Planned)
+        .expect("a planned order")
+        .order
+        .id
+        .to_string();
+    // High priority, so a 2-hour move waits for approval.
+    make_high(&app, &order).await;
+    let due = due_of(&app, &order).await;
+    let (status, proposal) = app
+        .call(
+            "POST",
+            "/v1/proposals",
+            &agent,
+            Some(draft(
+                "schedule_change",
+                "A-CHEM",
+                due_move(&order, due, due.plus_minutes(120.0), 120, true),
+            )),
+        )
+        .await;
+    assert_eq!(status, 201, "{proposal}");
+    let id = proposal["id"].as_str().unwrap();
+    let (status, _) = app
+        .call("POST", &format!("/v1/proposals/{id}/approve"), &boss, None)
+        .await;
+    assert_eq!(status, 200);
+    // Meanwhile the plant reports the order due three days earlier.
+    let clock = app.store.state().await.clock.unwrap();
+    let earlier = due.plus_minutes(-3.0 * 1440.0);
+    let moved = model::Event {
+        id: "test-due-moved".into(),
+        time: clock,
+        source: None,
+        kind: model::EventKind::OrderChanged {
+            order: order.as_str().into(),
+            quantity: None,
+            due: Some(earlier),
+            priority: None,
+        },
+    };
+    app.store
+        .append(&[moved], &store::Actor::system("test"))
+        .await
+        .unwrap();
+    let (status, body) = app
+        .call("POST", &format!("/v1/proposals/{id}/apply"), &boss, None)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["type"], "urn:mixplane:problem:stale-before");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("no longer applies"), "{detail}");
+    assert!(
+        detail.contains(&format!("order.due of `{order}`")),
+        "{detail}"
+    );
+    assert_eq!(due_of(&app, &order).await, earlier);
 }
 
 /// The sink checks areas like `POST /v1/events`: delivering a proposal on behalf of an

@@ -380,6 +380,7 @@ async fn send(
     let (diff, sink) = match direction {
         Direction::Apply => {
             proposal.check_apply(Some(who), &h)?;
+            still_current(app, &proposal, sink).await?;
             (proposal.diff.clone(), sink)
         }
         Direction::Rollback => {
@@ -448,6 +449,34 @@ async fn send(
             })
         }
     }
+}
+
+/// Refuses to apply a proposal whose `before` values the plant no longer holds (someone
+/// changed the same field since it was proposed): its gate was decided on a move from those
+/// values, and carrying out its `after` now would be a different change. A mes-sim delivery
+/// whose events already stand in the log (an apply whose answer was lost) is left to the
+/// sink, which recognises it.
+async fn still_current(app: &App, proposal: &Proposal, sink: SinkKind) -> Result<(), AppError> {
+    if sink == SinkKind::MesSim {
+        let first = format!("{}-apply-1", proposal.id);
+        if !app.store.events_with_ids(&[&first]).await?.is_empty() {
+            return Ok(());
+        }
+    }
+    let snapshot = app.store.snapshot().await;
+    let catalog = snapshot.catalog.ok_or(AppError::NoPlant)?;
+    let facts = PlantView {
+        catalog: &catalog,
+        state: &snapshot.state,
+    };
+    govern::assess(&proposal.diff, &facts).map_err(|error| match error {
+        govern::GovernError::Stale(why) => govern::GovernError::Stale(format!(
+            "proposal {} no longer applies to the plant: {why}",
+            proposal.id
+        )),
+        other => other,
+    })?;
+    Ok(())
 }
 
 /// The identity behind a pseudonym, among the principals and the plant's pool members; the
