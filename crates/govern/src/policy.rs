@@ -471,6 +471,65 @@ mod tests {
     }
 
     #[test]
+    fn several_areas_get_the_strictest_of_their_rules() {
+        let text = r#"
+            [[rule]]
+            kind = "schedule_change"
+            autonomy = "closed_loop"
+            approver_roles = ["planner", "supervisor"]
+            expiry_minutes = 300
+
+            [[rule]]
+            kind = "schedule_change"
+            area = "PACK"
+            autonomy = "copilot"
+            approver_roles = ["supervisor", "admin"]
+            four_eyes = true
+            expiry_minutes = 60
+
+            [[rule]]
+            kind = "schedule_change"
+            area = "SVC"
+            autonomy = "copilot"
+            approver_roles = ["planner"]
+        "#;
+        let policy = Policy::from_toml(text).unwrap();
+        let kind = ActionKind::ScheduleChange;
+        let areas = |names: &[&str]| names.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let diff = [moved(5, false, "a")];
+        let alone = policy.decide(kind, &areas(&["MIX"]), &diff, &[]).unwrap();
+        assert!(alone.gate.is_auto());
+        assert_eq!(alone.autonomy, Autonomy::ClosedLoop);
+        let both = policy
+            .decide(kind, &areas(&["MIX", "PACK"]), &diff, &[])
+            .unwrap();
+        assert_eq!(both.autonomy, Autonomy::Copilot);
+        assert_eq!(both.gate.approvals, 2);
+        assert_eq!(both.gate.approver_roles, [Role::Supervisor, Role::Admin]);
+        assert_eq!(both.expiry_minutes, 60);
+        assert!(
+            both.gate.reasons[0].starts_with("area PACK: copilot"),
+            "{both:?}"
+        );
+        // An unassessed change makes even closed loop wait, for every area's approvers.
+        let unknown = policy.decide(kind, &areas(&["MIX"]), &diff, &[0]).unwrap();
+        assert_eq!(unknown.gate.approvals, 1);
+        assert_eq!(
+            unknown.gate.approver_roles,
+            [Role::Planner, Role::Supervisor]
+        );
+        assert!(unknown.gate.reasons[0].contains("change 0 cannot be assessed"));
+        // No role approves in both PACK and SVC: refused, naming the areas.
+        let error = policy
+            .decide(kind, &areas(&["PACK", "SVC"]), &diff, &[])
+            .unwrap_err();
+        assert!(
+            error.contains("areas PACK, SVC share no approver role"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn inconsistent_policies_are_rejected() {
         let agent = r#"
             [[rule]]

@@ -48,6 +48,11 @@ fn facts() -> FactTable {
             ("U-PACK".to_owned(), unit("PACK")),
         ]
         .into(),
+        lots: [
+            ("LOT-BOUGHT".to_owned(), BTreeSet::new()),
+            ("LOT-MADE".to_owned(), ["MIX".to_owned()].into()),
+        ]
+        .into(),
         ..FactTable::default()
     }
 }
@@ -526,4 +531,44 @@ fn a_change_mixplane_cannot_assess_always_waits() {
     );
     assert_eq!(p.checks.unassessed, [0]);
     assert_eq!(p.checks.kpis, govern::KpiSource::Claimed);
+}
+
+#[test]
+fn a_hold_on_a_purchased_lot_is_site_wide_and_out_of_reach_of_area_scopes() {
+    let h = hierarchy();
+    let policy = Policy::default_policy();
+    let hold = |lot: &str| {
+        let mut d = draft(ActionKind::QualityHold, 0);
+        d.diff = vec![change(
+            "lot",
+            lot,
+            "state",
+            json!("released"),
+            json!("held"),
+        )];
+        d
+    };
+    let mix_qe = person("quinn", Role::QualityEngineer, "area:MIX");
+    let error = propose("P", hold("LOT-BOUGHT"), &mix_qe, &policy, &h, Timestamp(0)).unwrap_err();
+    assert!(
+        matches!(&error, GovernError::Forbidden(m) if m.contains("site `S` as a whole")),
+        "{error:?}"
+    );
+    // Its own area's lot it may hold (closed loop), with the `before` recorded as unchecked.
+    let made = propose("M", hold("LOT-MADE"), &mix_qe, &policy, &h, Timestamp(0)).unwrap();
+    assert_eq!(made.status, Status::Approved);
+    assert_eq!(made.checks.unchecked_before, [0]);
+    let site_qe = person("quill", Role::QualityEngineer, "site:S");
+    let bought = propose("B", hold("LOT-BOUGHT"), &site_qe, &policy, &h, Timestamp(0)).unwrap();
+    assert!(bought.checks.site_wide);
+    assert!(bought.scope_gap(&mix_qe, &h).is_some());
+    assert!(bought.scope_gap(&site_qe, &h).is_none());
+    // Releasing a held lot is a disposition, not a hold.
+    let mut release = hold("LOT-MADE");
+    release.diff[0].before = json!("held");
+    release.diff[0].after = json!("released");
+    assert!(matches!(
+        propose("R", release, &mix_qe, &policy, &h, Timestamp(0)),
+        Err(GovernError::Invalid(m)) if m.contains("nc_disposition change, not quality_hold")
+    ));
 }
