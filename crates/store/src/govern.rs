@@ -317,17 +317,21 @@ impl Store {
     }
 
     /// The principal a token belongs to, if the token is well-formed, known, not revoked and
-    /// its hash verifies. Takes one argon2 verification (run off the async threads).
+    /// its hash verifies. A well-formed token takes one argon2 verification (run off the async
+    /// threads) whether its id is known or not: an unknown or revoked id is verified against
+    /// [`decoy_hash`], so the time of the answer does not tell which ids exist. Callers that
+    /// face the network bound how many of these run at once (the server's `TokenCache`).
     pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
         let Some(token_id) = token_id(token) else {
             return Ok(None);
         };
-        let Some(hash) = self.inner.backend.token_hash(token_id).await? else {
-            return Ok(None);
-        };
+        let stored = self.inner.backend.token_hash(token_id).await?;
+        let known = stored.is_some();
         let token_owned = token.to_owned();
         let verified = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|parsed| {
+            // The decoy is made here, off the async threads, the first time it is needed.
+            let hash = stored.as_deref().unwrap_or_else(|| decoy_hash());
+            PasswordHash::new(hash).is_ok_and(|parsed| {
                 Argon2::default()
                     .verify_password(token_owned.as_bytes(), &parsed)
                     .is_ok()
@@ -335,7 +339,7 @@ impl Store {
         })
         .await
         .map_err(|e| corrupt(format!("token verification task failed: {e}")))?;
-        if !verified {
+        if !(known && verified) {
             return Ok(None);
         }
         self.token_principal(token_id).await
@@ -511,7 +515,24 @@ impl Store {
 }
 
 /// The id part of a well-formed token.
-fn token_id(token: &str) -> Option<&str> {
+/// The argon2id hash an unknown or revoked token id is verified against: of a random secret
+/// nobody holds, with the parameters of [`TokenHashing::Standard`] (those of every token the
+/// service issues), made once per process.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let secret = random_hex(32);
+        TokenHashing::Standard
+            .argon2()
+            .hash_password(secret.as_bytes(), &SaltString::generate(&mut OsRng))
+            .expect("hashing a random secret with valid parameters")
+            .to_string()
+    })
+}
+
+/// The id of a well-formed token (`mxp_<16 hex digits>_<64 hex digits>`), without looking
+/// it up; `None` for anything else.
+pub fn token_id(token: &str) -> Option<&str> {
     let rest = token.strip_prefix("mxp_")?;
     let (id, secret) = rest.split_once('_')?;
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());

@@ -77,7 +77,7 @@ mod write;
 
 pub use error::{Result, StoreError};
 pub use govern::{
-    GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of,
+    GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of, token_id,
 };
 pub use quality::{
     AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcTransition, NcUpdate,
