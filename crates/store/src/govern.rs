@@ -16,8 +16,8 @@
 //! tokens — verification reads the parameters from the stored hash, so both verify alike.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use govern::{ActionKind, Principal, PrincipalKind, Proposal, Role, Scope, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -331,11 +331,7 @@ impl Store {
         let verified = tokio::task::spawn_blocking(move || {
             // The decoy is made here, off the async threads, the first time it is needed.
             let hash = stored.as_deref().unwrap_or_else(|| decoy_hash());
-            PasswordHash::new(hash).is_ok_and(|parsed| {
-                Argon2::default()
-                    .verify_password(token_owned.as_bytes(), &parsed)
-                    .is_ok()
-            })
+            verify_token(token_owned.as_bytes(), hash)
         })
         .await
         .map_err(|e| corrupt(format!("token verification task failed: {e}")))?;
@@ -515,6 +511,63 @@ impl Store {
 }
 
 /// The id part of a well-formed token.
+/// argon2 working memory kept between verifications: at most this many buffers (of 19 MiB
+/// for a standard hash) are kept; more verifications at once allocate and free their own.
+const KEPT_BUFFERS: usize = 4;
+
+static BUFFERS: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether `token` hashes to the argon2 PHC string `phc`, with the parameters, salt and
+/// output length it names, compared in constant time (as `PasswordVerifier` does).
+///
+/// Its working memory comes from [`BUFFERS`] and goes back there: argon2's own verifier
+/// allocates 19 MiB each time, and the allocator keeps such blocks per thread arena, so
+/// verifications spread over the blocking threads left hundreds of MB resident.
+fn verify_token(token: &[u8], phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let needed = params.block_count();
+    let mut blocks = {
+        let mut kept = BUFFERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match kept.iter().position(|b| b.len() >= needed) {
+            Some(at) => kept.swap_remove(at),
+            None => vec![Block::default(); needed],
+        }
+    };
+    let argon2 = Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        Ok(argon2.hash_password_into_with_memory(token, salt, out, &mut blocks[..])?)
+    });
+    let mut kept = BUFFERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if kept.len() < KEPT_BUFFERS {
+        kept.push(blocks);
+    }
+    // `Output`'s equality is constant-time.
+    computed.is_ok_and(|computed| computed == expected)
+}
+
 /// The argon2id hash an unknown or revoked token id is verified against: of a random secret
 /// nobody holds, with the parameters of [`TokenHashing::Standard`] (those of every token the
 /// service issues), made once per process.
@@ -542,6 +595,26 @@ pub fn token_id(token: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_verify_against_their_hash_and_nothing_else() {
+        let salt = SaltString::generate(&mut OsRng);
+        for hashing in [TokenHashing::Fast, TokenHashing::Standard] {
+            let hash = hashing
+                .argon2()
+                .hash_password(b"mxp_right", &salt)
+                .unwrap()
+                .to_string();
+            // Twice: the second reuses the kept working memory.
+            for _ in 0..2 {
+                assert!(verify_token(b"mxp_right", &hash));
+                assert!(!verify_token(b"mxp_wrong", &hash));
+            }
+        }
+        assert!(!verify_token(b"mxp_right", "not a PHC string"));
+        assert!(!verify_token(b"mxp_right", decoy_hash()));
+        assert!(BUFFERS.lock().unwrap().len() <= KEPT_BUFFERS);
+    }
 
     #[test]
     fn token_ids_parse_only_from_well_formed_tokens() {
