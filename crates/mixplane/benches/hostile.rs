@@ -253,6 +253,19 @@ impl Drop for Server {
     }
 }
 
+/// The attacks are run twice: against the default limits (one attacker address, soon held
+/// back by the failure limits), and with the failure limits lifted, as many addresses would
+/// see them, so that every wrong secret reaches the verification slots and queue.
+const SCENARIOS: [(&str, Option<&str>); 2] = [
+    ("default limits", None),
+    (
+        "failure limits lifted (every wrong secret reaches the verification slots)",
+        Some(
+            "[server.limits]\nfailures_per_token = 1000000000\nfailures_per_client = 1000000000\n",
+        ),
+    ),
+];
+
 fn main() {
     let seconds = env("HOSTILE_SECONDS", 20);
     let flooders = env("HOSTILE_FLOOD", 128);
@@ -271,29 +284,45 @@ fn main() {
         .nth(1)
         .expect("mxp_<id>_<secret>")
         .to_owned();
-    let port = free_port();
-    let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let child = Command::new(binary())
-        .args(["serve", "--data-dir", dir.to_str().unwrap(), "--bind"])
-        .arg(address.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mixplane serve starts");
-    let mut server = Server(child);
-    let pid = server.0.id();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let report = runtime.block_on(attack(
-        address, pid, token, known_id, seconds, flooders, stalled, readers,
-    ));
-    let alive = server.0.try_wait().ok().flatten().is_none();
-    drop(server);
+    for (name, config) in SCENARIOS {
+        println!("\n## {name}");
+        let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut command = Command::new(binary());
+        command
+            .args(["serve", "--data-dir", dir.to_str().unwrap(), "--bind"])
+            .arg(address.to_string());
+        if let Some(config) = config {
+            let path = dir.join("limits.toml");
+            std::fs::write(&path, config).unwrap();
+            command.arg("--config").arg(path);
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mixplane serve starts");
+        let mut server = Server(child);
+        let pid = server.0.id();
+        let report = runtime.block_on(attack(
+            address,
+            pid,
+            token.clone(),
+            known_id.clone(),
+            seconds,
+            flooders,
+            stalled,
+            readers,
+        ));
+        let alive = server.0.try_wait().ok().flatten().is_none();
+        drop(server);
+        report.print(alive);
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    report.print(alive);
 }
 
 struct Report {

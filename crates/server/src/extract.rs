@@ -67,7 +67,7 @@ pub fn too_deep(offset: usize) -> Problem {
 }
 
 /// Refuses a JSON body nested deeper than [`MAX_JSON_DEPTH`], before it is parsed.
-fn within_depth(bytes: &[u8]) -> Result<(), Problem> {
+pub fn within_depth(bytes: &[u8]) -> Result<(), Problem> {
     match json_scan::measure(bytes, usize::MAX, MAX_JSON_DEPTH).too_deep {
         Some(offset) => Err(too_deep(offset)),
         None => Ok(()),

@@ -636,3 +636,62 @@ async fn a_flood_of_wrong_secrets_never_runs_more_verifications_than_the_bound()
     );
     app.assert_up().await;
 }
+
+/// The ObjectEvent sample with its first event's `ilmd` holding a value nested `depth` deep
+/// (the document, its body, the event list, the event and `ilmd` add 5 levels).
+fn epcis_nested(depth: usize) -> String {
+    let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/samples/epcis/ObjectEvent.jsonld");
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(sample).unwrap()).unwrap();
+    let deep: Value =
+        serde_json::from_str(&format!("{}1{}", "[".repeat(depth), "]".repeat(depth))).unwrap();
+    document["epcisBody"]["eventList"][0]["ilmd"] = json!({ "deep": deep });
+    document.to_string()
+}
+
+#[tokio::test]
+async fn an_epcis_capture_nests_at_most_64_deep_so_the_query_reads_back() {
+    let app = Hostile::start(Limits::default()).await;
+    // 126 levels pass the trace reader's 127, but served inside a query document they would
+    // pass the 128 that clients read: refused at the edge.
+    let answer = app
+        .send(
+            "POST",
+            "/epcis/capture",
+            &app.token,
+            "application/ld+json",
+            epcis_nested(121),
+        )
+        .await;
+    assert_problem(&answer, 422, "limit of 64 levels");
+    let answer = app
+        .send(
+            "POST",
+            "/v1/trace/import",
+            &app.token,
+            "application/json",
+            epcis_nested(121),
+        )
+        .await;
+    assert_problem(&answer, 422, "limit of 64 levels");
+    let (status, _, body) = app
+        .send(
+            "POST",
+            "/epcis/capture",
+            &app.token,
+            "application/ld+json",
+            epcis_nested(58),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (status, content_type, body) = app
+        .send("GET", "/epcis/events", &app.token, "text/plain", "")
+        .await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "application/ld+json")
+    );
+    assert!(body.is_object(), "the query document parses as JSON");
+    assert!(body.to_string().contains("deep"), "{body}");
+}
