@@ -156,7 +156,7 @@ async fn flood(
     let mut n = 0u64;
     while Instant::now() < deadline {
         n += 1;
-        let id = if n % 2 == 0 {
+        let id = if n.is_multiple_of(2) {
             known_id.clone()
         } else {
             format!("{:016x}", worker << 32 | n)
