@@ -227,6 +227,38 @@ async fn send_deep(
     }
 }
 
+/// Medians, in ms, of the 401 for a wrong secret on the known id and on unknown ids: 8 of
+/// each, alternating, one at a time (within the default failure limits).
+async fn probe_timing(client: &reqwest::Client, url: &str, known_id: &str) -> (f64, f64) {
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for n in 0..16u64 {
+        let id = if n.is_multiple_of(2) {
+            known_id.to_owned()
+        } else {
+            format!("{:016x}", 0xdead_0000 + n)
+        };
+        let token = format!("mxp_{id}_{:064x}", 0xbeef_0000 + n);
+        let started = Instant::now();
+        let status = client
+            .get(url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        let millis = started.elapsed().as_secs_f64() * 1e3;
+        assert_eq!(status.ok(), Some(401), "a wrong secret is a 401");
+        if n.is_multiple_of(2) {
+            known.push(millis);
+        } else {
+            unknown.push(millis);
+        }
+    }
+    known.sort_by(f64::total_cmp);
+    unknown.sort_by(f64::total_cmp);
+    (percentile(&known, 50.0), percentile(&unknown, 50.0))
+}
+
 /// A connection that sends half a header and stops: how long until the server closed it
 /// (`None` if it was still open at `give_up`).
 async fn stall(address: SocketAddr, give_up: Instant) -> Option<Duration> {
@@ -326,6 +358,8 @@ fn main() {
 }
 
 struct Report {
+    /// Median ms of a wrong secret's 401 on the known id, and on unknown ids.
+    timing: (f64, f64),
     baseline: (f64, f64, f64),
     baseline_failed: u64,
     under_attack: (f64, f64, f64),
@@ -357,6 +391,10 @@ impl Report {
             } else {
                 "MISSED"
             }
+        );
+        println!(
+            "wrong secret answered 401 in {:.1} ms (median) for a known id, {:.1} ms for an unknown id",
+            self.timing.0, self.timing.1
         );
         let (p50, p99, max) = self.baseline;
         println!(
@@ -421,6 +459,7 @@ async fn attack(
     // Baseline: the readers alone for 3 s (the first read also verifies the token once).
     let _ = client.get(&orders).bearer_auth(&token).send().await;
     let baseline = run_readers(&client, &orders, &token, readers, Duration::from_secs(3)).await;
+    let timing = probe_timing(&client, &format!("{base}/v1/orders"), &known_id).await;
     let rss_before = memory_mb(pid, "VmRSS:").unwrap_or(f64::NAN);
     println!(
         "# attack: {seconds} s, {flooders} wrong-secret clients, {stalled} stalled connections, deep documents, {readers} readers"
@@ -511,6 +550,7 @@ async fn attack(
     let hwm = memory_mb(pid, "VmHWM:").unwrap_or(f64::NAN);
     let mut baseline = baseline;
     Report {
+        timing,
         baseline: baseline.summary(),
         baseline_failed: baseline.failed,
         reads: under_attack.millis.len(),

@@ -49,7 +49,8 @@ pub struct Limits {
     /// Default 4 KiB.
     pub max_event_field_bytes: usize,
     /// argon2 token verifications running at once (each holds 19 MiB and a core for about
-    /// 25 ms). Default 2.
+    /// 25 ms). Default: half the cores, at least 1 — the other half keeps serving while a
+    /// flood of wrong secrets fills every slot.
     pub concurrent_verifications: usize,
     /// Verifications waiting for one of those slots; further ones answer 503 with
     /// `Retry-After`. Default 32.
@@ -75,7 +76,8 @@ impl Default for Limits {
             max_event_batch_bytes: 8 * 1024 * 1024,
             max_events_per_batch: 10_000,
             max_event_field_bytes: 4 * 1024,
-            concurrent_verifications: 2,
+            concurrent_verifications: std::thread::available_parallelism()
+                .map_or(1, |cores| (cores.get() / 2).max(1)),
             queued_verifications: 32,
             failures_per_token: 10,
             failures_per_client: 30,
