@@ -24,6 +24,10 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
     pub bind: Option<String>,
+    /// Resource bounds (`[server.limits]`): connections, timeouts, body and batch sizes,
+    /// token verifications; each key optional, see `server::limits::Limits`.
+    #[serde(default)]
+    pub limits: server::limits::Limits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +57,8 @@ pub struct Settings {
     pub bind: String,
     pub log_level: tracing::Level,
     pub log_format: LogFormat,
+    /// The server's resource bounds, from the file's `[server.limits]` (defaults otherwise).
+    pub limits: server::limits::Limits,
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./mixplane-data";
@@ -95,11 +101,14 @@ pub fn resolve(
         .or(config.log.format)
         .unwrap_or_else(|| "text".to_owned());
     let log_format = format_text.parse::<LogFormat>()?;
+    let limits = config.server.limits;
+    limits.validate()?;
     Ok(Settings {
         data_dir,
         bind,
         log_level,
         log_format,
+        limits,
     })
 }
 
@@ -115,6 +124,19 @@ mod tests {
         assert_eq!(config.server.bind.as_deref(), Some("0.0.0.0:9"));
         let error = toml::from_str::<FileConfig>("[server]\nport = 1\n").unwrap_err();
         assert!(error.to_string().contains("port"), "{error}");
+        let config: FileConfig = toml::from_str(
+            "[server.limits]\nmax_connections = 64\nheader_read_timeout_seconds = 5\n",
+        )
+        .unwrap();
+        assert_eq!(config.server.limits.max_connections, 64);
+        assert_eq!(config.server.limits.header_read_timeout_seconds, 5);
+        assert_eq!(
+            config.server.limits.max_events_per_batch,
+            server::limits::Limits::default().max_events_per_batch
+        );
+        let error =
+            toml::from_str::<FileConfig>("[server.limits]\nmax_conections = 1\n").unwrap_err();
+        assert!(error.to_string().contains("max_conections"), "{error}");
         let config: FileConfig = toml::from_str("[log]\nformat = \"json\"\n").unwrap();
         assert_eq!(config.log.format.as_deref(), Some("json"));
         assert_eq!("json".parse::<LogFormat>().unwrap(), LogFormat::Json);

@@ -37,7 +37,7 @@ pub struct DataArgs {
     /// Directory holding the embedded database [env: MIXPLANE_DATA_DIR] [default: ./mixplane-data]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// TOML config file (data_dir, [server] bind, [log] level)
+    /// TOML config file (data_dir, [server] bind, [server.limits], [log] level)
     #[arg(long)]
     pub config: Option<PathBuf>,
 }

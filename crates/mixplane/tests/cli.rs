@@ -212,3 +212,35 @@ fn logs_to_a_pipe_carry_no_colour_and_can_be_json() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn trace_import_refuses_documents_nested_35000_deep_without_aborting() {
+    let dir = temp_dir("deep");
+    let data = dir.join("data");
+    let xml = dir.join("deep.xml");
+    std::fs::write(
+        &xml,
+        format!("{}{}", "<a>".repeat(35_000), "</a>".repeat(35_000)),
+    )
+    .unwrap();
+    let json = dir.join("deep.json");
+    std::fs::write(
+        &json,
+        format!("{}{}", "[".repeat(35_000), "]".repeat(35_000)),
+    )
+    .unwrap();
+    for file in [&xml, &json] {
+        let out = mixplane(&[
+            "trace",
+            "import",
+            file.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Exit code 1 with a message: not a signal (a stack overflow aborts with SIGABRT).
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", file.display());
+        assert!(stderr.contains("depth"), "{}: {stderr}", file.display());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -13,9 +13,13 @@ use store::{AppendOutcome, EventFilter, OrderFilter, StoredEvent};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{Json, Query};
+use crate::event_batch::EventBatch;
+use crate::extract::Query;
 use crate::problem::Problem;
 use crate::routes::{Endpoint, Param, Permission, path, query};
+
+/// The operation id of the event batch, which has its own body and batch limits.
+pub const INGEST_EVENTS: &str = "ingestEvents";
 
 /// Every endpoint of the service. Adding one here adds it to the router and the OpenAPI
 /// document at once.
@@ -89,7 +93,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             method: Method::POST,
             path: "/v1/events",
-            operation_id: "ingestEvents",
+            operation_id: INGEST_EVENTS,
             summary: "Batch ingest of events; idempotent by event id, atomic per batch",
             tag: "events",
             params: &[],
@@ -299,7 +303,7 @@ async fn list_work_centers(
 async fn ingest_events(
     State(app): State<AppState>,
     caller: Caller,
-    Json(events): Json<Vec<Event>>,
+    EventBatch(events): EventBatch,
 ) -> Result<Json200<AppendOutcome>, Problem> {
     Ok(Json200(
         app::events::ingest(&app, &caller.0, &events).await?,

@@ -17,15 +17,18 @@
 //!
 //! A verified token is cached by its SHA-256, so argon2 runs once per token and process; every
 //! request still checks that the token is live (not revoked) and reads the principal's current
-//! role and scope.
+//! role and scope. A token not yet verified passes the [`VerificationGate`] first (bounded
+//! concurrency and queue, failed tokens remembered, failures limited per token id and client
+//! address), and every token that does not authenticate gets the same 401.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Mutex;
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
@@ -34,7 +37,9 @@ use govern::{Permission, Principal, PrincipalKind, Role};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
+use crate::limits::Limits;
 use crate::problem::Problem;
+use crate::verification::{Admission, VerificationGate};
 
 /// The header through which callers used to name themselves; now set only by [`layer`], from
 /// the authenticated principal (`kind:id`).
@@ -63,21 +68,49 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// Verified tokens: SHA-256 of the token → token id.
-#[derive(Debug, Default)]
+/// Verified tokens (SHA-256 of the token → token id), and the [`VerificationGate`] every
+/// token not yet verified passes before argon2 runs.
+#[derive(Debug)]
 pub struct TokenCache {
     verified: Mutex<HashMap<[u8; 32], String>>,
+    gate: VerificationGate,
 }
 
 const CACHE_LIMIT: usize = 10_000;
 
+/// The one answer to a token that does not authenticate, whatever the reason (unknown id,
+/// wrong secret, revoked, malformed), so that answers do not tell which ids exist.
+const TOKEN_REFUSED: &str = "the bearer token is unknown, revoked or malformed";
+
+impl Default for TokenCache {
+    fn default() -> TokenCache {
+        TokenCache::new(&Limits::default())
+    }
+}
+
 impl TokenCache {
-    /// The live principal of a token, verifying it with argon2 only the first time.
+    /// An empty cache whose gate holds to `limits`' verification bounds.
+    pub fn new(limits: &Limits) -> TokenCache {
+        TokenCache {
+            verified: Mutex::default(),
+            gate: VerificationGate::new(limits),
+        }
+    }
+
+    /// The live principal of a token from `client`, verifying it with argon2 only the first
+    /// time, and only as far as the gate admits: 401 for a token that does not verify (or
+    /// failed recently), 429 past the failure limits, 503 when every verification slot and
+    /// queue place is taken.
     pub async fn principal(
         &self,
         store: &store::Store,
         token: &str,
-    ) -> Result<Option<Principal>, store::StoreError> {
+        client: Option<IpAddr>,
+    ) -> Result<Principal, Problem> {
+        let refused = || Problem::unauthorized(TOKEN_REFUSED);
+        let Some(token_id) = store::token_id(token) else {
+            return Err(refused());
+        };
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let cached = self
             .verified
@@ -86,25 +119,48 @@ impl TokenCache {
             .get(&digest)
             .cloned();
         if let Some(token_id) = cached {
-            return store.token_principal(&token_id).await;
+            return store.token_principal(&token_id).await?.ok_or_else(refused);
         }
-        let principal = store.authenticate(token).await?;
-        if principal.is_some()
-            && let Some(token_id) = token
-                .strip_prefix("mxp_")
-                .and_then(|rest| rest.split_once('_'))
-                .map(|(id, _)| id.to_owned())
-        {
-            let mut verified = self
-                .verified
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if verified.len() >= CACHE_LIMIT {
-                verified.clear();
+        let slot = match self.gate.admit(&digest, token_id, client).await {
+            Admission::Verify(slot) => slot,
+            Admission::KnownBad => return Err(refused()),
+            Admission::Throttled { retry_after } => {
+                let seconds = retry_after.as_secs().max(1);
+                return Err(Problem::too_many_requests(
+                    format!(
+                        "too many failed token verifications for this token id or client address; try again in {seconds} s"
+                    ),
+                    seconds,
+                ));
             }
-            verified.insert(digest, token_id);
+            Admission::Busy { retry_after } => {
+                return Err(Problem::unavailable(
+                    "every token verification slot is taken; try again shortly",
+                    retry_after.as_secs().max(1),
+                ));
+            }
+        };
+        let principal = store.authenticate(token).await?;
+        drop(slot);
+        let Some(principal) = principal else {
+            self.gate.record_failure(digest, token_id, client);
+            return Err(refused());
+        };
+        let mut verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if verified.len() >= CACHE_LIMIT {
+            verified.clear();
         }
+        verified.insert(digest, token_id.to_owned());
         Ok(principal)
+    }
+
+    /// The most argon2 verifications that have run at once (never more than the configured
+    /// concurrency).
+    pub fn most_concurrent_verifications(&self) -> usize {
+        self.gate.most_running()
     }
 }
 
@@ -153,7 +209,7 @@ pub async fn layer(
     if permission == Permission::Public {
         return next.run(request).await;
     }
-    let principal = match authenticate(&app, request.headers()).await {
+    let principal = match authenticate(&app, request.headers(), client_of(&request)).await {
         Ok(principal) => principal,
         Err(problem) => return problem.into_response(),
     };
@@ -178,12 +234,22 @@ pub async fn layer(
     response
 }
 
-async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Principal, Problem> {
+/// The address of the request's peer: set by `crate::serve` for every connection, absent
+/// when the router is called directly.
+fn client_of(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())
+}
+
+async fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<Principal, Problem> {
     let token = bearer(headers)?;
-    app.tokens
-        .principal(&app.store, token)
-        .await?
-        .ok_or_else(|| Problem::unauthorized("the bearer token is unknown, revoked or malformed"))
+    app.tokens.principal(&app.store, token, client).await
 }
 
 async fn authorize(

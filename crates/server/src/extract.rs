@@ -1,33 +1,113 @@
 //! Request extractors whose rejections are problem+json naming what is wrong.
 //!
-//! axum's own `Json` and `Query` reject with plain text; a client integrating with mixplane
-//! should get the same machine-readable error shape everywhere.
+//! axum's own `Json`, `Query` and `Bytes` reject with plain text; a client integrating with
+//! mixplane should get the same machine-readable error shape everywhere. A body past its
+//! endpoint's limit is a 413 naming the limit ([`BodyLimit`]); a JSON body nested deeper
+//! than [`MAX_JSON_DEPTH`] is a 422 before it is parsed. Rejections of extractors used
+//! directly (axum's `Path`, `Bytes`) are turned into problem+json by
+//! [`crate::problem::ensure_problem_json`].
 
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use crate::json_scan;
+use crate::limits::{BodyLimit, MAX_JSON_DEPTH};
 use crate::problem::Problem;
 
-/// A JSON body; malformed JSON is a 400 and a well-formed body of the wrong shape a 422,
-/// both naming the line, column or field.
+/// The problem for one of axum's rejections: its own status, and for a body past its limit
+/// the limit of the endpoint.
+fn rejected(status: StatusCode, text: String, limit: Option<BodyLimit>) -> Problem {
+    match limit {
+        Some(limit) if status == StatusCode::PAYLOAD_TOO_LARGE => limit.problem(),
+        _ => Problem::from_status(status, text),
+    }
+}
+
+/// The problem for a JSON body axum refused (`limit` is the endpoint's body limit).
+pub fn json_problem(rejection: JsonRejection, limit: Option<BodyLimit>) -> Problem {
+    match rejection {
+        JsonRejection::JsonDataError(e) => Problem::unprocessable(source_text(&e)),
+        JsonRejection::JsonSyntaxError(e) => Problem::malformed_json(source_text(&e)),
+        JsonRejection::MissingJsonContentType(_) => Problem::unsupported_media_type(
+            "the body must be JSON with `Content-Type: application/json`",
+        ),
+        other => rejected(other.status(), other.body_text(), limit),
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/*+json`),
+/// as axum's `Json` requires.
+pub fn says_json(headers: &HeaderMap) -> bool {
+    let Some(essence) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+    else {
+        return false;
+    };
+    let essence = essence.trim().to_ascii_lowercase();
+    essence
+        .strip_prefix("application/")
+        .is_some_and(|subtype| subtype == "json" || subtype.ends_with("+json"))
+}
+
+/// The 422 for a JSON body nested past [`MAX_JSON_DEPTH`] at byte `offset`.
+pub fn too_deep(offset: usize) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nesting-too-deep",
+        format!(
+            "the JSON body nests arrays and objects deeper than the limit of {MAX_JSON_DEPTH} levels (at byte {offset})"
+        ),
+    )
+}
+
+/// Refuses a JSON body nested deeper than [`MAX_JSON_DEPTH`], before it is parsed.
+pub fn within_depth(bytes: &[u8]) -> Result<(), Problem> {
+    match json_scan::measure(bytes, usize::MAX, MAX_JSON_DEPTH).too_deep {
+        Some(offset) => Err(too_deep(offset)),
+        None => Ok(()),
+    }
+}
+
+/// The whole request body, within its endpoint's limit.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let limit = req.extensions().get::<BodyLimit>().copied();
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e: BytesRejection| rejected(e.status(), e.body_text(), limit))
+    }
+}
+
+/// A JSON body; malformed JSON is a 400 and a well-formed body of the wrong shape (or nested
+/// past [`MAX_JSON_DEPTH`]) a 422, naming the line, column, field or byte.
 pub struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(JsonRejection::JsonDataError(e)) => Err(Problem::unprocessable(source_text(&e))),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(Problem::malformed_json(source_text(&e))),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::unsupported_media_type(
+        let limit = req.extensions().get::<BodyLimit>().copied();
+        if !says_json(req.headers()) {
+            return Err(Problem::unsupported_media_type(
                 "the body must be JSON with `Content-Type: application/json`",
-            )),
-            Err(other) => Err(Problem::bad_request(other.body_text())),
+            ));
         }
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        within_depth(&bytes)?;
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(value)| Json(value))
+            .map_err(|rejection| json_problem(rejection, limit))
     }
 }
 
@@ -43,7 +123,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(Problem::bad_request(
                 format!("invalid query string: {}", source_text(&e)),
             )),
-            Err(other) => Err(Problem::bad_request(other.body_text())),
+            Err(other) => Err(rejected(other.status(), other.body_text(), None)),
         }
     }
 }
@@ -55,12 +135,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| Problem::bad_request(e.body_text()))?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
+        within_depth(&bytes)?;
         serde_json::from_slice(&bytes)
             .map(OptionalJson)
             .map_err(|e| Problem::unprocessable(e.to_string()))

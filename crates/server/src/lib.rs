@@ -12,8 +12,11 @@
 pub mod access_log;
 pub mod api;
 pub mod auth;
+pub mod event_batch;
 pub mod extract;
 pub mod govern_api;
+pub mod json_scan;
+pub mod limits;
 pub mod openapi;
 pub mod principals_api;
 pub mod problem;
@@ -21,17 +24,21 @@ pub mod quality_api;
 pub mod routes;
 pub mod scenario_api;
 pub mod schedule_api;
+mod serve;
 pub mod trace_api;
+pub mod verification;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
-use tokio::net::TcpListener;
+use axum::routing::MethodRouter;
 
+use crate::limits::Limits;
 use crate::problem::Problem;
+
+pub use crate::serve::serve;
 
 /// What every handler can reach: the use-cases ([`app::App`], also reachable through
 /// `Deref`) and what only the HTTP edge needs.
@@ -41,6 +48,8 @@ pub struct AppState {
     pub openapi: Arc<serde_json::Value>,
     /// Verified bearer tokens.
     pub tokens: Arc<auth::TokenCache>,
+    /// The resource bounds of connections, requests, bodies and verifications.
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -55,7 +64,16 @@ impl AppState {
             app,
             openapi: Arc::new(openapi::document(&api::endpoints())),
             tokens: Arc::default(),
+            limits: Arc::default(),
         }
+    }
+
+    /// The same state held to these resource bounds (a fresh token cache, whose gate
+    /// follows them).
+    pub fn with_limits(mut self, limits: Limits) -> AppState {
+        self.tokens = Arc::new(auth::TokenCache::new(&limits));
+        self.limits = Arc::new(limits);
+        self
     }
 
     /// The same state with these governance settings (policy, sinks).
@@ -73,23 +91,46 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// Largest request body accepted: a generous batch of events.
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// The body limit of an endpoint: the event batch has its own, lower one.
+fn body_limit_of(endpoint: &routes::Endpoint, limits: &Limits) -> usize {
+    if endpoint.operation_id == api::INGEST_EVENTS {
+        limits.max_event_batch_bytes
+    } else {
+        limits.max_body_bytes
+    }
+}
 
 /// The full router, built from the route table. Every endpoint's handler is wrapped in
-/// [`auth::layer`] with the endpoint's permission, so none is reachable without its rule;
-/// the whole router is wrapped in the [`access_log`].
+/// [`auth::layer`] with the endpoint's permission, so none is reachable without its rule,
+/// and in its body limit ([`limits::body_limit`]); every request runs under the request
+/// deadline ([`limits::deadline`]); the whole router is wrapped in the [`access_log`].
 pub fn router(state: AppState) -> Router {
+    let limits = state.limits.clone();
     let mut router = Router::new();
     for endpoint in api::endpoints() {
         let guard =
             axum::middleware::from_fn_with_state(state.clone(), auth::guard(endpoint.permission));
-        router = router.route(endpoint.path, (endpoint.handler)().layer(guard));
+        let body_limit = body_limit_of(&endpoint, &limits);
+        // One layer a statement: each `layer` call needs its error type named.
+        let handler: MethodRouter<AppState> = (endpoint.handler)().layer(guard);
+        let handler: MethodRouter<AppState> = handler.layer(DefaultBodyLimit::max(body_limit));
+        let handler: MethodRouter<AppState> = handler.layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                limits::body_limit(body_limit, request, next)
+            },
+        ));
+        router = router.route(endpoint.path, handler);
     }
+    let timeout = limits.request_timeout();
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                limits::deadline(timeout, request, next)
+            },
+        ))
+        .layer(axum::middleware::from_fn(problem::ensure_problem_json))
         .layer(axum::middleware::from_fn(access_log::layer))
         .with_state(state)
 }
@@ -106,15 +147,4 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
         "`{method}` is not allowed on `{}`; see /v1/openapi.json",
         uri.path()
     ))
-}
-
-/// Serves the API on `listener` until `shutdown` completes, then drains open requests.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
 }

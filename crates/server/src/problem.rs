@@ -25,6 +25,9 @@ pub struct Problem {
     /// Individual problems when there are several (a plant with many validation errors).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// Seconds after which the request may be tried again: sent as `Retry-After`.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -35,6 +38,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -88,6 +92,39 @@ impl Problem {
         Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", detail)
     }
 
+    /// A 429: this client or token has failed too often; it may try again after
+    /// `retry_after` seconds.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after: u64) -> Problem {
+        let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail);
+        problem.retry_after = Some(retry_after);
+        problem
+    }
+
+    /// A 503: the server is at a bound it does not queue past; try again after `retry_after`
+    /// seconds.
+    pub fn unavailable(detail: impl Into<String>, retry_after: u64) -> Problem {
+        let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
+        problem.retry_after = Some(retry_after);
+        problem
+    }
+
+    /// A problem of `status` whose kind follows from the status (for rejections made outside
+    /// this crate: axum's extractors, the router).
+    pub fn from_status(status: StatusCode, detail: impl Into<String>) -> Problem {
+        let kind = match status {
+            StatusCode::BAD_REQUEST => "bad-request",
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+            StatusCode::REQUEST_TIMEOUT => "request-timeout",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid-content",
+            _ if status.is_server_error() => "internal",
+            _ => "rejected-request",
+        };
+        Problem::new(status, kind, detail)
+    }
+
     /// This problem with a list of individual problems.
     fn with_errors(mut self, errors: Vec<String>) -> Problem {
         self.errors = errors;
@@ -105,6 +142,11 @@ impl IntoResponse for Problem {
             body,
         )
             .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -113,6 +155,41 @@ impl IntoResponse for Problem {
         }
         response
     }
+}
+
+/// Middleware: an error answer that is not problem+json yet (a rejection by one of axum's
+/// own extractors, such as a path parameter that is not UTF-8) becomes one, with its status,
+/// its text as the detail and its other headers (`Allow`, `Retry-After`) kept.
+pub async fn ensure_problem_json(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Rejection texts are one line; a longer body is not one of them.
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .ok()
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    let mut problem = Problem::from_status(status, text).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name, value.clone());
+        }
+    }
+    *problem.extensions_mut() = parts.extensions;
+    problem
 }
 
 impl From<store::StoreError> for Problem {

@@ -30,7 +30,17 @@ use crate::extract::{Json, Query};
 use crate::problem::Problem;
 use crate::routes::{Endpoint, Param, Permission, path, query};
 
+/// The body as text; a JSON document (one that opens with `{` or `[`) nests at most
+/// [`crate::limits::MAX_JSON_DEPTH`] deep, as every JSON body does, so that the events kept
+/// from it still read back inside a query document.
 fn body_text(body: &Bytes) -> Result<&str, Problem> {
+    let is_json = matches!(
+        body.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    );
+    if is_json {
+        crate::extract::within_depth(body)?;
+    }
     std::str::from_utf8(body)
         .map_err(|e| Problem::bad_request(format!("the body is not UTF-8: {e}")))
 }

@@ -16,8 +16,8 @@
 //! tokens — verification reads the parameters from the stored hash, so both verify alike.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use govern::{ActionKind, Principal, PrincipalKind, Proposal, Role, Scope, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -258,25 +258,25 @@ impl Store {
     }
 
     /// The principal a token belongs to, if the token is well-formed, known, not revoked and
-    /// its hash verifies. Takes one argon2 verification (run off the async threads).
+    /// its hash verifies. A well-formed token takes one argon2 verification (run off the async
+    /// threads) whether its id is known or not: an unknown or revoked id is verified against
+    /// [`decoy_hash`], so the time of the answer does not tell which ids exist. Callers that
+    /// face the network bound how many of these run at once (the server's `TokenCache`).
     pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
         let Some(token_id) = token_id(token) else {
             return Ok(None);
         };
-        let Some(hash) = self.inner.backend.token_hash(token_id).await? else {
-            return Ok(None);
-        };
+        let stored = self.inner.backend.token_hash(token_id).await?;
+        let known = stored.is_some();
         let token_owned = token.to_owned();
         let verified = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|parsed| {
-                Argon2::default()
-                    .verify_password(token_owned.as_bytes(), &parsed)
-                    .is_ok()
-            })
+            // The decoy is made here, off the async threads, the first time it is needed.
+            let hash = stored.as_deref().unwrap_or_else(|| decoy_hash());
+            verify_token(token_owned.as_bytes(), hash)
         })
         .await
         .map_err(|e| corrupt(format!("token verification task failed: {e}")))?;
-        if !verified {
+        if !(known && verified) {
             return Ok(None);
         }
         self.token_principal(token_id).await
@@ -454,7 +454,81 @@ impl Store {
 }
 
 /// The id part of a well-formed token.
-fn token_id(token: &str) -> Option<&str> {
+/// argon2 working memory kept between verifications: at most this many buffers (of 19 MiB
+/// for a standard hash) are kept; more verifications at once allocate and free their own.
+const KEPT_BUFFERS: usize = 4;
+
+static BUFFERS: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether `token` hashes to the argon2 PHC string `phc`, with the parameters, salt and
+/// output length it names, compared in constant time (as `PasswordVerifier` does).
+///
+/// Its working memory comes from [`BUFFERS`] and goes back there: argon2's own verifier
+/// allocates 19 MiB each time, and the allocator keeps such blocks per thread arena, so
+/// verifications spread over the blocking threads left hundreds of MB resident.
+fn verify_token(token: &[u8], phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let needed = params.block_count();
+    let mut blocks = {
+        let mut kept = BUFFERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match kept.iter().position(|b| b.len() >= needed) {
+            Some(at) => kept.swap_remove(at),
+            None => vec![Block::default(); needed],
+        }
+    };
+    let argon2 = Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        Ok(argon2.hash_password_into_with_memory(token, salt, out, &mut blocks[..])?)
+    });
+    let mut kept = BUFFERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if kept.len() < KEPT_BUFFERS {
+        kept.push(blocks);
+    }
+    // `Output`'s equality is constant-time.
+    computed.is_ok_and(|computed| computed == expected)
+}
+
+/// The argon2id hash an unknown or revoked token id is verified against: of a random secret
+/// nobody holds, with the parameters of [`TokenHashing::Standard`] (those of every token the
+/// service issues), made once per process.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let secret = random_hex(32);
+        TokenHashing::Standard
+            .argon2()
+            .hash_password(secret.as_bytes(), &SaltString::generate(&mut OsRng))
+            .expect("hashing a random secret with valid parameters")
+            .to_string()
+    })
+}
+
+/// The id of a well-formed token (`mxp_<16 hex digits>_<64 hex digits>`), without looking
+/// it up; `None` for anything else.
+pub fn token_id(token: &str) -> Option<&str> {
     let rest = token.strip_prefix("mxp_")?;
     let (id, secret) = rest.split_once('_')?;
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
@@ -464,6 +538,26 @@ fn token_id(token: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_verify_against_their_hash_and_nothing_else() {
+        let salt = SaltString::generate(&mut OsRng);
+        for hashing in [TokenHashing::Fast, TokenHashing::Standard] {
+            let hash = hashing
+                .argon2()
+                .hash_password(b"mxp_right", &salt)
+                .unwrap()
+                .to_string();
+            // Twice: the second reuses the kept working memory.
+            for _ in 0..2 {
+                assert!(verify_token(b"mxp_right", &hash));
+                assert!(!verify_token(b"mxp_wrong", &hash));
+            }
+        }
+        assert!(!verify_token(b"mxp_right", "not a PHC string"));
+        assert!(!verify_token(b"mxp_right", decoy_hash()));
+        assert!(BUFFERS.lock().unwrap().len() <= KEPT_BUFFERS);
+    }
 
     #[test]
     fn token_ids_parse_only_from_well_formed_tokens() {

@@ -80,7 +80,7 @@ mod write;
 
 pub use error::{Result, StoreError};
 pub use govern::{
-    GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of,
+    GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of, token_id,
 };
 pub use principals::{MAX_PRINCIPAL_NAME, PrincipalError, check_principal_name};
 pub use quality::{

@@ -134,7 +134,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.no_serve {
         return Ok(());
     }
-    super::serve_blocking(&runtime, app, &settings.bind)
+    super::serve_blocking(&runtime, app, &settings)
 }
 
 /// The plant summary printed after the simulation.

@@ -147,8 +147,9 @@ pub async fn shutdown_signal() {
 pub fn serve_blocking(
     runtime: &tokio::runtime::Runtime,
     app: app::App,
-    bind: &str,
+    settings: &crate::config::Settings,
 ) -> anyhow::Result<()> {
+    let bind = settings.bind.as_str();
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -158,7 +159,8 @@ pub fn serve_blocking(
         println!(
             "  try: curl -H \"Authorization: Bearer $MIXPLANE_TOKEN\" 'http://{address}/v1/orders?mode=process&limit=5'"
         );
-        server::serve(listener, server::AppState::from_app(app), shutdown_signal())
+        let state = server::AppState::from_app(app).with_limits(settings.limits.clone());
+        server::serve(listener, state, shutdown_signal())
             .await
             .context("serving the API")
     })

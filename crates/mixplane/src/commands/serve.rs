@@ -26,5 +26,5 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             "the store holds no plant yet; run `mixplane demo` or `mixplane import` first"
         );
     }
-    super::serve_blocking(&runtime, app, &settings.bind)
+    super::serve_blocking(&runtime, app, &settings)
 }
