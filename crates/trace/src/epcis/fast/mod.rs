@@ -24,6 +24,7 @@
 
 mod raw;
 mod sink;
+mod skip;
 mod spans;
 
 use std::collections::BTreeSet;
