@@ -98,6 +98,10 @@ fn skipped<'de, D: Deserializer<'de>, const OPEN: usize>(
 /// below 10^308, whatever its digits.
 const PLAIN_NUMBER_DIGITS: usize = 308;
 
+/// The most digits a value may hold for its numbers with an exponent of one digit to need no
+/// closer look: each is below 10^290 times 10^9.
+const DIGITS_FOR_SHORT_EXPONENTS: usize = 290;
+
 /// Whether the full reader takes `raw` — one JSON value of correct syntax, as serde_json
 /// scanned it, inside `open` arrays and objects — within its bounds. `false` also when unsure.
 pub(super) fn fits(raw: &str, open: usize) -> bool {
@@ -116,11 +120,11 @@ pub(super) fn fits(raw: &str, open: usize) -> bool {
         _ => {}
     }
     // No string is longer than `raw`, so none is too long. One pass over the bytes bounds the
-    // rest: the deepest nesting is at most the opening brackets, the longest number at most
-    // the digits; only a `\u` escape can name a surrogate and only a digit then `e` or `E`
-    // can start an exponent (strings count too: the bounds are upper ones).
+    // rest: the deepest nesting is at most the opening brackets; only a `\u` escape can name a
+    // surrogate; with few digits, only an exponent of two digits or more can leave the `f64`
+    // range (strings count too: the bounds are upper ones).
     let summary = Summary::of(b);
-    if summary.openings > room || summary.digits > PLAIN_NUMBER_DIGITS {
+    if summary.openings > room || summary.digits > DIGITS_FOR_SHORT_EXPONENTS {
         return scan(b, room);
     }
     (!summary.unicode_escape || escapes_fit(b))
@@ -135,12 +139,13 @@ struct Summary {
     digits: usize,
     /// A backslash followed by `u`.
     unicode_escape: bool,
-    /// The chunks ([`CHUNK`] pairs of bytes each) holding a digit followed by `e` or `E`: bit
-    /// `k` for chunk `k`, bit 63 for chunk 63 and every one after it.
+    /// The chunks ([`CHUNK`] bytes each) holding an exponent of two digits or more (`e` or
+    /// `E`, maybe a sign, two digits): bit `k` for chunk `k`, bit 63 for chunk 63 and every
+    /// one after it.
     exponent_chunks: u64,
 }
 
-/// Pairs of bytes [`Summary::of`] looks at together, counting in `u8`.
+/// Bytes [`Summary::of`] looks at together (each with the three after it), counting in `u8`.
 const CHUNK: usize = 64;
 
 impl Summary {
@@ -159,18 +164,18 @@ impl Summary {
         let pairs = b.len() - 1;
         let mut unicode = 0u8;
         for k in 0..pairs.div_ceil(CHUNK) {
-            // Each byte with the one before it, a fixed number at a time (the last chunk
+            // Each byte with the three after it, a fixed number at a time (the last chunk
             // padded with spaces, which count for nothing): a loop that vectorises whole.
             let start = k * CHUNK;
-            let mut padded = [b' '; CHUNK + 1];
-            let window = match b.get(start..start + CHUNK + 1) {
+            let mut padded = [b' '; CHUNK + 3];
+            let window = match b.get(start..start + CHUNK + 3) {
                 Some(whole) => whole,
                 None => {
                     padded[..b.len() - start].copy_from_slice(&b[start..]);
                     &padded
                 }
             };
-            let (openings, digits, flags) = chunk_summary(&window[..CHUNK], &window[1..]);
+            let (openings, digits, flags) = chunk_summary(window);
             summary.openings += usize::from(openings);
             summary.digits += usize::from(digits);
             unicode |= flags & 1;
@@ -181,17 +186,22 @@ impl Summary {
     }
 }
 
-/// For the pairs `(before[i], bytes[i])`: the second bytes that are `[` or `{`, the second
-/// bytes that are digits, and flags: 1 when a backslash is followed by `u`, 2 when a digit is
-/// followed by `e` or `E`. Branch-free, so that it compiles to vector instructions.
-fn chunk_summary(before: &[u8], bytes: &[u8]) -> (u8, u8, u8) {
+/// For the bytes `window[i]`, `i < CHUNK`, each with the three after it: how many of the
+/// next bytes are `[` or `{`, how many are digits, and flags: 1 when a backslash is followed
+/// by `u`, 2 when an exponent of two digits or more starts. Branch-free, so that it compiles
+/// to vector instructions.
+fn chunk_summary(window: &[u8]) -> (u8, u8, u8) {
+    let digit = |c: u8| u8::from(c.wrapping_sub(b'0') < 10);
     let (mut openings, mut digits, mut unicode, mut exponent) = (0u8, 0u8, 0u8, 0u8);
-    for (&prev, &c) in before.iter().zip(bytes) {
+    let next = window[1..].iter().zip(&window[2..]).zip(&window[3..]);
+    for (&c, ((&c1, &c2), &c3)) in window[..CHUNK].iter().zip(next) {
         // `[` (0x5B) and `{` (0x7B) are the bytes that are `{` with bit 5 set.
-        openings += u8::from(c | 0x20 == b'{');
-        digits += u8::from(c.wrapping_sub(b'0') < 10);
-        unicode |= u8::from(prev == b'\\') & u8::from(c == b'u');
-        exponent |= u8::from(prev.wrapping_sub(b'0') < 10) & u8::from(c | 0x20 == b'e');
+        openings += u8::from(c1 | 0x20 == b'{');
+        digits += digit(c1);
+        unicode |= u8::from(c == b'\\') & u8::from(c1 == b'u');
+        let sign = u8::from(c1 == b'-') | u8::from(c1 == b'+');
+        let long = (digit(c1) & digit(c2)) | (sign & digit(c2) & digit(c3));
+        exponent |= u8::from(c | 0x20 == b'e') & long;
     }
     (openings, digits, unicode | exponent << 1)
 }
@@ -238,26 +248,25 @@ fn hex4(b: &[u8], at: usize) -> Option<u16> {
     u16::from_str_radix(digits, 16).ok()
 }
 
-/// Whether every run of number characters around a digit followed by `e` or `E` in the
-/// chunks `summary` marks reads as a finite number; if one does not (it may be text in a
-/// string), the exact [`scan`] decides.
+/// Whether every run of number characters around an exponent of two digits or more in the
+/// chunks `exponent_chunks` marks reads as a finite number; if one does not (it may be text
+/// in a string), the exact [`scan`] decides.
 fn exponents_fit(b: &[u8], exponent_chunks: u64, room: usize) -> bool {
     let number_char = |c: &u8| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E');
     let mut chunks = exponent_chunks;
     while chunks != 0 {
         let k = chunks.trailing_zeros() as usize;
         chunks &= chunks - 1;
-        let last = if k == 63 {
-            b.len()
-        } else {
-            (k + 1) * CHUNK + 1
-        };
-        let pairs = b.get(k * CHUNK..last.min(b.len())).unwrap_or_default();
-        for (i, pair) in pairs.windows(2).enumerate() {
-            if !(pair[0].is_ascii_digit() && pair[1] | 0x20 == b'e') {
+        let end = if k == 63 { b.len() } else { (k + 1) * CHUNK };
+        for at in k * CHUNK..end.min(b.len()) {
+            let after = |n: usize| b.get(at + n).copied().unwrap_or(b' ');
+            let long = after(1).is_ascii_digit() && after(2).is_ascii_digit()
+                || matches!(after(1), b'-' | b'+')
+                    && after(2).is_ascii_digit()
+                    && after(3).is_ascii_digit();
+            if b[at] | 0x20 != b'e' || !long {
                 continue;
             }
-            let at = k * CHUNK + i;
             let start = b[..at]
                 .iter()
                 .rposition(|c| !number_char(c))
@@ -407,13 +416,17 @@ mod tests {
         }
 
         let huge = format!("[{}]", "9".repeat(PLAIN_NUMBER_DIGITS + 2));
-        for big in ["1e400", "-1E309", "[0.5e+99999]", huge.as_str()] {
+        // Many digits and an exponent of one digit: past `f64` all the same.
+        let long_mantissa = format!("[{}e9]", "9".repeat(DIGITS_FOR_SHORT_EXPONENTS + 10));
+        for big in ["1e400", "-1E309", "[0.5e+99999]", &huge, &long_mantissa] {
             assert!(!fits(big, 4) && !full_reader_takes(big, 4), "{big}");
         }
+        let long_fraction = format!("[0.{}e9,7e1]", "1".repeat(DIGITS_FOR_SHORT_EXPONENTS + 10));
         for fine in [
             "1e-400",
             "1.5e-9",
-            "[2E+10,\"3e999\"]",
+            "[2E+10,\"3e999\",\"e12\"]",
+            &long_fraction,
             "{\"x\":\"550e8400-e29b\"}",
         ] {
             assert!(fits(fine, 4) && full_reader_takes(fine, 4), "{fine}");
