@@ -1,6 +1,7 @@
 //! The borrowed records an `EPCISDocument` is deserialised into: strings that point into the
-//! text unless they hold escapes, skipped values, and one record per JSON object the fast path
-//! reads, each marking what it does not know so the full reader decides.
+//! text unless they hold escapes, and one record per JSON object the fast path reads, each
+//! marking what it does not know so the full reader decides. What a record does not read is
+//! skipped by the `skip` module, told how deep the record sits.
 
 use std::borrow::Cow;
 use std::fmt;
