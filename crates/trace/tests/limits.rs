@@ -248,3 +248,112 @@ fn event_time_zone_offsets_past_a_day_are_refused_on_every_path() {
         assert_eq!(epcis::xml::parse(&xml).is_ok(), fine, "{offset}");
     }
 }
+
+/// An event holding every object the fast path reads into, each with an extension member
+/// `"ex:site<N>": 0` that [`skipped_value_at`] replaces.
+const EVERY_SITE: &str = r#"{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld",{"ex":"urn:ex"}],
+"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-03-02T06:00:00Z","ex:site1":0,
+"epcisBody":{"ex:site2":0,"eventList":[{"type":"ObjectEvent","eventID":"ni:///sha-256;x",
+"eventTime":"2026-03-02T06:00:00Z","eventTimeZoneOffset":"+00:00","action":"ADD","ex:site3":0,
+"epcList":["urn:epc:id:sgtin:4012345.011111.1"],
+"quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.L1","quantity":2,"uom":"KGM","ex:site4":0}],
+"readPoint":{"id":"urn:epc:id:sgln:4012345.00001.0","ex:site5":0},
+"bizLocation":{"id":"urn:epc:id:sgln:4012345.00002.0","ex:site6":0},
+"bizTransactionList":[{"type":"po","bizTransaction":"urn:epc:id:gdti:4012345.00001.1","ex:site7":0}],
+"sourceList":[{"type":"owning_party","source":"urn:epc:id:pgln:4012345.00001","ex:site8":0}],
+"destinationList":[{"type":"owning_party","destination":"urn:epc:id:pgln:4012345.00002","ex:site9":0}],
+"persistentDisposition":{"set":["completeness_verified"],"ex:site10":0},
+"sensorElementList":[{"ex:site11":0}],"ilmd":{"ex:site12":0}},
+{"type":"ObjectEvent","eventID":"ni:///sha-256;y","eventTime":"2026-03-02T07:00:00Z",
+"eventTimeZoneOffset":"+00:00","action":"OBSERVE","epcList":["urn:epc:id:sgtin:4012345.011111.1"],
+"errorDeclaration":{"declarationTime":"2026-03-02T08:00:00Z","reason":"incorrect_data","ex:site13":0}}]}}"#;
+
+/// [`EVERY_SITE`] with `value` in place of the extension at site `site`.
+fn skipped_value_at(site: usize, value: &str) -> String {
+    let member = format!("\"ex:site{site}\":0");
+    assert!(EVERY_SITE.contains(&member), "no site {site}");
+    EVERY_SITE.replace(&member, &format!("\"ex:site{site}\":{value}"))
+}
+
+/// Wherever the fast path skips a value (a member of the document, of its body, of an event,
+/// of every object and list element in an event, ILMD, a sensor element), it holds the depth
+/// bound counted from the document's root: on both sides of the bound it gives what the
+/// full reader gives (the same index, or the same depth error with nothing added).
+#[test]
+fn skipped_values_are_bounded_from_the_root_at_every_site() {
+    let base = EVERY_SITE.to_owned();
+    assert_eq!(fast::import_json(&base, &mut IndexBuilder::new()), Ok(2));
+    for site in 1..=13 {
+        let mut refused = 0;
+        for levels in MAX_JSON_DEPTH - 12..=MAX_JSON_DEPTH {
+            let nested = format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+            let doc = skipped_value_at(site, &nested);
+            let full = epcis::json::parse(&doc).map(|doc| {
+                let mut builder = IndexBuilder::new();
+                builder.add(&epcis::lower(&doc.events));
+                builder.finish()
+            });
+            let mut builder = IndexBuilder::new();
+            let got = fast::import_json(&doc, &mut builder);
+            match (full, got) {
+                (Ok(index), Ok(2)) => assert!(builder.finish() == index, "site {site}"),
+                (Err(e), Err(f)) => {
+                    assert_eq!(
+                        e.limit,
+                        Some(Limit::Depth(MAX_JSON_DEPTH)),
+                        "site {site}: {e}"
+                    );
+                    assert_eq!(e, f, "site {site}");
+                    assert_eq!(builder.edge_count(), 0);
+                    refused += 1;
+                }
+                (full, fast) => panic!(
+                    "site {site}, {levels} levels: full reader {:?}, fast path {:?}",
+                    full.map(|_| ()),
+                    fast
+                ),
+            }
+        }
+        // The bound lies inside the levels tried: some are refused, not all.
+        assert!((1..13).contains(&refused), "site {site}: {refused} refused");
+    }
+}
+
+/// Skipped values are read past without being decoded, yet what the full reader refuses in
+/// them (a lone surrogate escape, a number past `f64`, a string past the text bound) is
+/// refused on the fast path too, and what it takes (escapes, exponents, brackets in strings)
+/// is taken.
+#[test]
+fn skipped_values_are_checked_like_the_full_reader_checks_them() {
+    let long = format!("\"{}\"", "x".repeat(MAX_TEXT_BYTES + 1));
+    let refused = [
+        r#""\uDE00""#,
+        r#"{"a":["\uD800x"]}"#,
+        "1e400",
+        r#"[1,{"v":-2.5E+999}]"#,
+        long.as_str(),
+    ];
+    let taken = [
+        r#""M\u00fcller \ud83d\ude00 \"q\" \\u""#,
+        r#"{"v":[1.5e-9,2E+10,-0.0,1e308],"s":"4000001e3 [[{{"}"#,
+        "true",
+        "null",
+        r#"[{"ex:b":"c"},[],{}]"#,
+    ];
+    for site in [1, 3, 4, 11, 12, 13] {
+        for (value, fine) in refused
+            .iter()
+            .map(|v| (v, false))
+            .chain(taken.iter().map(|v| (v, true)))
+        {
+            let doc = skipped_value_at(site, value);
+            let full = epcis::json::parse(&doc);
+            let fast = fast::import_json(&doc, &mut IndexBuilder::new());
+            assert_eq!(full.is_ok(), fine, "site {site}: {value}");
+            match full {
+                Ok(doc) => assert_eq!(fast, Ok(doc.events.len()), "site {site}: {value}"),
+                Err(e) => assert_eq!(fast, Err(e), "site {site}: {value}"),
+            }
+        }
+    }
+}

@@ -19,11 +19,13 @@
 //! `parse` + `lower` + [`IndexBuilder::add`] give the same index, or the same error.
 //!
 //! This file holds the entry points and the threading; `raw` the borrowed records the text is
-//! deserialised into, `spans` the identifier normalisation and the lowering view of an event,
-//! and `sink` the collecting and batched adding of what lowering produces.
+//! deserialised into, `skip` the values they read past (held to the full reader's bounds
+//! without being decoded), `spans` the identifier normalisation and the lowering view of an
+//! event, and `sink` the collecting and batched adding of what lowering produces.
 
 mod raw;
 mod sink;
+mod skip;
 mod spans;
 
 use std::collections::BTreeSet;

@@ -1,19 +1,21 @@
 //! The borrowed records an `EPCISDocument` is deserialised into: strings that point into the
-//! text unless they hold escapes, skipped values, and one record per JSON object the fast path
-//! reads, each marking what it does not know so the full reader decides.
+//! text unless they hold escapes, and one record per JSON object the fast path reads, each
+//! marking what it does not know so the full reader decides. What a record does not read is
+//! skipped by the `skip` module, told how deep the record sits.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, Visitor};
 
+use super::skip::{AnyArray, AnyObject, AnyStr, Skip};
 use crate::limits::MAX_TEXT_BYTES;
 
 /// A string of the text: borrowed, or owned when it held escapes; at most
 /// [`MAX_TEXT_BYTES`] (a longer one goes to the full reader, which refuses it by name).
 pub(super) struct Str<'a>(Cow<'a, str>);
 
-fn bounded<E: de::Error>(v: &str) -> Result<(), E> {
+pub(super) fn bounded<E: de::Error>(v: &str) -> Result<(), E> {
     if v.len() > MAX_TEXT_BYTES {
         return Err(E::custom("a string longer than the text length limit"));
     }
@@ -45,98 +47,16 @@ impl<'de> Deserialize<'de> for Str<'de> {
     }
 }
 
-/// Any JSON value, not kept. Unlike `IgnoredAny` (which serde_json skips without a depth
-/// limit) it is read like the full reader reads it: nested at most [`MAX_JSON_DEPTH`] deep
-/// and with no string or member name longer than [`MAX_TEXT_BYTES`], so the fast path
-/// accepts nothing the full reader refuses.
-///
-/// [`MAX_JSON_DEPTH`]: crate::limits::MAX_JSON_DEPTH
-pub(super) struct Skip;
-
-impl<'de> Deserialize<'de> for Skip {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Skip;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Skip, E> {
-                bounded(v).map(|()| Skip)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Skip, D::Error> {
-                Skip::deserialize(d)
-            }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Skip, S::Error> {
-                while seq.next_element::<Skip>()?.is_some() {}
-                Ok(Skip)
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Skip, M::Error> {
-                while map.next_entry::<Str<'de>, Skip>()?.is_some() {}
-                Ok(Skip)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A value that must be a JSON array; its elements are not read.
-pub(super) struct AnyArray;
-
-impl<'de> Deserialize<'de> for AnyArray {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = AnyArray;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<AnyArray, S::Error> {
-                while seq.next_element::<Skip>()?.is_some() {}
-                Ok(AnyArray)
-            }
-        }
-        d.deserialize_seq(V)
-    }
-}
-
-/// A value that must be a JSON object; its members are not read.
-pub(super) struct AnyObject;
-
-impl<'de> Deserialize<'de> for AnyObject {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = AnyObject;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<AnyObject, M::Error> {
-                while map.next_entry::<Str<'de>, Skip>()?.is_some() {}
-                Ok(AnyObject)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
+/// How many arrays and objects enclose a member of each record (the document is the first),
+/// which [`Skip`] needs to hold what it skips to the depth bound counted from the root.
+/// Each record is read at one place only: a member of the document, of its body, of an
+/// event (document, body, event list, event), of an object in an event (`readPoint`,
+/// `ilmd` …) or of an element of a list in an event (a quantity, a transaction, a party).
+const IN_DOCUMENT: usize = 1;
+const IN_BODY: usize = 2;
+const IN_EVENT: usize = 4;
+const IN_EVENT_OBJECT: usize = IN_EVENT + 1;
+const IN_EVENT_LIST_ELEMENT: usize = IN_EVENT + 2;
 
 #[derive(Default)]
 pub(super) struct RawDocument<'a> {
@@ -149,7 +69,7 @@ json_object!(RawDocument, "an EPCIS document", Str, |map, key, out| {
         "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
         "epcisBody" => out.events = map.next_value::<RawBody<'_>>()?.events,
         _ => {
-            map.next_value::<Skip>()?;
+            map.next_value::<Skip<IN_DOCUMENT>>()?;
         }
     }
 });
@@ -163,7 +83,7 @@ json_object!(RawBody, "an EPCIS body", Str, |map, key, out| {
     match key.as_ref() {
         "eventList" => out.events = Some(map.next_value()?),
         _ => {
-            map.next_value::<Skip>()?;
+            map.next_value::<Skip<IN_BODY>>()?;
         }
     }
 });
@@ -181,7 +101,7 @@ json_object!(RawQuantity, "a quantity element", Str, |map, key, out| {
         "quantity" => out.quantity = map.next_value::<Option<f64>>()?,
         "uom" => out.uom = map.next_value::<Option<Str<'_>>>()?.map(|s| s.0),
         _ => {
-            map.next_value::<Skip>()?;
+            map.next_value::<Skip<IN_EVENT_LIST_ELEMENT>>()?;
         }
     }
 });
@@ -196,7 +116,7 @@ json_object!(RawLocation, "a location", Str, |map, key, out| {
     match key.as_ref() {
         "id" => out.id = Some(map.next_value::<Str<'_>>()?.0),
         _ => {
-            map.next_value::<Skip>()?;
+            map.next_value::<Skip<IN_EVENT_OBJECT>>()?;
         }
     }
 });
@@ -216,7 +136,7 @@ json_object!(
             "type" => out.kind = Some(map.next_value::<Str<'_>>()?.0),
             "bizTransaction" => out.id = Some(map.next_value::<Str<'_>>()?.0),
             _ => {
-                map.next_value::<Skip>()?;
+                map.next_value::<Skip<IN_EVENT_LIST_ELEMENT>>()?;
             }
         }
     }
@@ -236,7 +156,7 @@ json_object!(RawParty, "a source or destination", Str, |map, key, out| {
         "source" => out.source = Some(map.next_value::<Str<'_>>()?.0),
         "destination" => out.destination = Some(map.next_value::<Str<'_>>()?.0),
         _ => {
-            map.next_value::<Skip>()?;
+            map.next_value::<Skip<IN_EVENT_LIST_ELEMENT>>()?;
         }
     }
 });
@@ -256,7 +176,7 @@ json_object!(
             "set" => out.set = strings(map.next_value()?),
             "unset" => out.unset = strings(map.next_value()?),
             _ => {
-                map.next_value::<Skip>()?;
+                map.next_value::<Skip<IN_EVENT_OBJECT>>()?;
             }
         }
     }
@@ -275,13 +195,13 @@ json_object!(
         match key.as_ref() {
             "declarationTime" => out.time = Some(map.next_value::<Str<'_>>()?.0),
             "reason" => {
-                map.next_value::<Str<'_>>()?;
+                map.next_value::<AnyStr>()?;
             }
             "correctiveEventIDs" => {
-                map.next_value::<Vec<Str<'_>>>()?;
+                map.next_value::<Vec<AnyStr>>()?;
             }
             _ => {
-                map.next_value::<Skip>()?;
+                map.next_value::<Skip<IN_EVENT_OBJECT>>()?;
             }
         }
     }
@@ -331,7 +251,7 @@ json_object!(RawEvent, "an event", Str, |map, key, out| {
         "eventTimeZoneOffset" => out.offset = Some(map.next_value::<Str<'_>>()?.0),
         "recordTime" => out.record_time = Some(map.next_value::<Str<'_>>()?.0),
         "certificationInfo" => {
-            map.next_value::<Str<'_>>()?;
+            map.next_value::<AnyStr>()?;
         }
         "errorDeclaration" => out.error = Some(map.next_value()?),
         "action" => out.action = Some(map.next_value::<Str<'_>>()?.0),
@@ -354,19 +274,19 @@ json_object!(RawEvent, "an event", Str, |map, key, out| {
         "sourceList" => out.sources = map.next_value()?,
         "destinationList" => out.destinations = map.next_value()?,
         "sensorElementList" => {
-            map.next_value::<AnyArray>()?;
+            map.next_value::<AnyArray<IN_EVENT>>()?;
         }
         "ilmd" => {
-            map.next_value::<AnyObject>()?;
+            map.next_value::<AnyObject<IN_EVENT>>()?;
         }
         "@context" => {
-            map.next_value::<Skip>()?;
+            map.next_value::<Skip<IN_EVENT>>()?;
         }
         other => {
             if !other.contains(':') {
                 out.unknown = true;
             }
-            map.next_value::<Skip>()?;
+            map.next_value::<Skip<IN_EVENT>>()?;
         }
     }
 });
