@@ -9,9 +9,11 @@
 //!   attribute name holds at most [`MAX_NAME_BYTES`]; an element's text (white space between
 //!   child elements aside) and an attribute value hold at most [`MAX_TEXT_BYTES`]. Checked
 //!   while reading ([`crate::xml::parse`]), before the tree is deeper than the bound.
-//! - JSON: arrays and objects nest at most [`MAX_JSON_DEPTH`] deep (`serde_json`'s own limit,
-//!   which stops its recursive descent before any deeper value exists); a string or member
-//!   name holds at most [`MAX_TEXT_BYTES`]. Checked by [`parse_json`] for the full reader and
+//! - JSON: arrays and objects nest at most [`MAX_JSON_DEPTH`] deep (half of `serde_json`'s own
+//!   limit, which stops its recursive descent before any deeper value exists: what is imported
+//!   is answered again inside larger documents — an EPCIS query's result, a trace — and those
+//!   must stay within the 128 levels serde_json and most clients read, as the server's request
+//!   bodies do); a string or member name holds at most [`MAX_TEXT_BYTES`]. Checked by [`parse_json`] for the full reader and
 //!   by the fast path's own string and skip types, so both paths refuse the same documents.
 //!
 //! A refusal is an [`ImportError`] whose [`limit`](ImportError::limit) names the bound, with
@@ -26,9 +28,10 @@ use crate::error::ImportError;
 /// Deepest XML element nesting, the root element being depth 1.
 pub const MAX_XML_DEPTH: usize = 64;
 
-/// Deepest JSON nesting of arrays and objects: `serde_json`'s recursion limit (128 levels
-/// counted from 1, refused at the 128th).
-pub const MAX_JSON_DEPTH: usize = 127;
+/// Deepest JSON nesting of arrays and objects, the outermost being level 1: the same bound as
+/// the server's request bodies, so that a stored document read back inside a larger answer
+/// stays within `serde_json`'s 128 levels.
+pub const MAX_JSON_DEPTH: usize = 64;
 
 /// Longest XML element or attribute name, in bytes.
 pub const MAX_NAME_BYTES: usize = 1024;
@@ -78,6 +81,14 @@ pub fn parse_json(text: &str, malformed: &str) -> Result<Value, ImportError> {
             format!("{malformed}: {e}"),
         )
     })?;
+    // serde_json itself reads up to 127 levels; the bound is lower.
+    if let Some((line, column)) = too_deep(text) {
+        return Err(ImportError::limit(
+            Limit::Depth(MAX_JSON_DEPTH),
+            format!("line {line} column {column}"),
+            "an array or object nested this deep",
+        ));
+    }
     check_json_strings(&value)?;
     Ok(value)
 }
@@ -176,10 +187,14 @@ mod tests {
     }
 
     #[test]
-    fn serde_json_refuses_exactly_past_the_documented_depth() {
+    fn the_reader_refuses_exactly_past_the_documented_depth() {
         let at = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
-        assert!(serde_json::from_str::<Value>(&at(MAX_JSON_DEPTH)).is_ok());
-        assert!(serde_json::from_str::<Value>(&at(MAX_JSON_DEPTH + 1)).is_err());
+        assert!(parse_json(&at(MAX_JSON_DEPTH), "malformed JSON").is_ok());
+        // Past serde_json's own limit too, the refusal names this bound.
+        for n in [MAX_JSON_DEPTH + 1, 200] {
+            let err = parse_json(&at(n), "malformed JSON").unwrap_err();
+            assert_eq!(err.limit, Some(Limit::Depth(MAX_JSON_DEPTH)), "{n}");
+        }
         let err = parse_json(&at(MAX_JSON_DEPTH + 1), "malformed JSON").unwrap_err();
         assert_eq!(err.limit, Some(Limit::Depth(MAX_JSON_DEPTH)));
         assert_eq!(err.field, format!("line 1 column {}", MAX_JSON_DEPTH + 1));
