@@ -213,6 +213,11 @@ impl From<store::StoreError> for Problem {
             E::Conflict { .. } => {
                 Problem::new(StatusCode::CONFLICT, "event-conflict", error.to_string())
             }
+            E::BadFilter { .. } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-filter",
+                error.to_string(),
+            ),
             E::NoPlant => Problem::new(StatusCode::CONFLICT, "no-plant", error.to_string()),
             E::LogNotEmpty { .. } => {
                 Problem::new(StatusCode::CONFLICT, "log-not-empty", error.to_string())

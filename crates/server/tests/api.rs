@@ -147,7 +147,7 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     let (status, content_type, body) = app.get("/v1/orders?mode=batch").await;
     assert_problem(status, &content_type, &body, 400, "mode");
     let (status, content_type, body) = app.get("/v1/events?type=nonsense").await;
-    assert_problem(status, &content_type, &body, 400, "nonsense");
+    assert_problem(status, &content_type, &body, 422, "nonsense");
     let (status, content_type, body) = app.get("/v1/events?from=yesterday").await;
     assert_problem(status, &content_type, &body, 400, "from");
     let (status, content_type, body) = app.get("/v1/nowhere").await;
@@ -157,6 +157,39 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     let (status, _, body) = app.post_raw("/v1/events", json!([good]).to_string()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.store.state().await.events_applied, before + 1);
+}
+
+#[tokio::test]
+async fn a_filter_the_store_refuses_is_a_422_problem_naming_the_filter() {
+    let app = TestApp::start().await;
+    let (status, content_type, body) = app
+        .get("/v1/events?type=operation_completed,no_such_type&limit=5")
+        .await;
+    assert_problem(status, &content_type, &body, 422, "types[1]");
+    assert_eq!(body["type"], "urn:mixplane:problem:invalid-filter");
+    assert!(
+        body["detail"].as_str().unwrap().contains("no_such_type"),
+        "{body}"
+    );
+
+    // An area-scoped reader's lists read the log page by page: the same refusal, not a 500.
+    let token = common::token(
+        &app.store,
+        "viewer.pack",
+        govern::Role::Viewer,
+        govern::Scope::Area("A-PACK".into()),
+    )
+    .await;
+    let (status, content_type, body) = split(
+        app.client
+            .get(app.url("/v1/events?type=no_such_type"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(status, &content_type, &body, 422, "types[0]");
 }
 
 #[tokio::test]
