@@ -18,12 +18,15 @@ pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The reason phrase of the status.
     pub title: String,
+    /// The HTTP status code of the answer.
     pub status: u16,
     /// What exactly is wrong, naming the field, line or id at fault.
     pub detail: String,
     /// Individual problems when there are several (a plant with many validation errors).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    // Absent when there is none; `default` makes the schema say it is optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
     /// Seconds after which the request may be tried again: sent as `Retry-After`.
     #[serde(skip)]
