@@ -142,7 +142,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: Method::GET,
             path: "/v1/pseudonyms/{pseudonym}",
             operation_id: "resolvePseudonym",
-            summary: "The identity behind an operator pseudonym (admins only; audited)",
+            summary: "The identity behind a pseudonym, within the admin's scope (admins only; audited)",
             tag: "governance",
             params: PSEUDONYM_PARAMS,
             request: None,
