@@ -37,6 +37,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ProposalPage>(),
             success_status: 200,
             permission: Permission::ReadProposals,
+            conflicts: &[],
             handler: || get(list),
         },
         Endpoint {
@@ -50,6 +51,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Proposal>(),
             success_status: 201,
             permission: Permission::ProposeChanges,
+            conflicts: &["stale-before"],
             handler: || post(submit),
         },
         Endpoint {
@@ -63,6 +65,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Proposal>(),
             success_status: 200,
             permission: Permission::ReadProposals,
+            conflicts: &[],
             handler: || get(show),
         },
         Endpoint {
@@ -76,6 +79,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Proposal>(),
             success_status: 200,
             permission: Permission::DecideProposals,
+            conflicts: &["proposal-state", "proposal-changed"],
             handler: || post(approve),
         },
         Endpoint {
@@ -89,6 +93,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Proposal>(),
             success_status: 200,
             permission: Permission::DecideProposals,
+            conflicts: &["proposal-state", "proposal-changed"],
             handler: || post(reject),
         },
         Endpoint {
@@ -102,6 +107,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Proposal>(),
             success_status: 200,
             permission: Permission::ApplyProposals,
+            conflicts: &["proposal-state", "proposal-changed", "stale-before"],
             handler: || post(apply),
         },
         Endpoint {
@@ -115,6 +121,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Proposal>(),
             success_status: 200,
             permission: Permission::ApplyProposals,
+            conflicts: &["proposal-state", "proposal-changed"],
             handler: || post(roll_back),
         },
         Endpoint {
@@ -128,19 +135,21 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Policy>(),
             success_status: 200,
             permission: Permission::ReadProposals,
+            conflicts: &[],
             handler: || get(policy),
         },
         Endpoint {
             method: Method::GET,
             path: "/v1/pseudonyms/{pseudonym}",
             operation_id: "resolvePseudonym",
-            summary: "The identity behind an operator pseudonym (admins only; audited)",
+            summary: "The identity behind a pseudonym, within the admin's scope (admins only; audited)",
             tag: "governance",
             params: PSEUDONYM_PARAMS,
             request: None,
             response: |g| g.subschema_for::<Resolved>(),
             success_status: 200,
             permission: Permission::ResolvePseudonyms,
+            conflicts: &[],
             handler: || get(resolve),
         },
     ]

@@ -1,9 +1,17 @@
 //! The OpenAPI 3.0 document, generated from the route table and the types' JSON Schemas.
+//!
+//! Every operation declares the error answers it can give, each as `application/problem+json`
+//! with the one `Problem` schema ([`crate::problem::Problem`]): which ones follow from the
+//! route table (a body, parameters, path parameters, a permission that needs a token, the
+//! conflicts its handler names) by the rules of [`error_responses`], so a new endpoint
+//! declares them without anyone remembering to. This module only describes; what answers
+//! the errors is `problem`, `limits`, `auth` and `verification`.
 
+use schemars::Schema;
 use serde_json::{Map, Value, json};
 
 use crate::problem::Problem;
-use crate::routes::{Endpoint, ParamIn};
+use crate::routes::{Endpoint, ParamIn, Permission};
 
 /// Builds the OpenAPI document for these endpoints.
 pub fn document(endpoints: &[Endpoint]) -> Value {
@@ -19,7 +27,7 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             "x-mixplane-permission".into(),
             json!(format!("{:?}", endpoint.permission)),
         );
-        if endpoint.permission != crate::routes::Permission::Public {
+        if endpoint.permission != Permission::Public {
             operation.insert("security".into(), json!([{ "bearer": [] }]));
         }
         let parameters: Vec<Value> = endpoint
@@ -46,21 +54,16 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             );
         }
         let response = (endpoint.response)(&mut generator);
-        let problem_response = json!({
-            "description": "A problem: the detail names the field, line or id at fault",
-            "content": { "application/problem+json": { "schema": problem.clone() } }
-        });
-        operation.insert(
-            "responses".into(),
+        let mut responses = Map::new();
+        responses.insert(
+            endpoint.success_status.to_string(),
             json!({
-                endpoint.success_status.to_string(): {
-                    "description": "Success",
-                    "content": { "application/json": { "schema": response } }
-                },
-                "4XX": problem_response.clone(),
-                "5XX": problem_response,
+                "description": "Success",
+                "content": { "application/json": { "schema": response } }
             }),
         );
+        responses.extend(error_responses(endpoint, &problem));
+        operation.insert("responses".into(), Value::Object(responses));
         let item = paths
             .entry(endpoint.path.to_owned())
             .or_insert_with(|| Value::Object(Map::new()));
@@ -91,4 +94,121 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             },
         },
     })
+}
+
+/// The error answers `endpoint` can give, by status (and `default` for the rare rest), each
+/// a problem of the schema `problem`.
+fn error_responses(endpoint: &Endpoint, problem: &Schema) -> Map<String, Value> {
+    let takes_body = endpoint.request.is_some();
+    let takes_input = takes_body || !endpoint.params.is_empty();
+    let has_path_params = endpoint
+        .params
+        .iter()
+        .any(|p| matches!(p.location, ParamIn::Path));
+    let needs_token = endpoint.permission != Permission::Public;
+    let retry_after = json!({
+        "Retry-After": {
+            "description": "Seconds after which the request may be tried again",
+            "schema": { "type": "integer", "minimum": 1 }
+        }
+    });
+    let mut answers: Vec<(&str, String, Option<Value>)> = Vec::new();
+    if takes_input {
+        answers.push((
+            "400",
+            "The body is not JSON, or a parameter does not parse; the detail names it".into(),
+            None,
+        ));
+    }
+    if needs_token {
+        answers.push((
+            "401",
+            "No token, or one that is unknown, revoked or wrong (with a `WWW-Authenticate` challenge)".into(),
+            Some(json!({
+                "WWW-Authenticate": {
+                    "description": "`Bearer realm=\"mixplane\"`",
+                    "schema": { "type": "string" }
+                }
+            })),
+        ));
+        answers.push((
+            "403",
+            "The token's role or scope does not permit this call or this object".into(),
+            None,
+        ));
+    }
+    if has_path_params {
+        answers.push((
+            "404",
+            "Nothing of that id, or nothing the caller's scope reaches".into(),
+            None,
+        ));
+    }
+    answers.push((
+        "408",
+        "The request was not answered within the request deadline (`request_timeout_seconds`); it was stopped".into(),
+        None,
+    ));
+    if !endpoint.conflicts.is_empty() {
+        answers.push((
+            "409",
+            format!(
+                "What the request acts on is in a state that refuses it; the problem type is one of: {}",
+                endpoint.conflicts.join(", ")
+            ),
+            None,
+        ));
+    }
+    if takes_body {
+        answers.push((
+            "413",
+            "The body is larger than this endpoint's limit (`max_body_bytes`, `max_event_batch_bytes`); the detail names the limit".into(),
+            None,
+        ));
+    }
+    if takes_input {
+        answers.push((
+            "422",
+            "The request is well-formed but its content is invalid; the detail names the field, filter, line or id at fault".into(),
+            None,
+        ));
+    }
+    if needs_token {
+        answers.push((
+            "429",
+            "This token id or client failed verification too often; try again after `Retry-After`"
+                .into(),
+            Some(retry_after.clone()),
+        ));
+    }
+    answers.push((
+        "500",
+        "A defect or a store failure; the request changed nothing (see the server log)".into(),
+        None,
+    ));
+    if needs_token {
+        answers.push((
+            "503",
+            "Token verifications are at their bound (`queued_verifications`); try again after `Retry-After`".into(),
+            Some(retry_after),
+        ));
+    }
+    answers.push((
+        "default",
+        "Any other error, also a problem; for example 405 for a method the path does not serve, 415 for a body of another media type, 409 `no-plant` while no plant is loaded, 502 when a sink refuses".into(),
+        None,
+    ));
+    answers
+        .into_iter()
+        .map(|(status, description, headers)| {
+            let mut answer = json!({
+                "description": description,
+                "content": { "application/problem+json": { "schema": problem } }
+            });
+            if let Some(headers) = headers {
+                answer["headers"] = headers;
+            }
+            (status.to_owned(), answer)
+        })
+        .collect()
 }

@@ -30,6 +30,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Vec<Principal>>(),
             success_status: 200,
             permission: Permission::ManagePrincipals,
+            conflicts: &[],
             handler: || get(list),
         },
         Endpoint {
@@ -43,6 +44,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Issued>(),
             success_status: 201,
             permission: Permission::ManagePrincipals,
+            conflicts: &["principal-exists"],
             handler: || post(create),
         },
         Endpoint {
@@ -56,6 +58,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ChangedPrincipal>(),
             success_status: 200,
             permission: Permission::ManagePrincipals,
+            conflicts: &["principal-changed", "last-global-admin"],
             handler: || patch(change),
         },
         Endpoint {
@@ -69,6 +72,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Issued>(),
             success_status: 201,
             permission: Permission::ManagePrincipals,
+            conflicts: &["principal-changed"],
             handler: || post(issue),
         },
         Endpoint {
@@ -82,6 +86,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Revoked>(),
             success_status: 200,
             permission: Permission::ManagePrincipals,
+            conflicts: &["principal-changed", "last-global-admin"],
             handler: || delete(revoke),
         },
     ]

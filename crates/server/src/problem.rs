@@ -18,12 +18,15 @@ pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The reason phrase of the status.
     pub title: String,
+    /// The HTTP status code of the answer.
     pub status: u16,
     /// What exactly is wrong, naming the field, line or id at fault.
     pub detail: String,
     /// Individual problems when there are several (a plant with many validation errors).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    // Absent when there is none; `default` makes the schema say it is optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
     /// Seconds after which the request may be tried again: sent as `Retry-After`.
     #[serde(skip)]
@@ -213,6 +216,11 @@ impl From<store::StoreError> for Problem {
             E::Conflict { .. } => {
                 Problem::new(StatusCode::CONFLICT, "event-conflict", error.to_string())
             }
+            E::BadFilter { .. } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-filter",
+                error.to_string(),
+            ),
             E::NoPlant => Problem::new(StatusCode::CONFLICT, "no-plant", error.to_string()),
             E::LogNotEmpty { .. } => {
                 Problem::new(StatusCode::CONFLICT, "log-not-empty", error.to_string())

@@ -43,6 +43,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Value>(),
             success_status: 200,
             permission: Permission::ReadQuality,
+            conflicts: &[],
             handler: || post(analyze),
         },
         Endpoint {
@@ -56,6 +57,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<QualityIngest>(),
             success_status: 200,
             permission: Permission::WriteQuality,
+            conflicts: &["event-conflict"],
             handler: || post(record_results),
         },
         Endpoint {
@@ -69,6 +71,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ChartView>(),
             success_status: 200,
             permission: Permission::ReadQuality,
+            conflicts: &[],
             handler: || get(chart),
         },
         Endpoint {
@@ -82,6 +85,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<AlertPage>(),
             success_status: 200,
             permission: Permission::ReadQuality,
+            conflicts: &[],
             handler: || get(list_alerts),
         },
         Endpoint {
@@ -95,6 +99,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<store::Page<Hold>>(),
             success_status: 200,
             permission: Permission::ReadQuality,
+            conflicts: &[],
             handler: || get(list_holds),
         },
         Endpoint {
@@ -108,6 +113,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Hold>(),
             success_status: 201,
             permission: Permission::WriteQuality,
+            conflicts: &["already-on-hold"],
             handler: || post(place_hold),
         },
         Endpoint {
@@ -121,6 +127,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Hold>(),
             success_status: 200,
             permission: Permission::WriteQuality,
+            conflicts: &["hold-released"],
             handler: || post(release_hold),
         },
         Endpoint {
@@ -134,6 +141,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<NcPage>(),
             success_status: 200,
             permission: Permission::ReadQuality,
+            conflicts: &[],
             handler: || get(list_ncs),
         },
         Endpoint {
@@ -147,6 +155,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<NcView>(),
             success_status: 201,
             permission: Permission::WriteQuality,
+            conflicts: &[],
             handler: || post(open_nc),
         },
         Endpoint {
@@ -160,6 +169,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<NcView>(),
             success_status: 200,
             permission: Permission::ReadQuality,
+            conflicts: &[],
             handler: || get(get_nc),
         },
         Endpoint {
@@ -173,6 +183,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<NcView>(),
             success_status: 200,
             permission: Permission::DisposeQuality,
+            conflicts: &[
+                "invalid-transition",
+                "nonconformance-rule",
+                "concurrent-transition",
+            ],
             handler: || post(transition_nc),
         },
         Endpoint {
@@ -186,6 +201,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<GateAnswer>(),
             success_status: 200,
             permission: Permission::ReadQuality,
+            conflicts: &[],
             handler: || get(gate),
         },
     ]

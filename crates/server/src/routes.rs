@@ -46,6 +46,10 @@ pub struct Endpoint {
     pub success_status: u16,
     /// What the caller must be permitted to do.
     pub permission: Permission,
+    /// The problem types of the 409s the handler answers when what it acts on is in a state
+    /// that refuses the request (a name taken, a proposal decided, a hold released); empty
+    /// when it answers none. Listed here so that the OpenAPI document declares them.
+    pub conflicts: &'static [&'static str],
     pub handler: fn() -> MethodRouter<AppState>,
 }
 

@@ -34,6 +34,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Proposal>(),
             success_status: 201,
             permission: Permission::ProposeChanges,
+            conflicts: &["stale-before"],
             handler: || post(commit),
         },
     ]
@@ -51,6 +52,7 @@ fn scenarios_endpoint() -> Endpoint {
         response: |g| g.subschema_for::<ScenarioReport>(),
         success_status: 200,
         permission: Permission::WriteSchedule,
+        conflicts: &[],
         handler: || post(scenarios),
     }
 }

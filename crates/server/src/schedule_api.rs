@@ -44,6 +44,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<OptimizeResponse>(),
             success_status: 200,
             permission: Permission::WriteSchedule,
+            conflicts: &[],
             handler: || post(optimize),
         },
         Endpoint {
@@ -57,6 +58,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<SolveResponse>(),
             success_status: 200,
             permission: Permission::WriteSchedule,
+            conflicts: &[],
             handler: || post(solve),
         },
         Endpoint {
@@ -70,6 +72,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<CheckReport>(),
             success_status: 200,
             permission: Permission::ReadSchedule,
+            conflicts: &[],
             handler: || post(check_schedule),
         },
         Endpoint {
@@ -83,6 +86,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<Explanation>(),
             success_status: 200,
             permission: Permission::ReadSchedule,
+            conflicts: &[],
             handler: || post(explain_schedule),
         },
         Endpoint {
@@ -96,6 +100,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<RepairResponse>(),
             success_status: 200,
             permission: Permission::WriteSchedule,
+            conflicts: &[],
             handler: || post(repair),
         },
     ]

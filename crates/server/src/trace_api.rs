@@ -134,6 +134,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ImportSummary>(),
             success_status: 200,
             permission: Permission::WriteTrace,
+            conflicts: &["event-conflict"],
             handler: || post(trace_import),
         },
         Endpoint {
@@ -147,6 +148,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ScopedTrace>(),
             success_status: 200,
             permission: Permission::ReadTrace,
+            conflicts: &[],
             handler: || get(trace_backward),
         },
         Endpoint {
@@ -160,6 +162,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ScopedTrace>(),
             success_status: 200,
             permission: Permission::ReadTrace,
+            conflicts: &[],
             handler: || get(trace_forward),
         },
         Endpoint {
@@ -173,6 +176,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ScopedRecall>(),
             success_status: 200,
             permission: Permission::ReadTrace,
+            conflicts: &[],
             handler: || get(trace_recall_id),
         },
         Endpoint {
@@ -186,6 +190,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ScopedRecall>(),
             success_status: 200,
             permission: Permission::ReadTrace,
+            conflicts: &[],
             handler: || post(trace_recall_request),
         },
         Endpoint {
@@ -199,6 +204,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ScopedReconcile>(),
             success_status: 200,
             permission: Permission::ReadTrace,
+            conflicts: &[],
             handler: || get(trace_reconcile),
         },
         Endpoint {
@@ -212,6 +218,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<ImportSummary>(),
             success_status: 202,
             permission: Permission::WriteTrace,
+            conflicts: &[],
             handler: || post(epcis_capture),
         },
         Endpoint {
@@ -225,6 +232,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             response: |g| g.subschema_for::<serde_json::Value>(),
             success_status: 200,
             permission: Permission::ReadTrace,
+            conflicts: &[],
             handler: || get(epcis_events),
         },
     ]

@@ -147,7 +147,7 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     let (status, content_type, body) = app.get("/v1/orders?mode=batch").await;
     assert_problem(status, &content_type, &body, 400, "mode");
     let (status, content_type, body) = app.get("/v1/events?type=nonsense").await;
-    assert_problem(status, &content_type, &body, 400, "nonsense");
+    assert_problem(status, &content_type, &body, 422, "nonsense");
     let (status, content_type, body) = app.get("/v1/events?from=yesterday").await;
     assert_problem(status, &content_type, &body, 400, "from");
     let (status, content_type, body) = app.get("/v1/nowhere").await;
@@ -157,6 +157,128 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     let (status, _, body) = app.post_raw("/v1/events", json!([good]).to_string()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.store.state().await.events_applied, before + 1);
+}
+
+#[tokio::test]
+async fn a_filter_the_store_refuses_is_a_422_problem_naming_the_filter() {
+    let app = TestApp::start().await;
+    let (status, content_type, body) = app
+        .get("/v1/events?type=operation_completed,no_such_type&limit=5")
+        .await;
+    assert_problem(status, &content_type, &body, 422, "types[1]");
+    assert_eq!(body["type"], "urn:mixplane:problem:invalid-filter");
+    assert!(
+        body["detail"].as_str().unwrap().contains("no_such_type"),
+        "{body}"
+    );
+
+    // An area-scoped reader's lists read the log page by page: the same refusal, not a 500.
+    let token = common::token(
+        &app.store,
+        "viewer.pack",
+        govern::Role::Viewer,
+        govern::Scope::Area("A-PACK".into()),
+    )
+    .await;
+    let (status, content_type, body) = split(
+        app.client
+            .get(app.url("/v1/events?type=no_such_type"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(status, &content_type, &body, 422, "types[0]");
+}
+
+#[tokio::test]
+async fn every_operation_declares_its_error_answers_as_problems() {
+    let app = TestApp::start().await;
+    let (status, _, document) = app.get("/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let problem_ref = json!({ "$ref": "#/components/schemas/Problem" });
+    let schema = &document["components"]["schemas"]["Problem"];
+    let properties = schema["properties"].as_object().expect("a Problem schema");
+    for member in ["type", "title", "status", "detail"] {
+        assert!(properties.contains_key(member), "Problem lacks `{member}`");
+    }
+
+    // The schema is what the server answers: a real problem has every required member and
+    // nothing the schema does not name.
+    let (status, _, answer) = app.get("/v1/orders/NO-SUCH-ORDER").await;
+    assert_eq!(status, 404);
+    let answer = answer.as_object().unwrap();
+    for required in schema["required"].as_array().unwrap() {
+        assert!(
+            answer.contains_key(required.as_str().unwrap()),
+            "{answer:?}"
+        );
+    }
+    for member in answer.keys() {
+        assert!(
+            properties.contains_key(member),
+            "`{member}` is not in the schema"
+        );
+    }
+
+    for endpoint in server::api::endpoints() {
+        let name = format!("{} {}", endpoint.method, endpoint.path);
+        let operation =
+            &document["paths"][endpoint.path][endpoint.method.as_str().to_ascii_lowercase()];
+        let responses = operation["responses"].as_object().unwrap();
+        let declares = |status: &str| responses.contains_key(status);
+        let mut expected = vec!["408", "500", "default"];
+        if endpoint.request.is_some() {
+            expected.extend(["400", "413", "422"]);
+        }
+        if !endpoint.params.is_empty() {
+            expected.extend(["400", "422"]);
+        }
+        if endpoint.path.contains('{') {
+            expected.push("404");
+        }
+        if endpoint.permission != govern::Permission::Public {
+            expected.extend(["401", "403", "429", "503"]);
+            for throttled in ["429", "503"] {
+                assert!(
+                    responses[throttled]["headers"]["Retry-After"].is_object(),
+                    "{name}: {throttled} without Retry-After"
+                );
+            }
+        } else {
+            assert!(!declares("401") && !declares("403"), "{name} is public");
+        }
+        if !endpoint.conflicts.is_empty() {
+            expected.push("409");
+            let description = responses["409"]["description"].as_str().unwrap();
+            for kind in endpoint.conflicts {
+                assert!(description.contains(kind), "{name}: 409 omits {kind}");
+            }
+        }
+        for status in &expected {
+            assert!(declares(status), "{name} does not declare {status}");
+        }
+        for (status, response) in responses {
+            if status.starts_with('2') {
+                continue;
+            }
+            assert!(
+                expected.contains(&status.as_str()),
+                "{name} declares {status}, which its route does not imply"
+            );
+            let content = response["content"].as_object().unwrap();
+            assert_eq!(
+                content.keys().collect::<Vec<_>>(),
+                ["application/problem+json"],
+                "{name} {status}"
+            );
+            assert_eq!(
+                content["application/problem+json"]["schema"], problem_ref,
+                "{name} {status}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -293,3 +293,92 @@ async fn agents_read_no_real_name() {
     .await;
     assert_eq!(resolved["identity"], APPROVER);
 }
+
+/// What `token` learns resolving the pseudonym of `identity`: the identity, or the 404's
+/// detail.
+async fn resolve_as(app: &TestApp, token: &str, pseudonym: &str) -> Result<String, String> {
+    let (status, answer) = app
+        .call("GET", &format!("/v1/pseudonyms/{pseudonym}"), token, None)
+        .await;
+    match status {
+        200 => Ok(answer["identity"].as_str().unwrap().to_owned()),
+        404 => Err(answer["detail"].as_str().unwrap().to_owned()),
+        other => panic!("resolving {pseudonym}: {other} {answer}"),
+    }
+}
+
+#[tokio::test]
+async fn an_area_admin_resolves_only_identities_within_its_scope() {
+    let app = TestApp::start().await;
+    let global = app.token.clone();
+    let chem_admin = app
+        .token_for("chem-admin", Role::Admin, "area:A-CHEM")
+        .await;
+    let pack_admin = app
+        .token_for("pack-admin", Role::Admin, "area:A-PACK")
+        .await;
+    app.token_for("carl-chemist", Role::Operator, "area:A-CHEM")
+        .await;
+    app.token_for("pia-packer", Role::Operator, "area:A-PACK")
+        .await;
+    app.token_for("sam-planner", Role::Planner, "site:RHF")
+        .await;
+    let key = app.store.pseudonym_key().await.unwrap();
+    let pseudonymizer = Pseudonymizer::new(key, Default::default());
+
+    // CH-01 is in P-CHEM-OPS (A-CHEM, A-SVC); AS-01 in P-ASSY-OPS (A-ASSY, A-PACK); T-01 in
+    // P-TANKS, which serves both A-CHEM and A-PACK. An admin is within itself.
+    let within_chem = ["chem-admin", "carl-chemist", "CH-01", "T-01"];
+    let within_pack = ["pack-admin", "pia-packer", "AS-01", "T-01"];
+    let everyone = [
+        "carl-chemist",
+        "pia-packer",
+        "sam-planner",
+        "chem-admin",
+        "pack-admin",
+        "alice",
+        "CH-01",
+        "AS-01",
+        "T-01",
+    ];
+    let nobody = pseudonymizer.pseudonym("nobody-at-all");
+    for (token, within) in [(&chem_admin, &within_chem), (&pack_admin, &within_pack)] {
+        let refusal = resolve_as(&app, token, &nobody).await.unwrap_err();
+        assert!(
+            refusal.contains("no identity within your scope"),
+            "{refusal}"
+        );
+        for identity in everyone {
+            let pseudonym = pseudonymizer.pseudonym(identity);
+            let answer = resolve_as(&app, token, &pseudonym).await;
+            if within.contains(&identity) {
+                assert_eq!(answer, Ok(identity.to_owned()));
+            } else {
+                // The same answer as for nobody: the admin learns nothing outside its area.
+                assert_eq!(
+                    answer,
+                    Err(refusal.replace(&nobody, &pseudonym)),
+                    "{identity}"
+                );
+            }
+        }
+    }
+    for identity in everyone {
+        let pseudonym = pseudonymizer.pseudonym(identity);
+        assert_eq!(
+            resolve_as(&app, &global, &pseudonym).await,
+            Ok(identity.to_owned())
+        );
+    }
+
+    // Every lookup is audited, found or not, with the scope it was made in.
+    let audit = app.store.audit_log(0, 10_000).await.unwrap();
+    let by_chem: Vec<_> = audit
+        .iter()
+        .filter(|r| r.action == "pseudonym.resolve" && r.actor.id == "chem-admin")
+        .collect();
+    assert_eq!(by_chem.len(), 1 + everyone.len());
+    let found = by_chem.iter().filter(|r| r.detail["found"] == true).count();
+    assert_eq!(found, within_chem.len());
+    assert!(by_chem.iter().all(|r| r.detail["scope"] == "area:A-CHEM"));
+}

@@ -479,8 +479,15 @@ async fn still_current(app: &App, proposal: &Proposal, sink: SinkKind) -> Result
     Ok(())
 }
 
-/// The identity behind a pseudonym, among the principals and the plant's pool members; the
-/// lookup is audited whether or not it finds one.
+/// The identity behind a pseudonym, among the identities within `who`'s scope; the lookup
+/// is audited whether or not it finds one.
+///
+/// The candidates are the principals within `who` ([`crate::principals::within`]) and the
+/// members of the plant's pools that serve an area `who`'s scope reaches. A pool lists the
+/// areas it serves and its members move between them, so a member of a pool shared by two
+/// areas is within the scope of either area's administrator; a pool serving no area the
+/// caller reaches is not. A pseudonym of anyone else answers the same 404 as one of nobody,
+/// so an area administrator learns nothing about people outside its area.
 pub async fn resolve(app: &App, who: &Principal, pseudonym: &str) -> Result<Resolved, AppError> {
     if !Pseudonymizer::is_pseudonym(pseudonym) {
         return Err(AppError::BadRequest(format!(
@@ -488,15 +495,22 @@ pub async fn resolve(app: &App, who: &Principal, pseudonym: &str) -> Result<Reso
         )));
     }
     let pseudonymizer = app.governance.pseudonymizer(&app.store).await?;
+    let hierarchy = app.hierarchy().await;
     let mut candidates: Vec<String> = app
         .store
         .principals()
         .await?
         .into_iter()
+        .filter(|p| crate::principals::within(who, p, hierarchy.as_ref()).is_ok())
         .map(|p| p.id)
         .collect();
-    if let Some(catalog) = app.store.plant().await {
-        for pool in &catalog.plant().pools {
+    if let (Some(catalog), Some(hierarchy)) = (app.store.plant().await, hierarchy.as_ref()) {
+        let pools = catalog.plant().pools.iter().filter(|pool| {
+            pool.areas
+                .iter()
+                .any(|area| who.scope.reaches(hierarchy, Some(area.as_str())))
+        });
+        for pool in pools {
             candidates.extend(pool.members.iter().map(|m| m.id.to_string()));
         }
     }
@@ -514,7 +528,7 @@ pub async fn resolve(app: &App, who: &Principal, pseudonym: &str) -> Result<Reso
         .audit_only(
             "pseudonym.resolve",
             format!("pseudonym:{pseudonym}"),
-            serde_json::json!({ "found": identity.is_some() }),
+            serde_json::json!({ "found": identity.is_some(), "scope": who.scope.to_string() }),
             write,
         )
         .await?;
@@ -524,6 +538,9 @@ pub async fn resolve(app: &App, who: &Principal, pseudonym: &str) -> Result<Reso
             identity,
         })
         .ok_or_else(|| {
-            AppError::NotFound(format!("no known identity has the pseudonym `{pseudonym}`"))
+            AppError::NotFound(format!(
+                "no identity within your scope `{}` has the pseudonym `{pseudonym}`",
+                who.scope
+            ))
         })
 }
