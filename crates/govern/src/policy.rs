@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::proposal::{ActionKind, Change};
+use crate::proposal::{ActionKind, Change, Entity, Field};
 use crate::rbac::Role;
 
 /// How far an engine may go on its own.
@@ -51,6 +51,24 @@ impl Thresholds {
                         "high-priority {} `{}` moves {moved} min (limit {limit})",
                         change.entity, change.id
                     ));
+                }
+                // Demoting a high-priority order, or changing its quantity, would take it out
+                // of the limit above (or shrink it to nothing) without moving anything: a
+                // human decides, as for a move past the limit.
+                if change.entity == Entity::Order {
+                    match change.field {
+                        Field::Priority if change.after != "high" => {
+                            reasons.push(format!(
+                                "high-priority order `{}` is demoted to {}",
+                                change.id, change.after
+                            ));
+                        }
+                        Field::Quantity => reasons.push(format!(
+                            "high-priority order `{}` changes its quantity",
+                            change.id
+                        )),
+                        _ => {}
+                    }
                 }
             }
         }

@@ -463,3 +463,62 @@ async fn the_sink_refuses_a_change_outside_the_scope_it_acts_for() {
     assert_eq!(answer["status"], "Succeeded", "{answer}");
     assert_eq!(due_of(&app, "MO-260012").await, due.plus_minutes(30.0));
 }
+
+/// Review of issue #12: demoting a high-priority order, or changing its quantity, moves no
+/// date, so the move limit alone let an agent take MO-260008 out of high priority by itself
+/// and then move its due date 16 days, also by itself, or shrink it to nothing. Both wait for
+/// a human now; nothing changes meanwhile.
+#[tokio::test]
+async fn demoting_or_shrinking_a_high_priority_order_waits_for_a_human() {
+    let app = start().await;
+    let agent = app.token_for("sneaky", Role::Agent, "*").await;
+    make_high(&app, "MO-260008").await;
+    let before = app.store.state().await.orders[&OrderId::from("MO-260008")]
+        .order
+        .clone();
+    let changes = [
+        json!({"entity": "order", "id": "MO-260008", "field": "priority",
+               "before": "high", "after": "low", "high_priority": false}),
+        json!({"entity": "order", "id": "MO-260008", "field": "quantity",
+               "before": before.quantity, "after": 0.001, "high_priority": false}),
+    ];
+    for (change, reason) in changes
+        .into_iter()
+        .zip(["is demoted to", "changes its quantity"])
+    {
+        let (status, proposal) = app
+            .call(
+                "POST",
+                "/v1/proposals",
+                &agent,
+                Some(draft("schedule_change", "A-CHEM", change)),
+            )
+            .await;
+        assert_eq!(status, 201, "{proposal}");
+        assert_eq!(proposal["status"], "proposed", "{}", proposal["gate"]);
+        assert_eq!(proposal["gate"]["approvals"], 1);
+        let reasons = proposal["gate"]["reasons"].to_string();
+        assert!(reasons.contains(reason), "{reasons}");
+    }
+    let after = &app.store.state().await.orders[&OrderId::from("MO-260008")].order;
+    assert_eq!(after.priority, Priority::High);
+    assert_eq!(after.quantity, before.quantity);
+
+    // Raising an order to high priority still applies by itself (it only tightens the gate).
+    let (status, proposal) = app
+        .call(
+            "POST",
+            "/v1/proposals",
+            &agent,
+            Some(draft(
+                "schedule_change",
+                "A-CHEM",
+                json!({"entity": "order", "id": "MO-260009", "field": "priority",
+                       "before": app.store.state().await.orders[&OrderId::from("MO-260009")].order.priority,
+                       "after": "high"}),
+            )),
+        )
+        .await;
+    assert_eq!(status, 201, "{proposal}");
+    assert_eq!(proposal["status"], "applied", "{}", proposal["gate"]);
+}
