@@ -522,3 +522,71 @@ async fn demoting_or_shrinking_a_high_priority_order_waits_for_a_human() {
     assert_eq!(status, 201, "{proposal}");
     assert_eq!(proposal["status"], "applied", "{}", proposal["gate"]);
 }
+
+/// Review of issue #12: rolling back an applied due move put the old due date back even
+/// after later changes had moved the order on, silently overwriting them (a 47-day jump with
+/// nobody deciding on it). A rollback is refused as stale unless the plant still holds what
+/// the proposal set; the latest change still rolls back.
+#[tokio::test]
+async fn a_rollback_does_not_overwrite_what_changed_since() {
+    let app = start().await;
+    let agent = app.token_for("sneaky", Role::Agent, "*").await;
+    let boss = app.token_for("sam", Role::Supervisor, "*").await;
+    let state = app.store.state().await;
+    let order = state
+        .orders
+        .values()
+        .find(|o| o.status == model::OrderStatus::Planned)
+        .expect("a planned order")
+        .order
+        .id
+        .to_string();
+    let due = due_of(&app, &order).await;
+    let mut ids = Vec::new();
+    for step in 1..=2 {
+        let from = due.plus_minutes(30.0 * f64::from(step - 1));
+        let to = due.plus_minutes(30.0 * f64::from(step));
+        let (status, proposal) = app
+            .call(
+                "POST",
+                "/v1/proposals",
+                &agent,
+                Some(draft(
+                    "schedule_change",
+                    "A-CHEM",
+                    due_move(&order, from, to, 30, false),
+                )),
+            )
+            .await;
+        assert_eq!(status, 201, "{proposal}");
+        assert_eq!(proposal["status"], "applied", "{}", proposal["gate"]);
+        ids.push(proposal["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(due_of(&app, &order).await, due.plus_minutes(60.0));
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{}/rollback", ids[0]),
+            &boss,
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["type"], "urn:mixplane:problem:stale-before");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be rolled back"),
+        "{body}"
+    );
+    assert_eq!(due_of(&app, &order).await, due.plus_minutes(60.0));
+    // The latest one still rolls back, and then the first one does too.
+    for id in ids.iter().rev() {
+        let (status, body) = app
+            .call("POST", &format!("/v1/proposals/{id}/rollback"), &boss, None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(due_of(&app, &order).await, due);
+}

@@ -380,7 +380,7 @@ async fn send(
     let (diff, sink) = match direction {
         Direction::Apply => {
             proposal.check_apply(Some(who), &h)?;
-            still_current(app, &proposal, sink).await?;
+            still_current(app, &proposal, &proposal.diff, sink, Direction::Apply).await?;
             (proposal.diff.clone(), sink)
         }
         Direction::Rollback => {
@@ -391,7 +391,11 @@ async fn send(
                 .as_ref()
                 .and_then(|o| o.sink.parse().ok())
                 .unwrap_or(sink);
-            (proposal.inverse_diff(), applied_by)
+            let inverse = proposal.inverse_diff();
+            // Only what the proposal set may be undone: a field changed since (by a later
+            // proposal or by the plant) is not silently put back.
+            still_current(app, &proposal, &inverse, applied_by, Direction::Rollback).await?;
+            (inverse, applied_by)
         }
     };
     let actor = store::actor_of(who);
@@ -456,9 +460,18 @@ async fn send(
 /// values, and carrying out its `after` now would be a different change. A mes-sim delivery
 /// whose events already stand in the log (an apply whose answer was lost) is left to the
 /// sink, which recognises it.
-async fn still_current(app: &App, proposal: &Proposal, sink: SinkKind) -> Result<(), AppError> {
+///
+/// A rollback is checked the same way on the inverse diff: the plant must still hold what the
+/// proposal set, or undoing it would overwrite whatever changed the field since.
+async fn still_current(
+    app: &App,
+    proposal: &Proposal,
+    diff: &[govern::Change],
+    sink: SinkKind,
+    direction: Direction,
+) -> Result<(), AppError> {
     if sink == SinkKind::MesSim {
-        let first = format!("{}-apply-1", proposal.id);
+        let first = format!("{}-{}-1", proposal.id, direction.as_str());
         if !app.store.events_with_ids(&[&first]).await?.is_empty() {
             return Ok(());
         }
@@ -469,11 +482,17 @@ async fn still_current(app: &App, proposal: &Proposal, sink: SinkKind) -> Result
         catalog: &catalog,
         state: &snapshot.state,
     };
-    govern::assess(&proposal.diff, &facts).map_err(|error| match error {
-        govern::GovernError::Stale(why) => govern::GovernError::Stale(format!(
-            "proposal {} no longer applies to the plant: {why}",
-            proposal.id
-        )),
+    govern::assess(diff, &facts).map_err(|error| match error {
+        govern::GovernError::Stale(why) => govern::GovernError::Stale(match direction {
+            Direction::Apply => format!(
+                "proposal {} no longer applies to the plant: {why}",
+                proposal.id
+            ),
+            Direction::Rollback => format!(
+                "proposal {} cannot be rolled back: the plant changed since it was applied: {why}",
+                proposal.id
+            ),
+        }),
         other => other,
     })?;
     Ok(())
