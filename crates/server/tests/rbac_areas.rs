@@ -745,3 +745,56 @@ async fn traces_and_recalls_across_areas_redact_what_lies_outside() {
         assert!(reads(Some("A-CHEM"), fx.oracle.order(order)), "{order}");
     }
 }
+
+/// Review of issue #12: beneath a redacted order, the purchased lots it consumed are
+/// site-wide and stay listed, but the link itself (when, how much, by which event) is the
+/// redacted order's business: an A-PACK reader of a cartridge lot must not learn the A-CHEM
+/// recipe's quantities and consumption events.
+#[tokio::test]
+async fn links_from_a_redacted_node_carry_no_time_quantity_or_event() {
+    let fx = Fixture::start().await;
+    let path = format!("/v1/trace/backward/{}", fx.pack_lot);
+    let (status, site) = fx.call("viewer-site", "GET", &path, None).await;
+    assert_eq!(status, 200, "{site}");
+    let (status, pack) = fx.call("viewer-A-PACK", "GET", &path, None).await;
+    assert_eq!(status, 200, "{pack}");
+    let under_redacted: Vec<&Value> = pack["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| {
+            n["parent"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("redacted:"))
+                && n["kind"] != "order"
+                && !n["id"].as_str().unwrap().starts_with("redacted:")
+        })
+        .collect();
+    assert!(
+        !under_redacted.is_empty(),
+        "the A-CHEM batch consumed purchased lots: {pack}"
+    );
+    for node in under_redacted {
+        for field in ["time", "quantity", "uom", "event", "location"] {
+            assert!(node.get(field).is_none(), "{field} shown in {node}");
+        }
+    }
+    // No event of the redacted A-CHEM order is named anywhere in the A-PACK answer.
+    let shown = pack.to_string();
+    for node in site["nodes"].as_array().unwrap() {
+        let parent = node["parent"].as_str().unwrap_or_default();
+        if parent.contains(":order:")
+            && !reads(
+                Some("A-PACK"),
+                fx.oracle
+                    .order(parent.rsplit(':').next().unwrap_or_default()),
+            )
+            && let Some(event) = node["event"].as_str()
+        {
+            assert!(
+                !shown.contains(event),
+                "{event} of {parent} shown to A-PACK"
+            );
+        }
+    }
+}

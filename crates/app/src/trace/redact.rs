@@ -93,10 +93,22 @@ pub fn trace_report(reach: &Reach, mut report: TraceReport) -> ScopedTrace {
 }
 
 fn redact_step(reach: &Reach, aliases: &HashMap<Name, Name>, step: &mut TraceStep) {
+    let mut parent_redacted = false;
     if let Some(parent) = step.parent.as_mut()
         && let Some(alias) = aliases.get(parent)
     {
         *parent = alias.clone();
+        parent_redacted = true;
+    }
+    if parent_redacted && step.kind != IdKind::Order {
+        // The link from a redacted node to a visible lot, serial or pallet is the redacted
+        // node's business (a purchased lot consumed into another area's order: when, how much,
+        // where and by which event); a visible order's own link stays.
+        step.time = None;
+        step.location = None;
+        step.quantity = None;
+        step.uom = None;
+        step.event = None;
     }
     if let Some(alias) = aliases.get(&step.id) {
         step.id = alias.clone();
