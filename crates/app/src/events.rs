@@ -3,7 +3,7 @@
 //! of the audit trail, within the reader's scope ([`crate::scope`]).
 
 use govern::Principal;
-use model::Event;
+use model::{AreaId, Event};
 use store::{AppendOutcome, AuditRecord, EventFilter, StoredEvent};
 
 use crate::scope::Reach;
@@ -54,6 +54,22 @@ pub fn check_event_scope(
                 "event {index} (id `{}`, {}) {reach}, outside the caller's scope `area:{own}`; nothing was stored",
                 event.id,
                 event.kind.type_name()
+            )));
+        }
+        // A result joins its characteristic's control chart, whose alerts hold material and
+        // open nonconformances in the areas that make it: only a principal of one of those
+        // areas records it, whatever order, unit or lot the result names.
+        if let model::EventKind::QualityResultRecorded { characteristic, .. } = &event.kind
+            && let Some(chart) =
+                crate::scope::characteristic_areas(catalog, characteristic.as_str())
+            && !chart.iter().any(|a| a.as_str() == own)
+        {
+            let inspected: Vec<&str> = chart.iter().map(AreaId::as_str).collect();
+            return Err(AppError::Forbidden(format!(
+                "event {index} (id `{}`, {}) records a result of characteristic `{characteristic}`, inspected in area(s) {}, outside the caller's scope `area:{own}`; nothing was stored",
+                event.id,
+                event.kind.type_name(),
+                inspected.join(", ")
             )));
         }
     }

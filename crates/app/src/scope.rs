@@ -180,16 +180,7 @@ impl Reach {
     /// The areas of a characteristic: those of the routings making the material its
     /// inspection plan inspects. None when the plant has no such characteristic.
     pub fn characteristic_areas(&self, id: &str) -> Option<BTreeSet<AreaId>> {
-        let (plan, _) = self.catalog.characteristic(&id.into())?;
-        Some(
-            self.catalog
-                .plant()
-                .routings
-                .iter()
-                .filter(|r| r.product == plan.material)
-                .flat_map(|r| self.catalog.routing_areas(&r.id))
-                .collect(),
-        )
+        characteristic_areas(&self.catalog, id)
     }
 
     /// Whether the principal reads a characteristic (its chart, its alerts).
@@ -301,6 +292,22 @@ where
         limit,
         offset,
     })
+}
+
+/// The areas of a characteristic from the catalog alone (see [`Reach::characteristic_areas`]):
+/// those of the routings making the material its inspection plan inspects; none when the plant
+/// has no such characteristic.
+pub fn characteristic_areas(catalog: &model::Catalog, id: &str) -> Option<BTreeSet<AreaId>> {
+    let (plan, _) = catalog.characteristic(&id.into())?;
+    Some(
+        catalog
+            .plant()
+            .routings
+            .iter()
+            .filter(|r| r.product == plan.material)
+            .flat_map(|r| catalog.routing_areas(&r.id))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -798,3 +798,71 @@ async fn links_from_a_redacted_node_carry_no_time_quantity_or_event() {
         }
     }
 }
+
+/// Review of issue #12: an A-CHEM quality engineer recorded results of an A-PACK
+/// characteristic (naming an A-CHEM unit, so the event looked like A-CHEM's), which joined
+/// A-PACK's control chart and had the enforcer hold A-PACK's material and open a
+/// nonconformance. A result is recorded only by a principal of an area inspecting its
+/// characteristic, at `POST /v1/quality/results` and `POST /v1/events` alike; its own
+/// characteristics still record.
+#[tokio::test]
+async fn results_of_another_areas_characteristic_are_refused() {
+    let fx = Fixture::start().await;
+    let result = |id: &str, characteristic: &str| {
+        json!({"id": id, "time": "2026-03-03T23:10:00Z", "characteristic": characteristic,
+               "value": 999.0, "unit": "FS-1"})
+    };
+    let (status, body) = fx
+        .call(
+            "quality_engineer-A-CHEM",
+            "POST",
+            "/v1/quality/results",
+            Some(json!([result("review-q1", "CRT-EA100-50-SEAL")])),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("CRT-EA100-50-SEAL"), "{detail}");
+    assert!(detail.contains("A-PACK"), "{detail}");
+    let mut event = result("review-q2", "CRT-EA100-50-SEAL");
+    event["type"] = json!("quality_result_recorded");
+    let (status, body) = fx
+        .call(
+            "operator-A-CHEM",
+            "POST",
+            "/v1/events",
+            Some(json!([event])),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        fx.app
+            .store
+            .events_with_ids(&["review-q1", "review-q2"])
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing stored"
+    );
+    // A-CHEM's own characteristic records, and A-PACK records its own.
+    let (status, body) = fx
+        .call(
+            "quality_engineer-A-CHEM",
+            "POST",
+            "/v1/quality/results",
+            Some(json!([result("review-q3", "PU300-VISC")])),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut pack = result("review-q4", "CRT-EA100-50-SEAL");
+    pack["unit"] = json!("PK-L1");
+    let (status, body) = fx
+        .call(
+            "quality_engineer-A-PACK",
+            "POST",
+            "/v1/quality/results",
+            Some(json!([pack])),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
