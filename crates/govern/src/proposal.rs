@@ -68,6 +68,7 @@ pub enum Trigger {
 
 /// Why a proposal should be trusted: what it was computed from, by what, and what it gains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// SHA-256 (hex) of the input snapshot the engine read.
     pub input_sha256: String,
@@ -167,6 +168,7 @@ open_names!(
 
 /// One field of one object changing from `before` to `after`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Change {
     /// What kind of object: `order`, `operation`, `unit`, `lot`, `pool_member`, …
     #[schemars(with = "String")]
@@ -209,8 +211,12 @@ impl Change {
     }
 }
 
+/// Longest proposal title, in characters: a title is a line in an inbox, not a document.
+pub const MAX_TITLE_CHARS: usize = 200;
+
 /// What a proposer submits; the rest of a [`Proposal`] is decided by [`Proposal::propose`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProposalDraft {
     /// Must be a kind the diff implies (see [`crate::evidence`]).
     pub kind: ActionKind,
@@ -354,6 +360,16 @@ impl Proposal {
                 "the assessment covers {} change(s), the diff has {}",
                 assessment.changes.len(),
                 draft.diff.len()
+            )));
+        }
+        let title_chars = draft.title.chars().count();
+        if draft.title.trim().is_empty()
+            || title_chars > MAX_TITLE_CHARS
+            || draft.title.chars().any(char::is_control)
+        {
+            return Err(GovernError::Invalid(format!(
+                "title: 1 to {MAX_TITLE_CHARS} characters without control characters \
+                 ({title_chars} given)"
             )));
         }
         if draft.evidence.engine.trim().is_empty()

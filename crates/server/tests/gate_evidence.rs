@@ -590,3 +590,41 @@ async fn a_rollback_does_not_overwrite_what_changed_since() {
     }
     assert_eq!(due_of(&app, &order).await, due);
 }
+
+#[tokio::test]
+async fn a_proposal_with_fields_nobody_defined_or_an_outsized_title_is_refused_by_name() {
+    let app = start().await;
+    let agent = app.token_for("sneaky", Role::Agent, "*").await;
+    let due = due_of(&app, "MO-260001").await;
+    let valid = draft(
+        "schedule_change",
+        "A-CHEM",
+        due_move("MO-260001", due, due.plus_minutes(30.0), 30, false),
+    );
+    let mut claims_status = valid.clone();
+    claims_status["status"] = json!("applied");
+    let mut odd_change = valid.clone();
+    odd_change["diff"][0]["bogus"] = json!(1);
+    let mut odd_evidence = valid.clone();
+    odd_evidence["evidence"]["autonomy"] = json!("closed_loop");
+    let mut long_title = valid.clone();
+    long_title["title"] = json!("t".repeat(100_000));
+    for (body, named) in [
+        (claims_status, "status"),
+        (odd_change, "bogus"),
+        (odd_evidence, "autonomy"),
+        (long_title, "title"),
+    ] {
+        let (status, answer) = app.call("POST", "/v1/proposals", &agent, Some(body)).await;
+        assert_eq!(status, 422, "{answer}");
+        let detail = answer["detail"].as_str().unwrap();
+        assert!(detail.contains(named), "{named}: {detail}");
+    }
+    let (_, listed) = app.call("GET", "/v1/proposals", &agent, None).await;
+    assert_eq!(listed["total"], 0, "nothing was stored");
+    let (status, answer) = app.call("POST", "/v1/proposals", &agent, Some(valid)).await;
+    assert_eq!(
+        status, 201,
+        "the same draft without them is taken: {answer}"
+    );
+}
