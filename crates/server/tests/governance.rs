@@ -235,11 +235,12 @@ async fn own_approval_four_eyes_scope_and_autonomous_application() {
         body["detail"].as_str().unwrap().contains("own proposal"),
         "{body}"
     );
-    // Out of scope: an A-PACK planner neither sees nor decides an A-CHEM proposal.
+    // Out of scope: an A-PACK planner neither sees nor decides an A-CHEM proposal; to its
+    // reads the proposal does not exist.
     let (status, _) = app
         .call("GET", &format!("/v1/proposals/{id}"), &packer, None)
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 404);
     let (_, listed) = app.call("GET", "/v1/proposals", &packer, None).await;
     assert_eq!(listed["total"], 0);
     let (status, _) = app

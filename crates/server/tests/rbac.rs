@@ -110,10 +110,10 @@ const fn in_area(operation_id: &'static str, sample: Sample) -> Rule {
     }
 }
 
-/// Reads of one object of area A-CHEM that an `area:A-PACK` principal whose role permits
+/// Reads of one object of area A-CHEM (an order, a proposal touching only A-CHEM) that an `area:A-PACK` principal whose role permits
 /// them gets as 404: to it the object does not exist. The pseudonym sample is CH-01's, a
 /// member of a pool serving A-CHEM and A-SVC only.
-const HIDDEN_OUTSIDE_AREA: &[&str] = &["getOrder", "resolvePseudonym"];
+const HIDDEN_OUTSIDE_AREA: &[&str] = &["getOrder", "getProposal", "resolvePseudonym"];
 
 /// Approver roles of `schedule_change` in the shipped policy.
 const SCHEDULE_APPROVERS: &[Role] = &[Role::Planner, Role::Supervisor, Role::Admin];

@@ -175,6 +175,16 @@ pub async fn show(app: &App, who: &Principal, id: &str) -> Result<Proposal, AppE
     let h = app.plant_hierarchy().await?;
     let mut proposal = load(app, id).await?.proposal;
     if let Some(gap) = proposal.scope_gap(who, &h) {
+        // As with every single read (`crate::scope`): one that touches none of the reader's
+        // area does not exist to it; one that touches it knows the proposal is there.
+        if let Scope::Area(own) = &who.scope
+            && proposal.area != *own
+            && !proposal.areas.contains(own)
+        {
+            return Err(AppError::NotFound(format!(
+                "proposal `{id}` does not exist"
+            )));
+        }
         return Err(AppError::Forbidden(format!(
             "proposal `{id}` acts in {gap}, outside {}'s scope {}",
             who.id, who.scope
