@@ -15,6 +15,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod event;
 pub mod ids;
+pub mod json_scan;
 pub mod plant;
 pub mod rng;
 pub mod schema;

@@ -16,9 +16,9 @@ use model::Event;
 
 use crate::AppState;
 use crate::extract::{RawBody, json_problem, says_json, too_deep};
-use crate::json_scan;
 use crate::limits::{BodyLimit, MAX_JSON_DEPTH};
 use crate::problem::Problem;
+use model::json_scan;
 
 /// A batch of events within the batch bounds.
 pub struct EventBatch(pub Vec<Event>);

@@ -14,9 +14,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use crate::json_scan;
 use crate::limits::{BodyLimit, MAX_JSON_DEPTH};
 use crate::problem::Problem;
+use model::json_scan;
 
 /// The problem for one of axum's rejections: its own status, and for a body past its limit
 /// the limit of the endpoint.

@@ -15,7 +15,6 @@ pub mod auth;
 pub mod event_batch;
 pub mod extract;
 pub mod govern_api;
-pub mod json_scan;
 pub mod limits;
 pub mod openapi;
 pub mod principals_api;

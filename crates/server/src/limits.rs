@@ -20,11 +20,9 @@ use serde::Deserialize;
 
 use crate::problem::Problem;
 
-/// Deepest nesting of arrays and objects in a JSON request body, the outermost being level 1.
-/// Far above what any request needs, and low enough that whatever the server keeps of a body
-/// and answers with later (a proposal's change inside the list of proposals) stays within
-/// the 128 levels that serde_json, and many clients, read.
-pub const MAX_JSON_DEPTH: usize = 64;
+/// Deepest nesting of arrays and objects in a JSON request body: the one bound of JSON read
+/// from outside, shared with the genealogy importer.
+pub use model::json_scan::MAX_JSON_DEPTH;
 
 /// Every resource bound of the server. The defaults suit one plant's service on a small
 /// machine (2 cores): see each field.

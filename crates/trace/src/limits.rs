@@ -28,10 +28,11 @@ use crate::error::ImportError;
 /// Deepest XML element nesting, the root element being depth 1.
 pub const MAX_XML_DEPTH: usize = 64;
 
-/// Deepest JSON nesting of arrays and objects, the outermost being level 1: the same bound as
-/// the server's request bodies, so that a stored document read back inside a larger answer
-/// stays within `serde_json`'s 128 levels.
-pub const MAX_JSON_DEPTH: usize = 64;
+/// Deepest JSON nesting of arrays and objects, the outermost being level 1: the one bound of
+/// JSON read from outside (`model::json_scan`), which the server's request bodies share, so
+/// that a stored document read back inside a larger answer stays within `serde_json`'s 128
+/// levels.
+pub const MAX_JSON_DEPTH: usize = model::json_scan::MAX_JSON_DEPTH;
 
 /// Longest XML element or attribute name, in bytes.
 pub const MAX_NAME_BYTES: usize = 1024;
@@ -96,37 +97,14 @@ pub fn parse_json(text: &str, malformed: &str) -> Result<Value, ImportError> {
 /// Where (1-based line and column, as serde_json counts) the first array or object deeper
 /// than [`MAX_JSON_DEPTH`] opens, if one does.
 pub fn too_deep(text: &str) -> Option<(usize, usize)> {
-    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for b in text.bytes() {
-        if b == b'\n' {
-            line += 1;
-            column = 0;
-        } else {
-            column += 1;
-        }
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_JSON_DEPTH {
-                    return Some((line, column));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
+    let offset = model::json_scan::measure(text.as_bytes(), usize::MAX, MAX_JSON_DEPTH).too_deep?;
+    let before = &text.as_bytes()[..offset];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |at| at + 1);
+    Some((line, offset - line_start + 1))
 }
 
 /// Refuses a value holding a string or member name longer than [`MAX_TEXT_BYTES`]. Walks

@@ -1,11 +1,19 @@
 //! One pass over a JSON text, before it is parsed: how many elements its top-level array
 //! has, how deep it nests, and its first string past a length — found without building
-//! anything and without recursion, so the bounds of [`crate::extract`] and
-//! [`crate::event_batch`] hold before the parser allocates or recurses.
+//! anything and without recursion, so that a reader's bounds hold before a parser allocates
+//! or recurses. The server's request bodies and event batches and the genealogy importer's
+//! documents are all measured here, against the one nesting bound [`MAX_JSON_DEPTH`].
 //!
 //! The pass tracks only nesting depth and whether it is inside a string; on text that is not
 //! JSON its figures mean nothing, and the parser that runs next refuses the text, naming the
 //! line and column. It decides nothing about what the JSON means.
+
+/// Deepest nesting of arrays and objects in JSON read from outside (request bodies, imported
+/// documents), the outermost being level 1. Far above what any document needs, and low
+/// enough that whatever is kept and answered later inside a larger document (a proposal's
+/// change inside a list of proposals, an imported event inside an EPCIS query result) stays
+/// within the 128 levels that serde_json, and many clients, read.
+pub const MAX_JSON_DEPTH: usize = 64;
 
 /// A string past the length bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
