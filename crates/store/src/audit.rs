@@ -55,8 +55,10 @@ pub(crate) fn record_hash(
 }
 
 /// Checks records in storage order (ascending `seq`) and names the first that breaks the chain.
-/// `expected_head`, when known, is the hash of the record the writer wrote last.
-pub(crate) fn verify(records: &[RawRecord], expected_head: Option<&str>) -> AuditReport {
+/// `expected_head`, when known, is the seq and hash of the last record this process wrote or
+/// read: the trail must still hold it (records after it were written by other processes on the
+/// same database and are checked like the rest).
+pub(crate) fn verify(records: &[RawRecord], expected_head: Option<(i64, &str)>) -> AuditReport {
     let mut prev_hash = GENESIS.to_owned();
     let mut expected_seq = 1i64;
     let mut first_bad = None;
@@ -69,19 +71,28 @@ pub(crate) fn verify(records: &[RawRecord], expected_head: Option<&str>) -> Audi
         expected_seq = record.seq + 1;
     }
     if first_bad.is_none()
-        && let Some(expected) = expected_head
+        && let Some((seq, hash)) = expected_head
     {
-        let actual = records.last().map(|r| r.hash.as_str());
-        if actual != Some(expected) {
-            first_bad = Some(AuditBreak {
+        // An intact chain holds record n at index n - 1.
+        let held = usize::try_from(seq - 1).ok().and_then(|i| records.get(i));
+        first_bad = match held {
+            Some(record) if record.hash == hash => None,
+            Some(record) => Some(AuditBreak {
+                seq: record.seq,
+                fault: AuditFault::Head,
+                message: format!(
+                    "record {seq} is not the one this store wrote or read there (hash {hash}): the trail was rewritten from record {seq} on"
+                ),
+            }),
+            None => Some(AuditBreak {
                 seq: records.last().map_or(0, |r| r.seq),
                 fault: AuditFault::Head,
                 message: format!(
-                    "the trail ends at hash {} but this store last wrote {expected}: records were removed from the end or appended outside the store",
-                    actual.unwrap_or("(empty)")
+                    "the trail ends at record {} but this store wrote or read record {seq} (hash {hash}): records were removed from the end",
+                    records.last().map_or(0, |r| r.seq)
                 ),
-            });
-        }
+            }),
+        };
     }
     AuditReport {
         records: records.len() as u64,
@@ -194,7 +205,10 @@ mod tests {
     #[test]
     fn an_intact_chain_verifies() {
         let records = chain(5);
-        let report = verify(&records, Some(&records[4].hash));
+        let report = verify(&records, Some((5, &records[4].hash)));
+        assert!(report.is_intact(), "{report:?}");
+        // Records another process appended after the head this one knows.
+        let report = verify(&records, Some((3, &records[2].hash)));
         assert!(report.is_intact(), "{report:?}");
         assert_eq!(report.records, 5);
         assert!(verify(&[], None).is_intact());
@@ -233,7 +247,16 @@ mod tests {
         // Removed from the end: only the head check sees it.
         let records = chain(5);
         let head = records[4].hash.clone();
-        let bad = verify(&records[..4], Some(&head)).first_bad.unwrap();
+        let bad = verify(&records[..4], Some((5, &head))).first_bad.unwrap();
         assert_eq!((bad.seq, bad.fault), (4, AuditFault::Head));
+        assert!(bad.message.contains("removed from the end"), "{}", bad.message);
+
+        // Rewritten from the known head on, with a chain that links: the head check sees it.
+        let mut records = chain(5);
+        records[4].detail = r#"{"n":"forged"}"#.into();
+        rehash(&mut records[4]);
+        let bad = verify(&records, Some((5, &head))).first_bad.unwrap();
+        assert_eq!((bad.seq, bad.fault), (5, AuditFault::Head));
+        assert!(bad.message.contains("rewritten"), "{}", bad.message);
     }
 }

@@ -5,10 +5,12 @@
 //! decodes stored JSON. A backend decides *how* rows are kept: it runs every statement. The
 //! front never names a database; it calls the operations declared here on two handles:
 //!
-//! - [`Backend`], the open database: reads, the log's own writes ([`LogStore::write`]) and the
-//!   start of a transaction ([`LogStore::begin`]);
-//! - [`Tx`], one open transaction: the statements of one audited write, then
-//!   [`Tx::commit`] (or [`Tx::rollback`], or dropping it, which rolls back).
+//! - [`Backend`], the open database: reads and the start of a write transaction
+//!   ([`LogStore::begin`], which takes the database's write lock) or of a read transaction
+//!   ([`LogStore::begin_read`]);
+//! - [`Tx`], one open transaction: the statements of one audited write (and the reads the
+//!   store folds from), then [`Tx::commit`] (or [`Tx::rollback`], or dropping it, which rolls
+//!   back).
 //!
 //! The operations are grouped by area into traits, one pair per area: [`LogStore`] and
 //! [`LogTx`], [`GovernanceStore`] and [`GovernanceTx`], [`QualityStore`] and [`QualityTx`],
@@ -114,6 +116,14 @@ impl Backend {
             Backend::Sqlite(_) => "sqlite",
         }
     }
+
+    /// Whether other processes (or other handles) may open the same database, so that it can
+    /// change under this one: a file may be, a private in-memory database may not.
+    pub(crate) fn shared(&self) -> bool {
+        match self {
+            Backend::Sqlite(sqlite) => sqlite.shared(),
+        }
+    }
 }
 
 /// Ends a transaction; implemented by each backend's transaction type.
@@ -140,15 +150,6 @@ impl Tx {
 seam! {
     /// The plant, the event log, the projections and the audit trail.
     trait LogStore for Backend {
-        /// What the store needs to know about the database when it opens it.
-        fn load(&self) -> Result<Loaded>;
-        /// Calls `f(seq, body)` for every event in log order.
-        fn replay(&self, f: impl FnMut(i64, &str) -> Result<()> + Send) -> Result<()>;
-        /// Stored `(seq, body)` by id, of those of `ids` already in the log.
-        fn existing(&self, ids: &[&str]) -> Result<HashMap<String, (i64, String)>>;
-        /// Runs a [`Write`] in one transaction; returns the new plant version if one was
-        /// stored.
-        fn write(&self, write: Write<'_>) -> Result<Option<i64>>;
         /// Order bodies matching the filter, ordered by id, and the number of matches.
         fn orders(
             &self,
@@ -165,21 +166,50 @@ seam! {
         fn counts(&self) -> Result<RawCounts>;
         /// Audit records with `seq > after`, at most `limit`, in order.
         fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<RawRecord>>;
+        /// The seq of the last audit record (0 for an empty trail): every write of every
+        /// process appends one, so a change of it says that the database changed.
+        fn audit_head_seq(&self) -> Result<i64>;
         /// Every row of a projection table as `(id, body)` (counters: `(name, value)`).
         fn projection_rows(&self, table: Table) -> Result<Vec<(String, String)>>;
         /// `bytes` of row text were committed (a backend may, say, checkpoint its log).
         fn wrote(&self, bytes: u64) -> ();
-        /// Opens a transaction.
+        /// Opens a write transaction that holds the database's write lock from its first
+        /// statement (SQLite: `BEGIN IMMEDIATE`), so that the writes of every process on the
+        /// database are serialised and each reads what the one before committed.
         fn begin(&self) -> Result<Tx>;
+        /// Opens a read transaction: its reads see one committed state of the database.
+        fn begin_read(&self) -> Result<Tx>;
     }
 }
 
 seam! {
-    /// The audit record of a write made in a transaction.
+    /// The log's reads and writes inside a transaction, and the audit record of every write.
     trait LogTx for Tx {
+        /// What the store needs to know about the database to fold it.
+        fn load(&mut self) -> Result<Loaded>;
+        /// Calls `f(seq, body)` for every event with `seq > after`, in log order.
+        fn replay(&mut self, after: i64, f: impl FnMut(i64, &str) -> Result<()> + Send) -> Result<()>;
+        /// Stored `(seq, body)` by id, of those of `ids` already in the log.
+        fn existing(&mut self, ids: &[&str]) -> Result<HashMap<String, (i64, String)>>;
+        /// Writes a [`Write`]'s rows (the caller commits).
+        fn write_log(&mut self, write: Write<'_>) -> Result<()>;
+        /// The last audit record: seq and hash.
+        fn audit_head(&mut self) -> Result<Option<(i64, String)>>;
+        /// What was audited after record `seq`: that record's hash (none when it is gone) and
+        /// how many later records have one of `actions`.
+        fn audit_since(&mut self, seq: i64, actions: &[&str]) -> Result<AuditSince>;
         /// Inserts an audit record.
         fn insert_audit(&mut self, record: &RawRecord) -> Result<()>;
     }
+}
+
+/// What [`LogTx::audit_since`] found.
+#[derive(Debug)]
+pub(crate) struct AuditSince {
+    /// The hash of the record at the given seq, if there is one.
+    pub hash_at: Option<String>,
+    /// Later records with one of the given actions.
+    pub matching: i64,
 }
 
 /// `(seq, recorded_at, body)` of a stored event.
@@ -269,7 +299,7 @@ pub(crate) struct MaterialRow<'a> {
 }
 
 /// One write of the log: optionally a new plant version, a wipe or an append of events,
-/// projection rows, and always exactly one audit record, all in one transaction. A wipe also
+/// projection rows, and always exactly one audit record, in the caller's transaction. A wipe also
 /// removes what the quality enforcer judged of the old log, and its cursor.
 pub(crate) struct Write<'a> {
     /// Plant version, JSON, start ms, created ms.

@@ -291,7 +291,9 @@ where
         return Ok(None);
     }
     let results = decode_stored(rows)?;
-    let snapshot = Store { inner }.snapshot().await;
+    // The view, caught up with the database by this write (not `Store::snapshot`, which
+    // would wait for the writer lock this write holds).
+    let snapshot = inner.snapshot();
     let judged = results.len();
     let write = enforce(QualityBatch {
         previous_state,

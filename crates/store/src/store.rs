@@ -11,11 +11,30 @@
 //! inconsistent: the rare writes (plant, reset, rebuild) run in their own Tokio task, and an
 //! append marks the writer copy stale until its commit is acknowledged, so a write that fails
 //! or is dropped half-way makes the next write reload the writer copy from the database.
+//!
+//! # Several processes on one database
+//!
+//! Other processes (the CLI beside a running server, several API nodes) may write to the same
+//! database, so the writer copy is only this process's knowledge of it, never the authority.
+//! Every write opens its transaction with the database's write lock (`Backend::begin`, SQLite
+//! `BEGIN IMMEDIATE`), so the writes of all processes are serialised, and inside it first
+//! catches up ([`Inner::catch_up`]): it reads the audit trail's head — every write of every
+//! process appends exactly one audit record, so the head is the database's change counter —
+//! and when another process wrote since, folds the events appended since (by seq), or reloads
+//! everything when the plant was replaced or the log reset in between. The next audit record is
+//! then chained to the head read in the same transaction, event ids are checked against the
+//! log in it, and seqs continue from it. Reads of the in-memory state
+//! ([`Store::state`], [`Store::snapshot`] and the like) compare the database's head with the
+//! one this process last wrote or read (one indexed lookup) and catch up first when they
+//! differ. A trail whose head moved backwards, or whose record this process wrote or read was
+//! replaced, is not caught up with: writes are refused (`StoreError::Corrupt`) and
+//! [`Store::verify_audit`] names the break.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use model::{
@@ -25,7 +44,7 @@ use model::{
 use serde_json::Value;
 
 use crate::audit::{self, GENESIS, RawRecord};
-use crate::backend::{Backend, EventQuery, Table, Tx};
+use crate::backend::{Backend, EventQuery, Loaded, Table, Tx};
 use crate::error::{Result, StoreError};
 use crate::sqlite;
 use crate::types::*;
@@ -64,6 +83,9 @@ pub(crate) struct Inner {
     pub(crate) backend: Backend,
     writer: tokio::sync::Mutex<Writer>,
     view: RwLock<Snapshot>,
+    /// The seq of the audit record the writer last wrote or read (shared with [`Writer`]): a
+    /// read that finds the database's head elsewhere catches up before it answers.
+    known_head: Arc<AtomicI64>,
 }
 
 /// The audit record a write asks for: who did what to what, when, and the detail.
@@ -91,6 +113,8 @@ pub(crate) struct Writer {
     pub(crate) events: i64,
     audit_seq: i64,
     audit_head: String,
+    /// `audit_seq`, for readers that do not hold the writer lock.
+    known_head: Arc<AtomicI64>,
     /// The state may differ from the database (a write failed or panicked half-way).
     pub(crate) stale: bool,
 }
@@ -132,8 +156,13 @@ impl Writer {
     }
 
     pub(crate) fn audited(&mut self, record: RawRecord) {
-        self.audit_seq = record.seq;
-        self.audit_head = record.hash;
+        self.set_head(record.seq, record.hash);
+    }
+
+    fn set_head(&mut self, seq: i64, hash: String) {
+        self.audit_seq = seq;
+        self.audit_head = hash;
+        self.known_head.store(seq, Ordering::Release);
     }
 }
 
@@ -179,7 +208,10 @@ impl Store {
     }
 
     async fn from_backend(backend: Backend) -> Result<Store> {
-        let (writer, stale) = load_writer(&backend).await?;
+        let known_head = Arc::new(AtomicI64::new(0));
+        let mut tx = backend.begin_read().await?;
+        let (writer, stale) = load_writer(&mut tx, known_head.clone()).await?;
+        tx.rollback().await?;
         let view = Snapshot {
             catalog: writer.catalog.clone(),
             state: Arc::new(writer.state.clone()),
@@ -189,6 +221,7 @@ impl Store {
                 backend,
                 writer: tokio::sync::Mutex::new(writer),
                 view: RwLock::new(view),
+                known_head,
             }),
         };
         if stale {
@@ -218,10 +251,11 @@ impl Store {
     }
 
     /// The one audited write path of the governance, quality and trace rows: in its own task,
-    /// under the writer lock, `rows` runs in one backend transaction and returns its value
-    /// and, when it wrote something, its audit entry. The entry becomes the next chained audit
-    /// record, inserted in the same transaction, which then commits; without an entry the
-    /// transaction is rolled back.
+    /// under the writer lock, in one backend write transaction that first catches up with
+    /// what other processes wrote ([`Inner::catch_up`]), `rows` runs and returns its value
+    /// and, when it wrote something, its audit entry. The entry becomes the next audit record,
+    /// chained to the head read in the same transaction, which then commits; without an entry
+    /// the transaction is rolled back.
     pub(crate) async fn audited<T, F>(&self, rows: F) -> Result<T>
     where
         T: Send + 'static,
@@ -230,8 +264,7 @@ impl Store {
             + 'static,
     {
         self.spawn_write(move |inner| async move {
-            let mut writer = inner.lock_writer().await?;
-            let mut tx = inner.backend.begin().await?;
+            let (mut writer, mut tx) = inner.begin_write().await?;
             let (value, entry) = rows(&mut tx, inner.clone()).await?;
             let Some(entry) = entry else {
                 tx.rollback().await?;
@@ -308,29 +341,37 @@ impl Store {
         .await
     }
 
-    /// The current plant, if one was put.
+    /// The current plant, if one was put. Like every read of the in-memory state, it first
+    /// catches up with what other processes wrote (see the module docs); should the database
+    /// not answer that check, it answers with what this process knows.
     pub async fn plant(&self) -> Option<Arc<Catalog>> {
-        self.inner.snapshot().catalog
+        self.inner.fresh_snapshot().await.catalog
     }
 
     /// The current folded state (every acknowledged event, nothing else).
     pub async fn state(&self) -> Arc<PlantState> {
-        self.inner.snapshot().state
+        self.inner.fresh_snapshot().await.state
     }
 
     /// The current plant and state, taken together.
     pub async fn snapshot(&self) -> Snapshot {
-        self.inner.snapshot()
+        self.inner.fresh_snapshot().await
     }
 
     /// One order's current state.
     pub async fn order(&self, id: &OrderId) -> Option<OrderState> {
-        self.inner.snapshot().state.orders.get(id).cloned()
+        self.inner
+            .fresh_snapshot()
+            .await
+            .state
+            .orders
+            .get(id)
+            .cloned()
     }
 
     /// Every unit's current state, by unit id.
     pub async fn units(&self) -> Vec<(UnitId, UnitState)> {
-        let state = self.inner.snapshot().state;
+        let state = self.inner.fresh_snapshot().await.state;
         state
             .units
             .iter()
@@ -433,9 +474,13 @@ impl Store {
             .collect()
     }
 
-    /// Recomputes the audit chain and names the first record that breaks it. Writes wait
-    /// while it runs.
+    /// Recomputes the audit chain and names the first record that breaks it, including a
+    /// trail that no longer holds the last record this process wrote or read. Writes of this
+    /// process wait while it runs; records other processes append meanwhile are checked too.
     pub async fn verify_audit(&self) -> Result<AuditReport> {
+        // Learn the head other processes wrote (a trail rewritten under this process is not
+        // caught up with, and the check below names the break).
+        let _ = self.inner.refresh().await;
         let writer = self.inner.writer.lock().await;
         let mut records = Vec::new();
         loop {
@@ -447,7 +492,7 @@ impl Store {
                 break;
             }
         }
-        let expected = (writer.audit_seq > 0).then_some(writer.audit_head.as_str());
+        let expected = (writer.audit_seq > 0).then_some((writer.audit_seq, &*writer.audit_head));
         Ok(audit::verify(&records, expected))
     }
 
@@ -493,9 +538,10 @@ impl Store {
     }
 }
 
-/// Loads the plant and folds the log; says whether the projections are stale.
-async fn load_writer(backend: &Backend) -> Result<(Writer, bool)> {
-    let loaded = backend.load().await?;
+/// Loads the plant and folds the log as `tx` reads them; says whether the projections are
+/// stale.
+async fn load_writer(tx: &mut Tx, known_head: Arc<AtomicI64>) -> Result<(Writer, bool)> {
+    let loaded: Loaded = tx.load().await?;
     let (audit_seq, audit_head) = loaded.audit_head.unwrap_or((0, GENESIS.to_owned()));
     let mut writer = Writer {
         catalog: None,
@@ -504,10 +550,12 @@ async fn load_writer(backend: &Backend) -> Result<(Writer, bool)> {
         state: PlantState::default(),
         last_seq: loaded.last_seq,
         events: loaded.events,
-        audit_seq,
-        audit_head,
+        audit_seq: 0,
+        audit_head: String::new(),
+        known_head,
         stale: false,
     };
+    writer.set_head(audit_seq, audit_head);
     let Some((version, body, start)) = loaded.plant else {
         if loaded.events > 0 {
             return Err(corrupt("the event log holds events but no plant is stored"));
@@ -521,15 +569,14 @@ async fn load_writer(backend: &Backend) -> Result<(Writer, bool)> {
             .map_err(|e| corrupt(format!("stored plant v{version} no longer validates: {e}")))?,
     );
     let mut state = PlantState::initial(&catalog, Timestamp(start));
-    backend
-        .replay(|seq, body| {
-            let event: Event = serde_json::from_str(body)
-                .map_err(|e| corrupt(format!("event at seq {seq} does not decode: {e}")))?;
-            state
-                .apply(&catalog, &event)
-                .map_err(|source| StoreError::Replay { seq, source })
-        })
-        .await?;
+    tx.replay(0, |seq, body| {
+        let event: Event = serde_json::from_str(body)
+            .map_err(|e| corrupt(format!("event at seq {seq} does not decode: {e}")))?;
+        state
+            .apply(&catalog, &event)
+            .map_err(|source| StoreError::Replay { seq, source })
+    })
+    .await?;
     let counter = |name: &str| loaded.counters.get(name).copied();
     let stale = counter("projection_seq") != Some(loaded.last_seq)
         || counter("projection_version") != Some(PROJECTION_VERSION)
@@ -541,6 +588,14 @@ async fn load_writer(backend: &Backend) -> Result<(Writer, bool)> {
     Ok((writer, stale))
 }
 
+/// Audited actions after which another process's writes are not caught up with by folding the
+/// new events: the writer copy is reloaded.
+const RELOADING_ACTIONS: [&str; 2] = ["plant.put", "store.reset"];
+
+/// A catch-up that folds more events than this publishes a copy of the writer's state instead
+/// of applying them to the view one by one (and keeps no list of them).
+const PUBLISH_IN_PLACE: usize = 10_000;
+
 impl Inner {
     pub(crate) fn snapshot(&self) -> Snapshot {
         self.view
@@ -549,15 +604,106 @@ impl Inner {
             .clone()
     }
 
-    /// The writer, reloaded from the database first if an earlier write left it stale.
-    pub(crate) async fn lock_writer(&self) -> Result<tokio::sync::MutexGuard<'_, Writer>> {
-        let mut writer = self.writer.lock().await;
-        if writer.stale {
-            let (fresh, _) = load_writer(&self.backend).await?;
-            *writer = fresh;
-            self.publish_all(&writer);
+    /// Brings the writer (and the view) up to the database as `tx` reads it: reloads it when
+    /// an earlier write of this process left it stale or another process replaced the plant
+    /// or reset the log since, folds the events other processes appended since, and takes the
+    /// audit head from the database. Every write calls it first, in its own write transaction
+    /// (which holds the database's write lock, so nothing else moves until it commits).
+    pub(crate) async fn catch_up(&self, w: &mut Writer, tx: &mut Tx) -> Result<()> {
+        if w.stale {
+            return self.reload(w, tx).await;
         }
-        Ok(writer)
+        let (seq, hash) = tx.audit_head().await?.unwrap_or((0, GENESIS.to_owned()));
+        if seq == w.audit_seq && hash == w.audit_head {
+            return Ok(());
+        }
+        let since = tx.audit_since(w.audit_seq, &RELOADING_ACTIONS).await?;
+        let kept = w.audit_seq == 0 || since.hash_at.as_deref() == Some(w.audit_head.as_str());
+        if !kept || seq < w.audit_seq {
+            return Err(corrupt(format!(
+                "the audit trail no longer holds record {} as this process wrote or read it (the trail now ends at record {seq}): records were removed or rewritten; nothing is written until this is resolved (`mixplane audit verify` names the break)",
+                w.audit_seq
+            )));
+        }
+        if since.matching > 0 {
+            return self.reload(w, tx).await;
+        }
+        let Some(catalog) = w.catalog.clone() else {
+            // No plant, so no events either (a plant put since would have reloaded).
+            w.set_head(seq, hash);
+            return Ok(());
+        };
+        // Until the fold is complete the state is neither the old nor the new one.
+        w.stale = true;
+        let after = w.last_seq;
+        let (mut folded, mut count, mut last) = (Vec::new(), 0usize, after);
+        let state = &mut w.state;
+        tx.replay(after, |at, body| {
+            let event: Event = serde_json::from_str(body)
+                .map_err(|e| corrupt(format!("event at seq {at} does not decode: {e}")))?;
+            state
+                .apply(&catalog, &event)
+                .map_err(|source| StoreError::Replay { seq: at, source })?;
+            count += 1;
+            last = at;
+            if count <= PUBLISH_IN_PLACE {
+                folded.push(event);
+            }
+            Ok(())
+        })
+        .await?;
+        w.events += count as i64;
+        w.last_seq = last;
+        w.set_head(seq, hash);
+        w.stale = false;
+        if count > PUBLISH_IN_PLACE {
+            self.publish_all(w);
+        } else {
+            self.publish_batch(w, &catalog, folded.iter());
+        }
+        Ok(())
+    }
+
+    /// The writer lock and a write transaction (holding the database's write lock), the
+    /// writer caught up with the database.
+    pub(crate) async fn begin_write(&self) -> Result<(tokio::sync::MutexGuard<'_, Writer>, Tx)> {
+        let mut writer = self.writer.lock().await;
+        let mut tx = self.backend.begin().await?;
+        self.catch_up(&mut writer, &mut tx).await?;
+        Ok((writer, tx))
+    }
+
+    /// Replaces the writer with what `tx` reads, and publishes it.
+    async fn reload(&self, w: &mut Writer, tx: &mut Tx) -> Result<()> {
+        let (fresh, _) = load_writer(tx, self.known_head.clone()).await?;
+        *w = fresh;
+        self.publish_all(w);
+        Ok(())
+    }
+
+    /// Catches up with what other processes wrote since this one last wrote or read the
+    /// database, when they wrote anything: one look at the audit head otherwise. A private
+    /// in-memory database has no other writer.
+    pub(crate) async fn refresh(&self) -> Result<()> {
+        if !self.backend.shared() {
+            return Ok(());
+        }
+        let head = self.backend.audit_head_seq().await?;
+        if head == self.known_head.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut writer = self.writer.lock().await;
+        let mut tx = self.backend.begin_read().await?;
+        let caught_up = self.catch_up(&mut writer, &mut tx).await;
+        tx.rollback().await?;
+        caught_up
+    }
+
+    /// The view after [`Inner::refresh`]; when the database cannot be read, the view this
+    /// process has (its writes will report the failure).
+    pub(crate) async fn fresh_snapshot(&self) -> Snapshot {
+        let _ = self.refresh().await;
+        self.snapshot()
     }
 
     /// Replaces the view with a copy of the writer's state.

@@ -196,8 +196,8 @@ pub enum AuditFault {
     /// `prev_hash` does not match the previous record's hash: a record was inserted, removed or
     /// reordered before this one (with its hash recomputed).
     Relinked,
-    /// The last record is not the one this process wrote last: records were removed from the
-    /// end or appended by someone else.
+    /// The trail no longer holds, as it was, the last record this process wrote or read:
+    /// records were removed from the end, or the trail was rewritten from there.
     Head,
     /// A field cannot be read (an unknown actor kind, detail that is not JSON).
     Unreadable,

@@ -184,7 +184,7 @@ impl Inner {
         start: Option<Timestamp>,
         actor: Actor,
     ) -> Result<()> {
-        let mut guard = self.lock_writer().await?;
+        let (mut guard, mut tx) = self.begin_write().await?;
         let w = &mut *guard;
         if w.events > 0 {
             return Err(StoreError::LogNotEmpty { events: w.events });
@@ -214,15 +214,15 @@ impl Inner {
             &detail,
             at,
         );
-        self.backend
-            .write(Write {
-                plant: Some((version, &body, start.0, at)),
-                wipe_events: false,
-                events: &[],
-                projection: &projection,
-                audit: &record,
-            })
-            .await?;
+        tx.write_log(Write {
+            plant: Some((version, &body, start.0, at)),
+            wipe_events: false,
+            events: &[],
+            projection: &projection,
+            audit: &record,
+        })
+        .await?;
+        tx.commit().await?;
         w.audited(record);
         w.catalog = Some(Arc::new(catalog));
         w.plant_version = version;
@@ -233,7 +233,7 @@ impl Inner {
     }
 
     pub(crate) async fn reset(&self, actor: Actor) -> Result<()> {
-        let mut guard = self.lock_writer().await?;
+        let (mut guard, mut tx) = self.begin_write().await?;
         let w = &mut *guard;
         let state = match &w.catalog {
             Some(catalog) => PlantState::initial(catalog, w.start),
@@ -243,15 +243,15 @@ impl Inner {
         let at = now_ms();
         let detail = json!({ "events_removed": w.events, "plant_version": w.plant_version });
         let record = w.audit_record(&actor, "store.reset", "events".into(), &detail, at);
-        self.backend
-            .write(Write {
-                plant: None,
-                wipe_events: true,
-                events: &[],
-                projection: &projection,
-                audit: &record,
-            })
-            .await?;
+        tx.write_log(Write {
+            plant: None,
+            wipe_events: true,
+            events: &[],
+            projection: &projection,
+            audit: &record,
+        })
+        .await?;
+        tx.commit().await?;
         w.audited(record);
         w.state = state;
         w.last_seq = 0;
@@ -262,23 +262,22 @@ impl Inner {
 
     /// Replays the log into a fresh state and rewrites every projection row from it.
     pub(crate) async fn rebuild(&self, actor: Actor, reason: &str) -> Result<u64> {
-        let mut guard = self.lock_writer().await?;
+        let (mut guard, mut tx) = self.begin_write().await?;
         let w = &mut *guard;
         let Some(catalog) = w.catalog.clone() else {
             return Ok(0);
         };
         let mut state = PlantState::initial(&catalog, w.start);
         let mut replayed = 0u64;
-        self.backend
-            .replay(|seq, body| {
-                let event: Event = serde_json::from_str(body)
-                    .map_err(|e| corrupt(format!("event at seq {seq} does not decode: {e}")))?;
-                replayed += 1;
-                state
-                    .apply(&catalog, &event)
-                    .map_err(|source| StoreError::Replay { seq, source })
-            })
-            .await?;
+        tx.replay(0, |seq, body| {
+            let event: Event = serde_json::from_str(body)
+                .map_err(|e| corrupt(format!("event at seq {seq} does not decode: {e}")))?;
+            replayed += 1;
+            state
+                .apply(&catalog, &event)
+                .map_err(|source| StoreError::Replay { seq, source })
+        })
+        .await?;
         let projection = projection(&state, None, w.last_seq, w.plant_version);
         let at = now_ms();
         let detail = json!({ "events_replayed": replayed, "reason": reason });
@@ -289,15 +288,15 @@ impl Inner {
             &detail,
             at,
         );
-        self.backend
-            .write(Write {
-                plant: None,
-                wipe_events: false,
-                events: &[],
-                projection: &projection,
-                audit: &record,
-            })
-            .await?;
+        tx.write_log(Write {
+            plant: None,
+            wipe_events: false,
+            events: &[],
+            projection: &projection,
+            audit: &record,
+        })
+        .await?;
+        tx.commit().await?;
         w.audited(record);
         w.state = state;
         w.stale = false;
@@ -306,7 +305,7 @@ impl Inner {
     }
 
     pub(crate) async fn append(&self, events: &[Event], actor: &Actor) -> Result<AppendOutcome> {
-        let mut guard = self.lock_writer().await?;
+        let (mut guard, mut tx) = self.begin_write().await?;
         let w = &mut *guard;
         let catalog = w.catalog.clone().ok_or(StoreError::NoPlant)?;
         if events.is_empty() {
@@ -323,7 +322,8 @@ impl Inner {
             })
             .collect::<Result<Vec<String>>>()?;
         let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-        let existing = self.backend.existing(&ids).await?;
+        // Read in the write transaction: an id another process stored is seen here.
+        let existing = tx.existing(&ids).await?;
 
         // From here until the commit is acknowledged, the writer's state runs ahead of the
         // database; `stale` makes the next write reload it should this future be dropped half-way.
@@ -404,16 +404,19 @@ impl Inner {
             &detail,
             at,
         );
-        let written = self
-            .backend
-            .write(Write {
+        let written = match tx
+            .write_log(Write {
                 plant: None,
                 wipe_events: false,
                 events: &rows,
                 projection: &projection,
                 audit: &record,
             })
-            .await;
+            .await
+        {
+            Ok(()) => tx.commit().await,
+            Err(error) => Err(error),
+        };
         if let Err(error) = written {
             // Not committed: put the state back, and still reload it before the next write in
             // case the database saw more than it reported.

@@ -9,141 +9,12 @@ use sqlx::{Row, SqliteConnection};
 use super::{Sqlite, Tx};
 use crate::audit::RawRecord;
 use crate::backend::{
-    EventQuery, EventRow, EventRowRead, Loaded, LogStore, LogTx, MaterialRow, OrderRow, Projection,
-    RawCounts, Table, UnitRow, Write,
+    AuditSince, EventQuery, EventRow, EventRowRead, Loaded, LogStore, LogTx, MaterialRow, OrderRow,
+    Projection, RawCounts, Table, UnitRow, Write,
 };
 use crate::error::{Context, Result};
 
 impl LogStore for Sqlite {
-    async fn load(&self) -> Result<Loaded> {
-        let pool = &self.pool;
-        let plant =
-            sqlx::query("SELECT version, body, start FROM plants ORDER BY version DESC LIMIT 1")
-                .fetch_optional(pool)
-                .await
-                .ctx("reading the plant")?
-                .map(|row| {
-                    Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
-                })
-                .transpose()
-                .ctx("reading the plant")?;
-        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events")
-            .fetch_one(pool)
-            .await
-            .ctx("reading the event log size")?;
-        let (last_seq, events) = (
-            row.try_get(0).ctx("reading the event log size")?,
-            row.try_get(1).ctx("reading the event log size")?,
-        );
-        let audit_head = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(pool)
-            .await
-            .ctx("reading the audit head")?
-            .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))
-            .transpose()
-            .ctx("reading the audit head")?;
-        let counters = sqlx::query("SELECT name, value FROM counters")
-            .fetch_all(pool)
-            .await
-            .ctx("reading counters")?
-            .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect::<Result<HashMap<String, i64>, sqlx::Error>>()
-            .ctx("reading counters")?;
-        Ok(Loaded {
-            plant,
-            last_seq,
-            events,
-            audit_head,
-            counters,
-        })
-    }
-
-    /// A page at a time.
-    async fn replay(&self, mut f: impl FnMut(i64, &str) -> Result<()> + Send) -> Result<()> {
-        let pool = &self.pool;
-        const PAGE: i64 = 20_000;
-        let mut after = 0i64;
-        loop {
-            let rows =
-                sqlx::query("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-                    .bind(after)
-                    .bind(PAGE)
-                    .fetch_all(pool)
-                    .await
-                    .ctx("reading the event log")?;
-            for row in &rows {
-                let seq: i64 = row.try_get(0).ctx("reading the event log")?;
-                let body: &str = row.try_get(1).ctx("reading the event log")?;
-                f(seq, body)?;
-                after = seq;
-            }
-            if (rows.len() as i64) < PAGE {
-                return Ok(());
-            }
-        }
-    }
-
-    async fn existing(&self, ids: &[&str]) -> Result<HashMap<String, (i64, String)>> {
-        let (pool, ids_json) = (&self.pool, json_list(ids));
-        let rows = sqlx::query(
-            "SELECT seq, id, body FROM events WHERE id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(ids_json)
-        .fetch_all(pool)
-        .await
-        .ctx("looking up event ids")?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(1)?, (row.try_get(0)?, row.try_get(2)?))))
-            .collect::<Result<_, sqlx::Error>>()
-            .ctx("looking up event ids")
-    }
-
-    async fn write(&self, w: Write<'_>) -> Result<Option<i64>> {
-        let pool = &self.pool;
-        let mut tx = pool.begin().await.ctx("beginning a transaction")?;
-        let mut version = None;
-        if let Some((plant_version, body, start, created_at)) = w.plant {
-            let row = sqlx::query(
-                "INSERT INTO plants (version, body, start, created_at) VALUES (?1, ?2, ?3, ?4)
-                 RETURNING version",
-            )
-            .bind(plant_version)
-            .bind(body)
-            .bind(start)
-            .bind(created_at)
-            .fetch_one(&mut *tx)
-            .await
-            .ctx("storing the plant")?;
-            version = Some(row.try_get(0).ctx("storing the plant")?);
-        }
-        if w.wipe_events {
-            sqlx::query("DELETE FROM events")
-                .execute(&mut *tx)
-                .await
-                .ctx("wiping the event log")?;
-            sqlx::query("DELETE FROM sqlite_sequence WHERE name = 'events'")
-                .execute(&mut *tx)
-                .await
-                .ctx("wiping the event log")?;
-            // What the quality enforcer decided derives from the log: it goes with it, so a new
-            // log (even one with the same event ids) is judged afresh under the policy in force.
-            super::quality::wipe_judged(&mut tx, true).await?;
-        }
-        insert_rows(
-            &mut tx,
-            "INSERT INTO events (recorded_at, seq, id, type, time, source, body)",
-            "",
-            w.events,
-            "inserting events",
-        )
-        .await?;
-        write_projection(&mut tx, w.projection).await?;
-        insert_audit(&mut tx, w.audit).await?;
-        tx.commit().await.ctx("committing")?;
-        Ok(version)
-    }
-
     async fn orders(
         &self,
         mode: Option<Mode>,
@@ -297,16 +168,183 @@ impl LogStore for Sqlite {
         self.checkpoint.wrote(&self.pool, bytes);
     }
 
+    async fn audit_head_seq(&self) -> Result<i64> {
+        sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM audit")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get(0))
+            .ctx("reading the audit head")
+    }
+
     async fn begin(&self) -> Result<crate::backend::Tx> {
-        let tx = self.pool.begin().await.ctx("beginning a transaction")?;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .ctx("beginning a write transaction (waiting for the database's write lock, which another process may hold)")?;
+        Ok(crate::backend::Tx::Sqlite(Tx(tx)))
+    }
+
+    async fn begin_read(&self) -> Result<crate::backend::Tx> {
+        let tx = self.pool.begin().await.ctx("beginning a read transaction")?;
         Ok(crate::backend::Tx::Sqlite(Tx(tx)))
     }
 }
 
 impl LogTx for Tx {
+    async fn load(&mut self) -> Result<Loaded> {
+        let conn = &mut *self.0;
+        let plant =
+            sqlx::query("SELECT version, body, start FROM plants ORDER BY version DESC LIMIT 1")
+                .fetch_optional(&mut *conn)
+                .await
+                .ctx("reading the plant")?
+                .map(|row| {
+                    Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+                })
+                .transpose()
+                .ctx("reading the plant")?;
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events")
+            .fetch_one(&mut *conn)
+            .await
+            .ctx("reading the event log size")?;
+        let (last_seq, events) = (
+            row.try_get(0).ctx("reading the event log size")?,
+            row.try_get(1).ctx("reading the event log size")?,
+        );
+        let audit_head = audit_head(conn).await?;
+        let counters = sqlx::query("SELECT name, value FROM counters")
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("reading counters")?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<HashMap<String, i64>, sqlx::Error>>()
+            .ctx("reading counters")?;
+        Ok(Loaded {
+            plant,
+            last_seq,
+            events,
+            audit_head,
+            counters,
+        })
+    }
+
+    /// A page at a time.
+    async fn replay(
+        &mut self,
+        mut after: i64,
+        mut f: impl FnMut(i64, &str) -> Result<()> + Send,
+    ) -> Result<()> {
+        const PAGE: i64 = 20_000;
+        loop {
+            let rows =
+                sqlx::query("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                    .bind(after)
+                    .bind(PAGE)
+                    .fetch_all(&mut *self.0)
+                    .await
+                    .ctx("reading the event log")?;
+            for row in &rows {
+                let seq: i64 = row.try_get(0).ctx("reading the event log")?;
+                let body: &str = row.try_get(1).ctx("reading the event log")?;
+                f(seq, body)?;
+                after = seq;
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn existing(&mut self, ids: &[&str]) -> Result<HashMap<String, (i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT seq, id, body FROM events WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(json_list(ids))
+        .fetch_all(&mut *self.0)
+        .await
+        .ctx("looking up event ids")?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(1)?, (row.try_get(0)?, row.try_get(2)?))))
+            .collect::<Result<_, sqlx::Error>>()
+            .ctx("looking up event ids")
+    }
+
+    async fn write_log(&mut self, w: Write<'_>) -> Result<()> {
+        let conn: &mut SqliteConnection = &mut self.0;
+        if let Some((plant_version, body, start, created_at)) = w.plant {
+            sqlx::query(
+                "INSERT INTO plants (version, body, start, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .bind(plant_version)
+            .bind(body)
+            .bind(start)
+            .bind(created_at)
+            .execute(&mut *conn)
+            .await
+            .ctx("storing the plant")?;
+        }
+        if w.wipe_events {
+            sqlx::query("DELETE FROM events")
+                .execute(&mut *conn)
+                .await
+                .ctx("wiping the event log")?;
+            sqlx::query("DELETE FROM sqlite_sequence WHERE name = 'events'")
+                .execute(&mut *conn)
+                .await
+                .ctx("wiping the event log")?;
+            // What the quality enforcer decided derives from the log: it goes with it, so a new
+            // log (even one with the same event ids) is judged afresh under the policy in force.
+            super::quality::wipe_judged(conn, true).await?;
+        }
+        insert_rows(
+            conn,
+            "INSERT INTO events (recorded_at, seq, id, type, time, source, body)",
+            "",
+            w.events,
+            "inserting events",
+        )
+        .await?;
+        write_projection(conn, w.projection).await?;
+        insert_audit(conn, w.audit).await
+    }
+
+    async fn audit_head(&mut self) -> Result<Option<(i64, String)>> {
+        audit_head(&mut self.0).await
+    }
+
+    async fn audit_since(&mut self, seq: i64, actions: &[&str]) -> Result<AuditSince> {
+        let row = sqlx::query(
+            "SELECT (SELECT hash FROM audit WHERE seq = ?1),
+                    (SELECT COUNT(*) FROM audit
+                     WHERE seq > ?1 AND action IN (SELECT value FROM json_each(?2)))",
+        )
+        .bind(seq)
+        .bind(json_list(actions))
+        .fetch_one(&mut *self.0)
+        .await
+        .ctx("reading the audit trail")?;
+        Ok(AuditSince {
+            hash_at: row.try_get(0).ctx("reading the audit trail")?,
+            matching: row.try_get(1).ctx("reading the audit trail")?,
+        })
+    }
+
     async fn insert_audit(&mut self, record: &RawRecord) -> Result<()> {
         insert_audit(&mut self.0, record).await
     }
+}
+
+/// The last audit record's seq and hash.
+async fn audit_head(conn: &mut SqliteConnection) -> Result<Option<(i64, String)>> {
+    sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(conn)
+        .await
+        .ctx("reading the audit head")?
+        .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))
+        .transpose()
+        .ctx("reading the audit head")
 }
 
 /// A list as a JSON array, for `json_each`.

@@ -7,7 +7,9 @@
 //!
 //! Connection settings: WAL journal, `synchronous = FULL` (every commit is fsynced to the WAL
 //! before it returns, so an acknowledged batch survives power loss and `kill -9`), foreign keys
-//! on, a 10 s busy timeout. The WAL is checkpointed in the background ([`Checkpointer`]). The
+//! on, a 10 s busy timeout. Write transactions start with `BEGIN IMMEDIATE`, which takes the
+//! database's write lock at once: the writes of several processes on one file queue for it
+//! (for up to the busy timeout) instead of failing half-way. The WAL is checkpointed in the background ([`Checkpointer`]). The
 //! database file and its `-wal` and `-shm` files are readable by their owner only (mode 0600,
 //! `owner_only`): they hold the pseudonym key.
 
@@ -36,6 +38,14 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct Sqlite {
     pool: SqlitePool,
     checkpoint: Checkpointer,
+    /// A file, which other processes may open too (not a private in-memory database).
+    file: bool,
+}
+
+impl Sqlite {
+    pub(crate) fn shared(&self) -> bool {
+        self.file
+    }
 }
 
 /// An open SQLite transaction.
@@ -92,6 +102,7 @@ pub(crate) async fn open_file(path: &Path) -> Result<Backend> {
     Ok(Backend::Sqlite(Sqlite {
         pool,
         checkpoint: Checkpointer::new(true),
+        file: true,
     }))
 }
 
@@ -156,6 +167,7 @@ pub(crate) async fn open_memory() -> Result<Backend> {
         pool,
         // An in-memory database has no WAL.
         checkpoint: Checkpointer::new(false),
+        file: false,
     }))
 }
 
