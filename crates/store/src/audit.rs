@@ -249,7 +249,11 @@ mod tests {
         let head = records[4].hash.clone();
         let bad = verify(&records[..4], Some((5, &head))).first_bad.unwrap();
         assert_eq!((bad.seq, bad.fault), (4, AuditFault::Head));
-        assert!(bad.message.contains("removed from the end"), "{}", bad.message);
+        assert!(
+            bad.message.contains("removed from the end"),
+            "{}",
+            bad.message
+        );
 
         // Rewritten from the known head on, with a chain that links: the head check sees it.
         let mut records = chain(5);

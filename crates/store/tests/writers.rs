@@ -279,16 +279,17 @@ async fn concurrent_writers_serialise_and_keep_one_chain() {
 
     let stored = all_events(&a).await;
     let ids: BTreeSet<&str> = stored.iter().map(|e| e.event.id.as_str()).collect();
-    assert_eq!(stored.len(), 75, "25 events of each handle and 25 sent by both");
+    assert_eq!(
+        stored.len(),
+        75,
+        "25 events of each handle and 25 sent by both"
+    );
     assert_eq!(ids.len(), 75, "every event once");
     let seqs: Vec<i64> = stored.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=75).collect::<Vec<i64>>());
     assert_eq!(b.principals().await.unwrap().len(), 10);
     let trail = a.audit_log(0, 1000).await.unwrap();
-    let appends = trail
-        .iter()
-        .filter(|r| r.action == "events.append")
-        .count();
+    let appends = trail.iter().filter(|r| r.action == "events.append").count();
     // Every append stored at least its own event, so each is audited once.
     assert_eq!(appends, 50);
     assert_eq!(trail.len(), 1 + 50 + 10);

@@ -186,7 +186,11 @@ impl LogStore for Sqlite {
     }
 
     async fn begin_read(&self) -> Result<crate::backend::Tx> {
-        let tx = self.pool.begin().await.ctx("beginning a read transaction")?;
+        let tx = self
+            .pool
+            .begin()
+            .await
+            .ctx("beginning a read transaction")?;
         Ok(crate::backend::Tx::Sqlite(Tx(tx)))
     }
 }
