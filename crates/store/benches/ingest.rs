@@ -4,7 +4,9 @@
 //!
 //! Run with `cargo bench -p store --bench ingest`; environment overrides: `INGEST_EVENTS`
 //! (default 200000), `INGEST_BATCH` (1000), `INGEST_RUNS` (5). Prints every run and the median
-//! events per second. Not a timed test: nothing fails on a slow machine.
+//! events per second, and the time of a read of the in-memory state (`Store::snapshot`, which
+//! first checks whether another process wrote). Not a timed test: nothing fails on a slow
+//! machine.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -54,10 +56,11 @@ fn main() {
 
     let actor = Actor::service("bench");
     let mut rates = Vec::new();
+    let mut reads = Vec::new();
     for run in 1..=runs {
         let dir = TempDir::new("bench");
         let path = dir.path().join("bench.sqlite");
-        let rate = runtime.block_on(async {
+        let (rate, read_us) = runtime.block_on(async {
             let store = Store::open_sqlite(&path).await.expect("open");
             store
                 .put_plant_at(plant(), Some(Timestamp(T0)), &actor)
@@ -73,6 +76,12 @@ fn main() {
             let cpu = cpu_seconds().zip(cpu_start).map(|(end, start)| end - start);
             let rate = events_n as f64 / seconds;
             let state = store.state().await;
+            const READS: u32 = 20_000;
+            let read_started = Instant::now();
+            for _ in 0..READS {
+                std::hint::black_box(store.snapshot().await);
+            }
+            let read_us = read_started.elapsed().as_secs_f64() * 1e6 / f64::from(READS);
             drop(store);
 
             let reopened = Instant::now();
@@ -82,17 +91,22 @@ fn main() {
             let size = std::fs::metadata(&path).map_or(0, |m| m.len())
                 + std::fs::metadata(path.with_extension("sqlite-wal")).map_or(0, |m| m.len());
             println!(
-                "run {run}: {seconds:.2} s, {rate:.0} events/s (process CPU {}); {} orders, {} lots in state; reopen (replay) {reopen:.2} s; db {:.1} MB",
+                "run {run}: {seconds:.2} s, {rate:.0} events/s (process CPU {}); {} orders, {} lots in state; reopen (replay) {reopen:.2} s; db {:.1} MB; snapshot read {read_us:.1} µs",
                 cpu.map_or("n/a".to_owned(), |c| format!("{c:.2} s")),
                 state.orders.len(),
                 state.lots.len(),
                 size as f64 / 1e6
             );
-            rate
+            (rate, read_us)
         });
         rates.push(rate);
+        reads.push(read_us);
     }
     rates.sort_by(f64::total_cmp);
+    reads.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
-    println!("median: {median:.0} events/s ({events_n} events, batches of {batch}, {runs} runs)");
+    let read = reads[reads.len() / 2];
+    println!(
+        "median: {median:.0} events/s ({events_n} events, batches of {batch}, {runs} runs); snapshot read {read:.1} µs"
+    );
 }

@@ -95,6 +95,9 @@ pub(crate) async fn open_file(path: &Path) -> Result<Backend> {
     );
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
+        // A local file needs no liveness round trip before each statement (sqlx pings by
+        // default); every read of the in-memory state asks the file for its audit head.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .ctx("opening the database file")?;
