@@ -83,9 +83,38 @@ pub(crate) struct Inner {
     pub(crate) backend: Backend,
     writer: tokio::sync::Mutex<Writer>,
     view: RwLock<Snapshot>,
-    /// The seq of the audit record the writer last wrote or read (shared with [`Writer`]): a
-    /// read that finds the database's head elsewhere catches up before it answers.
-    known_head: Arc<AtomicI64>,
+    /// The seq of the audit record the writer last wrote or read, stored when the writer lock
+    /// is released ([`WriterGuard`]): a read that finds the database's head elsewhere catches
+    /// up before it answers.
+    known_head: AtomicI64,
+}
+
+/// The writer lock. Releasing it tells readers the audit head the writer knows — after the
+/// view was published, so a reader that finds the database's head known finds the view up to
+/// it.
+pub(crate) struct WriterGuard<'a> {
+    writer: tokio::sync::MutexGuard<'a, Writer>,
+    known_head: &'a AtomicI64,
+}
+
+impl std::ops::Deref for WriterGuard<'_> {
+    type Target = Writer;
+    fn deref(&self) -> &Writer {
+        &self.writer
+    }
+}
+
+impl std::ops::DerefMut for WriterGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.writer
+    }
+}
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        self.known_head
+            .store(self.writer.audit_seq, Ordering::Release);
+    }
 }
 
 /// The audit record a write asks for: who did what to what, when, and the detail.
@@ -113,8 +142,6 @@ pub(crate) struct Writer {
     pub(crate) events: i64,
     audit_seq: i64,
     audit_head: String,
-    /// `audit_seq`, for readers that do not hold the writer lock.
-    known_head: Arc<AtomicI64>,
     /// The state may differ from the database (a write failed or panicked half-way).
     pub(crate) stale: bool,
 }
@@ -162,7 +189,6 @@ impl Writer {
     fn set_head(&mut self, seq: i64, hash: String) {
         self.audit_seq = seq;
         self.audit_head = hash;
-        self.known_head.store(seq, Ordering::Release);
     }
 }
 
@@ -208,10 +234,10 @@ impl Store {
     }
 
     async fn from_backend(backend: Backend) -> Result<Store> {
-        let known_head = Arc::new(AtomicI64::new(0));
         let mut tx = backend.begin_read().await?;
-        let (writer, stale) = load_writer(&mut tx, known_head.clone()).await?;
+        let (writer, stale) = load_writer(&mut tx).await?;
         tx.rollback().await?;
+        let known_head = AtomicI64::new(writer.audit_seq);
         let view = Snapshot {
             catalog: writer.catalog.clone(),
             state: Arc::new(writer.state.clone()),
@@ -481,7 +507,7 @@ impl Store {
         // Learn the head other processes wrote (a trail rewritten under this process is not
         // caught up with, and the check below names the break).
         let _ = self.inner.refresh().await;
-        let writer = self.inner.writer.lock().await;
+        let writer = self.inner.lock_writer().await;
         let mut records = Vec::new();
         loop {
             let after = records.last().map_or(0, |r: &RawRecord| r.seq);
@@ -540,7 +566,7 @@ impl Store {
 
 /// Loads the plant and folds the log as `tx` reads them; says whether the projections are
 /// stale.
-async fn load_writer(tx: &mut Tx, known_head: Arc<AtomicI64>) -> Result<(Writer, bool)> {
+async fn load_writer(tx: &mut Tx) -> Result<(Writer, bool)> {
     let loaded: Loaded = tx.load().await?;
     let (audit_seq, audit_head) = loaded.audit_head.unwrap_or((0, GENESIS.to_owned()));
     let mut writer = Writer {
@@ -550,12 +576,10 @@ async fn load_writer(tx: &mut Tx, known_head: Arc<AtomicI64>) -> Result<(Writer,
         state: PlantState::default(),
         last_seq: loaded.last_seq,
         events: loaded.events,
-        audit_seq: 0,
-        audit_head: String::new(),
-        known_head,
+        audit_seq,
+        audit_head,
         stale: false,
     };
-    writer.set_head(audit_seq, audit_head);
     let Some((version, body, start)) = loaded.plant else {
         if loaded.events > 0 {
             return Err(corrupt("the event log holds events but no plant is stored"));
@@ -666,16 +690,24 @@ impl Inner {
 
     /// The writer lock and a write transaction (holding the database's write lock), the
     /// writer caught up with the database.
-    pub(crate) async fn begin_write(&self) -> Result<(tokio::sync::MutexGuard<'_, Writer>, Tx)> {
-        let mut writer = self.writer.lock().await;
+    pub(crate) async fn begin_write(&self) -> Result<(WriterGuard<'_>, Tx)> {
+        let mut writer = self.lock_writer().await;
         let mut tx = self.backend.begin().await?;
         self.catch_up(&mut writer, &mut tx).await?;
         Ok((writer, tx))
     }
 
+    /// The writer lock.
+    pub(crate) async fn lock_writer(&self) -> WriterGuard<'_> {
+        WriterGuard {
+            writer: self.writer.lock().await,
+            known_head: &self.known_head,
+        }
+    }
+
     /// Replaces the writer with what `tx` reads, and publishes it.
     async fn reload(&self, w: &mut Writer, tx: &mut Tx) -> Result<()> {
-        let (fresh, _) = load_writer(tx, self.known_head.clone()).await?;
+        let (fresh, _) = load_writer(tx).await?;
         *w = fresh;
         self.publish_all(w);
         Ok(())
@@ -692,7 +724,7 @@ impl Inner {
         if head == self.known_head.load(Ordering::Acquire) {
             return Ok(());
         }
-        let mut writer = self.writer.lock().await;
+        let mut writer = self.lock_writer().await;
         let mut tx = self.backend.begin_read().await?;
         let caught_up = self.catch_up(&mut writer, &mut tx).await;
         tx.rollback().await?;

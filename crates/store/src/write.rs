@@ -1,5 +1,8 @@
 //! The log's write paths: putting a plant, resetting the log, rebuilding the projections and
-//! appending a batch of events, each one backend write with its audit record.
+//! appending a batch of events, each one write transaction with its audit record. The
+//! transaction holds the database's write lock and starts from the writer caught up with what
+//! other processes wrote (`Inner::begin_write`): an append checks its ids against the log and
+//! numbers its events in it, and a plant is only put while the log is empty as read there.
 //!
 //! An append folds the batch into the writer's state with an undo journal
 //! ([`crate::journal`]) instead of a cloned state, and hands the backend only the events it
