@@ -149,7 +149,7 @@ pub(crate) fn random_drifts(cat: &Catalog, opts: &SimOptions, end: i64) -> Vec<D
             }
         }
     }
-    let targets: Vec<((u32, &str), (f64, f64))> = targets.into_iter().collect();
+    let targets: Vec<_> = targets.into_iter().collect();
     if targets.is_empty() {
         return Vec::new();
     }
