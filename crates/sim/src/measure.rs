@@ -156,7 +156,7 @@ pub(crate) fn random_drifts(cat: &Catalog, opts: &SimOptions, end: i64) -> Vec<D
     let mut rng = Rng::derive(opts.seed, "random-drifts");
     let days = (end - opts.start.0) as f64 / DAY;
     let mut drifts = Vec::new();
-    let mut day = 0.0;
+    let mut day = opts.drifts_from_day;
     loop {
         day += rng.exponential(30.0 / opts.drifts_per_month);
         if day >= days {

@@ -37,6 +37,9 @@ pub struct SimOptions {
     /// (of every routing that has it there) out of its window within about two days, and is
     /// found and fixed three to seven days later (its `end_day`). 0 (the default) draws none.
     pub drifts_per_month: f64,
+    /// Drawn drifts start no earlier than this many days after `start` (a live run drifts
+    /// only past the history it continues, which then stays as it was).
+    pub drifts_from_day: f64,
 }
 
 impl Default for SimOptions {
@@ -52,6 +55,7 @@ impl Default for SimOptions {
             order_changes: true,
             duration_spread: 1.0,
             drifts_per_month: 0.0,
+            drifts_from_day: 0.0,
         }
     }
 }
@@ -222,6 +226,15 @@ pub(crate) fn validate_options(cat: &Catalog, opts: &SimOptions) -> Result<(), S
         return Err(bad(
             "drifts_per_month",
             format!("must be in [0, 100], got {}", opts.drifts_per_month),
+        ));
+    }
+    if !(opts.drifts_from_day.is_finite() && opts.drifts_from_day >= 0.0) {
+        return Err(bad(
+            "drifts_from_day",
+            format!(
+                "must be a non-negative number, got {}",
+                opts.drifts_from_day
+            ),
         ));
     }
     if !(opts.duration_spread.is_finite() && (0.0..=5.0).contains(&opts.duration_spread)) {

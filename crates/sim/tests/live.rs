@@ -78,11 +78,16 @@ fn a_longer_horizon_leaves_the_past_as_it_was() {
         days: 4.0,
         ..Default::default()
     };
+    // Drifts drawn from the seed start after the history.
     let long = SimOptions {
         days: 12.0,
+        drifts_per_month: 30.0,
+        drifts_from_day: 4.0,
         ..short.clone()
     };
     let mut live = Live::new(&catalog, &long, None).unwrap();
+    assert!(!live.drifts().is_empty());
+    assert!(live.drifts().iter().all(|d| d.start_day >= 4.0));
     let history = live.advance_to(at(&short, 4.0 * 24.0));
     assert_eq!(live.now(), at(&short, 96.0));
     assert!(history == simulate(&catalog, &short, None));
