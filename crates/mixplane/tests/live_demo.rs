@@ -163,3 +163,26 @@ fn the_demo_runs_the_plant_live_while_it_serves() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_speed_that_is_not_a_plant_rate_is_refused_by_name() {
+    for speed in ["-1", "NaN", "1e9"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mixplane"))
+            .args([
+                "demo",
+                "--no-serve",
+                "--days",
+                "1",
+                &format!("--speed={speed}"),
+            ])
+            .args(["--data-dir", "/nonexistent/never-created"])
+            .output()
+            .expect("the binary runs");
+        assert!(!out.status.success(), "--speed {speed} was taken");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--speed must be in [0, 1000000]"),
+            "{stderr}"
+        );
+    }
+}

@@ -68,8 +68,9 @@ impl<'a> Live<'a> {
     /// Replans the operations `plan` names that have not started: each leaves whatever
     /// unit's sequence held it and joins its unit's sequence at its planned start (behind
     /// the operations planned there no later), to start no earlier than that. Operations
-    /// `plan` does not name keep their places; from now on the run executes plans (an
-    /// operation no plan holds runs on a unit whose planned sequence is exhausted). An
+    /// `plan` does not name keep their places; from now on the run executes plans as one
+    /// given at the start (an operation no plan holds runs on a unit whose planned sequence
+    /// is exhausted, and the built-in rule no longer holds work back for max-wait). An
     /// operation that has started or finished, of an order the run does not know, on a unit
     /// that cannot run it, or whose batch is held in another vessel that can, is skipped
     /// with the reason.

@@ -85,19 +85,23 @@ fn a_longer_horizon_leaves_the_past_as_it_was() {
         drifts_from_day: 4.0,
         ..short.clone()
     };
-    let mut live = Live::new(&catalog, &long, None).unwrap();
-    assert!(!live.drifts().is_empty());
-    assert!(live.drifts().iter().all(|d| d.start_day >= 4.0));
-    let history = live.advance_to(at(&short, 4.0 * 24.0));
-    assert_eq!(live.now(), at(&short, 96.0));
-    assert!(history == simulate(&catalog, &short, None));
-    // The run goes on from there, numbering its events on.
-    let next = live.advance_to(at(&short, 100.0));
-    assert!(!next.is_empty());
-    assert_eq!(
-        next[0].id.as_str(),
-        format!("sim-7-{:07}", history.len() + 1)
-    );
+    // The plan of a whole run, as the demo's engine plan covers the order book.
+    let plan = Plan::from_events(&catalog, &simulate(&catalog, &long, None));
+    for plan in [None, Some(&plan)] {
+        let mut live = Live::new(&catalog, &long, plan).unwrap();
+        assert!(!live.drifts().is_empty());
+        assert!(live.drifts().iter().all(|d| d.start_day >= 4.0));
+        let history = live.advance_to(at(&short, 4.0 * 24.0));
+        assert_eq!(live.now(), at(&short, 96.0));
+        assert!(history == simulate(&catalog, &short, plan));
+        // The run goes on from there, numbering its events on.
+        let next = live.advance_to(at(&short, 100.0));
+        assert!(!next.is_empty());
+        assert_eq!(
+            next[0].id.as_str(),
+            format!("sim-7-{:07}", history.len() + 1)
+        );
+    }
 }
 
 /// The first operation started after `after` whose step has another unit it could run on,

@@ -154,12 +154,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     // --- live plant (issue #13): the run goes on from the end of the history while serving.
-    let _live = live_plant.map(|plant| {
+    let live = live_plant.map(|plant| {
         let from = model::Timestamp(options.start.0 + (options.days * 86_400_000.0).round() as i64);
         super::live::go_live(&runtime, &app, plant, from, args.speed)
     });
+    let served = super::serve_blocking(&runtime, app, &settings);
+    if let Some(live) = live {
+        println!("{}", super::live::status_line(&live.status()));
+    }
     // --- end live plant
-    super::serve_blocking(&runtime, app, &settings)
+    served
 }
 
 /// The plant summary printed after the simulation.

@@ -95,6 +95,24 @@ pub fn go_live(
     ))
 }
 
+/// What the live plant did, in one line.
+pub fn status_line(status: &app::live_sim::LiveStatus) -> String {
+    format!(
+        "live plant   reached {} ({}): {} events ingested, {} replans from dispatches ({} operations moved, {} left as they were), {} events refused",
+        status.plant_time,
+        if status.finished {
+            "the end of its run"
+        } else {
+            "stopped"
+        },
+        status.events_ingested,
+        status.replans,
+        status.dispatches_applied,
+        status.dispatches_skipped,
+        status.events_rejected
+    )
+}
+
 /// A wall second of plant time, in words.
 fn plant_duration(speed: f64) -> String {
     if speed >= 3600.0 {
