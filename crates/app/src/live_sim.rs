@@ -213,6 +213,8 @@ pub struct LiveStatus {
     pub errors: u64,
     /// The run reached its end.
     pub finished: bool,
+    /// Why the plant stopped before its end (its thread is gone); the loop stops too.
+    pub failed: Option<String>,
 }
 
 /// One live plant's loop, a tick at a time.
@@ -267,8 +269,11 @@ impl LiveDriver {
                 self.status.finished = reached >= self.plant.end();
             }
             Err(e) => {
+                // Only a simulator thread that is gone answers nothing: nothing to go on with.
                 self.status.errors += 1;
-                tracing::error!(error = %e, "the live plant could not advance to {target}");
+                tracing::error!(error = %e, "the live plant could not advance to {target}; it stops");
+                self.status.failed = Some(e.to_string());
+                return &self.status;
             }
         }
         if let Err(e) = self.feed_back().await {
@@ -436,8 +441,8 @@ impl LiveHandle {
 }
 
 /// Runs `driver` as a tokio task, a tick every `config.tick` of tokio's clock with the wall
-/// time elapsed since the one before, until stopped or the run ends. Logs a status line
-/// about once a minute.
+/// time elapsed since the one before, until stopped, the run ends or its simulator thread is
+/// gone. Logs a status line about once a minute.
 pub fn spawn(mut driver: LiveDriver) -> LiveHandle {
     let (stop, mut stopped) = watch::channel(false);
     let (publish, status) = watch::channel(driver.status().clone());
@@ -458,6 +463,9 @@ pub fn spawn(mut driver: LiveDriver) -> LiveHandle {
             let _ = publish.send(status.clone());
             if status.finished {
                 tracing::info!(plant_time = %status.plant_time, "the live plant reached the end of its run");
+                break;
+            }
+            if status.failed.is_some() {
                 break;
             }
             if now - last_line >= Duration::from_secs(60) {

@@ -100,10 +100,10 @@ pub fn status_line(status: &app::live_sim::LiveStatus) -> String {
     format!(
         "live plant   reached {} ({}): {} events ingested, {} replans from dispatches ({} operations moved, {} left as they were), {} events refused",
         status.plant_time,
-        if status.finished {
-            "the end of its run"
-        } else {
-            "stopped"
+        match (&status.failed, status.finished) {
+            (Some(why), _) => format!("failed: {why}"),
+            (None, true) => "the end of its run".to_owned(),
+            (None, false) => "stopped".to_owned(),
         },
         status.events_ingested,
         status.replans,
