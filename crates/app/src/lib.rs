@@ -18,7 +18,9 @@
 //!   (principals and tokens, touched only by callers they are within), [`plant`] (orders
 //!   and work-center views), [`scope`] (which areas an object is in, and who reads or acts
 //!   on it: the object-level rule every use-case applies),
-//!   [`plan`] (schedule → simulator plan), [`agents`] (proposers that run in process).
+//!   [`plan`] (schedule → simulator plan), [`agents`] (proposers that run in process),
+//!   [`live_sim`] (the simulated plant running live into the store, fed back the dispatches
+//!   the MES carries out).
 //!
 //! Architecture invariant: this crate speaks no protocol. It depends on no edge (`server`,
 //! axum, the binary) and reads the time only through [`Clock`]; engines stay pure below it.
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod govern;
+pub mod live_sim;
 pub mod plan;
 pub mod plant;
 pub mod principals;

@@ -23,6 +23,8 @@
 //!   serials and shipments.
 //! - `measure`: parameter and measurement draws, and the lot-quality factor that carries a
 //!   process deviation through genealogy to downstream defects.
+//! - `live`: [`Live`], the same run taken step by step (advanced to a given instant, its
+//!   events handed out as it goes) and replanned while it runs.
 //! - `report`: [`GroundTruth`] and [`Summary`] from the finished run.
 //! - `output`: the serialisable result types.
 //!
@@ -36,15 +38,18 @@
 //! source.
 
 mod engine;
+mod live;
 mod measure;
 mod options;
 mod output;
 mod report;
 
+pub use live::Live;
 pub use options::{DriftSpec, DriftTarget, Plan, PlannedOperation, Progress, SimError, SimOptions};
 pub use output::{
     BreakdownTruth, DriftTruth, GroundTruth, MaxWaitViolation, PurchaseReceipt, QualitySummary,
-    ResourceUtilisation, SimOutput, Summary, UnitSummary, WorkCenterSummary,
+    Replanned, ResourceUtilisation, SimOutput, SkippedOperation, Summary, UnitSummary,
+    WorkCenterSummary,
 };
 
 use model::{Catalog, Plant};

@@ -7,7 +7,9 @@
 //! upper-specification characteristics (leak rate, residual monomer) and defect counts up.
 
 use model::rng::Rng;
-use model::{Characteristic, ProcessParameter};
+use model::{Catalog, Characteristic, ProcessParameter};
+
+use crate::options::{DriftSpec, DriftTarget, SimOptions};
 
 /// A process parameter's actual value: target plus noise (six sigma across the window)
 /// plus any drift offset.
@@ -121,6 +123,63 @@ pub(crate) fn poisson(rng: &mut Rng, lambda: f64) -> u64 {
 pub(crate) fn round(value: f64, digits: u32) -> f64 {
     let scale = f64::from(10u32.pow(digits));
     (value * scale).round() / scale
+}
+
+/// The drifts a run draws from its seed (`drifts_per_month`): Poisson arrivals over the run,
+/// each on a random process parameter of a random step (every routing that has it there
+/// drifts: a shared utility or instrument), creeping up or down at 40 to 80% of the
+/// narrowest half-window a day (out of the window in about two days), and found and fixed
+/// three to seven days after it starts. Its own random stream, so drawing them changes no
+/// other draw.
+pub(crate) fn random_drifts(cat: &Catalog, opts: &SimOptions, end: i64) -> Vec<DriftSpec> {
+    const DAY: f64 = 86_400_000.0;
+    if opts.drifts_per_month <= 0.0 {
+        return Vec::new();
+    }
+    // Per (step, parameter name): the narrowest half-windows below and above the target.
+    let mut targets: std::collections::BTreeMap<(u32, &str), (f64, f64)> = Default::default();
+    for routing in &cat.plant().routings {
+        for (k, step) in routing.steps.iter().enumerate() {
+            for p in step.parameters.iter().filter(|p| p.high > p.low) {
+                let (down, up) = (p.target - p.low, p.high - p.target);
+                let entry = targets
+                    .entry((k as u32, p.name.as_str()))
+                    .or_insert((down, up));
+                *entry = (entry.0.min(down), entry.1.min(up));
+            }
+        }
+    }
+    let targets: Vec<_> = targets.into_iter().collect();
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = Rng::derive(opts.seed, "random-drifts");
+    let days = (end - opts.start.0) as f64 / DAY;
+    let mut drifts = Vec::new();
+    let mut day = opts.drifts_from_day;
+    loop {
+        day += rng.exponential(30.0 / opts.drifts_per_month);
+        if day >= days {
+            return drifts;
+        }
+        let &((step, name), (down, up)) = rng.pick(&targets);
+        let rising = rng.chance(0.5);
+        let half_window = if rising { up } else { down };
+        let rate = round(half_window * (0.4 + 0.4 * rng.uniform()), 3);
+        let start_day = round(day, 3);
+        drifts.push(DriftSpec {
+            target: DriftTarget::Parameter {
+                routing: None,
+                step,
+                name: name.to_owned(),
+            },
+            unit: None,
+            start_day,
+            shift: 0.0,
+            rate_per_day: if rising { rate } else { -rate },
+            end_day: Some(round(start_day + 3.0 + 4.0 * rng.uniform(), 3)),
+        });
+    }
 }
 
 #[cfg(test)]

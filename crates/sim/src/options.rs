@@ -32,6 +32,14 @@ pub struct SimOptions {
     pub order_changes: bool,
     /// Multiplier on the spread (log-sigma) of stochastic durations; 0 makes them exact.
     pub duration_spread: f64,
+    /// Mean number of process-parameter drifts per 30 days drawn from the seed, on top of
+    /// `drifts`: each starts at a random time, creeps a random parameter of a random step
+    /// (of every routing that has it there) out of its window within about two days, and is
+    /// found and fixed three to seven days later (its `end_day`). 0 (the default) draws none.
+    pub drifts_per_month: f64,
+    /// Drawn drifts start no earlier than this many days after `start` (a live run drifts
+    /// only past the history it continues, which then stays as it was).
+    pub drifts_from_day: f64,
 }
 
 impl Default for SimOptions {
@@ -46,6 +54,8 @@ impl Default for SimOptions {
             new_orders_per_day: 1.5,
             order_changes: true,
             duration_spread: 1.0,
+            drifts_per_month: 0.0,
+            drifts_from_day: 0.0,
         }
     }
 }
@@ -89,6 +99,9 @@ pub struct DriftSpec {
     /// Linear creep per day after `start_day`.
     #[serde(default)]
     pub rate_per_day: f64,
+    /// When the cause is found and fixed, if it is: no offset from this day on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_day: Option<f64>,
 }
 
 impl DriftSpec {
@@ -107,12 +120,13 @@ impl DriftSpec {
             start_day: 5.0,
             shift: 0.0,
             rate_per_day: 2.0,
+            end_day: None,
         }
     }
 
     /// Offset at `days` days after the run's start.
     pub fn offset_at(&self, days: f64) -> f64 {
-        if days < self.start_day {
+        if days < self.start_day || self.end_day.is_some_and(|end| days >= end) {
             0.0
         } else {
             self.shift + self.rate_per_day * (days - self.start_day)
@@ -208,6 +222,21 @@ pub(crate) fn validate_options(cat: &Catalog, opts: &SimOptions) -> Result<(), S
             ),
         ));
     }
+    if !(opts.drifts_per_month.is_finite() && (0.0..=100.0).contains(&opts.drifts_per_month)) {
+        return Err(bad(
+            "drifts_per_month",
+            format!("must be in [0, 100], got {}", opts.drifts_per_month),
+        ));
+    }
+    if !(opts.drifts_from_day.is_finite() && opts.drifts_from_day >= 0.0) {
+        return Err(bad(
+            "drifts_from_day",
+            format!(
+                "must be a non-negative number, got {}",
+                opts.drifts_from_day
+            ),
+        ));
+    }
     if !(opts.duration_spread.is_finite() && (0.0..=5.0).contains(&opts.duration_spread)) {
         return Err(bad(
             "duration_spread",
@@ -221,6 +250,17 @@ pub(crate) fn validate_options(cat: &Catalog, opts: &SimOptions) -> Result<(), S
             return Err(bad(
                 &field,
                 "start_day, shift and rate_per_day must be finite".into(),
+            ));
+        }
+        if let Some(end) = d.end_day
+            && !(end.is_finite() && end > d.start_day)
+        {
+            return Err(bad(
+                &format!("{field}.end_day"),
+                format!(
+                    "must be a number after start_day ({}), got {end}",
+                    d.start_day
+                ),
             ));
         }
         if let Some(u) = &d.unit

@@ -166,3 +166,21 @@ pub struct QualitySummary {
     /// Results outside the specification limits (variables data only).
     pub out_of_spec: u64,
 }
+
+/// What a [`crate::Live::replan`] did with the operations it was given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Replanned {
+    /// Operations now planned where and when the plan said.
+    pub applied: usize,
+    /// Operations left as they were, each with the reason.
+    pub skipped: Vec<SkippedOperation>,
+}
+
+/// An operation a replan could not move.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedOperation {
+    pub order: OrderId,
+    pub step: u32,
+    pub unit: UnitId,
+    pub reason: String,
+}

@@ -72,7 +72,6 @@ pub(crate) fn build(mut input: ReportInput<'_>) -> SimOutput {
 
     let (summary_counts, quality) = count_events(cat, &input);
     let drifts = input
-        .opts
         .drifts
         .iter()
         .enumerate()

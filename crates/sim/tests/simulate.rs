@@ -240,6 +240,7 @@ fn characteristic_drift_shifts_measurements() {
             start_day: 0.0,
             shift: 3.0,
             rate_per_day: 0.0,
+            end_day: None,
         }],
         ..Default::default()
     };
@@ -273,11 +274,26 @@ fn bad_options_are_rejected_with_the_field() {
             start_day: 0.0,
             shift: 1.0,
             rate_per_day: 0.0,
+            end_day: None,
         }],
         ..Default::default()
     };
     let err = sim::simulate(&catalog, &bad, None, |_| {}).unwrap_err();
     assert!(err.to_string().contains("drifts[0]"), "{err}");
+    let mut fixed_before_it_starts = DriftSpec::reactor_temperature_creep();
+    fixed_before_it_starts.end_day = Some(4.0);
+    let bad = SimOptions {
+        drifts: vec![fixed_before_it_starts],
+        ..Default::default()
+    };
+    let err = sim::simulate(&catalog, &bad, None, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("drifts[0].end_day"), "{err}");
+    let bad = SimOptions {
+        drifts_per_month: -1.0,
+        ..Default::default()
+    };
+    let err = sim::simulate(&catalog, &bad, None, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("drifts_per_month"), "{err}");
 }
 
 #[test]

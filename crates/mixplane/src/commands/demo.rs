@@ -1,5 +1,6 @@
 //! `mixplane demo`: recreate the demo data from the reference plant, simulate it, store the
-//! events, print a plant summary and serve the API.
+//! events, print a plant summary and serve the API, while the simulator runs the plant on
+//! live at `--speed` (`commands::live`; `--speed 0` keeps the store static).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,6 +28,10 @@ pub struct DemoArgs {
     /// Exit after printing the summary instead of serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// Plant time per wall time while serving: the simulator runs the plant on from the end
+    /// of the history (60: a wall second is a plant minute); 0 keeps the store static.
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
 }
 
 const BATCH: usize = 2000;
@@ -43,6 +48,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.days > 0.0 && args.days <= 366.0,
         "--days must be in (0, 366], got {}",
         args.days
+    );
+    anyhow::ensure!(
+        args.speed.is_finite() && (0.0..=1_000_000.0).contains(&args.speed),
+        "--speed must be in [0, 1000000] (plant time per wall time; 0 keeps the store static), got {}",
+        args.speed
     );
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
@@ -79,7 +89,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         ..sim::SimOptions::default()
     };
     let (plan, schedule_summary) = super::planning::engine_plan(&catalog, &options, 3.0)?;
-    let output = super::planning::simulate_planned(&catalog, &options, &plan)?;
+    // --- live plant (issue #13): with --speed > 0 the history is the first --days of a
+    // longer run that goes on live while the demo serves (the same events as a static run).
+    let (events, live_plant) = if args.speed > 0.0 {
+        let (events, plant) = super::live::history(&runtime, &catalog, &options, &plan)?;
+        (events, Some(plant))
+    } else {
+        let output = super::planning::simulate_planned(&catalog, &options, &plan)?;
+        (output.events, None)
+    };
+    // --- end live plant
 
     let actor = super::cli_actor();
     runtime.block_on(async {
@@ -92,8 +111,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             .await
             .context("storing the reference plant")?;
         let mut bar = ProgressBar::new("storing   ");
-        let total = output.events.len().max(1);
-        for (index, chunk) in output.events.chunks(BATCH).enumerate() {
+        let total = events.len().max(1);
+        for (index, chunk) in events.chunks(BATCH).enumerate() {
             store
                 .append(chunk, &actor)
                 .await
@@ -101,7 +120,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             let done = (index * BATCH + chunk.len()).min(total);
             bar.set(done as f64 / total as f64, &format!("{done} events"));
         }
-        bar.finish(&format!("stored {} events", output.events.len()));
+        bar.finish(&format!("stored {} events", events.len()));
         anyhow::Ok(())
     })?;
 
@@ -123,7 +142,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     let app = super::govern::app_over(store.clone(), &settings.data_dir)?;
-    let trigger = output.events.last().map(|e| e.id.to_string());
+    let trigger = events.last().map(|e| e.id.to_string());
     let proposals = runtime
         .block_on(super::govern::demo_proposals(&app, trigger.as_deref()))
         .context("proposing the demo's changes")?;
@@ -134,7 +153,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.no_serve {
         return Ok(());
     }
-    super::serve_blocking(&runtime, app, &settings)
+    // --- live plant (issue #13): the run goes on from the end of the history while serving.
+    let live = live_plant.map(|plant| {
+        let from = model::Timestamp(options.start.0 + (options.days * 86_400_000.0).round() as i64);
+        super::live::go_live(&runtime, &app, plant, from, args.speed)
+    });
+    let served = super::serve_blocking(&runtime, app, &settings);
+    if let Some(live) = live {
+        println!("{}", super::live::status_line(&live.status()));
+    }
+    // --- end live plant
+    served
 }
 
 /// The plant summary printed after the simulation.

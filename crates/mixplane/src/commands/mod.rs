@@ -5,6 +5,7 @@ pub mod bench_plant;
 pub mod demo;
 pub mod govern;
 pub mod import;
+pub mod live;
 pub mod planning;
 pub mod scenarios;
 pub mod schedule;

@@ -270,7 +270,7 @@ impl Sim<'_> {
     ) -> f64 {
         let days = (self.now - self.start) as f64 / DAY as f64;
         let mut offset = 0.0;
-        for (d, drift) in self.opts.drifts.iter().enumerate() {
+        for (d, drift) in self.drifts.iter().enumerate() {
             if let DriftTarget::Characteristic { characteristic } = &drift.target
                 && characteristic == c
                 && drift.unit.as_ref().is_none_or(|x| x == &self.units[u].id)

@@ -580,7 +580,7 @@ impl<'a> Sim<'a> {
         let days = (self.now - self.start) as f64 / DAY as f64;
         for p in &step.parameters {
             let mut offset = 0.0;
-            for (d, drift) in self.opts.drifts.iter().enumerate() {
+            for (d, drift) in self.drifts.iter().enumerate() {
                 if let DriftTarget::Parameter {
                     routing,
                     step: s,

@@ -24,6 +24,7 @@ use crate::output::*;
 mod completion;
 mod demand;
 mod dispatch;
+mod live;
 mod segments;
 
 const HOUR: i64 = 3_600_000;
@@ -193,7 +194,10 @@ pub(crate) struct Sim<'a> {
     queue: BinaryHeap<Reverse<(i64, u64, Ev)>>,
     seq: u64,
     wakes: BTreeSet<i64>,
+    /// Events emitted and not yet handed out (a live run drains them as it goes).
     events: Vec<Event>,
+    /// Events emitted since the start: numbers the ids `sim-<seed>-<n>`.
+    emitted: u64,
     units: Vec<UnitSim>,
     unit_index: BTreeMap<UnitId, usize>,
     pools: Vec<PoolSim>,
@@ -215,6 +219,8 @@ pub(crate) struct Sim<'a> {
     rng_params: Rng,
     rng_yield: Rng,
     truth_breakdowns: Vec<BreakdownTruth>,
+    /// The drifts in force: the options' and those drawn from the seed.
+    drifts: Vec<DriftSpec>,
     drift_orders: Vec<BTreeSet<OrderId>>,
     drift_lots: Vec<BTreeSet<LotId>>,
     wait_violations: Vec<MaxWaitViolation>,
@@ -366,6 +372,8 @@ impl<'a> Sim<'a> {
             });
             pool_index.insert(p.id.clone(), i);
         }
+        let mut drifts = opts.drifts.clone();
+        drifts.extend(crate::measure::random_drifts(cat, opts, end));
         let routing_index = plant
             .routings
             .iter()
@@ -383,6 +391,7 @@ impl<'a> Sim<'a> {
             seq: 0,
             wakes: BTreeSet::new(),
             events: Vec::new(),
+            emitted: 0,
             units,
             unit_index,
             pools,
@@ -404,8 +413,9 @@ impl<'a> Sim<'a> {
             rng_params: Rng::derive(seed, "parameters"),
             rng_yield: Rng::derive(seed, "yield"),
             truth_breakdowns: Vec::new(),
-            drift_orders: vec![BTreeSet::new(); opts.drifts.len()],
-            drift_lots: vec![BTreeSet::new(); opts.drifts.len()],
+            drift_orders: vec![BTreeSet::new(); drifts.len()],
+            drift_lots: vec![BTreeSet::new(); drifts.len()],
+            drifts,
             wait_violations: Vec::new(),
             changeovers: 0,
             cip_cycles: 0,
@@ -535,7 +545,8 @@ impl<'a> Sim<'a> {
     }
 
     fn emit(&mut self, kind: EventKind) {
-        let n = self.events.len() + 1;
+        self.emitted += 1;
+        let n = self.emitted;
         self.events.push(Event {
             id: format!("sim-{}-{n:07}", self.seed).into(),
             time: Timestamp(self.now),
@@ -553,9 +564,35 @@ impl<'a> Sim<'a> {
     /// Runs the simulation to its end.
     pub(crate) fn run(mut self, mut progress: impl FnMut(Progress)) -> SimOutput {
         let total = (self.end - self.start).max(1) as f64;
-        let mut next_report = self.start;
+        let start = self.start;
+        let mut next_report = start;
+        self.process_until(self.end, &mut |t, events| {
+            if t >= next_report {
+                progress(Progress {
+                    sim_time: Timestamp(t),
+                    fraction: ((t - start) as f64 / total).clamp(0.0, 1.0),
+                    events,
+                });
+                next_report = t - (t - start).rem_euclid(HOUR) + HOUR;
+            }
+        });
+        self.now = self.end;
+        progress(Progress {
+            sim_time: Timestamp(self.end),
+            fraction: 1.0,
+            events: self.emitted,
+        });
+        self.finish()
+    }
+
+    /// Processes every queued happening at or before `limit` (never past the run's end) in
+    /// `(time, sequence)` order, dispatching once each instant's happenings are handled;
+    /// `after` is told each happening's time and the events emitted so far. Stopping at any
+    /// `limit` and going on later handles the same happenings in the same order as one call.
+    fn process_until(&mut self, limit: i64, after: &mut dyn FnMut(i64, u64)) {
+        let limit = limit.min(self.end);
         while let Some(&Reverse((t, _, _))) = self.queue.peek() {
-            if t > self.end {
+            if t > limit {
                 break;
             }
             let Reverse((t, _, ev)) = self.queue.pop().expect("peeked");
@@ -569,22 +606,8 @@ impl<'a> Sim<'a> {
                 self.dispatch();
                 self.flush_idle();
             }
-            if t >= next_report {
-                progress(Progress {
-                    sim_time: Timestamp(t),
-                    fraction: ((t - self.start) as f64 / total).clamp(0.0, 1.0),
-                    events: self.events.len() as u64,
-                });
-                next_report = t - (t - self.start).rem_euclid(HOUR) + HOUR;
-            }
+            after(t, self.emitted);
         }
-        self.now = self.end;
-        progress(Progress {
-            sim_time: Timestamp(self.end),
-            fraction: 1.0,
-            events: self.events.len() as u64,
-        });
-        self.finish()
     }
 
     fn handle(&mut self, ev: Ev) {
@@ -703,6 +726,7 @@ impl<'a> Sim<'a> {
                 })
                 .collect(),
             breakdowns: self.truth_breakdowns,
+            drifts: self.drifts,
             drift_orders: self.drift_orders,
             drift_lots: self.drift_lots,
             purchasing: self
@@ -743,6 +767,8 @@ pub(crate) struct ReportInput<'a> {
     /// Per pool: busy member-ms and member count.
     pub pool_busy_ms: Vec<(PoolId, i64, usize)>,
     pub breakdowns: Vec<BreakdownTruth>,
+    /// The drifts in force: the options' and those drawn from the seed.
+    pub drifts: Vec<DriftSpec>,
     pub drift_orders: Vec<BTreeSet<OrderId>>,
     pub drift_lots: Vec<BTreeSet<LotId>>,
     pub arrived: Vec<OrderId>,
