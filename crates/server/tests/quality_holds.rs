@@ -363,3 +363,78 @@ async fn a_hold_proposal_on_a_lot_the_plant_does_not_know_is_refused() {
     let (status, _, body) = app.post("/v1/proposals", &draft).await;
     assert_eq!(status, 409, "already on hold: {body}");
 }
+
+/// The same results give the same proposals: an app with sequential ids and a fixed clock,
+/// twice over fresh stores.
+#[tokio::test]
+async fn the_same_results_give_the_same_proposals() {
+    async fn run() -> Vec<Value> {
+        let store = std::sync::Arc::new(store::Store::open_in_memory().await.unwrap());
+        store
+            .put_plant(sim::reference_plant(), &store::Actor::system("test"))
+            .await
+            .unwrap();
+        let governance = app::Governance::new(
+            copilot_holds(),
+            app::SinkKind::MesSim,
+            None,
+        )
+        .with_ids(std::sync::Arc::new(app::SequentialIds::default()));
+        let app = app::App::new(store)
+            .with_governance(governance)
+            .with_clock(app::FixedClock(model::Timestamp::parse("2026-03-02T07:00:00Z").unwrap()));
+        let who = app::scope::local_principal("ann");
+        let mut events: Vec<model::Event> = Vec::new();
+        for i in 0..16 {
+            events.push(
+                serde_json::from_value(json!({
+                    "id": format!("rel-{i}"), "time": "2026-03-02T00:00:00Z",
+                    "type": "order_released",
+                    "order": {
+                        "id": format!("MO-H-{i:02}"), "product": "RES-EA100",
+                        "routing": "RCP-EA100", "quantity": 1000.0,
+                        "release": "2026-03-02T00:00:00Z", "due": "2026-03-04T00:00:00Z",
+                        "priority": "medium"
+                    }
+                }))
+                .unwrap(),
+            );
+            events.push(
+                serde_json::from_value(json!({
+                    "id": format!("prod-{i}"), "time": "2026-03-02T04:00:00Z",
+                    "type": "material_produced", "order": format!("MO-H-{i:02}"),
+                    "material": "RES-EA100", "lot": format!("B-H-{i:02}"), "quantity": 970.0
+                }))
+                .unwrap(),
+            );
+        }
+        app::events::ingest(&app, &who, &events).await.unwrap();
+        let wiggle = [120.0, -80.0, 40.0, -150.0, 90.0];
+        let mut results: Vec<model::Event> = (0..15)
+            .map(|i| {
+                serde_json::from_value(result(&format!("qr-{i}"), i, i, 12_000.0 + wiggle[i % 5]))
+                    .unwrap()
+            })
+            .collect();
+        results.push(serde_json::from_value(result("qr-15", 15, 15, 14_500.0)).unwrap());
+        app::events::ingest(&app, &who, &results).await.unwrap();
+        let page = app::govern::list(
+            &app,
+            &who,
+            app::govern::ListProposals {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        page.items
+            .iter()
+            .map(|p| serde_json::to_value(p).unwrap())
+            .collect()
+    }
+    let first = run().await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0]["id"], "P-000001");
+    assert_eq!(first, run().await);
+}
