@@ -83,12 +83,16 @@ fn unknown_items_and_malformed_holds_are_refused_by_name() {
         Err(GovernError::Invalid(why)) => why,
         other => panic!("not refused: {other:?}"),
     };
-    assert!(refused(hold(Entity::Lot, "LOT-NONE", Value::Null, placed())).contains("no lot `LOT-NONE`"));
+    assert!(
+        refused(hold(Entity::Lot, "LOT-NONE", Value::Null, placed())).contains("no lot `LOT-NONE`")
+    );
     assert!(
         refused(hold(Entity::Serial, "SN-1", Value::Null, placed())).contains("no serial `SN-1`"),
         "a view without serials knows none"
     );
-    assert!(refused(hold(Entity::Order, "PO-9", Value::Null, placed())).contains("no order `PO-9`"));
+    assert!(
+        refused(hold(Entity::Order, "PO-9", Value::Null, placed())).contains("no order `PO-9`")
+    );
     assert!(
         refused(hold(Entity::Lot, "LOT-MADE", Value::Null, Value::Null)).contains("places a hold")
     );

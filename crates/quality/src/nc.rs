@@ -532,10 +532,13 @@ pub fn release_gate_pending(
     let mut ps: Vec<&(String, String)> = proposed.iter().collect();
     ps.sort();
     ps.dedup();
-    reasons.extend(ps.into_iter().map(|(id, reason)| BlockReason::HoldProposed {
-        proposal_id: id.clone(),
-        reason: reason.clone(),
-    }));
+    reasons.extend(
+        ps.into_iter()
+            .map(|(id, reason)| BlockReason::HoldProposed {
+                proposal_id: id.clone(),
+                reason: reason.clone(),
+            }),
+    );
     for nc in ns {
         if nc.state != NcState::Closed {
             reasons.push(BlockReason::OpenNonconformance {

@@ -209,7 +209,9 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
     // closed_loop in the shipped policy); the hold names its proposal.
     assert_eq!(ingest["enforcement"]["hold_proposals"], 1, "{ingest}");
     assert_eq!(ingest["enforcement"]["holds"], 1, "{ingest}");
-    let proposal_id = hold["proposal"].as_str().expect("the hold names its proposal");
+    let proposal_id = hold["proposal"]
+        .as_str()
+        .expect("the hold names its proposal");
     let (_, _, proposal) = app.get(&format!("/v1/proposals/{proposal_id}")).await;
     assert_eq!(proposal["kind"], "quality_hold", "{proposal}");
     assert_eq!(proposal["status"], "applied", "{proposal}");

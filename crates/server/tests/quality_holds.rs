@@ -18,7 +18,11 @@ fn copilot_holds() -> govern::Policy {
         "kind = \"quality_hold\"\narea = \"*\"\nautonomy = \"closed_loop\"",
         "kind = \"quality_hold\"\narea = \"*\"\nautonomy = \"copilot\"",
     );
-    assert_ne!(text, govern::policy::DEFAULT_POLICY_TOML, "the rule was found");
+    assert_ne!(
+        text,
+        govern::policy::DEFAULT_POLICY_TOML,
+        "the rule was found"
+    );
     govern::Policy::from_toml(&text).unwrap()
 }
 
@@ -108,7 +112,11 @@ async fn under_copilot_a_drift_proposes_a_hold_the_gate_refuses_the_lot_until_ap
     assert_eq!(proposal["status"], "proposed", "{proposal}");
     assert_eq!(proposal["proposed_by"], "mixplane-quality");
     assert_eq!(proposal["proposed_by_kind"], "agent");
-    assert_eq!(proposal["areas"], json!(["A-CHEM"]), "the lot's area, from the store");
+    assert_eq!(
+        proposal["areas"],
+        json!(["A-CHEM"]),
+        "the lot's area, from the store"
+    );
     assert_eq!(proposal["gate"]["approvals"], 1, "{proposal}");
     let change = &proposal["diff"][0];
     assert_eq!(proposal["diff"].as_array().unwrap().len(), 1);
@@ -195,7 +203,12 @@ async fn under_copilot_a_drift_proposes_a_hold_the_gate_refuses_the_lot_until_ap
     // The agent approves nothing, not even its own.
     let planner = app.token_for("pete", Role::Planner, "*").await;
     let (status, _) = app
-        .call("POST", &format!("/v1/proposals/{id}/approve"), &planner, None)
+        .call(
+            "POST",
+            &format!("/v1/proposals/{id}/approve"),
+            &planner,
+            None,
+        )
         .await;
     assert_eq!(status, 403, "a planner is not among the approver roles");
 
@@ -292,7 +305,9 @@ async fn under_the_shipped_policy_the_agents_hold_applies_by_itself() {
     assert_eq!(holds["total"], 1, "{holds}");
     let hold = &holds["items"][0];
     assert_eq!(hold["item_id"], "B-H-15");
-    let id = hold["proposal"].as_str().expect("the hold names its proposal");
+    let id = hold["proposal"]
+        .as_str()
+        .expect("the hold names its proposal");
     let proposals = hold_proposals(&app).await;
     assert_eq!(proposals.len(), 1);
     let proposal = &proposals[0];
@@ -374,15 +389,13 @@ async fn the_same_results_give_the_same_proposals() {
             .put_plant(sim::reference_plant(), &store::Actor::system("test"))
             .await
             .unwrap();
-        let governance = app::Governance::new(
-            copilot_holds(),
-            app::SinkKind::MesSim,
-            None,
-        )
-        .with_ids(std::sync::Arc::new(app::SequentialIds::default()));
+        let governance = app::Governance::new(copilot_holds(), app::SinkKind::MesSim, None)
+            .with_ids(std::sync::Arc::new(app::SequentialIds::default()));
         let app = app::App::new(store)
             .with_governance(governance)
-            .with_clock(app::FixedClock(model::Timestamp::parse("2026-03-02T07:00:00Z").unwrap()));
+            .with_clock(app::FixedClock(
+                model::Timestamp::parse("2026-03-02T07:00:00Z").unwrap(),
+            ));
         let who = app::scope::local_principal("ann");
         let mut events: Vec<model::Event> = Vec::new();
         for i in 0..16 {

@@ -540,7 +540,10 @@ impl Store {
                     let mut new = Vec::new();
                     for mut hold in holds {
                         hold.proposal = Some(key.clone());
-                        if tx.insert_hold(&format!("H-{n:06}"), n, &hold, &placed_by).await? {
+                        if tx
+                            .insert_hold(&format!("H-{n:06}"), n, &hold, &placed_by)
+                            .await?
+                        {
                             n += 1;
                             new.push(format!("H-{:06}", n - 1));
                         }

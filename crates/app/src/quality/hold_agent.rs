@@ -143,8 +143,8 @@ pub(crate) async fn pending_holds(
                 .await?;
             let read = page.items.len();
             for mut proposal in page.items {
-                let mine =
-                    proposal.proposed_by == AGENT && proposal.proposed_by_kind == PrincipalKind::Agent;
+                let mine = proposal.proposed_by == AGENT
+                    && proposal.proposed_by_kind == PrincipalKind::Agent;
                 if proposal.expire_if_due(now) || (agent_only && !mine) {
                     continue;
                 }
@@ -229,14 +229,7 @@ pub(crate) async fn propose_holds(app: &App, decided: Decided) -> Result<Made, S
             );
             continue;
         }
-        let draft = draft(
-            &catalog,
-            state,
-            &genealogy,
-            alert,
-            &known_holds,
-            unknown,
-        );
+        let draft = draft(&catalog, state, &genealogy, alert, &known_holds, unknown);
         let count = draft.diff.len();
         match crate::govern::submit(app, &proposer, draft).await {
             Ok(proposal) => {
@@ -272,7 +265,11 @@ fn draft(
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned));
         let value = HoldValue {
-            reason: hold.reason.chars().take(govern::evidence::MAX_HOLD_REASON_CHARS).collect(),
+            reason: hold
+                .reason
+                .chars()
+                .take(govern::evidence::MAX_HOLD_REASON_CHARS)
+                .collect(),
             severity: severity.clone(),
             alert: Some(alert.id.clone()),
             link: link.clone(),
