@@ -347,7 +347,7 @@ async fn under_the_shipped_policy_the_agents_hold_applies_by_itself() {
 }
 
 #[tokio::test]
-async fn a_hold_proposal_on_a_lot_the_plant_does_not_know_is_refused() {
+async fn hold_proposals_are_assessed_from_the_store_and_placed_only_for_who_may_hold() {
     let app = start(None).await;
     let draft = json!({
         "kind": "quality_hold", "area": "A-CHEM", "title": "hold a lot nobody made",
@@ -377,6 +377,34 @@ async fn a_hold_proposal_on_a_lot_the_plant_does_not_know_is_refused() {
     assert_eq!(proposal["status"], "applied", "closed_loop: {proposal}");
     let (status, _, body) = app.post("/v1/proposals", &draft).await;
     assert_eq!(status, 409, "already on hold: {body}");
+
+    // A planner, who may not place holds, cannot place one through a proposal that the
+    // policy would let apply by itself: it waits, approved, for someone who may.
+    let planner = app.token_for("pete", Role::Planner, "*").await;
+    draft["diff"][0]["id"] = json!("B-H-04");
+    let (status, proposal) = app
+        .call("POST", "/v1/proposals", &planner, Some(draft.clone()))
+        .await;
+    assert_eq!(status, 201, "{proposal}");
+    assert_eq!(proposal["status"], "approved", "{proposal}");
+    let (_, _, holds) = app.get("/v1/quality/holds?item_id=B-H-04").await;
+    assert_eq!(holds["total"], 0, "{holds}");
+    let id = proposal["id"].as_str().unwrap();
+    let (status, body) = app
+        .call("POST", &format!("/v1/proposals/{id}/apply"), &planner, None)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, applied) = app
+        .call(
+            "POST",
+            &format!("/v1/proposals/{id}/apply"),
+            &app.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "an admin may: {applied}");
+    let (_, _, holds) = app.get("/v1/quality/holds?item_id=B-H-04").await;
+    assert_eq!(holds["items"][0]["proposal"], id, "{holds}");
 }
 
 /// The same results give the same proposals: an app with sequential ids and a fixed clock,

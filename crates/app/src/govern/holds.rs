@@ -6,14 +6,17 @@
 //! are still in force (`quality.hold.release`); the answer has the shape of a sink's and is
 //! recorded in the proposal and its audit record the same way, under the name
 //! [`HOLDS_SINK`]. Like the MES sink, it acts only within the scope of the principal on whose
-//! behalf it delivers.
+//! behalf it delivers, and only for a principal that may place and release holds itself
+//! (permission `write_quality`, as `POST /v1/quality/holds` asks) or the quality agent: a
+//! planner's hold proposal waits until someone who may hold applies it, even where the policy
+//! would let it apply by itself.
 //!
 //! A repeated apply (an answer lost before the proposal recorded it) finds the holds it placed
 //! and succeeds without placing them twice.
 
 use std::collections::BTreeSet;
 
-use govern::{Change, Field, HoldValue, Principal, Proposal};
+use govern::{Change, Field, HoldValue, Permission, Principal, Proposal};
 use serde_json::{Value, json};
 use store::NewHold;
 
@@ -65,6 +68,16 @@ pub(crate) async fn deliver(
         .plant_hierarchy()
         .await
         .map_err(|e| error(e.to_string()))?;
+    if *on_behalf != crate::quality::hold_agent::agent()
+        && !on_behalf.role.allows(Permission::WriteQuality)
+    {
+        let mut answer = error(format!(
+            "{} (role {}) may not place or release quality holds",
+            on_behalf.id, on_behalf.role
+        ));
+        answer["reason"] = json!("scope");
+        return Err(answer);
+    }
     if let Some(gap) = proposal.scope_gap(on_behalf, &hierarchy) {
         let mut answer = error(format!(
             "{} (scope {}) may not hold items in {gap}",
