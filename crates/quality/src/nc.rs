@@ -787,18 +787,16 @@ mod tests {
         else {
             panic!("must block");
         };
-        let kinds: Vec<&str> = reasons
-            .iter()
-            .map(|r| match r {
-                BlockReason::Hold { .. } => "hold",
-                BlockReason::HoldProposed { .. } => "proposed",
-                _ => "nc",
-            })
-            .collect();
-        assert_eq!(
-            kinds,
-            ["hold", "proposed", "nc"],
-            "one per proposal, in order"
+        assert!(
+            matches!(
+                &reasons[..],
+                [
+                    BlockReason::Hold { .. },
+                    BlockReason::HoldProposed { .. },
+                    BlockReason::OpenNonconformance { .. }
+                ]
+            ),
+            "one per proposal, in order: {reasons:?}"
         );
     }
 }
