@@ -9,6 +9,7 @@
 //! - [`evidence`]: what a gate decides on — each change's real size, the order's priority,
 //!   the kinds the diff implies, the areas and units touched — computed from the diff against
 //!   a read-only view of the plant; what the proposer declares is only a checked claim.
+//! - [`finding`]: the quality alert a `quality_hold` proposal rests on, kept in its evidence.
 //! - [`policy`]: autonomy per action kind and plant area (`copilot`, `assisted` with
 //!   thresholds, `closed_loop`), approver roles, four-eyes and expiry, read from TOML
 //!   (`data/policy.toml` is the shipped default).
@@ -25,13 +26,17 @@
 //! property tests in `tests/` can drive the whole lifecycle.
 
 pub mod evidence;
+pub mod finding;
 pub mod mes;
 pub mod policy;
 pub mod proposal;
 pub mod pseudo;
 pub mod rbac;
 
-pub use evidence::{Assessment, Checks, ClaimCorrection, Facts, KpiSource, PlantView, assess};
+pub use evidence::{
+    Assessment, Checks, ClaimCorrection, Facts, HoldValue, KpiSource, PlantView, WithHolds, assess,
+};
+pub use finding::{AlertFinding, ControlLimits, HeldItem};
 pub use policy::{Autonomy, Decided, Gate, Policy, PolicyError, Privacy, Rule, Thresholds};
 pub use proposal::{
     ActionKind, Change, Decision, DecisionKind, Entity, Evidence, Field, GovernError, Outcome,

@@ -57,13 +57,20 @@ model::wire_enum!(
 );
 
 /// What made the engine propose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Trigger {
     /// An event in the log.
     Event { event_id: String },
     /// A principal asked (a planner pressing "re-plan", an agent's own initiative).
     Principal { principal: String },
+    /// A quality alert: the last result of the signalling point (`event_id`) and what the
+    /// alert found — rules, point, limits, the items held and the genealogy reaching them.
+    /// For the reviewer: the gate is decided on the diff's assessment, not on the finding.
+    QualityAlert {
+        event_id: String,
+        finding: Box<crate::finding::AlertFinding>,
+    },
 }
 
 /// Why a proposal should be trusted: what it was computed from, by what, and what it gains.
@@ -147,6 +154,8 @@ open_names!(
         Unit,
         Pool,
         Lot,
+        /// A serial number (its field `hold`).
+        Serial,
         PoolMember,
     }
 );
@@ -163,6 +172,9 @@ open_names!(
         /// When an operation starts.
         Start,
         OvertimeWindows,
+        /// A quality hold on a lot, serial or order: `null` when there is none, else
+        /// `{"reason", "severity", "alert", "link"}` ([`crate::evidence::HoldValue`]).
+        Hold,
     }
 );
 

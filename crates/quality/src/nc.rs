@@ -462,6 +462,14 @@ pub enum BlockReason {
         /// Its reason.
         reason: String,
     },
+    /// A hold proposed through governance and not yet decided or applied: the item does not
+    /// ship while a reviewer decides whether to hold it.
+    HoldProposed {
+        /// The proposal's id.
+        proposal_id: String,
+        /// What the proposal says, e.g. `hold proposed, awaiting approval`.
+        reason: String,
+    },
     /// A linked NC is not closed.
     OpenNonconformance {
         /// NC id.
@@ -500,6 +508,16 @@ impl ReleaseDecision {
 
 /// Decides whether an item may ship given the holds and NCs linked to it.
 pub fn release_gate(holds: &[Hold], ncs: &[NcSummary]) -> ReleaseDecision {
+    release_gate_pending(holds, &[], ncs)
+}
+
+/// [`release_gate`], with the holds proposed and waiting (`(proposal id, reason)`), which
+/// block like holds: after the holds, before the NCs.
+pub fn release_gate_pending(
+    holds: &[Hold],
+    proposed: &[(String, String)],
+    ncs: &[NcSummary],
+) -> ReleaseDecision {
     let mut hs: Vec<&Hold> = holds.iter().filter(|h| !h.released).collect();
     hs.sort_by(|a, b| a.id.cmp(&b.id));
     let mut ns: Vec<&NcSummary> = ncs.iter().collect();
@@ -511,6 +529,16 @@ pub fn release_gate(holds: &[Hold], ncs: &[NcSummary]) -> ReleaseDecision {
             reason: h.reason.clone(),
         })
         .collect();
+    let mut ps: Vec<&(String, String)> = proposed.iter().collect();
+    ps.sort();
+    ps.dedup();
+    reasons.extend(
+        ps.into_iter()
+            .map(|(id, reason)| BlockReason::HoldProposed {
+                proposal_id: id.clone(),
+                reason: reason.clone(),
+            }),
+    );
     for nc in ns {
         if nc.state != NcState::Closed {
             reasons.push(BlockReason::OpenNonconformance {

@@ -139,6 +139,14 @@ fn viscosity(i: usize, value: f64) -> Value {
 #[tokio::test]
 async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() {
     let app = quality_app(None).await;
+    // The lot the out-of-limits batch measures is known to the plant (received here): the
+    // quality agent proposes holds only on items the plant state knows.
+    let received = json!([
+        {"id": "rcv-15", "time": "2026-03-02T05:00:00Z", "type": "material_received",
+         "material": "RES-EA100", "lot": "B-TEST-15", "quantity": 10.0},
+    ]);
+    let (status, _, body) = app.post("/v1/events", &received).await;
+    assert_eq!(status, 200, "{body}");
     // Phase I (15 batches for process mode), then one batch far beyond the limits.
     let wiggle = [
         120.0, -80.0, 40.0, -150.0, 90.0, -30.0, 60.0, -110.0, 10.0, 70.0,
@@ -197,6 +205,18 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
         (json!("lot"), json!("B-TEST-15"))
     );
     let hold_id = hold["id"].as_str().unwrap().to_owned();
+    // The hold was proposed by the quality agent and applied by itself (quality_hold is
+    // closed_loop in the shipped policy); the hold names its proposal.
+    assert_eq!(ingest["enforcement"]["hold_proposals"], 1, "{ingest}");
+    assert_eq!(ingest["enforcement"]["holds"], 1, "{ingest}");
+    let proposal_id = hold["proposal"]
+        .as_str()
+        .expect("the hold names its proposal");
+    let (_, _, proposal) = app.get(&format!("/v1/proposals/{proposal_id}")).await;
+    assert_eq!(proposal["kind"], "quality_hold", "{proposal}");
+    assert_eq!(proposal["status"], "applied", "{proposal}");
+    assert_eq!(proposal["proposed_by"], "mixplane-quality");
+    assert_eq!(proposal["applied"]["by"], "policy:closed_loop");
 
     let (_, _, ncs) = app.get("/v1/quality/nonconformances?open=true").await;
     assert_eq!(ncs["total"], 1, "{ncs}");

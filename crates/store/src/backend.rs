@@ -492,6 +492,8 @@ seam! {
         fn save_enforcer(&mut self, saved: &EnforcerSave<'_>) -> Result<()>;
         /// The active hold on an item.
         fn active_hold(&mut self, item_kind: &str, item_id: &str) -> Result<Option<Hold>>;
+        /// The active holds a proposal placed, oldest first.
+        fn active_holds_of_proposal(&mut self, proposal: &str) -> Result<Vec<Hold>>;
         /// One hold.
         fn hold(&mut self, id: &str) -> Result<Option<Hold>>;
         /// Releases a hold.

@@ -85,7 +85,8 @@ pub use govern::{
 pub use principals::{MAX_PRINCIPAL_NAME, PrincipalError, check_principal_name};
 pub use quality::{
     AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcTransition, NcUpdate,
-    NewAlert, NewHold, NewNc, QualityBatch, QualityCounts, QualityWrite, StoredAlert, StoredNc,
+    NewAlert, NewHold, NewNc, ProposalHolds, QualityBatch, QualityCounts, QualityWrite,
+    StoredAlert, StoredNc,
 };
 pub use store::{MAX_PAGE, Snapshot, Store};
 pub use trace::{

@@ -69,6 +69,8 @@ pub struct NewHold {
     pub reason: String,
     pub alert_id: Option<String>,
     pub at: Timestamp,
+    /// The `quality_hold` proposal whose application places it (none: by hand).
+    pub proposal: Option<String>,
 }
 
 /// One step of an NC's history.
@@ -109,6 +111,10 @@ pub struct EnforceRun {
     pub alerts: usize,
     pub holds: usize,
     pub nonconformances: usize,
+    /// `quality_hold` proposals made for the run's alerts (their holds count in `holds` once
+    /// a proposal applied by itself).
+    #[serde(default)]
+    pub hold_proposals: usize,
     /// Log seq the enforcer has now judged up to.
     pub cursor_seq: i64,
     /// The log had been reset since the last run: quality records of the old log were
@@ -151,6 +157,9 @@ pub struct Hold {
     pub released_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_reason: Option<String>,
+    /// The `quality_hold` proposal whose application placed it; its rollback releases it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<String>,
 }
 
 /// A stored nonconformance.
@@ -165,6 +174,17 @@ pub struct StoredNc {
     pub body: Value,
     /// Every transition, oldest first.
     pub transitions: Vec<NcTransition>,
+}
+
+/// What [`Store::place_proposal_holds`] found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProposalHolds {
+    /// The proposal's holds in force (placed now, or by an earlier delivery of it).
+    pub placed: Vec<Hold>,
+    /// How many of `placed` were placed now.
+    pub new: usize,
+    /// Items that were on hold already by something else: their holds, untouched.
+    pub already_held: Vec<Hold>,
 }
 
 /// Outcome of [`Store::release_hold`].
@@ -425,6 +445,7 @@ impl Store {
             reason: reason.to_owned(),
             alert_id: None,
             at: Timestamp(now_ms()),
+            proposal: None,
         };
         let placed_by = actor_key(actor);
         let subject = format!("{item_kind}:{item_id}");
@@ -492,6 +513,111 @@ impl Store {
                         "reason": reason,
                     });
                     Ok((HoldRelease::Released(released), detail))
+                })
+            },
+        )
+        .await
+    }
+
+    /// Places the holds of an applied `quality_hold` proposal (audited as
+    /// `quality.hold.place`, naming the proposal), each naming the proposal. An item already on
+    /// hold keeps its hold: by this proposal (a repeated delivery), it is returned as placed;
+    /// by anything else, it is returned in the second list and nothing is placed for it.
+    pub async fn place_proposal_holds(
+        &self,
+        actor: &Actor,
+        proposal: &str,
+        holds: Vec<NewHold>,
+    ) -> Result<ProposalHolds> {
+        let placed_by = actor_key(actor);
+        let key = proposal.to_owned();
+        self.quality_write(
+            actor,
+            "quality.hold.place",
+            format!("proposal:{proposal}"),
+            move |tx, _| {
+                Box::pin(async move {
+                    let mut out = ProposalHolds::default();
+                    let mut n = tx.next_number(Numbered::Holds).await?;
+                    let mut new = Vec::new();
+                    for mut hold in holds {
+                        hold.proposal = Some(key.clone());
+                        if tx
+                            .insert_hold(&format!("H-{n:06}"), n, &hold, &placed_by)
+                            .await?
+                        {
+                            n += 1;
+                            new.push(format!("H-{:06}", n - 1));
+                        }
+                        let stored = tx
+                            .active_hold(&hold.item_kind, &hold.item_id)
+                            .await?
+                            .ok_or_else(|| {
+                                corrupt(format!("the hold on {} vanished", hold.item_id))
+                            })?;
+                        if stored.proposal.as_deref() == Some(key.as_str()) {
+                            out.placed.push(stored);
+                        } else {
+                            out.already_held.push(stored);
+                        }
+                    }
+                    out.new = new.len();
+                    let detail = if new.is_empty() {
+                        Value::Null
+                    } else {
+                        json!({
+                            "proposal": key,
+                            "holds": new,
+                            "items": out.placed.iter()
+                                .map(|h| format!("{}:{}", h.item_kind, h.item_id))
+                                .collect::<Vec<_>>(),
+                        })
+                    };
+                    Ok((out, detail))
+                })
+            },
+        )
+        .await
+    }
+
+    /// Releases every active hold a proposal placed (its rollback; audited as
+    /// `quality.hold.release`, naming the proposal) and returns them released.
+    pub async fn release_proposal_holds(
+        &self,
+        actor: &Actor,
+        proposal: &str,
+        reason: &str,
+    ) -> Result<Vec<Hold>> {
+        let (key, reason, by) = (proposal.to_owned(), reason.to_owned(), actor_key(actor));
+        self.quality_write(
+            actor,
+            "quality.hold.release",
+            format!("proposal:{proposal}"),
+            move |tx, _| {
+                Box::pin(async move {
+                    let holds = tx.active_holds_of_proposal(&key).await?;
+                    let at = now_ms();
+                    let mut released = Vec::new();
+                    for hold in holds {
+                        tx.release_hold(&hold.id, &by, at, &reason).await?;
+                        released.push(Hold {
+                            active: false,
+                            released_by: Some(by.clone()),
+                            released_at: Some(Timestamp(at)),
+                            release_reason: Some(reason.clone()),
+                            ..hold
+                        });
+                    }
+                    let detail = if released.is_empty() {
+                        Value::Null
+                    } else {
+                        json!({
+                            "proposal": key,
+                            "holds": released.iter().map(|h| &h.id).collect::<Vec<_>>(),
+                            "reason": reason,
+                        })
+                    };
+                    Ok((released, detail))
                 })
             },
         )

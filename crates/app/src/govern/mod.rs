@@ -13,13 +13,14 @@
 //! and what the proposer claimed otherwise is recorded in the proposal and in the audit
 //! record of its creation.
 
+pub mod holds;
 pub mod sink;
 
 use std::path::PathBuf;
 
 use govern::{
     ActionKind, DecisionKind, KpiSource, Outcome, PlantView, Policy, Principal, Proposal,
-    ProposalDraft, Pseudonymizer, Scope, Status, Trigger,
+    ProposalDraft, Pseudonymizer, Scope, Status, Trigger, WithHolds,
 };
 use model::Timestamp;
 use schemars::JsonSchema;
@@ -121,7 +122,9 @@ async fn load(app: &App, id: &str) -> Result<store::StoredProposal, AppError> {
 /// The event a proposal answers, if an event triggered it.
 pub fn source_event(proposal: &Proposal) -> Option<String> {
     match &proposal.evidence.trigger {
-        Trigger::Event { event_id } => Some(event_id.clone()),
+        Trigger::Event { event_id } | Trigger::QualityAlert { event_id, .. } => {
+            Some(event_id.clone())
+        }
         Trigger::Principal { .. } => None,
     }
 }
@@ -217,9 +220,13 @@ pub(crate) async fn submit_with(
     let snapshot = app.store.snapshot().await;
     let catalog = snapshot.catalog.ok_or(AppError::NoPlant)?;
     let h = govern::Hierarchy::from_plant(catalog.plant());
-    let facts = PlantView {
-        catalog: &catalog,
-        state: &snapshot.state,
+    let held = holds::held_items(app, &draft.diff).await?;
+    let facts = WithHolds {
+        facts: PlantView {
+            catalog: &catalog,
+            state: &snapshot.state,
+        },
+        held: &held,
     };
     let mut assessment = govern::assess(&draft.diff, &facts)?;
     assessment.kpis = kpis;
@@ -255,12 +262,12 @@ pub(crate) async fn submit_with(
     write.role = None;
     let diff = proposal.diff.clone();
     // The sink checks the areas of what it carries out against the proposer's scope.
-    match sink::deliver(app, sink, &proposal, &diff, "apply", &actor, proposer).await {
+    match deliver_change(app, sink, &proposal, &diff, "apply", &actor, proposer).await {
         Ok(answer) => {
             proposal.record_applied(Outcome {
                 by: by.into(),
                 at: now,
-                sink: sink.to_string(),
+                sink: delivered_to(&answer, sink),
                 answer: answer.clone(),
             });
             write.sink = Some(answer);
@@ -416,12 +423,12 @@ async fn send(
     let actor = store::actor_of(who);
     let mut write = write_by(who, proposal.evidence.modified_by(), &proposal);
     let direction_name = direction.as_str();
-    match sink::deliver(app, sink, &proposal, &diff, direction_name, &actor, who).await {
+    match deliver_change(app, sink, &proposal, &diff, direction_name, &actor, who).await {
         Ok(answer) => {
             let outcome = Outcome {
                 by: who.id.clone(),
                 at: app.now(),
-                sink: sink.to_string(),
+                sink: delivered_to(&answer, sink),
                 answer: answer.clone(),
             };
             let action = match direction {
@@ -470,6 +477,43 @@ async fn send(
     }
 }
 
+/// Carries out a change set (a proposal's diff, or its inverse) for apply or rollback: the
+/// one place that decides what carries out what. Quality holds are mixplane's own records,
+/// placed and released in the quality store ([`holds`]); every other change goes to `sink`
+/// ([`sink::deliver`]). A diff mixing the two is refused (a proposal is of one kind; file
+/// the holds apart). `Ok` and `Err` are the answers recorded and audited.
+async fn deliver_change(
+    app: &App,
+    sink: SinkKind,
+    proposal: &Proposal,
+    diff: &[govern::Change],
+    direction: &str,
+    actor: &store::Actor,
+    on_behalf: &Principal,
+) -> Result<serde_json::Value, serde_json::Value> {
+    let hold_changes = diff.iter().filter(|c| holds::is_hold(c)).count();
+    if hold_changes == 0 {
+        return sink::deliver(app, sink, proposal, diff, direction, actor, on_behalf).await;
+    }
+    if hold_changes < diff.len() {
+        return Err(serde_json::json!({
+            "sink": holds::HOLDS_SINK,
+            "status": "Error",
+            "message": "the diff mixes quality holds with other changes; propose the holds \
+                        apart (holds are placed by mixplane, the rest goes to a sink)",
+        }));
+    }
+    holds::deliver(app, proposal, diff, direction, actor, on_behalf).await
+}
+
+/// The name of what carried a change set out: the answer's `sink` (holds answer as
+/// [`holds::HOLDS_SINK`]), else `sink`'s.
+fn delivered_to(answer: &serde_json::Value, sink: SinkKind) -> String {
+    answer["sink"]
+        .as_str()
+        .map_or_else(|| sink.to_string(), str::to_owned)
+}
+
 /// Refuses to apply a proposal whose `before` values the plant no longer holds (someone
 /// changed the same field since it was proposed): its gate was decided on a move from those
 /// values, and carrying out its `after` now would be a different change. A mes-sim delivery
@@ -493,9 +537,13 @@ async fn still_current(
     }
     let snapshot = app.store.snapshot().await;
     let catalog = snapshot.catalog.ok_or(AppError::NoPlant)?;
-    let facts = PlantView {
-        catalog: &catalog,
-        state: &snapshot.state,
+    let held = holds::held_items(app, diff).await?;
+    let facts = WithHolds {
+        facts: PlantView {
+            catalog: &catalog,
+            state: &snapshot.state,
+        },
+        held: &held,
     };
     govern::assess(diff, &facts).map_err(|error| match error {
         govern::GovernError::Stale(why) => govern::GovernError::Stale(match direction {

@@ -1,11 +1,14 @@
 //! Enforcement: every quality result logged since the enforcer's cursor is fed through
-//! `quality::enforce::Enforcer` under the enterprise policy, and the alerts, holds and
-//! nonconformances it decides are stored with the enforcer's state in one audited write.
+//! `quality::enforce::Enforcer` under the enterprise policy, and the alerts and
+//! nonconformances it decides are stored with the enforcer's state in one audited write. The
+//! holds it decides are not placed here: the quality agent proposes them through governance
+//! ([`super::hold_agent`]), and they are placed when a proposal applies.
 //!
 //! The genealogy the enforcer follows (which order made and consumed which lot or serial) is
 //! read from the folded plant state ([`StateGenealogy`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use model::{Event, EventKind, PlantState, Timestamp};
 use quality::enforce::{
@@ -13,9 +16,10 @@ use quality::enforce::{
 };
 use quality::nc::Nonconformance;
 use quality::policy::{Mode, QualityPolicy};
-use store::{
-    Actor, EnforceRun, NcTransition, NewAlert, NewHold, NewNc, QualityWrite, Store, StoreError,
-};
+use store::{Actor, EnforceRun, NcTransition, NewAlert, NewNc, QualityWrite, Store, StoreError};
+
+use super::hold_agent::{self, Decided};
+use crate::App;
 
 /// The principal of quality writes the policy makes.
 pub fn enforcer_actor() -> Actor {
@@ -193,9 +197,42 @@ pub fn result_input(event: &Event) -> Option<ResultInput> {
     })
 }
 
-/// Judges every quality result logged since the enforcer's cursor under the enterprise
-/// policy and stores the alerts, holds and NCs decided (none when nothing is new).
+/// Serialises enforcement runs with the proposals they make.
+static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// [`enforce_app`] for a caller holding only a store (the CLI): the holds are proposed under
+/// the default governance (the shipped policy, process ids, the system clock). A server runs
+/// [`enforce_app`] with its own.
 pub async fn enforce(store: &Store) -> Result<Option<EnforceRun>, StoreError> {
+    enforce_app(&App::new(Arc::new(store.clone()))).await
+}
+
+/// Judges every quality result logged since the enforcer's cursor under the enterprise
+/// policy, stores the alerts and NCs decided, and has the quality agent propose the holds
+/// decided (none when nothing is new). `holds` of the answer counts the items held by
+/// proposals that applied by themselves, `hold_proposals` the proposals made.
+pub async fn enforce_app(app: &App) -> Result<Option<EnforceRun>, StoreError> {
+    // One run and its proposals at a time: a reader catching up waits until the holds of a
+    // run in progress are proposed (or placed), so the release gate never sees the alert
+    // without them.
+    let _running = RUNNING.lock().await;
+    let decided = Arc::new(Mutex::new(Decided::default()));
+    let Some(mut run) = judge(&app.store, decided.clone()).await? else {
+        return Ok(None);
+    };
+    let decided = std::mem::take(&mut *decided.lock().unwrap_or_else(|e| e.into_inner()));
+    let made = hold_agent::propose_holds(app, decided).await?;
+    run.hold_proposals = made.proposals;
+    run.holds = made.held;
+    Ok(Some(run))
+}
+
+/// Runs the enforcer and stores its alerts, NCs and state; the holds it decides (with their
+/// alerts) are left in `decided`.
+async fn judge(
+    store: &Store,
+    decided: Arc<Mutex<Decided>>,
+) -> Result<Option<EnforceRun>, StoreError> {
     if store.plant().await.is_none() {
         return Ok(None);
     }
@@ -235,21 +272,17 @@ pub async fn enforce(store: &Store) -> Result<Option<EnforceRun>, StoreError> {
                     body: serde_json::to_value(a).unwrap_or_default(),
                 })
                 .collect();
-            let holds = outcome
-                .holds
-                .iter()
-                .map(|h| NewHold {
-                    item_kind: h.item.kind.name().to_owned(),
-                    item_id: h.item.id.clone(),
-                    link: serde_json::to_value(h.link)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    reason: h.reason.clone(),
-                    alert_id: Some(h.alert_id.clone()),
-                    at: Timestamp(h.at),
-                })
-                .collect();
+            let holding: BTreeSet<&str> =
+                outcome.holds.iter().map(|h| h.alert_id.as_str()).collect();
+            *decided.lock().unwrap_or_else(|e| e.into_inner()) = Decided {
+                alerts: outcome
+                    .alerts
+                    .iter()
+                    .filter(|a| holding.contains(a.id.as_str()))
+                    .cloned()
+                    .collect(),
+                holds: outcome.holds.clone(),
+            };
             let mut nonconformances = Vec::new();
             for nc in &outcome.nonconformances {
                 let opened =
@@ -270,7 +303,7 @@ pub async fn enforce(store: &Store) -> Result<Option<EnforceRun>, StoreError> {
                 state: serde_json::to_string(enforcer.state()).map_err(|e| e.to_string())?,
                 policy_version: enforcer.policy().version.clone(),
                 alerts,
-                holds,
+                holds: Vec::new(),
                 nonconformances,
             })
         })

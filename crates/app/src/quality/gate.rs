@@ -1,5 +1,7 @@
 //! The release gate: may a lot or serial ship? Blocked by holds on it or on the order that
-//! made it, and by open (or scrap/return) nonconformances on it or upstream of it. An
+//! made it, by holds proposed on either and still waiting for approval or application (a
+//! `quality_hold` proposal: "hold proposed, awaiting approval"), and by open (or
+//! scrap/return) nonconformances on it or upstream of it. An
 //! area-scoped reader asks only about items it reads; upstream items of other areas are
 //! counted, not named, but what they block still blocks.
 
@@ -95,11 +97,29 @@ pub async fn release_gate(
             released: !h.active,
         })
         .collect();
+    let pending = super::hold_agent::pending_holds(app, false).await?;
+    let proposed: Vec<(String, String)> = hold_items
+        .iter()
+        .filter_map(|(kind, id)| {
+            let key = format!("{kind}:{id}");
+            pending.get(&key).map(|(proposal, status)| {
+                let waiting = if *status == govern::Status::Proposed {
+                    "awaiting approval"
+                } else {
+                    "approved, awaiting application"
+                };
+                (
+                    proposal.clone(),
+                    format!("{key}: hold proposed in {proposal}, {waiting}"),
+                )
+            })
+        })
+        .collect();
     let summaries: Vec<NcSummary> = ncs
         .into_iter()
         .map(|s| nc_view(s).map(|v| NcSummary::from(&v.nonconformance)))
         .collect::<Result<_, _>>()?;
-    let decision = quality::nc::release_gate(&gate_holds, &summaries);
+    let decision = quality::nc::release_gate_pending(&gate_holds, &proposed, &summaries);
     let allowed = decision.is_allowed();
     let shown: Vec<String> = keys
         .iter()

@@ -2,10 +2,12 @@
 //! alerts, holds, nonconformances and the release gate.
 //!
 //! Quality results are events (`quality_result_recorded`): [`record_results`] appends them
-//! through the event path (atomic, idempotent by id) and then runs [`enforce`]. An event
+//! through the event path (atomic, idempotent by id) and then runs [`enforce_app`]. An event
 //! batch runs it too ([`after_ingest`]), and every quality read runs it first
 //! ([`catch_up`]), so results that arrived by another path (`mixplane import`) are judged
-//! before anyone sees alerts, holds or the release gate.
+//! before anyone sees alerts, holds or the release gate. The holds enforcement decides are
+//! proposed by the quality agent ([`hold_agent`]) and placed when the proposal applies
+//! (`crate::govern`); a hold proposed and not yet applied blocks the release gate.
 //!
 //! Nonconformance transitions follow `quality::nc` and are stored with who and when, guarded
 //! by the NC's row version.
@@ -17,6 +19,7 @@
 
 mod enforce;
 mod gate;
+pub mod hold_agent;
 
 use govern::Principal;
 use model::{Event, EventKind, Timestamp};
@@ -32,7 +35,8 @@ use store::{
 
 use self::enforce::principal;
 pub use self::enforce::{
-    StateGenealogy, characteristic_specs, enforce, enforcer_actor, result_input, transitions,
+    StateGenealogy, characteristic_specs, enforce, enforce_app, enforcer_actor, result_input,
+    transitions,
 };
 pub use self::gate::{GateAnswer, release_gate};
 use crate::scope::{Reach, filtered_page};
@@ -51,7 +55,7 @@ pub async fn after_ingest(app: &App, events: &[Event]) {
 
 /// Runs enforcement before a read; a failure is logged and the read goes on.
 pub async fn catch_up(app: &App) {
-    if let Err(error) = enforce(&app.store).await {
+    if let Err(error) = enforce_app(app).await {
         tracing::error!(%error, "quality enforcement failed");
     }
 }
@@ -156,7 +160,7 @@ pub async fn record_results(
         crate::events::check_event_scope(who, catalog, &snapshot.state, &events)?;
     }
     let outcome = app.store.append(&events, &actor).await?;
-    let enforcement = enforce(&app.store).await?;
+    let enforcement = enforce_app(app).await?;
     Ok(QualityIngest {
         inserted: outcome.inserted,
         duplicates: outcome.duplicates,

@@ -1,7 +1,7 @@
 //! The facts about the plant that assessing a diff needs, behind one read-only trait
 //! ([`Facts`]): an order's priority, due date, quantity and areas; where and when the MES
 //! plans a step; a unit's area and state; a pool's areas; the pool a member belongs to; the
-//! areas of a lot.
+//! areas of a lot or serial; whether an item is on quality hold.
 //!
 //! [`PlantView`] answers them from a validated plant and its folded state (what the app layer
 //! hands over from its store snapshot); [`FactTable`] from plain maps, for callers and tests
@@ -51,6 +51,60 @@ pub trait Facts {
     fn member_pool(&self, id: &str) -> Option<String>;
     /// The areas of a lot: those of the order that made it; empty for a purchased lot.
     fn lot_areas(&self, id: &str) -> Option<BTreeSet<String>>;
+    /// The areas of a serial: those of the order that made it; empty for a bought-in one.
+    /// `None` by default: a view that does not know serials refuses changes to them.
+    fn serial_areas(&self, _id: &str) -> Option<BTreeSet<String>> {
+        None
+    }
+    /// Whether an item (`lot:ID`, `serial:ID`, `order:ID`) is on quality hold now; `None` when
+    /// this view does not know holds (they are kept by the quality store, not the plant
+    /// state: see [`WithHolds`]).
+    fn on_hold(&self, _item: &str) -> Option<bool> {
+        None
+    }
+}
+
+/// A view of the plant that also knows which items are on hold: `held` lists the items
+/// (`lot:ID`, …) with an active hold among those the caller looked up. Every other fact is
+/// `facts`'.
+#[derive(Debug, Clone, Copy)]
+pub struct WithHolds<'a, F> {
+    pub facts: F,
+    pub held: &'a BTreeSet<String>,
+}
+
+impl<F: Facts> Facts for WithHolds<'_, F> {
+    fn order(&self, id: &str) -> Option<OrderFacts> {
+        self.facts.order(id)
+    }
+
+    fn dispatch(&self, order: &str, step: u32) -> DispatchFacts {
+        self.facts.dispatch(order, step)
+    }
+
+    fn unit(&self, id: &str) -> Option<UnitFacts> {
+        self.facts.unit(id)
+    }
+
+    fn pool_areas(&self, id: &str) -> Option<BTreeSet<String>> {
+        self.facts.pool_areas(id)
+    }
+
+    fn member_pool(&self, id: &str) -> Option<String> {
+        self.facts.member_pool(id)
+    }
+
+    fn lot_areas(&self, id: &str) -> Option<BTreeSet<String>> {
+        self.facts.lot_areas(id)
+    }
+
+    fn serial_areas(&self, id: &str) -> Option<BTreeSet<String>> {
+        self.facts.serial_areas(id)
+    }
+
+    fn on_hold(&self, item: &str) -> Option<bool> {
+        Some(self.held.contains(item))
+    }
 }
 
 /// The facts of a validated plant and its state.
@@ -127,6 +181,17 @@ impl Facts for PlantView<'_> {
         let lot = self.state.lots.get(&model::LotId::from(id))?;
         Some(
             lot.produced_by
+                .as_ref()
+                .map(|order| self.order_areas(order))
+                .unwrap_or_default(),
+        )
+    }
+
+    fn serial_areas(&self, id: &str) -> Option<BTreeSet<String>> {
+        let serial = self.state.serials.get(&model::SerialId::from(id))?;
+        Some(
+            serial
+                .produced_by
                 .as_ref()
                 .map(|order| self.order_areas(order))
                 .unwrap_or_default(),

@@ -26,8 +26,17 @@
 //! | `unit.state`, otherwise                            | schedule_change                     |
 //! | `lot.state` → `held` / `on_hold` / `hold`          | quality_hold                        |
 //! | `lot.state`, otherwise                             | nc_disposition                      |
+//! | `lot.hold` / `serial.hold` / `order.hold` → a hold | quality_hold                        |
+//! | `lot.hold` / `serial.hold` / `order.hold` → `null` | nc_disposition (releasing a hold)   |
 //! | `nc.*` / `nonconformance.*`                        | nc_disposition                      |
 //! | `work_instruction.*`                               | work_instruction_change             |
+//!
+//! A `hold` change places a quality hold (`before` `null`, `after` a [`HoldValue`]) or releases
+//! one (the reverse). The item must exist in the plant state (a lot or serial produced,
+//! received or booked here, an order); its areas are those of the order that made it (a
+//! purchased lot acts site-wide), whatever area the proposer names; and when the view knows
+//! holds ([`WithHolds`], the quality store's) `before` is checked against them: proposing to
+//! hold an item already on hold, or to release one that is not, is stale (409).
 //!
 //! NCs and work instructions are not located by the plant facts: their area is the one the
 //! proposer names (their gates are copilot with four eyes in the shipped policy).
@@ -48,8 +57,30 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use self::facts::{DispatchFacts, FactTable, Facts, OrderFacts, PlantView, UnitFacts};
+pub use self::facts::{
+    DispatchFacts, FactTable, Facts, OrderFacts, PlantView, UnitFacts, WithHolds,
+};
 use crate::proposal::{ActionKind, Change, Entity, Field, GovernError};
+
+/// The value of a `hold` field that places a hold: why, how severe, and the alert and
+/// genealogy link it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldValue {
+    /// Why, in words (1 to [`MAX_HOLD_REASON_CHARS`] characters).
+    pub reason: String,
+    /// `minor`, `major` or `critical`.
+    pub severity: String,
+    /// The alert that caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    /// How the item relates to the alert: `item`, `upstream`, `downstream`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// Longest reason of a hold, in characters.
+pub const MAX_HOLD_REASON_CHARS: usize = 2000;
 
 /// What one change really is.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -250,6 +281,7 @@ impl Reader<'_> {
             }),
             (Entity::PoolMember, Field::Other(name)) if name == "pool" => self.member_transfer(),
             (Entity::Lot, Field::State) => self.lot_state(),
+            (Entity::Lot | Entity::Serial | Entity::Order, Field::Hold) => self.hold(),
             (Entity::Other(entity), _) => Ok(ChangeAssessment {
                 kinds: match entity.as_str() {
                     "nc" | "nonconformance" => vec![ActionKind::NcDisposition],
@@ -418,6 +450,72 @@ impl Reader<'_> {
             areas,
             // Holds are kept by the quality store, not the plant state: the proposer's word.
             before_checked: false,
+            ..ChangeAssessment::default()
+        })
+    }
+}
+
+impl Reader<'_> {
+    fn hold_value(&self, side: &str, value: &Value) -> Result<Option<HoldValue>, GovernError> {
+        let Some(hold) = self.read_opt::<HoldValue>(side, value)? else {
+            return Ok(None);
+        };
+        let chars = hold.reason.chars().count();
+        if hold.reason.trim().is_empty() || chars > MAX_HOLD_REASON_CHARS {
+            return Err(self.invalid(format!(
+                "`{side}.reason`: 1 to {MAX_HOLD_REASON_CHARS} characters ({chars} given)"
+            )));
+        }
+        if !matches!(hold.severity.as_str(), "minor" | "major" | "critical") {
+            return Err(self.invalid(format!(
+                "`{side}.severity` is `{}`; expected minor, major or critical",
+                hold.severity
+            )));
+        }
+        Ok(Some(hold))
+    }
+
+    /// A quality hold placed on (or released from) a lot, serial or order.
+    fn hold(&self) -> Result<ChangeAssessment, GovernError> {
+        let change = self.change;
+        let (kind, areas) = match change.entity {
+            Entity::Lot => ("lot", self.facts.lot_areas(&change.id)),
+            Entity::Serial => ("serial", self.facts.serial_areas(&change.id)),
+            _ => ("order", self.facts.order(&change.id).map(|o| o.areas)),
+        };
+        let areas = areas
+            .ok_or_else(|| self.invalid(format!("the plant has no {kind} `{}`", change.id)))?;
+        let before = self.hold_value("before", &change.before)?;
+        let after = self.hold_value("after", &change.after)?;
+        if before.is_some() == after.is_some() {
+            return Err(self.invalid(
+                "a hold change places a hold (`before` null, `after` the hold) or releases one \
+                 (`before` the hold, `after` null)",
+            ));
+        }
+        let key = format!("{kind}:{}", change.id);
+        let before_checked = match self.facts.on_hold(&key) {
+            Some(held) if held != before.is_some() => {
+                let current = if held {
+                    Value::String("an active hold".into())
+                } else {
+                    Value::Null
+                };
+                return Err(stale(self.what(), &change.before, current));
+            }
+            Some(_) => true,
+            None => false,
+        };
+        let kinds = if after.is_some() {
+            vec![ActionKind::QualityHold]
+        } else {
+            vec![ActionKind::NcDisposition]
+        };
+        Ok(ChangeAssessment {
+            kinds,
+            site_wide: areas.is_empty(),
+            areas,
+            before_checked,
             ..ChangeAssessment::default()
         })
     }

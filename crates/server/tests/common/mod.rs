@@ -160,6 +160,8 @@ pub struct Setup {
     /// The principal whose token [`TestApp::token`] holds, with its role (scope `*`); none
     /// issues no token.
     pub caller: Option<(&'static str, govern::Role)>,
+    /// The governance policy in force; the shipped one by default.
+    pub policy: Option<govern::Policy>,
 }
 
 impl Default for Setup {
@@ -170,6 +172,7 @@ impl Default for Setup {
             default_sink: app::SinkKind::MesSim,
             file_sink: false,
             caller: Some(("alice", govern::Role::Admin)),
+            policy: None,
         }
     }
 }
@@ -228,7 +231,7 @@ impl TestApp {
             ))
         });
         let governance = app::Governance::new(
-            govern::Policy::default_policy(),
+            setup.policy.unwrap_or_else(govern::Policy::default_policy),
             setup.default_sink,
             file_sink.clone(),
         );

@@ -16,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::error::Result;
 
 /// `(version, description, SQL)` of every migration, in version order.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -27,6 +27,11 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         10,
         "quality",
         include_str!("../../migrations/0010_quality.sql"),
+    ),
+    (
+        11,
+        "quality hold proposals",
+        include_str!("../../migrations/0011_quality_hold_proposals.sql"),
     ),
     (
         20,

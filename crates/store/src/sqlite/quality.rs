@@ -30,6 +30,7 @@ fn hold_row(row: &SqliteRow) -> Result<Hold> {
         released_by: row.try_get("released_by").ctx(ctx)?,
         released_at: released_at.map(Timestamp),
         release_reason: row.try_get("release_reason").ctx(ctx)?,
+        proposal: row.try_get("proposal_id").ctx(ctx)?,
     })
 }
 
@@ -55,7 +56,7 @@ pub(super) async fn wipe_judged(conn: &mut SqliteConnection, cursor: bool) -> Re
 }
 
 const HOLD_COLUMNS: &str = "id, item_kind, item_id, link, reason, alert_id, placed_by, placed_at, \
-                            released_by, released_at, release_reason";
+                            released_by, released_at, release_reason, proposal_id";
 
 async fn next_n(conn: &mut SqliteConnection, of: Numbered) -> Result<i64> {
     let table = match of {
@@ -140,8 +141,9 @@ async fn insert_hold(
 ) -> Result<bool> {
     let done = sqlx::query(
         "INSERT OR IGNORE INTO quality_holds
-            (id, n, item_kind, item_id, link, reason, alert_id, placed_by, placed_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+            (id, n, item_kind, item_id, link, reason, alert_id, placed_by, placed_at,
+             proposal_id)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
          WHERE NOT EXISTS (SELECT 1 FROM quality_holds
                            WHERE item_kind = ? AND item_id = ? AND released_at IS NULL)",
     )
@@ -154,6 +156,7 @@ async fn insert_hold(
     .bind(&hold.alert_id)
     .bind(placed_by)
     .bind(hold.at.0)
+    .bind(&hold.proposal)
     .bind(&hold.item_kind)
     .bind(&hold.item_id)
     .execute(conn)
@@ -472,6 +475,19 @@ impl QualityTx for Tx {
             .as_ref()
             .map(hold_row)
             .transpose()
+    }
+
+    async fn active_holds_of_proposal(&mut self, proposal: &str) -> Result<Vec<Hold>> {
+        let sql = format!(
+            "SELECT {HOLD_COLUMNS} FROM quality_holds
+             WHERE proposal_id = ? AND released_at IS NULL ORDER BY n"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(proposal)
+            .fetch_all(&mut *self.0)
+            .await
+            .ctx("reading the holds of a proposal")?;
+        rows.iter().map(hold_row).collect()
     }
 
     async fn hold(&mut self, id: &str) -> Result<Option<Hold>> {
