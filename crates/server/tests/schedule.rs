@@ -581,8 +581,20 @@ async fn scenarios_are_ranked_feasible_and_reproducible() {
     assert_eq!(status, 200, "{body}");
     let scenarios = body["scenarios"].as_array().unwrap();
     let skipped = body["skipped"].as_array().unwrap();
-    assert_eq!(scenarios.len() + skipped.len(), 4, "{body}");
-    assert!((3..=5).contains(&scenarios.len()), "{body}");
+    let none_found = body["none_found"].as_array().unwrap();
+    // Every what-if asked for is answered, skipped or reported as finding no alternative.
+    assert_eq!(
+        scenarios.len() + skipped.len() + none_found.len(),
+        4,
+        "{body}"
+    );
+    assert!((2..=4).contains(&scenarios.len()), "{body}");
+    for n in none_found {
+        assert!(
+            n["reason"].as_str().unwrap().contains("within the budget"),
+            "{body}"
+        );
+    }
     let mut last = f64::INFINITY;
     for (i, s) in scenarios.iter().enumerate() {
         assert_eq!(s["rank"].as_u64(), Some(i as u64 + 1));

@@ -154,8 +154,8 @@ pub struct ClassicSlot {
     /// Minutes of setup on the unit right before the order: the changeover from the unit's
     /// previous parameter set plus the CIP when `cip`.
     pub setup_minutes: i64,
-    /// A CIP runs right before the order (it asked for `cleaning_in_place_required`; also
-    /// on a unit's first order, whose cleanliness before `start` is unknown).
+    /// A CIP runs right before the order because it asked for `cleaning_in_place_required`
+    /// (even as its unit's first order: the unit's cleanliness before `start` is unknown).
     pub cip: bool,
 }
 
