@@ -537,9 +537,10 @@ fn a_required_cip_runs_before_the_first_batch_too() {
     };
     let verdict = check(&problem, &early);
     assert!(
-        verdict.violations.iter().any(
-            |v| matches!(v, Violation::UnitUnavailable { op, from: -30, .. } if op == "A1")
-        ),
+        verdict
+            .violations
+            .iter()
+            .any(|v| matches!(v, Violation::UnitUnavailable { op, from: -30, .. } if op == "A1")),
         "{:?}",
         verdict.violations
     );

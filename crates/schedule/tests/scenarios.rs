@@ -116,7 +116,11 @@ fn assert_genuine_alternatives(
             ScenarioKind::MinimizeChangeovers => changeover(&mine) < changeover(&theirs) - 1e-6,
             _ => mine.objective < theirs.objective - 1e-6,
         };
-        assert!(better, "{} is no better than the plan on its own KPI", s.scenario);
+        assert!(
+            better,
+            "{} is no better than the plan on its own KPI",
+            s.scenario
+        );
     }
     for n in &report.none_found {
         assert!(!n.reason.is_empty());
@@ -179,7 +183,10 @@ fn what_ifs_are_distinct_alternatives_or_reported_as_none_found() {
         }
     }
     // The property is not met by answering nothing.
-    assert!(answered > none_found, "{answered} answered, {none_found} none found");
+    assert!(
+        answered > none_found,
+        "{answered} answered, {none_found} none found"
+    );
 }
 
 #[test]
@@ -389,9 +396,17 @@ fn overtime_and_deferral_do_what_they_say_on_a_small_shop() {
             .clone()
     };
     assert_eq!(first(planned), "H1");
-    assert!(report.scenarios.iter().all(|s| s.scenario != ScenarioKind::DeferLowPriority));
+    assert!(
+        report
+            .scenarios
+            .iter()
+            .all(|s| s.scenario != ScenarioKind::DeferLowPriority)
+    );
     assert_eq!(report.none_found.len(), 1, "{:?}", report.none_found);
-    assert_eq!(report.none_found[0].scenario, ScenarioKind::DeferLowPriority);
+    assert_eq!(
+        report.none_found[0].scenario,
+        ScenarioKind::DeferLowPriority
+    );
     assert!(
         report.none_found[0]
             .reason
@@ -574,4 +589,3 @@ fn a_scenario_brought_back_is_judged_as_it_was_ranked() {
     let err = check_changes(&problem, ScenarioKind::DeferLowPriority, &renamed).unwrap_err();
     assert!(err.contains("`MO-NOPE` is not in the problem"), "{err}");
 }
-

@@ -104,7 +104,11 @@ impl PlantProblem {
     /// An operation that requires a CIP runs only on units with a CIP rule (its length).
     fn validate_cip_before(&self, op: &OperationSpec) -> Result<(), ProblemError> {
         for (k, alt) in op.alternatives.iter().enumerate() {
-            if self.units.iter().any(|u| u.id == alt.unit && u.cip.is_none()) {
+            if self
+                .units
+                .iter()
+                .any(|u| u.id == alt.unit && u.cip.is_none())
+            {
                 return Err(ProblemError::invalid(
                     &op.id,
                     &format!("alternatives[{k}]"),

@@ -159,8 +159,7 @@ pub(super) fn search(
             iterations: 0,
         }),
         Start::Fresh => {
-            let solution =
-                solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?;
+            let solution = solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?;
             Ok(Searched {
                 candidates: vec![solution.schedule],
                 iterations: solution.iterations,

@@ -412,15 +412,15 @@ pub fn run_scenarios<'t>(
             ScenarioKind::MinimizeChangeovers => preset(Preset::MinimizeChangeovers),
             ScenarioKind::OvertimeOnBottleneck => match &bottleneck {
                 None => Err("no unit that works to a calendar carries any work".into()),
-                Some(b) => overtime_changes(problem, &b.unit, options.overtime_minutes).map(
-                    |overtime| {
+                Some(b) => {
+                    overtime_changes(problem, &b.unit, options.overtime_minutes).map(|overtime| {
                         let changes = ScenarioChanges {
                             overtime,
                             deferred: Vec::new(),
                         };
                         (problem.weights(), changes)
-                    },
-                ),
+                    })
+                }
             },
             ScenarioKind::DeferLowPriority => {
                 deferrals(problem, options.defer_minutes).map(|deferred| {
