@@ -138,12 +138,12 @@ fn no_trade(setup: &Setup, plan: &Kpis) -> String {
                 .map(|o| o.id.as_str())
                 .collect();
             format!(
-                "no schedule that uses the overtime on {} and beats the plan by its objective {within}",
+                "no schedule using the overtime on {} that is better than the plan by its objective {within}",
                 on.join(", ")
             )
         }
         ScenarioKind::DeferLowPriority => format!(
-            "deferring the {} lowest-priority order(s) frees nothing the other orders can use: no schedule beats the plan by its objective {within}",
+            "deferring the {} lowest-priority order(s) frees nothing the other orders can use: no schedule better than the plan by its objective {within}",
             setup.changes.deferred.len()
         ),
         ScenarioKind::AsPlanned => "as_planned is the plan".into(),
