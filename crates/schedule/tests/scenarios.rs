@@ -95,6 +95,9 @@ fn assert_genuine_alternatives(
             continue;
         }
         assert!(!s.kept_plan, "{}", s.scenario);
+        if s.scenario == ScenarioKind::OvertimeOnBottleneck {
+            assert!(s.kpis.overtime_minutes > 0, "overtime unused");
+        }
         assert_ne!(s.schedule, *plan, "{} repeats the plan", s.scenario);
         let mut own = report.problem_of(problem, s.scenario);
         for d in &s.changes.deferred {

@@ -3,9 +3,13 @@
 //! objective for overtime and deferral), then by its weighted objective; only a schedule
 //! strictly better than the plan on that KPI is an alternative, and only one whose KPIs
 //! differ from the plan's and from every alternative already chosen (the same KPIs offer the
-//! planner the same trade-off). When none qualifies the reason says so, plainly.
+//! planner the same trade-off); an overtime answer must use the overtime. When none
+//! qualifies the reason says so, plainly, and says that none exists when the plan is at the
+//! lower bound of the KPI (`bound`).
 
+use super::super::bound::lower_bound;
 use super::super::checker::{Kpis, check};
+use super::super::construct::Model;
 use super::super::problem::{Objective, PlantProblem, PlantSchedule};
 use super::ScenarioKind;
 use super::changes::{apply_changes, overtime_used, problem_with};
@@ -93,6 +97,10 @@ pub(super) fn choose(
             break;
         }
         let sig = signature(original, setup, &candidates[i]);
+        // Overtime that goes unused is no overtime alternative (only a better plan).
+        if setup.kind == ScenarioKind::OvertimeOnBottleneck && sig.overtime_minutes == 0 {
+            continue;
+        }
         match taken.iter().find(|(_, t)| *t == sig) {
             Some((other, _)) => same_as = same_as.or(Some(*other)),
             None => return Ok(i),
@@ -102,7 +110,30 @@ pub(super) fn choose(
         Some(other) => format!(
             "its best alternative has the same KPIs as {other}: no different trade-off was found within the budget"
         ),
-        None => no_trade(setup, &plan_kpis),
+        None => {
+            // The plan at the lower bound of the what-if's own KPI: no search could do better
+            // (a KPI already at zero has its own reason).
+            let bound = lower_bound(&Model::compile(&own));
+            let at_bound = match setup.kind {
+                ScenarioKind::MaximizeThroughput => plan_kpis.makespan <= bound.makespan,
+                ScenarioKind::MinimizeTardiness => {
+                    plan_kpis.weighted_tardiness > 0.0
+                        && plan_kpis.weighted_tardiness <= bound.weighted_tardiness + 1e-9
+                }
+                ScenarioKind::MinimizeChangeovers => {
+                    (plan_kpis.changeover_minutes > 0 || plan_kpis.changeover_cost > 0.0)
+                        && plan_kpis.changeover_minutes <= bound.changeover_minutes
+                        && plan_kpis.changeover_cost <= bound.changeover_cost + 1e-9
+                }
+                _ => false,
+            };
+            let reason = no_trade(setup, &plan_kpis);
+            if at_bound {
+                format!("{reason}; none exists: the plan is at the lower bound of this KPI")
+            } else {
+                reason
+            }
+        }
     })
 }
 
@@ -138,7 +169,7 @@ fn no_trade(setup: &Setup, plan: &Kpis) -> String {
                 .map(|o| o.id.as_str())
                 .collect();
             format!(
-                "no schedule using the overtime on {} that is better than the plan by its objective {within}",
+                "no schedule that uses the overtime on {} and is better than the plan by its objective {within}",
                 on.join(", ")
             )
         }

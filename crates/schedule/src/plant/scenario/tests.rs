@@ -136,7 +136,14 @@ fn an_answer_beats_the_plan_on_its_own_kpi_and_repeats_no_other() {
         err.starts_with("its best alternative has the same KPIs as maximize_throughput"),
         "{err}"
     );
-    // Nothing better than the plan on its own KPI: said plainly, with the plan's figure.
+    // Nothing better than the plan on its own KPI: said plainly, with the plan's figure, and
+    // that none exists when the plan is at the KPI's lower bound (two 600-minute jobs on one
+    // line take 1200 minutes), not when it is not (lateness).
+    let err = choose(&problem, &tardiness, &candidates[..1], &plan, &taken[..1]).unwrap_err();
+    assert_eq!(
+        err,
+        "no alternative trading makespan or changeovers for less weighted tardiness than the plan's 6000 was found within the budget"
+    );
     let throughput = evaluate::Setup {
         kind: ScenarioKind::MaximizeThroughput,
         objective: Objective::preset(Preset::MaximizeThroughput),
@@ -145,6 +152,6 @@ fn an_answer_beats_the_plan_on_its_own_kpi_and_repeats_no_other() {
     let err = choose(&problem, &throughput, &candidates, &plan, &taken[..1]).unwrap_err();
     assert_eq!(
         err,
-        "no alternative trading changeovers or lateness for a makespan shorter than the plan's 1200 min was found within the budget"
+        "no alternative trading changeovers or lateness for a makespan shorter than the plan's 1200 min was found within the budget; none exists: the plan is at the lower bound of this KPI"
     );
 }
