@@ -474,3 +474,81 @@ fn lateness_risk_is_seeded_and_grows_with_spread() {
         total(&calm)
     );
 }
+
+/// `cip_before`: the CIP runs before the operation whatever ran before it, also as its unit's
+/// first (from minute 0, never before); the checker counts it and refuses a schedule without
+/// room for it; a unit without a CIP rule cannot take such an operation.
+#[test]
+fn a_required_cip_runs_before_the_first_batch_too() {
+    let mut problem: PlantProblem = serde_json::from_value(serde_json::json!({
+        "horizon_start": "2026-03-02T00:00:00Z",
+        "horizon_minutes": 1440,
+        "units": [{"id": "R1", "cip": {"minutes": 30}}],
+        "orders": [{"id": "A"}, {"id": "B"}],
+        "operations": [
+            {"id": "A1", "order": "A", "product": "P", "cip_before": true,
+             "alternatives": [{"unit": "R1", "minutes": 60}]},
+            {"id": "B1", "order": "B", "product": "P", "release": 1,
+             "alternatives": [{"unit": "R1", "minutes": 60}]}
+        ]
+    }))
+    .unwrap();
+    let solution = solve_plant(&problem, &budget(50, 1, 0), &mut Never, &mut |_| {}).unwrap();
+    assert_feasible(&problem, &solution);
+    let report = check(&problem, &solution.schedule);
+    assert_eq!(report.kpis.cips, 1);
+    assert_eq!(report.kpis.changeover_minutes, 30);
+    let a1 = solution
+        .schedule
+        .assignments
+        .iter()
+        .find(|a| a.op == "A1")
+        .unwrap();
+    let b1 = solution
+        .schedule
+        .assignments
+        .iter()
+        .find(|a| a.op == "B1")
+        .unwrap();
+    // Either order: A1 waits for its CIP (from minute 0 when first), B1 never gets one.
+    if a1.start < b1.start {
+        assert_eq!((a1.start, b1.start), (30, 90));
+    } else {
+        assert_eq!((b1.start, a1.start), (1, 91));
+    }
+    assert_eq!(report.kpis.makespan, 150);
+
+    // The CIP may not be assumed done before minute 0.
+    let early = PlantSchedule {
+        assignments: vec![
+            Assignment {
+                op: "A1".into(),
+                unit: "R1".into(),
+                start: 0,
+                end: 60,
+            },
+            Assignment {
+                op: "B1".into(),
+                unit: "R1".into(),
+                start: 60,
+                end: 120,
+            },
+        ],
+    };
+    let verdict = check(&problem, &early);
+    assert!(
+        verdict
+            .violations
+            .iter()
+            .any(|v| matches!(v, Violation::UnitUnavailable { op, from: -30, .. } if op == "A1")),
+        "{:?}",
+        verdict.violations
+    );
+
+    problem.units[0].cip = None;
+    let err = problem.validate().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "A1: alternatives[0]: cip_before needs a CIP on unit `R1`, which has no `cip` rule"
+    );
+}

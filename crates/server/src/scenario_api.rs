@@ -1,6 +1,7 @@
-//! What-if scenarios over HTTP: `POST /v1/schedule/scenarios` (3–5 what-if schedules of a
-//! native problem, each with KPIs and Monte Carlo on-time risk per order, ranked by weighted
-//! KPIs) and `POST /v1/schedule/scenarios/commit` (the planner's choice becomes a governed
+//! What-if scenarios over HTTP: `POST /v1/schedule/scenarios` (the plan and up to 5 what-if
+//! schedules of a native problem, each a genuine alternative to the plan with KPIs and Monte
+//! Carlo on-time risk per order, ranked by weighted KPIs; what-ifs that found none are listed
+//! in `none_found` with the reason) and `POST /v1/schedule/scenarios/commit` (the planner's choice becomes a governed
 //! `schedule_change` proposal). The use-cases, with their checks and the proposal's diff and
 //! evidence, are `app::scenario`'s.
 
@@ -45,7 +46,7 @@ fn scenarios_endpoint() -> Endpoint {
         method: Method::POST,
         path: "/v1/schedule/scenarios",
         operation_id: "scheduleScenarios",
-        summary: "What-if schedules (objective presets, overtime on the bottleneck, deferral of low-priority orders) with on-time risk per order, ranked by weighted KPIs",
+        summary: "What-if schedules (objective presets, overtime on the bottleneck, deferral of low-priority orders) with on-time risk per order, ranked by weighted KPIs; each differs from the plan and from the others, and a what-if with no alternative is listed in none_found with the reason",
         tag: "schedule",
         params: &[],
         request: Some(|g| g.subschema_for::<ScenariosRequest>()),

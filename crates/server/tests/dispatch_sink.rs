@@ -236,7 +236,9 @@ async fn committed_operation_moves_are_dispatched_by_the_simulated_mes_and_rolle
     assert!(events[0].get("unit").is_none(), "{}", events[0]);
     assert_dispatched(&app, &targets(diff, "after")).await;
 
-    // A preset scenario against the plan: only operation moves, waiting for approval or not.
+    // A preset scenario against the plan in force (the tweak applied): only operation moves,
+    // waiting for approval or not.
+    let plan = tweaked;
     let report = scenarios(&app, &problem, Some(&plan)).await;
     let mut committed = None;
     for kind in ["maximize_throughput", "minimize_changeovers"] {

@@ -127,6 +127,139 @@ async fn optimize_names_impossible_input() {
     );
 }
 
+/// The payload's field errors are 422s naming the order and the field.
+#[tokio::test]
+async fn optimize_names_what_its_constraints_do_not_define() {
+    let app = start().await;
+    let detail = |body: &Value| body["detail"].as_str().unwrap_or_default().to_owned();
+
+    // A work center missing from a per-work-center capacity map.
+    let mut payload = classic_payload();
+    payload["production_orders"][3]["work_center"] = json!("WC-X");
+    let (status, content_type, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(content_type, "application/problem+json");
+    let d = detail(&body);
+    assert!(
+        d.contains("production_orders[3].work_center")
+            && d.contains("\"WC-X\"")
+            && d.contains("constraints.work_center_capacity"),
+        "{d}"
+    );
+    // One capacity for all: every work center named is valid.
+    payload["constraints"]["work_center_capacity"] = json!(2);
+    let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["schedule"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["work_center"] == "WC-X")
+    );
+
+    // Certifications required, but nobody said how many people hold them.
+    let mut payload = classic_payload();
+    payload["constraints"]
+        .as_object_mut()
+        .unwrap()
+        .remove("certified_operators");
+    let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 422, "{body}");
+    let d = detail(&body);
+    assert!(
+        d.contains("production_orders[0].operator_certifications_required[0]")
+            && d.contains("PO-1")
+            && d.contains("\"reactor\"")
+            && d.contains("constraints.certified_operators"),
+        "{d}"
+    );
+
+    // A certification listed with nobody holding it.
+    let mut payload = classic_payload();
+    payload["constraints"]["certified_operators"]["reactor"] = json!(0);
+    let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 422, "{body}");
+    let d = detail(&body);
+    assert!(
+        d.contains("production_orders[0].operator_certifications_required[0]")
+            && d.contains("constraints.certified_operators.reactor is 0"),
+        "{d}"
+    );
+}
+
+/// The certification is a constraint: one certified operator runs one reactor order at a
+/// time even with two reactors.
+#[tokio::test]
+async fn optimize_holds_certified_operators_to_their_number() {
+    let app = start().await;
+    let mut payload = classic_payload();
+    payload["constraints"]["certified_operators"]["reactor"] = json!(1);
+    let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 200, "{body}");
+    let mut reactor: Vec<(i64, i64)> = body["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["work_center"] == "REACTORS")
+        .map(|s| {
+            (
+                s["start_minute"].as_i64().unwrap(),
+                s["end_minute"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    reactor.sort_unstable();
+    assert_eq!(reactor.len(), 4);
+    for pair in reactor.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "overlap: {reactor:?}");
+    }
+}
+
+/// A CIP asked for runs before the order, also as its unit's first batch, and shows in the
+/// slot and the KPIs; an order that does not ask gets none.
+#[tokio::test]
+async fn optimize_cleans_before_the_first_batch_that_asks_for_it() {
+    let app = start().await;
+    let order = |id: &str, cip: bool| {
+        json!({"order_id": id, "type": "process", "work_center": "REACTORS",
+               "estimated_duration_minutes": 120, "cleaning_in_place_required": cip,
+               "current_parameter_set": "EPOXY"})
+    };
+    let payload = json!({
+        "production_orders": [order("PO-1", true)],
+        "constraints": {"work_center_capacity": {"REACTORS": 1}, "changeover_time_minutes": 45},
+        "start": "2026-03-02T06:00:00Z",
+        "iterations": 50
+    });
+    let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 200, "{body}");
+    let slot = &body["schedule"][0];
+    assert_eq!(slot["cip"], true, "{body}");
+    assert_eq!(slot["setup_minutes"], 45);
+    assert_eq!(slot["start_minute"], 45, "the CIP runs from minute 0");
+    assert_eq!(body["kpis"]["cips"], 1);
+    assert_eq!(body["kpis"]["changeover_minutes"], 45);
+    assert_eq!(body["kpis"]["makespan_minutes"], 165);
+
+    // Two orders of one parameter set: only the one that asks is cleaned before.
+    let payload = json!({
+        "production_orders": [order("PO-1", false), order("PO-2", true)],
+        "constraints": {"work_center_capacity": 1, "changeover_time_minutes": 45},
+        "start": "2026-03-02T06:00:00Z",
+        "iterations": 50
+    });
+    let (status, _, body) = app.post("/v1/schedule/optimize", &payload).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["kpis"]["cips"], 1, "{body}");
+    assert_eq!(body["kpis"]["makespan_minutes"], 285);
+    for slot in body["schedule"].as_array().unwrap() {
+        let asked = slot["order_id"] == "PO-2";
+        assert_eq!(slot["cip"], asked, "{slot}");
+        assert_eq!(slot["setup_minutes"], if asked { 45 } else { 0 }, "{slot}");
+    }
+}
+
 #[tokio::test]
 async fn solve_check_and_repair_native() {
     let app = start().await;
@@ -448,8 +581,20 @@ async fn scenarios_are_ranked_feasible_and_reproducible() {
     assert_eq!(status, 200, "{body}");
     let scenarios = body["scenarios"].as_array().unwrap();
     let skipped = body["skipped"].as_array().unwrap();
-    assert_eq!(scenarios.len() + skipped.len(), 4, "{body}");
-    assert!((3..=5).contains(&scenarios.len()), "{body}");
+    let none_found = body["none_found"].as_array().unwrap();
+    // Every what-if asked for is answered, skipped or reported as finding no alternative.
+    assert_eq!(
+        scenarios.len() + skipped.len() + none_found.len(),
+        4,
+        "{body}"
+    );
+    assert!((2..=4).contains(&scenarios.len()), "{body}");
+    for n in none_found {
+        assert!(
+            n["reason"].as_str().unwrap().contains("within the budget"),
+            "{body}"
+        );
+    }
     let mut last = f64::INFINITY;
     for (i, s) in scenarios.iter().enumerate() {
         assert_eq!(s["rank"].as_u64(), Some(i as u64 + 1));

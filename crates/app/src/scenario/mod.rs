@@ -1,10 +1,13 @@
 //! What-if scenarios of a native problem and the commit of the one a planner chose.
 //!
-//! [`scenarios`]: 3–5 what-if schedules, each with KPIs and Monte Carlo on-time risk per
-//! order, ranked by weighted KPIs (`schedule::plant::scenario`). The wall-clock budget covers
-//! all scenarios together and is split evenly between them; with `iterations` and no time
-//! limit the answer is reproducible for a seed. Every returned schedule has passed the
-//! independent checker against its scenario's problem.
+//! [`scenarios`]: the plan and up to 5 what-if schedules that are genuine alternatives to it
+//! (the others are in the report's `none_found` with the reason), each with KPIs and Monte
+//! Carlo on-time risk per order, ranked by weighted KPIs (`schedule::plant::scenario`). The
+//! wall-clock budget covers all scenarios together and is split evenly between them (each
+//! what-if searches from the plan and from a fresh construction side by side, on two threads
+//! at least); with `iterations` and no time limit the answer is reproducible for a seed.
+//! Every returned schedule has passed the independent checker against its scenario's
+//! problem.
 //!
 //! [`commit`]: the planner's choice becomes a governed `schedule_change` proposal. The chosen
 //! scenario comes back as [`scenarios`] returned it (its kind, its changes and its schedule);

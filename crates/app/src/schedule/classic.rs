@@ -79,11 +79,6 @@ pub fn classic_problem(
         if let Some(ps) = &o.current_parameter_set {
             attributes.insert("parameter_set".to_string(), ps.clone());
         }
-        let product = if o.cleaning_in_place_required {
-            format!("cip:{}", o.order_id)
-        } else {
-            o.current_parameter_set.clone().unwrap_or_default()
-        };
         operations.push(OperationSpec {
             id: o.order_id.clone(),
             order: o.order_id.clone(),
@@ -98,20 +93,18 @@ pub fn classic_problem(
                 })
                 .collect(),
             quantity: 0.0,
-            product: Some(product),
+            product: o.current_parameter_set.clone(),
+            cip_before: o.cleaning_in_place_required,
             family: None,
             attributes,
-            pools: if c.certified_operators.is_some() {
-                o.operator_certifications_required
-                    .iter()
-                    .map(|cert| PoolUse {
-                        pool: format!("cert:{cert}"),
-                        quantity: 1,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
+            pools: o
+                .operator_certifications_required
+                .iter()
+                .map(|cert| PoolUse {
+                    pool: format!("cert:{cert}"),
+                    quantity: 1,
+                })
+                .collect(),
             consumes: Vec::new(),
             produces: Vec::new(),
             fixed: None,
@@ -184,9 +177,12 @@ pub fn optimize(request: OptimizeRequest, now: Timestamp) -> Result<OptimizeResp
                 end_minute: a.end,
                 start: start.plus_minutes(a.start as f64),
                 end: start.plus_minutes(a.end as f64),
+                setup_minutes: 0,
+                cip: false,
             })
             .collect();
         slots.sort_by(|a, b| (a.start_minute, &a.unit).cmp(&(b.start_minute, &b.unit)));
+        setups(&request, &mut slots);
         let base = baseline_report.kpis.makespan.max(1) as f64;
         let target = request.constraints.target_utilization_percent;
         Ok(OptimizeResponse {
@@ -211,13 +207,45 @@ pub fn optimize(request: OptimizeRequest, now: Timestamp) -> Result<OptimizeResp
     }
 }
 
+/// Fills each slot's setup right before it on its unit: the changeover from the unit's
+/// previous parameter set and the CIP its order requires (`slots` sorted by start).
+fn setups(request: &OptimizeRequest, slots: &mut [ClassicSlot]) {
+    let changeover = request
+        .constraints
+        .changeover_time_minutes
+        .unwrap_or(0.0)
+        .max(0.0)
+        .ceil() as i64;
+    let orders: BTreeMap<&str, &super::ClassicOrder> = request
+        .production_orders
+        .iter()
+        .map(|o| (o.order_id.as_str(), o))
+        .collect();
+    let mut last: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for slot in slots.iter_mut() {
+        let o = orders[slot.order_id.as_str()];
+        let set = o.current_parameter_set.clone();
+        if let Some(Some(prev)) = last.get(&slot.unit)
+            && let Some(now) = &set
+            && prev != now
+        {
+            slot.setup_minutes += changeover;
+        }
+        if o.cleaning_in_place_required {
+            slot.cip = true;
+            slot.setup_minutes += changeover.max(1);
+        }
+        last.insert(slot.unit.clone(), set);
+    }
+}
+
 /// Each work center of the orders with its parallel units (at most 64), after checking each
 /// order's id, type, duration and capacity.
 fn work_centers(request: &OptimizeRequest) -> Result<BTreeMap<&str, u32>, AppError> {
     let c = &request.constraints;
     let mut centers: BTreeMap<&str, u32> = BTreeMap::new();
     let mut seen = std::collections::HashSet::new();
-    for o in &request.production_orders {
+    for (i, o) in request.production_orders.iter().enumerate() {
         if !seen.insert(o.order_id.as_str()) {
             return Err(AppError::impossible(format!(
                 "production_orders: order `{}` is listed twice",
@@ -239,11 +267,18 @@ fn work_centers(request: &OptimizeRequest) -> Result<BTreeMap<&str, u32>, AppErr
         let capacity = match &c.work_center_capacity {
             None => 1,
             Some(Capacity::All(n)) => *n,
-            Some(Capacity::PerWorkCenter(map)) => map.get(&o.work_center).copied().unwrap_or(1),
+            Some(Capacity::PerWorkCenter(map)) => {
+                map.get(&o.work_center).copied().ok_or_else(|| {
+                    AppError::Invalid(format!(
+                        "production_orders[{i}].work_center: \"{}\" (order `{}`) has no capacity in constraints.work_center_capacity",
+                        o.work_center, o.order_id
+                    ))
+                })?
+            }
         };
         if capacity == 0 {
             return Err(AppError::impossible(format!(
-                "order `{}` cannot run: work center `{}` has no capacity (work_center_capacity is 0)",
+                "production_orders[{i}].work_center: order `{}` cannot run: work center `{}` has no capacity (constraints.work_center_capacity is 0)",
                 o.order_id, o.work_center
             )));
         }
@@ -252,7 +287,9 @@ fn work_centers(request: &OptimizeRequest) -> Result<BTreeMap<&str, u32>, AppErr
     Ok(centers)
 }
 
-/// `WORK_CENTER#k` for each parallel unit, with a CIP where an order needs cleaning.
+/// `WORK_CENTER#k` for each parallel unit; the units of a work center where an order needs
+/// cleaning have a CIP of `changeover_time_minutes` (at least 1), run only before the orders
+/// that require it (`cip_before`).
 fn units(
     request: &OptimizeRequest,
     centers: &BTreeMap<&str, u32>,
@@ -276,7 +313,7 @@ fn units(
                 cip: cip_centers.contains(wc).then(|| CipSpec {
                     minutes: changeover.max(1),
                     cost: 0.0,
-                    on_product_change: true,
+                    on_product_change: false,
                     after_batches: None,
                     max_run_minutes: None,
                 }),
@@ -286,33 +323,49 @@ fn units(
     units
 }
 
-/// One pool per required certification, sized by `certified_operators` (none when absent).
+/// One pool per required certification, sized by `certified_operators`: a required
+/// certification is a constraint, so how many people hold it must be given (a certification
+/// missing from `certified_operators`, or held by 0, is refused naming the order and the
+/// field).
 fn certification_pools(request: &OptimizeRequest) -> Result<Vec<PoolSpec>, AppError> {
-    let c = &request.constraints;
-    let mut pools = Vec::new();
-    if let Some(certified) = &c.certified_operators {
-        let mut needed: BTreeMap<&str, ()> = BTreeMap::new();
-        for o in &request.production_orders {
-            for cert in &o.operator_certifications_required {
-                let have = certified.get(cert).copied().unwrap_or(0);
-                if have == 0 {
-                    return Err(AppError::impossible(format!(
-                        "order `{}` needs certification `{cert}` that nobody holds (certified_operators)",
+    let certified = request.constraints.certified_operators.as_ref();
+    let mut needed: BTreeMap<&str, u32> = BTreeMap::new();
+    for (i, o) in request.production_orders.iter().enumerate() {
+        for (k, cert) in o.operator_certifications_required.iter().enumerate() {
+            let field = format!("production_orders[{i}].operator_certifications_required[{k}]");
+            let Some(certified) = certified else {
+                return Err(AppError::Invalid(format!(
+                    "{field}: order `{}` needs certification \"{cert}\" but constraints.certified_operators is missing: say how many operators hold each required certification",
+                    o.order_id
+                )));
+            };
+            match certified.get(cert) {
+                None => {
+                    return Err(AppError::Invalid(format!(
+                        "{field}: order `{}` needs certification \"{cert}\", which constraints.certified_operators does not list",
                         o.order_id
                     )));
                 }
-                needed.insert(cert, ());
+                Some(0) => {
+                    return Err(AppError::Invalid(format!(
+                        "{field}: order `{}` needs certification \"{cert}\", which nobody holds (constraints.certified_operators.{cert} is 0)",
+                        o.order_id
+                    )));
+                }
+                Some(&n) => {
+                    needed.insert(cert, n);
+                }
             }
         }
-        for cert in needed.keys() {
-            pools.push(PoolSpec {
-                id: format!("cert:{cert}"),
-                description: Some(format!("operators certified {cert}")),
-                capacity: certified[*cert],
-                availability: None,
-                dips: Vec::new(),
-            });
-        }
     }
-    Ok(pools)
+    Ok(needed
+        .into_iter()
+        .map(|(cert, capacity)| PoolSpec {
+            id: format!("cert:{cert}"),
+            description: Some(format!("operators certified {cert}")),
+            capacity,
+            availability: None,
+            dips: Vec::new(),
+        })
+        .collect())
 }

@@ -5,16 +5,21 @@
 //! `optimize` maps the classic payload (`production_orders`, `constraints`, `objective`) to a
 //! native problem ([`classic_problem`]: each work center becomes `work_center_capacity`
 //! parallel units; changeovers of `changeover_time_minutes` between different
-//! `current_parameter_set`s; an order with `cleaning_in_place_required` gets a CIP before it;
-//! orders whose material is not available are released after `material_lead_time_minutes`;
-//! required certifications are pools sized by `certified_operators` when given), solves it,
+//! `current_parameter_set`s; an order with `cleaning_in_place_required` gets a CIP of
+//! `changeover_time_minutes` right before it, also as its unit's first order (the unit's state
+//! before `start` is unknown), shown in its slot and counted in the KPIs; orders whose
+//! material is not available are released after `material_lead_time_minutes`; required
+//! certifications are pools sized by `certified_operators`, which must then list each of them
+//! with at least one operator), solves it,
 //! and answers with the `sequence`, `throughput_gain_percent` against the orders run as given
 //! (first come, first served on the first free unit), the KPIs and the schedule.
 //!
 //! Every schedule returned has passed the independent checker; a schedule that does not is
 //! [`AppError::Internal`] (a solver bug), never an answer. Impossible input is
 //! [`AppError::Impossible`] naming the order, operation, pool, certification or material at
-//! fault. These functions are CPU-bound: an async edge runs them with [`crate::blocking`].
+//! fault; a payload that names what its constraints do not define (a work center missing from
+//! a per-work-center `work_center_capacity`, a required certification missing from
+//! `certified_operators`) is [`AppError::Invalid`] naming the field. These functions are CPU-bound: an async edge runs them with [`crate::blocking`].
 //! The search's time limit is read from a monotonic clock (the engine itself has none).
 
 mod classic;
@@ -68,8 +73,12 @@ pub struct ClassicOrder {
     pub priority: Option<String>,
     #[serde(default = "yes")]
     pub material_available: bool,
+    /// Each certification is held by one operator for the whole order, out of
+    /// `constraints.certified_operators`.
     #[serde(default)]
     pub operator_certifications_required: Vec<String>,
+    /// A CIP (`changeover_time_minutes` long) right before the order on its unit, also when
+    /// it is the unit's first order.
     #[serde(default)]
     pub cleaning_in_place_required: bool,
     #[serde(default)]
@@ -95,6 +104,8 @@ pub enum Capacity {
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ClassicConstraints {
+    /// Parallel units per work center (default 1 each). As a map it must name every work
+    /// center the orders use.
     #[serde(default)]
     pub work_center_capacity: Option<Capacity>,
     /// Changeover between different parameter sets (and CIP length), minutes.
@@ -103,7 +114,9 @@ pub struct ClassicConstraints {
     /// Reported against the achieved utilisation.
     #[serde(default)]
     pub target_utilization_percent: Option<f64>,
-    /// Certified operators available per certification; absent = not limiting.
+    /// Operators holding each certification. Required when an order lists
+    /// `operator_certifications_required`: every certification required must be listed with at
+    /// least 1 operator.
     #[serde(default)]
     pub certified_operators: Option<BTreeMap<String, u32>>,
     /// Release delay of orders whose material is not available (default 480).
@@ -138,6 +151,12 @@ pub struct ClassicSlot {
     pub end_minute: i64,
     pub start: Timestamp,
     pub end: Timestamp,
+    /// Minutes of setup on the unit right before the order: the changeover from the unit's
+    /// previous parameter set plus the CIP when `cip`.
+    pub setup_minutes: i64,
+    /// A CIP runs right before the order because it asked for `cleaning_in_place_required`
+    /// (even as its unit's first order: the unit's cleanliness before `start` is unknown).
+    pub cip: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use anyhow::Context;
-use schedule::plant::scenario::ScenarioKind;
 
 use crate::progress::ProgressBar;
 
@@ -81,14 +80,20 @@ fn planner_view(view: &app::plan::PlannerView) -> String {
             k.late_orders,
             k.changeover_cost,
             100.0 * k.on_time_risk,
-            if s.kept_plan && s.scenario != ScenarioKind::AsPlanned {
-                " (the plan holds: nothing better found)".to_string()
-            } else if k.overtime_minutes > 0 {
+            if k.overtime_minutes > 0 {
                 format!(", {} min overtime", k.overtime_minutes)
             } else {
                 String::new()
             }
         );
+    }
+    for (what, list) in [
+        ("no alternative", &view.scenarios.none_found),
+        ("does not apply", &view.scenarios.skipped),
+    ] {
+        for s in list {
+            let _ = writeln!(out, "     {:<23} {what}: {}", s.scenario.as_str(), s.reason);
+        }
     }
     out
 }

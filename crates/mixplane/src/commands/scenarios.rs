@@ -173,6 +173,12 @@ fn commit(
                 skipped.reason
             );
         }
+        if let Some(none) = report.none_found.iter().find(|s| s.scenario == kind) {
+            bail!(
+                "--commit {kind}: the scenario found no alternative to the plan: {}",
+                none.reason
+            );
+        }
         let ran: Vec<&str> = report
             .scenarios
             .iter()
@@ -317,15 +323,13 @@ fn print_table(report: &ScenarioReport) {
             .take(5)
             .map(|r| format!("{} {:.0}%", r.order, 100.0 * r.probability_late))
             .collect();
-        let held = if s.kept_plan && s.scenario != ScenarioKind::AsPlanned {
-            " — the plan holds: nothing better found"
-        } else {
-            ""
-        };
-        println!("{}: {}{held}", s.scenario, s.description);
+        println!("{}: {}", s.scenario, s.description);
         if !risky.is_empty() {
             println!("  most at risk: {}", risky.join(", "));
         }
+    }
+    for s in &report.none_found {
+        println!("no alternative from {}: {}", s.scenario, s.reason);
     }
     for s in &report.skipped {
         println!("skipped {}: {}", s.scenario, s.reason);

@@ -369,13 +369,15 @@ impl<'a> Checker<'a> {
                 self.unit_overlap(unit, p, a, op, setup);
             }
             if op.fixed.is_none()
-                && !covered(
-                    &unit.availability,
-                    &unit.downtime,
-                    self.problem.horizon_minutes,
-                    a.start - setup,
-                    a.end,
-                )
+                // A setup runs inside the horizon, never before minute 0.
+                && ((setup > 0 && a.start - setup < 0)
+                    || !covered(
+                        &unit.availability,
+                        &unit.downtime,
+                        self.problem.horizon_minutes,
+                        a.start - setup,
+                        a.end,
+                    ))
             {
                 self.violations.push(Violation::UnitUnavailable {
                     unit: unit.id.clone(),
@@ -594,8 +596,8 @@ impl CipCount {
         dur: i64,
         kpis: &mut Kpis,
     ) -> i64 {
-        let product_change =
-            rule.on_product_change && prev.is_some_and(|p| p.product != op.product);
+        let product_change = op.cip_before
+            || rule.on_product_change && prev.is_some_and(|p| p.product != op.product);
         let batches = rule.after_batches.is_some_and(|n| self.batches >= n);
         let run = rule
             .max_run_minutes

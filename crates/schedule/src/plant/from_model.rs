@@ -371,6 +371,7 @@ impl<'a> Mapping<'a> {
                 alternatives,
                 quantity: order.quantity,
                 product: Some(order.product.to_string()),
+                cip_before: false,
                 family: family.clone(),
                 attributes: attributes.clone(),
                 pools: pool_uses,

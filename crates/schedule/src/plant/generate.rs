@@ -376,6 +376,7 @@ impl OrderBook {
             alternatives,
             quantity,
             product: Some(draw.product.clone()),
+            cip_before: false,
             family: Some(draw.family.clone()),
             attributes,
             pools: pools_used,

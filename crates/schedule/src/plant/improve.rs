@@ -154,16 +154,50 @@ pub fn improve(
     termination: &mut dyn Termination,
     progress: &mut dyn FnMut(&PlantProgress),
 ) -> (Genome, Decoded, u64) {
-    let threads = options.threads.max(1);
+    let results = improve_from(
+        model,
+        vec![(genome, decoded)],
+        options,
+        termination,
+        progress,
+    );
+    let iterations = results.iter().map(|r| r.2).sum();
+    let mut best: Option<(Genome, Decoded)> = None;
+    for (g, d, _) in results {
+        if best
+            .as_ref()
+            .is_none_or(|b| d.score.total < b.1.score.total)
+        {
+            best = Some((g, d));
+        }
+    }
+    let (g, d) = best.expect("at least one thread");
+    (g, d, iterations)
+}
+
+/// Runs improvement threads from several starting points: thread `t` starts from
+/// `starts[t % starts.len()]`, with `max(options.threads, starts.len())` threads so every
+/// start is searched. Returns each thread's best with its iterations, by thread. With an
+/// iteration budget each thread runs it to the end, so the results do not depend on timing.
+pub fn improve_from(
+    model: &Model,
+    starts: Vec<(Genome, Decoded)>,
+    options: &PlantSolveOptions,
+    termination: &mut dyn Termination,
+    progress: &mut dyn FnMut(&PlantProgress),
+) -> Vec<(Genome, Decoded, u64)> {
+    assert!(!starts.is_empty(), "improve_from needs a start");
+    let threads = options.threads.max(starts.len());
     let stop = AtomicBool::new(false);
     let budget = options.max_iterations;
     if budget == Some(0) || model.groups.len() < 2 {
-        return (genome, decoded, 0);
+        return starts.into_iter().map(|(g, d)| (g, d, 0)).collect();
     }
-    let results = std::thread::scope(|scope| {
+    let start = |t: usize| starts[t % starts.len()].clone();
+    std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for t in 1..threads {
-            let (g, d) = (genome.clone(), decoded.clone());
+            let (g, d) = start(t);
             let stop = &stop;
             let seed = options.seed;
             handles.push(scope.spawn(move || {
@@ -189,15 +223,8 @@ pub fn improve(
                 ..*p
             });
         };
-        let first = search(
-            model,
-            genome,
-            decoded,
-            &mut rng,
-            budget,
-            &mut poll,
-            &mut report,
-        );
+        let (g, d) = start(0);
+        let first = search(model, g, d, &mut rng, budget, &mut poll, &mut report);
         // Only the caller's termination stops the other threads: with an iteration budget
         // each thread runs its own budget to the end, so results do not depend on timing.
         let mut all = vec![first];
@@ -205,19 +232,7 @@ pub fn improve(
             all.push(h.join().expect("search thread panicked"));
         }
         all
-    });
-    let iterations = results.iter().map(|r| r.2).sum();
-    let mut best: Option<(Genome, Decoded)> = None;
-    for (g, d, _) in results {
-        if best
-            .as_ref()
-            .is_none_or(|b| d.score.total < b.1.score.total)
-        {
-            best = Some((g, d));
-        }
-    }
-    let (g, d) = best.expect("at least one thread");
-    (g, d, iterations)
+    })
 }
 
 const HISTORY: usize = 40;

@@ -283,6 +283,12 @@ pub struct OperationSpec {
     /// Product made (CIP on product change).
     #[serde(default)]
     pub product: Option<String>,
+    /// A CIP right before this operation on whichever unit runs it, whatever ran there before
+    /// (also when it is the unit's first operation: the unit's state before the horizon is
+    /// unknown). The unit's `cip` rule gives its minutes and cost, so every alternative unit
+    /// must have one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cip_before: bool,
     /// Product family (changeover tables keyed by family).
     #[serde(default)]
     pub family: Option<String>,

@@ -87,6 +87,9 @@ impl PlantProblem {
         let mut demand: HashMap<&str, f64> = HashMap::new();
         for op in &self.operations {
             validate_operation(op, &known, &supply)?;
+            if op.cip_before {
+                self.validate_cip_before(op)?;
+            }
             for q in &op.consumes {
                 *demand.entry(q.material.as_str()).or_default() += q.quantity;
             }
@@ -96,6 +99,27 @@ impl PlantProblem {
         }
         material_balance(demand, &supply)?;
         self.find_cycle(&known.ops)
+    }
+
+    /// An operation that requires a CIP runs only on units with a CIP rule (its length).
+    fn validate_cip_before(&self, op: &OperationSpec) -> Result<(), ProblemError> {
+        for (k, alt) in op.alternatives.iter().enumerate() {
+            if self
+                .units
+                .iter()
+                .any(|u| u.id == alt.unit && u.cip.is_none())
+            {
+                return Err(ProblemError::invalid(
+                    &op.id,
+                    &format!("alternatives[{k}]"),
+                    format!(
+                        "cip_before needs a CIP on unit `{}`, which has no `cip` rule",
+                        alt.unit
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_header(&self) -> Result<(), ProblemError> {

@@ -63,6 +63,7 @@ fn describe(l: &Link) -> String {
                     .reasons
                     .iter()
                     .map(|r| match r {
+                        CipReason::Required => "required by the operation".to_owned(),
                         CipReason::ProductChange { from, to } => {
                             format!(
                                 "product {}→{}",

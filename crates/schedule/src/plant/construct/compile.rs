@@ -127,6 +127,7 @@ impl Model {
                         .collect(),
                     succs: Vec::new(),
                     product: o.product.as_deref().map(&mut intern),
+                    cip_before: o.cip_before,
                     pools: o
                         .pools
                         .iter()

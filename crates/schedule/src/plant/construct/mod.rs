@@ -52,6 +52,8 @@ pub(crate) struct Op {
     pub preds: Vec<(usize, i64, Option<i64>)>,
     pub succs: Vec<usize>,
     pub product: Option<u32>,
+    /// A CIP is due right before this operation, whatever ran before it.
+    pub cip_before: bool,
     pub pools: Vec<(usize, i64)>,
     pub consumes: Vec<(usize, f64)>,
     pub produces: Vec<(usize, f64)>,

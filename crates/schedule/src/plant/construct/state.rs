@@ -109,7 +109,8 @@ impl<'m> State<'m> {
         let mut cip = false;
         if let Some(rule) = &u.cip {
             let product = self.m.ops[op].product;
-            cip = (rule.on_product_change && st.last_product.is_some_and(|p| p != product))
+            cip = self.m.ops[op].cip_before
+                || (rule.on_product_change && st.last_product.is_some_and(|p| p != product))
                 || rule.after_batches.is_some_and(|n| st.batches >= n)
                 || rule
                     .max_run
@@ -189,7 +190,10 @@ impl<'m> State<'m> {
     fn earliest(&self, op: usize, alt: &Alt, lb: i64, setup: i64) -> Result<i64, usize> {
         let o = &self.m.ops[op];
         let st = &self.units[alt.unit];
-        let mut t = lb.max(st.ready.saturating_add(setup));
+        // A setup runs inside the horizon: never before minute 0 (a CIP the first operation
+        // of a unit requires is done, not assumed done before the schedule starts).
+        let ready = if setup > 0 { st.ready.max(0) } else { st.ready };
+        let mut t = lb.max(ready.saturating_add(setup));
         loop {
             let t0 = t;
             t = self.unit_fit(alt.unit, t, setup, alt.dur);

@@ -404,6 +404,9 @@ impl CipCounter {
         dur: i64,
     ) -> Option<CipSetup> {
         let mut reasons = Vec::new();
+        if op.cip_before {
+            reasons.push(CipReason::Required);
+        }
         if rule.on_product_change
             && let Some(q) = before
             && q.product != op.product

@@ -64,6 +64,8 @@ pub struct ChangeoverSetup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CipReason {
+    /// The operation itself requires one (`cip_before`).
+    Required,
     /// The product changed.
     ProductChange {
         from: Option<String>,

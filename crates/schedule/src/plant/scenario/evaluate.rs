@@ -1,12 +1,12 @@
 //! Judging a schedule under a scenario (KPIs and Monte Carlo lateness risk against the
-//! original due dates), solving one scenario from where its search starts, and ranking the
-//! evaluated scenarios by weighted KPIs.
+//! original due dates), searching one scenario from where its search starts (the plan and a
+//! fresh construction side by side), and ranking the evaluated scenarios by weighted KPIs.
 
 use std::collections::BTreeMap;
 
 use super::super::checker::check;
-use super::super::construct::{Genome, Model, decode};
-use super::super::improve::{PlantSolution, PlantSolveOptions, improve, solve_plant};
+use super::super::construct::{Genome, decode};
+use super::super::improve::{PlantSolveOptions, first_feasible, improve_from, solve_plant};
 use super::super::problem::{Objective, PlantProblem, PlantSchedule};
 use super::super::risk::{OrderRisk, lateness_risk};
 use super::changes::{apply_changes, describe, overtime_used, problem_with};
@@ -97,10 +97,19 @@ pub fn assess(
 pub(super) enum Start<'s> {
     /// This very schedule, unchanged (the plan in force as `as_planned`).
     Keep(&'s PlantSchedule),
-    /// Improve from this schedule under the scenario's objective and changes.
+    /// Search from this schedule and, beside it, from a fresh construction under the
+    /// scenario's own objective (two starting points, one search thread each at least).
     From(&'s PlantSchedule),
     /// Construct and improve from scratch.
     Fresh,
+}
+
+/// A scenario as it is searched: its kind, the objective it searches under and its changes
+/// to the problem.
+pub(super) struct Setup {
+    pub(super) kind: ScenarioKind,
+    pub(super) objective: Objective,
+    pub(super) changes: ScenarioChanges,
 }
 
 /// One scenario solved and judged, before ranking.
@@ -116,21 +125,26 @@ pub(super) struct Evaluated {
     pub(super) kept_plan: bool,
 }
 
-pub(super) fn evaluate(
+/// What a scenario's search ended with: the distinct best schedules of its search threads
+/// (feasible for the scenario's problem), by thread.
+pub(super) struct Searched {
+    pub(super) candidates: Vec<PlantSchedule>,
+    pub(super) iterations: u64,
+}
+
+/// Searches one scenario from `start` under `objective` and its `changes`.
+pub(super) fn search(
     original: &PlantProblem,
-    kind: ScenarioKind,
-    changes: ScenarioChanges,
-    objective: Objective,
+    setup: &Setup,
     options: &ScenarioOptions,
     start: Start<'_>,
     termination: &mut dyn Termination,
-) -> Result<Evaluated, ScenarioError> {
-    let solve_problem = apply_changes(original, &changes, true);
-    let judge_problem = problem_with(original, &changes);
-    let plan = match start {
-        Start::Keep(p) | Start::From(p) => Some(p),
-        Start::Fresh => None,
-    };
+) -> Result<Searched, ScenarioError> {
+    let Setup {
+        kind,
+        objective,
+        ref changes,
+    } = *setup;
     let solve_options = PlantSolveOptions {
         // Each scenario searches from its own seed; the risk runs share one.
         seed: options.seed ^ (kind as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D),
@@ -138,57 +152,67 @@ pub(super) fn evaluate(
         max_iterations: options.max_iterations,
         objective: Some(objective),
     };
-    let solution = match start {
-        // The kept plan is judged below, not scored here: its bound is the trivial one.
-        Start::Keep(schedule) => PlantSolution {
-            schedule: schedule.clone(),
-            score: Default::default(),
-            initial_score: Default::default(),
+    let solve_problem = apply_changes(original, changes, true);
+    match start {
+        Start::Keep(schedule) => Ok(Searched {
+            candidates: vec![schedule.clone()],
             iterations: 0,
-            bound: Default::default(),
-            gap_percent: 0.0,
-        },
-        Start::From(schedule) => {
-            let mut p = solve_problem.clone();
-            p.objective = Some(objective);
-            let model = Model::compile(&p);
-            let genome = Genome::from_schedule(&model, &p, schedule);
-            match decode(&model, &genome) {
-                Ok(decoded) => {
-                    let (_, best, iterations) = improve(
-                        &model,
-                        genome,
-                        decoded,
-                        &solve_options,
-                        termination,
-                        &mut |_| {},
-                    );
-                    let improved = best.to_schedule(&model);
-                    // The plan itself holds under every what-if (they add availability or
-                    // change weights and due dates only): a what-if never answers with
-                    // something worse, by its own objective, than keeping the plan.
-                    let keep = check(&p, schedule);
-                    let found = check(&p, &improved);
-                    let schedule = if keep.feasible && keep.kpis.objective <= found.kpis.objective {
-                        schedule.clone()
-                    } else {
-                        improved
-                    };
-                    PlantSolution::new(&model, schedule, best.score, Default::default(), iterations)
-                }
-                // The plan in force does not replay under this scenario: start afresh.
-                Err(_) => solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?,
-            }
+        }),
+        Start::Fresh => {
+            let solution = solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?;
+            Ok(Searched {
+                candidates: vec![solution.schedule],
+                iterations: solution.iterations,
+            })
         }
-        Start::Fresh => solve_plant(&solve_problem, &solve_options, termination, &mut |_| {})?,
-    };
-    let mut judged = judge_problem.clone();
-    judged.objective = Some(objective);
-    debug_assert!(check(&judged, &solution.schedule).feasible, "{kind}");
+        Start::From(schedule) => {
+            let (model, genome, decoded) = first_feasible(&solve_problem, Some(objective))?;
+            let mut starts = Vec::new();
+            // The plan replays under every what-if (they add availability or change weights
+            // and due dates only); should it not, the fresh start alone is searched.
+            let replayed = Genome::from_schedule(&model, &solve_problem, schedule);
+            if let Ok(d) = decode(&model, &replayed) {
+                starts.push((replayed, d));
+            }
+            starts.push((genome, decoded));
+            let results = improve_from(&model, starts, &solve_options, termination, &mut |_| {});
+            let mut candidates: Vec<PlantSchedule> = Vec::new();
+            for (_, d, _) in &results {
+                let s = d.to_schedule(&model);
+                if !candidates.contains(&s) {
+                    candidates.push(s);
+                }
+            }
+            Ok(Searched {
+                candidates,
+                iterations: results.iter().map(|r| r.2).sum(),
+            })
+        }
+    }
+}
+
+/// A scenario's chosen schedule judged (KPIs and risk against the original due dates).
+pub(super) fn judge(
+    original: &PlantProblem,
+    setup: Setup,
+    options: &ScenarioOptions,
+    schedule: PlantSchedule,
+    iterations: u64,
+    plan: Option<&PlantSchedule>,
+) -> Result<Evaluated, ScenarioError> {
+    let Setup {
+        kind,
+        objective,
+        changes,
+    } = setup;
+    debug_assert!(
+        check(&problem_with(original, &changes), &schedule).feasible,
+        "{kind}"
+    );
     let Assessment { kpis, order_risk } = assess(
         original,
         &changes,
-        &solution.schedule,
+        &schedule,
         &RiskOptions {
             runs: options.risk_runs,
             duration_spread: options.duration_spread,
@@ -202,9 +226,9 @@ pub(super) fn evaluate(
         changes,
         kpis,
         order_risk,
-        kept_plan: plan.is_some_and(|p| *p == solution.schedule),
-        schedule: solution.schedule,
-        iterations: solution.iterations,
+        kept_plan: plan.is_some_and(|p| *p == schedule),
+        schedule,
+        iterations,
     })
 }
 

@@ -20,6 +20,15 @@
 //! not from the dice. A scenario that does not apply (no calendar-bound unit, all weights
 //! equal) is reported in [`ScenarioReport::skipped`] with the reason.
 //!
+//! Every what-if is a genuine alternative or is not listed: it searches from the plan (the
+//! schedule in force, else `as_planned`'s) and from a fresh construction under its own
+//! objective, side by side, and answers with the best schedule by its own KPI first
+//! (makespan, weighted tardiness, changeovers; the weighted objective for overtime and
+//! deferral) that is strictly better than the plan on that KPI and whose KPIs differ from the
+//! plan's and from every answer chosen before it. One that finds none is reported in
+//! [`ScenarioReport::none_found`] with the reason ("no alternative trading … for … was found
+//! within the budget"), so the list may be shorter than asked, never padded with the plan.
+//!
 //! Ranking: each KPI is scored in `[0, 1]` against the best scenario — throughput as
 //! `value / best`, changeover cost as `best / value` (changeover minutes when no scenario has
 //! any cost), on-time as `1 − weighted probability of being late` — and the scores are
@@ -28,11 +37,12 @@
 //! Pure like the rest of the crate: the caller supplies a [`Termination`] per scenario.
 //!
 //! The options, results and errors live here with [`run_scenarios`]; `changes` builds and
-//! checks a scenario's overtime and deferrals, `evaluate` solves and judges one scenario
-//! and ranks them all.
+//! checks a scenario's overtime and deferrals, `evaluate` searches and judges one scenario
+//! and ranks them all, `select` chooses a what-if's answer among what its search found.
 
 mod changes;
 mod evaluate;
+mod select;
 #[cfg(test)]
 mod tests;
 
@@ -51,7 +61,8 @@ use super::problem::{Interval, Objective, PlantProblem, PlantSchedule, Preset, P
 use super::risk::OrderRisk;
 use crate::termination::Termination;
 use changes::{deferrals, overtime_changes};
-use evaluate::{Start, evaluate, rank};
+use evaluate::{Setup, Start, judge, rank, search};
+use select::{choose, signature};
 
 /// A what-if the caller can ask for (`as_planned` is always run first).
 #[derive(
@@ -216,12 +227,13 @@ pub struct ScenarioResult {
     /// Feasible against the scenario's problem (the original plus its changes).
     pub schedule: PlantSchedule,
     pub iterations: u64,
-    /// The answer is the plan in force unchanged: no better schedule was found under this
-    /// scenario's objective and assumptions (always for `as_planned` given a plan).
+    /// The answer is the plan in force unchanged: only ever `as_planned` given a plan (a
+    /// what-if that finds nothing better is in [`ScenarioReport::none_found`] instead).
     pub kept_plan: bool,
 }
 
-/// A scenario that was asked for but does not apply to this problem.
+/// A scenario that was asked for but does not apply to this problem, or found no
+/// alternative to the plan; `reason` says which.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SkippedScenario {
     pub scenario: ScenarioKind,
@@ -234,6 +246,11 @@ pub struct ScenarioReport {
     /// Best first.
     pub scenarios: Vec<ScenarioResult>,
     pub skipped: Vec<SkippedScenario>,
+    /// What-ifs that were searched but found no alternative to the plan: nothing better on
+    /// their own KPI within the budget, or only the same KPIs as the plan or another answer.
+    /// They are not in `scenarios`, which never pads the list with the plan again.
+    #[serde(default)]
+    pub none_found: Vec<SkippedScenario>,
     /// The unit given overtime: the worst bottleneck of the as-planned schedule (by the
     /// minutes it holds up late orders, then by load; see [`super::explain`]) among the
     /// units that work to a calendar and carry work.
@@ -320,11 +337,13 @@ fn validate_options(options: &ScenarioOptions) -> Result<(), ScenarioError> {
 }
 
 /// Runs `as_planned` and the asked-for what-ifs and ranks them. With `plan` (the schedule
-/// in force, which must pass the checker) `as_planned` is that plan as it stands and every
-/// what-if starts its search from it, so the scenarios are variations of the plan rather than
-/// independent searches; without it `as_planned` is solved too. `termination_for` gives each
-/// scenario its own stop condition (a time slice, a cancellation flag); `progress(done,
-/// total)` is called after each scenario.
+/// in force, which must pass the checker) `as_planned` is that plan as it stands; without it
+/// `as_planned` is solved. Every what-if searches from that plan and, side by side, from a
+/// fresh construction under its own objective, and answers with the best schedule by its own
+/// KPI that beats the plan on it and offers KPIs no other answer has; a what-if that finds
+/// none is listed in [`ScenarioReport::none_found`] with the reason, not padded in.
+/// `termination_for` gives each scenario its own stop condition (a time slice, a
+/// cancellation flag); `progress(done, total)` is called after each scenario.
 pub fn run_scenarios<'t>(
     problem: &PlantProblem,
     plan: Option<&PlantSchedule>,
@@ -344,15 +363,31 @@ pub fn run_scenarios<'t>(
         }
     }
     let total = options.scenarios.len() + 1;
-    let planned_objective = problem.weights();
-    let base = evaluate(
+    let planned = |kind, changes| Setup {
+        kind,
+        objective: problem.weights(),
+        changes,
+    };
+    let base_setup = planned(ScenarioKind::AsPlanned, ScenarioChanges::default());
+    let searched = search(
         problem,
-        ScenarioKind::AsPlanned,
-        ScenarioChanges::default(),
-        planned_objective,
+        &base_setup,
         options,
         plan.map_or(Start::Fresh, Start::Keep),
         &mut *termination_for(ScenarioKind::AsPlanned),
+    )?;
+    let reference = searched.candidates[0].clone();
+    let mut taken = vec![(
+        ScenarioKind::AsPlanned,
+        signature(problem, &base_setup, &reference),
+    )];
+    let base = judge(
+        problem,
+        base_setup,
+        options,
+        reference.clone(),
+        searched.iterations,
+        plan,
     )?;
     progress(1, total);
     let bottleneck = explain(problem, &base.schedule)?
@@ -367,6 +402,7 @@ pub fn run_scenarios<'t>(
         });
     let mut evaluated = vec![base];
     let mut skipped = Vec::new();
+    let mut none_found = Vec::new();
     for (i, &kind) in options.scenarios.iter().enumerate() {
         let preset = |p| Ok((Objective::preset(p), ScenarioChanges::default()));
         let setup: Result<(Objective, ScenarioChanges), String> = match kind {
@@ -378,48 +414,70 @@ pub fn run_scenarios<'t>(
                 None => Err("no unit that works to a calendar carries any work".into()),
                 Some(b) => {
                     overtime_changes(problem, &b.unit, options.overtime_minutes).map(|overtime| {
-                        (
-                            planned_objective,
-                            ScenarioChanges {
-                                overtime,
-                                deferred: Vec::new(),
-                            },
-                        )
+                        let changes = ScenarioChanges {
+                            overtime,
+                            deferred: Vec::new(),
+                        };
+                        (problem.weights(), changes)
                     })
                 }
             },
             ScenarioKind::DeferLowPriority => {
                 deferrals(problem, options.defer_minutes).map(|deferred| {
-                    (
-                        planned_objective,
-                        ScenarioChanges {
-                            overtime: Vec::new(),
-                            deferred,
-                        },
-                    )
+                    let changes = ScenarioChanges {
+                        overtime: Vec::new(),
+                        deferred,
+                    };
+                    (problem.weights(), changes)
                 })
             }
         };
-        match setup {
-            Err(reason) => skipped.push(SkippedScenario {
+        let setup = match setup {
+            Err(reason) => {
+                skipped.push(SkippedScenario {
+                    scenario: kind,
+                    reason,
+                });
+                progress(i + 2, total);
+                continue;
+            }
+            Ok((objective, changes)) => Setup {
+                kind,
+                objective,
+                changes,
+            },
+        };
+        let searched = search(
+            problem,
+            &setup,
+            options,
+            Start::From(&reference),
+            &mut *termination_for(kind),
+        )?;
+        match choose(problem, &setup, &searched.candidates, &reference, &taken) {
+            Ok(k) => {
+                let schedule = searched.candidates[k].clone();
+                taken.push((kind, signature(problem, &setup, &schedule)));
+                evaluated.push(judge(
+                    problem,
+                    setup,
+                    options,
+                    schedule,
+                    searched.iterations,
+                    plan,
+                )?);
+            }
+            Err(reason) => none_found.push(SkippedScenario {
                 scenario: kind,
                 reason,
             }),
-            Ok((objective, changes)) => evaluated.push(evaluate(
-                problem,
-                kind,
-                changes,
-                objective,
-                options,
-                plan.map_or(Start::Fresh, Start::From),
-                &mut *termination_for(kind),
-            )?),
         }
         progress(i + 2, total);
     }
     Ok(ScenarioReport {
         scenarios: rank(evaluated, options.ranking),
         skipped,
+        none_found,
         bottleneck,
         ranking: options.ranking,
     })
