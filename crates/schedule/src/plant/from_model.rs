@@ -12,12 +12,13 @@
 //!   certification nobody holds is an error naming the order, step and certification;
 //! - intermediate materials are tracked: stock on hand from the lots, produced at the end of
 //!   their orders, consumed at the start of the steps that use them. Purchased materials are
-//!   tracked when receipts (ATP dates) are given for them.
+//!   tracked when receipts (ATP dates) are given for them. Lots the caller names as held
+//!   (quality holds) are not stock: nothing on hand in them counts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use model::{
-    Catalog, ChangeoverKey, EquipmentState, MaterialId, MaterialKind, OperationRef, OrderState,
+    Catalog, ChangeoverKey, EquipmentState, LotId, MaterialId, MaterialKind, OperationRef, OrderState,
     OrderStatus, PlantState, ProductionOrder, ResourcePool, Routing, Step, StepDuration, Timestamp,
     UnitId,
 };
@@ -39,6 +40,8 @@ pub struct FromModelOptions {
     /// When intermediate demand exceeds stock plus production, raise the initial stock to
     /// cover it instead of failing (the reference plant's order book assumes stock).
     pub assume_intermediate_stock: bool,
+    /// Lots that may not be used (on quality hold): their quantity on hand is not stock.
+    pub held_lots: BTreeSet<LotId>,
 }
 
 impl FromModelOptions {
@@ -50,6 +53,7 @@ impl FromModelOptions {
             downtime: Vec::new(),
             down_minutes: None,
             assume_intermediate_stock: true,
+            held_lots: BTreeSet::new(),
         }
     }
 }
@@ -263,7 +267,10 @@ impl<'a> Mapping<'a> {
     /// Intermediate materials with the stock on hand, and purchased ones with receipts.
     fn tracked_materials(&self) -> BTreeMap<String, MaterialSpec> {
         let mut on_hand: BTreeMap<String, f64> = BTreeMap::new();
-        for lot in self.state.lots.values() {
+        for (id, lot) in &self.state.lots {
+            if self.options.held_lots.contains(id) {
+                continue;
+            }
             *on_hand.entry(lot.material.to_string()).or_default() += lot.on_hand().max(0.0);
         }
         let mut tracked: BTreeMap<String, MaterialSpec> = BTreeMap::new();
