@@ -21,19 +21,19 @@
 //! solver runs on a blocking thread ([`app::blocking`]).
 
 use app::blocking;
+use app::schedule::in_force::{
+    CandidatePlan, MakePlanRequest, PlanAnswer, PlanSummary, PlanVersion, ProblemAnswer,
+};
 use app::schedule::{
     CheckRequest, ExplainRequest, OptimizeRequest, OptimizeResponse, RepairRequest, RepairResponse,
     SolveRequest, SolveResponse,
 };
-use app::schedule::in_force::{
-    CandidatePlan, MakePlanRequest, PlanAnswer, PlanSummary, PlanVersion, ProblemAnswer,
-};
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{get, post};
-use serde::Deserialize;
 use schedule::plant::checker::CheckReport;
 use schedule::plant::explain::Explanation;
+use serde::Deserialize;
 
 use crate::AppState;
 use crate::api::{Created, Json200};
@@ -274,7 +274,9 @@ async fn versions(
             store::MAX_PLAN_VERSIONS
         )));
     }
-    Ok(Json200(app::schedule::in_force::history(&app, limit).await?))
+    Ok(Json200(
+        app::schedule::in_force::history(&app, limit).await?,
+    ))
 }
 
 async fn current_problem(

@@ -12,11 +12,11 @@ use govern::Status;
 use model::Timestamp;
 use serde_json::{Value, json};
 
+use crate::backend::GovernanceRow;
 use crate::backend::PlanRow;
 use crate::error::{Result, StoreError};
 use crate::govern::{GovernanceWrite, StoredProposal};
 use crate::store::{Entry, Store, now_ms};
-use crate::backend::GovernanceRow;
 
 /// A plan version as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +67,12 @@ fn stored_plan(row: PlanRow) -> Result<StoredPlan> {
 impl Store {
     /// The plan in force (the highest version), if a plan was ever put in force.
     pub async fn plan_in_force(&self) -> Result<Option<StoredPlan>> {
-        self.inner.backend.plan_latest().await?.map(stored_plan).transpose()
+        self.inner
+            .backend
+            .plan_latest()
+            .await?
+            .map(stored_plan)
+            .transpose()
     }
 
     /// One plan version.
@@ -104,7 +109,9 @@ impl Store {
             return Ok(None);
         };
         let body = serde_json::from_str(&body).map_err(|e| {
-            corrupt(format!("the candidate plan of `{proposal}` does not decode: {e}"))
+            corrupt(format!(
+                "the candidate plan of `{proposal}` does not decode: {e}"
+            ))
         })?;
         Ok(Some(StoredCandidate {
             proposal: proposal.to_owned(),

@@ -273,9 +273,9 @@ async fn stored_candidate(app: &App, id: &str) -> Result<Option<CandidatePlan>, 
     let Some(stored) = app.store.plan_candidate(id).await? else {
         return Ok(None);
     };
-    serde_json::from_value(stored.body)
-        .map(Some)
-        .map_err(|e| AppError::Corrupt(format!("the candidate plan of `{id}` does not decode: {e}")))
+    serde_json::from_value(stored.body).map(Some).map_err(|e| {
+        AppError::Corrupt(format!("the candidate plan of `{id}` does not decode: {e}"))
+    })
 }
 
 /// The candidate plan of proposal `id` and its alternatives, if `who` reads the proposal.

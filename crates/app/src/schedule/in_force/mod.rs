@@ -36,11 +36,11 @@ use schedule::plant::{PlantSolveOptions, solve_plant};
 use schedule::{Termination, TimeLimit};
 use store::{GovernanceWrite, StoredPlan};
 
-pub use self::candidate::{
-    Alternative, CandidatePlan, PlanDraft, applied, candidate, check_candidate_current,
-    propose, rolled_back,
-};
 pub(crate) use self::candidate::keep;
+pub use self::candidate::{
+    Alternative, CandidatePlan, PlanDraft, applied, candidate, check_candidate_current, propose,
+    rolled_back,
+};
 pub use self::problem::current_problem;
 pub use self::view::{AssignmentAt, PlanAnswer, ProblemAnswer, problem_for, view};
 use crate::{App, AppError, blocking};
@@ -221,9 +221,8 @@ pub fn plan_on(
         max_iterations: None,
         objective: None,
     };
-    let out =
-        schedule::plant::repair::repair(&problem, &rebased, &[], 0, &options, termination)
-            .map_err(AppError::impossible)?;
+    let out = schedule::plant::repair::repair(&problem, &rebased, &[], 0, &options, termination)
+        .map_err(AppError::impossible)?;
     crate::schedule::checked(&out.problem, &out.schedule)?;
     problem.reference = rebased.assignments;
     Ok((problem, out.schedule))
@@ -307,7 +306,12 @@ pub async fn adopt(
 
 /// The plant's clock: its latest event, or the service's clock before any.
 pub(crate) async fn plant_time(app: &App) -> Timestamp {
-    app.store.snapshot().await.state.clock.unwrap_or_else(|| app.now())
+    app.store
+        .snapshot()
+        .await
+        .state
+        .clock
+        .unwrap_or_else(|| app.now())
 }
 
 /// Stores `plan` as the next version (its `version` and `basis` are set here), expiring the

@@ -66,7 +66,10 @@ pub async fn current_problem(app: &App) -> Result<PlantProblem, AppError> {
 }
 
 /// Lots on an active hold, and the lots made by orders on an active hold.
-async fn held_lots(app: &App, state: &model::PlantState) -> Result<BTreeSet<LotId>, AppError> {
+pub(super) async fn held_lots(
+    app: &App,
+    state: &model::PlantState,
+) -> Result<BTreeSet<LotId>, AppError> {
     let mut lots = BTreeSet::new();
     let mut orders = BTreeSet::new();
     let mut offset = 0;

@@ -148,7 +148,11 @@ pub async fn problem_for(app: &App, who: &Principal) -> Result<ProblemAnswer, Ap
     for op in &mut problem.operations {
         op.predecessors.retain(|lag| ops.contains(&lag.op));
     }
-    let orders: BTreeSet<&str> = problem.operations.iter().map(|op| op.order.as_str()).collect();
+    let orders: BTreeSet<&str> = problem
+        .operations
+        .iter()
+        .map(|op| op.order.as_str())
+        .collect();
     problem.orders.retain(|o| orders.contains(o.id.as_str()));
     problem.reference.retain(|a| units.contains(&a.unit));
     Ok(ProblemAnswer {
