@@ -251,12 +251,12 @@ pub async fn current_plan(
     .await
 }
 
-/// Whether `who` may put a plan in force directly: an administrator or planner over the
-/// whole site (a plan covers every area).
+/// Whether `who` may put a plan in force directly: an administrator, supervisor or planner
+/// over the whole site (a plan covers every area).
 fn check_may_adopt(who: &Principal) -> Result<(), AppError> {
-    if !matches!(who.role, Role::Admin | Role::Planner) {
+    if !matches!(who.role, Role::Admin | Role::Supervisor | Role::Planner) {
         return Err(AppError::Forbidden(format!(
-            "{} (role {}) may not put a plan in force; administrators and planners may",
+            "{} (role {}) may not put a plan in force; administrators, supervisors and planners may",
             who.id, who.role
         )));
     }
@@ -271,7 +271,8 @@ fn check_may_adopt(who: &Principal) -> Result<(), AppError> {
 }
 
 /// Checks `schedule` against `problem` with the independent checker and puts it in force as
-/// the next version, made by `who` (an administrator or site-wide planner), superseding the
+/// the next version, made by `who` (an administrator, supervisor or planner of the whole
+/// site), superseding the
 /// plan in force and expiring every proposal still waiting whose candidate started from it.
 pub async fn adopt(
     app: &App,

@@ -310,7 +310,7 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
         modified_by: Some("mixplane-scheduler/test".into()),
         proposal: None,
     };
-    // Only an administrator or site-wide planner puts a plan in force directly.
+    // Only an administrator, supervisor or planner of the whole site puts a plan in force.
     let viewer = person("victor", Role::Viewer);
     assert!(matches!(
         adopt(&app, &viewer, &problem, first.clone(), provenance.clone()).await,
