@@ -51,7 +51,10 @@ async fn no_plan_is_404_until_one_is_put_in_force() {
     assert_eq!(status, 404, "{body}");
     assert_eq!(content_type, "application/problem+json");
     assert!(
-        body["detail"].as_str().unwrap().contains("POST /v1/schedule/plan"),
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("POST /v1/schedule/plan"),
         "{body}"
     );
     // Only administrators and site-wide planners put a plan in force.
@@ -65,7 +68,10 @@ async fn no_plan_is_404_until_one_is_put_in_force() {
         .call("POST", "/v1/schedule/plan", &pack_planner, Some(json!({})))
         .await;
     assert_eq!(status, 403, "{body}");
-    assert!(body["detail"].as_str().unwrap().contains("A-PACK"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("A-PACK"),
+        "{body}"
+    );
 
     let made = make_plan(&app).await;
     assert_eq!(made["version"], 1);
@@ -112,9 +118,7 @@ async fn an_area_reader_sees_only_its_areas_units() {
     for a in seen {
         assert!(pack.contains(a["unit"].as_str().unwrap()), "{a}");
     }
-    let (status, answer) = app
-        .call("GET", "/v1/schedule/problem", &reader, None)
-        .await;
+    let (status, answer) = app.call("GET", "/v1/schedule/problem", &reader, None).await;
     assert_eq!(status, 200, "{answer}");
     let units = answer["problem"]["units"].as_array().unwrap();
     assert!(!units.is_empty());
@@ -150,7 +154,12 @@ async fn a_what_if_of_the_plant_as_it_is_now_commits_applies_and_is_the_next_pla
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["kept_plan"] == false && s["changes"]["overtime"].as_array().is_none_or(Vec::is_empty))
+        .find(|s| {
+            s["kept_plan"] == false
+                && s["changes"]["overtime"]
+                    .as_array()
+                    .is_none_or(Vec::is_empty)
+        })
         .expect("a scenario that changes the plan")
         .clone();
     let (status, _, proposal) = app
