@@ -271,7 +271,11 @@ pub async fn commit(
                 "plan: a plan needs the problem it is a schedule of; send both, or neither to commit against the plan in force".into(),
             ));
         }
-        let mut problem = crate::schedule::in_force::current_problem(app).await?;
+        // The problem the what-ifs ran on (`scenarios_now`): the current one, less a maximum
+        // wait behind a running step the plant can no longer keep.
+        let current =
+            crate::schedule::in_force::current_plan(app, request.seed, REBASE_SECONDS).await?;
+        let mut problem = current.problem;
         if let Some(plan) = &in_force {
             let rebased = crate::schedule::in_force::rebase(plan, &problem);
             problem.reference = rebased.assignments.clone();

@@ -31,8 +31,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use schedule::plant::checker::{Kpis, check};
+use schedule::plant::construct::DecodeError;
 use schedule::plant::problem::{Assignment, PlantProblem, PlantSchedule};
-use schedule::plant::{PlantSolveOptions, solve_plant};
+use schedule::plant::{PlantSolveError, PlantSolveOptions, solve_plant};
 use schedule::{Termination, TimeLimit};
 use store::{GovernanceWrite, StoredPlan};
 
@@ -252,10 +253,29 @@ pub fn plan_on(
         objective: Some(weights),
         ..options
     };
-    let solution =
-        solve_plant(&problem, &options, termination, &mut |_| {}).map_err(AppError::impossible)?;
-    crate::schedule::checked(&problem, &solution.schedule)?;
-    Ok((problem, solution.schedule))
+    match solve_plant(&problem, &options, termination, &mut |_| {}) {
+        Ok(solution) => {
+            crate::schedule::checked(&problem, &solution.schedule)?;
+            Ok((problem, solution.schedule))
+        }
+        // No schedule keeps that wait at all (the step before it runs now): the repair's
+        // problem, without it, is the one the plant can follow.
+        Err(_) => Ok((relaxed(&problem, out.problem, &out.schedule)?, out.schedule)),
+    }
+}
+
+/// `repaired` (a repair's problem: `problem` less the maximum waits behind running steps
+/// that cannot be kept) with `problem`'s objective and reference, after checking `schedule`
+/// against it.
+fn relaxed(
+    problem: &PlantProblem,
+    mut repaired: PlantProblem,
+    schedule: &PlantSchedule,
+) -> Result<PlantProblem, AppError> {
+    repaired.objective = problem.objective;
+    repaired.reference = problem.reference.clone();
+    crate::schedule::checked(&repaired, schedule)?;
+    Ok(repaired)
 }
 
 /// The plant as it is now and the plan in force on it: what an agent repairing after a
@@ -462,11 +482,7 @@ pub async fn make_plan(
     }
     let problem = current_problem(app).await?;
     let seed = request.seed;
-    let (problem, schedule) = blocking(move || {
-        let schedule = solve_current(&problem, seed, seconds)?;
-        Ok((problem, schedule))
-    })
-    .await?;
+    let (problem, schedule) = blocking(move || solve_current(&problem, seed, seconds)).await?;
     let provenance = Provenance {
         reason,
         modified_by: Some(format!("{PLAN_ENGINE}/{}", env!("CARGO_PKG_VERSION"))),
@@ -475,13 +491,16 @@ pub async fn make_plan(
     adopt(app, who, &problem, schedule, provenance).await
 }
 
-/// The engine's schedule of `problem` after `seconds` of search (two threads), checked.
-/// CPU-bound: run it with [`crate::blocking`].
+/// The engine's schedule of `problem` after `seconds` of search (two threads), checked, with
+/// the problem it is a schedule of: `problem` itself, or — when the plant cannot keep a
+/// maximum wait behind a step running now (the step after it cannot start in time) — the
+/// problem without that wait, as a repair finds it. CPU-bound: run it with
+/// [`crate::blocking`].
 pub fn solve_current(
     problem: &PlantProblem,
     seed: u64,
     seconds: f64,
-) -> Result<PlantSchedule, AppError> {
+) -> Result<(PlantProblem, PlantSchedule), AppError> {
     let started = Instant::now();
     let mut term = TimeLimit {
         clock: move || started.elapsed().as_secs_f64(),
@@ -493,10 +512,25 @@ pub fn solve_current(
         max_iterations: None,
         objective: None,
     };
-    let solution =
-        solve_plant(problem, &options, &mut term, &mut |_| {}).map_err(AppError::impossible)?;
-    crate::schedule::checked(problem, &solution.schedule)?;
-    Ok(solution.schedule)
+    match solve_plant(problem, &options, &mut term, &mut |_| {}) {
+        Ok(solution) => {
+            crate::schedule::checked(problem, &solution.schedule)?;
+            Ok((problem.clone(), solution.schedule))
+        }
+        Err(PlantSolveError::Decode(DecodeError::MaxLag { .. })) => {
+            let out = schedule::plant::repair::repair(
+                problem,
+                &PlantSchedule::default(),
+                &[],
+                0,
+                &options,
+                &mut term,
+            )
+            .map_err(AppError::impossible)?;
+            Ok((relaxed(problem, out.problem, &out.schedule)?, out.schedule))
+        }
+        Err(e) => Err(AppError::impossible(e)),
+    }
 }
 
 #[cfg(test)]
