@@ -1,6 +1,7 @@
 //! `mixplane demo`: recreate the demo data from the reference plant, simulate it, store the
-//! events, print a plant summary and serve the API, while the simulator runs the plant on
-//! live at `--speed` (`commands::live`; `--speed 0` keeps the store static).
+//! events, put the engine's plan of the plant as it is now in force and dispatch it, print a
+//! plant summary and serve the API with the live agents, while the simulator runs the plant
+//! on live at `--speed` (`commands::live`; `--speed 0` keeps the store static).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -127,13 +128,33 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let state = runtime.block_on(store.state());
     print!("{}", summary(&catalog, &state, args.days, args.seed));
     print!("{schedule_summary}");
+    let app = super::govern::app_over(store.clone(), &settings.data_dir)?;
+    // The plan in force first (the what-ifs, agents and proposals start from it), sent to the
+    // MES as its dispatch list so the simulated plant follows it; then the demo's proposals and
+    // the quality agent's holds, which go through the same governance.
+    let plan = runtime.block_on(super::govern::demo_plan(&app, args.seed))?;
+    let dispatched = runtime
+        .block_on(super::govern::dispatch_plan(&app, &plan))
+        .context("dispatching the plan in force")?;
+    println!(
+        "Plan in force      version {} from {}: {} operations ({dispatched} dispatched), {} late orders, makespan {} min (GET /v1/schedule)",
+        plan.version,
+        plan.horizon_start,
+        plan.schedule.assignments.len(),
+        plan.kpis.late_orders,
+        plan.kpis.makespan
+    );
+    let trigger = events.last().map(|e| e.id.to_string());
+    let proposals = runtime
+        .block_on(super::govern::demo_proposals(&app, trigger.as_deref()))
+        .context("proposing the demo's changes")?;
     let quality = runtime.block_on(async {
-        app::quality::enforce(&store).await?;
+        app::quality::enforce_app(&app).await?;
         store.quality_counts().await
     });
     let quality = quality.context("judging the quality results")?;
     println!(
-        "Quality            {} alerts, {} holds, {} open nonconformances (enterprise SPC policy)",
+        "Quality            {} alerts, {} holds, {} open nonconformances (enterprise SPC policy; holds proposed by the quality agent under the policy)",
         quality.alerts, quality.holds_active, quality.nonconformances_open
     );
     println!(
@@ -141,11 +162,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         settings.data_dir.display(),
         started.elapsed().as_secs_f64()
     );
-    let app = super::govern::app_over(store.clone(), &settings.data_dir)?;
-    let trigger = events.last().map(|e| e.id.to_string());
-    let proposals = runtime
-        .block_on(super::govern::demo_proposals(&app, trigger.as_deref()))
-        .context("proposing the demo's changes")?;
     print!(
         "{}",
         super::govern::summary(&token, &proposals, &settings.bind)

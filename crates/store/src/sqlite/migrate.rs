@@ -39,6 +39,7 @@ const MIGRATIONS: [(i64, &str, &str); 6] = [
         include_str!("../../migrations/0020_governance.sql"),
     ),
     (30, "trace", include_str!("../../migrations/0030_trace.sql")),
+    (40, "plans", include_str!("../../migrations/0040_plans.sql")),
 ];
 
 /// The embedded migrations, as sqlx reads a migration directory.
