@@ -4,7 +4,6 @@
 //! `schedule_change` proposal). The use-cases, with their checks and the proposal's diff and
 //! evidence, are `app::scenario`'s.
 
-use app::blocking;
 use app::scenario::{CommitRequest, ScenariosRequest};
 use axum::extract::State;
 use axum::http::Method;
@@ -27,7 +26,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: Method::POST,
             path: "/v1/schedule/scenarios/commit",
             operation_id: "scheduleScenarioCommit",
-            summary: "Commit a what-if scenario: its schedule is re-checked against the scenario's problem and becomes a schedule_change proposal (KPIs of the plan in force vs the scenario as evidence; due-date moves, overtime windows and moved operations as the diff) that the policy applies or holds for approval",
+            summary: "Commit a what-if scenario: its schedule is re-checked against the scenario's problem (the current problem when none is sent) and becomes a schedule_change proposal (KPIs of the plan in force vs the scenario as evidence; due-date moves, overtime windows and moved operations as the diff) that the policy applies or holds for approval; applied, the scenario's schedule becomes the plan in force",
             tag: "schedule",
             params: &[],
             request: Some(|g| g.subschema_for::<CommitRequest>()),
@@ -45,7 +44,7 @@ fn scenarios_endpoint() -> Endpoint {
         method: Method::POST,
         path: "/v1/schedule/scenarios",
         operation_id: "scheduleScenarios",
-        summary: "What-if schedules (objective presets, overtime on the bottleneck, deferral of low-priority orders) with on-time risk per order, ranked by weighted KPIs",
+        summary: "What-if schedules (objective presets, overtime on the bottleneck, deferral of low-priority orders) with on-time risk per order, ranked by weighted KPIs; without a problem, of the plant as it is now starting from the plan in force",
         tag: "schedule",
         params: &[],
         request: Some(|g| g.subschema_for::<ScenariosRequest>()),
@@ -58,11 +57,10 @@ fn scenarios_endpoint() -> Endpoint {
 }
 
 async fn scenarios(
+    State(app): State<AppState>,
     Json(request): Json<ScenariosRequest>,
 ) -> Result<Json200<ScenarioReport>, Problem> {
-    Ok(Json200(
-        blocking(move || app::scenario::scenarios(&request)).await?,
-    ))
+    Ok(Json200(app::scenario::scenarios_now(&app, request).await?))
 }
 
 async fn commit(

@@ -9,29 +9,132 @@
 //! - `POST /v1/schedule/explain` takes a native problem and any schedule of it and answers
 //!   with the chain that made each late order late and the bottleneck units and pools.
 //!
+//! - `GET /v1/schedule` is the plan in force (version, provenance, KPIs, assignments in
+//!   minutes and RFC 3339), `GET /v1/schedule/versions` its history, `GET
+//!   /v1/schedule/problem` the problem of the plant as it is now, `POST /v1/schedule/plan`
+//!   puts the engine's plan of that problem in force (administrators and site-wide planners),
+//!   and `GET /v1/proposals/{id}/plan` is the candidate plan a proposal carries
+//!   (`app::schedule::in_force`; an area reader sees only its area's units' assignments).
+//!
 //! Every schedule returned has passed the independent checker; one that does not is a 500 (a
 //! solver bug), never an answer. Impossible input is a 422 naming what is at fault. The
 //! solver runs on a blocking thread ([`app::blocking`]).
 
 use app::blocking;
+use app::schedule::in_force::{
+    CandidatePlan, MakePlanRequest, PlanAnswer, PlanSummary, PlanVersion, ProblemAnswer,
+};
 use app::schedule::{
     CheckRequest, ExplainRequest, OptimizeRequest, OptimizeResponse, RepairRequest, RepairResponse,
     SolveRequest, SolveResponse,
 };
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::Method;
-use axum::routing::post;
+use axum::routing::{get, post};
 use schedule::plant::checker::CheckReport;
 use schedule::plant::explain::Explanation;
+use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::Json200;
-use crate::extract::Json;
+use crate::api::{Created, Json200};
+use crate::auth::Caller;
+use crate::extract::{Json, Query};
 use crate::problem::Problem;
-use crate::routes::{Endpoint, Permission};
+use crate::routes::{Endpoint, Param, Permission, path, query};
 
 /// The scheduling endpoints, appended to the route table by `api::endpoints`.
 pub fn endpoints() -> Vec<Endpoint> {
+    let mut endpoints = in_force_endpoints();
+    endpoints.extend(engine_endpoints());
+    endpoints
+}
+
+const VERSION_PARAMS: &[Param] = &[query(
+    "limit",
+    "integer",
+    "At most this many versions, newest first (1 to 100, default 20)",
+)];
+
+const PROPOSAL_PARAMS: &[Param] = &[path("id", "proposal id")];
+
+/// The plan in force, its history, the current problem and proposals' candidate plans.
+fn in_force_endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/schedule",
+            operation_id: "getSchedule",
+            summary: "The plan in force: version, provenance (who or what made it, from which proposal, when), KPIs, and the assignments in minutes and RFC 3339 (an area reader sees its area's units only); 404 when no plan is in force",
+            tag: "schedule",
+            params: &[],
+            request: None,
+            response: |g| g.subschema_for::<PlanAnswer>(),
+            success_status: 200,
+            permission: Permission::ReadSchedule,
+            conflicts: &[],
+            handler: || get(schedule_in_force),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/schedule/versions",
+            operation_id: "listScheduleVersions",
+            summary: "The versions of the plan in force, newest first, with their provenance and KPIs",
+            tag: "schedule",
+            params: VERSION_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<Vec<PlanSummary>>(),
+            success_status: 200,
+            permission: Permission::ReadSchedule,
+            conflicts: &[],
+            handler: || get(versions),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/schedule/problem",
+            operation_id: "getScheduleProblem",
+            summary: "The scheduling problem of the plant as it is now (open orders and their remaining steps, running steps fixed, units down, stock not on hold), which what-ifs and repairs start from (an area reader sees its area's units only)",
+            tag: "schedule",
+            params: &[],
+            request: None,
+            response: |g| g.subschema_for::<ProblemAnswer>(),
+            success_status: 200,
+            permission: Permission::ReadSchedule,
+            conflicts: &[],
+            handler: || get(current_problem),
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/schedule/plan",
+            operation_id: "makeSchedulePlan",
+            summary: "Solve the current problem and put the engine's plan in force as the next version (administrators and site-wide planners); waiting proposals that started from the plan it replaces expire",
+            tag: "schedule",
+            params: &[],
+            request: Some(|g| g.subschema_for::<MakePlanRequest>()),
+            response: |g| g.subschema_for::<PlanVersion>(),
+            success_status: 201,
+            permission: Permission::WriteSchedule,
+            conflicts: &[],
+            handler: || post(make_plan),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/proposals/{id}/plan",
+            operation_id: "getProposalPlan",
+            summary: "The candidate plan a proposal carries (its schedule, KPIs, the version it started from) and the alternatives its proposer ranked",
+            tag: "governance",
+            params: PROPOSAL_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<CandidatePlan>(),
+            success_status: 200,
+            permission: Permission::ReadProposals,
+            conflicts: &[],
+            handler: || get(proposal_plan),
+        },
+    ]
+}
+
+/// The engine endpoints over native problems and the classic payload.
+fn engine_endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint {
             method: Method::POST,
@@ -140,5 +243,67 @@ async fn explain_schedule(
 async fn repair(Json(request): Json<RepairRequest>) -> Result<Json200<RepairResponse>, Problem> {
     Ok(Json200(
         blocking(move || app::schedule::repair(request)).await?,
+    ))
+}
+
+async fn schedule_in_force(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json200<PlanAnswer>, Problem> {
+    match app::schedule::in_force::view(&app, &caller.0).await? {
+        Some(plan) => Ok(Json200(plan)),
+        None => Err(Problem::not_found(
+            "no plan in force: make one with `POST /v1/schedule/plan` (or `mixplane demo`), or apply a proposal that carries a plan",
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct VersionQuery {
+    limit: Option<u32>,
+}
+
+async fn versions(
+    State(app): State<AppState>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Json200<Vec<PlanSummary>>, Problem> {
+    let limit = q.limit.unwrap_or(20);
+    if limit == 0 || limit > store::MAX_PLAN_VERSIONS {
+        return Err(Problem::bad_request(format!(
+            "query parameter `limit` must be 1 to {}",
+            store::MAX_PLAN_VERSIONS
+        )));
+    }
+    Ok(Json200(
+        app::schedule::in_force::history(&app, limit).await?,
+    ))
+}
+
+async fn current_problem(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json200<ProblemAnswer>, Problem> {
+    Ok(Json200(
+        app::schedule::in_force::problem_for(&app, &caller.0).await?,
+    ))
+}
+
+async fn make_plan(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(request): Json<MakePlanRequest>,
+) -> Result<Created<PlanVersion>, Problem> {
+    Ok(Created(
+        app::schedule::in_force::make_plan(&app, &caller.0, request).await?,
+    ))
+}
+
+async fn proposal_plan(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json200<CandidatePlan>, Problem> {
+    Ok(Json200(
+        app::schedule::in_force::candidate(&app, &caller.0, &id).await?,
     ))
 }

@@ -12,7 +12,7 @@
 //!
 //! The operations are grouped by area into traits, one pair per area: [`LogStore`] and
 //! [`LogTx`], [`GovernanceStore`] and [`GovernanceTx`], [`QualityStore`] and [`QualityTx`],
-//! [`TraceStore`] and [`TraceTx`]. A backend implements all eight (SQLite does, in
+//! [`TraceStore`] and [`TraceTx`], [`PlanStore`] and [`PlanTx`]. A backend implements all ten (SQLite does, in
 //! `crate::sqlite`). The two enums forward each call to the backend in use, so the front's
 //! futures stay `Send` without boxing.
 //!
@@ -556,4 +556,50 @@ pub(crate) struct TraceDocumentRow<'a> {
     pub sha256: &'a str,
     pub events: i64,
     pub recorded_at: i64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans.
+
+seam! {
+    /// The plan versions and the candidate plans of proposals.
+    trait PlanStore for Backend {
+        /// The highest plan version (the plan in force).
+        fn plan_latest(&self) -> Result<Option<PlanRow>>;
+        /// One plan version.
+        fn plan_version(&self, version: i64) -> Result<Option<PlanRow>>;
+        /// Plan versions newest first, at most `limit`.
+        fn plan_versions(&self, limit: i64) -> Result<Vec<PlanRow>>;
+        /// The latest plan version made from a proposal.
+        fn plan_of_proposal(&self, proposal: &str) -> Result<Option<PlanRow>>;
+        /// A proposal's candidate plan: basis, created at, body.
+        fn plan_candidate(&self, proposal: &str) -> Result<Option<(Option<i64>, i64, String)>>;
+        /// Ids of the proposals still waiting (proposed or approved) whose candidate started
+        /// from a version before `version` (or from none), oldest first.
+        fn pending_candidates_before(&self, version: i64) -> Result<Vec<String>>;
+    }
+}
+
+seam! {
+    /// The rows of a plan write.
+    trait PlanTx for Tx {
+        /// Inserts a plan version; false (nothing written) unless the highest stored version
+        /// is `version - 1` (another plan was put in force first).
+        fn insert_plan_version(&mut self, row: &PlanRow) -> Result<bool>;
+        /// Stores a proposal's candidate plan (replacing one stored for it before).
+        fn insert_plan_candidate(&mut self, proposal: &str, basis: Option<i64>, at: i64, body: &str) -> Result<()>;
+        /// Deletes every plan version and candidate.
+        fn clear_plans(&mut self) -> Result<()>;
+    }
+}
+
+/// A plan version's stored columns; `body` is JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlanRow {
+    pub version: i64,
+    pub made_at: i64,
+    pub made_by: String,
+    pub proposal: Option<String>,
+    pub basis: Option<i64>,
+    pub body: String,
 }

@@ -59,6 +59,9 @@
 //!
 //! # Other modules
 //!
+//! `plans` keeps the plan versions (the highest is the plan in force) and the candidate plans
+//! of proposals, as opaque JSON, putting a version in force and expiring the proposals it
+//! supersedes in one transaction.
 //! `govern` (with `principals`: the rules no caller can talk around — a name is never
 //! rebound, the last global administrator stays), `quality` and `trace` persist governance,
 //! quality-enforcement and genealogy records; their writes go through the same audited write
@@ -70,6 +73,7 @@ mod backend;
 mod error;
 mod govern;
 mod journal;
+mod plans;
 mod principals;
 mod quality;
 mod sqlite;
@@ -82,6 +86,7 @@ pub use error::{Result, StoreError};
 pub use govern::{
     GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of, token_id,
 };
+pub use plans::{MAX_PLAN_VERSIONS, StoredCandidate, StoredPlan};
 pub use principals::{MAX_PRINCIPAL_NAME, PrincipalError, check_principal_name};
 pub use quality::{
     AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcTransition, NcUpdate,

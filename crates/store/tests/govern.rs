@@ -489,3 +489,89 @@ async fn database_files_are_readable_by_their_owner_only() {
     assert_eq!(mode("").unwrap(), 0o600, "tightened on open");
     assert_eq!(store.pseudonym_key().await.unwrap().len(), 32);
 }
+
+#[tokio::test]
+async fn plan_versions_and_candidates_round_trip_and_expire_what_they_supersede() {
+    let store = Store::open_in_memory().await.unwrap();
+    let h = hierarchy();
+    let policy = Policy::default_policy();
+    let bot = govern::Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);
+    let now = Timestamp(common::T0);
+    let draft = draft("A1", 120);
+    let assessment = govern::assess(&draft.diff, &facts()).unwrap();
+    let proposal = Proposal::propose("P-1", draft, &bot, &policy, &h, &assessment, now).unwrap();
+    assert_eq!(proposal.status, Status::Proposed);
+    store.insert_proposal(&proposal, cli()).await.unwrap();
+    let candidate = json!({"schedule": {"assignments": [{"op": "PO-1/0", "unit": "U1", "start": 0, "end": 5}]}});
+    store
+        .insert_plan_candidate("P-1", None, &candidate, cli())
+        .await
+        .unwrap();
+    let stored = store.plan_candidate("P-1").await.unwrap().unwrap();
+    assert_eq!((stored.basis, &stored.body), (None, &candidate));
+    assert_eq!(store.plan_in_force().await.unwrap(), None);
+    assert_eq!(store.pending_candidates_before(1).await.unwrap(), ["P-1"]);
+
+    let plan = |version: u64, basis: Option<u64>| store::StoredPlan {
+        version,
+        made_at: now,
+        made_by: "alice".into(),
+        proposal: None,
+        basis,
+        body: json!({"version": version, "schedule": {"assignments": []}}),
+    };
+    let mut expired = store.proposal("P-1").await.unwrap().unwrap();
+    expired.proposal.status = Status::Expired;
+    assert!(
+        store
+            .put_plan(plan(1, None), "first", vec![expired.clone()], "superseded", cli())
+            .await
+            .unwrap()
+    );
+    let in_force = store.plan_in_force().await.unwrap().unwrap();
+    assert_eq!(in_force, plan(1, None));
+    let p1 = store.proposal("P-1").await.unwrap().unwrap();
+    assert_eq!((p1.proposal.status, p1.version), (Status::Expired, 2));
+    assert!(store.pending_candidates_before(2).await.unwrap().is_empty());
+
+    // A version that is not the next one, or an expiry of a proposal read before it changed,
+    // writes nothing, not even an audit record.
+    let records = store.audit_log(0, 1000).await.unwrap().len();
+    assert!(!store.put_plan(plan(1, None), "again", vec![], "", cli()).await.unwrap());
+    assert!(!store.put_plan(plan(3, Some(1)), "skip", vec![], "", cli()).await.unwrap());
+    assert!(
+        !store
+            .put_plan(plan(2, Some(1)), "stale", vec![expired], "superseded", cli())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.audit_log(0, 1000).await.unwrap().len(), records);
+    assert_eq!(store.plan_in_force().await.unwrap().unwrap().version, 1);
+
+    let mut second = plan(2, Some(1));
+    second.proposal = Some("P-1".into());
+    assert!(store.put_plan(second.clone(), "second", vec![], "", cli()).await.unwrap());
+    let versions: Vec<u64> = store
+        .plan_versions(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.version)
+        .collect();
+    assert_eq!(versions, [2, 1]);
+    assert_eq!(store.plan_version(1).await.unwrap().unwrap(), plan(1, None));
+    assert_eq!(store.plan_of_proposal("P-1").await.unwrap().unwrap(), second);
+
+    let log = store.audit_log(0, 1000).await.unwrap();
+    let adopt = log.iter().find(|r| r.action == "plan.adopt").unwrap();
+    assert_eq!(adopt.detail["version"], 1);
+    assert_eq!(adopt.detail["expired"][0]["proposal"], "P-1");
+    assert_eq!(adopt.detail["expired"][0]["reason"], "superseded");
+    assert!(log.iter().any(|r| r.action == "plan.candidate"));
+    assert!(store.verify_audit().await.unwrap().is_intact());
+
+    store.clear_plans(cli()).await.unwrap();
+    assert_eq!(store.plan_in_force().await.unwrap(), None);
+    assert_eq!(store.plan_candidate("P-1").await.unwrap(), None);
+    assert!(store.verify_audit().await.unwrap().is_intact());
+}

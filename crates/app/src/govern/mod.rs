@@ -214,6 +214,19 @@ pub(crate) async fn submit_with(
     draft: ProposalDraft,
     kpis: KpiSource,
 ) -> Result<Proposal, AppError> {
+    submit_plan(app, proposer, draft, kpis, None).await
+}
+
+/// [`submit_with`] for a proposal carrying a candidate plan
+/// ([`crate::schedule::in_force`]): the candidate is stored with the proposal, and becomes the
+/// plan in force if the proposal applies.
+pub(crate) async fn submit_plan(
+    app: &App,
+    proposer: &Principal,
+    draft: ProposalDraft,
+    kpis: KpiSource,
+    candidate: Option<crate::schedule::in_force::CandidatePlan>,
+) -> Result<Proposal, AppError> {
     let snapshot = app.store.snapshot().await;
     let catalog = snapshot.catalog.ok_or(AppError::NoPlant)?;
     let h = govern::Hierarchy::from_plant(catalog.plant());
@@ -229,6 +242,9 @@ pub(crate) async fn submit_with(
     let proposal = Proposal::propose(id, draft, proposer, policy, &h, &assessment, now)?;
     let write = write_by(proposer, proposal.evidence.modified_by(), &proposal);
     app.store.insert_proposal(&proposal, write).await?;
+    if let Some(candidate) = &candidate {
+        crate::schedule::in_force::keep(app, proposer, &proposal, candidate).await?;
+    }
     if proposal.status != Status::Approved || !proposal.gate.is_auto() {
         return Ok(proposal);
     }
@@ -271,6 +287,7 @@ pub(crate) async fn submit_with(
             {
                 return Err(AppError::ProposalChanged(proposal.id));
             }
+            crate::schedule::in_force::applied(app, &governor, &proposal).await?;
         }
         Err(answer) => {
             // Left approved for a person to apply elsewhere; the failure is audited.
@@ -391,6 +408,7 @@ async fn send(
         Direction::Apply => {
             proposal.check_apply(Some(who), &h)?;
             still_current(app, &proposal, &proposal.diff, sink, Direction::Apply).await?;
+            crate::schedule::in_force::check_candidate_current(app, &proposal).await?;
             (proposal.diff.clone(), sink)
         }
         Direction::Rollback => {
@@ -441,6 +459,16 @@ async fn send(
                 .await?
             {
                 return Err(AppError::ProposalChanged(id.to_owned()));
+            }
+            // The plan in force follows: a candidate plan applied is in force, rolled back
+            // the plan it replaced is put back.
+            match direction {
+                Direction::Apply => {
+                    crate::schedule::in_force::applied(app, who, &proposal).await?;
+                }
+                Direction::Rollback => {
+                    crate::schedule::in_force::rolled_back(app, who, &proposal).await?;
+                }
             }
             Ok(proposal)
         }

@@ -1,12 +1,12 @@
-//! The proposal a committed scenario becomes: its diff against the plan in force, its
-//! title, and its KPIs by name.
+//! The proposal a committed scenario (or any candidate plan) becomes: its diff against the
+//! plan in force, its title, and its KPIs by name.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use govern::{Change, Entity, Field};
 use model::Priority;
 use schedule::plant::problem::{Assignment, Interval, PlantProblem, PlantSchedule};
-use schedule::plant::scenario::{ScenarioKind, ScenarioKpis};
+use schedule::plant::scenario::{ScenarioChanges, ScenarioKind, ScenarioKpis};
 use serde_json::{Value, json};
 
 use super::ChosenScenario;
@@ -32,6 +32,18 @@ pub(super) fn diff(
     chosen: &ChosenScenario,
     baseline: Option<&PlantSchedule>,
 ) -> (Vec<Change>, BTreeSet<String>) {
+    diff_of(problem, &chosen.changes, &chosen.schedule, baseline)
+}
+
+/// [`diff`] of any schedule of `problem` (with the scenario `changes` it was made under;
+/// none for a plain plan) against the plan in force: what a candidate plan asks the MES to
+/// do. An operation the problem fixes as running is a fact, not a change, and is left out.
+pub(crate) fn diff_of(
+    problem: &PlantProblem,
+    scenario_changes: &ScenarioChanges,
+    schedule: &PlantSchedule,
+    baseline: Option<&PlantSchedule>,
+) -> (Vec<Change>, BTreeSet<String>) {
     let weight: BTreeMap<&str, f64> = problem
         .orders
         .iter()
@@ -49,7 +61,7 @@ pub(super) fn diff(
         .collect();
     let mut changes = Vec::new();
     let mut units = BTreeSet::new();
-    for d in &chosen.changes.deferred {
+    for d in &scenario_changes.deferred {
         changes.push(Change {
             entity: Entity::Order,
             id: d.order.clone(),
@@ -60,7 +72,7 @@ pub(super) fn diff(
             high_priority: high(&d.order),
         });
     }
-    for ot in &chosen.changes.overtime {
+    for ot in &scenario_changes.overtime {
         if ot.kind == "unit" {
             units.insert(ot.id.clone());
         }
@@ -77,7 +89,17 @@ pub(super) fn diff(
     let before: BTreeMap<&str, &Assignment> = baseline
         .map(|b| b.assignments.iter().map(|a| (a.op.as_str(), a)).collect())
         .unwrap_or_default();
-    let mut after: Vec<&Assignment> = chosen.schedule.assignments.iter().collect();
+    let running: BTreeSet<&str> = problem
+        .operations
+        .iter()
+        .filter(|op| op.fixed.as_ref().is_some_and(|f| f.in_progress))
+        .map(|op| op.id.as_str())
+        .collect();
+    let mut after: Vec<&Assignment> = schedule
+        .assignments
+        .iter()
+        .filter(|a| !running.contains(a.op.as_str()))
+        .collect();
     after.sort_by(|a, b| a.op.cmp(&b.op));
     for a in after {
         let high_priority = order_of.get(a.op.as_str()).is_some_and(|o| high(o));
@@ -158,7 +180,7 @@ pub(super) fn title(
 }
 
 /// The evidence's KPIs: the engine's, by name.
-pub(super) fn kpi_map(kpis: &ScenarioKpis) -> BTreeMap<String, f64> {
+pub(crate) fn kpi_map(kpis: &ScenarioKpis) -> BTreeMap<String, f64> {
     let Value::Object(fields) = json!(kpis) else {
         unreachable!("KPIs serialise as an object")
     };

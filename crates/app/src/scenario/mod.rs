@@ -14,7 +14,7 @@
 //! through [`crate::govern::submit`], so the policy decides whether it applies by itself, on
 //! `govern`'s own assessment of the diff against the loaded plant (every area it touches).
 
-mod diff;
+pub(crate) mod diff;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -35,15 +35,19 @@ use schedule::{Termination, TimeLimit};
 
 use self::diff::{diff, kpi_map, title};
 use crate::schedule::checked;
+use crate::schedule::in_force::CandidatePlan;
 use crate::{App, AppError, blocking};
 
 /// A native problem and what to compare.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenariosRequest {
-    pub problem: PlantProblem,
+    /// The native problem; without it, the plant as it is now
+    /// ([`crate::schedule::in_force::current_problem`]) with the plan in force as `plan`.
+    #[serde(default)]
+    pub problem: Option<PlantProblem>,
     /// The schedule in force: `as_planned` is this plan and every what-if starts from it
-    /// (without it `as_planned` is solved too).
+    /// (without it `as_planned` is solved too). Only with `problem`.
     #[serde(default)]
     pub plan: Option<PlantSchedule>,
     /// What-ifs after `as_planned` (2 to 5); default `maximize_throughput`,
@@ -106,9 +110,39 @@ impl ScenariosRequest {
     }
 }
 
+/// Seconds a plan in force that the plant moved away from may be repaired for, before the
+/// what-ifs start from it.
+const REBASE_SECONDS: f64 = 1.0;
+
+/// [`scenarios`] of the request's problem or, without one, of the plant as it is now starting
+/// from the plan in force expressed on it ([`crate::schedule::in_force::current_plan`]).
+pub async fn scenarios_now(
+    app: &App,
+    mut request: ScenariosRequest,
+) -> Result<ScenarioReport, AppError> {
+    if request.problem.is_none() {
+        if request.plan.is_some() {
+            return Err(AppError::Invalid(
+                "plan: a plan needs the problem it is a schedule of; send both, or neither to start from the plan in force".into(),
+            ));
+        }
+        let (problem, plan) =
+            crate::schedule::in_force::current_plan(app, request.seed, REBASE_SECONDS).await?;
+        request.problem = Some(problem);
+        request.plan = plan;
+    }
+    blocking(move || scenarios(&request)).await
+}
+
 /// What-if schedules of a native problem, ranked; every returned schedule has passed the
-/// checker against its scenario's problem. CPU-bound: run it with [`crate::blocking`].
+/// checker against its scenario's problem. CPU-bound: run it with [`crate::blocking`]. The
+/// request must name its problem ([`scenarios_now`] fills it in).
 pub fn scenarios(request: &ScenariosRequest) -> Result<ScenarioReport, AppError> {
+    let Some(problem) = request.problem.as_ref() else {
+        return Err(AppError::Invalid(
+            "problem: required here (the current problem is filled in by the service)".into(),
+        ));
+    };
     let options = request.options();
     let slice = request.slice_seconds(options.scenarios.len() + 1);
     let mut termination_for = |_kind| {
@@ -119,7 +153,7 @@ pub fn scenarios(request: &ScenariosRequest) -> Result<ScenarioReport, AppError>
         }) as Box<dyn Termination>
     };
     let report = run_scenarios(
-        &request.problem,
+        problem,
         request.plan.as_ref(),
         &options,
         &mut termination_for,
@@ -130,10 +164,7 @@ pub fn scenarios(request: &ScenariosRequest) -> Result<ScenarioReport, AppError>
         ScenarioError::Solve(e) => AppError::impossible(e),
     })?;
     for s in &report.scenarios {
-        checked(
-            &report.problem_of(&request.problem, s.scenario),
-            &s.schedule,
-        )?;
+        checked(&report.problem_of(problem, s.scenario), &s.schedule)?;
     }
     Ok(report)
 }
@@ -173,11 +204,15 @@ impl From<&ScenarioResult> for ChosenScenario {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommitRequest {
-    /// The native problem the scenarios were computed for.
-    pub problem: PlantProblem,
+    /// The native problem the scenarios were computed for; without it, the plant as it is
+    /// now, with the plan in force as `plan` (what `POST /v1/schedule/scenarios` without a
+    /// problem ran on).
+    #[serde(default)]
+    pub problem: Option<PlantProblem>,
     /// The schedule in force, which the diff and the "before" KPIs are measured against.
     /// Without it the problem's `reference` is (when it has one); with neither, every
-    /// operation is listed as newly placed and there are no "before" KPIs.
+    /// operation is listed as newly placed and there are no "before" KPIs. Only with
+    /// `problem`.
     #[serde(default)]
     pub plan: Option<PlantSchedule>,
     pub scenario: ChosenScenario,
@@ -203,6 +238,8 @@ struct Prepared {
     diff: Vec<Change>,
     /// Units whose work or calendar changes.
     units: BTreeSet<String>,
+    /// The scenario's schedule as the plan it proposes.
+    candidate: CandidatePlan,
 }
 
 /// Checks a chosen scenario and submits it as a `schedule_change` proposal from `proposer`
@@ -212,11 +249,30 @@ struct Prepared {
 pub async fn commit(
     app: &App,
     proposer: &Principal,
-    request: CommitRequest,
+    mut request: CommitRequest,
 ) -> Result<Proposal, AppError> {
     let asked_area = request.area.clone();
     let proposer_id = proposer.id.clone();
-    let prepared = blocking(move || prepare(&request, &proposer_id)).await?;
+    let in_force = crate::schedule::in_force::in_force(app).await?;
+    let basis = in_force.as_ref().map(|p| p.version);
+    // Without a problem: the plant as it is now, measured against the plan in force as it
+    // stands (rebased, not repaired: the diff's `before` is what the MES was told).
+    let mut baseline = None;
+    if request.problem.is_none() {
+        if request.plan.is_some() {
+            return Err(AppError::Invalid(
+                "plan: a plan needs the problem it is a schedule of; send both, or neither to commit against the plan in force".into(),
+            ));
+        }
+        let mut problem = crate::schedule::in_force::current_problem(app).await?;
+        if let Some(plan) = &in_force {
+            let rebased = crate::schedule::in_force::rebase(plan, &problem);
+            problem.reference = rebased.assignments.clone();
+            baseline = Some(rebased);
+        }
+        request.problem = Some(problem);
+    }
+    let prepared = blocking(move || prepare(&request, &proposer_id, baseline, basis)).await?;
     let area = proposal_area(app, proposer, asked_area, &prepared.units).await?;
     let draft = ProposalDraft {
         kind: ActionKind::ScheduleChange,
@@ -225,13 +281,21 @@ pub async fn commit(
         evidence: prepared.evidence,
         diff: prepared.diff,
     };
-    // Every KPI of the evidence was recomputed here from the problem and the schedules.
-    crate::govern::submit_with(app, proposer, draft, govern::KpiSource::Recomputed).await
+    // Every KPI of the evidence was recomputed here from the problem and the schedules; the
+    // scenario's schedule becomes the plan in force if the proposal applies.
+    crate::govern::submit_plan(
+        app,
+        proposer,
+        draft,
+        govern::KpiSource::Recomputed,
+        Some(prepared.candidate),
+    )
+    .await
 }
 
 /// The proposal's area: the one asked for, else the single area of the loaded plant whose
 /// units the scenario changes. The proposer's scope must reach every area touched.
-async fn proposal_area(
+pub(crate) async fn proposal_area(
     app: &App,
     proposer: &Principal,
     asked: Option<String>,
@@ -271,8 +335,17 @@ async fn proposal_area(
 }
 
 /// Checks the request and computes the title, evidence and diff (pure; runs off the runtime).
-fn prepare(request: &CommitRequest, proposer: &str) -> Result<Prepared, AppError> {
-    let problem = &request.problem;
+/// `baseline` is the plan in force rebased when the service filled in the problem (it need
+/// not pass the checker: the plant may be behind it); `basis` the version in force.
+fn prepare(
+    request: &CommitRequest,
+    proposer: &str,
+    baseline: Option<PlantSchedule>,
+    basis: Option<u64>,
+) -> Result<Prepared, AppError> {
+    let Some(problem) = request.problem.as_ref() else {
+        return Err(AppError::Invalid("problem: required".into()));
+    };
     let chosen = &request.scenario;
     problem
         .validate()
@@ -322,12 +395,13 @@ fn prepare(request: &CommitRequest, proposer: &str) -> Result<Prepared, AppError
             .map_err(AppError::impossible)
     };
     let after = judge(&chosen.changes, &chosen.schedule)?;
-    let baseline: Option<PlantSchedule> = match &request.plan {
-        Some(plan) => Some(plan.clone()),
-        None if !problem.reference.is_empty() => Some(PlantSchedule {
+    let baseline: Option<PlantSchedule> = match (&request.plan, baseline) {
+        (Some(plan), _) => Some(plan.clone()),
+        (None, Some(rebased)) => Some(rebased),
+        (None, None) if !problem.reference.is_empty() => Some(PlantSchedule {
             assignments: problem.reference.clone(),
         }),
-        None => None,
+        (None, None) => None,
     };
     let before = match &baseline {
         Some(plan) => judge(&ScenarioChanges::default(), plan)?,
@@ -350,7 +424,19 @@ fn prepare(request: &CommitRequest, proposer: &str) -> Result<Prepared, AppError
     });
     let digest = Sha256::digest(serde_json::to_vec(&input).expect("JSON values serialise"));
     let input_sha256 = model::wire::hex(&digest);
+    let problem_digest =
+        Sha256::digest(serde_json::to_vec(&scenario_problem).expect("problems serialise"));
+    let candidate = CandidatePlan {
+        basis,
+        engine: format!("{COMMIT_ENGINE}/{}", env!("CARGO_PKG_VERSION")),
+        horizon_start: problem.horizon_start,
+        schedule: chosen.schedule.clone(),
+        kpis: verdict.kpis,
+        problem_sha256: model::wire::hex(&problem_digest),
+        alternatives: Vec::new(),
+    };
     Ok(Prepared {
+        candidate,
         title,
         evidence: Evidence {
             input_sha256,
@@ -368,7 +454,7 @@ fn prepare(request: &CommitRequest, proposer: &str) -> Result<Prepared, AppError
 }
 
 /// A refusal listing the checker's violations.
-fn infeasible(what: &str, violations: &[schedule::plant::Violation]) -> AppError {
+pub(crate) fn infeasible(what: &str, violations: &[schedule::plant::Violation]) -> AppError {
     let listed: Vec<String> = violations
         .iter()
         .take(MAX_LISTED_VIOLATIONS)

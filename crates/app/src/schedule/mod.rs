@@ -18,6 +18,7 @@
 //! The search's time limit is read from a monotonic clock (the engine itself has none).
 
 mod classic;
+pub mod in_force;
 
 use std::collections::BTreeMap;
 use std::time::Instant;

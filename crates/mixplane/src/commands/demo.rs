@@ -1,5 +1,6 @@
 //! `mixplane demo`: recreate the demo data from the reference plant, simulate it, store the
-//! events, print a plant summary and serve the API.
+//! events, put the engine's plan of the plant as it is now in force, print a plant summary
+//! and serve the API.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -123,6 +124,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     let app = super::govern::app_over(store.clone(), &settings.data_dir)?;
+    let plan = runtime.block_on(super::govern::demo_plan(&app, args.seed))?;
+    println!(
+        "Plan in force      version {} from {}: {} operations, {} late orders, makespan {} min (GET /v1/schedule)",
+        plan.version,
+        plan.horizon_start,
+        plan.schedule.assignments.len(),
+        plan.kpis.late_orders,
+        plan.kpis.makespan
+    );
     let trigger = output.events.last().map(|e| e.id.to_string());
     let proposals = runtime
         .block_on(super::govern::demo_proposals(&app, trigger.as_deref()))

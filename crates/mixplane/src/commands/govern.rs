@@ -87,6 +87,42 @@ pub async fn demo_proposals(
         .context("submitting the re-sequencing agent's proposals")
 }
 
+/// Seconds the demo's engine searches for the plan it puts in force.
+const DEMO_PLAN_SECONDS: f64 = 2.0;
+
+/// Clears the previous demo's plans and puts the engine's plan of the plant as it is now
+/// (after the simulated days) in force as version 1, made by the demo's administrator, so
+/// `GET /v1/schedule` answers and what-ifs start from it.
+pub async fn demo_plan(app: &app::App, seed: u64) -> anyhow::Result<app::schedule::in_force::PlanVersion> {
+    use app::schedule::in_force;
+    app.store
+        .clear_plans(store::GovernanceWrite::by(super::cli_actor(), None))
+        .await
+        .context("clearing the previous demo's plans")?;
+    let problem = in_force::current_problem(app)
+        .await
+        .context("building the scheduling problem of the plant as it is now")?;
+    let (problem, schedule) = app::blocking(move || {
+        let schedule = in_force::solve_current(&problem, seed, DEMO_PLAN_SECONDS)?;
+        Ok((problem, schedule))
+    })
+    .await
+    .context("solving the plant as it is now")?;
+    let admin = govern::Principal::new(DEMO_ADMIN, PrincipalKind::Person, Role::Admin, Scope::All);
+    let provenance = in_force::Provenance {
+        reason: "the demo's plan of the plant as it is after the simulated days".into(),
+        modified_by: Some(format!(
+            "{}/{}",
+            in_force::PLAN_ENGINE,
+            env!("CARGO_PKG_VERSION")
+        )),
+        proposal: None,
+    };
+    in_force::adopt(app, &admin, &problem, schedule, provenance)
+        .await
+        .context("putting the demo's plan in force")
+}
+
 /// The governance part of the demo's printout: the proposals and how to approve one.
 pub fn summary(token: &str, proposals: &[Proposal], bind: &str) -> String {
     let mut out = String::new();

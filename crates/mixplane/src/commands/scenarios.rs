@@ -192,7 +192,7 @@ fn commit(
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
     let proposer = Principal::new(user, PrincipalKind::Person, Role::Planner, Scope::All);
     let request = app::scenario::CommitRequest {
-        problem: problem.clone(),
+        problem: Some(problem.clone()),
         plan,
         scenario: chosen.into(),
         area: args.area.clone(),

@@ -9,17 +9,21 @@
 //!   units that are down now become downtime;
 //! - a pool requirement with a certification becomes a capacity resource of the members who
 //!   hold it at the required level (unexpired), and also uses the pool's head count; a
-//!   certification nobody holds is an error naming the order, step and certification;
+//!   certification nobody holds is an error naming the order, step and certification; the
+//!   crew of a running step is already at work: the step holds no pool itself, the pools it
+//!   uses have that much less capacity (a dip) from minute 0 until its planned end (it
+//!   started in the past, outside the horizon's shift windows);
 //! - intermediate materials are tracked: stock on hand from the lots, produced at the end of
 //!   their orders, consumed at the start of the steps that use them. Purchased materials are
-//!   tracked when receipts (ATP dates) are given for them.
+//!   tracked when receipts (ATP dates) are given for them. Lots the caller names as held
+//!   (quality holds) are not stock: nothing on hand in them counts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use model::{
-    Catalog, ChangeoverKey, EquipmentState, MaterialId, MaterialKind, OperationRef, OrderState,
-    OrderStatus, PlantState, ProductionOrder, ResourcePool, Routing, Step, StepDuration, Timestamp,
-    UnitId,
+    Catalog, ChangeoverKey, EquipmentState, LotId, MaterialId, MaterialKind, OperationRef,
+    OrderState, OrderStatus, PlantState, ProductionOrder, ResourcePool, Routing, Step,
+    StepDuration, Timestamp, UnitId,
 };
 
 use super::problem::*;
@@ -39,6 +43,8 @@ pub struct FromModelOptions {
     /// When intermediate demand exceeds stock plus production, raise the initial stock to
     /// cover it instead of failing (the reference plant's order book assumes stock).
     pub assume_intermediate_stock: bool,
+    /// Lots that may not be used (on quality hold): their quantity on hand is not stock.
+    pub held_lots: BTreeSet<LotId>,
 }
 
 impl FromModelOptions {
@@ -50,6 +56,7 @@ impl FromModelOptions {
             downtime: Vec::new(),
             down_minutes: None,
             assume_intermediate_stock: true,
+            held_lots: BTreeSet::new(),
         }
     }
 }
@@ -126,6 +133,7 @@ pub fn problem_from_model(
         orders.push(cx.order(&os.order));
         cx.operations(os, &tracked, &mut pools, &mut operations)?;
     }
+    running_crews(&mut operations, &mut pools);
     if options.assume_intermediate_stock {
         assume_intermediate_stock(&operations, &mut tracked);
     }
@@ -263,7 +271,10 @@ impl<'a> Mapping<'a> {
     /// Intermediate materials with the stock on hand, and purchased ones with receipts.
     fn tracked_materials(&self) -> BTreeMap<String, MaterialSpec> {
         let mut on_hand: BTreeMap<String, f64> = BTreeMap::new();
-        for lot in self.state.lots.values() {
+        for (id, lot) in &self.state.lots {
+            if self.options.held_lots.contains(id) {
+                continue;
+            }
             *on_hand.entry(lot.material.to_string()).or_default() += lot.on_hand().max(0.0);
         }
         let mut tracked: BTreeMap<String, MaterialSpec> = BTreeMap::new();
@@ -560,6 +571,51 @@ fn assume_intermediate_stock(
             if supply + b < 0.0 {
                 spec.initial += -(supply + b);
             }
+        }
+    }
+}
+
+/// Moves the pool uses of running operations into capacity dips over `[0, end)` (their end
+/// on the unit they run on): a running step started before minute 0, where no pool window
+/// is, and may run through a shift change, yet its crew stays on it until it ends. Dips of
+/// several running steps on one pool are summed into non-overlapping steps.
+fn running_crews(operations: &mut [OperationSpec], pools: &mut BTreeMap<String, PoolSpec>) {
+    let mut held: BTreeMap<String, Vec<(i64, u32)>> = BTreeMap::new();
+    for op in operations.iter_mut() {
+        let Some(fixed) = op.fixed.as_ref().filter(|f| f.in_progress) else {
+            continue;
+        };
+        let end = op
+            .alternatives
+            .iter()
+            .find(|a| a.unit == fixed.unit)
+            .and_then(|a| a.duration(op.quantity))
+            .map_or(fixed.start, |d| fixed.start + d);
+        for use_ in std::mem::take(&mut op.pools) {
+            if end > 0 {
+                held.entry(use_.pool)
+                    .or_default()
+                    .push((end, use_.quantity));
+            }
+        }
+    }
+    for (pool, mut uses) in held {
+        let Some(spec) = pools.get_mut(&pool) else {
+            continue;
+        };
+        uses.sort_unstable();
+        let mut taken: u32 = uses.iter().map(|(_, q)| q).sum();
+        let mut from = 0;
+        for (end, quantity) in uses {
+            if end > from {
+                spec.dips.push(CapacityDip {
+                    start: from,
+                    end,
+                    capacity: spec.capacity.saturating_sub(taken),
+                });
+                from = end;
+            }
+            taken -= quantity;
         }
     }
 }

@@ -16,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::error::Result;
 
 /// `(version, description, SQL)` of every migration, in version order.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -34,6 +34,7 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         include_str!("../../migrations/0020_governance.sql"),
     ),
     (30, "trace", include_str!("../../migrations/0030_trace.sql")),
+    (40, "plans", include_str!("../../migrations/0040_plans.sql")),
 ];
 
 /// The embedded migrations, as sqlx reads a migration directory.

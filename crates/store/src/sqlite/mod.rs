@@ -14,6 +14,7 @@
 mod governance;
 mod log;
 mod migrate;
+mod plans;
 mod quality;
 mod trace;
 
