@@ -178,6 +178,11 @@ async fn a_burst_of_downtimes_is_one_repair_and_the_agents_status_says_what_they
             let record = &status.recent[0];
             assert_eq!(record.agent, live::REPAIR_AGENT);
             assert_eq!(record.causes, ["burst-0", "burst-1", "burst-2"]);
+            assert!(
+                record.proposal.is_some(),
+                "three units down move planned work: {record:?}"
+            );
+            assert!(record.latency_ms >= 0);
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no reaction");

@@ -10,12 +10,11 @@ use schedule::plant::repair::repair;
 use schedule::plant::scenario::{ScenarioOptions, ScenarioReport, run_scenarios};
 use schedule::plant::{PlantSolveOptions, check, solve_plant};
 use schedule::{Termination, TimeLimit};
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Reaction;
 use super::settings::AgentSettings;
-use crate::schedule::in_force::{self, PlanDraft, PlanVersion};
+use crate::schedule::in_force::{self, Alternative, PlanDraft, PlanVersion};
 use crate::{App, AppError, blocking};
 
 /// The agent that repairs the plan when equipment goes down or comes back.
@@ -83,6 +82,23 @@ async fn starting_point(app: &App) -> Result<(PlantProblem, Option<PlanVersion>)
     Ok((problem, plan))
 }
 
+/// The plan in force on `problem`, as the engines may start from it: what the plan placed
+/// before minute 0 and the plant has not started is left out, so that a repair places it
+/// again from now instead of freezing it in the past as if it had run.
+fn starting_schedule(plan: &PlanVersion, problem: &PlantProblem) -> PlantSchedule {
+    let fixed: std::collections::HashSet<&str> = problem
+        .operations
+        .iter()
+        .filter(|op| op.fixed.is_some())
+        .map(|op| op.id.as_str())
+        .collect();
+    let mut schedule = in_force::rebase(plan, problem);
+    schedule
+        .assignments
+        .retain(|a| a.start >= 0 || fixed.contains(a.op.as_str()));
+    schedule
+}
+
 /// Runs one reaction to its proposal.
 pub async fn react(
     app: &App,
@@ -95,7 +111,7 @@ pub async fn react(
             "no plan is in force to repair; make one first (POST /v1/schedule/plan)".into(),
         ));
     };
-    let current = in_force::rebase(&plan, &problem);
+    let current = starting_schedule(&plan, &problem);
     let seed = seed_for(settings.seed, reaction.causes());
     let trigger = Trigger::Event {
         event_id: reaction
@@ -133,6 +149,7 @@ pub async fn react(
                 &plan,
                 PlanDraftParts {
                     title: format!("Repair: {what}"),
+                    focus: down.first().or(up.first()).cloned(),
                     problem,
                     schedule: repaired,
                     trigger,
@@ -187,6 +204,7 @@ pub async fn react(
                 &plan,
                 PlanDraftParts {
                     title: format!("Re-plan around {what}"),
+                    focus: None,
                     problem,
                     schedule,
                     trigger,
@@ -227,6 +245,7 @@ pub async fn react(
                 &plan,
                 PlanDraftParts {
                     title: format!("Re-plan: {what}"),
+                    focus: None,
                     problem,
                     schedule: repaired,
                     trigger,
@@ -251,23 +270,11 @@ fn best_without_changes(problem: &PlantProblem, report: &ScenarioReport) -> Opti
 }
 
 /// The ranked what-ifs as a planner sees them beside the proposal.
-fn alternatives(report: &ScenarioReport) -> Vec<Value> {
+fn alternatives(report: &ScenarioReport) -> Vec<Alternative> {
     report
         .scenarios
         .iter()
-        .map(|s| {
-            json!({
-                "scenario": s.scenario,
-                "rank": s.rank,
-                "description": s.description,
-                "kpis": s.kpis,
-                "scores": s.scores,
-                "changes": s.changes,
-                "kept_plan": s.kept_plan,
-                "order_risk": s.order_risk.iter().take(10).collect::<Vec<_>>(),
-                "schedule": s.schedule,
-            })
-        })
+        .map(Alternative::from_scenario)
         .collect()
 }
 
@@ -278,7 +285,7 @@ pub async fn improve(app: &App, settings: &AgentSettings) -> Result<Outcome, App
     let Some(plan) = plan else {
         return Ok(Outcome::Nothing("no plan is in force to improve".into()));
     };
-    let current = in_force::rebase(&plan, &problem);
+    let current = starting_schedule(&plan, &problem);
     let seed = seed_for(
         settings.seed,
         &[format!("improve@{}", problem.horizon_start)],
@@ -325,6 +332,7 @@ pub async fn improve(app: &App, settings: &AgentSettings) -> Result<Outcome, App
         &plan,
         PlanDraftParts {
             title,
+            focus: None,
             problem,
             schedule,
             trigger: Trigger::Principal {
@@ -338,10 +346,12 @@ pub async fn improve(app: &App, settings: &AgentSettings) -> Result<Outcome, App
 
 struct PlanDraftParts {
     title: String,
+    /// The unit the reaction is about (a unit down), whose area the proposal belongs to.
+    focus: Option<String>,
     problem: PlantProblem,
     schedule: PlantSchedule,
     trigger: Trigger,
-    alternatives: Vec<Value>,
+    alternatives: Vec<Alternative>,
 }
 
 async fn propose(
@@ -352,8 +362,20 @@ async fn propose(
     parts: PlanDraftParts,
 ) -> Result<Outcome, AppError> {
     let who = agent(name, &settings.scope);
+    let catalog = app.catalog().await?;
+    let area = match &parts.focus {
+        Some(unit) => catalog
+            .unit_area(&model::UnitId::from(unit.as_str()))
+            .map(ToString::to_string),
+        None => None,
+    }
+    .or_else(|| {
+        let before = in_force::rebase(basis, &parts.problem);
+        busiest_area(&catalog, &before, &parts.schedule)
+    });
     let draft = PlanDraft {
         title: parts.title,
+        area,
         problem: parts.problem,
         schedule: parts.schedule,
         basis: Some(basis.version),
@@ -366,6 +388,32 @@ async fn propose(
         Err(AppError::NothingToCommit(why)) => Ok(Outcome::Nothing(why)),
         Err(e) => Err(e),
     }
+}
+
+/// The area with the most operations whose unit or start differs between `before` and
+/// `after` (ties to the first by name): the proposal's primary area. Every area the change
+/// touches is computed by governance anyway; this one only names where it mostly acts.
+fn busiest_area(
+    catalog: &model::Catalog,
+    before: &PlantSchedule,
+    after: &PlantSchedule,
+) -> Option<String> {
+    let was: std::collections::HashMap<&str, (&str, i64)> = before
+        .assignments
+        .iter()
+        .map(|a| (a.op.as_str(), (a.unit.as_str(), a.start)))
+        .collect();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for a in &after.assignments {
+        if was.get(a.op.as_str()) == Some(&(a.unit.as_str(), a.start)) {
+            continue;
+        }
+        if let Some(area) = catalog.unit_area(&model::UnitId::from(a.unit.as_str())) {
+            *counts.entry(area.to_string()).or_default() += 1;
+        }
+    }
+    let most = counts.values().copied().max()?;
+    counts.into_iter().find(|(_, n)| *n == most).map(|(a, _)| a)
 }
 
 #[cfg(test)]
