@@ -97,7 +97,7 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
 }
 
 /// Endpoints without a path parameter that answer 404 all the same (nothing to show yet).
-const ANSWERS_NOT_FOUND: &[&str] = &["getSchedule"];
+pub const ANSWERS_NOT_FOUND: &[&str] = &["getSchedule"];
 
 /// The error answers `endpoint` can give, by status (and `default` for the rare rest), each
 /// a problem of the schema `problem`.

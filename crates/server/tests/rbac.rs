@@ -182,6 +182,19 @@ const RULES: &[Rule] = &[
     rule("scheduleScenarios", Sample::Access("{}")),
     rule("scheduleScenarioCommit", Sample::Access("{}")),
     rule("repairSchedule", Sample::Access("{}")),
+    // The plan in force (none in the fixture: 404) and the current problem, read by all.
+    rule("getSchedule", Sample::Access("")),
+    rule("listScheduleVersions", Sample::Plain),
+    rule("getScheduleProblem", Sample::Plain),
+    // A plan covers the site: planners, supervisors and administrators of the whole site.
+    Rule {
+        operation_id: "makeSchedulePlan",
+        sample: Sample::Access(r#"{"time_limit_seconds": 0}"#),
+        only: Some(SCHEDULE_APPROVERS),
+        area_bound: true,
+    },
+    // The fixture's proposals carry no plan: 404 for everyone who reads proposals.
+    rule("getProposalPlan", Sample::Access("")),
     // Principals.
     rule("listPrincipals", Sample::Plain),
     rule("issueToken", Sample::Access("{}")),

@@ -524,7 +524,13 @@ async fn plan_versions_and_candidates_round_trip_and_expire_what_they_supersede(
     expired.proposal.status = Status::Expired;
     assert!(
         store
-            .put_plan(plan(1, None), "first", vec![expired.clone()], "superseded", cli())
+            .put_plan(
+                plan(1, None),
+                "first",
+                vec![expired.clone()],
+                "superseded",
+                cli()
+            )
             .await
             .unwrap()
     );
@@ -537,11 +543,27 @@ async fn plan_versions_and_candidates_round_trip_and_expire_what_they_supersede(
     // A version that is not the next one, or an expiry of a proposal read before it changed,
     // writes nothing, not even an audit record.
     let records = store.audit_log(0, 1000).await.unwrap().len();
-    assert!(!store.put_plan(plan(1, None), "again", vec![], "", cli()).await.unwrap());
-    assert!(!store.put_plan(plan(3, Some(1)), "skip", vec![], "", cli()).await.unwrap());
     assert!(
         !store
-            .put_plan(plan(2, Some(1)), "stale", vec![expired], "superseded", cli())
+            .put_plan(plan(1, None), "again", vec![], "", cli())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_plan(plan(3, Some(1)), "skip", vec![], "", cli())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_plan(
+                plan(2, Some(1)),
+                "stale",
+                vec![expired],
+                "superseded",
+                cli()
+            )
             .await
             .unwrap()
     );
@@ -550,7 +572,12 @@ async fn plan_versions_and_candidates_round_trip_and_expire_what_they_supersede(
 
     let mut second = plan(2, Some(1));
     second.proposal = Some("P-1".into());
-    assert!(store.put_plan(second.clone(), "second", vec![], "", cli()).await.unwrap());
+    assert!(
+        store
+            .put_plan(second.clone(), "second", vec![], "", cli())
+            .await
+            .unwrap()
+    );
     let versions: Vec<u64> = store
         .plan_versions(10)
         .await
@@ -560,7 +587,10 @@ async fn plan_versions_and_candidates_round_trip_and_expire_what_they_supersede(
         .collect();
     assert_eq!(versions, [2, 1]);
     assert_eq!(store.plan_version(1).await.unwrap().unwrap(), plan(1, None));
-    assert_eq!(store.plan_of_proposal("P-1").await.unwrap().unwrap(), second);
+    assert_eq!(
+        store.plan_of_proposal("P-1").await.unwrap().unwrap(),
+        second
+    );
 
     let log = store.audit_log(0, 1000).await.unwrap();
     let adopt = log.iter().find(|r| r.action == "plan.adopt").unwrap();

@@ -126,10 +126,10 @@ pub async fn scenarios_now(
                 "plan: a plan needs the problem it is a schedule of; send both, or neither to start from the plan in force".into(),
             ));
         }
-        let (problem, plan) =
+        let current =
             crate::schedule::in_force::current_plan(app, request.seed, REBASE_SECONDS).await?;
-        request.problem = Some(problem);
-        request.plan = plan;
+        request.problem = Some(current.problem);
+        request.plan = current.schedule;
     }
     blocking(move || scenarios(&request)).await
 }

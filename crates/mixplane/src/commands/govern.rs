@@ -93,7 +93,10 @@ const DEMO_PLAN_SECONDS: f64 = 2.0;
 /// Clears the previous demo's plans and puts the engine's plan of the plant as it is now
 /// (after the simulated days) in force as version 1, made by the demo's administrator, so
 /// `GET /v1/schedule` answers and what-ifs start from it.
-pub async fn demo_plan(app: &app::App, seed: u64) -> anyhow::Result<app::schedule::in_force::PlanVersion> {
+pub async fn demo_plan(
+    app: &app::App,
+    seed: u64,
+) -> anyhow::Result<app::schedule::in_force::PlanVersion> {
     use app::schedule::in_force;
     app.store
         .clear_plans(store::GovernanceWrite::by(super::cli_actor(), None))

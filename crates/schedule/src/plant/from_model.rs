@@ -619,3 +619,76 @@ fn running_crews(operations: &mut [OperationSpec], pools: &mut BTreeMap<String, 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(id: &str, start: i64, minutes: i64, pools: &[(&str, u32)]) -> OperationSpec {
+        OperationSpec {
+            id: id.into(),
+            order: id.into(),
+            release: None,
+            predecessors: Vec::new(),
+            alternatives: vec![AltSpec {
+                unit: "U".into(),
+                minutes: Some(minutes),
+                items_per_hour: None,
+                setup_minutes: 0,
+            }],
+            quantity: 1.0,
+            product: None,
+            family: None,
+            attributes: BTreeMap::new(),
+            pools: pools
+                .iter()
+                .map(|(pool, quantity)| PoolUse {
+                    pool: (*pool).into(),
+                    quantity: *quantity,
+                })
+                .collect(),
+            consumes: Vec::new(),
+            produces: Vec::new(),
+            fixed: Some(Fixed {
+                unit: "U".into(),
+                start,
+                in_progress: true,
+            }),
+        }
+    }
+
+    #[test]
+    fn running_crews_become_summed_dips_until_each_step_ends() {
+        let pool = PoolSpec {
+            id: "P".into(),
+            description: None,
+            capacity: 5,
+            availability: None,
+            dips: Vec::new(),
+        };
+        let mut pools: BTreeMap<String, PoolSpec> = [("P".to_owned(), pool)].into();
+        let mut ops = vec![
+            running("A", -30, 90, &[("P", 2)]),
+            running("B", -10, 40, &[("P", 1)]),
+            // Overran: it should have ended before minute 0, and holds nothing.
+            running("C", -100, 20, &[("P", 3)]),
+        ];
+        running_crews(&mut ops, &mut pools);
+        assert!(ops.iter().all(|op| op.pools.is_empty()));
+        assert_eq!(
+            pools["P"].dips,
+            [
+                CapacityDip {
+                    start: 0,
+                    end: 30,
+                    capacity: 2
+                },
+                CapacityDip {
+                    start: 30,
+                    end: 60,
+                    capacity: 3
+                },
+            ]
+        );
+    }
+}

@@ -278,12 +278,21 @@ async fn stored_candidate(app: &App, id: &str) -> Result<Option<CandidatePlan>, 
     })
 }
 
-/// The candidate plan of proposal `id` and its alternatives, if `who` reads the proposal.
+/// The candidate plan of proposal `id` and its alternatives, if `who` reads the proposal; an
+/// area reader sees only the assignments of its area's units.
 pub async fn candidate(app: &App, who: &Principal, id: &str) -> Result<CandidatePlan, AppError> {
     crate::govern::show(app, who, id).await?;
-    stored_candidate(app, id)
+    let mut candidate = stored_candidate(app, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("proposal `{id}` carries no candidate plan")))
+        .ok_or_else(|| AppError::NotFound(format!("proposal `{id}` carries no candidate plan")))?;
+    let reach = crate::scope::Reach::of(app, who).await?;
+    if let Some(units) = super::view::area_units(&reach) {
+        candidate
+            .schedule
+            .assignments
+            .retain(|a| units.contains(&a.unit));
+    }
+    Ok(candidate)
 }
 
 /// Refuses to apply a proposal whose candidate started from a plan that is no longer in

@@ -200,9 +200,13 @@ fn fixed_length(op: &schedule::plant::problem::OperationSpec, unit: &str) -> Opt
 
 /// The plan in force on `problem` as a schedule the checker accepts, for the engines that
 /// start from it (`repair`, `run_scenarios`): [`rebase`] when that passes the checker, else
-/// the rebased plan repaired from minute 0 (everything kept on its unit and in its order,
-/// moved only as far as the plant's position needs). The problem's `reference` becomes the
-/// rebased plan, so stability is measured against the plan in force.
+/// the rebased plan repaired from minute 0 — an operation the plan started before now that
+/// the plant has not started is behind plan and is held from minute 0 instead; everything
+/// keeps its unit and its order and moves only as far as the plant's position needs. The
+/// problem's `reference` becomes the rebased plan, so stability is measured against the
+/// plan in force. When that repair breaks a maximum wait, the problem is solved again with
+/// the stability term weighted up. Every operation the result places before minute 0 is one
+/// the plant runs.
 pub fn plan_on(
     plan: &PlanVersion,
     problem: &PlantProblem,
@@ -221,23 +225,68 @@ pub fn plan_on(
         max_iterations: None,
         objective: None,
     };
-    let out = schedule::plant::repair::repair(&problem, &rebased, &[], 0, &options, termination)
+    let mut behind = rebased.clone();
+    let fixed: std::collections::HashSet<&str> = problem
+        .operations
+        .iter()
+        .filter(|op| op.fixed.is_some())
+        .map(|op| op.id.as_str())
+        .collect();
+    for a in &mut behind.assignments {
+        if a.start < 0 && !fixed.contains(a.op.as_str()) {
+            a.end -= a.start;
+            a.start = 0;
+        }
+    }
+    let out = schedule::plant::repair::repair(&problem, &behind, &[], 0, &options, termination)
         .map_err(AppError::impossible)?;
-    crate::schedule::checked(&out.problem, &out.schedule)?;
-    problem.reference = rebased.assignments;
-    Ok((problem, out.schedule))
+    if check(&problem, &out.schedule).feasible {
+        return Ok((problem, out.schedule));
+    }
+    // The repair kept the order of a plan the plant is far behind and broke a maximum wait
+    // (it drops such waits to find a schedule): plan again, as close to the plan in force as
+    // the stability term keeps it.
+    let mut weights = problem.weights();
+    weights.stability = weights.stability.max(1.0);
+    let options = PlantSolveOptions {
+        objective: Some(weights),
+        ..options
+    };
+    let solution =
+        solve_plant(&problem, &options, termination, &mut |_| {}).map_err(AppError::impossible)?;
+    crate::schedule::checked(&problem, &solution.schedule)?;
+    Ok((problem, solution.schedule))
+}
+
+/// The plant as it is now and the plan in force on it: what an agent repairing after a
+/// disruption, or a what-if, starts from.
+#[derive(Debug, Clone)]
+pub struct CurrentPlan {
+    /// The current problem; its `reference` is the plan in force rebased (when there is one).
+    pub problem: PlantProblem,
+    /// The plan in force, when there is one.
+    pub plan: Option<PlanVersion>,
+    /// The plan in force on `problem`, passing the checker ([`plan_on`]).
+    pub schedule: Option<PlantSchedule>,
+}
+
+impl CurrentPlan {
+    /// The version a draft made from this starts from ([`PlanDraft::basis`]).
+    pub fn basis(&self) -> Option<u64> {
+        self.plan.as_ref().map(|p| p.version)
+    }
 }
 
 /// The current problem and the plan in force on it ([`plan_on`], repairing for at most
 /// `seconds`), or the current problem alone when no plan is in force.
-pub async fn current_plan(
-    app: &App,
-    seed: u64,
-    seconds: f64,
-) -> Result<(PlantProblem, Option<PlantSchedule>), AppError> {
+pub async fn current_plan(app: &App, seed: u64, seconds: f64) -> Result<CurrentPlan, AppError> {
     let problem = current_problem(app).await?;
     let Some(plan) = in_force(app).await? else {
-        return Ok((problem, None));
+        return Ok(CurrentPlan {
+            problem,
+            plan: None,
+            schedule: None,
+        });
     };
     blocking(move || {
         let started = Instant::now();
@@ -246,17 +295,21 @@ pub async fn current_plan(
             limit_seconds: seconds,
         };
         let (problem, schedule) = plan_on(&plan, &problem, seed, &mut term)?;
-        Ok((problem, Some(schedule)))
+        Ok(CurrentPlan {
+            problem,
+            plan: Some(plan),
+            schedule: Some(schedule),
+        })
     })
     .await
 }
 
-/// Whether `who` may put a plan in force directly: an administrator or planner over the
-/// whole site (a plan covers every area).
+/// Whether `who` may put a plan in force directly: an administrator, supervisor or planner
+/// over the whole site (a plan covers every area).
 fn check_may_adopt(who: &Principal) -> Result<(), AppError> {
-    if !matches!(who.role, Role::Admin | Role::Planner) {
+    if !matches!(who.role, Role::Admin | Role::Supervisor | Role::Planner) {
         return Err(AppError::Forbidden(format!(
-            "{} (role {}) may not put a plan in force; administrators and planners may",
+            "{} (role {}) may not put a plan in force; administrators, supervisors and planners may",
             who.id, who.role
         )));
     }
@@ -271,7 +324,8 @@ fn check_may_adopt(who: &Principal) -> Result<(), AppError> {
 }
 
 /// Checks `schedule` against `problem` with the independent checker and puts it in force as
-/// the next version, made by `who` (an administrator or site-wide planner), superseding the
+/// the next version, made by `who` (an administrator, supervisor or planner of the whole
+/// site), superseding the
 /// plan in force and expiring every proposal still waiting whose candidate started from it.
 pub async fn adopt(
     app: &App,

@@ -310,7 +310,7 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
         modified_by: Some("mixplane-scheduler/test".into()),
         proposal: None,
     };
-    // Only an administrator or site-wide planner puts a plan in force directly.
+    // Only an administrator, supervisor or planner of the whole site puts a plan in force.
     let viewer = person("victor", Role::Viewer);
     assert!(matches!(
         adopt(&app, &viewer, &problem, first.clone(), provenance.clone()).await,
@@ -327,6 +327,29 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
     let (on, seed) = plan_on(&v1, &problem, 0, &mut never).unwrap();
     assert_eq!(seed, first);
     assert_eq!(on.reference, first.assignments);
+    // A plan the plant is ten hours behind: what it started before now and the plant has
+    // not is held from minute 0, and the result passes the checker.
+    let mut behind = v1.clone();
+    behind.horizon_start = Timestamp(v1.horizon_start.0 - 600 * 60_000);
+    assert!(!check(&problem, &rebase(&behind, &problem)).feasible);
+    let started = std::time::Instant::now();
+    let mut half_second = schedule::TimeLimit {
+        clock: move || started.elapsed().as_secs_f64(),
+        limit_seconds: 0.5,
+    };
+    let (on, repaired) = plan_on(&behind, &problem, 0, &mut half_second).unwrap();
+    let verdict = check(&on, &repaired);
+    assert!(verdict.feasible, "{:?}", verdict.violations);
+    assert_eq!(on.reference, rebase(&behind, &problem).assignments);
+    let running: BTreeSet<&str> = problem
+        .operations
+        .iter()
+        .filter(|op| op.fixed.is_some())
+        .map(|op| op.id.as_str())
+        .collect();
+    for a in &repaired.assignments {
+        assert!(a.start >= 0 || running.contains(a.op.as_str()), "{a:?}");
+    }
 
     let catalog = app.catalog().await.unwrap();
     let area_of = |schedule: &PlantSchedule, op: &str| {

@@ -57,7 +57,7 @@ pub struct ProblemAnswer {
 }
 
 /// The units of the reader's area; none for a site-wide reader.
-fn area_units(reach: &Reach) -> Option<BTreeSet<String>> {
+pub(super) fn area_units(reach: &Reach) -> Option<BTreeSet<String>> {
     if reach.is_site_wide() {
         return None;
     }
