@@ -79,46 +79,27 @@ async fn plant(days: f64) -> Plant {
         app::SinkKind::MesSim,
         None,
     ));
-    let problem = app::schedule::in_force::current_problem(&app).await.unwrap();
-    let started = Instant::now();
-    let solved = schedule::plant::solve_plant(
-        &problem,
-        &schedule::plant::PlantSolveOptions {
-            seed: 1,
-            threads: 2,
-            max_iterations: None,
-            objective: None,
-        },
-        &mut schedule::TimeLimit {
-            clock: move || started.elapsed().as_secs_f64(),
-            limit_seconds: 3.0,
-        },
-        &mut |_| {},
-    )
-    .unwrap();
     let planner = govern::Principal::new(
         "bench",
         govern::PrincipalKind::Person,
         govern::Role::Planner,
         govern::Scope::All,
     );
-    app::schedule::in_force::adopt(
+    let plan = app::schedule::in_force::make_plan(
         &app,
         &planner,
-        &problem,
-        solved.schedule,
-        app::schedule::in_force::Provenance {
-            reason: "the bench's first plan".into(),
-            modified_by: Some("bench".into()),
-            proposal: None,
+        app::schedule::in_force::MakePlanRequest {
+            time_limit_seconds: Some(3.0),
+            seed: 1,
+            reason: Some("the bench's first plan".into()),
         },
     )
     .await
     .unwrap();
     println!(
-        "plant: {} events over {days} days, {} operations in the current problem",
+        "plant: {} events over {days} days, {} operations in the plan in force",
         events.len(),
-        problem.operations.len()
+        plan.schedule.assignments.len()
     );
     let token = store
         .create_token(

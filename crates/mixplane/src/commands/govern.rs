@@ -105,11 +105,9 @@ pub async fn demo_plan(
     let problem = in_force::current_problem(app)
         .await
         .context("building the scheduling problem of the plant as it is now")?;
-    let (problem, schedule) = app::blocking(move || {
-        let schedule = in_force::solve_current(&problem, seed, DEMO_PLAN_SECONDS)?;
-        Ok((problem, schedule))
-    })
-    .await
+    let (problem, schedule) =
+        app::blocking(move || in_force::solve_current(&problem, seed, DEMO_PLAN_SECONDS))
+            .await
     .context("solving the plant as it is now")?;
     let admin = govern::Principal::new(DEMO_ADMIN, PrincipalKind::Person, Role::Admin, Scope::All);
     let provenance = in_force::Provenance {

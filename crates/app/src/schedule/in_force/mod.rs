@@ -462,11 +462,7 @@ pub async fn make_plan(
     }
     let problem = current_problem(app).await?;
     let seed = request.seed;
-    let (problem, schedule) = blocking(move || {
-        let schedule = solve_current(&problem, seed, seconds)?;
-        Ok((problem, schedule))
-    })
-    .await?;
+    let (problem, schedule) = blocking(move || solve_current(&problem, seed, seconds)).await?;
     let provenance = Provenance {
         reason,
         modified_by: Some(format!("{PLAN_ENGINE}/{}", env!("CARGO_PKG_VERSION"))),
@@ -475,13 +471,16 @@ pub async fn make_plan(
     adopt(app, who, &problem, schedule, provenance).await
 }
 
-/// The engine's schedule of `problem` after `seconds` of search (two threads), checked.
-/// CPU-bound: run it with [`crate::blocking`].
+/// The engine's schedule of `problem` after `seconds` of search (two threads), checked, with
+/// the problem it is checked against: `problem` itself, or — when a step running now already
+/// keeps its successor past a maximum wait — `problem` without those waits (a repair from
+/// nothing drops and names them; see `schedule::plant::repair`). CPU-bound: run it with
+/// [`crate::blocking`].
 pub fn solve_current(
     problem: &PlantProblem,
     seed: u64,
     seconds: f64,
-) -> Result<PlantSchedule, AppError> {
+) -> Result<(PlantProblem, PlantSchedule), AppError> {
     let started = Instant::now();
     let mut term = TimeLimit {
         clock: move || started.elapsed().as_secs_f64(),
@@ -493,10 +492,34 @@ pub fn solve_current(
         max_iterations: None,
         objective: None,
     };
-    let solution =
-        solve_plant(problem, &options, &mut term, &mut |_| {}).map_err(AppError::impossible)?;
-    crate::schedule::checked(problem, &solution.schedule)?;
-    Ok(solution.schedule)
+    let (problem, schedule) = match solve_plant(problem, &options, &mut term, &mut |_| {}) {
+        Ok(solution) => (problem.clone(), solution.schedule),
+        // A step running now whose successor can no longer start within its maximum wait
+        // (the plant is already past it): the repair drops such waits behind frozen work
+        // and names them, where a fresh solve has no schedule at all.
+        Err(schedule::plant::PlantSolveError::Decode(
+            schedule::plant::construct::DecodeError::MaxLag { .. },
+        )) => {
+            let out = schedule::plant::repair::repair(
+                problem,
+                &PlantSchedule::default(),
+                &[],
+                0,
+                &options,
+                &mut term,
+            )
+            .map_err(AppError::impossible)?;
+            let mut kept = out.problem;
+            // The repair weighs stability against an empty plan; the plan is judged by the
+            // problem's own objective.
+            kept.objective = problem.objective;
+            kept.reference = problem.reference.clone();
+            (kept, out.schedule)
+        }
+        Err(e) => return Err(AppError::impossible(e)),
+    };
+    crate::schedule::checked(&problem, &schedule)?;
+    Ok((problem, schedule))
 }
 
 #[cfg(test)]

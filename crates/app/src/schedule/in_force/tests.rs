@@ -304,6 +304,7 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
         blocking(move || solve_current(&problem, 3, 0.3))
             .await
             .unwrap()
+            .1
     };
     let provenance = Provenance {
         reason: "first plan".into(),
