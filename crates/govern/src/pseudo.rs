@@ -74,6 +74,7 @@ pub const MASK: &str = "***";
 /// - `approved_by`, `opened_by` — kept for answers that name them so (none does yet);
 /// - `by` — a nonconformance's history, and who applied or rolled back a proposal
 ///   (`policy:…` when it applied by itself);
+/// - `made_by` — who put a version of the plan in force (or proposed it);
 /// - `modified_by` — the person or engine behind a governance write;
 /// - `placed_by`, `released_by` — a hold (`kind:name`);
 /// - `principal` — who decided a proposal, whose request triggered it, whose tokens a
@@ -89,6 +90,7 @@ pub const PRINCIPAL_FIELDS: &[&str] = &[
     "approved_by",
     "by",
     "done_by",
+    "made_by",
     "modified_by",
     "opened_by",
     "placed_by",

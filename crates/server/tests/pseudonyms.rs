@@ -166,6 +166,41 @@ async fn agents_read_no_real_name() {
         ok(&app, "POST", &transitions, who, Some(step)).await;
     }
 
+    // A plan put in force by the planner, and a what-if of it the planner commits: the plan
+    // in force names who made it, the proposal carries a candidate plan.
+    ok(
+        &app,
+        "POST",
+        "/v1/schedule/plan",
+        &planner,
+        Some(json!({"time_limit_seconds": 0.3})),
+    )
+    .await;
+    let report = ok(
+        &app,
+        "POST",
+        "/v1/schedule/scenarios",
+        &planner,
+        Some(json!({"scenarios": ["maximize_throughput", "minimize_changeovers"], "iterations": 60, "risk_runs": 10})),
+    )
+    .await;
+    let chosen = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kept_plan"] == false)
+        .expect("a what-if that changes the plan")
+        .clone();
+    let what_if = ok(
+        &app,
+        "POST",
+        "/v1/schedule/scenarios/commit",
+        &planner,
+        Some(json!({"scenario": chosen, "area": "A-CHEM", "risk_runs": 10})),
+    )
+    .await;
+    let what_if_id = what_if["id"].as_str().unwrap().to_owned();
+
     // The agent's own proposal answers it with its own name hidden too.
     let own = ok(
         &app,
@@ -182,6 +217,10 @@ async fn agents_read_no_real_name() {
     let samples = [
         ("getOrder", format!("/v1/orders/{order}")),
         ("getProposal", format!("/v1/proposals/{id}")),
+        (
+            "getProposalPlan",
+            format!("/v1/proposals/{what_if_id}/plan"),
+        ),
         (
             "getNonconformance",
             format!("/v1/quality/nonconformances/{nc_id}"),
@@ -256,6 +295,8 @@ async fn agents_read_no_real_name() {
     assert_eq!(seen["applied"]["by"], pseudonym(APPROVER));
     assert_eq!(seen["rolled_back"]["by"], pseudonym(SUPERVISOR));
     assert_eq!(own["proposed_by"], pseudonym(AGENT));
+    let plan = ok(&app, "GET", "/v1/schedule", &agent, None).await;
+    assert_eq!(plan["made_by"], pseudonym(PLANNER));
     let holds = ok(&app, "GET", "/v1/quality/holds?limit=1000", &agent, None).await;
     let seen_hold = holds["items"]
         .as_array()

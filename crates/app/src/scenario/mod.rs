@@ -13,6 +13,13 @@
 //! KPI is recomputed (nothing the caller sends about KPIs is trusted), and the proposal goes
 //! through [`crate::govern::submit`], so the policy decides whether it applies by itself, on
 //! `govern`'s own assessment of the diff against the loaded plant (every area it touches).
+//! The scenario's schedule rides along as the proposal's candidate plan: applied, it is the
+//! plan in force ([`crate::schedule::in_force`]).
+//!
+//! Without a problem, both work on the plant as it is now: [`scenarios_now`] on the current
+//! problem starting from the plan in force expressed on it, [`commit`] against the plan in
+//! force rebased onto the current problem (what the MES was told), so a what-if never names
+//! an order that completed since the plan was made.
 
 pub(crate) mod diff;
 
@@ -264,7 +271,11 @@ pub async fn commit(
                 "plan: a plan needs the problem it is a schedule of; send both, or neither to commit against the plan in force".into(),
             ));
         }
-        let mut problem = crate::schedule::in_force::current_problem(app).await?;
+        // The problem the what-ifs ran on (`scenarios_now`): the current one, less a maximum
+        // wait behind a running step the plant can no longer keep.
+        let current =
+            crate::schedule::in_force::current_plan(app, request.seed, REBASE_SECONDS).await?;
+        let mut problem = current.problem;
         if let Some(plan) = &in_force {
             let rebased = crate::schedule::in_force::rebase(plan, &problem);
             problem.reference = rebased.assignments.clone();

@@ -108,7 +108,7 @@ pub async fn demo_plan(
     let (problem, schedule) =
         app::blocking(move || in_force::solve_current(&problem, seed, DEMO_PLAN_SECONDS))
             .await
-    .context("solving the plant as it is now")?;
+            .context("solving the plant as it is now")?;
     let admin = govern::Principal::new(DEMO_ADMIN, PrincipalKind::Person, Role::Admin, Scope::All);
     let provenance = in_force::Provenance {
         reason: "the demo's plan of the plant as it is after the simulated days".into(),

@@ -31,8 +31,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use schedule::plant::checker::{Kpis, check};
+use schedule::plant::construct::DecodeError;
 use schedule::plant::problem::{Assignment, PlantProblem, PlantSchedule};
-use schedule::plant::{PlantSolveOptions, solve_plant};
+use schedule::plant::{PlantSolveError, PlantSolveOptions, solve_plant};
 use schedule::{Termination, TimeLimit};
 use store::{GovernanceWrite, StoredPlan};
 
@@ -252,10 +253,29 @@ pub fn plan_on(
         objective: Some(weights),
         ..options
     };
-    let solution =
-        solve_plant(&problem, &options, termination, &mut |_| {}).map_err(AppError::impossible)?;
-    crate::schedule::checked(&problem, &solution.schedule)?;
-    Ok((problem, solution.schedule))
+    match solve_plant(&problem, &options, termination, &mut |_| {}) {
+        Ok(solution) => {
+            crate::schedule::checked(&problem, &solution.schedule)?;
+            Ok((problem, solution.schedule))
+        }
+        // No schedule keeps that wait at all (the step before it runs now): the repair's
+        // problem, without it, is the one the plant can follow.
+        Err(_) => Ok((relaxed(&problem, out.problem, &out.schedule)?, out.schedule)),
+    }
+}
+
+/// `repaired` (a repair's problem: `problem` less the maximum waits behind running steps
+/// that cannot be kept) with `problem`'s objective and reference, after checking `schedule`
+/// against it.
+fn relaxed(
+    problem: &PlantProblem,
+    mut repaired: PlantProblem,
+    schedule: &PlantSchedule,
+) -> Result<PlantProblem, AppError> {
+    repaired.objective = problem.objective;
+    repaired.reference = problem.reference.clone();
+    crate::schedule::checked(&repaired, schedule)?;
+    Ok(repaired)
 }
 
 /// The plant as it is now and the plan in force on it: what an agent repairing after a
@@ -472,9 +492,9 @@ pub async fn make_plan(
 }
 
 /// The engine's schedule of `problem` after `seconds` of search (two threads), checked, with
-/// the problem it is checked against: `problem` itself, or — when a step running now already
-/// keeps its successor past a maximum wait — `problem` without those waits (a repair from
-/// nothing drops and names them; see `schedule::plant::repair`). CPU-bound: run it with
+/// the problem it is a schedule of: `problem` itself, or — when the plant cannot keep a
+/// maximum wait behind a step running now (the step after it cannot start in time) — the
+/// problem without that wait, as a repair finds it. CPU-bound: run it with
 /// [`crate::blocking`].
 pub fn solve_current(
     problem: &PlantProblem,
@@ -492,14 +512,12 @@ pub fn solve_current(
         max_iterations: None,
         objective: None,
     };
-    let (problem, schedule) = match solve_plant(problem, &options, &mut term, &mut |_| {}) {
-        Ok(solution) => (problem.clone(), solution.schedule),
-        // A step running now whose successor can no longer start within its maximum wait
-        // (the plant is already past it): the repair drops such waits behind frozen work
-        // and names them, where a fresh solve has no schedule at all.
-        Err(schedule::plant::PlantSolveError::Decode(
-            schedule::plant::construct::DecodeError::MaxLag { .. },
-        )) => {
+    match solve_plant(problem, &options, &mut term, &mut |_| {}) {
+        Ok(solution) => {
+            crate::schedule::checked(problem, &solution.schedule)?;
+            Ok((problem.clone(), solution.schedule))
+        }
+        Err(PlantSolveError::Decode(DecodeError::MaxLag { .. })) => {
             let out = schedule::plant::repair::repair(
                 problem,
                 &PlantSchedule::default(),
@@ -509,17 +527,10 @@ pub fn solve_current(
                 &mut term,
             )
             .map_err(AppError::impossible)?;
-            let mut kept = out.problem;
-            // The repair weighs stability against an empty plan; the plan is judged by the
-            // problem's own objective.
-            kept.objective = problem.objective;
-            kept.reference = problem.reference.clone();
-            (kept, out.schedule)
+            Ok((relaxed(problem, out.problem, &out.schedule)?, out.schedule))
         }
-        Err(e) => return Err(AppError::impossible(e)),
-    };
-    crate::schedule::checked(&problem, &schedule)?;
-    Ok((problem, schedule))
+        Err(e) => Err(AppError::impossible(e)),
+    }
 }
 
 #[cfg(test)]

@@ -301,10 +301,9 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
     let problem = current_problem(&app).await.unwrap();
     let first = {
         let problem = problem.clone();
-        blocking(move || solve_current(&problem, 3, 0.3))
+        blocking(move || solve_current(&problem, 3, 0.3).map(|(_, schedule)| schedule))
             .await
             .unwrap()
-            .1
     };
     let provenance = Provenance {
         reason: "first plan".into(),
@@ -449,4 +448,37 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
 
     let audit = app.store.verify_audit().await.unwrap();
     assert!(audit.first_bad.is_none(), "{audit:?}");
+}
+
+#[test]
+fn a_maximum_wait_the_plant_can_no_longer_keep_is_dropped_to_plan_at_all() {
+    // A runs now on U1 until minute 10; B must start within 5 minutes of its end, but its
+    // only unit is down until minute 100.
+    let problem: PlantProblem = serde_json::from_value(json!({
+        "horizon_start": "2026-03-02T06:00:00Z",
+        "horizon_minutes": 1440,
+        "units": [{"id": "U1"}, {"id": "U2", "downtime": [{"start": 0, "end": 100}]}],
+        "orders": [{"id": "O1"}],
+        "operations": [
+            {"id": "O1/0", "order": "O1", "alternatives": [{"unit": "U1", "minutes": 30}],
+             "fixed": {"unit": "U1", "start": -20, "in_progress": true}},
+            {"id": "O1/1", "order": "O1", "alternatives": [{"unit": "U2", "minutes": 10}],
+             "predecessors": [{"op": "O1/0", "max_lag": 5}]},
+        ],
+    }))
+    .unwrap();
+    assert!(
+        schedule::plant::solve_plant(
+            &problem,
+            &PlantSolveOptions::default(),
+            &mut schedule::Never,
+            &mut |_| {}
+        )
+        .is_err()
+    );
+    let (relaxed, plan) = solve_current(&problem, 1, 0.2).unwrap();
+    assert!(relaxed.operations[1].predecessors[0].max_lag.is_none());
+    assert!(check(&relaxed, &plan).feasible);
+    let b = plan.assignments.iter().find(|a| a.op == "O1/1").unwrap();
+    assert!(b.start >= 100, "{b:?}");
 }
