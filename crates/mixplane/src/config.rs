@@ -18,6 +18,9 @@ pub struct FileConfig {
     pub server: ServerSection,
     #[serde(default)]
     pub log: LogSection,
+    /// The live agents (`[agents]`): see `app::agents::live::AgentSettings`.
+    #[serde(default)]
+    pub agents: app::agents::live::AgentSettings,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +62,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// The server's resource bounds, from the file's `[server.limits]` (defaults otherwise).
     pub limits: server::limits::Limits,
+    /// The live agents' settings, from the file's `[agents]` (defaults otherwise).
+    pub agents: app::agents::live::AgentSettings,
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./mixplane-data";
@@ -103,12 +108,15 @@ pub fn resolve(
     let log_format = format_text.parse::<LogFormat>()?;
     let limits = config.server.limits;
     limits.validate()?;
+    let agents = config.agents;
+    agents.validate().map_err(|e| anyhow::anyhow!("config: {e}"))?;
     Ok(Settings {
         data_dir,
         bind,
         log_level,
         log_format,
         limits,
+        agents,
     })
 }
 
@@ -143,6 +151,26 @@ mod tests {
         assert_eq!(
             "xml".parse::<LogFormat>().unwrap_err().to_string(),
             "unknown log format `xml` (expected text or json)"
+        );
+    }
+
+    #[test]
+    fn the_agents_section_is_read_checked_and_refuses_unknown_keys() {
+        let config: FileConfig = toml::from_str(
+            "[agents]\nenabled = false\nquiet_ms = 100\nscope = \"area:A-PROC\"\n",
+        )
+        .unwrap();
+        assert!(!config.agents.enabled);
+        assert_eq!(config.agents.quiet_ms, 100);
+        assert_eq!(config.agents.scope.to_string(), "area:A-PROC");
+        let error = toml::from_str::<FileConfig>("[agents]\nquiet = 1\n").unwrap_err();
+        assert!(error.to_string().contains("quiet"), "{error}");
+        let error = toml::from_str::<FileConfig>("[agents]\nscope = \"everything\"\n").unwrap_err();
+        assert!(error.to_string().contains("everything"), "{error}");
+        let config: FileConfig = toml::from_str("[agents]\nrepair_iterations = 0\n").unwrap();
+        assert_eq!(
+            config.agents.validate().unwrap_err(),
+            "agents.repair_iterations: must be at least 1"
         );
     }
 

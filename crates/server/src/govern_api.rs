@@ -8,6 +8,7 @@
 //! proposal's kind, the proposal's area within the caller's scope, nobody approving their
 //! own, no agent approving — are `govern`'s.
 
+use app::agents::live::AgentsView;
 use app::govern::{ListProposals, ProposalPage, Resolved};
 use axum::extract::{Path, State};
 use axum::http::Method;
@@ -140,6 +141,20 @@ pub fn endpoints() -> Vec<Endpoint> {
         },
         Endpoint {
             method: Method::GET,
+            path: "/v1/agents",
+            operation_id: "getAgents",
+            summary: "The live agents (repair, re-plan, improve): who they are, whether they run, and their recent reactions with the proposals they made",
+            tag: "governance",
+            params: &[],
+            request: None,
+            response: |g| g.subschema_for::<AgentsView>(),
+            success_status: 200,
+            permission: Permission::ReadProposals,
+            conflicts: &[],
+            handler: || get(agents),
+        },
+        Endpoint {
+            method: Method::GET,
             path: "/v1/pseudonyms/{pseudonym}",
             operation_id: "resolvePseudonym",
             summary: "The identity behind a pseudonym, within the admin's scope (admins only; audited)",
@@ -246,6 +261,12 @@ async fn show(
 
 async fn policy(State(app): State<AppState>) -> Json200<Policy> {
     Json200(app.governance.policy.clone())
+}
+
+async fn agents(State(state): State<AppState>, caller: Caller) -> Result<Json200<AgentsView>, Problem> {
+    Ok(Json200(
+        app::agents::live::view(&state, &caller.0, state.agents.as_ref()).await?,
+    ))
 }
 
 async fn submit(

@@ -49,6 +49,8 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     /// The resource bounds of connections, requests, bodies and verifications.
     pub limits: Arc<Limits>,
+    /// The live agents running beside this server, if any (`GET /v1/agents` reports them).
+    pub agents: Option<app::agents::live::AgentsHandle>,
 }
 
 impl AppState {
@@ -64,7 +66,14 @@ impl AppState {
             openapi: Arc::new(openapi::document(&api::endpoints())),
             tokens: Arc::default(),
             limits: Arc::default(),
+            agents: None,
         }
+    }
+
+    /// The same state reporting these running agents.
+    pub fn with_agents(mut self, agents: app::agents::live::AgentsHandle) -> AppState {
+        self.agents = Some(agents);
+        self
     }
 
     /// The same state held to these resource bounds (a fresh token cache, whose gate

@@ -160,7 +160,15 @@ pub fn serve_blocking(
         println!(
             "  try: curl -H \"Authorization: Bearer $MIXPLANE_TOKEN\" 'http://{address}/v1/orders?mode=process&limit=5'"
         );
-        let state = server::AppState::from_app(app).with_limits(settings.limits.clone());
+        let mut state = server::AppState::from_app(app.clone()).with_limits(settings.limits.clone());
+        if settings.agents.enabled {
+            let agents = app::agents::live::start(app, settings.agents.clone());
+            println!(
+                "agents       repair, re-plan and improve the plan in force as events arrive (scope {})",
+                settings.agents.scope
+            );
+            state = state.with_agents(agents);
+        }
         server::serve(listener, state, shutdown_signal())
             .await
             .context("serving the API")

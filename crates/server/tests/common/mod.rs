@@ -162,6 +162,8 @@ pub struct Setup {
     pub caller: Option<(&'static str, govern::Role)>,
     /// The governance policy in force; the shipped one by default.
     pub policy: Option<govern::Policy>,
+    /// Run the live agents beside the server with these settings.
+    pub agents: Option<app::agents::live::AgentSettings>,
 }
 
 impl Default for Setup {
@@ -173,6 +175,7 @@ impl Default for Setup {
             file_sink: false,
             caller: Some(("alice", govern::Role::Admin)),
             policy: None,
+            agents: None,
         }
     }
 }
@@ -186,6 +189,10 @@ pub struct TestApp {
     pub token: String,
     /// The file sink's path, when the setup asked for one.
     pub file_sink: Option<PathBuf>,
+    /// The use-cases the server runs over.
+    pub app: app::App,
+    /// The live agents, when the setup asked for them.
+    pub agents: Option<app::agents::live::AgentsHandle>,
     _served: Served,
 }
 
@@ -239,7 +246,14 @@ impl TestApp {
             Some((name, role)) => token(&store, name, role, govern::Scope::All).await,
             None => String::new(),
         };
-        let state = server::AppState::new(store.clone()).with_governance(governance);
+        let mut state = server::AppState::new(store.clone()).with_governance(governance);
+        let app = state.app.clone();
+        let agents = setup
+            .agents
+            .map(|settings| app::agents::live::start(app.clone(), settings));
+        if let Some(agents) = &agents {
+            state = state.with_agents(agents.clone());
+        }
         let served = serve_state(state).await;
         TestApp {
             address: served.address,
@@ -247,6 +261,8 @@ impl TestApp {
             client: reqwest::Client::new(),
             token,
             file_sink,
+            app,
+            agents,
             _served: served,
         }
     }

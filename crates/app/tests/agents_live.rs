@@ -1,0 +1,195 @@
+//! The live agents' reactions over a real store: the same events give the same proposal,
+//! a burst of events is one proposal, and what governance made of it follows the policy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::agents::live::{self, AgentSettings, Outcome, Reaction};
+use govern::{Principal, PrincipalKind, Role, Scope};
+use model::{Event, EventKind, EquipmentState, Timestamp, UnitId};
+
+fn settings() -> AgentSettings {
+    AgentSettings {
+        poll_ms: 10,
+        quiet_ms: 80,
+        max_wait_ms: 400,
+        repair_iterations: 30,
+        replan_iterations: 30,
+        scenario_iterations: 10,
+        risk_runs: 5,
+        improve_every_minutes: 0,
+        safety_net_seconds: 30.0,
+        ..Default::default()
+    }
+}
+
+/// A store with the reference plant, a day of simulated history and a plan in force, and the
+/// use-cases over it with reproducible ids and a fixed clock.
+async fn plant() -> app::App {
+    let store = Arc::new(store::Store::open_in_memory().await.unwrap());
+    let actor = store::Actor::system("test");
+    let catalog = sim::reference_catalog();
+    store
+        .put_plant(catalog.plant().clone(), &actor)
+        .await
+        .unwrap();
+    let options = sim::SimOptions {
+        days: 1.0,
+        seed: 3,
+        ..sim::SimOptions::default()
+    };
+    let events = sim::simulate(&catalog, &options, None, |_| {})
+        .unwrap()
+        .events;
+    store.append(&events, &actor).await.unwrap();
+    let app = app::App::new(store)
+        .with_governance(
+            app::Governance::new(govern::Policy::default_policy(), app::SinkKind::MesSim, None)
+                .with_ids(Arc::new(app::SequentialIds::default())),
+        )
+        .with_clock(app::FixedClock(Timestamp(1_800_000_000_000)));
+    let problem = app::schedule::in_force::current_problem(&app).await.unwrap();
+    let solved = schedule::plant::solve_plant(
+        &problem,
+        &schedule::plant::PlantSolveOptions {
+            seed: 1,
+            threads: 1,
+            max_iterations: Some(30),
+            objective: None,
+        },
+        &mut schedule::TimeLimit {
+            clock: || 0.0,
+            limit_seconds: 1.0,
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let planner = Principal::new("paula", PrincipalKind::Person, Role::Planner, Scope::All);
+    app::schedule::in_force::adopt(
+        &app,
+        &planner,
+        &problem,
+        solved.schedule,
+        app::schedule::in_force::Provenance {
+            reason: "test".into(),
+            modified_by: None,
+            proposal: None,
+        },
+    )
+    .await
+    .unwrap();
+    app
+}
+
+async fn busy_unit(app: &app::App) -> String {
+    let plan = app::schedule::in_force::in_force(app)
+        .await
+        .unwrap()
+        .expect("a plan in force");
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for a in &plan.schedule.assignments {
+        if (0..600).contains(&a.start) {
+            *counts.entry(a.unit.clone()).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).unwrap().0
+}
+
+async fn down(app: &app::App, id: &str, unit: &str) {
+    let clock = app.store.state().await.clock.unwrap();
+    let who = live::agent("test-sensor", &Scope::All);
+    app::events::ingest(
+        app,
+        &who,
+        &[Event {
+            id: id.into(),
+            time: clock,
+            source: Some("test".into()),
+            kind: EventKind::EquipmentStateChanged {
+                unit: UnitId::from(unit),
+                state: EquipmentState::Down,
+                reason: Some("breakdown".into()),
+            },
+        }],
+    )
+    .await
+    .unwrap();
+}
+
+fn proposed(outcome: Outcome) -> govern::Proposal {
+    match outcome {
+        Outcome::Proposed(p) => *p,
+        Outcome::Nothing(why) => panic!("nothing proposed: {why}"),
+    }
+}
+
+#[tokio::test]
+async fn the_same_events_on_the_same_plant_give_the_same_proposal() {
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let app = plant().await;
+        let unit = busy_unit(&app).await;
+        down(&app, "down-1", &unit).await;
+        let reaction = Reaction::Equipment {
+            down: vec![unit],
+            up: vec![],
+            events: vec!["down-1".into()],
+        };
+        let proposal = proposed(live::react::react(&app, &settings(), &reaction).await.unwrap());
+        answers.push((
+            proposal.title.clone(),
+            serde_json::to_value(&proposal.diff).unwrap(),
+            serde_json::to_value(&proposal.evidence).unwrap(),
+        ));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert!(answers[0].1.as_array().is_some_and(|d| !d.is_empty()));
+}
+
+#[tokio::test]
+async fn a_burst_of_downtimes_is_one_repair_and_the_agents_status_says_what_they_did() {
+    let app = plant().await;
+    let handle = live::start(app.clone(), settings());
+    // Let the loop find the log's head first.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let units: Vec<String> = {
+        let plan = app::schedule::in_force::in_force(&app)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut units: Vec<String> = plan
+            .schedule
+            .assignments
+            .iter()
+            .map(|a| a.unit.clone())
+            .collect();
+        units.sort();
+        units.dedup();
+        units.into_iter().take(3).collect()
+    };
+    for (i, unit) in units.iter().enumerate() {
+        down(&app, &format!("burst-{i}"), unit).await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = handle.status();
+        if status.reactions > 0 {
+            assert_eq!(status.reactions, 1, "{status:?}");
+            let record = &status.recent[0];
+            assert_eq!(record.agent, live::REPAIR_AGENT);
+            assert_eq!(record.causes, ["burst-0", "burst-1", "burst-2"]);
+            assert!(
+                record.proposal.is_some(),
+                "three units down move planned work: {record:?}"
+            );
+            assert!(record.latency_ms >= 0);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no reaction");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Nothing else happens: no second proposal for the same burst.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(handle.status().reactions, 1);
+    handle.stop();
+}
