@@ -655,6 +655,7 @@ mod tests {
                 start,
                 in_progress: true,
             }),
+            cip_before: false,
         }
     }
 
