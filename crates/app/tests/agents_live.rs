@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use app::agents::live::{self, AgentSettings, Outcome, Reaction};
 use govern::{Principal, PrincipalKind, Role, Scope};
-use model::{Event, EventKind, EquipmentState, Timestamp, UnitId};
+use model::{EquipmentState, Event, EventKind, Timestamp, UnitId};
 
 fn settings() -> AgentSettings {
     AgentSettings {
@@ -44,11 +44,17 @@ async fn plant() -> app::App {
     store.append(&events, &actor).await.unwrap();
     let app = app::App::new(store)
         .with_governance(
-            app::Governance::new(govern::Policy::default_policy(), app::SinkKind::MesSim, None)
-                .with_ids(Arc::new(app::SequentialIds::default())),
+            app::Governance::new(
+                govern::Policy::default_policy(),
+                app::SinkKind::MesSim,
+                None,
+            )
+            .with_ids(Arc::new(app::SequentialIds::default())),
         )
         .with_clock(app::FixedClock(Timestamp(1_800_000_000_000)));
-    let problem = app::schedule::in_force::current_problem(&app).await.unwrap();
+    let problem = app::schedule::in_force::current_problem(&app)
+        .await
+        .unwrap();
     let solved = schedule::plant::solve_plant(
         &problem,
         &schedule::plant::PlantSolveOptions {
@@ -135,7 +141,11 @@ async fn the_same_events_on_the_same_plant_give_the_same_proposal() {
             up: vec![],
             events: vec!["down-1".into()],
         };
-        let proposal = proposed(live::react::react(&app, &settings(), &reaction).await.unwrap());
+        let proposal = proposed(
+            live::react::react(&app, &settings(), &reaction)
+                .await
+                .unwrap(),
+        );
         answers.push((
             proposal.title.clone(),
             serde_json::to_value(&proposal.diff).unwrap(),

@@ -113,10 +113,13 @@ async fn plant(days: f64) -> Plant {
         .await
         .unwrap()
         .token;
-    let agents = app::agents::live::start(app.clone(), app::agents::live::AgentSettings {
-        improve_every_minutes: 0,
-        ..Default::default()
-    });
+    let agents = app::agents::live::start(
+        app.clone(),
+        app::agents::live::AgentSettings {
+            improve_every_minutes: 0,
+            ..Default::default()
+        },
+    );
     let state = server::AppState::from_app(app.clone()).with_agents(agents);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -144,7 +147,11 @@ impl Plant {
             .send()
             .await
             .unwrap();
-        assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+        assert!(
+            response.status().is_success(),
+            "{}",
+            response.text().await.unwrap()
+        );
     }
 
     /// Waits until a proposal whose evidence answers `event` is stored; the time it took.
@@ -216,8 +223,10 @@ fn main() {
             let id = format!("bench-down-{run}");
             let sent = Instant::now();
             plant
-                .post(json!([{"id": id, "time": clock, "type": "equipment_state_changed",
-                    "unit": unit, "state": "down", "reason": "bench"}]))
+                .post(
+                    json!([{"id": id, "time": clock, "type": "equipment_state_changed",
+                    "unit": unit, "state": "down", "reason": "bench"}]),
+                )
                 .await;
             match plant.proposal_for(&id, sent).await {
                 Some(ms) => down.push(ms),
@@ -237,7 +246,9 @@ fn main() {
             .await
             .orders
             .values()
-            .find(|o| o.status == model::OrderStatus::Planned || o.status == model::OrderStatus::Released)
+            .find(|o| {
+                o.status == model::OrderStatus::Planned || o.status == model::OrderStatus::Released
+            })
             .expect("an open order")
             .order
             .clone();

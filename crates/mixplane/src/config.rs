@@ -109,7 +109,9 @@ pub fn resolve(
     let limits = config.server.limits;
     limits.validate()?;
     let agents = config.agents;
-    agents.validate().map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    agents
+        .validate()
+        .map_err(|e| anyhow::anyhow!("config: {e}"))?;
     Ok(Settings {
         data_dir,
         bind,
@@ -156,10 +158,9 @@ mod tests {
 
     #[test]
     fn the_agents_section_is_read_checked_and_refuses_unknown_keys() {
-        let config: FileConfig = toml::from_str(
-            "[agents]\nenabled = false\nquiet_ms = 100\nscope = \"area:A-PROC\"\n",
-        )
-        .unwrap();
+        let config: FileConfig =
+            toml::from_str("[agents]\nenabled = false\nquiet_ms = 100\nscope = \"area:A-PROC\"\n")
+                .unwrap();
         assert!(!config.agents.enabled);
         assert_eq!(config.agents.quiet_ms, 100);
         assert_eq!(config.agents.scope.to_string(), "area:A-PROC");

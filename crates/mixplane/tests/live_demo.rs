@@ -109,19 +109,23 @@ fn the_demo_runs_the_plant_live_while_it_serves() {
     assert!(live_line.contains("×3600"), "{live_line}");
 
     // Events after the stored history arrive while we wait: the simulator's, in its order.
+    // The demo's own writes (the plan's dispatch list, proposals) follow the history too, so
+    // the log is read on page by page.
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut after = history;
+    let mut simulated: Vec<serde_json::Value> = Vec::new();
     let live: Vec<serde_json::Value> = loop {
         let (status, body) = get(
             &address,
             &token,
-            &format!("/v1/events?after_seq={history}&limit=200"),
+            &format!("/v1/events?after_seq={after}&limit=500"),
         );
         assert_eq!(status, 200, "{body}");
         let page: Vec<serde_json::Value> = serde_json::from_str(&body).expect("JSON events");
-        let simulated: Vec<serde_json::Value> = page
-            .into_iter()
-            .filter(|e| e["event"]["source"] == "sim")
-            .collect();
+        if let Some(last) = page.last() {
+            after = last["seq"].as_i64().expect("a seq");
+        }
+        simulated.extend(page.into_iter().filter(|e| e["event"]["source"] == "sim"));
         if simulated.len() >= 20 {
             break simulated;
         }

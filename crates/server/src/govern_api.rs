@@ -263,7 +263,10 @@ async fn policy(State(app): State<AppState>) -> Json200<Policy> {
     Json200(app.governance.policy.clone())
 }
 
-async fn agents(State(state): State<AppState>, caller: Caller) -> Result<Json200<AgentsView>, Problem> {
+async fn agents(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json200<AgentsView>, Problem> {
     Ok(Json200(
         app::agents::live::view(&state, &caller.0, state.agents.as_ref()).await?,
     ))

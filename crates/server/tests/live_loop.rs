@@ -82,9 +82,12 @@ async fn proposal_by(served: &TestApp, agent: &str, seen: &[String]) -> Value {
     loop {
         let (status, _, page) = served.get("/v1/proposals?limit=100").await;
         assert_eq!(status, 200, "{page}");
-        if let Some(found) = page["items"].as_array().unwrap().iter().find(|p| {
-            p["proposed_by"] == agent && !seen.iter().any(|s| p["id"] == s.as_str())
-        }) {
+        if let Some(found) = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["proposed_by"] == agent && !seen.iter().any(|s| p["id"] == s.as_str()))
+        {
             return found.clone();
         }
         assert!(
@@ -102,7 +105,9 @@ fn busiest_unit(plan: &Value) -> String {
     for a in plan["assignments"].as_array().unwrap() {
         let start = a["start"].as_i64().unwrap();
         if (0..480).contains(&start) && a["in_progress"] != true {
-            *counts.entry(a["unit"].as_str().unwrap().to_owned()).or_default() += 1;
+            *counts
+                .entry(a["unit"].as_str().unwrap().to_owned())
+                .or_default() += 1;
         }
     }
     counts
@@ -209,9 +214,7 @@ async fn events_drive_the_agents_to_proposals_and_an_approval_to_dispatch_and_a_
         "the rush order's operations are placed: {replan}"
     );
     let replan_id = replan["id"].as_str().unwrap().to_owned();
-    let (status, _, candidate) = served
-        .get(&format!("/v1/proposals/{replan_id}/plan"))
-        .await;
+    let (status, _, candidate) = served.get(&format!("/v1/proposals/{replan_id}/plan")).await;
     assert_eq!(status, 200, "{candidate}");
     let alternatives = candidate["alternatives"].as_array().unwrap();
     assert!(alternatives.len() >= 2, "{candidate}");
@@ -251,7 +254,10 @@ async fn events_drive_the_agents_to_proposals_and_an_approval_to_dispatch_and_a_
                 .starts_with(&format!("{replan_id}-apply-"))
         })
         .count();
-    assert!(ours > 0, "the MES sink received the dispatches: {dispatched}");
+    assert!(
+        ours > 0,
+        "the MES sink received the dispatches: {dispatched}"
+    );
     let (status, _, now) = served.get("/v1/schedule").await;
     assert_eq!(status, 200, "{now}");
     assert!(now["version"].as_u64().unwrap() >= 2, "{now}");

@@ -149,6 +149,7 @@ const RULES: &[Rule] = &[
     in_area("applyProposal", Sample::Proposal(Status::Approved)),
     in_area("rollBackProposal", Sample::Proposal(Status::Applied)),
     rule("getPolicy", Sample::Plain),
+    rule("getAgents", Sample::Plain),
     rule("resolvePseudonym", Sample::Pseudonym),
     // Quality.
     rule("analyzeSpc", Sample::Access("{}")),

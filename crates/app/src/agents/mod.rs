@@ -5,5 +5,5 @@
 //! proposals exactly as those from the API. [`resequence`] is the demo's simple rule; [`live`]
 //! runs the agents that react to the plant's events.
 
-pub mod resequence;
 pub mod live;
+pub mod resequence;

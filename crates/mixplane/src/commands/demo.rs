@@ -129,15 +129,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     print!("{}", summary(&catalog, &state, args.days, args.seed));
     print!("{schedule_summary}");
     let app = super::govern::app_over(store.clone(), &settings.data_dir)?;
-    // The plan in force first (the what-ifs, agents and proposals start from it), sent to the
-    // MES as its dispatch list so the simulated plant follows it; then the demo's proposals and
-    // the quality agent's holds, which go through the same governance.
+    // The plan in force first (the what-ifs, agents and proposals start from it) — when the
+    // plant runs live, sent to the MES as its dispatch list so the simulated plant follows
+    // it; then the demo's proposals and the quality agent's holds, which go through the same
+    // governance.
     let plan = runtime.block_on(super::govern::demo_plan(&app, args.seed))?;
-    let dispatched = runtime
-        .block_on(super::govern::dispatch_plan(&app, &plan))
-        .context("dispatching the plan in force")?;
+    let dispatched = if live_plant.is_some() && !args.no_serve {
+        runtime
+            .block_on(super::govern::dispatch_plan(&app, &plan))
+            .context("dispatching the plan in force")?
+    } else {
+        0
+    };
     println!(
-        "Plan in force      version {} from {}: {} operations ({dispatched} dispatched), {} late orders, makespan {} min (GET /v1/schedule)",
+        "Plan in force      version {} from {}: {} operations ({dispatched} dispatched to the MES), {} late orders, makespan {} min (GET /v1/schedule)",
         plan.version,
         plan.horizon_start,
         plan.schedule.assignments.len(),

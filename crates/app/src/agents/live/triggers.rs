@@ -275,7 +275,12 @@ mod tests {
         // Coming back in a later burst is a reaction of its own; an idle unit reporting in
         // is none.
         let later = [
-            stored(5, "e5", None, state_change("R-101", EquipmentState::Running)),
+            stored(
+                5,
+                "e5",
+                None,
+                state_change("R-101", EquipmentState::Running),
+            ),
             stored(6, "e6", None, state_change("R-103", EquipmentState::Idle)),
         ];
         let reactions = classify(&catalog, &state, &later, &[], &mut memory);
@@ -371,7 +376,10 @@ mod tests {
     fn a_receipt_or_a_hold_matters_only_for_material_that_open_work_consumes() {
         let (catalog, state) = plant();
         let demand = materials_in_demand(&catalog, &state);
-        let needed = demand.iter().next().expect("the order book consumes material");
+        let needed = demand
+            .iter()
+            .next()
+            .expect("the order book consumes material");
         let mut memory = Memory::default();
         let receipt = |id: &str, material: &str| {
             stored(

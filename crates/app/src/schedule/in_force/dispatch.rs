@@ -22,12 +22,7 @@ const BATCH: usize = 2000;
 /// dispatched. Event ids are `plan-v<version>-<n>`, so dispatching the same version twice
 /// stores nothing twice.
 pub async fn dispatch(app: &App, who: &Principal, plan: &PlanVersion) -> Result<usize, AppError> {
-    let time = app
-        .store
-        .state()
-        .await
-        .clock
-        .unwrap_or(plan.plant_time);
+    let time = app.store.state().await.clock.unwrap_or(plan.plant_time);
     let mut events = Vec::new();
     for a in &plan.schedule.assignments {
         if a.start < 0 {
