@@ -203,3 +203,36 @@ async fn a_burst_of_downtimes_is_one_repair_and_the_agents_status_says_what_they
     assert_eq!(handle.status().reactions, 1);
     handle.stop();
 }
+
+#[tokio::test]
+async fn the_improver_judges_the_plan_in_force_and_proposes_only_past_its_margin() {
+    let app = plant().await;
+    // No margin a new plan could beat: nothing is proposed, and nothing fails.
+    let strict = AgentSettings {
+        improve_min_percent: 1e9,
+        improve_iterations: 30,
+        ..settings()
+    };
+    match live::react::improve(&app, &strict).await.unwrap() {
+        Outcome::Nothing(why) => assert!(why.contains("beats the one in force"), "{why}"),
+        Outcome::Proposed(p) => panic!("proposed past an impossible margin: {}", p.title),
+    }
+    // The plan in force was solved with 30 iterations; 3000 from scratch beat it by some
+    // margin, or the improver says why not: either way an answer, never an error.
+    let eager = AgentSettings {
+        improve_min_percent: 0.0,
+        improve_iterations: 3000,
+        ..settings()
+    };
+    match live::react::improve(&app, &eager).await.unwrap() {
+        Outcome::Proposed(p) => {
+            assert!(
+                p.title.starts_with("Improve the plan in force"),
+                "{}",
+                p.title
+            );
+            assert_eq!(p.proposed_by, live::IMPROVE_AGENT);
+        }
+        Outcome::Nothing(why) => assert!(why.contains("beats"), "{why}"),
+    }
+}

@@ -8,7 +8,7 @@ use govern::{Principal, PrincipalKind, Proposal, Role, Scope, Trigger};
 use schedule::plant::problem::{PlantProblem, PlantSchedule};
 use schedule::plant::repair::repair;
 use schedule::plant::scenario::{ScenarioOptions, ScenarioReport, run_scenarios};
-use schedule::plant::{PlantSolveOptions, check, solve_plant};
+use schedule::plant::{PlantSolveOptions, check};
 use schedule::{Termination, TimeLimit};
 use sha2::{Digest, Sha256};
 
@@ -99,6 +99,21 @@ fn starting_schedule(plan: &PlanVersion, problem: &PlantProblem) -> PlantSchedul
     schedule
 }
 
+/// `a, b, c and 4 more`: a list short enough for a title.
+fn listed(items: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let shown = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match items.len().saturating_sub(SHOWN) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 /// Runs one reaction to its proposal.
 pub async fn react(
     app: &App,
@@ -138,9 +153,9 @@ pub async fn react(
             })
             .await?;
             let what = match (down.is_empty(), up.is_empty()) {
-                (false, true) => format!("{} down", down.join(", ")),
-                (true, false) => format!("{} back up", up.join(", ")),
-                _ => format!("{} down, {} back up", down.join(", "), up.join(", ")),
+                (false, true) => format!("{} down", listed(down)),
+                (true, false) => format!("{} back up", listed(up)),
+                _ => format!("{} down, {} back up", listed(down), listed(up)),
             };
             propose(
                 app,
@@ -193,9 +208,9 @@ pub async fn react(
             })
             .await?;
             let what = if rush.is_empty() {
-                format!("orders {}", orders.join(", "))
+                format!("orders {}", listed(orders))
             } else {
-                format!("rush order(s) {}", rush.join(", "))
+                format!("rush order(s) {}", listed(rush))
             };
             propose(
                 app,
@@ -234,9 +249,9 @@ pub async fn react(
             })
             .await?;
             let what = if lots_held.is_empty() {
-                format!("material {} received", materials.join(", "))
+                format!("material {} received", listed(materials))
             } else {
-                format!("lot(s) {} held", lots_held.join(", "))
+                format!("lot(s) {} held", listed(lots_held))
             };
             propose(
                 app,
@@ -293,27 +308,34 @@ pub async fn improve(app: &App, settings: &AgentSettings) -> Result<Outcome, App
     let iterations = settings.improve_iterations;
     let net = settings.safety_net_seconds;
     let min_percent = settings.improve_min_percent;
+    let hold_iterations = settings.repair_iterations;
     let verdict = blocking(move || {
-        let before = check(&problem, &current);
-        let solution = solve_plant(
+        // The plan in force as the plant can still follow it: held where it was, moved only
+        // as far as the plant's position needs.
+        let held = repair(
+            &problem,
+            &current,
+            &[],
+            0,
+            &solve_options(seed, hold_iterations),
+            &mut safety_net(net),
+        )
+        .map_err(AppError::impossible)?;
+        let (fresh_problem, schedule) = in_force::solve_current_with(
             &problem,
             &solve_options(seed, iterations),
             &mut safety_net(net),
-            &mut |_| {},
-        )
-        .map_err(AppError::impossible)?;
-        let after = check(&problem, &solution.schedule);
-        if !before.feasible {
-            return Ok(Some((problem, solution.schedule, None)));
-        }
-        let old = before.kpis.objective;
-        let new = after.kpis.objective;
+        )?;
+        // Both judged by the plant's own objective (no stability term: the question is
+        // whether a different plan is better, not whether it is close).
+        let old = check(&problem, &held.schedule).kpis.objective;
+        let new = check(&problem, &schedule).kpis.objective;
         let gain = if old > 0.0 {
             (old - new) / old * 100.0
         } else {
             0.0
         };
-        Ok((gain >= min_percent).then_some((problem, solution.schedule, Some(gain))))
+        Ok((gain >= min_percent).then_some((fresh_problem, schedule, gain)))
     })
     .await?;
     let Some((problem, schedule, gain)) = verdict else {
@@ -321,10 +343,7 @@ pub async fn improve(app: &App, settings: &AgentSettings) -> Result<Outcome, App
             "no plan beats the one in force by {min_percent} % or more"
         )));
     };
-    let title = match gain {
-        Some(gain) => format!("Improve the plan in force: objective −{gain:.1} %"),
-        None => "Replace the plan in force: it no longer fits the plant".into(),
-    };
+    let title = format!("Improve the plan in force: objective −{gain:.1} %");
     propose(
         app,
         settings,
@@ -419,6 +438,13 @@ fn busiest_area(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_list_at_most_three_names() {
+        let names: Vec<String> = (1..=7).map(|i| format!("MAT-{i}")).collect();
+        assert_eq!(listed(&names[..2]), "MAT-1, MAT-2");
+        assert_eq!(listed(&names), "MAT-1, MAT-2, MAT-3 and 4 more");
+    }
 
     #[test]
     fn the_seed_depends_on_the_events_answered_and_on_nothing_else() {

@@ -514,7 +514,17 @@ pub fn solve_current(
         max_iterations: None,
         objective: None,
     };
-    match solve_plant(problem, &options, &mut term, &mut |_| {}) {
+    solve_current_with(problem, &options, &mut term)
+}
+
+/// [`solve_current`] under any options and termination (an iteration budget gives a
+/// reproducible answer, as the live agents need).
+pub fn solve_current_with(
+    problem: &PlantProblem,
+    options: &PlantSolveOptions,
+    term: &mut dyn Termination,
+) -> Result<(PlantProblem, PlantSchedule), AppError> {
+    match solve_plant(problem, options, term, &mut |_| {}) {
         Ok(solution) => {
             crate::schedule::checked(problem, &solution.schedule)?;
             Ok((problem.clone(), solution.schedule))
@@ -525,8 +535,8 @@ pub fn solve_current(
                 &PlantSchedule::default(),
                 &[],
                 0,
-                &options,
-                &mut term,
+                options,
+                term,
             )
             .map_err(AppError::impossible)?;
             Ok((relaxed(problem, out.problem, &out.schedule)?, out.schedule))
