@@ -298,8 +298,31 @@ impl Runner {
             return;
         }
         self.last_improve = Some(clock);
+        // One improvement waiting for a planner is enough: another would only repeat it.
+        if self.improvement_waiting().await {
+            return;
+        }
         let outcome = react::improve(&self.app, &self.settings).await;
         self.record("improve", IMPROVE_AGENT, &[], None, outcome);
+    }
+
+    /// Whether a proposal of the improver still waits for a decision.
+    async fn improvement_waiting(&self) -> bool {
+        let waiting = self
+            .app
+            .store
+            .proposals(&store::ProposalFilter {
+                status: Some(govern::Status::Proposed),
+                limit: store::MAX_PAGE,
+                ..Default::default()
+            })
+            .await;
+        let now = self.app.now();
+        waiting.is_ok_and(|page| {
+            page.items
+                .iter()
+                .any(|p| p.proposed_by == IMPROVE_AGENT && p.expires_at > now)
+        })
     }
 
     fn record(
