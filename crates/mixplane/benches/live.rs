@@ -1,4 +1,4 @@
-//! From event to proposal, measured: the reference plant with `LIVE_DAYS` (default 14) of
+//! From event to proposal, measured: the reference plant with `LIVE_DAYS` (default 7) of
 //! simulated history in a SQLite store, a plan of the plant as it is after them put in force,
 //! the API served in process with the live agents (default settings), and then, one at a
 //! time, a downtime of a busy unit and a released rush order posted over HTTP. For each, the
@@ -34,6 +34,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 struct Plant {
     app: app::App,
+    agents: app::agents::live::AgentsHandle,
     address: std::net::SocketAddr,
     token: String,
     client: reqwest::Client,
@@ -120,7 +121,7 @@ async fn plant(days: f64) -> Plant {
             ..Default::default()
         },
     );
-    let state = server::AppState::from_app(app.clone()).with_agents(agents);
+    let state = server::AppState::from_app(app.clone()).with_agents(agents.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -130,6 +131,7 @@ async fn plant(days: f64) -> Plant {
     });
     Plant {
         app,
+        agents,
         address,
         token,
         client: reqwest::Client::new(),
@@ -138,6 +140,18 @@ async fn plant(days: f64) -> Plant {
 }
 
 impl Plant {
+    /// Prints what the agents did last, when an event got no proposal.
+    fn why_not(&self) {
+        if let Some(last) = self.agents.status().recent.front() {
+            println!(
+                "  no proposal: last reaction {} by {}: {}",
+                last.reaction,
+                last.agent,
+                last.note.as_deref().unwrap_or("(proposed)")
+            );
+        }
+    }
+
     async fn post(&self, events: Value) {
         let response = self
             .client
@@ -156,7 +170,7 @@ impl Plant {
 
     /// Waits until a proposal whose evidence answers `event` is stored; the time it took.
     async fn proposal_for(&self, event: &str, since: Instant) -> Option<f64> {
-        let deadline = since + Duration::from_secs(30);
+        let deadline = since + Duration::from_secs(10);
         while Instant::now() < deadline {
             let page = self
                 .app
@@ -202,20 +216,30 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let days = env("LIVE_DAYS", 14) as f64;
+        let days = env("LIVE_DAYS", 7) as f64;
         let runs = env("LIVE_RUNS", 20) as usize;
         let plant = plant(days).await;
         let clock = plant.app.store.state().await.clock.unwrap();
-        let plan = plant
-            .app
-            .store
-            .state()
+        // The units with the most work planned from now on, busiest first: a
+        // downtime there moves planned work, so the repair has something to propose.
+        let plan = app::schedule::in_force::in_force(&plant.app)
             .await
-            .units
-            .keys()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>();
-        let units: Vec<String> = plan.into_iter().filter(|u| u.starts_with('R')).collect();
+            .unwrap()
+            .expect("a plan in force");
+        let mut load = std::collections::BTreeMap::<String, usize>::new();
+        for a in &plan.schedule.assignments {
+            if a.start >= 0 {
+                *load.entry(a.unit.clone()).or_default() += 1;
+            }
+        }
+        let mut units: Vec<(String, usize)> = load.into_iter().collect();
+        units.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let units: Vec<String> = units.into_iter().take(4).map(|(u, _)| u).collect();
+        assert!(
+            !units.is_empty(),
+            "the plan in force places no work from now on"
+        );
+        println!("downtimes on {}", units.join(", "));
         let mut down = Vec::new();
         let mut missed_down = 0;
         for run in 0..runs {
@@ -230,7 +254,10 @@ fn main() {
                 .await;
             match plant.proposal_for(&id, sent).await {
                 Some(ms) => down.push(ms),
-                None => missed_down += 1,
+                None => {
+                    missed_down += 1;
+                    plant.why_not();
+                }
             }
             plant
                 .post(json!([{"id": format!("bench-up-{run}"), "time": clock,
@@ -267,7 +294,10 @@ fn main() {
                 .await;
             match plant.proposal_for(&id, sent).await {
                 Some(ms) => rush_ms.push(ms),
-                None => missed_rush += 1,
+                None => {
+                    missed_rush += 1;
+                    plant.why_not();
+                }
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

@@ -149,6 +149,7 @@ pub async fn react(
                     &mut safety_net(net),
                 )
                 .map_err(AppError::impossible)?;
+                let problem = in_force::relaxed(&problem, out.problem, &out.schedule)?;
                 Ok((out.schedule, problem))
             })
             .await?;
@@ -188,6 +189,9 @@ pub async fn react(
                     &mut safety_net(net),
                 )
                 .map_err(AppError::impossible)?;
+                // The problem the repair kept (less a maximum wait behind a running step the
+                // plant can no longer keep), so the what-ifs and the proposal are judged on it.
+                let problem = in_force::relaxed(&problem, out.problem.clone(), &out.schedule)?;
                 let options = ScenarioOptions {
                     seed,
                     threads: 1,
@@ -245,6 +249,7 @@ pub async fn react(
                     &mut safety_net(net),
                 )
                 .map_err(AppError::impossible)?;
+                let problem = in_force::relaxed(&problem, out.problem, &out.schedule)?;
                 Ok((out.schedule, problem))
             })
             .await?;

@@ -269,7 +269,7 @@ pub fn plan_on(
 /// `repaired` (a repair's problem: `problem` less the maximum waits behind running steps
 /// that cannot be kept) with `problem`'s objective and reference, after checking `schedule`
 /// against it.
-fn relaxed(
+pub fn relaxed(
     problem: &PlantProblem,
     mut repaired: PlantProblem,
     schedule: &PlantSchedule,
