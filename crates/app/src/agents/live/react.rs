@@ -99,6 +99,30 @@ fn starting_schedule(plan: &PlanVersion, problem: &PlantProblem) -> PlantSchedul
     schedule
 }
 
+/// The plan in force repaired around the plant as it is now, held where it was and moved only
+/// as far as `problem` needs, with the problem it is feasible for: `problem` less a maximum
+/// wait behind a running step that the plant can no longer keep (the repair names and drops
+/// such waits), judged by `problem`'s own objective. CPU-bound.
+fn repaired(
+    problem: &PlantProblem,
+    current: &PlantSchedule,
+    seed: u64,
+    iterations: u64,
+    net: f64,
+) -> Result<(PlantSchedule, PlantProblem), AppError> {
+    let out = repair(
+        problem,
+        current,
+        &[],
+        0,
+        &solve_options(seed, iterations),
+        &mut safety_net(net),
+    )
+    .map_err(AppError::impossible)?;
+    let kept = in_force::relaxed(problem, out.problem, &out.schedule)?;
+    Ok((out.schedule, kept))
+}
+
 /// `a, b, c and 4 more`: a list short enough for a title.
 fn listed(items: &[String]) -> String {
     const SHOWN: usize = 3;
@@ -139,20 +163,8 @@ pub async fn react(
         Reaction::Equipment { down, up, .. } => {
             let iterations = settings.repair_iterations;
             let net = settings.safety_net_seconds;
-            let (repaired, problem) = blocking(move || {
-                let out = repair(
-                    &problem,
-                    &current,
-                    &[],
-                    0,
-                    &solve_options(seed, iterations),
-                    &mut safety_net(net),
-                )
-                .map_err(AppError::impossible)?;
-                let problem = in_force::relaxed(&problem, out.problem, &out.schedule)?;
-                Ok((out.schedule, problem))
-            })
-            .await?;
+            let (repaired, problem) =
+                blocking(move || repaired(&problem, &current, seed, iterations, net)).await?;
             let what = match (down.is_empty(), up.is_empty()) {
                 (false, true) => format!("{} down", listed(down)),
                 (true, false) => format!("{} back up", listed(up)),
@@ -180,18 +192,8 @@ pub async fn react(
             let risk_runs = settings.risk_runs;
             let net = settings.safety_net_seconds;
             let (schedule, report, problem) = blocking(move || {
-                let out = repair(
-                    &problem,
-                    &current,
-                    &[],
-                    0,
-                    &solve_options(seed, iterations),
-                    &mut safety_net(net),
-                )
-                .map_err(AppError::impossible)?;
-                // The problem the repair kept (less a maximum wait behind a running step the
-                // plant can no longer keep), so the what-ifs and the proposal are judged on it.
-                let problem = in_force::relaxed(&problem, out.problem.clone(), &out.schedule)?;
+                // The what-ifs and the proposal are judged on the problem the repair kept.
+                let (held, problem) = repaired(&problem, &current, seed, iterations, net)?;
                 let options = ScenarioOptions {
                     seed,
                     threads: 1,
@@ -201,13 +203,13 @@ pub async fn react(
                 };
                 let report = run_scenarios(
                     &problem,
-                    Some(&out.schedule),
+                    Some(&held),
                     &options,
                     &mut |_| Box::new(safety_net(net)) as Box<dyn Termination>,
                     &mut |_, _| {},
                 )
                 .map_err(|e| AppError::Impossible(e.to_string()))?;
-                let chosen = best_without_changes(&problem, &report).unwrap_or(out.schedule);
+                let chosen = best_without_changes(&problem, &report).unwrap_or(held);
                 Ok((chosen, report, problem))
             })
             .await?;
@@ -239,20 +241,8 @@ pub async fn react(
         } => {
             let iterations = settings.replan_iterations;
             let net = settings.safety_net_seconds;
-            let (repaired, problem) = blocking(move || {
-                let out = repair(
-                    &problem,
-                    &current,
-                    &[],
-                    0,
-                    &solve_options(seed, iterations),
-                    &mut safety_net(net),
-                )
-                .map_err(AppError::impossible)?;
-                let problem = in_force::relaxed(&problem, out.problem, &out.schedule)?;
-                Ok((out.schedule, problem))
-            })
-            .await?;
+            let (repaired, problem) =
+                blocking(move || repaired(&problem, &current, seed, iterations, net)).await?;
             let what = if lots_held.is_empty() {
                 format!("material {} received", listed(materials))
             } else {
@@ -317,15 +307,7 @@ pub async fn improve(app: &App, settings: &AgentSettings) -> Result<Outcome, App
     let verdict = blocking(move || {
         // The plan in force as the plant can still follow it: held where it was, moved only
         // as far as the plant's position needs.
-        let held = repair(
-            &problem,
-            &current,
-            &[],
-            0,
-            &solve_options(seed, hold_iterations),
-            &mut safety_net(net),
-        )
-        .map_err(AppError::impossible)?;
+        let (held, _) = repaired(&problem, &current, seed, hold_iterations, net)?;
         let (fresh_problem, schedule) = in_force::solve_current_with(
             &problem,
             &solve_options(seed, iterations),
@@ -333,7 +315,7 @@ pub async fn improve(app: &App, settings: &AgentSettings) -> Result<Outcome, App
         )?;
         // Both judged by the plant's own objective (no stability term: the question is
         // whether a different plan is better, not whether it is close).
-        let old = check(&problem, &held.schedule).kpis.objective;
+        let old = check(&problem, &held).kpis.objective;
         let new = check(&problem, &schedule).kpis.objective;
         let gain = if old > 0.0 {
             (old - new) / old * 100.0
