@@ -264,7 +264,7 @@ pub async fn commit(
     let asked_area = request.area.clone();
     let proposer_id = proposer.id.clone();
     let in_force = crate::schedule::in_force::in_force(app).await?;
-    let basis = in_force.as_ref().map(|p| p.version);
+    let basis = in_force.as_ref().map(|p| p.header.version);
     // Without a problem: the plant as it is now, measured against the plan in force as it
     // stands (rebased, not repaired: the diff's `before` is what the MES was told).
     let mut baseline = None;

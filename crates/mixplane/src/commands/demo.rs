@@ -143,8 +143,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     println!(
         "Plan in force      version {} from {}: {} operations ({dispatched} dispatched to the MES), {} late orders, makespan {} min (GET /v1/schedule)",
-        plan.version,
-        plan.horizon_start,
+        plan.header.version,
+        plan.header.horizon_start,
         plan.schedule.assignments.len(),
         plan.kpis.late_orders,
         plan.kpis.makespan

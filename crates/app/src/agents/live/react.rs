@@ -384,7 +384,7 @@ async fn propose(
         area,
         problem: parts.problem,
         schedule: parts.schedule,
-        basis: Some(basis.version),
+        basis: Some(basis.header.version),
         trigger: parts.trigger,
         engine: engine(name),
         alternatives: parts.alternatives,

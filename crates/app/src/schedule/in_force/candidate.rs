@@ -24,7 +24,7 @@ use schedule::plant::problem::{PlantProblem, PlantSchedule};
 use schedule::plant::scenario::{ScenarioChanges, ScenarioResult};
 use store::GovernanceWrite;
 
-use super::{PlanVersion, in_force, plant_time, put_version, rebase};
+use super::{PlanHeader, PlanVersion, in_force, plant_time, put_version, rebase};
 use crate::scenario::diff::diff_of;
 use crate::{App, AppError, blocking};
 
@@ -119,7 +119,7 @@ pub async fn propose(
     draft: PlanDraft,
 ) -> Result<Proposal, AppError> {
     let plan = in_force(app).await?;
-    let current = plan.as_ref().map(|p| p.version);
+    let current = plan.as_ref().map(|p| p.header.version);
     if draft.basis != current {
         return Err(GovernError::Stale(format!(
             "the draft started from plan version {}, but {} is in force; start again from the plan in force",
@@ -326,15 +326,17 @@ pub async fn applied(
         return Ok(None);
     };
     let plan = PlanVersion {
-        version: 0,
-        made_at: app.now(),
-        plant_time: plant_time(app).await,
-        made_by: proposal.proposed_by.clone(),
-        modified_by: Some(proposal.evidence.modified_by()),
-        proposal: Some(proposal.id.clone()),
-        basis: None,
-        reason: format!("proposal {} applied: {}", proposal.id, proposal.title),
-        horizon_start: candidate.horizon_start,
+        header: PlanHeader {
+            version: 0,
+            made_at: app.now(),
+            plant_time: plant_time(app).await,
+            made_by: proposal.proposed_by.clone(),
+            modified_by: Some(proposal.evidence.modified_by()),
+            proposal: Some(proposal.id.clone()),
+            basis: None,
+            reason: format!("proposal {} applied: {}", proposal.id, proposal.title),
+            horizon_start: candidate.horizon_start,
+        },
         schedule: candidate.schedule,
         kpis: candidate.kpis,
     };
@@ -380,18 +382,20 @@ pub async fn rolled_back(
     };
     let old = super::decode(replaced)?;
     let plan = PlanVersion {
-        version: 0,
-        made_at: app.now(),
-        plant_time: plant_time(app).await,
-        made_by: who.id.clone(),
-        modified_by: old.modified_by.clone(),
-        proposal: Some(proposal.id.clone()),
-        basis: None,
-        reason: format!(
-            "rollback of {}: version {} put back",
-            proposal.id, old.version
-        ),
-        horizon_start: old.horizon_start,
+        header: PlanHeader {
+            version: 0,
+            made_at: app.now(),
+            plant_time: plant_time(app).await,
+            made_by: who.id.clone(),
+            modified_by: old.header.modified_by.clone(),
+            proposal: Some(proposal.id.clone()),
+            basis: None,
+            reason: format!(
+                "rollback of {}: version {} put back",
+                proposal.id, old.header.version
+            ),
+            horizon_start: old.header.horizon_start,
+        },
         schedule: old.schedule,
         kpis: old.kpis,
     };

@@ -22,7 +22,12 @@ const BATCH: usize = 2000;
 /// dispatched. Event ids are `plan-v<version>-<n>`, so dispatching the same version twice
 /// stores nothing twice.
 pub async fn dispatch(app: &App, who: &Principal, plan: &PlanVersion) -> Result<usize, AppError> {
-    let time = app.store.state().await.clock.unwrap_or(plan.plant_time);
+    let time = app
+        .store
+        .state()
+        .await
+        .clock
+        .unwrap_or(plan.header.plant_time);
     let mut events = Vec::new();
     for a in &plan.schedule.assignments {
         if a.start < 0 {
@@ -32,14 +37,14 @@ pub async fn dispatch(app: &App, who: &Principal, plan: &PlanVersion) -> Result<
             continue;
         };
         events.push(Event {
-            id: format!("plan-v{}-{}", plan.version, events.len() + 1).into(),
+            id: format!("plan-v{}-{}", plan.header.version, events.len() + 1).into(),
             time,
             source: Some(DISPATCH_SOURCE.into()),
             kind: EventKind::OperationDispatched {
                 order,
                 step,
                 unit: Some(UnitId::from(a.unit.as_str())),
-                start: Some(plan.horizon_start.plus_minutes(a.start as f64)),
+                start: Some(plan.header.horizon_start.plus_minutes(a.start as f64)),
             },
         });
     }

@@ -48,9 +48,11 @@ pub use self::problem::current_problem;
 pub use self::view::{AssignmentAt, PlanAnswer, ProblemAnswer, problem_for, view};
 use crate::{App, AppError, blocking};
 
-/// One version of the plan in force: what was put in force, by whom, from what, and when.
+/// What a version of the plan is, besides its schedule: its number, by whom, from what and
+/// when it was put in force. Flattened into every answer that describes a version, so the
+/// wire form is the same everywhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PlanVersion {
+pub struct PlanHeader {
     /// 1 for the first plan; the highest version is in force.
     pub version: u64,
     /// When it was put in force (the service's clock).
@@ -68,6 +70,13 @@ pub struct PlanVersion {
     pub reason: String,
     /// Minute 0 of the schedule.
     pub horizon_start: Timestamp,
+}
+
+/// One version of the plan in force: what was put in force, by whom, from what, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanVersion {
+    #[serde(flatten)]
+    pub header: PlanHeader,
     /// Assignments in minutes from `horizon_start`.
     pub schedule: PlantSchedule,
     /// The independent checker's KPIs of the schedule against the problem it was made for.
@@ -77,15 +86,8 @@ pub struct PlanVersion {
 /// A version in the history, without its schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PlanSummary {
-    pub version: u64,
-    pub made_at: Timestamp,
-    pub plant_time: Timestamp,
-    pub made_by: String,
-    pub modified_by: Option<String>,
-    pub proposal: Option<String>,
-    pub basis: Option<u64>,
-    pub reason: String,
-    pub horizon_start: Timestamp,
+    #[serde(flatten)]
+    pub header: PlanHeader,
     /// Operations the schedule places.
     pub operations: usize,
     pub kpis: Kpis,
@@ -129,15 +131,7 @@ pub async fn history(app: &App, limit: u32) -> Result<Vec<PlanSummary>, AppError
     for (i, s) in stored.into_iter().enumerate() {
         let v = decode(s)?;
         out.push(PlanSummary {
-            version: v.version,
-            made_at: v.made_at,
-            plant_time: v.plant_time,
-            made_by: v.made_by,
-            modified_by: v.modified_by,
-            proposal: v.proposal,
-            basis: v.basis,
-            reason: v.reason,
-            horizon_start: v.horizon_start,
+            header: v.header,
             operations: v.schedule.assignments.len(),
             kpis: v.kpis,
             in_force: i == 0,
@@ -162,7 +156,7 @@ fn minutes_between(from: Timestamp, to: Timestamp) -> i64 {
 /// need not pass the checker (the plant may be behind the plan): [`plan_on`] makes a seed the
 /// engines accept.
 pub fn rebase(plan: &PlanVersion, problem: &PlantProblem) -> PlantSchedule {
-    let shift = minutes_between(problem.horizon_start, plan.horizon_start);
+    let shift = minutes_between(problem.horizon_start, plan.header.horizon_start);
     let ops: std::collections::HashMap<&str, &schedule::plant::problem::OperationSpec> = problem
         .operations
         .iter()
@@ -295,7 +289,7 @@ pub struct CurrentPlan {
 impl CurrentPlan {
     /// The version a draft made from this starts from ([`PlanDraft::basis`]).
     pub fn basis(&self) -> Option<u64> {
-        self.plan.as_ref().map(|p| p.version)
+        self.plan.as_ref().map(|p| p.header.version)
     }
 }
 
@@ -365,15 +359,17 @@ pub async fn adopt(
         ));
     }
     let plan = PlanVersion {
-        version: 0,
-        made_at: app.now(),
-        plant_time: plant_time(app).await,
-        made_by: who.id.clone(),
-        modified_by: provenance.modified_by,
-        proposal: provenance.proposal,
-        basis: None,
-        reason: provenance.reason,
-        horizon_start: problem.horizon_start,
+        header: PlanHeader {
+            version: 0,
+            made_at: app.now(),
+            plant_time: plant_time(app).await,
+            made_by: who.id.clone(),
+            modified_by: provenance.modified_by,
+            proposal: provenance.proposal,
+            basis: None,
+            reason: provenance.reason,
+            horizon_start: problem.horizon_start,
+        },
         schedule,
         kpis: report.kpis,
     };
@@ -399,10 +395,14 @@ pub(crate) async fn put_version(
 ) -> Result<PlanVersion, AppError> {
     for _ in 0..ATTEMPTS {
         let current = app.store.plan_in_force().await?;
-        plan.basis = current.as_ref().map(|c| c.version);
-        plan.version = plan.basis.unwrap_or(0) + 1;
+        plan.header.basis = current.as_ref().map(|c| c.version);
+        plan.header.version = plan.header.basis.unwrap_or(0) + 1;
         let mut expire = Vec::new();
-        for id in app.store.pending_candidates_before(plan.version).await? {
+        for id in app
+            .store
+            .pending_candidates_before(plan.header.version)
+            .await?
+        {
             let Some(mut stored) = app.store.proposal(&id).await? else {
                 continue;
             };
@@ -416,27 +416,31 @@ pub(crate) async fn put_version(
         }
         let body = serde_json::to_value(&plan).expect("plans serialise");
         let stored = StoredPlan {
-            version: plan.version,
-            made_at: plan.made_at,
-            made_by: plan.made_by.clone(),
-            proposal: plan.proposal.clone(),
-            basis: plan.basis,
+            version: plan.header.version,
+            made_at: plan.header.made_at,
+            made_by: plan.header.made_by.clone(),
+            proposal: plan.header.proposal.clone(),
+            basis: plan.header.basis,
             body,
         };
         let reason = format!(
             "superseded: plan version {} was put in force ({}); the proposal started from an older plan",
-            plan.version, plan.reason
+            plan.header.version, plan.header.reason
         );
         let write = GovernanceWrite {
             actor: store::actor_of(who),
             role: Some(who.role),
-            modified_by: plan.modified_by.clone().unwrap_or_else(|| who.id.clone()),
+            modified_by: plan
+                .header
+                .modified_by
+                .clone()
+                .unwrap_or_else(|| who.id.clone()),
             source_event: None,
             sink: None,
         };
         if app
             .store
-            .put_plan(stored, &plan.reason, expire, &reason, write)
+            .put_plan(stored, &plan.header.reason, expire, &reason, write)
             .await?
         {
             return Ok(plan);

@@ -196,15 +196,17 @@ fn tiny(start: Timestamp, ops: serde_json::Value) -> PlantProblem {
 fn rebase_keeps_instants_drops_what_is_gone_and_puts_running_work_where_it_runs() {
     let start = Timestamp::parse("2026-03-02T06:00:00Z").unwrap();
     let plan = PlanVersion {
-        version: 1,
-        made_at: start,
-        plant_time: start,
-        made_by: "alice".into(),
-        modified_by: None,
-        proposal: None,
-        basis: None,
-        reason: "test".into(),
-        horizon_start: start,
+        header: PlanHeader {
+            version: 1,
+            made_at: start,
+            plant_time: start,
+            made_by: "alice".into(),
+            modified_by: None,
+            proposal: None,
+            basis: None,
+            reason: "test".into(),
+            horizon_start: start,
+        },
         schedule: serde_json::from_value(json!({"assignments": [
             {"op": "O1/0", "unit": "U1", "start": 0, "end": 10},
             {"op": "O1/1", "unit": "U2", "start": 10, "end": 20},
@@ -319,7 +321,7 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
     let v1 = adopt(&app, &admin, &problem, first.clone(), provenance)
         .await
         .unwrap();
-    assert_eq!((v1.version, v1.basis), (1, None));
+    assert_eq!((v1.header.version, v1.header.basis), (1, None));
     assert_eq!(in_force(&app).await.unwrap().unwrap(), v1);
 
     // The plan on the same problem is itself.
@@ -330,7 +332,7 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
     // A plan the plant is ten hours behind: what it started before now and the plant has
     // not is held from minute 0, and the result passes the checker.
     let mut behind = v1.clone();
-    behind.horizon_start = Timestamp(v1.horizon_start.0 - 600 * 60_000);
+    behind.header.horizon_start = Timestamp(v1.header.horizon_start.0 - 600 * 60_000);
     assert!(!check(&problem, &rebase(&behind, &problem)).feasible);
     let started = std::time::Instant::now();
     let mut half_second = schedule::TimeLimit {
@@ -394,12 +396,12 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
         applied.evidence.kpis_after.len()
     );
     let v2 = in_force(&app).await.unwrap().unwrap();
-    assert_eq!(v2.version, 2);
-    assert_eq!(v2.basis, Some(1));
-    assert_eq!(v2.proposal.as_deref(), Some(applied.id.as_str()));
-    assert_eq!(v2.made_by, "paula");
+    assert_eq!(v2.header.version, 2);
+    assert_eq!(v2.header.basis, Some(1));
+    assert_eq!(v2.header.proposal.as_deref(), Some(applied.id.as_str()));
+    assert_eq!(v2.header.made_by, "paula");
     assert_eq!(
-        v2.modified_by.as_deref(),
+        v2.header.modified_by.as_deref(),
         Some(format!("test-agent/{}", env!("CARGO_PKG_VERSION")).as_str())
     );
     assert_eq!(v2.schedule, one);
@@ -431,18 +433,20 @@ async fn an_applied_candidate_is_the_plan_in_force_and_a_rollback_puts_the_old_o
         .await
         .unwrap();
     let v3 = in_force(&app).await.unwrap().unwrap();
-    assert_eq!((v3.version, v3.basis), (3, Some(2)));
+    assert_eq!((v3.header.version, v3.header.basis), (3, Some(2)));
     assert_eq!(v3.schedule, first);
     assert!(
-        v3.reason.contains(&format!("rollback of {}", applied.id)),
+        v3.header
+            .reason
+            .contains(&format!("rollback of {}", applied.id)),
         "{}",
-        v3.reason
+        v3.header.reason
     );
     let versions: Vec<u64> = history(&app, 10)
         .await
         .unwrap()
         .iter()
-        .map(|v| v.version)
+        .map(|v| v.header.version)
         .collect();
     assert_eq!(versions, [3, 2, 1]);
 

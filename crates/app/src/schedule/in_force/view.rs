@@ -12,7 +12,7 @@ use serde::Serialize;
 use schedule::plant::checker::Kpis;
 use schedule::plant::problem::PlantProblem;
 
-use super::{PlanVersion, current_problem, in_force};
+use super::{PlanHeader, PlanVersion, current_problem, in_force};
 use crate::scope::Reach;
 use crate::{App, AppError};
 
@@ -31,15 +31,8 @@ pub struct AssignmentAt {
 /// The plan in force as `GET /v1/schedule` answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct PlanAnswer {
-    pub version: u64,
-    pub made_at: Timestamp,
-    pub plant_time: Timestamp,
-    pub made_by: String,
-    pub modified_by: Option<String>,
-    pub proposal: Option<String>,
-    pub basis: Option<u64>,
-    pub reason: String,
-    pub horizon_start: Timestamp,
+    #[serde(flatten)]
+    pub header: PlanHeader,
     /// The checker's KPIs of the whole plan (every area).
     pub kpis: Kpis,
     /// The area the assignments are limited to (the reader's), none for the whole plan.
@@ -95,7 +88,8 @@ pub async fn view(app: &App, who: &Principal) -> Result<Option<PlanAnswer>, AppE
 }
 
 fn answer(plan: PlanVersion, units: Option<BTreeSet<String>>, area: Option<String>) -> PlanAnswer {
-    let at = |minute: i64| plan.horizon_start.plus_minutes(minute as f64);
+    let start = plan.header.horizon_start;
+    let at = |minute: i64| start.plus_minutes(minute as f64);
     let mut assignments: Vec<AssignmentAt> = plan
         .schedule
         .assignments
@@ -112,15 +106,7 @@ fn answer(plan: PlanVersion, units: Option<BTreeSet<String>>, area: Option<Strin
         .collect();
     assignments.sort_by(|a, b| (a.start, &a.unit, &a.op).cmp(&(b.start, &b.unit, &b.op)));
     PlanAnswer {
-        version: plan.version,
-        made_at: plan.made_at,
-        plant_time: plan.plant_time,
-        made_by: plan.made_by,
-        modified_by: plan.modified_by,
-        proposal: plan.proposal,
-        basis: plan.basis,
-        reason: plan.reason,
-        horizon_start: plan.horizon_start,
+        header: plan.header,
         kpis: plan.kpis,
         area: units.and(area),
         assignments,
