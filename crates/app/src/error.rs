@@ -73,9 +73,24 @@ pub enum AppError {
     /// A nonconformance changed twice while a transition was applied.
     #[error("nonconformance `{0}` changed while this transition was applied; retry")]
     ConcurrentTransition(String),
+    /// A conditional write expected a version of the object that is no longer current.
+    #[error("{what} changed since the version the request expected (it is now {current}){}", changed_note(.changed))]
+    Stale {
+        what: String,
+        /// The object's current entity tag.
+        current: String,
+        /// Its last change, from the audit trail.
+        changed: Option<crate::conditional::LastChange>,
+    },
     /// A defect of mixplane itself (a solver's schedule failed the checker, a task died).
     #[error("{0}")]
     Internal(String),
+}
+
+fn changed_note(changed: &Option<crate::conditional::LastChange>) -> String {
+    changed.as_ref().map_or_else(String::new, |c| {
+        format!("; last changed by {} at {} ({})", c.by, c.at, c.action)
+    })
 }
 
 impl AppError {

@@ -27,6 +27,7 @@
 
 pub mod agents;
 pub mod clock;
+pub mod conditional;
 pub mod error;
 pub mod events;
 pub mod govern;

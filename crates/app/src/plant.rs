@@ -43,6 +43,31 @@ pub async fn orders(
     .await
 }
 
+/// Every order `who` reads that matches `filter` (its `limit` and `offset` are ignored).
+pub async fn all_orders(
+    app: &App,
+    who: &Principal,
+    filter: OrderFilter,
+) -> Result<Vec<OrderState>, AppError> {
+    let reach = Reach::of(app, who).await?;
+    crate::scope::all_filtered(
+        |offset, limit| {
+            let filter = OrderFilter {
+                offset,
+                limit,
+                ..filter.clone()
+            };
+            async move { Ok(app.store.orders(filter).await?) }
+        },
+        |order| {
+            reach
+                .order_areas(order.order.id.as_str())
+                .is_some_and(|areas| reach.reads(&areas))
+        },
+    )
+    .await
+}
+
 /// One order, if it exists and `who` reads it.
 pub async fn order(app: &App, who: &Principal, id: &str) -> Result<OrderState, AppError> {
     let reach = Reach::of(app, who).await?;

@@ -268,18 +268,7 @@ where
     if site_wide {
         return fetch(offset, limit).await;
     }
-    const CHUNK: u32 = 1000;
-    let mut kept = Vec::new();
-    let mut at = 0u32;
-    loop {
-        let page = fetch(at, CHUNK).await?;
-        let read = u32::try_from(page.items.len()).unwrap_or(u32::MAX);
-        kept.extend(page.items.into_iter().filter(|item| keep(item)));
-        at = at.saturating_add(read);
-        if read < CHUNK || u64::from(at) >= page.total {
-            break;
-        }
-    }
+    let kept = all_filtered(fetch, keep).await?;
     let total = kept.len() as u64;
     let items = kept
         .into_iter()
@@ -292,6 +281,32 @@ where
         limit,
         offset,
     })
+}
+
+/// Every item of a list the reader reads: `fetch(offset, limit)` reads one page of the
+/// unfiltered list, walked whole in chunks. The keyset pages of the HTTP lists are cut from
+/// this, so the scope applies before paging (the lists concerned are small: proposals, holds,
+/// nonconformances, alerts, orders).
+pub async fn all_filtered<T, F, Fut>(
+    mut fetch: F,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, AppError>
+where
+    F: FnMut(u32, u32) -> Fut,
+    Fut: std::future::Future<Output = Result<store::Page<T>, AppError>>,
+{
+    const CHUNK: u32 = 1000;
+    let mut kept = Vec::new();
+    let mut at = 0u32;
+    loop {
+        let page = fetch(at, CHUNK).await?;
+        let read = u32::try_from(page.items.len()).unwrap_or(u32::MAX);
+        kept.extend(page.items.into_iter().filter(|item| keep(item)));
+        at = at.saturating_add(read);
+        if read < CHUNK || u64::from(at) >= page.total {
+            return Ok(kept);
+        }
+    }
 }
 
 /// The areas of a characteristic from the catalog alone (see [`Reach::characteristic_areas`]):

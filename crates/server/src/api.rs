@@ -1,6 +1,6 @@
 //! Handlers of the v1 API and their place in the route table.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use crate::auth::Caller;
 use crate::event_batch::EventBatch;
 use crate::extract::Query;
 use crate::problem::Problem;
+use crate::paging::{Key, Linked, ListSpec, PageRequest};
 use crate::routes::{Endpoint, Param, Permission, path, query};
 
 /// The operation id of the event batch, which has its own body and batch limits.
@@ -117,7 +118,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "events",
             params: EVENT_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<Vec<StoredEvent>>(),
+            response: |g| g.subschema_for::<EventPage>(),
             success_status: 200,
             permission: Permission::ReadEvents,
             conflicts: &[],
@@ -131,7 +132,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "governance",
             params: AUDIT_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<Vec<store::AuditRecord>>(),
+            response: |g| g.subschema_for::<AuditPage>(),
             success_status: 200,
             permission: Permission::ReadAudit,
             conflicts: &[],
@@ -162,6 +163,36 @@ pub fn endpoints() -> Vec<Endpoint> {
     .collect()
 }
 
+/// How the order list pages: `due` and `release` change when an order is changed, so a row
+/// may move between pages under those sorts; `id` never changes.
+pub static ORDERS: ListSpec = ListSpec {
+    path: "/v1/orders",
+    default_limit: 50,
+    max_limit: 1000,
+    sorts: &["id", "-id", "due", "-due", "release", "-release"],
+};
+
+pub static EVENTS: ListSpec = ListSpec {
+    path: "/v1/events",
+    default_limit: 100,
+    max_limit: 10_000,
+    sorts: &[],
+};
+
+pub static AUDIT: ListSpec = ListSpec {
+    path: "/v1/audit",
+    default_limit: 100,
+    max_limit: 1000,
+    sorts: &[],
+};
+
+/// The `cursor` parameter, the same on every list.
+pub const CURSOR: Param = query(
+    "cursor",
+    "string",
+    "opaque position from the previous page's `next`; an altered cursor or one made for another list, filter or sort is a 400 naming `cursor`",
+);
+
 const ORDER_PARAMS: &[Param] = &[
     query("mode", "string", "discrete, process or repetitive"),
     query(
@@ -170,21 +201,23 @@ const ORDER_PARAMS: &[Param] = &[
         "planned, released, in_progress, completed or cancelled",
     ),
     query("limit", "integer", "page size (default 50, max 1000)"),
-    query("offset", "integer", "orders to skip"),
+    CURSOR,
+    query(
+        "sort",
+        "string",
+        "id (default), -id, due, -due, release or -release (`-` descending; ties by id)",
+    ),
 ];
 
 const ORDER_ID_PARAMS: &[Param] = &[path("id", "order id")];
 
 const AUDIT_PARAMS: &[Param] = &[
+    query("limit", "integer", "page size (default 100, max 1000)"),
+    CURSOR,
     query(
         "after_seq",
         "integer",
-        "only records after this sequence number",
-    ),
-    query(
-        "limit",
-        "integer",
-        "at most this many records (default 100, max 1000)",
+        "start after this sequence number instead of a cursor (records are in sequence order)",
     ),
 ];
 
@@ -196,15 +229,12 @@ const EVENT_PARAMS: &[Param] = &[
     ),
     query("from", "string", "RFC 3339: events at or after this time"),
     query("to", "string", "RFC 3339: events before this time"),
+    query("limit", "integer", "page size (default 100, max 10000)"),
+    CURSOR,
     query(
         "after_seq",
         "integer",
-        "only events after this log sequence number",
-    ),
-    query(
-        "limit",
-        "integer",
-        "at most this many events (default 100, max 10000)",
+        "start after this log sequence number instead of a cursor (events are in log order)",
     ),
 ];
 
@@ -238,24 +268,27 @@ struct OrderQuery {
     mode: Option<String>,
     status: Option<String>,
     limit: Option<u32>,
-    offset: Option<u32>,
+    cursor: Option<String>,
+    sort: Option<String>,
 }
 
 /// A page of orders.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct OrderPage {
     pub items: Vec<OrderState>,
-    /// Orders matching the filter, over all pages.
+    /// Orders matching the filter that the caller reads, over all pages.
     pub total: u64,
     pub limit: u32,
-    pub offset: u32,
+    /// The path and query of the next page; `null` on the last.
+    pub next: Option<String>,
 }
 
 async fn list_orders(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<OrderQuery>,
-) -> Result<Json200<OrderPage>, Problem> {
+    RawQuery(raw): RawQuery,
+) -> Result<Linked<OrderPage>, Problem> {
     let mode = q
         .mode
         .as_deref()
@@ -268,30 +301,42 @@ async fn list_orders(
         .map(str::parse::<OrderStatus>)
         .transpose()
         .map_err(|e| Problem::bad_request(format!("query parameter `status`: {e}")))?;
-    let limit = q.limit.unwrap_or(50);
-    if limit == 0 || limit > 1000 {
-        return Err(Problem::bad_request(
-            "query parameter `limit` must be 1 to 1000",
-        ));
-    }
-    let offset = q.offset.unwrap_or(0);
-    let page = app::plant::orders(
+    let request = PageRequest::parse(
+        &ORDERS,
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        raw.as_deref(),
+    )?;
+    let all = app::plant::all_orders(
         &app,
         &caller.0,
         OrderFilter {
             mode,
             status,
-            limit,
-            offset,
+            limit: 0,
+            offset: 0,
         },
     )
     .await?;
-    Ok(Json200(OrderPage {
-        items: page.items,
-        total: page.total,
-        limit,
-        offset,
-    }))
+    let page = request.page(all, |o, sort| {
+        let id = Key::from(o.order.id.as_str());
+        match sort {
+            "due" => vec![o.order.due.0.into(), id],
+            "release" => vec![o.order.release.0.into(), id],
+            _ => vec![id],
+        }
+    });
+    let next = page.next.clone();
+    Ok(Linked(
+        OrderPage {
+            items: page.items,
+            total: page.total,
+            limit: request.limit,
+            next: page.next,
+        },
+        next,
+    ))
 }
 
 async fn get_order(
@@ -327,13 +372,24 @@ struct EventQuery {
     to: Option<String>,
     after_seq: Option<i64>,
     limit: Option<u32>,
+    cursor: Option<String>,
+    sort: Option<String>,
+}
+
+/// A page of stored events, in log order.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EventPage {
+    pub items: Vec<StoredEvent>,
+    /// The path and query of the next page; `null` on the last.
+    pub next: Option<String>,
 }
 
 async fn list_events(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<EventQuery>,
-) -> Result<Json200<Vec<StoredEvent>>, Problem> {
+    RawQuery(raw): RawQuery,
+) -> Result<Linked<EventPage>, Problem> {
     let types: Vec<String> = q
         .types
         .as_deref()
@@ -356,46 +412,86 @@ async fn list_events(
     };
     let from = time("from", &q.from)?;
     let to = time("to", &q.to)?;
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > 10_000 {
-        return Err(Problem::bad_request(
-            "query parameter `limit` must be 1 to 10000",
-        ));
-    }
-    let events = app::events::list(
+    let request = PageRequest::parse(
+        &EVENTS,
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        raw.as_deref(),
+    )?;
+    let after_seq = request.after_seq(q.after_seq)?;
+    // One more than the page tells whether there is a next one; the use-case fills the page
+    // with what the caller reads, so a scoped page is short only at the end.
+    let mut items = app::events::list(
         &app,
         &caller.0,
         EventFilter {
             types,
             from,
             to,
-            after_seq: q.after_seq,
-            limit,
+            after_seq: Some(after_seq),
+            limit: request.limit + 1,
         },
     )
     .await?;
-    Ok(Json200(events))
+    let next = seq_next(&request, &mut items, |e| e.seq);
+    Ok(Linked(
+        EventPage {
+            items,
+            next: next.clone(),
+        },
+        next,
+    ))
+}
+
+/// Cuts the extra item off a log-ordered page fetched one longer than asked, answering the
+/// `next` link when there was one.
+fn seq_next<T>(request: &PageRequest, items: &mut Vec<T>, seq: impl Fn(&T) -> i64) -> Option<String> {
+    if items.len() <= request.limit as usize {
+        return None;
+    }
+    items.truncate(request.limit as usize);
+    items.last().map(|last| request.next_link(vec![Key::Int(seq(last))]))
 }
 
 #[derive(Debug, Deserialize)]
 struct AuditQuery {
     after_seq: Option<i64>,
     limit: Option<u32>,
+    cursor: Option<String>,
+    sort: Option<String>,
+}
+
+/// A page of the audit trail, in sequence order.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AuditPage {
+    pub items: Vec<store::AuditRecord>,
+    /// The path and query of the next page; `null` on the last.
+    pub next: Option<String>,
 }
 
 async fn list_audit(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<AuditQuery>,
-) -> Result<Json200<Vec<store::AuditRecord>>, Problem> {
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > 1000 {
-        return Err(Problem::bad_request(
-            "query parameter `limit` must be 1 to 1000",
-        ));
-    }
-    Ok(Json200(
-        app::events::audit(&app, &caller.0, q.after_seq.unwrap_or(0), limit).await?,
+    RawQuery(raw): RawQuery,
+) -> Result<Linked<AuditPage>, Problem> {
+    let request = PageRequest::parse(
+        &AUDIT,
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        raw.as_deref(),
+    )?;
+    let after_seq = request.after_seq(q.after_seq)?;
+    let mut items = app::events::audit(&app, &caller.0, after_seq, request.limit + 1).await?;
+    let next = seq_next(&request, &mut items, |r| r.seq);
+    Ok(Linked(
+        AuditPage {
+            items,
+            next: next.clone(),
+        },
+        next,
     ))
 }
 

@@ -9,18 +9,21 @@
 //! own, no agent approving — are `govern`'s.
 
 use app::agents::live::AgentsView;
-use app::govern::{ListProposals, ProposalPage, Resolved};
-use axum::extract::{Path, State};
-use axum::http::Method;
+use app::govern::{ListProposals, Resolved};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use axum::routing::{get, post};
 use govern::{DecisionKind, Permission, Policy, Proposal, ProposalDraft, Status};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::{Created, Json200};
 use crate::auth::Caller;
+use crate::conditional::{self, Tagged};
 use crate::extract::{Json, OptionalJson, Query};
+use crate::paging::{Key, Linked, ListSpec, PageRequest};
 use crate::problem::Problem;
 use crate::routes::{Endpoint, Param, path, query};
 
@@ -35,7 +38,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "governance",
             params: LIST_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<ProposalPage>(),
+            response: |g| g.subschema_for::<ProposalList>(),
             success_status: 200,
             permission: Permission::ReadProposals,
             conflicts: &[],
@@ -183,8 +186,39 @@ const LIST_PARAMS: &[Param] = &[
     ),
     query("area", "string", "an area id"),
     query("limit", "integer", "page size (default 50, max 1000)"),
-    query("offset", "integer", "proposals to skip"),
+    crate::api::CURSOR,
+    query(
+        "sort",
+        "string",
+        "-proposed_at (default), proposed_at, expires_at, -expires_at, id or -id (`-` descending; ties by id)",
+    ),
 ];
+
+/// How the proposal list pages.
+pub static PROPOSALS: ListSpec = ListSpec {
+    path: "/v1/proposals",
+    default_limit: 50,
+    max_limit: 1000,
+    sorts: &[
+        "-proposed_at",
+        "proposed_at",
+        "expires_at",
+        "-expires_at",
+        "id",
+        "-id",
+    ],
+};
+
+/// A page of proposals.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProposalList {
+    pub items: Vec<Proposal>,
+    /// Proposals matching the filter that the caller reads, over all pages.
+    pub total: u64,
+    pub limit: u32,
+    /// The path and query of the next page; `null` on the last.
+    pub next: Option<String>,
+}
 
 const ID_PARAMS: &[Param] = &[path("id", "proposal id")];
 
@@ -212,14 +246,16 @@ struct ListQuery {
     kind: Option<String>,
     area: Option<String>,
     limit: Option<u32>,
-    offset: Option<u32>,
+    cursor: Option<String>,
+    sort: Option<String>,
 }
 
 async fn list(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<ListQuery>,
-) -> Result<Json200<ProposalPage>, Problem> {
+    RawQuery(raw): RawQuery,
+) -> Result<Linked<ProposalList>, Problem> {
     let bad = |name: &str, e: model::wire::UnknownName| {
         Problem::bad_request(format!("query parameter `{name}`: {e}"))
     };
@@ -235,28 +271,49 @@ async fn list(
         .map(str::parse)
         .transpose()
         .map_err(|e| bad("kind", e))?;
-    let limit = q.limit.unwrap_or(50);
-    if limit == 0 || limit > 1000 {
-        return Err(Problem::bad_request(
-            "query parameter `limit` must be 1 to 1000",
-        ));
-    }
+    let request = PageRequest::parse(
+        &PROPOSALS,
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        raw.as_deref(),
+    )?;
     let query = ListProposals {
         status,
         kind,
         area: q.area,
-        limit,
-        offset: q.offset.unwrap_or(0),
+        limit: 0,
+        offset: 0,
     };
-    Ok(Json200(app::govern::list(&app, &caller.0, query).await?))
+    let all = app::govern::list_all(&app, &caller.0, query).await?;
+    let page = request.page(all, |p, sort| {
+        let id = Key::from(p.id.as_str());
+        match sort {
+            "proposed_at" => vec![p.proposed_at.0.into(), id],
+            "expires_at" => vec![p.expires_at.0.into(), id],
+            _ => vec![id],
+        }
+    });
+    let next = page.next.clone();
+    Ok(Linked(
+        ProposalList {
+            items: page.items,
+            total: page.total,
+            limit: request.limit,
+            next: page.next,
+        },
+        next,
+    ))
 }
 
 async fn show(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json200<Proposal>, Problem> {
-    Ok(Json200(app::govern::show(&app, &caller.0, &id).await?))
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let (proposal, etag) = app::govern::show_tagged(&app, &caller.0, &id).await?;
+    Ok(conditional::get_answer(&headers, proposal, etag))
 }
 
 async fn policy(State(app): State<AppState>) -> Json200<Policy> {
@@ -284,47 +341,72 @@ async fn approve(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     OptionalJson(body): OptionalJson<DecisionBody>,
-) -> Result<Json200<Proposal>, Problem> {
-    let decided =
-        app::govern::decide(&app, &caller.0, &id, DecisionKind::Approve, body.comment).await?;
-    Ok(Json200(decided))
+) -> Result<Tagged<Proposal>, Problem> {
+    decide(app, caller, id, headers, DecisionKind::Approve, body).await
 }
 
 async fn reject(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     OptionalJson(body): OptionalJson<DecisionBody>,
-) -> Result<Json200<Proposal>, Problem> {
-    let decided =
-        app::govern::decide(&app, &caller.0, &id, DecisionKind::Reject, body.comment).await?;
-    Ok(Json200(decided))
+) -> Result<Tagged<Proposal>, Problem> {
+    decide(app, caller, id, headers, DecisionKind::Reject, body).await
+}
+
+async fn decide(
+    app: AppState,
+    caller: Caller,
+    id: String,
+    headers: HeaderMap,
+    decision: DecisionKind,
+    body: DecisionBody,
+) -> Result<Tagged<Proposal>, Problem> {
+    let expected = conditional::if_match(&headers)?;
+    let (decided, etag) = app::govern::decide_if(
+        &app,
+        &caller.0,
+        &id,
+        decision,
+        body.comment,
+        expected.as_ref(),
+    )
+    .await?;
+    Ok(Tagged::ok(decided, etag))
 }
 
 async fn apply(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     OptionalJson(body): OptionalJson<ApplyBody>,
-) -> Result<Json200<Proposal>, Problem> {
+) -> Result<Tagged<Proposal>, Problem> {
+    let expected = conditional::if_match(&headers)?;
     let sink = body
         .sink
         .as_deref()
         .map(str::parse)
         .transpose()
         .map_err(|e: model::wire::UnknownName| Problem::unprocessable(e.to_string()))?;
-    Ok(Json200(
-        app::govern::apply(&app, &caller.0, &id, sink).await?,
-    ))
+    let (applied, etag) =
+        app::govern::apply_if(&app, &caller.0, &id, sink, expected.as_ref()).await?;
+    Ok(Tagged::ok(applied, etag))
 }
 
 async fn roll_back(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json200<Proposal>, Problem> {
-    Ok(Json200(app::govern::roll_back(&app, &caller.0, &id).await?))
+    headers: HeaderMap,
+) -> Result<Tagged<Proposal>, Problem> {
+    let expected = conditional::if_match(&headers)?;
+    let (rolled_back, etag) =
+        app::govern::roll_back_if(&app, &caller.0, &id, expected.as_ref()).await?;
+    Ok(Tagged::ok(rolled_back, etag))
 }
 
 async fn resolve(

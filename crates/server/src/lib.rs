@@ -11,12 +11,14 @@
 
 pub mod access_log;
 pub mod api;
+pub mod conditional;
 pub mod auth;
 pub mod event_batch;
 pub mod extract;
 pub mod govern_api;
 pub mod limits;
 pub mod openapi;
+pub mod paging;
 pub mod principals_api;
 pub mod problem;
 pub mod quality_api;

@@ -63,6 +63,7 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             }),
         );
         responses.extend(error_responses(endpoint, &problem));
+        headers_of(endpoint, &mut operation, &mut responses, &problem);
         operation.insert("responses".into(), Value::Object(responses));
         let item = paths
             .entry(endpoint.path.to_owned())
@@ -94,6 +95,89 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             },
         },
     })
+}
+
+/// The writes that honour `If-Match` (and answer the object's new `ETag`).
+pub const CONDITIONAL_WRITES: &[&str] = &[
+    "approveProposal",
+    "rejectProposal",
+    "applyProposal",
+    "rollBackProposal",
+    "releaseHold",
+    "transitionNonconformance",
+];
+
+/// The reads that answer an `ETag` and honour `If-None-Match`, and the writes that create an
+/// object and answer its first `ETag`.
+pub const TAGGED_READS: &[&str] = &["getProposal", "getHold", "getNonconformance"];
+pub const TAGGED_CREATES: &[&str] = &["placeHold", "openNonconformance"];
+
+/// The headers of the conditional requests and of paged lists (see `crate::paging`): a
+/// list's `Link` to its next page, an object's `ETag`, `If-Match` with its 412, and
+/// `If-None-Match` with its 304.
+fn headers_of(
+    endpoint: &Endpoint,
+    operation: &mut Map<String, Value>,
+    responses: &mut Map<String, Value>,
+    problem: &Schema,
+) {
+    let id = endpoint.operation_id;
+    let success = endpoint.success_status.to_string();
+    let mut add_header = |name: &str, description: &str| {
+        if let Some(answer) = responses.get_mut(&success) {
+            answer["headers"][name] =
+                json!({ "description": description, "schema": { "type": "string" } });
+        }
+    };
+    if endpoint.params.iter().any(|p| p.name == "cursor") {
+        add_header(
+            "Link",
+            "`<path?query>; rel=\"next\"`, the same link as the answer's `next`; absent on the last page",
+        );
+    }
+    let conditional = CONDITIONAL_WRITES.contains(&id);
+    let read = TAGGED_READS.contains(&id);
+    if conditional || read || TAGGED_CREATES.contains(&id) {
+        add_header(
+            "ETag",
+            "The object's entity tag: it changes with every change of the object",
+        );
+    }
+    let header = |name: &str, description: &str| {
+        json!({ "name": name, "in": "header", "required": false, "description": description, "schema": { "type": "string" } })
+    };
+    let mut extra = Vec::new();
+    if conditional {
+        extra.push(header(
+            "If-Match",
+            "Act only if the object is still at one of these entity tags (or `*`); 412 otherwise, naming who changed it meanwhile",
+        ));
+        responses.insert(
+            "412".into(),
+            json!({
+                "description": "`If-Match` named a version no longer current: the problem (`stale-version`) names who changed the object last and when (`changed`, from the audit trail) and its current tag (`current_etag`, also the `ETag` header); nothing was written",
+                "content": { "application/problem+json": { "schema": problem } }
+            }),
+        );
+    }
+    if read {
+        extra.push(header(
+            "If-None-Match",
+            "Answer 304 without a body if the object is still at one of these entity tags",
+        ));
+        responses.insert(
+            "304".into(),
+            json!({ "description": "The object is still at the entity tag `If-None-Match` named" }),
+        );
+    }
+    if !extra.is_empty() {
+        let params = operation
+            .entry("parameters")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(params) = params {
+            params.extend(extra);
+        }
+    }
 }
 
 /// Endpoints without a path parameter that answer 404 all the same (nothing to show yet).

@@ -5,17 +5,20 @@
 //! rule that a caller touches only principals within its own scope and role lives.
 
 use app::principals::{ChangedPrincipal, Issued, NewPrincipal, PrincipalChange, Revoked};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::Method;
 use axum::routing::{delete, get, patch, post};
 use govern::{Permission, Principal};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::{Created, Json200};
 use crate::auth::Caller;
-use crate::extract::Json;
+use crate::extract::{Json, Query};
+use crate::paging::{Key, Linked, ListSpec, PageRequest};
 use crate::problem::Problem;
-use crate::routes::{Endpoint, Param, path};
+use crate::routes::{Endpoint, Param, path, query};
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -25,9 +28,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             operation_id: "listPrincipals",
             summary: "The principals within the caller's scope: name, kind, role and scope",
             tag: "governance",
-            params: &[],
+            params: LIST_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<Vec<Principal>>(),
+            response: |g| g.subschema_for::<PrincipalList>(),
             success_status: 200,
             permission: Permission::ManagePrincipals,
             conflicts: &[],
@@ -94,11 +97,67 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 const NAME_PARAMS: &[Param] = &[path("name", "a principal's name")];
 
+/// How the principal list pages.
+pub static PRINCIPALS: ListSpec = ListSpec {
+    path: "/v1/principals",
+    default_limit: 100,
+    max_limit: 1000,
+    sorts: &["id", "-id"],
+};
+
+const LIST_PARAMS: &[Param] = &[
+    query("limit", "integer", "page size (default 100, max 1000)"),
+    crate::api::CURSOR,
+    query(
+        "sort",
+        "string",
+        "id (default) or -id: by principal name",
+    ),
+];
+
+/// A page of principals.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PrincipalList {
+    pub items: Vec<Principal>,
+    /// Principals within the caller's scope, over all pages.
+    pub total: u64,
+    pub limit: u32,
+    /// The path and query of the next page; `null` on the last.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+    sort: Option<String>,
+}
+
 async fn list(
     State(app): State<AppState>,
     caller: Caller,
-) -> Result<Json200<Vec<Principal>>, Problem> {
-    Ok(Json200(app::principals::list(&app, &caller.0).await?))
+    Query(q): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
+) -> Result<Linked<PrincipalList>, Problem> {
+    let request = PageRequest::parse(
+        &PRINCIPALS,
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        raw.as_deref(),
+    )?;
+    let all = app::principals::list(&app, &caller.0).await?;
+    let page = request.page(all, |p, _| vec![Key::from(p.id.as_str())]);
+    let next = page.next.clone();
+    Ok(Linked(
+        PrincipalList {
+            items: page.items,
+            total: page.total,
+            limit: request.limit,
+            next: page.next,
+        },
+        next,
+    ))
 }
 
 async fn create(

@@ -28,6 +28,12 @@ pub struct Problem {
     // Absent when there is none; `default` makes the schema say it is optional.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// With a 412: the object's current entity tag (also sent as `ETag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_etag: Option<String>,
+    /// With a 412: who changed the object last, when and how, from the audit trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<app::conditional::LastChange>,
     /// Seconds after which the request may be tried again: sent as `Retry-After`.
     #[serde(skip)]
     pub retry_after: Option<u64>,
@@ -41,6 +47,8 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            current_etag: None,
+            changed: None,
             retry_after: None,
         }
     }
@@ -145,6 +153,13 @@ impl IntoResponse for Problem {
             body,
         )
             .into_response();
+        if let Some(tag) = self
+            .current_etag
+            .as_deref()
+            .and_then(|t| header::HeaderValue::from_str(t).ok())
+        {
+            response.headers_mut().insert(header::ETAG, tag);
+        }
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -291,6 +306,16 @@ impl From<AppError> for Problem {
                 Problem::new(status, kind, detail)
             }
             AppError::ConcurrentTransition(_) => Problem::conflict("concurrent-transition", detail),
+            AppError::Stale {
+                current, changed, ..
+            } => {
+                let mut problem =
+                    Problem::new(StatusCode::PRECONDITION_FAILED, "stale-version", detail);
+                // "a newer version" when the object moved on during the write itself.
+                problem.current_etag = current.starts_with('"').then_some(current);
+                problem.changed = changed;
+                problem
+            }
             AppError::Internal(_) => Problem::internal(detail),
         }
     }

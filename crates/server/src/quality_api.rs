@@ -10,22 +10,26 @@
 //! areas by the use-cases (`app::scope`).
 
 use app::quality::{
-    AlertPage, GateAnswer, HoldRequest, NC_STATES, NcPage, NcRequest, NcView, QualityIngest,
-    QualityResultIn, ReleaseRequest, SpcRequest,
+    GateAnswer, HoldRequest, NC_STATES, NcRequest, NcView, QualityIngest, QualityResultIn,
+    ReleaseRequest, SpcRequest,
 };
-use axum::extract::{Path, State};
-use axum::http::Method;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
-use quality::enforce::{ChartView, ItemRef};
+use quality::enforce::{Alert, ChartView, ItemRef};
 use quality::nc::NcCommand;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::{AlertFilter, Hold, HoldFilter, NcFilter};
 
 use crate::AppState;
-use crate::api::{Created, Json200};
+use crate::api::Json200;
 use crate::auth::Caller;
+use crate::conditional::{self, Tagged};
 use crate::extract::{Json, Query};
+use crate::paging::{Key, Linked, ListSpec, PageRequest};
 use crate::problem::Problem;
 use crate::routes::{Endpoint, Param, Permission, path, query};
 
@@ -82,7 +86,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "quality",
             params: ALERT_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<AlertPage>(),
+            response: |g| g.subschema_for::<AlertList>(),
             success_status: 200,
             permission: Permission::ReadQuality,
             conflicts: &[],
@@ -96,7 +100,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "quality",
             params: HOLD_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<store::Page<Hold>>(),
+            response: |g| g.subschema_for::<HoldList>(),
             success_status: 200,
             permission: Permission::ReadQuality,
             conflicts: &[],
@@ -115,6 +119,20 @@ pub fn endpoints() -> Vec<Endpoint> {
             permission: Permission::WriteQuality,
             conflicts: &["already-on-hold"],
             handler: || post(place_hold),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/quality/holds/{id}",
+            operation_id: "getHold",
+            summary: "One hold, with its `ETag` (for `If-Match` on its release)",
+            tag: "quality",
+            params: ID_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<Hold>(),
+            success_status: 200,
+            permission: Permission::ReadQuality,
+            conflicts: &[],
+            handler: || get(get_hold),
         },
         Endpoint {
             method: Method::POST,
@@ -138,7 +156,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             tag: "quality",
             params: NC_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<NcPage>(),
+            response: |g| g.subschema_for::<NcList>(),
             success_status: 200,
             permission: Permission::ReadQuality,
             conflicts: &[],
@@ -213,7 +231,12 @@ const ALERT_PARAMS: &[Param] = &[
     query("characteristic", "string", "only this characteristic"),
     query("severity", "string", "critical, major or minor"),
     query("limit", "integer", "page size (default 100, max 1000)"),
-    query("offset", "integer", "alerts to skip"),
+    crate::api::CURSOR,
+    query(
+        "sort",
+        "string",
+        "-at (default), at, id or -id (`-` descending; ties by id)",
+    ),
 ];
 
 const HOLD_PARAMS: &[Param] = &[
@@ -225,7 +248,12 @@ const HOLD_PARAMS: &[Param] = &[
     query("item_kind", "string", "lot, serial or order"),
     query("item_id", "string", "only holds on this item"),
     query("limit", "integer", "page size (default 100, max 1000)"),
-    query("offset", "integer", "holds to skip"),
+    crate::api::CURSOR,
+    query(
+        "sort",
+        "string",
+        "-placed_at (default), placed_at, id or -id (`-` descending; ties by id)",
+    ),
 ];
 
 const NC_PARAMS: &[Param] = &[
@@ -240,8 +268,68 @@ const NC_PARAMS: &[Param] = &[
         "only NCs not closed (true) or closed (false)",
     ),
     query("limit", "integer", "page size (default 100, max 1000)"),
-    query("offset", "integer", "NCs to skip"),
+    crate::api::CURSOR,
+    query(
+        "sort",
+        "string",
+        "-opened_at (default), opened_at, id or -id (`-` descending; ties by id)",
+    ),
 ];
+
+/// How the quality lists page.
+pub static ALERTS: ListSpec = ListSpec {
+    path: "/v1/quality/alerts",
+    default_limit: 100,
+    max_limit: 1000,
+    sorts: &["-at", "at", "id", "-id"],
+};
+
+pub static HOLDS: ListSpec = ListSpec {
+    path: "/v1/quality/holds",
+    default_limit: 100,
+    max_limit: 1000,
+    sorts: &["-placed_at", "placed_at", "id", "-id"],
+};
+
+pub static NCS: ListSpec = ListSpec {
+    path: "/v1/quality/nonconformances",
+    default_limit: 100,
+    max_limit: 1000,
+    sorts: &["-opened_at", "opened_at", "id", "-id"],
+};
+
+/// A page of alerts.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AlertList {
+    pub items: Vec<Alert>,
+    /// Alerts matching the filter that the caller reads, over all pages.
+    pub total: u64,
+    pub limit: u32,
+    /// The path and query of the next page; `null` on the last.
+    pub next: Option<String>,
+}
+
+/// A page of holds.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HoldList {
+    pub items: Vec<Hold>,
+    /// Holds matching the filter that the caller reads, over all pages.
+    pub total: u64,
+    pub limit: u32,
+    /// The path and query of the next page; `null` on the last.
+    pub next: Option<String>,
+}
+
+/// A page of nonconformances.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NcList {
+    pub items: Vec<NcView>,
+    /// Nonconformances matching the filter that the caller reads, over all pages.
+    pub total: u64,
+    pub limit: u32,
+    /// The path and query of the next page; `null` on the last.
+    pub next: Option<String>,
+}
 
 const GATE_PARAMS: &[Param] = &[
     query("lot", "string", "a lot or batch id"),
@@ -270,29 +358,21 @@ async fn chart(
     Ok(Json200(app::quality::chart(&app, &caller.0, &id).await?))
 }
 
-fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
-    let limit = limit.unwrap_or(100);
-    if limit == 0 || limit > 1000 {
-        return Err(Problem::bad_request(
-            "query parameter `limit` must be 1 to 1000",
-        ));
-    }
-    Ok(limit)
-}
-
 #[derive(Debug, Deserialize)]
 struct AlertQuery {
     characteristic: Option<String>,
     severity: Option<String>,
     limit: Option<u32>,
-    offset: Option<u32>,
+    cursor: Option<String>,
+    sort: Option<String>,
 }
 
 async fn list_alerts(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<AlertQuery>,
-) -> Result<Json200<AlertPage>, Problem> {
+    RawQuery(raw): RawQuery,
+) -> Result<Linked<AlertList>, Problem> {
     if let Some(s) = q
         .severity
         .as_deref()
@@ -302,14 +382,36 @@ async fn list_alerts(
             "query parameter `severity`: `{s}` is not critical, major or minor"
         )));
     }
+    let request = PageRequest::parse(
+        &ALERTS,
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        raw.as_deref(),
+    )?;
     let filter = AlertFilter {
         characteristic: q.characteristic,
         severity: q.severity,
-        limit: page_limit(q.limit)?,
-        offset: q.offset.unwrap_or(0),
+        limit: 0,
+        offset: 0,
     };
-    Ok(Json200(
-        app::quality::alerts(&app, &caller.0, filter).await?,
+    let all = app::quality::all_alerts(&app, &caller.0, filter).await?;
+    let page = request.page(all, |a, sort| {
+        let id = Key::from(a.id.as_str());
+        match sort {
+            "at" => vec![a.at.into(), id],
+            _ => vec![id],
+        }
+    });
+    let next = page.next.clone();
+    Ok(Linked(
+        AlertList {
+            items: page.items,
+            total: page.total,
+            limit: request.limit,
+            next: page.next,
+        },
+        next,
     ))
 }
 
@@ -319,47 +421,90 @@ struct HoldQuery {
     item_kind: Option<String>,
     item_id: Option<String>,
     limit: Option<u32>,
-    offset: Option<u32>,
+    cursor: Option<String>,
+    sort: Option<String>,
 }
 
 async fn list_holds(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<HoldQuery>,
-) -> Result<Json200<store::Page<Hold>>, Problem> {
+    RawQuery(raw): RawQuery,
+) -> Result<Linked<HoldList>, Problem> {
     if let Some(kind) = &q.item_kind {
         app::quality::item_kind(kind, "item_kind")
             .map_err(|e| Problem::bad_request(e.to_string()))?;
     }
+    let request = PageRequest::parse(
+        &HOLDS,
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        raw.as_deref(),
+    )?;
     let filter = HoldFilter {
         active: q.active,
         item_kind: q.item_kind,
         item_id: q.item_id,
-        limit: page_limit(q.limit)?,
-        offset: q.offset.unwrap_or(0),
+        limit: 0,
+        offset: 0,
     };
-    Ok(Json200(app::quality::holds(&app, &caller.0, filter).await?))
+    let all = app::quality::all_holds(&app, &caller.0, filter).await?;
+    let page = request.page(all, |h, sort| {
+        let id = Key::from(h.id.as_str());
+        match sort {
+            "placed_at" => vec![h.placed_at.0.into(), id],
+            _ => vec![id],
+        }
+    });
+    let next = page.next.clone();
+    Ok(Linked(
+        HoldList {
+            items: page.items,
+            total: page.total,
+            limit: request.limit,
+            next: page.next,
+        },
+        next,
+    ))
 }
 
 async fn place_hold(
     State(app): State<AppState>,
     caller: Caller,
     Json(request): Json<HoldRequest>,
-) -> Result<Created<Hold>, Problem> {
-    Ok(Created(
-        app::quality::place_hold(&app, &caller.0, request).await?,
-    ))
+) -> Result<Tagged<Hold>, Problem> {
+    let hold = app::quality::place_hold(&app, &caller.0, request).await?;
+    let etag = app::conditional::digest_tag(&hold);
+    Ok(Tagged {
+        status: StatusCode::CREATED,
+        body: hold,
+        etag,
+    })
+}
+
+async fn get_hold(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let (hold, etag) = app::quality::hold(&app, &caller.0, &id).await?;
+    Ok(conditional::get_answer(&headers, hold, etag))
 }
 
 async fn release_hold(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Json(request): Json<ReleaseRequest>,
-) -> Result<Json200<Hold>, Problem> {
-    Ok(Json200(
-        app::quality::release_hold(&app, &caller.0, &id, request).await?,
-    ))
+) -> Result<Tagged<Hold>, Problem> {
+    let expected = conditional::if_match(&headers)?;
+    let hold =
+        app::quality::release_hold_if(&app, &caller.0, &id, request, expected.as_ref()).await?;
+    let etag = app::conditional::digest_tag(&hold);
+    Ok(Tagged::ok(hold, etag))
 }
 
 #[derive(Debug, Deserialize)]
@@ -367,28 +512,56 @@ struct NcQuery {
     state: Option<String>,
     open: Option<bool>,
     limit: Option<u32>,
-    offset: Option<u32>,
+    cursor: Option<String>,
+    sort: Option<String>,
 }
 
 async fn list_ncs(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<NcQuery>,
-) -> Result<Json200<NcPage>, Problem> {
+    RawQuery(raw): RawQuery,
+) -> Result<Linked<NcList>, Problem> {
     if let Some(s) = q.state.as_deref().filter(|s| !NC_STATES.contains(s)) {
         return Err(Problem::bad_request(format!(
             "query parameter `state`: `{s}` is not one of {}",
             NC_STATES.join(", ")
         )));
     }
+    let request = PageRequest::parse(
+        &NCS,
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        raw.as_deref(),
+    )?;
     let filter = NcFilter {
         state: q.state,
         open: q.open,
-        limit: page_limit(q.limit)?,
-        offset: q.offset.unwrap_or(0),
+        limit: 0,
+        offset: 0,
     };
-    Ok(Json200(
-        app::quality::nonconformances(&app, &caller.0, filter).await?,
+    let all = app::quality::all_nonconformances(&app, &caller.0, filter).await?;
+    let page = request.page(all, |nc, sort| {
+        let id = Key::from(nc.id.as_str());
+        match sort {
+            // The opening is the first record of an NC's history.
+            "opened_at" => vec![
+                nc.nonconformance.history.first().map_or(0, |r| r.at).into(),
+                id,
+            ],
+            _ => vec![id],
+        }
+    });
+    let next = page.next.clone();
+    Ok(Linked(
+        NcList {
+            items: page.items,
+            total: page.total,
+            limit: request.limit,
+            next: page.next,
+        },
+        next,
     ))
 }
 
@@ -396,31 +569,39 @@ async fn get_nc(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json200<NcView>, Problem> {
-    Ok(Json200(
-        app::quality::nonconformance(&app, &caller.0, &id).await?,
-    ))
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let nc = app::quality::nonconformance(&app, &caller.0, &id).await?;
+    let etag = app::conditional::version_tag(nc.version);
+    Ok(conditional::get_answer(&headers, nc, etag))
 }
 
 async fn open_nc(
     State(app): State<AppState>,
     caller: Caller,
     Json(request): Json<NcRequest>,
-) -> Result<Created<NcView>, Problem> {
-    Ok(Created(
-        app::quality::open_nc(&app, &caller.0, request).await?,
-    ))
+) -> Result<Tagged<NcView>, Problem> {
+    let nc = app::quality::open_nc(&app, &caller.0, request).await?;
+    let etag = app::conditional::version_tag(nc.version);
+    Ok(Tagged {
+        status: StatusCode::CREATED,
+        body: nc,
+        etag,
+    })
 }
 
 async fn transition_nc(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Json(command): Json<NcCommand>,
-) -> Result<Json200<NcView>, Problem> {
-    Ok(Json200(
-        app::quality::transition_nc(&app, &caller.0, &id, &command).await?,
-    ))
+) -> Result<Tagged<NcView>, Problem> {
+    let expected = conditional::if_match(&headers)?;
+    let nc =
+        app::quality::transition_nc_if(&app, &caller.0, &id, &command, expected.as_ref()).await?;
+    let etag = app::conditional::version_tag(nc.version);
+    Ok(Tagged::ok(nc, etag))
 }
 
 #[derive(Debug, Deserialize)]

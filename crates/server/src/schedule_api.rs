@@ -28,17 +28,19 @@ use app::schedule::{
     CheckRequest, ExplainRequest, OptimizeRequest, OptimizeResponse, RepairRequest, RepairResponse,
     SolveRequest, SolveResponse,
 };
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::Method;
 use axum::routing::{get, post};
 use schedule::plant::checker::CheckReport;
 use schedule::plant::explain::Explanation;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::{Created, Json200};
 use crate::auth::Caller;
 use crate::extract::{Json, Query};
+use crate::paging::{Key, Linked, ListSpec, PageRequest};
 use crate::problem::Problem;
 use crate::routes::{Endpoint, Param, Permission, path, query};
 
@@ -49,11 +51,30 @@ pub fn endpoints() -> Vec<Endpoint> {
     endpoints
 }
 
-const VERSION_PARAMS: &[Param] = &[query(
-    "limit",
-    "integer",
-    "At most this many versions, newest first (1 to 100, default 20)",
-)];
+const VERSION_PARAMS: &[Param] = &[
+    query(
+        "limit",
+        "integer",
+        "page size (default 20, max 100); versions come newest first",
+    ),
+    crate::api::CURSOR,
+];
+
+/// How the plan history pages: newest first, by version number, the one order it has.
+pub static VERSIONS: ListSpec = ListSpec {
+    path: "/v1/schedule/versions",
+    default_limit: 20,
+    max_limit: store::MAX_PLAN_VERSIONS,
+    sorts: &["-version"],
+};
+
+/// A page of the plan's versions.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VersionList {
+    pub items: Vec<PlanSummary>,
+    /// The path and query of the next page; `null` on the last.
+    pub next: Option<String>,
+}
 
 const PROPOSAL_PARAMS: &[Param] = &[path("id", "proposal id")];
 
@@ -82,7 +103,7 @@ fn in_force_endpoints() -> Vec<Endpoint> {
             tag: "schedule",
             params: VERSION_PARAMS,
             request: None,
-            response: |g| g.subschema_for::<Vec<PlanSummary>>(),
+            response: |g| g.subschema_for::<VersionList>(),
             success_status: 200,
             permission: Permission::ReadSchedule,
             conflicts: &[],
@@ -261,21 +282,50 @@ async fn schedule_in_force(
 #[derive(Debug, Deserialize)]
 struct VersionQuery {
     limit: Option<u32>,
+    cursor: Option<String>,
+    sort: Option<String>,
 }
 
 async fn versions(
     State(app): State<AppState>,
     Query(q): Query<VersionQuery>,
-) -> Result<Json200<Vec<PlanSummary>>, Problem> {
-    let limit = q.limit.unwrap_or(20);
-    if limit == 0 || limit > store::MAX_PLAN_VERSIONS {
-        return Err(Problem::bad_request(format!(
-            "query parameter `limit` must be 1 to {}",
-            store::MAX_PLAN_VERSIONS
-        )));
-    }
-    Ok(Json200(
-        app::schedule::in_force::history(&app, limit).await?,
+    RawQuery(raw): RawQuery,
+) -> Result<Linked<VersionList>, Problem> {
+    let request = PageRequest::parse(
+        &VERSIONS,
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        raw.as_deref(),
+    )?;
+    let before = match request.after.as_deref() {
+        None => None,
+        Some([Key::Int(version)]) => Some(u64::try_from(*version).unwrap_or(0)),
+        Some(_) => {
+            return Err(Problem::bad_request(
+                "query parameter `cursor`: it does not hold a version number",
+            ));
+        }
+    };
+    // One more than the page tells whether there is a next one.
+    let mut items =
+        app::schedule::in_force::history_before(&app, before, request.limit + 1).await?;
+    let next = if items.len() > request.limit as usize {
+        items.truncate(request.limit as usize);
+        items.last().map(|last| {
+            request.next_link(vec![Key::Int(
+                i64::try_from(last.header.version).unwrap_or(i64::MAX),
+            )])
+        })
+    } else {
+        None
+    };
+    Ok(Linked(
+        VersionList {
+            items,
+            next: next.clone(),
+        },
+        next,
     ))
 }
 

@@ -166,6 +166,8 @@ seam! {
         fn counts(&self) -> Result<RawCounts>;
         /// Audit records with `seq > after`, at most `limit`, in order.
         fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<RawRecord>>;
+        /// The last audit record about `subject` (`proposal:P-1`, `hold:H-1`), if any.
+        fn audit_latest(&self, subject: &str) -> Result<Option<RawRecord>>;
         /// The seq of the last audit record (0 for an empty trail): every write of every
         /// process appends one, so a change of it says that the database changed.
         fn audit_head_seq(&self) -> Result<i64>;
@@ -447,6 +449,8 @@ seam! {
     trait QualityStore for Backend {
         /// Holds matching the filter, newest first, and the number of matches.
         fn holds(&self, filter: &HoldFilter) -> Result<(Vec<Hold>, u64)>;
+        /// One hold.
+        fn hold_one(&self, id: &str) -> Result<Option<Hold>>;
         /// Active holds on any of `keys` (`kind:id`), oldest first.
         fn active_holds_on(&self, keys: &[String]) -> Result<Vec<Hold>>;
         /// Alerts matching the filter, newest first, and the number of matches.
@@ -600,8 +604,8 @@ seam! {
         fn plan_latest(&self) -> Result<Option<PlanRow>>;
         /// One plan version.
         fn plan_version(&self, version: i64) -> Result<Option<PlanRow>>;
-        /// Plan versions newest first, at most `limit`.
-        fn plan_versions(&self, limit: i64) -> Result<Vec<PlanRow>>;
+        /// Plan versions below `before`, newest first, at most `limit`.
+        fn plan_versions(&self, before: i64, limit: i64) -> Result<Vec<PlanRow>>;
         /// The latest plan version made from a proposal.
         fn plan_of_proposal(&self, proposal: &str) -> Result<Option<PlanRow>>;
         /// A proposal's candidate plan: basis, created at, body.

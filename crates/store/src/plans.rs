@@ -88,8 +88,21 @@ impl Store {
 
     /// Plan versions newest first, at most `limit` (and [`MAX_PLAN_VERSIONS`]).
     pub async fn plan_versions(&self, limit: u32) -> Result<Vec<StoredPlan>> {
-        let limit = i64::from(limit.min(MAX_PLAN_VERSIONS));
-        let rows = self.inner.backend.plan_versions(limit).await?;
+        self.plan_versions_before(None, limit.min(MAX_PLAN_VERSIONS))
+            .await
+    }
+
+    /// Plan versions numbered below `before` (all when `None`), newest first, at most `limit`
+    /// (capped one above [`MAX_PLAN_VERSIONS`], so that a pager reading a full page and one
+    /// more knows there is a next): the keyset pages of the history.
+    pub async fn plan_versions_before(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<StoredPlan>> {
+        let limit = i64::from(limit.min(MAX_PLAN_VERSIONS + 1));
+        let before = before.map_or(i64::MAX, |v| i64::try_from(v).unwrap_or(i64::MAX));
+        let rows = self.inner.backend.plan_versions(before, limit).await?;
         rows.into_iter().map(stored_plan).collect()
     }
 

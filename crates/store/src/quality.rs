@@ -625,6 +625,11 @@ impl Store {
     }
 
     /// Holds matching the filter, newest first.
+    /// One hold.
+    pub async fn hold(&self, id: &str) -> Result<Option<Hold>> {
+        self.inner.backend.hold_one(id).await
+    }
+
     pub async fn holds(&self, filter: HoldFilter) -> Result<Page<Hold>> {
         let (items, total) = self.inner.backend.holds(&filter).await?;
         Ok(Page {

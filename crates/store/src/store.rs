@@ -435,7 +435,8 @@ impl Store {
         decode_stored(self.inner.backend.events_with_ids(ids).await?)
     }
 
-    /// Stored events matching the filter, in log order.
+    /// Stored events matching the filter, in log order, at most `limit` (capped one above
+    /// [`MAX_PAGE`], so that a pager reading a full page and one more knows there is a next).
     pub async fn events(&self, filter: EventFilter) -> Result<Vec<StoredEvent>> {
         for (i, name) in filter.types.iter().enumerate() {
             if !model::EventKind::TYPE_NAMES.contains(&name.as_str()) {
@@ -453,7 +454,7 @@ impl Store {
             from: filter.from.map(|t| t.0),
             to: filter.to.map(|t| t.0),
             after_seq: filter.after_seq.unwrap_or(0),
-            limit: i64::from(filter.limit.min(MAX_PAGE)),
+            limit: i64::from(filter.limit.min(MAX_PAGE + 1)),
         };
         decode_stored(self.inner.backend.events(&query).await?)
     }
@@ -480,24 +481,18 @@ impl Store {
     pub async fn audit_log(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
         let limit = i64::from(limit.min(MAX_PAGE));
         let raw = self.inner.backend.audit_rows(after_seq, limit).await?;
-        raw.into_iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    seq: r.seq,
-                    at: Timestamp(r.at),
-                    actor: Actor {
-                        kind: r.actor_kind.parse().map_err(corrupt)?,
-                        id: r.actor_id,
-                    },
-                    action: r.action,
-                    subject: r.subject,
-                    detail: serde_json::from_str(&r.detail)
-                        .map_err(|e| corrupt(format!("audit record {}: {e}", r.seq)))?,
-                    prev_hash: r.prev_hash,
-                    hash: r.hash,
-                })
-            })
-            .collect()
+        raw.into_iter().map(audit_record).collect()
+    }
+
+    /// The last audit record about `subject` (`proposal:P-1`, `hold:H-1`, `nc:NC-1`): who
+    /// changed it last, and when.
+    pub async fn last_audit_of(&self, subject: &str) -> Result<Option<AuditRecord>> {
+        self.inner
+            .backend
+            .audit_latest(subject)
+            .await?
+            .map(audit_record)
+            .transpose()
     }
 
     /// Recomputes the audit chain and names the first record that breaks it, including a
@@ -770,4 +765,21 @@ impl Inner {
             None => view.state = Arc::new(writer.state.clone()),
         }
     }
+}
+
+fn audit_record(r: RawRecord) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: r.seq,
+        at: Timestamp(r.at),
+        actor: Actor {
+            kind: r.actor_kind.parse().map_err(corrupt)?,
+            id: r.actor_id,
+        },
+        action: r.action,
+        subject: r.subject,
+        detail: serde_json::from_str(&r.detail)
+            .map_err(|e| corrupt(format!("audit record {}: {e}", r.seq)))?,
+        prev_hash: r.prev_hash,
+        hash: r.hash,
+    })
 }

@@ -28,6 +28,7 @@ use serde::Serialize;
 use store::{GovernanceWrite, ProposalFilter};
 
 pub use self::sink::SinkKind;
+use crate::conditional::{self, Expected, version_tag};
 use crate::{App, AppError};
 
 /// Governance settings and caches of a running application.
@@ -173,10 +174,61 @@ pub async fn list(
     })
 }
 
+/// Every proposal matching `query` (its `limit` and `offset` are ignored) that `who` may read,
+/// as [`list`] filters them, newest first: what the keyset pages of the API are cut from.
+pub async fn list_all(
+    app: &App,
+    who: &Principal,
+    query: ListProposals,
+) -> Result<Vec<Proposal>, AppError> {
+    let mut all = Vec::new();
+    loop {
+        let page = list(
+            app,
+            who,
+            ListProposals {
+                limit: store::MAX_PAGE,
+                offset: u32::try_from(all.len()).unwrap_or(u32::MAX),
+                ..query.clone()
+            },
+        )
+        .await?;
+        let read = page.items.len();
+        all.extend(page.items);
+        if read < store::MAX_PAGE as usize || all.len() as u64 >= page.total {
+            return Ok(all);
+        }
+    }
+}
+
+/// The entity tag of a stored proposal as it reads now: its row version, marked when the
+/// proposal has expired on reading but is not yet stored as expired (its answer differs).
+pub fn etag(stored: &store::StoredProposal, now: model::Timestamp) -> String {
+    let mut shown = stored.proposal.clone();
+    shown.expire_if_due(now);
+    let tag = version_tag(stored.version);
+    if shown.status == stored.proposal.status {
+        tag
+    } else {
+        format!("{}-expired\"", tag.trim_end_matches('"'))
+    }
+}
+
 /// One proposal, if every area it acts in is within `who`'s scope.
 pub async fn show(app: &App, who: &Principal, id: &str) -> Result<Proposal, AppError> {
+    Ok(show_tagged(app, who, id).await?.0)
+}
+
+/// [`show`] with the proposal's entity tag ([`etag`]).
+pub async fn show_tagged(
+    app: &App,
+    who: &Principal,
+    id: &str,
+) -> Result<(Proposal, String), AppError> {
     let h = app.plant_hierarchy().await?;
-    let mut proposal = load(app, id).await?.proposal;
+    let stored = load(app, id).await?;
+    let tag = etag(&stored, app.now());
+    let mut proposal = stored.proposal;
     if let Some(gap) = proposal.scope_gap(who, &h) {
         // As with every single read (`crate::scope`): one that touches none of the reader's
         // area does not exist to it; one that touches it knows the proposal is there.
@@ -194,7 +246,7 @@ pub async fn show(app: &App, who: &Principal, id: &str) -> Result<Proposal, AppE
         )));
     }
     proposal.expire_if_due(app.now());
-    Ok(proposal)
+    Ok((proposal, tag))
 }
 
 /// Stores a proposal from `proposer` and, when the policy lets it apply by itself, sends it
@@ -321,10 +373,26 @@ pub async fn decide(
     decision: DecisionKind,
     comment: Option<String>,
 ) -> Result<Proposal, AppError> {
+    Ok(decide_if(app, who, id, decision, comment, None).await?.0)
+}
+
+/// [`decide`], refused without writing when `expected` names a version no longer current;
+/// answers the decided proposal and its new entity tag.
+pub async fn decide_if(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    decision: DecisionKind,
+    comment: Option<String>,
+    expected: Option<&Expected>,
+) -> Result<(Proposal, String), AppError> {
     let h = app.plant_hierarchy().await?;
     let stored = load(app, id).await?;
-    let mut proposal = stored.proposal.clone();
     let now = app.now();
+    let subject = format!("proposal:{id}");
+    let what = format!("proposal `{id}`");
+    conditional::check(app, expected, &etag(&stored, now), &subject, &what).await?;
+    let mut proposal = stored.proposal.clone();
     let result = match decision {
         DecisionKind::Approve => proposal.approve(who, &h, now, comment),
         DecisionKind::Reject => proposal.reject(who, &h, now, comment),
@@ -354,9 +422,14 @@ pub async fn decide(
         .update_proposal(&proposal, stored.version, action, write)
         .await?
     {
+        // Someone wrote between the read and this write: with an expectation that is a
+        // stale version like any other.
+        if expected.is_some() {
+            return Err(conditional::stale(app, "a newer version", &subject, &what).await);
+        }
         return Err(AppError::ProposalChanged(id.to_owned()));
     }
-    Ok(proposal)
+    Ok((proposal, version_tag(stored.version + 1)))
 }
 
 /// Which way a change set goes through a sink.
@@ -382,20 +455,37 @@ pub async fn apply(
     id: &str,
     sink: Option<SinkKind>,
 ) -> Result<Proposal, AppError> {
+    Ok(apply_if(app, who, id, sink, None).await?.0)
+}
+
+/// [`apply`], refused without sending anything when `expected` names a version no longer
+/// current; answers the proposal and its new entity tag.
+pub async fn apply_if(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    sink: Option<SinkKind>,
+    expected: Option<&Expected>,
+) -> Result<(Proposal, String), AppError> {
     let sink = sink.unwrap_or(app.governance.default_sink);
-    send(app, who, id, sink, Direction::Apply).await
+    send(app, who, id, sink, Direction::Apply, expected).await
 }
 
 /// Rolls an applied proposal back through the sink that applied it.
 pub async fn roll_back(app: &App, who: &Principal, id: &str) -> Result<Proposal, AppError> {
-    send(
-        app,
-        who,
-        id,
-        app.governance.default_sink,
-        Direction::Rollback,
-    )
-    .await
+    Ok(roll_back_if(app, who, id, None).await?.0)
+}
+
+/// [`roll_back`], refused without sending anything when `expected` names a version no longer
+/// current; answers the proposal and its new entity tag.
+pub async fn roll_back_if(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    expected: Option<&Expected>,
+) -> Result<(Proposal, String), AppError> {
+    let sink = app.governance.default_sink;
+    send(app, who, id, sink, Direction::Rollback, expected).await
 }
 
 /// Applies or rolls back a proposal through a sink, recording and auditing the sink's answer
@@ -406,10 +496,14 @@ async fn send(
     id: &str,
     sink: SinkKind,
     direction: Direction,
-) -> Result<Proposal, AppError> {
+    expected: Option<&Expected>,
+) -> Result<(Proposal, String), AppError> {
     let h = app.plant_hierarchy().await?;
     let _guard = app.governance.apply_lock.lock().await;
     let stored = load(app, id).await?;
+    // Checked before the sink is called: a stale request reaches no MES.
+    let (subject, what) = (format!("proposal:{id}"), format!("proposal `{id}`"));
+    conditional::check(app, expected, &etag(&stored, app.now()), &subject, &what).await?;
     let mut proposal = stored.proposal;
     let (diff, sink) = match direction {
         Direction::Apply => {
@@ -477,7 +571,7 @@ async fn send(
                     crate::schedule::in_force::rolled_back(app, who, &proposal).await?;
                 }
             }
-            Ok(proposal)
+            Ok((proposal, version_tag(stored.version + 1)))
         }
         Err(answer) => {
             let message = answer["message"].as_str().unwrap_or("failed").to_owned();

@@ -39,7 +39,8 @@ pub use self::enforce::{
     transitions,
 };
 pub use self::gate::{GateAnswer, release_gate};
-use crate::scope::{Reach, filtered_page};
+use crate::conditional::{self, Expected, version_tag};
+use crate::scope::{Reach, all_filtered, filtered_page};
 use crate::{App, AppError};
 
 /// Runs enforcement after a committed event batch that holds quality results (the events
@@ -247,6 +248,37 @@ pub async fn alerts(
     })
 }
 
+/// Every alert `who` reads that matches `filter` (its `limit` and `offset` are ignored),
+/// newest first, after catching enforcement up: what the keyset pages of the API are cut from.
+pub async fn all_alerts(
+    app: &App,
+    who: &Principal,
+    filter: AlertFilter,
+) -> Result<Vec<Alert>, AppError> {
+    catch_up(app).await;
+    let reach = Reach::of(app, who).await?;
+    let stored = all_filtered(
+        |offset, limit| {
+            let filter = AlertFilter {
+                offset,
+                limit,
+                ..filter.clone()
+            };
+            async move { Ok(app.store.alerts(filter).await?) }
+        },
+        |alert| reach.reads_characteristic(&alert.characteristic),
+    )
+    .await?;
+    stored
+        .into_iter()
+        .map(|a| {
+            serde_json::from_value(a.body).map_err(|e| {
+                AppError::Internal(format!("stored alert {} does not decode: {e}", a.id))
+            })
+        })
+        .collect()
+}
+
 /// The kind of an item named in a request: `lot`, `serial` or `order`.
 pub fn item_kind(kind: &str, field: &str) -> Result<ItemKind, AppError> {
     match kind {
@@ -271,6 +303,29 @@ pub async fn holds(
         reach.is_site_wide(),
         filter.limit,
         filter.offset,
+        |offset, limit| {
+            let filter = HoldFilter {
+                offset,
+                limit,
+                ..filter.clone()
+            };
+            async move { Ok(app.store.holds(filter).await?) }
+        },
+        |hold| reach.reads_item_key(&format!("{}:{}", hold.item_kind, hold.item_id)),
+    )
+    .await
+}
+
+/// Every hold `who` reads that matches `filter` (its `limit` and `offset` are ignored),
+/// newest first, after catching enforcement up.
+pub async fn all_holds(
+    app: &App,
+    who: &Principal,
+    filter: HoldFilter,
+) -> Result<Vec<Hold>, AppError> {
+    catch_up(app).await;
+    let reach = Reach::of(app, who).await?;
+    all_filtered(
         |offset, limit| {
             let filter = HoldFilter {
                 offset,
@@ -345,9 +400,44 @@ pub async fn release_hold(
     id: &str,
     request: ReleaseRequest,
 ) -> Result<Hold, AppError> {
+    release_hold_if(app, who, id, request, None).await
+}
+
+/// One hold, if `who` reads its item, with its entity tag (a digest of the stored record: a
+/// hold changes once, when it is released).
+pub async fn hold(app: &App, who: &Principal, id: &str) -> Result<(Hold, String), AppError> {
+    let reach = Reach::of(app, who).await?;
+    let hold = app
+        .store
+        .hold(id)
+        .await?
+        .filter(|h| reach.reads_item_key(&format!("{}:{}", h.item_kind, h.item_id)))
+        .ok_or_else(|| AppError::NotFound(format!("hold `{id}` does not exist")))?;
+    let tag = conditional::digest_tag(&hold);
+    Ok((hold, tag))
+}
+
+/// [`release_hold`], refused without writing when `expected` names a version of the hold no
+/// longer current (it was released meanwhile).
+pub async fn release_hold_if(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    request: ReleaseRequest,
+    expected: Option<&Expected>,
+) -> Result<Hold, AppError> {
     let actor = store::actor_of(who);
     if request.reason.trim().is_empty() {
         return Err(AppError::Invalid("`reason` must not be empty".into()));
+    }
+    let (subject, what) = (format!("hold:{id}"), format!("hold `{id}`"));
+    // A hold changes only by its release, so the version read here is still current in the
+    // release's transaction unless that finds the hold released (answered below).
+    if expected.is_some()
+        && let Some(current) = app.store.hold(id).await?
+    {
+        let tag = conditional::digest_tag(&current);
+        conditional::check(app, expected, &tag, &subject, &what).await?;
     }
     let reach = Reach::of(app, who).await?;
     let permit = {
@@ -364,6 +454,9 @@ pub async fn release_hold(
             .err()
             .unwrap_or_else(|| AppError::Internal("a hold was refused, then allowed".into()))),
         HoldRelease::NotFound => Err(AppError::NotFound(format!("hold `{id}` does not exist"))),
+        HoldRelease::AlreadyReleased(hold) if expected.is_some_and(|e| *e != Expected::Any) => {
+            Err(conditional::stale(app, &conditional::digest_tag(&hold), &subject, &what).await)
+        }
         HoldRelease::AlreadyReleased(hold) => Err(AppError::HoldReleased(
             format!(
                 "hold `{id}` was already released by {} ",
@@ -478,6 +571,32 @@ pub async fn nonconformances(
     })
 }
 
+/// Every nonconformance `who` reads that matches `filter` (its `limit` and `offset` are
+/// ignored), newest first, after catching enforcement up.
+pub async fn all_nonconformances(
+    app: &App,
+    who: &Principal,
+    filter: NcFilter,
+) -> Result<Vec<NcView>, AppError> {
+    catch_up(app).await;
+    let reach = Reach::of(app, who).await?;
+    all_filtered(
+        |offset, limit| {
+            let filter = NcFilter {
+                offset,
+                limit,
+                ..filter.clone()
+            };
+            async move { Ok(app.store.nonconformances(filter).await?) }
+        },
+        |nc| reads_nc(&reach, nc),
+    )
+    .await?
+    .into_iter()
+    .map(nc_view)
+    .collect()
+}
+
 /// One nonconformance, if `who` reads it (after catching enforcement up).
 pub async fn nonconformance(app: &App, who: &Principal, id: &str) -> Result<NcView, AppError> {
     catch_up(app).await;
@@ -589,6 +708,19 @@ pub async fn transition_nc(
     id: &str,
     command: &NcCommand,
 ) -> Result<NcView, AppError> {
+    transition_nc_if(app, who, id, command, None).await
+}
+
+/// [`transition_nc`], refused without writing when `expected` names a version no longer
+/// current (the tag of an NC is its row version, [`conditional::version_tag`]).
+pub async fn transition_nc_if(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    command: &NcCommand,
+    expected: Option<&Expected>,
+) -> Result<NcView, AppError> {
+    let (subject, what) = (format!("nc:{id}"), format!("nonconformance `{id}`"));
     let actor = store::actor_of(who);
     let by = principal(&actor);
     let reach = Reach::of(app, who).await?;
@@ -599,6 +731,7 @@ pub async fn transition_nc(
             })?;
         check_acts_on_nc(&reach, &stored)?;
         let version = stored.version;
+        conditional::check(app, expected, &version_tag(version), &subject, &what).await?;
         let mut nc: Nonconformance = nc_view(stored)?.nonconformance;
         let before = nc.history.len();
         let at = app.now().0.max(nc.history.last().map_or(0, |r| r.at));

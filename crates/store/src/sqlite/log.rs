@@ -145,6 +145,22 @@ impl LogStore for Sqlite {
         .ctx("reading the audit trail")
     }
 
+    async fn audit_latest(&self, subject: &str) -> Result<Option<RawRecord>> {
+        // Walks the trail back from its head: the record sought is usually among the last.
+        sqlx::query(
+            "SELECT seq, at, actor_kind, actor_id, action, subject, detail, prev_hash, hash
+             FROM audit WHERE subject = ?1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("reading the audit trail")?
+        .as_ref()
+        .map(raw_record)
+        .transpose()
+        .ctx("reading the audit trail")
+    }
+
     async fn projection_rows(&self, table: Table) -> Result<Vec<(String, String)>> {
         let pool = &self.pool;
         let sql = match table {

@@ -47,10 +47,11 @@ impl PlanStore for Sqlite {
         .transpose()
     }
 
-    async fn plan_versions(&self, limit: i64) -> Result<Vec<PlanRow>> {
+    async fn plan_versions(&self, before: i64, limit: i64) -> Result<Vec<PlanRow>> {
         sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM plan_versions ORDER BY version DESC LIMIT ?"
+            "SELECT {COLUMNS} FROM plan_versions WHERE version < ? ORDER BY version DESC LIMIT ?"
         ))
+        .bind(before)
         .bind(limit)
         .fetch_all(&self.pool)
         .await

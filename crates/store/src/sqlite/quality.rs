@@ -210,6 +210,18 @@ async fn nc_rows(
 }
 
 impl QualityStore for Sqlite {
+    async fn hold_one(&self, id: &str) -> Result<Option<Hold>> {
+        let sql = format!("SELECT {HOLD_COLUMNS} FROM quality_holds WHERE id = ?");
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("reading a hold")?
+            .as_ref()
+            .map(hold_row)
+            .transpose()
+    }
+
     async fn holds(&self, filter: &HoldFilter) -> Result<(Vec<Hold>, u64)> {
         let active = filter.active.map(i64::from);
         let cond = "(?1 IS NULL OR (?1 = 1 AND released_at IS NULL)

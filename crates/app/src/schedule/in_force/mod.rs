@@ -126,7 +126,17 @@ pub async fn in_force(app: &App) -> Result<Option<PlanVersion>, AppError> {
 
 /// The versions newest first, at most `limit` (at most [`store::MAX_PLAN_VERSIONS`]).
 pub async fn history(app: &App, limit: u32) -> Result<Vec<PlanSummary>, AppError> {
-    let stored = app.store.plan_versions(limit).await?;
+    history_before(app, None, limit).await
+}
+
+/// The versions numbered below `before` (from the newest when `None`), newest first, at most
+/// `limit`: the keyset pages of the history.
+pub async fn history_before(
+    app: &App,
+    before: Option<u64>,
+    limit: u32,
+) -> Result<Vec<PlanSummary>, AppError> {
+    let stored = app.store.plan_versions_before(before, limit).await?;
     let mut out = Vec::with_capacity(stored.len());
     for (i, s) in stored.into_iter().enumerate() {
         let v = decode(s)?;
@@ -134,7 +144,7 @@ pub async fn history(app: &App, limit: u32) -> Result<Vec<PlanSummary>, AppError
             header: v.header,
             operations: v.schedule.assignments.len(),
             kpis: v.kpis,
-            in_force: i == 0,
+            in_force: i == 0 && before.is_none(),
         });
     }
     Ok(out)
