@@ -307,8 +307,15 @@ impl From<AppError> for Problem {
             }
             AppError::ConcurrentTransition(_) => Problem::conflict("concurrent-transition", detail),
             AppError::Stale {
-                current, changed, ..
+                what,
+                current,
+                changed,
             } => {
+                // The name of who changed it is in `changed`, a member the pseudonymiser
+                // rewrites for agents, not in the free text.
+                let detail = format!(
+                    "{what} changed since the version `If-Match` named (it is now {current}); `changed` says who changed it last and when"
+                );
                 let mut problem =
                     Problem::new(StatusCode::PRECONDITION_FAILED, "stale-version", detail);
                 // "a newer version" when the object moved on during the write itself.

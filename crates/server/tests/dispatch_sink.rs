@@ -102,7 +102,7 @@ impl App {
             )
             .await;
         assert_eq!(status, 200, "{events}");
-        events
+        events["items"]
             .as_array()
             .unwrap()
             .iter()

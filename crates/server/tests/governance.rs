@@ -328,7 +328,7 @@ async fn agents_see_pseudonyms_and_only_admins_resolve_them() {
     let (_, plain) = app.call("GET", path, &supervisor, None).await;
     let (_, masked) = app.call("GET", path, &agent, None).await;
     let started = |events: &Value| -> Option<Value> {
-        events
+        events["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -347,7 +347,7 @@ async fn agents_see_pseudonyms_and_only_admins_resolve_them() {
         "the agent sees no member id"
     );
     let seq = &original["seq"];
-    let hidden = masked
+    let hidden = masked["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -355,7 +355,7 @@ async fn agents_see_pseudonyms_and_only_admins_resolve_them() {
         .unwrap();
     let pseudonym = hidden["event"]["members"][0].as_str().unwrap().to_owned();
     assert!(pseudonym.starts_with("psn_"), "{pseudonym}");
-    if let Some(completed) = masked
+    if let Some(completed) = masked["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -243,7 +243,7 @@ async fn events_drive_the_agents_to_proposals_and_an_approval_to_dispatch_and_a_
         .get("/v1/events?type=operation_dispatched&limit=1000")
         .await;
     assert_eq!(status, 200, "{dispatched}");
-    let ours = dispatched
+    let ours = dispatched["items"]
         .as_array()
         .unwrap()
         .iter()

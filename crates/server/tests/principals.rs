@@ -92,7 +92,7 @@ async fn an_admin_issues_and_revokes_tokens_within_its_reach() {
     )
     .await;
     assert_eq!(status, 200);
-    let names: Vec<&str> = list
+    let names: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -355,7 +355,7 @@ async fn an_area_admin_cannot_touch_the_global_admin_or_another_areas_principals
         assert_eq!(status, 200);
     }
     let (_, listed) = call(&served, "GET", "/v1/principals", &chem_admin, None).await;
-    let names: Vec<&str> = listed
+    let names: Vec<&str> = listed["items"]
         .as_array()
         .unwrap()
         .iter()

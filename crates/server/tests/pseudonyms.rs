@@ -217,6 +217,7 @@ async fn agents_read_no_real_name() {
     let samples = [
         ("getOrder", format!("/v1/orders/{order}")),
         ("getProposal", format!("/v1/proposals/{id}")),
+        ("getHold", format!("/v1/quality/holds/{hold_id}")),
         (
             "getProposalPlan",
             format!("/v1/proposals/{what_if_id}/plan"),

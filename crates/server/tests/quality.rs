@@ -409,7 +409,7 @@ async fn results_raise_alerts_holds_and_ncs_and_the_gate_follows_the_workflow() 
     let report = app.store.verify_audit().await.unwrap();
     assert!(report.first_bad.is_none(), "{report:?}");
     let (_, _, audit) = app.get("/v1/audit?limit=1000").await;
-    let actions: Vec<&str> = audit
+    let actions: Vec<&str> = audit["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -158,6 +158,7 @@ const RULES: &[Rule] = &[
     rule("listQualityAlerts", Sample::Access("")),
     rule("listHolds", Sample::Access("")),
     rule("placeHold", Sample::Access("{}")),
+    rule("getHold", Sample::Access("")),
     rule("releaseHold", Sample::Access("{}")),
     rule("listNonconformances", Sample::Access("")),
     rule("openNonconformance", Sample::Access("{}")),

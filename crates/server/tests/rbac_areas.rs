@@ -290,7 +290,7 @@ const LISTS: &[List] = &[
     },
     List {
         path: "/v1/events?limit=10000",
-        items: whole,
+        items: field_items,
         areas: |o, item| o.event(&item["event"]),
         paged: false,
     },

@@ -96,8 +96,9 @@ async fn no_plan_is_404_until_one_is_put_in_force() {
     );
     let (status, _, versions) = app.get("/v1/schedule/versions?limit=5").await;
     assert_eq!(status, 200, "{versions}");
-    assert_eq!(versions[0]["version"], 1);
-    assert_eq!(versions[0]["in_force"], true);
+    assert_eq!(versions["items"][0]["version"], 1);
+    assert_eq!(versions["items"][0]["in_force"], true);
+    assert_eq!(versions["next"], Value::Null);
     let (status, _, _) = app.get("/v1/schedule/versions?limit=0").await;
     assert_eq!(status, 400);
 }
