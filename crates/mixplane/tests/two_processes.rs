@@ -252,8 +252,10 @@ fn the_cli_writes_beside_a_running_server_and_both_keep_working() {
     assert_eq!(server.events_applied(), 7);
     let (status, body) = server.request("GET", "/v1/events?limit=100", Some(&admin), None);
     assert_eq!(status, 200, "{body}");
-    let stored: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
-    let ids: Vec<&str> = stored
+    let stored: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<&str> = stored["items"]
+        .as_array()
+        .unwrap()
         .iter()
         .map(|e| e["event"]["id"].as_str().unwrap())
         .collect();
@@ -266,8 +268,10 @@ fn the_cli_writes_beside_a_running_server_and_both_keep_working() {
     audit_verify(&data);
     let (status, body) = server.request("GET", "/v1/audit?limit=100", Some(&admin), None);
     assert_eq!(status, 200, "{body}");
-    let trail: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
-    let actions: Vec<&str> = trail
+    let trail: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let actions: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
         .iter()
         .map(|r| r["action"].as_str().unwrap())
         .collect();
