@@ -586,6 +586,15 @@ async fn plan_versions_and_candidates_round_trip_and_expire_what_they_supersede(
         .map(|p| p.version)
         .collect();
     assert_eq!(versions, [2, 1]);
+    // Keyset pages of the history: the versions below one, newest first.
+    let below: Vec<u64> = store
+        .plan_versions_before(Some(2), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.version)
+        .collect();
+    assert_eq!(below, [1]);
     assert_eq!(store.plan_version(1).await.unwrap().unwrap(), plan(1, None));
     assert_eq!(
         store.plan_of_proposal("P-1").await.unwrap().unwrap(),
@@ -593,6 +602,13 @@ async fn plan_versions_and_candidates_round_trip_and_expire_what_they_supersede(
     );
 
     let log = store.audit_log(0, 1000).await.unwrap();
+    // The last record about one subject, as a conditional write's refusal names it.
+    let last = log.last().unwrap();
+    assert_eq!(
+        store.last_audit_of(&last.subject).await.unwrap().as_ref(),
+        Some(last)
+    );
+    assert!(store.last_audit_of("nothing:here").await.unwrap().is_none());
     let adopt = log.iter().find(|r| r.action == "plan.adopt").unwrap();
     assert_eq!(adopt.detail["version"], 1);
     assert_eq!(adopt.detail["expired"][0]["proposal"], "P-1");
