@@ -122,7 +122,10 @@ fn the_demo_runs_the_plant_live_while_it_serves() {
         );
         assert_eq!(status, 200, "{body}");
         let answer: serde_json::Value = serde_json::from_str(&body).expect("JSON events");
-        let page = answer["items"].as_array().expect("a page of events").clone();
+        let page = answer["items"]
+            .as_array()
+            .expect("a page of events")
+            .clone();
         if let Some(last) = page.last() {
             after = last["seq"].as_i64().expect("a seq");
         }

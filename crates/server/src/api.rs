@@ -15,8 +15,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::event_batch::EventBatch;
 use crate::extract::Query;
-use crate::problem::Problem;
 use crate::paging::{Key, Linked, ListSpec, PageRequest};
+use crate::problem::Problem;
 use crate::routes::{Endpoint, Param, Permission, path, query};
 
 /// The operation id of the event batch, which has its own body and batch limits.
@@ -446,12 +446,18 @@ async fn list_events(
 
 /// Cuts the extra item off a log-ordered page fetched one longer than asked, answering the
 /// `next` link when there was one.
-fn seq_next<T>(request: &PageRequest, items: &mut Vec<T>, seq: impl Fn(&T) -> i64) -> Option<String> {
+fn seq_next<T>(
+    request: &PageRequest,
+    items: &mut Vec<T>,
+    seq: impl Fn(&T) -> i64,
+) -> Option<String> {
     if items.len() <= request.limit as usize {
         return None;
     }
     items.truncate(request.limit as usize);
-    items.last().map(|last| request.next_link(vec![Key::Int(seq(last))]))
+    items
+        .last()
+        .map(|last| request.next_link(vec![Key::Int(seq(last))]))
 }
 
 #[derive(Debug, Deserialize)]

@@ -116,7 +116,13 @@ mod tests {
 
     #[test]
     fn if_none_match_compares_weakly() {
-        assert!(not_modified(&headers(header::IF_NONE_MATCH, "W/\"v1\""), "\"v1\""));
-        assert!(!not_modified(&headers(header::IF_NONE_MATCH, "\"v2\""), "\"v1\""));
+        assert!(not_modified(
+            &headers(header::IF_NONE_MATCH, "W/\"v1\""),
+            "\"v1\""
+        ));
+        assert!(!not_modified(
+            &headers(header::IF_NONE_MATCH, "\"v2\""),
+            "\"v1\""
+        ));
     }
 }

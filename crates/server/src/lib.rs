@@ -11,8 +11,8 @@
 
 pub mod access_log;
 pub mod api;
-pub mod conditional;
 pub mod auth;
+pub mod conditional;
 pub mod event_batch;
 pub mod extract;
 pub mod govern_api;

@@ -143,9 +143,7 @@ fn headers_of(
             "The object's entity tag: it changes with every change of the object",
         );
     }
-    let header = |name: &str, description: &str| {
-        json!({ "name": name, "in": "header", "required": false, "description": description, "schema": { "type": "string" } })
-    };
+    let header = |name: &str, description: &str| json!({ "name": name, "in": "header", "required": false, "description": description, "schema": { "type": "string" } });
     let mut extra = Vec::new();
     if conditional {
         extra.push(header(

@@ -350,8 +350,7 @@ mod tests {
         assert_eq!(page.items, vec![(3, "c"), (3, "b")]);
         assert_eq!(page.total, 4);
         let next = page.next.unwrap();
-        let second =
-            PageRequest::parse(&SPEC, None, None, Some(cursor_of(&next)), None).unwrap();
+        let second = PageRequest::parse(&SPEC, None, None, Some(cursor_of(&next)), None).unwrap();
         // A row added meanwhile ahead of the cursor is not served on this pass; none repeats.
         let mut grown = items;
         grown.push((9, "z"));
@@ -365,7 +364,10 @@ mod tests {
         let raw = Some("kind=x&limit=1");
         let request = PageRequest::parse(&SPEC, Some(1), None, None, raw).unwrap();
         let next = request.page(vec![(1, "a"), (2, "b")], key).next.unwrap();
-        assert!(next.starts_with("/v1/things?kind=x&limit=1&cursor="), "{next}");
+        assert!(
+            next.starts_with("/v1/things?kind=x&limit=1&cursor="),
+            "{next}"
+        );
         let cursor = cursor_of(&next);
         // Another page size keeps the cursor valid.
         assert!(PageRequest::parse(&SPEC, Some(5), None, Some(cursor), Some("kind=x")).is_ok());

@@ -108,11 +108,7 @@ pub static PRINCIPALS: ListSpec = ListSpec {
 const LIST_PARAMS: &[Param] = &[
     query("limit", "integer", "page size (default 100, max 1000)"),
     crate::api::CURSOR,
-    query(
-        "sort",
-        "string",
-        "id (default) or -id: by principal name",
-    ),
+    query("sort", "string", "id (default) or -id: by principal name"),
 ];
 
 /// A page of principals.

@@ -53,10 +53,18 @@ async fn send(
 fn assert_stale(status: u16, etag: Option<String>, problem: &Value, who: &str, action: &str) {
     assert_eq!(status, 412, "{problem}");
     assert_eq!(problem["type"], "urn:mixplane:problem:stale-version");
-    assert_eq!(problem["changed"]["by"], format!("person:{who}"), "{problem}");
+    assert_eq!(
+        problem["changed"]["by"],
+        format!("person:{who}"),
+        "{problem}"
+    );
     assert_eq!(problem["changed"]["action"], action, "{problem}");
     assert!(problem["changed"]["at"].is_string(), "{problem}");
-    assert_eq!(problem["current_etag"].as_str(), etag.as_deref(), "{problem}");
+    assert_eq!(
+        problem["current_etag"].as_str(),
+        etag.as_deref(),
+        "{problem}"
+    );
 }
 
 /// An open high-priority order running in A-CHEM only, and its due date.
@@ -130,7 +138,15 @@ async fn two_planners_deciding_at_once_the_second_gets_412_naming_the_first() {
     let (_, seen_by_bob, _) = send(&app, "GET", &path, &bob, None, None).await;
     let tag = seen_by_ann.clone().expect("an ETag");
     assert_eq!(seen_by_bob.as_deref(), Some(tag.as_str()));
-    let (status, _, body) = send(&app, "GET", &path, &bob, Some(("If-None-Match", &tag)), None).await;
+    let (status, _, body) = send(
+        &app,
+        "GET",
+        &path,
+        &bob,
+        Some(("If-None-Match", &tag)),
+        None,
+    )
+    .await;
     assert_eq!(status, 304, "{body}");
 
     // Ann approves first; Bob's rejection of the version he read is refused and writes
@@ -164,8 +180,15 @@ async fn two_planners_deciding_at_once_the_second_gets_412_naming_the_first() {
     let (_, now_tag, shown) = send(&app, "GET", &path, &bob, None, None).await;
     assert_eq!(shown["status"], "approved", "nothing was written");
     assert_eq!(now_tag.as_deref(), Some(after_ann.as_str()));
-    let (status, _, _) =
-        send(&app, "GET", &path, &bob, Some(("If-None-Match", &tag)), None).await;
+    let (status, _, _) = send(
+        &app,
+        "GET",
+        &path,
+        &bob,
+        Some(("If-None-Match", &tag)),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "an old copy is not current");
 
     // Apply and roll back honour it too: a stale apply reaches no MES.
@@ -215,7 +238,8 @@ async fn two_planners_deciding_at_once_the_second_gets_412_naming_the_first() {
     assert_eq!(rolled["status"], "rolled_back");
 
     // Without If-Match, as before: a decided proposal is a 409 state conflict.
-    let (status, _, problem) = send(&app, "POST", &format!("{path}/approve"), &bob, None, None).await;
+    let (status, _, problem) =
+        send(&app, "POST", &format!("{path}/approve"), &bob, None, None).await;
     assert_eq!(status, 409, "{problem}");
     // A tag that is not one is a 400 naming the header.
     let (status, _, problem) = send(
@@ -260,7 +284,15 @@ async fn two_releases_of_one_hold_the_second_gets_412_naming_the_first() {
     assert_eq!(status, 200, "{shown}");
     let tag = tag.unwrap();
     assert_eq!(placed_tag.as_deref(), Some(tag.as_str()));
-    let (status, _, _) = send(&app, "GET", &path, &joe, Some(("If-None-Match", &tag)), None).await;
+    let (status, _, _) = send(
+        &app,
+        "GET",
+        &path,
+        &joe,
+        Some(("If-None-Match", &tag)),
+        None,
+    )
+    .await;
     assert_eq!(status, 304);
 
     let release = json!({"reason": "retested"});
@@ -284,11 +316,24 @@ async fn two_releases_of_one_hold_the_second_gets_412_naming_the_first() {
         Some(release.clone()),
     )
     .await;
-    assert_stale(status, current.clone(), &problem, "ivy", "quality.hold.release");
+    assert_stale(
+        status,
+        current.clone(),
+        &problem,
+        "ivy",
+        "quality.hold.release",
+    );
     assert_eq!(current, released_tag);
     // Without If-Match: the released hold's 409, as before.
-    let (status, _, problem) =
-        send(&app, "POST", &format!("{path}/release"), &joe, None, Some(release)).await;
+    let (status, _, problem) = send(
+        &app,
+        "POST",
+        &format!("{path}/release"),
+        &joe,
+        None,
+        Some(release),
+    )
+    .await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["type"], "urn:mixplane:problem:hold-released");
 }
@@ -344,7 +389,13 @@ async fn two_transitions_of_one_nonconformance_the_second_gets_412_naming_the_fi
         Some(investigate),
     )
     .await;
-    assert_stale(status, current.clone(), &problem, "ivy", "quality.nc.transition");
+    assert_stale(
+        status,
+        current.clone(),
+        &problem,
+        "ivy",
+        "quality.nc.transition",
+    );
     assert_eq!(current.as_deref(), Some(moved_tag.as_str()));
     let (_, _, shown) = send(&app, "GET", &path, &joe, None, None).await;
     assert_eq!(shown["version"], moved["version"], "nothing was written");

@@ -125,7 +125,9 @@ async fn pages_neither_skip_nor_repeat_while_rows_are_appended() {
 
     // The log pages by sequence number while events are appended.
     let (_, _, head) = app.get("/v1/events?limit=1").await;
-    let unit = app.store.plant().await.unwrap().plant().units[0].id.to_string();
+    let unit = app.store.plant().await.unwrap().plant().units[0]
+        .id
+        .to_string();
     let extra: Vec<Value> = (0..30)
         .map(|i| {
             json!({"id": format!("paging-{i}"), "time": "2026-03-02T06:00:00Z",
@@ -160,7 +162,13 @@ async fn pages_neither_skip_nor_repeat_while_rows_are_appended() {
 #[tokio::test]
 async fn sort_orders_the_list_and_an_unknown_sort_names_the_choices() {
     let app = start().await;
-    let pages = walk(&app, &app.token, "/v1/orders?limit=7&sort=-due", async |_| {}).await;
+    let pages = walk(
+        &app,
+        &app.token,
+        "/v1/orders?limit=7&sort=-due",
+        async |_| {},
+    )
+    .await;
     let dues: Vec<(String, String)> = pages
         .iter()
         .flat_map(|p| p["items"].as_array().unwrap().clone())
@@ -190,10 +198,16 @@ async fn sort_orders_the_list_and_an_unknown_sort_names_the_choices() {
     assert_eq!(listed, sorted);
 
     let (status, content_type, problem) = app.get("/v1/orders?sort=colour").await;
-    assert_eq!((status, content_type.as_str()), (400, "application/problem+json"));
+    assert_eq!(
+        (status, content_type.as_str()),
+        (400, "application/problem+json")
+    );
     let detail = problem["detail"].as_str().unwrap();
     assert!(detail.contains("`sort`"), "{detail}");
-    assert!(detail.contains("-due") && detail.contains("release"), "{detail}");
+    assert!(
+        detail.contains("-due") && detail.contains("release"),
+        "{detail}"
+    );
     let (status, _, problem) = app.get("/v1/events?sort=seq").await;
     assert_eq!(status, 400, "the log has one order: {problem}");
 }
@@ -233,7 +247,9 @@ async fn an_altered_or_foreign_cursor_and_an_offset_are_refused_by_name() {
     }
     // Another page size keeps the place.
     let (status, _, _) = app
-        .get(&format!("/v1/orders?limit=5&status=completed&cursor={cursor}"))
+        .get(&format!(
+            "/v1/orders?limit=5&status=completed&cursor={cursor}"
+        ))
         .await;
     assert_eq!(status, 200);
 }
@@ -257,11 +273,18 @@ async fn a_scoped_readers_pages_hold_only_what_it_reads() {
         .iter()
         .flat_map(|p| p["items"].as_array().unwrap().clone())
         .collect();
-    assert_eq!(paged, readable, "the pages are exactly what it reads, in order");
+    assert_eq!(
+        paged, readable,
+        "the pages are exactly what it reads, in order"
+    );
     for page in &pages {
         assert_eq!(page["total"].as_u64(), Some(readable.len() as u64));
         if !page["next"].is_null() {
-            assert_eq!(page["items"].as_array().unwrap().len(), 4, "only the last is short");
+            assert_eq!(
+                page["items"].as_array().unwrap().len(),
+                4,
+                "only the last is short"
+            );
         }
     }
     // The log too: every page but the last is full, and holds only the area's events.
