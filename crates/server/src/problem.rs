@@ -28,15 +28,25 @@ pub struct Problem {
     // Absent when there is none; `default` makes the schema say it is optional.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
-    /// With a 412: the object's current entity tag (also sent as `ETag`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_etag: Option<String>,
-    /// With a 412: who changed the object last, when and how, from the audit trail.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub changed: Option<app::conditional::LastChange>,
+    /// With a 412 (`stale-version`): the object's current tag and its last change. Boxed, as
+    /// it is rare and every handler's error is a `Problem`.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Box<StaleVersion>>,
     /// Seconds after which the request may be tried again: sent as `Retry-After`.
     #[serde(skip)]
-    pub retry_after: Option<u64>,
+    // Seconds fit in 32 bits; a `Problem` stays small enough to be every handler's error.
+    pub retry_after: Option<u32>,
+}
+
+/// What a 412 says beside the detail.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct StaleVersion {
+    /// The object's current entity tag (also sent as `ETag`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_etag: Option<String>,
+    /// Who changed the object last, when and how, from the audit trail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<app::conditional::LastChange>,
 }
 
 impl Problem {
@@ -47,8 +57,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
-            current_etag: None,
-            changed: None,
+            stale: None,
             retry_after: None,
         }
     }
@@ -107,7 +116,7 @@ impl Problem {
     /// `retry_after` seconds.
     pub fn too_many_requests(detail: impl Into<String>, retry_after: u64) -> Problem {
         let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail);
-        problem.retry_after = Some(retry_after);
+        problem.retry_after = Some(u32::try_from(retry_after).unwrap_or(u32::MAX));
         problem
     }
 
@@ -115,7 +124,7 @@ impl Problem {
     /// seconds.
     pub fn unavailable(detail: impl Into<String>, retry_after: u64) -> Problem {
         let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
-        problem.retry_after = Some(retry_after);
+        problem.retry_after = Some(u32::try_from(retry_after).unwrap_or(u32::MAX));
         problem
     }
 
@@ -154,8 +163,9 @@ impl IntoResponse for Problem {
         )
             .into_response();
         if let Some(tag) = self
-            .current_etag
-            .as_deref()
+            .stale
+            .as_ref()
+            .and_then(|s| s.current_etag.as_deref())
             .and_then(|t| header::HeaderValue::from_str(t).ok())
         {
             response.headers_mut().insert(header::ETAG, tag);
@@ -319,8 +329,10 @@ impl From<AppError> for Problem {
                 let mut problem =
                     Problem::new(StatusCode::PRECONDITION_FAILED, "stale-version", detail);
                 // "a newer version" when the object moved on during the write itself.
-                problem.current_etag = current.starts_with('"').then_some(current);
-                problem.changed = changed;
+                problem.stale = Some(Box::new(StaleVersion {
+                    current_etag: current.starts_with('"').then_some(current),
+                    changed,
+                }));
                 problem
             }
             AppError::Internal(_) => Problem::internal(detail),

@@ -227,7 +227,7 @@ async fn an_altered_or_foreign_cursor_and_an_offset_are_refused_by_name() {
     let altered = String::from_utf8(altered).unwrap();
     let refused = [
         format!("/v1/orders?limit=2&status=completed&cursor={altered}"),
-        format!("/v1/orders?limit=2&status=completed&cursor=not-a-cursor"),
+        "/v1/orders?limit=2&status=completed&cursor=not-a-cursor".to_owned(),
         // Another filter, another order, another list.
         format!("/v1/orders?limit=2&status=released&cursor={cursor}"),
         format!("/v1/orders?limit=2&status=completed&sort=due&cursor={cursor}"),
