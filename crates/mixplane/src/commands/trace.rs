@@ -141,11 +141,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 pub fn run(args: TraceArgs) -> anyhow::Result<()> {
     let shared = common(&args.command);
-    let settings = config::resolve(
-        shared.data.config.as_deref(),
-        shared.data.data_dir.clone(),
-        None,
-    )?;
+    let settings = config::resolve(&shared.data, None)?;
     super::init_logging(&settings);
     let json = shared.json;
     let runtime = super::runtime()?;

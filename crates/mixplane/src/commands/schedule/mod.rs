@@ -70,10 +70,9 @@ pub struct SolveArgs {
     /// Iteration budget per thread (makes the run reproducible).
     #[arg(long)]
     pub iterations: Option<u64>,
-    /// Objective preset for native problems: maximize_throughput, minimize_tardiness,
-    /// minimize_changeovers, balanced [default: the problem's weights]
-    #[arg(long)]
-    pub objective: Option<String>,
+    /// Objective preset for native problems [default: the problem's weights]
+    #[arg(long, value_parser = crate::choice::of::<Preset>())]
+    pub objective: Option<Preset>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -206,12 +205,7 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     let mut bar = ProgressBar::new("schedule");
     if format == Format::Native {
         let problem = read_native(&args.file)?;
-        let objective = match &args.objective {
-            Some(p) => Some(schedule::plant::Objective::preset(
-                p.parse::<Preset>().map_err(anyhow::Error::msg)?,
-            )),
-            None => None,
-        };
+        let objective = args.objective.map(schedule::plant::Objective::preset);
         let options = schedule::plant::PlantSolveOptions {
             seed: args.seed,
             threads: args.threads.max(1),
