@@ -13,12 +13,15 @@ mod common;
 use common::TempDir;
 use common::serve::Server;
 
-/// The binary on `data_dir`, with no token, server or data directory from the environment.
+/// The binary on `data_dir` (for the commands that take one), with no token, server or data
+/// directory from the environment.
 fn mixplane(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixplane"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mixplane"));
+    command.args(args);
+    if !["sim", "validate", "completions"].contains(&args[0]) {
+        command.arg("--data-dir").arg(data_dir);
+    }
+    command
         .env_remove("MIXPLANE_DATA_DIR")
         .env_remove("MIXPLANE_TOKEN")
         .env_remove("MIXPLANE_SERVER")
@@ -231,7 +234,7 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
     let args = remote(&["holds", "release", hold_id, "--reason", "seal replaced"], &admin);
     let released = json_of(data, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(released["active"], false, "{released}");
-    assert_eq!(released["released_by"], "demo-admin");
+    assert_eq!(released["released_by"], "person:demo-admin");
 
     let listed = json_of(data, &["nc", "list", "--open", "--token", &viewer]);
     assert!(ids(&listed).contains(&nc_id.to_owned()), "{listed}");
@@ -261,7 +264,9 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
         &mixplane(data, &args.iter().map(String::as_str).collect::<Vec<_>>()).stdout,
     );
     assert!(shown.contains("state        dispositioned"), "{shown}");
-    assert!(shown.contains("start_investigation open → investigating by demo-admin"), "{shown}");
+    assert!(shown.contains("investigating → dispositioned by person:demo-admin"), "{shown}");
+    assert!(shown.contains("(Rework)"), "{shown}");
+    assert!(shown.contains("start_investigation open → investigating by person:demo-admin"), "{shown}");
 
     let verify = json_of(data, &["audit", "verify"]);
     assert_eq!(verify["first_bad"], Value::Null, "{verify}");

@@ -21,6 +21,7 @@ pub struct DemoArgs {
     /// Simulated days.
     #[arg(long, default_value_t = 14.0)]
     pub days: f64,
+    /// Seed of the simulation and of the engine's plan (the same seed, the same demo).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Address to listen on [default: the config file's [server] bind, else 127.0.0.1:8080]

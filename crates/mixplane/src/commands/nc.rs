@@ -175,9 +175,12 @@ fn show(args: ShowArgs) -> anyhow::Result<()> {
             "/v1/quality/nonconformances/{}",
             door::encode(&args.id)
         )),
-        Door::Local(local) => local.call(Permission::ReadQuality, |app, who| async move {
-            app::quality::nonconformance(&app, &who, &args.id).await
-        }),
+        Door::Local(local) => {
+            let id = args.id.clone();
+            local.call(Permission::ReadQuality, |app, who| async move {
+                app::quality::nonconformance(&app, &who, &id).await
+            })
+        }
     }
     .with_context(|| format!("reading nonconformance `{}`", args.id))?;
     print_nc(args.door.json, &nc)
@@ -281,12 +284,17 @@ fn print_nc(json: bool, nc: &Value) -> anyhow::Result<()> {
         .flatten()
     {
         println!(
-            "  history      {} {} → {} by {} at {}",
+            "  history      {} {} → {} by {} at {}{}",
             door::cell(record, "/action"),
             door::cell(record, "/from"),
             door::cell(record, "/to"),
             door::cell(record, "/by"),
-            door::cell(record, "/at")
+            door::cell(record, "/at"),
+            record
+                .get("detail")
+                .and_then(Value::as_str)
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
         );
     }
     Ok(())

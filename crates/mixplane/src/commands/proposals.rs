@@ -158,9 +158,12 @@ fn show(args: IdArgs) -> anyhow::Result<()> {
     let door = Door::open(&args.door)?;
     let proposal = match &door {
         Door::Remote(remote) => remote.get(&format!("/v1/proposals/{}", door::encode(&args.id))),
-        Door::Local(local) => local.call(Permission::ReadProposals, |app, who| async move {
-            app::govern::show(&app, &who, &args.id).await
-        }),
+        Door::Local(local) => {
+            let id = args.id.clone();
+            local.call(Permission::ReadProposals, |app, who| async move {
+                app::govern::show(&app, &who, &id).await
+            })
+        }
     }
     .with_context(|| format!("reading proposal `{}`", args.id))?;
     print_proposal(args.door.json, &proposal)

@@ -41,8 +41,10 @@ pub struct ScenariosArgs {
     /// Iteration budget per thread and scenario (makes the run reproducible).
     #[arg(long)]
     pub iterations: Option<u64>,
+    /// Search threads per scenario.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Seed of the searches and the Monte Carlo runs (the same seed and budget, the same answer).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Monte Carlo runs per scenario.
@@ -136,7 +138,7 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
         }
     }
     let committed = match &args.commit {
-        Some(kind) => Some(commit(&args, kind, &problem, plan, &report)?),
+        Some(kind) => Some(commit(&args, *kind, &problem, plan, &report)?),
         None => None,
     };
     if args.json {

@@ -63,8 +63,10 @@ pub struct SolveArgs {
     /// Wall-clock limit of the improvement phase, seconds.
     #[arg(long, default_value_t = 10.0)]
     pub time_limit: f64,
+    /// Search threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Seed of the search (with --iterations, the same seed gives the same schedule).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Iteration budget per thread (makes the run reproducible).
@@ -80,11 +82,16 @@ pub struct SolveArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
+    /// The problem the schedule is for.
     pub problem: PathBuf,
     /// A schedule: the JSON printed by `solve --json`, a list of entries, or {"assignments": …}.
     pub schedule: PathBuf,
+    /// Problem file format [default: from the extension: .fjs, .json native, otherwise jsplib]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Print one JSON object (a native problem's report is JSON either way).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,10 +107,13 @@ pub struct ExplainArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
+    /// Operations in the generated problem.
     #[arg(long, default_value_t = 1000)]
     pub operations: usize,
+    /// Units in the generated problem.
     #[arg(long, default_value_t = 20)]
     pub units: usize,
+    /// Seed of the generator (the same seed, the same problem).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Write here instead of stdout.
@@ -116,6 +126,7 @@ pub struct ReferenceArgs {
     /// Horizon in days from the reference start (2026-03-02).
     #[arg(long, default_value_t = 14)]
     pub days: i64,
+    /// Write here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -127,10 +138,13 @@ pub struct BenchArgs {
     pub kind: String,
     /// Directory with the instances and bounds.csv (plant: the native *.json problems).
     pub dir: PathBuf,
+    /// Wall-clock limit per instance, seconds.
     #[arg(long, default_value_t = 10.0)]
     pub time_limit: f64,
+    /// Search threads per instance.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Seed of the searches.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Only these instances (comma-separated names).
@@ -430,13 +444,24 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let ops: Vec<schedule::ScheduledOp> = serde_json::from_value(entries)
         .context("schedule entries must be {job, op, machine, start, end}")?;
     let report = schedule::check(&problem, &ops, None);
-    for v in &report.violations {
-        println!("violation: {v:?}");
+    if args.json {
+        let answer = serde_json::json!({
+            "feasible": report.is_feasible(),
+            "makespan": report.makespan,
+            "violations": report.violations.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>(),
+        });
+        println!("{answer}");
+    } else {
+        for v in &report.violations {
+            println!("violation: {v:?}");
+        }
     }
     if !report.is_feasible() {
         bail!("{} violation(s)", report.violations.len());
     }
-    println!("feasible, makespan {}", report.makespan);
+    if !args.json {
+        println!("feasible, makespan {}", report.makespan);
+    }
     Ok(())
 }
 
