@@ -394,5 +394,7 @@ fn scenarios_of_the_reference_plant() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario `overtime`"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid value 'overtime'"), "{err}");
+    assert!(err.contains("overtime_on_bottleneck"), "{err}");
 }
