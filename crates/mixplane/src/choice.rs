@@ -92,6 +92,8 @@ impl<T: Choice> TypedValueParser for Parser<T> {
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
-        Some(Box::new(T::all().iter().map(|v| PossibleValue::new(v.name()))))
+        Some(Box::new(
+            T::all().iter().map(|v| PossibleValue::new(v.name())),
+        ))
     }
 }

@@ -155,6 +155,10 @@ mod tests {
         command.clone().debug_assert();
         let mut missing = Vec::new();
         walk(&command, "mixplane", &mut missing);
-        assert!(missing.is_empty(), "arguments without help text:\n{}", missing.join("\n"));
+        assert!(
+            missing.is_empty(),
+            "arguments without help text:\n{}",
+            missing.join("\n")
+        );
     }
 }

@@ -66,7 +66,10 @@ fn refused(data_dir: &Path, args: &[&str]) -> String {
 
 /// The demo's data without serving; its admin token.
 fn demo(data_dir: &Path) -> String {
-    let out = ok(data_dir, &["demo", "--no-serve", "--days", "3", "--speed", "0"]);
+    let out = ok(
+        data_dir,
+        &["demo", "--no-serve", "--days", "3", "--speed", "0"],
+    );
     out.lines()
         .find_map(|l| l.strip_prefix("admin token"))
         .map(|t| t.trim().to_owned())
@@ -117,7 +120,14 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
     // The demo left one proposal waiting for approval.
     let waiting = json_of(
         data,
-        &["proposals", "list", "--status", "proposed", "--token", &admin],
+        &[
+            "proposals",
+            "list",
+            "--status",
+            "proposed",
+            "--token",
+            &admin,
+        ],
     );
     let waiting = ids(&waiting);
     assert!(!waiting.is_empty(), "the demo leaves a proposal waiting");
@@ -134,7 +144,17 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
     assert!(table.contains(id), "{table}");
     let shown = ok(data, &["proposals", "show", id, "--token", &viewer]);
     assert!(shown.contains("status       proposed"), "{shown}");
-    let error = refused(data, &["proposals", "list", "--status", "waiting", "--token", &viewer]);
+    let error = refused(
+        data,
+        &[
+            "proposals",
+            "list",
+            "--status",
+            "waiting",
+            "--token",
+            &viewer,
+        ],
+    );
     assert!(
         error.contains("invalid value 'waiting'") && error.contains("rolled_back"),
         "{error}"
@@ -148,15 +168,32 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
     );
     let error = refused(
         data,
-        &["proposals", "approve", id, "--token", &admin, "--if-match", "\"x\""],
+        &[
+            "proposals",
+            "approve",
+            id,
+            "--token",
+            &admin,
+            "--if-match",
+            "\"x\"",
+        ],
     );
-    assert!(error.contains("--if-match is checked by the server"), "{error}");
+    assert!(
+        error.contains("--if-match is checked by the server"),
+        "{error}"
+    );
 
     // The admin approves locally: audited under the token's principal, not the local user.
     let approved = json_of(
         data,
         &[
-            "proposals", "approve", id, "--comment", "customer agreed", "--token", &admin,
+            "proposals",
+            "approve",
+            id,
+            "--comment",
+            "customer agreed",
+            "--token",
+            &admin,
         ],
     );
     assert_eq!(approved["status"], "approved", "{approved}");
@@ -173,7 +210,12 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
     let url = format!("http://{}", server.address);
     let remote = |args: &[&str], token: &str| -> Vec<String> {
         let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        all.extend(["--server".into(), url.clone(), "--token".into(), token.to_owned()]);
+        all.extend([
+            "--server".into(),
+            url.clone(),
+            "--token".into(),
+            token.to_owned(),
+        ]);
         all
     };
     let args = remote(&["proposals", "list"], &viewer);
@@ -219,7 +261,14 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
     let held = json_of(
         data,
         &[
-            "holds", "list", "--state", "active", "--item-kind", "order", "--token", &viewer,
+            "holds",
+            "list",
+            "--state",
+            "active",
+            "--item-kind",
+            "order",
+            "--token",
+            &viewer,
         ],
     );
     assert!(ids(&held).contains(&hold_id.to_owned()), "{held}");
@@ -228,10 +277,15 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
     assert!(ids(&held_http).contains(&hold_id.to_owned()), "{held_http}");
     let error = refused(
         data,
-        &["holds", "release", hold_id, "--reason", "ok", "--token", &viewer],
+        &[
+            "holds", "release", hold_id, "--reason", "ok", "--token", &viewer,
+        ],
     );
     assert!(error.contains("does not grant WriteQuality"), "{error}");
-    let args = remote(&["holds", "release", hold_id, "--reason", "seal replaced"], &admin);
+    let args = remote(
+        &["holds", "release", hold_id, "--reason", "seal replaced"],
+        &admin,
+    );
     let released = json_of(data, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(released["active"], false, "{released}");
     assert_eq!(released["released_by"], "person:demo-admin");
@@ -240,7 +294,10 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
     assert!(ids(&listed).contains(&nc_id.to_owned()), "{listed}");
     let args = remote(&["nc", "transition", nc_id, "start_investigation"], &viewer);
     let error = refused(data, &args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(error.contains("403") && error.contains("DisposeQuality"), "{error}");
+    assert!(
+        error.contains("403") && error.contains("DisposeQuality"),
+        "{error}"
+    );
     let args = remote(&["nc", "transition", nc_id, "start_investigation"], &admin);
     let moved = json_of(data, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(moved["nonconformance"]["state"], "investigating", "{moved}");
@@ -248,25 +305,42 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
         data,
         &["nc", "transition", nc_id, "disposition", "--token", &admin],
     );
-    assert!(error.contains("`disposition` needs --disposition"), "{error}");
+    assert!(
+        error.contains("`disposition` needs --disposition"),
+        "{error}"
+    );
     let moved = json_of(
         data,
         &[
-            "nc", "transition", nc_id, "disposition", "--disposition", "rework", "--token", &admin,
+            "nc",
+            "transition",
+            nc_id,
+            "disposition",
+            "--disposition",
+            "rework",
+            "--token",
+            &admin,
         ],
     );
     assert_eq!(moved["nonconformance"]["state"], "dispositioned", "{moved}");
     assert_eq!(moved["nonconformance"]["disposition"], "rework");
-    let error = refused(data, &["nc", "transition", nc_id, "close", "--token", &admin]);
+    let error = refused(
+        data,
+        &["nc", "transition", nc_id, "close", "--token", &admin],
+    );
     assert!(error.contains("cannot close"), "{error}");
     let args = remote(&["nc", "show", nc_id], &viewer);
-    let shown = text(
-        &mixplane(data, &args.iter().map(String::as_str).collect::<Vec<_>>()).stdout,
-    );
+    let shown = text(&mixplane(data, &args.iter().map(String::as_str).collect::<Vec<_>>()).stdout);
     assert!(shown.contains("state        dispositioned"), "{shown}");
-    assert!(shown.contains("investigating → dispositioned by person:demo-admin"), "{shown}");
+    assert!(
+        shown.contains("investigating → dispositioned by person:demo-admin"),
+        "{shown}"
+    );
     assert!(shown.contains("(Rework)"), "{shown}");
-    assert!(shown.contains("start_investigation open → investigating by person:demo-admin"), "{shown}");
+    assert!(
+        shown.contains("start_investigation open → investigating by person:demo-admin"),
+        "{shown}"
+    );
 
     let verify = json_of(data, &["audit", "verify"]);
     assert_eq!(verify["first_bad"], Value::Null, "{verify}");
@@ -279,7 +353,15 @@ fn other_commands_answer_json_and_completions() {
     let events = data.join("events.jsonl");
     ok(
         data,
-        &["sim", "--days", "1", "--seed", "3", "--out", events.to_str().unwrap()],
+        &[
+            "sim",
+            "--days",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            events.to_str().unwrap(),
+        ],
     );
     let imported = json_of(data, &["import", events.to_str().unwrap()]);
     assert!(imported["inserted"].as_u64().unwrap() > 0, "{imported}");
@@ -301,13 +383,19 @@ fn other_commands_answer_json_and_completions() {
     let answer: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
     assert_eq!(answer["valid"], false, "{answer}");
-    assert_eq!(answer["errors"][0]["path"], "units[0].work_center", "{answer}");
+    assert_eq!(
+        answer["errors"][0]["path"], "units[0].work_center",
+        "{answer}"
+    );
 
     let verify = json_of(data, &["audit", "verify"]);
     assert!(verify["records"].as_u64().unwrap() >= 2, "{verify}");
 
     let script = ok(data, &["completions", "bash"]);
-    assert!(script.contains("mixplane") && script.contains("proposals"), "{script}");
+    assert!(
+        script.contains("mixplane") && script.contains("proposals"),
+        "{script}"
+    );
     let error = refused(data, &["completions", "tcsh"]);
     assert!(error.contains("possible values"), "{error}");
 }

@@ -101,21 +101,23 @@ impl Local {
         F: FnOnce(app::App, Principal) -> Fut,
         Fut: std::future::Future<Output = Result<T, app::AppError>>,
     {
-        self.runtime.block_on(async {
-            app::access::authorize(&self.app, &self.who, permission).await?;
-            let answer = call(self.app.clone(), self.who.clone()).await?;
-            let mut value = serde_json::to_value(answer)
-                .map_err(|e| app::AppError::Internal(format!("answer does not serialise: {e}")))?;
-            if app::access::reads_pseudonymised(&self.who) {
-                self.app
-                    .governance
-                    .pseudonymizer(&self.app.store)
-                    .await?
-                    .protect(&mut value);
-            }
-            Ok::<_, app::AppError>(value)
-        })
-        .map_err(anyhow::Error::from)
+        self.runtime
+            .block_on(async {
+                app::access::authorize(&self.app, &self.who, permission).await?;
+                let answer = call(self.app.clone(), self.who.clone()).await?;
+                let mut value = serde_json::to_value(answer).map_err(|e| {
+                    app::AppError::Internal(format!("answer does not serialise: {e}"))
+                })?;
+                if app::access::reads_pseudonymised(&self.who) {
+                    self.app
+                        .governance
+                        .pseudonymizer(&self.app.store)
+                        .await?
+                        .protect(&mut value);
+                }
+                Ok::<_, app::AppError>(value)
+            })
+            .map_err(anyhow::Error::from)
     }
 }
 

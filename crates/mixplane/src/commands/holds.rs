@@ -110,7 +110,11 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
         |h| {
             vec![
                 door::cell(h, "/id"),
-                format!("{}:{}", door::cell(h, "/item_kind"), door::cell(h, "/item_id")),
+                format!(
+                    "{}:{}",
+                    door::cell(h, "/item_kind"),
+                    door::cell(h, "/item_id")
+                ),
                 door::cell(h, "/active"),
                 door::cell(h, "/placed_by"),
                 door::cell(h, "/proposal"),

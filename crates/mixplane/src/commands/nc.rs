@@ -235,8 +235,8 @@ fn transition(args: TransitionArgs) -> anyhow::Result<()> {
             args.if_match.as_deref(),
         ),
         Door::Local(local) => {
-            let command: quality::nc::NcCommand = serde_json::from_value(body)
-                .context("the workflow command does not read")?;
+            let command: quality::nc::NcCommand =
+                serde_json::from_value(body).context("the workflow command does not read")?;
             let id = args.id.clone();
             local.call(Permission::DisposeQuality, |app, who| async move {
                 app::quality::transition_nc(&app, &who, &id, &command).await
@@ -259,7 +259,11 @@ fn print_nc(json: bool, nc: &Value) -> anyhow::Result<()> {
         "  items        {}",
         nc.get("items")
             .and_then(Value::as_array)
-            .map(|i| i.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+            .map(|i| i
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", "))
             .unwrap_or_default()
     );
     println!("  disposition  {}", c("/nonconformance/disposition"));

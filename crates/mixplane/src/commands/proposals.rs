@@ -256,12 +256,21 @@ fn print_proposal(json: bool, p: &Value) -> anyhow::Result<()> {
         c("/gate/approvals"),
         p.pointer("/gate/reasons")
             .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "))
+            .map(|r| r
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("; "))
             .unwrap_or_default()
     );
     let changes = p.get("diff").and_then(Value::as_array).map_or(0, Vec::len);
     println!("  changes      {changes}");
-    for d in p.get("decisions").and_then(Value::as_array).into_iter().flatten() {
+    for d in p
+        .get("decisions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         println!(
             "  decision     {} by {} at {}{}",
             door::cell(d, "/decision"),

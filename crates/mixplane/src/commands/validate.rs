@@ -50,7 +50,9 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
                 let problems: Vec<serde_json::Value> = errors
                     .0
                     .iter()
-                    .map(|e| serde_json::json!({ "path": e.path, "id": e.id, "message": e.message }))
+                    .map(
+                        |e| serde_json::json!({ "path": e.path, "id": e.id, "message": e.message }),
+                    )
                     .collect();
                 let answer = serde_json::json!({
                     "file": args.plant.display().to_string(),

@@ -150,7 +150,8 @@ pub struct BenchArgs {
     /// Only these instances (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// plant: one JSON array on stdout, with each instance's anytime curve.
+    /// Print JSON instead of the table: jssp/fjsp the gap report as one object, plant one
+    /// array with each instance's anytime curve.
     #[arg(long)]
     pub json: bool,
 }
@@ -527,18 +528,25 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         threads: args.threads.max(1),
         ..SolveOptions::default()
     };
-    println!(
+    // With --json the table goes nowhere and the report is printed whole at the end.
+    let json = args.json;
+    let row = |line: String| {
+        if !json {
+            println!("{line}");
+        }
+    };
+    row(format!(
         "# {} {} instances, {} s each, {} threads, seed {}",
         args.kind,
         instances.len(),
         args.time_limit,
         options.threads,
         options.seed
-    );
-    println!(
+    ));
+    row(format!(
         "{:<10} {:>9} {:>10} {:>8}",
         "instance", "makespan", "best known", "gap %"
-    );
+    ));
     let limit = args.time_limit;
     let mut term = |_: &str| -> Box<dyn schedule::Termination> {
         let start = Instant::now();
@@ -548,14 +556,18 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         })
     };
     let report = schedule::bench::run_bench(&instances, &options, &mut term, &mut |r| {
-        println!(
+        row(format!(
             "{:<10} {:>9} {:>10} {:>8}",
             r.instance,
             r.makespan,
             r.best_known.map_or("-".into(), |b| b.to_string()),
             r.gap_percent.map_or("-".into(), |g| format!("{g:.2}"))
-        );
+        ));
     })?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
     println!("\n{:<10} {:>3} {:>10}", "group", "n", "mean gap %");
     for g in &report.groups {
         println!(
