@@ -133,12 +133,20 @@ struct ProblemAnswer {
 impl Remote {
     /// `GET path` (path and query, as the API's `next` links are).
     pub fn get(&self, path: &str) -> anyhow::Result<Value> {
+        Ok(self.send(reqwest::Method::GET, path, None, None)?.0)
+    }
+
+    /// `GET path`, with the answer's `ETag` when the server sends one (the value `--if-match`
+    /// takes).
+    pub fn get_tagged(&self, path: &str) -> anyhow::Result<(Value, Option<String>)> {
         self.send(reqwest::Method::GET, path, None, None)
     }
 
     /// `POST path` with a JSON body and, when given, `If-Match`.
     pub fn post(&self, path: &str, body: &Value, if_match: Option<&str>) -> anyhow::Result<Value> {
-        self.send(reqwest::Method::POST, path, Some(body), if_match)
+        Ok(self
+            .send(reqwest::Method::POST, path, Some(body), if_match)?
+            .0)
     }
 
     fn send(
@@ -147,7 +155,7 @@ impl Remote {
         path: &str,
         body: Option<&Value>,
         if_match: Option<&str>,
-    ) -> anyhow::Result<Value> {
+    ) -> anyhow::Result<(Value, Option<String>)> {
         let url = format!("{}{path}", self.base);
         self.runtime.block_on(async {
             let mut request = self
@@ -165,6 +173,11 @@ impl Remote {
                 .await
                 .with_context(|| format!("{method} {url}: no answer from the server"))?;
             let status = response.status();
+            let etag = response
+                .headers()
+                .get(reqwest::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let bytes = response
                 .bytes()
                 .await
@@ -176,8 +189,9 @@ impl Remote {
                     .unwrap_or_else(|| String::from_utf8_lossy(&bytes).trim().to_owned());
                 anyhow::bail!("the server answered {status}: {detail}");
             }
-            serde_json::from_slice(&bytes)
-                .with_context(|| format!("{method} {url}: the answer is not JSON"))
+            let value = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{method} {url}: the answer is not JSON"))?;
+            Ok((value, etag))
         })
     }
 
@@ -320,6 +334,16 @@ pub fn print_list(
     let rows: Vec<Vec<String>> = items.iter().map(row).collect();
     print_table(header, &rows);
     Ok(())
+}
+
+/// The ETag of a shown object, for `--if-match`: a line of the text view; with `--json` (the
+/// API's body, unchanged) on stderr, so stdout stays one JSON value.
+pub fn print_etag(json: bool, etag: Option<&str>) {
+    match (etag, json) {
+        (None, _) => {}
+        (Some(tag), false) => println!("  etag         {tag}   (--if-match)"),
+        (Some(tag), true) => eprintln!("etag {tag}"),
+    }
 }
 
 /// `--if-match` is the server's conditional write; locally there is no ETag to compare.

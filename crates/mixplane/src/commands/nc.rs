@@ -170,20 +170,24 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
 
 fn show(args: ShowArgs) -> anyhow::Result<()> {
     let door = Door::open(&args.door)?;
-    let nc = match &door {
-        Door::Remote(remote) => remote.get(&format!(
+    let (nc, etag) = match &door {
+        Door::Remote(remote) => remote.get_tagged(&format!(
             "/v1/quality/nonconformances/{}",
             door::encode(&args.id)
         )),
         Door::Local(local) => {
             let id = args.id.clone();
-            local.call(Permission::ReadQuality, |app, who| async move {
-                app::quality::nonconformance(&app, &who, &id).await
-            })
+            local
+                .call(Permission::ReadQuality, |app, who| async move {
+                    app::quality::nonconformance(&app, &who, &id).await
+                })
+                .map(|nc| (nc, None))
         }
     }
     .with_context(|| format!("reading nonconformance `{}`", args.id))?;
-    print_nc(args.door.json, &nc)
+    print_nc(args.door.json, &nc)?;
+    door::print_etag(args.door.json, etag.as_deref());
+    Ok(())
 }
 
 /// The command's JSON body, as the API reads it (`{"action": …, …}`), naming a flag the

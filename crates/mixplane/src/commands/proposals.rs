@@ -71,7 +71,7 @@ pub struct WriteArgs {
     pub door: DoorArgs,
     /// The proposal id (`P-…`).
     pub id: String,
-    /// Act only if the proposal is still at this ETag (from `show --json` over HTTP); the
+    /// Act only if the proposal is still at this ETag (`show` prints it over --server); the
     /// server answers 412 naming who changed it meanwhile (needs --server).
     #[arg(long)]
     pub if_match: Option<String>,
@@ -156,17 +156,23 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
 
 fn show(args: IdArgs) -> anyhow::Result<()> {
     let door = Door::open(&args.door)?;
-    let proposal = match &door {
-        Door::Remote(remote) => remote.get(&format!("/v1/proposals/{}", door::encode(&args.id))),
+    let (proposal, etag) = match &door {
+        Door::Remote(remote) => {
+            remote.get_tagged(&format!("/v1/proposals/{}", door::encode(&args.id)))
+        }
         Door::Local(local) => {
             let id = args.id.clone();
-            local.call(Permission::ReadProposals, |app, who| async move {
-                app::govern::show(&app, &who, &id).await
-            })
+            local
+                .call(Permission::ReadProposals, |app, who| async move {
+                    app::govern::show(&app, &who, &id).await
+                })
+                .map(|p| (p, None))
         }
     }
     .with_context(|| format!("reading proposal `{}`", args.id))?;
-    print_proposal(args.door.json, &proposal)
+    print_proposal(args.door.json, &proposal)?;
+    door::print_etag(args.door.json, etag.as_deref());
+    Ok(())
 }
 
 fn decide(args: DecideArgs, decision: DecisionKind) -> anyhow::Result<()> {
