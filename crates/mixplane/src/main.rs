@@ -96,9 +96,16 @@ struct CompletionsArgs {
 }
 
 fn completions(args: CompletionsArgs) -> anyhow::Result<()> {
+    use std::io::Write as _;
     let mut command = <Cli as clap::CommandFactory>::command();
-    clap_complete::generate(args.shell, &mut command, "mixplane", &mut std::io::stdout());
-    Ok(())
+    // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "mixplane", &mut script);
+    match std::io::stdout().write_all(&script) {
+        // A reader that stopped early (`| head`) is not an error of ours.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| anyhow::anyhow!("writing the completion script: {e}")),
+    }
 }
 
 fn main() -> ExitCode {

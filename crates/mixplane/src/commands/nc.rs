@@ -152,20 +152,26 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
             vec![
                 door::cell(nc, "/id"),
                 door::cell(nc, "/nonconformance/state"),
-                nc.get("items")
-                    .and_then(Value::as_array)
-                    .map(|items| {
-                        items
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .unwrap_or_default(),
+                items_cell(nc),
                 door::cell(nc, "/nonconformance/description"),
             ]
         },
     )
+}
+
+/// The first item of a nonconformance and how many more (a table row stays one line; `show`
+/// lists them all).
+fn items_cell(nc: &Value) -> String {
+    let items: Vec<&str> = nc
+        .get("items")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    match items.as_slice() {
+        [] => "-".to_owned(),
+        [one] => (*one).to_owned(),
+        [first, rest @ ..] => format!("{first} +{} more", rest.len()),
+    }
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<()> {
