@@ -353,3 +353,103 @@ pub fn refuse_local_if_match(door: &Door, if_match: Option<&str>) -> anyhow::Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A server of canned pages on loopback: answers each request by its path and records
+    /// the request lines and whether each carried the bearer token.
+    fn pages(
+        answers: Vec<(&'static str, Value)>,
+    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..answers.len() {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let mut authorised = false;
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    if header.trim().is_empty() {
+                        break;
+                    }
+                    authorised |= header.to_ascii_lowercase() == "authorization: bearer t\r\n";
+                }
+                let path = line.split_whitespace().nth(1).unwrap().to_owned();
+                let body = answers.iter().find(|(p, _)| *p == path).map_or_else(
+                    || json!({"detail": "no such page"}).to_string(),
+                    |(_, b)| b.to_string(),
+                );
+                let mut stream = stream;
+                write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .unwrap();
+                seen.push(format!("{path} {authorised}"));
+            }
+            seen
+        });
+        (base, handle)
+    }
+
+    fn remote(base: String) -> Remote {
+        Remote {
+            runtime: super::super::runtime().unwrap(),
+            client: reqwest::Client::new(),
+            base,
+            token: "t".into(),
+        }
+    }
+
+    #[test]
+    fn a_list_follows_next_until_null_and_a_page_without_next_is_the_last() {
+        let (base, server) = pages(vec![
+            (
+                "/v1/x?limit=1000",
+                json!({"items": [1, 2], "next": "/v1/x?cursor=a%20b"}),
+            ),
+            ("/v1/x?cursor=a%20b", json!({"items": [3], "next": null})),
+        ]);
+        let items = remote(base)
+            .list("/v1/x?limit=1000", "items", None)
+            .unwrap();
+        assert_eq!(items, vec![json!(1), json!(2), json!(3)]);
+        let seen = server.join().unwrap();
+        assert_eq!(seen, ["/v1/x?limit=1000 true", "/v1/x?cursor=a%20b true"]);
+
+        let (base, server) = pages(vec![("/v1/y", json!({"items": [1], "total": 9}))]);
+        let items = remote(base).list("/v1/y", "items", None).unwrap();
+        assert_eq!(items, vec![json!(1)]);
+        server.join().unwrap();
+
+        // --limit stops at the page that reaches it.
+        let (base, server) = pages(vec![(
+            "/v1/z",
+            json!({"items": [1, 2, 3], "next": "/v1/z?c=1"}),
+        )]);
+        let items = remote(base).list("/v1/z", "items", Some(2)).unwrap();
+        assert_eq!(items, vec![json!(1), json!(2)]);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            query("/v1/p", &[("area", Some("A B&C".into())), ("kind", None)]),
+            "/v1/p?limit=1000&area=A%20B%26C"
+        );
+    }
+}
