@@ -384,7 +384,7 @@ mod tests {
                     if header.trim().is_empty() {
                         break;
                     }
-                    authorised |= header.to_ascii_lowercase() == "authorization: bearer t\r\n";
+                    authorised |= header.eq_ignore_ascii_case("authorization: bearer t\r\n");
                 }
                 let path = line.split_whitespace().nth(1).unwrap().to_owned();
                 let body = answers.iter().find(|(p, _)| *p == path).map_or_else(
