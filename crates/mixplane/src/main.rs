@@ -42,7 +42,7 @@ pub struct DataArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Log level [default: the config file's [log] level, else info]
-    #[arg(long, env = "MIXPLANE_LOG", value_enum)]
+    #[arg(long, env = "MIXPLANE_LOG", value_enum, ignore_case = true)]
     pub log_level: Option<config::LogLevel>,
     /// Log line format [default: the config file's [log] format, else text]
     #[arg(long, env = "MIXPLANE_LOG_FORMAT", value_enum)]

@@ -232,6 +232,17 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
     let applied = json_of(data, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(applied["status"], "applied", "{applied}");
     assert_eq!(applied["applied"]["by"], "pia");
+    // A decision on a proposal no longer waiting: the server's refusal, with its reason.
+    let args = remote(
+        &["proposals", "reject", id, "--comment", "too late"],
+        &admin,
+    );
+    let error = refused(data, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(error.contains("409"), "{error}");
+    assert!(
+        error.contains(&format!("reject proposal `{id}`")),
+        "{error}"
+    );
     // Rolled back locally while the server runs on the same database.
     let rolled = json_of(data, &["proposals", "rollback", id, "--token", &planner]);
     assert_eq!(rolled["status"], "rolled_back", "{rolled}");
