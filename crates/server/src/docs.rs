@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;display:flex;color:#1c1c1c}\
 nav{width:18rem;flex:none;height:100vh;overflow:auto;position:sticky;top:0;background:#f4f5f7;\
 padding:1rem;box-sizing:border-box;font-size:13px}nav a{display:block;text-decoration:none;\
-color:#134;padding:1px 0}nav h4{margin:.8rem 0 .2rem}main{padding:1rem 2rem;max-width:70rem;\
+color:#134;padding:1px 0;overflow-wrap:anywhere}nav h4{margin:.8rem 0 .2rem}main{padding:1rem 2rem;max-width:70rem;\
 min-width:0}section.op{border-top:1px solid #ddd;padding:.5rem 0}code,pre{font:13px ui-monospace,\
 monospace}pre{background:#f6f8fa;padding:.6rem;overflow:auto;max-height:28rem}table{border-collapse:\
 collapse;margin:.3rem 0}td,th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:\
@@ -28,6 +28,19 @@ fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A description as HTML: escaped, with `code` spans (the one Markdown the descriptions use).
+fn prose(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in escape(text).split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
         }
     }
     out
@@ -64,6 +77,12 @@ fn schema_html(schema: &Value) -> String {
         .and_then(|r| r.strip_prefix(REF_PREFIX))
     {
         return link(name);
+    }
+    if let Some(object) = schema.as_object()
+        && object.len() == 1
+        && let Some(kind) = schema["type"].as_str()
+    {
+        return format!("<code>{}</code>", escape(kind));
     }
     if schema["type"] == "array"
         && let Some(name) = schema["items"]["$ref"]
@@ -112,7 +131,7 @@ fn parameters_html(out: &mut String, parameters: &[Value]) {
             escape(p["name"].as_str().unwrap_or("")),
             escape(p["in"].as_str().unwrap_or("")),
             parameter_type(&p["schema"]),
-            escape(p["description"].as_str().unwrap_or("")),
+            prose(p["description"].as_str().unwrap_or("")),
         );
     }
     out.push_str("</table>");
@@ -122,7 +141,7 @@ fn content_html(out: &mut String, content: &Map<String, Value>) {
     for (media_type, media) in content {
         let _ = write!(out, "<p><code>{}</code>", escape(media_type));
         if let Some(note) = media["x-description"].as_str() {
-            let _ = write!(out, " — {}", escape(note));
+            let _ = write!(out, " — {}", prose(note));
         }
         let _ = write!(out, ": {}</p>", schema_html(&media["schema"]));
         if let Some(example) = media.get("example") {
@@ -138,7 +157,7 @@ fn operation_html(out: &mut String, method: &str, path: &str, op: &Value) {
         "<section class=op id=\"op-{id}\"><h3><span class=m>{}</span> <code>{}</code></h3><p>{}</p>",
         escape(method),
         escape(path),
-        escape(op["summary"].as_str().unwrap_or("")),
+        prose(op["summary"].as_str().unwrap_or("")),
     );
     let access = if op.get("security").is_some() {
         format!(
@@ -168,7 +187,7 @@ fn operation_html(out: &mut String, method: &str, path: &str, op: &Value) {
             out,
             "<tr><td>{}</td><td>{}</td><td>",
             escape(status),
-            escape(response["description"].as_str().unwrap_or(""))
+            prose(response["description"].as_str().unwrap_or(""))
         );
         let mut body = String::new();
         if let Some(content) = response["content"].as_object() {
@@ -220,7 +239,7 @@ pub fn page(document: &Value) -> String {
         main,
         "<h1>{title} API <span class=small>{version}</span></h1><p>{}</p>\
          <p class=small>Rendered from <a href=\"/v1/openapi.json\">/v1/openapi.json</a> (OpenAPI {}).</p>",
-        escape(document["info"]["description"].as_str().unwrap_or("")),
+        prose(document["info"]["description"].as_str().unwrap_or("")),
         escape(document["openapi"].as_str().unwrap_or("")),
     );
     for (tag, description) in &tags {
@@ -233,7 +252,7 @@ pub fn page(document: &Value) -> String {
         let _ = write!(
             main,
             "<h2 id=\"tag-{tag}\">{tag}</h2><p>{}</p>",
-            escape(description)
+            prose(description)
         );
         for (_, method, path, op) in ops {
             let id = escape(op["operationId"].as_str().unwrap_or(""));
@@ -283,6 +302,14 @@ mod tests {
         );
         assert!(html.contains("&lt;x&gt;"), "{html}");
         assert!(!html.contains("<x>"), "{html}");
+    }
+
+    #[test]
+    fn code_spans_become_code() {
+        assert_eq!(
+            prose("after `Retry-After` <s>"),
+            "after <code>Retry-After</code> &lt;s&gt;"
+        );
     }
 
     #[test]
