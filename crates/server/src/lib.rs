@@ -13,11 +13,13 @@ pub mod access_log;
 pub mod api;
 pub mod auth;
 pub mod conditional;
+pub mod docs;
 pub mod event_batch;
 pub mod extract;
 pub mod govern_api;
 pub mod limits;
 pub mod openapi;
+pub mod openapi_content;
 pub mod paging;
 pub mod principals_api;
 pub mod problem;
@@ -47,6 +49,8 @@ pub use crate::serve::serve;
 pub struct AppState {
     pub app: app::App,
     pub openapi: Arc<serde_json::Value>,
+    /// The API reference page (`/docs`), rendered from `openapi`.
+    pub docs: Arc<str>,
     /// Verified bearer tokens.
     pub tokens: Arc<auth::TokenCache>,
     /// The resource bounds of connections, requests, bodies and verifications.
@@ -63,9 +67,11 @@ impl AppState {
 
     /// The API over these use-cases.
     pub fn from_app(app: app::App) -> AppState {
+        let openapi = openapi::document(&api::endpoints());
         AppState {
             app,
-            openapi: Arc::new(openapi::document(&api::endpoints())),
+            docs: docs::page(&openapi).into(),
+            openapi: Arc::new(openapi),
             tokens: Arc::default(),
             limits: Arc::default(),
             agents: None,
