@@ -251,7 +251,7 @@ async fn a_client_generated_from_the_document_calls_the_server() {
         &token,
     )
     .await;
-    let seqs: Vec<&Value> = events
+    let seqs: Vec<&Value> = events["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -22,6 +22,7 @@ def main(parent, base_url, token):
     from mixplane_client.models import (
         Health,
         ListEventsTypeItem,
+        EventPage,
         ListOrdersMode,
         OrderPage,
         OrderState,
@@ -62,10 +63,10 @@ def main(parent, base_url, token):
     }
 
     events = list_events.sync(client=client, type_=[ListEventsTypeItem.OPERATION_COMPLETED])
-    expect(isinstance(events, list), "listEvents", events)
+    expect(isinstance(events, EventPage), "listEvents", events)
     out["events"] = {
-        "seqs": [e.seq for e in events],
-        "types": sorted({e.event.to_dict()["type"] for e in events}),
+        "seqs": [e.seq for e in events.items],
+        "types": sorted({e.event.to_dict()["type"] for e in events.items}),
     }
     print(json.dumps(out))
     return 0
