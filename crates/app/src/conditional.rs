@@ -21,6 +21,29 @@ pub enum Expected {
 }
 
 impl Expected {
+    /// Reads an `If-Match` value (RFC 9110 §13.1.1): `*`, or a comma-separated list of entity
+    /// tags, each quoted as an `ETag` sends it (a weak `W/` tag is kept as sent, so the strong
+    /// comparison never matches it). The error says what is wrong with the value.
+    pub fn parse(text: &str) -> Result<Expected, String> {
+        let mut tags = Vec::new();
+        for tag in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if tag == "*" {
+                return Ok(Expected::Any);
+            }
+            let quoted = tag.strip_prefix("W/").unwrap_or(tag);
+            if quoted.len() < 2 || !quoted.starts_with('"') || !quoted.ends_with('"') {
+                return Err(format!(
+                    "`{tag}` is not an entity tag (a quoted value from an `ETag`, or `*`)"
+                ));
+            }
+            tags.push(tag.to_owned());
+        }
+        if tags.is_empty() {
+            return Err("it names no entity tag".into());
+        }
+        Ok(Expected::Tags(tags))
+    }
+
     /// Whether `current` is what was expected (strong comparison: a weak tag never matches).
     pub fn matches(&self, current: &str) -> bool {
         match self {
@@ -51,8 +74,7 @@ pub fn version_tag(version: i64) -> String {
 pub fn digest_tag(record: &impl Serialize) -> String {
     let bytes = serde_json::to_vec(record).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"h{hex}\"")
+    format!("\"h{}\"", model::wire::hex(&digest[..8]))
 }
 
 /// Refuses when `expected` does not match `current`, the tag of the object audited as

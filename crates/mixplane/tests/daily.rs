@@ -179,11 +179,33 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
         ],
     );
     assert!(
-        error.contains("--if-match is checked by the server"),
+        error.contains("changed since the version the request expected")
+            && error.contains("last changed by"),
         "{error}"
     );
+    let error = refused(
+        data,
+        &[
+            "proposals",
+            "approve",
+            id,
+            "--token",
+            &admin,
+            "--if-match",
+            "v1",
+        ],
+    );
+    assert!(error.contains("is not an entity tag"), "{error}");
 
-    // The admin approves locally: audited under the token's principal, not the local user.
+    // The admin approves locally, at the ETag `show` printed: audited under the token's
+    // principal, not the local user.
+    let shown = ok(data, &["proposals", "show", id, "--token", &admin]);
+    let etag = shown
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("etag"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("show prints the ETag: {shown}"))
+        .to_owned();
     let approved = json_of(
         data,
         &[
@@ -194,6 +216,8 @@ fn proposals_holds_and_ncs_locally_and_over_http() {
             "customer agreed",
             "--token",
             &admin,
+            "--if-match",
+            &etag,
         ],
     );
     assert_eq!(approved["status"], "approved", "{approved}");

@@ -20,17 +20,11 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<Expected>, Problem> {
         let text = value
             .to_str()
             .map_err(|_| Problem::bad_request("header `If-Match` is not ASCII"))?;
-        for tag in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            if tag == "*" {
-                return Ok(Some(Expected::Any));
-            }
-            let quoted = tag.strip_prefix("W/").unwrap_or(tag);
-            if quoted.len() < 2 || !quoted.starts_with('"') || !quoted.ends_with('"') {
-                return Err(Problem::bad_request(format!(
-                    "header `If-Match`: `{tag}` is not an entity tag (a quoted value from an `ETag`, or `*`)"
-                )));
-            }
-            tags.push(tag.to_owned());
+        match Expected::parse(text)
+            .map_err(|why| Problem::bad_request(format!("header `If-Match`: {why}")))?
+        {
+            Expected::Any => return Ok(Some(Expected::Any)),
+            Expected::Tags(more) => tags.extend(more),
         }
     }
     Ok(Some(Expected::Tags(tags)))

@@ -156,7 +156,7 @@ impl PageRequest {
             hasher.update(pair.as_bytes());
         }
         hasher.update(format!("\0sort={}{sort}", if descending { "-" } else { "" }).as_bytes());
-        let digest = hex(&hasher.finalize()[..8]);
+        let digest = model::wire::hex(&hasher.finalize()[..8]);
         let after = cursor
             .map(|c| decode_cursor(spec, &digest, c))
             .transpose()?;
@@ -235,7 +235,11 @@ impl PageRequest {
             k: last,
         };
         let json = serde_json::to_vec(&body).expect("a cursor serialises");
-        let cursor = format!("{}{}", hex(&json), hex(&check(&json)));
+        let cursor = format!(
+            "{}{}",
+            model::wire::hex(&json),
+            model::wire::hex(&check(&json))
+        );
         let mut query = self.kept.clone();
         query.push(format!("cursor={cursor}"));
         format!("{}?{}", self.spec.path, query.join("&"))
@@ -289,10 +293,6 @@ fn decode_cursor(spec: &ListSpec, digest: &str, cursor: &str) -> Result<Vec<Key>
         return Err(bad_cursor("it was made for other filters or another sort"));
     }
     Ok(body.k)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

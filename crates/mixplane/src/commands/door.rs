@@ -346,12 +346,27 @@ pub fn print_etag(json: bool, etag: Option<&str>) {
     }
 }
 
-/// `--if-match` is the server's conditional write; locally there is no ETag to compare.
-pub fn refuse_local_if_match(door: &Door, if_match: Option<&str>) -> anyhow::Result<()> {
-    if matches!(door, Door::Local(_)) && if_match.is_some() {
-        anyhow::bail!("--if-match is checked by the server's ETag: use it with --server");
+/// A local use-case's `(object, entity tag)` answer, as `call` gives it (a JSON pair), split
+/// like a remote answer and its `ETag` header.
+pub fn split_tagged(pair: Value) -> (Value, Option<String>) {
+    match pair {
+        Value::Array(mut pair) if pair.len() == 2 => {
+            let tag = pair.pop().and_then(|t| t.as_str().map(str::to_owned));
+            (pair.pop().unwrap_or(Value::Null), tag)
+        }
+        other => (other, None),
     }
-    Ok(())
+}
+
+/// What `--if-match` expects, read as the server reads `If-Match` (`app::conditional`), for a
+/// local write; over `--server` the value goes as the header and the server reads it.
+pub fn expected(if_match: Option<&str>) -> anyhow::Result<Option<app::conditional::Expected>> {
+    if_match
+        .map(|text| {
+            app::conditional::Expected::parse(text)
+                .map_err(|why| anyhow::anyhow!("--if-match: {why}"))
+        })
+        .transpose()
 }
 
 #[cfg(test)]

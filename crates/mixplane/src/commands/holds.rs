@@ -60,8 +60,8 @@ pub struct ReleaseArgs {
     /// Why the hold is released (recorded with the release).
     #[arg(long)]
     pub reason: String,
-    /// Release only if the hold is still at this ETag; the server answers 412 naming who
-    /// changed it meanwhile (needs --server).
+    /// Release only if the hold is still at this ETag; a stale one is refused (412 over
+    /// --server) naming who changed it meanwhile.
     #[arg(long)]
     pub if_match: Option<String>,
 }
@@ -126,7 +126,7 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
 
 fn release(args: ReleaseArgs) -> anyhow::Result<()> {
     let door = Door::open(&args.door)?;
-    door::refuse_local_if_match(&door, args.if_match.as_deref())?;
+    let expected = door::expected(args.if_match.as_deref())?;
     let hold = match &door {
         Door::Remote(remote) => remote.post(
             &format!("/v1/quality/holds/{}/release", door::encode(&args.id)),
@@ -137,7 +137,7 @@ fn release(args: ReleaseArgs) -> anyhow::Result<()> {
             let (id, reason) = (args.id.clone(), args.reason.clone());
             local.call(Permission::WriteQuality, |app, who| async move {
                 let request = app::quality::ReleaseRequest { reason };
-                app::quality::release_hold(&app, &who, &id, request).await
+                app::quality::release_hold_if(&app, &who, &id, request, expected.as_ref()).await
             })
         }
     }

@@ -105,8 +105,8 @@ pub struct TransitionArgs {
     /// What the CAPA action is to do (with `add_capa_action`).
     #[arg(long)]
     pub description: Option<String>,
-    /// Transition only if the nonconformance is still at this ETag; the server answers 412
-    /// naming who changed it meanwhile (needs --server).
+    /// Transition only if the nonconformance is still at this ETag; a stale one is refused
+    /// (412 over --server) naming who changed it meanwhile.
     #[arg(long)]
     pub if_match: Option<String>,
 }
@@ -234,7 +234,7 @@ fn command_body(args: &TransitionArgs) -> anyhow::Result<Value> {
 fn transition(args: TransitionArgs) -> anyhow::Result<()> {
     let body = command_body(&args)?;
     let door = Door::open(&args.door)?;
-    door::refuse_local_if_match(&door, args.if_match.as_deref())?;
+    let expected = door::expected(args.if_match.as_deref())?;
     let nc = match &door {
         Door::Remote(remote) => remote.post(
             &format!(
@@ -249,7 +249,7 @@ fn transition(args: TransitionArgs) -> anyhow::Result<()> {
                 serde_json::from_value(body).context("the workflow command does not read")?;
             let id = args.id.clone();
             local.call(Permission::DisposeQuality, |app, who| async move {
-                app::quality::transition_nc(&app, &who, &id, &command).await
+                app::quality::transition_nc_if(&app, &who, &id, &command, expected.as_ref()).await
             })
         }
     }

@@ -71,8 +71,8 @@ pub struct WriteArgs {
     pub door: DoorArgs,
     /// The proposal id (`P-…`).
     pub id: String,
-    /// Act only if the proposal is still at this ETag (`show` prints it over --server); the
-    /// server answers 412 naming who changed it meanwhile (needs --server).
+    /// Act only if the proposal is still at this ETag (`show` prints it); a stale one is
+    /// refused (412 over --server) naming who changed it meanwhile.
     #[arg(long)]
     pub if_match: Option<String>,
 }
@@ -164,9 +164,9 @@ fn show(args: IdArgs) -> anyhow::Result<()> {
             let id = args.id.clone();
             local
                 .call(Permission::ReadProposals, |app, who| async move {
-                    app::govern::show(&app, &who, &id).await
+                    app::govern::show_tagged(&app, &who, &id).await
                 })
-                .map(|p| (p, None))
+                .map(door::split_tagged)
         }
     }
     .with_context(|| format!("reading proposal `{}`", args.id))?;
@@ -178,7 +178,7 @@ fn show(args: IdArgs) -> anyhow::Result<()> {
 fn decide(args: DecideArgs, decision: DecisionKind) -> anyhow::Result<()> {
     let write = args.write;
     let door = Door::open(&write.door)?;
-    door::refuse_local_if_match(&door, write.if_match.as_deref())?;
+    let expected = door::expected(write.if_match.as_deref())?;
     let verb = match decision {
         DecisionKind::Approve => "approve",
         DecisionKind::Reject => "reject",
@@ -192,7 +192,9 @@ fn decide(args: DecideArgs, decision: DecisionKind) -> anyhow::Result<()> {
         Door::Local(local) => {
             let id = write.id.clone();
             local.call(Permission::DecideProposals, |app, who| async move {
-                app::govern::decide(&app, &who, &id, decision, args.comment).await
+                app::govern::decide_if(&app, &who, &id, decision, args.comment, expected.as_ref())
+                    .await
+                    .map(|(proposal, _)| proposal)
             })
         }
     }
@@ -203,7 +205,7 @@ fn decide(args: DecideArgs, decision: DecisionKind) -> anyhow::Result<()> {
 fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     let write = args.write;
     let door = Door::open(&write.door)?;
-    door::refuse_local_if_match(&door, write.if_match.as_deref())?;
+    let expected = door::expected(write.if_match.as_deref())?;
     let sink = args.sink;
     let proposal = match &door {
         Door::Remote(remote) => remote.post(
@@ -214,7 +216,9 @@ fn apply(args: ApplyArgs) -> anyhow::Result<()> {
         Door::Local(local) => {
             let id = write.id.clone();
             local.call(Permission::ApplyProposals, |app, who| async move {
-                app::govern::apply(&app, &who, &id, sink).await
+                app::govern::apply_if(&app, &who, &id, sink, expected.as_ref())
+                    .await
+                    .map(|(proposal, _)| proposal)
             })
         }
     }
@@ -224,7 +228,7 @@ fn apply(args: ApplyArgs) -> anyhow::Result<()> {
 
 fn rollback(write: WriteArgs) -> anyhow::Result<()> {
     let door = Door::open(&write.door)?;
-    door::refuse_local_if_match(&door, write.if_match.as_deref())?;
+    let expected = door::expected(write.if_match.as_deref())?;
     let proposal = match &door {
         Door::Remote(remote) => remote.post(
             &format!("/v1/proposals/{}/rollback", door::encode(&write.id)),
@@ -234,7 +238,9 @@ fn rollback(write: WriteArgs) -> anyhow::Result<()> {
         Door::Local(local) => {
             let id = write.id.clone();
             local.call(Permission::ApplyProposals, |app, who| async move {
-                app::govern::roll_back(&app, &who, &id).await
+                app::govern::roll_back_if(&app, &who, &id, expected.as_ref())
+                    .await
+                    .map(|(proposal, _)| proposal)
             })
         }
     }
