@@ -13,6 +13,9 @@
 //!   crew of a running step is already at work: the step holds no pool itself, the pools it
 //!   uses have that much less capacity (a dip) from minute 0 until its planned end (it
 //!   started in the past, outside the horizon's shift windows);
+//! - a pool member absent (the state's attendance: `member_attendance`) lowers by one the
+//!   capacity of its pool, and of each certified sub-pool it counts in, over the part of its
+//!   absence inside the horizon; crews and absences together become the pool's dips;
 //! - intermediate materials are tracked: stock on hand from the lots, produced at the end of
 //!   their orders, consumed at the start of the steps that use them. Purchased materials are
 //!   tracked when receipts (ATP dates) are given for them. Lots the caller names as held
@@ -133,7 +136,9 @@ pub fn problem_from_model(
         orders.push(cx.order(&os.order));
         cx.operations(os, &tracked, &mut pools, &mut operations)?;
     }
-    running_crews(&mut operations, &mut pools);
+    let mut taken = running_crews(&mut operations);
+    cx.absences(&pools, &mut taken);
+    capacity_dips(taken, &mut pools);
     if options.assume_intermediate_stock {
         assume_intermediate_stock(&operations, &mut tracked);
     }
@@ -458,6 +463,51 @@ impl<'a> Mapping<'a> {
             .count() as u32
     }
 
+    /// The absences of pool members over the horizon, as capacity taken from their pool and
+    /// from every certified sub-pool of it (`pool/cert>=level`) they count in.
+    fn absences(
+        &self,
+        pools: &BTreeMap<String, PoolSpec>,
+        taken: &mut BTreeMap<String, Vec<Taken>>,
+    ) {
+        let h = self.options.horizon_minutes;
+        for (pool_id, member_id, from, until) in self.state.absences() {
+            let start = self.rel(from).max(0);
+            let end = until.map_or(h, |u| self.rel(u)).min(h);
+            let (Some(pool), true) = (self.catalog.pool(pool_id), end > start) else {
+                continue;
+            };
+            let Some(member) = pool.members.iter().find(|m| &m.id == member_id) else {
+                continue;
+            };
+            let prefix = format!("{}/", pool.id);
+            let counts_in = |id: &str| {
+                if id == pool.id.as_str() {
+                    return true;
+                }
+                let Some((cert, level)) = id
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.rsplit_once(">="))
+                else {
+                    return false;
+                };
+                let level: u8 = level.parse().unwrap_or(u8::MAX);
+                member.certifications.iter().any(|c| {
+                    c.certification.as_str() == cert
+                        && c.level >= level
+                        && c.expires.is_none_or(|e| e > self.options.start)
+                })
+            };
+            for id in pools.keys().filter(|id| counts_in(id)) {
+                taken.entry(id.clone()).or_default().push(Taken {
+                    start,
+                    end,
+                    quantity: 1,
+                });
+            }
+        }
+    }
+
     /// The running step fixed on its current unit since the unit's state changed (not after
     /// now), when that unit is one of its alternatives.
     fn running_on(&self, os: &OrderState, alternatives: &[AltSpec]) -> Option<Fixed> {
@@ -576,12 +626,20 @@ fn assume_intermediate_stock(
     }
 }
 
-/// Moves the pool uses of running operations into capacity dips over `[0, end)` (their end
-/// on the unit they run on): a running step started before minute 0, where no pool window
-/// is, and may run through a shift change, yet its crew stays on it until it ends. Dips of
-/// several running steps on one pool are summed into non-overlapping steps.
-fn running_crews(operations: &mut [OperationSpec], pools: &mut BTreeMap<String, PoolSpec>) {
-    let mut held: BTreeMap<String, Vec<(i64, u32)>> = BTreeMap::new();
+/// Members of a pool taken over `[start, end)`: a running crew, an absence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Taken {
+    start: i64,
+    end: i64,
+    quantity: u32,
+}
+
+/// Takes the pool uses of running operations out of them, as capacity taken over `[0, end)`
+/// (their end on the unit they run on): a running step started before minute 0, where no
+/// pool window is, and may run through a shift change, yet its crew stays on it until it
+/// ends.
+fn running_crews(operations: &mut [OperationSpec]) -> BTreeMap<String, Vec<Taken>> {
+    let mut taken: BTreeMap<String, Vec<Taken>> = BTreeMap::new();
     for op in operations.iter_mut() {
         let Some(fixed) = op.fixed.as_ref().filter(|f| f.in_progress) else {
             continue;
@@ -594,29 +652,46 @@ fn running_crews(operations: &mut [OperationSpec], pools: &mut BTreeMap<String, 
             .map_or(fixed.start, |d| fixed.start + d);
         for use_ in std::mem::take(&mut op.pools) {
             if end > 0 {
-                held.entry(use_.pool)
-                    .or_default()
-                    .push((end, use_.quantity));
+                taken.entry(use_.pool).or_default().push(Taken {
+                    start: 0,
+                    end,
+                    quantity: use_.quantity,
+                });
             }
         }
     }
-    for (pool, mut uses) in held {
+    taken
+}
+
+/// Capacity taken from each pool (crews, absences), summed into non-overlapping dips: over
+/// each stretch where some is taken, the pool's capacity less all that is taken then.
+fn capacity_dips(taken: BTreeMap<String, Vec<Taken>>, pools: &mut BTreeMap<String, PoolSpec>) {
+    for (pool, uses) in taken {
         let Some(spec) = pools.get_mut(&pool) else {
             continue;
         };
-        uses.sort_unstable();
-        let mut taken: u32 = uses.iter().map(|(_, q)| q).sum();
-        let mut from = 0;
-        for (end, quantity) in uses {
-            if end > from {
-                spec.dips.push(CapacityDip {
-                    start: from,
-                    end,
-                    capacity: spec.capacity.saturating_sub(taken),
-                });
-                from = end;
+        let mut points: Vec<i64> = uses.iter().flat_map(|t| [t.start, t.end]).collect();
+        points.sort_unstable();
+        points.dedup();
+        for pair in points.windows(2) {
+            let (from, to) = (pair[0], pair[1]);
+            let held: u32 = uses
+                .iter()
+                .filter(|t| t.start <= from && from < t.end)
+                .map(|t| t.quantity)
+                .sum();
+            if held == 0 {
+                continue;
             }
-            taken -= quantity;
+            let capacity = spec.capacity.saturating_sub(held);
+            match spec.dips.last_mut() {
+                Some(last) if last.end == from && last.capacity == capacity => last.end = to,
+                _ => spec.dips.push(CapacityDip {
+                    start: from,
+                    end: to,
+                    capacity,
+                }),
+            }
         }
     }
 }
@@ -660,6 +735,45 @@ mod tests {
     }
 
     #[test]
+    fn crews_and_absences_sum_into_one_step_profile_of_dips() {
+        let pool = PoolSpec {
+            id: "P".into(),
+            description: None,
+            capacity: 5,
+            availability: None,
+            dips: Vec::new(),
+        };
+        let mut pools: BTreeMap<String, PoolSpec> = [("P".to_owned(), pool)].into();
+        let mut ops = vec![running("A", -30, 90, &[("P", 2)])];
+        let mut taken = running_crews(&mut ops);
+        let absent = |start, end| Taken {
+            start,
+            end,
+            quantity: 1,
+        };
+        taken
+            .get_mut("P")
+            .unwrap()
+            .extend([absent(30, 120), absent(120, 200), absent(500, 600)]);
+        capacity_dips(taken, &mut pools);
+        let dip = |start, end, capacity| CapacityDip {
+            start,
+            end,
+            capacity,
+        };
+        assert_eq!(
+            pools["P"].dips,
+            [
+                dip(0, 30, 3),
+                dip(30, 60, 2),
+                // Two absences back to back: one dip.
+                dip(60, 200, 4),
+                dip(500, 600, 4),
+            ]
+        );
+    }
+
+    #[test]
     fn running_crews_become_summed_dips_until_each_step_ends() {
         let pool = PoolSpec {
             id: "P".into(),
@@ -675,7 +789,8 @@ mod tests {
             // Overran: it should have ended before minute 0, and holds nothing.
             running("C", -100, 20, &[("P", 3)]),
         ];
-        running_crews(&mut ops, &mut pools);
+        let taken = running_crews(&mut ops);
+        capacity_dips(taken, &mut pools);
         assert!(ops.iter().all(|op| op.pools.is_empty()));
         assert_eq!(
             pools["P"].dips,

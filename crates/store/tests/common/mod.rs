@@ -280,6 +280,7 @@ impl Gen {
                     lot: lot.into(),
                     quantity: 1000.0,
                     supplier: Some("Chem Co".into()),
+                    receipt: None,
                 })
             }
             1 => {
