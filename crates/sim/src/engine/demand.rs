@@ -288,8 +288,6 @@ impl Sim<'_> {
         self.push(t + delay, Ev::Receipt(r));
     }
 
-
-
     /// An order that was not in the book: release it, expedite its purchased inputs and
     /// plan replenishment batches or assemblies for the produced inputs it would run short of.
     pub(super) fn arrive(&mut self, order: ProductionOrder, depth: u32) {

@@ -229,9 +229,12 @@ pub fn classify(
         }
         memory.clock = Some(memory.clock.map_or(clock, |seen| seen.max(clock)));
     }
-    memory
-        .expected
-        .retain(|id, _| state.receipts.get(id.as_str()).is_some_and(|r| r.is_open()));
+    memory.expected.retain(|id, _| {
+        state
+            .receipts
+            .get(&model::ReceiptId::from(id.as_str()))
+            .is_some_and(|r| r.is_open())
+    });
     let mut lots_held = BTreeSet::new();
     for (lot, material) in held {
         if demand.contains(&MaterialId::from(material.as_str())) {
@@ -497,7 +500,7 @@ mod tests {
             })
             .expect("the order book consumes raw material");
         let hours = |h: i64| Timestamp(sim::SimOptions::default().start.0 + h * 3_600_000);
-        let expect = |seq: i64, id: &str, receipt: &str, at: Timestamp| {
+        let expect = |state: &mut PlantState, seq: i64, id: &str, receipt: &str, at: Timestamp| {
             let event = stored(
                 seq,
                 id,
@@ -514,16 +517,16 @@ mod tests {
             state.apply(&catalog, &event.event).unwrap();
             event
         };
-        let mut memory = Memory::from_state(&state);
         // Announced, then moved earlier: no reaction.
+        let mut memory = Memory::from_state(&state);
         let first = [
-            expect(1, "x1", "PO-7/1", hours(48)),
-            expect(2, "x2", "PO-7/1", hours(40)),
-            expect(3, "x3", "PO-7/2", hours(50)),
+            expect(&mut state, 1, "x1", "PO-7/1", hours(48)),
+            expect(&mut state, 2, "x2", "PO-7/1", hours(40)),
+            expect(&mut state, 3, "x3", "PO-7/2", hours(50)),
         ];
         assert!(classify(&catalog, &state, &first, &[], &mut memory).is_empty());
         // Moved later than last seen: late.
-        let slip = [expect(4, "x4", "PO-7/1", hours(44))];
+        let slip = [expect(&mut state, 4, "x4", "PO-7/1", hours(44))];
         assert_eq!(
             classify(&catalog, &state, &slip, &[], &mut memory),
             [Reaction::Materials {
