@@ -168,8 +168,29 @@ async fn an_expected_receipt_is_a_receipt_of_the_current_problem_until_it_is_rec
             .find(|m| m["id"] == id)
             .cloned()
     };
-    // A raw material is tracked only once a receipt of it is expected.
-    assert!(material(&before, "RM-BPA").is_none());
+    // The simulated supplier's receipts of a raw material make it tracked; cancelled, the
+    // material is not tracked any more.
+    assert!(material(&before, "RM-BPA").is_some());
+    let open: Vec<String> = app
+        .store
+        .state()
+        .await
+        .receipts
+        .iter()
+        .filter(|(_, r)| r.is_open() && r.material.as_str() == "RM-BPA")
+        .map(|(id, _)| id.to_string())
+        .collect();
+    assert!(!open.is_empty());
+    let cancellations: Vec<Value> = open
+        .iter()
+        .map(|id| {
+            json!({"id": format!("cancel-{id}"), "time": at(start, 0),
+                   "type": "receipt_cancelled", "receipt": id})
+        })
+        .collect();
+    let (status, body) = post_events(&app, Value::Array(cancellations)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(material(&problem(&app).await, "RM-BPA").is_none());
     let (status, body) = post_events(
         &app,
         json!([
