@@ -82,11 +82,10 @@ impl Client {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let page = self.get("/v1/proposals?limit=200");
-            if let Some(found) = page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|p| p["proposed_by"] == agent && !seen.iter().any(|s| p["id"] == s.as_str()))
+            if let Some(found) =
+                page["items"].as_array().unwrap().iter().find(|p| {
+                    p["proposed_by"] == agent && !seen.iter().any(|s| p["id"] == s.as_str())
+                })
             {
                 return found.clone();
             }
@@ -143,10 +142,11 @@ fn start(dir: &std::path::Path) -> (Demo, Client) {
         let line = line.expect("stdout reads");
         if let Some(t) = line.strip_prefix("admin token  ") {
             token = Some(t.trim().to_owned());
-        } else if line.starts_with("agents ") {
-            agents = true;
         } else if let Some(rest) = line.strip_prefix("serving the API on http://") {
             address = rest.split_whitespace().next().map(str::to_owned);
+        } else if address.is_some() && line.starts_with("agents ") {
+            // Printed once the agents are started, after the address.
+            agents = true;
             break;
         }
     }
@@ -180,10 +180,7 @@ fn busiest_unit(plan: &Value) -> String {
 
 /// Approves and applies a waiting proposal to the simulated MES as the administrator.
 fn approve_and_apply(client: &Client, id: &str) {
-    let (status, body) = client.post(
-        &format!("/v1/proposals/{id}/approve"),
-        &json!({}),
-    );
+    let (status, body) = client.post(&format!("/v1/proposals/{id}/approve"), &json!({}));
     assert_eq!(status, 200, "approve {id}: {body}");
     let (status, body) = client.post(
         &format!("/v1/proposals/{id}/apply"),
@@ -194,13 +191,14 @@ fn approve_and_apply(client: &Client, id: &str) {
 }
 
 #[test]
-fn the_served_demo_turns_a_downtime_and_a_rush_order_into_proposals_and_an_approval_into_a_plan()
-{
+fn the_served_demo_turns_a_downtime_and_a_rush_order_into_proposals_and_an_approval_into_a_plan() {
     let dir = std::env::temp_dir().join(format!("mixplane-demo-loop-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (_demo, client) = start(&dir);
     let plan = client.get("/v1/schedule");
-    let first_version = plan["version"].as_u64().expect("the demo put a plan in force");
+    let first_version = plan["version"]
+        .as_u64()
+        .expect("the demo put a plan in force");
     let clock = client.get("/v1/schedule/problem")["problem"]["horizon_start"].clone();
     let seen: Vec<String> = client.get("/v1/proposals?limit=200")["items"]
         .as_array()
@@ -288,7 +286,10 @@ fn the_served_demo_turns_a_downtime_and_a_rush_order_into_proposals_and_an_appro
         "a new version: {now}"
     );
     assert_eq!(now["proposal"], chosen.as_str(), "{now}");
-    assert_eq!(now["basis"].as_u64().unwrap() + 1, now["version"].as_u64().unwrap());
+    assert_eq!(
+        now["basis"].as_u64().unwrap() + 1,
+        now["version"].as_u64().unwrap()
+    );
     let dispatched = client.get("/v1/events?type=operation_dispatched&limit=10000");
     let ours = dispatched
         .as_array()
