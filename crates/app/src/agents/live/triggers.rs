@@ -217,10 +217,12 @@ pub fn classify(
             _ => {}
         }
     }
-    // The plant clock passed an open receipt's expected time since the last burst.
+    // The plant clock passed an open receipt's expected time since the last burst (strictly:
+    // a delivery on time carries that very time, and a log in time order has it in before
+    // any later event).
     if let Some(clock) = state.clock {
         for (id, r) in &state.receipts {
-            let passed = r.expected <= clock && memory.clock.is_none_or(|seen| r.expected > seen);
+            let passed = r.expected < clock && memory.clock.is_none_or(|seen| r.expected >= seen);
             if r.is_open() && passed && demand.contains(&r.material) {
                 late.insert(id.to_string());
                 received.insert(r.material.to_string());
