@@ -288,6 +288,25 @@ impl Sim<'_> {
         self.push(t + delay, Ev::Receipt(r));
     }
 
+    /// The supplier's `receipt_expected` for receipt `r`: its promised time, or when it
+    /// `slipped`, the time it will really come.
+    pub(super) fn announce(&mut self, r: usize, slipped: bool) {
+        let receipt = &self.receipts[r];
+        let expected = if slipped {
+            receipt.arrives
+        } else {
+            receipt.time
+        };
+        self.emit(EventKind::ReceiptExpected {
+            receipt: receipt.id.clone(),
+            material: receipt.material.clone(),
+            quantity: receipt.quantity,
+            expected: Timestamp(expected),
+            supplier: Some(receipt.supplier.clone()),
+            purchase_order: Some(receipt.purchase_order.clone()),
+        });
+    }
+
     /// An order that was not in the book: release it, expedite its purchased inputs and
     /// plan replenishment batches or assemblies for the produced inputs it would run short of.
     pub(super) fn arrive(&mut self, order: ProductionOrder, depth: u32) {

@@ -627,21 +627,8 @@ impl<'a> Sim<'a> {
                 let order = self.arrivals[a].clone();
                 self.arrive(order, 0);
             }
-            Ev::Announce(r) | Ev::Slip(r) => {
-                let receipt = &self.receipts[r];
-                let expected = match ev {
-                    Ev::Slip(_) => receipt.arrives,
-                    _ => receipt.time,
-                };
-                self.emit(EventKind::ReceiptExpected {
-                    receipt: receipt.id.clone(),
-                    material: receipt.material.clone(),
-                    quantity: receipt.quantity,
-                    expected: Timestamp(expected),
-                    supplier: Some(receipt.supplier.clone()),
-                    purchase_order: Some(receipt.purchase_order.clone()),
-                });
-            }
+            Ev::Announce(r) => self.announce(r, false),
+            Ev::Slip(r) => self.announce(r, true),
             Ev::Receipt(r) => {
                 let receipt = &self.receipts[r];
                 let (material, quantity, supplier, id) = (
