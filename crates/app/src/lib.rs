@@ -25,6 +25,7 @@
 //! Architecture invariant: this crate speaks no protocol. It depends on no edge (`server`,
 //! axum, the binary) and reads the time only through [`Clock`]; engines stay pure below it.
 
+pub mod access;
 pub mod agents;
 pub mod clock;
 pub mod error;

@@ -1,8 +1,9 @@
-//! Configuration in two stages: a TOML file and environment variables give raw values,
-//! command-line flags override them, and [`Settings`] is the resolved result.
+//! Configuration in two stages: a TOML file gives raw values, command-line flags override
+//! them, and [`Settings`] is the resolved result.
 //!
 //! Precedence, highest first: flag, environment (`MIXPLANE_DATA_DIR`, `MIXPLANE_BIND`,
-//! `MIXPLANE_LOG`), config file, built-in default.
+//! `MIXPLANE_LOG`, `MIXPLANE_LOG_FORMAT` — read by clap as the flags' `env`, so `--help`
+//! names them), config file, built-in default.
 
 use std::path::{Path, PathBuf};
 
@@ -42,7 +43,7 @@ pub struct LogSection {
 }
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     /// Human-readable lines, coloured only when stderr is a terminal.
@@ -52,6 +53,28 @@ pub enum LogFormat {
 }
 
 model::wire_enum!(LogFormat, "log format", [Text, Json]);
+
+/// How much is logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl From<LogLevel> for tracing::Level {
+    fn from(level: LogLevel) -> tracing::Level {
+        match level {
+            LogLevel::Error => tracing::Level::ERROR,
+            LogLevel::Warn => tracing::Level::WARN,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Trace => tracing::Level::TRACE,
+        }
+    }
+}
 
 /// Resolved settings.
 #[derive(Debug, Clone)]
@@ -77,35 +100,41 @@ impl FileConfig {
     }
 }
 
-/// Resolves settings from the optional file, the environment and flag overrides.
-pub fn resolve(
-    file: Option<&Path>,
-    data_dir_flag: Option<PathBuf>,
-    bind_flag: Option<String>,
-) -> anyhow::Result<Settings> {
-    let config = match file {
+/// Resolves settings from the flags of `data` (their environment variables included, read
+/// by clap), the config file they name and `bind_flag`.
+pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Result<Settings> {
+    let config = match data.config.as_deref() {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let data_dir = data_dir_flag
-        .or_else(|| env("MIXPLANE_DATA_DIR").map(PathBuf::from))
+    let data_dir = data
+        .data_dir
+        .clone()
         .or(config.data_dir)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     let bind = bind_flag
-        .or_else(|| env("MIXPLANE_BIND"))
         .or(config.server.bind)
         .unwrap_or_else(|| DEFAULT_BIND.to_owned());
-    let level_text = env("MIXPLANE_LOG")
-        .or(config.log.level)
-        .unwrap_or_else(|| "info".to_owned());
-    let log_level = level_text.parse().map_err(|_| {
-        anyhow::anyhow!("log level `{level_text}` is not one of error, warn, info, debug, trace")
-    })?;
-    let format_text = env("MIXPLANE_LOG_FORMAT")
-        .or(config.log.format)
-        .unwrap_or_else(|| "text".to_owned());
-    let log_format = format_text.parse::<LogFormat>()?;
+    let log_level = match data.log_level {
+        Some(level) => level.into(),
+        None => {
+            let text = config.log.level.unwrap_or_else(|| "info".to_owned());
+            text.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "config [log] level `{text}` is not one of error, warn, info, debug, trace"
+                )
+            })?
+        }
+    };
+    let log_format = match data.log_format {
+        Some(format) => format,
+        None => config
+            .log
+            .format
+            .as_deref()
+            .unwrap_or("text")
+            .parse::<LogFormat>()?,
+    };
     let limits = config.server.limits;
     limits.validate()?;
     let agents = config.agents;
@@ -181,11 +210,22 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("mixplane.toml");
         std::fs::write(&path, "data_dir = \"/from/file\"\n[server]\nbind = \"127.0.0.1:1\"\n[log]\nlevel = \"debug\"\n").unwrap();
-        let settings = resolve(Some(&path), Some(PathBuf::from("/from/flag")), None).unwrap();
+        let mut data = crate::DataArgs {
+            data_dir: Some(PathBuf::from("/from/flag")),
+            config: Some(path.clone()),
+            log_level: None,
+            log_format: None,
+        };
+        let settings = resolve(&data, None).unwrap();
         assert_eq!(settings.data_dir, PathBuf::from("/from/flag"));
-        if std::env::var("MIXPLANE_BIND").is_err() {
-            assert_eq!(settings.bind, "127.0.0.1:1");
-        }
+        assert_eq!(settings.bind, "127.0.0.1:1");
+        assert_eq!(settings.log_level, tracing::Level::DEBUG);
+        data.log_level = Some(LogLevel::Warn);
+        data.data_dir = None;
+        let settings = resolve(&data, Some("127.0.0.1:2".into())).unwrap();
+        assert_eq!(settings.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(settings.bind, "127.0.0.1:2");
+        assert_eq!(settings.log_level, tracing::Level::WARN);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,6 +10,7 @@
 //! Architecture invariant: the binary holds no domain logic. It must not decide anything an
 //! engine, the store or a use-case should decide; it parses, calls and prints.
 
+mod choice;
 mod commands;
 mod config;
 mod logging;
@@ -34,12 +35,18 @@ struct Cli {
 /// Flags shared by every command that touches stored data.
 #[derive(Debug, clap::Args)]
 pub struct DataArgs {
-    /// Directory holding the embedded database [env: MIXPLANE_DATA_DIR] [default: ./mixplane-data]
-    #[arg(long)]
+    /// Directory holding the embedded database [default: the config file's data_dir, else ./mixplane-data]
+    #[arg(long, env = "MIXPLANE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// TOML config file (data_dir, [server] bind, [server.limits], [log] level)
+    /// TOML config file (data_dir, [server] bind, [server.limits], [log] level and format, [agents])
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Log level [default: the config file's [log] level, else info]
+    #[arg(long, env = "MIXPLANE_LOG", value_enum, ignore_case = true)]
+    pub log_level: Option<config::LogLevel>,
+    /// Log line format [default: the config file's [log] format, else text]
+    #[arg(long, env = "MIXPLANE_LOG_FORMAT", value_enum)]
+    pub log_format: Option<config::LogFormat>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +76,36 @@ enum Command {
     Bench(commands::schedule::BenchArgs),
     /// Genealogy: `trace import FILE...`, `trace backward ID`, `trace forward ID`, `trace recall ID [--csv]`, `trace reconcile`.
     Trace(commands::trace::TraceArgs),
+    /// Governed proposals: `proposals list|show|approve|reject|apply|rollback`, as a token's
+    /// principal, locally or with `--server URL`.
+    Proposals(commands::proposals::ProposalsArgs),
+    /// Quality holds: `holds list|release`, as a token's principal, locally or with `--server URL`.
+    Holds(commands::holds::HoldsArgs),
+    /// Nonconformances: `nc list|show|transition`, as a token's principal, locally or with
+    /// `--server URL`.
+    Nc(commands::nc::NcArgs),
+    /// Print a shell completion script: `mixplane completions bash > /etc/bash_completion.d/mixplane`.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell to write the completion script for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+fn completions(args: CompletionsArgs) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut command = <Cli as clap::CommandFactory>::command();
+    // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "mixplane", &mut script);
+    match std::io::stdout().write_all(&script) {
+        // A reader that stopped early (`| head`) is not an error of ours.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| anyhow::anyhow!("writing the completion script: {e}")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -86,6 +123,10 @@ fn main() -> ExitCode {
         Command::Schedule(args) => commands::schedule::run(args),
         Command::Bench(args) => commands::schedule::bench(args),
         Command::Trace(args) => commands::trace::run(args),
+        Command::Proposals(args) => commands::proposals::run(args),
+        Command::Holds(args) => commands::holds::run(args),
+        Command::Nc(args) => commands::nc::run(args),
+        Command::Completions(args) => completions(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -96,5 +137,35 @@ fn main() -> ExitCode {
                 None => ExitCode::FAILURE,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every argument of every command, however deep, says what it is for in `--help`.
+    #[test]
+    fn every_argument_has_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let generated = ["help", "version"].contains(&arg.get_id().as_str());
+                if !generated && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let command = super::Cli::command();
+        command.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&command, "mixplane", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "arguments without help text:\n{}",
+            missing.join("\n")
+        );
     }
 }

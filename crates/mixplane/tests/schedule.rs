@@ -212,6 +212,23 @@ fn bench_jssp_prints_a_gap_table() {
         text.contains("ft06") && text.contains("55") && text.contains("mean gap"),
         "{text}"
     );
+    let out = bin()
+        .args(["bench", "jssp"])
+        .arg(&dir)
+        .args([
+            "--time-limit",
+            "0.3",
+            "--threads",
+            "1",
+            "--only",
+            "ft06",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(report["rows"][0]["instance"], "ft06", "{report}");
 }
 
 #[test]
@@ -394,5 +411,7 @@ fn scenarios_of_the_reference_plant() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario `overtime`"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid value 'overtime'"), "{err}");
+    assert!(err.contains("overtime_on_bottleneck"), "{err}");
 }

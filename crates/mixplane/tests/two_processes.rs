@@ -5,15 +5,13 @@
 //! the server kept the chain's head in memory and failed with `UNIQUE constraint failed:
 //! audit.seq` after the CLI's write).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 mod common;
 
 use common::TempDir;
+use common::serve::Server;
 
 fn mixplane(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mixplane"))
@@ -39,134 +37,6 @@ fn create_token(data_dir: &Path, name: &str, role: &str) -> String {
     let token = text(&out.stdout).trim().to_owned();
     assert!(token.starts_with("mxp_"), "{token}");
     token
-}
-
-/// A running `mixplane serve`, killed when dropped (also when the test fails).
-struct Server {
-    child: Child,
-    address: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Serves `data_dir` on a free port and waits until it accepts connections.
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mixplane"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env_remove("MIXPLANE_DATA_DIR")
-            .env_remove("MIXPLANE_BIND")
-            .env("MIXPLANE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary runs");
-        let stdout = child.stdout.take().expect("piped stdout");
-        // The first line names the address the OS chose; read it on a thread so a server
-        // that never prints fails the test instead of hanging it. The thread then drains the
-        // pipe until the server exits (a closed pipe would fail the server's next print).
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = sender.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let mut server = Server {
-            child,
-            address: "127.0.0.1:1".parse().unwrap(),
-        };
-        let line = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server prints its address within a minute");
-        let address = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in the server's first line: {line:?}"));
-        server.address = address.parse().expect("a socket address");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(server.address).is_err() {
-            assert!(Instant::now() < deadline, "the server never accepted");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// One HTTP/1.1 request; returns the status and the body.
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&serde_json::Value>,
-    ) -> (u16, String) {
-        let mut stream = TcpStream::connect(self.address).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.address,
-            body.len()
-        );
-        if !body.is_empty() {
-            head.push_str("Content-Type: application/json\r\n");
-        }
-        if let Some(token) = token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body.as_bytes()).unwrap();
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).expect("read the answer");
-        let answer = text(&answer);
-        let status = answer
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
-        let (_, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-        (status, dechunk(body))
-    }
-
-    fn events_applied(&self) -> u64 {
-        let (status, body) = self.request("GET", "/healthz", None, None);
-        assert_eq!(status, 200, "{body}");
-        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
-        health["events"].as_u64().unwrap()
-    }
-}
-
-/// The body of a `Transfer-Encoding: chunked` answer (or the body itself when it is not).
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    loop {
-        let Some((size, after)) = rest.split_once("\r\n") else {
-            return body.to_owned();
-        };
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            return body.to_owned();
-        };
-        if size == 0 {
-            return out;
-        }
-        if after.len() < size {
-            return body.to_owned();
-        }
-        out.push_str(&after[..size]);
-        rest = after[size..].trim_start_matches("\r\n");
-    }
 }
 
 fn unit_event(id: &str, unit: &str, minute: u32, state: &str) -> serde_json::Value {

@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::event_batch::EventBatch;
 use crate::extract::Query;
 use crate::problem::Problem;
-use crate::routes::{Endpoint, Param, Permission, path, query};
+use crate::routes::{Endpoint, Param, Permission, names, path, query};
 
 /// The operation id of the event batch, which has its own body and batch limits.
 pub const INGEST_EVENTS: &str = "ingestEvents";
@@ -151,6 +151,20 @@ pub fn endpoints() -> Vec<Endpoint> {
             conflicts: &[],
             handler: || get(openapi),
         },
+        Endpoint {
+            method: Method::GET,
+            path: "/docs",
+            operation_id: "apiDocs",
+            summary: "The API reference page (HTML), rendered from this OpenAPI document; public like the document",
+            tag: "operations",
+            params: &[],
+            request: None,
+            response: |g| g.subschema_for::<String>(),
+            success_status: 200,
+            permission: Permission::Public,
+            conflicts: &[],
+            handler: || get(api_docs),
+        },
     ]
     .into_iter()
     .chain(crate::trace_api::endpoints())
@@ -163,12 +177,13 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 const ORDER_PARAMS: &[Param] = &[
-    query("mode", "string", "discrete, process or repetitive"),
+    query("mode", "string", "discrete, process or repetitive").one_of(|| names(Mode::ALL)),
     query(
         "status",
         "string",
         "planned, released, in_progress, completed or cancelled",
-    ),
+    )
+    .one_of(|| names(OrderStatus::ALL)),
     query("limit", "integer", "page size (default 50, max 1000)"),
     query("offset", "integer", "orders to skip"),
 ];
@@ -193,9 +208,10 @@ const EVENT_PARAMS: &[Param] = &[
         "type",
         "string",
         "comma-separated event types, e.g. operation_completed,quality_result_recorded",
-    ),
-    query("from", "string", "RFC 3339: events at or after this time"),
-    query("to", "string", "RFC 3339: events before this time"),
+    )
+    .list_of(|| names(&model::EventKind::TYPE_NAMES)),
+    query("from", "string", "RFC 3339: events at or after this time").instant(),
+    query("to", "string", "RFC 3339: events before this time").instant(),
     query(
         "after_seq",
         "integer",
@@ -401,6 +417,10 @@ async fn list_audit(
 
 async fn openapi(State(app): State<AppState>) -> impl IntoResponse {
     Json200(app.openapi.as_ref().clone())
+}
+
+async fn api_docs(State(app): State<AppState>) -> axum::response::Html<String> {
+    axum::response::Html(app.docs.to_string())
 }
 
 /// A 200 JSON response.

@@ -33,7 +33,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use govern::{Permission, Principal, PrincipalKind, Role};
+use govern::{Permission, Principal};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -218,7 +218,7 @@ pub async fn layer(
         response.extensions_mut().insert(Caller(principal));
         return response;
     }
-    let is_agent = principal.kind == PrincipalKind::Agent || principal.role == Role::Agent;
+    let is_agent = app::access::reads_pseudonymised(&principal);
     if let Ok(value) =
         HeaderValue::from_str(&format!("{}:{}", principal.kind.as_str(), principal.id))
     {
@@ -257,24 +257,8 @@ async fn authorize(
     principal: &Principal,
     permission: Permission,
 ) -> Result<(), Problem> {
-    if !principal.role.allows(permission) {
-        return Err(Problem::forbidden(format!(
-            "{} has role {}, which does not grant {permission:?}",
-            principal.id, principal.role
-        )));
-    }
-    let reaches = match app.hierarchy().await {
-        Some(h) => principal.scope.reaches(&h, None),
-        // Without a plant, only an unrestricted scope can be checked to reach it.
-        None => principal.scope == govern::Scope::All,
-    };
-    if !reaches {
-        return Err(Problem::forbidden(format!(
-            "{}'s scope {} does not reach this plant's site",
-            principal.id, principal.scope
-        )));
-    }
-    Ok(())
+    // The one rule, shared with the CLI's daily-task commands.
+    Ok(app::access::authorize(app, principal, permission).await?)
 }
 
 /// Replaces operator identities and the names of principals (`govern::PRINCIPAL_FIELDS`) by

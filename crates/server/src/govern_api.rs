@@ -22,7 +22,7 @@ use crate::api::{Created, Json200};
 use crate::auth::Caller;
 use crate::extract::{Json, OptionalJson, Query};
 use crate::problem::Problem;
-use crate::routes::{Endpoint, Param, path, query};
+use crate::routes::{Endpoint, Param, names, path, query};
 
 /// The governance endpoints, appended to the route table by [`crate::api::endpoints`].
 pub fn endpoints() -> Vec<Endpoint> {
@@ -175,12 +175,14 @@ const LIST_PARAMS: &[Param] = &[
         "status",
         "string",
         "proposed, approved, rejected, expired, applied or rolled_back",
-    ),
+    )
+    .one_of(|| names(Status::ALL)),
     query(
         "kind",
         "string",
         "schedule_change, resource_transfer, quality_hold, nc_disposition or work_instruction_change",
-    ),
+    )
+    .one_of(|| names(govern::ActionKind::ALL)),
     query("area", "string", "an area id"),
     query("limit", "integer", "page size (default 50, max 1000)"),
     query("offset", "integer", "proposals to skip"),

@@ -12,11 +12,13 @@
 pub mod access_log;
 pub mod api;
 pub mod auth;
+pub mod docs;
 pub mod event_batch;
 pub mod extract;
 pub mod govern_api;
 pub mod limits;
 pub mod openapi;
+pub mod openapi_content;
 pub mod principals_api;
 pub mod problem;
 pub mod quality_api;
@@ -45,6 +47,8 @@ pub use crate::serve::serve;
 pub struct AppState {
     pub app: app::App,
     pub openapi: Arc<serde_json::Value>,
+    /// The API reference page (`/docs`), rendered from `openapi`.
+    pub docs: Arc<str>,
     /// Verified bearer tokens.
     pub tokens: Arc<auth::TokenCache>,
     /// The resource bounds of connections, requests, bodies and verifications.
@@ -61,9 +65,11 @@ impl AppState {
 
     /// The API over these use-cases.
     pub fn from_app(app: app::App) -> AppState {
+        let openapi = openapi::document(&api::endpoints());
         AppState {
             app,
-            openapi: Arc::new(openapi::document(&api::endpoints())),
+            docs: docs::page(&openapi).into(),
+            openapi: Arc::new(openapi),
             tokens: Arc::default(),
             limits: Arc::default(),
             agents: None,

@@ -1,4 +1,6 @@
-//! The OpenAPI 3.0 document, generated from the route table and the types' JSON Schemas.
+//! The OpenAPI 3.1 document, generated from the route table and the types' JSON Schemas
+//! (2020-12, the dialect of OpenAPI 3.1), with the media types and examples of
+//! [`crate::openapi_content`].
 //!
 //! Every operation declares the error answers it can give, each as `application/problem+json`
 //! with the one `Problem` schema ([`crate::problem::Problem`]): which ones follow from the
@@ -8,14 +10,122 @@
 //! the errors is `problem`, `limits`, `auth` and `verification`.
 
 use schemars::Schema;
+use schemars::generate::SchemaSettings;
+use schemars::transform::{ReplaceBoolSchemas, Transform};
 use serde_json::{Map, Value, json};
 
+use crate::openapi_content::{self, Media};
 use crate::problem::Problem;
-use crate::routes::{Endpoint, ParamIn, Permission};
+use crate::routes::{Endpoint, Param, ParamIn, Permission};
+
+/// The tags of the document, in the order a reader meets them, with what each groups.
+const TAGS: &[(&str, &str)] = &[
+    (
+        "operations",
+        "Liveness, this document and its reference page",
+    ),
+    ("plant", "The plant model and its work centers"),
+    ("orders", "Production orders and their progress"),
+    ("events", "The event log: batch ingest and queries"),
+    (
+        "schedule",
+        "The plan in force, the scheduling engine, what-if scenarios",
+    ),
+    (
+        "quality",
+        "SPC, alerts, holds, nonconformances and the release gate",
+    ),
+    (
+        "trace",
+        "Genealogy: import, backward and forward trace, recall, reconciliation",
+    ),
+    (
+        "epcis",
+        "The EPCIS 2.0 REST binding: capture and events query",
+    ),
+    (
+        "governance",
+        "Proposals, their decisions, the policy, pseudonyms, the audit trail",
+    ),
+];
+
+/// The settings of the schemas: JSON Schema 2020-12, kept under `components/schemas`, with
+/// boolean schemas written as objects (`true` as `{}`): the same in 2020-12, and what client
+/// generators read where OpenAPI says Schema Object.
+fn schema_settings() -> SchemaSettings {
+    SchemaSettings::draft2020_12().with(|s| {
+        s.definitions_path = "/components/schemas".into();
+        s.meta_schema = None;
+        s.transforms = vec![Box::new(objects_only())];
+    })
+}
+
+fn objects_only() -> ReplaceBoolSchemas {
+    let mut transform = ReplaceBoolSchemas::default();
+    transform.skip_additional_properties = true;
+    transform
+}
+
+/// A schema the generator answered inline (not one of the components, which its transforms
+/// already went through) as a Schema Object.
+fn schema_object(mut schema: Schema) -> Value {
+    objects_only().transform(&mut schema);
+    schema.to_value()
+}
+
+/// The Parameter Object of `p`.
+fn parameter(p: &Param) -> Value {
+    let mut schema = json!({ "type": p.schema_type });
+    if let Some(values) = p.values {
+        schema["enum"] = json!(values());
+    }
+    if let Some(format) = p.format {
+        schema["format"] = json!(format);
+    }
+    let mut parameter = json!({
+        "name": p.name,
+        "in": match p.location { ParamIn::Path => "path", ParamIn::Query => "query" },
+        "description": p.description,
+        "required": p.required,
+    });
+    if p.list {
+        // `a,b,c`: one query parameter holding a comma-separated list.
+        parameter["schema"] = json!({ "type": "array", "items": schema });
+        parameter["style"] = json!("form");
+        parameter["explode"] = json!(false);
+    } else {
+        parameter["schema"] = schema;
+    }
+    parameter
+}
+
+/// The Media Type Objects of a body: `listed`, or JSON of `own` when none is listed.
+fn content(listed: &[Media], own: &Value, example: Option<Value>) -> Value {
+    let mut content = Map::new();
+    if listed.is_empty() {
+        content.insert("application/json".into(), json!({ "schema": own }));
+    }
+    for media in listed {
+        let schema = media.schema.map_or_else(|| own.clone(), |schema| schema());
+        let mut object = json!({ "schema": schema });
+        if !media.description.is_empty() {
+            object["x-description"] = json!(media.description);
+        }
+        content.insert(media.media_type.into(), object);
+    }
+    if let Some(example) = example {
+        for object in content.values_mut() {
+            if object["schema"]["type"] != "string" {
+                object["example"] = example.clone();
+            }
+        }
+    }
+    Value::Object(content)
+}
 
 /// Builds the OpenAPI document for these endpoints.
 pub fn document(endpoints: &[Endpoint]) -> Value {
-    let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
+    let mut generator = schema_settings().into_generator();
     let problem = generator.subschema_for::<Problem>();
     let mut paths = Map::new();
     for endpoint in endpoints {
@@ -30,36 +140,27 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
         if endpoint.permission != Permission::Public {
             operation.insert("security".into(), json!([{ "bearer": [] }]));
         }
-        let parameters: Vec<Value> = endpoint
-            .params
-            .iter()
-            .map(|p| {
-                json!({
-                    "name": p.name,
-                    "in": match p.location { ParamIn::Path => "path", ParamIn::Query => "query" },
-                    "description": p.description,
-                    "required": p.required,
-                    "schema": { "type": p.schema_type },
-                })
-            })
-            .collect();
+        let parameters: Vec<Value> = endpoint.params.iter().map(parameter).collect();
         if !parameters.is_empty() {
             operation.insert("parameters".into(), Value::Array(parameters));
         }
         if let Some(request) = endpoint.request {
-            let schema = request(&mut generator);
+            let schema = schema_object(request(&mut generator));
+            let example = openapi_content::request_example(endpoint.operation_id);
+            let listed = openapi_content::requests(endpoint.operation_id);
             operation.insert(
                 "requestBody".into(),
-                json!({ "required": true, "content": { "application/json": { "schema": schema } } }),
+                json!({ "required": true, "content": content(listed, &schema, example) }),
             );
         }
-        let response = (endpoint.response)(&mut generator);
+        let response = schema_object((endpoint.response)(&mut generator));
+        let listed = openapi_content::responses(endpoint.operation_id);
         let mut responses = Map::new();
         responses.insert(
             endpoint.success_status.to_string(),
             json!({
                 "description": "Success",
-                "content": { "application/json": { "schema": response } }
+                "content": content(listed, &response, None),
             }),
         );
         responses.extend(error_responses(endpoint, &problem));
@@ -74,14 +175,26 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
                 Value::Object(operation),
             );
     }
-    let schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    name_tagged_variants(&mut schemas);
+    if let Some(problem) = schemas.get_mut("Problem") {
+        // A real one, as the server writes it.
+        let example = Problem::not_found("no order `MO-999999`");
+        problem["examples"] = json!([example]);
+    }
+    let tags: Vec<Value> = TAGS
+        .iter()
+        .map(|(name, description)| json!({ "name": name, "description": description }))
+        .collect();
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
             "title": "mixplane",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Control plane for mixed-mode manufacturing. Times are RFC 3339 UTC; durations are minutes unless a field name says otherwise; errors are application/problem+json (RFC 9457)."
+            "description": "Control plane for mixed-mode manufacturing. Times are RFC 3339 UTC; durations are minutes unless a field name says otherwise; errors are application/problem+json (RFC 9457). The reference page of this document is served at /docs."
         },
+        "tags": tags,
         "paths": paths,
         "components": {
             "schemas": schemas,
@@ -94,6 +207,51 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             },
         },
     })
+}
+
+/// Gives every variant of a union tagged by `type` (an `Event`, a `Trigger`) a component of
+/// its own, named by its tag (`operation_completed` of `Event` → `OperationCompletedEvent`),
+/// and the union a `discriminator` naming them: clients generated from the document then
+/// have a type per variant with a name a reader knows (not `EventType4`), and generators
+/// that trip over an object nested inline in a union's variant read it as any other schema.
+fn name_tagged_variants(schemas: &mut Map<String, Value>) {
+    let unions: Vec<String> = schemas.keys().cloned().collect();
+    for union in unions {
+        let Some(variants) = schemas[&union]["oneOf"].as_array() else {
+            continue;
+        };
+        let tags: Option<Vec<String>> = variants
+            .iter()
+            .map(|v| v["properties"]["type"]["const"].as_str().map(str::to_owned))
+            .collect();
+        let Some(tags) = tags else { continue };
+        let names: Vec<String> = tags
+            .iter()
+            .map(|tag| {
+                let words = tag.split('_').map(|word| {
+                    let mut chars = word.chars();
+                    chars.next().map_or(String::new(), |first| {
+                        first.to_ascii_uppercase().to_string() + chars.as_str()
+                    })
+                });
+                words.collect::<String>() + &union
+            })
+            .collect();
+        if names.iter().any(|name| schemas.contains_key(name)) {
+            continue; // a name taken: left inline rather than overwrite
+        }
+        let variants = schemas[&union]["oneOf"].take();
+        let mut mapping = Map::new();
+        let mut refs = Vec::new();
+        for ((tag, name), variant) in tags.iter().zip(&names).zip(variants.as_array().unwrap()) {
+            let reference = format!("#/components/schemas/{name}");
+            schemas.insert(name.clone(), variant.clone());
+            mapping.insert(tag.clone(), json!(reference));
+            refs.push(json!({ "$ref": reference }));
+        }
+        schemas[&union]["oneOf"] = Value::Array(refs);
+        schemas[&union]["discriminator"] = json!({ "propertyName": "type", "mapping": mapping });
+    }
 }
 
 /// Endpoints without a path parameter that answer 404 all the same (nothing to show yet).

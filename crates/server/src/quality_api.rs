@@ -27,7 +27,7 @@ use crate::api::{Created, Json200};
 use crate::auth::Caller;
 use crate::extract::{Json, Query};
 use crate::problem::Problem;
-use crate::routes::{Endpoint, Param, Permission, path, query};
+use crate::routes::{Endpoint, Param, Permission, names, path, query};
 
 /// The quality endpoints, appended to the route table by `api::endpoints`.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -211,7 +211,8 @@ const ID_PARAMS: &[Param] = &[path("id", "identifier")];
 
 const ALERT_PARAMS: &[Param] = &[
     query("characteristic", "string", "only this characteristic"),
-    query("severity", "string", "critical, major or minor"),
+    query("severity", "string", "critical, major or minor")
+        .one_of(|| names(quality::policy::Severity::ALL)),
     query("limit", "integer", "page size (default 100, max 1000)"),
     query("offset", "integer", "alerts to skip"),
 ];
@@ -222,7 +223,8 @@ const HOLD_PARAMS: &[Param] = &[
         "boolean",
         "only active (true) or released (false) holds",
     ),
-    query("item_kind", "string", "lot, serial or order"),
+    query("item_kind", "string", "lot, serial or order")
+        .one_of(|| names(quality::enforce::ItemKind::ALL)),
     query("item_id", "string", "only holds on this item"),
     query("limit", "integer", "page size (default 100, max 1000)"),
     query("offset", "integer", "holds to skip"),
@@ -233,7 +235,8 @@ const NC_PARAMS: &[Param] = &[
         "state",
         "string",
         "open, investigating, dispositioned, capa, verified or closed",
-    ),
+    )
+    .one_of(|| names(&NC_STATES)),
     query(
         "open",
         "boolean",

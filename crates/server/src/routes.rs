@@ -23,6 +23,43 @@ pub struct Param {
     /// A JSON Schema type name: `string`, `integer`.
     pub schema_type: &'static str,
     pub required: bool,
+    /// The closed set of values it takes ([`Param::one_of`], [`Param::list_of`]), named by
+    /// the type the handler parses it into (`names(Mode::ALL)`), so that the document
+    /// cannot list a value the server refuses; `None` when any value of its type parses.
+    pub values: Option<ValuesFn>,
+    /// A comma-separated list of values (`style: form, explode: false`).
+    pub list: bool,
+    /// A JSON Schema `format` of its values, e.g. `date-time` for an RFC 3339 instant.
+    pub format: Option<&'static str>,
+}
+
+/// The wire names of a closed set of values.
+pub type ValuesFn = fn() -> Vec<String>;
+
+/// The wire names of `all` (a `wire_enum!` type's `ALL`, or a list of names).
+pub fn names<T: std::fmt::Display>(all: &[T]) -> Vec<String> {
+    all.iter().map(ToString::to_string).collect()
+}
+
+impl Param {
+    /// The same parameter taking one of `values` (an `enum` in the OpenAPI document).
+    pub const fn one_of(mut self, values: ValuesFn) -> Param {
+        self.values = Some(values);
+        self
+    }
+
+    /// The same parameter as a comma-separated list, each item one of `values`.
+    pub const fn list_of(mut self, values: ValuesFn) -> Param {
+        self.values = Some(values);
+        self.list = true;
+        self
+    }
+
+    /// The same parameter as an RFC 3339 instant (`format: date-time`).
+    pub const fn instant(mut self) -> Param {
+        self.format = Some("date-time");
+        self
+    }
 }
 
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -64,6 +101,9 @@ pub const fn query(
         description,
         schema_type,
         required: false,
+        values: None,
+        list: false,
+        format: None,
     }
 }
 
@@ -74,5 +114,8 @@ pub const fn path(name: &'static str, description: &'static str) -> Param {
         description,
         schema_type: "string",
         required: true,
+        values: None,
+        list: false,
+        format: None,
     }
 }

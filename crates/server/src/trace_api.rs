@@ -21,6 +21,7 @@ use axum::routing::{get, post};
 use model::Timestamp;
 use serde::Deserialize;
 use trace::Direction;
+use trace::epcis::Action;
 use trace::epcis::query::EventQuery;
 use trace::recall::RecallRequest;
 
@@ -28,7 +29,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{Json, Query};
 use crate::problem::Problem;
-use crate::routes::{Endpoint, Param, Permission, path, query};
+use crate::routes::{Endpoint, Param, Permission, names, path, query};
 
 /// The body as text; a JSON document (one that opens with `{` or `[`) nests at most
 /// [`crate::limits::MAX_JSON_DEPTH`] deep, as every JSON body does, so that the events kept
@@ -59,9 +60,13 @@ const TRACE_PARAMS: &[Param] = &[
         "from",
         "string",
         "Only links at or after this instant (RFC 3339)",
-    ),
-    query("to", "string", "Only links before this instant (RFC 3339)"),
+    )
+    .instant(),
+    query("to", "string", "Only links before this instant (RFC 3339)").instant(),
 ];
+
+/// The answers a recall gives: JSON, CSV, or the recall as EPCIS events (JSON-LD).
+const RECALL_FORMATS: &[&str] = &["json", "csv", "epcis"];
 
 const RECALL_PARAMS: &[Param] = &[
     path("id", "The suspect lot, batch, serial or pallet"),
@@ -69,14 +74,16 @@ const RECALL_PARAMS: &[Param] = &[
         "format",
         "string",
         "`json` (default), `csv` or `epcis` (recall events, JSON-LD)",
-    ),
+    )
+    .one_of(|| names(RECALL_FORMATS)),
 ];
 
 const RECALL_FORMAT_PARAMS: &[Param] = &[query(
     "format",
     "string",
     "`json` (default), `csv` or `epcis` (recall events, JSON-LD)",
-)];
+)
+.one_of(|| names(RECALL_FORMATS))];
 
 const IMPORT_PARAMS: &[Param] = &[query(
     "name",
@@ -89,10 +96,11 @@ const EPCIS_QUERY_PARAMS: &[Param] = &[
         "eventType",
         "string",
         "ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent (comma-separated)",
-    ),
-    query("GE_eventTime", "string", "Events at or after this instant"),
-    query("LT_eventTime", "string", "Events before this instant"),
-    query("EQ_action", "string", "ADD, OBSERVE, DELETE"),
+    )
+    .list_of(|| names(trace::epcis::EventType::ALL)),
+    query("GE_eventTime", "string", "Events at or after this instant").instant(),
+    query("LT_eventTime", "string", "Events before this instant").instant(),
+    query("EQ_action", "string", "ADD, OBSERVE, DELETE").list_of(|| names(Action::ALL)),
     query(
         "EQ_bizStep",
         "string",
@@ -311,7 +319,7 @@ async fn run_recall(
     format: Option<String>,
 ) -> Result<Response, Problem> {
     let format = format.unwrap_or_else(|| "json".into());
-    if !matches!(format.as_str(), "json" | "csv" | "epcis") {
+    if !RECALL_FORMATS.contains(&format.as_str()) {
         return Err(Problem::bad_request(format!(
             "query parameter `format`: `{format}` is not json, csv or epcis"
         )));

@@ -130,6 +130,7 @@ const RULES: &[Rule] = &[
     // The audit trail names no area and is verified whole: site-wide scopes only.
     in_area("listAudit", Sample::Plain),
     rule("openapi", Sample::Plain),
+    rule("apiDocs", Sample::Plain),
     // Governance.
     rule("listProposals", Sample::Plain),
     in_area("submitProposal", Sample::Submit),

@@ -27,6 +27,10 @@ pub enum AuditCommand {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub data: DataArgs,
+    /// Print the report as one JSON object (`records`, `head_hash`, `first_bad`); the exit
+    /// code still says whether the trail is intact.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,7 +79,11 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             .context("reading the audit trail")
     };
     let report = read().map_err(VerifyFailure::Unreadable)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
     match &report.first_bad {
+        None if args.json => Ok(()),
         None => {
             println!(
                 "audit trail intact: {} records, head {}",

@@ -21,10 +21,11 @@ pub struct DemoArgs {
     /// Simulated days.
     #[arg(long, default_value_t = 14.0)]
     pub days: f64,
+    /// Seed of the simulation and of the engine's plan (the same seed, the same demo).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Address to serve on [env: MIXPLANE_BIND] [default: 127.0.0.1:8080]
-    #[arg(long)]
+    /// Address to listen on [default: the config file's [server] bind, else 127.0.0.1:8080]
+    #[arg(long, env = "MIXPLANE_BIND")]
     pub bind: Option<String>,
     /// Exit after printing the summary instead of serving.
     #[arg(long)]
@@ -39,11 +40,7 @@ const BATCH: usize = 2000;
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let settings = config::resolve(
-        args.data.config.as_deref(),
-        args.data.data_dir.clone(),
-        args.bind.clone(),
-    )?;
+    let settings = config::resolve(&args.data, args.bind.clone())?;
     super::init_logging(&settings);
     anyhow::ensure!(
         args.days > 0.0 && args.days <= 366.0,

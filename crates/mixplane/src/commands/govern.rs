@@ -1,6 +1,6 @@
 //! Governance at the edge: the governance settings from the data directory (the policy file
 //! and the file sink), the demo's admin token, and the demo's run of the re-sequencing agent
-//! (`app::agents::resequence`) so that the approval flow can be tried with curl.
+//! (`app::agents::resequence`) so that the approval flow can be tried (`mixplane proposals`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -158,19 +158,15 @@ pub fn summary(token: &str, proposals: &[Proposal], bind: &str) -> String {
     let _ = writeln!(out, "\n  try:\n    export MIXPLANE_TOKEN={token}");
     let _ = writeln!(
         out,
-        "    curl -H \"Authorization: Bearer $MIXPLANE_TOKEN\" 'http://{bind}/v1/proposals?status=proposed'"
+        "    mixplane proposals list --status proposed     # or --server http://{bind} while it serves"
     );
     if let Some(p) = waiting {
         let _ = writeln!(
             out,
-            "    curl -X POST -H \"Authorization: Bearer $MIXPLANE_TOKEN\" http://{bind}/v1/proposals/{}/approve",
+            "    mixplane proposals approve {} --comment 'customer agreed'",
             p.id
         );
-        let _ = writeln!(
-            out,
-            "    curl -X POST -H \"Authorization: Bearer $MIXPLANE_TOKEN\" http://{bind}/v1/proposals/{}/apply",
-            p.id
-        );
+        let _ = writeln!(out, "    mixplane proposals apply {}", p.id);
     }
     out
 }

@@ -20,14 +20,13 @@ pub struct ImportArgs {
     /// Events per atomic batch.
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
+    /// Print one JSON object: events inserted, already stored, and the data directory.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
-    let settings = config::resolve(
-        args.data.config.as_deref(),
-        args.data.data_dir.clone(),
-        None,
-    )?;
+    let settings = config::resolve(&args.data, None)?;
     super::init_logging(&settings);
     anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
     let file = std::fs::File::open(&args.events)
@@ -70,9 +69,18 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         inserted += outcome.inserted;
         duplicates += outcome.duplicates;
     }
-    println!(
-        "imported {inserted} new events ({duplicates} already stored) into {}",
-        settings.data_dir.display()
-    );
+    if args.json {
+        let answer = serde_json::json!({
+            "inserted": inserted,
+            "duplicates": duplicates,
+            "data_dir": settings.data_dir.display().to_string(),
+        });
+        println!("{answer}");
+    } else {
+        println!(
+            "imported {inserted} new events ({duplicates} already stored) into {}",
+            settings.data_dir.display()
+        );
+    }
     Ok(())
 }

@@ -3,10 +3,14 @@
 pub mod audit;
 pub mod bench_plant;
 pub mod demo;
+pub mod door;
 pub mod govern;
+pub mod holds;
 pub mod import;
 pub mod live;
+pub mod nc;
 pub mod planning;
+pub mod proposals;
 pub mod scenarios;
 pub mod schedule;
 pub mod serve;
@@ -91,7 +95,7 @@ pub struct DataDir {
 
 /// Resolves a command's data arguments and opens its store, the one way every command does.
 pub fn open_data(data: &crate::DataArgs, open: Open) -> anyhow::Result<DataDir> {
-    let settings = crate::config::resolve(data.config.as_deref(), data.data_dir.clone(), None)?;
+    let settings = crate::config::resolve(data, None)?;
     let runtime = runtime()?;
     let store = open_store(&runtime, &settings.data_dir, open)?;
     Ok(DataDir {
@@ -158,7 +162,7 @@ pub fn serve_blocking(
         let address = listener.local_addr()?;
         println!("serving the API on http://{address} (Ctrl-C to stop)");
         println!(
-            "  try: curl -H \"Authorization: Bearer $MIXPLANE_TOKEN\" 'http://{address}/v1/orders?mode=process&limit=5'"
+            "  try: MIXPLANE_TOKEN=mxp_… mixplane proposals list --server http://{address}"
         );
         let mut state = server::AppState::from_app(app.clone()).with_limits(settings.limits.clone());
         if settings.agents.enabled {

@@ -33,16 +33,18 @@ pub struct ScenariosArgs {
     /// What-ifs after as_planned, comma-separated (2 to 5 of maximize_throughput,
     /// minimize_tardiness, minimize_changeovers, overtime_on_bottleneck, defer_low_priority)
     /// [default: maximize_throughput,minimize_changeovers,overtime_on_bottleneck,defer_low_priority]
-    #[arg(long, value_delimiter = ',')]
-    pub scenarios: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = crate::choice::of::<ScenarioKind>())]
+    pub scenarios: Vec<ScenarioKind>,
     /// Wall-clock budget for all scenarios together, seconds.
     #[arg(long, default_value_t = 10.0)]
     pub time_limit: f64,
     /// Iteration budget per thread and scenario (makes the run reproducible).
     #[arg(long)]
     pub iterations: Option<u64>,
+    /// Search threads per scenario.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Seed of the searches and the Monte Carlo runs (the same seed and budget, the same answer).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Monte Carlo runs per scenario.
@@ -65,8 +67,8 @@ pub struct ScenariosArgs {
     pub json: bool,
     /// Commit this scenario (e.g. minimize_changeovers) as a governed schedule_change
     /// proposal in the data directory's store; the policy applies it or holds it for approval.
-    #[arg(long, value_name = "SCENARIO")]
-    pub commit: Option<String>,
+    #[arg(long, value_name = "SCENARIO", value_parser = crate::choice::of::<ScenarioKind>())]
+    pub commit: Option<ScenarioKind>,
     /// With --commit: the proposal's plant area [default: the one area whose units the
     /// scenario changes].
     #[arg(long, requires = "commit")]
@@ -84,10 +86,7 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     let scenarios = if args.scenarios.is_empty() {
         ScenarioKind::DEFAULT.to_vec()
     } else {
-        args.scenarios
-            .iter()
-            .map(|s| s.parse::<ScenarioKind>().map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<_>>()?
+        args.scenarios.clone()
     };
     let [throughput, changeover_cost, on_time] = args.ranking[..] else {
         bail!("--ranking takes three weights: throughput,changeover_cost,on_time");
@@ -139,7 +138,7 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
         }
     }
     let committed = match &args.commit {
-        Some(name) => Some(commit(&args, name, &problem, plan, &report)?),
+        Some(kind) => Some(commit(&args, *kind, &problem, plan, &report)?),
         None => None,
     };
     if args.json {
@@ -157,15 +156,14 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Stores the scenario `name` of `report` as a proposal from the CLI user.
+/// Stores the scenario `kind` of `report` as a proposal from the CLI user.
 fn commit(
     args: &ScenariosArgs,
-    name: &str,
+    kind: ScenarioKind,
     problem: &schedule::plant::PlantProblem,
     plan: Option<schedule::plant::PlantSchedule>,
     report: &ScenarioReport,
 ) -> anyhow::Result<Proposal> {
-    let kind: ScenarioKind = name.parse().map_err(anyhow::Error::msg)?;
     let Some(chosen) = report.scenarios.iter().find(|s| s.scenario == kind) else {
         if let Some(skipped) = report.skipped.iter().find(|s| s.scenario == kind) {
             bail!(

@@ -7,17 +7,13 @@ use crate::config;
 pub struct ServeArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Address to listen on [env: MIXPLANE_BIND] [default: 127.0.0.1:8080]
-    #[arg(long)]
+    /// Address to listen on [default: the config file's [server] bind, else 127.0.0.1:8080]
+    #[arg(long, env = "MIXPLANE_BIND")]
     pub bind: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let settings = config::resolve(
-        args.data.config.as_deref(),
-        args.data.data_dir.clone(),
-        args.bind.clone(),
-    )?;
+    let settings = config::resolve(&args.data, args.bind.clone())?;
     super::init_logging(&settings);
     let runtime = super::runtime()?;
     let app = super::open_app(&runtime, &settings.data_dir, super::Open::OrCreate)?;

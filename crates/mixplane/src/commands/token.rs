@@ -36,37 +36,48 @@ pub struct CreateArgs {
     /// Principal name: a user name, a service name or an agent id (1 to 128 characters).
     #[arg(long)]
     pub name: String,
-    /// viewer, operator, planner, quality_engineer, supervisor, admin or agent.
-    #[arg(long)]
-    pub role: String,
+    /// The principal's role (what it may do).
+    #[arg(long, value_parser = crate::choice::of::<Role>())]
+    pub role: Role,
     /// `*`, `site:ID` or `area:ID`.
     #[arg(long, default_value = "*")]
     pub scope: String,
-    /// person, service or agent [default: agent for the agent role, else person]
+    /// What the principal is [default: agent for the agent role, else person]
+    #[arg(long, value_parser = crate::choice::of::<PrincipalKind>())]
+    pub kind: Option<PrincipalKind>,
+    /// Print one JSON object (the principal, its token id and the token) instead of the token alone.
     #[arg(long)]
-    pub kind: Option<String>,
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct NameArgs {
     #[command(flatten)]
     pub data: DataArgs,
+    /// The principal's name.
     #[arg(long)]
     pub name: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
     #[command(flatten)]
     pub data: DataArgs,
+    /// The principal's name.
     #[arg(long)]
     pub name: String,
     /// The new role.
-    #[arg(long)]
-    pub role: Option<String>,
+    #[arg(long, value_parser = crate::choice::of::<Role>())]
+    pub role: Option<Role>,
     /// The new scope: `*`, `site:ID` or `area:ID`.
     #[arg(long)]
     pub scope: Option<String>,
+    /// Print the principal before and after as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
@@ -82,9 +93,19 @@ fn write() -> store::GovernanceWrite {
     store::GovernanceWrite::by(super::cli_actor(), None)
 }
 
-/// Says what was issued on stderr and prints the token alone on stdout.
-fn print_token(what: &str, issued: &store::IssuedToken) {
+/// Says what was issued on stderr and prints the token alone on stdout (or, with `json`,
+/// one object naming the principal and the token).
+fn print_token(what: &str, issued: &store::IssuedToken, json: bool) {
     let p = &issued.principal;
+    if json {
+        let answer = serde_json::json!({
+            "principal": principal_json(p),
+            "token_id": issued.token_id,
+            "token": issued.token,
+        });
+        println!("{answer}");
+        return;
+    }
     eprintln!(
         "{what} {} ({}, role {}, scope {}), token id {}; it is shown once and stored only as a hash:",
         p.id,
@@ -97,12 +118,9 @@ fn print_token(what: &str, issued: &store::IssuedToken) {
 }
 
 fn create(args: CreateArgs) -> anyhow::Result<()> {
-    let role: Role = args.role.parse().map_err(anyhow::Error::msg)?;
+    let role = args.role;
     let scope: Scope = args.scope.parse().map_err(anyhow::Error::msg)?;
-    let kind = match &args.kind {
-        Some(kind) => kind.parse().map_err(anyhow::Error::msg)?,
-        None => PrincipalKind::for_role(role),
-    };
+    let kind = args.kind.unwrap_or_else(|| PrincipalKind::for_role(role));
     anyhow::ensure!(
         !(role == Role::Agent && kind != PrincipalKind::Agent),
         "the agent role is for principals of kind agent"
@@ -114,7 +132,7 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
     let issued = runtime
         .block_on(store.create_principal(&principal, store::TokenHashing::Standard, write()))
         .context("creating the principal")?;
-    print_token("created", &issued);
+    print_token("created", &issued, args.json);
     Ok(())
 }
 
@@ -129,7 +147,7 @@ fn issue(args: NameArgs) -> anyhow::Result<()> {
                 .await
         })
         .context("issuing a token")?;
-    print_token("issued another token to", &issued);
+    print_token("issued another token to", &issued, args.json);
     Ok(())
 }
 
@@ -138,12 +156,7 @@ fn update(args: UpdateArgs) -> anyhow::Result<()> {
         args.role.is_some() || args.scope.is_some(),
         "name a --role or a --scope to change"
     );
-    let role: Option<Role> = args
-        .role
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let role = args.role;
     let scope: Option<Scope> = args
         .scope
         .as_deref()
@@ -169,6 +182,14 @@ fn update(args: UpdateArgs) -> anyhow::Result<()> {
             Ok((before, after))
         })
         .context("changing the principal")?;
+    if args.json {
+        let answer = serde_json::json!({
+            "before": principal_json(&before),
+            "after": principal_json(&after),
+        });
+        println!("{answer}");
+        return Ok(());
+    }
     println!(
         "{}: role {} → {}, scope {} → {}",
         after.id, before.role, after.role, before.scope, after.scope
@@ -185,6 +206,21 @@ fn revoke(args: NameArgs) -> anyhow::Result<()> {
             store.revoke_principal_tokens(&principal, write()).await
         })
         .context("revoking tokens")?;
-    println!("revoked {revoked} token(s) of {}", args.name);
+    if args.json {
+        let answer = serde_json::json!({ "principal": args.name, "revoked": revoked });
+        println!("{answer}");
+    } else {
+        println!("revoked {revoked} token(s) of {}", args.name);
+    }
     Ok(())
+}
+
+/// A principal as the API names its fields.
+fn principal_json(p: &Principal) -> serde_json::Value {
+    serde_json::json!({
+        "name": p.id,
+        "kind": p.kind.as_str(),
+        "role": p.role.as_str(),
+        "scope": p.scope.to_string(),
+    })
 }

@@ -36,6 +36,7 @@ pub struct Common {
 pub enum TraceCommand {
     /// Import genealogy documents (EPCIS 2.0 JSON-LD/XML, B2MML, plant events); each is stored whole or not at all.
     Import {
+        /// The documents to import, in order.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[command(flatten)]
@@ -43,6 +44,7 @@ pub enum TraceCommand {
     },
     /// Where from: everything ID was made of.
     Backward {
+        /// A lot, batch, serial or EPCIS identifier (GS1 URN or Digital Link).
         id: String,
         #[command(flatten)]
         filter: FilterArgs,
@@ -51,6 +53,7 @@ pub enum TraceCommand {
     },
     /// Where used: everything made from ID and where it went.
     Forward {
+        /// A lot, batch, serial or EPCIS identifier (GS1 URN or Digital Link).
         id: String,
         #[command(flatten)]
         filter: FilterArgs,
@@ -59,6 +62,7 @@ pub enum TraceCommand {
     },
     /// Recall simulation from a suspect lot, batch or serial (or --unit with --from/--to).
     Recall {
+        /// The suspect lot, batch or serial (or --unit with --from/--to instead).
         id: Option<String>,
         /// A unit whose output in the window is suspect.
         #[arg(long)]
@@ -141,11 +145,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 pub fn run(args: TraceArgs) -> anyhow::Result<()> {
     let shared = common(&args.command);
-    let settings = config::resolve(
-        shared.data.config.as_deref(),
-        shared.data.data_dir.clone(),
-        None,
-    )?;
+    let settings = config::resolve(&shared.data, None)?;
     super::init_logging(&settings);
     let json = shared.json;
     let runtime = super::runtime()?;

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 pub struct ValidateArgs {
     /// The plant document (JSON) to check.
     pub plant: PathBuf,
+    /// Print one JSON object: `valid`, the counts, or every problem with its path and id.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
@@ -13,20 +16,53 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
     match model::Catalog::new(plant) {
         Ok(catalog) => {
             let p = catalog.plant();
-            println!(
-                "{}: valid — {} areas, {} work centers, {} units, {} pools, {} materials, {} routings, {} orders",
-                args.plant.display(),
-                p.areas.len(),
-                p.work_centers.len(),
-                p.units.len(),
-                p.pools.len(),
-                p.materials.len(),
-                p.routings.len(),
-                p.orders.len()
-            );
+            let counts = [
+                ("areas", p.areas.len()),
+                ("work_centers", p.work_centers.len()),
+                ("units", p.units.len()),
+                ("pools", p.pools.len()),
+                ("materials", p.materials.len()),
+                ("routings", p.routings.len()),
+                ("orders", p.orders.len()),
+            ];
+            if args.json {
+                let counts: serde_json::Map<String, serde_json::Value> = counts
+                    .iter()
+                    .map(|(name, n)| ((*name).to_owned(), (*n).into()))
+                    .collect();
+                let answer = serde_json::json!({
+                    "file": args.plant.display().to_string(),
+                    "valid": true,
+                    "counts": counts,
+                });
+                println!("{answer}");
+                return Ok(());
+            }
+            let listed: Vec<String> = counts
+                .iter()
+                .map(|(name, n)| format!("{n} {}", name.replace('_', " ")))
+                .collect();
+            println!("{}: valid — {}", args.plant.display(), listed.join(", "));
             Ok(())
         }
-        Err(errors) => anyhow::bail!("{}: {errors}", args.plant.display()),
+        Err(errors) => {
+            if args.json {
+                let problems: Vec<serde_json::Value> = errors
+                    .0
+                    .iter()
+                    .map(
+                        |e| serde_json::json!({ "path": e.path, "id": e.id, "message": e.message }),
+                    )
+                    .collect();
+                let answer = serde_json::json!({
+                    "file": args.plant.display().to_string(),
+                    "valid": false,
+                    "errors": problems,
+                });
+                println!("{answer}");
+            }
+            anyhow::bail!("{}: {errors}", args.plant.display())
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod serve;
+
 use std::path::PathBuf;
 
 /// A fresh directory under the system's temporary directory, removed when dropped.

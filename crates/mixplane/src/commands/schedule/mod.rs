@@ -63,17 +63,18 @@ pub struct SolveArgs {
     /// Wall-clock limit of the improvement phase, seconds.
     #[arg(long, default_value_t = 10.0)]
     pub time_limit: f64,
+    /// Search threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Seed of the search (with --iterations, the same seed gives the same schedule).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Iteration budget per thread (makes the run reproducible).
     #[arg(long)]
     pub iterations: Option<u64>,
-    /// Objective preset for native problems: maximize_throughput, minimize_tardiness,
-    /// minimize_changeovers, balanced [default: the problem's weights]
-    #[arg(long)]
-    pub objective: Option<String>,
+    /// Objective preset for native problems [default: the problem's weights]
+    #[arg(long, value_parser = crate::choice::of::<Preset>())]
+    pub objective: Option<Preset>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -81,11 +82,16 @@ pub struct SolveArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
+    /// The problem the schedule is for.
     pub problem: PathBuf,
     /// A schedule: the JSON printed by `solve --json`, a list of entries, or {"assignments": …}.
     pub schedule: PathBuf,
+    /// Problem file format [default: from the extension: .fjs, .json native, otherwise jsplib]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Print one JSON object (a native problem's report is JSON either way).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,10 +107,13 @@ pub struct ExplainArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
+    /// Operations in the generated problem.
     #[arg(long, default_value_t = 1000)]
     pub operations: usize,
+    /// Units in the generated problem.
     #[arg(long, default_value_t = 20)]
     pub units: usize,
+    /// Seed of the generator (the same seed, the same problem).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Write here instead of stdout.
@@ -117,6 +126,7 @@ pub struct ReferenceArgs {
     /// Horizon in days from the reference start (2026-03-02).
     #[arg(long, default_value_t = 14)]
     pub days: i64,
+    /// Write here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -128,16 +138,20 @@ pub struct BenchArgs {
     pub kind: String,
     /// Directory with the instances and bounds.csv (plant: the native *.json problems).
     pub dir: PathBuf,
+    /// Wall-clock limit per instance, seconds.
     #[arg(long, default_value_t = 10.0)]
     pub time_limit: f64,
+    /// Search threads per instance.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Seed of the searches.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Only these instances (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// plant: one JSON array on stdout, with each instance's anytime curve.
+    /// Print JSON instead of the table: jssp/fjsp the gap report as one object, plant one
+    /// array with each instance's anytime curve.
     #[arg(long)]
     pub json: bool,
 }
@@ -206,12 +220,7 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     let mut bar = ProgressBar::new("schedule");
     if format == Format::Native {
         let problem = read_native(&args.file)?;
-        let objective = match &args.objective {
-            Some(p) => Some(schedule::plant::Objective::preset(
-                p.parse::<Preset>().map_err(anyhow::Error::msg)?,
-            )),
-            None => None,
-        };
+        let objective = args.objective.map(schedule::plant::Objective::preset);
         let options = schedule::plant::PlantSolveOptions {
             seed: args.seed,
             threads: args.threads.max(1),
@@ -436,13 +445,24 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let ops: Vec<schedule::ScheduledOp> = serde_json::from_value(entries)
         .context("schedule entries must be {job, op, machine, start, end}")?;
     let report = schedule::check(&problem, &ops, None);
-    for v in &report.violations {
-        println!("violation: {v:?}");
+    if args.json {
+        let answer = serde_json::json!({
+            "feasible": report.is_feasible(),
+            "makespan": report.makespan,
+            "violations": report.violations.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>(),
+        });
+        println!("{answer}");
+    } else {
+        for v in &report.violations {
+            println!("violation: {v:?}");
+        }
     }
     if !report.is_feasible() {
         bail!("{} violation(s)", report.violations.len());
     }
-    println!("feasible, makespan {}", report.makespan);
+    if !args.json {
+        println!("feasible, makespan {}", report.makespan);
+    }
     Ok(())
 }
 
@@ -508,18 +528,25 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         threads: args.threads.max(1),
         ..SolveOptions::default()
     };
-    println!(
+    // With --json the table goes nowhere and the report is printed whole at the end.
+    let json = args.json;
+    let row = |line: String| {
+        if !json {
+            println!("{line}");
+        }
+    };
+    row(format!(
         "# {} {} instances, {} s each, {} threads, seed {}",
         args.kind,
         instances.len(),
         args.time_limit,
         options.threads,
         options.seed
-    );
-    println!(
+    ));
+    row(format!(
         "{:<10} {:>9} {:>10} {:>8}",
         "instance", "makespan", "best known", "gap %"
-    );
+    ));
     let limit = args.time_limit;
     let mut term = |_: &str| -> Box<dyn schedule::Termination> {
         let start = Instant::now();
@@ -529,14 +556,18 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         })
     };
     let report = schedule::bench::run_bench(&instances, &options, &mut term, &mut |r| {
-        println!(
+        row(format!(
             "{:<10} {:>9} {:>10} {:>8}",
             r.instance,
             r.makespan,
             r.best_known.map_or("-".into(), |b| b.to_string()),
             r.gap_percent.map_or("-".into(), |g| format!("{g:.2}"))
-        );
+        ));
     })?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
     println!("\n{:<10} {:>3} {:>10}", "group", "n", "mean gap %");
     for g in &report.groups {
         println!(
