@@ -236,3 +236,195 @@ async fn the_improver_judges_the_plan_in_force_and_proposes_only_past_its_margin
         Outcome::Nothing(why) => assert!(why.contains("beats"), "{why}"),
     }
 }
+
+/// Posts events as a test source at the plant clock.
+async fn post(app: &app::App, events: Vec<(String, EventKind)>) -> Vec<store::StoredEvent> {
+    let clock = app.store.state().await.clock.unwrap();
+    let who = live::agent("test-mes", &Scope::All);
+    let events: Vec<Event> = events
+        .into_iter()
+        .map(|(id, kind)| Event {
+            id: id.as_str().into(),
+            time: clock,
+            source: Some("test".into()),
+            kind,
+        })
+        .collect();
+    app::events::ingest(app, &who, &events).await.unwrap();
+    let ids: std::collections::BTreeSet<String> = events.iter().map(|e| e.id.to_string()).collect();
+    app.store
+        .events(store::EventFilter {
+            limit: store::MAX_PAGE,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| ids.contains(e.event.id.as_str()))
+        .collect()
+}
+
+/// The earliest start, in the candidate plan of `proposal`, of an operation that consumes
+/// `material` (minutes from the plan's horizon start, which is the problem's).
+async fn first_use(app: &app::App, proposal: &govern::Proposal, ops: &[String]) -> i64 {
+    let admin = Principal::new("ada", PrincipalKind::Person, Role::Admin, Scope::All);
+    let candidate = app::schedule::in_force::candidate(app, &admin, &proposal.id)
+        .await
+        .unwrap();
+    candidate
+        .schedule
+        .assignments
+        .iter()
+        .filter(|a| ops.contains(&a.op))
+        .map(|a| a.start)
+        .min()
+        .expect("the candidate places the consumers")
+}
+
+#[tokio::test]
+async fn a_hold_or_a_late_receipt_of_purchased_material_moves_its_consumers_after_the_receipt() {
+    let app = plant().await;
+    let catalog = sim::reference_catalog();
+    let problem = app::schedule::in_force::current_problem(&app)
+        .await
+        .unwrap();
+    let plan = app::schedule::in_force::in_force(&app)
+        .await
+        .unwrap()
+        .unwrap();
+    let start_of = |op: &str| {
+        plan.schedule
+            .assignments
+            .iter()
+            .find(|a| a.op == op)
+            .map(|a| a.start)
+    };
+    // A purchased material the plan in force uses within its first day, tracked because the
+    // simulated supplier announced receipts of it.
+    let purchased = |m: &str| {
+        catalog.material(&m.into()).is_some_and(|m| {
+            matches!(
+                m.kind,
+                model::MaterialKind::Raw | model::MaterialKind::Packaging
+            )
+        })
+    };
+    let material = problem
+        .operations
+        .iter()
+        .filter(|op| op.fixed.is_none() && start_of(&op.id).is_some_and(|s| s < 1440))
+        .flat_map(|op| op.consumes.iter().map(|c| c.material.clone()))
+        .find(|m| purchased(m))
+        .expect("planned work consumes a purchased material it expects receipts of");
+    let consumers: Vec<String> = problem
+        .operations
+        .iter()
+        .filter(|op| op.fixed.is_none() && op.consumes.iter().any(|c| c.material == material))
+        .map(|op| op.id.clone())
+        .collect();
+    let demand: f64 = problem
+        .operations
+        .iter()
+        .flat_map(|op| op.consumes.iter())
+        .filter(|c| c.material == material)
+        .map(|c| c.quantity)
+        .sum();
+    // The supplier's open receipts are replaced by one purchase order of ours, two days out,
+    // that covers all the demand.
+    let state = app.store.state().await;
+    let mut events: Vec<(String, EventKind)> = state
+        .receipts
+        .iter()
+        .filter(|(_, r)| r.is_open() && r.material.as_str() == material)
+        .map(|(id, _)| {
+            (
+                format!("cancel-{id}"),
+                EventKind::ReceiptCancelled {
+                    receipt: id.clone(),
+                    reason: Some("test".into()),
+                },
+            )
+        })
+        .collect();
+    let day = |d: i64| Timestamp(problem.horizon_start.0 + d * 86_400_000);
+    let expect = |at: Timestamp| EventKind::ReceiptExpected {
+        receipt: "TEST-PO/1".into(),
+        material: material.as_str().into(),
+        quantity: demand * 2.0 + 1.0,
+        expected: at,
+        supplier: Some("Chem Co".into()),
+        purchase_order: Some("TEST-PO".into()),
+    };
+    events.push(("expect-1".into(), expect(day(2))));
+    post(&app, events).await;
+    // Every lot of it on hand goes on hold: nothing may be used before the receipt.
+    let admin = Principal::new("ada", PrincipalKind::Person, Role::Admin, Scope::All);
+    let mut held = Vec::new();
+    for (id, lot) in &state.lots {
+        if lot.material.as_str() == material && lot.on_hand() > 0.0 {
+            app::quality::place_hold(
+                &app,
+                &admin,
+                app::quality::HoldRequest {
+                    item_kind: "lot".into(),
+                    item_id: id.to_string(),
+                    reason: "contamination suspected".into(),
+                },
+            )
+            .await
+            .unwrap();
+            held.push(id.to_string());
+        }
+    }
+    assert!(!held.is_empty(), "some {material} is on hand");
+    let before = start_of_first(&plan, &consumers);
+    assert!(
+        before < 2 * 1440,
+        "the plan in force uses {material} before the receipt"
+    );
+
+    // The hold: the classifier calls for a re-plan, whose plan uses nothing before the receipt.
+    let state = app.store.state().await;
+    let with_material: Vec<(String, String)> =
+        held.iter().map(|l| (l.clone(), material.clone())).collect();
+    let mut memory = live::Memory::from_state(&state);
+    let reactions = live::classify(&catalog, &state, &[], &with_material, &mut memory);
+    let [reaction @ Reaction::Materials { lots_held, .. }] = &reactions[..] else {
+        panic!("one materials reaction: {reactions:?}");
+    };
+    assert_eq!(lots_held.len(), held.len());
+    let proposal = proposed(
+        live::react::react(&app, &settings(), reaction)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(proposal.proposed_by, live::REPLAN_AGENT);
+    assert!(proposal.title.contains("held"), "{}", proposal.title);
+    assert!(first_use(&app, &proposal, &consumers).await >= 2 * 1440);
+
+    // The receipt slips two more days: a late receipt, and the consumers move after it.
+    let slipped = post(&app, vec![("expect-2".into(), expect(day(4)))]).await;
+    let state = app.store.state().await;
+    let reactions = live::classify(&catalog, &state, &slipped, &[], &mut memory);
+    let [reaction @ Reaction::Materials { late, .. }] = &reactions[..] else {
+        panic!("one materials reaction: {reactions:?}");
+    };
+    assert_eq!(late, &["TEST-PO/1"]);
+    let proposal = proposed(
+        live::react::react(&app, &settings(), reaction)
+            .await
+            .unwrap(),
+    );
+    assert!(proposal.title.contains("late"), "{}", proposal.title);
+    assert!(first_use(&app, &proposal, &consumers).await >= 4 * 1440);
+}
+
+fn start_of_first(plan: &app::schedule::in_force::PlanVersion, ops: &[String]) -> i64 {
+    plan.schedule
+        .assignments
+        .iter()
+        .filter(|a| ops.contains(&a.op))
+        .map(|a| a.start)
+        .min()
+        .expect("the plan places the consumers")
+}

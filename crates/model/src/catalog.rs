@@ -195,8 +195,14 @@ impl Catalog {
                 Some(unit) => unit_areas(unit),
                 None => order_areas(order),
             },
+            K::MemberAttendance { pool, .. } => self
+                .pool(pool)
+                .map(|p| p.areas.iter().cloned().collect())
+                .unwrap_or_default(),
             K::QualityResultRecorded { .. }
             | K::MaterialReceived { .. }
+            | K::ReceiptExpected { .. }
+            | K::ReceiptCancelled { .. }
             | K::MaterialShipped { .. } => BTreeSet::new(),
         }
     }

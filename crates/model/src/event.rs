@@ -147,13 +147,53 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
-    /// Purchased material arrived as a lot.
+    /// Purchased material arrived as a lot. It closes the expected receipt it names, or else
+    /// the open expected receipt of its material expected earliest (ties by receipt id), if
+    /// any: a delivery fulfils one expectation whole, whatever its quantity (a remainder still
+    /// to come is announced by a new `receipt_expected`).
     MaterialReceived {
         material: MaterialId,
         lot: LotId,
         quantity: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         supplier: Option<String>,
+        /// The expected receipt this delivery fulfils.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receipt: Option<ReceiptId>,
+    },
+    /// A delivery of purchased material is expected (a purchase order line, an ATP date).
+    /// A later `receipt_expected` with the same `receipt` replaces its quantity, time,
+    /// supplier and purchase order (the material stays); it stays open until a
+    /// `material_received` fulfils it or a `receipt_cancelled` withdraws it.
+    ReceiptExpected {
+        receipt: ReceiptId,
+        material: MaterialId,
+        quantity: f64,
+        /// When the delivery is expected to arrive.
+        expected: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supplier: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        purchase_order: Option<String>,
+    },
+    /// An expected receipt will not come.
+    ReceiptCancelled {
+        receipt: ReceiptId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A member of a pool (a certified person, a tank, a station) is absent, or present
+    /// again, from `from` (the event's time when left out). An absence lasts until `until`,
+    /// or until a later presence; `until` is refused on a presence (a member present stays
+    /// so until the next fact).
+    MemberAttendance {
+        pool: PoolId,
+        member: MemberId,
+        present: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Timestamp>,
     },
     /// An order consumed a quantity of a lot, or one serial item.
     MaterialConsumed {
@@ -223,7 +263,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every wire name of an event type, for filters and documentation.
-    pub const TYPE_NAMES: [&'static str; 12] = [
+    pub const TYPE_NAMES: [&'static str; 15] = [
         "order_released",
         "order_changed",
         "order_cancelled",
@@ -236,6 +276,9 @@ impl EventKind {
         "material_shipped",
         "quality_result_recorded",
         "operation_dispatched",
+        "receipt_expected",
+        "receipt_cancelled",
+        "member_attendance",
     ];
 
     /// The wire name of this event's type.
@@ -253,6 +296,9 @@ impl EventKind {
             EventKind::MaterialShipped { .. } => 9,
             EventKind::QualityResultRecorded { .. } => 10,
             EventKind::OperationDispatched { .. } => 11,
+            EventKind::ReceiptExpected { .. } => 12,
+            EventKind::ReceiptCancelled { .. } => 13,
+            EventKind::MemberAttendance { .. } => 14,
         };
         Self::TYPE_NAMES[index]
     }
@@ -291,6 +337,9 @@ mod tests {
             r#"{"type":"material_received","material":"m","lot":"l","quantity":1}"#,
             r#"{"type":"quality_result_recorded","characteristic":"c","value":1.5}"#,
             r#"{"type":"operation_dispatched","order":"o","step":1,"unit":"u"}"#,
+            r#"{"type":"receipt_expected","receipt":"PO-1/1","material":"m","quantity":5,"expected":"2026-03-02T06:00:00Z"}"#,
+            r#"{"type":"receipt_cancelled","receipt":"PO-1/1"}"#,
+            r#"{"type":"member_attendance","pool":"p","member":"m","present":false}"#,
         ];
         for text in samples {
             let kind: EventKind = serde_json::from_str(text).unwrap();
@@ -320,6 +369,6 @@ mod tests {
         let back: Event = serde_json::from_str(&json).unwrap();
         assert_eq!(back, event);
         assert_eq!(back.kind.type_name(), "operation_dispatched");
-        assert_eq!(EventKind::TYPE_NAMES.last(), Some(&"operation_dispatched"));
+        assert!(EventKind::TYPE_NAMES.contains(&"operation_dispatched"));
     }
 }

@@ -124,6 +124,8 @@ string_id! {
     LotId;
     /// A serial number of one discrete item.
     SerialId;
+    /// An expected delivery of purchased material (a purchase order line).
+    ReceiptId;
     /// An inspection plan.
     InspectionPlanId;
     /// A measured characteristic inside an inspection plan.

@@ -20,6 +20,7 @@ pub mod plant;
 pub mod rng;
 pub mod schema;
 pub mod state;
+pub mod supply;
 pub mod time;
 pub mod wire;
 
@@ -28,4 +29,5 @@ pub use event::{EquipmentState, Event, EventKind};
 pub use ids::*;
 pub use plant::*;
 pub use state::{EventError, LotState, OrderState, PlantState, SerialState, UnitState};
+pub use supply::{Attendance, ExpectedReceipt, ReceiptStatus};
 pub use time::{TimeParseError, Timestamp};

@@ -14,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::event::{EquipmentState, Event, EventKind};
 use crate::ids::*;
 use crate::plant::{Mode, OrderStatus, ProductionOrder, Routing, Step};
+use crate::supply::{AttendanceBook, ExpectedReceipt};
 use crate::time::Timestamp;
 
 /// Why an event cannot be applied.
@@ -111,6 +112,13 @@ pub struct PlantState {
     pub events_applied: u64,
     /// Time of the latest event applied.
     pub clock: Option<Timestamp>,
+    /// Deliveries of purchased material announced by `receipt_expected`, open or closed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub receipts: BTreeMap<ReceiptId, ExpectedReceipt>,
+    /// The latest attendance fact of each pool member that has one (members without one are
+    /// present).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attendance: AttendanceBook,
 }
 
 impl PlantState {
@@ -167,11 +175,19 @@ impl PlantState {
                     return Err(fail("unit", format!("unit `{unit}` does not exist")));
                 }
             }
-            EventKind::MaterialReceived { .. }
-            | EventKind::MaterialConsumed { .. }
+            EventKind::MaterialReceived { .. } => {
+                self.check_material_event(catalog, &event.kind, &fail)?;
+                self.check_supply_event(catalog, &event.kind, &fail)?;
+            }
+            EventKind::MaterialConsumed { .. }
             | EventKind::MaterialProduced { .. }
             | EventKind::MaterialShipped { .. } => {
                 self.check_material_event(catalog, &event.kind, &fail)?;
+            }
+            EventKind::ReceiptExpected { .. }
+            | EventKind::ReceiptCancelled { .. }
+            | EventKind::MemberAttendance { .. } => {
+                self.check_supply_event(catalog, &event.kind, &fail)?;
             }
             EventKind::QualityResultRecorded { .. } => {
                 self.check_quality_result(catalog, &event.kind, &fail)?;
@@ -548,10 +564,16 @@ impl PlantState {
                 unit_state.state = *new_state;
                 unit_state.since = unit_state.since.max(event.time);
             }
-            EventKind::MaterialReceived { .. }
-            | EventKind::MaterialConsumed { .. }
+            EventKind::MaterialReceived { .. } => {
+                self.fold_material_event(&event.kind);
+                self.fold_supply_event(event);
+            }
+            EventKind::MaterialConsumed { .. }
             | EventKind::MaterialProduced { .. }
             | EventKind::MaterialShipped { .. } => self.fold_material_event(&event.kind),
+            EventKind::ReceiptExpected { .. }
+            | EventKind::ReceiptCancelled { .. }
+            | EventKind::MemberAttendance { .. } => self.fold_supply_event(event),
             EventKind::QualityResultRecorded { characteristic, .. } => {
                 *self
                     .quality_results
@@ -709,7 +731,7 @@ impl PlantState {
 }
 
 /// Builds the error for one field of the event being checked.
-type Fail<'a> = dyn Fn(&str, String) -> EventError + 'a;
+pub(crate) type Fail<'a> = dyn Fn(&str, String) -> EventError + 'a;
 
 /// The material exists in the catalog.
 fn known_material(

@@ -28,6 +28,11 @@ fn one_of_each() -> Vec<Value> {
             "customer": "C"}),
         json!({"type": "quality_result_recorded", "characteristic": "c", "value": 1.5, "sample": 3}),
         json!({"type": "operation_dispatched", "order": "MO-1", "step": 1, "unit": "U"}),
+        json!({"type": "receipt_expected", "receipt": "PO-1/1", "material": "M", "quantity": 5.0,
+            "expected": t, "supplier": "S", "purchase_order": "PO-1"}),
+        json!({"type": "receipt_cancelled", "receipt": "PO-1/1", "reason": "r"}),
+        json!({"type": "member_attendance", "pool": "P", "member": "m", "present": false,
+            "from": t, "until": "2026-03-02T14:00:00Z"}),
     ];
     kinds
         .into_iter()

@@ -17,15 +17,21 @@ pub struct SimOutput {
     pub truth: GroundTruth,
     pub summary: Summary,
     /// Purchased-material receipts the run scheduled (its open purchase orders), in due
-    /// order: the ATP dates a scheduler may know in advance. Each arrives as a
-    /// `material_received` event at `due`.
+    /// order: the ATP dates a scheduler may know in advance. Each is
+    /// announced by a `receipt_expected` promising `due` and arrives as a
+    /// `material_received` naming it at `arrived` (later than `due` when it was late).
     pub purchasing: Vec<PurchaseReceipt>,
 }
 
 /// One scheduled delivery of purchased material.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PurchaseReceipt {
+    /// The expected receipt's id in the events.
+    pub receipt: model::ReceiptId,
+    /// When the supplier promised it.
     pub due: Timestamp,
+    /// When it arrived.
+    pub arrived: Timestamp,
     pub material: model::MaterialId,
     pub quantity: f64,
     pub supplier: String,

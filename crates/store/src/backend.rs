@@ -260,6 +260,10 @@ pub(crate) struct Projection<'a> {
     pub units: Vec<UnitRow<'a>>,
     pub lots: Vec<MaterialRow<'a>>,
     pub serials: Vec<MaterialRow<'a>>,
+    /// Expected receipts, by receipt id with their material.
+    pub receipts: Vec<MaterialRow<'a>>,
+    /// Attendance, one row per pool.
+    pub attendance: Vec<BodyRow<'a>>,
     pub counters: Vec<(String, i64)>,
 }
 
@@ -294,6 +298,12 @@ pub(crate) struct UnitRow<'a> {
 
 /// A lot or serial row.
 #[derive(Debug)]
+pub(crate) struct BodyRow<'a> {
+    pub id: &'a str,
+    pub body: String,
+}
+
+#[derive(Debug)]
 pub(crate) struct MaterialRow<'a> {
     pub id: &'a str,
     pub material: &'a str,
@@ -319,6 +329,8 @@ pub(crate) enum Table {
     Units,
     Lots,
     Serials,
+    Receipts,
+    Attendance,
     Counters,
 }
 

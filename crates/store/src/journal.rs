@@ -11,8 +11,9 @@
 use std::collections::BTreeSet;
 
 use model::{
-    CharacteristicId, Event, EventKind, LotId, LotState, OrderId, OrderState, PlantState, SerialId,
-    SerialState, Timestamp, UnitId, UnitState,
+    Attendance, CharacteristicId, Event, EventKind, ExpectedReceipt, LotId, LotState, MaterialId,
+    MemberId, OrderId, OrderState, PlantState, PoolId, ReceiptId, SerialId, SerialState, Timestamp,
+    UnitId, UnitState,
 };
 
 /// A state entry an event may write.
@@ -23,6 +24,12 @@ pub(crate) enum Key<'a> {
     Lot(&'a LotId),
     Serial(&'a SerialId),
     Quality(&'a CharacteristicId),
+    Receipt(&'a ReceiptId),
+    /// Every expected receipt of a material: a delivery that names no receipt closes the
+    /// oldest open one, which only the state knows.
+    ReceiptsOf(&'a MaterialId),
+    /// The attendance of a pool's members.
+    Pool(&'a PoolId),
 }
 
 /// Calls `f` with every entry `event` may write (besides the counters every event writes).
@@ -35,7 +42,13 @@ pub(crate) fn keys<'a>(event: &'a Event, mut f: impl FnMut(Key<'a>)) {
         | EventKind::OperationCompleted { order, .. }
         | EventKind::OperationDispatched { order, .. } => f(Key::Order(order)),
         EventKind::EquipmentStateChanged { unit, .. } => f(Key::Unit(unit)),
-        EventKind::MaterialReceived { lot, .. } => f(Key::Lot(lot)),
+        EventKind::MaterialReceived { lot, material, .. } => {
+            f(Key::Lot(lot));
+            f(Key::ReceiptsOf(material));
+        }
+        EventKind::ReceiptExpected { receipt, .. }
+        | EventKind::ReceiptCancelled { receipt, .. } => f(Key::Receipt(receipt)),
+        EventKind::MemberAttendance { pool, .. } => f(Key::Pool(pool)),
         EventKind::MaterialConsumed { lot, serial, .. } => {
             if let Some(lot) = lot {
                 f(Key::Lot(lot));
@@ -57,12 +70,29 @@ pub(crate) fn keys<'a>(event: &'a Event, mut f: impl FnMut(Key<'a>)) {
     }
 }
 
+/// The expected receipts of `material`.
+pub(crate) fn receipts_of<'a>(
+    state: &'a PlantState,
+    material: &'a MaterialId,
+) -> impl Iterator<Item = (&'a ReceiptId, &'a ExpectedReceipt)> {
+    state
+        .receipts
+        .iter()
+        .filter(move |(_, r)| &r.material == material)
+}
+
 enum Saved {
     Order(OrderId, Option<OrderState>),
     Unit(UnitId, Option<UnitState>),
     Lot(LotId, Option<LotState>),
     Serial(SerialId, Option<SerialState>),
     Quality(CharacteristicId, Option<u64>),
+    Receipt(ReceiptId, Option<ExpectedReceipt>),
+    ReceiptsOf(MaterialId, Vec<(ReceiptId, ExpectedReceipt)>),
+    Pool(
+        PoolId,
+        Option<std::collections::BTreeMap<MemberId, Attendance>>,
+    ),
     Counters(u64, Option<Timestamp>),
 }
 
@@ -86,6 +116,14 @@ impl Journal {
                 Key::Quality(id) => {
                     Saved::Quality(id.clone(), state.quality_results.get(id).copied())
                 }
+                Key::Receipt(id) => Saved::Receipt(id.clone(), state.receipts.get(id).cloned()),
+                Key::ReceiptsOf(material) => Saved::ReceiptsOf(
+                    material.clone(),
+                    receipts_of(state, material)
+                        .map(|(id, r)| (id.clone(), r.clone()))
+                        .collect(),
+                ),
+                Key::Pool(id) => Saved::Pool(id.clone(), state.attendance.get(id).cloned()),
             };
             self.saved.push(saved);
         });
@@ -110,6 +148,12 @@ impl Journal {
                 Saved::Lot(k, v) => put(&mut state.lots, k, v),
                 Saved::Serial(k, v) => put(&mut state.serials, k, v),
                 Saved::Quality(k, v) => put(&mut state.quality_results, k, v),
+                Saved::Receipt(k, v) => put(&mut state.receipts, k, v),
+                Saved::ReceiptsOf(material, saved) => {
+                    state.receipts.retain(|_, r| r.material != material);
+                    state.receipts.extend(saved);
+                }
+                Saved::Pool(k, v) => put(&mut state.attendance, k, v),
                 Saved::Counters(applied, clock) => {
                     state.events_applied = applied;
                     state.clock = clock;
@@ -132,6 +176,10 @@ pub(crate) struct Touched {
     pub lots: BTreeSet<LotId>,
     pub serials: BTreeSet<SerialId>,
     pub quality: BTreeSet<CharacteristicId>,
+    pub receipts: BTreeSet<ReceiptId>,
+    /// Materials whose every expected receipt is rewritten.
+    pub receipt_materials: BTreeSet<MaterialId>,
+    pub pools: BTreeSet<PoolId>,
 }
 
 impl Touched {
@@ -151,6 +199,15 @@ impl Touched {
             }
             Key::Quality(id) => {
                 self.quality.insert(id.clone());
+            }
+            Key::Receipt(id) => {
+                self.receipts.insert(id.clone());
+            }
+            Key::ReceiptsOf(material) => {
+                self.receipt_materials.insert(material.clone());
+            }
+            Key::Pool(id) => {
+                self.pools.insert(id.clone());
             }
         });
     }

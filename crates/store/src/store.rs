@@ -55,7 +55,7 @@ pub(crate) use crate::write::decode_stored;
 pub const MAX_PAGE: u32 = 10_000;
 
 /// Layout version of the projection tables; a mismatch at open triggers a rebuild.
-pub(crate) const PROJECTION_VERSION: i64 = 1;
+pub(crate) const PROJECTION_VERSION: i64 = 2;
 
 /// The persistent plant, event log, projections and audit trail. Cheap to clone (all clones
 /// share one database and one in-memory state).
@@ -540,6 +540,14 @@ impl Store {
         for (id, body) in backend.projection_rows(Table::Serials).await? {
             let value = serde_json::from_str(&body).map_err(|_| parse("serials", &id, &body))?;
             state.serials.insert(id.into(), value);
+        }
+        for (id, body) in backend.projection_rows(Table::Receipts).await? {
+            let value = serde_json::from_str(&body).map_err(|_| parse("receipts", &id, &body))?;
+            state.receipts.insert(id.into(), value);
+        }
+        for (id, body) in backend.projection_rows(Table::Attendance).await? {
+            let value = serde_json::from_str(&body).map_err(|_| parse("attendance", &id, &body))?;
+            state.attendance.insert(id.into(), value);
         }
         for (name, value) in backend.projection_rows(Table::Counters).await? {
             let number: i64 = value

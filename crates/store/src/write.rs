@@ -15,7 +15,7 @@ use model::{Catalog, Event, PlantState, Priority, Timestamp};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::backend::{EventRow, MaterialRow, OrderRow, Projection, UnitRow, Write};
+use crate::backend::{BodyRow, EventRow, MaterialRow, OrderRow, Projection, UnitRow, Write};
 use crate::error::{Result, StoreError};
 use crate::journal::{Journal, Touched};
 use crate::store::{Inner, PROJECTION_VERSION, corrupt, now_ms};
@@ -82,6 +82,29 @@ pub(crate) fn projection<'a>(
             body: to_json(s),
         }
     });
+    let receipt_row = |id: &'a model::ReceiptId, r: &'a model::ExpectedReceipt| MaterialRow {
+        id: id.as_str(),
+        material: r.material.as_str(),
+        body: to_json(r),
+    };
+    let mut receipts = rows(&state.receipts, touched.map(|t| &t.receipts), receipt_row);
+    if let Some(t) = touched {
+        // A delivery naming no receipt closes one the state chose: rewrite every receipt of
+        // its material (the few a material has open or closed).
+        for material in &t.receipt_materials {
+            receipts.extend(
+                crate::journal::receipts_of(state, material)
+                    .filter(|(id, _)| !t.receipts.contains(*id))
+                    .map(|(id, r)| receipt_row(id, r)),
+            );
+        }
+    }
+    let attendance = rows(&state.attendance, touched.map(|t| &t.pools), |id, a| {
+        BodyRow {
+            id: id.as_str(),
+            body: to_json(a),
+        }
+    });
     let mut counters: Vec<(String, i64)> = rows(
         &state.quality_results,
         touched.map(|t| &t.quality),
@@ -100,6 +123,8 @@ pub(crate) fn projection<'a>(
         units,
         lots,
         serials,
+        receipts,
+        attendance,
         counters,
     }
 }

@@ -13,6 +13,9 @@
 //!   crew of a running step is already at work: the step holds no pool itself, the pools it
 //!   uses have that much less capacity (a dip) from minute 0 until its planned end (it
 //!   started in the past, outside the horizon's shift windows);
+//! - a pool member absent (the state's attendance: `member_attendance`) lowers by one the
+//!   capacity of its pool, and of each certified sub-pool it counts in, over the part of its
+//!   absence inside the horizon; crews and absences together become the pool's dips;
 //! - intermediate materials are tracked: stock on hand from the lots, produced at the end of
 //!   their orders, consumed at the start of the steps that use them. Purchased materials are
 //!   tracked when receipts (ATP dates) are given for them. Lots the caller names as held
@@ -26,7 +29,10 @@ use model::{
     StepDuration, Timestamp, UnitId,
 };
 
+use self::dips::{Taken, capacity_dips, running_crews};
 use super::problem::*;
+
+mod dips;
 
 /// Inputs of the mapping besides the catalog and the state.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,7 +139,9 @@ pub fn problem_from_model(
         orders.push(cx.order(&os.order));
         cx.operations(os, &tracked, &mut pools, &mut operations)?;
     }
-    running_crews(&mut operations, &mut pools);
+    let mut taken = running_crews(&mut operations);
+    cx.absences(&pools, &mut taken);
+    capacity_dips(taken, &mut pools);
     if options.assume_intermediate_stock {
         assume_intermediate_stock(&operations, &mut tracked);
     }
@@ -458,6 +466,51 @@ impl<'a> Mapping<'a> {
             .count() as u32
     }
 
+    /// The absences of pool members over the horizon, as capacity taken from their pool and
+    /// from every certified sub-pool of it (`pool/cert>=level`) they count in.
+    fn absences(
+        &self,
+        pools: &BTreeMap<String, PoolSpec>,
+        taken: &mut BTreeMap<String, Vec<Taken>>,
+    ) {
+        let h = self.options.horizon_minutes;
+        for (pool_id, member_id, from, until) in self.state.absences() {
+            let start = self.rel(from).max(0);
+            let end = until.map_or(h, |u| self.rel(u)).min(h);
+            let (Some(pool), true) = (self.catalog.pool(pool_id), end > start) else {
+                continue;
+            };
+            let Some(member) = pool.members.iter().find(|m| &m.id == member_id) else {
+                continue;
+            };
+            let prefix = format!("{}/", pool.id);
+            let counts_in = |id: &str| {
+                if id == pool.id.as_str() {
+                    return true;
+                }
+                let Some((cert, level)) = id
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.rsplit_once(">="))
+                else {
+                    return false;
+                };
+                let level: u8 = level.parse().unwrap_or(u8::MAX);
+                member.certifications.iter().any(|c| {
+                    c.certification.as_str() == cert
+                        && c.level >= level
+                        && c.expires.is_none_or(|e| e > self.options.start)
+                })
+            };
+            for id in pools.keys().filter(|id| counts_in(id)) {
+                taken.entry(id.clone()).or_default().push(Taken {
+                    start,
+                    end,
+                    quantity: 1,
+                });
+            }
+        }
+    }
+
     /// The running step fixed on its current unit since the unit's state changed (not after
     /// now), when that unit is one of its alternatives.
     fn running_on(&self, os: &OrderState, alternatives: &[AltSpec]) -> Option<Fixed> {
@@ -573,124 +626,5 @@ fn assume_intermediate_stock(
                 spec.initial += -(supply + b);
             }
         }
-    }
-}
-
-/// Moves the pool uses of running operations into capacity dips over `[0, end)` (their end
-/// on the unit they run on): a running step started before minute 0, where no pool window
-/// is, and may run through a shift change, yet its crew stays on it until it ends. Dips of
-/// several running steps on one pool are summed into non-overlapping steps.
-fn running_crews(operations: &mut [OperationSpec], pools: &mut BTreeMap<String, PoolSpec>) {
-    let mut held: BTreeMap<String, Vec<(i64, u32)>> = BTreeMap::new();
-    for op in operations.iter_mut() {
-        let Some(fixed) = op.fixed.as_ref().filter(|f| f.in_progress) else {
-            continue;
-        };
-        let end = op
-            .alternatives
-            .iter()
-            .find(|a| a.unit == fixed.unit)
-            .and_then(|a| a.duration(op.quantity))
-            .map_or(fixed.start, |d| fixed.start + d);
-        for use_ in std::mem::take(&mut op.pools) {
-            if end > 0 {
-                held.entry(use_.pool)
-                    .or_default()
-                    .push((end, use_.quantity));
-            }
-        }
-    }
-    for (pool, mut uses) in held {
-        let Some(spec) = pools.get_mut(&pool) else {
-            continue;
-        };
-        uses.sort_unstable();
-        let mut taken: u32 = uses.iter().map(|(_, q)| q).sum();
-        let mut from = 0;
-        for (end, quantity) in uses {
-            if end > from {
-                spec.dips.push(CapacityDip {
-                    start: from,
-                    end,
-                    capacity: spec.capacity.saturating_sub(taken),
-                });
-                from = end;
-            }
-            taken -= quantity;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn running(id: &str, start: i64, minutes: i64, pools: &[(&str, u32)]) -> OperationSpec {
-        OperationSpec {
-            id: id.into(),
-            order: id.into(),
-            release: None,
-            predecessors: Vec::new(),
-            alternatives: vec![AltSpec {
-                unit: "U".into(),
-                minutes: Some(minutes),
-                items_per_hour: None,
-                setup_minutes: 0,
-            }],
-            quantity: 1.0,
-            product: None,
-            family: None,
-            attributes: BTreeMap::new(),
-            pools: pools
-                .iter()
-                .map(|(pool, quantity)| PoolUse {
-                    pool: (*pool).into(),
-                    quantity: *quantity,
-                })
-                .collect(),
-            consumes: Vec::new(),
-            produces: Vec::new(),
-            fixed: Some(Fixed {
-                unit: "U".into(),
-                start,
-                in_progress: true,
-            }),
-            cip_before: false,
-        }
-    }
-
-    #[test]
-    fn running_crews_become_summed_dips_until_each_step_ends() {
-        let pool = PoolSpec {
-            id: "P".into(),
-            description: None,
-            capacity: 5,
-            availability: None,
-            dips: Vec::new(),
-        };
-        let mut pools: BTreeMap<String, PoolSpec> = [("P".to_owned(), pool)].into();
-        let mut ops = vec![
-            running("A", -30, 90, &[("P", 2)]),
-            running("B", -10, 40, &[("P", 1)]),
-            // Overran: it should have ended before minute 0, and holds nothing.
-            running("C", -100, 20, &[("P", 3)]),
-        ];
-        running_crews(&mut ops, &mut pools);
-        assert!(ops.iter().all(|op| op.pools.is_empty()));
-        assert_eq!(
-            pools["P"].dips,
-            [
-                CapacityDip {
-                    start: 0,
-                    end: 30,
-                    capacity: 2
-                },
-                CapacityDip {
-                    start: 30,
-                    end: 60,
-                    capacity: 3
-                },
-            ]
-        );
     }
 }

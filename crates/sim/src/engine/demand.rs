@@ -9,6 +9,13 @@ use model::*;
 
 use super::*;
 
+/// How long before its promised time a purchased receipt is announced.
+const RECEIPT_NOTICE: i64 = 3 * DAY;
+/// How long before the promised time a supplier warns of a late delivery, when it does.
+const SLIP_NOTICE: i64 = 12 * HOUR;
+/// The share of deliveries (after the opening lots) that arrive late.
+const LATE_SHARE: f64 = 0.2;
+
 impl Sim<'_> {
     /// Rush orders arriving as a Poisson stream, for finished products; their produced
     /// inputs are replenished by make-to-stock orders when they would run short.
@@ -193,7 +200,8 @@ impl Sim<'_> {
         }
     }
 
-    /// Purchased material arrives in lots: an opening lot at the start and then one lot
+    /// Purchased material arrives in lots, each announced by a `receipt_expected` three
+    /// days ahead (or when it is ordered) and named by its `material_received`: an opening lot at the start and then one lot
     /// per material every three days (the day before each window), sized from the order
     /// book's requirements with a 20% margin.
     pub(super) fn plan_receipts(&mut self) {
@@ -219,7 +227,9 @@ impl Sim<'_> {
             } else {
                 self.start + b * WINDOW - 17 * HOUR
             };
-            if t > self.end {
+            // Announced within the run, even when it arrives after it: a longer run of the
+            // same seed has the same past.
+            if t - RECEIPT_NOTICE > self.end {
                 continue;
             }
             self.schedule_receipt(t, &material, qty * 1.2, false);
@@ -247,14 +257,54 @@ impl Sim<'_> {
             .bytes()
             .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
         let r = self.receipts.len();
+        // Named by what it is, not by its place in the list, which a longer run changes.
+        let name = if expedited {
+            format!("X{:04}-{material}", self.next_id("expedite"))
+        } else {
+            format!("{}-{material}", date_code(t))
+        };
+        // The opening lots are on hand at the start; any later delivery may be late.
+        let (delay, notice) = if t > self.start {
+            receipt_delay(&mut Rng::derive(self.seed, &format!("receipt:{name}")))
+        } else {
+            (0, false)
+        };
         self.receipts.push(Receipt {
+            id: format!("RCV-{name}").into(),
+            purchase_order: format!("PO-{name}"),
             time: t,
+            arrives: t + delay,
             expedited,
             material: material.clone(),
             quantity,
             supplier: suppliers[h % suppliers.len()].to_owned(),
         });
-        self.push(t, Ev::Receipt(r));
+        // Announced a window ahead (or as soon as ordered), before the delivery itself.
+        let announced = (t - RECEIPT_NOTICE).max(self.now).max(self.start);
+        self.push(announced, Ev::Announce(r));
+        if notice {
+            self.push((t - SLIP_NOTICE).max(announced), Ev::Slip(r));
+        }
+        self.push(t + delay, Ev::Receipt(r));
+    }
+
+    /// The supplier's `receipt_expected` for receipt `r`: its promised time, or when it
+    /// `slipped`, the time it will really come.
+    pub(super) fn announce(&mut self, r: usize, slipped: bool) {
+        let receipt = &self.receipts[r];
+        let expected = if slipped {
+            receipt.arrives
+        } else {
+            receipt.time
+        };
+        self.emit(EventKind::ReceiptExpected {
+            receipt: receipt.id.clone(),
+            material: receipt.material.clone(),
+            quantity: receipt.quantity,
+            expected: Timestamp(expected),
+            supplier: Some(receipt.supplier.clone()),
+            purchase_order: Some(receipt.purchase_order.clone()),
+        });
     }
 
     /// An order that was not in the book: release it, expedite its purchased inputs and
@@ -347,4 +397,16 @@ impl Sim<'_> {
             balance += quantity * routing.expected_yield;
         }
     }
+}
+
+/// Whether a delivery is late, by how long, and whether the supplier says so ahead:
+/// [`LATE_SHARE`] of deliveries come 4 to 48 hours late, half of them announced again
+/// [`SLIP_NOTICE`] before the promised time, the rest simply overdue. Drawn from a generator
+/// of the receipt's own, so one receipt's luck does not depend on how many came before.
+fn receipt_delay(rng: &mut Rng) -> (i64, bool) {
+    if !rng.chance(LATE_SHARE) {
+        return (0, false);
+    }
+    let hours = 4 + rng.below(45) as i64;
+    (hours * HOUR, rng.chance(0.5))
 }

@@ -39,6 +39,10 @@ pub(crate) const SKILL_FACTORS: [f64; 3] = [1.6, 1.0, 0.7];
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Release(usize),
+    /// A purchased receipt is announced (`receipt_expected` at its promised time).
+    Announce(usize),
+    /// The supplier says a late receipt will come later (`receipt_expected` again).
+    Slip(usize),
     Receipt(usize),
     Arrival(usize),
     BlackoutStart(usize, usize),
@@ -177,7 +181,13 @@ struct Stock {
 }
 
 struct Receipt {
+    /// The expected receipt's id and its purchase order.
+    id: ReceiptId,
+    purchase_order: String,
+    /// When the supplier promised it.
     time: i64,
+    /// When it really arrives (later than `time` for a late delivery).
+    arrives: i64,
     expedited: bool,
     material: MaterialId,
     quantity: f64,
@@ -617,12 +627,15 @@ impl<'a> Sim<'a> {
                 let order = self.arrivals[a].clone();
                 self.arrive(order, 0);
             }
+            Ev::Announce(r) => self.announce(r, false),
+            Ev::Slip(r) => self.announce(r, true),
             Ev::Receipt(r) => {
                 let receipt = &self.receipts[r];
-                let (material, quantity, supplier) = (
+                let (material, quantity, supplier, id) = (
                     receipt.material.clone(),
                     receipt.quantity,
                     receipt.supplier.clone(),
+                    receipt.id.clone(),
                 );
                 let n = self.next_id("receipt");
                 let lot: LotId = format!("PL-{}-{}-{n:04}", date_code(self.now), material).into();
@@ -640,6 +653,7 @@ impl<'a> Sim<'a> {
                     lot,
                     quantity,
                     supplier: Some(supplier),
+                    receipt: Some(id),
                 });
             }
             Ev::BlackoutStart(u, b) => {
@@ -732,9 +746,11 @@ impl<'a> Sim<'a> {
             purchasing: self
                 .receipts
                 .iter()
-                .filter(|r| r.time <= end)
+                .filter(|r| r.arrives <= end)
                 .map(|r| PurchaseReceipt {
+                    receipt: r.id.clone(),
                     due: Timestamp(r.time),
+                    arrived: Timestamp(r.arrives),
                     material: r.material.clone(),
                     quantity: r.quantity,
                     supplier: r.supplier.clone(),

@@ -9,8 +9,8 @@ use sqlx::{Row, SqliteConnection};
 use super::{Sqlite, Tx};
 use crate::audit::RawRecord;
 use crate::backend::{
-    AuditSince, EventQuery, EventRow, EventRowRead, Loaded, LogStore, LogTx, MaterialRow, OrderRow,
-    Projection, RawCounts, Table, UnitRow, Write,
+    AuditSince, BodyRow, EventQuery, EventRow, EventRowRead, Loaded, LogStore, LogTx, MaterialRow,
+    OrderRow, Projection, RawCounts, Table, UnitRow, Write,
 };
 use crate::error::{Context, Result};
 
@@ -168,6 +168,8 @@ impl LogStore for Sqlite {
             Table::Units => "SELECT id, body FROM units ORDER BY id",
             Table::Lots => "SELECT id, body FROM lots ORDER BY id",
             Table::Serials => "SELECT id, body FROM serials ORDER BY id",
+            Table::Receipts => "SELECT id, body FROM receipts ORDER BY id",
+            Table::Attendance => "SELECT id, body FROM attendance ORDER BY id",
             Table::Counters => "SELECT name, CAST(value AS TEXT) FROM counters ORDER BY name",
         };
         sqlx::query(sql)
@@ -428,6 +430,13 @@ impl BindRow for MaterialRow<'_> {
     }
 }
 
+impl BindRow for BodyRow<'_> {
+    const COLUMNS: usize = 2;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query.bind(self.id).bind(self.body.as_str())
+    }
+}
+
 impl BindRow for (String, i64) {
     const COLUMNS: usize = 2;
     fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
@@ -485,7 +494,15 @@ async fn insert_rows<R: BindRow>(
 
 async fn write_projection(conn: &mut SqliteConnection, p: &Projection<'_>) -> Result<()> {
     if p.replace_all {
-        for table in ["orders", "units", "lots", "serials", "counters"] {
+        for table in [
+            "orders",
+            "units",
+            "lots",
+            "serials",
+            "receipts",
+            "attendance",
+            "counters",
+        ] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
                 .await
@@ -511,7 +528,11 @@ async fn write_projection(conn: &mut SqliteConnection, p: &Projection<'_>) -> Re
         CONTEXT,
     )
     .await?;
-    for (table, rows) in [("lots", &p.lots), ("serials", &p.serials)] {
+    for (table, rows) in [
+        ("lots", &p.lots),
+        ("serials", &p.serials),
+        ("receipts", &p.receipts),
+    ] {
         insert_rows(
             conn,
             &format!("INSERT INTO {table} (id, material, body)"),
@@ -521,6 +542,14 @@ async fn write_projection(conn: &mut SqliteConnection, p: &Projection<'_>) -> Re
         )
         .await?;
     }
+    insert_rows(
+        conn,
+        "INSERT INTO attendance (id, body)",
+        "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+        &p.attendance,
+        CONTEXT,
+    )
+    .await?;
     insert_rows(
         conn,
         "INSERT INTO counters (name, value)",

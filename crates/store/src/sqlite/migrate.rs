@@ -16,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::error::Result;
 
 /// `(version, description, SQL)` of every migration, in version order.
-const MIGRATIONS: [(i64, &str, &str); 7] = [
+const MIGRATIONS: [(i64, &str, &str); 8] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -40,6 +40,11 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
     ),
     (30, "trace", include_str!("../../migrations/0030_trace.sql")),
     (40, "plans", include_str!("../../migrations/0040_plans.sql")),
+    (
+        41,
+        "supply",
+        include_str!("../../migrations/0041_supply.sql"),
+    ),
 ];
 
 /// The embedded migrations, as sqlx reads a migration directory.

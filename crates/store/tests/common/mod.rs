@@ -92,6 +92,7 @@ pub struct Gen {
     all_orders: Vec<String>,
     lots: Vec<(String, &'static str)>,
     serials: Vec<String>,
+    receipts: u64,
     /// Relative weights: release, progress, change/cancel, equipment, material, quality.
     pub weights: [u32; 6],
 }
@@ -108,6 +109,7 @@ impl Gen {
             all_orders: vec!["O-INIT".into()],
             lots: Vec::new(),
             serials: Vec::new(),
+            receipts: 0,
             weights: [2, 4, 1, 2, 3, 3],
         }
     }
@@ -272,6 +274,19 @@ impl Gen {
 
     fn material(&mut self) -> Option<EventKind> {
         match self.rng.below(4) {
+            0 if self.rng.chance(0.5) => {
+                // A fresh expected receipt; the deliveries below, naming none, close the
+                // oldest open one (a journal entry the state chooses).
+                self.receipts += 1;
+                Some(EventKind::ReceiptExpected {
+                    receipt: format!("{}-R{}", self.prefix, self.receipts).into(),
+                    material: "RAW".into(),
+                    quantity: 1000.0,
+                    expected: Timestamp(3_600_000 * self.rng.below(1000) as i64),
+                    supplier: None,
+                    purchase_order: None,
+                })
+            }
             0 => {
                 let lot = format!("{}-L{}", self.prefix, self.lots.len() + 1);
                 self.lots.push((lot.clone(), "RAW"));
@@ -280,6 +295,7 @@ impl Gen {
                     lot: lot.into(),
                     quantity: 1000.0,
                     supplier: Some("Chem Co".into()),
+                    receipt: None,
                 })
             }
             1 => {

@@ -237,16 +237,19 @@ pub async fn react(
         Reaction::Materials {
             materials,
             lots_held,
+            late,
             ..
         } => {
             let iterations = settings.replan_iterations;
             let net = settings.safety_net_seconds;
             let (repaired, problem) =
                 blocking(move || repaired(&problem, &current, seed, iterations, net)).await?;
-            let what = if lots_held.is_empty() {
-                format!("material {} received", listed(materials))
-            } else {
+            let what = if !lots_held.is_empty() {
                 format!("lot(s) {} held", listed(lots_held))
+            } else if !late.is_empty() {
+                format!("receipt(s) {} late", listed(late))
+            } else {
+                format!("material {} received", listed(materials))
             };
             propose(
                 app,

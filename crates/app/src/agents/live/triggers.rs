@@ -5,10 +5,17 @@
 //! in force already reflects are not triggers: those the governor wrote when a proposal was
 //! applied (source [`GOVERNOR_SOURCE`]), dispatches, and the shop floor's own progress
 //! (operations started and completed, quality results, consumption, production, shipments).
+//!
+//! A receipt is late when a `receipt_expected` moves an expected receipt later than it was
+//! last seen, when one is cancelled, or when the plant clock passes its expected time before
+//! it is received; a late receipt of material open work consumes is a `Materials` reaction.
+//! A receipt announced for the first time, or moved earlier, is none: it only adds supply.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use model::{Catalog, EquipmentState, EventKind, MaterialId, OrderStatus, PlantState, Priority};
+use model::{
+    Catalog, EquipmentState, EventKind, MaterialId, OrderStatus, PlantState, Priority, Timestamp,
+};
 use store::StoredEvent;
 
 /// The source the simulated MES sink gives the events it appends for an applied proposal
@@ -32,11 +39,14 @@ pub enum Reaction {
         rush: Vec<String>,
         events: Vec<String>,
     },
-    /// Material became available (a receipt) or unusable (a quality hold on a lot): the
-    /// operations that consume it are planned again.
+    /// Material became available (a receipt), unusable (a quality hold on a lot) or later
+    /// than expected (a late or cancelled expected receipt): the operations that consume it
+    /// are planned again.
     Materials {
         materials: Vec<String>,
         lots_held: Vec<String>,
+        /// Expected receipts that slipped, were cancelled or are overdue.
+        late: Vec<String>,
         events: Vec<String>,
     },
 }
@@ -62,14 +72,18 @@ impl Reaction {
 }
 
 /// What the classifier remembers between bursts: which units it last saw down, so a unit
-/// coming back is told apart from an idle unit reporting in.
+/// coming back is told apart from an idle unit reporting in; when each open expected receipt
+/// was last expected, so a slip is told apart from a first announcement; and the plant clock
+/// it last saw, so a receipt falls overdue once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memory {
     pub down: BTreeSet<String>,
+    pub expected: BTreeMap<String, Timestamp>,
+    pub clock: Option<Timestamp>,
 }
 
 impl Memory {
-    /// The units down in `state`.
+    /// The units down, the open receipts and the clock of `state`.
     pub fn from_state(state: &PlantState) -> Memory {
         Memory {
             down: state
@@ -78,6 +92,13 @@ impl Memory {
                 .filter(|(_, u)| u.state == EquipmentState::Down)
                 .map(|(id, _)| id.to_string())
                 .collect(),
+            expected: state
+                .receipts
+                .iter()
+                .filter(|(_, r)| r.is_open())
+                .map(|(id, r)| (id.to_string(), r.expected))
+                .collect(),
+            clock: state.clock,
         }
     }
 }
@@ -120,6 +141,7 @@ pub fn classify(
     let mut rush = BTreeSet::new();
     let mut order_events = Vec::new();
     let mut received = BTreeSet::new();
+    let mut late = BTreeSet::new();
     let mut material_events = Vec::new();
     let demand = materials_in_demand(catalog, state);
     for stored in events {
@@ -169,9 +191,52 @@ pub fn classify(
                 received.insert(material.to_string());
                 material_events.push(id);
             }
+            EventKind::ReceiptExpected {
+                receipt,
+                material,
+                expected,
+                ..
+            } => {
+                let before = memory.expected.insert(receipt.to_string(), *expected);
+                if before.is_some_and(|b| b < *expected) && demand.contains(material) {
+                    late.insert(receipt.to_string());
+                    received.insert(material.to_string());
+                    material_events.push(id);
+                }
+            }
+            EventKind::ReceiptCancelled { receipt, .. } => {
+                memory.expected.remove(receipt.as_str());
+                if let Some(r) = state.receipts.get(receipt)
+                    && demand.contains(&r.material)
+                {
+                    late.insert(receipt.to_string());
+                    received.insert(r.material.to_string());
+                    material_events.push(id);
+                }
+            }
             _ => {}
         }
     }
+    // The plant clock passed an open receipt's expected time since the last burst (strictly:
+    // a delivery on time carries that very time, and a log in time order has it in before
+    // any later event).
+    if let Some(clock) = state.clock {
+        for (id, r) in &state.receipts {
+            let passed = r.expected < clock && memory.clock.is_none_or(|seen| r.expected >= seen);
+            if r.is_open() && passed && demand.contains(&r.material) {
+                late.insert(id.to_string());
+                received.insert(r.material.to_string());
+                material_events.push(format!("overdue:{id}"));
+            }
+        }
+        memory.clock = Some(memory.clock.map_or(clock, |seen| seen.max(clock)));
+    }
+    memory.expected.retain(|id, _| {
+        state
+            .receipts
+            .get(&model::ReceiptId::from(id.as_str()))
+            .is_some_and(|r| r.is_open())
+    });
     let mut lots_held = BTreeSet::new();
     for (lot, material) in held {
         if demand.contains(&MaterialId::from(material.as_str())) {
@@ -199,6 +264,7 @@ pub fn classify(
         reactions.push(Reaction::Materials {
             materials: received.into_iter().collect(),
             lots_held: lots_held.into_iter().collect(),
+            late: late.into_iter().collect(),
             events: material_events,
         });
     }
@@ -391,6 +457,7 @@ mod tests {
                     lot: format!("LOT-{id}").as_str().into(),
                     quantity: 10.0,
                     supplier: None,
+                    receipt: None,
                 },
             )
         };
@@ -417,8 +484,92 @@ mod tests {
             [Reaction::Materials {
                 materials: vec![needed.to_string()],
                 lots_held: vec!["L1".into()],
+                late: vec![],
                 events: vec!["m1".into(), "hold:L1".into()],
             }]
         );
+    }
+
+    #[test]
+    fn a_receipt_is_late_when_it_slips_is_cancelled_or_falls_overdue_and_not_when_announced() {
+        let (catalog, mut state) = plant();
+        let needed = materials_in_demand(&catalog, &state)
+            .into_iter()
+            .find(|m| {
+                catalog
+                    .material(m)
+                    .is_some_and(|m| m.kind == model::MaterialKind::Raw)
+            })
+            .expect("the order book consumes raw material");
+        let hours = |h: i64| Timestamp(sim::SimOptions::default().start.0 + h * 3_600_000);
+        let expect = |state: &mut PlantState, seq: i64, id: &str, receipt: &str, at: Timestamp| {
+            let event = stored(
+                seq,
+                id,
+                None,
+                EventKind::ReceiptExpected {
+                    receipt: receipt.into(),
+                    material: needed.clone(),
+                    quantity: 100.0,
+                    expected: at,
+                    supplier: None,
+                    purchase_order: Some("PO-7".into()),
+                },
+            );
+            state.apply(&catalog, &event.event).unwrap();
+            event
+        };
+        // Announced, then moved earlier: no reaction.
+        let mut memory = Memory::from_state(&state);
+        let first = [
+            expect(&mut state, 1, "x1", "PO-7/1", hours(48)),
+            expect(&mut state, 2, "x2", "PO-7/1", hours(40)),
+            expect(&mut state, 3, "x3", "PO-7/2", hours(50)),
+        ];
+        assert!(classify(&catalog, &state, &first, &[], &mut memory).is_empty());
+        // Moved later than last seen: late.
+        let slip = [expect(&mut state, 4, "x4", "PO-7/1", hours(44))];
+        assert_eq!(
+            classify(&catalog, &state, &slip, &[], &mut memory),
+            [Reaction::Materials {
+                materials: vec![needed.to_string()],
+                lots_held: vec![],
+                late: vec!["PO-7/1".into()],
+                events: vec!["x4".into()],
+            }]
+        );
+        // The clock passes PO-7/1's time (44 h) but not PO-7/2's (50 h): PO-7/1 is overdue,
+        // once.
+        let tick = stored(5, "t1", None, state_change("R-103", EquipmentState::Idle));
+        let mut tick = tick;
+        tick.event.time = hours(45);
+        state.apply(&catalog, &tick.event).unwrap();
+        let reactions = classify(&catalog, &state, &[tick.clone()], &[], &mut memory);
+        assert_eq!(
+            reactions,
+            [Reaction::Materials {
+                materials: vec![needed.to_string()],
+                lots_held: vec![],
+                late: vec!["PO-7/1".into()],
+                events: vec!["overdue:PO-7/1".into()],
+            }]
+        );
+        assert!(classify(&catalog, &state, &[tick], &[], &mut memory).is_empty());
+        // A cancellation is late for good.
+        let cancel = stored(
+            6,
+            "c1",
+            None,
+            EventKind::ReceiptCancelled {
+                receipt: "PO-7/2".into(),
+                reason: None,
+            },
+        );
+        state.apply(&catalog, &cancel.event).unwrap();
+        let reactions = classify(&catalog, &state, &[cancel], &[], &mut memory);
+        assert!(
+            matches!(&reactions[..], [Reaction::Materials { late, .. }] if late == &["PO-7/2"])
+        );
+        assert!(!memory.expected.contains_key("PO-7/2"));
     }
 }

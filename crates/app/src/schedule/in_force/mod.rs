@@ -5,7 +5,8 @@
 //! - [`current_problem`] builds the problem from the store's catalog and folded state
 //!   (`problem`): minute 0 is the plant clock, open orders with their remaining steps, the
 //!   running step fixed, units down now as downtime, lots on quality hold not counted as
-//!   stock. The same store state gives the same problem.
+//!   stock, open expected receipts as receipts (an overdue one assumed a day after now),
+//!   absent pool members as less capacity. The same store state gives the same problem.
 //! - [`in_force`] and [`history`] read the versions; [`rebase`] expresses the plan in force
 //!   on a problem's horizon, [`plan_on`] makes that a schedule the checker accepts (repairing
 //!   it when the plant moved away from it).
@@ -44,7 +45,7 @@ pub use self::candidate::{
     rolled_back,
 };
 pub use self::dispatch::{DISPATCH_SOURCE, dispatch};
-pub use self::problem::current_problem;
+pub use self::problem::{OVERDUE_RECEIPT_HOURS, current_problem, open_receipts};
 pub use self::view::{AssignmentAt, PlanAnswer, ProblemAnswer, problem_for, view};
 use crate::{App, AppError, blocking};
 

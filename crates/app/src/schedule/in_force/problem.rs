@@ -11,8 +11,16 @@
 //! - completed and cancelled orders and completed steps are left out; the step running now is
 //!   fixed on its unit since it started; a unit down now is down for its MTTR;
 //! - lots on an active quality hold, and lots made by an order on hold, are not stock;
-//! - pool members are the plant's, with certifications unexpired at minute 0. The model has
-//!   no expected receipts (no purchase-order event), so purchased materials are not tracked.
+//! - pool members are the plant's, with certifications unexpired at minute 0; a member absent
+//!   (`member_attendance`) lowers its pool's capacity, and that of each certified sub-pool it
+//!   counts in, while the absence lasts;
+//! - open expected receipts (`receipt_expected` not yet received or cancelled) are the
+//!   receipts of their materials, which are then tracked: opening stock is what their lots
+//!   not on hold have on hand, and work that consumes them waits for the receipts. A receipt
+//!   overdue (expected before minute 0, not received) is assumed to arrive
+//!   [`OVERDUE_RECEIPT_HOURS`] after minute 0: it is still coming, but not now; the plan is
+//!   made again when it arrives. Demand beyond stock and every expected receipt is assumed
+//!   covered from minute 0, as for intermediates (purchases nobody has announced yet).
 //!
 //! Nothing here reads a clock but the state's (and `app.now()` only for an empty log): the
 //! same store gives the same problem, byte for byte.
@@ -33,6 +41,8 @@ const MIN_HORIZON_DAYS: i64 = 14;
 const SLACK_DAYS: i64 = 2;
 /// The longest horizon.
 const MAX_HORIZON_DAYS: i64 = 366;
+/// How long after minute 0 an overdue receipt is assumed to arrive.
+pub const OVERDUE_RECEIPT_HOURS: i64 = 24;
 
 /// The problem of the plant as it is now (see the module documentation).
 pub async fn current_problem(app: &App) -> Result<PlantProblem, AppError> {
@@ -54,6 +64,7 @@ pub async fn current_problem(app: &App) -> Result<PlantProblem, AppError> {
     let days = needed.clamp(MIN_HORIZON_DAYS, MAX_HORIZON_DAYS);
     let mut options = FromModelOptions::new(start, days * DAY_MINUTES);
     options.held_lots = held_lots(app, &state).await?;
+    options.receipts = open_receipts(&state, start);
     tokio::task::spawn_blocking(move || {
         problem_from_model(&catalog, &state, &options).map_err(|e| {
             AppError::Impossible(format!(
@@ -63,6 +74,28 @@ pub async fn current_problem(app: &App) -> Result<PlantProblem, AppError> {
     })
     .await
     .map_err(|_| AppError::Internal("mapping the plant failed; see the server log".into()))?
+}
+
+/// The open expected receipts as `(material, time, quantity)`, an overdue one at
+/// [`OVERDUE_RECEIPT_HOURS`] after `start`, in receipt id order.
+pub fn open_receipts(
+    state: &model::PlantState,
+    start: Timestamp,
+) -> Vec<(model::MaterialId, Timestamp, f64)> {
+    let assumed = Timestamp(start.0 + OVERDUE_RECEIPT_HOURS * 3_600_000);
+    state
+        .receipts
+        .values()
+        .filter(|r| r.is_open())
+        .map(|r| {
+            let at = if r.expected < start {
+                assumed
+            } else {
+                r.expected
+            };
+            (r.material.clone(), at, r.quantity)
+        })
+        .collect()
 }
 
 /// Lots on an active hold, and the lots made by orders on an active hold.

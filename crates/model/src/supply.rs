@@ -1,0 +1,492 @@
+//! What the plant expects beside its orders: purchased deliveries announced ahead
+//! (`receipt_expected`, closed by `material_received` or `receipt_cancelled`) and the
+//! attendance of pool members (`member_attendance`). Both are folded into [`PlantState`] here,
+//! checked first like every event (all-or-nothing, the field at fault named).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::event::{Event, EventKind};
+use crate::ids::*;
+use crate::state::{EventError, Fail, PlantState};
+use crate::time::Timestamp;
+
+/// Where an expected receipt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// Announced and not yet delivered.
+    Open,
+    /// A `material_received` fulfilled it.
+    Received,
+    /// A `receipt_cancelled` withdrew it.
+    Cancelled,
+}
+
+/// A delivery of purchased material the plant expects, as the latest `receipt_expected` for
+/// it said, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExpectedReceipt {
+    pub material: MaterialId,
+    pub quantity: f64,
+    /// When it is expected now.
+    pub expected: Timestamp,
+    /// When it was expected first (a later `expected` means the delivery slipped).
+    pub first_expected: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_order: Option<String>,
+    pub status: ReceiptStatus,
+    /// The lot that fulfilled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<LotId>,
+    /// When it was received or cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Timestamp>,
+}
+
+impl ExpectedReceipt {
+    pub fn is_open(&self) -> bool {
+        self.status == ReceiptStatus::Open
+    }
+}
+
+/// The latest attendance fact of one pool member. An absent member is away over
+/// `[from, until)` (open-ended without `until`); a present one is available from `from` on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Attendance {
+    pub present: bool,
+    pub from: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+}
+
+impl Attendance {
+    /// The absence over `[from, until)` this fact states, if it is one.
+    pub fn absence(&self) -> Option<(Timestamp, Option<Timestamp>)> {
+        (!self.present).then_some((self.from, self.until))
+    }
+}
+
+impl PlantState {
+    /// The open receipt of `material` a delivery that names none fulfils: the one expected
+    /// earliest, ties by receipt id.
+    pub fn oldest_open_receipt(&self, material: &MaterialId) -> Option<&ReceiptId> {
+        self.receipts
+            .iter()
+            .filter(|(_, r)| r.is_open() && &r.material == material)
+            .min_by_key(|(id, r)| (r.expected, *id))
+            .map(|(id, _)| id)
+    }
+
+    /// Expected receipts, attendance, and the receipt a delivery names.
+    pub(crate) fn check_supply_event(
+        &self,
+        catalog: &Catalog,
+        kind: &EventKind,
+        fail: &Fail<'_>,
+    ) -> Result<(), EventError> {
+        match kind {
+            EventKind::ReceiptExpected {
+                receipt,
+                material,
+                quantity,
+                ..
+            } => {
+                if receipt.as_str().trim().is_empty() {
+                    return Err(fail("receipt", "must not be empty".into()));
+                }
+                if catalog.material(material).is_none() {
+                    return Err(fail(
+                        "material",
+                        format!("material `{material}` does not exist"),
+                    ));
+                }
+                if !(quantity.is_finite() && *quantity > 0.0) {
+                    return Err(fail(
+                        "quantity",
+                        format!("must be a positive number, got {quantity}"),
+                    ));
+                }
+                if let Some(existing) = self.receipts.get(receipt) {
+                    open(receipt, existing).map_err(|m| fail("receipt", m))?;
+                    if &existing.material != material {
+                        return Err(fail(
+                            "material",
+                            format!(
+                                "receipt `{receipt}` expects `{}`; a receipt's material does not change",
+                                existing.material
+                            ),
+                        ));
+                    }
+                }
+            }
+            EventKind::ReceiptCancelled { receipt, .. } => match self.receipts.get(receipt) {
+                None => {
+                    return Err(fail(
+                        "receipt",
+                        format!("receipt `{receipt}` is not expected"),
+                    ));
+                }
+                Some(existing) => open(receipt, existing).map_err(|m| fail("receipt", m))?,
+            },
+            EventKind::MaterialReceived {
+                material,
+                receipt: Some(receipt),
+                ..
+            } => match self.receipts.get(receipt) {
+                None => {
+                    return Err(fail(
+                        "receipt",
+                        format!("receipt `{receipt}` is not expected"),
+                    ));
+                }
+                Some(existing) => {
+                    open(receipt, existing).map_err(|m| fail("receipt", m))?;
+                    if &existing.material != material {
+                        return Err(fail(
+                            "receipt",
+                            format!(
+                                "receipt `{receipt}` expects `{}`, not `{material}`",
+                                existing.material
+                            ),
+                        ));
+                    }
+                }
+            },
+            EventKind::MemberAttendance {
+                pool,
+                member,
+                present,
+                from,
+                until,
+            } => {
+                let Some(p) = catalog.pool(pool) else {
+                    return Err(fail("pool", format!("pool `{pool}` does not exist")));
+                };
+                if !p.members.iter().any(|m| &m.id == member) {
+                    return Err(fail(
+                        "member",
+                        format!("pool `{pool}` has no member `{member}`"),
+                    ));
+                }
+                if *present && until.is_some() {
+                    return Err(fail(
+                        "until",
+                        "applies to an absence; a member present stays so until the next \
+                         attendance fact"
+                            .into(),
+                    ));
+                }
+                if let (Some(from), Some(until)) = (from, until)
+                    && until <= from
+                {
+                    return Err(fail("until", format!("{until} is not after `from` {from}")));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Folds a checked expected receipt, cancellation or attendance fact, and closes the
+    /// receipt a delivery fulfils.
+    pub(crate) fn fold_supply_event(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::ReceiptExpected {
+                receipt,
+                material,
+                quantity,
+                expected,
+                supplier,
+                purchase_order,
+            } => {
+                let first = self
+                    .receipts
+                    .get(receipt)
+                    .map_or(*expected, |r| r.first_expected);
+                self.receipts.insert(
+                    receipt.clone(),
+                    ExpectedReceipt {
+                        material: material.clone(),
+                        quantity: *quantity,
+                        expected: *expected,
+                        first_expected: first,
+                        supplier: supplier.clone(),
+                        purchase_order: purchase_order.clone(),
+                        status: ReceiptStatus::Open,
+                        lot: None,
+                        closed: None,
+                    },
+                );
+            }
+            EventKind::ReceiptCancelled { receipt, .. } => {
+                if let Some(r) = self.receipts.get_mut(receipt) {
+                    r.status = ReceiptStatus::Cancelled;
+                    r.closed = Some(event.time);
+                }
+            }
+            EventKind::MaterialReceived {
+                material,
+                lot,
+                receipt,
+                ..
+            } => {
+                let fulfils = receipt
+                    .clone()
+                    .or_else(|| self.oldest_open_receipt(material).cloned());
+                if let Some(r) = fulfils.and_then(|id| self.receipts.get_mut(&id)) {
+                    r.status = ReceiptStatus::Received;
+                    r.lot = Some(lot.clone());
+                    r.closed = Some(event.time);
+                }
+            }
+            EventKind::MemberAttendance {
+                pool,
+                member,
+                present,
+                from,
+                until,
+            } => {
+                let from = from.unwrap_or(event.time);
+                let members = self.attendance.entry(pool.clone()).or_default();
+                let fact = match members.get(member) {
+                    // Back before an absence ends: the absence ends then.
+                    Some(Attendance {
+                        present: false,
+                        from: away,
+                        until: back,
+                    }) if *present && from > *away => Attendance {
+                        present: false,
+                        from: *away,
+                        until: Some(back.map_or(from, |b| b.min(from))),
+                    },
+                    _ => Attendance {
+                        present: *present,
+                        from,
+                        until: *until,
+                    },
+                };
+                members.insert(member.clone(), fact);
+            }
+            _ => {}
+        }
+    }
+
+    /// Absences of pool members as `(pool, member, from, until)`, in pool and member order.
+    pub fn absences(
+        &self,
+    ) -> impl Iterator<Item = (&PoolId, &MemberId, Timestamp, Option<Timestamp>)> {
+        self.attendance.iter().flat_map(|(pool, members)| {
+            members.iter().filter_map(move |(member, fact)| {
+                fact.absence()
+                    .map(|(from, until)| (pool, member, from, until))
+            })
+        })
+    }
+}
+
+fn open(id: &ReceiptId, r: &ExpectedReceipt) -> Result<(), String> {
+    match r.status {
+        ReceiptStatus::Open => Ok(()),
+        ReceiptStatus::Received => Err(format!(
+            "receipt `{id}` was already received{}",
+            r.lot
+                .as_ref()
+                .map(|l| format!(" as lot `{l}`"))
+                .unwrap_or_default()
+        )),
+        ReceiptStatus::Cancelled => Err(format!("receipt `{id}` was cancelled")),
+    }
+}
+
+/// Attendance per pool, then per member.
+pub type AttendanceBook = BTreeMap<PoolId, BTreeMap<MemberId, Attendance>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let plant =
+            serde_json::from_str(include_str!("../../sim/data/reference-plant.json")).unwrap();
+        Catalog::new(plant).unwrap()
+    }
+
+    fn at(hours: i64) -> Timestamp {
+        Timestamp(Timestamp::parse("2026-03-02T00:00:00Z").unwrap().0 + hours * 3_600_000)
+    }
+
+    fn event(id: &str, hour: i64, kind: EventKind) -> Event {
+        Event {
+            id: id.into(),
+            time: at(hour),
+            source: None,
+            kind,
+        }
+    }
+
+    fn expect(id: &str, receipt: &str, expected: i64, quantity: f64) -> Event {
+        event(
+            id,
+            0,
+            EventKind::ReceiptExpected {
+                receipt: receipt.into(),
+                material: "RM-BPA".into(),
+                quantity,
+                expected: at(expected),
+                supplier: None,
+                purchase_order: None,
+            },
+        )
+    }
+
+    fn receive(id: &str, lot: &str, receipt: Option<&str>) -> Event {
+        event(
+            id,
+            1,
+            EventKind::MaterialReceived {
+                material: "RM-BPA".into(),
+                lot: lot.into(),
+                quantity: 100.0,
+                supplier: None,
+                receipt: receipt.map(ReceiptId::from),
+            },
+        )
+    }
+
+    #[test]
+    fn a_receipt_is_updated_by_id_and_closed_by_the_delivery_naming_it_or_the_oldest() {
+        let catalog = catalog();
+        let mut state = PlantState::initial(&catalog, at(0));
+        for e in [
+            expect("e1", "R-1", 48, 100.0),
+            expect("e2", "R-2", 24, 100.0),
+            expect("e3", "R-3", 72, 100.0),
+            // R-1 slips and grows; its first promise is kept.
+            expect("e4", "R-1", 60, 150.0),
+        ] {
+            state.apply(&catalog, &e).unwrap();
+        }
+        let r1 = &state.receipts[&ReceiptId::from("R-1")];
+        assert_eq!(
+            (r1.expected, r1.first_expected, r1.quantity),
+            (at(60), at(48), 150.0)
+        );
+        // Naming none closes the one expected earliest (R-2), naming one closes that one.
+        state.apply(&catalog, &receive("d1", "L-1", None)).unwrap();
+        state
+            .apply(&catalog, &receive("d2", "L-2", Some("R-3")))
+            .unwrap();
+        let status = |id: &str| state.receipts[&ReceiptId::from(id)].status;
+        assert_eq!(status("R-2"), ReceiptStatus::Received);
+        assert_eq!(status("R-3"), ReceiptStatus::Received);
+        assert_eq!(status("R-1"), ReceiptStatus::Open);
+        assert_eq!(
+            state.receipts[&ReceiptId::from("R-2")].lot,
+            Some(LotId::from("L-1"))
+        );
+        // Closed receipts take no more facts; the errors name the field.
+        let refused = |state: &PlantState, e: Event, field: &str, needle: &str| {
+            let mut copy = state.clone();
+            let error = copy.apply(&catalog, &e).unwrap_err();
+            assert_eq!(error.field, field, "{error}");
+            assert!(error.message.contains(needle), "{error}");
+            assert_eq!(&copy, state);
+        };
+        refused(
+            &state,
+            expect("x1", "R-2", 80, 1.0),
+            "receipt",
+            "already received as lot `L-1`",
+        );
+        refused(
+            &state,
+            receive("x2", "L-9", Some("R-9")),
+            "receipt",
+            "not expected",
+        );
+        refused(&state, expect("x3", "R-4", 80, 0.0), "quantity", "positive");
+        let mut other = expect("x4", "R-1", 80, 1.0);
+        if let EventKind::ReceiptExpected { material, .. } = &mut other.kind {
+            *material = "RM-SILICA".into();
+        }
+        refused(&state, other, "material", "does not change");
+        let cancel = |id: &str, receipt: &str| {
+            event(
+                id,
+                2,
+                EventKind::ReceiptCancelled {
+                    receipt: receipt.into(),
+                    reason: None,
+                },
+            )
+        };
+        state.apply(&catalog, &cancel("c1", "R-1")).unwrap();
+        assert_eq!(
+            state.receipts[&ReceiptId::from("R-1")].status,
+            ReceiptStatus::Cancelled
+        );
+        refused(&state, cancel("c2", "R-1"), "receipt", "was cancelled");
+        // With nothing open, a delivery closes nothing and is still a delivery.
+        state.apply(&catalog, &receive("d3", "L-3", None)).unwrap();
+        assert_eq!(state.lots[&LotId::from("L-3")].received, 100.0);
+    }
+
+    #[test]
+    fn an_absence_lasts_until_its_end_or_a_presence_and_a_presence_before_it_cancels_it() {
+        let catalog = catalog();
+        let mut state = PlantState::initial(&catalog, at(0));
+        let attend = |id: &str, hour: i64, present: bool, from: Option<i64>, until: Option<i64>| {
+            event(
+                id,
+                hour,
+                EventKind::MemberAttendance {
+                    pool: "P-CHEM-OPS".into(),
+                    member: "CH-01".into(),
+                    present,
+                    from: from.map(at),
+                    until: until.map(at),
+                },
+            )
+        };
+        let fact = |state: &PlantState| {
+            state.attendance[&PoolId::from("P-CHEM-OPS")][&MemberId::from("CH-01")].clone()
+        };
+        state
+            .apply(&catalog, &attend("a1", 1, false, None, None))
+            .unwrap();
+        assert_eq!(fact(&state).absence(), Some((at(1), None)));
+        // Back at hour 5, said at hour 3: the absence ends then.
+        state
+            .apply(&catalog, &attend("a2", 3, true, Some(5), None))
+            .unwrap();
+        assert_eq!(fact(&state).absence(), Some((at(1), Some(at(5)))));
+        assert_eq!(state.absences().count(), 1);
+        // Present from before the absence began: no absence.
+        state
+            .apply(&catalog, &attend("a3", 4, false, Some(10), Some(20)))
+            .unwrap();
+        state
+            .apply(&catalog, &attend("a4", 4, true, Some(8), None))
+            .unwrap();
+        assert_eq!(fact(&state).absence(), None);
+        assert_eq!(state.absences().count(), 0);
+        let mut copy = state.clone();
+        let error = copy
+            .apply(&catalog, &attend("x1", 4, false, Some(10), Some(10)))
+            .unwrap_err();
+        assert_eq!(error.field, "until");
+        let mut stranger = attend("x2", 4, false, None, None);
+        if let EventKind::MemberAttendance { member, .. } = &mut stranger.kind {
+            *member = "AS-01".into();
+        }
+        let error = copy.apply(&catalog, &stranger).unwrap_err();
+        assert_eq!(error.field, "member");
+        assert!(error.message.contains("has no member `AS-01`"), "{error}");
+    }
+}
