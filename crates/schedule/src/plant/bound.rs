@@ -23,7 +23,56 @@
 //!
 //! The total is the objective's weighted sum of the terms (each bounded on its own).
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::checker::check;
 use super::construct::{Model, Score};
+use super::problem::{PlantProblem, PlantSchedule, ProblemError};
+
+/// How far a plan may be from the best possible, shown beside every plan: "at most
+/// `gap_percent` % from the best possible".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Optimality {
+    /// The plan's objective (the weighted sum the search minimises).
+    pub objective: f64,
+    /// No schedule of the problem has a smaller objective.
+    pub bound: f64,
+    /// The bound term by term (each term bounded on its own).
+    pub bound_terms: Score,
+    /// The plan is at most this many percent of its objective above the best possible
+    /// (0: the plan is proved optimal).
+    pub gap_percent: f64,
+}
+
+impl Optimality {
+    /// The optimality of a plan of objective `objective` against the bound `bound`.
+    pub fn new(objective: f64, bound: Score) -> Optimality {
+        Optimality {
+            objective,
+            bound: bound.total,
+            bound_terms: bound,
+            gap_percent: gap_percent(objective, bound.total),
+        }
+    }
+}
+
+/// The optimality of `schedule` for `problem` under the problem's own objective: the
+/// checker's objective of the schedule against [`problem_bound`].
+pub fn plan_optimality(
+    problem: &PlantProblem,
+    schedule: &PlantSchedule,
+) -> Result<Optimality, ProblemError> {
+    let bound = problem_bound(problem)?;
+    let objective = check(problem, schedule).kpis.objective;
+    Ok(Optimality::new(objective, bound))
+}
+
+/// The lower bound of a problem under its own objective (validated and compiled first).
+pub fn problem_bound(problem: &PlantProblem) -> Result<Score, ProblemError> {
+    problem.validate()?;
+    Ok(lower_bound(&Model::compile(problem)))
+}
 
 /// Above this many operations on one unit the single-unit assignment is skipped (cubic).
 const ASSIGNMENT_LIMIT: usize = 160;

