@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::bound::{Optimality, gap_percent, lower_bound};
+use super::bound::{Optimality, gap_percent, lower_bound_with};
 use super::chain::chain_move;
 use super::construct::{DecodeError, Decoded, Genome, Model, Score, construct, decode};
 use super::problem::{Objective, PlantProblem, PlantSchedule, ProblemError};
@@ -104,7 +104,7 @@ impl PlantSolution {
         initial_score: Score,
         iterations: u64,
     ) -> PlantSolution {
-        let bound = lower_bound(model);
+        let bound = lower_bound_with(model, Some(score.weighted_tardiness));
         PlantSolution {
             schedule,
             score,

@@ -22,6 +22,7 @@
 pub mod anytime;
 pub mod bound;
 mod chain;
+pub mod exact;
 pub mod checker;
 pub mod construct;
 pub mod explain;
