@@ -85,6 +85,13 @@ pub fn lower_bound(m: &Model) -> Score {
 /// whose objective is weighted tardiness alone), the optimum it proves below
 /// `incumbent_tardiness`, the weighted tardiness of a schedule known to exist.
 pub fn lower_bound_with(m: &Model, incumbent_tardiness: Option<f64>) -> Score {
+    let proved = incumbent_tardiness.and_then(|inc| exact_tardiness(m, inc));
+    bound_with_proved(m, proved)
+}
+
+/// The relaxations' bound raised by a weighted tardiness `proved` optimal (by the exact
+/// search).
+pub(crate) fn bound_with_proved(m: &Model, proved: Option<f64>) -> Score {
     let n = m.ops.len();
     let mindur: Vec<i64> = m
         .ops
@@ -142,7 +149,7 @@ pub fn lower_bound_with(m: &Model, incumbent_tardiness: Option<f64>) -> Score {
         weighted_tardiness: tardiness_bound(m, &head, &tail, &end_lb, &dur_of),
         ..Score::default()
     };
-    if let Some(proved) = incumbent_tardiness.and_then(|inc| exact_tardiness(m, inc)) {
+    if let Some(proved) = proved {
         bound.weighted_tardiness = bound.weighted_tardiness.max(proved);
     }
     let (minutes, cost) = changeover_bound(m);

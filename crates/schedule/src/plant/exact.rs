@@ -22,7 +22,7 @@
 //! The search is depth-first with the cheapest children first and stops after a node budget,
 //! so it is deterministic; only a finished search proves anything.
 
-use super::construct::{INF, Model};
+use super::construct::{Genome, INF, Model};
 
 /// The largest problem (operations) the exact search is tried on.
 pub const EXACT_LIMIT: usize = 40;
@@ -61,17 +61,53 @@ pub fn applies(m: &Model) -> bool {
 /// schedule is known to reach), or `incumbent` itself when nothing is below it; `None` when
 /// the search does not apply or ran out of its node budget (then nothing is proved).
 pub fn exact_tardiness(m: &Model, incumbent: f64) -> Option<f64> {
+    exact_search(m, incumbent).map(|e| e.tardiness)
+}
+
+/// What a finished exact search proved.
+#[derive(Debug, Clone)]
+pub struct Exact {
+    /// The least weighted tardiness of any schedule.
+    pub tardiness: f64,
+    /// A schedule that reaches it when it is below the incumbent: the priority order and
+    /// units that replay it (`None` when the incumbent is already optimal).
+    pub better: Option<Genome>,
+}
+
+/// [`exact_tardiness`] with the better schedule it found, if any.
+pub fn exact_search(m: &Model, incumbent: f64) -> Option<Exact> {
     if !applies(m) {
         return None;
     }
     let mut s = Search::new(m, incumbent);
     s.dfs(i64::MIN, usize::MAX, 0.0);
-    (!s.out_of_budget).then_some(s.best)
+    if s.out_of_budget {
+        return None;
+    }
+    let better = s.found.map(|(alt, start)| {
+        // Groups by their start in the schedule found (each group is one operation here:
+        // no max lags), each operation on the unit it has there.
+        let mut order: Vec<usize> = (0..m.groups.len()).collect();
+        order.sort_by_key(|&g| (m.groups[g].iter().map(|&i| start[i]).min(), g));
+        Genome {
+            order,
+            unit_pref: alt.into_iter().map(|a| Some(a as u16)).collect(),
+            hold: None,
+        }
+    });
+    Some(Exact {
+        tardiness: s.best,
+        better,
+    })
 }
 
 struct Search<'m> {
     m: &'m Model,
     best: f64,
+    /// The alternative and start of every operation in the best schedule found.
+    found: Option<(Vec<usize>, Vec<i64>)>,
+    alt: Vec<usize>,
+    start: Vec<i64>,
     nodes: u64,
     out_of_budget: bool,
     /// Per unit: when it is free and the changeover key of its last operation.
@@ -105,6 +141,9 @@ impl<'m> Search<'m> {
         Search {
             m,
             best: incumbent,
+            found: None,
+            alt: vec![0; n],
+            start: vec![0; n],
             nodes: 0,
             out_of_budget: false,
             free: vec![i64::MIN; m.units.len()],
@@ -199,7 +238,10 @@ impl<'m> Search<'m> {
         }
         let m = self.m;
         if self.count == m.ops.len() {
-            self.best = self.best.min(done);
+            if done < self.best {
+                self.best = done;
+                self.found = Some((self.alt.clone(), self.start.clone()));
+            }
             return;
         }
         // Children: every ready operation on every unit, at its earliest start there.
@@ -242,6 +284,8 @@ impl<'m> Search<'m> {
         let alt = &op.alts[a];
         let undo = (self.free[alt.unit], self.last_key[alt.unit], self.order_end[op.order]);
         self.end[i] = s + alt.dur;
+        self.alt[i] = a;
+        self.start[i] = s;
         self.free[alt.unit] = self.end[i];
         self.last_key[alt.unit] = Some(alt.key);
         self.placed[i] = true;

@@ -34,7 +34,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::bound::{Optimality, gap_percent, lower_bound_with};
+use super::bound::{Optimality, bound_with_proved, gap_percent, lower_bound_with};
+use super::exact::exact_search;
 use super::chain::chain_move;
 use super::construct::{DecodeError, Decoded, Genome, Model, Score, construct, decode};
 use super::problem::{Objective, PlantProblem, PlantSchedule, ProblemError};
@@ -105,6 +106,17 @@ impl PlantSolution {
         iterations: u64,
     ) -> PlantSolution {
         let bound = lower_bound_with(model, Some(score.weighted_tardiness));
+        PlantSolution::with_bound(schedule, score, initial_score, iterations, bound)
+    }
+
+    /// A solution with a bound already computed.
+    pub fn with_bound(
+        schedule: PlantSchedule,
+        score: Score,
+        initial_score: Score,
+        iterations: u64,
+        bound: Score,
+    ) -> PlantSolution {
         PlantSolution {
             schedule,
             score,
@@ -148,15 +160,65 @@ pub fn solve_plant(
 ) -> Result<PlantSolution, PlantSolveError> {
     let (model, genome, decoded) = first_feasible(problem, options.objective)?;
     let initial_score = decoded.score;
+    if let Some((_, d, bound)) = exact_first(&model, &genome, &decoded) {
+        progress(&PlantProgress {
+            best: d.score,
+            iterations: 0,
+            elapsed_seconds: None,
+        });
+        return Ok(PlantSolution::with_bound(
+            d.to_schedule(&model),
+            d.score,
+            initial_score,
+            0,
+            bound,
+        ));
+    }
     let (g, d, iterations) = improve(&model, genome, decoded, options, termination, progress);
-    let _ = g;
-    Ok(PlantSolution::new(
-        &model,
+    let (_, d, bound) = finish(&model, g, d);
+    Ok(PlantSolution::with_bound(
         d.to_schedule(&model),
         d.score,
         initial_score,
         iterations,
+        bound,
     ))
+}
+
+/// The exact mode of small problems, tried before any search: where [`super::exact`]
+/// applies and finishes within its node budget (a few seconds at most, whatever the time
+/// limit), its schedule is optimal and its optimum the bound; the search is then skipped.
+pub fn exact_first(
+    model: &Model,
+    genome: &Genome,
+    decoded: &Decoded,
+) -> Option<(Genome, Decoded, Score)> {
+    let exact = exact_search(model, decoded.score.weighted_tardiness)?;
+    let bound = bound_with_proved(model, Some(exact.tardiness));
+    match exact.better {
+        None => Some((genome.clone(), decoded.clone(), bound)),
+        Some(g) => {
+            let d = decode(model, &g).ok()?;
+            (d.score.total <= decoded.score.total).then_some((g, d, bound))
+        }
+    }
+}
+
+/// After the search: where [`super::exact`] applies and finishes, the
+/// optimum it proves is the bound, and the schedule it found replaces the search's when
+/// better. Elsewhere the relaxations' bound.
+pub fn finish(model: &Model, genome: Genome, decoded: Decoded) -> (Genome, Decoded, Score) {
+    let Some(exact) = exact_search(model, decoded.score.weighted_tardiness) else {
+        return (genome, decoded, lower_bound_with(model, None));
+    };
+    let bound = bound_with_proved(model, Some(exact.tardiness));
+    if let Some(g) = exact.better
+        && let Ok(d) = decode(model, &g)
+        && d.score.total < decoded.score.total
+    {
+        return (g, d, bound);
+    }
+    (genome, decoded, bound)
 }
 
 /// Runs the improvement threads from a starting genome; returns the best found.
