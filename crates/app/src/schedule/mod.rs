@@ -32,8 +32,8 @@ use model::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use schedule::plant::checker::{CheckReport, Kpis};
 use schedule::plant::bound::Optimality;
+use schedule::plant::checker::{CheckReport, Kpis};
 use schedule::plant::construct::Score;
 use schedule::plant::explain::Explanation;
 use schedule::plant::problem::*;

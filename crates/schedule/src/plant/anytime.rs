@@ -7,8 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::improve::{
-    PlantSolution, PlantSolveError, PlantSolveOptions, exact_first, finish, first_feasible,
-    improve,
+    PlantSolution, PlantSolveError, PlantSolveOptions, exact_first, finish, first_feasible, improve,
 };
 use super::problem::PlantProblem;
 use crate::termination::Termination;

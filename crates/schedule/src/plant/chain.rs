@@ -134,10 +134,7 @@ pub(super) fn chain_move(
 fn max_setup(m: &Model, u: usize) -> i64 {
     let Some(t) = m.units[u].table else { return 0 };
     let t = &m.tables[t];
-    t.entries
-        .values()
-        .map(|e| e.0)
-        .fold(t.default.0, i64::max)
+    t.entries.values().map(|e| e.0).fold(t.default.0, i64::max)
         + m.units[u].cip.as_ref().map_or(0, |c| c.minutes)
 }
 
@@ -166,5 +163,8 @@ fn pick_late_order(
     }
     let &(_, total) = late.last()?;
     let r = rng.uniform() * total;
-    late.iter().find(|&&(_, c)| r < c).or(late.last()).map(|&(o, _)| o)
+    late.iter()
+        .find(|&&(_, c)| r < c)
+        .or(late.last())
+        .map(|&(o, _)| o)
 }

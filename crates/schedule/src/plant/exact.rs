@@ -180,7 +180,12 @@ impl<'m> Search<'m> {
             let setup = match (self.m.units[u].table, from, alt.key) {
                 (Some(t), Some(f), Some(k)) if f != k => {
                     let table = &self.m.tables[t];
-                    table.entries.get(&(f, k)).copied().unwrap_or(table.default).0
+                    table
+                        .entries
+                        .get(&(f, k))
+                        .copied()
+                        .unwrap_or(table.default)
+                        .0
                 }
                 _ => 0,
             };
@@ -279,10 +284,20 @@ impl<'m> Search<'m> {
 
     /// Places `i` on alternative `a` at `s`; returns what undoes it and the new `done`.
     #[allow(clippy::type_complexity)]
-    fn place(&mut self, i: usize, a: usize, s: i64, done: f64) -> ((i64, Option<Option<u32>>, i64), f64) {
+    fn place(
+        &mut self,
+        i: usize,
+        a: usize,
+        s: i64,
+        done: f64,
+    ) -> ((i64, Option<Option<u32>>, i64), f64) {
         let op = &self.m.ops[i];
         let alt = &op.alts[a];
-        let undo = (self.free[alt.unit], self.last_key[alt.unit], self.order_end[op.order]);
+        let undo = (
+            self.free[alt.unit],
+            self.last_key[alt.unit],
+            self.order_end[op.order],
+        );
         self.end[i] = s + alt.dur;
         self.alt[i] = a;
         self.start[i] = s;

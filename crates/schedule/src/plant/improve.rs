@@ -35,9 +35,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::bound::{Optimality, bound_with_proved, gap_percent, lower_bound_with};
-use super::exact::exact_search;
 use super::chain::chain_move;
 use super::construct::{DecodeError, Decoded, Genome, Model, Score, construct, decode};
+use super::exact::exact_search;
 use super::problem::{Objective, PlantProblem, PlantSchedule, ProblemError};
 use crate::termination::Termination;
 use model::rng::Rng;

@@ -54,9 +54,9 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::bound::Optimality;
 use super::checker::check;
 use super::explain::{UnitLoad, explain};
-use super::bound::Optimality;
 use super::improve::PlantSolveError;
 use super::problem::{Interval, Objective, PlantProblem, PlantSchedule, Preset, ProblemError};
 use super::risk::OrderRisk;
