@@ -1,12 +1,14 @@
 //! The lower bound of the mixed-mode engine is never above the optimum: on problems small
 //! enough to enumerate every schedule (a brute force that shares nothing with the solver or
 //! the bound, scored by the independent checker), every term of the bound and its weighted
-//! total stay at or below the best any schedule reaches.
+//! total stay at or below the best any schedule reaches; where the objective is weighted
+//! tardiness alone, the exact search finds exactly the brute-force optimum.
 
 use proptest::prelude::*;
 use schedule::Never;
-use schedule::plant::bound::lower_bound;
+use schedule::plant::bound::{lower_bound, lower_bound_with};
 use schedule::plant::checker::{Kpis, check};
+use schedule::plant::exact;
 use schedule::plant::problem::{Assignment, PlantProblem, PlantSchedule};
 use schedule::plant::{Model, PlantSolveOptions, solve_plant};
 use serde_json::json;
@@ -259,9 +261,42 @@ proptest! {
         // The solver's plan reports the same bound, and its gap against it.
         let options = PlantSolveOptions { max_iterations: Some(200), ..PlantSolveOptions::default() };
         let solution = solve_plant(&problem, &options, &mut Never, &mut |_| {}).expect("solves");
-        prop_assert_eq!(solution.bound, bound);
+        // The plan's bound is the relaxations' or, where the exact mode applies (weighted
+        // tardiness alone), the proved optimum: between the two, never above the optimum.
+        prop_assert!(solution.bound.total >= bound.total - tol);
+        prop_assert!(solution.bound.weighted_tardiness <= best.weighted_tardiness + tol);
+        prop_assert!(solution.bound.total <= best.objective + tol, "{:?} vs {best:?}", solution.bound);
         prop_assert!(solution.score.total >= best.objective - tol);
         prop_assert!((0.0..=100.0).contains(&solution.gap_percent));
+    }
+
+    /// The exact search of small weighted-tardiness problems finds exactly the brute-force
+    /// optimum, from no incumbent and from any schedule's value above it; the solver's plan
+    /// then is that optimum with gap 0.
+    #[test]
+    fn exact_search_finds_the_brute_force_optimum(t in tiny()) {
+        let t = Tiny { weights: [0.0, t.weights[1], 0.0, 0.0], ..t };
+        let problem = t.problem();
+        problem.validate().expect("valid");
+        let model = Model::compile(&problem);
+        prop_assert!(exact::applies(&model));
+        let best = t.optimum(&problem).weighted_tardiness;
+        let tol = 1e-6;
+        let found = exact::exact_tardiness(&model, f64::INFINITY).expect("tiny problems finish");
+        prop_assert!((found - best).abs() < tol, "exact {found} vs brute force {best}");
+        let from_above = exact::exact_tardiness(&model, best + 7.0).expect("finishes");
+        prop_assert!((from_above - best).abs() < tol);
+        // An incumbent at the optimum is proved, not improved.
+        let at = exact::exact_search(&model, best).expect("finishes");
+        prop_assert!((at.tardiness - best).abs() < tol && at.better.is_none());
+        let bound = lower_bound_with(&model, Some(best));
+        prop_assert!((bound.weighted_tardiness - best).abs() < tol);
+        let options = PlantSolveOptions { max_iterations: Some(0), ..PlantSolveOptions::default() };
+        let solution = solve_plant(&problem, &options, &mut Never, &mut |_| {}).expect("solves");
+        let report = check(&problem, &solution.schedule);
+        prop_assert!(report.feasible, "{:?}", report.violations);
+        prop_assert!((report.kpis.weighted_tardiness - best).abs() < tol);
+        prop_assert_eq!(solution.gap_percent, 0.0);
     }
 }
 

@@ -195,9 +195,20 @@ fn what_ifs_are_distinct_alternatives_or_reported_as_none_found() {
 #[test]
 fn reference_plant_gets_five_ranked_feasible_scenarios() {
     let problem = reference_problem();
-    let report = run(&problem, &quick(3));
+    // 150 iterations are too few for the overtime what-if to find a better plan with this
+    // seed since the search's moves changed (chain moves, ties broken): 400 are enough.
+    let options = ScenarioOptions {
+        max_iterations: Some(400),
+        ..quick(3)
+    };
+    let report = run(&problem, &options);
     assert!(report.skipped.is_empty(), "skipped: {:?}", report.skipped);
-    assert_eq!(report.scenarios.len(), 5);
+    assert_eq!(
+        report.scenarios.len(),
+        5,
+        "none found: {:?}",
+        report.none_found
+    );
     let ranks: Vec<usize> = report.scenarios.iter().map(|s| s.rank).collect();
     assert_eq!(ranks, vec![1, 2, 3, 4, 5]);
     for pair in report.scenarios.windows(2) {

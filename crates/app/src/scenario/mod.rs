@@ -447,6 +447,8 @@ fn prepare(
         schedule: chosen.schedule.clone(),
         kpis: verdict.kpis,
         problem_sha256: model::wire::hex(&problem_digest),
+        optimality: schedule::plant::bound::plan_optimality(&scenario_problem, &chosen.schedule)
+            .ok(),
         alternatives: Vec::new(),
     };
     Ok(Prepared {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use model::Timestamp;
+use schedule::plant::bound::Optimality;
 use schedule::plant::construct::{Model, Rule, decode, initial};
 use schedule::plant::problem::*;
 use schedule::plant::solve_plant;
@@ -201,6 +202,7 @@ pub fn optimize(request: OptimizeRequest, now: Timestamp) -> Result<OptimizeResp
                 meets_target_utilization: target.map(|t| k.utilization_percent >= t),
             },
             schedule: slots,
+            optimality: Optimality::new(score.total, solution.bound),
             score,
             feasible: report.feasible,
         })

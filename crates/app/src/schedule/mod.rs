@@ -32,6 +32,7 @@ use model::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use schedule::plant::bound::Optimality;
 use schedule::plant::checker::{CheckReport, Kpis};
 use schedule::plant::construct::Score;
 use schedule::plant::explain::Explanation;
@@ -184,6 +185,8 @@ pub struct OptimizeResponse {
     pub schedule: Vec<ClassicSlot>,
     /// Score of the returned schedule, term by term.
     pub score: Score,
+    /// The returned schedule is at most `optimality.gap_percent` % from the best possible.
+    pub optimality: Optimality,
     /// The independent checker's verdict on the returned schedule (always feasible).
     pub feasible: bool,
 }
@@ -210,6 +213,8 @@ pub struct SolveResponse {
     pub initial_score: Score,
     pub kpis: Kpis,
     pub iterations: u64,
+    /// The schedule is at most `optimality.gap_percent` % from the best possible.
+    pub optimality: Optimality,
     /// Why the late orders are late, and the bottleneck units and pools (absent when the
     /// request said `"explain": false`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -314,6 +319,7 @@ pub fn solve(request: SolveRequest) -> Result<SolveResponse, AppError> {
         problem.objective = objective;
     }
     let report = checked(&problem, &solution.schedule)?;
+    let optimality = solution.optimality();
     let explanation = if request.explain {
         Some(schedule::plant::explain(&problem, &solution.schedule).map_err(AppError::impossible)?)
     } else {
@@ -325,6 +331,7 @@ pub fn solve(request: SolveRequest) -> Result<SolveResponse, AppError> {
         initial_score: solution.initial_score,
         kpis: report.kpis,
         iterations: solution.iterations,
+        optimality,
         explanation,
     })
 }

@@ -285,7 +285,7 @@ fn print_table(report: &ScenarioReport) {
         );
     }
     println!(
-        "{:<4} {:<24} {:>6} {:>9} {:>8} {:>11} {:>5} {:>9} {:>8} {:>8}",
+        "{:<4} {:<24} {:>6} {:>9} {:>8} {:>11} {:>5} {:>9} {:>8} {:>8} {:>7}",
         "rank",
         "scenario",
         "score",
@@ -295,12 +295,13 @@ fn print_table(report: &ScenarioReport) {
         "late",
         "E[late]",
         "risk %",
-        "overtime"
+        "overtime",
+        "gap %"
     );
     for s in &report.scenarios {
         let k = &s.kpis;
         println!(
-            "{:<4} {:<24} {:>6.3} {:>9} {:>8.2} {:>11.0} {:>5} {:>9.2} {:>8.1} {:>8}",
+            "{:<4} {:<24} {:>6.3} {:>9} {:>8.2} {:>11.0} {:>5} {:>9.2} {:>8.1} {:>8} {:>7.1}",
             s.rank,
             s.scenario.as_str(),
             s.scores.total,
@@ -310,7 +311,8 @@ fn print_table(report: &ScenarioReport) {
             k.late_orders,
             k.expected_late_orders,
             100.0 * k.on_time_risk,
-            k.overtime_minutes
+            k.overtime_minutes,
+            s.optimality.gap_percent
         );
     }
     for s in &report.scenarios {
@@ -322,6 +324,10 @@ fn print_table(report: &ScenarioReport) {
             .map(|r| format!("{} {:.0}%", r.order, 100.0 * r.probability_late))
             .collect();
         println!("{}: {}", s.scenario, s.description);
+        println!(
+            "  objective {:.0}, lower bound {:.0}: at most {:.1} % from the best possible",
+            s.optimality.objective, s.optimality.bound, s.optimality.gap_percent
+        );
         if !risky.is_empty() {
             println!("  most at risk: {}", risky.join(", "));
         }

@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::improve::{PlantSolution, PlantSolveError, PlantSolveOptions, first_feasible, improve};
+use super::improve::{
+    PlantSolution, PlantSolveError, PlantSolveOptions, exact_first, finish, first_feasible, improve,
+};
 use super::problem::PlantProblem;
 use crate::termination::Termination;
 
@@ -57,7 +59,28 @@ pub fn solve_anytime(
         iterations: 0,
         objective: initial_score.total,
     }];
-    let (_, best, iterations) = improve(&model, genome, decoded, options, termination, &mut |p| {
+    if let Some((_, best, bound)) = exact_first(&model, &genome, &decoded) {
+        if best.score.total < initial_score.total {
+            curve.push(AnytimePoint {
+                seconds: termination.elapsed_seconds(),
+                iterations: 0,
+                objective: best.score.total,
+            });
+        }
+        let solution = PlantSolution::with_bound(
+            best.to_schedule(&model),
+            best.score,
+            initial_score,
+            0,
+            bound,
+        );
+        return Ok(AnytimeRun {
+            solution,
+            first_feasible_seconds,
+            curve,
+        });
+    }
+    let (g, best, iterations) = improve(&model, genome, decoded, options, termination, &mut |p| {
         if curve.last().is_some_and(|l| p.best.total < l.objective) {
             curve.push(AnytimePoint {
                 seconds: p.elapsed_seconds,
@@ -66,7 +89,9 @@ pub fn solve_anytime(
             });
         }
     });
-    // Another thread may have found the final plan: it closes the curve.
+    // The exact mode of small problems may improve the plan (and proves the bound).
+    let (_, best, bound) = finish(&model, g, best);
+    // Another thread (or the exact mode) may have found the final plan: it closes the curve.
     if curve.last().is_some_and(|l| best.score.total < l.objective) {
         curve.push(AnytimePoint {
             seconds: termination.elapsed_seconds(),
@@ -74,12 +99,12 @@ pub fn solve_anytime(
             objective: best.score.total,
         });
     }
-    let solution = PlantSolution::new(
-        &model,
+    let solution = PlantSolution::with_bound(
         best.to_schedule(&model),
         best.score,
         initial_score,
         iterations,
+        bound,
     );
     Ok(AnytimeRun {
         solution,

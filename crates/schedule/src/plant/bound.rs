@@ -19,17 +19,79 @@
 //!   that can run nowhere else show k distinct keys, so at least k − 1 changes between
 //!   distinct keys, each at least the cheapest change between any two keys that can meet on
 //!   the unit (tables need not obey the triangle inequality);
-//! - **stability**: 0.
+//! - **stability**: 0;
+//! - and on small problems whose objective is weighted tardiness alone, the optimum itself
+//!   when the exact search of [`super::exact`] finishes within its node budget.
 //!
 //! The total is the objective's weighted sum of the terms (each bounded on its own).
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::checker::check;
 use super::construct::{Model, Score};
+use super::exact::exact_tardiness;
+use super::problem::{PlantProblem, PlantSchedule, ProblemError};
+
+/// How far a plan may be from the best possible, shown beside every plan: "at most
+/// `gap_percent` % from the best possible".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Optimality {
+    /// The plan's objective (the weighted sum the search minimises).
+    pub objective: f64,
+    /// No schedule of the problem has a smaller objective.
+    pub bound: f64,
+    /// The bound term by term (each term bounded on its own).
+    pub bound_terms: Score,
+    /// The plan is at most this many percent of its objective above the best possible
+    /// (0: the plan is proved optimal).
+    pub gap_percent: f64,
+}
+
+impl Optimality {
+    /// The optimality of a plan of objective `objective` against the bound `bound`.
+    pub fn new(objective: f64, bound: Score) -> Optimality {
+        Optimality {
+            objective,
+            bound: bound.total,
+            bound_terms: bound,
+            gap_percent: gap_percent(objective, bound.total),
+        }
+    }
+}
+
+/// The optimality of `schedule` for `problem` under the problem's own objective: the
+/// checker's objective of the schedule against [`problem_bound`].
+pub fn plan_optimality(
+    problem: &PlantProblem,
+    schedule: &PlantSchedule,
+) -> Result<Optimality, ProblemError> {
+    problem.validate()?;
+    let kpis = check(problem, schedule).kpis;
+    let bound = lower_bound_with(&Model::compile(problem), Some(kpis.weighted_tardiness));
+    Ok(Optimality::new(kpis.objective, bound))
+}
 
 /// Above this many operations on one unit the single-unit assignment is skipped (cubic).
 const ASSIGNMENT_LIMIT: usize = 160;
 
-/// A lower bound on every term of the objective for `model` (see the module doc).
+/// A lower bound on every term of the objective for `model` (see the module doc), from the
+/// relaxations alone.
 pub fn lower_bound(m: &Model) -> Score {
+    lower_bound_with(m, None)
+}
+
+/// [`lower_bound`], and where the exact search of [`super::exact`] applies (small problems
+/// whose objective is weighted tardiness alone), the optimum it proves below
+/// `incumbent_tardiness`, the weighted tardiness of a schedule known to exist.
+pub fn lower_bound_with(m: &Model, incumbent_tardiness: Option<f64>) -> Score {
+    let proved = incumbent_tardiness.and_then(|inc| exact_tardiness(m, inc));
+    bound_with_proved(m, proved)
+}
+
+/// The relaxations' bound raised by a weighted tardiness `proved` optimal (by the exact
+/// search).
+pub(crate) fn bound_with_proved(m: &Model, proved: Option<f64>) -> Score {
     let n = m.ops.len();
     let mindur: Vec<i64> = m
         .ops
@@ -87,6 +149,9 @@ pub fn lower_bound(m: &Model) -> Score {
         weighted_tardiness: tardiness_bound(m, &head, &tail, &end_lb, &dur_of),
         ..Score::default()
     };
+    if let Some(proved) = proved {
+        bound.weighted_tardiness = bound.weighted_tardiness.max(proved);
+    }
     let (minutes, cost) = changeover_bound(m);
     bound.changeover_minutes = minutes;
     bound.changeover_cost = cost;

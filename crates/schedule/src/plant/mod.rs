@@ -21,8 +21,10 @@
 
 pub mod anytime;
 pub mod bound;
+mod chain;
 pub mod checker;
 pub mod construct;
+pub mod exact;
 pub mod explain;
 pub mod from_model;
 pub mod generate;
@@ -38,7 +40,8 @@ pub use checker::{CheckReport, Kpis, Violation, check};
 pub use construct::{Model, Score};
 pub use explain::{Explanation, explain};
 pub use improve::{
-    PlantProgress, PlantSolution, PlantSolveError, PlantSolveOptions, first_feasible, solve_plant,
+    PlantProgress, PlantSolution, PlantSolveError, PlantSolveOptions, first_feasible, improve,
+    solve_plant,
 };
 pub use problem::{
     Assignment, Objective, PlantProblem, PlantSchedule, Preset, ProblemError, problem_schema,

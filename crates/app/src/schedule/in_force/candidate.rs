@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use schedule::plant::bound::{Optimality, plan_optimality};
 use schedule::plant::checker::{Kpis, check};
 use schedule::plant::problem::{PlantProblem, PlantSchedule};
 use schedule::plant::scenario::{ScenarioChanges, ScenarioResult};
@@ -92,6 +93,10 @@ pub struct CandidatePlan {
     pub kpis: Kpis,
     /// SHA-256 of the problem it was checked against.
     pub problem_sha256: String,
+    /// How far it may be from the best possible for that problem (absent from candidates
+    /// stored before it was computed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimality: Option<Optimality>,
     #[serde(default)]
     pub alternatives: Vec<Alternative>,
 }
@@ -187,6 +192,7 @@ fn prepare(
             &report.violations,
         ));
     }
+    let optimality = plan_optimality(problem, &schedule).ok();
     let baseline = plan.map(|p| rebase(p, problem));
     let before = baseline
         .as_ref()
@@ -219,6 +225,7 @@ fn prepare(
         schedule,
         kpis: report.kpis,
         problem_sha256,
+        optimality,
         alternatives,
     };
     Ok(Prepared {
@@ -339,6 +346,7 @@ pub async fn applied(
         },
         schedule: candidate.schedule,
         kpis: candidate.kpis,
+        optimality: candidate.optimality,
     };
     put_version(app, who, plan).await.map(Some)
 }
@@ -398,6 +406,7 @@ pub async fn rolled_back(
         },
         schedule: old.schedule,
         kpis: old.kpis,
+        optimality: old.optimality,
     };
     put_version(app, who, plan).await.map(Some)
 }

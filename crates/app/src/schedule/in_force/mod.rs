@@ -32,6 +32,7 @@ use model::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use schedule::plant::bound::{Optimality, plan_optimality};
 use schedule::plant::checker::{Kpis, check};
 use schedule::plant::construct::DecodeError;
 use schedule::plant::problem::{Assignment, PlantProblem, PlantSchedule};
@@ -82,6 +83,10 @@ pub struct PlanVersion {
     pub schedule: PlantSchedule,
     /// The independent checker's KPIs of the schedule against the problem it was made for.
     pub kpis: Kpis,
+    /// How far the schedule may be from the best possible for that problem (absent from
+    /// versions stored before it was computed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimality: Option<Optimality>,
 }
 
 /// A version in the history, without its schedule.
@@ -381,6 +386,7 @@ pub async fn adopt(
             reason: provenance.reason,
             horizon_start: problem.horizon_start,
         },
+        optimality: plan_optimality(problem, &schedule).ok(),
         schedule,
         kpis: report.kpis,
     };

@@ -214,6 +214,7 @@ fn rebase_keeps_instants_drops_what_is_gone_and_puts_running_work_where_it_runs(
         ]}))
         .unwrap(),
         kpis: Default::default(),
+        optimality: None,
     };
     // Five minutes later: O1/0 is done, O2/0 runs (started 3 minutes ago on U2), O3/0 is new.
     let later = tiny(

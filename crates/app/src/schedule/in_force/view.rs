@@ -9,6 +9,7 @@ use model::Timestamp;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use schedule::plant::bound::Optimality;
 use schedule::plant::checker::Kpis;
 use schedule::plant::problem::PlantProblem;
 
@@ -35,6 +36,10 @@ pub struct PlanAnswer {
     pub header: PlanHeader,
     /// The checker's KPIs of the whole plan (every area).
     pub kpis: Kpis,
+    /// The plan is at most `gap_percent` % from the best possible for the problem it was
+    /// made for (absent for plans put in force before this was computed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimality: Option<Optimality>,
     /// The area the assignments are limited to (the reader's), none for the whole plan.
     pub area: Option<String>,
     /// Assignments in start order (of the reader's area's units only, for an area reader).
@@ -108,6 +113,7 @@ fn answer(plan: PlanVersion, units: Option<BTreeSet<String>>, area: Option<Strin
     PlanAnswer {
         header: plan.header,
         kpis: plan.kpis,
+        optimality: plan.optimality,
         area: units.and(area),
         assignments,
     }

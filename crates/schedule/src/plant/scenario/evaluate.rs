@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::super::bound::{Optimality, plan_optimality};
 use super::super::checker::check;
 use super::super::construct::{Genome, decode};
 use super::super::improve::{PlantSolveOptions, first_feasible, improve_from, solve_plant};
@@ -123,6 +124,7 @@ pub(super) struct Evaluated {
     pub(super) schedule: PlantSchedule,
     pub(super) iterations: u64,
     pub(super) kept_plan: bool,
+    pub(super) optimality: Optimality,
 }
 
 /// What a scenario's search ended with: the distinct best schedules of its search threads
@@ -209,6 +211,10 @@ pub(super) fn judge(
         check(&problem_with(original, &changes), &schedule).feasible,
         "{kind}"
     );
+    // The bound of the problem the scenario was searched on, under its own objective.
+    let mut searched = apply_changes(original, &changes, true);
+    searched.objective = Some(objective);
+    let optimality = plan_optimality(&searched, &schedule)?;
     let Assessment { kpis, order_risk } = assess(
         original,
         &changes,
@@ -229,6 +235,7 @@ pub(super) fn judge(
         kept_plan: plan.is_some_and(|p| *p == schedule),
         schedule,
         iterations,
+        optimality,
     })
 }
 
@@ -279,6 +286,7 @@ pub(super) fn rank(evaluated: Vec<Evaluated>, weights: RankingWeights) -> Vec<Sc
                 schedule: e.schedule,
                 iterations: e.iterations,
                 kept_plan: e.kept_plan,
+                optimality: e.optimality,
             }
         })
         .collect();

@@ -54,6 +54,7 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::bound::Optimality;
 use super::checker::check;
 use super::explain::{UnitLoad, explain};
 use super::improve::PlantSolveError;
@@ -230,6 +231,10 @@ pub struct ScenarioResult {
     /// The answer is the plan in force unchanged: only ever `as_planned` given a plan (a
     /// what-if that finds nothing better is in [`ScenarioReport::none_found`] instead).
     pub kept_plan: bool,
+    /// How far the schedule may be from the best possible for the scenario's problem and
+    /// objective (its lower bound and the gap to it); absent from answers stored before.
+    #[serde(default)]
+    pub optimality: Optimality,
 }
 
 /// A scenario that was asked for but does not apply to this problem, or found no
