@@ -221,7 +221,8 @@ const ORDER_PARAMS: &[Param] = &[
         "sort",
         "string",
         "id (default), -id, due, -due, release or -release (`-` descending; ties by id)",
-    ),
+    )
+    .one_of(|| names(ORDERS.sorts)),
 ];
 
 const ORDER_ID_PARAMS: &[Param] = &[path("id", "order id")];

@@ -193,7 +193,8 @@ const LIST_PARAMS: &[Param] = &[
         "sort",
         "string",
         "-proposed_at (default), proposed_at, expires_at, -expires_at, id or -id (`-` descending; ties by id)",
-    ),
+    )
+    .one_of(|| names(PROPOSALS.sorts)),
 ];
 
 /// How the proposal list pages.

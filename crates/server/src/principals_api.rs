@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::extract::{Json, Query};
 use crate::paging::{Key, Linked, ListSpec, PageRequest};
 use crate::problem::Problem;
-use crate::routes::{Endpoint, Param, path, query};
+use crate::routes::{Endpoint, Param, names, path, query};
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -108,7 +108,8 @@ pub static PRINCIPALS: ListSpec = ListSpec {
 const LIST_PARAMS: &[Param] = &[
     query("limit", "integer", "page size (default 100, max 1000)"),
     crate::api::CURSOR,
-    query("sort", "string", "id (default) or -id: by principal name"),
+    query("sort", "string", "id (default) or -id: by principal name")
+        .one_of(|| names(PRINCIPALS.sorts)),
 ];
 
 /// A page of principals.

@@ -237,7 +237,8 @@ const ALERT_PARAMS: &[Param] = &[
         "sort",
         "string",
         "-at (default), at, id or -id (`-` descending; ties by id)",
-    ),
+    )
+    .one_of(|| names(ALERTS.sorts)),
 ];
 
 const HOLD_PARAMS: &[Param] = &[
@@ -255,7 +256,8 @@ const HOLD_PARAMS: &[Param] = &[
         "sort",
         "string",
         "-placed_at (default), placed_at, id or -id (`-` descending; ties by id)",
-    ),
+    )
+    .one_of(|| names(HOLDS.sorts)),
 ];
 
 const NC_PARAMS: &[Param] = &[
@@ -276,7 +278,8 @@ const NC_PARAMS: &[Param] = &[
         "sort",
         "string",
         "-opened_at (default), opened_at, id or -id (`-` descending; ties by id)",
-    ),
+    )
+    .one_of(|| names(NCS.sorts)),
 ];
 
 /// How the quality lists page.
