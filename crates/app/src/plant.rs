@@ -10,38 +10,10 @@ use govern::Principal;
 use model::{EquipmentState, Mode, OrderState, Plant, Timestamp};
 use schemars::JsonSchema;
 use serde::Serialize;
-use store::{OrderFilter, Page};
+use store::OrderFilter;
 
-use crate::scope::{Reach, filtered_page};
+use crate::scope::Reach;
 use crate::{App, AppError};
-
-/// Orders `who` reads, matching `filter`, paged.
-pub async fn orders(
-    app: &App,
-    who: &Principal,
-    filter: OrderFilter,
-) -> Result<Page<OrderState>, AppError> {
-    let reach = Reach::of(app, who).await?;
-    filtered_page(
-        reach.is_site_wide(),
-        filter.limit,
-        filter.offset,
-        |offset, limit| {
-            let filter = OrderFilter {
-                offset,
-                limit,
-                ..filter.clone()
-            };
-            async move { Ok(app.store.orders(filter).await?) }
-        },
-        |order| {
-            reach
-                .order_areas(order.order.id.as_str())
-                .is_some_and(|areas| reach.reads(&areas))
-        },
-    )
-    .await
-}
 
 /// Every order `who` reads that matches `filter` (its `limit` and `offset` are ignored).
 pub async fn all_orders(

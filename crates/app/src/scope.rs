@@ -251,36 +251,22 @@ pub fn parse_key(key: &str) -> Option<(ItemKind, &str)> {
     (!id.trim().is_empty()).then_some((kind, id.trim()))
 }
 
-/// The items of a page the reader reads, paged again: `fetch(offset, limit)` reads one
-/// page of the unfiltered list, which is walked whole when the reader is area-scoped (the
-/// lists concerned are small: holds, nonconformances, alerts, orders).
-pub async fn filtered_page<T, F, Fut>(
-    site_wide: bool,
-    limit: u32,
-    offset: u32,
-    mut fetch: F,
-    keep: impl Fn(&T) -> bool,
-) -> Result<store::Page<T>, AppError>
-where
-    F: FnMut(u32, u32) -> Fut,
-    Fut: std::future::Future<Output = Result<store::Page<T>, AppError>>,
-{
-    if site_wide {
-        return fetch(offset, limit).await;
-    }
-    let kept = all_filtered(fetch, keep).await?;
-    let total = kept.len() as u64;
-    let items = kept
+/// One page (`limit` items after `offset`) of a whole list the reader reads, with its total:
+/// the offset pages of the local command line, cut like the API's keyset pages from the list
+/// after the scope applied.
+pub fn page_of<T>(all: Vec<T>, limit: u32, offset: u32) -> store::Page<T> {
+    let total = all.len() as u64;
+    let items = all
         .into_iter()
         .skip(offset as usize)
         .take(limit as usize)
         .collect();
-    Ok(store::Page {
+    store::Page {
         items,
         total,
         limit,
         offset,
-    })
+    }
 }
 
 /// Every item of a list the reader reads: `fetch(offset, limit)` reads one page of the

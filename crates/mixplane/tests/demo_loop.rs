@@ -5,60 +5,21 @@
 //! in force is a new version naming it, and the MES sink's `operation_dispatched` events are
 //! in the log.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-struct Demo(Child);
+mod common;
 
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::TempDir;
+use common::serve::Demo;
 
-struct Client {
-    address: String,
-    token: String,
-}
+struct Client(Demo);
 
 impl Client {
-    /// One request with the bearer token; the status and the JSON body (`null` when empty).
+    /// One request with the admin token; the status and the JSON body (`null` when empty).
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut stream = TcpStream::connect(&self.address).expect("the server accepts");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        let body = body.map(Value::to_string).unwrap_or_default();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.address,
-            self.token,
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").expect("a response");
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("a status line");
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            unchunk(body)
-        } else {
-            body.to_owned()
-        };
+        let (status, body) = self.0.request(method, path, body);
         let value = if body.trim().is_empty() {
             Value::Null
         } else {
@@ -99,65 +60,14 @@ impl Client {
     }
 }
 
-fn unchunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = &rest[size + 2..];
-    }
-    out
-}
-
 /// Starts `mixplane demo` on a free port (`--speed 0`: the store stays as the demo left it,
-/// so only our events move the plant) and reads the token and address it prints.
-fn start(dir: &std::path::Path) -> (Demo, Client) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mixplane"))
-        .args([
-            "demo",
-            "--days",
-            "1",
-            "--speed",
-            "0",
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env_remove("MIXPLANE_LOG")
-        .env_remove("MIXPLANE_DATA_DIR")
-        .env_remove("MIXPLANE_BIND")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary runs");
-    let stdout = child.stdout.take().unwrap();
-    let demo = Demo(child);
-    let (mut token, mut address, mut agents) = (None, None, false);
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("stdout reads");
-        if let Some(t) = line.strip_prefix("admin token  ") {
-            token = Some(t.trim().to_owned());
-        } else if let Some(rest) = line.strip_prefix("serving the API on http://") {
-            address = rest.split_whitespace().next().map(str::to_owned);
-        } else if address.is_some() && line.starts_with("agents ") {
-            // Printed once the agents are started, after the address.
-            agents = true;
-            break;
-        }
-    }
-    // Keep reading what it prints: a closed pipe would end it at its next line.
-    std::thread::spawn(move || lines.for_each(drop));
-    assert!(agents, "the demo says its agents run");
-    let client = Client {
-        address: address.expect("a serving line"),
-        token: token.expect("an admin token line"),
-    };
-    (demo, client)
+/// so only our events move the plant), once it says its agents run.
+fn start(dir: &std::path::Path) -> Client {
+    // Printed once the agents are started, after the address.
+    let (demo, _) = Demo::start(&["--days", "1", "--speed", "0"], dir, |line| {
+        line.starts_with("agents ")
+    });
+    Client(demo)
 }
 
 /// The unit with the most planned operations starting in the next eight hours.
@@ -192,9 +102,8 @@ fn approve_and_apply(client: &Client, id: &str) {
 
 #[test]
 fn the_served_demo_turns_a_downtime_and_a_rush_order_into_proposals_and_an_approval_into_a_plan() {
-    let dir = std::env::temp_dir().join(format!("mixplane-demo-loop-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (_demo, client) = start(&dir);
+    let dir = TempDir::new("demo-loop");
+    let client = start(&dir.0);
     let plan = client.get("/v1/schedule");
     let first_version = plan["version"]
         .as_u64()
@@ -291,7 +200,7 @@ fn the_served_demo_turns_a_downtime_and_a_rush_order_into_proposals_and_an_appro
         now["version"].as_u64().unwrap()
     );
     let dispatched = client.get("/v1/events?type=operation_dispatched&limit=10000");
-    let ours = dispatched
+    let ours = dispatched["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -303,5 +212,4 @@ fn the_served_demo_turns_a_downtime_and_a_rush_order_into_proposals_and_an_appro
         })
         .count();
     assert!(ours > 0, "the MES sink's dispatches are in the log");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -734,7 +734,7 @@ impl PlantState {
 pub(crate) type Fail<'a> = dyn Fn(&str, String) -> EventError + 'a;
 
 /// The material exists in the catalog.
-fn known_material(
+pub(crate) fn known_material(
     catalog: &Catalog,
     fail: &Fail<'_>,
     field: &str,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Catalog;
 use crate::event::{Event, EventKind};
 use crate::ids::*;
-use crate::state::{EventError, Fail, PlantState};
+use crate::state::{EventError, Fail, PlantState, known_material};
 use crate::time::Timestamp;
 
 /// Where an expected receipt stands.
@@ -100,12 +100,7 @@ impl PlantState {
                 if receipt.as_str().trim().is_empty() {
                     return Err(fail("receipt", "must not be empty".into()));
                 }
-                if catalog.material(material).is_none() {
-                    return Err(fail(
-                        "material",
-                        format!("material `{material}` does not exist"),
-                    ));
-                }
+                known_material(catalog, fail, "material", material)?;
                 if !(quantity.is_finite() && *quantity > 0.0) {
                     return Err(fail(
                         "quantity",

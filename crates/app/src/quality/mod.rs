@@ -30,7 +30,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use store::{
-    AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcUpdate, NewNc, StoredNc,
+    AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcUpdate, NewNc, Page,
+    StoredNc,
 };
 
 use self::enforce::principal;
@@ -40,7 +41,7 @@ pub use self::enforce::{
 };
 pub use self::gate::{GateAnswer, release_gate};
 use crate::conditional::{self, Expected, version_tag};
-use crate::scope::{Reach, all_filtered, filtered_page};
+use crate::scope::{Reach, all_filtered, page_of};
 use crate::{App, AppError};
 
 /// Runs enforcement after a committed event batch that holds quality results (the events
@@ -198,56 +199,6 @@ pub async fn chart(app: &App, who: &Principal, id: &str) -> Result<ChartView, Ap
 
 // ----- alerts and holds --------------------------------------------------------------------
 
-/// A page of alerts.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct AlertPage {
-    pub items: Vec<Alert>,
-    pub total: u64,
-    pub limit: u32,
-    pub offset: u32,
-}
-
-/// Alerts `who` reads (those of characteristics in its scope), newest first, after catching
-/// enforcement up.
-pub async fn alerts(
-    app: &App,
-    who: &Principal,
-    filter: AlertFilter,
-) -> Result<AlertPage, AppError> {
-    catch_up(app).await;
-    let reach = Reach::of(app, who).await?;
-    let page = filtered_page(
-        reach.is_site_wide(),
-        filter.limit,
-        filter.offset,
-        |offset, limit| {
-            let filter = AlertFilter {
-                offset,
-                limit,
-                ..filter.clone()
-            };
-            async move { Ok(app.store.alerts(filter).await?) }
-        },
-        |alert| reach.reads_characteristic(&alert.characteristic),
-    )
-    .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|a| {
-            serde_json::from_value(a.body).map_err(|e| {
-                AppError::Internal(format!("stored alert {} does not decode: {e}", a.id))
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(AlertPage {
-        items,
-        total: page.total,
-        limit: page.limit,
-        offset: page.offset,
-    })
-}
-
 /// Every alert `who` reads that matches `filter` (its `limit` and `offset` are ignored),
 /// newest first, after catching enforcement up: what the keyset pages of the API are cut from.
 pub async fn all_alerts(
@@ -291,29 +242,11 @@ pub fn item_kind(kind: &str, field: &str) -> Result<ItemKind, AppError> {
     }
 }
 
-/// Holds on items `who` reads, newest first (after catching enforcement up).
-pub async fn holds(
-    app: &App,
-    who: &Principal,
-    filter: HoldFilter,
-) -> Result<store::Page<Hold>, AppError> {
-    catch_up(app).await;
-    let reach = Reach::of(app, who).await?;
-    filtered_page(
-        reach.is_site_wide(),
-        filter.limit,
-        filter.offset,
-        |offset, limit| {
-            let filter = HoldFilter {
-                offset,
-                limit,
-                ..filter.clone()
-            };
-            async move { Ok(app.store.holds(filter).await?) }
-        },
-        |hold| reach.reads_item_key(&format!("{}:{}", hold.item_kind, hold.item_id)),
-    )
-    .await
+/// One page (`limit` and `offset`) of the holds `who` reads, newest first (after catching
+/// enforcement up).
+pub async fn holds(app: &App, who: &Principal, filter: HoldFilter) -> Result<Page<Hold>, AppError> {
+    let (limit, offset) = (filter.limit, filter.offset);
+    Ok(page_of(all_holds(app, who, filter).await?, limit, offset))
 }
 
 /// Every hold `who` reads that matches `filter` (its `limit` and `offset` are ignored),
@@ -509,15 +442,6 @@ fn nc_view(stored: StoredNc) -> Result<NcView, AppError> {
     })
 }
 
-/// A page of nonconformances.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct NcPage {
-    pub items: Vec<NcView>,
-    pub total: u64,
-    pub limit: u32,
-    pub offset: u32,
-}
-
 /// The states a nonconformance can be in, as filters name them.
 pub const NC_STATES: [&str; 6] = [
     "open",
@@ -536,39 +460,19 @@ fn reads_nc(reach: &Reach, nc: &StoredNc) -> bool {
         || nc.items.iter().any(|item| reach.reads_item_key(item))
 }
 
-/// Nonconformances `who` reads, newest first (after catching enforcement up).
+/// One page (`limit` and `offset`) of the nonconformances `who` reads, newest first (after
+/// catching enforcement up).
 pub async fn nonconformances(
     app: &App,
     who: &Principal,
     filter: NcFilter,
-) -> Result<NcPage, AppError> {
-    catch_up(app).await;
-    let reach = Reach::of(app, who).await?;
-    let page = filtered_page(
-        reach.is_site_wide(),
-        filter.limit,
-        filter.offset,
-        |offset, limit| {
-            let filter = NcFilter {
-                offset,
-                limit,
-                ..filter.clone()
-            };
-            async move { Ok(app.store.nonconformances(filter).await?) }
-        },
-        |nc| reads_nc(&reach, nc),
-    )
-    .await?;
-    Ok(NcPage {
-        items: page
-            .items
-            .into_iter()
-            .map(nc_view)
-            .collect::<Result<_, _>>()?,
-        total: page.total,
-        limit: page.limit,
-        offset: page.offset,
-    })
+) -> Result<Page<NcView>, AppError> {
+    let (limit, offset) = (filter.limit, filter.offset);
+    Ok(page_of(
+        all_nonconformances(app, who, filter).await?,
+        limit,
+        offset,
+    ))
 }
 
 /// Every nonconformance `who` reads that matches `filter` (its `limit` and `offset` are

@@ -78,35 +78,7 @@ impl Server {
         token: Option<&str>,
         body: Option<&serde_json::Value>,
     ) -> (u16, String) {
-        let mut stream = TcpStream::connect(self.address).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.address,
-            body.len()
-        );
-        if !body.is_empty() {
-            head.push_str("Content-Type: application/json\r\n");
-        }
-        if let Some(token) = token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body.as_bytes()).unwrap();
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).expect("read the answer");
-        let answer = text(&answer);
-        let status = answer
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
-        let (_, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-        (status, dechunk(body))
+        request(&self.address.to_string(), method, path, token, body)
     }
 
     pub fn events_applied(&self) -> u64 {
@@ -114,6 +86,123 @@ impl Server {
         assert_eq!(status, 200, "{body}");
         let health: serde_json::Value = serde_json::from_str(&body).unwrap();
         health["events"].as_u64().unwrap()
+    }
+}
+
+/// One HTTP/1.1 request to `address`; returns the status and the body.
+pub fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read the answer");
+    let answer = text(&answer);
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (status, dechunk(body))
+}
+
+/// A running `mixplane demo`, killed when dropped: the address it serves on and the admin
+/// token it printed.
+pub struct Demo {
+    child: Child,
+    pub address: String,
+    pub token: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Demo {
+    /// Runs `mixplane demo ARGS --bind 127.0.0.1:0 --data-dir DIR` and reads what it prints
+    /// up to the first line `until` accepts (after the serving line); answers the demo and
+    /// every line read. What it prints later is drained on a thread, since a closed pipe
+    /// would end it at its next line.
+    pub fn start(
+        args: &[&str],
+        data_dir: &Path,
+        until: impl Fn(&str) -> bool,
+    ) -> (Demo, Vec<String>) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mixplane"))
+            .arg("demo")
+            .args(args)
+            .args(["--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("MIXPLANE_LOG")
+            .env_remove("MIXPLANE_DATA_DIR")
+            .env_remove("MIXPLANE_BIND")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut demo = Demo {
+            child,
+            address: String::new(),
+            token: String::new(),
+        };
+        let mut read = Vec::new();
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let line = line.expect("stdout reads");
+            if let Some(t) = line.strip_prefix("admin token") {
+                demo.token = t.trim().to_owned();
+            } else if let Some(rest) = line.strip_prefix("serving the API on http://") {
+                demo.address = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+            let done = !demo.address.is_empty() && until(&line);
+            read.push(line);
+            if done {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        assert!(!demo.token.is_empty(), "no admin token line in {read:#?}");
+        assert!(!demo.address.is_empty(), "no serving line in {read:#?}");
+        (demo, read)
+    }
+
+    /// One request with the admin token.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, String) {
+        request(&self.address, method, path, Some(&self.token), body)
     }
 }
 
