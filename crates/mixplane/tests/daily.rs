@@ -64,16 +64,25 @@ fn refused(data_dir: &Path, args: &[&str]) -> String {
     text(&out.stderr)
 }
 
-/// The demo's data without serving; its admin token.
+/// The demo's data without serving (its summary as JSON); its admin token.
 fn demo(data_dir: &Path) -> String {
-    let out = ok(
+    let summary = json_of(
         data_dir,
         &["demo", "--no-serve", "--days", "3", "--speed", "0"],
     );
-    out.lines()
-        .find_map(|l| l.strip_prefix("admin token"))
-        .map(|t| t.trim().to_owned())
-        .expect("the demo prints its admin token")
+    assert!(
+        summary["plant"]["events_stored"].as_u64().unwrap() > 1000,
+        "{summary}"
+    );
+    assert!(
+        summary["plan_in_force"]["operations"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert!(!summary["proposals"].as_array().unwrap().is_empty());
+    summary["admin_token"]
+        .as_str()
+        .expect("the demo's summary names its admin token")
+        .to_owned()
 }
 
 fn create_token(data_dir: &Path, name: &str, role: &str) -> String {

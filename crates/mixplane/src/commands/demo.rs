@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use model::{Mode, OrderStatus, PlantState};
+use serde_json::json;
 
 use crate::DataArgs;
 use crate::config;
@@ -34,6 +35,10 @@ pub struct DemoArgs {
     /// of the history (60: a wall second is a plant minute); 0 keeps the store static.
     #[arg(long, default_value_t = 60.0)]
     pub speed: f64,
+    /// Print the summary as one JSON document instead of text (needs --no-serve: a serving
+    /// demo goes on printing what it does).
+    #[arg(long, requires = "no_serve")]
+    pub json: bool,
 }
 
 const BATCH: usize = 2000;
@@ -65,19 +70,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let token = runtime.block_on(super::govern::demo_admin_token(&store))?;
     let (_, policy_written) = super::govern::load_policy(&settings.data_dir)?;
     let policy_path = super::govern::policy_path(&settings.data_dir);
-    println!("admin token  {token}");
-    println!(
-        "             (shown once, stored only as a hash; send it as `Authorization: Bearer <token>`)"
-    );
-    println!(
-        "policy       {}{}",
-        policy_path.display(),
-        if policy_written {
-            " (written from the default: autonomy per action kind and area, approvers, thresholds)"
-        } else {
-            " (yours: autonomy per action kind and area, approvers, thresholds)"
-        }
-    );
+    if !args.json {
+        println!("admin token  {token}");
+        println!(
+            "             (shown once, stored only as a hash; send it as `Authorization: Bearer <token>`)"
+        );
+        println!(
+            "policy       {}{}",
+            policy_path.display(),
+            if policy_written {
+                " (written from the default: autonomy per action kind and area, approvers, thresholds)"
+            } else {
+                " (yours: autonomy per action kind and area, approvers, thresholds)"
+            }
+        );
+    }
 
     let catalog = model::Catalog::new(sim::reference_plant())
         .map_err(|e| anyhow::anyhow!("reference plant: {e}"))?;
@@ -123,8 +130,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     })?;
 
     let state = runtime.block_on(store.state());
-    print!("{}", summary(&catalog, &state, args.days, args.seed));
-    print!("{schedule_summary}");
+    if !args.json {
+        print!("{}", summary(&catalog, &state, args.days, args.seed));
+        print!("{schedule_summary}");
+    }
     let app = super::govern::app_over(store.clone(), &settings.data_dir)?;
     // The plan in force first (the what-ifs, agents and proposals start from it) — when the
     // plant runs live, sent to the MES as its dispatch list so the simulated plant follows
@@ -138,14 +147,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     } else {
         0
     };
-    println!(
+    let quiet = args.json;
+    let say = |line: String| {
+        if !quiet {
+            println!("{line}");
+        }
+    };
+    say(format!(
         "Plan in force      version {} from {}: {} operations ({dispatched} dispatched to the MES), {} late orders, makespan {} min (GET /v1/schedule)",
         plan.header.version,
         plan.header.horizon_start,
         plan.schedule.assignments.len(),
         plan.kpis.late_orders,
         plan.kpis.makespan
-    );
+    ));
     let trigger = events.last().map(|e| e.id.to_string());
     let proposals = runtime
         .block_on(super::govern::demo_proposals(&app, trigger.as_deref()))
@@ -155,15 +170,39 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         store.quality_counts().await
     });
     let quality = quality.context("judging the quality results")?;
-    println!(
+    say(format!(
         "Quality            {} alerts, {} holds, {} open nonconformances (enterprise SPC policy; holds proposed by the quality agent under the policy)",
         quality.alerts, quality.holds_active, quality.nonconformances_open
-    );
-    println!(
+    ));
+    say(format!(
         "data in {} · demo took {:.1} s",
         settings.data_dir.display(),
         started.elapsed().as_secs_f64()
-    );
+    ));
+    if args.json {
+        let plan = json!({
+            "version": plan.header.version,
+            "horizon_start": plan.header.horizon_start,
+            "operations": plan.schedule.assignments.len(),
+            "dispatched": dispatched,
+            "kpis": plan.kpis,
+        });
+        let quality = json!({
+            "alerts": quality.alerts,
+            "holds_active": quality.holds_active,
+            "nonconformances_open": quality.nonconformances_open,
+        });
+        return super::door::print_json(&json!({
+            "admin_token": token,
+            "policy": {"path": policy_path, "written_from_default": policy_written},
+            "plant": summary_json(&catalog, &state, args.days, args.seed),
+            "plan_in_force": plan,
+            "quality": quality,
+            "proposals": proposals,
+            "data_dir": settings.data_dir,
+            "seconds": started.elapsed().as_secs_f64(),
+        }));
+    }
     print!(
         "{}",
         super::govern::summary(&token, &proposals, &settings.bind)
@@ -182,6 +221,41 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     // --- end live plant
     served
+}
+
+/// The plant summary of `demo --json`: what [`summary`] prints, as data.
+fn summary_json(
+    catalog: &model::Catalog,
+    state: &PlantState,
+    days: f64,
+    seed: u64,
+) -> serde_json::Value {
+    let mut orders: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for order in state.orders.values() {
+        *orders
+            .entry(order.mode.as_str())
+            .or_default()
+            .entry(order.status.as_str())
+            .or_default() += 1;
+    }
+    let produced_lots = state
+        .lots
+        .values()
+        .filter(|l| l.produced_by.is_some())
+        .count();
+    json!({
+        "site": catalog.plant().site.name,
+        "days": days,
+        "seed": seed,
+        "orders_by_mode_and_status": orders,
+        "work_centers": app::plant::work_center_views(catalog.plant(), state),
+        "events_stored": state.events_applied,
+        "quality_results": state.quality_results.values().sum::<u64>(),
+        "characteristics": state.quality_results.len(),
+        "lots": state.lots.len(),
+        "lots_produced": produced_lots,
+        "serials": state.serials.len(),
+    })
 }
 
 /// The plant summary printed after the simulation.
