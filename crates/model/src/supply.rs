@@ -83,6 +83,20 @@ impl PlantState {
             .map(|(id, _)| id)
     }
 
+    /// The expected receipt an event names, refused unless it is expected and still open.
+    fn open_receipt(
+        &self,
+        receipt: &ReceiptId,
+        fail: &Fail<'_>,
+    ) -> Result<&ExpectedReceipt, EventError> {
+        let existing = self
+            .receipts
+            .get(receipt)
+            .ok_or_else(|| fail("receipt", format!("receipt `{receipt}` is not expected")))?;
+        open(receipt, existing).map_err(|m| fail("receipt", m))?;
+        Ok(existing)
+    }
+
     /// Expected receipts, attendance, and the receipt a delivery names.
     pub(crate) fn check_supply_event(
         &self,
@@ -120,39 +134,25 @@ impl PlantState {
                     }
                 }
             }
-            EventKind::ReceiptCancelled { receipt, .. } => match self.receipts.get(receipt) {
-                None => {
-                    return Err(fail(
-                        "receipt",
-                        format!("receipt `{receipt}` is not expected"),
-                    ));
-                }
-                Some(existing) => open(receipt, existing).map_err(|m| fail("receipt", m))?,
-            },
+            EventKind::ReceiptCancelled { receipt, .. } => {
+                self.open_receipt(receipt, fail)?;
+            }
             EventKind::MaterialReceived {
                 material,
                 receipt: Some(receipt),
                 ..
-            } => match self.receipts.get(receipt) {
-                None => {
+            } => {
+                let existing = self.open_receipt(receipt, fail)?;
+                if &existing.material != material {
                     return Err(fail(
                         "receipt",
-                        format!("receipt `{receipt}` is not expected"),
+                        format!(
+                            "receipt `{receipt}` expects `{}`, not `{material}`",
+                            existing.material
+                        ),
                     ));
                 }
-                Some(existing) => {
-                    open(receipt, existing).map_err(|m| fail("receipt", m))?;
-                    if &existing.material != material {
-                        return Err(fail(
-                            "receipt",
-                            format!(
-                                "receipt `{receipt}` expects `{}`, not `{material}`",
-                                existing.material
-                            ),
-                        ));
-                    }
-                }
-            },
+            }
             EventKind::MemberAttendance {
                 pool,
                 member,
