@@ -1,0 +1,15 @@
+//! Connectors: the I/O edge between mixplane and the plant's other systems (SPEC C9).
+//!
+//! A **source** reads records from a peer (an MES's OData service, a broker, a file) and maps
+//! each to mixplane events; the runner stores them through `app`'s ingest use-case as the
+//! connector's own principal, and only then advances the source's cursor, kept in the store.
+//! A record that cannot be mapped goes to the dead-letter table with the reason; it never
+//! blocks the records behind it. A **sink** carries an approved proposal's changes to the
+//! peer as commands. `docs/connectors.md` is the contract every connector meets, and the
+//! compliance harness in `tests/` runs each connector against it.
+//!
+//! Architecture invariant: an edge like `server` — it calls `app`'s use-cases and never
+//! reaches into `server` or the store's tables; no engine logic of its own; protocol
+//! modules heavy to build sit behind cargo features.
+
+pub mod source;
