@@ -55,7 +55,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("quality", &["model"]),
     ("trace", &["model"]),
     ("govern", &["model"]),
-    ("opcenter", &["model", "odata"]),
+    ("opcenter", &["model", "odata", "govern"]),
     ("store", &["model", "govern"]),
     (
         "app",
