@@ -147,10 +147,10 @@ fn string(option: &str, text: &str, at: &mut usize) -> Result<String, QueryError
 /// identifier would.
 fn shaped_literal(text: &str, at: &mut usize) -> Option<Token> {
     let rest = &text[*at..];
+    // Every shape is ASCII, so where one ends is a character boundary.
     let ends_at = |len: usize| !rest[len..].chars().next().is_some_and(is_ident_char);
-    if rest.len() >= 36
+    if let Some(guid) = rest.get(..36).and_then(Guid::parse)
         && ends_at(36)
-        && let Some(guid) = rest.get(..36).and_then(Guid::parse)
     {
         *at += 36;
         return Some(Token::Literal(Literal::Guid(guid)));

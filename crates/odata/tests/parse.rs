@@ -370,3 +370,16 @@ fn rendering_reads_back() {
         "(A eq 1 or B eq 2) and C eq 3"
     );
 }
+
+#[test]
+fn the_fuzz_seeds_are_valid_queries() {
+    // fuzz/corpus/odata_query/seed_* (fuzz/seed.sh writes them): they must be read, so that
+    // fuzzing starts from inputs that reach evaluation.
+    for seed in [
+        "$filter=ModifiedOn%20gt%202026-12-01T08:00:00.000Z%20and%20Id%20ne%203f2b1c4d-0000-4a5b-9c8d-abcdef012345&$orderby=ModifiedOn,Id&$top=100&$count=true",
+        "$filter=Items/any(i:i/Q%20gt%201)%20and%20not%20contains(tolower(Name),'a''b')%20or%20Id%20in%20(1,2)&$select=Id,Name,Site/City&$skip=1",
+        "$expand=Items($filter=Q%20ge%202.5E-3;$select=Q;$orderby=Q%20desc;$top=2;$count=true),*&$filter=Due%20le%202026-12-02%20and%20Name%20eq%20null&$format=json&sap-client=100",
+    ] {
+        QueryOptions::parse(seed).unwrap_or_else(|e| panic!("{seed}: {e}"));
+    }
+}
