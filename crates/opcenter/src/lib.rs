@@ -33,6 +33,9 @@ pub mod sets;
 pub mod tables;
 pub mod wire;
 
+#[cfg(test)]
+mod map_tests;
+
 pub use command::{
     Action, AnswerError, Command, CommandAnswer, CommandError, CommandsError, IDEMPOTENCY_KEY,
     MODIFIED_BY, ParsedCommand, commands_for, parse_command,
