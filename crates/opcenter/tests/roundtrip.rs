@@ -227,3 +227,102 @@ proptest! {
         assert_agree(&trip.truth, &trip.mapped);
     }
 }
+
+/// Whether `value` is a value of property `p` as the schema declares it.
+fn conforms(p: &opcenter::PropertyDef, value: &Value) -> bool {
+    use opcenter::Edm;
+    if value.is_null() {
+        return p.nullable;
+    }
+    if p.collection {
+        let item = opcenter::PropertyDef {
+            collection: false,
+            nullable: false,
+            ..*p
+        };
+        return value
+            .as_array()
+            .is_some_and(|items| items.iter().all(|v| conforms(&item, v)));
+    }
+    match p.edm {
+        Edm::Guid => value.as_str().is_some_and(|g| {
+            g.len() == 36
+                && g.char_indices().all(|(i, c)| {
+                    if matches!(i, 8 | 13 | 18 | 23) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                })
+        }),
+        Edm::String => value.is_string(),
+        Edm::Int32 => value.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+        Edm::Int64 => value.is_i64() || value.is_u64(),
+        Edm::Double => value.is_number(),
+        Edm::Boolean => value.is_boolean(),
+        Edm::DateTimeOffset => value
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z') && t.len() == 24 && Timestamp::parse(t).is_ok()),
+        Edm::ParameterValue => {
+            value.get("Name").is_some_and(Value::is_string)
+                && value.get("Value").is_some_and(Value::is_number)
+                && value.as_object().is_some_and(|o| o.len() == 2)
+        }
+    }
+}
+
+#[test]
+fn every_row_has_exactly_its_sets_properties_and_stamps_only_grow() {
+    let catalog = sim::reference_catalog();
+    let options = SimOptions {
+        seed: 3,
+        days: 1.0,
+        ..SimOptions::default()
+    };
+    let out = sim::simulate(&catalog, &options, None, |_| {}).expect("valid options");
+    let mut tables = Tables::new(&catalog, options.start);
+    let mut last = String::new();
+    for event in &out.events {
+        tables.apply(event).unwrap();
+        // Every row the event wrote is stamped after every row before it.
+        let stamp = opcenter::wire::time_text(tables.last_modified().unwrap());
+        assert!(stamp >= last);
+        assert!(tables.last_modified().unwrap() >= event.time);
+        last = stamp;
+    }
+    let mut stamps = Vec::new();
+    for set in EntitySet::ALL {
+        let rows = tables.rows(set.app().name(), set.name()).unwrap();
+        assert!(
+            !rows.is_empty() || set == EntitySet::ProducedMaterialItem,
+            "{set} is empty"
+        );
+        for row in rows {
+            let fields = row.as_object().unwrap();
+            let declared: Vec<_> = set.properties().map(|p| p.name).collect();
+            let mut names: Vec<_> = fields.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            let mut expected = declared.clone();
+            expected.sort_unstable();
+            assert_eq!(names, expected, "{set} row {row}");
+            for p in set.properties() {
+                assert!(
+                    conforms(&p, &fields[p.name]),
+                    "{set}.{} = {}",
+                    p.name,
+                    fields[p.name]
+                );
+            }
+            assert_eq!(
+                fields["Id"],
+                opcenter::wire::guid(set.name(), fields["NId"].as_str().unwrap())
+            );
+            stamps.push(fields["ModifiedOn"].as_str().unwrap().to_owned());
+        }
+    }
+    let count = stamps.len();
+    stamps.sort();
+    stamps.dedup();
+    assert_eq!(stamps.len(), count, "no two rows share a ModifiedOn");
+    assert!(tables.rows("AppU4DM", "Teleporter").is_err());
+}
