@@ -5,33 +5,89 @@ use model::{Timestamp, check_id};
 use serde_json::{Map, Value};
 
 use crate::command::{Action, CommandError, IDEMPOTENCY_KEY, MODIFIED_BY, ParsedCommand, names};
-use crate::sets::App;
+use crate::sets::{App, Edm};
 use crate::wire;
 
-/// The fields each command takes besides the idempotency key and `ModifiedBy`.
-fn fields_of(app: App, name: &str) -> Option<&'static [&'static str]> {
-    Some(match (app, name) {
-        (App::AppU4DM, names::SET_WORK_ORDER_PRIORITY) => &["WorkOrderNId", "Priority"],
-        (App::AppU4DM, names::SET_WORK_ORDER_DUE_DATE) => &["WorkOrderNId", "DueDate"],
-        (App::AppU4DM, names::SET_WORK_ORDER_QUANTITY) => {
-            &["WorkOrderNId", "PlannedTargetQuantity"]
-        }
-        (App::AppU4DM, names::SET_WORK_ORDER_HOLD) => &["WorkOrderNId", "IsHold", "HoldReason"],
-        (App::AppU4DM, names::DISPATCH_OPERATION) => &[
-            "WorkOrderNId",
-            "Sequence",
-            "EquipmentNId",
-            "EstimatedStartTime",
+/// The commands of each app: name and the fields it takes besides the idempotency key and
+/// `ModifiedBy`, with their EDM types and whether they are required.
+pub(crate) const COMMANDS: &[(App, &str, &[(&str, Edm, bool)])] = &[
+    (
+        App::AppU4DM,
+        names::SET_WORK_ORDER_PRIORITY,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("Priority", Edm::Int32, true),
         ],
-        (App::Material, names::SET_MTU_HOLD) => {
-            &["MaterialTrackingUnitNId", "IsHold", "HoldReason"]
-        }
-        (App::Material, names::SET_ITEM_HOLD) => {
-            &["ProducedMaterialItemNId", "IsHold", "HoldReason"]
-        }
-        (App::Equipment, names::SET_EQUIPMENT_STATUS) => &["EquipmentNId", "Status", "Reason"],
-        _ => return None,
-    })
+    ),
+    (
+        App::AppU4DM,
+        names::SET_WORK_ORDER_DUE_DATE,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("DueDate", Edm::DateTimeOffset, true),
+        ],
+    ),
+    (
+        App::AppU4DM,
+        names::SET_WORK_ORDER_QUANTITY,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("PlannedTargetQuantity", Edm::Double, true),
+        ],
+    ),
+    (
+        App::AppU4DM,
+        names::SET_WORK_ORDER_HOLD,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("IsHold", Edm::Boolean, true),
+            ("HoldReason", Edm::String, false),
+        ],
+    ),
+    (
+        App::AppU4DM,
+        names::DISPATCH_OPERATION,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("Sequence", Edm::Int32, true),
+            ("EquipmentNId", Edm::String, false),
+            ("EstimatedStartTime", Edm::DateTimeOffset, false),
+        ],
+    ),
+    (
+        App::Material,
+        names::SET_MTU_HOLD,
+        &[
+            ("MaterialTrackingUnitNId", Edm::String, true),
+            ("IsHold", Edm::Boolean, true),
+            ("HoldReason", Edm::String, false),
+        ],
+    ),
+    (
+        App::Material,
+        names::SET_ITEM_HOLD,
+        &[
+            ("ProducedMaterialItemNId", Edm::String, true),
+            ("IsHold", Edm::Boolean, true),
+            ("HoldReason", Edm::String, false),
+        ],
+    ),
+    (
+        App::Equipment,
+        names::SET_EQUIPMENT_STATUS,
+        &[
+            ("EquipmentNId", Edm::String, true),
+            ("Status", Edm::String, true),
+            ("Reason", Edm::String, false),
+        ],
+    ),
+];
+
+fn fields_of(app: App, name: &str) -> Option<Vec<&'static str>> {
+    COMMANDS
+        .iter()
+        .find(|(a, n, _)| *a == app && *n == name)
+        .map(|(_, _, fields)| fields.iter().map(|(field, _, _)| *field).collect())
 }
 
 struct Body<'a> {

@@ -1,82 +1,131 @@
-//! Each app's data model: its entity types (key `Id`), their properties, navigation from each
-//! foreign key `{Entity}_Id` to the entity it names (within the app), the complex type
-//! `ParameterValue`, and one entity set per type, as the app's `$metadata` describes them.
+//! Each app's CSDL model (`odata::csdl`), as its `$metadata` describes it: one entity type
+//! and entity set per [`EntitySet`] of the app (key `Id`), a navigation property from each
+//! foreign key `{Entity}_Id` to the entity it names when that entity is in the same app
+//! (bound to its set), the complex type `ParameterValue`, and the app's commands as unbound
+//! actions taking one parameter `command` (a complex type `<Command>Parameters` with the
+//! command's fields and `IdempotencyKey`, `ModifiedBy`) and returning `CommandResponse`
+//! (`Succeeded`, `Error { ErrorCode, ErrorMessage }`).
 
+use odata::csdl::{
+    Action, ComplexType, EntitySet as CsdlSet, EntityType, NavigationProperty,
+    NavigationPropertyBinding, Property, Schema,
+};
+
+use crate::command::{IDEMPOTENCY_KEY, MODIFIED_BY};
+use crate::command_parse::COMMANDS;
 use crate::sets::{App, Edm, EntitySet, PropertyDef};
 
-/// One app's model: what its `$metadata` says.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppModel {
-    pub app: App,
-    pub namespace: String,
-    pub entity_types: Vec<EntityTypeModel>,
-    /// Complex types the entity types use (`ParameterValue`), with their properties.
-    pub complex_types: Vec<(String, Vec<PropertyDef>)>,
+/// The models of every app, in [`App::ALL`] order.
+pub fn schema() -> Vec<(App, Schema)> {
+    App::ALL
+        .into_iter()
+        .map(|app| (app, app_schema(app)))
+        .collect()
 }
 
-/// One entity type, served by the entity set of the same name.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntityTypeModel {
-    pub set: EntitySet,
-    pub name: &'static str,
-    pub key: &'static str,
-    pub properties: Vec<PropertyDef>,
-    /// Navigation properties: (name, target entity type, foreign key), within the app.
-    pub navigation: Vec<(String, &'static str, &'static str)>,
-}
-
-/// The models of every app.
-pub fn schema() -> Vec<AppModel> {
-    App::ALL.into_iter().map(app_schema).collect()
+fn property(p: &PropertyDef, namespace: &str) -> Property {
+    Property {
+        name: p.name.into(),
+        edm_type: p.edm.type_name(namespace),
+        nullable: p.nullable,
+        collection: p.collection,
+    }
 }
 
 /// The model of app `app`.
-pub fn app_schema(app: App) -> AppModel {
-    let entity_types: Vec<EntityTypeModel> = app
-        .sets()
-        .map(|set| EntityTypeModel {
-            set,
-            name: set.name(),
-            key: "Id",
-            properties: set.properties().collect(),
-            navigation: set
-                .foreign_keys()
-                .into_iter()
-                .filter(|(_, target)| target.app() == app)
-                .map(|(fk, target)| (fk.trim_end_matches("_Id").to_owned(), target.name(), fk))
-                .collect(),
-        })
-        .collect();
-    let uses_parameters = entity_types
-        .iter()
-        .any(|t| t.properties.iter().any(|p| p.edm == Edm::ParameterValue));
-    let complex_types = if uses_parameters {
-        vec![(
-            "ParameterValue".to_owned(),
-            vec![
-                PropertyDef {
-                    name: "Name",
-                    edm: Edm::String,
-                    nullable: false,
-                    collection: false,
-                },
-                PropertyDef {
-                    name: "Value",
-                    edm: Edm::Double,
-                    nullable: false,
-                    collection: false,
-                },
-            ],
-        )]
-    } else {
-        Vec::new()
+pub fn app_schema(app: App) -> Schema {
+    let namespace = app.namespace();
+    let mut schema = Schema {
+        namespace: namespace.clone(),
+        container: String::new(),
+        ..Schema::default()
     };
-    AppModel {
-        app,
-        namespace: app.namespace(),
-        entity_types,
-        complex_types,
+    for set in app.sets() {
+        let in_app: Vec<(&str, EntitySet)> = set
+            .foreign_keys()
+            .into_iter()
+            .filter(|(_, target)| target.app() == app)
+            .collect();
+        schema.entity_types.push(EntityType {
+            name: set.name().into(),
+            key: vec!["Id".into()],
+            properties: set.properties().map(|p| property(&p, &namespace)).collect(),
+            navigation: in_app
+                .iter()
+                .map(|(fk, target)| NavigationProperty {
+                    name: fk.trim_end_matches("_Id").into(),
+                    target: target.name().into(),
+                    collection: false,
+                    nullable: set.property(fk).is_none_or(|p| p.nullable),
+                    partner: None,
+                })
+                .collect(),
+        });
+        schema.entity_sets.push(CsdlSet {
+            name: set.name().into(),
+            entity_type: set.name().into(),
+            bindings: in_app
+                .iter()
+                .map(|(fk, target)| NavigationPropertyBinding {
+                    path: fk.trim_end_matches("_Id").into(),
+                    target: target.name().into(),
+                })
+                .collect(),
+        });
     }
+    let uses_parameters = app
+        .sets()
+        .any(|set| set.properties().any(|p| p.edm == Edm::ParameterValue));
+    if uses_parameters {
+        schema.complex_types.push(ComplexType {
+            name: "ParameterValue".into(),
+            properties: vec![
+                Property::new("Name", "Edm.String").required(),
+                Property::new("Value", "Edm.Double").required(),
+            ],
+        });
+    }
+    let commands: Vec<_> = COMMANDS.iter().filter(|(a, _, _)| *a == app).collect();
+    if !commands.is_empty() {
+        schema.complex_types.push(ComplexType {
+            name: "ExecutionError".into(),
+            properties: vec![
+                Property::new("ErrorCode", "Edm.Int64").required(),
+                Property::new("ErrorMessage", "Edm.String").required(),
+            ],
+        });
+        schema.complex_types.push(ComplexType {
+            name: "CommandResponse".into(),
+            properties: vec![
+                Property::new("Succeeded", "Edm.Boolean").required(),
+                Property::new("Error", "ExecutionError").required(),
+            ],
+        });
+    }
+    for (_, name, fields) in commands {
+        let parameters = format!("{name}Parameters");
+        let mut properties: Vec<Property> = fields
+            .iter()
+            .map(|(field, edm, required)| Property {
+                name: (*field).into(),
+                edm_type: edm.type_name(&namespace),
+                nullable: !required,
+                collection: false,
+            })
+            .collect();
+        properties.push(Property::new(IDEMPOTENCY_KEY, "Edm.String").required());
+        properties.push(Property::new(MODIFIED_BY, "Edm.String"));
+        schema.complex_types.push(ComplexType {
+            name: parameters.clone(),
+            properties,
+        });
+        schema.actions.push(Action {
+            name: (*name).into(),
+            parameters: vec![Property::new("command", &parameters).required()],
+            returns: Some(Property::new("CommandResponse", "CommandResponse").required()),
+        });
+    }
+    schema
 }
 
 #[cfg(test)]
@@ -84,21 +133,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_set_is_in_its_app_model_once() {
+    fn every_app_model_is_valid_and_renders() {
         let models = schema();
-        let total: usize = models.iter().map(|m| m.entity_types.len()).sum();
+        let total: usize = models.iter().map(|(_, s)| s.entity_sets.len()).sum();
         assert_eq!(total, EntitySet::ALL.len());
+        for (app, model) in &models {
+            model.validate().unwrap_or_else(|e| panic!("{app}: {e}"));
+            let xml = model.to_xml().unwrap();
+            assert!(xml.contains("Version=\"4.0\""), "{xml}");
+            for set in app.sets() {
+                assert!(
+                    xml.contains(&format!("EntitySet Name=\"{set}\"")),
+                    "{app}: {set}"
+                );
+            }
+        }
         let u4dm = app_schema(App::AppU4DM);
         let operation = u4dm
             .entity_types
             .iter()
             .find(|t| t.name == "WorkOrderOperation")
             .unwrap();
+        // Equipment is another app's: its key stays a plain GUID there.
+        assert_eq!(operation.navigation.len(), 1);
         assert_eq!(
-            operation.navigation,
-            vec![("WorkOrder".to_owned(), "WorkOrder", "WorkOrder_Id")]
+            (
+                operation.navigation[0].name.as_str(),
+                operation.navigation[0].nullable
+            ),
+            ("WorkOrder", false)
         );
-        assert_eq!(u4dm.complex_types.len(), 1);
-        assert!(app_schema(App::Equipment).complex_types.is_empty());
+        let xml = u4dm.to_xml().unwrap();
+        assert!(
+            xml.contains("Action Name=\"UADMSetWorkOrderPriority\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("Siemens.SimaticIT.AppU4DM.ParameterValue"),
+            "{xml}"
+        );
+        let material = app_schema(App::Material);
+        assert!(
+            material
+                .actions
+                .iter()
+                .any(|a| a.name == "SetMaterialTrackingUnitHold")
+        );
+        assert!(
+            app_schema(App::Equipment)
+                .complex_types
+                .iter()
+                .all(|t| t.name != "ParameterValue")
+        );
     }
 }
