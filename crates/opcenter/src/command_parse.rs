@@ -8,9 +8,15 @@ use crate::command::{Action, CommandError, IDEMPOTENCY_KEY, MODIFIED_BY, ParsedC
 use crate::sets::{App, Edm};
 use crate::wire;
 
+/// A command field: its name, EDM type and whether it is required.
+pub(crate) type CommandField = (&'static str, Edm, bool);
+
+/// A command: its app, name and fields.
+pub(crate) type CommandDef = (App, &'static str, &'static [CommandField]);
+
 /// The commands of each app: name and the fields it takes besides the idempotency key and
 /// `ModifiedBy`, with their EDM types and whether they are required.
-pub(crate) const COMMANDS: &[(App, &str, &[(&str, Edm, bool)])] = &[
+pub(crate) const COMMANDS: &[CommandDef] = &[
     (
         App::AppU4DM,
         names::SET_WORK_ORDER_PRIORITY,
