@@ -128,6 +128,19 @@ impl Body<'_> {
         }
     }
 
+    /// Free text (a reason, who modified): blank reads as none; at most 4096 characters.
+    fn opt_note(&self, field: &str) -> Result<Option<String>, CommandError> {
+        match self.value(field) {
+            None => Ok(None),
+            Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
+            Some(Value::String(text)) if text.chars().count() > 4096 => {
+                Err(self.fail(field, "longer than 4096 characters"))
+            }
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(other) => Err(self.fail(field, format!("expected a string, found {other}"))),
+        }
+    }
+
     fn text(&self, field: &str) -> Result<String, CommandError> {
         self.opt_text(field)?
             .ok_or_else(|| self.fail(field, "missing"))
@@ -173,7 +186,7 @@ impl Body<'_> {
     /// `IsHold` and `HoldReason`: the reason of a hold (a default when none is given), or
     /// `None` for a release.
     fn hold(&self) -> Result<Option<String>, CommandError> {
-        let reason = self.opt_text("HoldReason")?;
+        let reason = self.opt_note("HoldReason")?;
         Ok(self
             .boolean("IsHold")?
             .then(|| reason.unwrap_or_else(|| "hold".into())))
@@ -226,7 +239,7 @@ pub(crate) fn parse(
         ));
     }
     let key = body.text(IDEMPOTENCY_KEY)?;
-    let modified_by = body.opt_text(MODIFIED_BY)?;
+    let modified_by = body.opt_note(MODIFIED_BY)?;
     let order = || body.text("WorkOrderNId").map(Into::into);
     let action = match name {
         names::SET_WORK_ORDER_PRIORITY => {
@@ -307,7 +320,7 @@ pub(crate) fn parse(
             Action::SetEquipmentStatus {
                 unit: body.text("EquipmentNId")?.into(),
                 state,
-                reason: body.opt_text("Reason")?,
+                reason: body.opt_note("Reason")?,
             }
         }
     };

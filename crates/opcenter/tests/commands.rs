@@ -599,3 +599,150 @@ fn dispatches_holds_and_statuses_change_the_rows() {
         (Some("Down"), Some("repair"))
     );
 }
+
+mod properties {
+    //! `commands_for` then `parse_command` gives back what any change asked; dropping a
+    //! required field from any command's body is refused naming that field.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn order_id() -> impl Strategy<Value = String> {
+        "[A-Z]{1,3}(-[0-9]{1,4}){1,2}(/[A-Z0-9]{1,3})?"
+    }
+
+    fn a_change() -> impl Strategy<Value = (Change, Action)> {
+        let priority = prop_oneof![
+            Just(Priority::High),
+            Just(Priority::Medium),
+            Just(Priority::Low)
+        ];
+        let minutes = 0i64..100_000;
+        let base = t("2026-03-02T00:00:00Z").0;
+        prop_oneof![
+            (order_id(), priority).prop_map(|(id, p)| (
+                change(
+                    "order",
+                    &id,
+                    "priority",
+                    Value::Null,
+                    serde_json::to_value(p).unwrap()
+                ),
+                Action::SetWorkOrderPriority {
+                    order: id.as_str().into(),
+                    priority: p
+                }
+            )),
+            (order_id(), minutes.clone()).prop_map(move |(id, m)| {
+                let due = Timestamp(base + m * 60_000);
+                (
+                    change("order", &id, "due", Value::Null, json!(due.to_string())),
+                    Action::SetWorkOrderDueDate {
+                        order: id.as_str().into(),
+                        due,
+                    },
+                )
+            }),
+            (order_id(), 1u32..10_000).prop_map(|(id, q)| (
+                change(
+                    "order",
+                    &id,
+                    "quantity",
+                    Value::Null,
+                    json!(f64::from(q) / 4.0)
+                ),
+                Action::SetWorkOrderQuantity {
+                    order: id.as_str().into(),
+                    quantity: f64::from(q) / 4.0
+                }
+            )),
+            (order_id(), 0u32..40, "[A-Z]{1,2}-[0-9]{1,3}").prop_map(|(id, step, unit)| (
+                change(
+                    "operation",
+                    &format!("{id}/{step}"),
+                    "unit",
+                    Value::Null,
+                    json!(unit)
+                ),
+                Action::DispatchOperation {
+                    order: id.as_str().into(),
+                    step,
+                    unit: Some(unit.as_str().into()),
+                    start: None
+                }
+            )),
+            (order_id(), 0u32..40, minutes).prop_map(move |(id, step, m)| {
+                let start = Timestamp(base + m * 60_000);
+                (
+                    change(
+                        "operation",
+                        &format!("{id}/{step}"),
+                        "start",
+                        Value::Null,
+                        json!(start.to_string()),
+                    ),
+                    Action::DispatchOperation {
+                        order: id.as_str().into(),
+                        step,
+                        unit: None,
+                        start: Some(start),
+                    },
+                )
+            }),
+            (order_id(), proptest::option::of("[a-z ]{1,20}")).prop_map(|(lot, reason)| {
+                let after = reason
+                    .as_ref()
+                    .map_or(Value::Null, |r| json!({"reason": r}));
+                let hold = reason.map(|r| {
+                    if r.trim().is_empty() {
+                        "quality hold".to_owned()
+                    } else {
+                        r
+                    }
+                });
+                (
+                    change("lot", &lot, "hold", Value::Null, after),
+                    Action::SetLotHold {
+                        lot: lot.as_str().into(),
+                        hold,
+                    },
+                )
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_diff_reads_back(changes in prop::collection::vec(a_change(), 1..6), proposal in "P-[0-9]{1,5}") {
+            let (diff, actions): (Vec<Change>, Vec<Action>) = changes.into_iter().unzip();
+            let commands = commands_for(&proposal, "apply", &diff).unwrap();
+            for (i, (command, action)) in commands.iter().zip(actions).enumerate() {
+                let parsed = parse_command(&command.app, &command.name, &command.body)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(parsed.key, format!("{proposal}-apply-{}", i + 1));
+                prop_assert_eq!(parsed.action, action);
+            }
+        }
+
+        #[test]
+        fn a_missing_field_is_named(changes in prop::collection::vec(a_change(), 1..4), drop in any::<prop::sample::Index>()) {
+            let (diff, _): (Vec<Change>, Vec<Action>) = changes.into_iter().unzip();
+            for command in commands_for("P", "apply", &diff).unwrap() {
+                let fields = command.body["command"].as_object().unwrap();
+                let names: Vec<String> = fields.keys().cloned().collect();
+                let dropped = &names[drop.index(names.len())];
+                let mut body = command.body.clone();
+                body["command"].as_object_mut().unwrap().remove(dropped);
+                match parse_command(&command.app, &command.name, &body) {
+                    // Optional fields (a hold's reason; one of a dispatch's two) may go.
+                    Ok(_) => prop_assert!(["HoldReason"].contains(&dropped.as_str()), "{} was required", dropped),
+                    Err(CommandError::Body { field, .. }) => {
+                        let dispatch_pair = ["EquipmentNId", "EstimatedStartTime"];
+                        prop_assert!(field == *dropped || (dispatch_pair.contains(&dropped.as_str()) && dispatch_pair.contains(&field.as_str())), "{} dropped, {} named", dropped, field);
+                    }
+                    Err(other) => prop_assert!(false, "{}", other),
+                }
+            }
+        }
+    }
+}

@@ -326,3 +326,75 @@ fn every_row_has_exactly_its_sets_properties_and_stamps_only_grow() {
     assert_eq!(stamps.len(), count, "no two rows share a ModifiedOn");
     assert!(tables.rows("AppU4DM", "Teleporter").is_err());
 }
+
+/// The rows of a one-day run, and a state that knows its orders released and nothing else
+/// (so every field of a row is read), made once for the property below.
+fn sample_rows() -> &'static (Vec<(EntitySet, Value)>, PlantState) {
+    static ROWS: std::sync::OnceLock<(Vec<(EntitySet, Value)>, PlantState)> =
+        std::sync::OnceLock::new();
+    ROWS.get_or_init(|| {
+        let catalog = sim::reference_catalog();
+        let options = SimOptions {
+            seed: 9,
+            days: 1.0,
+            ..SimOptions::default()
+        };
+        let out = sim::simulate(&catalog, &options, None, |_| {}).expect("valid options");
+        let mut tables = Tables::new(&catalog, options.start);
+        let mut known = PlantState::initial(&catalog, options.start);
+        for event in &out.events {
+            tables.apply(event).unwrap();
+            if let model::EventKind::OrderReleased { .. } = event.kind {
+                known.apply(&catalog, event).unwrap();
+            }
+        }
+        let rows = EntitySet::ALL
+            .into_iter()
+            .flat_map(|set| tables.set_rows(set).into_iter().map(move |row| (set, row)))
+            .collect();
+        (rows, known)
+    })
+}
+
+/// A value of the wrong JSON type for property `p` (never null).
+fn wrong_value(p: &opcenter::PropertyDef, pick: u8) -> Value {
+    use opcenter::Edm;
+    if p.collection {
+        return serde_json::json!({"not": "a collection"});
+    }
+    match (p.edm, pick % 2) {
+        (Edm::String | Edm::Guid | Edm::DateTimeOffset, 0) => serde_json::json!(7),
+        (Edm::String | Edm::Guid | Edm::DateTimeOffset, _) => serde_json::json!(["x"]),
+        (Edm::Int32 | Edm::Int64 | Edm::Double, 0) => serde_json::json!("12"),
+        (Edm::Int32 | Edm::Int64 | Edm::Double, _) => serde_json::json!({"value": 1}),
+        (Edm::Boolean, _) => serde_json::json!("true"),
+        (Edm::ParameterValue, _) => serde_json::json!(3),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// A field of the wrong type is either not read by the mapping, or refused by its name.
+    #[test]
+    fn a_wrong_field_is_refused_by_its_name(row_pick in any::<prop::sample::Index>(), field_pick in any::<prop::sample::Index>(), pick in any::<u8>()) {
+        let (rows, known) = sample_rows();
+        let (set, row) = &rows[row_pick.index(rows.len())];
+        let properties: Vec<_> = set.properties().collect();
+        let p = properties[field_pick.index(properties.len())];
+        let mut broken = row.clone();
+        broken[p.name] = wrong_value(&p, pick);
+        match map_set_row(*set, &broken, known) {
+            Ok(_) => {}
+            Err(opcenter::MapError::Field { field, set: named, id, .. }) => {
+                prop_assert_eq!(named, set.name());
+                if p.name != "Id" {
+                    prop_assert_eq!(&id, row["Id"].as_str().unwrap());
+                }
+                let named_it = field == p.name || field.starts_with(&format!("{}[", p.name));
+                prop_assert!(named_it, "{} broken, {} named", p.name, field);
+            }
+            Err(other) => prop_assert!(false, "{}", other),
+        }
+    }
+}
