@@ -79,8 +79,99 @@ struct Trip {
     mapped_types: BTreeMap<&'static str, usize>,
 }
 
-/// Runs `days` days from `seed`, polling every `poll_minutes` of plant time.
+/// Runs `days` days from `seed`, polling every `poll_minutes` of plant time; with
+/// `commands`, a command (a priority, a dispatch, an equipment status, in turn) is carried
+/// out on the tables before every 40th event, and the event it stands for (`cmd-<key>`, as
+/// the profile documents) joins the simulator's in the truth.
 fn round_trip(seed: u64, days: f64, poll_minutes: f64) -> Trip {
+    round_trip_with(seed, days, poll_minutes, false)
+}
+
+/// The command the `n`th turn carries out at `now`, and the event it stands for, if the
+/// tables hold something for it.
+fn a_command(
+    tables: &Tables,
+    n: usize,
+    now: Timestamp,
+) -> Option<(opcenter::ParsedCommand, Event)> {
+    use opcenter::command::names;
+    let key = format!("RT-{n}");
+    let (app, name, fields, kind) = match n % 3 {
+        0 => {
+            let row = tables
+                .set_rows(EntitySet::WorkOrder)
+                .into_iter()
+                .find(|r| r["Status"] == "Released" || r["Status"] == "Active")?;
+            let priority = if row["Priority"] == 1 {
+                model::Priority::Low
+            } else {
+                model::Priority::High
+            };
+            let number = if priority == model::Priority::High {
+                1
+            } else {
+                3
+            };
+            let order = row["NId"].as_str()?.to_owned();
+            let fields = serde_json::json!({"WorkOrderNId": order, "Priority": number});
+            let kind = model::EventKind::OrderChanged {
+                order: order.into(),
+                quantity: None,
+                due: None,
+                priority: Some(priority),
+            };
+            ("AppU4DM", names::SET_WORK_ORDER_PRIORITY, fields, kind)
+        }
+        1 => {
+            let row = tables
+                .set_rows(EntitySet::WorkOrderOperation)
+                .into_iter()
+                .find(|r| {
+                    r["Status"] == "Ready"
+                        && tables
+                            .row(EntitySet::WorkOrder, r["WorkOrderNId"].as_str().unwrap())
+                            .is_some_and(|o| o["Status"] == "Released" || o["Status"] == "Active")
+                })?;
+            let order = row["WorkOrderNId"].as_str()?.to_owned();
+            let sequence = row["Sequence"].as_i64()?;
+            let start = now.plus_minutes(90.0);
+            let fields = serde_json::json!({"WorkOrderNId": order, "Sequence": sequence, "EstimatedStartTime": opcenter::wire::time_text(start)});
+            let step = opcenter::wire::step_of(sequence)?;
+            let kind = model::EventKind::OperationDispatched {
+                order: order.into(),
+                step,
+                unit: None,
+                start: Some(start),
+            };
+            ("AppU4DM", names::DISPATCH_OPERATION, fields, kind)
+        }
+        _ => {
+            let row = tables.set_rows(EntitySet::Equipment).into_iter().next()?;
+            let unit = row["NId"].as_str()?.to_owned();
+            let fields =
+                serde_json::json!({"EquipmentNId": unit, "Status": "Idle", "Reason": "planner"});
+            let kind = model::EventKind::EquipmentStateChanged {
+                unit: unit.into(),
+                state: model::EquipmentState::Idle,
+                reason: Some("planner".into()),
+            };
+            ("Equipment", names::SET_EQUIPMENT_STATUS, fields, kind)
+        }
+    };
+    let mut fields = fields;
+    fields["IdempotencyKey"] = serde_json::json!(key);
+    let parsed = opcenter::parse_command(app, name, &serde_json::json!({ "command": fields }))
+        .expect("reads");
+    let event = Event {
+        id: format!("cmd-{key}").into(),
+        time: now,
+        source: Some("opcenter-command".into()),
+        kind,
+    };
+    Some((parsed, event))
+}
+
+fn round_trip_with(seed: u64, days: f64, poll_minutes: f64, commands: bool) -> Trip {
     let catalog = sim::reference_catalog();
     let options = SimOptions {
         seed,
@@ -88,7 +179,7 @@ fn round_trip(seed: u64, days: f64, poll_minutes: f64) -> Trip {
         ..SimOptions::default()
     };
     let out = sim::simulate(&catalog, &options, None, |_| {}).expect("valid options");
-    let truth = fold(&catalog, options.start, &out.events);
+    let mut happened = Vec::new();
 
     let mut tables = Tables::new(&catalog, options.start);
     let mut reader = Reader {
@@ -98,11 +189,20 @@ fn round_trip(seed: u64, days: f64, poll_minutes: f64) -> Trip {
         mapped: BTreeMap::new(),
     };
     let mut next_poll = options.start.plus_minutes(poll_minutes);
-    for event in &out.events {
+    for (n, event) in out.events.iter().enumerate() {
         while event.time > next_poll {
             reader.poll(&catalog, &tables);
             next_poll = next_poll.plus_minutes(poll_minutes);
         }
+        if commands
+            && n % 40 == 39
+            && let Some((command, made)) = a_command(&tables, n / 40, event.time)
+        {
+            let answer = tables.apply_command(&command, event.time);
+            assert!(answer.succeeded, "{answer:?}");
+            happened.push(made);
+        }
+        happened.push(event.clone());
         let carried = tables
             .apply(event)
             .expect("the simulator's events fit the tables");
@@ -113,6 +213,7 @@ fn round_trip(seed: u64, days: f64, poll_minutes: f64) -> Trip {
     }
     reader.poll(&catalog, &tables);
     assert!(reader.rows_read > 0);
+    let truth = fold(&catalog, options.start, &happened);
     let mut simulated_types = BTreeMap::new();
     for event in &out.events {
         *simulated_types.entry(event.kind.type_name()).or_default() += 1;
@@ -216,6 +317,21 @@ fn a_five_day_run_reads_back_polled_every_six_hours() {
         );
     }
     assert_agree(&trip.truth, &trip.mapped);
+}
+
+#[test]
+fn commands_carried_out_on_the_way_read_back_too() {
+    for poll in [1.0, 240.0] {
+        let trip = round_trip_with(13, 2.0, poll, true);
+        let dispatched = trip
+            .truth
+            .orders
+            .values()
+            .filter(|o| !o.dispatched.is_empty())
+            .count();
+        assert!(dispatched > 3, "{dispatched} orders dispatched");
+        assert_agree(&trip.truth, &trip.mapped);
+    }
 }
 
 proptest! {
