@@ -41,6 +41,6 @@ pub use command::{
     MODIFIED_BY, ParsedCommand, commands_for, parse_command,
 };
 pub use map::{Known, KnownOperation, KnownOrder, KnownReceipt, MapError, map_row, map_set_row};
-pub use schema::{app_schema, schema};
+pub use schema::{app_schema, csdl, schema};
 pub use sets::{App, Edm, EntitySet, PropertyDef, SetKind};
 pub use tables::{ApplyError, Tables, UnknownSet, operation_nid};

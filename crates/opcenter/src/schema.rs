@@ -1,4 +1,5 @@
-//! Each app's CSDL model (`odata::csdl`), as its `$metadata` describes it: one entity type
+//! Each app's data model, as plain data ([`app_schema`], an [`AppModel`]) and as the CSDL
+//! model of `odata::csdl` ([`csdl`], [`schema`]) that its `$metadata` renders: one entity type
 //! and entity set per [`EntitySet`] of the app (key `Id`), a navigation property from each
 //! foreign key `{Entity}_Id` to the entity it names when that entity is in the same app
 //! (bound to its set), the complex type `ParameterValue`, and the app's commands as unbound
@@ -15,12 +16,72 @@ use crate::command::{IDEMPOTENCY_KEY, MODIFIED_BY};
 use crate::command_parse::COMMANDS;
 use crate::sets::{App, Edm, EntitySet, PropertyDef};
 
-/// The models of every app, in [`App::ALL`] order.
+/// One app's model as plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppModel {
+    pub app: App,
+    pub namespace: String,
+    pub entity_types: Vec<EntityTypeModel>,
+    /// Complex types the entity types use (`ParameterValue`), with their properties.
+    pub complex_types: Vec<(String, Vec<PropertyDef>)>,
+}
+
+/// One entity type, served by the entity set of the same name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityTypeModel {
+    pub set: EntitySet,
+    pub name: &'static str,
+    pub key: &'static str,
+    pub properties: Vec<PropertyDef>,
+    /// Navigation properties within the app: (name, target entity type, foreign key).
+    pub navigation: Vec<(String, &'static str, &'static str)>,
+}
+
+/// The CSDL models of every app, in [`App::ALL`] order.
 pub fn schema() -> Vec<(App, Schema)> {
-    App::ALL
-        .into_iter()
-        .map(|app| (app, app_schema(app)))
-        .collect()
+    App::ALL.into_iter().map(|app| (app, csdl(app))).collect()
+}
+
+/// The model of app `app` as plain data.
+pub fn app_schema(app: App) -> AppModel {
+    let entity_types = app
+        .sets()
+        .map(|set| EntityTypeModel {
+            set,
+            name: set.name(),
+            key: "Id",
+            properties: set.properties().collect(),
+            navigation: set
+                .foreign_keys()
+                .into_iter()
+                .filter(|(_, target)| target.app() == app)
+                .map(|(fk, target)| (fk.trim_end_matches("_Id").to_owned(), target.name(), fk))
+                .collect(),
+        })
+        .collect::<Vec<_>>();
+    let uses_parameters = entity_types
+        .iter()
+        .any(|t| t.properties.iter().any(|p| p.edm == Edm::ParameterValue));
+    let complex_types = if uses_parameters {
+        let field = |name, edm| PropertyDef {
+            name,
+            edm,
+            nullable: false,
+            collection: false,
+        };
+        vec![(
+            "ParameterValue".to_owned(),
+            vec![field("Name", Edm::String), field("Value", Edm::Double)],
+        )]
+    } else {
+        Vec::new()
+    };
+    AppModel {
+        app,
+        namespace: app.namespace(),
+        entity_types,
+        complex_types,
+    }
 }
 
 fn property(p: &PropertyDef, namespace: &str) -> Property {
@@ -32,57 +93,59 @@ fn property(p: &PropertyDef, namespace: &str) -> Property {
     }
 }
 
-/// The model of app `app`.
-pub fn app_schema(app: App) -> Schema {
-    let namespace = app.namespace();
+/// The CSDL model of app `app` (what its `$metadata` renders), with its commands as actions.
+pub fn csdl(app: App) -> Schema {
+    let model = app_schema(app);
+    let namespace = model.namespace.clone();
     let mut schema = Schema {
         namespace: namespace.clone(),
         container: String::new(),
         ..Schema::default()
     };
-    for set in app.sets() {
-        let in_app: Vec<(&str, EntitySet)> = set
-            .foreign_keys()
-            .into_iter()
-            .filter(|(_, target)| target.app() == app)
-            .collect();
-        schema.entity_types.push(EntityType {
-            name: set.name().into(),
-            key: vec!["Id".into()],
-            properties: set.properties().map(|p| property(&p, &namespace)).collect(),
-            navigation: in_app
+    for t in &model.entity_types {
+        let nullable = |fk: &str| {
+            t.properties
                 .iter()
-                .map(|(fk, target)| NavigationProperty {
-                    name: fk.trim_end_matches("_Id").into(),
-                    target: target.name().into(),
+                .find(|p| p.name == fk)
+                .is_none_or(|p| p.nullable)
+        };
+        schema.entity_types.push(EntityType {
+            name: t.name.into(),
+            key: vec![t.key.into()],
+            properties: t
+                .properties
+                .iter()
+                .map(|p| property(p, &namespace))
+                .collect(),
+            navigation: t
+                .navigation
+                .iter()
+                .map(|(name, target, fk)| NavigationProperty {
+                    name: name.clone(),
+                    target: (*target).into(),
                     collection: false,
-                    nullable: set.property(fk).is_none_or(|p| p.nullable),
+                    nullable: nullable(fk),
                     partner: None,
                 })
                 .collect(),
         });
         schema.entity_sets.push(CsdlSet {
-            name: set.name().into(),
-            entity_type: set.name().into(),
-            bindings: in_app
+            name: t.set.name().into(),
+            entity_type: t.name.into(),
+            bindings: t
+                .navigation
                 .iter()
-                .map(|(fk, target)| NavigationPropertyBinding {
-                    path: fk.trim_end_matches("_Id").into(),
-                    target: target.name().into(),
+                .map(|(name, target, _)| NavigationPropertyBinding {
+                    path: name.clone(),
+                    target: (*target).into(),
                 })
                 .collect(),
         });
     }
-    let uses_parameters = app
-        .sets()
-        .any(|set| set.properties().any(|p| p.edm == Edm::ParameterValue));
-    if uses_parameters {
+    for (name, properties) in &model.complex_types {
         schema.complex_types.push(ComplexType {
-            name: "ParameterValue".into(),
-            properties: vec![
-                Property::new("Name", "Edm.String").required(),
-                Property::new("Value", "Edm.Double").required(),
-            ],
+            name: name.clone(),
+            properties: properties.iter().map(|p| property(p, &namespace)).collect(),
         });
     }
     let commands: Vec<_> = COMMANDS.iter().filter(|(a, _, _)| *a == app).collect();
@@ -148,7 +211,7 @@ mod tests {
                 );
             }
         }
-        let u4dm = app_schema(App::AppU4DM);
+        let u4dm = csdl(App::AppU4DM);
         let operation = u4dm
             .entity_types
             .iter()
@@ -172,7 +235,7 @@ mod tests {
             xml.contains("Siemens.SimaticIT.AppU4DM.ParameterValue"),
             "{xml}"
         );
-        let material = app_schema(App::Material);
+        let material = csdl(App::Material);
         assert!(
             material
                 .actions
@@ -180,10 +243,22 @@ mod tests {
                 .any(|a| a.name == "SetMaterialTrackingUnitHold")
         );
         assert!(
-            app_schema(App::Equipment)
+            csdl(App::Equipment)
                 .complex_types
                 .iter()
                 .all(|t| t.name != "ParameterValue")
         );
+        // The plain model and the CSDL one say the same.
+        for app in App::ALL {
+            let (plain, rendered) = (app_schema(app), csdl(app));
+            let names: Vec<&str> = plain.entity_types.iter().map(|t| t.name).collect();
+            let rendered: Vec<&str> = rendered
+                .entity_types
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect();
+            assert_eq!(names, rendered);
+            assert_eq!(plain.complex_types.len() == 1, app == App::AppU4DM);
+        }
     }
 }
