@@ -1,8 +1,8 @@
 //! The runner: one [`Source`] polled from its stored cursor, each batch stored through
 //! `app::connectors::ingest_batch` as the connector's principal, until it is stopped.
 //!
-//! - The cursor is read from the store when the runner starts and is only ever advanced by
-//!   the store transaction that stored the batch read from it, so a runner killed at any point
+//! - The cursor is read from the store before each poll and is only ever advanced by the
+//!   store transaction that stored the batch read from it, so a runner killed at any point
 //!   and started again reads the unstored part again (the log skips what it already has).
 //! - `Batch::more` polls again at once; otherwise the runner waits the poll interval.
 //! - A peer that is unavailable is polled again after an exponential backoff with jitter
@@ -144,12 +144,11 @@ impl<S: Source> Runner<S> {
         registry.register(&name, &self.kind, &self.principal.id);
         let mut rng = Rng::derive(self.pacing.seed, &name);
         let mut failures: u32 = 0;
-        let mut cursor: Option<Option<String>> = None;
         loop {
             if stop.is_stopped() {
                 break;
             }
-            let wait = match self.step(&mut cursor, &mut stop).await {
+            let wait = match self.step(&mut stop).await {
                 Ok(Step::Stopped) => break,
                 Ok(Step::More) => {
                     failures = 0;
@@ -192,13 +191,9 @@ impl<S: Source> Runner<S> {
         registry.update(&name, |s| s.state = Health::Stopped);
     }
 
-    /// One poll and store. `cursor` is the stored cursor once read (`Some(None)`: none
-    /// stored). A stop cancels the poll, never the store.
-    async fn step(
-        &mut self,
-        cursor: &mut Option<Option<String>>,
-        stop: &mut Stop,
-    ) -> Result<Step, Failure> {
+    /// One poll from the stored cursor and its store. A stop cancels the poll, never the
+    /// store.
+    async fn step(&mut self, stop: &mut Stop) -> Result<Step, Failure> {
         let name = self.source.name().to_owned();
         let store_failure = |e: app::AppError| match e {
             app::AppError::Forbidden(message) => Failure::Failed(message),
@@ -207,23 +202,18 @@ impl<S: Source> Runner<S> {
                 after: None,
             },
         };
-        let from = match cursor {
-            Some(from) => from.clone(),
-            None => {
-                app::access::authorize(&self.app, &self.principal, Permission::WriteEvents)
-                    .await
-                    .map_err(store_failure)?;
-                let stored = self
-                    .app
-                    .store
-                    .connector_cursor(&name)
-                    .await
-                    .map_err(|e| store_failure(e.into()))?;
-                let from = stored.and_then(|s| s.cursor);
-                *cursor = Some(from.clone());
-                from
-            }
-        };
+        // Read each time: another process or a reset may have moved it, and the store is the
+        // only authority on where the log stands.
+        app::access::authorize(&self.app, &self.principal, Permission::WriteEvents)
+            .await
+            .map_err(store_failure)?;
+        let from = self
+            .app
+            .store
+            .connector_cursor(&name)
+            .await
+            .map_err(|e| store_failure(e.into()))?
+            .and_then(|s| s.cursor);
         self.app.connectors.update(&name, |s| s.counters.polls += 1);
         let polled = tokio::select! {
             polled = self.source.poll(from.as_deref()) => polled,
@@ -276,9 +266,6 @@ impl<S: Source> Runner<S> {
             .await
             .map_err(store_failure)?
         };
-        if changed {
-            *cursor = Some(next);
-        }
         let now = self.app.now();
         self.app.connectors.update(&name, |s| {
             let c = &mut s.counters;
