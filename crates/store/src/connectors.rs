@@ -115,7 +115,14 @@ impl Store {
                 .collect(),
             at: now_ms(),
         };
-        let (append, dead_letters) = self.inner.append(events, actor, Some(&mut rows)).await?;
+        // In a task of its own, like every write (see `Store::append`).
+        let events = events.to_vec();
+        let actor = actor.clone();
+        let (append, dead_letters) = self
+            .spawn_write(move |inner| async move {
+                inner.append(&events, &actor, Some(&mut rows)).await
+            })
+            .await?;
         Ok(ConnectorOutcome {
             append,
             dead_letters,

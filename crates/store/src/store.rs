@@ -348,11 +348,17 @@ impl Store {
     /// stored. On success the events, the projection rows they touched and one audit record
     /// are committed in one transaction before this returns.
     pub async fn append(&self, events: &[Event], actor: &Actor) -> Result<AppendOutcome> {
-        // Not spawned like the other writes: that would cost a copy of every batch. Dropping
-        // this future half-way is still safe: the writer copy is marked stale until the commit
-        // is acknowledged, the view is only touched after it, and the next write reloads a
-        // stale writer from the database.
-        Ok(self.inner.append(events, actor, None).await?.0)
+        // Spawned like the other writes, at the cost of a copy of the batch: a caller that
+        // stops waiting (a client gone, a deadline, an aborted task) must not drop the write
+        // half-way, which would leave its `BEGIN IMMEDIATE` holding the database's write lock
+        // on a pooled connection and every later write waiting for it in vain
+        // (`tests/cancel.rs`).
+        let events = events.to_vec();
+        let actor = actor.clone();
+        self.spawn_write(
+            move |inner| async move { Ok(inner.append(&events, &actor, None).await?.0) },
+        )
+        .await
     }
 
     /// Replays the whole log through a fresh initial state and rewrites every projection row
