@@ -132,7 +132,7 @@ pub fn carry_out(world: &mut World<'_>, command: &ParsedCommand) -> CommandAnswe
     if let (Some(plan), Some(before)) = (plan, before) {
         let replanned = world.live.replan(&plan);
         if let Some(skipped) = replanned.skipped.first() {
-            world.tables = before;
+            world.restore(before);
             world.keys.remove(&command.key);
             return CommandAnswer::failed(
                 codes::WRONG_STATE,

@@ -170,10 +170,7 @@ async fn collection(
     };
     let page = shared
         .plant
-        .run(move |world| {
-            let rows = world.tables.set_rows(set);
-            odata::eval::apply_paged(&rows, &options, &paging)
-        })
+        .run(move |world| odata::eval::apply_paged(world.rows(set), &options, &paging))
         .await;
     let page = match page {
         Ok(Ok(page)) => page,
@@ -243,12 +240,12 @@ async fn entity(
     let found = shared
         .plant
         .run(move |world| {
-            let row = world.tables.set_rows(set).into_iter().find(|row| {
+            let row = world.rows(set).iter().find(|row| {
                 row["Id"]
                     .as_str()
                     .is_some_and(|r| r.eq_ignore_ascii_case(&id))
             });
-            row.map(|row| odata::eval::apply(&[row], &options, 0))
+            row.map(|row| odata::eval::apply(std::slice::from_ref(row), &options, 0))
         })
         .await;
     let mut row = match found {
@@ -309,7 +306,7 @@ async fn count(
     options.top = Some(0);
     let counted = shared
         .plant
-        .run(move |world| odata::eval::apply(&world.tables.set_rows(set), &options, 0))
+        .run(move |world| odata::eval::apply(world.rows(set), &options, 0))
         .await;
     match counted {
         Ok(Ok(page)) => {

@@ -8,10 +8,12 @@
 //! sequence of clock steps and commands gives the same rows. The simulation's work stays off
 //! the async runtime.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use model::{Catalog, Event, Timestamp};
+use opcenter::EntitySet;
+use serde_json::Value;
 use sim::{Live, SimOptions};
 use tokio::sync::oneshot;
 
@@ -40,6 +42,10 @@ pub struct World<'a> {
     pub events: u64,
     /// Events the tables refused (each logged with the reason).
     pub refused: u64,
+    /// Each set's rows as last handed out, with the tables' last stamp then: every write
+    /// to the tables stamps anew, so an unchanged stamp means unchanged rows, and the pages
+    /// of a large set are cut without copying it again for each.
+    cache: HashMap<EntitySet, (Option<Timestamp>, Vec<Value>)>,
 }
 
 impl World<'_> {
@@ -49,6 +55,23 @@ impl World<'_> {
         let emitted = self.live.advance_to(t);
         self.fold(&emitted);
         emitted.len()
+    }
+
+    /// The rows of `set`, in `ModifiedOn` order.
+    pub fn rows(&mut self, set: EntitySet) -> &[Value] {
+        let stamp = self.tables.last_modified();
+        let cached = self.cache.entry(set).or_insert_with(|| (None, Vec::new()));
+        if cached.0 != stamp || stamp.is_none() {
+            *cached = (stamp, self.tables.set_rows(set));
+        }
+        &cached.1
+    }
+
+    /// Puts the tables back as they were (a command the plant could not follow).
+    pub fn restore(&mut self, tables: opcenter::Tables) {
+        self.tables = tables;
+        // A later write may reuse a stamp the cache saw on the rows now undone.
+        self.cache.clear();
     }
 
     /// Folds events into the tables.
@@ -99,6 +122,7 @@ impl Plant {
                     keys: HashSet::new(),
                     events: 0,
                     refused: 0,
+                    cache: HashMap::new(),
                 };
                 while let Ok(job) = inbox.recv() {
                     job(&mut world);

@@ -24,8 +24,12 @@ fn ids(rows: &[Value]) -> Vec<String> {
 
 #[tokio::test]
 async fn every_set_pages_to_the_end_and_filters_by_modified_on() {
-    let emu = Emu::start(config()).await;
-    emu.advance(5.0 * 24.0 * 60.0).await;
+    let emu = Emu::start(mesemu::Config {
+        page_size: 40,
+        ..config()
+    })
+    .await;
+    emu.advance(3.0 * 24.0 * 60.0).await;
     let token = emu.sign_in().await.access_token;
     for set in EntitySet::ALL {
         let app = set.app().name();
@@ -51,9 +55,9 @@ async fn every_set_pages_to_the_end_and_filters_by_modified_on() {
                 &token,
             )
             .await;
-        assert!(!all.is_empty(), "{name} has rows after five plant days");
+        assert!(!all.is_empty(), "{name} has rows after three plant days");
         assert_eq!(all.len() as u64, count, "{name}: every row once");
-        assert_eq!(pages, all.len().div_ceil(25), "{name}: pages of 25");
+        assert_eq!(pages, all.len().div_ceil(40), "{name}: pages of 40");
         let unique: BTreeSet<String> = ids(&all).into_iter().collect();
         assert_eq!(unique.len(), all.len(), "{name}: no row repeated");
         assert!(
