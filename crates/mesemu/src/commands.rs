@@ -31,7 +31,7 @@ pub(crate) async fn command(
 ) -> Response {
     let app = match app_of(&app) {
         Ok(app) => app,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     if EntitySet::find(app.name(), &name).is_some() {
         return odata_error(

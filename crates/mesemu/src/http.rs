@@ -17,6 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use model::Timestamp;
+use odata::csdl::ODataError;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{GrantError, TokenRequest};
@@ -52,11 +53,47 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// A request refused with an OData error body: the `Err` of the handlers, boxed (an error
+/// body is large beside the values handlers pass on).
+#[derive(Debug)]
+pub struct Refusal(Box<(StatusCode, ODataError)>);
+
+impl Refusal {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Refusal {
+        Refusal(Box::new((status, ODataError::new(code, &message.into()))))
+    }
+
+    /// 400 for a query that cannot be read or evaluated, targeting the option.
+    pub fn bad_query(error: ODataError) -> Refusal {
+        Refusal(Box::new((StatusCode::BAD_REQUEST, error)))
+    }
+
+    /// 500: the plant's thread stopped (a bug; the emulator cannot go on).
+    pub fn plant_stopped(error: &crate::plant::PlantError) -> Refusal {
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "PlantStopped",
+            error.to_string(),
+        )
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, error) = *self.0;
+        error_response(status, &error)
+    }
+}
+
 /// An OData JSON error answer (OData JSON Format v4.01 §21: `{"error": {"code",
 /// "message"}}`).
 pub fn odata_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = serde_json::json!({"error": {"code": code, "message": message.into()}}); // TEMP until csdl
-    let mut response = (status, axum::Json(body)).into_response();
+    error_response(status, &ODataError::new(code, &message.into()))
+}
+
+/// An OData JSON error answer of `error`.
+pub fn error_response(status: StatusCode, error: &ODataError) -> Response {
+    let mut response = (status, axum::Json(error.to_json())).into_response();
     response
         .headers_mut()
         .insert("OData-Version", HeaderValue::from_static(ODATA_VERSION));

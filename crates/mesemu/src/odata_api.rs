@@ -13,11 +13,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use odata::QueryOptions;
+use odata::csdl::ODataError;
 use opcenter::{App, EntitySet};
 use serde_json::{Value, json};
 
-use crate::http::odata_error;
-use crate::{Shared, commands, lock};
+use crate::http::Refusal;
+use crate::{Shared, commands, lock, metadata};
 
 /// The routes of every app's service.
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -32,10 +33,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 }
 
 /// The app named in the path, or 404.
-pub(crate) fn app_of(name: &str) -> Result<App, Response> {
+pub(crate) fn app_of(name: &str) -> Result<App, Refusal> {
     App::find(name).ok_or_else(|| {
         let known: Vec<&str> = App::ALL.iter().map(|a| a.name()).collect();
-        odata_error(
+        Refusal::new(
             StatusCode::NOT_FOUND,
             "NotFound",
             format!("no app `{name}`; the apps are {}", known.join(", ")),
@@ -43,10 +44,10 @@ pub(crate) fn app_of(name: &str) -> Result<App, Response> {
     })
 }
 
-fn set_of(app: App, name: &str) -> Result<EntitySet, Response> {
+fn set_of(app: App, name: &str) -> Result<EntitySet, Refusal> {
     EntitySet::find(app.name(), name).ok_or_else(|| {
         let known: Vec<&str> = app.sets().map(|s| s.name()).collect();
-        odata_error(
+        Refusal::new(
             StatusCode::NOT_FOUND,
             "NotFound",
             format!(
@@ -66,36 +67,40 @@ fn service_root(headers: &HeaderMap, app: App) -> String {
     format!("http://{host}/sit-svc/Application/{app}/odata")
 }
 
-/// `GET …/odata/`: the service document (the app's entity sets).
-async fn service_document(Path(app): Path<String>, headers: HeaderMap) -> Response {
-    let app = match app_of(&app) {
-        Ok(app) => app,
-        Err(response) => return response,
-    };
-    let root = service_root(&headers, app);
-    let sets: Vec<Value> = app
-        .sets()
-        .map(|s| json!({"name": s.name(), "kind": "EntitySet", "url": s.name()}))
-        .collect(); // TEMP
-    axum::Json(json!({"@odata.context": format!("{root}/$metadata"), "value": sets}))
-        .into_response()
-}
-
-fn metadata(app: App) -> Response {
-    let xml = format!("TEMP {app}");
-    let mut response = xml.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
+fn with_content_type(mut response: Response, content_type: &'static str) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
-fn parse_options(query: Option<&str>) -> Result<QueryOptions, Response> {
+/// `GET …/odata/`: the service document (the app's entity sets).
+async fn service_document(
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let app = app_of(&app)?;
+    let root = service_root(&headers, app);
+    Ok(axum::Json(metadata::schema(app).service_document(&root)).into_response())
+}
+
+fn metadata_document(app: App) -> Result<Response, Refusal> {
+    let xml = metadata::schema(app).to_xml().map_err(|error| {
+        // The profile's model is checked by a unit test; this is a bug if it happens.
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InvalidModel",
+            error.to_string(),
+        )
+    })?;
+    Ok(with_content_type(xml.into_response(), "application/xml"))
+}
+
+fn parse_options(query: Option<&str>) -> Result<QueryOptions, Refusal> {
     let options = QueryOptions::parse(query.unwrap_or(""))
-        .map_err(|error| odata_error(StatusCode::BAD_REQUEST, "BadRequest", error.to_string()))?;
+        .map_err(|error| Refusal::bad_query(ODataError::from(&error)))?;
     if !options.expand.is_empty() {
-        return Err(odata_error(
+        return Err(Refusal::new(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
             "$expand is not supported by the emulator; read the related set by its `{Entity}_Id`",
@@ -105,7 +110,7 @@ fn parse_options(query: Option<&str>) -> Result<QueryOptions, Response> {
         && format != "json"
         && !format.starts_with("application/json")
     {
-        return Err(odata_error(
+        return Err(Refusal::new(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
             format!("$format `{format}` is not supported; the emulator answers JSON"),
@@ -120,49 +125,38 @@ async fn read(
     Path((app, resource)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
-    let app = match app_of(&app) {
-        Ok(app) => app,
-        Err(response) => return response,
-    };
+) -> Result<Response, Refusal> {
+    let app = app_of(&app)?;
     if resource == "$metadata" {
-        return metadata(app);
+        return metadata_document(app);
     }
     let root = service_root(&headers, app);
     match resource.split_once('(') {
         Some((set, key)) => {
-            let Some(key) = key.strip_suffix(')') else {
-                return odata_error(
+            let key = key.strip_suffix(')').ok_or_else(|| {
+                Refusal::new(
                     StatusCode::BAD_REQUEST,
                     "BadRequest",
                     format!("`{resource}`: a key is written `Set(Id)`"),
-                );
-            };
-            entity(&shared, app, set, key, query.as_deref(), &root).await
+                )
+            })?;
+            entity(&shared, set_of(app, set)?, key, query.as_deref(), &root).await
         }
-        None => collection(&shared, app, &resource, query.as_deref(), &root).await,
+        None => collection(&shared, set_of(app, &resource)?, query.as_deref(), &root).await,
     }
 }
 
 async fn collection(
     shared: &Shared,
-    app: App,
-    set: &str,
+    set: EntitySet,
     query: Option<&str>,
     root: &str,
-) -> Response {
-    let set = match set_of(app, set) {
-        Ok(set) => set,
-        Err(response) => return response,
-    };
-    let options = match parse_options(query) {
-        Ok(options) => options,
-        Err(response) => return response,
-    };
+) -> Result<Response, Refusal> {
+    let options = parse_options(query)?;
     if lock(&shared.faults).take_repeat_page()
         && let Some(page) = lock(&shared.last_page).clone()
     {
-        return axum::Json(page).into_response();
+        return Ok(axum::Json(page).into_response());
     }
     let paging = odata::Paging {
         max_page: shared.page_size,
@@ -171,20 +165,9 @@ async fn collection(
     let page = shared
         .plant
         .run(move |world| odata::eval::apply_paged(world.rows(set), &options, &paging))
-        .await;
-    let page = match page {
-        Ok(Ok(page)) => page,
-        Ok(Err(error)) => {
-            return odata_error(StatusCode::BAD_REQUEST, "BadRequest", error.to_string());
-        }
-        Err(error) => {
-            return odata_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "PlantStopped",
-                error.to_string(),
-            );
-        }
-    };
+        .await
+        .map_err(|e| Refusal::plant_stopped(&e))?
+        .map_err(|e| Refusal::bad_query(ODataError::from(&e)))?;
     let mut body = serde_json::Map::new();
     body.insert(
         "@odata.context".into(),
@@ -202,7 +185,7 @@ async fn collection(
     }
     let body = Value::Object(body);
     *lock(&shared.last_page) = Some(body.clone());
-    axum::Json(body).into_response()
+    Ok(axum::Json(body).into_response())
 }
 
 /// The `Id` of a key segment: a GUID unquoted or quoted, or `Id=…`.
@@ -215,26 +198,18 @@ fn key_id(key: &str) -> &str {
 
 async fn entity(
     shared: &Shared,
-    app: App,
-    set: &str,
+    set: EntitySet,
     key: &str,
     query: Option<&str>,
     root: &str,
-) -> Response {
-    let set = match set_of(app, set) {
-        Ok(set) => set,
-        Err(response) => return response,
-    };
-    let options = match parse_options(query) {
-        Ok(options) => options,
-        Err(response) => return response,
-    };
+) -> Result<Response, Refusal> {
+    let options = parse_options(query)?;
     if options.filter.is_some() || !options.orderby.is_empty() || options.top.is_some() {
-        return odata_error(
+        return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "one entity takes only $select",
-        );
+        ));
     }
     let id = key_id(key).to_ascii_lowercase();
     let found = shared
@@ -247,34 +222,26 @@ async fn entity(
             });
             row.map(|row| odata::eval::apply(std::slice::from_ref(row), &options, 0))
         })
-        .await;
-    let mut row = match found {
-        Ok(Some(Ok(mut page))) if !page.rows.is_empty() => page.rows.remove(0),
-        Ok(Some(Err(error))) => {
-            return odata_error(StatusCode::BAD_REQUEST, "BadRequest", error.to_string());
-        }
-        Ok(_) => {
-            return odata_error(
+        .await
+        .map_err(|e| Refusal::plant_stopped(&e))?
+        .transpose()
+        .map_err(|e| Refusal::bad_query(ODataError::from(&e)))?;
+    let mut row = found
+        .and_then(|mut page| (!page.rows.is_empty()).then(|| page.rows.remove(0)))
+        .ok_or_else(|| {
+            Refusal::new(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 format!("{} has no entity with Id {key}", set.name()),
-            );
-        }
-        Err(error) => {
-            return odata_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "PlantStopped",
-                error.to_string(),
-            );
-        }
-    };
+            )
+        })?;
     if let Value::Object(fields) = &mut row {
         fields.insert(
             "@odata.context".into(),
             json!(format!("{root}/$metadata#{}/$entity", set.name())),
         );
     }
-    axum::Json(row).into_response()
+    Ok(axum::Json(row).into_response())
 }
 
 /// `GET …/odata/{Set}/$count`: the size of the (filtered) set, as plain text.
@@ -282,45 +249,24 @@ async fn count(
     State(shared): State<Arc<Shared>>,
     Path((app, set, segment)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, Refusal> {
     if segment != "$count" {
-        return odata_error(
+        return Err(Refusal::new(
             StatusCode::NOT_FOUND,
             "NotFound",
             format!("no resource `{set}/{segment}`; only `{set}/$count` is served below a set"),
-        );
+        ));
     }
-    let app = match app_of(&app) {
-        Ok(app) => app,
-        Err(response) => return response,
-    };
-    let set = match set_of(app, &set) {
-        Ok(set) => set,
-        Err(response) => return response,
-    };
-    let mut options = match parse_options(query.as_deref()) {
-        Ok(options) => options,
-        Err(response) => return response,
-    };
+    let set = set_of(app_of(&app)?, &set)?;
+    let mut options = parse_options(query.as_deref())?;
     options.count = true;
     options.top = Some(0);
-    let counted = shared
+    let page = shared
         .plant
         .run(move |world| odata::eval::apply(world.rows(set), &options, 0))
-        .await;
-    match counted {
-        Ok(Ok(page)) => {
-            let mut response = page.count.unwrap_or(0).to_string().into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-            response
-        }
-        Ok(Err(error)) => odata_error(StatusCode::BAD_REQUEST, "BadRequest", error.to_string()),
-        Err(error) => odata_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "PlantStopped",
-            error.to_string(),
-        ),
-    }
+        .await
+        .map_err(|e| Refusal::plant_stopped(&e))?
+        .map_err(|e| Refusal::bad_query(ODataError::from(&e)))?;
+    let count = page.count.unwrap_or(0).to_string();
+    Ok(with_content_type(count.into_response(), "text/plain"))
 }
