@@ -29,6 +29,7 @@ mod odata_api;
 pub mod plant;
 mod serve;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -110,8 +111,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<Faults>,
     /// Woken when an outage is set, for the accept loop to close the port.
     pub(crate) outage: Notify,
-    /// The last collection answer, for the repeated-page fault.
-    pub(crate) last_page: Mutex<Option<serde_json::Value>>,
+    /// Each set's last collection answer, for the repeated-page fault.
+    pub(crate) last_pages: Mutex<HashMap<opcenter::EntitySet, serde_json::Value>>,
     pub(crate) page_size: usize,
 }
 
@@ -188,7 +189,7 @@ impl Emulator {
             )),
             faults: Mutex::new(Faults::default()),
             outage: Notify::new(),
-            last_page: Mutex::new(None),
+            last_pages: Mutex::new(HashMap::new()),
             page_size: config.page_size,
         });
         shared.set_faults(&config.faults)?;

@@ -153,8 +153,10 @@ async fn collection(
     root: &str,
 ) -> Result<Response, Refusal> {
     let options = parse_options(query)?;
-    if lock(&shared.faults).take_repeat_page()
-        && let Some(page) = lock(&shared.last_page).clone()
+    // The repeated-page fault serves this set's page before once more (a set not read yet
+    // leaves the fault waiting for one that was).
+    if let Some(page) = lock(&shared.last_pages).get(&set).cloned()
+        && lock(&shared.faults).take_repeat_page()
     {
         return Ok(axum::Json(page).into_response());
     }
@@ -184,7 +186,7 @@ async fn collection(
         );
     }
     let body = Value::Object(body);
-    *lock(&shared.last_page) = Some(body.clone());
+    lock(&shared.last_pages).insert(set, body.clone());
     Ok(axum::Json(body).into_response())
 }
 
