@@ -142,8 +142,33 @@ async fn read(
             })?;
             entity(&shared, set_of(app, set)?, key, query.as_deref(), &root).await
         }
-        None => collection(&shared, set_of(app, &resource)?, query.as_deref(), &root).await,
+        None => {
+            let set = set_of(app, &resource)?;
+            let page_size = match preferred_page_size(&headers) {
+                Some(asked) => asked.clamp(1, shared.page_size),
+                None => shared.page_size,
+            };
+            let mut response = collection(&shared, set, query.as_deref(), &root, page_size).await?;
+            if preferred_page_size(&headers).is_some() {
+                let applied = format!("odata.maxpagesize={page_size}");
+                if let Ok(value) = HeaderValue::from_str(&applied) {
+                    response.headers_mut().insert("Preference-Applied", value);
+                }
+            }
+            Ok(response)
+        }
     }
+}
+
+/// The page size a client asks for with `Prefer: odata.maxpagesize=N` (OData 4.0 §8.2.8.3).
+fn preferred_page_size(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get_all("Prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix("odata.maxpagesize="))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 async fn collection(
@@ -151,6 +176,7 @@ async fn collection(
     set: EntitySet,
     query: Option<&str>,
     root: &str,
+    page_size: usize,
 ) -> Result<Response, Refusal> {
     let options = parse_options(query)?;
     // The repeated-page fault serves this set's page before once more (a set not read yet
@@ -161,7 +187,7 @@ async fn collection(
         return Ok(axum::Json(page).into_response());
     }
     let paging = odata::Paging {
-        max_page: shared.page_size,
+        max_page: page_size,
         key: vec!["Id".into()],
     };
     let page = shared
