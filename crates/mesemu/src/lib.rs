@@ -24,7 +24,6 @@ pub mod clock;
 mod commands;
 pub mod faults;
 pub mod http;
-pub mod metadata;
 mod odata_api;
 pub mod plant;
 mod serve;

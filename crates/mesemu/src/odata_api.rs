@@ -18,7 +18,7 @@ use opcenter::{App, EntitySet};
 use serde_json::{Value, json};
 
 use crate::http::Refusal;
-use crate::{Shared, commands, lock, metadata};
+use crate::{Shared, commands, lock};
 
 /// The routes of every app's service.
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -81,12 +81,12 @@ async fn service_document(
 ) -> Result<Response, Refusal> {
     let app = app_of(&app)?;
     let root = service_root(&headers, app);
-    Ok(axum::Json(metadata::schema(app).service_document(&root)).into_response())
+    Ok(axum::Json(opcenter::csdl(app).service_document(&root)).into_response())
 }
 
 fn metadata_document(app: App) -> Result<Response, Refusal> {
-    let xml = metadata::schema(app).to_xml().map_err(|error| {
-        // The profile's model is checked by a unit test; this is a bug if it happens.
+    let xml = opcenter::csdl(app).to_xml().map_err(|error| {
+        // The profile checks its model in its tests; this is a bug if it happens.
         Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InvalidModel",
