@@ -12,4 +12,5 @@
 //! reaches into `server` or the store's tables; no engine logic of its own; protocol
 //! modules heavy to build sit behind cargo features.
 
+pub mod odata;
 pub mod source;

@@ -1,0 +1,21 @@
+//! OData v4: the change-feed source that reads an Opcenter-style MES (or any OData v4
+//! server, e.g. SAP CAP) by modified time, and the command sink that writes approved
+//! proposals to it as commands.
+//!
+//! - `config` — the connector's TOML table; secrets from the environment or a file.
+//! - `http` — sign-in (OAuth password grant, refresh before expiry, afresh once on 401) and
+//!   the mapping of HTTP answers to `PeerError`s.
+//! - `cursor` — the change feed's position (modified time + `Id`) and its `$filter`.
+//! - `source` — `ChangeReader` (pages of rows) and `OdataSource` (the runner's `Source`).
+//!
+//! Must not: store anything itself (the runner does, through `app`), or know Opcenter's
+//! rows beyond `Id` and the modified time (the `opcenter` profile maps them).
+
+pub mod config;
+pub mod cursor;
+pub mod http;
+pub mod source;
+
+pub use self::config::{AuthConfig, ConfigError, OdataConfig};
+pub use self::cursor::Cursor;
+pub use self::source::{ChangeReader, OdataSource, Page, RowMapper};

@@ -1,0 +1,4 @@
+//! Helpers shared by the connector tests.
+#![allow(dead_code)]
+
+pub mod cap;
