@@ -1,70 +1,157 @@
-// Opcenter-style entity sets, as mixplane's `opcenter` profile describes them
-// (docs/opcenter-profile.md): every entity has `Id` (a GUID), `NId` (its natural key) and
-// `ModifiedOn` (the change feed's key); foreign keys are `{Entity}_Id`.
+// Generated from the `opcenter` profile by crates/connect/tests/cap_model.rs
+// (MIXPLANE_BLESS=1 cargo test -p connect --test cap_model): do not edit.
 namespace mixplane.opcenter;
 
+type ParameterValue {
+  Name  : String;
+  Value : Double;
+}
+
+entity ExpectedReceipt {
+  key Id : UUID;
+      NId : String not null;
+      ModifiedOn : Timestamp not null;
+      MaterialNId : String not null;
+      Quantity : Double not null;
+      ExpectedDate : Timestamp not null;
+      Supplier : String;
+      PurchaseOrder : String;
+      Status : String not null;
+      Notes : String;
+}
+
 entity WorkOrder {
-  key Id           : UUID;
-      NId          : String(256);
-      Name         : String(256);
-      Plant        : String(256);
-      Material     : String(256);
-      Quantity     : Decimal(18, 6);
-      Priority     : Integer;
-      DueDate      : Timestamp;
-      Status       : String(64);
-      ModifiedOn   : Timestamp;
+  key Id : UUID;
+      NId : String not null;
+      ModifiedOn : Timestamp not null;
+      FinalMaterialNId : String not null;
+      ProcessNId : String not null;
+      InitialQuantity : Double not null;
+      PlannedTargetQuantity : Double not null;
+      Priority : Integer not null;
+      EstimatedStartTime : Timestamp not null;
+      DueDate : Timestamp not null;
+      Customer : String;
+      Status : String not null;
+      Notes : String;
+      ActualStartTime : Timestamp;
+      ActualEndTime : Timestamp;
+      ProducedQuantity : Double not null;
+      ScrappedQuantity : Double not null;
+      IsHold : Boolean not null;
+      HoldReason : String;
 }
 
 entity WorkOrderOperation {
-  key Id               : UUID;
-      NId              : String(256);
-      WorkOrder_Id     : UUID;
-      Sequence         : Integer;
-      Equipment        : String(256);
-      Status           : String(64);
-      PlannedStartTime : Timestamp;
-      ActualStartTime  : Timestamp;
-      ActualEndTime    : Timestamp;
-      ModifiedOn       : Timestamp;
+  key Id : UUID;
+      NId : String not null;
+      ModifiedOn : Timestamp not null;
+      WorkOrder_Id : UUID not null;
+      WorkOrderNId : String not null;
+      Sequence : Integer not null;
+      Name : String not null;
+      Status : String not null;
+      TargetQuantity : Double not null;
+      ToBeUsedMachine : String;
+      EstimatedStartTime : Timestamp;
+      ActualUsedMachine : String;
+      Equipment_Id : UUID;
+      ActualUsedResources : many String;
+      ActualStartTime : Timestamp;
+      ActualEndTime : Timestamp;
+      ProducedQuantity : Double not null;
+      ScrappedQuantity : Double not null;
+      ActualParameters : many ParameterValue;
+}
+
+entity EquipmentStatusHistory {
+  key Id : UUID;
+      NId : String not null;
+      ModifiedOn : Timestamp not null;
+      Equipment_Id : UUID not null;
+      EquipmentNId : String not null;
+      Date : Timestamp not null;
+      Status : String not null;
+      Reason : String;
+}
+
+entity Equipment {
+  key Id : UUID;
+      NId : String not null;
+      ModifiedOn : Timestamp not null;
+      Name : String not null;
+      LevelNId : String not null;
+      Status : String not null;
+      StatusReason : String;
+      StatusSince : Timestamp not null;
 }
 
 entity MaterialTrackingUnit {
-  key Id         : UUID;
-      NId        : String(256);
-      Material   : String(256);
-      Quantity   : Decimal(18, 6);
-      Status     : String(64);
-      ModifiedOn : Timestamp;
+  key Id : UUID;
+      NId : String not null;
+      ModifiedOn : Timestamp not null;
+      MaterialNId : String not null;
+      UoMNId : String not null;
+      Quantity : Double not null;
+      ReceivedQuantity : Double not null;
+      ProducedQuantity : Double not null;
+      ConsumedQuantity : Double not null;
+      ShippedQuantity : Double not null;
+      ProducedByWorkOrderNId : String;
+      Status : String not null;
+      IsHold : Boolean not null;
+      HoldReason : String;
+}
+
+entity ProducedMaterialItem {
+  key Id : UUID;
+      NId : String not null;
+      ModifiedOn : Timestamp not null;
+      MaterialNId : String not null;
+      WorkOrderNId : String;
+      WorkOrder_Id : UUID;
+      ConsumedByWorkOrderNId : String;
+      Customer : String;
+      Status : String not null;
+      IsHold : Boolean not null;
+      HoldReason : String;
 }
 
 entity MTUOperationTracking {
-  key Id                      : UUID;
-      NId                     : String(256);
+  key Id : UUID;
+      NId : String not null;
+      ModifiedOn : Timestamp not null;
+      Date : Timestamp not null;
+      Action : String not null;
+      MaterialNId : String not null;
+      MaterialTrackingUnitNId : String;
       MaterialTrackingUnit_Id : UUID;
-      WorkOrderOperation_Id   : UUID;
-      Direction               : String(32);
-      Quantity                : Decimal(18, 6);
-      Time                    : Timestamp;
-      ModifiedOn              : Timestamp;
-}
-
-entity EquipmentStateChange {
-  key Id         : UUID;
-      NId        : String(256);
-      Equipment  : String(256);
-      State      : String(64);
-      Reason     : String(256);
-      Time       : Timestamp;
-      ModifiedOn : Timestamp;
-}
-
-entity QualityResult {
-  key Id                    : UUID;
-      NId                   : String(256);
+      SerialNumbers : many String;
+      Quantity : Double not null;
+      WorkOrderNId : String;
+      WorkOrder_Id : UUID;
       WorkOrderOperation_Id : UUID;
-      Characteristic        : String(256);
-      Value                 : Double;
-      Time                  : Timestamp;
-      ModifiedOn            : Timestamp;
+      Sequence : Integer;
+      Supplier : String;
+      Customer : String;
+      ExpectedReceiptNId : String;
+}
+
+entity ResultHistory {
+  key Id : UUID;
+      NId : String not null;
+      ModifiedOn : Timestamp not null;
+      Date : Timestamp not null;
+      CharacteristicNId : String not null;
+      ResultValue : Double not null;
+      IsKO : Boolean not null;
+      SampleNumber : Integer64;
+      SampleSize : Double;
+      WorkOrderNId : String;
+      WorkOrder_Id : UUID;
+      MaterialTrackingUnitNId : String;
+      MaterialTrackingUnit_Id : UUID;
+      SerialNumber : String;
+      EquipmentNId : String;
+      Equipment_Id : UUID;
 }

@@ -1,25 +1,25 @@
-// One service per Opcenter app, at the reference's paths
-// (`/sit-svc/Application/{App}/odata/{EntitySet}`): the same URLs the emulator serves.
+// Generated from the `opcenter` profile by crates/connect/tests/cap_model.rs: do not edit.
+// One service per Opcenter app at the reference's path
+// (`/sit-svc/Application/{App}/odata/{EntitySet}`), the URLs the emulator serves.
 using { mixplane.opcenter as db } from '../db/schema';
 
 @path: '/sit-svc/Application/AppU4DM/odata'
-service AppU4DM {
-  @readonly entity WorkOrder          as projection on db.WorkOrder;
+service Siemens.SimaticIT.AppU4DM {
+  @readonly entity WorkOrder as projection on db.WorkOrder;
   @readonly entity WorkOrderOperation as projection on db.WorkOrderOperation;
-}
-
-@path: '/sit-svc/Application/Material/odata'
-service Material {
-  @readonly entity MaterialTrackingUnit as projection on db.MaterialTrackingUnit;
-  @readonly entity MTUOperationTracking as projection on db.MTUOperationTracking;
+  @readonly entity ResultHistory as projection on db.ResultHistory;
 }
 
 @path: '/sit-svc/Application/Equipment/odata'
-service Equipment {
-  @readonly entity EquipmentStateChange as projection on db.EquipmentStateChange;
+service Siemens.SimaticIT.Equipment {
+  @readonly entity EquipmentStatusHistory as projection on db.EquipmentStatusHistory;
+  @readonly entity Equipment as projection on db.Equipment;
 }
 
-@path: '/sit-svc/Application/Quality/odata'
-service Quality {
-  @readonly entity QualityResult as projection on db.QualityResult;
+@path: '/sit-svc/Application/Material/odata'
+service Siemens.SimaticIT.Material {
+  @readonly entity ExpectedReceipt as projection on db.ExpectedReceipt;
+  @readonly entity MaterialTrackingUnit as projection on db.MaterialTrackingUnit;
+  @readonly entity ProducedMaterialItem as projection on db.ProducedMaterialItem;
+  @readonly entity MTUOperationTracking as projection on db.MTUOperationTracking;
 }

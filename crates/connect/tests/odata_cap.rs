@@ -20,23 +20,18 @@ fn config(origin: &str, app: &str, set: &str, page_size: u32) -> OdataConfig {
 
 /// The sample rows of an entity set, as `(ModifiedOn, Id)` in the feed's order.
 fn sample(set: &str) -> Vec<(String, String)> {
-    let path = format!(
-        "{}/../../conformance/cap/db/data/mixplane.opcenter-{set}.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut reader = csv::Reader::from_path(&path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (modified, id) = (column("ModifiedOn"), column("Id"));
-    let mut rows: Vec<(String, String)> = reader
-        .records()
+    let (_, rows) = common::sample::rows()
+        .into_iter()
+        .find(|(s, _)| s.name() == set)
+        .unwrap();
+    rows.iter()
         .map(|r| {
-            let r = r.unwrap();
-            (r[modified].to_string(), r[id].to_string())
+            (
+                r["ModifiedOn"].as_str().unwrap().to_string(),
+                r["Id"].as_str().unwrap().to_string(),
+            )
         })
-        .collect();
-    rows.sort();
-    rows
+        .collect()
 }
 
 /// Reads pages until the feed says there is no more, from `cursor`; returns the rows'
@@ -74,11 +69,9 @@ async fn every_row_is_read_once_in_order_across_caps_paging_and_a_restart() {
     };
     for (app, set) in [
         ("AppU4DM", "WorkOrder"),
-        ("AppU4DM", "WorkOrderOperation"),
+        ("AppU4DM", "ResultHistory"),
+        ("Equipment", "EquipmentStatusHistory"),
         ("Material", "MaterialTrackingUnit"),
-        ("Material", "MTUOperationTracking"),
-        ("Equipment", "EquipmentStateChange"),
-        ("Quality", "QualityResult"),
     ] {
         let expected = sample(set);
         let mut reader = ChangeReader::new(config(&peer.origin, app, set, 5)).unwrap();
@@ -111,13 +104,13 @@ async fn the_start_instant_and_caps_refusals() {
         return;
     };
     let mut from_start = config(&peer.origin, "AppU4DM", "WorkOrder", 100);
-    from_start.start_after = Some("2026-12-01T06:10:00.000Z".to_string());
+    let orders = sample("WorkOrder");
+    let start = orders[orders.len() / 2].0.clone();
+    from_start.start_after = Some(start.clone());
     let mut reader = ChangeReader::new(from_start).unwrap();
     let page = reader.read_after(None).await.unwrap();
-    let expected: Vec<_> = sample("WorkOrder")
-        .into_iter()
-        .filter(|(m, _)| m.as_str() > "2026-12-01T06:10:00.000Z")
-        .collect();
+    let expected: Vec<_> = orders.into_iter().filter(|(m, _)| *m > start).collect();
+    assert!(!expected.is_empty());
     assert_eq!(page.rows.len(), expected.len());
     assert!(!page.more);
     reader.check().await.unwrap();
@@ -135,4 +128,103 @@ async fn the_start_instant_and_caps_refusals() {
         Err(PeerError::Broken(message)) => assert!(message.contains("400"), "{message}"),
         other => panic!("an unknown property is Broken, not {other:?}"),
     }
+}
+
+/// Maps pages against a plant state the test folds each batch into, as the runner stores
+/// them.
+struct FoldingMapper {
+    state: std::sync::Arc<std::sync::Mutex<model::PlantState>>,
+}
+
+impl connect::odata::RowMapper for FoldingMapper {
+    async fn map_rows(
+        &self,
+        app: &str,
+        set: &str,
+        rows: &[serde_json::Value],
+    ) -> Vec<Result<Vec<model::Event>, String>> {
+        let known = self.state.lock().unwrap().clone();
+        connect::odata::profile::map_page(app, set, rows, &known)
+    }
+}
+
+#[tokio::test]
+async fn the_source_reads_the_profiles_sets_from_cap_as_from_the_rows_themselves() {
+    use connect::source::Source;
+    use model::PlantState;
+    use std::sync::{Arc, Mutex};
+
+    let Some(peer) = CapPeer::start(7) else {
+        return;
+    };
+    let (catalog, options) = common::sample::plant();
+    let fold = |state: &mut PlantState, events: &[model::Event]| {
+        for event in events {
+            state
+                .apply(&catalog, event)
+                .unwrap_or_else(|e| panic!("{e}: {event:?}"));
+        }
+    };
+
+    // The rows as the profile made them, mapped and folded set by set.
+    let mut expected = PlantState::initial(&catalog, options.start);
+    let mut expected_events = 0;
+    for (set, rows) in common::sample::rows() {
+        let known = expected.clone();
+        for mapped in connect::odata::profile::map_page(set.app().name(), set.name(), &rows, &known)
+        {
+            let events = mapped.unwrap();
+            expected_events += events.len();
+            fold(&mut expected, &events);
+        }
+    }
+
+    // The same sets read from CAP through the source, 20 rows a request, CAP paging at 7.
+    let state = Arc::new(Mutex::new(PlantState::initial(&catalog, options.start)));
+    let (mut read_events, mut records) = (0, 0);
+    for (set, rows) in common::sample::rows() {
+        let mapper = FoldingMapper {
+            state: state.clone(),
+        };
+        let config = config(&peer.origin, set.app().name(), set.name(), 20);
+        let mut source =
+            connect::odata::OdataSource::new(format!("cap-{set}"), config, mapper).unwrap();
+        let mut cursor: Option<String> = None;
+        let mut ids = Vec::new();
+        loop {
+            let batch = source.poll(cursor.as_deref()).await.unwrap();
+            for record in &batch.records {
+                let events = record
+                    .mapped
+                    .clone()
+                    .unwrap_or_else(|e| panic!("{}: {e}", record.source_id));
+                read_events += events.len();
+                fold(&mut state.lock().unwrap(), &events);
+                ids.push(record.raw["Id"].as_str().unwrap().to_string());
+            }
+            records += batch.records.len();
+            if let Some(next) = batch.cursor {
+                cursor = Some(next);
+            }
+            if !batch.more {
+                break;
+            }
+        }
+        let expected_ids: Vec<_> = rows
+            .iter()
+            .map(|r| r["Id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            ids, expected_ids,
+            "{set}: every row once, in the feed's order"
+        );
+    }
+    assert!(records > 100, "{records} rows read");
+    assert_eq!(read_events, expected_events);
+    let read = state.lock().unwrap().clone();
+    assert_eq!(read.orders, expected.orders);
+    assert_eq!(read.units, expected.units);
+    assert_eq!(read.lots, expected.lots);
+    assert_eq!(read.quality_results, expected.quality_results);
+    assert_eq!(read.receipts.len(), expected.receipts.len());
 }

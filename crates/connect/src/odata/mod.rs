@@ -6,6 +6,7 @@
 //! - `http` — sign-in (OAuth password grant, refresh before expiry, afresh once on 401) and
 //!   the mapping of HTTP answers to `PeerError`s.
 //! - `cursor` — the change feed's position (modified time + `Id`) and its `$filter`.
+//! - `profile` — `ProfileMapper`: rows mapped by `opcenter::map_row` against the store's state.
 //! - `source` — `ChangeReader` (pages of rows) and `OdataSource` (the runner's `Source`).
 //!
 //! Must not: store anything itself (the runner does, through `app`), or know Opcenter's
@@ -14,8 +15,10 @@
 pub mod config;
 pub mod cursor;
 pub mod http;
+pub mod profile;
 pub mod source;
 
 pub use self::config::{AuthConfig, ConfigError, OdataConfig};
 pub use self::cursor::Cursor;
+pub use self::profile::ProfileMapper;
 pub use self::source::{ChangeReader, OdataSource, Page, RowMapper};
