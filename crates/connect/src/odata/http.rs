@@ -143,6 +143,18 @@ impl Peer {
         url: &Url,
         body: Option<&Value>,
     ) -> Result<Value, PeerError> {
+        let answer = self.exchange(method, url, body).await?;
+        read_json(url, answer).await
+    }
+
+    /// Sends a request, signed in, and hands back the peer's answer whatever its status
+    /// (after one fresh sign-in on a 401).
+    pub async fn exchange(
+        &mut self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response, PeerError> {
         let mut signed_in_afresh = false;
         loop {
             let bearer = self.bearer().await?;
@@ -168,7 +180,7 @@ impl Peer {
                 signed_in_afresh = true;
                 continue;
             }
-            return read_json(url, answer).await;
+            return Ok(answer);
         }
     }
 
@@ -301,7 +313,7 @@ fn oauth_error(text: &str) -> String {
     }
 }
 
-fn unreachable_peer(url: &Url, error: &reqwest::Error) -> PeerError {
+pub(crate) fn unreachable_peer(url: &Url, error: &reqwest::Error) -> PeerError {
     let what = if error.is_timeout() {
         "timed out"
     } else {
@@ -314,7 +326,7 @@ fn unreachable_peer(url: &Url, error: &reqwest::Error) -> PeerError {
 }
 
 /// Reads an answer: a 2xx JSON body, or the typed error its status means.
-async fn read_json(url: &Url, answer: reqwest::Response) -> Result<Value, PeerError> {
+pub async fn read_json(url: &Url, answer: reqwest::Response) -> Result<Value, PeerError> {
     let status = answer.status();
     let retry_after = answer
         .headers()

@@ -7,6 +7,7 @@
 //!   the mapping of HTTP answers to `PeerError`s.
 //! - `cursor` — the change feed's position (modified time + `Id`) and its `$filter`.
 //! - `profile` — `ProfileMapper`: rows mapped by `opcenter::map_row` against the store's state.
+//! - `sink` — `OdataCommandSink`: `app`'s `mes` sink, change sets as MES commands.
 //! - `source` — `ChangeReader` (pages of rows) and `OdataSource` (the runner's `Source`).
 //!
 //! Must not: store anything itself (the runner does, through `app`), or know Opcenter's
@@ -16,9 +17,11 @@ pub mod config;
 pub mod cursor;
 pub mod http;
 pub mod profile;
+pub mod sink;
 pub mod source;
 
 pub use self::config::{AuthConfig, ConfigError, OdataConfig};
 pub use self::cursor::Cursor;
 pub use self::profile::ProfileMapper;
+pub use self::sink::{MesSinkConfig, OdataCommandSink};
 pub use self::source::{ChangeReader, OdataSource, Page, RowMapper};
