@@ -20,7 +20,8 @@
 //!   on it: the object-level rule every use-case applies),
 //!   [`plan`] (schedule → simulator plan), [`agents`] (proposers that run in process),
 //!   [`live_sim`] (the simulated plant running live into the store, fed back the dispatches
-//!   the MES carries out).
+//!   the MES carries out), [`connectors`] (a connector's batch stored as its principal with
+//!   its dead letters and cursor, and the status registry of the running connectors).
 //!
 //! Architecture invariant: this crate speaks no protocol. It depends on no edge (`server`,
 //! axum, the binary) and reads the time only through [`Clock`]; engines stay pure below it.
@@ -29,6 +30,7 @@ pub mod access;
 pub mod agents;
 pub mod clock;
 pub mod conditional;
+pub mod connectors;
 pub mod error;
 pub mod events;
 pub mod govern;
@@ -60,6 +62,8 @@ pub struct App {
     pub trace_index: Arc<trace::IndexCache>,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
+    /// The runtime status of the service's connectors (empty when none run).
+    pub connectors: Arc<connectors::Registry>,
 }
 
 impl App {
@@ -70,6 +74,7 @@ impl App {
             governance: Arc::new(Governance::default()),
             trace_index: Arc::default(),
             clock: Arc::new(SystemClock),
+            connectors: Arc::default(),
         }
     }
 

@@ -11,6 +11,20 @@
 //! Architecture invariant: an edge like `server` — it calls `app`'s use-cases and never
 //! reaches into `server` or the store's tables; no engine logic of its own; protocol
 //! modules heavy to build sit behind cargo features.
+//!
+//! Modules: [`source`] (the seam a protocol implements), [`runner`] (one source's loop:
+//! cursor, store, dead letters, backoff, counters), [`kinds`] (a kind's name → the factory
+//! that builds its source from a configuration entry), [`service`] (the configured
+//! connectors started and stopped together, and `connect check`), and the sources:
+//! [`jsonl`] (a file of events, tailed by byte offset) and [`odata`] (an OData v4 change feed
+//! — an Opcenter-style MES, or SAP CAP — read by modified time; and the `mes` command sink).
 
+pub mod jsonl;
+pub mod kinds;
 pub mod odata;
+pub mod runner;
+pub mod service;
 pub mod source;
+
+pub use kinds::{AnySource, ConnectError, ConnectorSpec, Kinds};
+pub use runner::{Pacing, Runner, Stop, StopHandle, stop_pair};

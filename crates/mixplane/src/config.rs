@@ -22,6 +22,9 @@ pub struct FileConfig {
     /// The live agents (`[agents]`): see `app::agents::live::AgentSettings`.
     #[serde(default)]
     pub agents: app::agents::live::AgentSettings,
+    /// The connectors `serve` runs (`[[connectors]]`): see `crate::connector_config`.
+    #[serde(default)]
+    pub connectors: Vec<crate::connector_config::ConnectorSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +90,8 @@ pub struct Settings {
     pub limits: server::limits::Limits,
     /// The live agents' settings, from the file's `[agents]` (defaults otherwise).
     pub agents: app::agents::live::AgentSettings,
+    /// The connectors, from the file's `[[connectors]]`, secrets resolved.
+    pub connectors: Vec<connect::ConnectorSpec>,
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./mixplane-data";
@@ -141,6 +146,10 @@ pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Res
     agents
         .validate()
         .map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    let connectors = crate::connector_config::resolve(
+        &config.connectors,
+        &crate::connector_config::ProcessSecrets,
+    )?;
     Ok(Settings {
         data_dir,
         bind,
@@ -148,6 +157,7 @@ pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Res
         log_format,
         limits,
         agents,
+        connectors,
     })
 }
 

@@ -13,6 +13,7 @@
 mod choice;
 mod commands;
 mod config;
+mod connector_config;
 mod logging;
 mod progress;
 
@@ -38,7 +39,7 @@ pub struct DataArgs {
     /// Directory holding the embedded database [default: the config file's data_dir, else ./mixplane-data]
     #[arg(long, env = "MIXPLANE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// TOML config file (data_dir, [server] bind, [server.limits], [log] level and format, [agents])
+    /// TOML config file (data_dir, [server] bind, [server.limits], [log] level and format, [agents], [[connectors]])
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Log level [default: the config file's [log] level, else info]
@@ -84,6 +85,9 @@ enum Command {
     /// Nonconformances: `nc list|show|transition`, as a token's principal, locally or with
     /// `--server URL`.
     Nc(commands::nc::NcArgs),
+    /// Connectors: `connect check` prints each configured connector's health, lag and dead
+    /// letters (exit 1 when one is unhealthy).
+    Connect(commands::connect::ConnectArgs),
     /// Print a shell completion script: `mixplane completions bash > /etc/bash_completion.d/mixplane`.
     Completions(CompletionsArgs),
 }
@@ -113,6 +117,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Connect(args) => commands::connect::run(args),
         Command::Sim(args) => commands::sim::run(args),
         Command::Import(args) => commands::import::run(args),
         Command::Validate(args) => commands::validate::run(args),

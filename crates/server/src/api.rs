@@ -174,6 +174,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     .chain(crate::schedule_api::endpoints())
     .chain(crate::scenario_api::endpoints())
     .chain(crate::principals_api::endpoints())
+    .chain(crate::connectors_api::endpoints())
     .collect()
 }
 

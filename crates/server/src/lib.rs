@@ -13,6 +13,7 @@ pub mod access_log;
 pub mod api;
 pub mod auth;
 pub mod conditional;
+pub mod connectors_api;
 pub mod docs;
 pub mod event_batch;
 pub mod extract;

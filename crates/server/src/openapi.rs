@@ -28,6 +28,10 @@ const TAGS: &[(&str, &str)] = &[
     ("orders", "Production orders and their progress"),
     ("events", "The event log: batch ingest and queries"),
     (
+        "connectors",
+        "The connectors reading the plant's systems: health, counters, lag, dead letters",
+    ),
+    (
         "schedule",
         "The plan in force, the scheduling engine, what-if scenarios",
     ),

@@ -68,7 +68,6 @@ impl From<i64> for Key {
 /// A list request's page: its size, order and where it starts.
 #[derive(Debug)]
 pub struct PageRequest {
-    spec: &'static ListSpec,
     pub limit: u32,
     /// The sort field, without the `-`.
     pub sort: &'static str,
@@ -80,6 +79,8 @@ pub struct PageRequest {
     kept: Vec<String>,
     /// Digest of the filters and sort, which a cursor must carry.
     digest: String,
+    /// The concrete path of the list (the spec's, with its path parameters filled in).
+    path: String,
 }
 
 /// What a cursor holds.
@@ -99,6 +100,20 @@ impl PageRequest {
     /// first page again and again.
     pub fn parse(
         spec: &'static ListSpec,
+        limit: Option<u32>,
+        sort: Option<&str>,
+        cursor: Option<&str>,
+        raw: Option<&str>,
+    ) -> Result<PageRequest, Problem> {
+        PageRequest::parse_at(spec, spec.path, limit, sort, cursor, raw)
+    }
+
+    /// [`PageRequest::parse`] of a list whose path has parameters (`/v1/connectors/{name}/…`),
+    /// requested at `path` (them filled in): its cursors are bound to that path and its
+    /// `next` links go to it.
+    pub fn parse_at(
+        spec: &'static ListSpec,
+        path: &str,
         limit: Option<u32>,
         sort: Option<&str>,
         cursor: Option<&str>,
@@ -150,7 +165,7 @@ impl PageRequest {
         let mut bound: Vec<&String> = kept.iter().filter(|p| name(p) != "limit").collect();
         bound.sort();
         let mut hasher = Sha256::new();
-        hasher.update(spec.path.as_bytes());
+        hasher.update(path.as_bytes());
         for pair in bound {
             hasher.update(b"\0");
             hasher.update(pair.as_bytes());
@@ -158,16 +173,16 @@ impl PageRequest {
         hasher.update(format!("\0sort={}{sort}", if descending { "-" } else { "" }).as_bytes());
         let digest = model::wire::hex(&hasher.finalize()[..8]);
         let after = cursor
-            .map(|c| decode_cursor(spec, &digest, c))
+            .map(|c| decode_cursor(path, &digest, c))
             .transpose()?;
         Ok(PageRequest {
-            spec,
             limit,
             sort,
             descending,
             after,
             kept,
             digest,
+            path: path.to_owned(),
         })
     }
 
@@ -230,7 +245,7 @@ impl PageRequest {
     /// The link to the page after the one that ends with an item of key `last`.
     pub fn next_link(&self, last: Vec<Key>) -> String {
         let body = CursorBody {
-            l: self.spec.path.to_owned(),
+            l: self.path.clone(),
             f: self.digest.clone(),
             k: last,
         };
@@ -242,7 +257,7 @@ impl PageRequest {
         );
         let mut query = self.kept.clone();
         query.push(format!("cursor={cursor}"));
-        format!("{}?{}", self.spec.path, query.join("&"))
+        format!("{}?{}", self.path, query.join("&"))
     }
 }
 
@@ -275,7 +290,7 @@ fn bad_cursor(why: &str) -> Problem {
     ))
 }
 
-fn decode_cursor(spec: &ListSpec, digest: &str, cursor: &str) -> Result<Vec<Key>, Problem> {
+fn decode_cursor(path: &str, digest: &str, cursor: &str) -> Result<Vec<Key>, Problem> {
     let bytes = unhex(cursor).ok_or_else(|| bad_cursor("it is not what the server makes"))?;
     if bytes.len() <= 8 {
         return Err(bad_cursor("it is too short"));
@@ -286,7 +301,7 @@ fn decode_cursor(spec: &ListSpec, digest: &str, cursor: &str) -> Result<Vec<Key>
     }
     let body: CursorBody =
         serde_json::from_slice(json).map_err(|_| bad_cursor("it does not decode"))?;
-    if body.l != spec.path {
+    if body.l != path {
         return Err(bad_cursor(&format!("it was made for {}", body.l)));
     }
     if body.f != digest {

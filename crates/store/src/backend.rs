@@ -14,7 +14,8 @@
 //!
 //! The operations are grouped by area into traits, one pair per area: [`LogStore`] and
 //! [`LogTx`], [`GovernanceStore`] and [`GovernanceTx`], [`QualityStore`] and [`QualityTx`],
-//! [`TraceStore`] and [`TraceTx`], [`PlanStore`] and [`PlanTx`]. A backend implements all ten (SQLite does, in
+//! [`TraceStore`] and [`TraceTx`], [`PlanStore`] and [`PlanTx`], [`ConnectorStore`] and
+//! [`ConnectorTx`]. A backend implements all twelve (SQLite does, in
 //! `crate::sqlite`). The two enums forward each call to the backend in use, so the front's
 //! futures stay `Send` without boxing.
 //!
@@ -650,4 +651,63 @@ pub(crate) struct PlanRow {
     pub proposal: Option<String>,
     pub basis: Option<i64>,
     pub body: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connectors.
+
+seam! {
+    /// Connectors' cursors and dead letters.
+    trait ConnectorStore for Backend {
+        /// Every connector's cursor row, by name.
+        fn connector_cursors(&self) -> Result<Vec<CursorRow>>;
+        /// One connector's cursor row.
+        fn connector_cursor(&self, connector: &str) -> Result<Option<CursorRow>>;
+        /// A connector's dead letters with `seq > after`, oldest first, at most `limit`.
+        fn dead_letters(&self, connector: &str, after: i64, limit: i64) -> Result<Vec<DeadLetterRow>>;
+        /// The number of dead letters of every connector that has any, by name.
+        fn dead_letter_counts(&self) -> Result<Vec<(String, i64)>>;
+    }
+}
+
+seam! {
+    /// The rows a connector's batch writes beside its events.
+    trait ConnectorTx for Tx {
+        /// Stores the dead letters not stored before (by connector and source id) and, when
+        /// given, the connector's new cursor; returns the number of dead letters stored.
+        fn write_connector(&mut self, rows: &ConnectorRows) -> Result<u64>;
+    }
+}
+
+/// A connector's cursor row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CursorRow {
+    pub connector: String,
+    pub cursor: Option<String>,
+    pub last_event_time: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// A stored dead letter; `raw` is JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeadLetterRow {
+    pub seq: i64,
+    pub connector: String,
+    pub source_id: String,
+    pub reason: String,
+    pub raw: String,
+    pub at: i64,
+}
+
+/// What one connector batch writes besides its events.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectorRows {
+    pub connector: String,
+    /// The cursor to resume from (none: keep the stored one).
+    pub cursor: Option<String>,
+    /// The plant time of the newest event the batch stored (none: keep the stored one).
+    pub last_event_time: Option<i64>,
+    /// `(source id, reason, raw JSON)`.
+    pub dead_letters: Vec<(String, String, String)>,
+    pub at: i64,
 }

@@ -59,6 +59,8 @@
 //!
 //! # Other modules
 //!
+//! `connectors` keeps each connector's cursor and dead letters, written in the transaction
+//! that appends the connector's batch (`Store::append_from_connector`).
 //! `plans` keeps the plan versions (the highest is the plan in force) and the candidate plans
 //! of proposals, as opaque JSON, putting a version in force and expiring the proposals it
 //! supersedes in one transaction.
@@ -70,6 +72,7 @@
 
 pub mod audit;
 mod backend;
+mod connectors;
 mod error;
 mod govern;
 mod journal;
@@ -82,6 +85,7 @@ mod trace;
 mod types;
 mod write;
 
+pub use connectors::{ConnectorBatch, ConnectorOutcome, DeadLetter, NewDeadLetter, StoredCursor};
 pub use error::{Result, StoreError};
 pub use govern::{
     GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of, token_id,

@@ -352,7 +352,7 @@ impl Store {
         // this future half-way is still safe: the writer copy is marked stale until the commit
         // is acknowledged, the view is only touched after it, and the next write reloads a
         // stale writer from the database.
-        self.inner.append(events, actor).await
+        Ok(self.inner.append(events, actor, None).await?.0)
     }
 
     /// Replays the whole log through a fresh initial state and rewrites every projection row

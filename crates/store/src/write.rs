@@ -15,10 +15,12 @@ use model::{Catalog, Event, PlantState, Priority, Timestamp};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::backend::{BodyRow, EventRow, MaterialRow, OrderRow, Projection, UnitRow, Write};
+use crate::backend::{
+    BodyRow, ConnectorRows, EventRow, MaterialRow, OrderRow, Projection, Tx, UnitRow, Write,
+};
 use crate::error::{Result, StoreError};
 use crate::journal::{Journal, Touched};
-use crate::store::{Inner, PROJECTION_VERSION, corrupt, now_ms};
+use crate::store::{Inner, PROJECTION_VERSION, Writer, corrupt, now_ms};
 use crate::types::*;
 
 fn priority_str(p: Priority) -> &'static str {
@@ -332,12 +334,24 @@ impl Inner {
         Ok(replayed)
     }
 
-    pub(crate) async fn append(&self, events: &[Event], actor: &Actor) -> Result<AppendOutcome> {
+    /// Appends `events`; with `connector`, also its dead letters and cursor in the same
+    /// transaction (audited with the events, or alone as `connector.batch` when the batch
+    /// stored no event), returning how many dead letters were new.
+    pub(crate) async fn append(
+        &self,
+        events: &[Event],
+        actor: &Actor,
+        connector: Option<&mut ConnectorRows>,
+    ) -> Result<(AppendOutcome, u64)> {
         let (mut guard, mut tx) = self.begin_write().await?;
         let w = &mut *guard;
         let catalog = w.catalog.clone().ok_or(StoreError::NoPlant)?;
         if events.is_empty() {
-            return Ok(AppendOutcome::default());
+            let letters = match connector {
+                Some(rows) => connector_alone(w, tx, actor, rows, 0).await?,
+                None => 0,
+            };
+            return Ok((AppendOutcome::default(), letters));
         }
         let bodies = events
             .iter()
@@ -374,12 +388,17 @@ impl Inner {
         };
         if accepted.is_empty() {
             w.stale = false;
-            return Ok(AppendOutcome {
+            let letters = match connector {
+                Some(rows) => connector_alone(w, tx, actor, rows, duplicates).await?,
+                None => 0,
+            };
+            let outcome = AppendOutcome {
                 inserted: 0,
                 duplicates,
                 first_seq: None,
                 last_seq: None,
-            });
+            };
+            return Ok((outcome, letters));
         }
 
         let first_seq = w.last_seq + 1;
@@ -416,7 +435,7 @@ impl Inner {
                 .iter()
                 .map(|r| r.body.len())
                 .sum::<usize>()) as u64;
-        let detail = json!({
+        let mut detail = json!({
             "inserted": accepted.len(),
             "duplicates": duplicates,
             "first_seq": first_seq,
@@ -425,6 +444,9 @@ impl Inner {
             "last_id": events[accepted[accepted.len() - 1]].id,
             "events_sha256": sha256_hex(accepted.iter().map(|&i| &bodies[i])),
         });
+        if let Some(rows) = &connector {
+            detail["connector"] = connector_detail(rows);
+        }
         let record = w.audit_record(
             actor,
             "events.append",
@@ -432,19 +454,23 @@ impl Inner {
             &detail,
             at,
         );
-        let written = match tx
-            .write_log(Write {
+        let mut letters = 0;
+        let written = async {
+            tx.write_log(Write {
                 plant: None,
                 wipe_events: false,
                 events: &rows,
                 projection: &projection,
                 audit: &record,
             })
-            .await
-        {
-            Ok(()) => tx.commit().await,
-            Err(error) => Err(error),
-        };
+            .await?;
+            if let Some(rows) = connector {
+                rows.at = at;
+                letters = tx.write_connector(rows).await?;
+            }
+            tx.commit().await
+        }
+        .await;
         if let Err(error) = written {
             // Not committed: put the state back, and still reload it before the next write in
             // case the database saw more than it reported.
@@ -458,11 +484,55 @@ impl Inner {
         w.stale = false;
         self.publish_batch(w, &catalog, accepted.iter().map(|&i| &events[i]));
         self.backend.wrote(written_bytes).await;
-        Ok(AppendOutcome {
+        let outcome = AppendOutcome {
             inserted: accepted.len(),
             duplicates,
             first_seq: Some(first_seq),
             last_seq: Some(last_seq),
-        })
+        };
+        Ok((outcome, letters))
     }
+}
+
+/// The audit detail of a connector's rows.
+fn connector_detail(rows: &ConnectorRows) -> serde_json::Value {
+    json!({
+        "name": rows.connector,
+        "cursor": rows.cursor,
+        "dead_letters": rows.dead_letters.iter().map(|(id, reason, _)| json!({
+            "source_id": id,
+            "reason": reason,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Writes a connector's rows when its batch stored no event (all duplicates, all dead letters,
+/// or none read): nothing at all when there is nothing new, else with an audit record of its
+/// own, `connector.batch`.
+async fn connector_alone(
+    w: &mut Writer,
+    mut tx: Tx,
+    actor: &Actor,
+    rows: &mut ConnectorRows,
+    duplicates: usize,
+) -> Result<u64> {
+    if rows.cursor.is_none() && rows.dead_letters.is_empty() {
+        return Ok(0);
+    }
+    let at = now_ms();
+    rows.at = at;
+    let mut detail = connector_detail(rows);
+    detail["duplicates"] = json!(duplicates);
+    let record = w.audit_record(
+        actor,
+        "connector.batch",
+        format!("connector:{}", rows.connector),
+        &detail,
+        at,
+    );
+    let letters = tx.write_connector(rows).await?;
+    tx.insert_audit(&record).await?;
+    tx.commit().await?;
+    w.audited(record);
+    Ok(letters)
 }

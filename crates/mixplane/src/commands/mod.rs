@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench_plant;
+pub mod connect;
 pub mod demo;
 pub mod door;
 pub mod govern;
@@ -164,6 +165,17 @@ pub fn serve_blocking(
         println!(
             "  try: MIXPLANE_TOKEN=mxp_… mixplane proposals list --server http://{address}"
         );
+        let (stop_connectors, stop) = ::connect::stop_pair();
+        let connectors =
+            ::connect::service::start(&app, &settings.connectors, &::connect::Kinds::builtin(), &stop)
+                .await
+                .context("starting the connectors")?;
+        for spec in &settings.connectors {
+            println!(
+                "connector    {} ({}) as {}, every {:?}",
+                spec.name, spec.kind, spec.principal, spec.poll_interval
+            );
+        }
         let mut state = server::AppState::from_app(app.clone()).with_limits(settings.limits.clone());
         if settings.agents.enabled {
             let agents = app::agents::live::start(app, settings.agents.clone());
@@ -173,8 +185,14 @@ pub fn serve_blocking(
             );
             state = state.with_agents(agents);
         }
-        server::serve(listener, state, shutdown_signal())
+        let served = server::serve(listener, state, shutdown_signal())
             .await
-            .context("serving the API")
+            .context("serving the API");
+        // A graceful stop: each connector ends between two stores.
+        stop_connectors.stop();
+        for task in connectors {
+            let _ = task.await;
+        }
+        served
     })
 }

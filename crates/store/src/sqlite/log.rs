@@ -319,6 +319,12 @@ impl LogTx for Tx {
             // What the quality enforcer decided derives from the log: it goes with it, so a new
             // log (even one with the same event ids) is judged afresh under the policy in force.
             super::quality::wipe_judged(conn, true).await?;
+            // Connectors read their peers again from the start into the new log (their dead
+            // letters stay: a record read again is recognised by its source id).
+            sqlx::query("DELETE FROM connector_cursors")
+                .execute(&mut *conn)
+                .await
+                .ctx("wiping connector cursors")?;
         }
         insert_rows(
             conn,

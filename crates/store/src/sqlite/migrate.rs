@@ -16,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::error::Result;
 
 /// `(version, description, SQL)` of every migration, in version order.
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -44,6 +44,11 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
         41,
         "supply",
         include_str!("../../migrations/0041_supply.sql"),
+    ),
+    (
+        42,
+        "connectors",
+        include_str!("../../migrations/0042_connectors.sql"),
     ),
 ];
 

@@ -13,6 +13,7 @@
 //! database file and its `-wal` and `-shm` files are readable by their owner only (mode 0600,
 //! `owner_only`): they hold the pseudonym key.
 
+mod connectors;
 mod governance;
 mod log;
 mod migrate;
