@@ -1,7 +1,8 @@
-//! The OData connector's own settings, read from its table in `mixplane.toml`, and the
-//! secrets they point at (environment variables or files, never inline).
+//! The OData connector's own settings: its `[connectors.settings]` table in `mixplane.toml`.
+//! Secrets arrive resolved: the binary replaces `password_env`/`password_file` (and
+//! `client_secret_env`/`_file`) by `password` (`client_secret`) read from the environment or
+//! the file (`docs/connectors.md`, rule 19), so none is required inline.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -16,9 +17,9 @@ use serde::Deserialize;
 /// [auth]
 /// kind = "password"
 /// username = "mixplane"
-/// password_env = "MES_PASSWORD"
+/// password_env = "MES_PASSWORD"            # → `password`, resolved by the binary
 /// client_id = "mixplane"
-/// client_secret_file = "/etc/mixplane/mes-client-secret"
+/// client_secret_file = "/etc/mixplane/mes-client-secret"   # → `client_secret`
 /// ```
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -76,18 +77,24 @@ pub enum AuthConfig {
         #[serde(default = "default_token_path")]
         token_path: String,
         username: String,
-        #[serde(default)]
-        password_env: Option<String>,
-        #[serde(default)]
-        password_file: Option<PathBuf>,
+        password: Secret,
         client_id: String,
         #[serde(default)]
-        client_secret_env: Option<String>,
-        #[serde(default)]
-        client_secret_file: Option<PathBuf>,
+        client_secret: Option<Secret>,
         #[serde(default = "default_scope")]
         scope: String,
     },
+}
+
+/// A secret value: never shown by `Debug`.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 fn default_token_path() -> String {
@@ -109,39 +116,6 @@ fn config_error(setting: &str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         setting: setting.to_string(),
         message: message.into(),
-    }
-}
-
-/// Reads a secret from exactly one of an environment variable or a file (its first line,
-/// trimmed).
-pub fn read_secret(
-    setting: &str,
-    env: Option<&str>,
-    file: Option<&std::path::Path>,
-) -> Result<String, ConfigError> {
-    match (env, file) {
-        (Some(name), None) => std::env::var(name).map_err(|_| {
-            config_error(
-                &format!("{setting}_env"),
-                format!("the environment variable {name} is not set"),
-            )
-        }),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map(|text| text.lines().next().unwrap_or("").trim().to_string())
-            .map_err(|e| {
-                config_error(
-                    &format!("{setting}_file"),
-                    format!("reading {}: {e}", path.display()),
-                )
-            }),
-        (Some(_), Some(_)) => Err(config_error(
-            setting,
-            format!("give {setting}_env or {setting}_file, not both"),
-        )),
-        (None, None) => Err(config_error(
-            setting,
-            format!("give {setting}_env or {setting}_file (never the secret itself)"),
-        )),
     }
 }
 
@@ -228,9 +202,9 @@ mod tests {
             [auth]
             kind = "password"
             username = "mixplane"
-            password_env = "MES_PASSWORD"
+            password = "from MES_PASSWORD"
             client_id = "mixplane"
-            client_secret_env = "MES_CLIENT_SECRET"
+            client_secret = "from a file"
             "#,
         )
         .unwrap();
@@ -245,7 +219,7 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_use() {
         let base = "base_url = \"http://h\"\napp = \"AppU4DM\"\n";
-        assert!(parse(&format!("{base}entity_set = \"W\"\npassword = \"x\"")).is_err());
+        assert!(parse(&format!("{base}entity_set = \"W\"\nusername = \"x\"")).is_err());
         let bad_set = parse(&format!("{base}entity_set = \"W'x\"")).unwrap();
         assert_eq!(bad_set.validate().unwrap_err().setting, "entity_set");
         let bad_start = parse(&format!(
@@ -258,18 +232,16 @@ mod tests {
     }
 
     #[test]
-    fn secrets_come_from_the_environment_or_a_file_never_inline() {
-        let missing = read_secret("password", Some("MIXPLANE_TEST_SURELY_UNSET_VAR"), None);
+    fn secrets_are_never_shown() {
+        let config = parse(
+            "base_url = \"http://h\"\napp = \"A\"\nentity_set = \"W\"\n[auth]\nkind = \"password\"\n\
+             username = \"u\"\npassword = \"hunter2\"\nclient_id = \"c\"\nclient_secret = \"s3cret\"\n",
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
         assert!(
-            missing
-                .unwrap_err()
-                .message
-                .contains("MIXPLANE_TEST_SURELY_UNSET_VAR")
+            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            "{shown}"
         );
-        assert!(read_secret("password", None, None).is_err());
-        let dir = std::env::temp_dir().join(format!("mixplane-secret-{}", std::process::id()));
-        std::fs::write(&dir, "s3cret\n").unwrap();
-        assert_eq!(read_secret("password", None, Some(&dir)).unwrap(), "s3cret");
-        std::fs::remove_file(&dir).unwrap();
     }
 }

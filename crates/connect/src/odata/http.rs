@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
-use super::config::{AuthConfig, ConfigError, read_secret};
+use super::config::{AuthConfig, ConfigError};
 use crate::source::PeerError;
 
 /// Credentials resolved from the configuration (secrets read once, at start).
@@ -46,18 +46,16 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    /// Reads the secrets the configuration points at.
+    /// The credentials the configuration gives (secrets already resolved).
     pub fn resolve(base_url: &str, auth: &AuthConfig) -> Result<Credentials, ConfigError> {
         match auth {
             AuthConfig::None => Ok(Credentials::None),
             AuthConfig::Password {
                 token_path,
                 username,
-                password_env,
-                password_file,
+                password,
                 client_id,
-                client_secret_env,
-                client_secret_file,
+                client_secret,
                 scope,
             } => {
                 let token_url = Url::parse(base_url)
@@ -66,25 +64,12 @@ impl Credentials {
                         setting: "auth.token_path".into(),
                         message: e.to_string(),
                     })?;
-                let password = read_secret(
-                    "password",
-                    password_env.as_deref(),
-                    password_file.as_deref(),
-                )?;
-                let client_secret = match (client_secret_env, client_secret_file) {
-                    (None, None) => None,
-                    (env, file) => Some(read_secret(
-                        "client_secret",
-                        env.as_deref(),
-                        file.as_deref(),
-                    )?),
-                };
                 Ok(Credentials::Password {
                     token_url,
                     username: username.clone(),
-                    password,
+                    password: password.0.clone(),
                     client_id: client_id.clone(),
-                    client_secret,
+                    client_secret: client_secret.as_ref().map(|s| s.0.clone()),
                     scope: scope.clone(),
                 })
             }

@@ -25,3 +25,34 @@ pub use self::cursor::Cursor;
 pub use self::profile::ProfileMapper;
 pub use self::sink::{MesSinkConfig, OdataCommandSink};
 pub use self::source::{ChangeReader, OdataSource, Page, RowMapper};
+
+/// The kind's name in `[[connectors]]`.
+pub const KIND: &str = "odata";
+
+/// The `odata` kind's factory: an [`OdataSource`] of the entry's [`OdataConfig`] settings,
+/// mapping rows with the `opcenter` profile against `app`'s store.
+pub fn factory(
+    app: app::App,
+) -> impl Fn(&crate::ConnectorSpec) -> Result<crate::AnySource, crate::ConnectError>
++ Send
++ Sync
++ 'static {
+    move |spec| {
+        let config: OdataConfig = spec.settings()?;
+        if opcenter::EntitySet::find(&config.app, &config.entity_set).is_none() {
+            return Err(crate::ConnectError::Settings {
+                connector: spec.name.clone(),
+                message: format!(
+                    "the opcenter profile has no entity set `{}` in app `{}`",
+                    config.entity_set, config.app
+                ),
+            });
+        }
+        let source = OdataSource::new(&spec.name, config, ProfileMapper::new(app.clone()))
+            .map_err(|e| crate::ConnectError::Settings {
+                connector: spec.name.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(crate::AnySource(Box::new(source)))
+    }
+}

@@ -2,8 +2,6 @@
 //! [`opcenter::map_row`] against what the store already knows (the folded plant state of a
 //! fresh snapshot, taken once per page; the runner stores a page before the next is read).
 
-use std::sync::Arc;
-
 use model::{Event, PlantState};
 use serde_json::Value;
 
@@ -11,11 +9,11 @@ use super::source::RowMapper;
 
 /// Maps rows against the store's current plant state.
 pub struct ProfileMapper {
-    app: Arc<app::App>,
+    app: app::App,
 }
 
 impl ProfileMapper {
-    pub fn new(app: Arc<app::App>) -> ProfileMapper {
+    pub fn new(app: app::App) -> ProfileMapper {
         ProfileMapper { app }
     }
 }
