@@ -40,11 +40,11 @@ declare -A max_len=(
     [epcis_json]=16384 [epcis_xml]=16384 [epcis_fast]=16384 [epcis_query]=4096
     [b2mml]=16384 [trace_import]=16384 [plant_document]=65536 [model_events]=16384
     [schedule_problem]=32768 [jobshop_jsplib]=4096 [jobshop_fjs]=4096 [jobshop_bounds]=4096
-    [quality_csv]=8192 [quality_request]=16384
+    [quality_csv]=8192 [quality_request]=16384 [odata_query]=4096
 )
 declare -A dict=(
     [epcis_json]=epcis [epcis_xml]=epcis [epcis_fast]=epcis [epcis_query]=epcis
-    [trace_import]=epcis [b2mml]=b2mml
+    [trace_import]=epcis [b2mml]=b2mml [odata_query]=odata
 )
 declare -A shares=(
     [epcis_fast]="epcis_json"

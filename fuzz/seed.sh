@@ -42,6 +42,14 @@ printf '%s' 'MATCH_epc=https://id.gs1.org/01/10614141073464/21/2018|urn:epc:id:s
 printf '%s' 'MATCH_anyEPCClass=urn:epc:class:lgtin:4012345.011111.4444&GE_recordTime=2020-01-01T00:00:00.000Z&EQ_action=ADD&orderBy=eventTime&orderDirection=ASC&perPage=5' |
     seed epcis_query pairs_class
 
+# OData query strings: every option, the literal shapes, lambdas and a nested expand.
+printf '%s' '$filter=ModifiedOn%20gt%202026-12-01T08:00:00.000Z%20and%20Id%20ne%203f2b1c4d-0000-4a5b-9c8d-abcdef012345&$orderby=ModifiedOn,Id&$top=100&$count=true' |
+    seed odata_query change_feed
+printf '%s' "\$filter=Items/any(i:i/Q%20gt%201)%20and%20not%20contains(tolower(Name),'a''b')%20or%20Id%20in%20(1,2)&\$select=Id,Name,Site/City&\$skip=1" |
+    seed odata_query lambda_functions
+printf '%s' '$expand=Items($filter=Q%20ge%202.5E-3;$select=Q;$orderby=Q%20desc;$top=2;$count=true),*&$filter=Due%20le%202026-12-02%20and%20Name%20eq%20null&$format=json&sap-client=100' |
+    seed odata_query expand_nested
+
 # The plant document: the reference plant cut down (fewer orders, no inspection plans, …),
 # named `valid` or `invalid` by what `mixplane validate` says (both kinds are useful seeds).
 plant=crates/sim/data/reference-plant.json

@@ -88,6 +88,9 @@ enum Command {
     /// Connectors: `connect check` prints each configured connector's health, lag and dead
     /// letters (exit 1 when one is unhealthy).
     Connect(commands::connect::ConnectArgs),
+    /// Run the MES emulator: the simulated plant served as an Opcenter-style OData v4 MES
+    /// (OAuth, entity sets, commands, faults on demand) on its own port, for connectors.
+    MesEmulator(commands::mes_emulator::MesEmulatorArgs),
     /// Print a shell completion script: `mixplane completions bash > /etc/bash_completion.d/mixplane`.
     Completions(CompletionsArgs),
 }
@@ -131,6 +134,7 @@ fn main() -> ExitCode {
         Command::Proposals(args) => commands::proposals::run(args),
         Command::Holds(args) => commands::holds::run(args),
         Command::Nc(args) => commands::nc::run(args),
+        Command::MesEmulator(args) => commands::mes_emulator::run(args),
         Command::Completions(args) => completions(args),
     };
     match result {

@@ -82,7 +82,8 @@ impl Credentials {
 struct Token {
     access: String,
     refresh: Option<String>,
-    /// When to stop using it: a fifth of its life (at most a minute) before it expires.
+    /// When to stop using it: a fifth of its life (at least a second, at most a minute)
+    /// before it expires.
     renew_at: Instant,
 }
 
@@ -272,14 +273,15 @@ impl Peer {
                     ))
                 })?,
         };
-        let margin = (expires_in / 5).min(60);
+        // Renewed a fifth of its life early (at least a second, at most a minute).
+        let margin = (expires_in / 5).clamp(1, 60);
         Ok(Token {
             access: access.to_string(),
             refresh: body
                 .get("refresh_token")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            renew_at: Instant::now() + Duration::from_secs(expires_in - margin),
+            renew_at: Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin)),
         })
     }
 }

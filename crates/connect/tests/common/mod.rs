@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod cap;
+pub mod emu;
 pub mod sample;

@@ -9,6 +9,7 @@ pub mod govern;
 pub mod holds;
 pub mod import;
 pub mod live;
+pub mod mes_emulator;
 pub mod nc;
 pub mod planning;
 pub mod proposals;

@@ -1,0 +1,248 @@
+//! An emulator of an Opcenter-style MES (SPEC C9): the simulator's plant ([`sim::Live`])
+//! running in accelerated real time, its events folded into Opcenter's entity sets
+//! ([`opcenter::Tables`]) and served as OData v4 (`odata`'s query options, paging,
+//! `$metadata`), behind the OAuth password grant with expiring tokens, taking commands that
+//! change its rows and the simulated plant (a dispatch replans it) — and misbehaving on
+//! demand ([`faults`]): tokens expiring early, 429/503 with `Retry-After`, slow answers, a
+//! page served twice, commands failing with an `ErrorCode`, the port going away and back.
+//!
+//! It is a peer for mixplane's connectors to be tested against, not mixplane's API: it is the
+//! second crate that serves HTTP (beside `server`), and shares nothing with it.
+//!
+//! - [`plant`]: the world (plant, tables, command answers) on a thread of its own;
+//! - [`clock`]: plant time (start + wall time × speed + steps taken by hand);
+//! - [`auth`]: tokens; [`faults`]: misbehaviour; [`http`]: the routes; `serve`: the accept
+//!   loop and the outage that closes the port.
+//!
+//! Architecture invariant: an I/O edge over pure libraries (`sim`, `odata`, `opcenter`,
+//! `model`); it holds no mapping of its own between events and rows (that is `opcenter`'s)
+//! and no query semantics (that is `odata`'s). It reads no configuration or environment:
+//! the binary passes a [`Config`].
+
+pub mod auth;
+pub mod clock;
+mod commands;
+pub mod faults;
+pub mod http;
+pub mod metadata;
+mod odata_api;
+pub mod plant;
+mod serve;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use model::Timestamp;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::auth::{Credentials, Tokens};
+use crate::clock::Clock;
+use crate::faults::{FaultError, FaultRequest, Faults};
+use crate::plant::{Plant, PlantError};
+
+/// How an emulator runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Seed of the simulated plant.
+    pub seed: u64,
+    /// Plant time at start.
+    pub start: Timestamp,
+    /// Plant days the run lasts.
+    pub days: f64,
+    /// Plant seconds per wall second; 0 moves the plant only through `POST /emulator/advance`.
+    pub speed: f64,
+    /// The most rows a collection answer holds before `@odata.nextLink`.
+    pub page_size: usize,
+    /// Who may sign in (and use the admin routes).
+    pub credentials: Credentials,
+    /// Lifetime of access tokens.
+    pub token_lifetime: Duration,
+    /// Faults in force from the start.
+    pub faults: FaultRequest,
+    /// How often the plant is moved on to the clock's time (when the speed is not 0).
+    pub tick: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 7,
+            start: sim::SimOptions::default().start,
+            days: 30.0,
+            speed: 60.0,
+            page_size: 100,
+            credentials: Credentials::default(),
+            token_lifetime: Duration::from_secs(3600),
+            faults: FaultRequest::default(),
+            tick: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The apps served, each at `/sit-svc/Application/{App}/odata/`.
+pub fn apps() -> Vec<&'static str> {
+    opcenter::App::ALL.iter().map(|app| app.name()).collect()
+}
+
+/// Why an emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Plant(#[from] PlantError),
+    #[error("invalid fault: {0}")]
+    Fault(#[from] FaultError),
+    #[error("invalid option `{field}`: {message}")]
+    Option {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the listener: {0}")]
+    Listener(#[from] std::io::Error),
+}
+
+/// What the routes share.
+pub(crate) struct Shared {
+    pub(crate) plant: Plant,
+    pub(crate) clock: Mutex<Clock>,
+    pub(crate) tokens: Mutex<Tokens>,
+    pub(crate) faults: Mutex<Faults>,
+    /// Woken when an outage is set, for the accept loop to close the port.
+    pub(crate) outage: Notify,
+    /// The last collection answer, for the repeated-page fault.
+    pub(crate) last_page: Mutex<Option<serde_json::Value>>,
+    pub(crate) page_size: usize,
+}
+
+impl Shared {
+    /// Applies a fault request: the tokens' part and the rest.
+    pub(crate) fn set_faults(&self, request: &FaultRequest) -> Result<(), FaultError> {
+        request.validate()?;
+        let now = Instant::now();
+        {
+            let mut tokens = lock(&self.tokens);
+            if let Some(seconds) = request.token_lifetime_seconds {
+                tokens.set_lifetime(Duration::from_secs(seconds));
+            }
+            if request.expire_tokens {
+                tokens.expire_all(now);
+            }
+        }
+        lock(&self.faults).apply(request, now);
+        if request.down.is_some() {
+            self.outage.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// Locks a mutex; a panic while holding one of these is a bug the emulator cannot recover
+/// from, so poisoning is not expected.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A running emulator.
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Starts the plant, the clock's ticker and the accept loop on `listener`.
+    pub async fn start(listener: TcpListener, config: Config) -> Result<Emulator, StartError> {
+        if config.page_size == 0 {
+            return Err(StartError::Option {
+                field: "page_size",
+                message: "must be at least 1".into(),
+            });
+        }
+        if !(config.speed.is_finite() && config.speed >= 0.0) {
+            return Err(StartError::Option {
+                field: "speed",
+                message: format!("must be 0 or more, not {}", config.speed),
+            });
+        }
+        let options = sim::SimOptions {
+            seed: config.seed,
+            start: config.start,
+            days: config.days,
+            // A long run keeps drifting, as the demo's live plant does.
+            drifts_per_month: 4.0,
+            ..sim::SimOptions::default()
+        };
+        let plant = Plant::start(Arc::new(sim::reference_catalog()), options)?;
+        let addr = listener.local_addr()?;
+        let now = Instant::now();
+        let shared = Arc::new(Shared {
+            clock: Mutex::new(Clock::new(plant.start_time(), config.speed, now)),
+            plant,
+            tokens: Mutex::new(Tokens::new(
+                config.credentials.clone(),
+                config.token_lifetime,
+            )),
+            faults: Mutex::new(Faults::default()),
+            outage: Notify::new(),
+            last_page: Mutex::new(None),
+            page_size: config.page_size,
+        });
+        shared.set_faults(&config.faults)?;
+        let (stop, stopped) = watch::channel(false);
+        let router = http::router(shared.clone());
+        let mut tasks = vec![tokio::spawn(serve::accept_loop(
+            listener,
+            router,
+            shared.clone(),
+            stopped.clone(),
+        ))];
+        if config.speed > 0.0 {
+            tasks.push(tokio::spawn(tick(shared, config.tick, stopped)));
+        }
+        Ok(Emulator { addr, stop, tasks })
+    }
+
+    /// The address it serves on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops serving (open requests finish) and the clock.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Moves the plant on to the clock's time every `every`, until stopped or the run's end.
+async fn tick(shared: Arc<Shared>, every: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let target = lock(&shared.clock).at(Instant::now());
+        let end = shared.plant.end();
+        if shared
+            .plant
+            .run(move |world| world.advance_to(target))
+            .await
+            .is_err()
+        {
+            tracing::error!("the simulated plant stopped");
+            return;
+        }
+        if target >= end {
+            tracing::info!(%end, "the simulated plant reached the end of its run");
+            return;
+        }
+    }
+}
