@@ -65,8 +65,10 @@ pub enum ConnectError {
     App {
         connector: String,
         #[source]
-        source: app::AppError,
+        source: Box<app::AppError>,
     },
+    #[error("reading the connectors' dead letters: {0}")]
+    Store(#[source] Box<store::StoreError>),
 }
 
 /// A boxed future, for [`DynSource`].

@@ -54,7 +54,7 @@ async fn build_all<'s>(
             .await
             .map_err(|e| ConnectError::App {
                 connector: spec.name.clone(),
-                source: e.into(),
+                source: Box::new(e.into()),
             })?
             .ok_or_else(|| ConnectError::NoPrincipal {
                 connector: spec.name.clone(),
@@ -95,10 +95,7 @@ pub async fn check(
         .store
         .dead_letter_counts()
         .await
-        .map_err(|e| ConnectError::App {
-            connector: String::new(),
-            source: e.into(),
-        })?;
+        .map_err(|e| ConnectError::Store(Box::new(e)))?;
     let now = app.now();
     let mut reports = Vec::new();
     for (spec, mut source, principal) in built {
@@ -115,7 +112,7 @@ pub async fn check(
                 .await
                 .map_err(|e| ConnectError::App {
                     connector: spec.name.clone(),
-                    source: e.into(),
+                    source: Box::new(e.into()),
                 })?;
         let error = answered.and(allowed).err();
         reports.push(CheckReport {

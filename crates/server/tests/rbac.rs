@@ -130,6 +130,10 @@ const RULES: &[Rule] = &[
     // The audit trail names no area and is verified whole: site-wide scopes only.
     in_area("listAudit", Sample::Plain),
     rule("openapi", Sample::Plain),
+    // Connectors: their status names no plant object; dead letters are raw records of any
+    // area, read with a site-wide scope only.
+    rule("listConnectors", Sample::Plain),
+    in_area("listDeadLetters", Sample::Access("")),
     rule("apiDocs", Sample::Plain),
     // Governance.
     rule("listProposals", Sample::Plain),

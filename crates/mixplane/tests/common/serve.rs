@@ -27,9 +27,15 @@ impl Drop for Server {
 impl Server {
     /// Serves `data_dir` on a free port and waits until it accepts connections.
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &[])
+    }
+
+    /// [`Server::start`] with more arguments of `serve` (`--config F`).
+    pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mixplane"))
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .env_remove("MIXPLANE_DATA_DIR")
             .env_remove("MIXPLANE_BIND")
             .env("MIXPLANE_LOG", "warn")
