@@ -16,30 +16,29 @@ use crate::source::PeerError;
 #[derive(Clone)]
 pub enum Credentials {
     None,
-    Password {
-        token_url: Url,
-        username: String,
-        password: String,
-        client_id: String,
-        client_secret: Option<String>,
-        scope: String,
-    },
+    Password(Box<PasswordGrant>),
+}
+
+/// The OAuth password grant's parameters.
+#[derive(Clone)]
+pub struct PasswordGrant {
+    pub token_url: Url,
+    pub username: String,
+    pub password: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub scope: String,
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Credentials::None => f.write_str("Credentials::None"),
-            Credentials::Password {
-                token_url,
-                username,
-                client_id,
-                ..
-            } => f
+            Credentials::Password(grant) => f
                 .debug_struct("Credentials::Password")
-                .field("token_url", &token_url.as_str())
-                .field("username", username)
-                .field("client_id", client_id)
+                .field("token_url", &grant.token_url.as_str())
+                .field("username", &grant.username)
+                .field("client_id", &grant.client_id)
                 .finish_non_exhaustive(),
         }
     }
@@ -64,14 +63,14 @@ impl Credentials {
                         setting: "auth.token_path".into(),
                         message: e.to_string(),
                     })?;
-                Ok(Credentials::Password {
+                Ok(Credentials::Password(Box::new(PasswordGrant {
                     token_url,
                     username: username.clone(),
                     password: password.0.clone(),
                     client_id: client_id.clone(),
                     client_secret: client_secret.as_ref().map(|s| s.0.clone()),
                     scope: scope.clone(),
-                })
+                })))
             }
         }
     }
@@ -159,7 +158,7 @@ impl Peer {
                 .await
                 .map_err(|e| unreachable_peer(url, &e))?;
             if answer.status() == StatusCode::UNAUTHORIZED
-                && matches!(self.credentials, Credentials::Password { .. })
+                && matches!(self.credentials, Credentials::Password(_))
                 && !signed_in_afresh
             {
                 self.token = None;
@@ -172,7 +171,7 @@ impl Peer {
 
     /// The access token to send, signing in or refreshing first when needed.
     async fn bearer(&mut self) -> Result<Option<String>, PeerError> {
-        let Credentials::Password { .. } = &self.credentials else {
+        let Credentials::Password(_) = &self.credentials else {
             return Ok(None);
         };
         match &self.token {
@@ -203,15 +202,15 @@ impl Peer {
     }
 
     async fn sign_in(&mut self) -> Result<(), PeerError> {
-        let Credentials::Password {
+        let Credentials::Password(grant) = self.credentials.clone() else {
+            return Ok(());
+        };
+        let PasswordGrant {
             username,
             password,
             scope,
             ..
-        } = self.credentials.clone()
-        else {
-            return Ok(());
-        };
+        } = *grant;
         let token = self
             .token_grant(&[
                 ("grant_type", "password"),
@@ -226,15 +225,15 @@ impl Peer {
     }
 
     async fn token_grant(&self, form: &[(&str, &str)]) -> Result<Token, PeerError> {
-        let Credentials::Password {
+        let Credentials::Password(grant) = &self.credentials else {
+            return Err(PeerError::Broken("no credentials to sign in with".into()));
+        };
+        let PasswordGrant {
             token_url,
             client_id,
             client_secret,
             ..
-        } = &self.credentials
-        else {
-            return Err(PeerError::Broken("no credentials to sign in with".into()));
-        };
+        } = grant.as_ref();
         let answer = self
             .client
             .post(token_url.clone())
@@ -402,14 +401,14 @@ mod tests {
 
     #[test]
     fn credentials_never_show_their_secrets() {
-        let credentials = Credentials::Password {
+        let credentials = Credentials::Password(Box::new(PasswordGrant {
             token_url: Url::parse("http://h/sit-auth/OAuth/Token").unwrap(),
             username: "u".into(),
             password: "hunter2".into(),
             client_id: "c".into(),
             client_secret: Some("s3cret".into()),
             scope: "global".into(),
-        };
+        }));
         let shown = format!("{credentials:?}");
         assert!(
             !shown.contains("hunter2") && !shown.contains("s3cret"),

@@ -141,13 +141,13 @@ impl ChangeReader {
                 .map_err(|e| broken(format!("row {index}: `{modified}`: {e}")))?;
             check_guid(&id).map_err(|e| broken(format!("row {index}: `Id`: {e}")))?;
             let instant: jiff::Timestamp = time.parse().map_err(|e| broken(format!("{e}")))?;
-            if let Some((previous, _)) = &last {
-                if instant < *previous {
-                    return Err(broken(format!(
-                        "row {index} is out of order: `{modified}` {time} comes after a later one; \
-                         the peer does not honour $orderby"
-                    )));
-                }
+            if let Some((previous, _)) = &last
+                && instant < *previous
+            {
+                return Err(broken(format!(
+                    "row {index} is out of order: `{modified}` {time} comes after a later one; \
+                     the peer does not honour $orderby"
+                )));
             }
             last = Some((
                 instant,
