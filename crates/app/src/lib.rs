@@ -48,7 +48,7 @@ use std::sync::Arc;
 
 pub use crate::clock::{Clock, FixedClock, IdSource, ProcessIds, SequentialIds, SystemClock};
 pub use crate::error::AppError;
-pub use crate::govern::{Governance, SinkKind};
+pub use crate::govern::{Governance, MesCommands, MesDelivery, SinkKind};
 
 use model::Timestamp;
 

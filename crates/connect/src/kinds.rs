@@ -118,13 +118,23 @@ impl Source for AnySource {
     }
 }
 
-/// Builds a kind's source from a spec.
-pub type Factory = fn(&ConnectorSpec) -> Result<AnySource, ConnectError>;
+/// Builds a kind's source from a spec. A closure, so a kind may hold what it needs beyond
+/// the spec (the OData source maps rows against the store's state: it holds the `App`).
+pub type Factory =
+    std::sync::Arc<dyn Fn(&ConnectorSpec) -> Result<AnySource, ConnectError> + Send + Sync>;
 
 /// The kinds a service can build, by name.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Kinds {
     factories: BTreeMap<&'static str, Factory>,
+}
+
+impl std::fmt::Debug for Kinds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kinds")
+            .field("kinds", &self.names())
+            .finish()
+    }
 }
 
 impl Kinds {
@@ -140,9 +150,19 @@ impl Kinds {
         Kinds::empty().with(crate::jsonl::KIND, crate::jsonl::factory)
     }
 
+    /// The kinds this crate ships and those that need the application: `odata` (its rows
+    /// are mapped against the store's state).
+    pub fn for_app(app: &app::App) -> Kinds {
+        Kinds::builtin().with(crate::odata::KIND, crate::odata::factory(app.clone()))
+    }
+
     /// These kinds and `kind`, built by `factory` (replacing a kind of that name).
-    pub fn with(mut self, kind: &'static str, factory: Factory) -> Kinds {
-        self.factories.insert(kind, factory);
+    pub fn with(
+        mut self,
+        kind: &'static str,
+        factory: impl Fn(&ConnectorSpec) -> Result<AnySource, ConnectError> + Send + Sync + 'static,
+    ) -> Kinds {
+        self.factories.insert(kind, std::sync::Arc::new(factory));
         self
     }
 

@@ -16,10 +16,12 @@
 //! cursor, store, dead letters, backoff, counters), [`kinds`] (a kind's name → the factory
 //! that builds its source from a configuration entry), [`service`] (the configured
 //! connectors started and stopped together, and `connect check`), and the sources:
-//! [`jsonl`] (a file of events, tailed by byte offset).
+//! [`jsonl`] (a file of events, tailed by byte offset) and [`odata`] (an OData v4 change feed
+//! — an Opcenter-style MES, or SAP CAP — read by modified time; and the `mes` command sink).
 
 pub mod jsonl;
 pub mod kinds;
+pub mod odata;
 pub mod runner;
 pub mod service;
 pub mod source;

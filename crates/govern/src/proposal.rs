@@ -266,7 +266,7 @@ pub struct Outcome {
     /// The principal that applied it, or `policy:<autonomy>` when it applied by itself.
     pub by: String,
     pub at: Timestamp,
-    /// The sink's name: `mes-sim`, `file`.
+    /// The sink's name: `mes-sim`, `file`, `mes`.
     pub sink: String,
     /// The sink's answer, as it gave it.
     pub answer: Value,

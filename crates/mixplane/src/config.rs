@@ -25,6 +25,30 @@ pub struct FileConfig {
     /// The connectors `serve` runs (`[[connectors]]`): see `crate::connector_config`.
     #[serde(default)]
     pub connectors: Vec<crate::connector_config::ConnectorSection>,
+    /// Where approved changes go (`[governance]`): see [`GovernanceSection`].
+    #[serde(default)]
+    pub governance: GovernanceSection,
+}
+
+/// `[governance]`: the default sink, and the external MES of the `mes` sink.
+///
+/// ```toml
+/// [governance]
+/// sink = "mes"                          # mes-sim (default), file or mes
+/// [governance.mes]                      # connect::odata::MesSinkConfig
+/// base_url = "http://127.0.0.1:8700"
+/// [governance.mes.auth]
+/// kind = "password"
+/// username = "mixplane"
+/// password_env = "MES_PASSWORD"         # → `password`, as for connectors
+/// client_id = "mixplane-connector"
+/// client_secret_file = "/run/secrets/mes-client"
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovernanceSection {
+    pub sink: Option<String>,
+    pub mes: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +116,10 @@ pub struct Settings {
     pub agents: app::agents::live::AgentSettings,
     /// The connectors, from the file's `[[connectors]]`, secrets resolved.
     pub connectors: Vec<connect::ConnectorSpec>,
+    /// The default sink, from `[governance] sink` (`mes-sim` otherwise).
+    pub default_sink: app::SinkKind,
+    /// The `mes` sink's MES, from `[governance.mes]`, secrets resolved.
+    pub mes: Option<connect::odata::MesSinkConfig>,
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./mixplane-data";
@@ -150,6 +178,30 @@ pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Res
         &config.connectors,
         &crate::connector_config::ProcessSecrets,
     )?;
+    let default_sink = match config.governance.sink.as_deref() {
+        None => app::SinkKind::MesSim,
+        Some(name) => name
+            .parse::<app::SinkKind>()
+            .map_err(|e| anyhow::anyhow!("config [governance] sink: {e}"))?,
+    };
+    let mes = match &config.governance.mes {
+        None => None,
+        Some(table) => {
+            let resolved = crate::connector_config::resolve_secrets(
+                "[governance.mes]",
+                table,
+                &crate::connector_config::ProcessSecrets,
+            )?;
+            Some(
+                toml::Value::Table(resolved)
+                    .try_into::<connect::odata::MesSinkConfig>()
+                    .context("config [governance.mes]")?,
+            )
+        }
+    };
+    if default_sink == app::SinkKind::Mes && mes.is_none() {
+        anyhow::bail!("config [governance] sink = \"mes\" needs a [governance.mes] section");
+    }
     Ok(Settings {
         data_dir,
         bind,
@@ -158,6 +210,8 @@ pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Res
         limits,
         agents,
         connectors,
+        default_sink,
+        mes,
     })
 }
 
@@ -193,6 +247,20 @@ mod tests {
             "xml".parse::<LogFormat>().unwrap_err().to_string(),
             "unknown log format `xml` (expected text or json)"
         );
+    }
+
+    #[test]
+    fn the_governance_section_names_the_default_sink_and_the_mes() {
+        let config: FileConfig = toml::from_str(
+            "[governance]\nsink = \"mes\"\n[governance.mes]\nbase_url = \"http://127.0.0.1:8700\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.governance.sink.as_deref(), Some("mes"));
+        let table = config.governance.mes.unwrap();
+        let mes: connect::odata::MesSinkConfig = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(mes.base_url, "http://127.0.0.1:8700");
+        assert_eq!(mes.attempts, 3);
+        assert!(toml::from_str::<FileConfig>("[governance]\nsinks = \"mes\"\n").is_err());
     }
 
     #[test]

@@ -106,8 +106,9 @@ pub fn resolve(
     Ok(specs)
 }
 
-/// The table with every `KEY_env` and `KEY_file` replaced by `KEY` (nested tables too).
-fn resolve_secrets(
+/// The table with every `KEY_env` and `KEY_file` replaced by `KEY` (nested tables too);
+/// `connector` names the table in errors.
+pub(crate) fn resolve_secrets(
     connector: &str,
     table: &toml::Table,
     secrets: &dyn SecretSource,

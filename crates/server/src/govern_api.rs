@@ -104,7 +104,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: Method::POST,
             path: "/v1/proposals/{id}/apply",
             operation_id: "applyProposal",
-            summary: "Send an approved proposal to a sink (mes-sim or file); the sink's answer is recorded and audited",
+            summary: "Send an approved proposal to a sink (mes-sim, file or mes); the sink's answer is recorded and audited",
             tag: "governance",
             params: ID_PARAMS,
             request: Some(|g| g.subschema_for::<ApplyBody>()),
@@ -235,7 +235,7 @@ pub struct DecisionBody {
     pub comment: Option<String>,
 }
 
-/// Which sink to apply to (`mes-sim` or `file`); the server's default when absent.
+/// Which sink to apply to (`mes-sim`, `file` or `mes`); the server's default when absent.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyBody {

@@ -14,6 +14,13 @@
 //!   (`<data-dir>/applied-changes.jsonl` under `mixplane serve`); the answer names the file
 //!   and the byte offset of the record.
 //!
+//! - `mes` — an external MES (an Opcenter-style OData service) that takes the change set as
+//!   commands through [`MesCommands`], which the binary injects (`connect::odata::sink`;
+//!   `app` knows no HTTP). The delivery names who made the change ([`MesDelivery::modified_by`]:
+//!   the engine and version, and the approvers) and carries the same scope check as
+//!   `mes-sim`: nothing is sent that acts outside the scope of the principal on whose behalf
+//!   it is delivered.
+//!
 //! Either way the answer is recorded in the proposal and in the audit record of the apply or
 //! rollback. A sink that fails answers `{"status": "Error", …}`.
 
@@ -33,9 +40,57 @@ use crate::App;
 pub enum SinkKind {
     MesSim,
     File,
+    Mes,
 }
 
-model::wire_enum!(SinkKind, "sink", [MesSim, File]);
+model::wire_enum!(SinkKind, "sink", [MesSim, File, Mes]);
+
+/// One change set for an external MES: a proposal's diff (or its inverse, for a rollback).
+#[derive(Debug, Clone, Copy)]
+pub struct MesDelivery<'a> {
+    pub proposal: &'a Proposal,
+    pub diff: &'a [Change],
+    /// `apply` or `rollback`.
+    pub direction: &'a str,
+    /// Who made the change, as the MES records it: `<engine>/<version> approved by <ids>`
+    /// (or `… applied by <id>` for a proposal that applied by itself).
+    pub modified_by: &'a str,
+    /// The principal delivering it (the applier).
+    pub actor: &'a store::Actor,
+    /// The audit sequence number of this proposal's last failed delivery in this direction,
+    /// if the last thing that happened to it was that failure: a new attempt, which must
+    /// not be taken by the MES for the failed one (whose commands were undone).
+    pub generation: Option<i64>,
+}
+
+/// An external MES that carries out change sets as its own commands. `Ok` is a
+/// `{"status": "Succeeded", …}` answer, `Err` a `{"status": "Error", …}` one naming the MES's
+/// error code and message; both are recorded in the proposal and audited. An implementation
+/// leaves nothing of a change set half-applied, and sends a repeated delivery (same
+/// proposal and direction) so that the MES recognises it.
+pub trait MesCommands: Send + Sync + std::fmt::Debug {
+    fn deliver<'a>(
+        &'a self,
+        delivery: MesDelivery<'a>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, Value>> + Send + 'a>>;
+}
+
+/// `<engine>/<version> approved by <approvers>`, or `… applied by <applier>` when nobody
+/// approved (a proposal that applies by itself, or a rollback's applier).
+pub fn modified_by(proposal: &Proposal, applier: &Principal) -> String {
+    let approvers: Vec<&str> = proposal
+        .decisions
+        .iter()
+        .filter(|d| d.decision == govern::DecisionKind::Approve)
+        .map(|d| d.principal.as_str())
+        .collect();
+    let engine = proposal.evidence.modified_by();
+    if approvers.is_empty() {
+        format!("{engine} applied by {}", applier.id)
+    } else {
+        format!("{engine} approved by {}", approvers.join(", "))
+    }
+}
 
 /// Sends `diff` (the proposal's diff, or its inverse for a rollback) to a sink on behalf of
 /// `on_behalf` (the applier, or the proposer of a proposal that applies by itself), whose
@@ -56,7 +111,60 @@ pub async fn deliver(
             Some(path) => file(path.clone(), app.now(), proposal, diff, direction, actor).await,
             None => Err(error(sink, "no file sink is configured on this server")),
         },
+        SinkKind::Mes => {
+            let Some(mes) = app.governance.mes.clone() else {
+                return Err(error(sink, "no MES is configured on this server"));
+            };
+            check_scope(app, SinkKind::Mes, proposal, diff, direction, on_behalf).await?;
+            let who = modified_by(proposal, on_behalf);
+            let subject = format!("proposal:{}", proposal.id);
+            let failed = format!("proposal.{direction}_failed");
+            let generation = match app.store.last_audit_of(&subject).await {
+                Ok(Some(record)) if record.action == failed => Some(record.seq),
+                Ok(_) => None,
+                Err(e) => return Err(error(sink, e.to_string())),
+            };
+            let delivery = MesDelivery {
+                generation,
+                proposal,
+                diff,
+                direction,
+                modified_by: &who,
+                actor,
+            };
+            mes.deliver(delivery).await
+        }
     }
+}
+
+/// Refuses a change set that acts outside `on_behalf`'s scope: the events the change stands
+/// for in the plant (as the simulated MES would record them) go through `POST /v1/events`'s
+/// scope check.
+async fn check_scope(
+    app: &App,
+    sink: SinkKind,
+    proposal: &Proposal,
+    diff: &[Change],
+    direction: &str,
+    on_behalf: &Principal,
+) -> Result<(), Value> {
+    let snapshot = app.store.snapshot().await;
+    let time = snapshot.state.clock.unwrap_or_else(|| app.now());
+    let catalog = snapshot
+        .catalog
+        .ok_or_else(|| error(sink, "no plant is loaded"))?;
+    // A change the plant has no event for (an overtime window) names no unit or order, so
+    // it is checked by the proposal's own areas, which the gate already checked.
+    let Ok(events) = govern::mes::events_for(&proposal.id, direction, diff, time) else {
+        return Ok(());
+    };
+    crate::events::check_event_scope(on_behalf, &catalog, &snapshot.state, &events).map_err(
+        |refused| {
+            let mut answer = error(sink, refused.to_string());
+            answer["reason"] = json!("scope");
+            answer
+        },
+    )
 }
 
 fn error(sink: SinkKind, message: impl Into<String>) -> Value {
@@ -186,7 +294,7 @@ mod tests {
         assert_eq!("file".parse::<SinkKind>().unwrap(), SinkKind::File);
         assert_eq!(
             "kafka".parse::<SinkKind>().unwrap_err().to_string(),
-            "unknown sink `kafka` (expected mes-sim or file)"
+            "unknown sink `kafka` (expected mes-sim, file or mes)"
         );
     }
 }

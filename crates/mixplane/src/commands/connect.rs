@@ -57,7 +57,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         .block_on(::connect::service::check(
             &app,
             specs,
-            &::connect::Kinds::builtin(),
+            &::connect::Kinds::for_app(&app),
             Duration::from_secs_f64(timeout),
         ))
         .context("checking the connectors")?;

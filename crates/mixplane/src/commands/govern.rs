@@ -42,6 +42,26 @@ pub fn app_over(store: std::sync::Arc<store::Store>, data_dir: &Path) -> anyhow:
     Ok(app::App::new(store).with_governance(governance))
 }
 
+/// [`app_over`] with the sinks the settings configure: the default sink of `[governance]`
+/// and the external MES of `[governance.mes]` (`connect::odata::OdataCommandSink`).
+pub fn app_with_sinks(
+    store: std::sync::Arc<store::Store>,
+    settings: &crate::config::Settings,
+) -> anyhow::Result<app::App> {
+    let (policy, _) = load_policy(&settings.data_dir)?;
+    let mut governance = app::Governance::new(
+        policy,
+        settings.default_sink,
+        Some(settings.data_dir.join("applied-changes.jsonl")),
+    );
+    if let Some(mes) = &settings.mes {
+        let sink = ::connect::odata::OdataCommandSink::new(mes.clone())
+            .context("config [governance.mes]")?;
+        governance = governance.with_mes(std::sync::Arc::new(sink));
+    }
+    Ok(app::App::new(store).with_governance(governance))
+}
+
 /// The demo's administrator.
 pub const DEMO_ADMIN: &str = "demo-admin";
 

@@ -168,7 +168,7 @@ pub fn serve_blocking(
         );
         let (stop_connectors, stop) = ::connect::stop_pair();
         let connectors =
-            ::connect::service::start(&app, &settings.connectors, &::connect::Kinds::builtin(), &stop)
+            ::connect::service::start(&app, &settings.connectors, &::connect::Kinds::for_app(&app), &stop)
                 .await
                 .context("starting the connectors")?;
         for spec in &settings.connectors {

@@ -16,7 +16,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = config::resolve(&args.data, args.bind.clone())?;
     super::init_logging(&settings);
     let runtime = super::runtime()?;
-    let app = super::open_app(&runtime, &settings.data_dir, super::Open::OrCreate)?;
+    let store = super::open_store(&runtime, &settings.data_dir, super::Open::OrCreate)?;
+    let app = super::govern::app_with_sinks(store, &settings)?;
     if runtime.block_on(app.store.plant()).is_none() {
         tracing::warn!(
             "the store holds no plant yet; run `mixplane demo` or `mixplane import` first"
