@@ -142,7 +142,7 @@ impl connect::odata::RowMapper for FoldingMapper {
         app: &str,
         set: &str,
         rows: &[serde_json::Value],
-    ) -> Vec<Result<Vec<model::Event>, String>> {
+    ) -> Vec<Result<Vec<model::Event>, connect::odata::Unmapped>> {
         let known = self.state.lock().unwrap().clone();
         connect::odata::profile::map_page(app, set, rows, &known)
     }

@@ -146,3 +146,107 @@ async fn a_429_with_retry_after_is_unavailable_for_that_long_and_wrong_credentia
         Err(PeerError::Unauthorized(_))
     ));
 }
+
+/// Maps pages against a plant state the test folds each batch into, as the runner stores
+/// them.
+struct FoldingMapper {
+    state: std::sync::Arc<std::sync::Mutex<model::PlantState>>,
+}
+
+impl connect::odata::RowMapper for FoldingMapper {
+    async fn map_rows(
+        &self,
+        app: &str,
+        set: &str,
+        rows: &[serde_json::Value],
+    ) -> Vec<Result<Vec<model::Event>, connect::odata::Unmapped>> {
+        let known = self.state.lock().unwrap().clone();
+        connect::odata::profile::map_page(app, set, rows, &known)
+    }
+}
+
+#[tokio::test]
+async fn an_operation_read_before_its_work_order_waits_for_it_then_maps() {
+    use connect::odata::{MAX_WAITING_POLLS, OdataSource};
+    use connect::source::Source;
+    use std::sync::{Arc, Mutex};
+
+    let emu = Emu::start(config()).await;
+    emu.advance(6.0 * 60.0).await;
+    let catalog = sim::reference_catalog();
+    let state = Arc::new(Mutex::new(model::PlantState::initial(
+        &catalog,
+        emu.config.start,
+    )));
+    let mapper = || FoldingMapper {
+        state: state.clone(),
+    };
+    let fold = |events: &[model::Event]| {
+        let mut state = state.lock().unwrap();
+        for event in events {
+            state.apply(&catalog, event).unwrap();
+        }
+    };
+    let mut operations = OdataSource::new(
+        "ops",
+        source_config(&emu, "AppU4DM", "WorkOrderOperation", 40),
+        mapper(),
+    )
+    .unwrap();
+
+    // No work order is known: the feed holds at its first row, nothing refused, no cursor.
+    for _ in 0..3 {
+        let batch = operations.poll(None).await.unwrap();
+        assert!(batch.records.is_empty(), "{:?}", batch.records.first());
+        assert_eq!(batch.cursor, None);
+        assert!(!batch.more);
+    }
+
+    // The work orders arrive (another connector stores them): the operations map.
+    let mut orders = OdataSource::new(
+        "orders",
+        source_config(&emu, "AppU4DM", "WorkOrder", 100),
+        mapper(),
+    )
+    .unwrap();
+    let mut cursor = None;
+    loop {
+        let batch = orders.poll(cursor.as_deref()).await.unwrap();
+        for record in &batch.records {
+            fold(record.mapped.as_ref().unwrap());
+        }
+        cursor = batch.cursor.or(cursor);
+        if !batch.more {
+            break;
+        }
+    }
+    let batch = operations.poll(None).await.unwrap();
+    assert!(!batch.records.is_empty());
+    for record in &batch.records {
+        let events = record.mapped.as_ref().unwrap_or_else(|e| panic!("{e}"));
+        fold(events);
+    }
+    assert!(batch.cursor.is_some());
+
+    // A row that waits longer than the bound is let through as refused (a dead letter).
+    let mut stranger = OdataSource::new(
+        "late",
+        source_config(&emu, "AppU4DM", "WorkOrderOperation", 40),
+        FoldingMapper {
+            state: Arc::new(Mutex::new(model::PlantState::initial(
+                &catalog,
+                emu.config.start,
+            ))),
+        },
+    )
+    .unwrap();
+    for _ in 0..MAX_WAITING_POLLS {
+        assert!(stranger.poll(None).await.unwrap().records.is_empty());
+    }
+    let batch = stranger.poll(None).await.unwrap();
+    let first = batch.records.first().expect("the waiting row, refused");
+    let reason = first.mapped.as_ref().unwrap_err();
+    assert!(reason.contains("is not known yet"), "{reason}");
+    assert!(reason.contains("polls"), "{reason}");
+    assert!(batch.cursor.is_some(), "the feed moves past it");
+}

@@ -131,6 +131,24 @@ pub enum MapError {
         field: String,
         message: String,
     },
+    /// The row refers to something mixplane does not know yet — a work order whose
+    /// `WorkOrder` row has not been stored, because another reader reads that set: the same
+    /// row read again later maps. A reader holds its cursor before such a row for a while
+    /// rather than dead-lettering it.
+    #[error("{set} row `{id}`: field `{field}`: {on} is not known yet")]
+    Waiting {
+        set: String,
+        id: String,
+        field: String,
+        on: String,
+    },
+}
+
+impl MapError {
+    /// Whether reading the row again later may map it.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self, MapError::Waiting { .. })
+    }
 }
 
 /// The events row `row` of set `set` in app `app` stands for, given what mixplane knows.
@@ -161,7 +179,7 @@ pub fn map_set_row(set: EntitySet, row: &Value, known: &dyn Known) -> Result<Vec
         }
         EntitySet::EquipmentStatusHistory
         | EntitySet::MtuOperationTracking
-        | EntitySet::ResultHistory => crate::map_events::event_row(&reader).map(|e| vec![e]),
+        | EntitySet::ResultHistory => crate::map_events::event_row(&reader, known).map(|e| vec![e]),
     }
 }
 
@@ -190,6 +208,16 @@ impl<'a> Reader<'a> {
         let reader = Reader { set, id, fields };
         reader.time("ModifiedOn")?;
         Ok(reader)
+    }
+
+    /// The row waits for `on` (see [`MapError::Waiting`]).
+    pub(crate) fn wait(&self, field: &str, on: impl Into<String>) -> MapError {
+        MapError::Waiting {
+            set: self.set.name().into(),
+            id: self.id.clone(),
+            field: field.into(),
+            on: on.into(),
+        }
     }
 
     pub(crate) fn fail(&self, field: &str, message: impl Into<String>) -> MapError {
@@ -435,10 +463,7 @@ fn operation(row: &Reader<'_>, known: &dyn Known) -> Result<Vec<Event>, MapError
     }
     let modified = row.time("ModifiedOn")?;
     let Some(header) = known.order(&order) else {
-        return Err(row.fail(
-            "WorkOrderNId",
-            format!("work order `{order}` is not known yet: read its WorkOrder row first"),
-        ));
+        return Err(row.wait("WorkOrderNId", format!("work order `{order}`")));
     };
     if !header.open {
         return Ok(Vec::new());

@@ -1,14 +1,15 @@
 //! Mapping of the rows that are facts (status history, material movements, quality results)
 //! one to one, and of expected receipts against what is known of them.
 
-use model::{EquipmentState, Event, EventKind, ReceiptId};
+use model::{EquipmentState, Event, EventKind, OrderId, ReceiptId};
 
 use crate::map::{Known, MapError, Reader};
 use crate::sets::EntitySet;
 use crate::wire;
 
-/// The one event an event-like row stands for, at the row's `Date`.
-pub(crate) fn event_row(row: &Reader<'_>) -> Result<Event, MapError> {
+/// The one event an event-like row stands for, at the row's `Date`; a row naming a work
+/// order mixplane does not know yet waits for it ([`MapError::Waiting`]).
+pub(crate) fn event_row(row: &Reader<'_>, known: &dyn Known) -> Result<Event, MapError> {
     let time = row.time("Date")?;
     let kind = match row.set {
         EntitySet::EquipmentStatusHistory => EventKind::EquipmentStateChanged {
@@ -27,14 +28,25 @@ pub(crate) fn event_row(row: &Reader<'_>) -> Result<Event, MapError> {
                 ),
             },
             sample_size: row.opt_number("SampleSize")?,
-            order: row.opt_id("WorkOrderNId", "OrderId")?,
+            order: match row.opt_id("WorkOrderNId", "OrderId")? {
+                Some(order) => Some(known_order(row, known, order)?),
+                None => None,
+            },
             lot: row.opt_id("MaterialTrackingUnitNId", "LotId")?,
             serial: row.opt_id("SerialNumber", "SerialId")?,
             unit: row.opt_id("EquipmentNId", "UnitId")?,
         },
-        _ => movement(row)?,
+        _ => movement(row, known)?,
     };
     Ok(row.event("", time, kind))
+}
+
+/// `order` when mixplane knows it, else the row waits for its `WorkOrder` row.
+fn known_order(row: &Reader<'_>, known: &dyn Known, order: OrderId) -> Result<OrderId, MapError> {
+    match known.order(&order) {
+        Some(_) => Ok(order),
+        None => Err(row.wait("WorkOrderNId", format!("work order `{order}`"))),
+    }
 }
 
 fn state(row: &Reader<'_>) -> Result<EquipmentState, MapError> {
@@ -48,7 +60,7 @@ fn state(row: &Reader<'_>) -> Result<EquipmentState, MapError> {
 }
 
 /// An `MTUOperationTracking` row: its `Action` says which movement.
-fn movement(row: &Reader<'_>) -> Result<EventKind, MapError> {
+fn movement(row: &Reader<'_>, known: &dyn Known) -> Result<EventKind, MapError> {
     let material = row.id("MaterialNId", "MaterialId")?;
     let quantity = row.number("Quantity")?;
     let serials = || -> Result<Vec<model::SerialId>, MapError> {
@@ -74,7 +86,7 @@ fn movement(row: &Reader<'_>) -> Result<EventKind, MapError> {
                 return Err(row.fail("SerialNumbers", "a consumption names one serial at most"));
             }
             EventKind::MaterialConsumed {
-                order: row.id("WorkOrderNId", "OrderId")?,
+                order: known_order(row, known, row.id("WorkOrderNId", "OrderId")?)?,
                 step: row.step()?,
                 material,
                 lot: lot()?,
@@ -83,7 +95,7 @@ fn movement(row: &Reader<'_>) -> Result<EventKind, MapError> {
             }
         }
         "Produce" => EventKind::MaterialProduced {
-            order: row.id("WorkOrderNId", "OrderId")?,
+            order: known_order(row, known, row.id("WorkOrderNId", "OrderId")?)?,
             material,
             lot: lot()?,
             serials: serials()?,

@@ -439,10 +439,13 @@ fn bad_rows_are_refused_naming_set_row_and_field() {
     assert_eq!(refused(EntitySet::WorkOrder, &row).1, "NId");
 
     let operation = f.row(EntitySet::WorkOrderOperation, &crate::operation_nid(id, 0));
-    assert_eq!(
-        refused(EntitySet::WorkOrderOperation, &operation).1,
-        "WorkOrderNId",
-        "order not known yet"
+    let waiting = map_set_row(EntitySet::WorkOrderOperation, &operation, &known).unwrap_err();
+    assert!(waiting.is_waiting(), "order not known yet: {waiting}");
+    assert!(
+        waiting
+            .to_string()
+            .contains(&format!("work order `{id}` is not known yet")),
+        "{waiting}"
     );
     let mut row = operation.clone();
     row["Sequence"] = json!(15);

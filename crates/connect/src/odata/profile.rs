@@ -5,7 +5,7 @@
 use model::{Event, PlantState};
 use serde_json::Value;
 
-use super::source::RowMapper;
+use super::source::{RowMapper, Unmapped};
 
 /// Maps rows against the store's current plant state.
 pub struct ProfileMapper {
@@ -18,15 +18,23 @@ impl ProfileMapper {
     }
 }
 
-/// Maps one page's rows against `known`.
+/// Maps one page's rows against `known`; a row referring to what `known` lacks waits.
 pub fn map_page(
     app: &str,
     entity_set: &str,
     rows: &[Value],
     known: &PlantState,
-) -> Vec<Result<Vec<Event>, String>> {
+) -> Vec<Result<Vec<Event>, Unmapped>> {
     rows.iter()
-        .map(|row| opcenter::map_row(app, entity_set, row, known).map_err(|e| e.to_string()))
+        .map(|row| {
+            opcenter::map_row(app, entity_set, row, known).map_err(|e| {
+                if e.is_waiting() {
+                    Unmapped::Waiting(e.to_string())
+                } else {
+                    Unmapped::Refused(e.to_string())
+                }
+            })
+        })
         .collect()
 }
 
@@ -36,7 +44,7 @@ impl RowMapper for ProfileMapper {
         app: &str,
         entity_set: &str,
         rows: &[Value],
-    ) -> Vec<Result<Vec<Event>, String>> {
+    ) -> Vec<Result<Vec<Event>, Unmapped>> {
         let snapshot = self.app.store.snapshot().await;
         map_page(app, entity_set, rows, &snapshot.state)
     }

@@ -17,17 +17,31 @@ use super::cursor::{Cursor, check_guid, check_timestamp, encode_query_value};
 use super::http::{AuthCounts, Credentials, Peer};
 use crate::source::{Batch, PeerError, Record, Source};
 
-/// Maps the rows of one page to events (or a reason each cannot be mapped, which
-/// dead-letters it). `connect::odata::ProfileMapper` is the `opcenter` profile over what
-/// the store knows.
+/// Maps the rows of one page to events (or why each is not mapped). `connect::odata::ProfileMapper`
+/// is the `opcenter` profile over what the store knows.
 pub trait RowMapper: Send + Sync {
     fn map_rows(
         &self,
         app: &str,
         entity_set: &str,
         rows: &[Value],
-    ) -> impl Future<Output = Vec<Result<Vec<Event>, String>>> + Send;
+    ) -> impl Future<Output = Vec<Result<Vec<Event>, Unmapped>>> + Send;
 }
+
+/// Why a row was not mapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmapped {
+    /// It never will be: the row is dead-lettered with this reason.
+    Refused(String),
+    /// It refers to something not stored yet (a work order another connector reads): the
+    /// source holds its cursor before the row and reads it again at the next poll, up to
+    /// [`MAX_WAITING_POLLS`] times, then dead-letters it with this reason.
+    Waiting(String),
+}
+
+/// How many polls a row may wait for what it refers to before it is dead-lettered: at the
+/// default 5 s interval, over a minute and a half for the other connector to store it.
+pub const MAX_WAITING_POLLS: u32 = 20;
 
 /// One page of the change feed, before mapping.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +209,8 @@ pub struct OdataSource<M> {
     name: String,
     reader: ChangeReader,
     mapper: M,
+    /// The row the feed waits at (its source id) and how many polls it has waited.
+    waiting: Option<(String, u32)>,
 }
 
 impl<M: RowMapper> OdataSource<M> {
@@ -207,6 +223,7 @@ impl<M: RowMapper> OdataSource<M> {
             name: name.into(),
             reader: ChangeReader::new(config)?,
             mapper,
+            waiting: None,
         })
     }
 
@@ -233,25 +250,57 @@ impl<M: RowMapper> Source for OdataSource<M> {
                 page.rows.len()
             )));
         }
-        let records = page
-            .rows
-            .into_iter()
-            .zip(mapped)
-            .map(|(raw, mapped)| Record {
-                // Both fields were checked to be strings by `page_of`.
-                source_id: format!(
-                    "{app}/{set}({})@{}",
-                    raw["Id"].as_str().unwrap_or_default(),
-                    raw[modified.as_str()].as_str().unwrap_or_default()
-                ),
+        // Both fields were checked to be strings by `read_after`.
+        let text = |raw: &Value, field: &str| raw[field].as_str().unwrap_or_default().to_owned();
+        let mut records: Vec<Record> = Vec::with_capacity(page.rows.len());
+        let mut cursor = page.cursor.map(|c| c.to_string());
+        let mut more = page.more;
+        let mut held = false;
+        for (raw, mapped) in page.rows.into_iter().zip(mapped) {
+            let source_id = format!(
+                "{app}/{set}({})@{}",
+                text(&raw, "Id"),
+                text(&raw, &modified)
+            );
+            let mapped = match mapped {
+                Ok(events) => Ok(events),
+                Err(Unmapped::Refused(reason)) => Err(reason),
+                Err(Unmapped::Waiting(reason)) => {
+                    let waited = match &self.waiting {
+                        Some((row, polls)) if *row == source_id => *polls,
+                        _ => 0,
+                    };
+                    if waited < MAX_WAITING_POLLS {
+                        // Hold the cursor before this row: the records before it are
+                        // stored, this one and those after it are read again next poll.
+                        self.waiting = Some((source_id, waited + 1));
+                        cursor = records.last().map(|r| {
+                            Cursor {
+                                modified: text(&r.raw, &modified),
+                                id: Some(text(&r.raw, "Id")),
+                            }
+                            .to_string()
+                        });
+                        more = false;
+                        held = true;
+                        break;
+                    }
+                    Err(format!("{reason} (still, after {MAX_WAITING_POLLS} polls)"))
+                }
+            };
+            records.push(Record {
+                source_id,
                 mapped,
                 raw,
-            })
-            .collect();
+            });
+        }
+        if !held {
+            self.waiting = None;
+        }
         Ok(Batch {
             records,
-            cursor: page.cursor.map(|c| c.to_string()),
-            more: page.more,
+            cursor,
+            more,
         })
     }
 
