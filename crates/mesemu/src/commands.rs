@@ -108,7 +108,8 @@ pub fn carry_out(world: &mut World<'_>, command: &ParsedCommand) -> CommandAnswe
                 return CommandAnswer::failed(
                     codes::INVALID_ARGUMENT,
                     format!(
-                        "operation {step} of work order `{order}` is planned on no equipment yet: name `EquipmentNId`"
+                        "operation {} of work order `{order}` is planned on no equipment yet: name `EquipmentNId`",
+                        opcenter::wire::sequence_of(*step)
                     ),
                 );
             };
@@ -138,7 +139,10 @@ pub fn carry_out(world: &mut World<'_>, command: &ParsedCommand) -> CommandAnswe
                 codes::WRONG_STATE,
                 format!(
                     "the plant cannot dispatch operation {} of work order `{}` on `{}`: {}",
-                    skipped.step, skipped.order, skipped.unit, skipped.reason
+                    opcenter::wire::sequence_of(skipped.step),
+                    skipped.order,
+                    skipped.unit,
+                    skipped.reason
                 ),
             );
         }

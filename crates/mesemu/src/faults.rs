@@ -84,7 +84,8 @@ pub struct FaultRequest {
     pub throttle: Option<Throttle>,
     /// Delay every answer by this many milliseconds (0 ends the delay).
     pub delay_ms: Option<u64>,
-    /// Answer the next collection request with the page served before it, once more.
+    /// Answer the next collection request with the page of its set served before it, once
+    /// more.
     #[serde(default)]
     pub repeat_page: bool,
     /// Fail the next commands.

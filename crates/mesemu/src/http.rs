@@ -18,11 +18,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use model::Timestamp;
 use odata::csdl::ODataError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{GrantError, TokenRequest};
 use crate::faults::{FaultRequest, FaultsView, Gate};
-use crate::{Shared, lock, odata_api};
+use crate::{Shared, Status, Step, lock, odata_api};
 
 /// The OData protocol version every service answer names.
 pub const ODATA_VERSION: &str = "4.0";
@@ -219,44 +219,13 @@ async fn token(
     response
 }
 
-/// The emulator's state, as the admin routes show it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Status {
-    pub plant_time: Timestamp,
-    pub start: Timestamp,
-    pub end: Timestamp,
-    pub speed: f64,
-    /// Events the plant emitted and the tables folded so far.
-    pub events: u64,
-}
-
-async fn current_status(shared: &Shared) -> Result<Status, Response> {
-    let (plant_time, events) = shared
-        .plant
-        .run(|world| (world.live.now(), world.events))
-        .await
-        .map_err(|e| {
-            odata_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "PlantStopped",
-                e.to_string(),
-            )
-        })?;
-    Ok(Status {
-        plant_time,
-        start: shared.plant.start_time(),
-        end: shared.plant.end(),
-        speed: lock(&shared.clock).speed(),
-        events,
-    })
-}
-
 /// `GET /emulator/status`.
-async fn status(State(shared): State<Arc<Shared>>) -> Response {
-    match current_status(&shared).await {
-        Ok(status) => axum::Json(status).into_response(),
-        Err(response) => response,
-    }
+async fn status(State(shared): State<Arc<Shared>>) -> Result<axum::Json<Status>, Refusal> {
+    let status = shared
+        .status()
+        .await
+        .map_err(|e| Refusal::plant_stopped(&e))?;
+    Ok(axum::Json(status))
 }
 
 /// `GET /emulator/faults`: the faults in force.
@@ -292,41 +261,23 @@ pub struct Advance {
 async fn advance(
     State(shared): State<Arc<Shared>>,
     body: Result<axum::Json<Advance>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let step = match body {
-        Ok(axum::Json(step)) => step,
-        Err(rejection) => {
-            return odata_error(StatusCode::BAD_REQUEST, "BadRequest", rejection.body_text());
+) -> Result<axum::Json<Status>, Refusal> {
+    let axum::Json(step) =
+        body.map_err(|r| Refusal::new(StatusCode::BAD_REQUEST, "BadRequest", r.body_text()))?;
+    let step = match (step.minutes, step.to) {
+        (Some(minutes), None) if minutes.is_finite() && minutes >= 0.0 => Step::Minutes(minutes),
+        (None, Some(to)) => Step::To(to),
+        _ => {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "send either `minutes` (0 or more) or `to` (an RFC 3339 instant)",
+            ));
         }
     };
-    let target = {
-        let mut clock = lock(&shared.clock);
-        let now = Instant::now();
-        match (step.minutes, step.to) {
-            (Some(minutes), None) if minutes.is_finite() && minutes >= 0.0 => {
-                clock.add((minutes * 60_000.0).round() as i64);
-            }
-            (None, Some(to)) => clock.move_to(to, now),
-            _ => {
-                return odata_error(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    "send either `minutes` (0 or more) or `to` (an RFC 3339 instant)",
-                );
-            }
-        }
-        clock.at(now)
-    };
-    if let Err(e) = shared
-        .plant
-        .run(move |world| world.advance_to(target))
+    let status = shared
+        .step(step)
         .await
-    {
-        return odata_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "PlantStopped",
-            e.to_string(),
-        );
-    }
-    status(State(shared)).await
+        .map_err(|e| Refusal::plant_stopped(&e))?;
+    Ok(axum::Json(status))
 }

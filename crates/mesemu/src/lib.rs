@@ -24,16 +24,17 @@ pub mod clock;
 mod commands;
 pub mod faults;
 pub mod http;
-pub mod metadata;
 mod odata_api;
 pub mod plant;
 mod serve;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use model::Timestamp;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
@@ -110,8 +111,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<Faults>,
     /// Woken when an outage is set, for the accept loop to close the port.
     pub(crate) outage: Notify,
-    /// The last collection answer, for the repeated-page fault.
-    pub(crate) last_page: Mutex<Option<serde_json::Value>>,
+    /// Each set's last collection answer, for the repeated-page fault.
+    pub(crate) last_pages: Mutex<HashMap<opcenter::EntitySet, serde_json::Value>>,
     pub(crate) page_size: usize,
 }
 
@@ -137,6 +138,65 @@ impl Shared {
     }
 }
 
+/// The emulator's state, as the admin routes show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub plant_time: Timestamp,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub speed: f64,
+    /// Events the plant emitted so far.
+    pub events: u64,
+    /// Events the tables could not fold (each logged); 0 unless the profile has a bug.
+    pub refused: u64,
+}
+
+/// A step of plant time taken by hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Step {
+    /// On by this many plant minutes (a negative or non-finite number moves nothing).
+    Minutes(f64),
+    /// On to this instant (an instant already past moves nothing).
+    To(Timestamp),
+}
+
+impl Shared {
+    pub(crate) async fn status(&self) -> Result<Status, PlantError> {
+        let (plant_time, events, refused) = self
+            .plant
+            .run(|world| (world.live.now(), world.events, world.refused))
+            .await?;
+        Ok(Status {
+            plant_time,
+            start: self.plant.start_time(),
+            end: self.plant.end(),
+            speed: lock(&self.clock).speed(),
+            events,
+            refused,
+        })
+    }
+
+    /// Moves the clock by hand and the plant with it.
+    pub(crate) async fn step(&self, step: Step) -> Result<Status, PlantError> {
+        let target = {
+            let mut clock = lock(&self.clock);
+            let now = Instant::now();
+            match step {
+                Step::Minutes(minutes) if minutes.is_finite() => {
+                    clock.add((minutes * 60_000.0).round() as i64);
+                }
+                Step::Minutes(_) => {}
+                Step::To(to) => clock.move_to(to, now),
+            }
+            clock.at(now)
+        };
+        self.plant
+            .run(move |world| world.advance_to(target))
+            .await?;
+        self.status().await
+    }
+}
+
 /// Locks a mutex; a panic while holding one of these is a bug the emulator cannot recover
 /// from, so poisoning is not expected.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -146,11 +206,19 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A running emulator.
-#[derive(Debug)]
 pub struct Emulator {
     addr: SocketAddr,
+    shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Emulator {
@@ -188,7 +256,7 @@ impl Emulator {
             )),
             faults: Mutex::new(Faults::default()),
             outage: Notify::new(),
-            last_page: Mutex::new(None),
+            last_pages: Mutex::new(HashMap::new()),
             page_size: config.page_size,
         });
         shared.set_faults(&config.faults)?;
@@ -201,14 +269,34 @@ impl Emulator {
             stopped.clone(),
         ))];
         if config.speed > 0.0 {
-            tasks.push(tokio::spawn(tick(shared, config.tick, stopped)));
+            tasks.push(tokio::spawn(tick(shared.clone(), config.tick, stopped)));
         }
-        Ok(Emulator { addr, stop, tasks })
+        Ok(Emulator {
+            addr,
+            shared,
+            stop,
+            tasks,
+        })
     }
 
     /// The address it serves on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// What the admin route `GET /emulator/status` shows.
+    pub async fn status(&self) -> Result<Status, PlantError> {
+        self.shared.status().await
+    }
+
+    /// Moves plant time by hand, as `POST /emulator/advance` does.
+    pub async fn advance(&self, step: Step) -> Result<Status, PlantError> {
+        self.shared.step(step).await
+    }
+
+    /// Changes the faults in force, as `POST /emulator/faults` does.
+    pub fn set_faults(&self, request: &FaultRequest) -> Result<(), FaultError> {
+        self.shared.set_faults(request)
     }
 
     /// Stops serving (open requests finish) and the clock.

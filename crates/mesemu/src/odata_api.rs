@@ -18,7 +18,7 @@ use opcenter::{App, EntitySet};
 use serde_json::{Value, json};
 
 use crate::http::Refusal;
-use crate::{Shared, commands, lock, metadata};
+use crate::{Shared, commands, lock};
 
 /// The routes of every app's service.
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -81,12 +81,12 @@ async fn service_document(
 ) -> Result<Response, Refusal> {
     let app = app_of(&app)?;
     let root = service_root(&headers, app);
-    Ok(axum::Json(metadata::schema(app).service_document(&root)).into_response())
+    Ok(axum::Json(opcenter::csdl(app).service_document(&root)).into_response())
 }
 
 fn metadata_document(app: App) -> Result<Response, Refusal> {
-    let xml = metadata::schema(app).to_xml().map_err(|error| {
-        // The profile's model is checked by a unit test; this is a bug if it happens.
+    let xml = opcenter::csdl(app).to_xml().map_err(|error| {
+        // The profile checks its model in its tests; this is a bug if it happens.
         Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InvalidModel",
@@ -142,8 +142,33 @@ async fn read(
             })?;
             entity(&shared, set_of(app, set)?, key, query.as_deref(), &root).await
         }
-        None => collection(&shared, set_of(app, &resource)?, query.as_deref(), &root).await,
+        None => {
+            let set = set_of(app, &resource)?;
+            let page_size = match preferred_page_size(&headers) {
+                Some(asked) => asked.clamp(1, shared.page_size),
+                None => shared.page_size,
+            };
+            let mut response = collection(&shared, set, query.as_deref(), &root, page_size).await?;
+            if preferred_page_size(&headers).is_some() {
+                let applied = format!("odata.maxpagesize={page_size}");
+                if let Ok(value) = HeaderValue::from_str(&applied) {
+                    response.headers_mut().insert("Preference-Applied", value);
+                }
+            }
+            Ok(response)
+        }
     }
+}
+
+/// The page size a client asks for with `Prefer: odata.maxpagesize=N` (OData 4.0 §8.2.8.3).
+fn preferred_page_size(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get_all("Prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix("odata.maxpagesize="))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 async fn collection(
@@ -151,15 +176,18 @@ async fn collection(
     set: EntitySet,
     query: Option<&str>,
     root: &str,
+    page_size: usize,
 ) -> Result<Response, Refusal> {
     let options = parse_options(query)?;
-    if lock(&shared.faults).take_repeat_page()
-        && let Some(page) = lock(&shared.last_page).clone()
+    // The repeated-page fault serves this set's page before once more (a set not read yet
+    // leaves the fault waiting for one that was).
+    if let Some(page) = lock(&shared.last_pages).get(&set).cloned()
+        && lock(&shared.faults).take_repeat_page()
     {
         return Ok(axum::Json(page).into_response());
     }
     let paging = odata::Paging {
-        max_page: shared.page_size,
+        max_page: page_size,
         key: vec!["Id".into()],
     };
     let page = shared
@@ -184,7 +212,7 @@ async fn collection(
         );
     }
     let body = Value::Object(body);
-    *lock(&shared.last_page) = Some(body.clone());
+    lock(&shared.last_pages).insert(set, body.clone());
     Ok(axum::Json(body).into_response())
 }
 

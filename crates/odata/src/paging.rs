@@ -8,6 +8,11 @@
 //! fingerprint of the query it belongs to). The next page starts after that position, so it is
 //! the same on every run, and rows inserted or changed between pages neither repeat nor
 //! vanish unless they move across the position.
+//!
+//! Rows carry no model: a navigation property is whatever the caller put in the row. The
+//! caller attaches the related entities `$expand` names (an array or an object under the
+//! navigation property's name) and leaves the others out; `apply` then applies each item's
+//! nested options to them and keeps them whatever `$select` says.
 
 use std::cell::RefCell;
 use std::cmp::Ordering;

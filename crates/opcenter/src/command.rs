@@ -186,6 +186,7 @@ fn hold_fields(change: &Change) -> Result<Value, String> {
             let reason = hold
                 .get("reason")
                 .and_then(Value::as_str)
+                .filter(|r| !r.trim().is_empty())
                 .unwrap_or("quality hold");
             Ok(json!({"IsHold": true, "HoldReason": reason}))
         }

@@ -5,33 +5,95 @@ use model::{Timestamp, check_id};
 use serde_json::{Map, Value};
 
 use crate::command::{Action, CommandError, IDEMPOTENCY_KEY, MODIFIED_BY, ParsedCommand, names};
-use crate::sets::App;
+use crate::sets::{App, Edm};
 use crate::wire;
 
-/// The fields each command takes besides the idempotency key and `ModifiedBy`.
-fn fields_of(app: App, name: &str) -> Option<&'static [&'static str]> {
-    Some(match (app, name) {
-        (App::AppU4DM, names::SET_WORK_ORDER_PRIORITY) => &["WorkOrderNId", "Priority"],
-        (App::AppU4DM, names::SET_WORK_ORDER_DUE_DATE) => &["WorkOrderNId", "DueDate"],
-        (App::AppU4DM, names::SET_WORK_ORDER_QUANTITY) => {
-            &["WorkOrderNId", "PlannedTargetQuantity"]
-        }
-        (App::AppU4DM, names::SET_WORK_ORDER_HOLD) => &["WorkOrderNId", "IsHold", "HoldReason"],
-        (App::AppU4DM, names::DISPATCH_OPERATION) => &[
-            "WorkOrderNId",
-            "Sequence",
-            "EquipmentNId",
-            "EstimatedStartTime",
+/// A command field: its name, EDM type and whether it is required.
+pub(crate) type CommandField = (&'static str, Edm, bool);
+
+/// A command: its app, name and fields.
+pub(crate) type CommandDef = (App, &'static str, &'static [CommandField]);
+
+/// The commands of each app: name and the fields it takes besides the idempotency key and
+/// `ModifiedBy`, with their EDM types and whether they are required.
+pub(crate) const COMMANDS: &[CommandDef] = &[
+    (
+        App::AppU4DM,
+        names::SET_WORK_ORDER_PRIORITY,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("Priority", Edm::Int32, true),
         ],
-        (App::Material, names::SET_MTU_HOLD) => {
-            &["MaterialTrackingUnitNId", "IsHold", "HoldReason"]
-        }
-        (App::Material, names::SET_ITEM_HOLD) => {
-            &["ProducedMaterialItemNId", "IsHold", "HoldReason"]
-        }
-        (App::Equipment, names::SET_EQUIPMENT_STATUS) => &["EquipmentNId", "Status", "Reason"],
-        _ => return None,
-    })
+    ),
+    (
+        App::AppU4DM,
+        names::SET_WORK_ORDER_DUE_DATE,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("DueDate", Edm::DateTimeOffset, true),
+        ],
+    ),
+    (
+        App::AppU4DM,
+        names::SET_WORK_ORDER_QUANTITY,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("PlannedTargetQuantity", Edm::Double, true),
+        ],
+    ),
+    (
+        App::AppU4DM,
+        names::SET_WORK_ORDER_HOLD,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("IsHold", Edm::Boolean, true),
+            ("HoldReason", Edm::String, false),
+        ],
+    ),
+    (
+        App::AppU4DM,
+        names::DISPATCH_OPERATION,
+        &[
+            ("WorkOrderNId", Edm::String, true),
+            ("Sequence", Edm::Int32, true),
+            ("EquipmentNId", Edm::String, false),
+            ("EstimatedStartTime", Edm::DateTimeOffset, false),
+        ],
+    ),
+    (
+        App::Material,
+        names::SET_MTU_HOLD,
+        &[
+            ("MaterialTrackingUnitNId", Edm::String, true),
+            ("IsHold", Edm::Boolean, true),
+            ("HoldReason", Edm::String, false),
+        ],
+    ),
+    (
+        App::Material,
+        names::SET_ITEM_HOLD,
+        &[
+            ("ProducedMaterialItemNId", Edm::String, true),
+            ("IsHold", Edm::Boolean, true),
+            ("HoldReason", Edm::String, false),
+        ],
+    ),
+    (
+        App::Equipment,
+        names::SET_EQUIPMENT_STATUS,
+        &[
+            ("EquipmentNId", Edm::String, true),
+            ("Status", Edm::String, true),
+            ("Reason", Edm::String, false),
+        ],
+    ),
+];
+
+fn fields_of(app: App, name: &str) -> Option<Vec<&'static str>> {
+    COMMANDS
+        .iter()
+        .find(|(a, n, _)| *a == app && *n == name)
+        .map(|(_, _, fields)| fields.iter().map(|(field, _, _)| *field).collect())
 }
 
 struct Body<'a> {
@@ -62,6 +124,19 @@ impl Body<'_> {
                 check_id("text", text).map_err(|e| self.fail(field, e.to_string()))?;
                 Ok(Some(text.clone()))
             }
+            Some(other) => Err(self.fail(field, format!("expected a string, found {other}"))),
+        }
+    }
+
+    /// Free text (a reason, who modified): blank reads as none; at most 4096 characters.
+    fn opt_note(&self, field: &str) -> Result<Option<String>, CommandError> {
+        match self.value(field) {
+            None => Ok(None),
+            Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
+            Some(Value::String(text)) if text.chars().count() > 4096 => {
+                Err(self.fail(field, "longer than 4096 characters"))
+            }
+            Some(Value::String(text)) => Ok(Some(text.clone())),
             Some(other) => Err(self.fail(field, format!("expected a string, found {other}"))),
         }
     }
@@ -111,7 +186,7 @@ impl Body<'_> {
     /// `IsHold` and `HoldReason`: the reason of a hold (a default when none is given), or
     /// `None` for a release.
     fn hold(&self) -> Result<Option<String>, CommandError> {
-        let reason = self.opt_text("HoldReason")?;
+        let reason = self.opt_note("HoldReason")?;
         Ok(self
             .boolean("IsHold")?
             .then(|| reason.unwrap_or_else(|| "hold".into())))
@@ -164,7 +239,7 @@ pub(crate) fn parse(
         ));
     }
     let key = body.text(IDEMPOTENCY_KEY)?;
-    let modified_by = body.opt_text(MODIFIED_BY)?;
+    let modified_by = body.opt_note(MODIFIED_BY)?;
     let order = || body.text("WorkOrderNId").map(Into::into);
     let action = match name {
         names::SET_WORK_ORDER_PRIORITY => {
@@ -245,7 +320,7 @@ pub(crate) fn parse(
             Action::SetEquipmentStatus {
                 unit: body.text("EquipmentNId")?.into(),
                 state,
-                reason: body.opt_text("Reason")?,
+                reason: body.opt_note("Reason")?,
             }
         }
     };

@@ -33,11 +33,14 @@ pub mod sets;
 pub mod tables;
 pub mod wire;
 
+#[cfg(test)]
+mod map_tests;
+
 pub use command::{
     Action, AnswerError, Command, CommandAnswer, CommandError, CommandsError, IDEMPOTENCY_KEY,
     MODIFIED_BY, ParsedCommand, commands_for, parse_command,
 };
 pub use map::{Known, KnownOperation, KnownOrder, KnownReceipt, MapError, map_row, map_set_row};
-pub use schema::schema;
+pub use schema::{app_schema, csdl, schema};
 pub use sets::{App, Edm, EntitySet, PropertyDef, SetKind};
 pub use tables::{ApplyError, Tables, UnknownSet, operation_nid};

@@ -6,8 +6,8 @@
 //! - **State-like rows** map to what differs from what mixplane already knows ([`Known`]): a
 //!   `WorkOrder` is `order_released` the first time, then `order_changed` for the quantity,
 //!   due date and priority that differ and `order_cancelled` when it is `Aborted`; a
-//!   `WorkOrderOperation` is `operation_dispatched` for a new planned machine or start (while
-//!   it has not started), `operation_started` once and `operation_completed` once; an
+//!   `WorkOrderOperation` is `operation_dispatched` for a planned machine or start that
+//!   differs from the last dispatch known, `operation_started` once and `operation_completed` once; an
 //!   `Equipment` row is `equipment_state_changed` when its status differs; an
 //!   `ExpectedReceipt` is `receipt_expected` when new or changed and `receipt_cancelled`.
 //!   `MaterialTrackingUnit` and `ProducedMaterialItem` rows map to nothing: their quantities
@@ -447,7 +447,9 @@ fn operation(row: &Reader<'_>, known: &dyn Known) -> Result<Vec<Event>, MapError
     let started_at = row.opt_time("ActualStartTime")?;
     let ended_at = row.opt_time("ActualEndTime")?;
     let mut events = Vec::new();
-    if !k.started && started_at.is_none() && ended_at.is_none() {
+    // A dispatch read late (the operation started meanwhile) is still the plan it was: say
+    // what differs from the last dispatch known, before the start.
+    {
         let unit: Option<UnitId> = row.opt_id("ToBeUsedMachine", "UnitId")?;
         let start = row.opt_time("EstimatedStartTime")?;
         let unit = unit.filter(|u| k.unit.as_ref() != Some(u));

@@ -76,6 +76,17 @@ pub struct MesEmulatorArgs {
     /// Fault: fail the first command with this ErrorCode (e.g. -702597); nothing is applied.
     #[arg(long, allow_negative_numbers = true)]
     pub fail_command: Option<i64>,
+    /// Faults from the start as JSON, the body `POST /emulator/faults` takes (e.g.
+    /// '{"down": {"seconds": 30, "mode": "unavailable"}}'); the flags above override it.
+    #[arg(long, value_parser = parse_faults)]
+    pub faults: Option<mesemu::faults::FaultRequest>,
+}
+
+fn parse_faults(text: &str) -> Result<mesemu::faults::FaultRequest, String> {
+    let request: mesemu::faults::FaultRequest =
+        serde_json::from_str(text).map_err(|e| format!("not a fault request: {e}"))?;
+    request.validate().map_err(|e| e.to_string())?;
+    Ok(request)
 }
 
 fn parse_instant(text: &str) -> Result<model::Timestamp, String> {
@@ -84,21 +95,25 @@ fn parse_instant(text: &str) -> Result<model::Timestamp, String> {
 
 impl MesEmulatorArgs {
     fn config(&self) -> mesemu::Config {
-        let faults = mesemu::faults::FaultRequest {
-            delay_ms: (self.delay_ms > 0).then_some(self.delay_ms),
-            throttle: (self.throttle > 0).then_some(mesemu::faults::Throttle {
+        let mut faults = self.faults.clone().unwrap_or_default();
+        if self.delay_ms > 0 {
+            faults.delay_ms = Some(self.delay_ms);
+        }
+        if self.throttle > 0 {
+            faults.throttle = Some(mesemu::faults::Throttle {
                 count: self.throttle,
                 status: self.throttle_status,
                 retry_after_seconds: self.retry_after,
-            }),
-            repeat_page: self.repeat_page,
-            fail_command: self.fail_command.map(|code| mesemu::faults::FailCommand {
+            });
+        }
+        faults.repeat_page |= self.repeat_page;
+        if let Some(code) = self.fail_command {
+            faults.fail_command = Some(mesemu::faults::FailCommand {
                 error_code: code,
                 message: "the command was refused by the emulator (injected fault)".into(),
                 count: 1,
-            }),
-            ..mesemu::faults::FaultRequest::default()
-        };
+            });
+        }
         let defaults = mesemu::Config::default();
         mesemu::Config {
             seed: self.seed,
