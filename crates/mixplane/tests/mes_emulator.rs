@@ -98,7 +98,10 @@ async fn the_printed_defaults_sign_in_and_the_start_faults_hold() {
         if now["plant_time"] != now["start"] && now["events"].as_u64().unwrap() > 0 {
             break;
         }
-        assert!(began.elapsed() < Duration::from_secs(30), "the plant never moved: {now}");
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "the plant never moved: {now}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
