@@ -293,7 +293,7 @@ async fn lag() {
         tokio::time::sleep(Duration::from_secs_f64(next() * poll)).await;
         let before = stored(&app);
         let unit = units[n as usize % units.len()];
-        let state = if (n / units.len() as u64) % 2 == 0 {
+        let state = if (n / units.len() as u64).is_multiple_of(2) {
             "Down"
         } else {
             "Idle"

@@ -501,10 +501,7 @@ fn a_downtime_in_the_mes_becomes_a_repair_that_a_planner_approves_into_mes_comma
         trigger.starts_with("opc-EquipmentStatusHistory-"),
         "{repair}"
     );
-    let event = api.get(
-        &format!("/v1/events?type=equipment_state_changed&limit=1000"),
-        &admin,
-    );
+    let event = api.get("/v1/events?type=equipment_state_changed&limit=1000", &admin);
     assert!(
         event["items"]
             .as_array()
