@@ -9,10 +9,12 @@
 //! It is a peer for mixplane's connectors to be tested against, not mixplane's API: it is the
 //! second crate that serves HTTP (beside `server`), and shares nothing with it.
 //!
-//! - [`plant`]: the world (plant, tables, command answers) on a thread of its own;
+//! - [`plant`]: the world (plant, tables, the commands' idempotency keys) on a thread of its
+//!   own;
 //! - [`clock`]: plant time (start + wall time × speed + steps taken by hand);
-//! - [`auth`]: tokens; [`faults`]: misbehaviour; [`http`]: the routes; `serve`: the accept
-//!   loop and the outage that closes the port.
+//! - [`auth`]: tokens; [`faults`]: misbehaviour; [`http`]: the token and admin routes and
+//!   the gate; `odata_api`: the services; `commands`: the commands; `serve`: the accept loop
+//!   and the outage that closes the port.
 //!
 //! Architecture invariant: an I/O edge over pure libraries (`sim`, `odata`, `opcenter`,
 //! `model`); it holds no mapping of its own between events and rows (that is `opcenter`'s)

@@ -114,21 +114,22 @@ async fn service_routes_need_a_live_bearer() {
 
 #[tokio::test]
 async fn an_expired_token_is_refused_and_a_refresh_gets_a_live_one() {
-    // Tokens live one second: one is refused once it has lived longer.
+    // Tokens live three seconds (time enough for a slow machine's first request): one is
+    // refused once it has lived longer.
     let emu = Emu::start(mesemu::Config {
-        token_lifetime: Duration::from_secs(1),
+        token_lifetime: Duration::from_secs(3),
         ..config()
     })
     .await;
     let token = emu.sign_in().await;
-    assert_eq!(token.expires_in, 1);
+    assert_eq!(token.expires_in, 3);
     assert_eq!(
         emu.get(&emu.service("AppU4DM", ""), &token.access_token)
             .await
             .status(),
         200
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let expired = emu
         .get(&emu.service("AppU4DM", ""), &token.access_token)
         .await;

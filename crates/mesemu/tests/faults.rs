@@ -85,7 +85,7 @@ async fn down_refusing_connections_then_back() {
     let emu = Emu::start(config()).await;
     let token = emu.sign_in().await;
     let url = emu.service("AppU4DM", "");
-    emu.faults(json!({"down": {"seconds": 1, "mode": "refuse"}}))
+    emu.faults(json!({"down": {"seconds": 3, "mode": "refuse"}}))
         .await;
     // The port closes just after the admin answer went out.
     let mut refused = false;
