@@ -32,6 +32,11 @@ impl Server {
 
     /// [`Server::start`] with more arguments of `serve` (`--config F`).
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_with_env(data_dir, extra, &[])
+    }
+
+    /// [`Server::start_with`] with environment variables set (a connector's secret).
+    pub fn start_with_env(data_dir: &Path, extra: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mixplane"))
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -39,6 +44,7 @@ impl Server {
             .env_remove("MIXPLANE_DATA_DIR")
             .env_remove("MIXPLANE_BIND")
             .env("MIXPLANE_LOG", "warn")
+            .envs(vars.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
