@@ -167,7 +167,8 @@ impl connect::odata::RowMapper for FoldingMapper {
 
 #[tokio::test]
 async fn an_operation_read_before_its_work_order_waits_for_it_then_maps() {
-    use connect::odata::{MAX_WAITING_POLLS, OdataSource};
+    use connect::odata::OdataSource;
+    use connect::odata::config::DEFAULT_MAX_WAITING_POLLS;
     use connect::source::Source;
     use std::sync::{Arc, Mutex};
 
@@ -240,7 +241,7 @@ async fn an_operation_read_before_its_work_order_waits_for_it_then_maps() {
         },
     )
     .unwrap();
-    for _ in 0..MAX_WAITING_POLLS {
+    for _ in 0..DEFAULT_MAX_WAITING_POLLS {
         assert!(stranger.poll(None).await.unwrap().records.is_empty());
     }
     let batch = stranger.poll(None).await.unwrap();

@@ -46,8 +46,20 @@ pub struct OdataConfig {
     /// when unset.
     #[serde(default)]
     pub start_after: Option<String>,
+    /// How many polls a row that refers to what is not stored yet (an operation before its
+    /// work order, read by another connector) is read again before it is dead-lettered.
+    #[serde(default = "default_max_waiting_polls")]
+    pub max_waiting_polls: u32,
     #[serde(default)]
     pub auth: AuthConfig,
+}
+
+/// At the default 5 s interval, over a minute and a half for another connector to store
+/// what a row refers to.
+pub const DEFAULT_MAX_WAITING_POLLS: u32 = 20;
+
+fn default_max_waiting_polls() -> u32 {
+    DEFAULT_MAX_WAITING_POLLS
 }
 
 fn default_service_path() -> String {

@@ -24,7 +24,7 @@ pub use self::config::{AuthConfig, ConfigError, OdataConfig};
 pub use self::cursor::Cursor;
 pub use self::profile::ProfileMapper;
 pub use self::sink::{MesSinkConfig, OdataCommandSink};
-pub use self::source::{ChangeReader, MAX_WAITING_POLLS, OdataSource, Page, RowMapper, Unmapped};
+pub use self::source::{ChangeReader, OdataSource, Page, RowMapper, Unmapped};
 
 /// The kind's name in `[[connectors]]`.
 pub const KIND: &str = "odata";

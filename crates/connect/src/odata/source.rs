@@ -35,13 +35,9 @@ pub enum Unmapped {
     Refused(String),
     /// It refers to something not stored yet (a work order another connector reads): the
     /// source holds its cursor before the row and reads it again at the next poll, up to
-    /// [`MAX_WAITING_POLLS`] times, then dead-letters it with this reason.
+    /// `max_waiting_polls` times (the configuration's), then dead-letters it with this reason.
     Waiting(String),
 }
-
-/// How many polls a row may wait for what it refers to before it is dead-lettered: at the
-/// default 5 s interval, over a minute and a half for the other connector to store it.
-pub const MAX_WAITING_POLLS: u32 = 20;
 
 /// One page of the change feed, before mapping.
 #[derive(Debug, Clone, PartialEq)]
@@ -242,6 +238,7 @@ impl<M: RowMapper> Source for OdataSource<M> {
         let config = self.reader.config();
         let (app, set) = (config.app.clone(), config.entity_set.clone());
         let modified = config.modified_property.clone();
+        let max_waiting = config.max_waiting_polls;
         let mapped = self.mapper.map_rows(&app, &set, &page.rows).await;
         if mapped.len() != page.rows.len() {
             return Err(PeerError::Broken(format!(
@@ -270,7 +267,7 @@ impl<M: RowMapper> Source for OdataSource<M> {
                         Some((row, polls)) if *row == source_id => *polls,
                         _ => 0,
                     };
-                    if waited < MAX_WAITING_POLLS {
+                    if waited < max_waiting {
                         // Hold the cursor before this row: the records before it are
                         // stored, this one and those after it are read again next poll.
                         self.waiting = Some((source_id, waited + 1));
@@ -285,7 +282,7 @@ impl<M: RowMapper> Source for OdataSource<M> {
                         held = true;
                         break;
                     }
-                    Err(format!("{reason} (still, after {MAX_WAITING_POLLS} polls)"))
+                    Err(format!("{reason} (still, after {max_waiting} polls)"))
                 }
             };
             records.push(Record {
