@@ -4,7 +4,8 @@
 //! `$metadata`), behind the OAuth password grant with expiring tokens, taking commands that
 //! change its rows and the simulated plant (a dispatch replans it) — and misbehaving on
 //! demand ([`faults`]): tokens expiring early, 429/503 with `Retry-After`, slow answers, a
-//! page served twice, commands failing with an `ErrorCode`, the port going away and back.
+//! page served twice, a row no connector can map, commands failing with an `ErrorCode`, the
+//! port going away and back.
 //!
 //! It is a peer for mixplane's connectors to be tested against, not mixplane's API: it is the
 //! second crate that serves HTTP (beside `server`), and shares nothing with it.

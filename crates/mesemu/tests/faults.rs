@@ -224,7 +224,7 @@ async fn a_poison_row_is_stamped_after_every_row_and_cannot_be_mapped() {
     }
     // A change feed after the rows before reads it; the plant's later rows come after it.
     let fresh = feed(&emu, &token, app, set, Some(text(&latest, "ModifiedOn"))).await;
-    assert_eq!(fresh, [poison.clone()]);
+    assert_eq!(fresh, std::slice::from_ref(poison));
     emu.advance(6.0 * 60.0).await;
     let later = feed(&emu, &token, app, set, Some(text(poison, "ModifiedOn"))).await;
     assert!(!later.is_empty(), "the plant went on");
@@ -293,7 +293,7 @@ async fn the_page_repeated_is_the_last_that_held_rows() {
     let held = emu
         .get_json(
             &url(&format!("ModifiedOn gt {}", text(&rows[0], "ModifiedOn"))),
-            &token.clone(),
+            &token,
         )
         .await;
     assert!(!held["value"].as_array().unwrap().is_empty());
