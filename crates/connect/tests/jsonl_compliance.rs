@@ -70,7 +70,7 @@ impl Drop for JsonlPeer {
 impl Peer for JsonlPeer {
     type Source = JsonlSource;
 
-    fn source(&self, name: &str) -> JsonlSource {
+    fn source(&self, name: &str, _app: &app::App) -> JsonlSource {
         JsonlSource::new(
             name,
             JsonlSettings {

@@ -5,11 +5,13 @@
 //! A [`FaultRequest`] names only what it changes; the [`Faults`] in force keep the rest.
 //! Counted faults (throttle the next N requests, fail the next N commands, repeat the next
 //! page) are used up as they fire; the delay stays until set to 0; an outage ends after its
-//! duration (wall time) or when a request says `up`.
+//! duration (wall time) or when a request says `up`. A poison row is written once, into the
+//! world's tables, when its request is applied (it is data, not a state of the faults).
 
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// How the emulator is unreachable while down.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +73,50 @@ pub struct Down {
     pub mode: DownMode,
 }
 
+/// Write one row into `app`'s set `set` that no event made and a connector cannot map: its
+/// `Id` (a name-based GUID of its `NId`, `poison-<n>`) and `ModifiedOn` (after every row
+/// before) are well formed, so a change-feed reader can move past it; its other properties
+/// are `fields`, null where not given. By default (no fields) every property the profile
+/// needs is missing; `fields` makes it a realistic poison (e.g. an unknown `Status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoisonRow {
+    pub app: String,
+    pub set: String,
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+}
+
+impl PoisonRow {
+    /// The set it names, after checking the fields are properties of that set's entity
+    /// type other than the ones the emulator writes.
+    pub fn entity_set(&self) -> Result<opcenter::EntitySet, FaultError> {
+        let set = opcenter::EntitySet::find(&self.app, &self.set).ok_or_else(|| {
+            FaultError::PoisonSet {
+                app: self.app.clone(),
+                set: self.set.clone(),
+            }
+        })?;
+        for field in self.fields.keys() {
+            if matches!(field.as_str(), "Id" | "NId" | "ModifiedOn") {
+                return Err(FaultError::PoisonField {
+                    set: set.name(),
+                    field: field.clone(),
+                    message: "is written by the emulator".into(),
+                });
+            }
+            if set.property(field).is_none() {
+                return Err(FaultError::PoisonField {
+                    set: set.name(),
+                    field: field.clone(),
+                    message: format!("is not a property of {}", set.name()),
+                });
+            }
+        }
+        Ok(set)
+    }
+}
+
 /// A change of the faults in force; absent fields leave them as they are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,15 +130,18 @@ pub struct FaultRequest {
     pub throttle: Option<Throttle>,
     /// Delay every answer by this many milliseconds (0 ends the delay).
     pub delay_ms: Option<u64>,
-    /// Answer the next collection request with the page of its set served before it, once
-    /// more.
+    /// Answer the next collection request with the last page of its set served before it
+    /// that held rows, once more (a reader at the head of a change feed, served its empty
+    /// page again, would see nothing repeated).
     #[serde(default)]
     pub repeat_page: bool,
+    /// Write one row that cannot be mapped into a set (see [`PoisonRow`]).
+    pub poison_row: Option<PoisonRow>,
     /// Fail the next commands.
     pub fail_command: Option<FailCommand>,
     /// Go down for a while.
     pub down: Option<Down>,
-    /// Come back up now (ends an outage in `unavailable` mode early).
+    /// Come back up now (ends an outage early; in `refuse` mode the port opens again).
     #[serde(default)]
     pub up: bool,
     /// Clear every fault in force (before this request's own are set).
@@ -111,6 +160,16 @@ pub enum FaultError {
     FailCount,
     #[error("token_lifetime_seconds must be at least 1")]
     TokenLifetime,
+    #[error("poison_row: app `{app}` has no entity set `{set}`")]
+    PoisonSet { app: String, set: String },
+    #[error("poison_row.fields: `{field}` {message}")]
+    PoisonField {
+        set: &'static str,
+        field: String,
+        message: String,
+    },
+    #[error("the simulated plant's thread stopped")]
+    PlantStopped,
 }
 
 impl FaultRequest {
@@ -130,6 +189,9 @@ impl FaultRequest {
         }
         if self.token_lifetime_seconds == Some(0) {
             return Err(FaultError::TokenLifetime);
+        }
+        if let Some(poison) = &self.poison_row {
+            poison.entity_set()?;
         }
         Ok(())
     }
@@ -169,7 +231,7 @@ pub struct FaultsView {
 
 impl Faults {
     /// Applies a validated request (not `expire_tokens` and the token lifetime, which the
-    /// tokens own).
+    /// tokens own, nor the poison row, which the world's tables own).
     pub fn apply(&mut self, request: &FaultRequest, now: Instant) {
         if request.clear {
             *self = Faults::default();
@@ -329,5 +391,31 @@ mod tests {
             serde_json::from_str(r#"{"throttle": {"count": 1, "status": 500}}"#).unwrap();
         assert_eq!(bad.validate(), Err(FaultError::ThrottleStatus(500)));
         assert!(serde_json::from_str::<FaultRequest>(r#"{"slow": true}"#).is_err());
+        let poison = |text: &str| {
+            serde_json::from_str::<FaultRequest>(&format!(r#"{{"poison_row": {text}}}"#))
+                .unwrap()
+                .validate()
+        };
+        assert_eq!(
+            poison(
+                r#"{"app": "Equipment", "set": "EquipmentStatusHistory", "fields": {"Status": "Exploded"}}"#
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            poison(r#"{"app": "Equipment", "set": "WorkOrder"}"#),
+            Err(FaultError::PoisonSet {
+                app: "Equipment".into(),
+                set: "WorkOrder".into()
+            })
+        );
+        for field in ["Colour", "ModifiedOn"] {
+            let refused = poison(&format!(
+                r#"{{"app": "AppU4DM", "set": "ResultHistory", "fields": {{"{field}": 1}}}}"#
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(refused.contains(field), "{refused}");
+        }
     }
 }

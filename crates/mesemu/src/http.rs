@@ -21,7 +21,7 @@ use odata::csdl::ODataError;
 use serde::Deserialize;
 
 use crate::auth::{GrantError, TokenRequest};
-use crate::faults::{FaultRequest, FaultsView, Gate};
+use crate::faults::{FaultError, FaultRequest, FaultsView, Gate};
 use crate::{Shared, Status, Step, lock, odata_api};
 
 /// The OData protocol version every service answer names.
@@ -246,6 +246,10 @@ async fn set_faults(
     };
     match shared.set_faults(&request) {
         Ok(()) => axum::Json(lock(&shared.faults).view(Instant::now())).into_response(),
+        Err(FaultError::PlantStopped) => {
+            let error = crate::plant::PlantError::Stopped;
+            Refusal::plant_stopped(&error).into_response()
+        }
         Err(error) => odata_error(StatusCode::BAD_REQUEST, "BadRequest", error.to_string()),
     }
 }

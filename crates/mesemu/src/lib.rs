@@ -4,7 +4,8 @@
 //! `$metadata`), behind the OAuth password grant with expiring tokens, taking commands that
 //! change its rows and the simulated plant (a dispatch replans it) — and misbehaving on
 //! demand ([`faults`]): tokens expiring early, 429/503 with `Retry-After`, slow answers, a
-//! page served twice, commands failing with an `ErrorCode`, the port going away and back.
+//! page served twice, a row no connector can map, commands failing with an `ErrorCode`, the
+//! port going away and back.
 //!
 //! It is a peer for mixplane's connectors to be tested against, not mixplane's API: it is the
 //! second crate that serves HTTP (beside `server`), and shares nothing with it.
@@ -111,9 +112,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Mutex<Clock>,
     pub(crate) tokens: Mutex<Tokens>,
     pub(crate) faults: Mutex<Faults>,
-    /// Woken when an outage is set, for the accept loop to close the port.
+    /// Woken when an outage is set or ended, for the accept loop to close or open the port.
     pub(crate) outage: Notify,
-    /// Each set's last collection answer, for the repeated-page fault.
+    /// Each set's last collection answer that held rows, for the repeated-page fault.
     pub(crate) last_pages: Mutex<HashMap<opcenter::EntitySet, serde_json::Value>>,
     pub(crate) page_size: usize,
 }
@@ -122,6 +123,15 @@ impl Shared {
     /// Applies a fault request: the tokens' part and the rest.
     pub(crate) fn set_faults(&self, request: &FaultRequest) -> Result<(), FaultError> {
         request.validate()?;
+        if let Some(poison) = &request.poison_row {
+            let set = poison.entity_set()?;
+            let fields = poison.fields.clone();
+            self.plant
+                .post(move |world| {
+                    world.poison(set, fields);
+                })
+                .map_err(|_| FaultError::PlantStopped)?;
+        }
         let now = Instant::now();
         {
             let mut tokens = lock(&self.tokens);
@@ -133,7 +143,8 @@ impl Shared {
             }
         }
         lock(&self.faults).apply(request, now);
-        if request.down.is_some() {
+        if request.down.is_some() || request.up {
+            // The accept loop closes the port, or opens it again early.
             self.outage.notify_one();
         }
         Ok(())
@@ -296,7 +307,20 @@ impl Emulator {
         self.shared.step(step).await
     }
 
-    /// Changes the faults in force, as `POST /emulator/faults` does.
+    /// Every row of `set` as it stands, in `ModifiedOn` order: what a reader of the whole
+    /// set would get, without the faults' gate (a test's view of the truth).
+    pub async fn rows(
+        &self,
+        set: opcenter::EntitySet,
+    ) -> Result<Vec<serde_json::Value>, PlantError> {
+        self.shared
+            .plant
+            .run(move |world| world.rows(set).to_vec())
+            .await
+    }
+
+    /// Changes the faults in force, as `POST /emulator/faults` does (a poison row is
+    /// written before any request sent after this call is read).
     pub fn set_faults(&self, request: &FaultRequest) -> Result<(), FaultError> {
         self.shared.set_faults(request)
     }

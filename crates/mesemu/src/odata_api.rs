@@ -179,8 +179,8 @@ async fn collection(
     page_size: usize,
 ) -> Result<Response, Refusal> {
     let options = parse_options(query)?;
-    // The repeated-page fault serves this set's page before once more (a set not read yet
-    // leaves the fault waiting for one that was).
+    // The repeated-page fault serves this set's last page that held rows once more (a set
+    // not read yet leaves the fault waiting for one that was).
     if let Some(page) = lock(&shared.last_pages).get(&set).cloned()
         && lock(&shared.faults).take_repeat_page()
     {
@@ -212,7 +212,12 @@ async fn collection(
         );
     }
     let body = Value::Object(body);
-    lock(&shared.last_pages).insert(set, body.clone());
+    if body["value"]
+        .as_array()
+        .is_some_and(|rows| !rows.is_empty())
+    {
+        lock(&shared.last_pages).insert(set, body.clone());
+    }
     Ok(axum::Json(body).into_response())
 }
 

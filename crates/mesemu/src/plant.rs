@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use model::{Catalog, Event, Timestamp};
 use opcenter::EntitySet;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sim::{Live, SimOptions};
 use tokio::sync::oneshot;
 
@@ -42,6 +42,8 @@ pub struct World<'a> {
     pub events: u64,
     /// Events the tables refused (each logged with the reason).
     pub refused: u64,
+    /// Rows written by the poison-row fault so far.
+    pub poisoned: u64,
     /// Each set's rows as last handed out, with the tables' last stamp then: every write
     /// to the tables stamps anew, so an unchanged stamp means unchanged rows, and the pages
     /// of a large set are cut without copying it again for each.
@@ -65,6 +67,23 @@ impl World<'_> {
             *cached = (stamp, self.tables.set_rows(set));
         }
         &cached.1
+    }
+
+    /// Writes a row of `set` that no event made (the poison-row fault): `NId` `poison-<n>`,
+    /// `fields` over every other property null, stamped at the plant's time or after every
+    /// row before. Answers the row.
+    pub fn poison(&mut self, set: EntitySet, fields: Map<String, Value>) -> Value {
+        self.poisoned += 1;
+        let nid = format!("poison-{}", self.poisoned);
+        let mut row: Map<String, Value> = set
+            .properties()
+            .filter(|p| !matches!(p.name, "Id" | "NId" | "ModifiedOn"))
+            .map(|p| (p.name.to_owned(), Value::Null))
+            .collect();
+        row.extend(fields);
+        let written = self.tables.write_row(set, &nid, self.live.now(), row);
+        tracing::info!(set = set.name(), id = ?written.get("Id"), "fault: a poison row was written");
+        Value::Object(written)
     }
 
     /// Puts the tables back as they were (a command the plant could not follow).
@@ -122,6 +141,7 @@ impl Plant {
                     keys: HashSet::new(),
                     events: 0,
                     refused: 0,
+                    poisoned: 0,
                     cache: HashMap::new(),
                 };
                 while let Ok(job) = inbox.recv() {
@@ -141,6 +161,18 @@ impl Plant {
     /// The run's last instant.
     pub fn end(&self) -> Timestamp {
         self.end
+    }
+
+    /// Sends `job` to run on the world's thread after the jobs sent before it, without
+    /// waiting for it: a change asked by a caller that cannot wait (every read sent later
+    /// runs after it, so sees it).
+    pub fn post<F>(&self, job: F) -> Result<(), PlantError>
+    where
+        F: for<'w> FnOnce(&mut World<'w>) + Send + 'static,
+    {
+        self.jobs
+            .send(Box::new(job))
+            .map_err(|_| PlantError::Stopped)
     }
 
     /// Runs `job` on the world's thread after the jobs sent before it, and answers its

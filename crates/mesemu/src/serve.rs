@@ -1,7 +1,7 @@
 //! The accept loop: HTTP/1.1 connections served by hyper, and the outage that closes the
 //! port. While the emulator is down in `refuse` mode the listener is dropped (connections
 //! are refused), open connections finish the request they are serving and close, and the
-//! same address is bound again when the outage ends.
+//! same address is bound again when the outage ends (by itself, or early when told `up`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,9 +81,18 @@ pub(crate) async fn accept_loop(
         // In-flight requests (the admin call that set the outage) finish; idle ones close.
         tokio::spawn(graceful.shutdown());
         tracing::info!(seconds = ?until.saturating_duration_since(Instant::now()), "down: the port is closed");
-        tokio::select! {
-            () = tokio::time::sleep_until(until.into()) => {}
-            _ = shutdown.changed() => return,
+        // Until the outage ends, or a fault request ends (`up`) or extends it.
+        let mut until = until;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until.into()) => {}
+                () = shared.outage.notified() => {}
+                _ = shutdown.changed() => return,
+            }
+            match refusing_until(&shared) {
+                Some(later) => until = later,
+                None => break,
+            }
         }
         listener = match rebind(addr).await {
             Some(listener) => listener,

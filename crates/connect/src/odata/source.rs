@@ -305,3 +305,55 @@ impl<M: RowMapper> Source for OdataSource<M> {
         self.reader.check().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reader() -> ChangeReader {
+        let config: OdataConfig = serde_json::from_value(json!({
+            "base_url": "http://127.0.0.1:9",
+            "app": "Equipment",
+            "entity_set": "EquipmentStatusHistory",
+            "page_size": 10,
+        }))
+        .unwrap();
+        ChangeReader::new(config).unwrap()
+    }
+
+    const ID: &str = "5f50f112-4536-5e2a-ab01-4fbf7a4c939a";
+
+    #[test]
+    fn only_a_row_without_a_usable_id_or_stamp_breaks_the_page() {
+        let reader = reader();
+        let url = reader.page_url(None);
+        // A row the profile cannot map (an unknown status, nothing else) is a page row like
+        // any: the source maps it and the runner dead-letters it; the cursor moves past it.
+        let poison =
+            json!({"Id": ID, "ModifiedOn": "2026-03-02T06:00:00.001Z", "Status": "Exploded"});
+        let page = reader
+            .page_of(&url, json!({"value": [poison.clone()]}))
+            .unwrap();
+        assert_eq!(page.rows, [poison]);
+        assert_eq!(page.cursor.unwrap().id.as_deref(), Some(ID));
+        for (row, named) in [
+            (json!({"ModifiedOn": "2026-03-02T06:00:00.001Z"}), "`Id`"),
+            (
+                json!({"Id": 7, "ModifiedOn": "2026-03-02T06:00:00.001Z"}),
+                "`Id`",
+            ),
+            (
+                json!({"Id": "row-1", "ModifiedOn": "2026-03-02T06:00:00.001Z"}),
+                "`Id`",
+            ),
+            (json!({"Id": ID}), "`ModifiedOn`"),
+            (json!({"Id": ID, "ModifiedOn": "yesterday"}), "`ModifiedOn`"),
+        ] {
+            match reader.page_of(&url, json!({"value": [row]})) {
+                Err(PeerError::Broken(message)) => assert!(message.contains(named), "{message}"),
+                other => panic!("{row}: not Broken but {other:?}"),
+            }
+        }
+    }
+}

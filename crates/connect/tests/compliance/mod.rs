@@ -33,8 +33,9 @@ pub const NAME: &str = "compliance";
 /// A peer the harness controls.
 pub trait Peer: Send + Sized + 'static {
     type Source: Source + 'static;
-    /// A source reading this peer, named `name`, as the configuration would build it.
-    fn source(&self, name: &str) -> Self::Source;
+    /// A source reading this peer, named `name`, as the configuration would build it for
+    /// `app` (a kind may map records against what the app's store knows).
+    fn source(&self, name: &str, app: &App) -> Self::Source;
     /// The plant the peer's records refer to, and the start of its state.
     fn plant(&self) -> (Plant, Timestamp);
     /// Makes the peer hold `n` more mappable records; answers the ids of the events they map
@@ -91,7 +92,7 @@ pub struct Running {
 pub fn start<P: Peer>(app: &App, peer: &P) -> Running {
     let (stop, watch) = stop_pair();
     let runner = Runner {
-        source: peer.source(NAME),
+        source: peer.source(NAME, app),
         app: app.clone(),
         principal: principal(),
         kind: "compliance".into(),

@@ -76,6 +76,10 @@ pub struct MesEmulatorArgs {
     /// Fault: fail the first command with this ErrorCode (e.g. -702597); nothing is applied.
     #[arg(long, allow_negative_numbers = true)]
     pub fail_command: Option<i64>,
+    /// Fault: write one row that cannot be mapped into this set at start, `App/Set` (e.g.
+    /// `Equipment/EquipmentStatusHistory`); `--faults` can give it fields.
+    #[arg(long, value_parser = parse_set)]
+    pub poison_row: Option<(String, String)>,
     /// Faults from the start as JSON, the body `POST /emulator/faults` takes (e.g.
     /// '{"down": {"seconds": 30, "mode": "unavailable"}}'); the flags above override it.
     #[arg(long, value_parser = parse_faults)]
@@ -87,6 +91,19 @@ fn parse_faults(text: &str) -> Result<mesemu::faults::FaultRequest, String> {
         serde_json::from_str(text).map_err(|e| format!("not a fault request: {e}"))?;
     request.validate().map_err(|e| e.to_string())?;
     Ok(request)
+}
+
+fn parse_set(text: &str) -> Result<(String, String), String> {
+    let (app, set) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not `App/Set`"))?;
+    let poison = mesemu::faults::PoisonRow {
+        app: app.to_owned(),
+        set: set.to_owned(),
+        fields: serde_json::Map::new(),
+    };
+    poison.entity_set().map_err(|e| e.to_string())?;
+    Ok((poison.app, poison.set))
 }
 
 fn parse_instant(text: &str) -> Result<model::Timestamp, String> {
@@ -107,6 +124,13 @@ impl MesEmulatorArgs {
             });
         }
         faults.repeat_page |= self.repeat_page;
+        if let Some((app, set)) = &self.poison_row {
+            faults.poison_row = Some(mesemu::faults::PoisonRow {
+                app: app.clone(),
+                set: set.clone(),
+                fields: serde_json::Map::new(),
+            });
+        }
         if let Some(code) = self.fail_command {
             faults.fail_command = Some(mesemu::faults::FailCommand {
                 error_code: code,

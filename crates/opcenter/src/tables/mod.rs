@@ -273,6 +273,24 @@ impl Tables {
         row.insert("ModifiedOn".into(), json!(time_text(stamp)));
     }
 
+    /// Writes `fields` into row `nid` of `set` (created with its `Id` and `NId`) as no
+    /// event would — the emulator's injected rows, e.g. one a connector cannot map — stamped
+    /// like every write, after every row before; answers the row. `Id`, `NId` and
+    /// `ModifiedOn` in `fields` are ignored: the tables own them.
+    pub fn write_row(
+        &mut self,
+        set: EntitySet,
+        nid: &str,
+        t: Timestamp,
+        mut fields: Map<String, Value>,
+    ) -> Map<String, Value> {
+        for owned in ["Id", "NId", "ModifiedOn"] {
+            fields.remove(owned);
+        }
+        self.write(set, nid, t, fields);
+        self.row(set, nid).cloned().unwrap_or_default()
+    }
+
     fn next_stamp(&mut self, t: Timestamp) -> Timestamp {
         let stamp = match self.last_stamp {
             Some(last) if t <= last => Timestamp(last.0 + 1),
@@ -565,4 +583,27 @@ pub fn operation_nid(order: &str, step: u32) -> String {
 
 fn stamp_of(row: &Row) -> &str {
     row.get("ModifiedOn").and_then(Value::as_str).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_row_is_stamped_after_every_row_and_keeps_its_key() {
+        let catalog = sim::reference_catalog();
+        let start = Timestamp::parse("2026-03-02T06:00:00Z").unwrap();
+        let mut tables = Tables::new(&catalog, start);
+        let before = tables.last_modified().unwrap();
+        let mut fields = Map::new();
+        fields.insert("Status".into(), json!("Exploded"));
+        fields.insert("Id".into(), json!("not-the-id"));
+        let row = tables.write_row(EntitySet::EquipmentStatusHistory, "poison-1", start, fields);
+        assert_eq!(row["Id"], json!(guid("EquipmentStatusHistory", "poison-1")));
+        assert_eq!(row["NId"], "poison-1");
+        assert_eq!(row["Status"], "Exploded");
+        let stamp = tables.last_modified().unwrap();
+        assert!(stamp > before);
+        assert_eq!(row["ModifiedOn"], json!(time_text(stamp)));
+    }
 }
