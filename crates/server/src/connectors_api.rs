@@ -40,13 +40,15 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: Method::GET,
             path: "/v1/connectors/{name}/dead-letters",
             operation_id: "listDeadLetters",
-            summary: "The records a connector could not map, with the reason and the record as read, oldest first (site-wide scope only)",
+            summary: "The records a connector could not map, with the reason and the record as read, oldest first (site-wide scope and the audit permission: the records are the peer's own, unmasked)",
             tag: "connectors",
             params: DEAD_LETTER_PARAMS,
             request: None,
             response: |g| g.subschema_for::<DeadLetterPage>(),
             success_status: 200,
-            permission: Permission::ReadEvents,
+            // A dead letter is a record as the peer sent it: nothing in it can be masked or
+            // pseudonymised, so only those who may read the audit trail read it (not agents).
+            permission: Permission::ReadAudit,
             conflicts: &[],
             handler: || get(dead_letters),
         },

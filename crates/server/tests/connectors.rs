@@ -171,8 +171,23 @@ async fn area_readers_see_the_status_but_not_the_raw_records() {
     };
     let (status, body) = get("/v1/connectors").await;
     assert_eq!(status, 200, "{body}");
+    // Raw records are the peer's own, unmasked: reading them takes the audit permission…
     let (status, body) = get("/v1/connectors/line-3/dead-letters").await;
     assert_eq!(status, 403, "{body}");
+    assert!(body.contains("ReadAudit"), "{body}");
+    // …and a site-wide scope.
+    let supervisor = app
+        .token_for("chem-supervisor", Role::Supervisor, "area:A-CHEM")
+        .await;
+    let response = app
+        .client
+        .get(app.url("/v1/connectors/line-3/dead-letters"))
+        .bearer_auth(&supervisor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let body = response.text().await.unwrap();
     assert!(body.contains("site-wide scope"), "{body}");
     let (status, _, body) = app.get("/v1/connectors/nowhere/dead-letters").await;
     assert_eq!(status, 404, "{body}");
