@@ -130,24 +130,6 @@ async fn the_start_instant_and_caps_refusals() {
     }
 }
 
-/// Maps pages against a plant state the test folds each batch into, as the runner stores
-/// them.
-struct FoldingMapper {
-    state: std::sync::Arc<std::sync::Mutex<model::PlantState>>,
-}
-
-impl connect::odata::RowMapper for FoldingMapper {
-    async fn map_rows(
-        &self,
-        app: &str,
-        set: &str,
-        rows: &[serde_json::Value],
-    ) -> Vec<Result<Vec<model::Event>, connect::odata::Unmapped>> {
-        let known = self.state.lock().unwrap().clone();
-        connect::odata::profile::map_page(app, set, rows, &known)
-    }
-}
-
 #[tokio::test]
 async fn the_source_reads_the_profiles_sets_from_cap_as_from_the_rows_themselves() {
     use connect::source::Source;
@@ -183,7 +165,7 @@ async fn the_source_reads_the_profiles_sets_from_cap_as_from_the_rows_themselves
     let state = Arc::new(Mutex::new(PlantState::initial(&catalog, options.start)));
     let (mut read_events, mut records) = (0, 0);
     for (set, rows) in common::sample::rows() {
-        let mapper = FoldingMapper {
+        let mapper = common::FoldingMapper {
             state: state.clone(),
         };
         let config = config(&peer.origin, set.app().name(), set.name(), 20);

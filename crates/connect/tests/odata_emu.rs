@@ -147,24 +147,6 @@ async fn a_429_with_retry_after_is_unavailable_for_that_long_and_wrong_credentia
     ));
 }
 
-/// Maps pages against a plant state the test folds each batch into, as the runner stores
-/// them.
-struct FoldingMapper {
-    state: std::sync::Arc<std::sync::Mutex<model::PlantState>>,
-}
-
-impl connect::odata::RowMapper for FoldingMapper {
-    async fn map_rows(
-        &self,
-        app: &str,
-        set: &str,
-        rows: &[serde_json::Value],
-    ) -> Vec<Result<Vec<model::Event>, connect::odata::Unmapped>> {
-        let known = self.state.lock().unwrap().clone();
-        connect::odata::profile::map_page(app, set, rows, &known)
-    }
-}
-
 #[tokio::test]
 async fn an_operation_read_before_its_work_order_waits_for_it_then_maps() {
     use connect::odata::OdataSource;
@@ -179,7 +161,7 @@ async fn an_operation_read_before_its_work_order_waits_for_it_then_maps() {
         &catalog,
         emu.config.start,
     )));
-    let mapper = || FoldingMapper {
+    let mapper = || common::FoldingMapper {
         state: state.clone(),
     };
     let fold = |events: &[model::Event]| {
@@ -233,7 +215,7 @@ async fn an_operation_read_before_its_work_order_waits_for_it_then_maps() {
     let mut stranger = OdataSource::new(
         "late",
         source_config(&emu, "AppU4DM", "WorkOrderOperation", 40),
-        FoldingMapper {
+        common::FoldingMapper {
             state: Arc::new(Mutex::new(model::PlantState::initial(
                 &catalog,
                 emu.config.start,
