@@ -17,6 +17,12 @@ pub trait Termination {
     fn elapsed_seconds(&mut self) -> Option<f64> {
         None
     }
+
+    /// Seconds left before this termination stops by its clock, if it has a time limit; a
+    /// solver that runs phases (an exact mode, then a search) shares the time out with it.
+    fn remaining_seconds(&mut self) -> Option<f64> {
+        None
+    }
 }
 
 impl<F: FnMut() -> bool> Termination for F {
@@ -63,6 +69,10 @@ impl<C: FnMut() -> f64> Termination for TimeLimit<C> {
     fn elapsed_seconds(&mut self) -> Option<f64> {
         Some((self.clock)())
     }
+
+    fn remaining_seconds(&mut self) -> Option<f64> {
+        Some((self.limit_seconds - (self.clock)()).max(0.0))
+    }
 }
 
 /// Stops when either part stops (e.g. a [`TimeLimit`] or a [`StopFlag`]).
@@ -78,6 +88,13 @@ impl<A: Termination, B: Termination> Termination for Either<A, B> {
         self.0
             .elapsed_seconds()
             .or_else(|| self.1.elapsed_seconds())
+    }
+
+    fn remaining_seconds(&mut self) -> Option<f64> {
+        match (self.0.remaining_seconds(), self.1.remaining_seconds()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -102,6 +119,8 @@ mod tests {
         assert!(!term.should_stop());
         assert_eq!(term.elapsed_seconds(), Some(2.0));
         assert!(term.should_stop());
+        assert_eq!(term.remaining_seconds(), Some(0.0));
+        assert_eq!(Never.remaining_seconds(), None);
         flag.store(true, Ordering::Relaxed);
         let mut f = StopFlag(&flag);
         assert!(f.should_stop());

@@ -62,3 +62,49 @@ fn tardy30a_reaches_the_proved_optimum() {
 fn tardy30b_reaches_the_proved_optimum() {
     assert_eq!(solve("tardy30b", 2, 0), 42.0);
 }
+
+/// The exact mode keeps to the caller's time limit: on a clock that has run out it stops
+/// at once and proves nothing, and the solver still answers with a checked plan. The clock
+/// here is a counter, so nothing depends on the machine's speed.
+#[test]
+fn the_exact_mode_stops_when_the_time_is_up() {
+    let p = problem("tardy30b");
+    let (model, _, decoded) = first_feasible(&p, None).expect("feasible");
+    let incumbent = decoded.score.weighted_tardiness;
+    assert!(schedule::plant::exact::exact_search_until(&model, incumbent, &mut || true).is_none());
+    // Stopped after its first few thousand nodes: tardy30b needs far more to finish.
+    let mut asked = 0;
+    let mut soon = || {
+        asked += 1;
+        asked > 2
+    };
+    assert!(schedule::plant::exact::exact_search_until(&model, incumbent, &mut soon).is_none());
+    assert_eq!(
+        asked, 3,
+        "asked once before and every few thousand nodes after"
+    );
+    // Through the solver, with a time limit on a clock that reads one second per question:
+    // the exact mode has half of the 4 s, so it stops, and the search answers.
+    let mut seconds = 0.0;
+    let mut limit = schedule::TimeLimit {
+        clock: move || {
+            seconds += 1.0;
+            seconds
+        },
+        limit_seconds: 4.0,
+    };
+    let options = PlantSolveOptions {
+        seed: 1,
+        threads: 1,
+        max_iterations: Some(1_000),
+        objective: None,
+    };
+    let s = solve_plant(&p, &options, &mut limit, &mut |_| {}).expect("solves");
+    let report = check(&p, &s.schedule);
+    assert!(report.feasible, "{:?}", report.violations);
+    assert!(
+        s.bound.weighted_tardiness < 42.0,
+        "nothing proved: {:?}",
+        s.bound
+    );
+}

@@ -59,7 +59,7 @@ pub fn solve_anytime(
         iterations: 0,
         objective: initial_score.total,
     }];
-    if let Some((_, best, bound)) = exact_first(&model, &genome, &decoded) {
+    if let Some((_, best, bound)) = exact_first(&model, &genome, &decoded, termination) {
         if best.score.total < initial_score.total {
             curve.push(AnytimePoint {
                 seconds: termination.elapsed_seconds(),
@@ -90,7 +90,7 @@ pub fn solve_anytime(
         }
     });
     // The exact mode of small problems may improve the plan (and proves the bound).
-    let (_, best, bound) = finish(&model, g, best);
+    let (_, best, bound) = finish(&model, g, best, termination);
     // Another thread (or the exact mode) may have found the final plan: it closes the curve.
     if curve.last().is_some_and(|l| best.score.total < l.objective) {
         curve.push(AnytimePoint {

@@ -7,14 +7,17 @@
 //!   chain of its predecessors at their shortest alternatives plus min lags; calendars,
 //!   downtime, pools, materials, max lags and setups are dropped (they only delay work);
 //! - **weighted tardiness**: each order's critical path against its due date, and for each
-//!   unit a *single-unit relaxation* over the operations that can run nowhere else:
-//!   preemption allowed, the shortest-remaining-time schedule gives the smallest possible
-//!   k-th completion time for every k, and the cheapest assignment of those completion times
-//!   to the operations (each order charged through one of its operations, plus its tail to
-//!   the order's end) bounds the orders' weighted tardiness; the best unit wins;
-//! - **makespan**: the longest chain, the load of each unit's own operations after their
-//!   earliest head, the average load over all units and the load of each pool at its largest
-//!   capacity;
+//!   *group of units* (see [`unit_groups`]) a relaxation over the operations that can run
+//!   nowhere outside the group: the group's `k` units become one machine `k` times as fast
+//!   with preemption allowed (whatever the units do in any interval, the fast machine does
+//!   in the same interval, so no operation finishes later there), its shortest-remaining-time
+//!   schedule gives the smallest possible j-th completion time for every j, and the cheapest
+//!   assignment of those completion times to the operations (each order charged through one
+//!   of its operations, plus its tail to the order's end) bounds the orders' weighted
+//!   tardiness; the best group wins (one unit alone is the classic single-machine bound);
+//! - **makespan**: the longest chain, the last completion of every group's fast machine
+//!   (the load of its operations after their heads), the average load over all units and
+//!   the load of each pool at its largest capacity;
 //! - **changeovers**: on a unit whose operations all carry a changeover key, the operations
 //!   that can run nowhere else show k distinct keys, so at least k − 1 changes between
 //!   distinct keys, each at least the cheapest change between any two keys that can meet on
@@ -29,7 +32,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::checker::check;
-use super::construct::{Model, Score};
+use super::construct::{INF, Model, Score};
 use super::exact::exact_tardiness;
 use super::problem::{PlantProblem, PlantSchedule, ProblemError};
 
@@ -72,8 +75,11 @@ pub fn plan_optimality(
     Ok(Optimality::new(kpis.objective, bound))
 }
 
-/// Above this many operations on one unit the single-unit assignment is skipped (cubic).
-const ASSIGNMENT_LIMIT: usize = 160;
+/// Above this many charged operations in one group its assignment (cubic) gives way to
+/// [`cheapest_per_position`].
+const ASSIGNMENT_LIMIT: usize = 320;
+/// The most assignment work (the sum of rows³ over the groups) one bound may take.
+const ASSIGNMENT_WORK: usize = 200_000_000;
 
 /// A lower bound on every term of the objective for `model` (see the module doc), from the
 /// relaxations alone.
@@ -145,7 +151,7 @@ pub(crate) fn bound_with_proved(m: &Model, proved: Option<f64>) -> Score {
     }
     let end_lb: Vec<i64> = (0..n).map(|i| head[i] + dur_of(i)).collect();
     let mut bound = Score {
-        makespan: makespan_bound(m, &head, &end_lb, &mindur),
+        makespan: makespan_bound(m, &head, &end_lb, &mindur, &dur_of),
         weighted_tardiness: tardiness_bound(m, &head, &tail, &end_lb, &dur_of),
         ..Score::default()
     };
@@ -184,7 +190,13 @@ fn own_ops(m: &Model) -> Vec<Vec<usize>> {
     own
 }
 
-fn makespan_bound(m: &Model, head: &[i64], end_lb: &[i64], mindur: &[i64]) -> i64 {
+fn makespan_bound(
+    m: &Model,
+    head: &[i64],
+    end_lb: &[i64],
+    mindur: &[i64],
+    dur_of: &dyn Fn(usize) -> i64,
+) -> i64 {
     let n = m.ops.len();
     if n == 0 {
         return 0;
@@ -196,9 +208,9 @@ fn makespan_bound(m: &Model, head: &[i64], end_lb: &[i64], mindur: &[i64]) -> i6
         let units = m.units.len() as i64;
         lb = lb.max(min_head + (work + units - 1) / units);
     }
-    for ops in own_ops(m) {
-        let jobs: Vec<(i64, i64)> = ops.iter().map(|&i| (head[i], mindur[i])).collect();
-        if let Some(&last) = srpt_completions(&jobs).last() {
+    for group in unit_groups(m) {
+        let jobs: Vec<(i64, i64)> = group.ops.iter().map(|&i| (head[i], dur_of(i))).collect();
+        if let Some(&last) = fast_machine_completions(&jobs, &group.capacity).last() {
             lb = lb.max(last);
         }
     }
@@ -247,37 +259,44 @@ fn tardiness_bound(
         .collect();
     let cp_total: f64 = cp.iter().sum();
     let mut best = cp_total;
-    for ops in own_ops(m) {
-        if ops.len() < 2 || ops.len() > ASSIGNMENT_LIMIT {
+    let mut work = 0usize;
+    for group in unit_groups(m) {
+        if group.ops.len() < 2 {
             continue;
         }
         // Each order is charged through its operation here with the latest possible end.
+        let key = |k: usize| end_lb[k] + tail[k];
         let mut charged: Vec<Option<usize>> = vec![None; m.orders.len()];
-        for &i in &ops {
+        for &i in &group.ops {
             let o = m.ops[i].order;
-            if m.orders[o].due.is_none() {
-                continue;
-            }
-            let key = |k: usize| end_lb[k] + tail[k];
-            if charged[o].is_none_or(|c| key(i) > key(c)) {
+            if m.orders[o].due.is_some() && charged[o].is_none_or(|c| key(i) > key(c)) {
                 charged[o] = Some(i);
             }
         }
-        let jobs: Vec<(i64, i64)> = ops.iter().map(|&i| (head[i], dur_of(i))).collect();
-        let times = srpt_completions(&jobs);
-        let cost: Vec<Vec<f64>> = ops
+        let rows: Vec<usize> = group
+            .ops
+            .iter()
+            .copied()
+            .filter(|&i| charged[m.ops[i].order] == Some(i))
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let jobs: Vec<(i64, i64)> = group.ops.iter().map(|&i| (head[i], dur_of(i))).collect();
+        // The charged operations hold distinct ranks among all the group's completions, and
+        // lateness never falls with a later end, so the earliest `rows.len()` ranks suffice.
+        let mut times = fast_machine_completions(&jobs, &group.capacity);
+        times.truncate(rows.len());
+        let cost: Vec<Vec<f64>> = rows
             .iter()
             .map(|&i| {
                 let o = m.ops[i].order;
-                if charged[o] != Some(i) {
-                    return vec![0.0; times.len()];
-                }
                 let order = &m.orders[o];
                 let due = order.due.unwrap_or(i64::MAX);
                 times
                     .iter()
                     .map(|&c| {
-                        let late = (c + tail[i] - due).max(0);
+                        let late = (c.max(end_lb[i]) + tail[i] - due).max(0);
                         (order.weight * late as f64).max(cp[o])
                     })
                     .collect()
@@ -287,7 +306,16 @@ fn tardiness_bound(
             .filter(|&o| charged[o].is_none())
             .map(|o| cp[o])
             .sum();
-        best = best.max(others + min_assignment(&cost));
+        // Smallest groups first; past a size or a budget of assignment work (cubic), the
+        // cheaper bound of the cheapest row per position, so that a plan's bound stays a
+        // fraction of a second on the largest problems.
+        work += rows.len().pow(3);
+        let assigned = if rows.len() <= ASSIGNMENT_LIMIT && work <= ASSIGNMENT_WORK {
+            min_assignment(&cost)
+        } else {
+            cheapest_per_position(&cost)
+        };
+        best = best.max(others + assigned);
     }
     best
 }
@@ -347,6 +375,188 @@ fn changeover_bound(m: &Model) -> (i64, f64) {
     (minutes, cost)
 }
 
+/// A set of units and the operations that can run on no unit outside it.
+struct UnitGroup {
+    /// How many of the group's units are available from each time on: `(from, units)`,
+    /// sorted, the first from [`INF`]'s negative.
+    capacity: Vec<(i64, i64)>,
+    ops: Vec<usize>,
+}
+
+/// Above this many units, groups are the units' eligible sets and their pairwise unions
+/// rather than every subset.
+const ALL_SUBSETS_UNITS: usize = 8;
+/// The most groups relaxed (each costs a sort and an assignment).
+const GROUP_LIMIT: usize = 256;
+
+/// The groups of units the bounds relax: every subset of the units when there are at most
+/// [`ALL_SUBSETS_UNITS`], else every single unit, every set of units some operation may
+/// choose among, and the union of every two such sets (up to [`GROUP_LIMIT`], smallest
+/// first). A group is kept only when some operation is confined to it; fixed operations
+/// count on their unit (they occupy it), as does every alternative of the others.
+fn unit_groups(m: &Model) -> Vec<UnitGroup> {
+    let units = m.units.len();
+    if units == 0 || units > 64 {
+        return Vec::new();
+    }
+    let eligible: Vec<u64> = m
+        .ops
+        .iter()
+        .map(|o| match o.fixed {
+            Some((u, _)) => 1u64 << u,
+            None => o.alts.iter().fold(0u64, |a, alt| a | (1u64 << alt.unit)),
+        })
+        .collect();
+    let mut masks: Vec<u64> = if units <= ALL_SUBSETS_UNITS {
+        (1..(1u64 << units)).collect()
+    } else {
+        let mut sets: Vec<u64> = eligible.iter().copied().filter(|&e| e != 0).collect();
+        sets.extend((0..units).map(|u| 1u64 << u));
+        sets.sort_unstable();
+        sets.dedup();
+        let mut all = sets.clone();
+        for (k, &a) in sets.iter().enumerate() {
+            for &b in &sets[k + 1..] {
+                all.push(a | b);
+            }
+        }
+        all.sort_unstable_by_key(|&g| (g.count_ones(), g));
+        all.dedup();
+        all
+    };
+    masks.retain(|&g| eligible.iter().any(|&e| e != 0 && e & !g == 0));
+    masks.sort_by_key(|&g| (g.count_ones(), g));
+    masks.truncate(GROUP_LIMIT);
+    // The wide groups the limit may have cut: every set of units that operations tie
+    // together (a stage of a flow line), and all units.
+    let mut component: Vec<usize> = (0..units).collect();
+    fn root(c: &mut [usize], u: usize) -> usize {
+        let mut r = u;
+        while c[r] != r {
+            r = c[r];
+        }
+        c[u] = r;
+        r
+    }
+    for &e in &eligible {
+        let mut first = None;
+        for u in (0..units).filter(|&u| e & (1u64 << u) != 0) {
+            let r = root(&mut component, u);
+            match first {
+                None => first = Some(r),
+                Some(f) => component[r] = f,
+            }
+        }
+    }
+    let mut wide: Vec<u64> = vec![0; units];
+    for u in 0..units {
+        let r = root(&mut component, u);
+        wide[r] |= 1u64 << u;
+    }
+    wide.push(if units == 64 {
+        u64::MAX
+    } else {
+        (1u64 << units) - 1
+    });
+    for g in wide {
+        if g != 0 && !masks.contains(&g) && eligible.iter().any(|&e| e != 0 && e & !g == 0) {
+            masks.push(g);
+        }
+    }
+    masks
+        .into_iter()
+        .map(|g| UnitGroup {
+            capacity: capacity_profile(m, g),
+            ops: (0..m.ops.len())
+                .filter(|&i| eligible[i] != 0 && eligible[i] & !g == 0)
+                .collect(),
+        })
+        .collect()
+}
+
+/// How many units of `group` (a bit set) are available from each time on: the sum of the
+/// units' availability, as `(from, units)` steps, the first from `-INF`.
+fn capacity_profile(m: &Model, group: u64) -> Vec<(i64, i64)> {
+    let mut edges: Vec<(i64, i64)> = Vec::new();
+    for (u, unit) in m.units.iter().enumerate() {
+        if group & (1u64 << u) == 0 {
+            continue;
+        }
+        for &(a, b) in &unit.avail {
+            edges.push((a.max(-INF), 1));
+            if b < INF {
+                edges.push((b, -1));
+            }
+        }
+    }
+    edges.sort_unstable();
+    let mut steps: Vec<(i64, i64)> = vec![(-INF, 0)];
+    for (t, delta) in edges {
+        let last = steps.last_mut().expect("a first step");
+        if last.0 == t {
+            last.1 += delta;
+        } else {
+            let units = last.1 + delta;
+            steps.push((t, units));
+        }
+    }
+    steps.dedup_by(|b, a| a.1 == b.1);
+    steps
+}
+
+/// Completion times, sorted, of jobs `(release, duration)` on one machine whose speed at
+/// each time is the number of units `capacity` says are available then, preemptive,
+/// shortest remaining time first: no schedule of the jobs on those units, each unit working
+/// only while available, has its j-th completion earlier, for any j. The speed is common to
+/// all jobs, so the schedule is the plain one in *work time* (the units' minutes available
+/// since the first release), mapped back; real ends are whole minutes, so they round up.
+/// A job the units never finish ends at [`INF`].
+fn fast_machine_completions(jobs: &[(i64, i64)], capacity: &[(i64, i64)]) -> Vec<i64> {
+    let Some(origin) = jobs.iter().map(|j| j.0).min() else {
+        return Vec::new();
+    };
+    // Work available between the origin and the start of each step (from the origin on).
+    let mut steps: Vec<(i64, i64, i128)> = Vec::new();
+    let mut work: i128 = 0;
+    for (k, &(from, units)) in capacity.iter().enumerate() {
+        let to = capacity.get(k + 1).map_or(INF, |s| s.0);
+        if to <= origin {
+            continue;
+        }
+        let from = from.max(origin);
+        steps.push((from, units, work));
+        work += i128::from(units) * i128::from(to - from);
+    }
+    let to_work = |t: i64| -> i128 {
+        let k = steps.partition_point(|s| s.0 <= t) - 1;
+        let (from, units, before) = steps[k];
+        before + i128::from(units) * i128::from(t - from)
+    };
+    let from_work = |w: i128| -> i64 {
+        if w <= 0 {
+            return origin;
+        }
+        // The last step that starts with less than `w` done: `w` is reached inside it (a
+        // step without units adds no work, so the one after it would start below `w` too).
+        let k = steps.partition_point(|s| s.2 < w) - 1;
+        let (from, units, before) = steps[k];
+        if units <= 0 {
+            return INF;
+        }
+        let units = i128::from(units);
+        let at = i128::from(from) + (w - before + units - 1) / units;
+        at.min(i128::from(INF)) as i64
+    };
+    let scaled: Vec<(i64, i64)> = jobs
+        .iter()
+        .map(|&(r, d)| (i64::try_from(to_work(r)).unwrap_or(INF), d))
+        .collect();
+    srpt_completions(&scaled)
+        .into_iter()
+        .map(|c| from_work(i128::from(c)))
+        .collect()
+}
+
 /// Completion times, sorted, of the preemptive shortest-remaining-time schedule of jobs
 /// `(release, duration)` on one machine: the smallest possible k-th completion for every k.
 fn srpt_completions(jobs: &[(i64, i64)]) -> Vec<i64> {
@@ -377,6 +587,16 @@ fn srpt_completions(jobs: &[(i64, i64)]) -> Vec<i64> {
         }
     }
     out
+}
+
+/// A lower bound on the cheapest perfect matching of rows to columns in `O(n²)`: every
+/// column is matched to some row, so it costs at least its cheapest row.
+fn cheapest_per_position(cost: &[Vec<f64>]) -> f64 {
+    let n = cost.len();
+    (0..n)
+        .map(|c| cost.iter().map(|row| row[c]).fold(f64::INFINITY, f64::min))
+        .sum::<f64>()
+        .max(0.0)
 }
 
 /// The smallest total cost of a perfect matching of rows to columns (Hungarian method with
@@ -452,6 +672,49 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_machine_works_only_while_units_are_available() {
+        // Two units always up: twice as fast, halves rounded up.
+        let both = [(-INF, 2)];
+        assert_eq!(
+            fast_machine_completions(&[(0, 10), (0, 10)], &both),
+            vec![5, 10]
+        );
+        assert_eq!(fast_machine_completions(&[(0, 3)], &both), vec![2]);
+        // One unit, up in [0, 10) and from 20 on: a 15-minute job ends at 25.
+        let shift = [(-INF, 0), (0, 1), (10, 0), (20, 1)];
+        assert_eq!(fast_machine_completions(&[(0, 15)], &shift), vec![25]);
+        // A job released during the break waits for the shift.
+        assert_eq!(fast_machine_completions(&[(12, 3)], &shift), vec![23]);
+        // Units that never come back never finish.
+        assert_eq!(
+            fast_machine_completions(&[(0, 15)], &[(-INF, 0), (0, 1), (10, 0)]),
+            vec![INF]
+        );
+    }
+
+    #[test]
+    fn a_groups_capacity_sums_its_units_availability() {
+        let mut m = Model::compile(&crate::plant::generate::generate(
+            crate::plant::generate::GenerateOptions {
+                operations: 10,
+                units: 3,
+                seed: 1,
+            },
+        ));
+        m.units.truncate(2);
+        m.units[0].avail = vec![(-INF, INF)];
+        m.units[1].avail = vec![(0, 10), (20, INF)];
+        assert_eq!(
+            capacity_profile(&m, 0b11),
+            vec![(-INF, 1), (0, 2), (10, 1), (20, 2)]
+        );
+        assert_eq!(
+            capacity_profile(&m, 0b10),
+            vec![(-INF, 0), (0, 1), (10, 0), (20, 1)]
+        );
+    }
+
+    #[test]
     fn assignment_finds_the_cheapest_matching() {
         let cost = vec![
             vec![4.0, 1.0, 3.0],
@@ -460,6 +723,8 @@ mod tests {
         ];
         // 1 + 2 + 2 = 5 (row 0 → col 1, row 1 → col 0, row 2 → col 2).
         assert_eq!(min_assignment(&cost), 5.0);
+        // The cheap bound: columns' cheapest rows, 2 + 0 + 2.
+        assert_eq!(cheapest_per_position(&cost), 4.0);
     }
 
     #[test]

@@ -23,12 +23,15 @@
 //! so it is deterministic; only a finished search proves anything.
 
 use super::construct::{Genome, INF, Model};
+use crate::termination::{Never, Termination};
 
 /// The largest problem (operations) the exact search is tried on.
 pub const EXACT_LIMIT: usize = 40;
 /// Nodes the exact search may visit before it gives up (a few seconds at most; `tardy30b`
 /// needs about 0.9 million from a poor incumbent).
 pub const NODE_BUDGET: u64 = 2_000_000;
+/// Nodes between two questions to the caller's [`Termination`] (a few milliseconds).
+pub const STOP_EVERY: u64 = 4_096;
 
 /// Whether the exact search applies to `m` (see the module doc).
 pub fn applies(m: &Model) -> bool {
@@ -76,10 +79,16 @@ pub struct Exact {
 
 /// [`exact_tardiness`] with the better schedule it found, if any.
 pub fn exact_search(m: &Model, incumbent: f64) -> Option<Exact> {
-    if !applies(m) {
+    exact_search_until(m, incumbent, &mut Never)
+}
+
+/// [`exact_search`] that also gives up (proving nothing) once `stop` says so, asked every
+/// [`STOP_EVERY`] nodes: the caller's time limit holds here as in the search.
+pub fn exact_search_until(m: &Model, incumbent: f64, stop: &mut dyn Termination) -> Option<Exact> {
+    if !applies(m) || stop.should_stop() {
         return None;
     }
-    let mut s = Search::new(m, incumbent);
+    let mut s = Search::new(m, incumbent, stop);
     s.dfs(i64::MIN, usize::MAX, 0.0);
     if s.out_of_budget {
         return None;
@@ -101,8 +110,9 @@ pub fn exact_search(m: &Model, incumbent: f64) -> Option<Exact> {
     })
 }
 
-struct Search<'m> {
+struct Search<'m, 't> {
     m: &'m Model,
+    stop: &'t mut dyn Termination,
     best: f64,
     /// The alternative and start of every operation in the best schedule found.
     found: Option<(Vec<usize>, Vec<i64>)>,
@@ -126,8 +136,8 @@ struct Search<'m> {
     scratch_end: Vec<i64>,
 }
 
-impl<'m> Search<'m> {
-    fn new(m: &'m Model, incumbent: f64) -> Search<'m> {
+impl<'m, 't> Search<'m, 't> {
+    fn new(m: &'m Model, incumbent: f64, stop: &'t mut dyn Termination) -> Search<'m, 't> {
         let n = m.ops.len();
         let mut open = vec![0usize; m.orders.len()];
         for o in &m.ops {
@@ -140,6 +150,7 @@ impl<'m> Search<'m> {
             .collect();
         Search {
             m,
+            stop,
             best: incumbent,
             found: None,
             alt: vec![0; n],
@@ -237,7 +248,7 @@ impl<'m> Search<'m> {
             return;
         }
         self.nodes += 1;
-        if self.nodes > NODE_BUDGET {
+        if self.nodes > NODE_BUDGET || (self.nodes % STOP_EVERY == 0 && self.stop.should_stop()) {
             self.out_of_budget = true;
             return;
         }

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use super::bound::{Optimality, bound_with_proved, gap_percent, lower_bound_with};
 use super::chain::chain_move;
 use super::construct::{DecodeError, Decoded, Genome, Model, Score, construct, decode};
-use super::exact::exact_search;
+use super::exact::exact_search_until;
 use super::problem::{Objective, PlantProblem, PlantSchedule, ProblemError};
 use crate::termination::Termination;
 use model::rng::Rng;
@@ -160,7 +160,7 @@ pub fn solve_plant(
 ) -> Result<PlantSolution, PlantSolveError> {
     let (model, genome, decoded) = first_feasible(problem, options.objective)?;
     let initial_score = decoded.score;
-    if let Some((_, d, bound)) = exact_first(&model, &genome, &decoded) {
+    if let Some((_, d, bound)) = exact_first(&model, &genome, &decoded, termination) {
         progress(&PlantProgress {
             best: d.score,
             iterations: 0,
@@ -175,7 +175,7 @@ pub fn solve_plant(
         ));
     }
     let (g, d, iterations) = improve(&model, genome, decoded, options, termination, progress);
-    let (_, d, bound) = finish(&model, g, d);
+    let (_, d, bound) = finish(&model, g, d, termination);
     Ok(PlantSolution::with_bound(
         d.to_schedule(&model),
         d.score,
@@ -185,15 +185,35 @@ pub fn solve_plant(
     ))
 }
 
+/// The share of the time left that the exact mode may take before the search starts.
+const EXACT_SHARE: f64 = 0.5;
+
 /// The exact mode of small problems, tried before any search: where [`super::exact`]
-/// applies and finishes within its node budget (a few seconds at most, whatever the time
-/// limit), its schedule is optimal and its optimum the bound; the search is then skipped.
+/// applies and finishes within its node budget (a few seconds at most) before `termination`
+/// stops it, its schedule is optimal and its optimum the bound; the search is then skipped.
 pub fn exact_first(
     model: &Model,
     genome: &Genome,
     decoded: &Decoded,
+    termination: &mut dyn Termination,
 ) -> Option<(Genome, Decoded, Score)> {
-    let exact = exact_search(model, decoded.score.weighted_tardiness)?;
+    // Where the caller's limit is a time, the exact mode takes at most half of what is left
+    // (it either finishes well within that or is unlikely to finish at all), and the search
+    // has the rest.
+    let exact = match (
+        termination.remaining_seconds(),
+        termination.elapsed_seconds(),
+    ) {
+        (Some(left), Some(now)) => {
+            let until = now + left * EXACT_SHARE;
+            let mut share = || {
+                termination.should_stop()
+                    || termination.elapsed_seconds().is_some_and(|t| t >= until)
+            };
+            exact_search_until(model, decoded.score.weighted_tardiness, &mut share)
+        }
+        _ => exact_search_until(model, decoded.score.weighted_tardiness, termination),
+    }?;
     let bound = bound_with_proved(model, Some(exact.tardiness));
     match exact.better {
         None => Some((genome.clone(), decoded.clone(), bound)),
@@ -204,11 +224,17 @@ pub fn exact_first(
     }
 }
 
-/// After the search: where [`super::exact`] applies and finishes, the
-/// optimum it proves is the bound, and the schedule it found replaces the search's when
-/// better. Elsewhere the relaxations' bound.
-pub fn finish(model: &Model, genome: Genome, decoded: Decoded) -> (Genome, Decoded, Score) {
-    let Some(exact) = exact_search(model, decoded.score.weighted_tardiness) else {
+/// After the search: where [`super::exact`] applies and finishes before `termination`
+/// stops it, the optimum it proves is the bound, and the schedule it found replaces the
+/// search's when better. Elsewhere the relaxations' bound.
+pub fn finish(
+    model: &Model,
+    genome: Genome,
+    decoded: Decoded,
+    termination: &mut dyn Termination,
+) -> (Genome, Decoded, Score) {
+    let Some(exact) = exact_search_until(model, decoded.score.weighted_tardiness, termination)
+    else {
         return (genome, decoded, lower_bound_with(model, None));
     };
     let bound = bound_with_proved(model, Some(exact.tardiness));
