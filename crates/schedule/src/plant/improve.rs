@@ -415,9 +415,14 @@ fn search(
         mutate(m, &mut cand, &cur.1, &order_groups, rng);
         let Ok(d) = decode(m, &cand) else { continue };
         let slot = (it as usize) % HISTORY;
-        // Ties of the objective (weighted tardiness has wide plateaus) go to the schedule
-        // that finishes the heavy orders earlier: it leaves room that a later move can use.
-        let better = if d.score.total == cur.1.score.total && m.weights.tardiness > 0.0 {
+        // Ties of the objective go to the schedule that finishes the heavy orders earlier
+        // where weighted tardiness is most of it (its wide plateaus hide what a later move
+        // could use); elsewhere ties are taken as they come, a free walk on the plateau
+        // (generated 100-operation plants, 100k iterations, seeds 1-10: median 17,146
+        // instead of 17,430 with the rule everywhere; tardy100a keeps the rule).
+        let tardiness_led = m.weights.tardiness * cur.1.score.weighted_tardiness
+            >= TARDINESS_LED * cur.1.score.total;
+        let better = if d.score.total == cur.1.score.total && tardiness_led {
             secondary(m, &d) <= secondary(m, &cur.1)
         } else {
             d.score.total <= cur.1.score.total
@@ -441,6 +446,10 @@ fn search(
     });
     (best.0, best.1, it)
 }
+
+/// The share of the objective weighted tardiness must hold for ties to be broken by
+/// [`secondary`].
+const TARDINESS_LED: f64 = 0.5;
 
 /// Weighted sum of the orders' completion times (orders with a due date).
 fn secondary(m: &Model, d: &Decoded) -> f64 {
