@@ -3,8 +3,9 @@
 //! [`read`] looks at the text (after a byte-order mark and white space): JSON that is an
 //! EPCIS document, query document, event or event array is EPCIS JSON-LD; JSON holding the
 //! plant's own events (`[{"type":"material_consumed",…}]` or `{"events":[…]}`) is model
-//! events; a JSON `SimpleEventQuery` is a query; XML whose root is `EPCISDocument` or
-//! `EPCISQueryDocument` is EPCIS XML, any other XML root is B2MML. Either the whole document
+//! events; a JSON `SimpleEventQuery` is a query; XML whose root is `EPCISDocument`,
+//! `EPCISQueryDocument` or one of the five event types (a single event) is EPCIS XML, any
+//! other XML root is B2MML. Either the whole document
 //! reads, or an [`ImportError`] names the event and field at fault (or the bound of
 //! [`crate::limits`] it went past, and where).
 
@@ -68,7 +69,7 @@ pub fn read(text: &str, default_time: Timestamp) -> Result<Imported, ImportError
         let is_epcis = {
             // The root element's local name decides.
             let doc = crate::xml::parse(body)?;
-            matches!(doc.root.local(), "EPCISDocument" | "EPCISQueryDocument")
+            epcis::xml::is_epcis_root(doc.root.local())
         };
         return if is_epcis {
             epcis::xml::parse(body).map(Imported::Epcis)

@@ -248,7 +248,9 @@ impl<'m, 't> Search<'m, 't> {
             return;
         }
         self.nodes += 1;
-        if self.nodes > NODE_BUDGET || (self.nodes % STOP_EVERY == 0 && self.stop.should_stop()) {
+        if self.nodes > NODE_BUDGET
+            || (self.nodes.is_multiple_of(STOP_EVERY) && self.stop.should_stop())
+        {
             self.out_of_budget = true;
             return;
         }

@@ -1,8 +1,10 @@
 //! The EPCIS 2.0 XML binding: read an `epcis:EPCISDocument` or `epcisq:EPCISQueryDocument`,
 //! write an `epcis:EPCISDocument`.
 //!
-//! Standard fields are unprefixed elements; prefixed elements are extensions and keep their
-//! qualified name, as in JSON-LD. EPCIS 1.x `extension` / `baseExtension` wrappers are read
+//! Standard fields are elements without a prefix or with one bound to an EPCIS namespace
+//! (some producers qualify every element: `<epcis:eventTime>`); elements with any other
+//! prefix are extensions and keep their qualified name, as in JSON-LD. A single event
+//! without a document around it reads as a document of that event. EPCIS 1.x `extension` / `baseExtension` wrappers are read
 //! through. Sensor elements are read into the JSON-LD shape (attributes become fields; the
 //! numeric and boolean report fields become numbers and booleans).
 
@@ -22,27 +24,72 @@ use crate::xml::{Element, escape, parse as parse_xml};
 /// The EPCIS 2.0 XML namespace.
 pub const NAMESPACE: &str = "urn:epcglobal:epcis:xsd:2";
 
-/// Reads an XML document.
+/// Whether `uri` is one of EPCIS's own namespaces (capture, query or master data, 1.x or
+/// 2.0): an element in one of them is a standard element, whatever prefix it carries. The
+/// CBV's namespaces (`urn:epcglobal:cbv:…`) are not: their elements are extension fields.
+fn is_epcis_namespace(uri: &str) -> bool {
+    uri.starts_with("urn:epcglobal:epcis:")
+        || uri.starts_with("urn:epcglobal:epcis-query:")
+        || uri.starts_with("urn:epcglobal:epcis-masterdata:")
+}
+
+/// Drops the prefix of every element bound to an EPCIS namespace (`<epcis:eventTime>` is
+/// `eventTime`), so the standard fields read alike however a producer qualified them.
+fn unprefix_standard(element: &mut Element, epcis_prefixes: &BTreeSet<String>) {
+    if let Some((prefix, local)) = element.name.split_once(':')
+        && epcis_prefixes.contains(prefix)
+    {
+        element.name = local.to_owned();
+    }
+    for child in &mut element.children {
+        unprefix_standard(child, epcis_prefixes);
+    }
+}
+
+/// Whether an XML root is EPCIS: a document, a query document, or one event on its own.
+pub fn is_epcis_root(local_name: &str) -> bool {
+    matches!(local_name, "EPCISDocument" | "EPCISQueryDocument")
+        || EventType::from_name(local_name).is_some()
+}
+
+/// Reads an XML document: an `EPCISDocument`, an `EPCISQueryDocument`, or a single event
+/// (`<ObjectEvent>…</ObjectEvent>`, read as a document of that one event).
 pub fn parse(text: &str) -> Result<EpcisDocument, ImportError> {
-    let doc = parse_xml(text)?;
+    let mut doc = parse_xml(text)?;
+    let epcis_prefixes: BTreeSet<String> = doc
+        .namespaces
+        .iter()
+        .filter(|(prefix, uri)| !prefix.is_empty() && is_epcis_namespace(uri))
+        .map(|(prefix, _)| prefix.clone())
+        .collect();
+    unprefix_standard(&mut doc.root, &epcis_prefixes);
     let root = &doc.root;
-    let body = root
-        .child("EPCISBody")
-        .ok_or_else(|| ImportError::document("EPCISBody", "missing"))?;
-    let list = match root.local() {
-        "EPCISDocument" => body.child("EventList"),
-        "EPCISQueryDocument" => body
-            .child("QueryResults")
-            .and_then(|q| q.child("resultsBody"))
-            .and_then(|r| r.child("EventList")),
-        other => {
-            return Err(ImportError::document(
-                other,
-                "unknown root element (expected EPCISDocument or EPCISQueryDocument)",
-            ));
+    let single = EventType::from_name(root.local()).is_some();
+    let list = if single {
+        None
+    } else {
+        let body = root
+            .child("EPCISBody")
+            .ok_or_else(|| ImportError::document("EPCISBody", "missing"))?;
+        match root.local() {
+            "EPCISDocument" => body.child("EventList"),
+            "EPCISQueryDocument" => body
+                .child("QueryResults")
+                .and_then(|q| q.child("resultsBody"))
+                .and_then(|r| r.child("EventList")),
+            other => {
+                return Err(ImportError::document(
+                    other,
+                    "unknown root element (expected EPCISDocument, EPCISQueryDocument or one \
+                     of the five EPCIS 2.0 event types)",
+                ));
+            }
         }
     };
     let mut events = Vec::new();
+    if single {
+        events.push(parse_event(0, root)?);
+    }
     if let Some(list) = list {
         let mut elements: Vec<&Element> = Vec::new();
         for child in &list.children {
