@@ -435,3 +435,103 @@ async fn a_capture_names_no_location_that_answers_404() {
     let summary: Value = response.json().await.unwrap();
     assert_eq!(summary["inserted"], 1, "{summary}");
 }
+
+/// An error declaration captured after the event it retracts (the same eventID, with
+/// `errorDeclaration`): the event's links drop out of traces and recalls, which name the
+/// retraction; an item only that event named is not found, and the answer says why.
+#[tokio::test]
+async fn a_retracted_event_drops_out_and_the_answers_say_so() {
+    let app = TestApp::start().await;
+    let serial = "urn:epc:id:sgtin:4012345.011111.800";
+    let case = "https://id.gs1.org/00/040123450000008002";
+    let pallet = "https://id.gs1.org/00/040123450000008019";
+    for (event, minute, parent, child) in [
+        ("retract-1", 0, case, serial),
+        ("retract-2", 10, pallet, case),
+    ] {
+        let (status, _, body) = app
+            .post_body(
+                "/epcis/capture",
+                "application/ld+json",
+                packing_document(event, minute, parent, &[child], "ADD"),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let serial_path = format!("/v1/trace/forward/{}", serial.replace(':', "%3A"));
+    let (status, _, report, _) = app.get_with_headers(&serial_path).await;
+    assert_eq!(status, 200, "{report}");
+    assert!(reached(&report).iter().any(|id| id == pallet), "{report}");
+    assert_eq!(report["retracted"], serde_json::json!([]));
+    let serial_id = reached(&report)[0].clone();
+
+    // The packing of the serial into the case did not happen: the same event, declared in
+    // error, in a later capture.
+    let mut declaration: Value =
+        serde_json::from_str(&packing_document("retract-1", 0, case, &[serial], "ADD")).unwrap();
+    declaration["epcisBody"]["eventList"][0]["errorDeclaration"] = serde_json::json!({
+        "declarationTime": "2026-03-02T08:00:00Z", "reason": "did_not_occur",
+    });
+    let (status, _, body) = app
+        .post_body(
+            "/epcis/capture",
+            "application/ld+json",
+            declaration.to_string(),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["inserted"], 1, "{body}");
+
+    // The serial was only in that event: not found, and the answer names the retraction.
+    let (status, _, problem, _) = app.get_with_headers(&serial_path).await;
+    assert_eq!(status, 404, "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("retracted")
+            && detail.contains("retract-1")
+            && detail.contains("did_not_occur"),
+        "{problem}"
+    );
+    // The case is still on the pallet; its trace shows the retraction that named it.
+    let case_path = format!(
+        "/v1/trace/forward/{}",
+        case.replace(':', "%3A").replace('/', "%2F")
+    );
+    let (status, _, report, _) = app.get_with_headers(&case_path).await;
+    assert_eq!(status, 200, "{report}");
+    assert!(reached(&report).iter().any(|id| id == pallet), "{report}");
+    assert!(
+        !reached(&report).iter().any(|id| id.contains("011111")),
+        "{report}"
+    );
+    let retracted = report["retracted"].as_array().expect("a list");
+    assert_eq!(retracted.len(), 1, "{report}");
+    assert_eq!(retracted[0]["event_id"], "retract-1");
+    assert_eq!(retracted[0]["reason"], "did_not_occur");
+    assert!(
+        retracted[0]["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|id| id == case),
+        "{report}"
+    );
+    // A recall from the case reaches the pallet, not the serial, and names the retraction.
+    let (status, _, recall, _) = app
+        .get_with_headers(&format!(
+            "/v1/trace/recall/{}",
+            case.replace(':', "%3A").replace('/', "%2F")
+        ))
+        .await;
+    assert_eq!(status, 200, "{recall}");
+    assert!(recall.to_string().contains(pallet), "{recall}");
+    let affected: Vec<&Value> = ["orders", "lots", "serials", "pallets", "other"]
+        .iter()
+        .flat_map(|list| recall[*list].as_array().unwrap())
+        .collect();
+    assert!(
+        affected.iter().all(|item| item["id"] != serial_id.as_str()),
+        "{recall}"
+    );
+    assert_eq!(recall["retracted"][0]["event_id"], "retract-1", "{recall}");
+}

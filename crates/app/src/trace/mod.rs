@@ -76,9 +76,9 @@ pub async fn trace_item(
     request: &TraceRequest,
 ) -> Result<ScopedTrace, AppError> {
     let reach = crate::scope::Reach::of(app, who).await?;
-    let index = app.trace_index.get(&app.store).await?;
+    let (index, retractions) = app.trace_index.get_with_retractions(&app.store).await?;
     let report: TraceReport = trace::trace(&index, id, direction, request)
-        .map_err(|e| AppError::NotFound(e.to_string()))?;
+        .map_err(|e| not_found(&reach, &retractions, id, e.to_string()))?;
     let start_hidden = report
         .nodes
         .first()
@@ -88,7 +88,48 @@ pub async fn trace_item(
             "`{id}` is not in the genealogy"
         )));
     }
-    Ok(redact::trace_report(&reach, report))
+    let mut scoped = redact::trace_report(&reach, report);
+    scoped.retracted = redact::retractions_for(
+        &reach,
+        &retractions,
+        scoped.report.nodes.iter().map(|n| &*n.id),
+    );
+    Ok(scoped)
+}
+
+/// Not found: `message`, and where error declarations retracted every event that named
+/// `id` (and the reader may see it), which ones, so that a link that vanished says why.
+fn not_found(
+    reach: &crate::scope::Reach,
+    retractions: &[trace::epcis::Retraction],
+    id: &str,
+    message: String,
+) -> AppError {
+    let canonical = trace::Id::parse(id).map_or_else(|_| id.to_owned(), |parsed| parsed.id);
+    let retracted = redact::retractions_for(reach, retractions, [canonical.as_str()]);
+    if retracted.is_empty() {
+        return AppError::NotFound(message);
+    }
+    let which: Vec<String> = retracted
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} of {} (declared {}{})",
+                r.event_type,
+                r.event_id,
+                r.event_time,
+                r.declared_at,
+                r.reason
+                    .as_deref()
+                    .map(|why| format!(", {why}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    AppError::NotFound(format!(
+        "{message}: every event that named it was retracted by an error declaration: {}",
+        which.join("; ")
+    ))
 }
 
 /// A recall simulation from a suspect item, or from a unit and a time window, with the
@@ -109,9 +150,14 @@ pub async fn recall(
             )));
         }
     }
-    let index = app.trace_index.get(&app.store).await?;
+    let (index, retractions) = app.trace_index.get_with_retractions(&app.store).await?;
     let report = trace::recall(&index, request).map_err(|e| match e {
-        RecallError::NotFound(e) => AppError::NotFound(e.to_string()),
+        RecallError::NotFound(e) => not_found(
+            &reach,
+            &retractions,
+            request.id.as_deref().unwrap_or_default(),
+            e.to_string(),
+        ),
         other => AppError::BadRequest(other.to_string()),
     })?;
     let hidden_seed = report.seeds.iter().find(|seed| {
@@ -123,7 +169,27 @@ pub async fn recall(
             request.id.as_deref().unwrap_or(seed)
         )));
     }
-    Ok(redact::recall_report(&reach, report))
+    let mut scoped = redact::recall_report(&reach, report);
+    let report = &scoped.report;
+    let shown: Vec<&str> = report
+        .seeds
+        .iter()
+        .map(String::as_str)
+        .chain(
+            [
+                &report.orders,
+                &report.lots,
+                &report.serials,
+                &report.pallets,
+                &report.other,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|item| item.id.as_str()),
+        )
+        .collect();
+    scoped.retracted = redact::retractions_for(&reach, &retractions, shown);
+    Ok(scoped)
 }
 
 /// Reconciliation: consumption without a producer, mass balance per batch, orphan serials,

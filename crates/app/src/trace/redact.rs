@@ -21,10 +21,11 @@ use std::collections::HashMap;
 
 use schemars::JsonSchema;
 use serde::Serialize;
+use trace::epcis::Retraction;
 use trace::query::{Name, TraceStep, TraceTree};
 use trace::recall::{RecallItem, RecallReport};
 use trace::reconcile::BalanceStatus;
-use trace::{IdKind, ReconcileReport, TraceReport};
+use trace::{Id, IdKind, ReconcileReport, TraceReport};
 
 use crate::scope::Reach;
 use quality::enforce::ItemKind;
@@ -65,6 +66,9 @@ pub struct ScopedTrace {
     pub report: TraceReport,
     /// Nodes outside the reader's scope, shown as `redacted:N` nodes.
     pub redacted: usize,
+    /// Events that named what the trace shows and were retracted by an error declaration:
+    /// their links are not in it.
+    pub retracted: Vec<Retraction>,
 }
 
 /// `report` with the nodes `reach` does not read redacted (see the module docs).
@@ -80,6 +84,7 @@ pub fn trace_report(reach: &Reach, mut report: TraceReport) -> ScopedTrace {
         return ScopedTrace {
             report,
             redacted: 0,
+            retracted: Vec::new(),
         };
     }
     for step in &mut report.nodes {
@@ -89,6 +94,7 @@ pub fn trace_report(reach: &Reach, mut report: TraceReport) -> ScopedTrace {
     ScopedTrace {
         report,
         redacted: aliases.len(),
+        retracted: Vec::new(),
     }
 }
 
@@ -155,6 +161,9 @@ pub struct ScopedRecall {
     /// Affected items outside the reader's scope, left out of the lists (the totals count
     /// them).
     pub redacted: RecallRedactions,
+    /// Events that named the seeds or affected items and were retracted by an error
+    /// declaration: the recall does not follow their links.
+    pub retracted: Vec<Retraction>,
 }
 
 /// `report` without the items `reach` does not read, counted (see the module docs).
@@ -171,7 +180,31 @@ pub fn recall_report(reach: &Reach, mut report: RecallReport) -> ScopedRecall {
         pallets: keep(&mut report.pallets),
         other: keep(&mut report.other),
     };
-    ScopedRecall { report, redacted }
+    ScopedRecall {
+        report,
+        redacted,
+        retracted: Vec::new(),
+    }
+}
+
+/// The retractions of `all` that named any of `ids` (canonical ids a report shows), each
+/// with only the ids `reach` reads; one that named nothing the reader reads is left out.
+pub fn retractions_for<'i>(
+    reach: &Reach,
+    all: &[Retraction],
+    ids: impl IntoIterator<Item = &'i str>,
+) -> Vec<Retraction> {
+    let readable = |id: &str| {
+        let kind = Id::parse(id).map_or(IdKind::Other, |parsed| parsed.kind);
+        reads_node(reach, kind, id)
+    };
+    trace::epcis::retraction::touching(all, ids)
+        .into_iter()
+        .filter_map(|r| {
+            let ids: Vec<String> = r.ids.iter().filter(|id| readable(id)).cloned().collect();
+            (!ids.is_empty()).then(|| Retraction { ids, ..r.clone() })
+        })
+        .collect()
 }
 
 /// A reconciliation within the reader's scope.

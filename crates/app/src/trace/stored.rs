@@ -17,6 +17,7 @@ use model::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use store::{Actor, Store, StoreError, TraceDocument, TraceEventRow, TraceImportOutcome};
+use trace::epcis::Retraction;
 use trace::import::Imported;
 use trace::{Expectation, Id, IdKind};
 
@@ -204,26 +205,43 @@ pub async fn stored_epcis(
 /// events and imported B2MML genealogy. The EPCIS bodies are read in one pass and lowered
 /// straight from their text ([`trace::persist::assemble_stored`]).
 pub async fn load_index(store: &Store) -> Result<trace::Index, AppError> {
+    Ok(load_genealogy(store).await?.0)
+}
+
+/// [`load_index`] and the retractions the stored error declarations make.
+async fn load_genealogy(store: &Store) -> Result<(trace::Index, Vec<Retraction>), AppError> {
     let material = store.material_events().await?;
     let catalog = store.plant().await;
     let bodies = store.trace_event_bodies().await?;
     let genealogy = store.trace_genealogy().await?;
     let bodies: Vec<&str> = bodies.iter().collect();
-    trace::persist::assemble_stored(
+    let index = trace::persist::assemble_stored(
         &material,
         catalog.as_deref(),
         &bodies,
         genealogy.iter().map(String::as_str),
     )
-    .map_err(AppError::Corrupt)
+    .map_err(AppError::Corrupt)?;
+    // Only a declaration's body names the field (an absent one is not written).
+    let declarations = trace::persist::decode_events(
+        bodies
+            .iter()
+            .copied()
+            .filter(|b| b.contains("\"error_declaration\":")),
+    )
+    .map_err(AppError::Corrupt)?;
+    Ok((index, trace::epcis::retractions(&declarations)))
 }
 
-/// The genealogy index of the store's current version (see the module docs).
+/// The genealogy index of the store's current version (see the module docs), with the
+/// retractions of its error declarations.
 #[derive(Default)]
 pub struct IndexCache {
-    /// The audit sequence number the index was built at, and the index.
-    current: tokio::sync::Mutex<Option<(i64, Arc<trace::Index>)>>,
+    current: tokio::sync::Mutex<Option<Built>>,
 }
+
+/// The audit sequence number the index was built at, the index and the retractions.
+type Built = (i64, Arc<trace::Index>, Arc<Vec<Retraction>>);
 
 impl std::fmt::Debug for IndexCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -235,19 +253,28 @@ impl IndexCache {
     /// The index over everything stored, built again only if the store changed since the
     /// last call. One caller builds while the others wait for it.
     pub async fn get(&self, store: &Store) -> Result<Arc<trace::Index>, AppError> {
+        Ok(self.get_with_retractions(store).await?.0)
+    }
+
+    /// [`IndexCache::get`] and the retractions of the stored error declarations.
+    pub async fn get_with_retractions(
+        &self,
+        store: &Store,
+    ) -> Result<(Arc<trace::Index>, Arc<Vec<Retraction>>), AppError> {
         let mut current = self.current.lock().await;
-        let known = current.as_ref().map_or(0, |(version, _)| *version);
+        let known = current.as_ref().map_or(0, |(version, _, _)| *version);
         // The version is read before the data: a write landing while the index is built
         // makes the next call build again, never hides that write.
         let version = audit_head(store, known).await?;
-        if let Some((v, index)) = current.as_ref()
+        if let Some((v, index, retractions)) = current.as_ref()
             && *v == version
         {
-            return Ok(Arc::clone(index));
+            return Ok((Arc::clone(index), Arc::clone(retractions)));
         }
-        let index = Arc::new(load_index(store).await?);
-        *current = Some((version, Arc::clone(&index)));
-        Ok(index)
+        let (index, retractions) = load_genealogy(store).await?;
+        let (index, retractions) = (Arc::new(index), Arc::new(retractions));
+        *current = Some((version, Arc::clone(&index), Arc::clone(&retractions)));
+        Ok((index, retractions))
     }
 }
 

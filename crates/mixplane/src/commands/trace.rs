@@ -178,9 +178,10 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
                 from: time("from", from.as_ref())?,
                 to: time("to", to.as_ref())?,
             };
-            let report = runtime
-                .block_on(app::trace::recall(&app, &super::cli_principal(), &request))?
-                .report;
+            let scoped =
+                runtime.block_on(app::trace::recall(&app, &super::cli_principal(), &request))?;
+            let retracted = scoped.retracted;
+            let report = scoped.report;
             if csv {
                 print!("{}", report.to_csv());
             } else if epcis {
@@ -219,6 +220,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
                         q.join(", ")
                     );
                 }
+                print_retracted(&retracted);
             }
         }
         TraceCommand::Reconcile { .. } => {
@@ -340,15 +342,14 @@ fn show_trace(
         from: time("from", filter.from.as_ref())?,
         to: time("to", filter.to.as_ref())?,
     };
-    let report = runtime
-        .block_on(app::trace::trace_item(
-            app,
-            &super::cli_principal(),
-            id,
-            direction,
-            &request,
-        ))?
-        .report;
+    let scoped = runtime.block_on(app::trace::trace_item(
+        app,
+        &super::cli_principal(),
+        id,
+        direction,
+        &request,
+    ))?;
+    let report = scoped.report;
     if json {
         print_json(&report)?;
     } else {
@@ -384,6 +385,26 @@ fn show_trace(
         }
         show(&report.tree, 0);
         println!("{} node(s) reached", report.nodes.len());
+        print_retracted(&scoped.retracted);
     }
     Ok(())
+}
+
+/// The events error declarations retracted that named what a trace or recall shows: their
+/// links are left out, and the reader should know.
+fn print_retracted(retracted: &[trace::epcis::Retraction]) {
+    for r in retracted {
+        println!(
+            "retracted: {} {} of {} (declared {}{}), its links left out; it named {}",
+            r.event_type,
+            r.event_id,
+            r.event_time,
+            r.declared_at,
+            r.reason
+                .as_deref()
+                .map(|why| format!(", {why}"))
+                .unwrap_or_default(),
+            r.ids.join(", ")
+        );
+    }
 }

@@ -74,7 +74,10 @@ pub(crate) use json_object;
 pub mod fast;
 pub mod json;
 pub mod query;
+pub mod retraction;
 pub mod xml;
+
+pub use retraction::{Retraction, retractions};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
