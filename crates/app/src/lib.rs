@@ -64,6 +64,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// The runtime status of the service's connectors (empty when none run).
     pub connectors: Arc<connectors::Registry>,
+    /// How strictly EPCIS documents are taken (strict unless configured lenient).
+    pub epcis_validation: trace::EpcisValidation,
 }
 
 impl App {
@@ -75,7 +77,14 @@ impl App {
             trace_index: Arc::default(),
             clock: Arc::new(SystemClock),
             connectors: Arc::default(),
+            epcis_validation: trace::EpcisValidation::default(),
         }
+    }
+
+    /// The same use-cases taking EPCIS documents as `validation` says.
+    pub fn with_epcis_validation(mut self, validation: trace::EpcisValidation) -> App {
+        self.epcis_validation = validation;
+        self
     }
 
     /// The same use-cases with these governance settings (policy, sinks).

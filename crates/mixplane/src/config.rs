@@ -28,6 +28,21 @@ pub struct FileConfig {
     /// Where approved changes go (`[governance]`): see [`GovernanceSection`].
     #[serde(default)]
     pub governance: GovernanceSection,
+    /// Genealogy documents (`[trace]`): see [`TraceSection`].
+    #[serde(default)]
+    pub trace: TraceSection,
+}
+
+/// `[trace]`: how strictly EPCIS documents are taken at capture and import.
+///
+/// ```toml
+/// [trace]
+/// epcis = "lenient"    # strict (default): refuse what a conformant capture interface refuses
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSection {
+    pub epcis: Option<app::trace::EpcisValidation>,
 }
 
 /// `[governance]`: the default sink, and the external MES of the `mes` sink.
@@ -120,6 +135,8 @@ pub struct Settings {
     pub default_sink: app::SinkKind,
     /// The `mes` sink's MES, from `[governance.mes]`, secrets resolved.
     pub mes: Option<connect::odata::MesSinkConfig>,
+    /// How strictly EPCIS documents are taken, from `[trace] epcis` (strict otherwise).
+    pub epcis_validation: app::trace::EpcisValidation,
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./mixplane-data";
@@ -212,6 +229,7 @@ pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Res
         connectors,
         default_sink,
         mes,
+        epcis_validation: config.trace.epcis.unwrap_or_default(),
     })
 }
 

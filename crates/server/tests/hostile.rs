@@ -646,7 +646,8 @@ fn epcis_nested(depth: usize) -> String {
         serde_json::from_str(&std::fs::read_to_string(sample).unwrap()).unwrap();
     let deep: Value =
         serde_json::from_str(&format!("{}1{}", "[".repeat(depth), "]".repeat(depth))).unwrap();
-    document["epcisBody"]["eventList"][0]["ilmd"] = json!({ "deep": deep });
+    // An ILMD field is an extension: in the namespace the sample's context declares.
+    document["epcisBody"]["eventList"][0]["ilmd"] = json!({ "example:deep": deep });
     document.to_string()
 }
 

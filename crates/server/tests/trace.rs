@@ -412,7 +412,7 @@ async fn the_index_cache_rebuilds_only_after_a_write() {
 #[tokio::test]
 async fn a_capture_names_no_location_that_answers_404() {
     let app = TestApp::start().await;
-    let document = r#"{"type":"EPCISDocument","epcisBody":{"eventList":[
+    let document = r#"{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","epcisBody":{"eventList":[
         {"type":"ObjectEvent","eventID":"where-1","action":"ADD","eventTime":"2020-01-01T00:00:00Z","epcList":["urn:epc:id:sgtin:0614141.107346.9"]}]}}"#;
     let response = app
         .client
@@ -534,4 +534,57 @@ async fn a_retracted_event_drops_out_and_the_answers_say_so() {
         "{recall}"
     );
     assert_eq!(recall["retracted"][0]["event_id"], "retract-1", "{recall}");
+}
+
+/// A document a conformant EPCIS 2.0 capture interface refuses is refused whole, at capture
+/// and at import, with the rule named; nothing of it is stored. The lenient mode takes it.
+#[tokio::test]
+async fn a_document_that_breaks_a_capture_rule_is_refused_whole_with_the_rule_named() {
+    let app = TestApp::start().await;
+    let good: Value = serde_json::from_str(&packing_document(
+        "rule-1",
+        0,
+        "https://id.gs1.org/00/040123450000009009",
+        &["urn:epc:id:sgtin:4012345.011111.900"],
+        "ADD",
+    ))
+    .unwrap();
+    let mut no_context = good.clone();
+    no_context.as_object_mut().unwrap().remove("@context");
+    let mut not_cbv = good.clone();
+    not_cbv["epcisBody"]["eventList"][0]["bizStep"] = Value::from("sorting");
+    let mut bare_ilmd = good.clone();
+    bare_ilmd["epcisBody"]["eventList"][0]["ilmd"] = serde_json::json!({"lotNumber": "L1"});
+    for (document, rule, field) in [
+        (&no_context, "context-required", "@context"),
+        (&not_cbv, "cbv-bizstep", "bizStep"),
+        (&bare_ilmd, "ilmd-namespace", "ilmd.lotNumber"),
+    ] {
+        for path in ["/epcis/capture", "/v1/trace/import?name=rules"] {
+            let (status, _, problem) = app
+                .post_body(path, "application/ld+json", document.to_string())
+                .await;
+            assert_eq!(status, 422, "{path}: {problem}");
+            let detail = problem["detail"].as_str().unwrap_or_default();
+            assert!(
+                detail.contains(rule) && detail.contains(field),
+                "{path}: {detail}"
+            );
+        }
+    }
+    let (_, _, stored, _) = app.get_with_headers("/epcis/events?perPage=1000").await;
+    assert!(events_of(&stored).is_empty(), "{stored}");
+    // The conformant one is taken; the lenient mode takes the others too.
+    let (status, _, body) = app
+        .post_body("/epcis/capture", "application/ld+json", good.to_string())
+        .await;
+    assert_eq!(status, 202, "{body}");
+    for document in [&no_context, &not_cbv, &bare_ilmd] {
+        let text = document.to_string();
+        let imported = trace::import::read(&text, model::Timestamp(0)).unwrap();
+        assert!(
+            app::trace::conform(app::trace::EpcisValidation::Strict, &text, &imported).is_err()
+        );
+        app::trace::conform(app::trace::EpcisValidation::Lenient, &text, &imported).unwrap();
+    }
 }

@@ -12,6 +12,7 @@ mod stored;
 
 use govern::Principal;
 use model::Timestamp;
+use serde::{Deserialize, Serialize};
 use trace::epcis::EpcisEvent;
 use trace::epcis::query::EventQuery;
 use trace::import::Imported;
@@ -21,7 +22,7 @@ use trace::{Direction, TraceReport, TraceRequest};
 pub use self::redact::{ScopedRecall, ScopedReconcile, ScopedTrace};
 pub use self::stored::{
     ImportSummary, IndexCache, ReadDocument, expectations, import_read, import_text, load_index,
-    read_document, ready, store_document, stored_epcis,
+    read_document, read_document_held, ready, store_document, stored_epcis,
 };
 use crate::{App, AppError};
 
@@ -43,7 +44,42 @@ fn site_wide_for(who: &Principal, doing: &str) -> Result<(), AppError> {
     }
 }
 
-/// Imports one document as `who`, all or nothing.
+/// How strictly EPCIS documents are taken at the door (capture and import).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EpcisValidation {
+    /// Refused whole when they break a rule of a conformant capture interface
+    /// ([`trace::epcis::conformance`]), with the rule named.
+    #[default]
+    Strict,
+    /// Taken whenever the reader can read them (documents from systems that predate the
+    /// standard's rules).
+    Lenient,
+}
+
+/// Under [`EpcisValidation::Strict`], refuses an EPCIS document `text` (read as `imported`)
+/// that breaks a rule of a conformant capture interface; other formats pass.
+pub fn conform(
+    validation: EpcisValidation,
+    text: &str,
+    imported: &Imported,
+) -> Result<(), AppError> {
+    if validation == EpcisValidation::Lenient || !matches!(imported, Imported::Epcis(_)) {
+        return Ok(());
+    }
+    let body = text.trim_start_matches('\u{feff}').trim_start();
+    let checked = if body.starts_with('<') {
+        let tree = trace::epcis::xml::standard_tree(body)?;
+        trace::epcis::conformance::check_xml(&tree.root)
+    } else {
+        let value = trace::limits::parse_json(body, "not valid JSON")?;
+        trace::epcis::conformance::check_json(&value)
+    };
+    checked.map_err(|v| AppError::Invalid(format!("{v}; nothing stored")))
+}
+
+/// Imports one document as `who`, all or nothing; an EPCIS document is held to the
+/// service's [`EpcisValidation`].
 pub async fn import(
     app: &App,
     who: &Principal,
@@ -51,10 +87,13 @@ pub async fn import(
     text: &str,
 ) -> Result<ImportSummary, AppError> {
     site_wide(who)?;
-    import_text(&app.store, name, text, &store::actor_of(who), app.now()).await
+    let imported = trace::import::read(text, app.now())?;
+    conform(app.epcis_validation, text, &imported)?;
+    import_read(&app.store, name, text, imported, &store::actor_of(who)).await
 }
 
-/// Captures an EPCIS 2.0 document as `who`, all or nothing; anything else is refused.
+/// Captures an EPCIS 2.0 document as `who`, all or nothing, held to the service's
+/// [`EpcisValidation`]; anything else is refused.
 pub async fn capture(app: &App, who: &Principal, text: &str) -> Result<ImportSummary, AppError> {
     site_wide(who)?;
     let imported = trace::import::read(text, app.now())?;
@@ -63,6 +102,7 @@ pub async fn capture(app: &App, who: &Principal, text: &str) -> Result<ImportSum
             "the capture endpoint takes an EPCIS 2.0 document (JSON-LD or XML)".into(),
         ));
     }
+    conform(app.epcis_validation, text, &imported)?;
     import_read(&app.store, "capture", text, imported, &store::actor_of(who)).await
 }
 

@@ -91,6 +91,18 @@ pub fn read_document(name: &str, text: &str, now: Timestamp) -> Result<ReadDocum
     ready(name, text, trace::import::read(text, now)?)
 }
 
+/// [`read_document`] holding an EPCIS document to `validation` ([`super::conform`]).
+pub fn read_document_held(
+    name: &str,
+    text: &str,
+    now: Timestamp,
+    validation: super::EpcisValidation,
+) -> Result<ReadDocument, AppError> {
+    let imported = trace::import::read(text, now)?;
+    super::conform(validation, text, &imported)?;
+    ready(name, text, imported)
+}
+
 pub fn ready(name: &str, text: &str, imported: Imported) -> Result<ReadDocument, AppError> {
     let what = match imported {
         Imported::Events(events) => Ready::Events(events),

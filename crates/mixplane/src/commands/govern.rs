@@ -59,7 +59,9 @@ pub fn app_with_sinks(
             .context("config [governance.mes]")?;
         governance = governance.with_mes(std::sync::Arc::new(sink));
     }
-    Ok(app::App::new(store).with_governance(governance))
+    Ok(app::App::new(store)
+        .with_governance(governance)
+        .with_epcis_validation(settings.epcis_validation))
 }
 
 /// The demo's administrator.

@@ -39,6 +39,11 @@ pub enum TraceCommand {
         /// The documents to import, in order.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Take EPCIS documents that break a rule of a conformant capture interface (no
+        /// `@context`, a bare word outside the CBV, …) as long as they read; by default they
+        /// are refused with the rule named, unless the config's `[trace] epcis = "lenient"`.
+        #[arg(long)]
+        lenient: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -110,6 +115,7 @@ fn time(flag: &str, text: Option<&String>) -> anyhow::Result<Option<Timestamp>> 
 /// Reads a file and makes its document ready to store (nothing is stored).
 fn read_file(
     file: &std::path::Path,
+    validation: app::trace::EpcisValidation,
 ) -> anyhow::Result<(&std::path::Path, app::trace::ReadDocument)> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -117,7 +123,8 @@ fn read_file(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let document = app::trace::read_document(&name, &text, app::Clock::now(&app::SystemClock))
+    let now = app::Clock::now(&app::SystemClock);
+    let document = app::trace::read_document_held(&name, &text, now, validation)
         .with_context(|| format!("importing {}", file.display()))?;
     Ok((file, document))
 }
@@ -156,7 +163,14 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
     let app = super::open_app(&runtime, &settings.data_dir, open)?;
     let store = &app.store;
     match args.command {
-        TraceCommand::Import { files, .. } => import(&runtime, store, &files, json)?,
+        TraceCommand::Import { files, lenient, .. } => {
+            let validation = if lenient {
+                app::trace::EpcisValidation::Lenient
+            } else {
+                settings.epcis_validation
+            };
+            import(&runtime, store, &files, validation, json)?
+        }
         TraceCommand::Backward { id, filter, .. } => {
             show_trace(&runtime, &app, &id, Direction::Backward, &filter, json)?
         }
@@ -273,6 +287,7 @@ fn import(
     runtime: &tokio::runtime::Runtime,
     store: &store::Store,
     files: &[PathBuf],
+    validation: app::trace::EpcisValidation,
     json: bool,
 ) -> anyhow::Result<()> {
     let actor = super::cli_actor();
@@ -287,7 +302,7 @@ fn import(
             .name("trace-read".into())
             .spawn_scoped(scope, move || {
                 for file in files {
-                    let read = read_file(file);
+                    let read = read_file(file, validation);
                     let failed = read.is_err();
                     if send.send(read).is_err() || failed {
                         return;

@@ -71,6 +71,7 @@ macro_rules! json_object {
 }
 pub(crate) use json_object;
 
+pub mod conformance;
 pub mod fast;
 pub mod json;
 pub mod query;

@@ -46,6 +46,20 @@ fn unprefix_standard(element: &mut Element, epcis_prefixes: &BTreeSet<String>) {
     }
 }
 
+/// The XML tree of `text` with every element bound to an EPCIS namespace unprefixed, as
+/// the reader and [`super::conformance::check_xml`] read it.
+pub fn standard_tree(text: &str) -> Result<crate::xml::Document, ImportError> {
+    let mut doc = parse_xml(text)?;
+    let epcis_prefixes: BTreeSet<String> = doc
+        .namespaces
+        .iter()
+        .filter(|(prefix, uri)| !prefix.is_empty() && is_epcis_namespace(uri))
+        .map(|(prefix, _)| prefix.clone())
+        .collect();
+    unprefix_standard(&mut doc.root, &epcis_prefixes);
+    Ok(doc)
+}
+
 /// Whether an XML root is EPCIS: a document, a query document, or one event on its own.
 pub fn is_epcis_root(local_name: &str) -> bool {
     matches!(local_name, "EPCISDocument" | "EPCISQueryDocument")
@@ -55,14 +69,7 @@ pub fn is_epcis_root(local_name: &str) -> bool {
 /// Reads an XML document: an `EPCISDocument`, an `EPCISQueryDocument`, or a single event
 /// (`<ObjectEvent>…</ObjectEvent>`, read as a document of that one event).
 pub fn parse(text: &str) -> Result<EpcisDocument, ImportError> {
-    let mut doc = parse_xml(text)?;
-    let epcis_prefixes: BTreeSet<String> = doc
-        .namespaces
-        .iter()
-        .filter(|(prefix, uri)| !prefix.is_empty() && is_epcis_namespace(uri))
-        .map(|(prefix, _)| prefix.clone())
-        .collect();
-    unprefix_standard(&mut doc.root, &epcis_prefixes);
+    let doc = standard_tree(text)?;
     let root = &doc.root;
     let single = EventType::from_name(root.local()).is_some();
     let list = if single {
