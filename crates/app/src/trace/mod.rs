@@ -70,7 +70,7 @@ pub fn conform(
     let body = text.trim_start_matches('\u{feff}').trim_start();
     let checked = if body.starts_with('<') {
         let tree = trace::epcis::xml::standard_tree(body)?;
-        trace::epcis::conformance::check_xml(&tree.root)
+        trace::epcis::conformance::check_xml(&tree)
     } else {
         let value = trace::limits::parse_json(body, "not valid JSON")?;
         trace::epcis::conformance::check_json(&value)

@@ -13,11 +13,14 @@
 //!   any other vocabulary is written as a URI of its own;
 //! - `quantity-element-fields`: a quantity element holds `epcClass`, `quantity` and `uom`
 //!   only;
-//! - `ilmd-namespace`: every ILMD field is an extension, so it carries a namespace prefix.
+//! - `ilmd-namespace`: every ILMD field is an extension, so it carries a namespace prefix;
+//! - `xsd-order` (XML): an event's standard elements come in the XSD's sequence, each once,
+//!   with elements of other namespaces after them.
 //!
-//! Sources of the rules: GS1 EPCIS 2.0 (2022), section 7 and the JSON schema
-//! `epcis-json-schema.json`; GS1 CBV 2.0, sections 7.1 (business steps) and 7.2
-//! (dispositions), whose terms are listed below. Not checked here: the XSD's element order.
+//! Sources of the rules: GS1 EPCIS 2.0 (2022), its JSON schema and XSD as published in
+//! github.com/gs1/EPCIS (`JSON-Schema/schemas/bizStep-JSON-Schema.json` and
+//! `disposition-JSON-Schema.json` for the CBV 2.0 terms listed below,
+//! `XSD/EPCglobal-epcis-2_0.xsd` for the element sequences, at commit 2b888be).
 
 use serde_json::Value;
 
@@ -286,9 +289,167 @@ fn check_json_event(index: usize, event: &Value) -> Result<(), Violation> {
     Ok(())
 }
 
+/// The elements every event starts with, in the EPCIS 2.0 XSD's order (`EPCISEventType`).
+const BASE_SEQUENCE: [&str; 7] = [
+    "eventTime",
+    "recordTime",
+    "eventTimeZoneOffset",
+    "eventID",
+    "errorDeclaration",
+    "certificationInfo",
+    "baseExtension",
+];
+
+/// The elements of each event type after the base ones, in the EPCIS 2.0 XSD's order
+/// (`ObjectEventType`, …); elements in other namespaces may follow them all.
+pub(crate) fn type_sequence(event_type: &str) -> &'static [&'static str] {
+    match event_type {
+        "ObjectEvent" => &[
+            "epcList",
+            "action",
+            "bizStep",
+            "disposition",
+            "readPoint",
+            "bizLocation",
+            "bizTransactionList",
+            "quantityList",
+            "sourceList",
+            "destinationList",
+            "sensorElementList",
+            "persistentDisposition",
+            "ilmd",
+            "extension",
+        ],
+        "AggregationEvent" => &[
+            "parentID",
+            "childEPCs",
+            "action",
+            "bizStep",
+            "disposition",
+            "readPoint",
+            "bizLocation",
+            "bizTransactionList",
+            "childQuantityList",
+            "sourceList",
+            "destinationList",
+            "sensorElementList",
+            "persistentDisposition",
+            "extension",
+        ],
+        "TransactionEvent" => &[
+            "bizTransactionList",
+            "parentID",
+            "epcList",
+            "action",
+            "bizStep",
+            "disposition",
+            "readPoint",
+            "bizLocation",
+            "quantityList",
+            "sourceList",
+            "destinationList",
+            "sensorElementList",
+            "persistentDisposition",
+            "extension",
+        ],
+        "TransformationEvent" => &[
+            "inputEPCList",
+            "inputQuantityList",
+            "outputEPCList",
+            "outputQuantityList",
+            "transformationID",
+            "bizStep",
+            "disposition",
+            "readPoint",
+            "bizLocation",
+            "bizTransactionList",
+            "sourceList",
+            "destinationList",
+            "sensorElementList",
+            "persistentDisposition",
+            "ilmd",
+            "extension",
+        ],
+        "AssociationEvent" => &[
+            "parentID",
+            "childEPCs",
+            "childQuantityList",
+            "action",
+            "bizStep",
+            "disposition",
+            "readPoint",
+            "bizLocation",
+            "bizTransactionList",
+            "sourceList",
+            "destinationList",
+            "sensorElementList",
+            "persistentDisposition",
+            "extension",
+        ],
+        _ => &[],
+    }
+}
+
+/// `xsd-order`: the event's standard elements come in the XSD's sequence, each at most
+/// once, and elements of other namespaces after them all.
+fn check_order(at: &EventAt, event: &Element) -> Result<(), Violation> {
+    let kind = event.local();
+    let sequence: Vec<&str> = BASE_SEQUENCE
+        .iter()
+        .chain(type_sequence(kind))
+        .copied()
+        .collect();
+    let mut last: Option<(usize, &str)> = None;
+    let mut foreign: Option<&str> = None;
+    for child in &event.children {
+        let name = child.name.as_str();
+        if name.contains(':') {
+            foreign.get_or_insert(name);
+            continue;
+        }
+        let Some(position) = sequence.iter().position(|s| *s == name) else {
+            return Err(at.violation(
+                "xsd-order",
+                name,
+                format!("not an element of {kind} (an extension carries a namespace prefix)"),
+            ));
+        };
+        if let Some(extension) = foreign {
+            return Err(at.violation(
+                "xsd-order",
+                name,
+                format!(
+                    "comes after the extension element `{extension}`; extensions close the event"
+                ),
+            ));
+        }
+        if let Some((before, before_name)) = last
+            && position <= before
+        {
+            let message = if position == before {
+                "appears twice".to_owned()
+            } else {
+                format!(
+                    "comes after `{before_name}`; the schema's order is {}",
+                    sequence.join(", ")
+                )
+            };
+            return Err(at.violation("xsd-order", name, message));
+        }
+        last = Some((position, name));
+    }
+    Ok(())
+}
+
 /// Checks the events of an XML document read by [`super::xml::standard_tree`] (standard
-/// elements unprefixed, extensions prefixed).
-pub fn check_xml(root: &Element) -> Result<(), Violation> {
+/// elements unprefixed, extensions prefixed). The element order is the EPCIS 2.0 XSD's; a
+/// 1.x document (its own schema, with 2.0's fields in extension wrappers) is not held to it.
+pub fn check_xml(document: &crate::xml::Document) -> Result<(), Violation> {
+    let version_1 = document
+        .namespaces
+        .values()
+        .any(|uri| uri == "urn:epcglobal:epcis:xsd:1");
+    let root = &document.root;
     let events: Vec<&Element> = if super::EventType::from_name(root.local()).is_some() {
         vec![root]
     } else {
@@ -315,12 +476,12 @@ pub fn check_xml(root: &Element) -> Result<(), Violation> {
         .unwrap_or_default()
     };
     for (index, event) in events.into_iter().enumerate() {
-        check_xml_event(index, event)?;
+        check_xml_event(index, event, !version_1)?;
     }
     Ok(())
 }
 
-fn check_xml_event(index: usize, event: &Element) -> Result<(), Violation> {
+fn check_xml_event(index: usize, event: &Element, in_order: bool) -> Result<(), Violation> {
     // 1.x wrappers read through, as the reader does.
     let mut fields: Vec<&Element> = Vec::new();
     fn flatten<'a>(e: &'a Element, out: &mut Vec<&'a Element>) {
@@ -338,6 +499,9 @@ fn check_xml_event(index: usize, event: &Element) -> Result<(), Violation> {
         .find(|f| f.name == "eventID")
         .map(|f| f.text.trim());
     let at = EventAt { index, id };
+    if in_order {
+        check_order(&at, event)?;
+    }
     for f in &fields {
         match f.name.as_str() {
             "bizStep" => at.term(&BIZ_STEP, "bizStep", &f.text)?,
@@ -479,7 +643,7 @@ mod tests {
         };
         let check = |text: String| {
             let tree = crate::epcis::xml::standard_tree(&text).unwrap();
-            check_xml(&tree.root).err().map(|e| e.rule)
+            check_xml(&tree).err().map(|e| e.rule)
         };
         assert_eq!(check(xml("<bizStep>shipping</bizStep>")), None);
         assert_eq!(

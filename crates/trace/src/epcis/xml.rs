@@ -655,81 +655,114 @@ impl Writer {
         if let Some(c) = &e.certification_info {
             self.leaf("certificationInfo", &[], c);
         }
-        if let Some(p) = &e.parent_id {
-            self.leaf("parentID", &[], p);
-        }
-        self.epcs("epcList", &e.epc_list);
-        self.epcs("childEPCs", &e.child_epcs);
-        self.epcs("inputEPCList", &e.input_epc_list);
-        self.quantities("inputQuantityList", &e.input_quantity_list);
-        self.epcs("outputEPCList", &e.output_epc_list);
-        self.quantities("outputQuantityList", &e.output_quantity_list);
-        if let Some(t) = &e.transformation_id {
-            self.leaf("transformationID", &[], t);
-        }
-        if let Some(a) = e.action {
-            self.leaf("action", &[], a.as_str());
-        }
-        if let Some(s) = &e.biz_step {
-            self.leaf("bizStep", &[], &Vocab::BizStep.to_urn(s));
-        }
-        if let Some(d) = &e.disposition {
-            self.leaf("disposition", &[], &Vocab::Disposition.to_urn(d));
-        }
-        if let Some(pd) = &e.persistent_disposition {
-            self.open("persistentDisposition");
-            for s in &pd.set {
-                self.leaf("set", &[], &Vocab::Disposition.to_urn(s));
-            }
-            for s in &pd.unset {
-                self.leaf("unset", &[], &Vocab::Disposition.to_urn(s));
-            }
-            self.close("persistentDisposition");
-        }
-        if let Some(r) = &e.read_point {
-            self.open("readPoint");
-            self.leaf("id", &[], r);
-            self.close("readPoint");
-        }
-        if let Some(b) = &e.biz_location {
-            self.open("bizLocation");
-            self.leaf("id", &[], b);
-            self.close("bizLocation");
-        }
-        self.biz_transactions(&e.biz_transaction_list);
-        self.quantities("quantityList", &e.quantity_list);
-        self.quantities("childQuantityList", &e.child_quantity_list);
-        for (list, outer, inner) in [
-            (&e.source_list, "sourceList", "source"),
-            (&e.destination_list, "destinationList", "destination"),
-        ] {
-            if !list.is_empty() {
-                self.open(outer);
-                for p in list {
-                    let kind = Vocab::SourceDestType.to_urn(&p.kind);
-                    self.leaf(inner, &[("type", &kind)], &p.id);
-                }
-                self.close(outer);
-            }
-        }
-        if !e.sensor_element_list.is_empty() {
-            self.open("sensorElementList");
-            for s in &e.sensor_element_list {
-                self.sensor(s);
-            }
-            self.close("sensorElementList");
-        }
-        if !e.ilmd.is_empty() {
-            self.open("ilmd");
-            for (k, v) in &e.ilmd {
-                self.value(k, v);
-            }
-            self.close("ilmd");
+        // The type's own elements in its XSD sequence (the one the conformance check holds
+        // captures to), then the extensions.
+        for &name in super::conformance::type_sequence(tag) {
+            self.field(e, name);
         }
         for (k, v) in &e.extensions {
             self.value(k, v);
         }
         self.close(tag);
+    }
+
+    /// The element `name` of `e`, if `e` has it.
+    fn field(&mut self, e: &EpcisEvent, name: &str) {
+        match name {
+            "parentID" => {
+                if let Some(p) = &e.parent_id {
+                    self.leaf("parentID", &[], p);
+                }
+            }
+            "epcList" => self.epcs(name, &e.epc_list),
+            "childEPCs" => self.epcs(name, &e.child_epcs),
+            "inputEPCList" => self.epcs(name, &e.input_epc_list),
+            "outputEPCList" => self.epcs(name, &e.output_epc_list),
+            "quantityList" => self.quantities(name, &e.quantity_list),
+            "childQuantityList" => self.quantities(name, &e.child_quantity_list),
+            "inputQuantityList" => self.quantities(name, &e.input_quantity_list),
+            "outputQuantityList" => self.quantities(name, &e.output_quantity_list),
+            "transformationID" => {
+                if let Some(t) = &e.transformation_id {
+                    self.leaf(name, &[], t);
+                }
+            }
+            "action" => {
+                if let Some(a) = e.action {
+                    self.leaf(name, &[], a.as_str());
+                }
+            }
+            "bizStep" => {
+                if let Some(s) = &e.biz_step {
+                    self.leaf(name, &[], &Vocab::BizStep.to_urn(s));
+                }
+            }
+            "disposition" => {
+                if let Some(d) = &e.disposition {
+                    self.leaf(name, &[], &Vocab::Disposition.to_urn(d));
+                }
+            }
+            "readPoint" | "bizLocation" => {
+                let place = if name == "readPoint" {
+                    &e.read_point
+                } else {
+                    &e.biz_location
+                };
+                if let Some(id) = place {
+                    self.open(name);
+                    self.leaf("id", &[], id);
+                    self.close(name);
+                }
+            }
+            "bizTransactionList" => self.biz_transactions(&e.biz_transaction_list),
+            "sourceList" | "destinationList" => {
+                let (list, inner) = if name == "sourceList" {
+                    (&e.source_list, "source")
+                } else {
+                    (&e.destination_list, "destination")
+                };
+                if !list.is_empty() {
+                    self.open(name);
+                    for p in list {
+                        let kind = Vocab::SourceDestType.to_urn(&p.kind);
+                        self.leaf(inner, &[("type", &kind)], &p.id);
+                    }
+                    self.close(name);
+                }
+            }
+            "sensorElementList" => {
+                if !e.sensor_element_list.is_empty() {
+                    self.open(name);
+                    for s in &e.sensor_element_list {
+                        self.sensor(s);
+                    }
+                    self.close(name);
+                }
+            }
+            "persistentDisposition" => {
+                if let Some(pd) = &e.persistent_disposition {
+                    self.open(name);
+                    for s in &pd.set {
+                        self.leaf("set", &[], &Vocab::Disposition.to_urn(s));
+                    }
+                    for s in &pd.unset {
+                        self.leaf("unset", &[], &Vocab::Disposition.to_urn(s));
+                    }
+                    self.close(name);
+                }
+            }
+            "ilmd" => {
+                if !e.ilmd.is_empty() {
+                    self.open(name);
+                    for (k, v) in &e.ilmd {
+                        self.value(k, v);
+                    }
+                    self.close(name);
+                }
+            }
+            // `extension` is 1.x's wrapper: 2.0 writes extensions as elements of their own.
+            _ => {}
+        }
     }
 
     fn error_declaration(&mut self, d: &ErrorDeclaration) {
