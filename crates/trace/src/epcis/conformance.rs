@@ -392,7 +392,7 @@ pub(crate) fn type_sequence(event_type: &str) -> &'static [&'static str] {
 
 /// `xsd-order`: the event's standard elements come in the XSD's sequence, each at most
 /// once, and elements of other namespaces after them all.
-fn check_order(at: &EventAt, event: &Element) -> Result<(), Violation> {
+fn check_order(at: &EventAt<'_>, event: &Element) -> Result<(), Violation> {
     let kind = event.local();
     let sequence: Vec<&str> = BASE_SEQUENCE
         .iter()

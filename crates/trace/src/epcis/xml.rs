@@ -730,14 +730,12 @@ impl Writer {
                     self.close(name);
                 }
             }
-            "sensorElementList" => {
-                if !e.sensor_element_list.is_empty() {
-                    self.open(name);
-                    for s in &e.sensor_element_list {
-                        self.sensor(s);
-                    }
-                    self.close(name);
+            "sensorElementList" if !e.sensor_element_list.is_empty() => {
+                self.open(name);
+                for s in &e.sensor_element_list {
+                    self.sensor(s);
                 }
+                self.close(name);
             }
             "persistentDisposition" => {
                 if let Some(pd) = &e.persistent_disposition {
@@ -751,14 +749,12 @@ impl Writer {
                     self.close(name);
                 }
             }
-            "ilmd" => {
-                if !e.ilmd.is_empty() {
-                    self.open(name);
-                    for (k, v) in &e.ilmd {
-                        self.value(k, v);
-                    }
-                    self.close(name);
+            "ilmd" if !e.ilmd.is_empty() => {
+                self.open(name);
+                for (k, v) in &e.ilmd {
+                    self.value(k, v);
                 }
+                self.close(name);
             }
             // `extension` is 1.x's wrapper: 2.0 writes extensions as elements of their own.
             _ => {}
