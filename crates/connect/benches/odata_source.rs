@@ -35,32 +35,16 @@ async fn run(days: f64) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let emulator = Emulator::start(listener, config.clone()).await.unwrap();
     let base = format!("http://{}", emulator.addr());
-    let c = &config.credentials;
-    let client = reqwest::Client::new();
+    let client = mesemu::client::Client::new(base.clone(), config.credentials.clone());
     client
-        .post(format!("{base}/emulator/advance"))
-        .basic_auth(&c.username, Some(&c.password))
-        .json(&serde_json::json!({ "minutes": days * 24.0 * 60.0 }))
-        .send()
+        .admin(
+            "/emulator/advance",
+            &serde_json::json!({ "minutes": days * 24.0 * 60.0 }),
+        )
         .await
         .unwrap();
-
-    let token: serde_json::Value = client
-        .post(format!("{base}/sit-auth/OAuth/Token"))
-        .basic_auth(&c.client_id, Some(&c.client_secret))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", c.username.as_str()),
-            ("password", c.password.as_str()),
-            ("scope", "global"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let token = client.sign_in().await.unwrap();
+    let c = &config.credentials;
 
     let store = store::Store::open_in_memory().await.unwrap();
     store
@@ -110,22 +94,18 @@ async fn run(days: f64) {
                 seed: 1,
             },
         };
-        let count: u64 = client
-            .get(format!(
-                "{base}/sit-svc/Application/{}/odata/{}/$count",
-                set.app().name(),
-                set.name()
-            ))
-            .bearer_auth(&token)
-            .send()
+        // `$count` answers a bare number, which reads as JSON.
+        let count_url = format!(
+            "{base}/sit-svc/Application/{}/odata/{}/$count",
+            set.app().name(),
+            set.name()
+        );
+        let count = client
+            .page(&token, &count_url)
             .await
             .unwrap()
-            .text()
-            .await
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+            .as_u64()
+            .expect("a count");
         let started = Instant::now();
         let task = tokio::spawn(runner.run(watch));
         // Caught up: every row the set holds was read and stored.

@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use mesemu::client::{Client, next_link};
 use mesemu::{Config, Emulator, Step};
 use opcenter::EntitySet;
 use serde_json::Value;
@@ -60,23 +61,8 @@ fn main() {
             began.elapsed().as_secs_f64()
         );
         let base = format!("http://{}", emulator.addr());
-        let client = reqwest::Client::new();
-        let token: Value = client
-            .post(format!("{base}/sit-auth/OAuth/Token"))
-            .basic_auth(&credentials.client_id, Some(&credentials.client_secret))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", credentials.username.as_str()),
-                ("password", credentials.password.as_str()),
-                ("scope", "global"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = token["access_token"].as_str().unwrap().to_owned();
+        let client = Client::new(base.clone(), credentials);
+        let token = client.sign_in().await.unwrap();
         let cursor = opcenter::wire::time_text(start);
         println!(
             "{:<24} {:>7} {:>10} {:>10} {:>10} {:>10}",
@@ -98,18 +84,10 @@ fn main() {
                 rows = 0;
                 while let Some(url) = next.take() {
                     let page_began = Instant::now();
-                    let page: Value = client
-                        .get(&url)
-                        .bearer_auth(&token)
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                    let page: Value = client.page(&token, &url).await.unwrap();
                     pages.push(page_began.elapsed().as_secs_f64() * 1000.0);
                     rows += page["value"].as_array().map_or(0, Vec::len);
-                    next = page["@odata.nextLink"].as_str().map(str::to_owned);
+                    next = next_link(&url, &page);
                 }
                 reads.push(read_began.elapsed());
             }

@@ -15,7 +15,8 @@
 //! - [`clock`]: plant time (start + wall time × speed + steps taken by hand);
 //! - [`auth`]: tokens; [`faults`]: misbehaviour; [`http`]: the token and admin routes and
 //!   the gate; `odata_api`: the services; `commands`: the commands; `serve`: the accept loop
-//!   and the outage that closes the port.
+//!   and the outage that closes the port; [`client`]: the other side, for the harnesses that
+//!   drive an emulator (sign-in, pages, admin calls).
 //!
 //! Architecture invariant: an I/O edge over pure libraries (`sim`, `odata`, `opcenter`,
 //! `model`); it holds no mapping of its own between events and rows (that is `opcenter`'s)
@@ -23,6 +24,7 @@
 //! the binary passes a [`Config`].
 
 pub mod auth;
+pub mod client;
 pub mod clock;
 mod commands;
 pub mod faults;

@@ -61,7 +61,7 @@ struct Emu {
     emulator: mesemu::Emulator,
     base: String,
     config: mesemu::Config,
-    client: reqwest::Client,
+    client: mesemu::client::Client,
 }
 
 impl Emu {
@@ -71,11 +71,12 @@ impl Emu {
             .await
             .unwrap();
         let base = format!("http://{}", emulator.addr());
+        let client = mesemu::client::Client::new(base.clone(), config.credentials.clone());
         Emu {
             emulator,
             base,
             config,
-            client: reqwest::Client::new(),
+            client,
         }
     }
 
@@ -89,24 +90,7 @@ impl Emu {
     }
 
     async fn token(&self) -> String {
-        let c = &self.config.credentials;
-        let answer: Value = self
-            .client
-            .post(format!("{}/sit-auth/OAuth/Token", self.base))
-            .basic_auth(&c.client_id, Some(&c.client_secret))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", c.username.as_str()),
-                ("password", c.password.as_str()),
-                ("scope", "global"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        answer["access_token"].as_str().unwrap().to_owned()
+        self.client.sign_in().await.unwrap()
     }
 
     /// The cursor of a set's newest row (`ModifiedOn|Id`), if it has rows.
@@ -115,16 +99,7 @@ impl Emu {
             "{}/sit-svc/Application/{app}/odata/{set}?$orderby=ModifiedOn%20desc,Id%20desc&$top=1&$select=Id,ModifiedOn",
             self.base
         );
-        let page: Value = self
-            .client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = self.client.page(token, &url).await.unwrap();
         let row = page["value"].get(0)?;
         Some(format!(
             "{}|{}",
@@ -134,19 +109,7 @@ impl Emu {
     }
 
     async fn command(&self, token: &str, app: &str, name: &str, body: Value) -> Value {
-        self.client
-            .post(format!(
-                "{}/sit-svc/Application/{app}/odata/{name}",
-                self.base
-            ))
-            .bearer_auth(token)
-            .json(&json!({ "command": body }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.client.command(token, app, name, &body).await.unwrap()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The MES emulator (`mesemu`) on a free loopback port with a manual clock, and the admin
 //! calls the tests use (advance the plant, set faults), over real HTTP.
 
+use mesemu::client::Client;
 use mesemu::{Config, Emulator};
 use serde_json::{Value, json};
 
@@ -8,7 +9,7 @@ pub struct Emu {
     pub emulator: Emulator,
     pub base: String,
     pub config: Config,
-    client: reqwest::Client,
+    client: Client,
 }
 
 /// A manual clock (nothing depends on timing) and small pages.
@@ -26,11 +27,12 @@ impl Emu {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let emulator = Emulator::start(listener, config.clone()).await.unwrap();
         let base = format!("http://{}", emulator.addr());
+        let client = Client::new(base.clone(), config.credentials.clone());
         Emu {
             emulator,
             base,
             config,
-            client: reqwest::Client::new(),
+            client,
         }
     }
 
@@ -44,19 +46,7 @@ impl Emu {
     }
 
     pub async fn admin(&self, path: &str, body: Value) -> Value {
-        let c = &self.config.credentials;
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .basic_auth(&c.username, Some(&c.password))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "POST {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        self.client.admin(path, &body).await.unwrap()
     }
 
     pub async fn advance(&self, minutes: f64) -> Value {
@@ -70,49 +60,13 @@ impl Emu {
 
     /// Every row of a set, read directly (signed in, following next links).
     pub async fn rows(&self, app: &str, set: &str) -> Vec<Value> {
-        let c = &self.config.credentials;
-        let token: Value = self
-            .client
-            .post(format!("{}/sit-auth/OAuth/Token", self.base))
-            .basic_auth(&c.client_id, Some(&c.client_secret))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", c.username.as_str()),
-                ("password", c.password.as_str()),
-                ("scope", "global"),
-            ])
-            .send()
+        let token = self.client.sign_in().await.unwrap();
+        self.client
+            .rows(
+                &token,
+                &format!("/sit-svc/Application/{app}/odata/{set}?$orderby=ModifiedOn,Id"),
+            )
             .await
             .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = token["access_token"].as_str().unwrap().to_owned();
-        let mut rows = Vec::new();
-        let mut next = Some(format!(
-            "{}/sit-svc/Application/{app}/odata/{set}?$orderby=ModifiedOn,Id",
-            self.base
-        ));
-        while let Some(url) = next.take() {
-            let page: Value = self
-                .client
-                .get(&url)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            rows.extend(page["value"].as_array().unwrap().iter().cloned());
-            next = page["@odata.nextLink"].as_str().map(|link| {
-                reqwest::Url::parse(&url)
-                    .unwrap()
-                    .join(link)
-                    .unwrap()
-                    .to_string()
-            });
-        }
-        rows
     }
 }
