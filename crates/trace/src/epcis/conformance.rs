@@ -483,17 +483,7 @@ pub fn check_xml(document: &crate::xml::Document) -> Result<(), Violation> {
 
 fn check_xml_event(index: usize, event: &Element, in_order: bool) -> Result<(), Violation> {
     // 1.x wrappers read through, as the reader does.
-    let mut fields: Vec<&Element> = Vec::new();
-    fn flatten<'a>(e: &'a Element, out: &mut Vec<&'a Element>) {
-        for c in &e.children {
-            if c.name == "extension" || c.name == "baseExtension" {
-                flatten(c, out);
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    flatten(event, &mut fields);
+    let fields = super::xml::event_fields(event);
     let id = fields
         .iter()
         .find(|f| f.name == "eventID")

@@ -196,9 +196,9 @@ fn sensor_element(e: &Element) -> Value {
     Value::Object(map)
 }
 
-fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportError> {
-    // Flatten 1.x wrappers so every field is a direct child.
-    let mut fields: Vec<&Element> = Vec::new();
+/// The fields of an event element, 1.x's `extension` and `baseExtension` wrappers read
+/// through, so every field is one element of the list.
+pub(crate) fn event_fields(event: &Element) -> Vec<&Element> {
     fn flatten<'a>(e: &'a Element, out: &mut Vec<&'a Element>) {
         for c in &e.children {
             if c.name == "extension" || c.name == "baseExtension" {
@@ -208,7 +208,13 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
             }
         }
     }
-    flatten(element, &mut fields);
+    let mut fields = Vec::new();
+    flatten(event, &mut fields);
+    fields
+}
+
+fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportError> {
+    let fields = event_fields(element);
     let id = fields
         .iter()
         .find(|f| f.name == "eventID")
