@@ -145,7 +145,15 @@ fn not_found(
     id: &str,
     message: String,
 ) -> AppError {
-    let canonical = trace::Id::parse(id).map_or_else(|_| id.to_owned(), |parsed| parsed.id);
+    let (kind, canonical) = trace::Id::parse(id).map_or_else(
+        |_| (trace::IdKind::Other, id.to_owned()),
+        |parsed| (parsed.kind, parsed.id),
+    );
+    // Only about an item the reader may see: of another area's item, not even that it was
+    // retracted.
+    if !redact::reads_node(reach, kind, &canonical) {
+        return AppError::NotFound(message);
+    }
     let retracted = redact::retractions_for(reach, retractions, [canonical.as_str()]);
     if retracted.is_empty() {
         return AppError::NotFound(message);
