@@ -70,8 +70,10 @@ fn demo(data_dir: &Path) -> String {
         data_dir,
         &["demo", "--no-serve", "--days", "3", "--speed", "0"],
     );
+    // The simulator runs the plan the engine found in the demo's 3 s, so how many events
+    // three days make depends on the machine (877 to 1,322 seen): a floor, not a figure.
     assert!(
-        summary["plant"]["events_stored"].as_u64().unwrap() > 1000,
+        summary["plant"]["events_stored"].as_u64().unwrap() > 500,
         "{summary}"
     );
     assert!(
