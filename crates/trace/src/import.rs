@@ -64,18 +64,29 @@ fn model_events(value: &Value) -> Option<&Vec<Value>> {
 /// Reads `text` in whichever supported format it is. `default_time` dates B2MML actuals
 /// that carry no time at all.
 pub fn read(text: &str, default_time: Timestamp) -> Result<Imported, ImportError> {
+    read_held(text, default_time, false)
+}
+
+/// [`read`], and with `conformant` an EPCIS document is also held to the rules of a
+/// conformant capture interface ([`epcis::conformance`]), checked on the tree or value just
+/// read (after the reader's own faults, which name their event and field first).
+pub fn read_held(
+    text: &str,
+    default_time: Timestamp,
+    conformant: bool,
+) -> Result<Imported, ImportError> {
     let body = text.trim_start_matches('\u{feff}').trim_start();
     if body.starts_with('<') {
-        let is_epcis = {
-            // The root element's local name decides.
-            let doc = crate::xml::parse(body)?;
-            epcis::xml::is_epcis_root(doc.root.local())
-        };
-        return if is_epcis {
-            epcis::xml::parse(body).map(Imported::Epcis)
-        } else {
-            b2mml::parse(body, default_time).map(Imported::B2mml)
-        };
+        // The root element's local name decides.
+        let doc = epcis::xml::standard_tree(body)?;
+        if !epcis::xml::is_epcis_root(doc.root.local()) {
+            return b2mml::parse(body, default_time).map(Imported::B2mml);
+        }
+        let read = epcis::xml::read_tree(&doc)?;
+        if conformant {
+            epcis::conformance::check_xml(&doc)?;
+        }
+        return Ok(Imported::Epcis(read));
     }
     let value = crate::limits::parse_json(body, "neither XML nor valid JSON")?;
     if let Some(list) = model_events(&value) {
@@ -113,5 +124,9 @@ pub fn read(text: &str, default_time: Timestamp) -> Result<Imported, ImportError
                 .map_err(|e| ImportError::document(e.parameter, e.message));
         }
     }
-    epcis::json::parse_value(&value).map(Imported::Epcis)
+    let read = epcis::json::parse_value(&value)?;
+    if conformant {
+        epcis::conformance::check_json(&value)?;
+    }
+    Ok(Imported::Epcis(read))
 }

@@ -57,25 +57,11 @@ pub enum EpcisValidation {
     Lenient,
 }
 
-/// Under [`EpcisValidation::Strict`], refuses an EPCIS document `text` (read as `imported`)
-/// that breaks a rule of a conformant capture interface; other formats pass.
-pub fn conform(
-    validation: EpcisValidation,
-    text: &str,
-    imported: &Imported,
-) -> Result<(), AppError> {
-    if validation == EpcisValidation::Lenient || !matches!(imported, Imported::Epcis(_)) {
-        return Ok(());
+impl EpcisValidation {
+    /// Whether documents are held to the conformance rules.
+    pub fn is_strict(self) -> bool {
+        self == EpcisValidation::Strict
     }
-    let body = text.trim_start_matches('\u{feff}').trim_start();
-    let checked = if body.starts_with('<') {
-        let tree = trace::epcis::xml::standard_tree(body)?;
-        trace::epcis::conformance::check_xml(&tree)
-    } else {
-        let value = trace::limits::parse_json(body, "not valid JSON")?;
-        trace::epcis::conformance::check_json(&value)
-    };
-    checked.map_err(|v| AppError::Invalid(format!("{v}; nothing stored")))
 }
 
 /// Imports one document as `who`, all or nothing; an EPCIS document is held to the
@@ -87,8 +73,7 @@ pub async fn import(
     text: &str,
 ) -> Result<ImportSummary, AppError> {
     site_wide(who)?;
-    let imported = trace::import::read(text, app.now())?;
-    conform(app.epcis_validation, text, &imported)?;
+    let imported = trace::import::read_held(text, app.now(), app.epcis_validation.is_strict())?;
     import_read(&app.store, name, text, imported, &store::actor_of(who)).await
 }
 
@@ -96,13 +81,12 @@ pub async fn import(
 /// [`EpcisValidation`]; anything else is refused.
 pub async fn capture(app: &App, who: &Principal, text: &str) -> Result<ImportSummary, AppError> {
     site_wide(who)?;
-    let imported = trace::import::read(text, app.now())?;
+    let imported = trace::import::read_held(text, app.now(), app.epcis_validation.is_strict())?;
     if !matches!(imported, Imported::Epcis(_)) {
         return Err(AppError::Invalid(
             "the capture endpoint takes an EPCIS 2.0 document (JSON-LD or XML)".into(),
         ));
     }
-    conform(app.epcis_validation, text, &imported)?;
     import_read(&app.store, "capture", text, imported, &store::actor_of(who)).await
 }
 
@@ -158,22 +142,7 @@ fn not_found(
     if retracted.is_empty() {
         return AppError::NotFound(message);
     }
-    let which: Vec<String> = retracted
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} of {} (declared {}{})",
-                r.event_type,
-                r.event_id,
-                r.event_time,
-                r.declared_at,
-                r.reason
-                    .as_deref()
-                    .map(|why| format!(", {why}"))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
+    let which: Vec<String> = retracted.iter().map(|r| r.describe()).collect();
     AppError::NotFound(format!(
         "{message}: every event that named it was retracted by an error declaration: {}",
         which.join("; ")

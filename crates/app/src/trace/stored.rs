@@ -91,15 +91,15 @@ pub fn read_document(name: &str, text: &str, now: Timestamp) -> Result<ReadDocum
     ready(name, text, trace::import::read(text, now)?)
 }
 
-/// [`read_document`] holding an EPCIS document to `validation` ([`super::conform`]).
+/// [`read_document`] holding an EPCIS document to `validation`
+/// ([`trace::import::read_held`]).
 pub fn read_document_held(
     name: &str,
     text: &str,
     now: Timestamp,
     validation: super::EpcisValidation,
 ) -> Result<ReadDocument, AppError> {
-    let imported = trace::import::read(text, now)?;
-    super::conform(validation, text, &imported)?;
+    let imported = trace::import::read_held(text, now, validation.is_strict())?;
     ready(name, text, imported)
 }
 

@@ -410,15 +410,8 @@ fn show_trace(
 fn print_retracted(retracted: &[trace::epcis::Retraction]) {
     for r in retracted {
         println!(
-            "retracted: {} {} of {} (declared {}{}), its links left out; it named {}",
-            r.event_type,
-            r.event_id,
-            r.event_time,
-            r.declared_at,
-            r.reason
-                .as_deref()
-                .map(|why| format!(", {why}"))
-                .unwrap_or_default(),
+            "retracted: {}, its links left out; it named {}",
+            r.describe(),
             r.ids.join(", ")
         );
     }

@@ -121,6 +121,21 @@ pub struct Violation {
     pub message: String,
 }
 
+impl From<Violation> for crate::error::ImportError {
+    fn from(v: Violation) -> Self {
+        crate::error::ImportError {
+            index: v.event,
+            event_id: v.event_id,
+            field: v.field,
+            message: format!(
+                "breaks rule `{}` of a conformant EPCIS 2.0 capture interface: {}",
+                v.rule, v.message
+            ),
+            limit: None,
+        }
+    }
+}
+
 fn at(event: Option<usize>, id: Option<&str>) -> String {
     match (event, id) {
         (Some(i), Some(id)) => format!("event {i} (eventID `{id}`), "),
@@ -449,32 +464,8 @@ pub fn check_xml(document: &crate::xml::Document) -> Result<(), Violation> {
         .namespaces
         .values()
         .any(|uri| uri == "urn:epcglobal:epcis:xsd:1");
-    let root = &document.root;
-    let events: Vec<&Element> = if super::EventType::from_name(root.local()).is_some() {
-        vec![root]
-    } else {
-        let body = root.child("EPCISBody");
-        let list = match root.local() {
-            "EPCISQueryDocument" => body
-                .and_then(|b| b.child("QueryResults"))
-                .and_then(|q| q.child("resultsBody"))
-                .and_then(|r| r.child("EventList")),
-            _ => body.and_then(|b| b.child("EventList")),
-        };
-        list.map(|l| {
-            l.children
-                .iter()
-                .flat_map(|c| {
-                    if c.name == "extension" {
-                        c.children.iter().collect()
-                    } else {
-                        vec![c]
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-    };
+    // A document the reader cannot read is the reader's to refuse: nothing to check here.
+    let events = super::xml::event_elements(&document.root).unwrap_or_default();
     for (index, event) in events.into_iter().enumerate() {
         check_xml_event(index, event, !version_1)?;
     }

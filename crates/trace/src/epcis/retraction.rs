@@ -39,6 +39,21 @@ impl Retraction {
     pub fn names(&self, id: &str) -> bool {
         self.ids.iter().any(|x| x == id)
     }
+
+    /// The retraction in a few words: `ObjectEvent E1 of <time> (declared <time>, reason)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} of {} (declared {}{})",
+            self.event_type,
+            self.event_id,
+            self.event_time,
+            self.declared_at,
+            self.reason
+                .as_deref()
+                .map(|why| format!(", {why}"))
+                .unwrap_or_default()
+        )
+    }
 }
 
 /// The retractions the declarations among `events` make, one per retracted eventID (the

@@ -69,56 +69,26 @@ pub fn is_epcis_root(local_name: &str) -> bool {
 /// Reads an XML document: an `EPCISDocument`, an `EPCISQueryDocument`, or a single event
 /// (`<ObjectEvent>…</ObjectEvent>`, read as a document of that one event).
 pub fn parse(text: &str) -> Result<EpcisDocument, ImportError> {
-    let doc = standard_tree(text)?;
-    let root = &doc.root;
-    let single = EventType::from_name(root.local()).is_some();
-    let list = if single {
-        None
-    } else {
-        let body = root
-            .child("EPCISBody")
-            .ok_or_else(|| ImportError::document("EPCISBody", "missing"))?;
-        match root.local() {
-            "EPCISDocument" => body.child("EventList"),
-            "EPCISQueryDocument" => body
-                .child("QueryResults")
-                .and_then(|q| q.child("resultsBody"))
-                .and_then(|r| r.child("EventList")),
-            other => {
-                return Err(ImportError::document(
-                    other,
-                    "unknown root element (expected EPCISDocument, EPCISQueryDocument or one \
-                     of the five EPCIS 2.0 event types)",
-                ));
-            }
-        }
-    };
+    read_tree(&standard_tree(text)?)
+}
+
+/// [`parse`] of a tree already read by [`standard_tree`] (the one the conformance check
+/// reads too).
+pub fn read_tree(doc: &crate::xml::Document) -> Result<EpcisDocument, ImportError> {
     let mut events = Vec::new();
-    if single {
-        events.push(parse_event(0, root)?);
-    }
-    if let Some(list) = list {
-        let mut elements: Vec<&Element> = Vec::new();
-        for child in &list.children {
-            if child.local() == "extension" {
-                elements.extend(child.children.iter());
-            } else {
-                elements.push(child);
-            }
-        }
-        for (index, element) in elements.into_iter().enumerate() {
-            events.push(parse_event(index, element)?);
-        }
+    for (index, element) in event_elements(&doc.root)?.into_iter().enumerate() {
+        events.push(parse_event(index, element)?);
     }
     let namespaces = doc
         .namespaces
-        .into_iter()
+        .iter()
         .filter(|(prefix, uri)| {
             !prefix.is_empty()
                 && !uri.starts_with("urn:epcglobal:")
-                && uri != "http://www.w3.org/2001/XMLSchema-instance"
-                && uri != "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
+                && *uri != "http://www.w3.org/2001/XMLSchema-instance"
+                && *uri != "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
         })
+        .map(|(prefix, uri)| (prefix.clone(), uri.clone()))
         .collect();
     Ok(EpcisDocument { events, namespaces })
 }
@@ -194,6 +164,40 @@ fn sensor_element(e: &Element) -> Value {
         map.insert("sensorReport".into(), Value::Array(reports));
     }
     Value::Object(map)
+}
+
+/// The event elements of a document, query document or single event (the root itself),
+/// in document order, 1.x `extension` wrappers in the event list read through.
+pub(crate) fn event_elements(root: &Element) -> Result<Vec<&Element>, ImportError> {
+    if EventType::from_name(root.local()).is_some() {
+        return Ok(vec![root]);
+    }
+    let body = root
+        .child("EPCISBody")
+        .ok_or_else(|| ImportError::document("EPCISBody", "missing"))?;
+    let list = match root.local() {
+        "EPCISDocument" => body.child("EventList"),
+        "EPCISQueryDocument" => body
+            .child("QueryResults")
+            .and_then(|q| q.child("resultsBody"))
+            .and_then(|r| r.child("EventList")),
+        other => {
+            return Err(ImportError::document(
+                other,
+                "unknown root element (expected EPCISDocument, EPCISQueryDocument or one \
+                 of the five EPCIS 2.0 event types)",
+            ));
+        }
+    };
+    let mut elements: Vec<&Element> = Vec::new();
+    for child in list.iter().flat_map(|l| &l.children) {
+        if child.local() == "extension" {
+            elements.extend(child.children.iter());
+        } else {
+            elements.push(child);
+        }
+    }
+    Ok(elements)
 }
 
 /// The fields of an event element, 1.x's `extension` and `baseExtension` wrappers read
