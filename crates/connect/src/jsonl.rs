@@ -4,9 +4,9 @@
 //! The cursor is the byte offset just past the last complete line read; a line still being
 //! written (no newline yet) is left for the next poll. A line's source id is
 //! `{path}@{offset}`, so a line read again after a restart is the same record; its events keep
-//! their own ids, which the log deduplicates. A line that is not an event (bad JSON, an
-//! unknown field, too deep, a string too long) is a record refused with the reason and kept as
-//! a dead letter, and the tail goes on past it. Blank lines are skipped. A missing file is a
+//! their own ids, which the log deduplicates. A line that is not an event document (see
+//! [`crate::payload`]: one event or an array of them) is a record refused with the reason and
+//! kept as a dead letter, and the tail goes on past it. Blank lines are skipped. A missing file is a
 //! peer that is not there yet (retried); a file shorter than the cursor was truncated or
 //! replaced, which someone must look at (`Broken`).
 //!
@@ -15,11 +15,10 @@
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
-use model::Event;
-use model::json_scan;
 use serde::Deserialize;
 
 use crate::kinds::{AnySource, ConnectError, ConnectorSpec};
+use crate::payload::map_event_document;
 use crate::source::{Batch, PeerError, Record, Source};
 
 /// The kind's name in the configuration.
@@ -27,9 +26,6 @@ pub const KIND: &str = "jsonl";
 
 /// The longest line read as one record; a longer one is dead-lettered.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
-
-/// The longest string inside an event line (as the API's default field limit).
-const MAX_FIELD_BYTES: usize = 64 * 1024;
 
 /// The `settings` of a `jsonl` connector.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -76,32 +72,6 @@ fn unavailable(message: String) -> PeerError {
     PeerError::Unavailable {
         message,
         retry_after: None,
-    }
-}
-
-/// Maps one line (without its newline) to events or a reason.
-fn map_line(line: &[u8]) -> (Result<Vec<Event>, String>, serde_json::Value) {
-    let text = String::from_utf8_lossy(line);
-    let shape = json_scan::measure(line, MAX_FIELD_BYTES, json_scan::MAX_JSON_DEPTH);
-    if let Some(offset) = shape.too_deep {
-        let reason = format!(
-            "the line nests deeper than {} at byte {offset}",
-            json_scan::MAX_JSON_DEPTH
-        );
-        return (Err(reason), serde_json::Value::String(text.into_owned()));
-    }
-    let raw = serde_json::from_slice::<serde_json::Value>(line)
-        .unwrap_or_else(|_| serde_json::Value::String(text.into_owned()));
-    if let Some(long) = shape.long_string {
-        let reason = format!(
-            "a string of {} bytes (at byte {}) is longer than the limit of {MAX_FIELD_BYTES} bytes",
-            long.bytes, long.offset
-        );
-        return (Err(reason), raw);
-    }
-    match serde_json::from_slice::<Event>(line) {
-        Ok(event) => (Ok(vec![event]), raw),
-        Err(e) => (Err(format!("not a mixplane event: {e}")), raw),
     }
 }
 
@@ -183,7 +153,7 @@ fn read_lines(path: &PathBuf, offset: u64, max_lines: usize) -> Result<Batch, Pe
         if body.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let (mapped, raw) = map_line(body);
+        let (mapped, raw) = map_event_document(body);
         records.push(Record {
             source_id,
             mapped,

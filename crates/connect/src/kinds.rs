@@ -82,6 +82,7 @@ pub trait DynSource: Send {
         cursor: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Batch, PeerError>>;
     fn check_boxed(&mut self) -> BoxFuture<'_, Result<(), PeerError>>;
+    fn acknowledge_boxed(&mut self) -> BoxFuture<'_, Result<(), PeerError>>;
 }
 
 impl<S: Source> DynSource for S {
@@ -99,6 +100,10 @@ impl<S: Source> DynSource for S {
     fn check_boxed(&mut self) -> BoxFuture<'_, Result<(), PeerError>> {
         Box::pin(self.check())
     }
+
+    fn acknowledge_boxed(&mut self) -> BoxFuture<'_, Result<(), PeerError>> {
+        Box::pin(self.acknowledge())
+    }
 }
 
 /// A connector of any kind.
@@ -115,6 +120,10 @@ impl Source for AnySource {
 
     async fn check(&mut self) -> Result<(), PeerError> {
         self.0.check_boxed().await
+    }
+
+    async fn acknowledge(&mut self) -> Result<(), PeerError> {
+        self.0.acknowledge_boxed().await
     }
 }
 
@@ -147,7 +156,12 @@ impl Kinds {
 
     /// The kinds this crate ships.
     pub fn builtin() -> Kinds {
-        Kinds::empty().with(crate::jsonl::KIND, crate::jsonl::factory)
+        let kinds = Kinds::empty()
+            .with(crate::jsonl::KIND, crate::jsonl::factory)
+            .with(crate::mqtt::KIND, crate::mqtt::factory);
+        #[cfg(feature = "nats")]
+        let kinds = kinds.with(crate::nats::KIND, crate::nats::factory);
+        kinds
     }
 
     /// The kinds this crate ships and those that need the application: `odata` (its rows

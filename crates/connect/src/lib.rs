@@ -16,12 +16,19 @@
 //! cursor, store, dead letters, backoff, counters), [`kinds`] (a kind's name → the factory
 //! that builds its source from a configuration entry), [`service`] (the configured
 //! connectors started and stopped together, and `connect check`), and the sources:
-//! [`jsonl`] (a file of events, tailed by byte offset) and [`odata`] (an OData v4 change feed
-//! — an Opcenter-style MES, or SAP CAP — read by modified time; and the `mes` command sink).
+//! [`jsonl`] (a file of events, tailed by byte offset), [`mqtt`] (a broker's topics, QoS 1 in a
+//! persistent session, acknowledged after the store), `nats` (feature `nats`: a JetStream
+//! durable consumer, acknowledged after the store) and [`odata`] (an OData v4 change feed — an
+//! Opcenter-style MES, or SAP CAP — read by modified time; and the `mes` command sink).
+//! [`payload`] reads the event documents the file and broker kinds carry.
 
 pub mod jsonl;
 pub mod kinds;
+pub mod mqtt;
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod odata;
+pub mod payload;
 pub mod runner;
 pub mod service;
 pub mod source;

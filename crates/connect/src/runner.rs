@@ -11,6 +11,9 @@
 //!   mark the connector `failed` with the message and are retried at the cap: someone has to
 //!   act, but the connector resumes by itself once they have. A store that fails (busy, no
 //!   plant yet) is retried like an unavailable peer.
+//! - A source whose peer keeps the position (a broker) is acknowledged after the store's
+//!   transaction, so a kill between the two makes the peer deliver the batch again, which the
+//!   log then skips.
 //! - Counters and health go to the shared `app::connectors::Registry` the API reads.
 //! - Sleeping and polling are cancelled by [`Stop`]: a stopped runner ends between two
 //!   stores, never inside one.
@@ -266,6 +269,14 @@ impl<S: Source> Runner<S> {
             .await
             .map_err(store_failure)?
         };
+        // Only now, with the batch committed, may a peer that keeps the position forget it.
+        self.source
+            .acknowledge()
+            .await
+            .map_err(|e| Failure::Retry {
+                message: format!("acknowledging the stored batch failed: {e}"),
+                after: None,
+            })?;
         let now = self.app.now();
         self.app.connectors.update(&name, |s| {
             let c = &mut s.counters;

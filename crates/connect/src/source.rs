@@ -54,7 +54,9 @@ pub enum PeerError {
 
 /// A peer read in batches from a cursor. `poll` must not advance anything on the peer: the
 /// runner stores the batch and then persists `Batch::cursor`, and a restart polls again
-/// from the last persisted cursor.
+/// from the last persisted cursor. A peer that keeps the position itself (a broker's durable
+/// consumer or persistent session) is told with [`Source::acknowledge`], only once the batch
+/// is stored.
 pub trait Source: Send {
     /// The connector's name, unique in the configuration (`mes-discrete`).
     fn name(&self) -> &str;
@@ -66,4 +68,12 @@ pub trait Source: Send {
     ) -> impl Future<Output = Result<Batch, PeerError>> + Send;
     /// Whether the peer answers at all (sign-in and a cheap read), for `connect check`.
     fn check(&mut self) -> impl Future<Output = Result<(), PeerError>> + Send;
+    /// Tells the peer that every record of the last batch `poll` returned is stored (or
+    /// dead-lettered), so it may forget them. Called by the runner after the store's
+    /// transaction committed, never before; a source whose position lives only in the
+    /// stored cursor does nothing. A failure here loses nothing: the peer delivers the
+    /// records again and the log skips them.
+    fn acknowledge(&mut self) -> impl Future<Output = Result<(), PeerError>> + Send {
+        async { Ok(()) }
+    }
 }
