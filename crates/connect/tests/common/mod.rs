@@ -1,6 +1,7 @@
 //! Helpers shared by the connector tests.
 #![allow(dead_code)]
 
+pub mod brokers;
 pub mod cap;
 pub mod emu;
 pub mod sample;

@@ -1,0 +1,122 @@
+//! What the broker tests share: a TCP gate between the connector and the machine's broker
+//! (taken down and brought back without touching the broker, which other tests use), names
+//! no other run uses, and plant events to publish.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use model::{Plant, Timestamp};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// A loopback port forwarding to `target` until taken down: then every open connection is cut
+/// and new ones are closed at once, as a broker that went away would.
+pub struct TcpGate {
+    pub port: u16,
+    down: Arc<AtomicBool>,
+    connections: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl TcpGate {
+    pub async fn open(target: u16) -> TcpGate {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let down = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = {
+            let down = down.clone();
+            let connections = connections.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok((mut inbound, _)) = listener.accept().await else {
+                        return;
+                    };
+                    if down.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let forward = tokio::spawn(async move {
+                        if let Ok(mut outbound) =
+                            TcpStream::connect(("127.0.0.1", target)).await
+                        {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    connections.lock().unwrap().push(forward);
+                }
+            })
+        };
+        TcpGate {
+            port,
+            down,
+            connections,
+            accept,
+        }
+    }
+
+    /// Cuts every connection and refuses new ones.
+    pub fn down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    pub fn up(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpGate {
+    fn drop(&mut self) {
+        self.accept.abort();
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+}
+
+/// A label no other test run on this machine uses (brokers outlive test processes).
+pub fn unique(label: &str) -> String {
+    format!(
+        "{label}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// Event `index` of a stream of equipment states and quality results of the reference plant:
+/// even indices a unit's state, odd ones a result of an inspected characteristic. Its id is
+/// `{label}-{index}`.
+pub fn plant_event(plant: &Plant, start: Timestamp, label: &str, index: usize) -> serde_json::Value {
+    let time = start.plus_minutes(index as f64 / 10.0);
+    let id = format!("{label}-{index}");
+    if index % 2 == 0 {
+        let unit = &plant.units[(index / 2) % plant.units.len()];
+        let states = ["running", "idle", "setup", "cleaning", "down"];
+        serde_json::json!({
+            "id": id, "time": time, "source": "broker-test", "type": "equipment_state_changed",
+            "unit": unit.id, "state": states[(index / 2) % states.len()],
+        })
+    } else {
+        let characteristics: Vec<_> = plant
+            .inspection_plans
+            .iter()
+            .flat_map(|plan| &plan.characteristics)
+            .collect();
+        let characteristic = characteristics[(index / 2) % characteristics.len()];
+        serde_json::json!({
+            "id": id, "time": time, "source": "broker-test", "type": "quality_result_recorded",
+            "characteristic": characteristic.id, "value": 10.0 + (index % 7) as f64 / 10.0,
+        })
+    }
+}
+
+/// A message no connector can map: an event type that does not exist.
+pub const POISON: &[u8] =
+    br#"{"id": "poison", "type": "no_such_event", "time": "2026-03-02T06:00:00Z"}"#;

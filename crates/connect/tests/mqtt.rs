@@ -1,0 +1,282 @@
+//! The `mqtt` source against the machine's Mosquitto (127.0.0.1:1883): the compliance harness,
+//! and what a persistent session with acknowledgement after the store promises. The connector
+//! reaches the broker through a [`TcpGate`], so the peer can go down without stopping a broker
+//! other tests use; the test's publisher talks to the broker directly.
+
+mod common;
+mod compliance;
+
+use std::time::Duration;
+
+use common::brokers::{POISON, TcpGate, plant_event, unique};
+use compliance::Peer;
+use connect::mqtt::{MqttSettings, MqttSource};
+use connect::source::Source;
+use model::{Plant, Timestamp};
+use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
+
+const BROKER_PORT: u16 = 1883;
+
+/// Publishes `payloads` with QoS 1 and returns once the broker has acknowledged every one.
+async fn publish(topic_of: impl Fn(usize) -> String, payloads: &[Vec<u8>]) {
+    let mut options = MqttOptions::new(unique("publisher"), "127.0.0.1", BROKER_PORT);
+    options.set_keep_alive(Duration::from_secs(10));
+    let (client, mut events) = AsyncClient::new(options, payloads.len() + 4);
+    for (i, payload) in payloads.iter().enumerate() {
+        client
+            .try_publish(topic_of(i), QoS::AtLeastOnce, false, payload.clone())
+            .unwrap();
+    }
+    let mut acknowledged = 0;
+    while acknowledged < payloads.len() {
+        let event = tokio::time::timeout(Duration::from_secs(20), events.poll())
+            .await
+            .expect("the broker acknowledges the publications")
+            .expect("the broker is reachable on 127.0.0.1:1883");
+        if let Event::Incoming(Incoming::PubAck(_)) = event {
+            acknowledged += 1;
+        }
+    }
+    let _ = client.try_disconnect();
+}
+
+/// Connects as `client_id` with a clean session, which removes the session the tests left.
+fn forget_session(client_id: String) {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let mut options = MqttOptions::new(client_id, "127.0.0.1", BROKER_PORT);
+            options.set_clean_session(true);
+            let (_client, mut events) = AsyncClient::new(options, 4);
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                while let Ok(event) = events.poll().await {
+                    if let Event::Incoming(Incoming::ConnAck(_)) = event {
+                        return;
+                    }
+                }
+            })
+            .await;
+        });
+    })
+    .join()
+    .unwrap();
+}
+
+/// A topic tree of its own on the broker, a session the connector's client id holds there,
+/// and a gate the connector goes through.
+struct MqttPeer {
+    label: String,
+    gate: TcpGate,
+    plant: Plant,
+    start: Timestamp,
+    next: usize,
+    published: Vec<Vec<u8>>,
+}
+
+impl MqttPeer {
+    async fn new(label: &str) -> MqttPeer {
+        let peer = MqttPeer {
+            label: unique(label),
+            gate: TcpGate::open(BROKER_PORT).await,
+            plant: sim::reference_plant(),
+            start: sim::SimOptions::default().start,
+            next: 0,
+            published: Vec::new(),
+        };
+        // The session exists from the connector's first connection: create it before anything
+        // is published, as a deployed connector would have.
+        let mut source = peer.source(compliance::NAME, &app_placeholder().await);
+        source.poll(None).await.expect("the broker takes the session");
+        peer
+    }
+
+    fn client_id(&self) -> String {
+        format!("mixplane-test-{}", self.label)
+    }
+
+    fn settings(&self) -> MqttSettings {
+        MqttSettings {
+            host: "127.0.0.1".into(),
+            port: self.gate.port,
+            topics: vec![format!("mixplane-test/{}/#", self.label)],
+            client_id: Some(self.client_id()),
+            username: None,
+            password: None,
+            keep_alive_seconds: 10,
+            batch_max: 50,
+            wait_ms: 50,
+        }
+    }
+
+    fn topic(&self, index: usize) -> String {
+        let leaf = if index % 2 == 0 { "state" } else { "quality" };
+        format!("mixplane-test/{}/{leaf}", self.label)
+    }
+}
+
+/// `Peer::source` takes an app; the MQTT kind maps without one.
+async fn app_placeholder() -> app::App {
+    app::App::new(std::sync::Arc::new(
+        store::Store::open_in_memory().await.unwrap(),
+    ))
+}
+
+impl Drop for MqttPeer {
+    fn drop(&mut self) {
+        forget_session(self.client_id());
+    }
+}
+
+impl Peer for MqttPeer {
+    type Source = MqttSource;
+
+    fn source(&self, name: &str, _app: &app::App) -> MqttSource {
+        MqttSource::new(name, self.settings())
+    }
+
+    fn plant(&self) -> (Plant, Timestamp) {
+        (self.plant.clone(), self.start)
+    }
+
+    async fn produce(&mut self, n: usize) -> Vec<String> {
+        let first = self.next;
+        self.next += n;
+        let payloads: Vec<Vec<u8>> = (first..first + n)
+            .map(|i| {
+                serde_json::to_vec(&plant_event(&self.plant, self.start, &self.label, i)).unwrap()
+            })
+            .collect();
+        publish(|i| self.topic(first + i), &payloads).await;
+        self.published.extend(payloads);
+        (first..first + n)
+            .map(|i| format!("{}-{i}", self.label))
+            .collect()
+    }
+
+    async fn repeat(&mut self) {
+        let again = self.published.clone();
+        publish(|i| self.topic(i), &again).await;
+    }
+
+    async fn poison(&mut self) {
+        publish(|_| self.topic(0), &[POISON.to_vec()]).await;
+    }
+
+    async fn down(&mut self) {
+        self.gate.down();
+    }
+
+    async fn up(&mut self) {
+        self.gate.up();
+    }
+
+    fn replays_after_reset(&self) -> bool {
+        false
+    }
+}
+
+compliance_tests!(mqtt, MqttPeer::new("mqtt").await);
+
+/// Messages a source took and never acknowledged (its batch was not stored) come again to
+/// the next connection of the session; acknowledged ones do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_not_acknowledged_comes_again_and_what_is_does_not() {
+    let mut peer = MqttPeer::new("mqtt-ack").await;
+    let app = app_placeholder().await;
+    let ids = peer.produce(6).await;
+
+    let event_ids = |records: Vec<connect::source::Record>| -> Vec<String> {
+        records
+            .iter()
+            .flat_map(|r| r.mapped.as_ref().unwrap())
+            .map(|e| e.id.to_string())
+            .collect()
+    };
+
+    // Taken and never acknowledged: the connector was killed before its store.
+    let mut first = peer.source(compliance::NAME, &app);
+    let mut taken = Vec::new();
+    for _ in 0..100 {
+        taken = event_ids(first.poll(None).await.unwrap().records);
+        if !taken.is_empty() {
+            break;
+        }
+    }
+    assert!(!taken.is_empty(), "nothing was delivered");
+    drop(first);
+
+    // The next connection of the session gets them again; this one acknowledges each batch.
+    let mut second = peer.source(compliance::NAME, &app);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..100 {
+        seen.extend(event_ids(second.poll(None).await.unwrap().records));
+        second.acknowledge().await.unwrap();
+        if seen.len() == ids.len() {
+            break;
+        }
+    }
+    let wanted: std::collections::BTreeSet<String> = ids.iter().cloned().collect();
+    assert_eq!(seen, wanted, "the unacknowledged {taken:?} did not come again");
+    drop(second);
+
+    let mut third = peer.source(compliance::NAME, &app);
+    let batch = third.poll(None).await.unwrap();
+    assert!(
+        batch.records.is_empty(),
+        "acknowledged messages came again: {:?}",
+        batch.records
+    );
+}
+
+/// What is published while the connector is stopped is held by its session and stored when it
+/// starts again; equipment states and quality results land as those events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_holds_what_is_published_while_the_connector_is_stopped() {
+    let mut peer = MqttPeer::new("mqtt-session").await;
+    let app = compliance::app_for(&peer).await;
+    let running = compliance::start(&app, &peer);
+    let before = peer.produce(10).await;
+    compliance::until(&app, "the first messages are stored", |a| {
+        let ids = &before;
+        async move { compliance::stored(&a, ids).await.0 == ids.len() }
+    })
+    .await;
+    running.stop.stop();
+    running.task.await.unwrap();
+
+    let meanwhile = peer.produce(10).await;
+    let running = compliance::start(&app, &peer);
+    compliance::until(&app, "what was published meanwhile is stored", |a| {
+        let ids = &meanwhile;
+        async move { compliance::stored(&a, ids).await.0 == ids.len() }
+    })
+    .await;
+    running.stop.stop();
+    running.task.await.unwrap();
+
+    let refs: Vec<&str> = before.iter().chain(&meanwhile).map(String::as_str).collect();
+    let events = app.store.events_with_ids(&refs).await.unwrap();
+    let kinds: std::collections::BTreeSet<&str> = events
+        .iter()
+        .map(|e| match e.event.kind {
+            model::EventKind::EquipmentStateChanged { .. } => "equipment_state_changed",
+            model::EventKind::QualityResultRecorded { .. } => "quality_result_recorded",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["equipment_state_changed", "quality_result_recorded"]
+    );
+    let cursor = app
+        .store
+        .connector_cursor(compliance::NAME)
+        .await
+        .unwrap()
+        .and_then(|c| c.cursor)
+        .unwrap();
+    assert!(cursor.starts_with("20 "), "cursor {cursor}");
+}
