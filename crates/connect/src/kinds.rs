@@ -83,6 +83,7 @@ pub trait DynSource: Send {
     ) -> BoxFuture<'a, Result<Batch, PeerError>>;
     fn check_boxed(&mut self) -> BoxFuture<'_, Result<(), PeerError>>;
     fn acknowledge_boxed(&mut self) -> BoxFuture<'_, Result<(), PeerError>>;
+    fn close_boxed(&mut self) -> BoxFuture<'_, ()>;
 }
 
 impl<S: Source> DynSource for S {
@@ -104,6 +105,10 @@ impl<S: Source> DynSource for S {
     fn acknowledge_boxed(&mut self) -> BoxFuture<'_, Result<(), PeerError>> {
         Box::pin(self.acknowledge())
     }
+
+    fn close_boxed(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(self.close())
+    }
 }
 
 /// A connector of any kind.
@@ -124,6 +129,10 @@ impl Source for AnySource {
 
     async fn acknowledge(&mut self) -> Result<(), PeerError> {
         self.0.acknowledge_boxed().await
+    }
+
+    async fn close(&mut self) {
+        self.0.close_boxed().await
     }
 }
 

@@ -364,6 +364,22 @@ impl Source for MqttSource {
         Ok(())
     }
 
+    async fn close(&mut self) {
+        let Some(mut session) = self.session.take() else {
+            return;
+        };
+        self.inbox.clear();
+        self.unacknowledged.clear();
+        // DISCONNECT keeps the persistent session; the broker closes the connection after it,
+        // so everything written before (acknowledgements) has been read.
+        if session.client.try_disconnect().is_ok() {
+            let _ = tokio::time::timeout(EXCHANGE_TIMEOUT, async {
+                while session.events.poll().await.is_ok() {}
+            })
+            .await;
+        }
+    }
+
     async fn check(&mut self) -> Result<(), PeerError> {
         // A session of its own, clean, so checking neither takes over nor changes the
         // connector's session.

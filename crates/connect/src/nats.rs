@@ -418,6 +418,15 @@ impl Source for NatsSource {
         Ok(())
     }
 
+    async fn close(&mut self) {
+        self.unacknowledged.clear();
+        if let Some(session) = self.session.take() {
+            // What is delivered and not acknowledged comes again after the acknowledgement
+            // wait; the acknowledgements already sent must reach the server first.
+            let _ = tokio::time::timeout(EXCHANGE_TIMEOUT, session.client.flush()).await;
+        }
+    }
+
     async fn check(&mut self) -> Result<(), PeerError> {
         let client = self.connect_client().await?;
         let context = jetstream::new(client);

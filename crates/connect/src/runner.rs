@@ -191,6 +191,7 @@ impl<S: Source> Runner<S> {
                 () = stop.stopped() => break,
             }
         }
+        self.source.close().await;
         registry.update(&name, |s| s.state = Health::Stopped);
     }
 
@@ -269,14 +270,6 @@ impl<S: Source> Runner<S> {
             .await
             .map_err(store_failure)?
         };
-        // Only now, with the batch committed, may a peer that keeps the position forget it.
-        self.source
-            .acknowledge()
-            .await
-            .map_err(|e| Failure::Retry {
-                message: format!("acknowledging the stored batch failed: {e}"),
-                after: None,
-            })?;
         let now = self.app.now();
         self.app.connectors.update(&name, |s| {
             let c = &mut s.counters;
@@ -290,6 +283,15 @@ impl<S: Source> Runner<S> {
             }
             s.state = Health::Ok;
         });
+        // Only now, with the batch committed (and counted), may a peer that keeps the position
+        // forget it.
+        self.source
+            .acknowledge()
+            .await
+            .map_err(|e| Failure::Retry {
+                message: format!("acknowledging the stored batch failed: {e}"),
+                after: None,
+            })?;
         Ok(if more { Step::More } else { Step::Wait })
     }
 }

@@ -76,4 +76,10 @@ pub trait Source: Send {
     fn acknowledge(&mut self) -> impl Future<Output = Result<(), PeerError>> + Send {
         async { Ok(()) }
     }
+    /// Ends the connection to the peer in good order, at a graceful stop: a connection that is
+    /// merely dropped can lose acknowledgements still on their way (the peer then delivers
+    /// those records again, which the log skips).
+    fn close(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }

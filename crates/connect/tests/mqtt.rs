@@ -220,7 +220,7 @@ async fn what_is_not_acknowledged_comes_again_and_what_is_does_not() {
     }
     let wanted: std::collections::BTreeSet<String> = ids.iter().cloned().collect();
     assert_eq!(seen, wanted, "the unacknowledged {taken:?} did not come again");
-    drop(second);
+    second.close().await;
 
     let mut third = peer.source(compliance::NAME, &app);
     let batch = third.poll(None).await.unwrap();
