@@ -327,7 +327,9 @@ impl Source for MqttSource {
         }
         let Some(session) = self.session.as_mut() else {
             self.unacknowledged.clear();
-            return Err(unavailable("the connection closed before the acknowledgement"));
+            return Err(unavailable(
+                "the connection closed before the acknowledgement",
+            ));
         };
         let mut waiting = std::collections::BTreeSet::new();
         for publish in &self.unacknowledged {
@@ -452,7 +454,10 @@ mod tests {
         publish.pkid = 9;
         publish.dup = true;
         let again = record_of(&publish);
-        assert_eq!(first.source_id, again.source_id, "a redelivery is the same record");
+        assert_eq!(
+            first.source_id, again.source_id,
+            "a redelivery is the same record"
+        );
         assert!(first.source_id.starts_with("plant/R-101/state#"));
         assert!(first.mapped.unwrap_err().contains("not a mixplane event"));
         assert_eq!(first.raw["topic"], "plant/R-101/state");

@@ -26,7 +26,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::pull, consumer::DeliverPolicy, AckKind};
+use async_nats::jetstream::{self, AckKind, consumer::DeliverPolicy, consumer::pull};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
@@ -215,7 +215,10 @@ impl NatsSource {
         let existing = tokio::time::timeout(EXCHANGE_TIMEOUT, stream.consumer_info(&durable))
             .await
             .map_err(|_| unavailable("reading the consumer: no answer in time"))?;
-        let acknowledged = existing.as_ref().ok().map(|info| info.ack_floor.stream_sequence);
+        let acknowledged = existing
+            .as_ref()
+            .ok()
+            .map(|info| info.ack_floor.stream_sequence);
         if acknowledged.is_some_and(|floor| floor > position) {
             // The store holds less than the consumer had acknowledged: read again from the
             // store's position.
@@ -256,11 +259,8 @@ impl NatsSource {
         session: &'a mut Session,
     ) -> Result<&'a mut pull::Stream, PeerError> {
         if session.messages.is_none() {
-            let consumer: jetstream::consumer::PullConsumer = within(
-                "opening the consumer",
-                session.stream.get_consumer(durable),
-            )
-            .await?;
+            let consumer: jetstream::consumer::PullConsumer =
+                within("opening the consumer", session.stream.get_consumer(durable)).await?;
             let messages = within(
                 "starting the pull",
                 consumer
@@ -319,7 +319,9 @@ pub fn factory(spec: &ConnectorSpec) -> Result<AnySource, ConnectError> {
         message: message.to_owned(),
     };
     if settings.stream.is_empty() || settings.stream.contains(['.', '*', '>', ' ']) {
-        return Err(refuse("`stream` must be a stream name (no `.`, `*`, `>` or space)"));
+        return Err(refuse(
+            "`stream` must be a stream name (no `.`, `*`, `>` or space)",
+        ));
     }
     if settings.batch_max == 0 {
         return Err(refuse("`batch_max` must be at least 1"));
@@ -397,7 +399,9 @@ impl Source for NatsSource {
         }
         let Some(session) = self.session.as_mut() else {
             self.unacknowledged.clear();
-            return Err(unavailable("the connection closed before the acknowledgement"));
+            return Err(unavailable(
+                "the connection closed before the acknowledgement",
+            ));
         };
         let mut newest = session.position;
         for message in &self.unacknowledged {
