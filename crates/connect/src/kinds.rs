@@ -147,7 +147,10 @@ impl Kinds {
 
     /// The kinds this crate ships.
     pub fn builtin() -> Kinds {
-        Kinds::empty().with(crate::jsonl::KIND, crate::jsonl::factory)
+        let kinds = Kinds::empty().with(crate::jsonl::KIND, crate::jsonl::factory);
+        #[cfg(feature = "opcua")]
+        let kinds = kinds.with(crate::opcua::KIND, crate::opcua::factory);
+        kinds
     }
 
     /// The kinds this crate ships and those that need the application: `odata` (its rows

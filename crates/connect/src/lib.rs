@@ -17,11 +17,15 @@
 //! that builds its source from a configuration entry), [`service`] (the configured
 //! connectors started and stopped together, and `connect check`), and the sources:
 //! [`jsonl`] (a file of events, tailed by byte offset) and [`odata`] (an OData v4 change feed
-//! — an Opcenter-style MES, or SAP CAP — read by modified time; and the `mes` command sink).
+//! — an Opcenter-style MES, or SAP CAP — read by modified time; and the `mes` command sink),
+//! and, with the cargo feature `opcua`, `opcua` (equipment states from an OPC UA server's
+//! nodes, subscribed to).
 
 pub mod jsonl;
 pub mod kinds;
 pub mod odata;
+#[cfg(feature = "opcua")]
+pub mod opcua;
 pub mod runner;
 pub mod service;
 pub mod source;
