@@ -5,7 +5,7 @@
 It serves, on loopback only and without security (the tests' peer, never a plant's), one
 variable per unit under namespace `urn:mixplane:conformance:opcua`:
 
-    ns=2;s=R-101.State, R-102.State, R-103.State   String  ("running", "idle", "down", ...)
+    ns=2;s=R-101.State, R-102.State, R-103.State   String  (a PLC's words: "RUN", "IDLE", "FAULT", ...)
     ns=2;s=TB-1.StateCode                           Int32   (a PLC's numeric state code)
 
 and keeps each variable's history (HistoryRead, raw values by source time), as a historian
@@ -42,9 +42,9 @@ NAMESPACE = "urn:mixplane:conformance:opcua"
 
 # The served variables: name → (OPC UA type, the value it holds before any change).
 VARIABLES = {
-    "R-101.State": (ua.VariantType.String, "idle"),
-    "R-102.State": (ua.VariantType.String, "idle"),
-    "R-103.State": (ua.VariantType.String, "idle"),
+    "R-101.State": (ua.VariantType.String, "IDLE"),
+    "R-102.State": (ua.VariantType.String, "IDLE"),
+    "R-103.State": (ua.VariantType.String, "IDLE"),
     "TB-1.StateCode": (ua.VariantType.Int32, 1),
 }
 

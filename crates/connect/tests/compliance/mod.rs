@@ -277,6 +277,16 @@ pub async fn a_poison_record_is_dead_lettered<P: Peer>(mut peer: P) {
     assert_eq!(letters.len(), 1, "{letters:#?}");
     assert!(!letters[0].reason.is_empty());
     assert!(!letters[0].source_id.is_empty());
+    // The runner counts after the store's transaction (and the quality hook after it): the
+    // events can be visible before the counter moves.
+    until(&app, "the dead letter is counted", |a| {
+        let n = a
+            .connectors
+            .get(NAME)
+            .map_or(0, |s| s.counters.dead_letters);
+        async move { n > 0 }
+    })
+    .await;
     assert_eq!(app.connectors.get(NAME).unwrap().counters.dead_letters, 1);
     running.stop.stop();
     running.task.await.unwrap();
