@@ -1,6 +1,6 @@
 """An OPC UA server of equipment states, the peer of mixplane's `opcua` source in its tests.
 
-    python server.py --port 4841 --state-dir DIR
+    python server.py --port 4841 --state-dir DIR [--user NAME:PASSWORD]
 
 It serves, on loopback only and without security (the tests' peer, never a plant's), one
 variable per unit under namespace `urn:mixplane:conformance:opcua`:
@@ -9,7 +9,8 @@ variable per unit under namespace `urn:mixplane:conformance:opcua`:
     ns=2;s=TB-1.StateCode                           Int32   (a PLC's numeric state code)
 
 and keeps each variable's history (HistoryRead, raw values by source time), as a historian
-beside a PLC would. Every change is appended to `DIR/journal.jsonl` before it is applied, so
+beside a PLC would. With `--user`, only that user name and password may sign in (no
+anonymous sessions). Every change is appended to `DIR/journal.jsonl` before it is applied, so
 a server killed and started again on the same directory serves the same history and the same
 current values (with their original source timestamps): the peer "down and back".
 
@@ -36,7 +37,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from asyncua import Server, ua
+from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.history import HistoryDict
+from asyncua.server.user_managers import UserManager
 
 NAMESPACE = "urn:mixplane:conformance:opcua"
 
@@ -97,6 +100,19 @@ class JournalHistory(HistoryDict):
         pass
 
 
+class OneUser(UserManager):
+    """Admits one user name and password, and nobody else."""
+
+    def __init__(self, name: str, password: str) -> None:
+        self.name = name
+        self.password = password
+
+    def get_user(self, iserver, username=None, password=None, certificate=None):
+        if username == self.name and password == self.password:
+            return User(role=UserRole.User, name=username)
+        return None
+
+
 def data_value(kind: ua.VariantType, value, status: str, at: datetime) -> ua.DataValue:
     return ua.DataValue(
         ua.Variant(value, kind),
@@ -143,10 +159,16 @@ class Peer:
         return describe(node, value)
 
 
-async def serve(port: int, state_dir: Path) -> None:
+async def serve(port: int, state_dir: Path, user: str | None) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    server = Server()
+    if user is None:
+        server = Server()
+    else:
+        name, _, password = user.partition(":")
+        server = Server(user_manager=OneUser(name, password))
     await server.init()
+    if user is not None:
+        server.set_identity_tokens([ua.UserNameIdentityToken])
     server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/mixplane/")
     server.set_server_name("mixplane conformance peer")
     # Loopback tests only: no security, anonymous sign-in.
@@ -198,9 +220,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--user", help="NAME:PASSWORD, the only sign-in admitted")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    asyncio.run(serve(args.port, args.state_dir))
+    asyncio.run(serve(args.port, args.state_dir, args.user))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use app::App;
 use compliance::Peer;
+use connect::source::{PeerError, Source};
 use connect::{AnySource, ConnectorSpec, Kinds};
 use model::{EquipmentState, EventKind, Plant, Timestamp};
 use serde_json::{Value, json};
@@ -90,6 +91,8 @@ struct Server {
     python: PathBuf,
     port: u16,
     dir: PathBuf,
+    /// `NAME:PASSWORD`, the only sign-in the server admits; anonymous when `None`.
+    user: Option<String>,
     process: Option<Process>,
 }
 
@@ -104,6 +107,10 @@ impl Server {
     /// Starts a server with a state folder of its own; answers it and the changes it made
     /// when it first started (each variable's first value).
     async fn start(python: PathBuf, label: &str) -> (Server, Vec<Value>) {
+        Server::start_with(python, label, None).await
+    }
+
+    async fn start_with(python: PathBuf, label: &str, user: Option<&str>) -> (Server, Vec<Value>) {
         let dir = std::env::temp_dir().join(format!(
             "mixplane-opcua-{label}-{}-{}",
             std::process::id(),
@@ -117,6 +124,7 @@ impl Server {
             python,
             port: free_port(),
             dir,
+            user: user.map(str::to_owned),
             process: None,
         };
         let initial = server.up().await;
@@ -132,12 +140,17 @@ impl Server {
     async fn up(&mut self) -> Vec<Value> {
         assert!(self.process.is_none(), "the server is running already");
         let log = std::fs::File::create(self.dir.join("server.log")).unwrap();
-        let mut child = Command::new(&self.python)
+        let mut command = Command::new(&self.python);
+        command
             .arg(script())
             .arg("--port")
             .arg(self.port.to_string())
             .arg("--state-dir")
-            .arg(&self.dir)
+            .arg(&self.dir);
+        if let Some(user) = &self.user {
+            command.arg("--user").arg(user);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -197,29 +210,38 @@ fn event_id_of(change: &Value) -> String {
     connect::opcua::event_id(node, at)
 }
 
-/// The connector's configuration for this server, built as `mixplane serve` builds it.
-fn source_for(server: &Server, name: &str, history: bool) -> AnySource {
+/// The connector's settings for this server.
+fn settings_for(server: &Server, history: bool) -> Value {
     let nodes: Vec<Value> = NODES
         .iter()
         .map(|(node, unit)| json!({ "node": node_id(node), "unit": unit, "map": map_of(node) }))
         .collect();
+    json!({
+        "endpoint": server.endpoint(),
+        "security": "none",
+        "publishing_interval_ms": 50,
+        "history": history,
+        "batch_size": 40,
+        "timeout_seconds": 5,
+        "pki_dir": server.dir.join("pki"),
+        "nodes": nodes,
+    })
+}
+
+/// A source of these settings, built as `mixplane serve` builds it.
+fn build(name: &str, settings: Value) -> AnySource {
     let spec = ConnectorSpec {
         name: name.into(),
         kind: connect::opcua::KIND.into(),
         principal: compliance::principal().id,
         poll_interval: Duration::from_millis(20),
-        settings: json!({
-            "endpoint": server.endpoint(),
-            "security": "none",
-            "publishing_interval_ms": 50,
-            "history": history,
-            "batch_size": 40,
-            "timeout_seconds": 5,
-            "pki_dir": server.dir.join("pki"),
-            "nodes": nodes,
-        }),
+        settings,
     };
     Kinds::builtin().build(&spec).unwrap()
+}
+
+fn source_for(server: &Server, name: &str, history: bool) -> AnySource {
+    build(name, settings_for(server, history))
 }
 
 /// The peer of the compliance harness: the server, each variable's next value, and the
@@ -414,6 +436,53 @@ async fn state_changes_made_in_the_server_arrive_as_stored_events() {
     }
     stop.stop();
     task.await.unwrap();
+}
+
+/// `check` signs in (as the configured user) and reads every configured node once: refused
+/// credentials are `Unauthorized`, no credentials where the server wants some and a node the
+/// server does not have are `Broken`, named, and a server that is gone `Unavailable`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_signs_in_and_reads_the_configured_nodes() {
+    let Some(python) = python() else { return };
+    let (mut server, _) = Server::start_with(python, "check", Some("mixplane:s3cret")).await;
+    let signed_in = |user: Option<&str>, password: Option<&str>| {
+        let mut settings = settings_for(&server, false);
+        if let (Some(user), Some(password)) = (user, password) {
+            settings["username"] = json!(user);
+            settings["password"] = json!(password);
+        }
+        settings
+    };
+
+    let mut good = build("check", signed_in(Some("mixplane"), Some("s3cret")));
+    good.check().await.unwrap();
+
+    let mut refused = build("check", signed_in(Some("mixplane"), Some("wrong")));
+    let error = refused.check().await.unwrap_err();
+    assert!(matches!(error, PeerError::Unauthorized(_)), "{error:?}");
+    // No user configured where the server admits no anonymous session: a configuration
+    // that cannot work, which the message says.
+    let mut anonymous = build("check", signed_in(None, None));
+    match anonymous.check().await.unwrap_err() {
+        PeerError::Broken(message) => assert!(
+            message.contains("signing in anonymously")
+                && message.contains("BadSecurityPolicyRejected"),
+            "{message}"
+        ),
+        other => panic!("anonymous where a user is wanted is broken, not {other:?}"),
+    }
+
+    let mut settings = signed_in(Some("mixplane"), Some("s3cret"));
+    settings["nodes"][1]["node"] = json!("ns=2;s=R-999.State");
+    let error = build("check", settings).check().await.unwrap_err();
+    match error {
+        PeerError::Broken(message) => assert!(message.contains("R-999"), "{message}"),
+        other => panic!("an unknown node is broken, not {other:?}"),
+    }
+
+    server.down().await;
+    let error = good.check().await.unwrap_err();
+    assert!(matches!(error, PeerError::Unavailable { .. }), "{error:?}");
 }
 
 async fn wait_stored(app: &App, ids: &[String]) {

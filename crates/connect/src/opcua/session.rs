@@ -150,12 +150,19 @@ pub(super) async fn open(
         .request_timeout(timeout)
         .client()
         .map_err(|errors| PeerError::Broken(format!("OPC UA client: {}", errors.join("; "))))?;
-    let identity = match (&settings.username, &settings.password) {
-        (Some(user), Some(password)) => {
-            IdentityToken::new_user_name(user.clone(), password.0.clone())
-        }
-        _ => IdentityToken::Anonymous,
+    let (identity, signing_in) = match (&settings.username, &settings.password) {
+        (Some(user), Some(password)) => (
+            IdentityToken::new_user_name(user.clone(), password.0.clone()),
+            "a user name",
+        ),
+        _ => (IdentityToken::Anonymous, "anonymously"),
     };
+    // Named in errors: a server that offers no endpoint for this security and identity
+    // answers `BadSecurityPolicyRejected`, which says nothing of either.
+    let opening = format!(
+        "opening a session at {} (security none, signing in {signing_in})",
+        settings.endpoint
+    );
     let endpoint: EndpointDescription = (
         settings.endpoint.as_str(),
         SecurityPolicy::None.to_uri(),
@@ -174,7 +181,7 @@ pub(super) async fn open(
             settings.endpoint
         ))
     })?
-    .map_err(|e| peer_error(&format!("connecting to {}", settings.endpoint), e.status()))?;
+    .map_err(|e| peer_error(&opening, e.status()))?;
     session.disable_reconnects();
     let mut event_loop = event_loop.spawn();
     tokio::select! {
@@ -186,7 +193,7 @@ pub(super) async fn open(
         }
         ended = &mut event_loop => {
             let status = ended.unwrap_or(StatusCode::BadUnexpectedError);
-            return Err(peer_error(&format!("opening a session at {}", settings.endpoint), status));
+            return Err(peer_error(&opening, status));
         }
         _ = tokio::time::sleep(timeout) => {
             event_loop.abort();
