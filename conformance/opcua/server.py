@@ -1,6 +1,6 @@
 """An OPC UA server of equipment states, the peer of mixplane's `opcua` source in its tests.
 
-    python server.py --port 4841 --state-dir DIR [--user NAME:PASSWORD]
+    python server.py --port 4841 --state-dir DIR [--user NAME:PASSWORD] [--history-page N]
 
 It serves, on loopback only and without security (the tests' peer, never a plant's), one
 variable per unit under namespace `urn:mixplane:conformance:opcua`:
@@ -10,7 +10,9 @@ variable per unit under namespace `urn:mixplane:conformance:opcua`:
 
 and keeps each variable's history (HistoryRead, raw values by source time), as a historian
 beside a PLC would. With `--user`, only that user name and password may sign in (no
-anonymous sessions). Every change is appended to `DIR/journal.jsonl` before it is applied, so
+anonymous sessions). With `--history-page`, a history read answers at most N values
+per node and a continuation point (as servers that page below what a client asks for do).
+Every change is appended to `DIR/journal.jsonl` before it is applied, so
 a server killed and started again on the same directory serves the same history and the same
 current values (with their original source timestamps): the peer "down and back".
 
@@ -60,8 +62,8 @@ class JournalHistory(HistoryDict):
     every change itself instead, in the order it makes them.
     """
 
-    def __init__(self, journal: Path) -> None:
-        super().__init__()
+    def __init__(self, journal: Path, page: int) -> None:
+        super().__init__(max_history_data_response_size=page)
         self.journal = journal
 
     def load(self, namespace: int) -> list[tuple[ua.NodeId, ua.DataValue]]:
@@ -159,7 +161,7 @@ class Peer:
         return describe(node, value)
 
 
-async def serve(port: int, state_dir: Path, user: str | None) -> None:
+async def serve(port: int, state_dir: Path, user: str | None, page: int) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     if user is None:
         server = Server()
@@ -174,7 +176,7 @@ async def serve(port: int, state_dir: Path, user: str | None) -> None:
     # Loopback tests only: no security, anonymous sign-in.
     server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     namespace = await server.register_namespace(NAMESPACE)
-    history = JournalHistory(state_dir / "journal.jsonl")
+    history = JournalHistory(state_dir / "journal.jsonl", page)
     server.iserver.history_manager.set_storage(history)
     journaled = history.load(namespace)
     peer = Peer(server, history, namespace)
@@ -221,9 +223,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--user", help="NAME:PASSWORD, the only sign-in admitted")
+    parser.add_argument("--history-page", type=int, default=10000, help="values per history read")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    asyncio.run(serve(args.port, args.state_dir, args.user))
+    asyncio.run(serve(args.port, args.state_dir, args.user, args.history_page))
 
 
 if __name__ == "__main__":

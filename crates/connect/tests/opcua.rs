@@ -91,8 +91,8 @@ struct Server {
     python: PathBuf,
     port: u16,
     dir: PathBuf,
-    /// `NAME:PASSWORD`, the only sign-in the server admits; anonymous when `None`.
-    user: Option<String>,
+    /// The script's options beyond the port and folder (`--user`, `--history-page`).
+    options: Vec<String>,
     process: Option<Process>,
 }
 
@@ -107,10 +107,10 @@ impl Server {
     /// Starts a server with a state folder of its own; answers it and the changes it made
     /// when it first started (each variable's first value).
     async fn start(python: PathBuf, label: &str) -> (Server, Vec<Value>) {
-        Server::start_with(python, label, None).await
+        Server::start_with(python, label, &[]).await
     }
 
-    async fn start_with(python: PathBuf, label: &str, user: Option<&str>) -> (Server, Vec<Value>) {
+    async fn start_with(python: PathBuf, label: &str, options: &[&str]) -> (Server, Vec<Value>) {
         let dir = std::env::temp_dir().join(format!(
             "mixplane-opcua-{label}-{}-{}",
             std::process::id(),
@@ -124,7 +124,7 @@ impl Server {
             python,
             port: free_port(),
             dir,
-            user: user.map(str::to_owned),
+            options: options.iter().map(|o| o.to_string()).collect(),
             process: None,
         };
         let initial = server.up().await;
@@ -146,10 +146,8 @@ impl Server {
             .arg("--port")
             .arg(self.port.to_string())
             .arg("--state-dir")
-            .arg(&self.dir);
-        if let Some(user) = &self.user {
-            command.arg("--user").arg(user);
-        }
+            .arg(&self.dir)
+            .args(&self.options);
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -340,15 +338,7 @@ async fn state_changes_made_in_the_server_arrive_as_stored_events() {
         unanswered: Vec::new(),
     };
     let app = compliance::app_for(&peer).await;
-    let (stop, watch) = connect::stop_pair();
-    let runner = connect::Runner {
-        source: source_for(&peer.server, compliance::NAME, false),
-        app: app.clone(),
-        principal: compliance::principal(),
-        kind: connect::opcua::KIND.into(),
-        pacing: compliance::pacing(),
-    };
-    let task = tokio::spawn(runner.run(watch));
+    let running = run(&app, source_for(&peer.server, compliance::NAME, false));
 
     // A new subscription sends each variable's current value: its first.
     let first: Vec<String> = initial.iter().map(event_id_of).collect();
@@ -434,8 +424,86 @@ async fn state_changes_made_in_the_server_arrive_as_stored_events() {
             .unwrap_or_else(|| panic!("{id} is a dead letter: {letters:#?}"));
         assert!(letter.reason.contains(named), "{}", letter.reason);
     }
-    stop.stop();
-    task.await.unwrap();
+
+    // The server gone and back: the connector subscribes again, the new subscription
+    // re-sends every current value (stored already: duplicates), and later changes arrive.
+    peer.server.down().await;
+    peer.server.up().await;
+    let change = peer.server.set("R-102.State", json!("RUN"), "Good").await;
+    wait_stored(&app, &[event_id_of(&change)]).await;
+    let counters = app.connectors.get(compliance::NAME).unwrap().counters;
+    assert!(counters.duplicates > 0, "{counters:#?}");
+    assert!(counters.last_error.is_some(), "{counters:#?}");
+    running.stop.stop();
+    running.task.await.unwrap();
+}
+
+/// A server that pages its history below what the source asks for (answering a
+/// continuation point) is read to the end: everything changed before the connector started
+/// is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_paged_by_the_server_is_read_to_the_end() {
+    let Some(python) = python() else { return };
+    let (server, initial) = Server::start_with(python, "paged", &["--history-page", "3"]).await;
+    let mut peer = OpcuaPeer {
+        server,
+        turn: 0,
+        unanswered: initial.iter().map(event_id_of).collect(),
+    };
+    let ids = peer.produce(30).await;
+    let app = compliance::app_for(&peer).await;
+    let running = run(&app, source_for(&peer.server, compliance::NAME, true));
+    wait_stored(&app, &ids).await;
+    assert_eq!(compliance::stored(&app, &ids).await.1, ids.len() as u64);
+    running.stop.stop();
+    running.task.await.unwrap();
+}
+
+/// More notifications between two polls than the channel holds: the source says so
+/// (`Unavailable`), subscribes again and reads history from its cursor, losing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overflowing_channel_starts_over_from_history() {
+    let Some(python) = python() else { return };
+    let (server, initial) = Server::start(python, "overflow").await;
+    let mut peer = OpcuaPeer {
+        server,
+        turn: 0,
+        unanswered: initial.iter().map(event_id_of).collect(),
+    };
+    let app = compliance::app_for(&peer).await;
+    let mut settings = settings_for(&peer.server, true);
+    settings["channel_capacity"] = json!(2);
+    let running = run(&app, build(compliance::NAME, settings));
+    let first = peer.produce(0).await;
+    wait_stored(&app, &first).await;
+    // One publish (every 50 ms) carries these twenty at once.
+    let burst = peer.produce(20).await;
+    wait_stored(&app, &burst).await;
+    let counters = app.connectors.get(compliance::NAME).unwrap().counters;
+    let error = counters.last_error.unwrap_or_default();
+    assert!(error.contains("overflowed"), "{error}");
+    assert_eq!(
+        compliance::stored(&app, &burst).await.1,
+        (first.len() + burst.len()) as u64
+    );
+    running.stop.stop();
+    running.task.await.unwrap();
+}
+
+/// A runner of this source, as the service starts one.
+fn run(app: &App, source: AnySource) -> compliance::Running {
+    let (stop, watch) = connect::stop_pair();
+    let runner = connect::Runner {
+        source,
+        app: app.clone(),
+        principal: compliance::principal(),
+        kind: connect::opcua::KIND.into(),
+        pacing: compliance::pacing(),
+    };
+    compliance::Running {
+        stop,
+        task: tokio::spawn(runner.run(watch)),
+    }
 }
 
 /// `check` signs in (as the configured user) and reads every configured node once: refused
@@ -444,7 +512,7 @@ async fn state_changes_made_in_the_server_arrive_as_stored_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_signs_in_and_reads_the_configured_nodes() {
     let Some(python) = python() else { return };
-    let (mut server, _) = Server::start_with(python, "check", Some("mixplane:s3cret")).await;
+    let (mut server, _) = Server::start_with(python, "check", &["--user", "mixplane:s3cret"]).await;
     let signed_in = |user: Option<&str>, password: Option<&str>| {
         let mut settings = settings_for(&server, false);
         if let (Some(user), Some(password)) = (user, password) {

@@ -243,9 +243,9 @@ impl OpcuaSource {
         let lists = connection.history(&self.nodes, from, per_node).await?;
         let mut samples = Vec::new();
         let mut cut: Option<jiff::Timestamp> = None;
-        for (node, values) in lists.iter().enumerate() {
-            let node_samples: Vec<_> = values.iter().map(session::sample_of).collect();
-            if values.len() >= per_node as usize {
+        for (node, history) in lists.iter().enumerate() {
+            let node_samples: Vec<_> = history.values.iter().map(session::sample_of).collect();
+            if history.more {
                 // This node may hold more: nothing after its last value is complete yet.
                 if let Some(last) = node_samples.last().and_then(|s| s.source_time) {
                     cut = Some(cut.map_or(last, |c| c.min(last)));

@@ -35,6 +35,14 @@ pub(super) struct Notification {
     pub sample: Sample,
 }
 
+/// One read of a node's history.
+pub(super) struct NodeHistory {
+    /// Oldest first.
+    pub values: Vec<DataValue>,
+    /// The node holds values after these (the read was cut at its limit or the server's).
+    pub more: bool,
+}
+
 /// A connected session and its subscription.
 pub(super) struct Connection {
     session: Arc<Session>,
@@ -323,13 +331,13 @@ impl Connection {
     }
 
     /// Each node's raw history from `from` (inclusive) on, at most `per_node` values each,
-    /// oldest first.
+    /// oldest first, and whether it holds more.
     pub(super) async fn history(
         &self,
         nodes: &[NodeId],
         from: jiff::Timestamp,
         per_node: u32,
-    ) -> Result<Vec<Vec<DataValue>>, PeerError> {
+    ) -> Result<Vec<NodeHistory>, PeerError> {
         let details = ReadRawModifiedDetails {
             is_read_modified: false,
             start_time: opcua_time(from),
@@ -350,15 +358,42 @@ impl Connection {
         let results = self
             .session
             .history_read(
-                HistoryReadAction::ReadRawModifiedDetails(details),
+                HistoryReadAction::ReadRawModifiedDetails(details.clone()),
                 TimestampsToReturn::Both,
                 false,
                 &to_read,
             )
             .await
             .map_err(|e| peer_error("reading history", e.status()))?;
+        // A node with more than a read gives also gets a continuation point; the source reads
+        // on from its own position instead, so the points are handed back at once (a server
+        // keeps only a few per session and refuses reads once they run out).
+        let held: Vec<HistoryReadValueId> = results
+            .iter()
+            .zip(&to_read)
+            .filter(|(result, _)| !result.continuation_point.is_null_or_empty())
+            .map(|(result, read)| HistoryReadValueId {
+                continuation_point: result.continuation_point.clone(),
+                ..read.clone()
+            })
+            .collect();
+        if !held.is_empty() {
+            let released = self
+                .session
+                .history_read(
+                    HistoryReadAction::ReadRawModifiedDetails(details),
+                    TimestampsToReturn::Both,
+                    true,
+                    &held,
+                )
+                .await;
+            if let Err(e) = released {
+                tracing::debug!(error = %e, "releasing history continuation points failed");
+            }
+        }
         let mut lists = Vec::with_capacity(nodes.len());
         for (result, node) in results.into_iter().zip(nodes) {
+            let more = !result.continuation_point.is_null_or_empty();
             if result.status_code.is_bad() {
                 return Err(peer_error(
                     &format!(
@@ -372,7 +407,9 @@ impl Connection {
                 .into_inner_as::<HistoryData>()
                 .and_then(|data| data.data_values)
                 .unwrap_or_default();
-            lists.push(values);
+            // A server may page below what was asked: its continuation point says more.
+            let more = more || values.len() >= per_node as usize;
+            lists.push(NodeHistory { values, more });
         }
         Ok(lists)
     }
