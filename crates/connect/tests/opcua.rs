@@ -263,8 +263,8 @@ impl OpcuaPeer {
     /// The next change: the variables in turn, each to the value after its current one.
     fn next_change(&mut self) -> (&'static str, Value) {
         let (name, _) = NODES[self.turn % NODES.len()];
-        // Every variable starts at the second word / code 1, so the k-th change of one takes
-        // the (k + 2)-th, which always differs from the one before.
+        // Every variable starts at `IDLE` (`WORDS[1]`) or code 1; its k-th change (from 0)
+        // takes `WORDS[k + 2]` or code `(k + 2) % 5 + 1` (cyclically): never the value before.
         let k = self.turn / NODES.len() + 2;
         self.turn += 1;
         let value = if name.starts_with("TB-1") {
