@@ -163,8 +163,15 @@ impl OpcuaSettings {
                 return Err(format!("`{name}` must be at least 1"));
             }
         }
-        if let Some(node) = self.nodes.iter().find(|n| n.map.is_empty()) {
-            return Err(format!("node `{}`: `map` names no value", node.node));
+        for node in &self.nodes {
+            if node.map.is_empty() {
+                return Err(format!("node `{}`: `map` names no value", node.node));
+            }
+            // Every event id of the node (its latest possible source time the longest) must
+            // be an id the store takes, or every value of it would be a dead letter.
+            let longest = mapping::event_id(&node.node, jiff::Timestamp::MAX);
+            model::ids::check_id("event", &longest)
+                .map_err(|e| format!("node `{}` makes unusable event ids: {e}", node.node))?;
         }
         let ids = session::node_ids(self)?;
         let mut seen = std::collections::HashSet::new();
@@ -403,6 +410,10 @@ mod tests {
             (
                 serde_json::json!({ "nodes": [{ "node": "nonsense", "unit": "R-101", "map": { "a": "idle" } }] }),
                 "nonsense",
+            ),
+            (
+                serde_json::json!({ "nodes": [{ "node": format!("ns=2;s={}", "x".repeat(240)), "unit": "R-101", "map": { "a": "idle" } }] }),
+                "unusable event ids",
             ),
             (
                 serde_json::json!({ "nodes": [
