@@ -170,6 +170,8 @@ impl Kinds {
             .with(crate::mqtt::KIND, crate::mqtt::factory);
         #[cfg(feature = "nats")]
         let kinds = kinds.with(crate::nats::KIND, crate::nats::factory);
+        #[cfg(feature = "opcua")]
+        let kinds = kinds.with(crate::opcua::KIND, crate::opcua::factory);
         kinds
     }
 

@@ -18,7 +18,8 @@
 //! connectors started and stopped together, and `connect check`), and the sources:
 //! [`jsonl`] (a file of events, tailed by byte offset), [`mqtt`] (a broker's topics, QoS 1 in a
 //! persistent session, acknowledged after the store), `nats` (feature `nats`: a JetStream
-//! durable consumer, acknowledged after the store) and [`odata`] (an OData v4 change feed — an
+//! durable consumer, acknowledged after the store), `opcua` (feature `opcua`: equipment states
+//! from an OPC UA server's nodes, subscribed to) and [`odata`] (an OData v4 change feed — an
 //! Opcenter-style MES, or SAP CAP — read by modified time; and the `mes` command sink).
 //! [`payload`] reads the event documents the file and broker kinds carry.
 
@@ -29,6 +30,8 @@ pub mod mqtt;
 pub mod nats;
 pub mod odata;
 pub mod payload;
+#[cfg(feature = "opcua")]
+pub mod opcua;
 pub mod runner;
 pub mod service;
 pub mod source;
