@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use app::App;
+use app::trace::EpcisValidation;
 use govern::{Principal, PrincipalKind, Role, Scope};
 use model::Timestamp;
-use app::trace::EpcisValidation;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -50,9 +50,7 @@ fn documents(docs: usize, per_doc: usize) -> (Vec<String>, Vec<String>) {
             })
             .collect();
         let created = Timestamp(1_767_225_600_000);
-        json.push(
-            trace::epcis::json::document(&events, &sample.namespaces, created).to_string(),
-        );
+        json.push(trace::epcis::json::document(&events, &sample.namespaces, created).to_string());
         xml.push(trace::epcis::xml::document(
             &events,
             &sample.namespaces,
@@ -92,7 +90,9 @@ async fn main() {
     let per_doc = env_usize("EPCIS_BENCH_EVENTS", 10_000);
     let runs = env_usize("EPCIS_BENCH_RUNS", 3);
     let (json, xml) = documents(docs, per_doc);
-    println!("EPCIS capture: {docs} documents of {per_doc} events, median of {runs} runs, events/s");
+    println!(
+        "EPCIS capture: {docs} documents of {per_doc} events, median of {runs} runs, events/s"
+    );
     println!("binding, validation, capture (read + check + store), read + check only");
     for (binding, texts) in [("JSON-LD", &json), ("XML", &xml)] {
         for validation in [EpcisValidation::Strict, EpcisValidation::Lenient] {

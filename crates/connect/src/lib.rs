@@ -29,9 +29,9 @@ pub mod mqtt;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod odata;
-pub mod payload;
 #[cfg(feature = "opcua")]
 pub mod opcua;
+pub mod payload;
 pub mod runner;
 pub mod service;
 pub mod source;

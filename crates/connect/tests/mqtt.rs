@@ -119,7 +119,11 @@ impl MqttPeer {
     }
 
     fn topic(&self, index: usize) -> String {
-        let leaf = if index.is_multiple_of(2) { "state" } else { "quality" };
+        let leaf = if index.is_multiple_of(2) {
+            "state"
+        } else {
+            "quality"
+        };
         format!("mixplane-test/{}/{leaf}", self.label)
     }
 }

@@ -82,7 +82,11 @@ impl NatsPeer {
     }
 
     async fn publish(&self, index: usize, payload: Vec<u8>) {
-        let leaf = if index.is_multiple_of(2) { "state" } else { "quality" };
+        let leaf = if index.is_multiple_of(2) {
+            "state"
+        } else {
+            "quality"
+        };
         self.publisher
             .publish(format!("{}.{leaf}", self.subject), payload.into())
             .await
