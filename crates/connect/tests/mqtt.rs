@@ -251,54 +251,13 @@ async fn what_is_not_acknowledged_comes_again_and_what_is_does_not() {
 /// starts again; equipment states and quality results land as those events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_holds_what_is_published_while_the_connector_is_stopped() {
-    let Some(mut peer) = MqttPeer::new("mqtt-session").await else {
+    let Some(peer) = MqttPeer::new("mqtt-session").await else {
         return;
     };
-    let app = compliance::app_for(&peer).await;
-    let running = compliance::start(&app, &peer);
-    let before = peer.produce(10).await;
-    compliance::until(&app, "the first messages are stored", |a| {
-        let ids = &before;
-        async move { compliance::stored(&a, ids).await.0 == ids.len() }
-    })
-    .await;
-    running.stop.stop();
-    running.task.await.unwrap();
-
-    let meanwhile = peer.produce(10).await;
-    let running = compliance::start(&app, &peer);
-    compliance::until(&app, "what was published meanwhile is stored", |a| {
-        let ids = &meanwhile;
-        async move { compliance::stored(&a, ids).await.0 == ids.len() }
-    })
-    .await;
-    running.stop.stop();
-    running.task.await.unwrap();
-
-    let refs: Vec<&str> = before
-        .iter()
-        .chain(&meanwhile)
-        .map(String::as_str)
-        .collect();
-    let events = app.store.events_with_ids(&refs).await.unwrap();
-    let kinds: std::collections::BTreeSet<&str> = events
-        .iter()
-        .map(|e| match e.event.kind {
-            model::EventKind::EquipmentStateChanged { .. } => "equipment_state_changed",
-            model::EventKind::QualityResultRecorded { .. } => "quality_result_recorded",
-            _ => "other",
-        })
-        .collect();
-    assert_eq!(
-        kinds.into_iter().collect::<Vec<_>>(),
-        ["equipment_state_changed", "quality_result_recorded"]
+    let (_app, cursor) = compliance::holds_states_and_results_while_stopped(peer).await;
+    let cursor = cursor.unwrap();
+    assert!(
+        cursor.starts_with("20 "),
+        "the cursor counts the messages stored: {cursor}"
     );
-    let cursor = app
-        .store
-        .connector_cursor(compliance::NAME)
-        .await
-        .unwrap()
-        .and_then(|c| c.cursor)
-        .unwrap();
-    assert!(cursor.starts_with("20 "), "cursor {cursor}");
 }

@@ -59,11 +59,15 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn serve_runs_a_jsonl_connector_and_connect_check_reports_it() {
-    let dir = TempDir::new("connectors");
-    let data = dir.0.join("data");
-    let all = dir.0.join("all.jsonl");
+/// A data directory holding the reference plant (a simulated day's first event imported), an
+/// admin token (answered) and a service principal `connector` for a connector to store as;
+/// and the simulated day's event lines.
+fn plant_with_connector_principal(
+    dir: &Path,
+    connector: &str,
+) -> (std::path::PathBuf, Vec<String>, String) {
+    let data = dir.join("data");
+    let all = dir.join("all.jsonl");
     let sim = Command::new(env!("CARGO_BIN_EXE_mixplane"))
         .args(["sim", "--days", "1", "--out", all.to_str().unwrap()])
         .output()
@@ -74,11 +78,7 @@ fn serve_runs_a_jsonl_connector_and_connect_check_reports_it() {
         .lines()
         .map(str::to_owned)
         .collect();
-    assert!(lines.len() > 40, "a simulated day has events");
-    let half = lines.len() / 2;
-
-    // The plant and the first event imported by hand; the connector's principal created.
-    let first = dir.0.join("first.jsonl");
+    let first = dir.join("first.jsonl");
     std::fs::write(&first, format!("{}\n", lines[0])).unwrap();
     ok(
         &mixplane(&data, &["import", first.to_str().unwrap()]),
@@ -93,22 +93,19 @@ fn serve_runs_a_jsonl_connector_and_connect_check_reports_it() {
     )
     .trim()
     .to_owned();
-    ok(
-        &mixplane(
-            &data,
-            &[
-                "token",
-                "create",
-                "--name",
-                "connector-line",
-                "--role",
-                "operator",
-                "--kind",
-                "service",
-            ],
-        ),
-        "token create",
-    );
+    let service = [
+        "token", "create", "--name", connector, "--role", "operator", "--kind", "service",
+    ];
+    ok(&mixplane(&data, &service), "token create");
+    (data, lines, admin)
+}
+
+#[test]
+fn serve_runs_a_jsonl_connector_and_connect_check_reports_it() {
+    let dir = TempDir::new("connectors");
+    let (data, lines, admin) = plant_with_connector_principal(&dir.0, "connector-line");
+    assert!(lines.len() > 40, "a simulated day has events");
+    let half = lines.len() / 2;
 
     let feed = dir.0.join("feed.jsonl");
     let mut text_feed = lines[..half].join("\n");
@@ -259,44 +256,7 @@ fn serve_runs_an_mqtt_connector_and_connect_check_reports_it() {
         return;
     }
     let dir = TempDir::new("connectors-mqtt");
-    let data = dir.0.join("data");
-    let all = dir.0.join("all.jsonl");
-    let sim = Command::new(env!("CARGO_BIN_EXE_mixplane"))
-        .args(["sim", "--days", "1", "--out", all.to_str().unwrap()])
-        .output()
-        .expect("the binary runs");
-    ok(&sim, "sim");
-    let lines: Vec<String> = std::fs::read_to_string(&all)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    let first = dir.0.join("first.jsonl");
-    std::fs::write(&first, format!("{}\n", lines[0])).unwrap();
-    ok(
-        &mixplane(&data, &["import", first.to_str().unwrap()]),
-        "import",
-    );
-    let admin = ok(
-        &mixplane(
-            &data,
-            &["token", "create", "--name", "root", "--role", "admin"],
-        ),
-        "token create",
-    )
-    .trim()
-    .to_owned();
-    let service = [
-        "token",
-        "create",
-        "--name",
-        "connector-mqtt",
-        "--role",
-        "operator",
-        "--kind",
-        "service",
-    ];
-    ok(&mixplane(&data, &service), "token create");
+    let (data, lines, admin) = plant_with_connector_principal(&dir.0, "connector-mqtt");
     let states: Vec<String> = lines[1..]
         .iter()
         .filter(|l| l.contains("\"equipment_state_changed\""))

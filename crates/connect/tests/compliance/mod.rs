@@ -375,6 +375,55 @@ pub async fn stops_gracefully<P: Peer>(mut peer: P) {
     assert_eq!(health(&app), Some(Health::Stopped));
 }
 
+/// Records the peer takes while the connector is stopped (a broker's session or stream holding
+/// them) are stored when it starts again; a stream of equipment states and quality results
+/// lands as those two kinds of event. Answers the app and the stored cursor, for the kind's
+/// own assertions on it.
+pub async fn holds_states_and_results_while_stopped<P: Peer>(mut peer: P) -> (App, Option<String>) {
+    let app = app_for(&peer).await;
+    let running = start(&app, &peer);
+    let mut ids = peer.produce(10).await;
+    until(&app, "the first records are stored", |a| {
+        let ids = &ids;
+        async move { all_stored(&a, ids).await }
+    })
+    .await;
+    running.stop.stop();
+    running.task.await.unwrap();
+
+    ids.extend(peer.produce(10).await);
+    let running = start(&app, &peer);
+    until(&app, "what the peer took meanwhile is stored", |a| {
+        let ids = &ids;
+        async move { all_stored(&a, ids).await }
+    })
+    .await;
+    running.stop.stop();
+    running.task.await.unwrap();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let events = app.store.events_with_ids(&refs).await.unwrap();
+    assert_eq!(events.len(), 20);
+    let kinds: std::collections::BTreeSet<&str> = events
+        .iter()
+        .map(|e| match e.event.kind {
+            model::EventKind::EquipmentStateChanged { .. } => "equipment_state_changed",
+            model::EventKind::QualityResultRecorded { .. } => "quality_result_recorded",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["equipment_state_changed", "quality_result_recorded"]
+    );
+    let cursor = app
+        .store
+        .connector_cursor(NAME)
+        .await
+        .unwrap()
+        .and_then(|c| c.cursor);
+    (app, cursor)
+}
+
 /// One `#[tokio::test]` per scenario for a peer made by `$make` (an async expression); with
 /// `optional`, `$make` gives an `Option` and a test without a peer passes having said why (a
 /// peer this machine may not run, such as a broker).
