@@ -9,7 +9,8 @@
 //! `EquipmentRequirement` naming the planned unit (`EquipmentID`). A step the plan does not
 //! place (done, or no plan) has no times and names every unit that can run it. The product
 //! and quantity are a `MaterialRequirement` (`MaterialUse` `Produced`) of the last segment,
-//! so the document also reads back as orders ([`super::orders`]).
+//! so the document also reads back as orders ([`super::orders`]) — all but the customer,
+//! which an ISA-95 request does not carry.
 //!
 //! Element names and their order follow MESAInternational/B2MML-BatchML @ 65cc665,
 //! `Schema/B2MML-OperationsSchedule.xsd` (`OperationsScheduleType`, `OperationsRequestType`,

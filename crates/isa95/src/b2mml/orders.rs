@@ -14,7 +14,8 @@
 //!   document's creation time; due: `EndTime`, else the latest segment `LatestEndTime`, else
 //!   release plus [`OrderOptions::due_after_hours`] when the caller gives it;
 //! - priority: B2MML's numeric `Priority`, 1 or less high, 2 medium, 3 or more low (the
-//!   numbering [`priority_number`] writes); none is medium.
+//!   numbering [`priority_number`] writes); none is medium;
+//! - customer: none (a request has no field for it).
 //!
 //! The events' ids and times come from the document alone (`b2mml:<order>:released`, the
 //! document's creation time, else the order's release), so importing the same document
