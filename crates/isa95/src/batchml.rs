@@ -473,6 +473,13 @@ fn step_of(
             });
         }
     }
+    if timed && !(minutes.is_finite() && minutes > 0.0) {
+        return Err(Isa95Error::recipe(
+            describe(element),
+            "Parameter.Value.ValueString",
+            format!("the phases' times add up to {minutes} minutes; a step takes some time"),
+        ));
+    }
     if !timed {
         minutes = match options.default_step_minutes {
             Some(m) if m.is_finite() && m > 0.0 => m,

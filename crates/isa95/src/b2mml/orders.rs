@@ -64,6 +64,9 @@ pub struct OrderImport {
     pub refused: Vec<RequestError>,
 }
 
+/// The longest default lead time taken, in hours (ten years).
+pub const MAX_LEAD_HOURS: f64 = 87_600.0;
+
 /// The source named by the events of imported schedules.
 pub const SOURCE: &str = "b2mml";
 
@@ -78,6 +81,14 @@ pub fn orders_from_schedule(
         orders: Vec::new(),
         refused: Vec::new(),
     };
+    if let Some(hours) = options.due_after_hours
+        && !(0.0..=MAX_LEAD_HOURS).contains(&hours)
+    {
+        return Err(Isa95Error::document(
+            "due_after_hours",
+            format!("{hours} is not a lead time of 0 to {MAX_LEAD_HOURS} hours"),
+        ));
+    }
     let mut seen = BTreeSet::new();
     for request in &document.requests {
         let order = request.clone().and_then(|request| {
@@ -136,8 +147,8 @@ fn order_of(
     {
         Some(due) => due,
         None => match options.due_after_hours {
-            Some(hours) if hours.is_finite() && hours >= 0.0 => release.plus_minutes(hours * 60.0),
-            _ => {
+            Some(hours) => release.plus_minutes(hours * 60.0),
+            None => {
                 return Err(fail(
                     "EndTime",
                     "missing (no due date), and no segment has a LatestEndTime; give a due date or a default lead time".into(),
@@ -145,6 +156,13 @@ fn order_of(
             }
         },
     };
+    // An RFC 3339 year has four digits: a due date past 9999 could not be written back.
+    if Timestamp::parse(&due.to_string()).is_err() {
+        return Err(fail(
+            "EndTime",
+            format!("the due date {due} is past the year 9999"),
+        ));
+    }
     if due < release {
         return Err(fail(
             "EndTime",
@@ -220,6 +238,12 @@ fn product_and_quantity(
             ));
         }
         quantity += value;
+    }
+    if !quantity.is_finite() {
+        return Err(fail(
+            "SegmentRequirement.MaterialRequirement".into(),
+            "the produced quantities add up to more than a number can hold".into(),
+        ));
     }
     Ok((product, quantity))
 }
