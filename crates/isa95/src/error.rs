@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// the field as a path inside it (`SegmentRequirement[1].EarliestStartTime`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, thiserror::Error)]
 #[error("request `{request}`: field `{field}`: {message}")]
+#[schemars(rename = "ScheduleRequestError")]
 pub struct RequestError {
     pub request: String,
     pub field: String,

@@ -68,7 +68,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     (
         "server",
         &[
-            "app", "model", "schedule", "store", "trace", "quality", "govern",
+            "app", "model", "schedule", "store", "trace", "quality", "govern", "isa95",
         ],
     ),
     (

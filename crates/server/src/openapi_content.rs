@@ -62,10 +62,15 @@ pub fn responses(operation_id: &str) -> &'static [Media] {
         ),
     ];
     const DOCS: &[Media] = &[text("text/html", "The API reference page")];
+    const B2MML_SCHEDULE: &[Media] = &[text(
+        "application/xml",
+        "A B2MML V0700 SyncOperationsSchedule (namespace `http://www.mesa.org/xml/B2MML`)",
+    )];
     match operation_id {
         "traceRecall" | "traceRecallRequest" => RECALL,
         "epcisEvents" => EPCIS_EVENTS,
         "apiDocs" => DOCS,
+        "exportB2mmlSchedule" => B2MML_SCHEDULE,
         _ => &[],
     }
 }
@@ -92,9 +97,19 @@ pub fn requests(operation_id: &str) -> &'static [Media] {
             "EPCIS 2.0 XML, or B2MML MaterialActual (V0401, V0600, V0700)",
         ),
     ];
+    const B2MML_SCHEDULE: &[Media] = &[text(
+        "application/xml",
+        "A B2MML ProductionSchedule (V0401, V0600) or OperationsSchedule (V0600, V0700), alone or in a BOD (`SyncProductionSchedule`, `ProcessOperationsSchedule`, …)",
+    )];
+    const BATCHML_RECIPE: &[Media] = &[text(
+        "application/xml",
+        "A BatchML master recipe (V02, V0401, V0600, V0700), alone or in `BatchInformation`",
+    )];
     match operation_id {
         "epcisCapture" => CAPTURE,
         "traceImport" => IMPORT,
+        "importB2mmlSchedule" => B2MML_SCHEDULE,
+        "readBatchmlRecipe" => BATCHML_RECIPE,
         _ => &[],
     }
 }
@@ -167,4 +182,7 @@ pub const NAMED: &[&str] = &[
     "approveProposal",
     "rejectProposal",
     "applyProposal",
+    "exportB2mmlSchedule",
+    "importB2mmlSchedule",
+    "readBatchmlRecipe",
 ];

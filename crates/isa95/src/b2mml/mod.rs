@@ -18,6 +18,7 @@ use crate::error::Isa95Error;
 
 /// The B2MML release a document uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "B2mmlVersion")]
 pub enum Version {
     V0401,
     V0600,
