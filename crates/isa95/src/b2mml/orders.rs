@@ -47,6 +47,7 @@ pub enum Strictness {
 /// How requests become orders.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderOptions {
+    #[serde(default)]
     pub strictness: Strictness,
     /// Due date of a request that names none (no `EndTime`, no segment `LatestEndTime`):
     /// this many hours after its release. Without it such a request is refused.
