@@ -29,6 +29,16 @@ const fn text(media_type: &'static str, description: &'static str) -> Media {
     }
 }
 
+/// A document sent as the bytes of its file (`application/octet-stream`), for clients that
+/// upload files rather than text of a named type.
+const fn file(description: &'static str) -> Media {
+    Media {
+        media_type: "application/octet-stream",
+        schema: Some(|| json!({ "type": "string", "format": "binary" })),
+        description,
+    }
+}
+
 const fn epcis(media_type: &'static str, description: &'static str) -> Media {
     Media {
         media_type,
@@ -97,14 +107,20 @@ pub fn requests(operation_id: &str) -> &'static [Media] {
             "EPCIS 2.0 XML, or B2MML MaterialActual (V0401, V0600, V0700)",
         ),
     ];
-    const B2MML_SCHEDULE: &[Media] = &[text(
-        "application/xml",
-        "A B2MML ProductionSchedule (V0401, V0600) or OperationsSchedule (V0600, V0700), alone or in a BOD (`SyncProductionSchedule`, `ProcessOperationsSchedule`, …)",
-    )];
-    const BATCHML_RECIPE: &[Media] = &[text(
-        "application/xml",
-        "A BatchML master recipe (V02, V0401, V0600, V0700), alone or in `BatchInformation`",
-    )];
+    const B2MML_SCHEDULE: &[Media] = &[
+        text(
+            "application/xml",
+            "A B2MML ProductionSchedule (V0401, V0600) or OperationsSchedule (V0600, V0700), alone or in a BOD (`SyncProductionSchedule`, `ProcessOperationsSchedule`, …)",
+        ),
+        file("The same document as the bytes of its file"),
+    ];
+    const BATCHML_RECIPE: &[Media] = &[
+        text(
+            "application/xml",
+            "A BatchML master recipe (V02, V0401, V0600, V0700), alone or in `BatchInformation`",
+        ),
+        file("The same document as the bytes of its file"),
+    ];
     match operation_id {
         "epcisCapture" => CAPTURE,
         "traceImport" => IMPORT,

@@ -57,7 +57,8 @@ async fn a_schedule_releases_its_orders_once_and_a_bad_one_stores_nothing() {
     let (status, _, body) = app
         .post_body(
             "/v1/b2mml/schedule?per_request=true",
-            "application/xml",
+            // A client uploading the file as bytes (the document's other media type).
+            "application/octet-stream",
             schedule("-1"),
         )
         .await;
