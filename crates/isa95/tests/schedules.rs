@@ -392,3 +392,55 @@ fn a_repeated_request_id_and_a_document_of_another_kind_are_refused() {
     let epcis = read_schedule("<EPCISDocument xmlns='urn:epcglobal:epcis:xsd:2'/>");
     assert!(matches!(epcis, Err(Isa95Error::Document { field, .. }) if field == "xmlns"));
 }
+
+#[test]
+fn a_v0600_operations_schedule_takes_its_dates_from_nested_segments() {
+    // No StartTime or EndTime on the request: the release is the earliest segment start and
+    // the due date the latest segment end, nested segments included.
+    let text = r#"<OperationsSchedule xmlns="http://www.mesa.org/xml/B2MML-V0600">
+  <ID>OS-1</ID>
+  <PublishedDate>2026-03-01T00:00:00+01:00</PublishedDate>
+  <OperationsRequest>
+    <ID>MES-77</ID>
+    <Priority>3</Priority>
+    <SegmentRequirement>
+      <ID>10</ID>
+      <EarliestStartTime>2026-03-02T08:00:00+01:00</EarliestStartTime>
+      <LatestEndTime>2026-03-02T12:00:00+01:00</LatestEndTime>
+      <EquipmentRequirement><EquipmentID>R-102</EquipmentID></EquipmentRequirement>
+      <SegmentRequirement>
+        <ID>20</ID>
+        <EarliestStartTime>2026-03-02T05:30:00Z</EarliestStartTime>
+        <LatestEndTime>2026-03-03T18:00:00Z</LatestEndTime>
+        <MaterialRequirement>
+          <MaterialDefinitionID>RES-PU300</MaterialDefinitionID>
+          <MaterialUse>Produced</MaterialUse>
+          <Quantity><QuantityString>250.5</QuantityString><UnitOfMeasure>KG</UnitOfMeasure></Quantity>
+        </MaterialRequirement>
+      </SegmentRequirement>
+    </SegmentRequirement>
+  </OperationsRequest>
+</OperationsSchedule>"#;
+    let document = read_schedule(text).unwrap();
+    assert_eq!(document.version, isa95::Version::V0600);
+    // The offset is kept: midnight at +01:00 is 23:00 UTC the day before.
+    assert_eq!(document.created, Some(at("2026-02-28T23:00:00Z")));
+    let paths: Vec<&str> = match &document.requests[0] {
+        Ok(request) => request.segments.iter().map(|s| s.path.as_str()).collect(),
+        Err(fault) => panic!("{fault}"),
+    };
+    assert_eq!(
+        paths,
+        [
+            "SegmentRequirement[0]",
+            "SegmentRequirement[0].SegmentRequirement[0]"
+        ]
+    );
+    let catalog = Catalog::new(sim::reference_plant()).unwrap();
+    let import = orders_from_schedule(&document, &catalog, &OrderOptions::default()).unwrap();
+    let order = &import.orders[0];
+    assert_eq!(order.release, at("2026-03-02T05:30:00Z"));
+    assert_eq!(order.due, at("2026-03-03T18:00:00Z"));
+    assert_eq!((order.quantity, order.priority), (250.5, Priority::Low));
+    assert_eq!(order.routing.as_str(), "RCP-PU300");
+}
