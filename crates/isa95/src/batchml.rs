@@ -39,7 +39,7 @@ use model::{
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use trace::xml::{Element, parse as parse_xml};
+use trace::xml::{Document, Element, parse as parse_xml};
 
 use crate::error::Isa95Error;
 
@@ -93,40 +93,7 @@ pub fn routing_from_master_recipe(
     options: &RecipeOptions,
 ) -> Result<RecipeImport, Isa95Error> {
     let doc = parse_xml(text)?;
-    let root = &doc.root;
-    let prefix = root.name.split_once(':').map_or("", |(p, _)| p);
-    let namespace = doc.namespaces.get(prefix).map(String::as_str).unwrap_or("");
-    if !NAMESPACES.contains(&namespace) {
-        return Err(Isa95Error::document(
-            "xmlns",
-            format!("`{namespace}` is not a BatchML namespace (V02, V0401, V0600 or V0700)"),
-        ));
-    }
-    let recipes: Vec<&Element> = match root.local() {
-        "MasterRecipe" => vec![root],
-        "BatchInformation" => root.children_named("MasterRecipe").collect(),
-        other => {
-            return Err(Isa95Error::document(
-                other,
-                "not a master recipe (expected MasterRecipe, alone or in BatchInformation)",
-            ));
-        }
-    };
-    let recipe = match recipes.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(Isa95Error::document(
-                "MasterRecipe",
-                "the document holds none",
-            ));
-        }
-        _ => {
-            return Err(Isa95Error::document(
-                "MasterRecipe",
-                format!("the document holds {}; send one at a time", recipes.len()),
-            ));
-        }
-    };
+    let recipe = the_master_recipe(&doc)?;
     let recipe_id = recipe.child_text("ID").unwrap_or("");
     let routing_id = options
         .routing
@@ -136,40 +103,8 @@ pub fn routing_from_master_recipe(
             Isa95Error::document("MasterRecipe.ID", "missing, and no routing id given")
         })?;
     let header = recipe.child("Header");
-    let product = options
-        .product
-        .clone()
-        .or_else(|| {
-            header
-                .and_then(|h| h.child_text("ProductID"))
-                .filter(|p| !p.is_empty())
-                .map(MaterialId::from)
-        })
-        .ok_or_else(|| Isa95Error::document("Header.ProductID", "missing, and no product given"))?;
-    if catalog.material(&product).is_none() {
-        return Err(Isa95Error::document(
-            "Header.ProductID",
-            format!("`{product}` is not a material of the plant"),
-        ));
-    }
-    let batch_size = match header
-        .and_then(|h| h.child("BatchSize"))
-        .and_then(|b| b.child_text("Nominal"))
-        .filter(|n| !n.is_empty())
-    {
-        None => None,
-        Some(text) => Some(
-            text.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v > 0.0)
-                .ok_or_else(|| {
-                    Isa95Error::document(
-                        "Header.BatchSize.Nominal",
-                        format!("`{text}` is not a positive number"),
-                    )
-                })?,
-        ),
-    };
+    let product = product_of(header, catalog, options)?;
+    let batch_size = batch_size_of(header)?;
     let procedures: Vec<&Element> = ordered_children(recipe)
         .into_iter()
         .filter(|e| element_type(e) == "Procedure")
@@ -221,6 +156,86 @@ pub fn routing_from_master_recipe(
         steps,
     };
     Ok(RecipeImport { routing, origins })
+}
+
+/// The one master recipe of a BatchML document in a namespace this reader takes.
+fn the_master_recipe(doc: &Document) -> Result<&Element, Isa95Error> {
+    let root = &doc.root;
+    let prefix = root.name.split_once(':').map_or("", |(p, _)| p);
+    let namespace = doc.namespaces.get(prefix).map(String::as_str).unwrap_or("");
+    if !NAMESPACES.contains(&namespace) {
+        return Err(Isa95Error::document(
+            "xmlns",
+            format!("`{namespace}` is not a BatchML namespace (V02, V0401, V0600 or V0700)"),
+        ));
+    }
+    let recipes: Vec<&Element> = match root.local() {
+        "MasterRecipe" => vec![root],
+        "BatchInformation" => root.children_named("MasterRecipe").collect(),
+        other => {
+            return Err(Isa95Error::document(
+                other,
+                "not a master recipe (expected MasterRecipe, alone or in BatchInformation)",
+            ));
+        }
+    };
+    match recipes.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Isa95Error::document(
+            "MasterRecipe",
+            "the document holds none",
+        )),
+        _ => Err(Isa95Error::document(
+            "MasterRecipe",
+            format!("the document holds {}; send one at a time", recipes.len()),
+        )),
+    }
+}
+
+/// The product: the caller's, else the header's `ProductID`; a material of the plant.
+fn product_of(
+    header: Option<&Element>,
+    catalog: &Catalog,
+    options: &RecipeOptions,
+) -> Result<MaterialId, Isa95Error> {
+    let product = options
+        .product
+        .clone()
+        .or_else(|| {
+            header
+                .and_then(|h| h.child_text("ProductID"))
+                .filter(|p| !p.is_empty())
+                .map(MaterialId::from)
+        })
+        .ok_or_else(|| Isa95Error::document("Header.ProductID", "missing, and no product given"))?;
+    if catalog.material(&product).is_none() {
+        return Err(Isa95Error::document(
+            "Header.ProductID",
+            format!("`{product}` is not a material of the plant"),
+        ));
+    }
+    Ok(product)
+}
+
+/// `Header/BatchSize/Nominal`, when given: a positive number.
+fn batch_size_of(header: Option<&Element>) -> Result<Option<f64>, Isa95Error> {
+    let Some(text) = header
+        .and_then(|h| h.child("BatchSize"))
+        .and_then(|b| b.child_text("Nominal"))
+        .filter(|n| !n.is_empty())
+    else {
+        return Ok(None);
+    };
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map(Some)
+        .ok_or_else(|| {
+            Isa95Error::document(
+                "Header.BatchSize.Nominal",
+                format!("`{text}` is not a positive number"),
+            )
+        })
 }
 
 fn element_type(element: &Element) -> &str {
