@@ -211,8 +211,16 @@ pub async fn import_recipe(
         return Ok(import);
     }
     let updated = plant_with_routing(catalog.plant().clone(), import.routing.clone())?;
-    app.store
+    match app
+        .store
         .put_plant(updated.plant().clone(), &store::actor_of(who))
-        .await?;
-    Ok(import)
+        .await
+    {
+        Ok(()) => Ok(import),
+        Err(error @ store::StoreError::LogNotEmpty { .. }) => Err(AppError::Invalid(format!(
+            "routing `{}` was not added: {error}; add it to a plant document instead and load that",
+            import.routing.id
+        ))),
+        Err(other) => Err(other.into()),
+    }
 }

@@ -197,3 +197,56 @@ fn batchml_import_writes_a_plant_document_that_validates() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Make Suspension"));
 }
+
+#[test]
+fn batchml_import_adds_the_routing_to_the_stored_plant_only_while_the_log_is_empty() {
+    let dir = TempDir::new("batchml-store");
+    let data = reference_store(&dir);
+    let recipe = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/samples/batchml/batchml_v02_cough_syrup_master_recipe.xml");
+    let import = |routing: &str| {
+        mixplane(&[
+            "batchml",
+            "import",
+            recipe.to_str().unwrap(),
+            "--routing",
+            routing,
+            "--product",
+            "RES-EA220",
+            "--equipment",
+            "Make Suspension=WC-RX",
+            "--equipment",
+            "Package Suspension=FS-1",
+            "--default-step-minutes",
+            "15",
+            "--data-dir",
+            &data,
+        ])
+    };
+    let out = import("RCP-COUGH");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("11 step(s)"));
+
+    // Once events are stored, the plant stays as it is and the refusal says why.
+    let file = dir.0.join("week-10.xml");
+    std::fs::write(&file, SCHEDULE).unwrap();
+    ok(&mixplane(&[
+        "b2mml",
+        "import",
+        file.to_str().unwrap(),
+        "--data-dir",
+        &data,
+        "--json",
+    ]));
+    let out = import("RCP-COUGH-2");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("RCP-COUGH-2") && stderr.contains("plant document"),
+        "{stderr}"
+    );
+}
