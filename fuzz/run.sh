@@ -41,10 +41,12 @@ declare -A max_len=(
     [b2mml]=16384 [trace_import]=16384 [plant_document]=65536 [model_events]=16384
     [schedule_problem]=32768 [jobshop_jsplib]=4096 [jobshop_fjs]=4096 [jobshop_bounds]=4096
     [quality_csv]=8192 [quality_request]=16384 [odata_query]=4096
+    [isa95_schedule]=16384 [batchml_recipe]=16384
 )
 declare -A dict=(
     [epcis_json]=epcis [epcis_xml]=epcis [epcis_fast]=epcis [epcis_query]=epcis
     [trace_import]=epcis [b2mml]=b2mml [odata_query]=odata
+    [isa95_schedule]=b2mml [batchml_recipe]=batchml
 )
 declare -A shares=(
     [epcis_fast]="epcis_json"

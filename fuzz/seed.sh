@@ -42,6 +42,112 @@ printf '%s' 'MATCH_epc=https://id.gs1.org/01/10614141073464/21/2018|urn:epc:id:s
 printf '%s' 'MATCH_anyEPCClass=urn:epc:class:lgtin:4012345.011111.4444&GE_recordTime=2020-01-01T00:00:00.000Z&EQ_action=ADD&orderBy=eventTime&orderDirection=ASC&perPage=5' |
     seed epcis_query pairs_class
 
+# ISA-95 schedules (isa95_schedule): the V0401 sample, a V0600 ProductionSchedule and a V0700
+# OperationsSchedule of reference-plant products; BatchML (batchml_recipe): a small master
+# recipe in the sample's shape (the cough syrup sample is past the 16 KB inputs are cut to).
+copy isa95_schedule testdata/samples/b2mml/courbon_v0401_SyncProductionSchedule_PRO-27942.xml
+seed isa95_schedule v0600_production_schedule.xml <<'XML'
+<?xml version="1.0"?>
+<ProductionSchedule xmlns="http://www.mesa.org/xml/B2MML-V0600">
+  <ID>S-1</ID>
+  <PublishedDate>2026-03-01T00:00:00Z</PublishedDate>
+  <ProductionRequest>
+    <ID>ERP-1</ID>
+    <StartTime>2026-03-02T00:00:00Z</StartTime>
+    <EndTime>2026-03-03T00:00:00Z</EndTime>
+    <Priority>1</Priority>
+    <SegmentRequirement>
+      <ID>10</ID>
+      <EarliestStartTime>2026-03-02T02:00:00Z</EarliestStartTime>
+      <LatestEndTime>2026-03-02T12:00:00Z</LatestEndTime>
+      <EquipmentRequirement><EquipmentID>R-101</EquipmentID></EquipmentRequirement>
+      <MaterialProducedRequirement>
+        <MaterialDefinitionID>RES-EA100</MaterialDefinitionID>
+        <Quantity><QuantityString>2000</QuantityString><UnitOfMeasure>KG</UnitOfMeasure></Quantity>
+      </MaterialProducedRequirement>
+      <SegmentRequirement><ID>20</ID><ProcessSegmentID>Filter</ProcessSegmentID></SegmentRequirement>
+    </SegmentRequirement>
+  </ProductionRequest>
+</ProductionSchedule>
+XML
+seed isa95_schedule v0700_operations_schedule.xml <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<SyncOperationsSchedule xmlns="http://www.mesa.org/xml/B2MML" releaseID="7.0">
+  <ApplicationArea><CreationDateTime>2026-03-01T12:00:00Z</CreationDateTime></ApplicationArea>
+  <DataArea>
+    <Sync/>
+    <OperationsSchedule>
+      <ID>plan-3</ID>
+      <OperationsRequest>
+        <ID>MO-1</ID>
+        <StartTime>2026-03-02T06:00:00Z</StartTime>
+        <EndTime>2026-03-04T18:00:00Z</EndTime>
+        <Priority>3</Priority>
+        <OperationsDefinitionID>RCP-AC410</OperationsDefinitionID>
+        <SegmentRequirement>
+          <ID>MO-1/0</ID>
+          <EarliestStartTime>2026-03-02T06:00:00Z</EarliestStartTime>
+          <LatestEndTime>2026-03-02T11:00:00Z</LatestEndTime>
+          <ProcessSegmentID>React</ProcessSegmentID>
+          <Duration>PT18000S</Duration>
+          <OperationsDefinitionID>RCP-AC410</OperationsDefinitionID>
+          <OperationsSegmentID>RCP-AC410/0</OperationsSegmentID>
+          <EquipmentRequirement><ID>MO-1/0/equipment</ID><EquipmentID>R-102</EquipmentID></EquipmentRequirement>
+          <MaterialRequirement>
+            <ID>MO-1/produced</ID>
+            <MaterialDefinitionID>RES-AC410</MaterialDefinitionID>
+            <MaterialUse>Produced</MaterialUse>
+            <Quantity><QuantityString>1000</QuantityString><DataType>decimal</DataType><UnitOfMeasure>kg</UnitOfMeasure></Quantity>
+          </MaterialRequirement>
+        </SegmentRequirement>
+      </OperationsRequest>
+    </OperationsSchedule>
+  </DataArea>
+</SyncOperationsSchedule>
+XML
+seed batchml_recipe small_master_recipe.xml <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<BatchInformation xmlns="http://www.wbf.org/xml/BatchML-V02">
+  <MasterRecipe>
+    <ID>R-1</ID>
+    <Header><ProductID>RES-EA100</ProductID><BatchSize><Nominal>1000</Nominal></BatchSize></Header>
+    <ProcedureLogic>
+      <Link><ID>L1</ID><FromID><FromIDValue>S1</FromIDValue></FromID><ToID><ToIDValue>S2</ToIDValue></ToID><LinkType>ControlLink</LinkType><Depiction>Line</Depiction></Link>
+      <Step><ID>S1</ID><RecipeElementID>B</RecipeElementID><RecipeElementVersion/></Step>
+      <Step><ID>S2</ID><RecipeElementID>P</RecipeElementID><RecipeElementVersion/></Step>
+    </ProcedureLogic>
+    <RecipeElement><ID>B</ID><RecipeElementType>Begin</RecipeElementType></RecipeElement>
+    <RecipeElement>
+      <ID>P</ID><Description>Resin</Description><RecipeElementType>Procedure</RecipeElementType>
+      <ProcedureLogic>
+        <Link><ID>L2</ID><FromID><FromIDValue>U1s</FromIDValue></FromID><ToID><ToIDValue>T1</ToIDValue></ToID><LinkType>ControlLink</LinkType><Depiction>Line</Depiction></Link>
+        <Link><ID>L3</ID><FromID><FromIDValue>T1</FromIDValue></FromID><ToID><ToIDValue>U2s</ToIDValue></ToID><LinkType>ControlLink</LinkType><Depiction>Line</Depiction></Link>
+        <Step><ID>U1s</ID><RecipeElementID>U1</RecipeElementID><RecipeElementVersion/></Step>
+        <Step><ID>U2s</ID><RecipeElementID>U2</RecipeElementID><RecipeElementVersion/></Step>
+        <Transition><ID>T1</ID><Condition>TRUE</Condition></Transition>
+      </ProcedureLogic>
+      <RecipeElement>
+        <ID>U1</ID><Description>React</Description><RecipeElementType>UnitProcedure</RecipeElementType>
+        <EquipmentRequirement><ID>E1</ID><Constraint><ID>C1</ID><Condition>Unit Class = WC-RX</Condition></Constraint></EquipmentRequirement>
+        <RecipeElement>
+          <ID>O1</ID><Description>Charge and heat</Description><RecipeElementType>Operation</RecipeElementType>
+          <RecipeElement>
+            <ID>Ph1</ID><Description>Heat</Description><RecipeElementType>Phase</RecipeElementType>
+            <Parameter><ID>1</ID><Description>HEAT TIME</Description><ParameterType>ProcessParameter</ParameterType><Value><ValueString>90</ValueString><DataInterpretation>Constant</DataInterpretation><DataType>positiveInteger</DataType><UnitOfMeasure>minute</UnitOfMeasure></Value></Parameter>
+            <Parameter><ID>2</ID><Description>TEMPERATURE</Description><ParameterType>ProcessParameter</ParameterType><Value><ValueString>85</ValueString><DataInterpretation>Constant</DataInterpretation><DataType>decimal</DataType><UnitOfMeasure>degC</UnitOfMeasure></Value></Parameter>
+          </RecipeElement>
+        </RecipeElement>
+      </RecipeElement>
+      <RecipeElement>
+        <ID>U2</ID><Description>Filter</Description><RecipeElementType>UnitProcedure</RecipeElementType>
+        <EquipmentRequirement><ID>E2</ID><Constraint><ID>C2</ID><Condition>FS-1</Condition></Constraint></EquipmentRequirement>
+        <Parameter><ID>1</ID><Description>FILTER TIME</Description><ParameterType>ProcessParameter</ParameterType><Value><ValueString>2</ValueString><DataInterpretation>Constant</DataInterpretation><DataType>decimal</DataType><UnitOfMeasure>hour</UnitOfMeasure></Value></Parameter>
+      </RecipeElement>
+    </RecipeElement>
+  </MasterRecipe>
+</BatchInformation>
+XML
+
 # OData query strings: every option, the literal shapes, lambdas and a nested expand.
 printf '%s' '$filter=ModifiedOn%20gt%202026-12-01T08:00:00.000Z%20and%20Id%20ne%203f2b1c4d-0000-4a5b-9c8d-abcdef012345&$orderby=ModifiedOn,Id&$top=100&$count=true' |
     seed odata_query change_feed

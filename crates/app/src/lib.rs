@@ -34,6 +34,7 @@ pub mod connectors;
 pub mod error;
 pub mod events;
 pub mod govern;
+pub mod isa95;
 pub mod live_sim;
 pub mod plan;
 pub mod plant;

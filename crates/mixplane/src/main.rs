@@ -77,6 +77,11 @@ enum Command {
     Bench(commands::schedule::BenchArgs),
     /// Genealogy: `trace import FILE...`, `trace backward ID`, `trace forward ID`, `trace recall ID [--csv]`, `trace reconcile`.
     Trace(commands::trace::TraceArgs),
+    /// ISA-95 B2MML: `b2mml import FILE` releases a schedule's orders, `b2mml export-schedule`
+    /// writes the plan in force as an OperationsSchedule.
+    B2mml(commands::isa95::B2mmlArgs),
+    /// ISA-88 BatchML: `batchml import FILE` adds a master recipe to the plant as a process routing.
+    Batchml(commands::isa95::BatchmlArgs),
     /// Governed proposals: `proposals list|show|approve|reject|apply|rollback`, as a token's
     /// principal, locally or with `--server URL`.
     Proposals(commands::proposals::ProposalsArgs),
@@ -131,6 +136,8 @@ fn main() -> ExitCode {
         Command::Schedule(args) => commands::schedule::run(args),
         Command::Bench(args) => commands::schedule::bench(args),
         Command::Trace(args) => commands::trace::run(args),
+        Command::B2mml(args) => commands::isa95::run_b2mml(args),
+        Command::Batchml(args) => commands::isa95::run_batchml(args),
         Command::Proposals(args) => commands::proposals::run(args),
         Command::Holds(args) => commands::holds::run(args),
         Command::Nc(args) => commands::nc::run(args),

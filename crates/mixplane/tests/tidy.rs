@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 const ENGINES: [&str; 6] = ["model", "sim", "schedule", "quality", "trace", "govern"];
 
 /// Libraries below the edges that are as pure as the engines, though not plant engines: the
-/// OData v4 query language and the Opcenter profile (rows to events and back).
-const PURE_LIBRARIES: [&str; 2] = ["odata", "opcenter"];
+/// OData v4 query language, the Opcenter profile (rows to events and back) and the ISA-95
+/// documents (B2MML and BatchML to model types and back).
+const PURE_LIBRARIES: [&str; 3] = ["odata", "opcenter", "isa95"];
 
 const IMPURE: [&str; 12] = [
     "std::fs",
@@ -56,17 +57,18 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("trace", &["model"]),
     ("govern", &["model"]),
     ("opcenter", &["model", "odata", "govern"]),
+    ("isa95", &["model", "trace"]),
     ("store", &["model", "govern"]),
     (
         "app",
         &[
-            "model", "store", "schedule", "quality", "trace", "govern", "sim",
+            "model", "store", "schedule", "quality", "trace", "govern", "sim", "isa95",
         ],
     ),
     (
         "server",
         &[
-            "app", "model", "schedule", "store", "trace", "quality", "govern",
+            "app", "model", "schedule", "store", "trace", "quality", "govern", "isa95",
         ],
     ),
     (
@@ -78,7 +80,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
         "mixplane",
         &[
             "app", "server", "connect", "mesemu", "model", "store", "govern", "sim", "schedule",
-            "trace", "quality",
+            "trace", "quality", "isa95",
         ],
     ),
 ];

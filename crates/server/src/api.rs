@@ -175,6 +175,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     .chain(crate::scenario_api::endpoints())
     .chain(crate::principals_api::endpoints())
     .chain(crate::connectors_api::endpoints())
+    .chain(crate::isa95_api::endpoints())
     .collect()
 }
 

@@ -18,6 +18,7 @@ pub mod docs;
 pub mod event_batch;
 pub mod extract;
 pub mod govern_api;
+pub mod isa95_api;
 pub mod limits;
 pub mod openapi;
 pub mod openapi_content;

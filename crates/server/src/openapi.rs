@@ -48,6 +48,10 @@ const TAGS: &[(&str, &str)] = &[
         "The EPCIS 2.0 REST binding: capture and events query",
     ),
     (
+        "isa95",
+        "ISA-95 and ISA-88 documents: B2MML schedules in as orders and the plan in force out, BatchML master recipes as routings",
+    ),
+    (
         "governance",
         "Proposals, their decisions, the policy, pseudonyms, the audit trail",
     ),

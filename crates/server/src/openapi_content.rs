@@ -29,6 +29,16 @@ const fn text(media_type: &'static str, description: &'static str) -> Media {
     }
 }
 
+/// A document sent as the bytes of its file (`application/octet-stream`), for clients that
+/// upload files rather than text of a named type.
+const fn file(description: &'static str) -> Media {
+    Media {
+        media_type: "application/octet-stream",
+        schema: Some(|| json!({ "type": "string", "format": "binary" })),
+        description,
+    }
+}
+
 const fn epcis(media_type: &'static str, description: &'static str) -> Media {
     Media {
         media_type,
@@ -62,10 +72,15 @@ pub fn responses(operation_id: &str) -> &'static [Media] {
         ),
     ];
     const DOCS: &[Media] = &[text("text/html", "The API reference page")];
+    const B2MML_SCHEDULE: &[Media] = &[text(
+        "application/xml",
+        "A B2MML V0700 SyncOperationsSchedule (namespace `http://www.mesa.org/xml/B2MML`)",
+    )];
     match operation_id {
         "traceRecall" | "traceRecallRequest" => RECALL,
         "epcisEvents" => EPCIS_EVENTS,
         "apiDocs" => DOCS,
+        "exportB2mmlSchedule" => B2MML_SCHEDULE,
         _ => &[],
     }
 }
@@ -92,9 +107,25 @@ pub fn requests(operation_id: &str) -> &'static [Media] {
             "EPCIS 2.0 XML, or B2MML MaterialActual (V0401, V0600, V0700)",
         ),
     ];
+    const B2MML_SCHEDULE: &[Media] = &[
+        text(
+            "application/xml",
+            "A B2MML ProductionSchedule (V0401, V0600) or OperationsSchedule (V0600, V0700), alone or in a BOD (`SyncProductionSchedule`, `ProcessOperationsSchedule`, …)",
+        ),
+        file("The same document as the bytes of its file"),
+    ];
+    const BATCHML_RECIPE: &[Media] = &[
+        text(
+            "application/xml",
+            "A BatchML master recipe (V02, V0401, V0600, V0700), alone or in `BatchInformation`",
+        ),
+        file("The same document as the bytes of its file"),
+    ];
     match operation_id {
         "epcisCapture" => CAPTURE,
         "traceImport" => IMPORT,
+        "importB2mmlSchedule" => B2MML_SCHEDULE,
+        "readBatchmlRecipe" => BATCHML_RECIPE,
         _ => &[],
     }
 }
@@ -167,4 +198,7 @@ pub const NAMED: &[&str] = &[
     "approveProposal",
     "rejectProposal",
     "applyProposal",
+    "exportB2mmlSchedule",
+    "importB2mmlSchedule",
+    "readBatchmlRecipe",
 ];

@@ -202,6 +202,11 @@ const RULES: &[Rule] = &[
     },
     // The fixture's proposals carry no plan: 404 for everyone who reads proposals.
     rule("getProposalPlan", Sample::Access("")),
+    // ISA-95 documents. An invalid schedule is refused (422) before any order is scoped;
+    // no plan is in force in the fixture (404 for every reader); a recipe is only read.
+    rule("importB2mmlSchedule", Sample::Access("{}")),
+    rule("exportB2mmlSchedule", Sample::Access("")),
+    rule("readBatchmlRecipe", Sample::Access("{}")),
     // Principals.
     rule("listPrincipals", Sample::Plain),
     rule("issueToken", Sample::Access("{}")),

@@ -8,6 +8,7 @@ pub mod door;
 pub mod govern;
 pub mod holds;
 pub mod import;
+pub mod isa95;
 pub mod live;
 pub mod mes_emulator;
 pub mod nc;
