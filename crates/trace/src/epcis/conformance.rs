@@ -301,7 +301,8 @@ fn check_json_event(index: usize, event: &Value) -> Result<(), Violation> {
             format!("an ILMD field is an extension and carries a namespace prefix (`ex:{key}`)"),
         ));
     }
-    Ok(())
+    required_json(&at, event)?;
+    formats_json(&at, event)
 }
 
 /// The elements every event starts with, in the EPCIS 2.0 XSD's order (`EPCISEventType`).
@@ -523,7 +524,407 @@ fn check_xml_event(index: usize, event: &Element, in_order: bool) -> Result<(), 
             _ => {}
         }
     }
+    if in_order {
+        required_xml(&at, event.local(), &fields)?;
+        formats_xml(&at, &fields)?;
+    }
     Ok(())
+}
+
+/// Whether `value` holds a non-empty array.
+fn non_empty(value: &Value) -> bool {
+    value.as_array().is_some_and(|a| !a.is_empty())
+}
+
+/// Whether `key` is present (and not `null`) on `object`.
+fn has(object: &Value, key: &str) -> bool {
+    object.get(key).is_some_and(|v| !v.is_null())
+}
+
+fn missing(at: &EventAt<'_>, field: &str, why: &str) -> Violation {
+    at.violation("required-field", field, format!("missing: {why}"))
+}
+
+fn malformed(at: &EventAt<'_>, field: &str, value: &str, expected: &str) -> Violation {
+    at.violation(
+        "value-format",
+        field,
+        format!("`{value}` is not {expected}"),
+    )
+}
+
+/// `required-field` (JSON-LD): what `event-definitions-JSON-Schema.json` and the per-type
+/// schemas require beyond what the reader already refuses.
+fn required_json(at: &EventAt<'_>, event: &Value) -> Result<(), Violation> {
+    if !has(event, "eventTimeZoneOffset") {
+        return Err(missing(
+            at,
+            "eventTimeZoneOffset",
+            "every event states the UTC offset of its eventTime",
+        ));
+    }
+    let kind = event["type"].as_str().unwrap_or_default();
+    let delete = event["action"].as_str() == Some("DELETE");
+    match kind {
+        "ObjectEvent" => {
+            let sensed = non_empty(&event["sensorElementList"]) && has(event, "readPoint");
+            if !has(event, "epcList") && !non_empty(&event["quantityList"]) && !sensed {
+                return Err(missing(
+                    at,
+                    "epcList",
+                    "an ObjectEvent has an epcList (which may be empty), a quantityList, or sensor elements with a readPoint",
+                ));
+            }
+        }
+        "AggregationEvent" | "AssociationEvent" => {
+            if kind == "AssociationEvent" && !has(event, "parentID") {
+                return Err(missing(
+                    at,
+                    "parentID",
+                    "an AssociationEvent names its parent",
+                ));
+            }
+            if !non_empty(&event["childEPCs"]) && !non_empty(&event["childQuantityList"]) && !delete
+            {
+                return Err(missing(
+                    at,
+                    "childEPCs",
+                    "childEPCs or a childQuantityList is required unless the action is DELETE",
+                ));
+            }
+        }
+        "TransactionEvent" => {
+            if !non_empty(&event["bizTransactionList"]) {
+                return Err(missing(
+                    at,
+                    "bizTransactionList",
+                    "a TransactionEvent names at least one business transaction",
+                ));
+            }
+            if !has(event, "epcList") && !non_empty(&event["quantityList"]) && !delete {
+                return Err(missing(
+                    at,
+                    "epcList",
+                    "an epcList (which may be empty) or a quantityList is required unless the action is DELETE",
+                ));
+            }
+        }
+        "TransformationEvent" => {
+            let inputs =
+                non_empty(&event["inputEPCList"]) || non_empty(&event["inputQuantityList"]);
+            let outputs =
+                non_empty(&event["outputEPCList"]) || non_empty(&event["outputQuantityList"]);
+            let joined = has(event, "transformationID") && (inputs || outputs);
+            if !(joined || inputs && outputs) {
+                let field = if inputs {
+                    "outputEPCList"
+                } else {
+                    "inputEPCList"
+                };
+                return Err(missing(
+                    at,
+                    field,
+                    "a TransformationEvent has inputs and outputs, or a transformationID and either",
+                ));
+            }
+        }
+        _ => {}
+    }
+    for (i, element) in event["sensorElementList"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let Some(reports) = element["sensorReport"].as_array().filter(|r| !r.is_empty()) else {
+            return Err(missing(
+                at,
+                &format!("sensorElementList[{i}].sensorReport"),
+                "a sensor element holds at least one sensor report",
+            ));
+        };
+        if let Some(j) = reports.iter().position(|r| !has(r, "type")) {
+            return Err(missing(
+                at,
+                &format!("sensorElementList[{i}].sensorReport[{j}].type"),
+                "a sensor report names its measurement type",
+            ));
+        }
+    }
+    if let Some(pd) = event.get("persistentDisposition")
+        && !non_empty(&pd["set"])
+        && !non_empty(&pd["unset"])
+    {
+        return Err(missing(
+            at,
+            "persistentDisposition.set",
+            "a persistent disposition sets or unsets at least one disposition",
+        ));
+    }
+    Ok(())
+}
+
+/// The identifier fields the JSON schema types as `"format": "uri"` (single values).
+const URI_FIELDS: [&str; 4] = [
+    "eventID",
+    "parentID",
+    "transformationID",
+    "certificationInfo",
+];
+/// The lists of identifiers the JSON schema types as URIs.
+const URI_LISTS: [&str; 4] = ["epcList", "childEPCs", "inputEPCList", "outputEPCList"];
+
+/// `value-format` (JSON-LD): the JSON schema's patterns and formats on the event's values.
+fn formats_json(at: &EventAt<'_>, event: &Value) -> Result<(), Violation> {
+    if let Some(offset) = event["eventTimeZoneOffset"].as_str()
+        && !schema_offset(offset.as_bytes())
+    {
+        return Err(malformed(
+            at,
+            "eventTimeZoneOffset",
+            offset,
+            "a UTC offset ±hh:mm from -14:00 to +14:00",
+        ));
+    }
+    for (field, value) in [
+        ("eventTime", &event["eventTime"]),
+        ("recordTime", &event["recordTime"]),
+        (
+            "errorDeclaration.declarationTime",
+            &event["errorDeclaration"]["declarationTime"],
+        ),
+    ] {
+        if let Some(text) = value.as_str()
+            && !rfc3339_date_time(text)
+        {
+            return Err(malformed(
+                at,
+                field,
+                text,
+                "an RFC 3339 date-time such as 2026-03-02T06:00:00Z",
+            ));
+        }
+    }
+    let uri = |field: String, value: &Value| match value.as_str() {
+        Some(text) if !is_uri(text) => Err(malformed(
+            at,
+            &field,
+            text,
+            "a URI (a scheme such as `urn:` or `https:`, then no spaces)",
+        )),
+        _ => Ok(()),
+    };
+    for field in URI_FIELDS {
+        uri(field.into(), &event[field])?;
+    }
+    for (i, id) in event["certificationInfo"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        uri(format!("certificationInfo[{i}]"), id)?;
+    }
+    for list in URI_LISTS {
+        for (i, id) in event[list].as_array().into_iter().flatten().enumerate() {
+            uri(format!("{list}[{i}]"), id)?;
+        }
+    }
+    for list in QUANTITY_LISTS {
+        for (i, element) in event[list].as_array().into_iter().flatten().enumerate() {
+            uri(format!("{list}[{i}].epcClass"), &element["epcClass"])?;
+        }
+    }
+    for field in ["readPoint", "bizLocation"] {
+        uri(format!("{field}.id"), &event[field]["id"])?;
+    }
+    for (list, key) in [
+        ("bizTransactionList", "bizTransaction"),
+        ("sourceList", "source"),
+        ("destinationList", "destination"),
+    ] {
+        for (i, element) in event[list].as_array().into_iter().flatten().enumerate() {
+            uri(format!("{list}[{i}].{key}"), &element[key])?;
+        }
+    }
+    for (i, id) in event["errorDeclaration"]["correctiveEventIDs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        uri(format!("errorDeclaration.correctiveEventIDs[{i}]"), id)?;
+    }
+    Ok(())
+}
+
+/// `required-field` (XML): what the EPCIS 2.0 XSD requires beyond what the reader already
+/// refuses (elements without `minOccurs="0"`).
+fn required_xml(at: &EventAt<'_>, kind: &str, fields: &[&Element]) -> Result<(), Violation> {
+    let field = |name: &str| fields.iter().find(|f| f.name == name);
+    if field("eventTimeZoneOffset").is_none() {
+        return Err(missing(
+            at,
+            "eventTimeZoneOffset",
+            "every event states the UTC offset of its eventTime",
+        ));
+    }
+    if kind == "TransactionEvent"
+        && field("bizTransactionList")
+            .is_none_or(|list| list.children_named("bizTransaction").next().is_none())
+    {
+        return Err(missing(
+            at,
+            "bizTransactionList",
+            "a TransactionEvent names at least one business transaction",
+        ));
+    }
+    if kind == "AssociationEvent" && field("parentID").is_none() {
+        return Err(missing(
+            at,
+            "parentID",
+            "an AssociationEvent names its parent",
+        ));
+    }
+    if let Some(list) = field("sensorElementList") {
+        let mut elements = list.children_named("sensorElement").peekable();
+        if elements.peek().is_none() {
+            return Err(missing(
+                at,
+                "sensorElementList.sensorElement",
+                "a sensor element list holds at least one sensor element",
+            ));
+        }
+        for (i, element) in elements.enumerate() {
+            if element.children_named("sensorReport").next().is_none() {
+                return Err(missing(
+                    at,
+                    &format!("sensorElementList[{i}].sensorReport"),
+                    "a sensor element holds at least one sensor report",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `value-format` (XML): the XSD's `DateTimeStamp` pattern on the event's times and
+/// `xsd:decimal` on quantities.
+fn formats_xml(at: &EventAt<'_>, fields: &[&Element]) -> Result<(), Violation> {
+    for f in fields {
+        let name = f.name.as_str();
+        let time = match name {
+            "eventTime" | "recordTime" => Some((name.to_owned(), f.text.trim())),
+            "errorDeclaration" => f
+                .child("declarationTime")
+                .map(|t| ("errorDeclaration.declarationTime".to_owned(), t.text.trim())),
+            _ => None,
+        };
+        if let Some((field, text)) = time
+            && !xsd_date_time(text.as_bytes())
+        {
+            return Err(malformed(
+                at,
+                &field,
+                text,
+                "an XSD DateTimeStamp such as 2026-03-02T06:00:00Z (offset -14:00 to +14:00)",
+            ));
+        }
+        if QUANTITY_LISTS.contains(&name) {
+            for (i, element) in f.children_named("quantityElement").enumerate() {
+                if let Some(q) = element.child("quantity")
+                    && !q.text.trim().is_empty()
+                    && !xsd_decimal(q.text.trim().as_bytes())
+                {
+                    return Err(malformed(
+                        at,
+                        &format!("{name}[{i}].quantity"),
+                        q.text.trim(),
+                        "an xsd:decimal such as 12.5",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The JSON schema's `eventTimeZoneOffset` pattern: `+` or `-`, then `00:00` to `13:59`
+/// or `14:00`.
+fn schema_offset(b: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    b.len() == 6
+        && matches!(b[0], b'+' | b'-')
+        && b[3] == b':'
+        && digits(1..3)
+        && digits(4..6)
+        && ((b[1..3] < b"14"[..] && b[4] <= b'5') || &b[1..6] == b"14:00")
+}
+
+/// The EPCIS 2.0 XSD's `DateTimeStamp` pattern: `yyyy-mm-ddThh:mm:ss`, an optional
+/// fraction, then `Z` or an offset as [`schema_offset`] reads it; and a real date.
+fn xsd_date_time(b: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let two = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
+    let shape = b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !shape || two(11) > 23 || two(14) > 59 || two(17) > 59 {
+        return false;
+    }
+    let mut rest = &b[19..];
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let n = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &fraction[n..];
+    }
+    // The calendar (month 01 to 12, the day within the month) is `Timestamp::parse`'s.
+    (rest == b"Z" || schema_offset(rest))
+        && std::str::from_utf8(b).is_ok_and(|t| model::Timestamp::parse(t).is_ok())
+}
+
+/// JSON Schema's `date-time` format: RFC 3339's `date-time` (`T`, not a space, between
+/// date and time).
+fn rfc3339_date_time(text: &str) -> bool {
+    matches!(text.as_bytes().get(10), Some(b'T' | b't')) && model::Timestamp::parse(text).is_ok()
+}
+
+/// `xsd:decimal`: an optional sign, digits with at most one decimal point, no exponent.
+fn xsd_decimal(b: &[u8]) -> bool {
+    let b = b
+        .strip_prefix(b"+")
+        .or_else(|| b.strip_prefix(b"-"))
+        .unwrap_or(b);
+    let (whole, fraction) = match b.iter().position(|&c| c == b'.') {
+        Some(p) => (&b[..p], &b[p + 1..]),
+        None => (b, &b[..0]),
+    };
+    (!whole.is_empty() || !fraction.is_empty())
+        && whole.iter().chain(fraction).all(u8::is_ascii_digit)
+}
+
+/// JSON Schema's `uri` format, as far as it can be told without a full RFC 3986 parser: a
+/// scheme (a letter, then letters, digits, `+`, `-` or `.`), a colon, and no whitespace or
+/// control characters.
+fn is_uri(text: &str) -> bool {
+    let Some((scheme, _)) = text.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]
@@ -538,7 +939,7 @@ mod tests {
     }
 
     fn event() -> Value {
-        json!({"type": "ObjectEvent", "eventID": "E1", "eventTime": "2026-01-01T00:00:00Z",
+        json!({"type": "ObjectEvent", "eventID": "urn:ex:E1", "eventTime": "2026-01-01T00:00:00Z",
             "eventTimeZoneOffset": "+00:00", "action": "OBSERVE",
             "epcList": ["urn:epc:id:sgtin:4012345.011122.1"], "bizStep": "shipping",
             "disposition": "in_transit"})
@@ -618,7 +1019,7 @@ mod tests {
         let xml = |inner: &str| {
             format!(
                 "<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:2\" xmlns:ex=\"urn:ex\"><EPCISBody><EventList>\
-                 <ObjectEvent><eventTime>2026-01-01T00:00:00Z</eventTime><eventID>E1</eventID>{inner}</ObjectEvent>\
+                 <ObjectEvent><eventTime>2026-01-01T00:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><eventID>E1</eventID>{inner}</ObjectEvent>\
                  </EventList></EPCISBody></epcis:EPCISDocument>"
             )
         };
