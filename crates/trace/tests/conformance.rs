@@ -96,3 +96,348 @@ fn the_xml_we_write_is_conformant() {
         }
     }
 }
+
+/// A sample's text with one event changed by `change` (the first event `pick` accepts).
+fn json_with(name: &str, pick: fn(&Value) -> bool, change: fn(&mut Value)) -> String {
+    let text = documents()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no sample {name}"))
+        .1;
+    let mut value: Value = serde_json::from_str(&text).unwrap();
+    let events = value["epcisBody"]["eventList"].as_array_mut().unwrap();
+    let event = events
+        .iter_mut()
+        .find(|e| pick(e))
+        .unwrap_or_else(|| panic!("{name}: no event to change"));
+    change(event);
+    value.to_string()
+}
+
+fn xml_with(name: &str, from: &str, to: &str) -> String {
+    let text = documents()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no sample {name}"))
+        .1;
+    assert!(text.contains(from), "{name}: no `{from}`");
+    text.replacen(from, to, 1)
+}
+
+/// A small EPCIS 2.0 XML document holding one event of `kind` with `inner` after its
+/// eventTime.
+fn xml_event(kind: &str, inner: &str) -> String {
+    format!(
+        "<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:2\" schemaVersion=\"2.0\" \
+         creationDate=\"2026-01-01T00:00:00Z\"><EPCISBody><EventList><{kind}>\
+         <eventTime>2026-01-01T00:00:00Z</eventTime>{inner}</{kind}></EventList></EPCISBody>\
+         </epcis:EPCISDocument>"
+    )
+}
+
+fn remove(event: &mut Value, keys: &[&str]) {
+    let object = event.as_object_mut().unwrap();
+    for key in keys {
+        object.remove(*key);
+    }
+}
+
+fn is(kind: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["type"] == kind
+}
+
+/// Each document is broken in exactly one way: strict capture refuses it whole, naming the
+/// rule and the field; lenient capture takes it.
+fn assert_refused_by(case: &str, text: &str, rule: &str, field: &str) {
+    let now = model::Timestamp(0);
+    let error = match trace::import::read_held(text, now, true) {
+        Ok(_) => panic!("{case}: taken by strict capture"),
+        Err(e) => e,
+    };
+    assert!(
+        error.message.contains(&format!("`{rule}`")),
+        "{case}: {error:?}"
+    );
+    assert_eq!(error.field, field, "{case}: {error:?}");
+    assert!(error.index.is_some(), "{case}: names no event");
+    if let Err(e) = trace::import::read_held(text, now, false) {
+        panic!("{case}: lenient capture refused it: {e:?}");
+    }
+}
+
+#[test]
+fn each_required_field_missing_is_refused_by_name_in_both_bindings() {
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "json: no eventTimeZoneOffset",
+            json_with(
+                "ObjectEvent.jsonld",
+                |_| true,
+                |e| remove(e, &["eventTimeZoneOffset"]),
+            ),
+            "eventTimeZoneOffset",
+        ),
+        (
+            "json: TransactionEvent without bizTransactionList",
+            json_with(
+                "TransactionEvent.jsonld",
+                |e| is("TransactionEvent")(e),
+                |e| remove(e, &["bizTransactionList"]),
+            ),
+            "bizTransactionList",
+        ),
+        (
+            "json: AssociationEvent without parentID",
+            json_with(
+                "AssociationEvent.jsonld",
+                |e| is("AssociationEvent")(e),
+                |e| remove(e, &["parentID"]),
+            ),
+            "parentID",
+        ),
+        (
+            "json: ObjectEvent saying nothing of what it saw",
+            json_with(
+                "ObjectEvent.jsonld",
+                |e| e.get("epcList").is_some(),
+                |e| remove(e, &["epcList", "quantityList", "sensorElementList"]),
+            ),
+            "epcList",
+        ),
+        (
+            "json: AggregationEvent without children",
+            json_with(
+                "AggregationEvent.jsonld",
+                |e| is("AggregationEvent")(e) && e["action"] != "DELETE",
+                |e| remove(e, &["childEPCs", "childQuantityList"]),
+            ),
+            "childEPCs",
+        ),
+        (
+            "json: TransformationEvent without inputs or a transformationID",
+            json_with(
+                "TransformationEvent.jsonld",
+                |e| is("TransformationEvent")(e),
+                |e| {
+                    remove(
+                        e,
+                        &["inputEPCList", "inputQuantityList", "transformationID"],
+                    )
+                },
+            ),
+            "inputEPCList",
+        ),
+        (
+            "json: sensor element without reports",
+            json_with(
+                "ObjectEvent_with_sensorData.jsonld",
+                |e| e.get("sensorElementList").is_some(),
+                |e| remove(&mut e["sensorElementList"][0], &["sensorReport"]),
+            ),
+            "sensorElementList[0].sensorReport",
+        ),
+        (
+            "json: sensor report without type",
+            json_with(
+                "ObjectEvent_with_sensorData.jsonld",
+                |e| e.get("sensorElementList").is_some(),
+                |e| remove(&mut e["sensorElementList"][0]["sensorReport"][0], &["type"]),
+            ),
+            "sensorElementList[0].sensorReport[0].type",
+        ),
+        (
+            "json: empty persistentDisposition",
+            json_with(
+                "ObjectEvent_with_persistentDisposition.jsonld",
+                |e| e.get("persistentDisposition").is_some(),
+                |e| e["persistentDisposition"] = serde_json::json!({}),
+            ),
+            "persistentDisposition.set",
+        ),
+        (
+            "xml: no eventTimeZoneOffset",
+            xml_with(
+                "AggregationEvent.xml",
+                "<eventTimeZoneOffset>+02:00</eventTimeZoneOffset>",
+                "",
+            ),
+            "eventTimeZoneOffset",
+        ),
+        (
+            "xml: TransactionEvent without bizTransactionList",
+            xml_event(
+                "TransactionEvent",
+                "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset>\
+                 <epcList><epc>urn:epc:id:sgtin:0614141.107346.2017</epc></epcList>\
+                 <action>ADD</action>",
+            ),
+            "bizTransactionList",
+        ),
+        (
+            "xml: AssociationEvent without parentID",
+            xml_event(
+                "AssociationEvent",
+                "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset>\
+                 <childEPCs><epc>urn:epc:id:giai:4000001.12345</epc></childEPCs>\
+                 <action>ADD</action>",
+            ),
+            "parentID",
+        ),
+        (
+            "xml: sensor element without reports",
+            xml_event(
+                "ObjectEvent",
+                "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset><epcList/>\
+                 <action>OBSERVE</action><sensorElementList><sensorElement>\
+                 <sensorMetadata time=\"2026-01-01T00:00:00Z\"/></sensorElement>\
+                 </sensorElementList>",
+            ),
+            "sensorElementList[0].sensorReport",
+        ),
+    ];
+    for (case, text, field) in cases {
+        assert_refused_by(case, &text, "required-field", field);
+    }
+    // The controls: the same small documents with what they lacked are taken.
+    let now = model::Timestamp(0);
+    for text in [
+        xml_event(
+            "TransactionEvent",
+            "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset>\
+             <bizTransactionList><bizTransaction>urn:epcglobal:cbv:bt:0614141073467:1152</bizTransaction></bizTransactionList>\
+             <epcList><epc>urn:epc:id:sgtin:0614141.107346.2017</epc></epcList><action>ADD</action>",
+        ),
+        xml_event(
+            "AssociationEvent",
+            "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset>\
+             <parentID>urn:epc:id:grai:4012345.55555.987</parentID>\
+             <childEPCs><epc>urn:epc:id:giai:4000001.12345</epc></childEPCs><action>ADD</action>",
+        ),
+    ] {
+        if let Err(e) = trace::import::read_held(&text, now, true) {
+            panic!("{e:?}\n{text}");
+        }
+    }
+}
+
+#[test]
+fn each_value_out_of_format_is_refused_by_name_in_both_bindings() {
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "json: offset past +14:00",
+            json_with(
+                "ObjectEvent.jsonld",
+                |_| true,
+                |e| e["eventTimeZoneOffset"] = Value::from("+15:00"),
+            ),
+            "eventTimeZoneOffset",
+        ),
+        (
+            "json: offset Z",
+            json_with(
+                "ObjectEvent.jsonld",
+                |_| true,
+                |e| e["eventTimeZoneOffset"] = Value::from("Z"),
+            ),
+            "eventTimeZoneOffset",
+        ),
+        (
+            "json: eventTime with a space for T",
+            json_with(
+                "ObjectEvent.jsonld",
+                |_| true,
+                |e| e["eventTime"] = Value::from("2026-01-01 00:00:00Z"),
+            ),
+            "eventTime",
+        ),
+        (
+            "json: eventID not a URI",
+            json_with(
+                "ObjectEvent.jsonld",
+                |_| true,
+                |e| e["eventID"] = Value::from("event-1"),
+            ),
+            "eventID",
+        ),
+        (
+            "json: an EPC not a URI",
+            json_with(
+                "ObjectEvent.jsonld",
+                |e| non_empty(&e["epcList"]),
+                |e| e["epcList"][0] = Value::from("0614141 107346 2017"),
+            ),
+            "epcList[0]",
+        ),
+        (
+            "json: a business transaction not a URI",
+            json_with(
+                "TransactionEvent.jsonld",
+                |e| non_empty(&e["bizTransactionList"]),
+                |e| e["bizTransactionList"][0]["bizTransaction"] = Value::from("PO 1152"),
+            ),
+            "bizTransactionList[0].bizTransaction",
+        ),
+        (
+            "xml: eventTime offset past +14:00",
+            xml_with(
+                "AggregationEvent.xml",
+                "<eventTime>2013-06-08T14:58:56.591Z</eventTime>",
+                "<eventTime>2013-06-08T14:58:56.591+15:00</eventTime>",
+            ),
+            "eventTime",
+        ),
+        (
+            "xml: eventTime with a space for T",
+            xml_with(
+                "TransformationEvent.xml",
+                "<eventTime>2013-10-31T14:58:56.591Z</eventTime>",
+                "<eventTime>2013-10-31 14:58:56.591Z</eventTime>",
+            ),
+            "eventTime",
+        ),
+        (
+            "xml: quantity with an exponent",
+            xml_with(
+                "AggregationEvent.xml",
+                "<quantity>10.0</quantity>",
+                "<quantity>1e1</quantity>",
+            ),
+            "childQuantityList[0].quantity",
+        ),
+    ];
+    for (case, text, field) in cases {
+        assert_refused_by(case, &text, "value-format", field);
+    }
+}
+
+fn non_empty(v: &Value) -> bool {
+    v.as_array().is_some_and(|a| !a.is_empty())
+}
+
+/// What a lenient capture took and the writers give back passes strict capture: a `Z`
+/// offset is written `+00:00`, an empty persistent disposition is left out, and an
+/// ObjectEvent that names no EPCs or quantities gets an empty `epcList`.
+#[test]
+fn what_the_writers_give_back_from_a_lenient_capture_is_conformant() {
+    let event = |id: &str| {
+        let mut e = trace::epcis::EpcisEvent::new(
+            trace::epcis::EventType::ObjectEvent,
+            id.into(),
+            model::Timestamp(0),
+        );
+        e.action = Some(trace::epcis::Action::Observe);
+        e.event_time_zone_offset = "Z".into();
+        e.persistent_disposition = Some(Default::default());
+        e
+    };
+    let events = vec![event("urn:ex:1"), event("urn:ex:2")];
+    let at = model::Timestamp(0);
+    let json = trace::epcis::json::document(&events, &Default::default(), at);
+    if let Err(v) = check_json(&json) {
+        panic!("{v}\n{json}");
+    }
+    let xml = trace::epcis::xml::document(&events, &Default::default(), at);
+    if let Err(v) = check_xml(&standard_tree(&xml).unwrap()) {
+        panic!("{v}\n{xml}");
+    }
+}

@@ -1051,4 +1051,78 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn the_new_rules_name_their_field_in_json() {
+        let without = |key: &str| {
+            let mut e = event();
+            e.as_object_mut().unwrap().remove(key);
+            doc(e)
+        };
+        let refused = |v: Value| check_json(&v).err().map(|e| (e.rule, e.field));
+        assert_eq!(
+            refused(without("eventTimeZoneOffset")),
+            Some(("required-field", "eventTimeZoneOffset".into()))
+        );
+        assert_eq!(
+            refused(without("epcList")),
+            Some(("required-field", "epcList".into()))
+        );
+        let mut empty = event();
+        empty["epcList"] = json!([]);
+        assert_eq!(refused(doc(empty)), None, "an empty epcList is enough");
+        let mut transaction = event();
+        transaction["type"] = json!("TransactionEvent");
+        assert_eq!(
+            refused(doc(transaction.clone())),
+            Some(("required-field", "bizTransactionList".into()))
+        );
+        transaction["bizTransactionList"] = json!([{"bizTransaction": "urn:ex:po:1"}]);
+        assert_eq!(refused(doc(transaction)), None);
+        let mut odd = event();
+        odd["readPoint"] = json!({"id": "dock 4"});
+        assert_eq!(
+            refused(doc(odd)),
+            Some(("value-format", "readPoint.id".into()))
+        );
+    }
+
+    /// The offsets the JSON schema's pattern takes are exactly ±00:00 to ±13:59 and ±14:00;
+    /// an eventTime in the XML is held to the same offsets and an uppercase `T`.
+    mod offsets {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn offsets_within_fourteen_hours_pass(
+                plus in any::<bool>(), hours in 0u32..24, minutes in 0u32..60
+            ) {
+                let sign = if plus { '+' } else { '-' };
+                let offset = format!("{sign}{hours:02}:{minutes:02}");
+                let within = hours < 14 || (hours == 14 && minutes == 0);
+                let mut e = event();
+                e["eventTimeZoneOffset"] = json!(offset);
+                let refused = check_json(&doc(e)).err();
+                prop_assert_eq!(refused.is_none(), within, "{}", offset);
+                if let Some(v) = refused {
+                    prop_assert_eq!(v.rule, "value-format");
+                    prop_assert_eq!(v.field, "eventTimeZoneOffset");
+                }
+                let time = format!("2026-01-01T00:00:00.5{offset}");
+                prop_assert_eq!(xsd_date_time(time.as_bytes()), within, "{}", time);
+                prop_assert!(!xsd_date_time(time.replace('T', "t").as_bytes()));
+            }
+
+            #[test]
+            fn decimals_are_digits_with_one_point(whole in 0u64..1_000_000, fraction in 0u32..1000) {
+                let text = format!("{whole}.{fraction}");
+                prop_assert!(xsd_decimal(text.as_bytes()));
+                let negative = format!("-{whole}");
+                prop_assert!(xsd_decimal(negative.as_bytes()));
+                let exponent = format!("{whole}e{fraction}");
+                prop_assert!(!xsd_decimal(exponent.as_bytes()));
+            }
+        }
+    }
 }

@@ -359,6 +359,11 @@ pub fn parse_event(index: usize, value: &Value) -> Result<EpcisEvent, ImportErro
     Ok(event)
 }
 
+/// The offset as the EPCIS 2.0 schemas write it: `Z` (which the readers take) as `+00:00`.
+pub(crate) fn schema_offset(offset: &str) -> &str {
+    if offset == "Z" { "+00:00" } else { offset }
+}
+
 /// `Z` or a UTC offset `±hh:mm` that [`model::time::parse_offset`] reads.
 pub(crate) fn valid_offset(offset: &str) -> bool {
     offset == "Z" || model::time::parse_offset(offset).is_ok()
@@ -390,7 +395,7 @@ pub fn event_value(e: &EpcisEvent) -> Value {
     m.insert("eventTime".into(), json!(e.event_time.to_string()));
     m.insert(
         "eventTimeZoneOffset".into(),
-        json!(e.event_time_zone_offset),
+        json!(schema_offset(&e.event_time_zone_offset)),
     );
     if let Some(t) = e.record_time {
         m.insert("recordTime".into(), json!(t.to_string()));
@@ -438,6 +443,16 @@ pub fn event_value(e: &EpcisEvent) -> Value {
             m.insert(key.into(), quantities(list));
         }
     }
+    // An ObjectEvent or TransactionEvent says what it saw with an epcList, empty if need be
+    // (the JSON schema's `anyOf`; an empty quantityList does not count).
+    if matches!(
+        e.event_type,
+        EventType::ObjectEvent | EventType::TransactionEvent
+    ) && e.epc_list.is_empty()
+        && e.quantity_list.is_empty()
+    {
+        m.insert("epcList".into(), json!([]));
+    }
     if let Some(t) = &e.transformation_id {
         m.insert("transformationID".into(), json!(t));
     }
@@ -447,7 +462,12 @@ pub fn event_value(e: &EpcisEvent) -> Value {
     if let Some(d) = &e.disposition {
         m.insert("disposition".into(), json!(d));
     }
-    if let Some(pd) = &e.persistent_disposition {
+    // The schema wants a persistent disposition to set or unset something.
+    if let Some(pd) = e
+        .persistent_disposition
+        .as_ref()
+        .filter(|pd| !pd.set.is_empty() || !pd.unset.is_empty())
+    {
         let mut p = Map::new();
         if !pd.set.is_empty() {
             p.insert("set".into(), json!(pd.set));

@@ -657,7 +657,11 @@ impl Writer {
         if let Some(t) = e.record_time {
             self.leaf("recordTime", &[], &t.to_string());
         }
-        self.leaf("eventTimeZoneOffset", &[], &e.event_time_zone_offset);
+        self.leaf(
+            "eventTimeZoneOffset",
+            &[],
+            super::json::schema_offset(&e.event_time_zone_offset),
+        );
         self.leaf("eventID", &[], &e.event_id);
         if let Some(d) = &e.error_declaration {
             self.error_declaration(d);
