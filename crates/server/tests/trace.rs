@@ -389,7 +389,7 @@ async fn the_index_cache_rebuilds_only_after_a_write() {
         &store,
         "case",
         &packing_document(
-            "cache-unit-1",
+            "urn:example:cache-unit-1",
             0,
             "https://id.gs1.org/00/040123450000007005",
             &["urn:epc:id:sgtin:4012345.011111.701"],
@@ -413,7 +413,7 @@ async fn the_index_cache_rebuilds_only_after_a_write() {
 async fn a_capture_names_no_location_that_answers_404() {
     let app = TestApp::start().await;
     let document = r#"{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","epcisBody":{"eventList":[
-        {"type":"ObjectEvent","eventID":"where-1","action":"ADD","eventTime":"2020-01-01T00:00:00Z","epcList":["urn:epc:id:sgtin:0614141.107346.9"]}]}}"#;
+        {"type":"ObjectEvent","eventID":"urn:example:where-1","action":"ADD","eventTime":"2020-01-01T00:00:00Z","eventTimeZoneOffset":"+00:00","epcList":["urn:epc:id:sgtin:0614141.107346.9"]}]}}"#;
     let response = app
         .client
         .post(app.url("/epcis/capture"))
@@ -446,8 +446,8 @@ async fn a_retracted_event_drops_out_and_the_answers_say_so() {
     let case = "https://id.gs1.org/00/040123450000008002";
     let pallet = "https://id.gs1.org/00/040123450000008019";
     for (event, minute, parent, child) in [
-        ("retract-1", 0, case, serial),
-        ("retract-2", 10, pallet, case),
+        ("urn:example:retract-1", 0, case, serial),
+        ("urn:example:retract-2", 10, pallet, case),
     ] {
         let (status, _, body) = app
             .post_body(
@@ -467,8 +467,14 @@ async fn a_retracted_event_drops_out_and_the_answers_say_so() {
 
     // The packing of the serial into the case did not happen: the same event, declared in
     // error, in a later capture.
-    let mut declaration: Value =
-        serde_json::from_str(&packing_document("retract-1", 0, case, &[serial], "ADD")).unwrap();
+    let mut declaration: Value = serde_json::from_str(&packing_document(
+        "urn:example:retract-1",
+        0,
+        case,
+        &[serial],
+        "ADD",
+    ))
+    .unwrap();
     declaration["epcisBody"]["eventList"][0]["errorDeclaration"] = serde_json::json!({
         "declarationTime": "2026-03-02T08:00:00Z", "reason": "did_not_occur",
     });
@@ -488,7 +494,7 @@ async fn a_retracted_event_drops_out_and_the_answers_say_so() {
     let detail = problem["detail"].as_str().unwrap_or_default();
     assert!(
         detail.contains("retracted")
-            && detail.contains("retract-1")
+            && detail.contains("urn:example:retract-1")
             && detail.contains("did_not_occur"),
         "{problem}"
     );
@@ -506,7 +512,7 @@ async fn a_retracted_event_drops_out_and_the_answers_say_so() {
     );
     let retracted = report["retracted"].as_array().expect("a list");
     assert_eq!(retracted.len(), 1, "{report}");
-    assert_eq!(retracted[0]["event_id"], "retract-1");
+    assert_eq!(retracted[0]["event_id"], "urn:example:retract-1");
     assert_eq!(retracted[0]["reason"], "did_not_occur");
     assert!(
         retracted[0]["ids"]
@@ -533,7 +539,10 @@ async fn a_retracted_event_drops_out_and_the_answers_say_so() {
         affected.iter().all(|item| item["id"] != serial_id.as_str()),
         "{recall}"
     );
-    assert_eq!(recall["retracted"][0]["event_id"], "retract-1", "{recall}");
+    assert_eq!(
+        recall["retracted"][0]["event_id"], "urn:example:retract-1",
+        "{recall}"
+    );
 }
 
 /// A document a conformant EPCIS 2.0 capture interface refuses is refused whole, at capture
@@ -542,7 +551,7 @@ async fn a_retracted_event_drops_out_and_the_answers_say_so() {
 async fn a_document_that_breaks_a_capture_rule_is_refused_whole_with_the_rule_named() {
     let app = TestApp::start().await;
     let good: Value = serde_json::from_str(&packing_document(
-        "rule-1",
+        "urn:example:rule-1",
         0,
         "https://id.gs1.org/00/040123450000009009",
         &["urn:epc:id:sgtin:4012345.011111.900"],
@@ -555,10 +564,19 @@ async fn a_document_that_breaks_a_capture_rule_is_refused_whole_with_the_rule_na
     not_cbv["epcisBody"]["eventList"][0]["bizStep"] = Value::from("sorting");
     let mut bare_ilmd = good.clone();
     bare_ilmd["epcisBody"]["eventList"][0]["ilmd"] = serde_json::json!({"lotNumber": "L1"});
+    let mut no_offset = good.clone();
+    no_offset["epcisBody"]["eventList"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("eventTimeZoneOffset");
+    let mut id_not_uri = good.clone();
+    id_not_uri["epcisBody"]["eventList"][0]["eventID"] = Value::from("rule 1");
     for (document, rule, field) in [
         (&no_context, "context-required", "@context"),
         (&not_cbv, "cbv-bizstep", "bizStep"),
         (&bare_ilmd, "ilmd-namespace", "ilmd.lotNumber"),
+        (&no_offset, "required-field", "eventTimeZoneOffset"),
+        (&id_not_uri, "value-format", "eventID"),
     ] {
         for path in ["/epcis/capture", "/v1/trace/import?name=rules"] {
             let (status, _, problem) = app
@@ -579,7 +597,7 @@ async fn a_document_that_breaks_a_capture_rule_is_refused_whole_with_the_rule_na
         .post_body("/epcis/capture", "application/ld+json", good.to_string())
         .await;
     assert_eq!(status, 202, "{body}");
-    for document in [&no_context, &not_cbv, &bare_ilmd] {
+    for document in [&no_context, &not_cbv, &bare_ilmd, &no_offset, &id_not_uri] {
         let text = document.to_string();
         assert!(trace::import::read_held(&text, model::Timestamp(0), true).is_err());
         trace::import::read_held(&text, model::Timestamp(0), false).unwrap();

@@ -15,12 +15,56 @@
 //!   only;
 //! - `ilmd-namespace`: every ILMD field is an extension, so it carries a namespace prefix;
 //! - `xsd-order` (XML): an event's standard elements come in the XSD's sequence, each once,
-//!   with elements of other namespaces after them.
+//!   with elements of other namespaces after them;
+//! - `required-field`: what the schemas require that the readers would do without. Both
+//!   bindings: `eventTimeZoneOffset` on every event; a TransactionEvent's
+//!   `bizTransactionList` with at least one entry; an AssociationEvent's `parentID`; at
+//!   least one `sensorReport` in each sensor element (XML: at least one `sensorElement` in
+//!   a `sensorElementList`). JSON-LD only (the XSD leaves them optional): an ObjectEvent's
+//!   `epcList` (empty is enough), a non-empty `quantityList`, or sensor elements with a
+//!   `readPoint`; an AggregationEvent's or AssociationEvent's `childEPCs` or
+//!   `childQuantityList` unless the action is DELETE; a TransactionEvent's `epcList` or
+//!   `quantityList` unless the action is DELETE; a TransformationEvent's inputs and
+//!   outputs, or its `transformationID` and either; a sensor report's `type`; a
+//!   persistent disposition's `set` or `unset`;
+//! - `value-format`: values of the schemas' types and patterns. JSON-LD: an
+//!   `eventTimeZoneOffset` from `-14:00` to `+14:00` (the pattern
+//!   `^([+]|[-])((0[0-9]|1[0-3]):([0-5][0-9])|14:00)$`; the XSD types it `xsd:string`);
+//!   `eventTime`, `recordTime` and `errorDeclaration.declarationTime` RFC 3339 date-times
+//!   (`format: date-time`); the identifiers typed `format: uri` (`eventID`, `parentID`,
+//!   the EPC lists, `epcClass`, `transformationID`, `certificationInfo`, `readPoint.id`,
+//!   `bizLocation.id`, business transactions, sources, destinations,
+//!   `correctiveEventIDs`) with a URI scheme and no spaces. XML: the same times match
+//!   the XSD's `DateTimeStamp` pattern (an uppercase `T`, `Z` or an offset to ±14:00),
+//!   and a quantity is an `xsd:decimal` (no exponent).
+//!
+//! What the schemas require that the readers already refuse, with the event and field
+//! named, is not checked twice: a missing or unknown event `type` (the five types; the
+//! JSON schema's extension types by URI are not read), a missing or unreadable
+//! `eventTime` or `recordTime`, a missing `action` on all but TransformationEvents and one
+//! other than ADD, OBSERVE or DELETE, a quantity element without `epcClass` or with a
+//! `quantity` that is not a number, a `readPoint` or `bizLocation` without `id`, a
+//! business transaction without its value, a source or destination without its `type`
+//! or value, an error declaration without `declarationTime`.
+//!
+//! Not held (yet): the JSON schema's `uom` pattern `^[A-Z0-9]{2,3}$` (UN/ECE Rec. 20
+//! codes; the plant's units such as `kg` are what the writers give, and mapping them is
+//! a decision of its own), the CBV terms of business transaction, source/destination and
+//! error reason types, an ObjectEvent's `ilmd` only with ADD, the sensor reports' typed
+//! values, and the typing of the XSD's `xsd:anyURI` (which takes almost any text).
+//!
+//! A 1.x XML document (its own schema, with 2.0's fields in extension wrappers) is held
+//! to the CBV, quantity-element and ILMD rules only.
 //!
 //! Sources of the rules: GS1 EPCIS 2.0 (2022), its JSON schema and XSD as published in
-//! github.com/gs1/EPCIS (`JSON-Schema/schemas/bizStep-JSON-Schema.json` and
-//! `disposition-JSON-Schema.json` for the CBV 2.0 terms listed below,
-//! `XSD/EPCglobal-epcis-2_0.xsd` for the element sequences, at commit 2b888be).
+//! github.com/gs1/EPCIS at commit 2b888be: `JSON-Schema/schemas/bizStep-JSON-Schema.json`
+//! and `disposition-JSON-Schema.json` for the CBV 2.0 terms listed below;
+//! `JSON-Schema/schemas/event-definitions-JSON-Schema.json` (`Event`, `quantityElement`,
+//! `sensorElement`, `sensorReport`, `persistentDisposition`, `uri`, `time`) and the
+//! per-type schemas (`ObjectEvent-JSON-Schema.json`, …: `required` and the `anyOf` of
+//! what an event names) for `required-field` and `value-format` in JSON-LD;
+//! `XSD/EPCglobal-epcis-2_0.xsd` for the element sequences, the elements without
+//! `minOccurs="0"`, `DateTimeStamp` and the `xsd:decimal` quantity.
 
 use serde_json::Value;
 
@@ -459,7 +503,8 @@ fn check_order(at: &EventAt<'_>, event: &Element) -> Result<(), Violation> {
 
 /// Checks the events of an XML document read by [`super::xml::standard_tree`] (standard
 /// elements unprefixed, extensions prefixed). The element order is the EPCIS 2.0 XSD's; a
-/// 1.x document (its own schema, with 2.0's fields in extension wrappers) is not held to it.
+/// 1.x document (its own schema, with 2.0's fields in extension wrappers) is not held to it,
+/// nor to `required-field` and `value-format`.
 pub fn check_xml(document: &crate::xml::Document) -> Result<(), Violation> {
     let version_1 = document
         .namespaces
