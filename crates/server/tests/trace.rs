@@ -338,7 +338,7 @@ async fn a_query_after_an_import_sees_the_new_data() {
         .post_body(
             "/v1/trace/import?name=case",
             "application/ld+json",
-            packing_document("cache-1", 0, case, &[serial], "ADD"),
+            packing_document("urn:example:cache-1", 0, case, &[serial], "ADD"),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -353,7 +353,7 @@ async fn a_query_after_an_import_sees_the_new_data() {
         .post_body(
             "/epcis/capture",
             "application/ld+json",
-            packing_document("cache-2", 10, pallet, &[case], "ADD"),
+            packing_document("urn:example:cache-2", 10, pallet, &[case], "ADD"),
         )
         .await;
     assert_eq!(status, 202, "{body}");
@@ -366,7 +366,7 @@ async fn a_query_after_an_import_sees_the_new_data() {
         .post_body(
             "/epcis/capture",
             "application/ld+json",
-            packing_document("cache-3", 5, case, &[serial], "DELETE"),
+            packing_document("urn:example:cache-3", 5, case, &[serial], "DELETE"),
         )
         .await;
     assert_eq!(status, 202, "{body}");
