@@ -378,6 +378,47 @@ fn each_value_out_of_format_is_refused_by_name_in_both_bindings() {
             "bizTransactionList[0].bizTransaction",
         ),
         (
+            "json: a sensor value not a number",
+            json_with(
+                "ObjectEvent_with_sensorData.jsonld",
+                |e| e.get("sensorElementList").is_some(),
+                |e| e["sensorElementList"][0]["sensorReport"][0]["value"] = Value::from("26 C"),
+            ),
+            "sensorElementList[0].sensorReport[0].value",
+        ),
+        (
+            "json: a sensor's deviceID not a URI",
+            json_with(
+                "ObjectEvent_with_sensorData.jsonld",
+                |e| e.get("sensorElementList").is_some(),
+                |e| e["sensorElementList"][0]["sensorMetadata"]["deviceID"] = Value::from(111),
+            ),
+            "sensorElementList[0].sensorMetadata.deviceID",
+        ),
+        (
+            "xml: a sensor value not an xsd:double",
+            xml_event(
+                "ObjectEvent",
+                "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset><epcList/>\
+                 <action>OBSERVE</action><sensorElementList><sensorElement>\
+                 <sensorReport type=\"Temperature\" value=\"26 C\"/></sensorElement>\
+                 </sensorElementList>",
+            ),
+            "sensorElementList[0].sensorReport[0].value",
+        ),
+        (
+            "xml: a sensor's hexBinaryValue of an odd length",
+            xml_event(
+                "ObjectEvent",
+                "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset><epcList/>\
+                 <action>OBSERVE</action><sensorElementList><sensorElement>\
+                 <sensorReport type=\"Temperature\" value=\"26.5\"/>\
+                 <sensorReport type=\"Temperature\" hexBinaryValue=\"ABC\"/></sensorElement>\
+                 </sensorElementList>",
+            ),
+            "sensorElementList[0].sensorReport[1].hexBinaryValue",
+        ),
+        (
             "xml: eventTime offset past +14:00",
             xml_with(
                 "AggregationEvent.xml",

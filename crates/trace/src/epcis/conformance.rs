@@ -36,7 +36,12 @@
 //!   `bizLocation.id`, business transactions, sources, destinations,
 //!   `correctiveEventIDs`) with a URI scheme and no spaces. XML: the same times match
 //!   the XSD's `DateTimeStamp` pattern (an uppercase `T`, `Z` or an offset to ±14:00),
-//!   and a quantity is an `xsd:decimal` (no exponent).
+//!   and a quantity is an `xsd:decimal` (no exponent). Sensor elements, both bindings:
+//!   the metadata's and reports' times are date-times as above, the reports' values
+//!   (`value`, `minValue`, … `percValue`) numbers (`decimal`; XML `xsd:double`),
+//!   `booleanValue` a boolean, `hexBinaryValue` hexadecimal (XML: two digits an octet);
+//!   JSON-LD also: their device, method, rules, substance and `uriValue` fields URIs and
+//!   `stringValue` and `uom` strings.
 //!
 //! What the schemas require that the readers already refuse, with the event and field
 //! named, is not checked twice: a missing or unknown event `type` (the five types; the
@@ -50,8 +55,8 @@
 //! Not held (yet): the JSON schema's `uom` pattern `^[A-Z0-9]{2,3}$` (UN/ECE Rec. 20
 //! codes; the plant's units such as `kg` are what the writers give, and mapping them is
 //! a decision of its own), the CBV terms of business transaction, source/destination and
-//! error reason types, an ObjectEvent's `ilmd` only with ADD, the sensor reports' typed
-//! values, and the typing of the XSD's `xsd:anyURI` (which takes almost any text).
+//! error reason types and of measurement types, an ObjectEvent's `ilmd` only with ADD, and
+//! the typing of the XSD's `xsd:anyURI` (which takes almost any text).
 //!
 //! A 1.x XML document (its own schema, with 2.0's fields in extension wrappers) is held
 //! to the CBV, quantity-element and ILMD rules only.
@@ -800,6 +805,121 @@ fn formats_json(at: &EventAt<'_>, event: &Value) -> Result<(), Violation> {
     {
         uri(format!("errorDeclaration.correctiveEventIDs[{i}]"), id)?;
     }
+    sensor_formats_json(at, event)
+}
+
+/// The sensor metadata fields the JSON schema types as date-times and as URIs.
+const SENSOR_METADATA_TIMES: [&str; 3] = ["time", "startTime", "endTime"];
+const SENSOR_URIS: [&str; 5] = [
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+];
+/// The sensor report fields the JSON schema types as URIs beyond [`SENSOR_URIS`], and as
+/// numbers (`decimal`); the XSD types the numbers `xsd:double`.
+const SENSOR_REPORT_URIS: [&str; 4] = [
+    "microorganism",
+    "chemicalSubstance",
+    "coordinateReferenceSystem",
+    "uriValue",
+];
+const SENSOR_NUMBERS: [&str; 7] = [
+    "value",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+];
+
+/// `value-format` on sensor elements (JSON-LD): the types `event-definitions-JSON-Schema.json`
+/// gives `sensorMetadata` and `sensorReport` fields.
+fn sensor_formats_json(at: &EventAt<'_>, event: &Value) -> Result<(), Violation> {
+    let wrong = |field: String, value: &Value, expected: &str| {
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
+        Err(malformed(at, &field, &text, expected))
+    };
+    let uri = |field: String, value: &Value| match value.as_str() {
+        Some(text) if is_uri(text) => Ok(()),
+        _ => wrong(
+            field,
+            value,
+            "a URI (a scheme such as `urn:` or `https:`, then no spaces)",
+        ),
+    };
+    let time = |field: String, value: &Value| match value.as_str() {
+        Some(text) if rfc3339_date_time(text) => Ok(()),
+        _ => wrong(
+            field,
+            value,
+            "an RFC 3339 date-time such as 2026-03-02T06:00:00Z",
+        ),
+    };
+    for (i, element) in event["sensorElementList"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let metadata = &element["sensorMetadata"];
+        for key in SENSOR_METADATA_TIMES {
+            if let Some(v) = metadata.get(key) {
+                time(format!("sensorElementList[{i}].sensorMetadata.{key}"), v)?;
+            }
+        }
+        for key in SENSOR_URIS {
+            if let Some(v) = metadata.get(key) {
+                uri(format!("sensorElementList[{i}].sensorMetadata.{key}"), v)?;
+            }
+        }
+        for (j, report) in element["sensorReport"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let field = |key: &str| format!("sensorElementList[{i}].sensorReport[{j}].{key}");
+            if let Some(v) = report.get("time") {
+                time(field("time"), v)?;
+            }
+            for key in SENSOR_URIS.iter().chain(&SENSOR_REPORT_URIS) {
+                if let Some(v) = report.get(*key) {
+                    uri(field(key), v)?;
+                }
+            }
+            for key in SENSOR_NUMBERS {
+                if let Some(v) = report.get(key)
+                    && !v.is_number()
+                {
+                    wrong(field(key), v, "a number")?;
+                }
+            }
+            if let Some(v) = report.get("booleanValue")
+                && !v.is_boolean()
+            {
+                wrong(field("booleanValue"), v, "true or false")?;
+            }
+            if let Some(v) = report.get("hexBinaryValue")
+                && !v
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_hexdigit()))
+            {
+                wrong(field("hexBinaryValue"), v, "hexadecimal digits")?;
+            }
+            for key in ["stringValue", "uom"] {
+                if let Some(v) = report.get(key)
+                    && !v.is_string()
+                {
+                    wrong(field(key), v, "a string")?;
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -875,6 +995,9 @@ fn formats_xml(at: &EventAt<'_>, fields: &[&Element]) -> Result<(), Violation> {
                 "an XSD DateTimeStamp such as 2026-03-02T06:00:00Z (offset -14:00 to +14:00)",
             ));
         }
+        if name == "sensorElementList" {
+            sensor_formats_xml(at, f)?;
+        }
         if QUANTITY_LISTS.contains(&name) {
             for (i, element) in f.children_named("quantityElement").enumerate() {
                 if let Some(q) = element.child("quantity")
@@ -892,6 +1015,90 @@ fn formats_xml(at: &EventAt<'_>, fields: &[&Element]) -> Result<(), Violation> {
         }
     }
     Ok(())
+}
+
+/// The attributes of one type, how to tell a value of it, and what it looks like.
+type AttributeCheck<'a> = (&'a [&'a str], fn(&[u8]) -> bool, &'a str);
+
+/// `value-format` on sensor elements (XML): the XSD's attribute types on `sensorMetadata`
+/// and `sensorReport` (`DateTimeStamp` times, `xsd:double` numbers, `xsd:boolean`,
+/// `xsd:hexBinary`).
+fn sensor_formats_xml(at: &EventAt<'_>, list: &Element) -> Result<(), Violation> {
+    for (i, element) in list.children_named("sensorElement").enumerate() {
+        if let Some(metadata) = element.child("sensorMetadata") {
+            for key in SENSOR_METADATA_TIMES {
+                if let Some(text) = metadata.attribute(key)
+                    && !xsd_date_time(text.trim().as_bytes())
+                {
+                    return Err(malformed(
+                        at,
+                        &format!("sensorElementList[{i}].sensorMetadata.{key}"),
+                        text,
+                        "an XSD DateTimeStamp such as 2026-03-02T06:00:00Z",
+                    ));
+                }
+            }
+        }
+        for (j, report) in element.children_named("sensorReport").enumerate() {
+            let field = |key: &str| format!("sensorElementList[{i}].sensorReport[{j}].{key}");
+            let checks: [AttributeCheck<'_>; 4] = [
+                (
+                    &["time"],
+                    xsd_date_time,
+                    "an XSD DateTimeStamp such as 2026-03-02T06:00:00Z",
+                ),
+                (
+                    &SENSOR_NUMBERS,
+                    xsd_double,
+                    "an xsd:double such as 26.5 or 1.2E3",
+                ),
+                (&["booleanValue"], xsd_boolean, "true, false, 1 or 0"),
+                (
+                    &["hexBinaryValue"],
+                    xsd_hex_binary,
+                    "pairs of hexadecimal digits",
+                ),
+            ];
+            for (keys, valid, expected) in checks {
+                for key in keys {
+                    if let Some(text) = report.attribute(key)
+                        && !valid(text.trim().as_bytes())
+                    {
+                        return Err(malformed(at, &field(key), text, expected));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `xsd:double`: a decimal with an optional exponent, or `INF`, `-INF`, `NaN`.
+fn xsd_double(b: &[u8]) -> bool {
+    if matches!(b, b"INF" | b"-INF" | b"+INF" | b"NaN") {
+        return true;
+    }
+    let (mantissa, exponent) = match b.iter().position(|&c| c == b'e' || c == b'E') {
+        Some(p) => (&b[..p], Some(&b[p + 1..])),
+        None => (b, None),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e
+            .strip_prefix(b"+")
+            .or_else(|| e.strip_prefix(b"-"))
+            .unwrap_or(e);
+        !e.is_empty() && e.iter().all(u8::is_ascii_digit)
+    });
+    exponent_ok && xsd_decimal(mantissa)
+}
+
+fn xsd_boolean(b: &[u8]) -> bool {
+    matches!(b, b"true" | b"false" | b"1" | b"0")
+}
+
+/// `xsd:hexBinary`: hexadecimal digits, two to an octet.
+fn xsd_hex_binary(b: &[u8]) -> bool {
+    b.len().is_multiple_of(2) && b.iter().all(u8::is_ascii_hexdigit)
 }
 
 /// The JSON schema's `eventTimeZoneOffset` pattern: `+` or `-`, then `00:00` to `13:59`
@@ -1157,6 +1364,18 @@ mod tests {
                 let time = format!("2026-01-01T00:00:00.5{offset}");
                 prop_assert_eq!(xsd_date_time(time.as_bytes()), within, "{}", time);
                 prop_assert!(!xsd_date_time(time.replace('T', "t").as_bytes()));
+            }
+
+            #[test]
+            fn doubles_take_an_exponent_decimals_do_not(mantissa in -1000.0f64..1000.0, exponent in -300i32..300) {
+                let text = format!("{mantissa}E{exponent}");
+                prop_assert!(xsd_double(text.as_bytes()), "{}", text);
+                prop_assert!(!xsd_decimal(text.as_bytes()), "{}", text);
+                let plain = mantissa.to_string();
+                prop_assert!(xsd_double(plain.as_bytes()) && xsd_decimal(plain.as_bytes()), "{}", plain);
+                for bad in ["1.2E", "E3", "1.2.3", "inf", ""] {
+                    prop_assert!(!xsd_double(bad.as_bytes()), "{}", bad);
+                }
             }
 
             #[test]
