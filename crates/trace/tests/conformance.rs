@@ -378,6 +378,33 @@ fn each_value_out_of_format_is_refused_by_name_in_both_bindings() {
             "bizTransactionList[0].bizTransaction",
         ),
         (
+            "json: a business transaction type outside the CBV",
+            json_with(
+                "TransactionEvent.jsonld",
+                |e| non_empty(&e["bizTransactionList"]),
+                |e| e["bizTransactionList"][0]["type"] = Value::from("purchase_order"),
+            ),
+            "bizTransactionList[0].type",
+        ),
+        (
+            "json: a source type outside the CBV",
+            json_with(
+                "ObjectEvent_all_possible_fields.jsonld",
+                |e| non_empty(&e["sourceList"]),
+                |e| e["sourceList"][0]["type"] = Value::from("owner"),
+            ),
+            "sourceList[0].type",
+        ),
+        (
+            "json: an error reason outside the CBV",
+            json_with(
+                "ObjectEvent_with_error_declaration.jsonld",
+                |e| e.get("errorDeclaration").is_some(),
+                |e| e["errorDeclaration"]["reason"] = Value::from("typo"),
+            ),
+            "errorDeclaration.reason",
+        ),
+        (
             "json: a sensor value not a number",
             json_with(
                 "ObjectEvent_with_sensorData.jsonld",

@@ -34,7 +34,11 @@
 //!   (`format: date-time`); the identifiers typed `format: uri` (`eventID`, `parentID`,
 //!   the EPC lists, `epcClass`, `transformationID`, `certificationInfo`, `readPoint.id`,
 //!   `bizLocation.id`, business transactions, sources, destinations,
-//!   `correctiveEventIDs`) with a URI scheme and no spaces. XML: the same times match
+//!   `correctiveEventIDs`) with a URI scheme and no spaces; the `type` of a business
+//!   transaction, source or destination and an error declaration's `reason` one of the
+//!   schema's terms (`po`, `owning_party`, `did_not_occur`, …) or a URI of another
+//!   vocabulary (the schema refuses the terms' own CBV URIs there; like the `cbv-*` rules
+//!   these checks take them, as the readers do). XML: the same times match
 //!   the XSD's `DateTimeStamp` pattern (an uppercase `T`, `Z` or an offset to ±14:00),
 //!   and a quantity is an `xsd:decimal` (no exponent). Sensor elements, both bindings:
 //!   the metadata's and reports' times are date-times as above, the reports' values
@@ -54,9 +58,10 @@
 //!
 //! Not held (yet): the JSON schema's `uom` pattern `^[A-Z0-9]{2,3}$` (UN/ECE Rec. 20
 //! codes; the plant's units such as `kg` are what the writers give, and mapping them is
-//! a decision of its own), the CBV terms of business transaction, source/destination and
-//! error reason types and of measurement types, an ObjectEvent's `ilmd` only with ADD, and
-//! the typing of the XSD's `xsd:anyURI` (which takes almost any text).
+//! a decision of its own), the business transaction, source/destination and error reason
+//! terms in XML (the XSD types them `xsd:anyURI`), the measurement types of sensor
+//! reports, an ObjectEvent's `ilmd` only with ADD, and the typing of the XSD's
+//! `xsd:anyURI` (which takes almost any text).
 //!
 //! A 1.x XML document (its own schema, with 2.0's fields in extension wrappers) is held
 //! to the CBV, quantity-element and ILMD rules only.
@@ -213,6 +218,45 @@ const DISPOSITION: Terms = Terms {
     terms: &CBV_DISPOSITIONS,
     urn: "urn:epcglobal:cbv:disp:",
     web: "https://ref.gs1.org/cbv/Disp-",
+};
+
+/// The types of a business transaction the JSON schema names
+/// (`bizTransaction-type-JSON-Schema.json`).
+const BIZ_TRANSACTION_TYPE: Terms = Terms {
+    rule: "value-format",
+    terms: &[
+        "bol",
+        "cert",
+        "desadv",
+        "inv",
+        "pedigree",
+        "po",
+        "poc",
+        "prodorder",
+        "recadv",
+        "rma",
+        "testprd",
+        "testres",
+        "upevt",
+    ],
+    urn: "urn:epcglobal:cbv:btt:",
+    web: "https://ref.gs1.org/cbv/BTT-",
+};
+
+/// The source and destination types (`source-dest-type-JSON-Schema.json`).
+const SOURCE_DEST_TYPE: Terms = Terms {
+    rule: "value-format",
+    terms: &["owning_party", "possessing_party", "location"],
+    urn: "urn:epcglobal:cbv:sdt:",
+    web: "https://ref.gs1.org/cbv/SDT-",
+};
+
+/// The reasons of an error declaration (`error-reason-JSON-Schema.json`).
+const ERROR_REASON: Terms = Terms {
+    rule: "value-format",
+    terms: &["did_not_occur", "incorrect_data"],
+    urn: "urn:epcglobal:cbv:er:",
+    web: "https://ref.gs1.org/cbv/ER-",
 };
 
 /// One event being checked: where it is, for the violation.
@@ -795,6 +839,28 @@ fn formats_json(at: &EventAt<'_>, event: &Value) -> Result<(), Violation> {
     ] {
         for (i, element) in event[list].as_array().into_iter().flatten().enumerate() {
             uri(format!("{list}[{i}].{key}"), &element[key])?;
+        }
+    }
+    // The CBV's terms of the three vocabularies, or a URI of another.
+    let mut typed: Vec<(&Terms, String, &str)> = Vec::new();
+    for (list, terms) in [
+        ("bizTransactionList", &BIZ_TRANSACTION_TYPE),
+        ("sourceList", &SOURCE_DEST_TYPE),
+        ("destinationList", &SOURCE_DEST_TYPE),
+    ] {
+        for (i, element) in event[list].as_array().into_iter().flatten().enumerate() {
+            if let Some(kind) = element["type"].as_str() {
+                typed.push((terms, format!("{list}[{i}].type"), kind));
+            }
+        }
+    }
+    if let Some(reason) = event["errorDeclaration"]["reason"].as_str() {
+        typed.push((&ERROR_REASON, "errorDeclaration.reason".into(), reason));
+    }
+    for (terms, field, value) in typed {
+        at.term(terms, &field, value)?;
+        if value.contains(':') {
+            uri(field, &Value::from(value))?;
         }
     }
     for (i, id) in event["errorDeclaration"]["correctiveEventIDs"]
