@@ -264,6 +264,11 @@ fn each_required_field_missing_is_refused_by_name_in_both_bindings() {
             "eventTimeZoneOffset",
         ),
         (
+            "xml: a quantity element with a uom and no quantity",
+            xml_with("AggregationEvent.xml", "<quantity>200.5</quantity>", ""),
+            "childQuantityList[1].quantity",
+        ),
+        (
             "xml: TransactionEvent without bizTransactionList",
             xml_event(
                 "TransactionEvent",
@@ -483,8 +488,9 @@ fn non_empty(v: &Value) -> bool {
 }
 
 /// What a lenient capture took and the writers give back passes strict capture: a `Z`
-/// offset is written `+00:00`, an empty persistent disposition is left out, and an
-/// ObjectEvent that names no EPCs or quantities gets an empty `epcList`.
+/// offset is written `+00:00`, an empty persistent disposition is left out, an ObjectEvent
+/// that names no EPCs or quantities gets an empty `epcList` (JSON-LD), and a unit without a
+/// quantity is left out (XML).
 #[test]
 fn what_the_writers_give_back_from_a_lenient_capture_is_conformant() {
     let event = |id: &str| {
@@ -498,7 +504,13 @@ fn what_the_writers_give_back_from_a_lenient_capture_is_conformant() {
         e.persistent_disposition = Some(Default::default());
         e
     };
-    let events = vec![event("urn:ex:1"), event("urn:ex:2")];
+    let mut unit_only = event("urn:ex:2");
+    unit_only.quantity_list.push(trace::epcis::QuantityElement {
+        epc_class: "urn:epc:class:lgtin:4012345.012345.998877".into(),
+        quantity: None,
+        uom: Some("KGM".into()),
+    });
+    let events = vec![event("urn:ex:1"), unit_only];
     let at = model::Timestamp(0);
     let json = trace::epcis::json::document(&events, &Default::default(), at);
     if let Err(v) = check_json(&json) {

@@ -20,7 +20,7 @@
 //!   bindings: `eventTimeZoneOffset` on every event; a TransactionEvent's
 //!   `bizTransactionList` with at least one entry; an AssociationEvent's `parentID`; at
 //!   least one `sensorReport` in each sensor element (XML: at least one `sensorElement` in
-//!   a `sensorElementList`). JSON-LD only (the XSD leaves them optional): an ObjectEvent's
+//!   a `sensorElementList`, and a quantity element's `quantity` when it has a `uom`). JSON-LD only (the XSD leaves them optional): an ObjectEvent's
 //!   `epcList` (empty is enough), a non-empty `quantityList`, or sensor elements with a
 //!   `readPoint`; an AggregationEvent's or AssociationEvent's `childEPCs` or
 //!   `childQuantityList` unless the action is DELETE; a TransactionEvent's `epcList` or
@@ -1016,6 +1016,22 @@ fn required_xml(at: &EventAt<'_>, kind: &str, fields: &[&Element]) -> Result<(),
             "parentID",
             "an AssociationEvent names its parent",
         ));
+    }
+    // `QuantityElementType`: `uom` sits in an optional sequence that starts with `quantity`.
+    for name in QUANTITY_LISTS {
+        for (i, element) in field(name)
+            .into_iter()
+            .flat_map(|list| list.children_named("quantityElement"))
+            .enumerate()
+        {
+            if element.child("uom").is_some() && element.child("quantity").is_none() {
+                return Err(missing(
+                    at,
+                    &format!("{name}[{i}].quantity"),
+                    "a quantity element with a uom states its quantity",
+                ));
+            }
+        }
     }
     if let Some(list) = field("sensorElementList") {
         let mut elements = list.children_named("sensorElement").peekable();

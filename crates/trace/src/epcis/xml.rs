@@ -501,11 +501,13 @@ impl Writer {
         for q in list {
             self.open("quantityElement");
             self.leaf("epcClass", &[], &q.epc_class);
+            // The XSD's `uom` follows a `quantity` only: a unit of no stated quantity
+            // (which the JSON-LD binding allows) is left out.
             if let Some(quantity) = q.quantity {
                 self.leaf("quantity", &[], &format_quantity(quantity));
-            }
-            if let Some(uom) = &q.uom {
-                self.leaf("uom", &[], uom);
+                if let Some(uom) = &q.uom {
+                    self.leaf("uom", &[], uom);
+                }
             }
             self.close("quantityElement");
         }
