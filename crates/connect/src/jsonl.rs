@@ -68,23 +68,18 @@ pub fn factory(spec: &ConnectorSpec) -> Result<AnySource, ConnectError> {
     Ok(AnySource(Box::new(JsonlSource::new(&spec.name, settings))))
 }
 
-fn unavailable(message: String) -> PeerError {
-    PeerError::Unavailable {
-        message,
-        retry_after: None,
-    }
-}
-
 /// Reads up to `max_lines` complete lines from `offset`.
 fn read_lines(path: &PathBuf, offset: u64, max_lines: usize) -> Result<Batch, PeerError> {
     let shown = path.display();
     let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => unavailable(format!("{shown} does not exist (yet)")),
-        _ => unavailable(format!("{shown} does not open: {e}")),
+        std::io::ErrorKind::NotFound => {
+            PeerError::unavailable(format!("{shown} does not exist (yet)"))
+        }
+        _ => PeerError::unavailable(format!("{shown} does not open: {e}")),
     })?;
     let len = file
         .metadata()
-        .map_err(|e| unavailable(format!("{shown}: {e}")))?
+        .map_err(|e| PeerError::unavailable(format!("{shown}: {e}")))?
         .len();
     if len < offset {
         return Err(PeerError::Broken(format!(
@@ -92,7 +87,7 @@ fn read_lines(path: &PathBuf, offset: u64, max_lines: usize) -> Result<Batch, Pe
         )));
     }
     file.seek(SeekFrom::Start(offset))
-        .map_err(|e| unavailable(format!("{shown}: {e}")))?;
+        .map_err(|e| PeerError::unavailable(format!("{shown}: {e}")))?;
     let mut reader = BufReader::new(file);
     let mut at = offset;
     let mut records = Vec::new();
@@ -103,7 +98,7 @@ fn read_lines(path: &PathBuf, offset: u64, max_lines: usize) -> Result<Batch, Pe
             .by_ref()
             .take(MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut line)
-            .map_err(|e| unavailable(format!("{shown}: {e}")))?;
+            .map_err(|e| PeerError::unavailable(format!("{shown}: {e}")))?;
         if read == 0 {
             break;
         }
@@ -123,7 +118,7 @@ fn read_lines(path: &PathBuf, offset: u64, max_lines: usize) -> Result<Batch, Pe
                     .by_ref()
                     .take(1 << 16)
                     .read_until(b'\n', &mut rest)
-                    .map_err(|e| unavailable(format!("{shown}: {e}")))?;
+                    .map_err(|e| PeerError::unavailable(format!("{shown}: {e}")))?;
                 skipped += n as u64;
                 if rest.last() == Some(&b'\n') {
                     break;
@@ -191,9 +186,9 @@ impl Source for JsonlSource {
     async fn check(&mut self) -> Result<(), PeerError> {
         let path = self.settings.path.clone();
         tokio::task::spawn_blocking(move || {
-            std::fs::File::open(&path)
-                .map(drop)
-                .map_err(|e| unavailable(format!("{} does not open: {e}", path.display())))
+            std::fs::File::open(&path).map(drop).map_err(|e| {
+                PeerError::unavailable(format!("{} does not open: {e}", path.display()))
+            })
         })
         .await
         .map_err(|e| PeerError::Broken(format!("checking the file panicked: {e}")))?

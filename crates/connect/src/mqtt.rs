@@ -170,7 +170,7 @@ impl MqttSource {
         while pending > 0 {
             let event = tokio::time::timeout_at(deadline, events.poll())
                 .await
-                .map_err(|_| unavailable("the broker did not confirm the subscription"))?
+                .map_err(|_| PeerError::unavailable("the broker did not confirm the subscription"))?
                 .map_err(connection_error)?;
             match event {
                 MqttEvent::Incoming(Incoming::SubAck(ack)) => {
@@ -239,13 +239,6 @@ fn record_of(publish: &Publish) -> Record {
     }
 }
 
-fn unavailable(message: impl Into<String>) -> PeerError {
-    PeerError::Unavailable {
-        message: message.into(),
-        retry_after: None,
-    }
-}
-
 fn connection_error(e: ConnectionError) -> PeerError {
     match e {
         ConnectionError::ConnectionRefused(code) => match code {
@@ -253,9 +246,11 @@ fn connection_error(e: ConnectionError) -> PeerError {
             | rumqttc::ConnectReturnCode::NotAuthorized => {
                 PeerError::Unauthorized(format!("the broker refused the connection: {code:?}"))
             }
-            other => unavailable(format!("the broker refused the connection: {other:?}")),
+            other => {
+                PeerError::unavailable(format!("the broker refused the connection: {other:?}"))
+            }
         },
-        other => unavailable(format!("the broker connection failed: {other}")),
+        other => PeerError::unavailable(format!("the broker connection failed: {other}")),
     }
 }
 
@@ -327,7 +322,7 @@ impl Source for MqttSource {
         }
         let Some(session) = self.session.as_mut() else {
             self.unacknowledged.clear();
-            return Err(unavailable(
+            return Err(PeerError::unavailable(
                 "the connection closed before the acknowledgement",
             ));
         };
@@ -338,14 +333,18 @@ impl Source for MqttSource {
             }
             if let Err(e) = session.client.try_ack(publish) {
                 self.disconnect();
-                return Err(unavailable(format!("queueing the acknowledgement: {e}")));
+                return Err(PeerError::unavailable(format!(
+                    "queueing the acknowledgement: {e}"
+                )));
             }
         }
         // Drive the loop until every PUBACK is written, keeping what arrives meanwhile.
         let deadline = tokio::time::Instant::now() + EXCHANGE_TIMEOUT;
         while !waiting.is_empty() {
             let event = match tokio::time::timeout_at(deadline, session.events.poll()).await {
-                Err(_) => Err(unavailable("the acknowledgements were not sent in time")),
+                Err(_) => Err(PeerError::unavailable(
+                    "the acknowledgements were not sent in time",
+                )),
                 Ok(polled) => polled.map_err(connection_error),
             };
             match event {
@@ -394,7 +393,7 @@ impl Source for MqttSource {
         loop {
             let event = tokio::time::timeout_at(deadline, events.poll())
                 .await
-                .map_err(|_| unavailable("the broker did not answer in time"))?
+                .map_err(|_| PeerError::unavailable("the broker did not answer in time"))?
                 .map_err(connection_error)?;
             if let MqttEvent::Incoming(Incoming::ConnAck(_)) = event {
                 return Ok(());

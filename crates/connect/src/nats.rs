@@ -108,13 +108,6 @@ impl std::fmt::Debug for NatsSource {
     }
 }
 
-fn unavailable(message: impl Into<String>) -> PeerError {
-    PeerError::Unavailable {
-        message: message.into(),
-        retry_after: None,
-    }
-}
-
 /// Waits for a JetStream call, at most [`EXCHANGE_TIMEOUT`].
 async fn within<T, E: std::fmt::Display>(
     what: &str,
@@ -122,8 +115,8 @@ async fn within<T, E: std::fmt::Display>(
 ) -> Result<T, PeerError> {
     tokio::time::timeout(EXCHANGE_TIMEOUT, call)
         .await
-        .map_err(|_| unavailable(format!("{what}: no answer in time")))?
-        .map_err(|e| unavailable(format!("{what}: {e}")))
+        .map_err(|_| PeerError::unavailable(format!("{what}: no answer in time")))?
+        .map_err(|e| PeerError::unavailable(format!("{what}: {e}")))
 }
 
 /// The stored cursor as a stream sequence (0: nothing stored yet).
@@ -174,7 +167,7 @@ impl NatsSource {
                 async_nats::ConnectErrorKind::AuthorizationViolation => {
                     PeerError::Unauthorized(format!("NATS refused our credentials: {e}"))
                 }
-                _ => unavailable(format!("connecting to {}: {e}", self.settings.url)),
+                _ => PeerError::unavailable(format!("connecting to {}: {e}", self.settings.url)),
             })
     }
 
@@ -214,7 +207,7 @@ impl NatsSource {
         let durable = self.durable();
         let existing = tokio::time::timeout(EXCHANGE_TIMEOUT, stream.consumer_info(&durable))
             .await
-            .map_err(|_| unavailable("reading the consumer: no answer in time"))?;
+            .map_err(|_| PeerError::unavailable("reading the consumer: no answer in time"))?;
         let acknowledged = existing
             .as_ref()
             .ok()
@@ -287,8 +280,10 @@ impl NatsSource {
         while gathered.len() < settings.batch_max {
             match tokio::time::timeout(limit, messages.next()).await {
                 Err(_) => break,
-                Ok(None) => return Err(unavailable("the pull from the consumer ended")),
-                Ok(Some(Err(e))) => return Err(unavailable(format!("pulling messages: {e}"))),
+                Ok(None) => return Err(PeerError::unavailable("the pull from the consumer ended")),
+                Ok(Some(Err(e))) => {
+                    return Err(PeerError::unavailable(format!("pulling messages: {e}")));
+                }
                 Ok(Some(Ok(message))) => {
                     gathered.push(message);
                     limit = GATHER_QUIET;
@@ -359,7 +354,7 @@ impl Source for NatsSource {
         if let Some(session) = &self.session
             && session.client.connection_state() != async_nats::connection::State::Connected
         {
-            return Err(unavailable(format!(
+            return Err(PeerError::unavailable(format!(
                 "not connected to {} (reconnecting)",
                 self.settings.url
             )));
@@ -399,7 +394,7 @@ impl Source for NatsSource {
         }
         let Some(session) = self.session.as_mut() else {
             self.unacknowledged.clear();
-            return Err(unavailable(
+            return Err(PeerError::unavailable(
                 "the connection closed before the acknowledgement",
             ));
         };
@@ -407,7 +402,7 @@ impl Source for NatsSource {
         for message in &self.unacknowledged {
             if let Err(e) = message.ack().await {
                 self.disconnect();
-                return Err(unavailable(format!("acknowledging: {e}")));
+                return Err(PeerError::unavailable(format!("acknowledging: {e}")));
             }
             if let Ok(info) = message.info() {
                 newest = newest.max(info.stream_sequence);

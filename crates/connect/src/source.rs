@@ -52,6 +52,16 @@ pub enum PeerError {
     Broken(String),
 }
 
+impl PeerError {
+    /// The peer is unavailable for `message`, with no `Retry-After` of its own.
+    pub fn unavailable(message: impl Into<String>) -> PeerError {
+        PeerError::Unavailable {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
 /// A peer read in batches from a cursor. `poll` must not advance anything on the peer: the
 /// runner stores the batch and then persists `Batch::cursor`, and a restart polls again
 /// from the last persisted cursor. A peer that keeps the position itself (a broker's durable

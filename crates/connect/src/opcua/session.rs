@@ -184,7 +184,7 @@ pub(super) async fn open(
     )
     .await
     .map_err(|_| {
-        unavailable(format!(
+        PeerError::unavailable(format!(
             "{} did not answer within {timeout:?}",
             settings.endpoint
         ))
@@ -196,7 +196,10 @@ pub(super) async fn open(
         connected = session.wait_for_connection() => {
             if !connected {
                 event_loop.abort();
-                return Err(unavailable(format!("{}: the session closed while opening", settings.endpoint)));
+                return Err(PeerError::unavailable(format!(
+                    "{}: the session closed while opening",
+                    settings.endpoint
+                )));
             }
         }
         ended = &mut event_loop => {
@@ -205,17 +208,13 @@ pub(super) async fn open(
         }
         _ = tokio::time::sleep(timeout) => {
             event_loop.abort();
-            return Err(unavailable(format!("{}: no session within {timeout:?}", settings.endpoint)));
+            return Err(PeerError::unavailable(format!(
+                "{}: no session within {timeout:?}",
+                settings.endpoint
+            )));
         }
     }
     Ok((session, event_loop))
-}
-
-fn unavailable(message: String) -> PeerError {
-    PeerError::Unavailable {
-        message,
-        retry_after: None,
-    }
 }
 
 /// The configured nodes' ids, parsed; a bad one is a configuration error, named.
