@@ -23,6 +23,7 @@
 //! Opcenter-style MES, or SAP CAP — read by modified time; and the `mes` command sink).
 //! [`payload`] reads the event documents the file and broker kinds carry.
 
+mod gather;
 pub mod jsonl;
 pub mod kinds;
 pub mod mqtt;

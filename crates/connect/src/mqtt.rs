@@ -14,8 +14,8 @@
 //!   events (a reset, a restore) cannot read them again from the broker, unlike a file, an
 //!   OData feed or a JetStream stream. The stored cursor is informational: how many messages
 //!   the connector has stored, and the last one's source id (`1234 plant/R-101/state#…`).
-//! - **Batches.** A poll waits up to `wait_ms` for the first message, then takes what arrives
-//!   within a few milliseconds, up to `batch_max`; the broker's in-flight window (Mosquitto's
+//! - **Batches.** A poll waits up to `wait_ms` for the first message, then gathers as
+//!   [`crate::gather`] says, up to `batch_max`; the broker's in-flight window (Mosquitto's
 //!   `max_inflight_messages`, 20 by default) bounds a batch too, since it sends no more until
 //!   we acknowledge.
 //! - **Connection.** The event loop is driven inside `poll` and `acknowledge`, by the runner's
@@ -38,15 +38,15 @@ use rumqttc::{
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use tokio::time::Instant;
+
+use crate::gather::Gathering;
 use crate::kinds::{AnySource, ConnectError, ConnectorSpec};
 use crate::payload::map_event_document;
 use crate::source::{Batch, PeerError, Record, Source};
 
 /// The kind's name in the configuration.
 pub const KIND: &str = "mqtt";
-
-/// The quiet time after which a poll stops gathering and returns what it has.
-const GATHER_QUIET: Duration = Duration::from_millis(5);
 
 /// How long connecting, subscribing or flushing acknowledgements may take.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -206,18 +206,17 @@ impl MqttSource {
             return Ok(());
         };
         let max = self.settings.batch_max;
-        let mut limit = if self.inbox.is_empty() {
-            wait
-        } else {
-            GATHER_QUIET
-        };
+        let mut gathering = Gathering::start(wait, !self.inbox.is_empty(), Instant::now());
         while self.inbox.len() < max {
+            let Some(limit) = gathering.next_wait(Instant::now()) else {
+                break;
+            };
             match tokio::time::timeout(limit, session.events.poll()).await {
                 Err(_) => break,
                 Ok(Err(e)) => return Err(connection_error(e)),
                 Ok(Ok(MqttEvent::Incoming(Incoming::Publish(publish)))) => {
                     self.inbox.push_back(publish);
-                    limit = GATHER_QUIET;
+                    gathering.took_one(Instant::now());
                 }
                 Ok(Ok(_)) => {}
             }

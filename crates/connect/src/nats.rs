@@ -30,15 +30,15 @@ use async_nats::jetstream::{self, AckKind, consumer::DeliverPolicy, consumer::pu
 use futures_util::StreamExt;
 use serde::Deserialize;
 
+use tokio::time::Instant;
+
+use crate::gather::Gathering;
 use crate::kinds::{AnySource, ConnectError, ConnectorSpec};
 use crate::payload::map_event_document;
 use crate::source::{Batch, PeerError, Record, Source};
 
 /// The kind's name in the configuration.
 pub const KIND: &str = "nats";
-
-/// The quiet time after which a poll stops gathering and returns what it has.
-const GATHER_QUIET: Duration = Duration::from_millis(5);
 
 /// How long connecting or a JetStream API call may take.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -276,8 +276,12 @@ impl NatsSource {
         let session = self.session.as_mut().expect("connected by poll");
         let messages = Self::messages(&settings, &durable, session).await?;
         let mut gathered = Vec::new();
-        let mut limit = Duration::from_millis(settings.wait_ms);
+        let wait = Duration::from_millis(settings.wait_ms);
+        let mut gathering = Gathering::start(wait, false, Instant::now());
         while gathered.len() < settings.batch_max {
+            let Some(limit) = gathering.next_wait(Instant::now()) else {
+                break;
+            };
             match tokio::time::timeout(limit, messages.next()).await {
                 Err(_) => break,
                 Ok(None) => return Err(PeerError::unavailable("the pull from the consumer ended")),
@@ -286,7 +290,7 @@ impl NatsSource {
                 }
                 Ok(Some(Ok(message))) => {
                     gathered.push(message);
-                    limit = GATHER_QUIET;
+                    gathering.took_one(Instant::now());
                 }
             }
         }
