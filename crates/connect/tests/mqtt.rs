@@ -8,7 +8,7 @@ mod compliance;
 
 use std::time::Duration;
 
-use common::brokers::{POISON, TcpGate, plant_event, reachable, unique};
+use common::brokers::{POISON, PlantStream, TcpGate, event_ids, reachable, unique};
 use compliance::Peer;
 use connect::mqtt::{MqttSettings, MqttSource};
 use connect::source::Source;
@@ -70,10 +70,7 @@ fn forget_session(client_id: String) {
 struct MqttPeer {
     label: String,
     gate: TcpGate,
-    plant: Plant,
-    start: Timestamp,
-    next: usize,
-    published: Vec<Vec<u8>>,
+    stream: PlantStream,
 }
 
 impl MqttPeer {
@@ -82,13 +79,11 @@ impl MqttPeer {
         if !reachable(BROKER_PORT, "Mosquitto").await {
             return None;
         }
+        let label = unique(label);
         let peer = MqttPeer {
-            label: unique(label),
+            stream: PlantStream::new(&label),
+            label,
             gate: TcpGate::open(BROKER_PORT).await,
-            plant: sim::reference_plant(),
-            start: sim::SimOptions::default().start,
-            next: 0,
-            published: Vec::new(),
         };
         // The session exists from the connector's first connection: create it before anything
         // is published, as a deployed connector would have.
@@ -116,6 +111,12 @@ impl MqttPeer {
             batch_max: 50,
             wait_ms: 50,
         }
+    }
+
+    /// Publishes numbered payloads, each on the topic its number gives.
+    async fn publish(&self, payloads: &[(usize, Vec<u8>)]) {
+        let bodies: Vec<Vec<u8>> = payloads.iter().map(|(_, p)| p.clone()).collect();
+        publish(|k| self.topic(payloads[k].0), &bodies).await;
     }
 
     fn topic(&self, index: usize) -> String {
@@ -149,27 +150,18 @@ impl Peer for MqttPeer {
     }
 
     fn plant(&self) -> (Plant, Timestamp) {
-        (self.plant.clone(), self.start)
+        self.stream.plant()
     }
 
     async fn produce(&mut self, n: usize) -> Vec<String> {
-        let first = self.next;
-        self.next += n;
-        let payloads: Vec<Vec<u8>> = (first..first + n)
-            .map(|i| {
-                serde_json::to_vec(&plant_event(&self.plant, self.start, &self.label, i)).unwrap()
-            })
-            .collect();
-        publish(|i| self.topic(first + i), &payloads).await;
-        self.published.extend(payloads);
-        (first..first + n)
-            .map(|i| format!("{}-{i}", self.label))
-            .collect()
+        let (payloads, ids) = self.stream.next(n);
+        self.publish(&payloads).await;
+        ids
     }
 
     async fn repeat(&mut self) {
-        let again = self.published.clone();
-        publish(|i| self.topic(i), &again).await;
+        let again = self.stream.published();
+        self.publish(&again).await;
     }
 
     async fn poison(&mut self) {
@@ -201,19 +193,11 @@ async fn what_is_not_acknowledged_comes_again_and_what_is_does_not() {
     let app = app_placeholder().await;
     let ids = peer.produce(6).await;
 
-    let event_ids = |records: Vec<connect::source::Record>| -> Vec<String> {
-        records
-            .iter()
-            .flat_map(|r| r.mapped.as_ref().unwrap())
-            .map(|e| e.id.to_string())
-            .collect()
-    };
-
     // Taken and never acknowledged: the connector was killed before its store.
     let mut first = peer.source(compliance::NAME, &app);
     let mut taken = Vec::new();
     for _ in 0..100 {
-        taken = event_ids(first.poll(None).await.unwrap().records);
+        taken = event_ids(&first.poll(None).await.unwrap().records);
         if !taken.is_empty() {
             break;
         }
@@ -225,7 +209,7 @@ async fn what_is_not_acknowledged_comes_again_and_what_is_does_not() {
     let mut second = peer.source(compliance::NAME, &app);
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..100 {
-        seen.extend(event_ids(second.poll(None).await.unwrap().records));
+        seen.extend(event_ids(&second.poll(None).await.unwrap().records));
         second.acknowledge().await.unwrap();
         if seen.len() == ids.len() {
             break;

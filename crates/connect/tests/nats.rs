@@ -10,10 +10,10 @@ mod compliance;
 use std::collections::BTreeSet;
 
 use async_nats::jetstream;
-use common::brokers::{POISON, TcpGate, plant_event, reachable, unique};
+use common::brokers::{POISON, PlantStream, TcpGate, event_ids, reachable, unique};
 use compliance::Peer;
 use connect::nats::{NatsSettings, NatsSource};
-use connect::source::{Record, Source};
+use connect::source::Source;
 use model::{Plant, Timestamp};
 
 const SERVER: &str = "nats://127.0.0.1:4222";
@@ -25,10 +25,7 @@ struct NatsPeer {
     label: String,
     gate: TcpGate,
     publisher: jetstream::Context,
-    plant: Plant,
-    start: Timestamp,
-    next: usize,
-    published: Vec<Vec<u8>>,
+    events: PlantStream,
 }
 
 impl NatsPeer {
@@ -54,15 +51,12 @@ impl NatsPeer {
             .await
             .unwrap();
         Some(NatsPeer {
+            events: PlantStream::new(&label),
             stream,
             subject,
             label,
             gate: TcpGate::open(4222).await,
             publisher,
-            plant: sim::reference_plant(),
-            start: sim::SimOptions::default().start,
-            next: 0,
-            published: Vec::new(),
         })
     }
 
@@ -123,25 +117,19 @@ impl Peer for NatsPeer {
     }
 
     fn plant(&self) -> (Plant, Timestamp) {
-        (self.plant.clone(), self.start)
+        self.events.plant()
     }
 
     async fn produce(&mut self, n: usize) -> Vec<String> {
-        let first = self.next;
-        self.next += n;
-        for i in first..first + n {
-            let event = plant_event(&self.plant, self.start, &self.label, i);
-            let payload = serde_json::to_vec(&event).unwrap();
-            self.publish(i, payload.clone()).await;
-            self.published.push(payload);
+        let (payloads, ids) = self.events.next(n);
+        for (i, payload) in payloads {
+            self.publish(i, payload).await;
         }
-        (first..first + n)
-            .map(|i| format!("{}-{i}", self.label))
-            .collect()
+        ids
     }
 
     async fn repeat(&mut self) {
-        for (i, payload) in self.published.clone().into_iter().enumerate() {
+        for (i, payload) in self.events.published() {
             self.publish(i, payload).await;
         }
     }
@@ -160,14 +148,6 @@ impl Peer for NatsPeer {
 }
 
 compliance_tests!(nats, optional NatsPeer::new("nats").await);
-
-fn event_ids(records: &[Record]) -> Vec<String> {
-    records
-        .iter()
-        .flat_map(|r| r.mapped.as_ref().unwrap())
-        .map(|e| e.id.to_string())
-        .collect()
-}
 
 /// Messages a source took and never acknowledged (killed before its store) are delivered again
 /// to the durable consumer's next reader once the acknowledgement wait is over; acknowledged

@@ -135,6 +135,68 @@ pub fn plant_event(
     }
 }
 
+/// The equipment states and quality results a broker test publishes ([`plant_event`], numbered
+/// from 0), and what it has published, for a test that publishes it all again.
+pub struct PlantStream {
+    plant: Plant,
+    start: Timestamp,
+    label: String,
+    next: usize,
+    published: Vec<(usize, Vec<u8>)>,
+}
+
+impl PlantStream {
+    /// A stream of the reference plant whose event ids start with `label`.
+    pub fn new(label: &str) -> PlantStream {
+        PlantStream {
+            plant: sim::reference_plant(),
+            start: sim::SimOptions::default().start,
+            label: label.to_owned(),
+            next: 0,
+            published: Vec::new(),
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn plant(&self) -> (Plant, Timestamp) {
+        (self.plant.clone(), self.start)
+    }
+
+    /// The next `n` payloads with their numbers (remembered as published), and the ids of
+    /// their events.
+    pub fn next(&mut self, n: usize) -> (Vec<(usize, Vec<u8>)>, Vec<String>) {
+        let numbers = self.next..self.next + n;
+        self.next += n;
+        let payloads: Vec<(usize, Vec<u8>)> = numbers
+            .clone()
+            .map(|i| {
+                let event = plant_event(&self.plant, self.start, &self.label, i);
+                (i, serde_json::to_vec(&event).unwrap())
+            })
+            .collect();
+        self.published.extend(payloads.iter().cloned());
+        let ids = numbers.map(|i| format!("{}-{i}", self.label)).collect();
+        (payloads, ids)
+    }
+
+    /// Everything published so far, with its numbers.
+    pub fn published(&self) -> Vec<(usize, Vec<u8>)> {
+        self.published.clone()
+    }
+}
+
+/// The ids of the events `records` map to (every record mapped).
+pub fn event_ids(records: &[connect::source::Record]) -> Vec<String> {
+    records
+        .iter()
+        .flat_map(|r| r.mapped.as_ref().unwrap())
+        .map(|e| e.id.to_string())
+        .collect()
+}
+
 /// A message no connector can map: an event type that does not exist.
 pub const POISON: &[u8] =
     br#"{"id": "poison", "type": "no_such_event", "time": "2026-03-02T06:00:00Z"}"#;

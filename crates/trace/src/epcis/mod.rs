@@ -78,6 +78,18 @@ pub mod query;
 pub mod retraction;
 pub mod xml;
 
+/// A sensor report's numeric fields (EPCIS 2.0 `sensorReport`: `xsd:double` in the XSD, numbers
+/// in the JSON schema): the XML reader types them, the conformance rules check them.
+pub(crate) const SENSOR_NUMBERS: [&str; 7] = [
+    "value",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+];
+
 pub use retraction::{Retraction, retractions};
 
 use std::borrow::Cow;

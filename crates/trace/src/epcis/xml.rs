@@ -119,18 +119,8 @@ fn element_value(e: &Element) -> Value {
     Value::Object(map)
 }
 
-const NUMERIC: [&str; 7] = [
-    "value",
-    "minValue",
-    "maxValue",
-    "meanValue",
-    "sDev",
-    "percRank",
-    "percValue",
-];
-
 fn typed_attribute(key: &str, text: &str) -> Value {
-    if NUMERIC.contains(&key)
+    if super::SENSOR_NUMBERS.contains(&key)
         && let Some(n) = text
             .parse::<f64>()
             .ok()

@@ -135,15 +135,6 @@ pub(super) const SENSOR_REPORT_URIS: [&str; 4] = [
     "coordinateReferenceSystem",
     "uriValue",
 ];
-pub(super) const SENSOR_NUMBERS: [&str; 7] = [
-    "value",
-    "minValue",
-    "maxValue",
-    "meanValue",
-    "sDev",
-    "percRank",
-    "percValue",
-];
 
 /// `value-format` on sensor elements (JSON-LD): the types `event-definitions-JSON-Schema.json`
 /// gives `sensorMetadata` and `sensorReport` fields.
@@ -202,7 +193,7 @@ pub(super) fn sensor_formats_json(at: &EventAt<'_>, event: &Value) -> Result<(),
                     uri(field(key), v)?;
                 }
             }
-            for key in SENSOR_NUMBERS {
+            for key in crate::epcis::SENSOR_NUMBERS {
                 if let Some(v) = report.get(key)
                     && !v.is_number()
                 {
@@ -308,7 +299,7 @@ pub(super) fn sensor_formats_xml(at: &EventAt<'_>, list: &Element) -> Result<(),
                     "an XSD DateTimeStamp such as 2026-03-02T06:00:00Z",
                 ),
                 (
-                    &SENSOR_NUMBERS,
+                    &crate::epcis::SENSOR_NUMBERS,
                     xsd_double,
                     "an xsd:double such as 26.5 or 1.2E3",
                 ),
