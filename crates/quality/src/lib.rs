@@ -22,7 +22,8 @@
 //! * phase II streaming: [`ChartMonitor`] (from a charted phase I) and the bare rule
 //!   evaluator [`Monitor`];
 //! * typed charts: [`shewhart`], [`ewma`], [`cusum`], [`capability`], [`t2`];
-//! * root cause: [`rootcause::rank`], [`rootcause::rank_boolean`], [`rootcause::rank_numeric`];
+//! * root cause: [`rootcause::rank`], [`rootcause::rank_boolean`], [`rootcause::rank_numeric`],
+//!   and through genealogy from the plant's events, [`upstream::rank_upstream`];
 //! * enforcement: [`policy::QualityPolicy`] (the enterprise rule set, shipped in
 //!   `data/quality-policy.json`) and [`enforce::Enforcer`] (results → alerts, holds, NCs),
 //!   [`enforce::chart`] for chart data;
@@ -59,6 +60,7 @@ pub mod shewhart;
 pub mod special;
 pub mod t2;
 pub mod time;
+pub mod upstream;
 
 pub use crate::csv::{CsvOptions, analyze_csv, request_from_csv};
 pub use api::{AnalyzeRequest, AnalyzeResponse, ChartKind, analyze, analyze_json};

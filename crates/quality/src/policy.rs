@@ -203,6 +203,62 @@ pub struct QualityPolicy {
     /// Per-characteristic overrides (by characteristic id).
     #[serde(default)]
     pub characteristics: BTreeMap<String, PolicyLayer>,
+    /// What a nonconformance suggests doing about its most likely cause.
+    #[serde(default)]
+    pub corrective_actions: CorrectiveActions,
+}
+
+/// The corrective action suggested for a ranked cause, per kind of cause. Placeholders in
+/// braces are filled from the cause: `{routing}`, `{step}` (1-based), `{parameter}` and
+/// `{direction}` (`higher` or `lower`: which values go with the defect) for a process
+/// parameter; `{material}`, `{lot}` and `{supplier}` for a component lot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectiveActions {
+    /// For a process parameter.
+    pub parameter: String,
+    /// For a delivered lot of purchased material.
+    pub component_lot: String,
+}
+
+impl Default for CorrectiveActions {
+    fn default() -> Self {
+        CorrectiveActions {
+            parameter: "Bring {parameter} of {routing} step {step} back to its target ({direction} values go with the defect): check its controller, the instrument's calibration and the recipe set point, then watch the next batches' results.".into(),
+            component_lot: "Hold what is left of lot {lot} of {material} and what was made from it, and ask {supplier} for a corrective action on that delivery.".into(),
+        }
+    }
+}
+
+impl CorrectiveActions {
+    /// The suggestion for `cause`, whose association with the defect has sign `effect`.
+    pub fn suggest(&self, cause: &crate::upstream::CauseKind, effect: f64) -> String {
+        use crate::upstream::CauseKind;
+        match cause {
+            CauseKind::Parameter {
+                routing,
+                step,
+                parameter,
+            } => self
+                .parameter
+                .replace("{routing}", routing.as_str())
+                .replace("{step}", &(step + 1).to_string())
+                .replace("{parameter}", parameter)
+                .replace(
+                    "{direction}",
+                    if effect >= 0.0 { "higher" } else { "lower" },
+                ),
+            CauseKind::ComponentLot {
+                material,
+                lot,
+                supplier,
+            } => self
+                .component_lot
+                .replace("{material}", material.as_str())
+                .replace("{lot}", lot.as_str())
+                .replace("{supplier}", supplier.as_deref().unwrap_or("the supplier")),
+        }
+    }
 }
 
 fn one() -> usize {

@@ -12,6 +12,7 @@
 
 use std::cmp::Ordering;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -46,7 +47,7 @@ pub struct ParameterValues {
 }
 
 /// Statistical method used for a parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Cliff's delta with a Mann–Whitney U test (boolean defect).
@@ -56,7 +57,7 @@ pub enum Method {
 }
 
 /// How strongly one parameter is associated with the defect.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Association {
     /// Parameter name.
     pub name: String,

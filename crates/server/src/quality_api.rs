@@ -9,6 +9,7 @@
 //! ([`Caller`]); writes are audited under it, and every read and write is scoped to its
 //! areas by the use-cases (`app::scope`).
 
+use app::quality::root_cause::{RootCauseRequest, RootCauseView};
 use app::quality::{
     GateAnswer, HoldRequest, NC_STATES, NcRequest, NcView, QualityIngest, QualityResultIn,
     ReleaseRequest, SpcRequest,
@@ -77,6 +78,20 @@ pub fn endpoints() -> Vec<Endpoint> {
             permission: Permission::ReadQuality,
             conflicts: &[],
             handler: || get(chart),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/v1/quality/root-cause",
+            operation_id: "rankRootCauses",
+            summary: "Upstream process parameters and component lots, across modes and through genealogy, ranked by how well they explain a characteristic's results, each with the policy's corrective action",
+            tag: "quality",
+            params: ROOT_CAUSE_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<RootCauseView>(),
+            success_status: 200,
+            permission: Permission::ReadQuality,
+            conflicts: &[],
+            handler: || get(root_cause),
         },
         Endpoint {
             method: Method::GET,
@@ -341,6 +356,71 @@ const GATE_PARAMS: &[Param] = &[
     query("lot", "string", "a lot or batch id"),
     query("serial", "string", "a serial number"),
 ];
+
+const ROOT_CAUSE_PARAMS: &[Param] = &[
+    query(
+        "characteristic",
+        "string",
+        "comma-separated characteristic ids (required): one, or several showing one defect on different products",
+    ),
+    query("from", "string", "RFC 3339: results at or after this time").instant(),
+    query("to", "string", "RFC 3339: results before this time").instant(),
+    query(
+        "depth",
+        "integer",
+        "orders upstream of the measured one to look through (default 4, max 8)",
+    ),
+    query(
+        "min_support",
+        "integer",
+        "orders a candidate needs values on (default 8, min 3)",
+    ),
+    query("top", "integer", "causes returned (default 10, max 100)"),
+];
+
+#[derive(Debug, Deserialize)]
+struct RootCauseQuery {
+    characteristic: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    depth: Option<u32>,
+    min_support: Option<usize>,
+    top: Option<usize>,
+}
+
+async fn root_cause(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<RootCauseQuery>,
+) -> Result<Json200<RootCauseView>, Problem> {
+    let characteristics: Vec<String> = q
+        .characteristic
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let time = |name: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(model::Timestamp::parse)
+            .transpose()
+            .map_err(|e| Problem::bad_request(format!("query parameter `{name}`: {e}")))
+    };
+    let request = RootCauseRequest {
+        characteristics,
+        from: time("from", &q.from)?,
+        to: time("to", &q.to)?,
+        depth: q.depth,
+        min_support: q.min_support,
+        top: q.top,
+    };
+    Ok(Json200(
+        app::quality::root_cause::root_cause(&app, &caller.0, request).await?,
+    ))
+}
 
 async fn analyze(Json(request): Json<SpcRequest>) -> Result<Json200<Value>, Problem> {
     Ok(Json200(app::quality::analyze(request)?))

@@ -25,6 +25,8 @@
 //!   process deviation through genealogy to downstream defects.
 //! - `live`: [`Live`], the same run taken step by step (advanced to a given instant, its
 //!   events handed out as it goes) and replanned while it runs.
+//! - `faults`: [`draw_fault`], one parameter creep or component-lot defect drawn from a seed,
+//!   for scoring root-cause ranking.
 //! - `report`: [`GroundTruth`] and [`Summary`] from the finished run.
 //! - `output`: the serialisable result types.
 //!
@@ -38,13 +40,16 @@
 //! source.
 
 mod engine;
+mod faults;
 mod live;
 mod measure;
 mod options;
 mod output;
 mod report;
 
+pub use faults::draw_fault;
 pub use live::Live;
+pub use measure::responds_to_lot_quality;
 pub use options::{DriftSpec, DriftTarget, Plan, PlannedOperation, Progress, SimError, SimOptions};
 pub use output::{
     BreakdownTruth, DriftTruth, GroundTruth, MaxWaitViolation, PurchaseReceipt, QualitySummary,

@@ -55,6 +55,28 @@ pub(crate) fn is_variable(c: &Characteristic) -> bool {
     matches!(c.chart, Imr | XbarR | XbarS | Ewma | Cusum)
 }
 
+/// Whether a characteristic's simulated results rise with the defect factor of what is
+/// measured: defect counts (`c`, `u`; and `p`, `np` when items are inspected one by one, in
+/// discrete mode: a lot's pass/fail sample does not depend on upstream quality), and
+/// one-sided upper-limit quantities (leak rate, residual monomer) drawn by
+/// [`variable_value`]. What root-cause ranking can be scored on.
+pub fn responds_to_lot_quality(cat: &Catalog, id: &model::CharacteristicId) -> bool {
+    let Some((plan, c)) = cat.characteristic(id) else {
+        return false;
+    };
+    use model::ChartKind::*;
+    match c.chart {
+        C | U => true,
+        P | Np => cat.plant().routings.iter().any(|r| {
+            r.mode == model::Mode::Discrete
+                && r.steps
+                    .iter()
+                    .any(|s| s.inspection.as_ref() == Some(&plan.id))
+        }),
+        _ => matches!((c.lsl, c.usl), (None, Some(usl)) if c.target > 0.0 && usl > c.target),
+    }
+}
+
 /// One variables measurement. `factor` is the defect factor of the item or lot,
 /// `temperature` its temperature index, `offset` a drift of the characteristic itself.
 pub(crate) fn variable_value(

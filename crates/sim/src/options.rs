@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use model::{
-    Catalog, CharacteristicId, Event, EventKind, OrderId, Routing, RoutingId, Timestamp, UnitId,
+    Catalog, CharacteristicId, Event, EventKind, MaterialId, OrderId, Routing, RoutingId,
+    Timestamp, UnitId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +76,10 @@ pub enum DriftTarget {
     },
     /// The measured value of an inspection characteristic.
     Characteristic { characteristic: CharacteristicId },
+    /// A supplier's bad deliveries: every lot of the purchased `material` received while the
+    /// drift is in force carries a defect factor of `shift` (`rate_per_day` must be zero),
+    /// which whatever consumes the lot inherits, as it inherits a produced lot's.
+    ComponentLot { material: MaterialId },
 }
 
 /// A drift: from `start_day` days after the run's start, the target is offset by
@@ -306,6 +311,40 @@ pub(crate) fn validate_options(cat: &Catalog, opts: &SimOptions) -> Result<(), S
                     return Err(bad(
                         &format!("{field}.target.characteristic"),
                         format!("characteristic `{characteristic}` does not exist"),
+                    ));
+                }
+            }
+            DriftTarget::ComponentLot { material } => {
+                let purchased = cat.material(material).map(|m| {
+                    matches!(
+                        m.kind,
+                        model::MaterialKind::Raw | model::MaterialKind::Packaging
+                    )
+                });
+                match purchased {
+                    None => {
+                        return Err(bad(
+                            &format!("{field}.target.material"),
+                            format!("material `{material}` does not exist"),
+                        ));
+                    }
+                    Some(false) => {
+                        return Err(bad(
+                            &format!("{field}.target.material"),
+                            format!(
+                                "material `{material}` is made here, not purchased: drift a parameter of its routing instead"
+                            ),
+                        ));
+                    }
+                    Some(true) => {}
+                }
+                if d.rate_per_day != 0.0 || !(d.shift > 0.0 && d.shift <= 10.0) {
+                    return Err(bad(
+                        &field,
+                        format!(
+                            "a component-lot defect takes a defect factor `shift` in (0, 10] and no rate_per_day, got shift {} and rate_per_day {}",
+                            d.shift, d.rate_per_day
+                        ),
                     ));
                 }
             }

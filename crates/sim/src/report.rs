@@ -242,16 +242,26 @@ fn count_events(cat: &Catalog, input: &ReportInput<'_>) -> (Summary, Vec<Quality
     (summary, quality)
 }
 
-/// The characteristics a drift should show up in.
-fn downstream(cat: &Catalog, target: &DriftTarget) -> Vec<model::CharacteristicId> {
+/// The characteristics a drift should move: the drifted one, or the inspections of every
+/// product the drifted parameter or component goes into, transitively.
+pub(crate) fn downstream(cat: &Catalog, target: &DriftTarget) -> Vec<model::CharacteristicId> {
     let plant = cat.plant();
     match target {
         DriftTarget::Characteristic { characteristic } => vec![characteristic.clone()],
-        DriftTarget::Parameter { routing, .. } => {
+        DriftTarget::Parameter { .. } | DriftTarget::ComponentLot { .. } => {
             let mut products: Vec<&model::MaterialId> = plant
                 .routings
                 .iter()
-                .filter(|r| routing.as_ref().is_none_or(|x| x == &r.id))
+                .filter(|r| match target {
+                    DriftTarget::Parameter { routing, .. } => {
+                        routing.as_ref().is_none_or(|x| x == &r.id)
+                    }
+                    DriftTarget::ComponentLot { material } => r
+                        .steps
+                        .iter()
+                        .any(|s| s.consumes.iter().any(|u| &u.material == material)),
+                    DriftTarget::Characteristic { .. } => false,
+                })
                 .map(|r| &r.product)
                 .collect();
             // The drifted products and everything made from them, transitively.

@@ -562,6 +562,7 @@ pub(crate) struct NcRow {
     pub state: String,
     pub version: i64,
     pub body: String,
+    pub characteristic: Option<String>,
     pub items: Vec<String>,
     pub transitions: Vec<NcTransition>,
 }

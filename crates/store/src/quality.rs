@@ -169,6 +169,8 @@ pub struct StoredNc {
     pub state: String,
     /// Row version; a transition must name the version it read.
     pub version: i64,
+    /// The characteristic whose alert opened it, if an alert did.
+    pub characteristic: Option<String>,
     pub items: Vec<String>,
     /// The NC (workflow state, disposition, CAPA actions) as JSON.
     pub body: Value,
@@ -274,6 +276,7 @@ fn nc(row: NcRow) -> Result<StoredNc> {
         id: row.id,
         state: row.state,
         version: row.version,
+        characteristic: row.characteristic,
         items: row.items,
         transitions: row.transitions,
     })

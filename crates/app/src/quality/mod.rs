@@ -20,6 +20,7 @@
 mod enforce;
 mod gate;
 pub mod hold_agent;
+pub mod root_cause;
 
 use govern::Principal;
 use model::{Event, EventKind, Timestamp};
@@ -424,7 +425,15 @@ pub struct NcView {
     pub version: i64,
     /// Items concerned (`lot:ID`, `serial:ID`, `order:ID`).
     pub items: Vec<String>,
+    /// The characteristic whose alert opened it, if an alert did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub characteristic: Option<String>,
     pub nonconformance: Nonconformance,
+    /// While it is not closed, read one at a time: the most likely upstream causes of its
+    /// characteristic's results up to its opening, each with the quality policy's corrective
+    /// action (`root_cause`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggested_causes: Vec<root_cause::SuggestedCause>,
 }
 
 fn nc_view(stored: StoredNc) -> Result<NcView, AppError> {
@@ -438,7 +447,9 @@ fn nc_view(stored: StoredNc) -> Result<NcView, AppError> {
         id: stored.id,
         version: stored.version,
         items: stored.items,
+        characteristic: stored.characteristic,
         nonconformance,
+        suggested_causes: Vec::new(),
     })
 }
 
@@ -511,7 +522,15 @@ pub async fn nonconformance(app: &App, who: &Principal, id: &str) -> Result<NcVi
         .await?
         .filter(|nc| reads_nc(&reach, nc))
         .ok_or_else(|| AppError::NotFound(format!("nonconformance `{id}` does not exist")))?;
-    nc_view(stored)
+    let mut view = nc_view(stored)?;
+    let nc = &view.nonconformance;
+    if let (Some(characteristic), Some(opened)) = (&view.characteristic, nc.history.first())
+        && nc.state.name() != "closed"
+    {
+        view.suggested_causes =
+            root_cause::nc_suggestions(app, &reach, characteristic, Timestamp(opened.at)).await?;
+    }
+    Ok(view)
 }
 
 /// Refuses a transition of `nc` by an actor whose scope does not hold every item of it

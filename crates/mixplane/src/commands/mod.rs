@@ -14,6 +14,7 @@ pub mod mes_emulator;
 pub mod nc;
 pub mod planning;
 pub mod proposals;
+pub mod root_cause;
 pub mod scenarios;
 pub mod schedule;
 pub mod serve;

@@ -1,4 +1,5 @@
-//! `mixplane spc analyze`: statistical process control on a CSV file or a JSON request.
+//! `mixplane spc analyze`: statistical process control on a CSV file or a JSON request
+//! (`spc root-cause` and `spc root-cause-evaluate` live in `commands::root_cause`).
 //!
 //! `spc analyze FILE.csv --chart KIND ...` reads the columns the options name (errors give the
 //! line and column; the delimiter is detected or given with `--delimiter`, and decimal commas
@@ -25,6 +26,11 @@ pub struct SpcArgs {
 pub enum SpcCommand {
     /// Chart a CSV column (or a JSON request) and print limits, violations and capability.
     Analyze(AnalyzeArgs),
+    /// Rank the upstream process parameters and component lots, across modes and through
+    /// genealogy, that best explain a characteristic's results.
+    RootCause(super::root_cause::RootCauseArgs),
+    /// Score the root-cause ranking on simulator runs with one injected fault per seed.
+    RootCauseEvaluate(super::root_cause::EvaluateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -123,6 +129,8 @@ pub fn run(args: SpcArgs) -> anyhow::Result<()> {
             print!("{out}");
             Ok(())
         }
+        SpcCommand::RootCause(a) => super::root_cause::root_cause(a),
+        SpcCommand::RootCauseEvaluate(a) => super::root_cause::evaluate(a),
     }
 }
 

@@ -470,6 +470,7 @@ impl<'a> Sim<'a> {
             self.pools[p].members[m].busy = true;
         }
         let (takes, input_factor) = self.take_materials(step, input);
+        self.note_defective_components(&order_id, &takes);
         let next_step = self.orders[o].next_step;
         let unit_id = self.units[u].id.clone();
         let parameters = self.draw_parameters(o, &unit_id, step);
@@ -535,6 +536,9 @@ impl<'a> Sim<'a> {
         let mut takes = Vec::new();
         let mut factor_sum = 0.0;
         let mut factor_weight = 0.0;
+        // A defective purchased lot (a component-lot drift) adds its factor whole: a bad
+        // component spoils the assembly however little of it there is.
+        let mut component_factor: Option<f64> = None;
         for use_ in &step.consumes {
             let mut left = self.needed(use_, input);
             let serial = self.is_serial(&use_.material);
@@ -554,6 +558,8 @@ impl<'a> Sim<'a> {
                 if produced {
                     factor_sum += front.factor * take;
                     factor_weight += take;
+                } else if front.factor > 0.0 {
+                    component_factor = Some(component_factor.unwrap_or(0.0).max(front.factor));
                 }
                 takes.push(Take {
                     material: use_.material.clone(),
@@ -566,8 +572,25 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        let factor = (factor_weight > 0.0).then(|| factor_sum / factor_weight);
+        let produced_factor = (factor_weight > 0.0).then(|| factor_sum / factor_weight);
+        let factor = match (produced_factor, component_factor) {
+            (Some(p), Some(c)) => Some(p + c),
+            (p, c) => p.or(c),
+        };
         (takes, factor)
+    }
+
+    /// Records `order` as affected by each component-lot drift whose lots it took.
+    fn note_defective_components(&mut self, order: &OrderId, takes: &[Take]) {
+        for (d, lots) in self.drift_lots.iter().enumerate() {
+            if matches!(self.drifts[d].target, DriftTarget::ComponentLot { .. })
+                && takes
+                    .iter()
+                    .any(|t| t.lot.as_ref().is_some_and(|l| lots.contains(l)))
+            {
+                self.drift_orders[d].insert(order.clone());
+            }
+        }
     }
 
     /// The step's process parameter values for order `o` on `unit` (with the drifts that

@@ -565,6 +565,25 @@ impl<'a> Sim<'a> {
         });
     }
 
+    /// The defect factor a lot of purchased `material` received now carries: the sum of the
+    /// component-lot drifts in force on it, each of which records the lot as affected.
+    fn component_defect(&mut self, material: &MaterialId, lot: &LotId) -> f64 {
+        let days = (self.now - self.start) as f64 / DAY as f64;
+        let mut factor = 0.0;
+        for (d, drift) in self.drifts.iter().enumerate() {
+            if let DriftTarget::ComponentLot { material: m } = &drift.target
+                && m == material
+            {
+                let f = drift.offset_at(days);
+                if f > 0.0 {
+                    factor += f;
+                    self.drift_lots[d].insert(lot.clone());
+                }
+            }
+        }
+        factor
+    }
+
     fn next_id(&mut self, counter: &'static str) -> u64 {
         let c = self.counters.entry(counter).or_insert(0);
         *c += 1;
@@ -639,6 +658,7 @@ impl<'a> Sim<'a> {
                 );
                 let n = self.next_id("receipt");
                 let lot: LotId = format!("PL-{}-{}-{n:04}", date_code(self.now), material).into();
+                let factor = self.component_defect(&material, &lot);
                 self.stock
                     .entry(material.clone())
                     .or_default()
@@ -646,7 +666,7 @@ impl<'a> Sim<'a> {
                         lot: Some(lot.clone()),
                         serial: None,
                         quantity,
-                        factor: 0.0,
+                        factor,
                     });
                 self.emit(EventKind::MaterialReceived {
                     material,

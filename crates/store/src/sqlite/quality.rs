@@ -165,13 +165,13 @@ async fn insert_hold(
     Ok(done.rows_affected() > 0)
 }
 
-/// The items and transitions of NCs read as `(id, state, version, body)`.
+/// The items and transitions of NCs read as `(id, state, version, body, characteristic)`.
 async fn nc_rows(
     pool: &sqlx::SqlitePool,
-    rows: Vec<(String, String, i64, String)>,
+    rows: Vec<(String, String, i64, String, Option<String>)>,
 ) -> Result<Vec<NcRow>> {
     let mut out = Vec::with_capacity(rows.len());
-    for (id, state, version, body) in rows {
+    for (id, state, version, body, characteristic) in rows {
         let items: Vec<String> =
             sqlx::query_scalar("SELECT item FROM quality_nc_items WHERE nc_id = ? ORDER BY item")
                 .bind(&id)
@@ -192,6 +192,7 @@ async fn nc_rows(
             state,
             version,
             body,
+            characteristic,
             items,
             transitions: transitions
                 .into_iter()
@@ -300,11 +301,13 @@ impl QualityStore for Sqlite {
     }
 
     async fn nonconformance(&self, id: &str) -> Result<Option<NcRow>> {
-        let rows = sqlx::query_as("SELECT id, state, version, body FROM quality_ncs WHERE id = ?")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .ctx("reading nonconformances")?;
+        let rows = sqlx::query_as(
+            "SELECT id, state, version, body, characteristic FROM quality_ncs WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .ctx("reading nonconformances")?;
         Ok(nc_rows(&self.pool, rows).await?.pop())
     }
 
@@ -320,7 +323,7 @@ impl QualityStore for Sqlite {
                 .await
                 .ctx("counting nonconformances")?;
         let rows = sqlx::query_as(&format!(
-            "SELECT id, state, version, body FROM quality_ncs WHERE {cond}
+            "SELECT id, state, version, body, characteristic FROM quality_ncs WHERE {cond}
              ORDER BY n DESC LIMIT ?3 OFFSET ?4"
         ))
         .bind(&filter.state)
@@ -335,7 +338,7 @@ impl QualityStore for Sqlite {
 
     async fn nonconformances_on(&self, items: &[String]) -> Result<Vec<NcRow>> {
         let rows = sqlx::query_as(
-            "SELECT id, state, version, body FROM quality_ncs WHERE id IN
+            "SELECT id, state, version, body, characteristic FROM quality_ncs WHERE id IN
                (SELECT nc_id FROM quality_nc_items WHERE item IN (SELECT value FROM json_each(?)))
              ORDER BY n",
         )
