@@ -35,6 +35,7 @@ pub mod error;
 pub mod events;
 pub mod govern;
 pub mod isa95;
+pub mod kpis;
 pub mod live_sim;
 pub mod plan;
 pub mod plant;
@@ -67,6 +68,9 @@ pub struct App {
     pub connectors: Arc<connectors::Registry>,
     /// How strictly EPCIS documents are taken (strict unless configured lenient).
     pub epcis_validation: trace::EpcisValidation,
+    /// The drifts a simulator injected into the plant this store follows, where known (the
+    /// live plant's): the ground truth the rollout KPIs score detection against.
+    known_drifts: Arc<std::sync::RwLock<Vec<::govern::kpis::KnownDrift>>>,
 }
 
 impl App {
@@ -79,7 +83,25 @@ impl App {
             clock: Arc::new(SystemClock),
             connectors: Arc::default(),
             epcis_validation: trace::EpcisValidation::default(),
+            known_drifts: Arc::default(),
         }
+    }
+
+    /// Records the drifts a simulator injected (shared by every clone of this `App`).
+    pub fn know_drifts(&self, drifts: Vec<::govern::kpis::KnownDrift>) {
+        let mut known = self
+            .known_drifts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *known = drifts;
+    }
+
+    /// The drifts recorded by [`App::know_drifts`].
+    pub fn known_drifts(&self) -> Vec<::govern::kpis::KnownDrift> {
+        self.known_drifts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The same use-cases taking EPCIS documents as `validation` says.

@@ -137,6 +137,22 @@ impl LivePlant {
         &self.drifts
     }
 
+    /// The drifts as ground truth for the rollout KPIs: what, from when, and the
+    /// characteristics they reach in `catalog`.
+    pub fn known_drifts(&self, catalog: &Catalog) -> Vec<govern::kpis::KnownDrift> {
+        self.drifts
+            .iter()
+            .map(|d| govern::kpis::KnownDrift {
+                name: d.describe(),
+                start: self.start.plus_minutes(d.start_day * 1440.0),
+                characteristics: sim::downstream_characteristics(catalog, &d.target)
+                    .into_iter()
+                    .map(|c| c.to_string())
+                    .collect(),
+            })
+            .collect()
+    }
+
     async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Request,

@@ -27,6 +27,7 @@
 
 pub mod evidence;
 pub mod finding;
+pub mod kpis;
 pub mod mes;
 pub mod policy;
 pub mod proposal;

@@ -85,6 +85,9 @@ enum Command {
     /// Governed proposals: `proposals list|show|approve|reject|apply|rollback`, as a token's
     /// principal, locally or with `--server URL`.
     Proposals(commands::proposals::ProposalsArgs),
+    /// Rollout KPIs over a window: recommendations per action kind and area, manual schedule
+    /// changes, agent calls by tool, drift detection (locally or with `--server URL`).
+    Kpis(commands::kpis::KpiArgs),
     /// Quality holds: `holds list|release`, as a token's principal, locally or with `--server URL`.
     Holds(commands::holds::HoldsArgs),
     /// Nonconformances: `nc list|show|transition`, as a token's principal, locally or with
@@ -140,6 +143,7 @@ fn main() -> ExitCode {
         Command::Batchml(args) => commands::isa95::run_batchml(args),
         Command::Proposals(args) => commands::proposals::run(args),
         Command::Holds(args) => commands::holds::run(args),
+        Command::Kpis(args) => commands::kpis::run(args),
         Command::Nc(args) => commands::nc::run(args),
         Command::MesEmulator(args) => commands::mes_emulator::run(args),
         Command::Completions(args) => completions(args),

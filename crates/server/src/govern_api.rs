@@ -32,6 +32,20 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint {
             method: Method::GET,
+            path: "/v1/kpis",
+            operation_id: "getRolloutKpis",
+            summary: "Rollout KPIs over a window: recommendations per action kind and area (made, applied by themselves, approved, rejected, expired, acceptance rate, time to decision), manual schedule changes, agent calls by tool, drift detection against known ground truth",
+            tag: "governance",
+            params: KPI_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<govern::kpis::RolloutKpis>(),
+            success_status: 200,
+            permission: Permission::ReadProposals,
+            conflicts: &[],
+            handler: || get(kpis),
+        },
+        Endpoint {
+            method: Method::GET,
             path: "/v1/proposals",
             operation_id: "listProposals",
             summary: "Proposals, newest first, filtered by status, kind and area (only those in the caller's scope)",
@@ -420,4 +434,44 @@ async fn resolve(
     Ok(Json200(
         app::govern::resolve(&app, &caller.0, &pseudonym).await?,
     ))
+}
+
+const KPI_PARAMS: &[Param] = &[
+    query(
+        "from",
+        "string",
+        "RFC 3339: start of the window (default: 30 days before `to`)",
+    )
+    .instant(),
+    query(
+        "to",
+        "string",
+        "RFC 3339: end of the window, exclusive (default: now)",
+    )
+    .instant(),
+];
+
+#[derive(Debug, Deserialize)]
+struct KpiQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn kpis(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<KpiQuery>,
+) -> Result<Json200<govern::kpis::RolloutKpis>, Problem> {
+    let time = |name: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(model::Timestamp::parse)
+            .transpose()
+            .map_err(|e| Problem::bad_request(format!("query parameter `{name}`: {e}")))
+    };
+    let request = app::kpis::KpiRequest {
+        from: time("from", &q.from)?,
+        to: time("to", &q.to)?,
+    };
+    Ok(Json200(app::kpis::rollout(&app, &caller.0, request).await?))
 }

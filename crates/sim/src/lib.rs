@@ -56,6 +56,7 @@ pub use output::{
     Replanned, ResourceUtilisation, SimOutput, SkippedOperation, Summary, UnitSummary,
     WorkCenterSummary,
 };
+pub use report::downstream as downstream_characteristics;
 
 use model::{Catalog, Plant};
 

@@ -129,6 +129,34 @@ impl DriftSpec {
         }
     }
 
+    /// The drift in words: `RCP-EA100 step 2 reactor_temperature +2/day from day 5`.
+    pub fn describe(&self) -> String {
+        let until = self
+            .end_day
+            .map_or(String::new(), |end| format!(" to day {end}"));
+        match &self.target {
+            DriftTarget::Parameter {
+                routing,
+                step,
+                name,
+            } => format!(
+                "{} step {} {name} {:+}/day from day {}{until}",
+                routing.as_ref().map_or("every routing", |r| r.as_str()),
+                step + 1,
+                self.rate_per_day,
+                self.start_day
+            ),
+            DriftTarget::ComponentLot { material } => format!(
+                "bad {material} deliveries (defect factor {}) from day {}{until}",
+                self.shift, self.start_day
+            ),
+            DriftTarget::Characteristic { characteristic } => format!(
+                "{characteristic} {:+} and {:+}/day from day {}{until}",
+                self.shift, self.rate_per_day, self.start_day
+            ),
+        }
+    }
+
     /// Offset at `days` days after the run's start.
     pub fn offset_at(&self, days: f64) -> f64 {
         if days < self.start_day || self.end_day.is_some_and(|end| days >= end) {

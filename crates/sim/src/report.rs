@@ -244,7 +244,7 @@ fn count_events(cat: &Catalog, input: &ReportInput<'_>) -> (Summary, Vec<Quality
 
 /// The characteristics a drift should move: the drifted one, or the inspections of every
 /// product the drifted parameter or component goes into, transitively.
-pub(crate) fn downstream(cat: &Catalog, target: &DriftTarget) -> Vec<model::CharacteristicId> {
+pub fn downstream(cat: &Catalog, target: &DriftTarget) -> Vec<model::CharacteristicId> {
     let plant = cat.plant();
     match target {
         DriftTarget::Characteristic { characteristic } => vec![characteristic.clone()],

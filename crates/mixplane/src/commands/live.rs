@@ -75,6 +75,9 @@ pub fn go_live(
 ) -> app::live_sim::LiveHandle {
     let end = plant.end();
     let drifts = plant.drifts().len();
+    if let Some(catalog) = runtime.block_on(app.store.plant()) {
+        app.know_drifts(plant.known_drifts(&catalog));
+    }
     let config = app::live_sim::LiveConfig {
         speed,
         ..app::live_sim::LiveConfig::default()

@@ -9,6 +9,7 @@ pub mod govern;
 pub mod holds;
 pub mod import;
 pub mod isa95;
+pub mod kpis;
 pub mod live;
 pub mod mes_emulator;
 pub mod nc;

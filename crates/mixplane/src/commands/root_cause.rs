@@ -183,7 +183,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         .map(|f| {
             vec![
                 f.seed.to_string(),
-                fault_name(&f.fault),
+                f.fault.describe(),
                 f.rank.map_or("-".to_owned(), |r| r.to_string()),
                 f.top.clone().unwrap_or_else(|| "-".into()),
             ]
@@ -199,30 +199,6 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         evaluation.top3 * 100.0
     );
     Ok(())
-}
-
-fn fault_name(fault: &sim::DriftSpec) -> String {
-    match &fault.target {
-        sim::DriftTarget::Parameter {
-            routing,
-            step,
-            name,
-        } => format!(
-            "{} step {} {name} {:+}/day from day {}",
-            routing.as_ref().map_or("every routing", |r| r.as_str()),
-            step + 1,
-            fault.rate_per_day,
-            fault.start_day
-        ),
-        sim::DriftTarget::ComponentLot { material } => format!(
-            "bad {material} deliveries, days {}–{}",
-            fault.start_day,
-            fault.end_day.unwrap_or(f64::INFINITY)
-        ),
-        sim::DriftTarget::Characteristic { characteristic } => {
-            format!("{characteristic} shift")
-        }
-    }
 }
 
 #[cfg(test)]
