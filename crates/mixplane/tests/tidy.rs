@@ -66,9 +66,15 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "mcp",
+        &[
+            "app", "model", "schedule", "store", "trace", "quality", "govern",
+        ],
+    ),
+    (
         "server",
         &[
-            "app", "model", "schedule", "store", "trace", "quality", "govern", "isa95",
+            "app", "mcp", "model", "schedule", "store", "trace", "quality", "govern", "isa95",
         ],
     ),
     (
@@ -79,8 +85,8 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     (
         "mixplane",
         &[
-            "app", "server", "connect", "mesemu", "model", "store", "govern", "sim", "schedule",
-            "trace", "quality", "isa95",
+            "app", "server", "mcp", "connect", "mesemu", "model", "store", "govern", "sim",
+            "schedule", "trace", "quality", "isa95",
         ],
     ),
 ];

@@ -20,6 +20,7 @@
 mod enforce;
 mod gate;
 pub mod hold_agent;
+pub mod propose;
 
 use govern::Principal;
 use model::{Event, EventKind, Timestamp};

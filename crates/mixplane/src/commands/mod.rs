@@ -10,6 +10,7 @@ pub mod holds;
 pub mod import;
 pub mod isa95;
 pub mod live;
+pub mod mcp;
 pub mod mes_emulator;
 pub mod nc;
 pub mod planning;

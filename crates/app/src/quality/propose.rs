@@ -1,0 +1,180 @@
+//! Holds proposed rather than placed: a principal that may not place holds itself (an AI
+//! agent, whose role grants no `write_quality`) asks for one as a `quality_hold` proposal,
+//! made through `crate::govern::submit` like the quality agent's. The gate is the policy's for
+//! the item's real areas (computed from the store by `govern::evidence`, never from the
+//! request); where the policy lets it apply by itself it still places holds only on behalf
+//! of a principal that may hold (`crate::govern::holds`), so an agent's hold waits for a
+//! person who may to apply it.
+//!
+//! What it must not do: place a hold directly, or take the item's areas from the caller.
+
+use std::collections::BTreeMap;
+
+use govern::{
+    ActionKind, Change, Entity, Evidence, Field, HoldValue, Principal, Proposal, ProposalDraft,
+    Trigger,
+};
+use quality::enforce::ItemKind;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::item_kind;
+use crate::scope::Reach;
+use crate::{App, AppError};
+
+/// The engine a proposed hold's evidence names.
+pub const ENGINE: &str = "hold-request";
+
+/// A hold asked for.
+#[derive(Debug, Clone)]
+pub struct HoldProposal {
+    /// lot, serial or order.
+    pub item_kind: String,
+    pub item_id: String,
+    pub reason: String,
+    /// minor, major or critical.
+    pub severity: String,
+    /// The alert it rests on, if any.
+    pub alert: Option<String>,
+}
+
+fn entity(kind: ItemKind) -> Entity {
+    match kind {
+        ItemKind::Lot => Entity::Lot,
+        ItemKind::Serial => Entity::Serial,
+        ItemKind::Order => Entity::Order,
+    }
+}
+
+/// Proposes to hold one item as `who`: 404 for an item `who` does not read (as if it did not
+/// exist), the proposal otherwise, with its gate and status as governance left it.
+pub async fn propose_hold(
+    app: &App,
+    who: &Principal,
+    request: HoldProposal,
+) -> Result<Proposal, AppError> {
+    let kind = item_kind(&request.item_kind, "item_kind")?;
+    let id = request.item_id.trim();
+    if id.is_empty() {
+        return Err(AppError::Invalid("`item_id` must not be empty".into()));
+    }
+    if request.reason.trim().is_empty() {
+        return Err(AppError::Invalid("`reason` must not be empty".into()));
+    }
+    let reach = Reach::of(app, who).await?;
+    let Some(areas) = reach.item_areas(kind, id) else {
+        return Err(AppError::NotFound(format!(
+            "{} `{id}` does not exist in the plant state",
+            request.item_kind
+        )));
+    };
+    if !reach.reads(&areas) {
+        return Err(AppError::NotFound(format!(
+            "{} `{id}` does not exist in the plant state",
+            request.item_kind
+        )));
+    }
+    if let Some(alert) = &request.alert {
+        let filter = store::AlertFilter {
+            characteristic: None,
+            severity: None,
+            limit: 0,
+            offset: 0,
+        };
+        let alerts = super::all_alerts(app, who, filter).await?;
+        if !alerts.iter().any(|a| &a.id == alert) {
+            return Err(AppError::NotFound(format!(
+                "alert `{alert}` does not exist"
+            )));
+        }
+    }
+    let hold = HoldValue {
+        reason: request.reason.trim().to_owned(),
+        severity: request.severity.trim().to_owned(),
+        alert: request.alert.clone(),
+        link: Some("item".into()),
+    };
+    let diff = vec![Change {
+        entity: entity(kind),
+        id: id.to_owned(),
+        field: Field::Hold,
+        before: Value::Null,
+        after: serde_json::to_value(&hold)
+            .map_err(|e| AppError::Internal(format!("a hold does not serialise: {e}")))?,
+        shift_minutes: None,
+        high_priority: false,
+    }];
+    let area = areas
+        .iter()
+        .next()
+        .map(ToString::to_string)
+        .or_else(|| {
+            reach
+                .catalog()
+                .plant()
+                .areas
+                .first()
+                .map(|a| a.id.to_string())
+        })
+        .unwrap_or_default();
+    let mut digest = Sha256::new();
+    digest.update(serde_json::to_vec(&diff).unwrap_or_default());
+    let title: String = format!("Hold {} `{id}`: {}", request.item_kind, hold.reason)
+        .chars()
+        .take(govern::proposal::MAX_TITLE_CHARS)
+        .collect();
+    let held = |n: f64| BTreeMap::from([("items_held".to_owned(), n)]);
+    let draft = ProposalDraft {
+        kind: ActionKind::QualityHold,
+        area,
+        title,
+        evidence: Evidence {
+            input_sha256: model::wire::hex(&digest.finalize()),
+            engine: ENGINE.into(),
+            engine_version: env!("CARGO_PKG_VERSION").into(),
+            trigger: Trigger::Principal {
+                principal: who.id.clone(),
+            },
+            kpis_before: held(0.0),
+            kpis_after: held(1.0),
+        },
+        diff,
+    };
+    crate::govern::submit(app, who, draft).await
+}
+
+/// What became of a proposal just submitted, in words a caller acts on: applied by itself
+/// under the policy, or waiting (for whom, and why).
+pub fn governance_summary(proposal: &Proposal) -> Value {
+    let applied = proposal.applied.is_some();
+    let waits_for = if applied {
+        Value::Null
+    } else if proposal.status == govern::Status::Approved {
+        // The gate let it through but carrying it out on the proposer's behalf was refused
+        // (an agent may not place holds itself): someone permitted applies it.
+        json!(
+            "a person permitted to carry it out must apply it (the policy approved it, but it could not be applied on the proposer's behalf)"
+        )
+    } else {
+        let roles: Vec<&str> = proposal
+            .gate
+            .approver_roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        json!(format!(
+            "{} approval(s) from a person with role {}",
+            proposal.gate.approvals,
+            roles.join(" or ")
+        ))
+    };
+    json!({
+        "proposal": proposal.id,
+        "status": proposal.status,
+        "applied_by_itself": applied,
+        "autonomy": proposal.autonomy,
+        "waits_for": waits_for,
+        "reasons": proposal.gate.reasons,
+        "expires_at": proposal.expires_at,
+    })
+}
