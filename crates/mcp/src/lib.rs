@@ -159,6 +159,10 @@ impl McpServer {
             .await
             .map_err(ToolError::App)?;
         pseudonymizer.protect(&mut answer);
+        // A tool's structured content is an object: a list answer is wrapped.
+        if !answer.is_object() {
+            answer = serde_json::json!({ "items": answer });
+        }
         Ok(answer)
     }
 
@@ -250,9 +254,7 @@ impl ServerHandler for McpServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let arguments = request.arguments.map_or(Value::Null, Value::Object);
         let result = match self.call(&request.name, arguments).await {
-            // Structured content is an object; a list answer is wrapped.
-            Ok(value @ Value::Object(_)) => CallToolResult::structured(value),
-            Ok(other) => CallToolResult::structured(serde_json::json!({ "items": other })),
+            Ok(value) => CallToolResult::structured(value),
             Err(error) => {
                 tracing::info!(tool = %request.name, %error, "MCP tool call refused or failed");
                 CallToolResult::error(vec![ContentBlock::text(error.to_string())])
