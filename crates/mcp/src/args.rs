@@ -212,22 +212,15 @@ pub struct ProposeHold {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ProposeRelease {
-    /// The hold to release, an id from `list_holds` (e.g. `H-…`).
-    pub hold_id: String,
-    /// Why the item may be released (the evidence that it is good).
-    pub reason: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ProposeNcTransition {
     /// The nonconformance, an id from `list_nonconformances`.
     pub nc_id: String,
-    /// The workflow command, as the nonconformance workflow takes it, e.g.
-    /// `{"command": "investigate", "note": "…"}` or
-    /// `{"command": "disposition", "disposition": "rework", "note": "…"}`; see the
-    /// nonconformance's `allowed` commands in `list_nonconformances`.
+    /// The workflow command, e.g. `{"action": "start_investigation"}` (open → investigating),
+    /// `{"action": "disposition", "disposition": "rework"}` (use_as_is, rework, scrap or
+    /// return; investigating → dispositioned), `{"action": "start_capa"}`,
+    /// `{"action": "add_capa_action", "id": "A1", "description": "…"}`,
+    /// `{"action": "complete_capa_action", "id": "A1"}`, `{"action": "verify"}`,
+    /// `{"action": "close"}`.
     pub transition: serde_json::Value,
 }
 

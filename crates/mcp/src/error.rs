@@ -107,6 +107,7 @@ fn not_found_hint(tool: &str) -> &'static str {
             "`list_holds`, `list_orders` and the trace tools answer the lot, serial and order ids this agent may read"
         }
         "get_proposal" => "a propose tool answers the id of the proposal it made",
+        "propose_nc_transition" => "`list_nonconformances` lists the NC ids this agent may read",
         "propose_hold" => {
             "`list_holds`, `list_orders` and `trace_forward` answer item ids this agent may read; `list_alerts` the alert ids"
         }

@@ -117,3 +117,23 @@ pub async fn hold(call: &Call<'_>, a: args::ProposeHold) -> Result<Value, ToolEr
         .map_err(|e| call.fail(e))?;
     answer(&proposal)
 }
+
+pub async fn nc_transition(
+    call: &Call<'_>,
+    a: args::ProposeNcTransition,
+) -> Result<Value, ToolError> {
+    let command: quality::nc::NcCommand = serde_json::from_value(a.transition).map_err(|e| {
+        ToolError::arguments(
+            call.tool,
+            format!(
+                "`transition`: {e}; give a command such as {{\"action\": \"start_investigation\"}} \
+                 or {{\"action\": \"disposition\", \"disposition\": \"rework\"}}"
+            ),
+        )
+    })?;
+    let proposal =
+        app::quality::propose::propose_nc_transition(call.app, call.who, a.nc_id.trim(), command)
+            .await
+            .map_err(|e| call.fail(e))?;
+    answer(&proposal)
+}

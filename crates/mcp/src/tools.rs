@@ -130,7 +130,7 @@ pub static TOOLS: &[ToolSpec] = &[
         true,
         args::ListHolds,
         "Quality holds on lots, serials and orders, newest first: reason, who placed it, \
-         whether it is still in force. Hold ids here are what `propose_hold_release` takes."
+         whether it is still in force."
     ),
     tool!(
         "list_nonconformances",
@@ -218,6 +218,18 @@ pub static TOOLS: &[ToolSpec] = &[
         "Proposes to put a lot, serial or order on quality hold, with the reason and \
          severity. Governance decides whether it is placed by itself or waits for a person \
          (a quality engineer); the answer says which. Agents never place holds directly."
+    ),
+    tool!(
+        "propose_nc_transition",
+        "Propose a nonconformance transition",
+        ProposeChanges,
+        false,
+        args::ProposeNcTransition,
+        "Proposes to move a nonconformance (NC) through its workflow: start the \
+         investigation, disposition it (use as is, rework, scrap, return), start CAPA, add or \
+         complete CAPA actions, verify, close. The command is checked against the NC now; \
+         governance decides (the shipped policy: two quality approvers) and a person applies \
+         it. The answer says whether it waits and for whom."
     ),
 ];
 

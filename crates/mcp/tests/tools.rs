@@ -263,3 +263,81 @@ async fn answers_name_no_person_and_a_proposal_says_whether_it_waits() {
     assert!(error.to_string().contains("order_id"), "{error}");
     let _: Value = mcp.call("list_alerts", Value::Null).await.unwrap();
 }
+
+#[tokio::test]
+async fn an_nc_transition_waits_for_two_people_and_is_carried_out_when_applied() {
+    let app = plant_app().await;
+    let order = order_of_area(&app, "A-CHEM").await;
+    let engineer =
+        |id: &str| Principal::new(id, PrincipalKind::Person, Role::QualityEngineer, Scope::All);
+    let nc = app::quality::open_nc(
+        &app,
+        &engineer("qe-1"),
+        app::quality::NcRequest {
+            description: "viscosity out of spec".into(),
+            items: vec![format!("order:{order}")],
+            characteristic: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mcp = server(&app, agent(Scope::All));
+
+    // A command the workflow does not take now is refused before anything is proposed.
+    let error = mcp
+        .call(
+            "propose_nc_transition",
+            json!({ "nc_id": nc.id, "transition": { "action": "close" } }),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains(&nc.id), "{error}");
+    let error = mcp
+        .call(
+            "propose_nc_transition",
+            json!({ "nc_id": nc.id, "transition": { "action": "investigate" } }),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("start_investigation"), "{error}");
+
+    let answer = mcp
+        .call(
+            "propose_nc_transition",
+            json!({ "nc_id": nc.id, "transition": { "action": "start_investigation" } }),
+        )
+        .await
+        .unwrap();
+    let governance = &answer["governance"];
+    assert_eq!(governance["status"], "proposed", "{governance}");
+    assert_eq!(governance["applied_by_itself"], false);
+    assert!(
+        governance["waits_for"]
+            .as_str()
+            .unwrap()
+            .contains("2 approval"),
+        "{governance}"
+    );
+    let proposal = governance["proposal"].as_str().unwrap();
+    // Nothing moved yet.
+    let now = app::quality::nonconformance(&app, &engineer("qe-1"), &nc.id)
+        .await
+        .unwrap();
+    assert_eq!(now.nonconformance.state.name(), "open");
+
+    // Two people approve (four eyes), one applies: the NC moves, by the applier.
+    for who in ["qe-2", "qe-3"] {
+        app::govern::decide(&app, &engineer(who), proposal, DecisionKind::Approve, None)
+            .await
+            .unwrap();
+    }
+    let applied = app::govern::apply(&app, &engineer("qe-2"), proposal, None)
+        .await
+        .unwrap();
+    assert_eq!(applied.applied.as_ref().unwrap().sink, "nonconformances");
+    let now = app::quality::nonconformance(&app, &engineer("qe-1"), &nc.id)
+        .await
+        .unwrap();
+    assert_eq!(now.nonconformance.state.name(), "investigating");
+    assert_eq!(now.nonconformance.history.last().unwrap().by, "person:qe-2");
+}

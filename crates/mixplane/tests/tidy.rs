@@ -318,14 +318,15 @@ fn the_direction_table_is_layered() {
             );
         }
     }
-    // Only the CLI sees `server`; only the edges (`server`, `connect`, the CLI) see `app`.
+    // Only the CLI sees `server`; only the edges (`mcp`, `server`, `connect`, the CLI) see
+    // `app`.
     for (name, allowed) in ALLOWED_DEPENDENCIES {
         if allowed.contains(&"server") {
             assert_eq!(*name, "mixplane");
         }
         if allowed.contains(&"app") {
             assert!(
-                ["server", "connect", "mixplane"].contains(name),
+                ["mcp", "server", "connect", "mixplane"].contains(name),
                 "`{name}` → `app`"
             );
         }

@@ -22,8 +22,8 @@ use super::item_kind;
 use crate::scope::Reach;
 use crate::{App, AppError};
 
-/// The engine a proposed hold's evidence names.
-pub const ENGINE: &str = "hold-request";
+/// What the evidence of a proposal asked for through a tool door names as its engine.
+pub const ENGINE: &str = "proposal-request";
 
 /// A hold asked for.
 #[derive(Debug, Clone)]
@@ -177,4 +177,91 @@ pub fn governance_summary(proposal: &Proposal) -> Value {
         "reasons": proposal.gate.reasons,
         "expires_at": proposal.expires_at,
     })
+}
+
+/// Proposes to move a nonconformance through its workflow as `who` (an `nc_disposition`
+/// proposal, carried out by `crate::govern::nc` when a person applies it): 404 for an NC `who`
+/// does not read, 403 when it concerns an item outside `who`'s area, and the workflow's own
+/// refusal when the command does not apply to the NC as it is now.
+pub async fn propose_nc_transition(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    command: quality::nc::NcCommand,
+) -> Result<Proposal, AppError> {
+    let reach = Reach::of(app, who).await?;
+    let not_found = || AppError::NotFound(format!("nonconformance `{id}` does not exist"));
+    let stored = app
+        .store
+        .nonconformance(id)
+        .await?
+        .filter(|nc| super::reads_nc(&reach, nc))
+        .ok_or_else(not_found)?;
+    super::check_acts_on_nc(&reach, &stored)?;
+    let area = stored
+        .items
+        .iter()
+        .filter_map(|item| crate::scope::parse_key(item))
+        .filter_map(|(kind, item)| reach.item_areas(kind, item))
+        .flatten()
+        .next()
+        .map(|a| a.to_string())
+        .or_else(|| {
+            reach
+                .catalog()
+                .plant()
+                .areas
+                .first()
+                .map(|a| a.id.to_string())
+        })
+        .unwrap_or_default();
+    let view = super::nc_view(stored)?;
+    // The workflow must take the command now, so that a person approves a move that can be
+    // made (it is checked again, against the NC's version, when it is applied).
+    let mut trial = view.nonconformance.clone();
+    let at = app.now().0.max(trial.history.last().map_or(0, |r| r.at));
+    trial
+        .apply(&command, &who.id, at)
+        .map_err(|error| AppError::Nonconformance {
+            id: id.to_owned(),
+            error,
+        })?;
+    let diff = vec![Change {
+        entity: Entity::Other("nc".into()),
+        id: id.to_owned(),
+        field: Field::Other(crate::govern::nc::TRANSITION.into()),
+        before: json!({ "state": view.nonconformance.state.name(), "version": view.version }),
+        after: serde_json::to_value(&command)
+            .map_err(|e| AppError::Internal(format!("a command does not serialise: {e}")))?,
+        shift_minutes: None,
+        high_priority: false,
+    }];
+    let mut digest = Sha256::new();
+    digest.update(serde_json::to_vec(&diff).unwrap_or_default());
+    let title: String = format!(
+        "Nonconformance `{id}`: {} ({} → {})",
+        command.name(),
+        view.nonconformance.state.name(),
+        trial.state.name()
+    )
+    .chars()
+    .take(govern::proposal::MAX_TITLE_CHARS)
+    .collect();
+    let draft = ProposalDraft {
+        kind: ActionKind::NcDisposition,
+        area,
+        title,
+        evidence: Evidence {
+            input_sha256: model::wire::hex(&digest.finalize()),
+            engine: ENGINE.into(),
+            engine_version: env!("CARGO_PKG_VERSION").into(),
+            trigger: Trigger::Principal {
+                principal: who.id.clone(),
+            },
+            kpis_before: BTreeMap::new(),
+            kpis_after: BTreeMap::new(),
+        },
+        diff,
+    };
+    crate::govern::submit(app, who, draft).await
 }
