@@ -2,9 +2,9 @@
 Streamable HTTP, the way an AI agent's client would.
 
     python client.py stdio --binary PATH --data-dir DIR --token T --area-token A --viewer-token V
-                     --expect-tools a,b,... --characteristic C --lot L
+                     --expect-tools a,b,... --characteristic C --lot L --nc N
     python client.py http --url http://127.0.0.1:PORT/mcp --token T --area-token A
-                     --viewer-token V --expect-tools a,b,... --characteristic C --lot L
+                     --viewer-token V --expect-tools a,b,... --characteristic C --lot L --nc N
 
 `--token` is a site-wide agent (role agent, scope *), `--area-token` an agent scoped to one
 area, `--viewer-token` an agent whose role is viewer (may read, may not propose). The script
@@ -15,8 +15,9 @@ area, `--viewer-token` an agent whose role is viewer (may read, may not propose)
    without error (and the shape that matters: a list's items, a proposal's governance);
 3. checks refusals: a what-if outside the area agent's scope, an order outside it, a
    proposal by a role that may not propose, a misspelt argument, an unknown id;
-4. checks that a schedule change above the policy's threshold waits for a person, and a hold
-   proposed by the agent is not placed by itself (agents may not place holds).
+4. checks that a schedule change above the policy's threshold waits for a person, that a hold
+   proposed by the agent is not placed by itself (agents may not place holds), and that a
+   nonconformance transition waits for the policy's approvers.
 
 It prints one JSON line with what it saw and exits non-zero on the first failed check.
 """
@@ -160,6 +161,15 @@ async def proposals(client, args, seen):
     check(not hold["governance"]["applied_by_itself"], "an agent's hold was placed by itself")
     check(hold["governance"]["waits_for"], "the hold should wait for a person")
 
+    moved = await call(
+        client,
+        "propose_nc_transition",
+        {"nc_id": args.nc, "transition": {"action": "start_investigation"}},
+    )
+    seen["nc"] = {k: moved["governance"][k] for k in ("proposal", "status", "waits_for")}
+    check(moved["governance"]["status"] == "proposed", f"an NC move by an agent: {seen['nc']}")
+    check("approval" in moved["governance"]["waits_for"], f"waits for whom? {seen['nc']}")
+
 
 async def refusals(args, all_orders, seen):
     async with session(args, args.area_token) as client:
@@ -196,6 +206,7 @@ async def main():
     parser.add_argument("--expect-tools", required=True)
     parser.add_argument("--characteristic", required=True)
     parser.add_argument("--lot", required=True)
+    parser.add_argument("--nc", required=True)
     args = parser.parse_args()
     seen = {"transport": args.transport}
     try:

@@ -53,13 +53,15 @@ fn mixplane(dir: &Path, args: &[&str]) -> String {
 }
 
 /// A demo store with three agents: site-wide, scoped to the assembly area, and one whose
-/// role (viewer) may not propose.
+/// role (viewer) may not propose; and a nonconformance a quality engineer opened on a lot.
 struct Plant {
     _dir: TempDir,
     data: PathBuf,
     token: String,
     area_token: String,
     viewer_token: String,
+    lot: String,
+    nc: String,
 }
 
 fn plant(label: &str) -> Plant {
@@ -75,10 +77,38 @@ fn plant(label: &str) -> Plant {
             ],
         )
     };
+    let lot = produced_lot(&data);
+    let engineer = mixplane(
+        &data,
+        &[
+            "token",
+            "create",
+            "--name",
+            "quinn",
+            "--role",
+            "quality_engineer",
+            "--scope",
+            "*",
+        ],
+    );
+    let server = Server::start(&data);
+    let (status, body) = server.request(
+        "POST",
+        "/v1/quality/nonconformances",
+        Some(&engineer),
+        Some(
+            &serde_json::json!({"description": "viscosity high", "items": [format!("lot:{lot}")]}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    let nc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    drop(server);
     Plant {
         token: token("agent-site", "agent", "*"),
         area_token: token("agent-assembly", "agent", "area:A-ASSY"),
         viewer_token: token("agent-viewer", "viewer", "*"),
+        nc: nc["id"].as_str().unwrap().to_owned(),
+        lot,
         data,
         _dir: dir,
     }
@@ -118,7 +148,6 @@ fn tool_names() -> String {
 
 fn run_client(python: &Path, plant: &Plant, transport: &[&str]) -> Output {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance/mcp/client.py");
-    let lot = produced_lot(&plant.data);
     Command::new(python)
         .arg(script)
         .args(transport)
@@ -127,7 +156,8 @@ fn run_client(python: &Path, plant: &Plant, transport: &[&str]) -> Output {
         .args(["--viewer-token", &plant.viewer_token])
         .args(["--expect-tools", &tool_names()])
         .args(["--characteristic", &characteristic()])
-        .args(["--lot", &lot])
+        .args(["--lot", &plant.lot])
+        .args(["--nc", &plant.nc])
         .output()
         .expect("python runs")
 }
