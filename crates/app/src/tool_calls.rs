@@ -24,6 +24,10 @@ pub const TOOL_CALL: &str = "agent.tool_call";
 /// Arguments up to this many bytes (as JSON) are kept whole in the record.
 pub const MAX_KEPT_ARGUMENTS: usize = 4096;
 
+/// A tool name is kept up to this many characters (a client may send any name, and the
+/// calls of tools that do not exist are recorded too).
+pub const MAX_TOOL_CHARS: usize = 128;
+
 /// How a tool call ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -64,9 +68,10 @@ fn kept_arguments(arguments: &Value) -> Value {
 
 /// Appends the audit record of `call` by `who`.
 pub async fn record(app: &App, who: &Principal, call: ToolCall<'_>) -> Result<(), AppError> {
+    let tool: String = call.tool.chars().take(MAX_TOOL_CHARS).collect();
     let mut detail = json!({
         "door": call.door,
-        "tool": call.tool,
+        "tool": tool,
         "arguments": kept_arguments(call.arguments),
     });
     if let (Value::Object(into), Ok(Value::Object(outcome))) =
@@ -76,7 +81,7 @@ pub async fn record(app: &App, who: &Principal, call: ToolCall<'_>) -> Result<()
     }
     let write = store::GovernanceWrite::by(store::actor_of(who), Some(who.role));
     app.store
-        .audit_only(TOOL_CALL, format!("tool:{}", call.tool), detail, write)
+        .audit_only(TOOL_CALL, format!("tool:{tool}"), detail, write)
         .await?;
     Ok(())
 }
