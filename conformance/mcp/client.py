@@ -160,6 +160,15 @@ async def proposals(client, args, seen):
     seen["hold"] = {k: hold["governance"][k] for k in ("proposal", "status", "waits_for")}
     check(not hold["governance"]["applied_by_itself"], "an agent's hold was placed by itself")
     check(hold["governance"]["waits_for"], "the hold should wait for a person")
+    proposer = hold["proposal"]["proposed_by"]
+    check(proposer != "agent-site", "the agent read a principal's name, not its pseudonym")
+    if args.transport == "http":
+        # The REST API shows the agent the same pseudonym: pseudonymised once, as the policy says.
+        base = args.url.rsplit("/mcp", 1)[0]
+        async with create_mcp_http_client(headers={"Authorization": f"Bearer {args.token}"}) as http:
+            rest = await http.get(f"{base}/v1/proposals/{hold['governance']['proposal']}")
+        check(rest.status_code == 200, f"GET the proposal: {rest.status_code} {rest.text}")
+        check(rest.json()["proposed_by"] == proposer, f"REST {rest.json()['proposed_by']} vs MCP {proposer}")
 
     moved = await call(
         client,
@@ -194,6 +203,25 @@ async def refusals(args, all_orders, seen):
         await refused(client, "list_holds", {"item_kind": "pallet"}, "item_kind")
 
 
+async def http_door(args, seen):
+    """The HTTP route itself: a bearer token is required, and the tools' answers (already
+    pseudonymised by the MCP server) are not pseudonymised a second time by the API layer."""
+    request = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "list_work_centers", "arguments": {}}}
+    accept = {"Accept": "application/json, text/event-stream"}
+    async with create_mcp_http_client(headers=accept) as http:
+        anonymous = await http.post(args.url, json=request)
+    check(anonymous.status_code == 401, f"no token: {anonymous.status_code}")
+    check(anonymous.headers["content-type"] == "application/problem+json", "401 not a problem")
+    headers = {**accept, "Authorization": f"Bearer {args.token}"}
+    async with create_mcp_http_client(headers=headers) as http:
+        answer = await http.post(args.url, json=request)
+    check(answer.status_code == 200, f"tools/call over HTTP: {answer.status_code} {answer.text}")
+    check("x-mixplane-pseudonymised" not in answer.headers, "pseudonymised twice")
+    check(answer.json()["result"]["structuredContent"]["items"], "no work centers over HTTP")
+    seen["http_door"] = "ok"
+
+
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("transport", choices=["stdio", "http"])
@@ -214,6 +242,8 @@ async def main():
             orders = await tools_and_reads(client, args, seen)
             await proposals(client, args, seen)
         await refusals(args, orders, seen)
+        if args.transport == "http":
+            await http_door(args, seen)
     except* CheckFailed as failed:
         # Raised inside the SDK's task groups, it arrives wrapped in an exception group.
         first = failed.exceptions[0]
