@@ -212,6 +212,15 @@ pub struct ProposeHold {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct ProposeHoldRelease {
+    /// The hold to release, an id from `list_holds` (only holds in force).
+    pub hold_id: String,
+    /// Why the item may be released (the evidence that it is good).
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProposeNcTransition {
     /// The nonconformance, an id from `list_nonconformances`.
     pub nc_id: String,

@@ -115,6 +115,9 @@ impl Call<'_> {
             "run_what_if" => crate::propose::what_if(self, read(self.tool, arguments)?).await,
             "commit_scenario" => crate::propose::commit(self, read(self.tool, arguments)?).await,
             "propose_hold" => crate::propose::hold(self, read(self.tool, arguments)?).await,
+            "propose_hold_release" => {
+                crate::propose::release(self, read(self.tool, arguments)?).await
+            }
             "propose_nc_transition" => {
                 crate::propose::nc_transition(self, read(self.tool, arguments)?).await
             }

@@ -137,3 +137,11 @@ pub async fn nc_transition(
             .map_err(|e| call.fail(e))?;
     answer(&proposal)
 }
+
+pub async fn release(call: &Call<'_>, a: args::ProposeHoldRelease) -> Result<Value, ToolError> {
+    let proposal =
+        app::quality::propose::propose_release(call.app, call.who, a.hold_id.trim(), &a.reason)
+            .await
+            .map_err(|e| call.fail(e))?;
+    answer(&proposal)
+}

@@ -130,7 +130,7 @@ pub static TOOLS: &[ToolSpec] = &[
         true,
         args::ListHolds,
         "Quality holds on lots, serials and orders, newest first: reason, who placed it, \
-         whether it is still in force."
+         whether it is still in force. Hold ids here are what `propose_hold_release` takes."
     ),
     tool!(
         "list_nonconformances",
@@ -218,6 +218,17 @@ pub static TOOLS: &[ToolSpec] = &[
         "Proposes to put a lot, serial or order on quality hold, with the reason and \
          severity. Governance decides whether it is placed by itself or waits for a person \
          (a quality engineer); the answer says which. Agents never place holds directly."
+    ),
+    tool!(
+        "propose_hold_release",
+        "Propose releasing a quality hold",
+        ProposeChanges,
+        false,
+        args::ProposeHoldRelease,
+        "Proposes to release one quality hold (an id from `list_holds`) so its lot, serial or \
+         order may move again, with the reason it is good. Governance decides (the shipped \
+         policy: two quality approvers) and a person applies it; only that hold is released. \
+         The answer says whether it waits and for whom."
     ),
     tool!(
         "propose_nc_transition",

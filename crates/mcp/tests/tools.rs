@@ -46,8 +46,8 @@ async fn last_audit(app: &App) -> store::AuditRecord {
         .expect("an audit record")
 }
 
-/// An order whose routing runs in `area` only (a chemical order is in A-CHEM alone).
-async fn order_of_area(app: &App, area: &str) -> String {
+/// The orders whose routing runs in `area` only (a chemical order is in A-CHEM alone).
+async fn orders_of_area(app: &App, area: &str) -> Vec<String> {
     let reach = app::scope::Reach::of(app, &agent(Scope::All))
         .await
         .unwrap();
@@ -56,11 +56,19 @@ async fn order_of_area(app: &App, area: &str) -> String {
         .orders
         .keys()
         .map(ToString::to_string)
-        .find(|id| {
+        .filter(|id| {
             reach
                 .order_areas(id)
                 .is_some_and(|areas| areas.len() == 1 && areas.iter().all(|a| a.as_str() == area))
         })
+        .collect()
+}
+
+async fn order_of_area(app: &App, area: &str) -> String {
+    orders_of_area(app, area)
+        .await
+        .into_iter()
+        .next()
         .expect("an order of the area")
 }
 
@@ -340,4 +348,93 @@ async fn an_nc_transition_waits_for_two_people_and_is_carried_out_when_applied()
         .unwrap();
     assert_eq!(now.nonconformance.state.name(), "investigating");
     assert_eq!(now.nonconformance.history.last().unwrap().by, "person:qe-2");
+}
+
+#[tokio::test]
+async fn a_hold_release_waits_for_two_people_releases_only_that_hold_and_rolls_back() {
+    let app = plant_app().await;
+    let order = order_of_area(&app, "A-CHEM").await;
+    let engineer =
+        |id: &str| Principal::new(id, PrincipalKind::Person, Role::QualityEngineer, Scope::All);
+    let mcp = server(&app, agent(Scope::All));
+    // The agent's hold, approved by the policy, placed when a quality engineer applies it.
+    let placed = mcp
+        .call(
+            "propose_hold",
+            json!({ "item_kind": "order", "item_id": order, "reason": "suspect resin", "severity": "critical" }),
+        )
+        .await
+        .unwrap();
+    let placing = placed["governance"]["proposal"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app::govern::apply(&app, &engineer("qe-1"), &placing, None)
+        .await
+        .unwrap();
+    let item = [("order".to_owned(), order.clone())];
+    let holds = app.store.active_holds_on(&item).await.unwrap();
+    assert_eq!(holds.len(), 1, "{holds:?}");
+    let hold = holds[0].id.clone();
+
+    // A hold placed by hand without a severity cannot be proposed for release.
+    let other = app::quality::place_hold(
+        &app,
+        &engineer("qe-1"),
+        app::quality::HoldRequest {
+            item_kind: "order".into(),
+            item_id: orders_of_area(&app, "A-CHEM").await[1].clone(),
+            reason: "seal".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let error = mcp
+        .call(
+            "propose_hold_release",
+            json!({ "hold_id": other.id, "reason": "fine" }),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("holds release"), "{error}");
+
+    let answer = mcp
+        .call(
+            "propose_hold_release",
+            json!({ "hold_id": hold, "reason": "retest in spec" }),
+        )
+        .await
+        .unwrap();
+    let governance = &answer["governance"];
+    assert_eq!(governance["status"], "proposed", "{governance}");
+    assert!(
+        governance["waits_for"]
+            .as_str()
+            .unwrap()
+            .contains("2 approval"),
+        "{governance}"
+    );
+    let proposal = governance["proposal"].as_str().unwrap();
+    assert_eq!(app.store.active_holds_on(&item).await.unwrap().len(), 1);
+    for who in ["qe-2", "qe-3"] {
+        app::govern::decide(&app, &engineer(who), proposal, DecisionKind::Approve, None)
+            .await
+            .unwrap();
+    }
+    let applied = app::govern::apply(&app, &engineer("qe-2"), proposal, None)
+        .await
+        .unwrap();
+    assert_eq!(applied.applied.as_ref().unwrap().sink, "quality-holds");
+    assert!(app.store.active_holds_on(&item).await.unwrap().is_empty());
+    let (released, _) = app::quality::hold(&app, &engineer("qe-1"), &hold)
+        .await
+        .unwrap();
+    assert!(!released.active);
+    assert!(released.release_reason.unwrap().contains(proposal));
+
+    // Rolled back: the item is on hold again.
+    app::govern::roll_back(&app, &engineer("qe-2"), proposal)
+        .await
+        .unwrap();
+    assert_eq!(app.store.active_holds_on(&item).await.unwrap().len(), 1);
 }

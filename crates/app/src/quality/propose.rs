@@ -93,6 +93,7 @@ pub async fn propose_hold(
         severity: request.severity.trim().to_owned(),
         alert: request.alert.clone(),
         link: Some("item".into()),
+        hold: None,
     };
     let diff = vec![Change {
         entity: entity(kind),
@@ -264,4 +265,130 @@ pub async fn propose_nc_transition(
         diff,
     };
     crate::govern::submit(app, who, draft).await
+}
+
+/// Proposes to release one hold as `who`: a `hold` change from the hold (naming its record)
+/// to none, an `nc_disposition` proposal under the shipped policy. 404 for a hold `who` does
+/// not read; refused for a hold already released, and for one placed by hand with neither a
+/// severity nor an alert (the gate's evidence needs the hold's severity: a person releases
+/// it directly).
+pub async fn propose_release(
+    app: &App,
+    who: &Principal,
+    hold_id: &str,
+    reason: &str,
+) -> Result<Proposal, AppError> {
+    if reason.trim().is_empty() {
+        return Err(AppError::Invalid("`reason` must not be empty".into()));
+    }
+    let (hold, _) = super::hold(app, who, hold_id).await?;
+    if !hold.active {
+        return Err(AppError::HoldReleased(format!(
+            "hold `{hold_id}` was already released by {}",
+            hold.released_by.unwrap_or_default()
+        )));
+    }
+    let kind = item_kind(&hold.item_kind, "item_kind")?;
+    let severity = hold_severity(app, who, &hold).await?.ok_or_else(|| {
+        AppError::Invalid(format!(
+            "hold `{hold_id}` was placed by hand with no severity or alert, which a release \
+             proposal's evidence needs; a person releases it directly (`mixplane holds release`)"
+        ))
+    })?;
+    let before = HoldValue {
+        reason: hold.reason.clone(),
+        severity,
+        alert: hold.alert_id.clone(),
+        link: Some(hold.link.clone()),
+        hold: Some(hold.id.clone()),
+    };
+    let diff = vec![Change {
+        entity: entity(kind),
+        id: hold.item_id.clone(),
+        field: Field::Hold,
+        before: serde_json::to_value(&before)
+            .map_err(|e| AppError::Internal(format!("a hold does not serialise: {e}")))?,
+        after: Value::Null,
+        shift_minutes: None,
+        high_priority: false,
+    }];
+    let reach = Reach::of(app, who).await?;
+    let area = reach
+        .item_areas(kind, &hold.item_id)
+        .and_then(|areas| areas.into_iter().next())
+        .map(|a| a.to_string())
+        .or_else(|| {
+            reach
+                .catalog()
+                .plant()
+                .areas
+                .first()
+                .map(|a| a.id.to_string())
+        })
+        .unwrap_or_default();
+    let mut digest = Sha256::new();
+    digest.update(serde_json::to_vec(&diff).unwrap_or_default());
+    let title: String = format!(
+        "Release {} `{}` (hold {hold_id}): {}",
+        hold.item_kind,
+        hold.item_id,
+        reason.trim()
+    )
+    .chars()
+    .take(govern::proposal::MAX_TITLE_CHARS)
+    .collect();
+    let held = |n: f64| BTreeMap::from([("items_held".to_owned(), n)]);
+    let draft = ProposalDraft {
+        kind: ActionKind::NcDisposition,
+        area,
+        title,
+        evidence: Evidence {
+            input_sha256: model::wire::hex(&digest.finalize()),
+            engine: ENGINE.into(),
+            engine_version: env!("CARGO_PKG_VERSION").into(),
+            trigger: Trigger::Principal {
+                principal: who.id.clone(),
+            },
+            kpis_before: held(1.0),
+            kpis_after: held(0.0),
+        },
+        diff,
+    };
+    crate::govern::submit(app, who, draft).await
+}
+
+/// The severity a hold was placed with: from the proposal that placed it, else from the
+/// alert it rests on; `None` for a hold placed by hand without an alert.
+async fn hold_severity(
+    app: &App,
+    who: &Principal,
+    hold: &store::Hold,
+) -> Result<Option<String>, AppError> {
+    if let Some(id) = &hold.proposal
+        && let Some(stored) = app.store.proposal(id).await?
+    {
+        let placed = stored.proposal.diff.iter().find_map(|c| {
+            (c.field == Field::Hold && c.id == hold.item_id)
+                .then(|| serde_json::from_value::<HoldValue>(c.after.clone()).ok())
+                .flatten()
+        });
+        if let Some(value) = placed {
+            return Ok(Some(value.severity));
+        }
+    }
+    let Some(alert) = &hold.alert_id else {
+        return Ok(None);
+    };
+    let filter = store::AlertFilter {
+        characteristic: None,
+        severity: None,
+        limit: 0,
+        offset: 0,
+    };
+    let alerts = super::all_alerts(app, who, filter).await?;
+    Ok(alerts
+        .iter()
+        .find(|a| &a.id == alert)
+        .and_then(|a| serde_json::to_value(a.severity).ok())
+        .and_then(|v| v.as_str().map(str::to_owned)))
 }
