@@ -2,9 +2,10 @@
 Streamable HTTP, the way an AI agent's client would.
 
     python client.py stdio --binary PATH --data-dir DIR --token T --area-token A --viewer-token V
-                     --expect-tools a,b,... --characteristic C --lot L --nc N
+                     --expect-tools a,b,... --characteristic C --lot L --nc N --hold H
     python client.py http --url http://127.0.0.1:PORT/mcp --token T --area-token A
                      --viewer-token V --expect-tools a,b,... --characteristic C --lot L --nc N
+                     --hold H
 
 `--token` is a site-wide agent (role agent, scope *), `--area-token` an agent scoped to one
 area, `--viewer-token` an agent whose role is viewer (may read, may not propose). The script
@@ -17,7 +18,7 @@ area, `--viewer-token` an agent whose role is viewer (may read, may not propose)
    proposal by a role that may not propose, a misspelt argument, an unknown id;
 4. checks that a schedule change above the policy's threshold waits for a person, that a hold
    proposed by the agent is not placed by itself (agents may not place holds), and that a
-   nonconformance transition waits for the policy's approvers.
+   hold release and a nonconformance transition wait for the policy's approvers.
 
 It prints one JSON line with what it saw and exits non-zero on the first failed check.
 """
@@ -170,6 +171,15 @@ async def proposals(client, args, seen):
         check(rest.status_code == 200, f"GET the proposal: {rest.status_code} {rest.text}")
         check(rest.json()["proposed_by"] == proposer, f"REST {rest.json()['proposed_by']} vs MCP {proposer}")
 
+    release = await call(
+        client,
+        "propose_hold_release",
+        {"hold_id": args.hold, "reason": "retest in spec"},
+    )
+    seen["release"] = {k: release["governance"][k] for k in ("proposal", "status", "waits_for")}
+    check(release["governance"]["status"] == "proposed", f"a release by an agent: {seen['release']}")
+    check("approval" in release["governance"]["waits_for"], f"waits for whom? {seen['release']}")
+
     moved = await call(
         client,
         "propose_nc_transition",
@@ -235,6 +245,7 @@ async def main():
     parser.add_argument("--characteristic", required=True)
     parser.add_argument("--lot", required=True)
     parser.add_argument("--nc", required=True)
+    parser.add_argument("--hold", required=True)
     args = parser.parse_args()
     seen = {"transport": args.transport}
     try:

@@ -53,7 +53,8 @@ fn mixplane(dir: &Path, args: &[&str]) -> String {
 }
 
 /// A demo store with three agents: site-wide, scoped to the assembly area, and one whose
-/// role (viewer) may not propose; and a nonconformance a quality engineer opened on a lot.
+/// role (viewer) may not propose; a nonconformance a quality engineer opened on a lot, and a
+/// hold that engineer proposed on another lot (applied by itself under the policy).
 struct Plant {
     _dir: TempDir,
     data: PathBuf,
@@ -62,6 +63,7 @@ struct Plant {
     viewer_token: String,
     lot: String,
     nc: String,
+    hold: String,
 }
 
 fn plant(label: &str) -> Plant {
@@ -77,7 +79,8 @@ fn plant(label: &str) -> Plant {
             ],
         )
     };
-    let lot = produced_lot(&data);
+    let lots = produced_lots(&data);
+    let lot = lots[0].clone();
     let engineer = mixplane(
         &data,
         &[
@@ -102,33 +105,56 @@ fn plant(label: &str) -> Plant {
     );
     assert_eq!(status, 201, "{body}");
     let nc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let draft = serde_json::json!({
+        "kind": "quality_hold",
+        "area": "A-CHEM",
+        "title": "hold for the MCP test",
+        "evidence": {
+            "input_sha256": "e".repeat(64),
+            "engine": "mcp-test",
+            "engine_version": "0",
+            "trigger": {"type": "principal", "principal": "quinn"}
+        },
+        "diff": [{"entity": "lot", "id": lots[1], "field": "hold", "before": null,
+                  "after": {"reason": "suspect viscosity", "severity": "major"}}]
+    });
+    let (status, body) = server.request("POST", "/v1/proposals", Some(&engineer), Some(&draft));
+    assert_eq!(status, 201, "{body}");
+    let proposal: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let hold = proposal["applied"]["answer"]["holds"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("the hold applied by itself: {proposal}"))
+        .to_owned();
     drop(server);
     Plant {
         token: token("agent-site", "agent", "*"),
         area_token: token("agent-assembly", "agent", "area:A-ASSY"),
         viewer_token: token("agent-viewer", "viewer", "*"),
         nc: nc["id"].as_str().unwrap().to_owned(),
+        hold,
         lot,
         data,
         _dir: dir,
     }
 }
 
-/// A lot an order of the demo produced (the genealogy, gate and hold tools are asked about
-/// it), read from the store before the client starts.
-fn produced_lot(data: &Path) -> String {
+/// The lots orders of the demo produced (the genealogy, gate and hold tools are asked about
+/// them), read from the store before the client starts.
+fn produced_lots(data: &Path) -> Vec<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = store::Store::open_sqlite(&data.join("mixplane.db"))
             .await
             .unwrap();
         let state = store.state().await;
-        state
+        let lots: Vec<String> = state
             .lots
             .iter()
-            .find(|(_, lot)| lot.produced_by.is_some())
+            .filter(|(_, lot)| lot.produced_by.is_some())
             .map(|(id, _)| id.to_string())
-            .expect("the demo produced a lot")
+            .collect();
+        assert!(lots.len() >= 2, "the demo produced {} lots", lots.len());
+        lots
     })
 }
 
@@ -158,6 +184,7 @@ fn run_client(python: &Path, plant: &Plant, transport: &[&str]) -> Output {
         .args(["--characteristic", &characteristic()])
         .args(["--lot", &plant.lot])
         .args(["--nc", &plant.nc])
+        .args(["--hold", &plant.hold])
         .output()
         .expect("python runs")
 }
