@@ -1,12 +1,21 @@
-//! Holds proposed rather than placed: a principal that may not place holds itself (an AI
-//! agent, whose role grants no `write_quality`) asks for one as a `quality_hold` proposal,
-//! made through `crate::govern::submit` like the quality agent's. The gate is the policy's for
-//! the item's real areas (computed from the store by `govern::evidence`, never from the
-//! request); where the policy lets it apply by itself it still places holds only on behalf
-//! of a principal that may hold (`crate::govern::holds`), so an agent's hold waits for a
-//! person who may to apply it.
+//! Quality actions proposed rather than taken: a principal that may not place or release
+//! holds or move nonconformances itself (an AI agent, whose role grants neither
+//! `write_quality` nor `dispose_quality`) asks for one as a governed proposal, made through
+//! `crate::govern::submit` like the quality agent's:
 //!
-//! What it must not do: place a hold directly, or take the item's areas from the caller.
+//! - [`propose_hold`]: a `quality_hold` of one lot, serial or order;
+//! - [`propose_release`]: the release of one hold record (`nc_disposition`);
+//! - [`propose_nc_transition`]: one step of a nonconformance's workflow (`nc_disposition`),
+//!   checked against the workflow now.
+//!
+//! The gate is the policy's for the item's real areas (computed from the store by
+//! `govern::evidence`, never from the request; an NC's area is derived here from its items).
+//! Where the policy lets a proposal apply by itself, it is still carried out only on behalf of
+//! a principal allowed to do it (`crate::govern::holds`, `crate::govern::nc`), so an agent's
+//! proposal waits for a person who may to apply it. [`governance_summary`] says which.
+//!
+//! What it must not do: place or release a hold or move an NC directly, or take an item's
+//! areas from the caller.
 
 use std::collections::BTreeMap;
 
