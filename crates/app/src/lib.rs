@@ -21,7 +21,8 @@
 //!   [`plan`] (schedule → simulator plan), [`agents`] (proposers that run in process),
 //!   [`live_sim`] (the simulated plant running live into the store, fed back the dispatches
 //!   the MES carries out), [`connectors`] (a connector's batch stored as its principal with
-//!   its dead letters and cursor, and the status registry of the running connectors).
+//!   its dead letters and cursor, and the status registry of the running connectors),
+//!   [`tool_calls`] (the audit record of each tool call an agent makes through a tool door).
 //!
 //! Architecture invariant: this crate speaks no protocol. It depends on no edge (`server`,
 //! axum, the binary) and reads the time only through [`Clock`]; engines stay pure below it.
@@ -44,6 +45,7 @@ pub mod quality;
 pub mod scenario;
 pub mod schedule;
 pub mod scope;
+pub mod tool_calls;
 pub mod trace;
 
 use std::sync::Arc;

@@ -93,6 +93,9 @@ enum Command {
     /// Nonconformances: `nc list|show|transition`, as a token's principal, locally or with
     /// `--server URL`.
     Nc(commands::nc::NcArgs),
+    /// The MCP server for an AI agent on stdin/stdout: `mcp --token T` (the agent's principal;
+    /// its role and scope apply, every tool call is audited). Over HTTP it is `POST /mcp`.
+    Mcp(commands::mcp::McpArgs),
     /// Connectors: `connect check` prints each configured connector's health, lag and dead
     /// letters (exit 1 when one is unhealthy).
     Connect(commands::connect::ConnectArgs),
@@ -145,6 +148,7 @@ fn main() -> ExitCode {
         Command::Holds(args) => commands::holds::run(args),
         Command::Kpis(args) => commands::kpis::run(args),
         Command::Nc(args) => commands::nc::run(args),
+        Command::Mcp(args) => commands::mcp::run(args),
         Command::MesEmulator(args) => commands::mes_emulator::run(args),
         Command::Completions(args) => completions(args),
     };

@@ -66,9 +66,15 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "mcp",
+        &[
+            "app", "model", "schedule", "store", "trace", "quality", "govern",
+        ],
+    ),
+    (
         "server",
         &[
-            "app", "model", "schedule", "store", "trace", "quality", "govern", "isa95",
+            "app", "mcp", "model", "schedule", "store", "trace", "quality", "govern", "isa95",
         ],
     ),
     (
@@ -79,8 +85,8 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     (
         "mixplane",
         &[
-            "app", "server", "connect", "mesemu", "model", "store", "govern", "sim", "schedule",
-            "trace", "quality", "isa95",
+            "app", "server", "mcp", "connect", "mesemu", "model", "store", "govern", "sim",
+            "schedule", "trace", "quality", "isa95",
         ],
     ),
 ];
@@ -312,14 +318,15 @@ fn the_direction_table_is_layered() {
             );
         }
     }
-    // Only the CLI sees `server`; only the edges (`server`, `connect`, the CLI) see `app`.
+    // Only the CLI sees `server`; only the edges (`mcp`, `server`, `connect`, the CLI) see
+    // `app`.
     for (name, allowed) in ALLOWED_DEPENDENCIES {
         if allowed.contains(&"server") {
             assert_eq!(*name, "mixplane");
         }
         if allowed.contains(&"app") {
             assert!(
-                ["server", "connect", "mixplane"].contains(name),
+                ["mcp", "server", "connect", "mixplane"].contains(name),
                 "`{name}` → `app`"
             );
         }

@@ -176,6 +176,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     .chain(crate::principals_api::endpoints())
     .chain(crate::connectors_api::endpoints())
     .chain(crate::isa95_api::endpoints())
+    .chain(crate::mcp_api::endpoints())
     .collect()
 }
 

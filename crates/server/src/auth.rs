@@ -68,6 +68,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// Marks a response whose content its handler already pseudonymised (the MCP route's tool
+/// results): [`layer`] leaves it as it is instead of protecting it a second time.
+#[derive(Debug, Clone, Copy)]
+pub struct Protected;
+
 /// Verified tokens (SHA-256 of the token → token id), and the [`VerificationGate`] every
 /// token not yet verified passes before argon2 runs.
 #[derive(Debug)]
@@ -228,7 +233,7 @@ pub async fn layer(
     let mut response = next.run(request).await;
     // For the access log, which wraps the router and cannot see the request's extensions.
     response.extensions_mut().insert(Caller(principal));
-    if is_agent {
+    if is_agent && response.extensions().get::<Protected>().is_none() {
         return pseudonymise(&app, response).await;
     }
     response

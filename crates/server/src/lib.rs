@@ -20,6 +20,7 @@ pub mod extract;
 pub mod govern_api;
 pub mod isa95_api;
 pub mod limits;
+pub mod mcp_api;
 pub mod openapi;
 pub mod openapi_content;
 pub mod paging;

@@ -207,6 +207,12 @@ const RULES: &[Rule] = &[
     rule("importB2mmlSchedule", Sample::Access("{}")),
     rule("exportB2mmlSchedule", Sample::Access("")),
     rule("readBatchmlRecipe", Sample::Access("{}")),
+    // The MCP door: the route needs `read_plant`; each tool then checks its own permission
+    // and the object's scope (crates/mcp/tests/tools.rs, mixplane/tests/mcp_python.rs).
+    rule(
+        "mcp",
+        Sample::Access(r#"{"jsonrpc": "2.0", "id": 1, "method": "ping"}"#),
+    ),
     // Principals.
     rule("listPrincipals", Sample::Plain),
     rule("issueToken", Sample::Access("{}")),

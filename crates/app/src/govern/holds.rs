@@ -11,14 +11,17 @@
 //! planner's hold proposal waits until someone who may hold applies it, even where the policy
 //! would let it apply by itself.
 //!
+//! A release proposal (`before` the hold, naming its record in `hold`; `after` `null`)
+//! releases that hold record when it applies, and its rollback places the hold again.
+//!
 //! A repeated apply (an answer lost before the proposal recorded it) finds the holds it placed
-//! and succeeds without placing them twice.
+//! (or released) and succeeds without doing it twice.
 
 use std::collections::BTreeSet;
 
 use govern::{Change, Field, HoldValue, Permission, Principal, Proposal};
 use serde_json::{Value, json};
-use store::NewHold;
+use store::{HoldRelease, NewHold};
 
 use crate::{App, AppError};
 
@@ -86,7 +89,17 @@ pub(crate) async fn deliver(
         answer["reason"] = json!("scope");
         return Err(answer);
     }
-    if direction == "rollback" {
+    let releases = diff.iter().filter(|c| c.after.is_null()).count();
+    if releases > 0 && releases < diff.len() {
+        return Err(error(
+            "the diff both places and releases holds; propose the releases apart",
+        ));
+    }
+    if releases > 0 && direction == "apply" {
+        return release_named(app, proposal, diff, actor).await;
+    }
+    // Releases being rolled back place their holds again, below, like a placement.
+    if releases > 0 {
         let reason = format!("rollback of proposal {}", proposal.id);
         let released = app
             .store
@@ -132,4 +145,54 @@ pub(crate) async fn deliver(
             .map(|h| json!({ "item": format!("{}:{}", h.item_kind, h.item_id), "hold": h.id }))
             .collect::<Vec<_>>(),
     }))
+}
+
+/// Releases the hold each change of a release proposal names in its `before`: that hold and
+/// no other, so a hold placed on the item since the proposal stays in force. A repeated
+/// delivery finds the hold released with this proposal's reason and succeeds again.
+async fn release_named(
+    app: &App,
+    proposal: &Proposal,
+    diff: &[Change],
+    actor: &store::Actor,
+) -> Result<Value, Value> {
+    let reason = format!("proposal {}: {}", proposal.id, proposal.title);
+    let mut released = Vec::new();
+    for change in diff {
+        let value: HoldValue = serde_json::from_value(change.before.clone()).map_err(|e| {
+            error(format!(
+                "{}.hold of `{}`: `before` is not a hold: {e}",
+                change.entity, change.id
+            ))
+        })?;
+        let Some(id) = value.hold else {
+            return Err(error(format!(
+                "{}.hold of `{}`: `before` names no hold record to release",
+                change.entity, change.id
+            )));
+        };
+        let outcome = app
+            .store
+            .release_hold_if(&id, actor, &reason, |_| true)
+            .await
+            .map_err(|e| error(e.to_string()))?;
+        match outcome {
+            HoldRelease::Released(hold) => released.push(hold.id),
+            HoldRelease::AlreadyReleased(hold)
+                if hold.release_reason.as_deref() == Some(reason.as_str()) =>
+            {
+                released.push(hold.id);
+            }
+            HoldRelease::AlreadyReleased(hold) => {
+                return Err(error(format!(
+                    "hold `{id}` was released meanwhile by {}",
+                    hold.released_by.unwrap_or_default()
+                )));
+            }
+            HoldRelease::NotFound | HoldRelease::Refused(_) => {
+                return Err(error(format!("hold `{id}` does not exist")));
+            }
+        }
+    }
+    Ok(json!({ "sink": HOLDS_SINK, "status": "Succeeded", "released": released }))
 }

@@ -14,6 +14,7 @@
 //! record of its creation.
 
 pub mod holds;
+pub mod nc;
 pub mod sink;
 
 use std::path::PathBuf;
@@ -610,7 +611,8 @@ async fn send(
 
 /// Carries out a change set (a proposal's diff, or its inverse) for apply or rollback: the
 /// one place that decides what carries out what. Quality holds are mixplane's own records,
-/// placed and released in the quality store ([`holds`]); every other change goes to `sink`
+/// placed and released in the quality store ([`holds`]), and so are nonconformances, moved
+/// through their workflow ([`nc`]); every other change goes to `sink`
 /// ([`sink::deliver`]). A diff mixing the two is refused (a proposal is of one kind; file
 /// the holds apart). `Ok` and `Err` are the answers recorded and audited.
 async fn deliver_change(
@@ -622,6 +624,18 @@ async fn deliver_change(
     actor: &store::Actor,
     on_behalf: &Principal,
 ) -> Result<serde_json::Value, serde_json::Value> {
+    let nc_changes = diff.iter().filter(|c| nc::is_nc(c)).count();
+    if nc_changes > 0 {
+        if nc_changes < diff.len() {
+            return Err(serde_json::json!({
+                "sink": nc::NC_SINK,
+                "status": "Error",
+                "message": "the diff mixes nonconformance transitions with other changes; \
+                            propose the transitions apart",
+            }));
+        }
+        return nc::deliver(app, diff, direction, on_behalf).await;
+    }
     let hold_changes = diff.iter().filter(|c| holds::is_hold(c)).count();
     if hold_changes == 0 {
         return sink::deliver(app, sink, proposal, diff, direction, actor, on_behalf).await;

@@ -273,6 +273,7 @@ fn draft(
             severity: severity.clone(),
             alert: Some(alert.id.clone()),
             link: link.clone(),
+            hold: None,
         };
         diff.push(Change {
             entity: entity(hold.item.kind),

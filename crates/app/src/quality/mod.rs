@@ -20,6 +20,7 @@
 mod enforce;
 mod gate;
 pub mod hold_agent;
+pub mod propose;
 pub mod root_cause;
 
 use govern::Principal;
@@ -436,7 +437,7 @@ pub struct NcView {
     pub suggested_causes: Vec<root_cause::SuggestedCause>,
 }
 
-fn nc_view(stored: StoredNc) -> Result<NcView, AppError> {
+pub(crate) fn nc_view(stored: StoredNc) -> Result<NcView, AppError> {
     let nonconformance = serde_json::from_value(stored.body).map_err(|e| {
         AppError::Internal(format!(
             "stored nonconformance {} does not decode: {e}",
@@ -465,7 +466,7 @@ pub const NC_STATES: [&str; 6] = [
 
 /// Whether `reach` reads a nonconformance: one on no item is site-wide, else it must
 /// concern an item the reader reads.
-fn reads_nc(reach: &Reach, nc: &StoredNc) -> bool {
+pub(crate) fn reads_nc(reach: &Reach, nc: &StoredNc) -> bool {
     reach.is_site_wide()
         || nc.items.is_empty()
         || nc.items.iter().any(|item| reach.reads_item_key(item))
@@ -536,7 +537,7 @@ pub async fn nonconformance(app: &App, who: &Principal, id: &str) -> Result<NcVi
 /// Refuses a transition of `nc` by an actor whose scope does not hold every item of it
 /// (one on no item, on a site-wide item or on an item the state does not know needs a
 /// site-wide scope).
-fn check_acts_on_nc(reach: &Reach, nc: &StoredNc) -> Result<(), AppError> {
+pub(crate) fn check_acts_on_nc(reach: &Reach, nc: &StoredNc) -> Result<(), AppError> {
     if reach.is_site_wide() {
         return Ok(());
     }

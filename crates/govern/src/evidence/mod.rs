@@ -77,6 +77,10 @@ pub struct HoldValue {
     /// How the item relates to the alert: `item`, `upstream`, `downstream`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The hold record a release releases (a release's `before`): that hold and no other is
+    /// released when it applies, so a hold placed on the item since is left in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
 }
 
 /// Longest reason of a hold, in characters.

@@ -11,6 +11,7 @@ pub mod import;
 pub mod isa95;
 pub mod kpis;
 pub mod live;
+pub mod mcp;
 pub mod mes_emulator;
 pub mod nc;
 pub mod planning;

@@ -19,9 +19,12 @@
 //!   from an older plan, in the same transaction, with the reason in the audit record.
 //! - [`view`] answers what a reader may see: an area-scoped reader sees only the assignments
 //!   (and problem units and operations) of its area's units.
+//! - [`explain`] answers why orders are late under the plan in force and which units and
+//!   pools hold them up, limited the same way to what the reader reads.
 
 mod candidate;
 mod dispatch;
+mod explain;
 mod problem;
 mod view;
 
@@ -46,6 +49,7 @@ pub use self::candidate::{
     rolled_back,
 };
 pub use self::dispatch::{DISPATCH_SOURCE, dispatch};
+pub use self::explain::{LatenessAnswer, OrderLateness, explain};
 pub use self::problem::{OVERDUE_RECEIPT_HOURS, current_problem, open_receipts};
 pub use self::view::{AssignmentAt, PlanAnswer, ProblemAnswer, problem_for, view};
 use crate::{App, AppError, blocking};
