@@ -122,6 +122,14 @@ async def tools_and_reads(client, args, seen):
     check(back and forward, "empty trace")
     recall = await call(client, "simulate_recall", {"id": args.lot})
     check(recall, "empty recall")
+    causes = await call(
+        client, "rank_root_causes", {"characteristics": [args.characteristic], "top": 3}
+    )
+    check(causes["results"] > 0 and "causes" in causes, f"no root-cause ranking: {causes}")
+    for cause in causes["causes"]:
+        check(cause["suggested_action"], f"a cause without a suggested action: {cause}")
+    kpis = await call(client, "get_rollout_kpis", {})
+    check("recommendations" in kpis and kpis["total"]["made"] >= 0, f"no KPIs: {kpis}")
     return orders
 
 

@@ -244,3 +244,32 @@ pub fn limit(asked: Option<usize>) -> Result<usize, String> {
         )),
     }
 }
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RootCause {
+    /// One characteristic id, or several showing one defect on different products (e.g.
+    /// every assembly's failure count: `M50-FAIL`, `M200-FAIL`); `list_alerts` answers the
+    /// characteristics that signalled.
+    pub characteristics: Vec<String>,
+    /// Only results at or after this time, RFC 3339.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Only results before this time, RFC 3339.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Causes to answer (default 10, at most 100).
+    #[serde(default)]
+    pub top: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Kpis {
+    /// Window start, RFC 3339 (default: 30 days before `to`).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Window end (exclusive), RFC 3339 (default: now).
+    #[serde(default)]
+    pub to: Option<String>,
+}

@@ -107,6 +107,8 @@ impl Call<'_> {
                     .await
             }
             "simulate_recall" => self.recall(read(self.tool, arguments)?).await,
+            "rank_root_causes" => self.root_cause(read(self.tool, arguments)?).await,
+            "get_rollout_kpis" => self.kpis(read(self.tool, arguments)?).await,
             "get_proposal" => {
                 let a: args::ProposalId = read(self.tool, arguments)?;
                 let proposal = app::govern::show(self.app, self.who, a.proposal_id.trim()).await;
@@ -243,15 +245,43 @@ impl Call<'_> {
         to_json(answer.map_err(|e| self.app_error(e))?)
     }
 
-    async fn recall(&self, a: args::Recall) -> Result<Value, ToolError> {
-        let instant = |field: &str, value: Option<&str>| {
-            value
-                .map(|v| {
-                    Timestamp::parse(v.trim())
-                        .map_err(|e| ToolError::arguments(self.tool, format!("`{field}`: {e}")))
-                })
-                .transpose()
+    /// An optional RFC 3339 argument.
+    fn instant(&self, field: &str, value: Option<&str>) -> Result<Option<Timestamp>, ToolError> {
+        value
+            .map(|v| {
+                Timestamp::parse(v.trim())
+                    .map_err(|e| ToolError::arguments(self.tool, format!("`{field}`: {e}")))
+            })
+            .transpose()
+    }
+
+    async fn root_cause(&self, a: args::RootCause) -> Result<Value, ToolError> {
+        let request = app::quality::root_cause::RootCauseRequest {
+            characteristics: a
+                .characteristics
+                .iter()
+                .map(|c| c.trim().to_owned())
+                .collect(),
+            from: self.instant("from", a.from.as_deref())?,
+            to: self.instant("to", a.to.as_deref())?,
+            top: a.top,
+            ..Default::default()
         };
+        let answer = app::quality::root_cause::root_cause(self.app, self.who, request).await;
+        to_json(answer.map_err(|e| self.app_error(e))?)
+    }
+
+    async fn kpis(&self, a: args::Kpis) -> Result<Value, ToolError> {
+        let request = app::kpis::KpiRequest {
+            from: self.instant("from", a.from.as_deref())?,
+            to: self.instant("to", a.to.as_deref())?,
+        };
+        let answer = app::kpis::rollout(self.app, self.who, request).await;
+        to_json(answer.map_err(|e| self.app_error(e))?)
+    }
+
+    async fn recall(&self, a: args::Recall) -> Result<Value, ToolError> {
+        let instant = |field: &str, value: Option<&str>| self.instant(field, value);
         if a.id.is_some() == a.unit.is_some() {
             return Err(ToolError::arguments(
                 self.tool,

@@ -179,6 +179,32 @@ pub static TOOLS: &[ToolSpec] = &[
          every affected lot, serial and shipment downstream, with quantities. Writes nothing."
     ),
     tool!(
+        "rank_root_causes",
+        "Rank the root causes of a quality problem",
+        ReadQuality,
+        true,
+        args::RootCause,
+        "Which upstream process parameters (of any recipe, line or assembly step) and which \
+         delivered component lots best explain a characteristic's results, found by walking \
+         the genealogy upstream from the measured items: each cause with its rank correlation, \
+         p- and q-value, how many orders and items support it, causes the data cannot tell \
+         apart, and the corrective action the quality policy suggests. Use it after \
+         `list_alerts` shows a characteristic drifting. Causes outside this agent's scope are \
+         counted, not shown."
+    ),
+    tool!(
+        "get_rollout_kpis",
+        "Rollout KPIs",
+        ReadProposals,
+        true,
+        args::Kpis,
+        "How the recommendations fared over a window, per action kind and area: made, \
+         applied by themselves, approved, rejected, expired, the acceptance rate and the time \
+         to a decision; schedule changes made without a proposal; agents' calls by tool; and, \
+         where the simulator's ground truth is known, how soon each quality drift was \
+         alerted on."
+    ),
+    tool!(
         "get_proposal",
         "Get a proposal's status",
         ReadProposals,
