@@ -36,6 +36,7 @@ pub mod events;
 pub mod govern;
 pub mod isa95;
 pub mod live_sim;
+pub mod odata;
 pub mod plan;
 pub mod plant;
 pub mod principals;

@@ -62,13 +62,13 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "model", "store", "schedule", "quality", "trace", "govern", "sim", "isa95",
+            "model", "store", "schedule", "quality", "trace", "govern", "sim", "isa95", "odata",
         ],
     ),
     (
         "server",
         &[
-            "app", "model", "schedule", "store", "trace", "quality", "govern", "isa95",
+            "app", "model", "schedule", "store", "trace", "quality", "govern", "isa95", "odata",
         ],
     ),
     (

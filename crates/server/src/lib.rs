@@ -20,6 +20,7 @@ pub mod extract;
 pub mod govern_api;
 pub mod isa95_api;
 pub mod limits;
+pub mod odata_api;
 pub mod openapi;
 pub mod openapi_content;
 pub mod paging;
@@ -141,6 +142,7 @@ pub fn router(state: AppState) -> Router {
     }
     let timeout = limits.request_timeout();
     router
+        .merge(odata_api::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(
