@@ -249,7 +249,11 @@ async fn read(
         failure
     };
     let (set, key) = parse_segment(segment).map_err(with_caller)?;
-    let mut options = QueryOptions::parse(query.unwrap_or_default()).map_err(|e| {
+    // Form-encoding clients (python-odata through `requests`, most HTTP libraries given a
+    // parameter map) write a space as `+`, so here `+` is a space and a plus is `%2B`; the
+    // next links this surface writes encode a plus as `%2B`, so they read back the same.
+    let raw = query.unwrap_or_default().replace('+', "%20");
+    let mut options = QueryOptions::parse(&raw).map_err(|e| {
         with_caller(Failure {
             status: StatusCode::BAD_REQUEST,
             error: ODataError::from(&e),

@@ -364,3 +364,40 @@ async fn an_area_scope_limits_every_set_in_the_database() {
     .await;
     assert!(body["@odata.count"].as_u64() < everything["@odata.count"].as_u64());
 }
+
+#[tokio::test]
+async fn an_agent_reads_pseudonyms_and_cannot_filter_by_who() {
+    let app = app().await;
+    let (orders, _) = all_rows(&app, &app.token, "/odata/Orders", 1000).await;
+    let order = orders[0]["id"].as_str().unwrap();
+    let (status, body) = app
+        .call(
+            "POST",
+            "/v1/quality/holds",
+            &app.token,
+            Some(serde_json::json!({"item_kind": "order", "item_id": order, "reason": "suspect"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, _, clear) = get(&app, &app.token, "/odata/Holds", None).await;
+    assert_eq!(clear["value"][0]["placed_by"], "alice", "{clear}");
+    let agent = app.token_for("bot", govern::Role::Agent, "*").await;
+    let (status, _, seen) = get(&app, &agent, "/odata/Holds?$expand=alert", None).await;
+    assert_eq!(status, 200, "{seen}");
+    let placed_by = seen["value"][0]["placed_by"].as_str().unwrap();
+    assert!(placed_by.starts_with("psn_"), "{seen}");
+    assert_eq!(seen["value"][0]["item_id"], order);
+    let path = "/odata/Holds?$filter=placed_by%20eq%20'alice'";
+    let (status, _, body) = get(&app, &agent, path, None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("placed_by")
+    );
+    let (status, _, _) = get(&app, &agent, "/odata/Holds?$orderby=placed_by", None).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = get(&app, &agent, "/odata/AuditRecords", None).await;
+    assert_eq!(status, 403, "an agent does not read the audit trail");
+}
