@@ -380,12 +380,15 @@ async fn an_agent_reads_pseudonyms_and_cannot_filter_by_who() {
         .await;
     assert_eq!(status, 201, "{body}");
     let (_, _, clear) = get(&app, &app.token, "/odata/Holds", None).await;
-    assert_eq!(clear["value"][0]["placed_by"], "alice", "{clear}");
+    assert_eq!(clear["value"][0]["placed_by"], "person:alice", "{clear}");
     let agent = app.token_for("bot", govern::Role::Agent, "*").await;
     let (status, _, seen) = get(&app, &agent, "/odata/Holds?$expand=alert", None).await;
     assert_eq!(status, 200, "{seen}");
     let placed_by = seen["value"][0]["placed_by"].as_str().unwrap();
-    assert!(placed_by.starts_with("psn_"), "{seen}");
+    assert!(
+        placed_by.starts_with("person:psn_") && !placed_by.contains("alice"),
+        "{seen}"
+    );
     assert_eq!(seen["value"][0]["item_id"], order);
     let path = "/odata/Holds?$filter=placed_by%20eq%20'alice'";
     let (status, _, body) = get(&app, &agent, path, None).await;

@@ -129,8 +129,9 @@ pub enum TextTest {
     EndsWith,
 }
 
-/// A row predicate. A comparison involving a null is false except `eq null` / `ne null`
-/// (OData's rule), and `Not` negates that two-valued answer.
+/// A row predicate, with OData's nulls: a comparison or `in` involving a null is false
+/// (except `eq null` / `ne null`), a text test of a null is null, `Not` of a null is null, and
+/// a row matches when its predicate is true.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     Compare {

@@ -208,6 +208,24 @@ fn compare(
             )));
         }
     };
+    // OData orders null before everything, and null is equal to null: `x ge null` is
+    // `x eq null`, `x gt null` is never true (nor `null gt x`, `x lt null`, ...).
+    let null = Operand::Value(Value::Null);
+    if (left == null || right == null) && !matches!(op, Op::Eq | Op::Ne) {
+        let other = if left == null { right } else { left };
+        return Ok(match op {
+            Op::Ge | Op::Le => Filter::Compare {
+                op: Op::Eq,
+                left: other,
+                right: null,
+            },
+            // An empty `in` list: false (and `not` of it true).
+            _ => Filter::In {
+                subject: other,
+                values: Vec::new(),
+            },
+        });
+    }
     Ok(Filter::Compare { op, left, right })
 }
 

@@ -5,9 +5,12 @@
 //! their indexes (migration 0043) serve it. Every value is a bound parameter; the only text
 //! spliced in is field names and operators from the closed descriptions in `crate::query`.
 //!
-//! Null rule: `eq`/`ne` are SQL's null-safe `IS`/`IS NOT` (so `x ne 'a'` holds for a null `x`,
-//! as in OData), an ordering comparison with a null is null, which a `WHERE` drops, and a
-//! negation first turns null into false (`NOT COALESCE(…, 0)`): the two-valued logic of OData.
+//! Null rule, OData's: a comparison is true or false — `eq`/`ne` are SQL's null-safe
+//! `IS`/`IS NOT` (so `x ne 'a'` holds for a null `x`), an ordering comparison or `in` with a
+//! null is false — while a text test of a null is null, and `not null` is null again. In SQL an
+//! ordering comparison with a null is null, which a `WHERE` drops like false; under a negation
+//! it is written `COALESCE(…, 0)` (only there, so that a positive range keeps its index), and
+//! SQL's `NOT`, `AND` and `OR` then treat the remaining nulls (of text tests) as OData does.
 
 use serde_json::{Map, Value as Json};
 use sqlx::Row;
@@ -180,6 +183,8 @@ struct Sql {
     params: Vec<Value>,
     /// Aliases in use, for nested lambdas.
     depth: usize,
+    /// Inside a negation (within the current `EXISTS`), where a null comparison must be false.
+    negated: bool,
 }
 
 impl Sql {
@@ -208,7 +213,8 @@ impl Sql {
     fn filter(&mut self, def: &SetDef, alias: &str, filter: &Filter, item: Option<&str>) {
         match filter {
             Filter::Compare { op, left, right } => {
-                self.push("(");
+                let two_valued = self.negated && !matches!(op, Op::Eq | Op::Ne);
+                self.push(if two_valued { "COALESCE((" } else { "(" });
                 self.operand(alias, left, item);
                 self.push(match op {
                     Op::Eq => " IS ",
@@ -219,7 +225,17 @@ impl Sql {
                     Op::Le => " <= ",
                 });
                 self.operand(alias, right, item);
-                self.push(")");
+                // Null equals null, so `a ge b` and `a le b` hold when both are null.
+                let both_may_be_null =
+                    !matches!(left, Operand::Value(_)) && !matches!(right, Operand::Value(_));
+                if matches!(op, Op::Ge | Op::Le) && both_may_be_null {
+                    self.push(" OR (");
+                    self.operand(alias, left, item);
+                    self.push(" IS NULL AND ");
+                    self.operand(alias, right, item);
+                    self.push(" IS NULL)");
+                }
+                self.push(if two_valued { "), 0)" } else { ")" });
             }
             Filter::Text {
                 test,
@@ -245,19 +261,35 @@ impl Sql {
                         self.bind(p);
                     }
                     TextTest::EndsWith => {
-                        // `substr(x, -0)` is the whole text, so the empty suffix is its own case.
+                        // `substr(x, -0)` is the whole text, so the empty suffix is its own
+                        // case: true for any text, null for a null one (`x = x`).
+                        self.push("CASE WHEN ");
                         self.bind(p.clone());
-                        self.push(" = '' OR substr(");
+                        self.push(" = '' THEN ");
+                        self.operand(alias, subject, item);
+                        self.push(" = ");
+                        self.operand(alias, subject, item);
+                        self.push(" ELSE substr(");
                         self.operand(alias, subject, item);
                         self.push(", -length(");
                         self.bind(p.clone());
                         self.push(")) = ");
                         self.bind(p);
+                        self.push(" END");
                     }
                 }
                 self.push(")");
             }
-            Filter::In { subject, values } => self.in_list(alias, subject, values, item),
+            Filter::In { subject, values } => {
+                let negated = self.negated;
+                if negated {
+                    self.push("COALESCE(");
+                }
+                self.in_list(alias, subject, values, item);
+                if negated {
+                    self.push(", 0)");
+                }
+            }
             Filter::And(a, b) | Filter::Or(a, b) => {
                 self.push("(");
                 self.filter(def, alias, a, item);
@@ -270,9 +302,11 @@ impl Sql {
                 self.push(")");
             }
             Filter::Not(inner) => {
-                self.push("(NOT COALESCE(");
+                let outer = std::mem::replace(&mut self.negated, true);
+                self.push("(NOT (");
                 self.filter(def, alias, inner, item);
-                self.push(", 0))");
+                self.push("))");
+                self.negated = outer;
             }
             Filter::AnyRelated {
                 navigation,
@@ -288,8 +322,11 @@ impl Sql {
                     navigation.from
                 ));
                 if let Some(predicate) = predicate {
+                    // Its own `WHERE`: a null there is dropped like false, whatever is outside.
+                    let outer = std::mem::replace(&mut self.negated, false);
                     self.push(" AND ");
                     self.filter(target, &inner, predicate, None);
+                    self.negated = outer;
                 }
                 self.push(")");
             }
@@ -301,9 +338,11 @@ impl Sql {
                     "EXISTS (SELECT 1 FROM json_each({alias}.\"{field}\") AS {inner}"
                 ));
                 if let Some(predicate) = predicate {
+                    let outer = std::mem::replace(&mut self.negated, false);
                     self.push(" WHERE ");
                     let item = format!("{inner}.value");
                     self.filter(def, alias, predicate, Some(&item));
+                    self.negated = outer;
                 }
                 self.push(")");
             }
@@ -355,6 +394,7 @@ fn where_clause(query: &Query) -> Sql {
         text: String::new(),
         params: Vec::new(),
         depth: 0,
+        negated: false,
     };
     if let Some(filter) = &query.filter {
         sql.push(" WHERE ");
