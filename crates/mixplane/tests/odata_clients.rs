@@ -218,7 +218,7 @@ async fn filtered(
         b["time"]
             .as_str()
             .cmp(&a["time"].as_str())
-            .then(a["seq"].as_i64().cmp(&b["seq"].as_i64()))
+            .then(b["seq"].as_i64().cmp(&a["seq"].as_i64()))
     });
     assert!(!rows.is_empty(), "the filter is not vacuous");
     rows.iter()

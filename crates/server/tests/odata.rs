@@ -168,7 +168,7 @@ async fn filters_orders_windows_and_counts_agree_with_the_rows() {
         b["time"]
             .as_str()
             .cmp(&a["time"].as_str())
-            .then(a["seq"].as_i64().cmp(&b["seq"].as_i64()))
+            .then(b["seq"].as_i64().cmp(&a["seq"].as_i64()))
     });
     let filter = enc(&format!(
         "characteristic eq '{characteristic}' and value gt {threshold}"

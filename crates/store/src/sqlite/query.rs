@@ -422,14 +422,17 @@ pub(crate) fn statements(query: &Query) -> ((String, Vec<Value>), Option<(String
             format!("t.\"{}\" {dir}", k.field)
         })
         .collect();
-    // A unique tie-breaker makes windows stable; the log's sequence number is one the
-    // indexes of quality results already end with (no sort of ties).
+    // A unique tie-breaker makes windows stable. It runs the way the last key runs, so that
+    // an index on (…, key) read backwards serves a descending order whole; for quality
+    // results it is the log's sequence number, the rowid every index of theirs ends with.
     let unique = match query.set {
         Set::QualityResults => "seq",
         _ => def.key().name,
     };
     if !query.order.iter().any(|k| k.field == unique) {
-        order.push(format!("t.\"{unique}\" ASC"));
+        let descending = query.order.last().is_some_and(|k| k.descending);
+        let dir = if descending { "DESC" } else { "ASC" };
+        order.push(format!("t.\"{unique}\" {dir}"));
     }
     let mut params = filter.params;
     let mut text = format!(
@@ -517,5 +520,68 @@ impl ReadModelStore for Sqlite {
             None => None,
         };
         Ok(Rows { rows, count })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Backend;
+    use crate::query::SortKey;
+
+    /// The plan SQLite makes for a query, one line per step.
+    async fn plan(query: &Query) -> Vec<String> {
+        let Backend::Sqlite(sqlite) = crate::sqlite::open_memory().await.unwrap();
+        let ((text, params), _) = statements(query);
+        let rows = bind_all(sqlx::query(&format!("EXPLAIN QUERY PLAN {text}")), &params)
+            .fetch_all(&sqlite.pool)
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| row.try_get::<String, _>("detail").unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_dashboard_query_of_quality_results_is_an_index_range_without_a_sort() {
+        let characteristic = Filter::Compare {
+            op: Op::Eq,
+            left: Operand::Field("characteristic"),
+            right: Operand::Value(Value::Text("EA100-VISC".into())),
+        };
+        let above = Filter::Compare {
+            op: Op::Gt,
+            left: Operand::Field("value"),
+            right: Operand::Value(Value::Real(12.0)),
+        };
+        let mut query = Query::new(Set::QualityResults);
+        query.filter = Some(characteristic.and(above));
+        query.order = vec![SortKey {
+            field: "time",
+            descending: true,
+        }];
+        query.limit = Some(50);
+        let steps = plan(&query).await;
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("USING INDEX events_quality_characteristic_time")),
+            "{steps:?}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+            "{steps:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_operations_completion_is_found_by_index() {
+        let steps = plan(&Query::new(Set::Operations)).await;
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("USING INDEX events_operation_completed")),
+            "{steps:?}"
+        );
     }
 }
