@@ -78,8 +78,14 @@ fn serve_demo(dir: &Path) -> (Serving, String, String) {
     )
     .trim()
     .to_owned();
+    // No live agents: they would write (proposals, audit records) while the clients read, and
+    // the comparison with the server's answers needs data that holds still.
+    let config = dir.join("mixplane.toml");
+    std::fs::write(&config, "[agents]\nenabled = false\n").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mixplane"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
         .arg(&data)
         .env_remove("MIXPLANE_DATA_DIR")
         .env_remove("MIXPLANE_LOG")

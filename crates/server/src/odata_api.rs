@@ -45,18 +45,18 @@ pub fn routes() -> Router<AppState> {
         .route("/odata/{segment}/{sub}", get(entity_set_count))
 }
 
-/// An OData error answer.
+/// An OData error answer (boxed parts: it travels in every handler's `Result`).
 struct Failure {
     status: StatusCode,
-    error: ODataError,
-    caller: Option<Caller>,
+    error: Box<ODataError>,
+    caller: Option<Box<Caller>>,
 }
 
 impl Failure {
     fn new(status: StatusCode, code: &str, message: &str) -> Failure {
         Failure {
             status,
-            error: ODataError::new(code, message),
+            error: Box::new(ODataError::new(code, message)),
             caller: None,
         }
     }
@@ -101,7 +101,7 @@ impl IntoResponse for Failure {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(caller) = self.caller {
-            response.extensions_mut().insert(caller);
+            response.extensions_mut().insert(*caller);
         }
         response
     }
@@ -245,7 +245,7 @@ async fn read(
 ) -> Result<Response, Failure> {
     let caller = caller(state, headers, peer).await?;
     let with_caller = |mut failure: Failure| {
-        failure.caller = Some(caller.clone());
+        failure.caller = Some(Box::new(caller.clone()));
         failure
     };
     let (set, key) = parse_segment(segment).map_err(with_caller)?;
@@ -256,7 +256,7 @@ async fn read(
     let mut options = QueryOptions::parse(&raw).map_err(|e| {
         with_caller(Failure {
             status: StatusCode::BAD_REQUEST,
-            error: ODataError::from(&e),
+            error: Box::new(ODataError::from(&e)),
             caller: None,
         })
     })?;
@@ -312,10 +312,10 @@ async fn read(
         }
     };
     let mut response = answer(caller, JSON, body.to_string());
-    if let Some(p) = preferred {
-        if let Ok(v) = HeaderValue::from_str(&format!("odata.maxpagesize={}", p.min(MAX_PAGE))) {
-            response.headers_mut().insert("preference-applied", v);
-        }
+    if let Some(p) = preferred
+        && let Ok(v) = HeaderValue::from_str(&format!("odata.maxpagesize={}", p.min(MAX_PAGE)))
+    {
+        response.headers_mut().insert("preference-applied", v);
     }
     Ok(response)
 }

@@ -251,10 +251,11 @@ fn operand(
     match expr {
         Expr::Literal(_) => Ok((Operand::Value(Value::Null), None)),
         Expr::Path(path) => {
-            if let Scope::Item(item) = scope {
-                if path.len() == 1 && path[0] == item {
-                    return Ok((Operand::Item, Some(Kind::Text)));
-                }
+            if let Scope::Item(item) = scope
+                && path.len() == 1
+                && path[0] == item
+            {
+                return Ok((Operand::Item, Some(Kind::Text)));
             }
             let field = field_of(def, strip_var(path, var))?;
             if field.kind == Kind::TextList {

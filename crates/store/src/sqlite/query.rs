@@ -209,8 +209,8 @@ impl Sql {
         }
     }
 
-    /// Writes `filter` over the row aliased `alias` of `set` (`item`: the lambda's item).
-    fn filter(&mut self, def: &SetDef, alias: &str, filter: &Filter, item: Option<&str>) {
+    /// Writes `filter` over the row aliased `alias` (`item`: the item of an enclosing text-list lambda).
+    fn filter(&mut self, alias: &str, filter: &Filter, item: Option<&str>) {
         match filter {
             Filter::Compare { op, left, right } => {
                 let two_valued = self.negated && !matches!(op, Op::Eq | Op::Ne);
@@ -292,19 +292,19 @@ impl Sql {
             }
             Filter::And(a, b) | Filter::Or(a, b) => {
                 self.push("(");
-                self.filter(def, alias, a, item);
+                self.filter(alias, a, item);
                 self.push(if matches!(filter, Filter::And(..)) {
                     " AND "
                 } else {
                     " OR "
                 });
-                self.filter(def, alias, b, item);
+                self.filter(alias, b, item);
                 self.push(")");
             }
             Filter::Not(inner) => {
                 let outer = std::mem::replace(&mut self.negated, true);
                 self.push("(NOT (");
-                self.filter(def, alias, inner, item);
+                self.filter(alias, inner, item);
                 self.push("))");
                 self.negated = outer;
             }
@@ -314,7 +314,6 @@ impl Sql {
             } => {
                 self.depth += 1;
                 let inner = format!("r{}", self.depth);
-                let target = query::def(navigation.target);
                 self.push(&format!(
                     "EXISTS (SELECT 1 FROM ({}) AS {inner} WHERE {inner}.\"{}\" = {alias}.\"{}\"",
                     source(navigation.target),
@@ -325,7 +324,7 @@ impl Sql {
                     // Its own `WHERE`: a null there is dropped like false, whatever is outside.
                     let outer = std::mem::replace(&mut self.negated, false);
                     self.push(" AND ");
-                    self.filter(target, &inner, predicate, None);
+                    self.filter(&inner, predicate, None);
                     self.negated = outer;
                 }
                 self.push(")");
@@ -341,7 +340,7 @@ impl Sql {
                     let outer = std::mem::replace(&mut self.negated, false);
                     self.push(" WHERE ");
                     let item = format!("{inner}.value");
-                    self.filter(def, alias, predicate, Some(&item));
+                    self.filter(alias, predicate, Some(&item));
                     self.negated = outer;
                 }
                 self.push(")");
@@ -389,7 +388,6 @@ fn to_json(value: &Value) -> Json {
 
 /// The `WHERE` clause (with its leading keyword) and its parameters.
 fn where_clause(query: &Query) -> Sql {
-    let def = query::def(query.set);
     let mut sql = Sql {
         text: String::new(),
         params: Vec::new(),
@@ -398,13 +396,16 @@ fn where_clause(query: &Query) -> Sql {
     };
     if let Some(filter) = &query.filter {
         sql.push(" WHERE ");
-        sql.filter(def, "t", filter, None);
+        sql.filter("t", filter, None);
     }
     sql
 }
 
+/// A statement's text and its parameters, in order.
+type Statement = (String, Vec<Value>);
+
 /// The SQL of a query's rows and of its count, with the parameters of each.
-pub(crate) fn statements(query: &Query) -> ((String, Vec<Value>), Option<(String, Vec<Value>)>) {
+pub(crate) fn statements(query: &Query) -> (Statement, Option<Statement>) {
     let def = query::def(query.set);
     let from = format!("FROM ({}) AS t", source(query.set));
     let filter = where_clause(query);
@@ -569,7 +570,9 @@ mod tests {
             "{steps:?}"
         );
         assert!(
-            !steps.iter().any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
+            !steps
+                .iter()
+                .any(|s| s.contains("SCAN") || s.contains("TEMP B-TREE")),
             "{steps:?}"
         );
     }
