@@ -404,3 +404,31 @@ async fn an_agent_reads_pseudonyms_and_cannot_filter_by_who() {
     let (status, _, _) = get(&app, &agent, "/odata/AuditRecords", None).await;
     assert_eq!(status, 403, "an agent does not read the audit trail");
 }
+
+#[tokio::test]
+async fn a_top_window_is_paged_to_its_end_and_no_further() {
+    let app = app().await;
+    let path = "/odata/QualityResults?$orderby=time&$top=5";
+    let (rows, pages) = all_rows(&app, &app.token, path, 2).await;
+    assert_eq!((rows.len(), pages), (5, 3), "pages of 2, 2 and 1");
+    let (status, _, body) = get(&app, &app.token, path, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["value"].as_array().unwrap().len(), 5);
+    assert!(body.get("@odata.nextLink").is_none(), "{body}");
+    let window: Vec<&Value> = body["value"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        rows.iter().collect::<Vec<_>>(),
+        window,
+        "the pages are the window"
+    );
+    let (status, _, body) = get(
+        &app,
+        &app.token,
+        "/odata/QualityResults?$top=0&$count=true",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body["value"].as_array().unwrap().is_empty() && body.get("@odata.nextLink").is_none());
+    assert!(body["@odata.count"].as_u64().unwrap() > 5);
+}

@@ -140,7 +140,9 @@ pub async fn read(
         count: options.count,
     };
     let mut result = app.store.query(&query).await?;
-    let more = result.rows.len() as u64 > limit;
+    // Another page follows when the store had a row past this page and the requested window
+    // (`$top`) is not used up by it.
+    let more = result.rows.len() as u64 > limit && wanted.is_none_or(|w| w > limit);
     result.rows.truncate(limit as usize);
     let page_len = result.rows.len() as u64;
     for item in &options.expand {
