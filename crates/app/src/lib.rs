@@ -38,6 +38,7 @@ pub mod govern;
 pub mod isa95;
 pub mod kpis;
 pub mod live_sim;
+pub mod odata;
 pub mod plan;
 pub mod plant;
 pub mod principals;

@@ -62,7 +62,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "model", "store", "schedule", "quality", "trace", "govern", "sim", "isa95",
+            "model", "store", "schedule", "quality", "trace", "govern", "sim", "isa95", "odata",
         ],
     ),
     (
@@ -75,6 +75,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
         "server",
         &[
             "app", "mcp", "model", "schedule", "store", "trace", "quality", "govern", "isa95",
+            "odata",
         ],
     ),
     (

@@ -248,7 +248,7 @@ fn client_of(request: &Request) -> Option<IpAddr> {
         .map(|ConnectInfo(address)| address.ip())
 }
 
-async fn authenticate(
+pub(crate) async fn authenticate(
     app: &AppState,
     headers: &HeaderMap,
     client: Option<IpAddr>,

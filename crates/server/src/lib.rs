@@ -21,6 +21,7 @@ pub mod govern_api;
 pub mod isa95_api;
 pub mod limits;
 pub mod mcp_api;
+pub mod odata_api;
 pub mod openapi;
 pub mod openapi_content;
 pub mod paging;
@@ -142,6 +143,7 @@ pub fn router(state: AppState) -> Router {
     }
     let timeout = limits.request_timeout();
     router
+        .merge(odata_api::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(

@@ -199,7 +199,9 @@ pub async fn ensure_problem_json(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // The OData surface answers its errors as OData error bodies, marked by its version header.
+    let is_odata = response.headers().contains_key("odata-version");
+    if !(status.is_client_error() || status.is_server_error()) || is_problem || is_odata {
         return response;
     }
     let (parts, body) = response.into_parts();

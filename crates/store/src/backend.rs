@@ -655,6 +655,18 @@ pub(crate) struct PlanRow {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The read model (the OData surface's queries).
+
+seam! {
+    /// Filtered, ordered, windowed and counted reads of the read model's sets.
+    trait ReadModelStore for Backend {
+        /// The rows (and count, when asked) of one query, translated by the backend with its
+        /// values bound, never spliced.
+        fn query(&self, query: &crate::query::Query) -> Result<crate::query::Rows>;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Connectors.
 
 seam! {

@@ -79,6 +79,7 @@ mod journal;
 mod plans;
 mod principals;
 mod quality;
+pub mod query;
 mod sqlite;
 mod store;
 mod trace;

@@ -16,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::error::Result;
 
 /// `(version, description, SQL)` of every migration, in version order.
-const MIGRATIONS: [(i64, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str); 10] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -49,6 +49,11 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
         42,
         "connectors",
         include_str!("../../migrations/0042_connectors.sql"),
+    ),
+    (
+        43,
+        "read model indexes",
+        include_str!("../../migrations/0043_read_model_indexes.sql"),
     ),
 ];
 

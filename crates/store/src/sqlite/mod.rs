@@ -19,6 +19,7 @@ mod log;
 mod migrate;
 mod plans;
 mod quality;
+pub(crate) mod query;
 mod trace;
 
 use std::path::Path;
