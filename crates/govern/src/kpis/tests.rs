@@ -1,3 +1,6 @@
+//! The rollout KPIs on hand-made proposals, plan versions, agent calls and drifts: each count
+//! and time checked against what the inputs hold.
+
 use model::Timestamp;
 use serde_json::json;
 

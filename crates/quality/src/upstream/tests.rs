@@ -1,3 +1,7 @@
+//! Root cause through genealogy on small hand-built plants (a batch parameter two levels up,
+//! a bad delivery, depth, windows, bad queries, event order) and on the simulator's canonical
+//! reactor-temperature creep.
+
 use std::collections::BTreeMap;
 
 use model::{Event, EventKind, Priority, ProductionOrder, Timestamp};
