@@ -431,7 +431,17 @@ fn a_downtime_in_the_mes_becomes_a_repair_that_a_planner_approves_into_mes_comma
         .as_array()
         .unwrap()
     {
-        assert_eq!(c["dead_letter_count"], 0, "nothing dead-lettered: {c}");
+        let letters = api.get(
+            &format!(
+                "/v1/connectors/{}/dead-letters",
+                c["name"].as_str().unwrap()
+            ),
+            &admin,
+        );
+        assert_eq!(
+            c["dead_letter_count"], 0,
+            "nothing dead-lettered: {c} {letters}"
+        );
     }
 
     // The plan in force, loaded into the MES as its dispatch list.

@@ -1,6 +1,7 @@
 //! What the plant expects beside its orders: purchased deliveries announced ahead
-//! (`receipt_expected`, closed by `material_received` or `receipt_cancelled`) and the
-//! attendance of pool members (`member_attendance`). Both are folded into [`PlantState`] here,
+//! (`receipt_expected`, closed by `material_received` or `receipt_cancelled`; a delivery that
+//! reaches the log before its announcement is kept, and the announcement completes it) and
+//! the attendance of pool members (`member_attendance`). Both are folded into [`PlantState`] here,
 //! checked first like every event (all-or-nothing, the field at fault named).
 
 use std::collections::BTreeMap;
@@ -47,6 +48,19 @@ pub struct ExpectedReceipt {
     /// When it was received or cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed: Option<Timestamp>,
+    /// False while the only fact about it is a delivery naming it: facts from two systems (a
+    /// purchasing feed and the lot tracking, say) may reach the log in either order, so a
+    /// delivery may come before its announcement, which then completes the record.
+    #[serde(default = "announced", skip_serializing_if = "is_announced")]
+    pub announced: bool,
+}
+
+fn announced() -> bool {
+    true
+}
+
+fn is_announced(announced: &bool) -> bool {
+    *announced
 }
 
 impl ExpectedReceipt {
@@ -122,7 +136,9 @@ impl PlantState {
                     ));
                 }
                 if let Some(existing) = self.receipts.get(receipt) {
-                    open(receipt, existing).map_err(|m| fail("receipt", m))?;
+                    if existing.announced {
+                        open(receipt, existing).map_err(|m| fail("receipt", m))?;
+                    }
                     if &existing.material != material {
                         return Err(fail(
                             "material",
@@ -142,6 +158,10 @@ impl PlantState {
                 receipt: Some(receipt),
                 ..
             } => {
+                // A delivery naming a receipt not announced (yet) is a fact all the same.
+                if !self.receipts.contains_key(receipt) {
+                    return Ok(());
+                }
                 let existing = self.open_receipt(receipt, fail)?;
                 if &existing.material != material {
                     return Err(fail(
@@ -200,6 +220,18 @@ impl PlantState {
                 supplier,
                 purchase_order,
             } => {
+                // The announcement of a delivery already recorded completes its record.
+                if let Some(r) = self.receipts.get_mut(receipt)
+                    && !r.announced
+                {
+                    r.quantity = *quantity;
+                    r.expected = *expected;
+                    r.first_expected = *expected;
+                    r.supplier = supplier.clone().or(r.supplier.take());
+                    r.purchase_order = purchase_order.clone();
+                    r.announced = true;
+                    return;
+                }
                 let first = self
                     .receipts
                     .get(receipt)
@@ -216,6 +248,7 @@ impl PlantState {
                         status: ReceiptStatus::Open,
                         lot: None,
                         closed: None,
+                        announced: true,
                     },
                 );
             }
@@ -224,6 +257,29 @@ impl PlantState {
                     r.status = ReceiptStatus::Cancelled;
                     r.closed = Some(event.time);
                 }
+            }
+            EventKind::MaterialReceived {
+                material,
+                lot,
+                receipt: Some(receipt),
+                quantity,
+                supplier,
+            } if !self.receipts.contains_key(receipt) => {
+                self.receipts.insert(
+                    receipt.clone(),
+                    ExpectedReceipt {
+                        material: material.clone(),
+                        quantity: *quantity,
+                        expected: event.time,
+                        first_expected: event.time,
+                        supplier: supplier.clone(),
+                        purchase_order: None,
+                        status: ReceiptStatus::Received,
+                        lot: Some(lot.clone()),
+                        closed: Some(event.time),
+                        announced: false,
+                    },
+                );
             }
             EventKind::MaterialReceived {
                 material,
@@ -355,6 +411,57 @@ mod tests {
     }
 
     #[test]
+    fn a_delivery_before_its_announcement_is_kept_and_completed_by_it() {
+        let catalog = catalog();
+        let mut state = PlantState::initial(&catalog, at(0));
+        // The lot tracking's delivery reaches the log before the purchasing feed's
+        // announcement.
+        state
+            .apply(&catalog, &receive("d1", "L-1", Some("R-1")))
+            .unwrap();
+        let r = state.receipts[&ReceiptId::from("R-1")].clone();
+        assert_eq!(
+            (r.status, r.lot.clone(), r.announced, r.quantity),
+            (
+                ReceiptStatus::Received,
+                Some(LotId::from("L-1")),
+                false,
+                100.0
+            )
+        );
+        assert_eq!(state.oldest_open_receipt(&"RM-BPA".into()), None);
+        state
+            .apply(&catalog, &expect("a1", "R-1", 48, 120.0))
+            .unwrap();
+        let r = &state.receipts[&ReceiptId::from("R-1")];
+        assert_eq!(
+            (r.status, r.announced, r.expected, r.quantity),
+            (ReceiptStatus::Received, true, at(48), 120.0)
+        );
+        assert_eq!(r.lot, Some(LotId::from("L-1")));
+        // Now complete, it takes no more facts.
+        let mut copy = state.clone();
+        let again = copy
+            .apply(&catalog, &expect("a2", "R-1", 50, 1.0))
+            .unwrap_err();
+        assert!(again.message.contains("already received"), "{again}");
+        let twice = copy
+            .apply(&catalog, &receive("d2", "L-2", Some("R-1")))
+            .unwrap_err();
+        assert!(twice.message.contains("already received"), "{twice}");
+        // An announcement of another material under the delivered receipt is refused.
+        let mut other = receive("d3", "L-3", Some("R-2"));
+        if let EventKind::MaterialReceived { material, .. } = &mut other.kind {
+            *material = "RM-SILICA".into();
+        }
+        state.apply(&catalog, &other).unwrap();
+        let error = state
+            .apply(&catalog, &expect("a3", "R-2", 48, 1.0))
+            .unwrap_err();
+        assert_eq!(error.field, "material", "{error}");
+    }
+
+    #[test]
     fn a_receipt_is_updated_by_id_and_closed_by_the_delivery_naming_it_or_the_oldest() {
         let catalog = catalog();
         let mut state = PlantState::initial(&catalog, at(0));
@@ -399,12 +506,7 @@ mod tests {
             "receipt",
             "already received as lot `L-1`",
         );
-        refused(
-            &state,
-            receive("x2", "L-9", Some("R-9")),
-            "receipt",
-            "not expected",
-        );
+
         refused(&state, expect("x3", "R-4", 80, 0.0), "quantity", "positive");
         let mut other = expect("x4", "R-1", 80, 1.0);
         if let EventKind::ReceiptExpected { material, .. } = &mut other.kind {

@@ -231,6 +231,10 @@ async fn agents_read_no_real_name() {
             "/v1/quality/characteristics/EA100-VISC/chart".to_owned(),
         ),
         ("releaseGate", format!("/v1/quality/release-gate?lot={lot}")),
+        (
+            "rankRootCauses",
+            "/v1/quality/root-cause?characteristic=EA100-VISC".to_owned(),
+        ),
         ("traceBackward", format!("/v1/trace/backward/{lot}")),
         ("traceForward", format!("/v1/trace/forward/{lot}")),
         ("traceRecall", format!("/v1/trace/recall/{lot}")),

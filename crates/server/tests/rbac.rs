@@ -137,6 +137,8 @@ const RULES: &[Rule] = &[
     rule("apiDocs", Sample::Plain),
     // Governance.
     rule("listProposals", Sample::Plain),
+    // The KPIs count proposals the caller reads; agents' calls for a site-wide scope only.
+    rule("getRolloutKpis", Sample::Plain),
     in_area("submitProposal", Sample::Submit),
     in_area("getProposal", Sample::Proposal(Status::Proposed)),
     Rule {
@@ -160,6 +162,9 @@ const RULES: &[Rule] = &[
     rule("analyzeSpc", Sample::Access("{}")),
     rule("recordQualityResults", Sample::Access("{}")),
     rule("getCharacteristicChart", Sample::Access("")),
+    // Root cause reads a characteristic the caller reads; its causes in other areas are
+    // counted, not shown (tests/root_cause.rs).
+    rule("rankRootCauses", Sample::Access("")),
     rule("listQualityAlerts", Sample::Access("")),
     rule("listHolds", Sample::Access("")),
     rule("placeHold", Sample::Access("{}")),
