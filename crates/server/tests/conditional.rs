@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{Setup, TestApp};
+use common::{Setup, TestApp, chem_order, due_move_draft};
 use govern::Role;
-use model::Priority;
 use serde_json::{Value, json};
 
 async fn start() -> TestApp {
@@ -67,51 +66,6 @@ fn assert_stale(status: u16, etag: Option<String>, problem: &Value, who: &str, a
     );
 }
 
-/// An open high-priority order running in A-CHEM only, and its due date.
-async fn chem_order(app: &TestApp) -> (String, String) {
-    let snapshot = app.store.snapshot().await;
-    let catalog = snapshot.catalog.unwrap();
-    let order = snapshot
-        .state
-        .orders
-        .values()
-        .find(|o| {
-            matches!(
-                o.status,
-                model::OrderStatus::Planned | model::OrderStatus::Released
-            ) && o.order.priority == Priority::High
-                && catalog
-                    .routing_areas(&o.order.routing)
-                    .iter()
-                    .map(|a| a.as_str())
-                    .eq(["A-CHEM"])
-        })
-        .expect("an open high-priority order of A-CHEM");
-    (order.order.id.to_string(), order.order.due.to_string())
-}
-
-fn draft(order: &str, due: &str) -> Value {
-    let moved = model::Timestamp::parse(due).unwrap().plus_minutes(120.0);
-    json!({
-        "kind": "schedule_change",
-        "area": "A-CHEM",
-        "title": format!("move {order}"),
-        "evidence": {
-            "input_sha256": "a".repeat(64),
-            "engine": "mixplane-scheduler",
-            "engine_version": "0.3.1",
-            "trigger": {"type": "event", "event_id": "sim-5-0000001"},
-            "kpis_before": {"tardiness_min": 120.0},
-            "kpis_after": {"tardiness_min": 30.0}
-        },
-        "diff": [{
-            "entity": "order", "id": order, "field": "due",
-            "before": due, "after": moved.to_string(),
-            "shift_minutes": 120, "high_priority": true
-        }]
-    })
-}
-
 #[tokio::test]
 async fn two_planners_deciding_at_once_the_second_gets_412_naming_the_first() {
     let app = start().await;
@@ -125,7 +79,7 @@ async fn two_planners_deciding_at_once_the_second_gets_412_naming_the_first() {
         "/v1/proposals",
         &agent,
         None,
-        Some(draft(&order, &due)),
+        Some(due_move_draft(&order, &due, 120, "schedule_change")),
     )
     .await;
     assert_eq!(status, 201, "{proposal}");

@@ -8,7 +8,7 @@ mod common;
 
 use app::Clock as _;
 
-use common::{Setup, TestApp};
+use common::{Setup, TestApp, chem_order, due_move_draft};
 use govern::{PrincipalKind, Role, Scope};
 use model::Priority;
 use serde_json::{Value, json};
@@ -26,61 +26,13 @@ async fn start() -> TestApp {
     .await
 }
 
-/// An open high-priority order of the simulated state that runs in A-CHEM only (so an
-/// A-CHEM planner's scope covers every area a change to it touches), and its due date.
-async fn open_order(app: &TestApp) -> (String, String) {
-    let snapshot = app.store.snapshot().await;
-    let catalog = snapshot.catalog.unwrap();
-    let order = snapshot
-        .state
-        .orders
-        .values()
-        .find(|o| {
-            matches!(
-                o.status,
-                model::OrderStatus::Planned | model::OrderStatus::Released
-            ) && o.order.priority == Priority::High
-                && catalog
-                    .routing_areas(&o.order.routing)
-                    .iter()
-                    .map(|a| a.as_str())
-                    .eq(["A-CHEM"])
-        })
-        .expect("an open high-priority order of A-CHEM");
-    (order.order.id.to_string(), order.order.due.to_string())
-}
-
-fn draft(order: &str, due: &str, minutes: i64, kind: &str) -> Value {
-    let moved = model::Timestamp::parse(due)
-        .unwrap()
-        .plus_minutes(minutes as f64);
-    json!({
-        "kind": kind,
-        "area": "A-CHEM",
-        "title": format!("move {order}"),
-        "evidence": {
-            "input_sha256": "a".repeat(64),
-            "engine": "mixplane-scheduler",
-            "engine_version": "0.3.1",
-            "trigger": {"type": "event", "event_id": "sim-5-0000001"},
-            "kpis_before": {"tardiness_min": 120.0},
-            "kpis_after": {"tardiness_min": 30.0}
-        },
-        "diff": [{
-            "entity": "order", "id": order, "field": "due",
-            "before": due, "after": moved.to_string(),
-            "shift_minutes": minutes, "high_priority": true
-        }]
-    })
-}
-
 #[tokio::test]
 async fn approve_apply_to_the_mes_and_roll_back_all_audited() {
     let app = start().await;
     let agent = app.token_for("scheduler-bot", Role::Agent, "*").await;
     let planner = app.token_for("ann", Role::Planner, "area:A-CHEM").await;
     let supervisor = app.token_for("sam", Role::Supervisor, "*").await;
-    let (order, due) = open_order(&app).await;
+    let (order, due) = chem_order(&app).await;
 
     // Above the 60-minute threshold: it waits.
     let (status, proposal) = app
@@ -88,7 +40,7 @@ async fn approve_apply_to_the_mes_and_roll_back_all_audited() {
             "POST",
             "/v1/proposals",
             &agent,
-            Some(draft(&order, &due, 120, "schedule_change")),
+            Some(due_move_draft(&order, &due, 120, "schedule_change")),
         )
         .await;
     assert_eq!(status, 201, "{proposal}");
@@ -210,7 +162,7 @@ async fn own_approval_four_eyes_scope_and_autonomous_application() {
     let qe2 = app
         .token_for("quill", Role::QualityEngineer, "site:RHF")
         .await;
-    let (order, due) = open_order(&app).await;
+    let (order, due) = chem_order(&app).await;
 
     // A planner's own proposal: someone else must approve.
     let (_, mine) = app
@@ -218,7 +170,7 @@ async fn own_approval_four_eyes_scope_and_autonomous_application() {
             "POST",
             "/v1/proposals",
             &planner,
-            Some(draft(&order, &due, 120, "schedule_change")),
+            Some(due_move_draft(&order, &due, 120, "schedule_change")),
         )
         .await;
     let id = mine["id"].as_str().unwrap();
@@ -250,7 +202,7 @@ async fn own_approval_four_eyes_scope_and_autonomous_application() {
 
     // Four-eyes (nc_disposition): two different quality engineers. A disposition is what
     // the diff says: an NC's disposition.
-    let mut disposition = draft(&order, &due, 0, "nc_disposition");
+    let mut disposition = due_move_draft(&order, &due, 0, "nc_disposition");
     disposition["diff"] = json!([{
         "entity": "nc", "id": "NC-7", "field": "disposition",
         "before": "open", "after": "rework"
@@ -308,7 +260,7 @@ async fn own_approval_four_eyes_scope_and_autonomous_application() {
             "POST",
             "/v1/proposals",
             &planner,
-            Some(draft(&order, &due, 30, "schedule_change")),
+            Some(due_move_draft(&order, &due, 30, "schedule_change")),
         )
         .await;
     assert_eq!(status, 201);
@@ -395,9 +347,9 @@ async fn agents_see_pseudonyms_and_only_admins_resolve_them() {
 async fn an_expired_proposal_cannot_be_approved_and_its_expiry_is_audited() {
     let app = start().await;
     let planner = app.token_for("ann", Role::Planner, "*").await;
-    let (order, due) = open_order(&app).await;
+    let (order, due) = chem_order(&app).await;
     let draft: govern::ProposalDraft =
-        serde_json::from_value(draft(&order, &due, 120, "schedule_change")).unwrap();
+        serde_json::from_value(due_move_draft(&order, &due, 120, "schedule_change")).unwrap();
     let bot = govern::Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);
     let hierarchy = govern::Hierarchy::from_plant(&sim::reference_plant());
     let long_ago = model::Timestamp(app::SystemClock.now().0 - 24 * 3_600_000);
@@ -455,13 +407,13 @@ async fn an_apply_whose_answer_was_lost_is_recognised_when_repeated() {
     let app = start().await;
     let agent = app.token_for("scheduler-bot", Role::Agent, "*").await;
     let planner = app.token_for("ann", Role::Planner, "area:A-CHEM").await;
-    let (order, due) = open_order(&app).await;
+    let (order, due) = chem_order(&app).await;
     let (status, proposal) = app
         .call(
             "POST",
             "/v1/proposals",
             &agent,
-            Some(draft(&order, &due, 120, "schedule_change")),
+            Some(due_move_draft(&order, &due, 120, "schedule_change")),
         )
         .await;
     assert_eq!(status, 201, "{proposal}");

@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::{Setup, TestApp};
+use common::{Setup, TestApp, chem_orders, due_move_draft};
 use govern::Role;
-use model::Priority;
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn start() -> TestApp {
     TestApp::with(Setup {
@@ -17,53 +16,6 @@ async fn start() -> TestApp {
         ..Setup::default()
     })
     .await
-}
-
-/// Open high-priority orders that run in A-CHEM only, with their due dates.
-async fn chem_orders(app: &TestApp) -> Vec<(String, String)> {
-    let snapshot = app.store.snapshot().await;
-    let catalog = snapshot.catalog.unwrap();
-    snapshot
-        .state
-        .orders
-        .values()
-        .filter(|o| {
-            matches!(
-                o.status,
-                model::OrderStatus::Planned | model::OrderStatus::Released
-            ) && o.order.priority == Priority::High
-                && catalog
-                    .routing_areas(&o.order.routing)
-                    .iter()
-                    .map(|a| a.as_str())
-                    .eq(["A-CHEM"])
-        })
-        .map(|o| (o.order.id.to_string(), o.order.due.to_string()))
-        .collect()
-}
-
-fn draft(order: &str, due: &str, minutes: i64) -> Value {
-    let moved = model::Timestamp::parse(due)
-        .unwrap()
-        .plus_minutes(minutes as f64);
-    json!({
-        "kind": "schedule_change",
-        "area": "A-CHEM",
-        "title": format!("move {order}"),
-        "evidence": {
-            "input_sha256": "a".repeat(64),
-            "engine": "mixplane-scheduler",
-            "engine_version": "0.3.1",
-            "trigger": {"type": "event", "event_id": "sim-5-0000001"},
-            "kpis_before": {"tardiness_min": 120.0},
-            "kpis_after": {"tardiness_min": 30.0}
-        },
-        "diff": [{
-            "entity": "order", "id": order, "field": "due",
-            "before": due, "after": moved.to_string(),
-            "shift_minutes": minutes, "high_priority": true
-        }]
-    })
 }
 
 #[tokio::test]
@@ -81,7 +33,7 @@ async fn kpis_count_recommendations_decisions_and_agent_calls() {
                 "POST",
                 "/v1/proposals",
                 &agent,
-                Some(draft(order, due, minutes)),
+                Some(due_move_draft(order, due, minutes, "schedule_change")),
             )
             .await;
         assert_eq!(status, 201, "{proposal}");

@@ -377,3 +377,62 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The open high-priority orders that run in A-CHEM only (so an A-CHEM planner's scope
+/// covers every area a change to one touches), with their due dates, in id order.
+pub async fn chem_orders(app: &TestApp) -> Vec<(String, String)> {
+    let snapshot = app.store.snapshot().await;
+    let catalog = snapshot.catalog.unwrap();
+    snapshot
+        .state
+        .orders
+        .values()
+        .filter(|o| {
+            matches!(
+                o.status,
+                model::OrderStatus::Planned | model::OrderStatus::Released
+            ) && o.order.priority == model::Priority::High
+                && catalog
+                    .routing_areas(&o.order.routing)
+                    .iter()
+                    .map(|a| a.as_str())
+                    .eq(["A-CHEM"])
+        })
+        .map(|o| (o.order.id.to_string(), o.order.due.to_string()))
+        .collect()
+}
+
+/// The first of [`chem_orders`].
+pub async fn chem_order(app: &TestApp) -> (String, String) {
+    chem_orders(app)
+        .await
+        .into_iter()
+        .next()
+        .expect("an open high-priority order of A-CHEM")
+}
+
+/// A proposal draft of `kind` in area A-CHEM moving `order`'s due date `due` by `minutes`,
+/// with the scheduler's evidence.
+pub fn due_move_draft(order: &str, due: &str, minutes: i64, kind: &str) -> Value {
+    let moved = model::Timestamp::parse(due)
+        .unwrap()
+        .plus_minutes(minutes as f64);
+    serde_json::json!({
+        "kind": kind,
+        "area": "A-CHEM",
+        "title": format!("move {order}"),
+        "evidence": {
+            "input_sha256": "a".repeat(64),
+            "engine": "mixplane-scheduler",
+            "engine_version": "0.3.1",
+            "trigger": {"type": "event", "event_id": "sim-5-0000001"},
+            "kpis_before": {"tardiness_min": 120.0},
+            "kpis_after": {"tardiness_min": 30.0}
+        },
+        "diff": [{
+            "entity": "order", "id": order, "field": "due",
+            "before": due, "after": moved.to_string(),
+            "shift_minutes": minutes, "high_priority": true
+        }]
+    })
+}
