@@ -20,20 +20,6 @@ mod common;
 use common::TempDir;
 use common::serve::Server;
 
-fn python() -> Option<PathBuf> {
-    let required = std::env::var("MIXPLANE_REQUIRE_PY").is_ok_and(|v| v == "1");
-    let python = std::env::var_os("MIXPLANE_PYTHON").map(PathBuf::from);
-    let reason = match &python {
-        None => "MIXPLANE_PYTHON is not set".to_owned(),
-        Some(path) if !path.is_file() => format!("MIXPLANE_PYTHON={} is no file", path.display()),
-        Some(path) => return Some(path.clone()),
-    };
-    let hint = "make the venv with `export MIXPLANE_PYTHON=\"$(.ci/python/env)\"`";
-    assert!(!required, "MIXPLANE_REQUIRE_PY=1 but {reason}: {hint}");
-    println!("skipped: {reason} ({hint})");
-    None
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -237,7 +223,9 @@ fn assert_every_tool_audited(data: &Path) {
 
 #[test]
 fn the_python_sdk_uses_every_tool_over_stdio() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::venv_python() else {
+        return;
+    };
     let plant = plant("mcp-stdio");
     let binary = env!("CARGO_BIN_EXE_mixplane");
     let data = plant.data.to_string_lossy().into_owned();
@@ -252,7 +240,9 @@ fn the_python_sdk_uses_every_tool_over_stdio() {
 
 #[test]
 fn the_python_sdk_uses_every_tool_over_streamable_http() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::venv_python() else {
+        return;
+    };
     let plant = plant("mcp-http");
     let server = Server::start(&plant.data);
     let url = format!("http://{}/mcp", server.address);

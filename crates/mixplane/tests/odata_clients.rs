@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
@@ -24,20 +24,6 @@ use serde_json::Value;
 mod common;
 
 use common::TempDir;
-
-/// The tool named by `variable`, or `None` (after saying why) where the test may be skipped.
-fn tool(variable: &str, required_by: &str, hint: &str) -> Option<PathBuf> {
-    let required = std::env::var(required_by).is_ok_and(|v| v == "1");
-    let path = std::env::var_os(variable).map(PathBuf::from);
-    let reason = match &path {
-        None => format!("{variable} is not set"),
-        Some(p) if !p.exists() => format!("{variable}={} does not exist", p.display()),
-        Some(p) => return Some(p.clone()),
-    };
-    assert!(!required, "{required_by}=1 but {reason}: {hint}");
-    println!("skipped: {reason} ({hint})");
-    None
-}
 
 struct Serving(Child);
 
@@ -252,8 +238,7 @@ async fn operations_of(
 
 #[tokio::test]
 async fn python_odata_reads_filters_expands_and_pages() {
-    let hint = "make the venv with `export MIXPLANE_PYTHON=\"$(.ci/python/env)\"`";
-    let Some(python) = tool("MIXPLANE_PYTHON", "MIXPLANE_REQUIRE_PY", hint) else {
+    let Some(python) = common::venv_python() else {
         return;
     };
     let dir = TempDir::new("odata-python");
@@ -322,7 +307,9 @@ async fn python_odata_reads_filters_expands_and_pages() {
 #[tokio::test]
 async fn odata_client_from_npm_reads_filters_expands_and_pages() {
     let hint = "install it with `export MIXPLANE_ODATA_NPM=\"$(.ci/odata-npm/env)\"`";
-    let Some(modules) = tool("MIXPLANE_ODATA_NPM", "MIXPLANE_REQUIRE_ODATA_NPM", hint) else {
+    let Some(modules) =
+        common::required_tool("MIXPLANE_ODATA_NPM", "MIXPLANE_REQUIRE_ODATA_NPM", hint)
+    else {
         return;
     };
     let dir = TempDir::new("odata-npm");

@@ -21,21 +21,6 @@ mod common;
 
 use common::TempDir;
 
-/// The venv's python, or `None` (after saying why) where the tests may be skipped.
-fn python() -> Option<PathBuf> {
-    let required = std::env::var("MIXPLANE_REQUIRE_PY").is_ok_and(|v| v == "1");
-    let python = std::env::var_os("MIXPLANE_PYTHON").map(PathBuf::from);
-    let reason = match &python {
-        None => "MIXPLANE_PYTHON is not set".to_owned(),
-        Some(path) if !path.is_file() => format!("MIXPLANE_PYTHON={} is no file", path.display()),
-        Some(path) => return Some(path.clone()),
-    };
-    let hint = "make the venv with `export MIXPLANE_PYTHON=\"$(.ci/python/env)\"`";
-    assert!(!required, "MIXPLANE_REQUIRE_PY=1 but {reason}: {hint}");
-    println!("skipped: {reason} ({hint})");
-    None
-}
-
 /// `python args…` with the venv's tools on the path (the generator runs `ruff` from it).
 fn run_python(python: &Path, args: &[&std::ffi::OsStr]) -> Output {
     let bin = python.parent().expect("the venv's bin");
@@ -62,7 +47,9 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn the_document_is_valid_openapi_3_1_and_its_examples_fit_their_schemas() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::venv_python() else {
+        return;
+    };
     let dir = TempDir::new("openapi-valid");
     let document = server::openapi::document(&server::api::endpoints());
     let path = dir.0.join("openapi.json");
@@ -143,7 +130,9 @@ async fn get(client: &reqwest::Client, url: String, token: &str) -> (u16, Value)
 
 #[tokio::test]
 async fn a_client_generated_from_the_document_calls_the_server() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::venv_python() else {
+        return;
+    };
     let dir = TempDir::new("openapi-client");
     let data = dir.0.join("data");
     mixplane(&data, &["demo", "--no-serve", "--days", "1"]);
