@@ -15,24 +15,15 @@
 //! `MIXPLANE_REQUIRE_ODATA_NPM=1` (npm), both set by `.ci/run`, where it fails.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
 mod common;
 
 use common::TempDir;
-
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::serve::Server;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -53,7 +44,7 @@ fn mixplane(dir: &Path, args: &[&str]) -> String {
 
 /// A five-day demo served on a free loopback port: the process, its base URL and an admin's
 /// token of scope `*` (the audit trail is one of the sets read).
-fn serve_demo(dir: &Path) -> (Serving, String, String) {
+fn serve_demo(dir: &Path) -> (Server, String, String) {
     let data = dir.join("data");
     mixplane(&data, &["demo", "--no-serve", "--days", "5"]);
     let token = mixplane(
@@ -68,31 +59,9 @@ fn serve_demo(dir: &Path) -> (Serving, String, String) {
     // the comparison with the server's answers needs data that holds still.
     let config = dir.join("mixplane.toml");
     std::fs::write(&config, "[agents]\nenabled = false\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mixplane"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(&data)
-        .env_remove("MIXPLANE_DATA_DIR")
-        .env_remove("MIXPLANE_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary runs");
-    let stdout = child.stdout.take().unwrap();
-    let serving = Serving(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let address = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| {
-            line.strip_prefix("serving the API on ")
-                .and_then(|rest| rest.split_whitespace().next())
-                .map(str::to_owned)
-        })
-        .expect("a line saying where it serves");
-    std::thread::spawn(move || lines.for_each(drop));
-    (serving, address, token)
+    let server = Server::start_with(&data, &["--config", &config.to_string_lossy()]);
+    let base = format!("http://{}", server.address);
+    (server, base, token)
 }
 
 /// Every row of `path` on the server (following next links), raw.

@@ -11,15 +11,15 @@
 //! Without `MIXPLANE_PYTHON` the tests say why and pass, unless `MIXPLANE_REQUIRE_PY=1` (set
 //! by `.ci/run`), where they fail: CI cannot pass them silently.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
 mod common;
 
 use common::TempDir;
+use common::serve::Server;
 
 /// `python args…` with the venv's tools on the path (the generator runs `ruff` from it).
 fn run_python(python: &Path, args: &[&std::ffi::OsStr]) -> Output {
@@ -67,15 +67,6 @@ fn the_document_is_valid_openapi_3_1_and_its_examples_fit_their_schemas() {
     println!("{}", text(&out.stdout).trim());
 }
 
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn mixplane(dir: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_mixplane"))
         .args(args)
@@ -87,34 +78,6 @@ fn mixplane(dir: &Path, args: &[&str]) -> String {
         .expect("the binary runs");
     assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     text(&out.stdout)
-}
-
-/// `mixplane serve` on a free port of the loopback: the process and its base URL.
-fn serve(dir: &Path) -> (Serving, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mixplane"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env_remove("MIXPLANE_DATA_DIR")
-        .env_remove("MIXPLANE_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary runs");
-    let stdout = child.stdout.take().unwrap();
-    let serving = Serving(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let address = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| {
-            line.strip_prefix("serving the API on ")
-                .and_then(|rest| rest.split_whitespace().next())
-                .map(str::to_owned)
-        })
-        .expect("a line saying where it serves");
-    // Keep reading what it prints: a closed pipe would end it at its next line.
-    std::thread::spawn(move || lines.for_each(drop));
-    (serving, address)
 }
 
 /// `GET url`, with the token unless it is empty: the status and the JSON body.
@@ -144,7 +107,8 @@ async fn a_client_generated_from_the_document_calls_the_server() {
     )
     .trim()
     .to_owned();
-    let (_serving, base) = serve(&data);
+    let server = Server::start(&data);
+    let base = format!("http://{}", server.address);
     // A connection a call: the server closes idle ones while the generator runs.
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
