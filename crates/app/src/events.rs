@@ -109,19 +109,30 @@ pub async fn list(
     }
 }
 
-/// The audit trail from `after_seq`, at most `limit` records. Its records name no area
+/// The audit records `filter` selects, in order. Its records name no area
 /// (a subject such as `events:101-200` spans the plant) and its hash chain can only be
 /// verified whole, so reading it needs a site-wide scope.
 pub async fn audit(
     app: &App,
     who: &Principal,
-    after_seq: i64,
-    limit: u32,
+    filter: &store::AuditFilter,
 ) -> Result<Vec<AuditRecord>, AppError> {
+    site_wide(who)?;
+    Ok(app.store.audit_search(filter).await?)
+}
+
+/// The check of the audit trail's hash chain ([`store::Store::verify_audit`]), under the
+/// same rule as reading it.
+pub async fn verify_audit(app: &App, who: &Principal) -> Result<store::AuditReport, AppError> {
+    site_wide(who)?;
+    Ok(app.store.verify_audit().await?)
+}
+
+fn site_wide(who: &Principal) -> Result<(), AppError> {
     if let govern::Scope::Area(area) = &who.scope {
         return Err(AppError::Forbidden(format!(
             "the audit trail spans every area and is verified whole; reading it needs a site-wide scope, not `area:{area}`"
         )));
     }
-    Ok(app.store.audit_log(after_seq, limit).await?)
+    Ok(())
 }

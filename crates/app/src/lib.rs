@@ -46,6 +46,7 @@ pub mod quality;
 pub mod scenario;
 pub mod schedule;
 pub mod scope;
+pub mod sessions;
 pub mod tool_calls;
 pub mod trace;
 

@@ -140,6 +140,20 @@ pub fn endpoints() -> Vec<Endpoint> {
         },
         Endpoint {
             method: Method::GET,
+            path: "/v1/audit/verify",
+            operation_id: "verifyAudit",
+            summary: "Recompute the audit trail's hash chain and name the first bad record",
+            tag: "governance",
+            params: &[],
+            request: None,
+            response: |g| g.subschema_for::<store::AuditReport>(),
+            success_status: 200,
+            permission: Permission::ReadAudit,
+            conflicts: &[],
+            handler: || get(verify_audit),
+        },
+        Endpoint {
+            method: Method::GET,
             path: "/v1/openapi.json",
             operation_id: "openapi",
             summary: "This OpenAPI document",
@@ -238,6 +252,23 @@ const AUDIT_PARAMS: &[Param] = &[
         "integer",
         "start after this sequence number instead of a cursor (records are in sequence order)",
     ),
+    query(
+        "actor",
+        "string",
+        "only records written by the actor with this id, exactly",
+    ),
+    query(
+        "action",
+        "string",
+        "only records whose action starts with this (`proposal.` for every proposal action)",
+    ),
+    query(
+        "from",
+        "string",
+        "RFC 3339: records written at or after this time",
+    )
+    .instant(),
+    query("to", "string", "RFC 3339: records written before this time").instant(),
 ];
 
 const EVENT_PARAMS: &[Param] = &[
@@ -483,6 +514,10 @@ fn seq_next<T>(
 #[derive(Debug, Deserialize)]
 struct AuditQuery {
     after_seq: Option<i64>,
+    actor: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
     sort: Option<String>,
@@ -509,8 +544,15 @@ async fn list_audit(
         q.cursor.as_deref(),
         raw.as_deref(),
     )?;
-    let after_seq = request.after_seq(q.after_seq)?;
-    let mut items = app::events::audit(&app, &caller.0, after_seq, request.limit + 1).await?;
+    let filter = store::AuditFilter {
+        after_seq: request.after_seq(q.after_seq)?,
+        limit: request.limit + 1,
+        actor: nonempty(q.actor),
+        action: nonempty(q.action),
+        from: instant("from", q.from.as_deref())?,
+        to: instant("to", q.to.as_deref())?,
+    };
+    let mut items = app::events::audit(&app, &caller.0, &filter).await?;
     let next = seq_next(&request, &mut items, |r| r.seq);
     Ok(Linked(
         AuditPage {
@@ -519,6 +561,28 @@ async fn list_audit(
         },
         next,
     ))
+}
+
+/// The chain check of the whole audit trail: the records checked, the head's hash, and the
+/// first record that breaks the chain, if one does.
+async fn verify_audit(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json200<store::AuditReport>, Problem> {
+    Ok(Json200(app::events::verify_audit(&app, &caller.0).await?))
+}
+
+fn nonempty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+/// An optional RFC 3339 query parameter, refused by name when it does not parse.
+fn instant(name: &str, value: Option<&str>) -> Result<Option<Timestamp>, Problem> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(Timestamp::parse)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("query parameter `{name}`: {e}")))
 }
 
 async fn openapi(State(app): State<AppState>) -> impl IntoResponse {

@@ -5,7 +5,9 @@
 //!
 //! - `Permission::Public` needs no token;
 //! - otherwise `Authorization: Bearer <token>` is required — missing, malformed, unknown or
-//!   revoked tokens get 401 problem+json with `WWW-Authenticate: Bearer`;
+//!   revoked tokens get 401 problem+json with `WWW-Authenticate: Bearer` — or, from the web
+//!   dashboard, its session cookie, which stands for the token it signed in with; a write
+//!   by cookie needs the session's CSRF token ([`crate::ui_session`]);
 //! - the principal's role must grant the permission and its scope must reach the plant's
 //!   site, else 403 (object-level scope — an order's, a lot's or a proposal's areas — is
 //!   checked by the use-cases in `app`, `app::scope` for the rule, with the principal the
@@ -30,7 +32,7 @@ use std::sync::Mutex;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use govern::{Permission, Principal};
@@ -39,6 +41,7 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::limits::Limits;
 use crate::problem::Problem;
+use crate::ui_session;
 use crate::verification::{Admission, VerificationGate};
 
 /// The header through which callers used to name themselves; now set only by [`layer`], from
@@ -214,7 +217,14 @@ pub async fn layer(
     if permission == Permission::Public {
         return next.run(request).await;
     }
-    let principal = match authenticate(&app, request.headers(), client_of(&request)).await {
+    let principal = match authenticate_request(
+        &app,
+        request.method(),
+        request.headers(),
+        client_of(&request),
+    )
+    .await
+    {
         Ok(principal) => principal,
         Err(problem) => return problem.into_response(),
     };
@@ -248,11 +258,37 @@ fn client_of(request: &Request) -> Option<IpAddr> {
         .map(|ConnectInfo(address)| address.ip())
 }
 
+/// The principal of a read: its bearer token's, or its dashboard session's.
 pub(crate) async fn authenticate(
     app: &AppState,
     headers: &HeaderMap,
     client: Option<IpAddr>,
 ) -> Result<Principal, Problem> {
+    authenticate_request(app, &Method::GET, headers, client).await
+}
+
+/// The principal of a request: its bearer token's or, without one, its dashboard session's
+/// ([`crate::ui_session`]), whose writes must carry the session's CSRF token.
+pub(crate) async fn authenticate_request(
+    app: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<Principal, Problem> {
+    if let Some(id) = ui_session::cookie_session(headers) {
+        let session = app.sessions.touch(id).ok_or_else(|| {
+            Problem::unauthorized("the dashboard session is over or unknown; sign in again")
+        })?;
+        ui_session::check_csrf(method, headers, &session)?;
+        return match app.store.token_principal(&session.token_id).await? {
+            Some(principal) => Ok(principal),
+            None => {
+                // The token was revoked: its sessions end with it.
+                app.sessions.close(id);
+                Err(Problem::unauthorized(TOKEN_REFUSED))
+            }
+        };
+    }
     let token = bearer(headers)?;
     app.tokens.principal(&app.store, token, client).await
 }

@@ -33,6 +33,8 @@ pub mod scenario_api;
 pub mod schedule_api;
 mod serve;
 pub mod trace_api;
+pub mod ui;
+pub mod ui_session;
 pub mod verification;
 
 use std::sync::Arc;
@@ -61,6 +63,10 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// The live agents running beside this server, if any (`GET /v1/agents` reports them).
     pub agents: Option<app::agents::live::AgentsHandle>,
+    /// The web dashboard's open sessions.
+    pub sessions: Arc<ui_session::Sessions>,
+    /// Set when the server shuts down, so that live streams end and the drain can finish.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -79,6 +85,8 @@ impl AppState {
             tokens: Arc::default(),
             limits: Arc::default(),
             agents: None,
+            sessions: Arc::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         }
     }
 
@@ -144,6 +152,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = limits.request_timeout();
     router
         .merge(odata_api::routes())
+        .merge(ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(

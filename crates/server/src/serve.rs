@@ -42,6 +42,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.limits.clone();
+    let closing = state.closing.clone();
     let router = router(state);
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
@@ -81,6 +82,8 @@ pub async fn serve(
         });
     }
     drop(listener);
+    // Live streams (the dashboard's server-sent events) never finish by themselves.
+    closing.send_replace(true);
     graceful.shutdown().await;
     Ok(())
 }

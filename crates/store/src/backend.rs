@@ -148,6 +148,36 @@ impl Tx {
 // ---------------------------------------------------------------------------------------------
 // The event log, the projections and the audit trail.
 
+/// Which audit records to read: `seq > after`, at most `limit`, and only those whose fields
+/// match every filter given.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuditRowQuery<'a> {
+    pub after: i64,
+    pub limit: i64,
+    /// The actor's id, exactly.
+    pub actor_id: Option<&'a str>,
+    /// The start of the action (`proposal.` matches every proposal action).
+    pub action_prefix: Option<&'a str>,
+    /// Unix milliseconds, inclusive.
+    pub from_ms: Option<i64>,
+    /// Unix milliseconds, exclusive.
+    pub to_ms: Option<i64>,
+}
+
+impl AuditRowQuery<'_> {
+    /// Every record past `after`, at most `limit`.
+    pub(crate) fn all(after: i64, limit: i64) -> AuditRowQuery<'static> {
+        AuditRowQuery {
+            after,
+            limit,
+            actor_id: None,
+            action_prefix: None,
+            from_ms: None,
+            to_ms: None,
+        }
+    }
+}
+
 seam! {
     /// The plant, the event log, the projections and the audit trail.
     trait LogStore for Backend {
@@ -165,8 +195,8 @@ seam! {
         fn events(&self, query: &EventQuery<'_>) -> Result<Vec<EventRowRead>>;
         /// Sizes of the log and the projections.
         fn counts(&self) -> Result<RawCounts>;
-        /// Audit records with `seq > after`, at most `limit`, in order.
-        fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<RawRecord>>;
+        /// Audit records matching the query, in order.
+        fn audit_rows(&self, query: &AuditRowQuery<'_>) -> Result<Vec<RawRecord>>;
         /// The last audit record about `subject` (`proposal:P-1`, `hold:H-1`), if any.
         fn audit_latest(&self, subject: &str) -> Result<Option<RawRecord>>;
         /// The seq of the last audit record (0 for an empty trail): every write of every

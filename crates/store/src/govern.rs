@@ -145,7 +145,8 @@ pub fn actor_of(principal: &Principal) -> Actor {
     Actor::new(kind, principal.id.clone())
 }
 
-pub(crate) fn random_hex(bytes: usize) -> String {
+/// `bytes` random bytes from the operating system, in hex: token secrets, session ids.
+pub fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buffer);
     model::wire::hex(&buffer)

@@ -89,7 +89,8 @@ mod write;
 pub use connectors::{ConnectorBatch, ConnectorOutcome, DeadLetter, NewDeadLetter, StoredCursor};
 pub use error::{Result, StoreError};
 pub use govern::{
-    GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of, token_id,
+    GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of,
+    random_hex, token_id,
 };
 pub use plans::{MAX_PLAN_VERSIONS, StoredCandidate, StoredPlan};
 pub use principals::{MAX_PRINCIPAL_NAME, PrincipalError, check_principal_name};

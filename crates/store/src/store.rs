@@ -44,7 +44,7 @@ use model::{
 use serde_json::Value;
 
 use crate::audit::{self, GENESIS, RawRecord};
-use crate::backend::{Backend, EventQuery, Loaded, Table, Tx};
+use crate::backend::{AuditRowQuery, Backend, EventQuery, Loaded, Table, Tx};
 use crate::error::{Result, StoreError};
 use crate::sqlite;
 use crate::types::*;
@@ -87,6 +87,9 @@ pub(crate) struct Inner {
     /// is released ([`WriterGuard`]): a read that finds the database's head elsewhere catches
     /// up before it answers.
     known_head: AtomicI64,
+    /// The audit head's seq, sent whenever a write (or a catch-up with another process's
+    /// writes) moves it: what live views ([`Store::changes`]) wake on.
+    head_changes: tokio::sync::watch::Sender<i64>,
 }
 
 /// The writer lock. Releasing it tells readers the audit head the writer knows — after the
@@ -95,6 +98,7 @@ pub(crate) struct Inner {
 pub(crate) struct WriterGuard<'a> {
     writer: tokio::sync::MutexGuard<'a, Writer>,
     known_head: &'a AtomicI64,
+    head_changes: &'a tokio::sync::watch::Sender<i64>,
 }
 
 impl std::ops::Deref for WriterGuard<'_> {
@@ -112,8 +116,13 @@ impl std::ops::DerefMut for WriterGuard<'_> {
 
 impl Drop for WriterGuard<'_> {
     fn drop(&mut self) {
-        self.known_head
-            .store(self.writer.audit_seq, Ordering::Release);
+        let seq = self.writer.audit_seq;
+        self.known_head.store(seq, Ordering::Release);
+        self.head_changes.send_if_modified(|known| {
+            let moved = *known != seq;
+            *known = seq;
+            moved
+        });
     }
 }
 
@@ -238,6 +247,7 @@ impl Store {
         let (writer, stale) = load_writer(&mut tx).await?;
         tx.rollback().await?;
         let known_head = AtomicI64::new(writer.audit_seq);
+        let (head_changes, _) = tokio::sync::watch::channel(writer.audit_seq);
         let view = Snapshot {
             catalog: writer.catalog.clone(),
             state: Arc::new(writer.state.clone()),
@@ -248,6 +258,7 @@ impl Store {
                 writer: tokio::sync::Mutex::new(writer),
                 view: RwLock::new(view),
                 known_head,
+                head_changes,
             }),
         };
         if stale {
@@ -309,6 +320,13 @@ impl Store {
             Ok(value)
         })
         .await
+    }
+
+    /// The audit head's seq, updated after every committed write of this process (and every
+    /// catch-up with another process's): live views wait on it and then read the audit
+    /// records past the seq they last saw to learn what changed.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.inner.head_changes.subscribe()
     }
 
     /// Validates and stores a plant as a new version and resets the state to
@@ -486,7 +504,26 @@ impl Store {
     /// Audit records with `seq > after_seq`, at most `limit` (capped at [`MAX_PAGE`]).
     pub async fn audit_log(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
         let limit = i64::from(limit.min(MAX_PAGE));
-        let raw = self.inner.backend.audit_rows(after_seq, limit).await?;
+        let raw = self
+            .inner
+            .backend
+            .audit_rows(&AuditRowQuery::all(after_seq, limit))
+            .await?;
+        raw.into_iter().map(audit_record).collect()
+    }
+
+    /// Audit records matching `filter`, in order, at most `filter.limit` (capped at
+    /// [`MAX_PAGE`]).
+    pub async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        let query = AuditRowQuery {
+            after: filter.after_seq,
+            limit: i64::from(filter.limit.min(MAX_PAGE)),
+            actor_id: filter.actor.as_deref(),
+            action_prefix: filter.action.as_deref(),
+            from_ms: filter.from.map(|t| t.0),
+            to_ms: filter.to.map(|t| t.0),
+        };
+        let raw = self.inner.backend.audit_rows(&query).await?;
         raw.into_iter().map(audit_record).collect()
     }
 
@@ -512,7 +549,11 @@ impl Store {
         let mut records = Vec::new();
         loop {
             let after = records.last().map_or(0, |r: &RawRecord| r.seq);
-            let page = self.inner.backend.audit_rows(after, 10_000).await?;
+            let page = self
+                .inner
+                .backend
+                .audit_rows(&AuditRowQuery::all(after, 10_000))
+                .await?;
             let done = page.len() < 10_000;
             records.extend(page);
             if done {
@@ -711,6 +752,7 @@ impl Inner {
         WriterGuard {
             writer: self.writer.lock().await,
             known_head: &self.known_head,
+            head_changes: &self.head_changes,
         }
     }
 

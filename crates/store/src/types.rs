@@ -164,6 +164,22 @@ pub struct Counts {
     pub quality_results: u64,
 }
 
+/// Which audit records to read ([`crate::Store::audit_search`]).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Records with `seq > after_seq`.
+    pub after_seq: i64,
+    pub limit: u32,
+    /// The actor's id, exactly.
+    pub actor: Option<String>,
+    /// The start of the action: `proposal.` matches `proposal.create`, `proposal.approve`, ….
+    pub action: Option<String>,
+    /// Written at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Written before this instant.
+    pub to: Option<Timestamp>,
+}
+
 /// One record of the audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditRecord {
@@ -185,7 +201,7 @@ pub struct AuditRecord {
 }
 
 /// How a record breaks the audit chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditFault {
     /// The stored hash does not match the record's fields: it was altered, or moved to
@@ -204,7 +220,7 @@ pub enum AuditFault {
 }
 
 /// The first record at which the audit chain breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditBreak {
     pub seq: i64,
     pub fault: AuditFault,
@@ -212,7 +228,7 @@ pub struct AuditBreak {
 }
 
 /// Result of [`crate::Store::verify_audit`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditReport {
     /// Records checked.
     pub records: u64,

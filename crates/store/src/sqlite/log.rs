@@ -9,8 +9,8 @@ use sqlx::{Row, SqliteConnection};
 use super::{Sqlite, Tx};
 use crate::audit::RawRecord;
 use crate::backend::{
-    AuditSince, BodyRow, EventQuery, EventRow, EventRowRead, Loaded, LogStore, LogTx, MaterialRow,
-    OrderRow, Projection, RawCounts, Table, UnitRow, Write,
+    AuditRowQuery, AuditSince, BodyRow, EventQuery, EventRow, EventRowRead, Loaded, LogStore,
+    LogTx, MaterialRow, OrderRow, Projection, RawCounts, Table, UnitRow, Write,
 };
 use crate::error::{Context, Result};
 
@@ -128,14 +128,24 @@ impl LogStore for Sqlite {
         })
     }
 
-    async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<RawRecord>> {
+    async fn audit_rows(&self, query: &AuditRowQuery<'_>) -> Result<Vec<RawRecord>> {
         let pool = &self.pool;
+        // One statement for every combination of filters: an absent filter binds NULL.
         sqlx::query(
             "SELECT seq, at, actor_kind, actor_id, action, subject, detail, prev_hash, hash
-             FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+             FROM audit WHERE seq > ?1
+               AND (?3 IS NULL OR actor_id = ?3)
+               AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4)
+               AND (?5 IS NULL OR at >= ?5)
+               AND (?6 IS NULL OR at < ?6)
+             ORDER BY seq LIMIT ?2",
         )
-        .bind(after)
-        .bind(limit)
+        .bind(query.after)
+        .bind(query.limit)
+        .bind(query.actor_id)
+        .bind(query.action_prefix)
+        .bind(query.from_ms)
+        .bind(query.to_ms)
         .fetch_all(pool)
         .await
         .ctx("reading the audit trail")?

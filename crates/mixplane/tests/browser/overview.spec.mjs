@@ -1,0 +1,35 @@
+// The overview: first render measured, its KPIs, the plant table, and live updates arriving
+// without a reload while the demo's plant runs on.
+
+export const order = 10;
+
+export default async function (t) {
+  const { assert } = t;
+  const { page } = await t.session('planner');
+  // Measured from a fresh load of the page (the session already open): navigation start to
+  // the overview's data drawn.
+  await page.goto(`${t.base}/#/overview`);
+  await page.reload();
+  await page.waitForSelector('[data-test=page-overview][data-rendered=true]');
+  const firstRender = await page.evaluate(() => window.__mixplane.rendered.overview.at);
+  t.metric('overview first render (navigation start → drawn)', firstRender, 'ms');
+
+  for (const kpi of ['on-time', 'late', 'utilisation', 'changeovers', 'wip', 'bottleneck']) {
+    assert.ok(await page.isVisible(`[data-test=kpi-${kpi}]`), `KPI ${kpi} shown`);
+  }
+  const areas = await page.$$eval('[data-test=plant-table] tbody tr', (rows) => rows.length);
+  assert.ok(areas >= 3, `the plant table lists the areas (${areas})`);
+  await t.shot(page, 'overview');
+
+  // Live: the demo's plant runs at 600× — changes arrive over server-sent events and the
+  // page refetches without reloading (a marker on window survives).
+  await page.evaluate(() => { window.__notReloaded = true; });
+  const before = await page.evaluate(() => window.__mixplane.changes);
+  await page.waitForFunction((n) => window.__mixplane.changes > n, before, { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => window.__notReloaded), true, 'no reload');
+  assert.equal(await page.textContent('[data-test=live]'), 'live');
+
+  // Every page's link from an order: the order view.
+  const bottleneck = await page.textContent('[data-test=kpi-bottleneck] .value');
+  assert.ok(bottleneck && bottleneck !== '—', 'a bottleneck is named');
+}
