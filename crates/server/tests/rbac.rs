@@ -129,6 +129,7 @@ const RULES: &[Rule] = &[
     rule("listEvents", Sample::Plain),
     // The audit trail names no area and is verified whole: site-wide scopes only.
     in_area("listAudit", Sample::Plain),
+    in_area("verifyAudit", Sample::Plain),
     rule("openapi", Sample::Plain),
     // Connectors: their status names no plant object; dead letters are raw records of any
     // area, read with a site-wide scope only.
