@@ -67,6 +67,9 @@ pub struct AppState {
     pub sessions: Arc<ui_session::Sessions>,
     /// Set when the server shuts down, so that live streams end and the drain can finish.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// A folder to serve the dashboard's files from instead of those embedded (set by the
+    /// binary from `MIXPLANE_UI_DIR`, for work on them without rebuilding).
+    pub ui_dir: Option<Arc<std::path::Path>>,
 }
 
 impl AppState {
@@ -87,12 +90,19 @@ impl AppState {
             agents: None,
             sessions: Arc::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            ui_dir: None,
         }
     }
 
     /// The same state reporting these running agents.
     pub fn with_agents(mut self, agents: app::agents::live::AgentsHandle) -> AppState {
         self.agents = Some(agents);
+        self
+    }
+
+    /// The same state serving the dashboard's files from `dir` instead of the binary.
+    pub fn with_ui_dir(mut self, dir: std::path::PathBuf) -> AppState {
+        self.ui_dir = Some(dir.into());
         self
     }
 

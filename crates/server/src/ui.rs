@@ -3,9 +3,9 @@
 //!
 //! - `GET /` is the dashboard's page and `GET /ui/<file>` its scripts and styles, all
 //!   embedded in the binary at build time (`build.rs` over `crates/server/ui/`), served
-//!   with a content security policy that runs only our own scripts. With
-//!   `MIXPLANE_UI_DIR` set, the files are read from that folder on every request instead,
-//!   to work on them without rebuilding.
+//!   with a content security policy that runs only our own scripts. With a folder given
+//!   (`AppState::with_ui_dir`, which the binary sets from `MIXPLANE_UI_DIR`), the files are
+//!   read from it on every request instead, to work on them without rebuilding.
 //! - `POST /ui/session` signs in with a bearer token and sets the session cookie
 //!   ([`crate::ui_session`]); `GET /ui/session` tells the dashboard who is signed in, with
 //!   which role, scope and permissions, and the CSRF token its writes carry; `DELETE
@@ -44,7 +44,8 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
 }
 
-/// The environment variable naming a folder to serve the dashboard's files from.
+/// The environment variable the binary reads for a folder to serve the dashboard's files
+/// from.
 pub const UI_DIR_VAR: &str = "MIXPLANE_UI_DIR";
 
 /// Only our own scripts run, and pages connect only to this server. Inline styles are
@@ -76,16 +77,20 @@ pub fn assets() -> &'static [(&'static str, &'static [u8])] {
     embedded::ASSETS
 }
 
-async fn index(headers: HeaderMap) -> Response {
-    file_response("index.html", &headers)
+async fn index(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    file_response(app.ui_dir.as_deref(), "index.html", &headers)
 }
 
-async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    file_response(&file, &headers)
+async fn asset(
+    State(app): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    file_response(app.ui_dir.as_deref(), &file, &headers)
 }
 
-fn file_response(name: &str, request: &HeaderMap) -> Response {
-    let Some(bytes) = file_bytes(name) else {
+fn file_response(dir: Option<&std::path::Path>, name: &str, request: &HeaderMap) -> Response {
+    let Some(bytes) = file_bytes(dir, name) else {
         return Problem::not_found(format!("the dashboard has no file `{name}`")).into_response();
     };
     let etag = format!(
@@ -125,16 +130,14 @@ fn file_response(name: &str, request: &HeaderMap) -> Response {
     response
 }
 
-/// The file's bytes: from `MIXPLANE_UI_DIR` when set, else embedded. A name that climbs out
-/// of the folder is not a file of the dashboard.
-fn file_bytes(name: &str) -> Option<Bytes> {
+/// The file's bytes: from `dir` when given, else embedded. A name that climbs out of the
+/// folder is not a file of the dashboard.
+fn file_bytes(dir: Option<&std::path::Path>, name: &str) -> Option<Bytes> {
     if name.split('/').any(|part| part == ".." || part.is_empty()) || name.contains('\\') {
         return None;
     }
-    if let Some(dir) = std::env::var_os(UI_DIR_VAR) {
-        return std::fs::read(std::path::Path::new(&dir).join(name))
-            .ok()
-            .map(Bytes::from);
+    if let Some(dir) = dir {
+        return std::fs::read(dir.join(name)).ok().map(Bytes::from);
     }
     assets()
         .iter()
@@ -407,10 +410,13 @@ mod tests {
 
     #[test]
     fn names_that_leave_the_folder_are_not_files() {
-        assert!(file_bytes("../Cargo.toml").is_none());
-        assert!(file_bytes("pages/../../build.rs").is_none());
-        assert!(file_bytes("/etc/passwd").is_none());
-        assert!(file_bytes("app.js").is_some());
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+        for dir in [None, Some(here.as_path())] {
+            assert!(file_bytes(dir, "../Cargo.toml").is_none());
+            assert!(file_bytes(dir, "pages/../../build.rs").is_none());
+            assert!(file_bytes(dir, "/etc/passwd").is_none());
+            assert!(file_bytes(dir, "app.js").is_some());
+        }
     }
 
     #[test]

@@ -43,8 +43,8 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = 'GET', body, text = false } = {}) {
-  const headers = { Accept: text ? '*/*' : 'application/json' };
+async function api(path, { method = 'GET', body, text = false, headers: extra = {} } = {}) {
+  const headers = { Accept: text ? '*/*' : 'application/json', ...extra };
   if (method !== 'GET' && method !== 'HEAD') {
     if (session) headers['X-CSRF-Token'] = session.csrf;
     if (body !== undefined) headers['Content-Type'] = 'application/json';

@@ -182,6 +182,10 @@ pub fn serve_blocking(
             );
         }
         let mut state = server::AppState::from_app(app.clone()).with_limits(settings.limits.clone());
+        // For work on the dashboard's files: served from this folder instead of the binary.
+        if let Some(dir) = std::env::var_os(server::ui::UI_DIR_VAR) {
+            state = state.with_ui_dir(dir.into());
+        }
         if settings.agents.enabled {
             let agents = app::agents::live::start(app, settings.agents.clone());
             println!(
