@@ -1,0 +1,90 @@
+// What-ifs: scenarios compared side by side, the ranking following the planner's KPI weights,
+// a scenario's Gantt, and one committed as a governed proposal left waiting for approval
+// (the approvals spec decides it in another principal's session); a viewer is offered neither
+// the run nor the commit.
+
+export const order = 30;
+
+const ranking = (page) => page.$$eval('[data-test=scenario-card]', (cards) => cards.map((c) => c.dataset.scenario));
+
+async function setWeights(page, w) {
+  for (const [key, value] of Object.entries(w)) await page.fill(`[data-test=weight-${key}]`, String(value));
+}
+
+async function run(page) {
+  await page.selectOption('[data-test=scenarios-budget]', '2');
+  await page.click('[data-test=scenarios-run]');
+  await page.waitForSelector('[data-test=scenario-card]', { timeout: 120_000 });
+}
+
+export default async function (t) {
+  const { assert } = t;
+  const { page } = await t.session('planner');
+  await page.goto(`${t.base}/#/scenarios`);
+  await page.waitForSelector('[data-test=scenarios-run]');
+  await run(page);
+  const cards = await ranking(page);
+  assert.ok(cards.length >= 3 && cards.length <= 6, `3 to 6 scenarios side by side (${cards.length})`);
+  assert.ok(await page.isVisible('[data-test=risk-table]'), 'per-order lateness risk');
+  const kpis = await page.$$eval('[data-test=scenario-card] [data-test=kpi-risk]', (c) => c.length);
+  assert.equal(kpis, cards.length, 'each scenario shows its KPIs');
+
+  // The ranking follows the weights: all on one KPI, then all on another, differ.
+  const orders = [];
+  for (const w of [
+    { throughput: 5, changeover_cost: 0, on_time: 0 },
+    { throughput: 0, changeover_cost: 5, on_time: 0 },
+    { throughput: 0, changeover_cost: 0, on_time: 5 },
+  ]) {
+    await setWeights(page, w);
+    orders.push((await ranking(page)).join(','));
+  }
+  assert.ok(new Set(orders).size > 1, `changing the weights changes the ranking: ${orders.join(' | ')}`);
+  const ranks = await page.$$eval('[data-test=scenario-rank]', (r) => r.map((x) => Number(x.textContent)));
+  assert.deepEqual(ranks, ranks.map((_, i) => i + 1), 'cards in rank order');
+  await setWeights(page, { throughput: 1, changeover_cost: 1, on_time: 2 });
+
+  // A scenario's Gantt (the shared canvas renderer).
+  const second = page.locator('[data-test=scenario-card]').nth(1);
+  const kind = await second.getAttribute('data-scenario');
+  await second.locator('[data-test=scenario-gantt-open]').click();
+  await page.waitForSelector(`[data-test=scenario-gantt-title][data-scenario="${kind}"]`);
+  await page.waitForFunction(() => window.__mixplaneScenarioGantt?.modelDrawnAt > 0 && window.__mixplaneScenarioGantt.ops > 0);
+
+  // Commit one: a schedule_change proposal that waits for approval. The best-ranked what-if
+  // that is not the plan re-solved goes first; one the policy applies by itself, or that
+  // changes nothing, gives way to the next.
+  let committed = null;
+  for (let attempt = 0; attempt < 2 && !committed; attempt++) {
+    if (attempt) await run(page);
+    const kinds = (await ranking(page)).filter((k) => k !== 'as_planned');
+    for (const k of kinds) {
+      const card = page.locator(`[data-test=scenario-card][data-scenario="${k}"]`);
+      await card.locator('[data-test=scenario-commit]').click();
+      await card.locator('[data-test=commit-confirm]').click();
+      await page.waitForSelector('[data-test=committed-proposal], [data-test=commit-error]', { timeout: 60_000 });
+      if (await page.isVisible('[data-test=committed-proposal]')) {
+        const status = await page.getAttribute('[data-test=committed-status]', 'data-status');
+        if (status === 'proposed') {
+          committed = { id: (await page.textContent('[data-test=committed-proposal]')).trim(), kind: k };
+          break;
+        }
+      }
+    }
+  }
+  assert.ok(committed, 'a scenario committed as a proposal waiting for approval');
+  assert.match(committed.id, /^P-/);
+  assert.ok(await page.isVisible(`[data-test=commit-result] [data-test=link-proposal][data-id="${committed.id}"]`), 'a link to the proposal');
+  assert.match(await page.textContent('[data-test=commit-result]'), /waiting for \d+ approval/);
+  await page.waitForSelector(`[data-test=scenario-proposal][data-id="${committed.id}"]`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await t.shot(page, 'scenarios');
+
+  // A viewer reads the page but is offered no run and no commit.
+  const viewer = (await t.session('viewer')).page;
+  await viewer.goto(`${t.base}/#/scenarios`);
+  await viewer.waitForSelector('[data-test=scenarios-readonly]');
+  assert.equal(await viewer.locator('[data-test=scenarios-run]').count(), 0, 'no run for a viewer');
+  assert.equal(await viewer.locator('[data-test=scenario-commit]').count(), 0, 'no commit for a viewer');
+  await viewer.waitForSelector(`[data-test=scenario-proposal][data-id="${committed.id}"]`);
+}
