@@ -200,6 +200,20 @@ fn engine_endpoints() -> Vec<Endpoint> {
             handler: || post(check_schedule),
         },
         Endpoint {
+            method: Method::GET,
+            path: "/v1/schedule/explain",
+            operation_id: "explainPlanInForce",
+            summary: "Why orders are late under the plan in force, rebased on the plant as it is now: each late order's minutes late and chain of waits (or, with `order`, that order's), and the bottleneck units and pools; an area reader sees its late orders, units and pools only; 404 when no plan is in force",
+            tag: "schedule",
+            params: EXPLAIN_PARAMS,
+            request: None,
+            response: |g| g.subschema_for::<app::schedule::in_force::LatenessAnswer>(),
+            success_status: 200,
+            permission: Permission::ReadSchedule,
+            conflicts: &[],
+            handler: || get(explain_in_force),
+        },
+        Endpoint {
             method: Method::POST,
             path: "/v1/schedule/explain",
             operation_id: "explainSchedule",
@@ -259,6 +273,32 @@ async fn explain_schedule(
     app::schedule::validate(&request.problem)?;
     let explanation = blocking(move || app::schedule::explain_schedule(&request)).await?;
     Ok(Json200(explanation))
+}
+
+const EXPLAIN_PARAMS: &[Param] = &[query(
+    "order",
+    "string",
+    "one order's id: its chain of waits if it is late, else `on_time` true (404 when the reader does not read it)",
+)];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExplainQuery {
+    order: Option<String>,
+}
+
+async fn explain_in_force(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ExplainQuery>,
+) -> Result<Json200<app::schedule::in_force::LatenessAnswer>, Problem> {
+    let order = q.order.as_deref().map(str::trim).filter(|o| !o.is_empty());
+    match app::schedule::in_force::explain(&app, &caller.0, order).await? {
+        Some(answer) => Ok(Json200(answer)),
+        None => Err(Problem::not_found(
+            "no plan in force to explain: make one with `POST /v1/schedule/plan` (or `mixplane demo`)",
+        )),
+    }
 }
 
 async fn repair(Json(request): Json<RepairRequest>) -> Result<Json200<RepairResponse>, Problem> {

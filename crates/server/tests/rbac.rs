@@ -197,6 +197,7 @@ const RULES: &[Rule] = &[
     rule("repairSchedule", Sample::Access("{}")),
     // The plan in force (none in the fixture: 404) and the current problem, read by all.
     rule("getSchedule", Sample::Access("")),
+    rule("explainPlanInForce", Sample::Access("")),
     rule("listScheduleVersions", Sample::Plain),
     rule("getScheduleProblem", Sample::Plain),
     // A plan covers the site: planners, supervisors and administrators of the whole site.

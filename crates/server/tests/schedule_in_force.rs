@@ -214,3 +214,40 @@ async fn a_what_if_of_the_plant_as_it_is_now_commits_applies_and_is_the_next_pla
         chosen["schedule"]["assignments"].as_array().unwrap().len()
     );
 }
+
+#[tokio::test]
+async fn the_plan_in_force_explains_its_late_orders_and_one_order_by_id() {
+    let app = simulated(3.0).await;
+    let (status, _, body) = app.get("/v1/schedule/explain").await;
+    assert_eq!(status, 404, "no plan in force yet: {body}");
+    let plan = make_plan(&app).await;
+    let (status, _, all) = app.get("/v1/schedule/explain").await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["plan_version"], plan["version"]);
+    assert!(all["order"].is_null(), "{all}");
+    let late = all["late_orders"].as_array().expect("late orders");
+    // One order by id: a late one carries its chain, an on-time one says so.
+    let order = match late.first() {
+        Some(late) => late["order"].as_str().unwrap().to_owned(),
+        None => plan["assignments"][0]["op"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned(),
+    };
+    let (status, _, one) = app
+        .get(&format!("/v1/schedule/explain?order={order}"))
+        .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["order"]["id"], order);
+    assert_eq!(one["order"]["on_time"], late.is_empty());
+    if !late.is_empty() {
+        assert!(one["order"]["late"]["chain"].as_array().is_some(), "{one}");
+    }
+    let (status, _, missing) = app.get("/v1/schedule/explain?order=MO-NOPE").await;
+    assert_eq!(status, 404, "{missing}");
+    let (status, _, typo) = app.get("/v1/schedule/explain?ordr=x").await;
+    assert_eq!(status, 400, "{typo}");
+}
