@@ -214,7 +214,7 @@ pub static AUDIT: ListSpec = ListSpec {
     path: "/v1/audit",
     default_limit: 100,
     max_limit: 1000,
-    sorts: &[],
+    sorts: &["seq", "-seq"],
 };
 
 /// The `cursor` parameter, the same on every list.
@@ -247,6 +247,12 @@ const ORDER_ID_PARAMS: &[Param] = &[path("id", "order id")];
 const AUDIT_PARAMS: &[Param] = &[
     query("limit", "integer", "page size (default 100, max 1000)"),
     CURSOR,
+    query(
+        "sort",
+        "string",
+        "`seq` (default, oldest first) or `-seq` (newest first)",
+    )
+    .one_of(|| names(AUDIT.sorts)),
     query(
         "after_seq",
         "integer",
@@ -544,9 +550,19 @@ async fn list_audit(
         q.cursor.as_deref(),
         raw.as_deref(),
     )?;
+    let after_seq = match (request.descending, &request.after, q.after_seq) {
+        (true, _, Some(_)) => {
+            return Err(Problem::bad_request(
+                "query parameter `after_seq` reads the trail in order; newest first (`sort=-seq`) pages by `cursor`",
+            ));
+        }
+        (true, None, None) => i64::MAX,
+        _ => request.after_seq(q.after_seq)?,
+    };
     let filter = store::AuditFilter {
-        after_seq: request.after_seq(q.after_seq)?,
+        after_seq,
         limit: request.limit + 1,
+        newest_first: request.descending,
         actor: nonempty(q.actor),
         action: nonempty(q.action),
         from: instant("from", q.from.as_deref())?,

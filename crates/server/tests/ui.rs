@@ -395,6 +395,16 @@ async fn the_audit_trail_filters_by_actor_action_and_time_and_verifies() {
     let (_, second) = get(next).await;
     assert_eq!(second["items"][0]["actor"]["id"], "gus");
 
+    // Newest first, paged by cursor; `after_seq` belongs to the oldest-first order.
+    let (status, newest) = get("/v1/audit?sort=-seq&action=session.&limit=1".into()).await;
+    assert_eq!(status, 200, "{newest}");
+    assert_eq!(newest["items"][0]["actor"]["id"], "gus");
+    let (_, older) = get(newest["next"].as_str().expect("a next page").to_owned()).await;
+    assert_eq!(older["items"][0]["actor"]["id"], "fay");
+    assert!(older["next"].is_null(), "{older}");
+    let (status, _) = get("/v1/audit?sort=-seq&after_seq=3".into()).await;
+    assert_eq!(status, 400);
+
     let (status, report) = get("/v1/audit/verify".into()).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["first_bad"], Value::Null);

@@ -148,12 +148,13 @@ impl Tx {
 // ---------------------------------------------------------------------------------------------
 // The event log, the projections and the audit trail.
 
-/// Which audit records to read: `seq > after`, at most `limit`, and only those whose fields
-/// match every filter given.
+/// Which audit records to read: `seq > after` in order (or, newest first, `seq < after`
+/// backwards), at most `limit`, and only those whose fields match every filter given.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AuditRowQuery<'a> {
     pub after: i64,
     pub limit: i64,
+    pub newest_first: bool,
     /// The actor's id, exactly.
     pub actor_id: Option<&'a str>,
     /// The start of the action (`proposal.` matches every proposal action).
@@ -170,6 +171,7 @@ impl AuditRowQuery<'_> {
         AuditRowQuery {
             after,
             limit,
+            newest_first: false,
             actor_id: None,
             action_prefix: None,
             from_ms: None,

@@ -518,6 +518,7 @@ impl Store {
         let query = AuditRowQuery {
             after: filter.after_seq,
             limit: i64::from(filter.limit.min(MAX_PAGE)),
+            newest_first: filter.newest_first,
             actor_id: filter.actor.as_deref(),
             action_prefix: filter.action.as_deref(),
             from_ms: filter.from.map(|t| t.0),

@@ -167,9 +167,12 @@ pub struct Counts {
 /// Which audit records to read ([`crate::Store::audit_search`]).
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    /// Records with `seq > after_seq`.
+    /// Records with `seq > after_seq`; newest first, records with `seq < after_seq`
+    /// (`i64::MAX` for the newest).
     pub after_seq: i64,
     pub limit: u32,
+    /// Newest first instead of in order.
+    pub newest_first: bool,
     /// The actor's id, exactly.
     pub actor: Option<String>,
     /// The start of the action: `proposal.` matches `proposal.create`, `proposal.approve`, ….

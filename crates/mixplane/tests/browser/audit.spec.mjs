@@ -41,6 +41,15 @@ export default async function (t) {
   await page.goto(`${t.base}/#/audit`);
   await page.waitForSelector('[data-test=page-audit][data-rendered=true]');
   await page.waitForSelector('[data-test=audit-row]');
+  // Newest first by default: the head of the trail on top.
+  const newest = await rows(page);
+  const head = await call(t, '/v1/audit?sort=-seq&limit=1');
+  assert.ok(newest[0].seq > 1 && newest[0].seq <= head.items[0].seq, 'the newest records on top');
+  assert.ok(newest.every((r, i) => i === 0 || r.seq < newest[i - 1].seq), 'newest first');
+
+  // Oldest first on request: the trail from its first record.
+  await page.selectOption('[data-test=audit-order]', 'oldest');
+  await page.waitForFunction(() => document.querySelector('[data-test=audit-row]')?.dataset.seq === '1');
   const first = await rows(page);
   assert.equal(first[0].seq, 1, 'the trail starts at its first record');
   assert.ok(first.every((r, i) => i === 0 || r.seq > first[i - 1].seq), 'in sequence order');

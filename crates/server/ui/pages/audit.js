@@ -41,6 +41,8 @@ export async function render(view, ctx) {
     from: ctx.params.get('from') || '',
     to: ctx.params.get('to') || '',
     afterSeq: ctx.params.get('after_seq') || '',
+    // Newest first unless the reader asked for a place in the trail or the oldest first.
+    oldest: ctx.params.get('order') === 'oldest' || !!ctx.params.get('after_seq'),
     items: [],
     next: null,
     loading: false,
@@ -63,6 +65,9 @@ export async function render(view, ctx) {
   const actionIn = el('input', { type: 'text', list: 'audit-actions', placeholder: 'action (prefix)', 'data-test': 'audit-action', 'aria-label': 'action', size: '16' });
   const fromIn = el('input', { type: 'datetime-local', 'data-test': 'audit-from', 'aria-label': 'from' });
   const toIn = el('input', { type: 'datetime-local', 'data-test': 'audit-to', 'aria-label': 'to' });
+  const orderIn = el('select', { 'data-test': 'audit-order', 'aria-label': 'order' },
+    el('option', { value: 'newest' }, 'newest first'), el('option', { value: 'oldest' }, 'oldest first'));
+  orderIn.value = state.oldest ? 'oldest' : 'newest';
   actorIn.value = state.actor;
   actionIn.value = state.action;
   fromIn.value = state.from ? toLocalInput(state.from) : '';
@@ -73,6 +78,7 @@ export async function render(view, ctx) {
     state.action = actionIn.value.trim();
     state.from = toInstant(fromIn.value);
     state.to = toInstant(toIn.value);
+    state.oldest = orderIn.value === 'oldest';
     state.afterSeq = '';
     state.highlight = null;
     syncHash();
@@ -83,7 +89,7 @@ export async function render(view, ctx) {
     apply();
   };
   // Enter submits the form; picking a time or a listed value applies at once.
-  for (const input of [actorIn, actionIn, fromIn, toIn]) input.addEventListener('change', apply);
+  for (const input of [actorIn, actionIn, fromIn, toIn, orderIn]) input.addEventListener('change', apply);
 
   const verifyBtn = el('button', { type: 'button', 'data-test': 'audit-verify', onclick: () => verify() }, 'Verify chain');
   const verifyOut = el('div', { class: 'notice', 'data-test': 'audit-verify-result', hidden: true });
@@ -102,6 +108,7 @@ export async function render(view, ctx) {
       el('label', {}, 'Action ', actionIn), actionList,
       el('label', {}, 'From ', fromIn),
       el('label', {}, 'To ', toIn),
+      orderIn,
       el('button', { type: 'submit', 'data-test': 'audit-filter' }, 'Filter'),
       el('button', { type: 'button', 'data-test': 'audit-clear', onclick: clear }, 'Clear')),
     el('table', { class: 'audit-table', 'data-test': 'audit-table' },
@@ -119,7 +126,7 @@ export async function render(view, ctx) {
 
   function syncHash() {
     const q = new URLSearchParams();
-    for (const [k, v] of [['actor', state.actor], ['action', state.action], ['from', state.from], ['to', state.to], ['after_seq', state.afterSeq]]) {
+    for (const [k, v] of [['actor', state.actor], ['action', state.action], ['from', state.from], ['to', state.to], ['after_seq', state.afterSeq], ['order', state.oldest && !state.afterSeq ? 'oldest' : '']]) {
       if (v) q.set(k, v);
     }
     const hash = '#/audit' + (q.toString() ? '?' + q : '');
@@ -133,6 +140,10 @@ export async function render(view, ctx) {
     if (state.action) q.set('action', state.action);
     if (state.from) q.set('from', state.from);
     if (state.to) q.set('to', state.to);
+    if (!state.oldest) {
+      q.set('sort', '-seq');
+      return '/v1/audit?' + q;
+    }
     const after = afterSeq != null ? afterSeq : state.afterSeq;
     if (after) q.set('after_seq', String(after));
     return '/v1/audit?' + q;
@@ -176,7 +187,7 @@ export async function render(view, ctx) {
   function drawTail() {
     const filtered = state.actor || state.action || state.from || state.to;
     status.textContent = state.items.length
-      ? `${state.items.length} record${state.items.length === 1 ? '' : 's'} shown${filtered ? ' (filtered)' : ''}${state.afterSeq ? ` after #${state.afterSeq}` : ''}, in sequence order${state.next ? '; more follow' : ''}.`
+      ? `${state.items.length} record${state.items.length === 1 ? '' : 's'} shown${filtered ? ' (filtered)' : ''}${state.afterSeq ? ` after #${state.afterSeq}` : ''}, ${state.oldest ? 'oldest first' : 'newest first'}${state.next ? '; more follow' : ''}.`
       : filtered ? 'No record matches these filters.' : 'The audit trail is empty.';
     fill(moreBox, state.next
       ? el('button', { type: 'button', 'data-test': 'audit-more', onclick: () => more().catch(showError) }, `Next ${PAGE}`)
@@ -212,11 +223,13 @@ export async function render(view, ctx) {
     }
   }
 
-  // New records only ever come at the end: when the reader has reached the end, append what
-  // was written since instead of reloading what they scrolled through.
+  // New records only ever come at the end of the trail: newest first, they go on top;
+  // oldest first, they are appended once the reader has reached the end, instead of
+  // reloading what they scrolled through.
   async function refresh() {
     if (state.loading) return;
     if (!state.items.length) return load();
+    if (!state.oldest) return prependNewest();
     if (state.next) return; // the end is further on; "Next" reaches it
     state.loading = true;
     const token = loadToken;
@@ -227,6 +240,23 @@ export async function render(view, ctx) {
       state.items = state.items.concat(page.items);
       state.next = page.next;
       body.append(...page.items.map(row));
+      drawTail();
+    } finally {
+      state.loading = false;
+    }
+  }
+
+  async function prependNewest() {
+    state.loading = true;
+    const token = loadToken;
+    try {
+      const top = state.items[0].seq;
+      const page = await ctx.api(firstPath());
+      if (!alive || token !== loadToken) return;
+      const fresh = page.items.filter((r) => r.seq > top);
+      if (!fresh.length) return;
+      state.items = fresh.concat(state.items);
+      body.prepend(...fresh.map(row));
       drawTail();
     } finally {
       state.loading = false;
@@ -276,6 +306,8 @@ export async function render(view, ctx) {
   function showRecord(seq) {
     actorIn.value = actionIn.value = fromIn.value = toIn.value = '';
     state.actor = state.action = state.from = state.to = '';
+    state.oldest = true;
+    orderIn.value = 'oldest';
     state.afterSeq = String(Math.max(0, seq - 1));
     state.highlight = seq;
     syncHash();

@@ -130,29 +130,39 @@ impl LogStore for Sqlite {
 
     async fn audit_rows(&self, query: &AuditRowQuery<'_>) -> Result<Vec<RawRecord>> {
         let pool = &self.pool;
-        // One statement for every combination of filters: an absent filter binds NULL.
-        sqlx::query(
+        // One statement for every combination of filters (an absent filter binds NULL), one
+        // per direction, each walking the primary key.
+        let sql = if query.newest_first {
+            "SELECT seq, at, actor_kind, actor_id, action, subject, detail, prev_hash, hash
+             FROM audit WHERE seq < ?1
+               AND (?3 IS NULL OR actor_id = ?3)
+               AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4)
+               AND (?5 IS NULL OR at >= ?5)
+               AND (?6 IS NULL OR at < ?6)
+             ORDER BY seq DESC LIMIT ?2"
+        } else {
             "SELECT seq, at, actor_kind, actor_id, action, subject, detail, prev_hash, hash
              FROM audit WHERE seq > ?1
                AND (?3 IS NULL OR actor_id = ?3)
                AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4)
                AND (?5 IS NULL OR at >= ?5)
                AND (?6 IS NULL OR at < ?6)
-             ORDER BY seq LIMIT ?2",
-        )
-        .bind(query.after)
-        .bind(query.limit)
-        .bind(query.actor_id)
-        .bind(query.action_prefix)
-        .bind(query.from_ms)
-        .bind(query.to_ms)
-        .fetch_all(pool)
-        .await
-        .ctx("reading the audit trail")?
-        .iter()
-        .map(raw_record)
-        .collect::<Result<_, sqlx::Error>>()
-        .ctx("reading the audit trail")
+             ORDER BY seq LIMIT ?2"
+        };
+        sqlx::query(sql)
+            .bind(query.after)
+            .bind(query.limit)
+            .bind(query.actor_id)
+            .bind(query.action_prefix)
+            .bind(query.from_ms)
+            .bind(query.to_ms)
+            .fetch_all(pool)
+            .await
+            .ctx("reading the audit trail")?
+            .iter()
+            .map(raw_record)
+            .collect::<Result<_, sqlx::Error>>()
+            .ctx("reading the audit trail")
     }
 
     async fn audit_latest(&self, subject: &str) -> Result<Option<RawRecord>> {
