@@ -3,21 +3,24 @@
 //!
 //! It wraps the whole router, so it sees every answer — including a 401, a 404 from the
 //! fallback and a 413 from the body limit. The principal comes from the response's
-//! extensions, where [`crate::auth::layer`] leaves the [`Caller`] it authenticated.
+//! extensions, where [`crate::auth::layer`] leaves the [`Caller`] it authenticated. The same
+//! pass counts the request for `/metrics` ([`crate::metrics`]) under its route template.
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::AppState;
 use crate::auth::Caller;
+use crate::metrics::RouteLabel;
 
 /// The target of access-log events.
 pub const TARGET: &str = "mixplane::access";
 
-/// Runs the request and logs one line about it.
-pub async fn layer(request: Request, next: Next) -> Response {
+/// Runs the request, logs one line about it and counts it.
+pub async fn layer(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -35,5 +38,26 @@ pub async fn layer(request: Request, next: Next) -> Response {
         principal = %principal,
         "request"
     );
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map_or_else(|| route_outside_table(&path), |label| label.0);
+    app.metrics.observe(
+        route,
+        method.as_str(),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
+}
+
+/// The label of a request no route of the table answered: its door, never its path.
+fn route_outside_table(path: &str) -> &'static str {
+    if path == "/odata" || path.starts_with("/odata/") {
+        "/odata"
+    } else if path == "/" || path.starts_with("/ui/") {
+        "/ui"
+    } else {
+        "unmatched"
+    }
 }

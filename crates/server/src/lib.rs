@@ -21,6 +21,7 @@ pub mod govern_api;
 pub mod isa95_api;
 pub mod limits;
 pub mod mcp_api;
+pub mod metrics;
 pub mod odata_api;
 pub mod openapi;
 pub mod openapi_content;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// The live agents running beside this server, if any (`GET /v1/agents` reports them).
     pub agents: Option<app::agents::live::AgentsHandle>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
     /// The web dashboard's open sessions.
     pub sessions: Arc<ui_session::Sessions>,
     /// Set when the server shuts down, so that live streams end and the drain can finish.
@@ -88,6 +91,7 @@ impl AppState {
             tokens: Arc::default(),
             limits: Arc::default(),
             agents: None,
+            metrics: Arc::default(),
             sessions: Arc::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             ui_dir: None,
@@ -157,6 +161,14 @@ pub fn router(state: AppState) -> Router {
                 limits::body_limit(body_limit, request, next)
             },
         ));
+        // The route template, for the metrics: labels must not carry ids.
+        let route = metrics::RouteLabel(endpoint.path);
+        let handler: MethodRouter<AppState> = handler.layer(axum::middleware::map_response(
+            move |mut response: axum::response::Response| async move {
+                response.extensions_mut().insert(route);
+                response
+            },
+        ));
         router = router.route(endpoint.path, handler);
     }
     let timeout = limits.request_timeout();
@@ -171,7 +183,10 @@ pub fn router(state: AppState) -> Router {
             },
         ))
         .layer(axum::middleware::from_fn(problem::ensure_problem_json))
-        .layer(axum::middleware::from_fn(access_log::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access_log::layer,
+        ))
         .with_state(state)
 }
 

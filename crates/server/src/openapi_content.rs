@@ -72,6 +72,10 @@ pub fn responses(operation_id: &str) -> &'static [Media] {
         ),
     ];
     const DOCS: &[Media] = &[text("text/html", "The API reference page")];
+    const METRICS: &[Media] = &[text(
+        "text/plain",
+        "The Prometheus text exposition format, version 0.0.4",
+    )];
     const B2MML_SCHEDULE: &[Media] = &[text(
         "application/xml",
         "A B2MML V0700 SyncOperationsSchedule (namespace `http://www.mesa.org/xml/B2MML`)",
@@ -80,6 +84,7 @@ pub fn responses(operation_id: &str) -> &'static [Media] {
         "traceRecall" | "traceRecallRequest" => RECALL,
         "epcisEvents" => EPCIS_EVENTS,
         "apiDocs" => DOCS,
+        "metrics" => METRICS,
         "exportB2mmlSchedule" => B2MML_SCHEDULE,
         _ => &[],
     }

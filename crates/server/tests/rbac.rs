@@ -121,6 +121,9 @@ const SCHEDULE_APPROVERS: &[Role] = &[Role::Planner, Role::Supervisor, Role::Adm
 const RULES: &[Rule] = &[
     // Foundation.
     rule("health", Sample::Plain),
+    rule("ready", Sample::Plain),
+    // The metrics span every area: site-wide scopes only.
+    in_area("metrics", Sample::Plain),
     rule("getPlant", Sample::Plain),
     rule("listOrders", Sample::Plain),
     rule("getOrder", Sample::Order),
