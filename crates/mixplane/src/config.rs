@@ -74,6 +74,16 @@ pub struct ServerSection {
     /// token verifications; each key optional, see `server::limits::Limits`.
     #[serde(default)]
     pub limits: server::limits::Limits,
+    /// HTTPS (`[server.tls]`: `cert_file`, `key_file`, PEM), with the `tls` feature.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of `[server.tls]`: the certificate chain (leaf first) and its private key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,6 +137,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// The server's resource bounds, from the file's `[server.limits]` (defaults otherwise).
     pub limits: server::limits::Limits,
+    /// HTTPS, from the file's `[server.tls]`; plain HTTP without it.
+    pub tls: Option<TlsFiles>,
     /// The live agents' settings, from the file's `[agents]` (defaults otherwise).
     pub agents: app::agents::live::AgentSettings,
     /// The connectors, from the file's `[[connectors]]`, secrets resolved.
@@ -187,6 +199,7 @@ pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Res
     };
     let limits = config.server.limits;
     limits.validate()?;
+    let tls = config.server.tls;
     let agents = config.agents;
     agents
         .validate()
@@ -225,6 +238,7 @@ pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Res
         log_level,
         log_format,
         limits,
+        tls,
         agents,
         connectors,
         default_sink,

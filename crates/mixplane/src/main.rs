@@ -39,7 +39,7 @@ pub struct DataArgs {
     /// Directory holding the embedded database [default: the config file's data_dir, else ./mixplane-data]
     #[arg(long, env = "MIXPLANE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// TOML config file (data_dir, [server] bind, [server.limits], [log] level and format, [agents], [[connectors]])
+    /// TOML config file (data_dir, [server] bind, [server.limits], [server.tls], [log] level and format, [agents], [[connectors]])
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Log level [default: the config file's [log] level, else info]

@@ -33,6 +33,8 @@ pub mod routes;
 pub mod scenario_api;
 pub mod schedule_api;
 mod serve;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod trace_api;
 pub mod ui;
 pub mod ui_session;
@@ -49,6 +51,8 @@ use crate::limits::Limits;
 use crate::problem::Problem;
 
 pub use crate::serve::serve;
+#[cfg(feature = "tls")]
+pub use crate::serve::serve_tls;
 
 /// What every handler can reach: the use-cases ([`app::App`], also reachable through
 /// `Deref`) and what only the HTTP edge needs.

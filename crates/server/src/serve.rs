@@ -15,7 +15,11 @@
 //!   limits of [`crate::verification`].
 //!
 //! On shutdown the listener closes, idle connections close at once and open requests are
-//! finished.
+//! finished (an event batch being stored is stored and answered).
+//!
+//! With the `tls` feature, [`serve_tls`] speaks HTTPS with rustls: the handshake runs in the
+//! connection's own task, held to the header read timeout, so a client that never finishes
+//! it takes a connection slot for no longer than one that never sends its headers.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,6 +43,32 @@ use crate::{AppState, router};
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, state, None, shutdown).await
+}
+
+/// [`serve`] over TLS: every connection first completes a handshake with `tls`.
+#[cfg(feature = "tls")]
+pub async fn serve_tls(
+    listener: TcpListener,
+    state: AppState,
+    tls: crate::tls::Tls,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, state, Some(tls), shutdown).await
+}
+
+/// What a connection is wrapped in before HTTP: nothing, or TLS.
+#[cfg(feature = "tls")]
+type Wrap = Option<crate::tls::Tls>;
+#[cfg(not(feature = "tls"))]
+type Wrap = Option<std::convert::Infallible>;
+
+async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    wrap: Wrap,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.limits.clone();
@@ -71,12 +101,42 @@ pub async fn serve(
         };
         // Small answers go out at once rather than waiting for Nagle's timer.
         let _ = stream.set_nodelay(true);
-        let connection = builder.serve_connection(TokioIo::new(stream), with_peer(&router, peer));
-        let connection = graceful.watch(connection);
+        let service = with_peer(&router, peer);
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let handshake_limit = limits.header_read_timeout();
+        let wrap = wrap.clone();
         tokio::spawn(async move {
             // Held until the connection ends, however it ends.
             let _permit = permit;
-            if let Err(error) = connection.await {
+            let result = match wrap {
+                None => {
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(connection).await
+                }
+                #[cfg(feature = "tls")]
+                Some(tls) => {
+                    let accepted =
+                        tokio::time::timeout(handshake_limit, tls.acceptor().accept(stream)).await;
+                    let stream = match accepted {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(connection).await
+                }
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match never {},
+            };
+            let _ = handshake_limit;
+            if let Err(error) = result {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
         });

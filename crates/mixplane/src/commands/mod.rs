@@ -154,6 +154,31 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing open requests");
 }
 
+/// The TLS configuration `[server.tls]` names, read and checked.
+#[cfg(feature = "tls")]
+fn tls_of(settings: &crate::config::Settings) -> anyhow::Result<Option<server::tls::Tls>> {
+    settings
+        .tls
+        .as_ref()
+        .map(|files| server::tls::Tls::from_pem_files(&files.cert_file, &files.key_file))
+        .transpose()
+        .context("config [server.tls]")
+}
+
+/// Without the `tls` feature, a `[server.tls]` section is refused rather than ignored: the
+/// operator asked for HTTPS and must not get plain HTTP unawares.
+#[cfg(not(feature = "tls"))]
+fn tls_of(settings: &crate::config::Settings) -> anyhow::Result<Option<std::convert::Infallible>> {
+    if let Some(files) = &settings.tls {
+        anyhow::bail!(
+            "config [server.tls] names `{}` and `{}`, but this mixplane was built without TLS; build it with `--features tls`, or terminate TLS in a reverse proxy (README, \"TLS\")",
+            files.cert_file.display(),
+            files.key_file.display()
+        );
+    }
+    Ok(None)
+}
+
 /// Serves the API until a shutdown signal.
 pub fn serve_blocking(
     runtime: &tokio::runtime::Runtime,
@@ -161,14 +186,17 @@ pub fn serve_blocking(
     settings: &crate::config::Settings,
 ) -> anyhow::Result<()> {
     let bind = settings.bind.as_str();
+    // Read before binding, so that a bad certificate stops the start with nothing served.
+    let tls = tls_of(settings)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;
         let address = listener.local_addr()?;
-        println!("serving the API on http://{address} (Ctrl-C to stop)");
+        println!("serving the API on {scheme}://{address} (Ctrl-C to stop)");
         println!(
-            "  try: MIXPLANE_TOKEN=mxp_… mixplane proposals list --server http://{address}"
+            "  try: MIXPLANE_TOKEN=mxp_… mixplane proposals list --server {scheme}://{address}"
         );
         let (stop_connectors, stop) = ::connect::stop_pair();
         let connectors =
@@ -194,9 +222,14 @@ pub fn serve_blocking(
             );
             state = state.with_agents(agents);
         }
-        let served = server::serve(listener, state, shutdown_signal())
-            .await
-            .context("serving the API");
+        let served = match tls {
+            #[cfg(feature = "tls")]
+            Some(tls) => server::serve_tls(listener, state, tls, shutdown_signal()).await,
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match never {},
+            None => server::serve(listener, state, shutdown_signal()).await,
+        }
+        .context("serving the API");
         // A graceful stop: each connector ends between two stores.
         stop_connectors.stop();
         for task in connectors {
