@@ -288,13 +288,21 @@ async fn write_store(app: &AppState, out: &mut String) -> Result<(), Problem> {
     Ok(())
 }
 
+/// A counter of every connector: its name, type, help and how to read it.
+type CounterFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&app::connectors::Counters) -> u64,
+);
+
 fn write_connectors(app: &AppState, out: &mut String) {
     let connectors = app.connectors.all();
     if connectors.is_empty() {
         return;
     }
     let now = app.now();
-    let families: [(&str, &str, &str, fn(&app::connectors::Counters) -> u64); 5] = [
+    let families: [CounterFamily; 5] = [
         (
             "mixplane_connector_polls_total",
             "counter",
