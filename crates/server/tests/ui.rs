@@ -74,6 +74,13 @@ async fn as_browser(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// A read by cookie alone: its status.
+async fn browser_get(app: &TestApp, browser: &Browser, path: &str) -> u16 {
+    as_browser(app, browser, reqwest::Method::GET, path, None, None)
+        .await
+        .0
+}
+
 async fn audit_actions(app: &TestApp) -> Vec<(String, String)> {
     app.store
         .audit_log(0, 10_000)
@@ -176,25 +183,9 @@ async fn a_session_stands_for_its_token_and_writes_need_the_csrf_token() {
     );
 
     // Reads by cookie; the role still rules (a planner does not read the audit trail).
-    let (status, _) = as_browser(
-        &app,
-        &browser,
-        reqwest::Method::GET,
-        "/v1/work-centers",
-        None,
-        None,
-    )
-    .await;
+    let status = browser_get(&app, &browser, "/v1/work-centers").await;
     assert_eq!(status, 200);
-    let (status, _) = as_browser(
-        &app,
-        &browser,
-        reqwest::Method::GET,
-        "/v1/audit",
-        None,
-        None,
-    )
-    .await;
+    let status = browser_get(&app, &browser, "/v1/audit").await;
     assert_eq!(status, 403);
 
     // A write by cookie without the session's CSRF token, or with another, is refused
@@ -238,15 +229,7 @@ async fn a_session_stands_for_its_token_and_writes_need_the_csrf_token() {
         )
         .await
         .unwrap();
-    let (status, _) = as_browser(
-        &app,
-        &browser,
-        reqwest::Method::GET,
-        "/v1/work-centers",
-        None,
-        None,
-    )
-    .await;
+    let status = browser_get(&app, &browser, "/v1/work-centers").await;
     assert_eq!(status, 401);
 }
 
@@ -255,15 +238,7 @@ async fn signing_out_needs_the_csrf_token_ends_the_session_and_is_audited() {
     let app = TestApp::start().await;
     let token = app.token_for("bea", Role::Viewer, "*").await;
     let browser = sign_in(&app, &token).await;
-    let (status, _) = as_browser(
-        &app,
-        &browser,
-        reqwest::Method::GET,
-        "/ui/session",
-        None,
-        None,
-    )
-    .await;
+    let status = browser_get(&app, &browser, "/ui/session").await;
     assert_eq!(status, 200);
     let (status, _) = as_browser(
         &app,
@@ -286,7 +261,7 @@ async fn signing_out_needs_the_csrf_token_ends_the_session_and_is_audited() {
     .await;
     assert_eq!(status, 204);
     for path in ["/ui/session", "/v1/orders"] {
-        let (status, _) = as_browser(&app, &browser, reqwest::Method::GET, path, None, None).await;
+        let status = browser_get(&app, &browser, path).await;
         assert_eq!(status, 401, "{path} after sign-out");
     }
     assert!(

@@ -1,13 +1,6 @@
 // The SVG control chart of the quality page: points, centre line, control and specification limits, violations, hover.
 
-const NS = 'http://www.w3.org/2000/svg';
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { svg } from './dom.js';
 
 /** A number short enough for an axis label, precise enough to tell limits apart. */
 export function fmt(v) {

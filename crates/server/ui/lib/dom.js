@@ -20,6 +20,14 @@ function append(node, children) {
   }
 }
 
+/** An SVG element: `svg('line', {x1: 0, …}, text?)`; null and undefined attributes are left out. */
+export function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
 /** Replaces an element's children. */
 export function fill(node, ...children) {
   node.replaceChildren();

@@ -1,13 +1,6 @@
 // The genealogy graph: a layered layout (layer = signed trace depth) and its SVG drawing with clickable nodes.
 
-const NS = 'http://www.w3.org/2000/svg';
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { svg } from './dom.js';
 
 /** Fill colours: material items by the mode that made them, everything else by kind. */
 export const MODE_COLOURS = { discrete: '#e3ebfb', process: '#f8e9df', repetitive: '#e0f1e7' }; // app.css's mode badges
