@@ -29,7 +29,20 @@ export default async function (t) {
   assert.equal(await page.evaluate(() => window.__notReloaded), true, 'no reload');
   assert.equal(await page.textContent('[data-test=live]'), 'live');
 
-  // Every page's link from an order: the order view.
   const bottleneck = await page.textContent('[data-test=kpi-bottleneck] .value');
   assert.ok(bottleneck && bottleneck !== '—', 'a bottleneck is named');
+
+  // An order's own view, where every order link leads: a late one says why, step by step.
+  const explained = await fetch(`${t.base}/v1/schedule/explain`, {
+    headers: { Authorization: `Bearer ${t.tokens.planner}` },
+  }).then((r) => r.json());
+  const late = explained.late_orders[0];
+  assert.ok(late, 'the plan of the demo has late orders');
+  await page.goto(`${t.base}/#/order/${encodeURIComponent(late.order)}`);
+  await page.waitForSelector('[data-test=page-order][data-rendered=true]');
+  assert.equal(await page.textContent('[data-test=order-id]'), `Order ${late.order}`);
+  const steps = await page.$$eval('[data-test=order-lateness] li', (items) => items.length);
+  assert.ok(steps >= 1, 'the chain of waits is listed');
+  await page.click('[data-test=order-gantt]');
+  await page.waitForSelector('[data-test=page-gantt][data-rendered=true]');
 }

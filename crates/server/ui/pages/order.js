@@ -1,23 +1,25 @@
-// One order: what it is, where it stands, its operations in the plan in force, and links to
-// its Gantt, its genealogy and the proposals about it.
+// One order: what it is, where it stands, its operations in the plan in force, why it is
+// late if it is, the holds on it, and links to its Gantt lane and its genealogy.
 
 import { el, fill, badge, num, when, table, minutes } from '../lib/dom.js';
 
 export async function render(view, ctx) {
   const id = ctx.params.get('id');
   const refresh = async () => {
-    const [order, plan] = await Promise.all([
-      ctx.api(`/v1/orders/${encodeURIComponent(id)}`),
+    const key = encodeURIComponent(id);
+    const [order, plan, why, holds] = await Promise.all([
+      ctx.api(`/v1/orders/${key}`),
       ctx.api('/v1/schedule').catch(() => null),
+      ctx.can('read_schedule') ? ctx.api(`/v1/schedule/explain?order=${key}`).catch(() => null) : null,
+      ctx.can('read_quality') ? ctx.api(`/v1/quality/holds?item_kind=order&item_id=${key}&active=true`).catch(() => null) : null,
     ]);
     const o = order.order;
     const ops = (plan?.assignments || []).filter((a) => a.op.startsWith(`${id}/`));
-    const end = ops.length ? ops.reduce((m, a) => (a.end_at > m ? a.end_at : m), ops[0].end_at) : null;
-    const late = end && end > o.due;
+    const late = why?.order?.late || null;
     fill(view,
       el('div', { class: 'row' },
         el('h1', { 'data-test': 'order-id' }, `Order ${o.id}`), badge(order.mode, order.mode), badge(order.status.replace('_', ' '), ''),
-        late ? badge('late in the plan', 'late') : null),
+        late ? badge(`${minutes(late.minutes_late)} late in the plan`, 'late') : null),
       el('div', { class: 'grid' },
         el('div', { class: 'panel' },
           el('h2', {}, 'What'),
@@ -34,17 +36,38 @@ export async function render(view, ctx) {
           ops.length ? table([
             { head: 'Operation', cell: (a) => a.op },
             { head: 'Unit', cell: (a) => ctx.link('unit', a.unit) },
-            { head: 'Start', cell: (a) => when(a.start_at) },
-            { head: 'End', cell: (a) => when(a.end_at) },
+            { head: 'Start', cell: (a) => when(a.start_at), class: 'nowrap' },
+            { head: 'End', cell: (a) => when(a.end_at), class: 'nowrap' },
             { head: 'Length', cell: (a) => minutes(a.end - a.start), class: 'num' },
           ], ops, { 'data-test': 'order-ops' }) : el('p', { class: 'empty' }, 'No operation of this order is planned.'),
           el('div', { class: 'row', style: 'margin-top:10px' },
             el('a', { class: 'button', href: `#/gantt?order=${encodeURIComponent(id)}`, 'data-test': 'order-gantt' }, 'Show on the Gantt'),
-            ctx.can('read_trace') ? el('a', { class: 'button', href: `#/genealogy?id=${encodeURIComponent(id)}` }, 'Genealogy') : null,
-            ctx.can('read_proposals') ? el('a', { class: 'button', href: `#/approvals?order=${encodeURIComponent(id)}` }, 'Proposals') : null))));
+            ctx.can('read_trace') ? el('a', { class: 'button', href: `#/genealogy?id=${key}` }, 'Genealogy') : null)),
+        late ? lateness(late, ctx) : null,
+        holds ? holdsOn(holds, ctx) : null));
   };
   await refresh();
   ctx.live((change) => { if (change.topics.includes('plan') || change.topics.includes('events')) refresh().catch(() => {}); });
+}
+
+/** The chain of waits that makes the order late, latest first (`GET /v1/schedule/explain`). */
+function lateness(late, ctx) {
+  return el('div', { class: 'panel', 'data-test': 'order-lateness' },
+    el('h2', {}, `Why it is late: mostly ${late.dominant_cause}`),
+    el('p', { class: 'muted' }, late.minutes_by_cause.map((c) => `${c.cause} ${minutes(c.minutes)}`).join(' · ')),
+    el('ol', {}, late.chain.map((step) => el('li', {},
+      badge(step.cause, ''), ' ', step.op || step.kind, step.unit ? [' on ', ctx.link('unit', step.unit)] : null,
+      el('span', { class: 'muted' }, ` · ${minutes(step.minutes)}`)))));
+}
+
+function holdsOn(holds, ctx) {
+  return el('div', { class: 'panel', 'data-test': 'order-holds' },
+    el('h2', {}, `Holds on this order (${holds.total})`),
+    holds.items.length ? table([
+      { head: 'Hold', cell: (h) => ctx.link('hold', h.id) },
+      { head: 'Why', cell: (h) => h.reason },
+      { head: 'Since', cell: (h) => when(h.placed_at) },
+    ], holds.items) : el('p', { class: 'empty' }, 'None in force.'));
 }
 
 function row(label, value) {
