@@ -16,13 +16,14 @@ mod common;
 use common::TempDir;
 use common::serve::Demo;
 
-/// The principals the specs sign in as: name → role.
-const PRINCIPALS: &[(&str, &str)] = &[
-    ("planner", "planner"),
-    ("planner2", "planner"),
-    ("quality", "quality_engineer"),
-    ("supervisor", "supervisor"),
-    ("viewer", "viewer"),
+/// The principals the specs sign in as: name, role, scope.
+const PRINCIPALS: &[(&str, &str, &str)] = &[
+    ("planner", "planner", "*"),
+    ("planner2", "planner", "*"),
+    ("quality", "quality_engineer", "*"),
+    ("supervisor", "supervisor", "*"),
+    ("viewer", "viewer", "*"),
+    ("chem_supervisor", "supervisor", "area:A-CHEM"),
 ];
 
 #[test]
@@ -38,10 +39,9 @@ fn every_page_works_in_a_real_browser() {
     let (demo, _) = Demo::start(&["--speed", "600"], &dir.0, |_| true);
     let mut tokens = BTreeMap::new();
     tokens.insert("admin".to_owned(), demo.token.clone());
-    for (name, role) in PRINCIPALS {
+    for (name, role, scope) in PRINCIPALS {
         let principal = format!("ui-{name}");
-        let body =
-            serde_json::json!({ "name": principal, "role": role, "scope": "*", "kind": "person" });
+        let body = serde_json::json!({ "name": principal, "role": role, "scope": scope, "kind": "person" });
         let (status, answer) = demo.request("POST", "/v1/principals", Some(&body));
         assert_eq!(status, 201, "creating {principal}: {answer}");
         let answer: serde_json::Value = serde_json::from_str(&answer).expect("JSON");

@@ -10,7 +10,8 @@ const PAGES = [
   { name: 'approvals', title: 'Approvals', needs: 'read_proposals' },
   { name: 'quality', title: 'Quality', needs: 'read_quality' },
   { name: 'genealogy', title: 'Genealogy', needs: 'read_trace' },
-  { name: 'audit', title: 'Audit', needs: 'read_audit' },
+  // The trail spans every area and is verified whole: site-wide scopes only (as the API says).
+  { name: 'audit', title: 'Audit', needs: 'read_audit', siteWide: true },
 ];
 // Views reached only through links: an order's page.
 const VIEWS = { order: { name: 'order', needs: 'read_plant' } };
@@ -68,6 +69,11 @@ async function api(path, { method = 'GET', body, text = false, headers: extra = 
 
 function can(permission) {
   return !!session && session.permissions.includes(permission);
+}
+
+/** Whether the signed-in principal may open a page: its role and, for some, its scope. */
+function offered(page) {
+  return can(page.needs) && !(page.siteWide && String(session.scope).startsWith('area:'));
 }
 
 function link(kind, id, label) {
@@ -131,9 +137,9 @@ async function route() {
     fill(view, el('div', { class: 'notice error' }, `There is no page “${name}”. `, el('a', { href: '#/overview' }, 'Overview')));
     return;
   }
-  if (!can(page.needs)) {
-    fill(view, el('div', { class: 'notice error', 'data-test': 'not-permitted' },
-      `Your role (${session.role}) may not open ${page.title || page.name}.`));
+  if (!offered(page)) {
+    const why = can(page.needs) ? `your scope (${session.scope}) reaches one area, and ${page.title} spans every area` : `your role (${session.role}) may not open ${page.title || page.name}`;
+    fill(view, el('div', { class: 'notice error', 'data-test': 'not-permitted' }, `Not for you: ${why}.`));
     return;
   }
   fill(view, el('p', { class: 'muted' }, 'Loading…'));
@@ -165,9 +171,10 @@ function context(params) {
 
 function showNav() {
   document.getElementById('top').hidden = false;
-  fill(document.getElementById('nav'), PAGES.filter((p) => can(p.needs)).map((p) =>
+  fill(document.getElementById('nav'), PAGES.filter(offered).map((p) =>
     el('a', { href: `#/${p.name}`, 'data-page': p.name, 'data-test': `nav-${p.name}` }, p.title)));
-  fill(document.getElementById('who'), `${session.principal} · ${session.role.replace('_', ' ')}`);
+  const scope = session.scope === '*' ? '' : ` · ${session.scope}`;
+  fill(document.getElementById('who'), `${session.principal} · ${session.role.replace('_', ' ')}${scope}`);
 }
 
 function signedOut(message) {

@@ -35,6 +35,15 @@ export default async function (t) {
   await viewer.goto(`${t.base}/#/audit`);
   await viewer.waitForSelector('[data-test=not-permitted]');
 
+  // A supervisor of one area reads the audit trail by role but not by scope (it spans every
+  // area): not offered either; the Gantt shows that area's units only.
+  const { page: chem } = await t.session('chem_supervisor');
+  assert.equal(await chem.isVisible('[data-test=nav-audit]'), false, 'no audit page for an area scope');
+  assert.match(await chem.textContent('[data-test=who]'), /area:A-CHEM/);
+  await chem.goto(`${t.base}/#/audit`);
+  await chem.waitForSelector('[data-test=not-permitted]');
+  assert.match(await chem.textContent('[data-test=not-permitted]'), /spans every area/);
+
   // Sign out: the cookie no longer opens anything, and the sign-in page is back.
   await page.click('[data-test=sign-out]');
   await page.waitForSelector('[data-test=sign-in]');
