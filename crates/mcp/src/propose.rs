@@ -67,9 +67,11 @@ pub async fn what_if(call: &Call<'_>, a: args::WhatIf) -> Result<Value, ToolErro
         seed: a.seed,
         threads: None,
     };
+    // The report alone: the basis (the whole problem) is for clients that commit with it.
     let report = app::scenario::scenarios_now(call.app, request)
         .await
-        .map_err(|e| call.fail(e))?;
+        .map_err(|e| call.fail(e))?
+        .report;
     serde_json::to_value(report)
         .map_err(|e| ToolError::App(app::AppError::Internal(format!("answer: {e}"))))
 }

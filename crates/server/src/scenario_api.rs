@@ -45,7 +45,7 @@ fn scenarios_endpoint() -> Endpoint {
         method: Method::POST,
         path: "/v1/schedule/scenarios",
         operation_id: "scheduleScenarios",
-        summary: "What-if schedules (objective presets, overtime on the bottleneck, deferral of low-priority orders) with on-time risk per order, ranked by weighted KPIs; each differs from the plan and from the others, and a what-if with no alternative is listed in none_found with the reason; without a problem, of the plant as it is now starting from the plan in force",
+        summary: "What-if schedules (objective presets, overtime on the bottleneck, deferral of low-priority orders) with on-time risk per order, ranked by weighted KPIs; each differs from the plan and from the others, and a what-if with no alternative is listed in none_found with the reason; without a problem, of the plant as it is now starting from the plan in force, and the answer's `basis` holds that problem and plan for the commit to send back",
         tag: "schedule",
         params: &[],
         request: Some(|g| g.subschema_for::<ScenariosRequest>()),
@@ -60,7 +60,7 @@ fn scenarios_endpoint() -> Endpoint {
 async fn scenarios(
     State(app): State<AppState>,
     Json(request): Json<ScenariosRequest>,
-) -> Result<Json200<ScenarioReport>, Problem> {
+) -> Result<Json200<app::scenario::ScenarioAnswer>, Problem> {
     Ok(Json200(app::scenario::scenarios_now(&app, request).await?))
 }
 

@@ -157,7 +157,8 @@ async function route() {
     }
   } catch (error) {
     if (token !== routeToken) return;
-    console.error(error);
+    // The prefix lets the browser tests fail on a page that failed (run.mjs).
+    console.error(`mixplane page failed: ${page.name}: ${error.message}`, error);
     fill(view, el('div', { class: 'notice error', 'data-test': 'page-error' }, `This page failed: ${error.message}`));
   }
 }

@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use govern::{ActionKind, Change, Evidence, Principal, Proposal, ProposalDraft, Trigger};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -124,12 +124,37 @@ impl ScenariosRequest {
 /// what-ifs start from it.
 const REBASE_SECONDS: f64 = 1.0;
 
+/// The ranked what-ifs and, when the service chose what they ran on (a request without a
+/// problem), that basis: a commit sends it back, so that what is committed is measured
+/// against what was compared, however far the plant has moved since.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ScenarioAnswer {
+    #[serde(flatten)]
+    pub report: ScenarioReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis: Option<ScenarioBasis>,
+}
+
+/// What the what-ifs of the plant as it is now ran on: the current problem (a maximum wait
+/// behind a running step the plant can no longer keep relaxed, `plan_on`) and the plan in
+/// force rebased onto it, as the MES was told it (not repaired: a proposal's `before` is
+/// what the plant holds). `POST /v1/schedule/scenarios/commit` takes the problem with the
+/// plan's assignments as its `reference`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ScenarioBasis {
+    pub problem: PlantProblem,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlantSchedule>,
+}
+
 /// [`scenarios`] of the request's problem or, without one, of the plant as it is now starting
-/// from the plan in force expressed on it ([`crate::schedule::in_force::current_plan`]).
+/// from the plan in force expressed on it ([`crate::schedule::in_force::current_plan`]), with
+/// that basis in the answer.
 pub async fn scenarios_now(
     app: &App,
     mut request: ScenariosRequest,
-) -> Result<ScenarioReport, AppError> {
+) -> Result<ScenarioAnswer, AppError> {
+    let mut basis = None;
     if request.problem.is_none() {
         if request.plan.is_some() {
             return Err(AppError::Invalid(
@@ -138,10 +163,18 @@ pub async fn scenarios_now(
         }
         let current =
             crate::schedule::in_force::current_plan(app, request.seed, REBASE_SECONDS).await?;
+        basis = Some(ScenarioBasis {
+            problem: current.problem.clone(),
+            plan: current
+                .plan
+                .as_ref()
+                .map(|plan| crate::schedule::in_force::rebase(plan, &current.problem)),
+        });
         request.problem = Some(current.problem);
         request.plan = current.schedule;
     }
-    blocking(move || scenarios(&request)).await
+    let report = blocking(move || scenarios(&request)).await?;
+    Ok(ScenarioAnswer { report, basis })
 }
 
 /// What-if schedules of a native problem, ranked; every returned schedule has passed the

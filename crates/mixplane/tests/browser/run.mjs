@@ -57,6 +57,12 @@ for (const spec of specs) {
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+      // A page whose render threw is caught by the shell, which says so on the console.
+      page.on('console', (message) => {
+        if (message.type() === 'error' && message.text().startsWith('mixplane page failed:')) {
+          pageErrors.push(`${name}: ${message.text()}`);
+        }
+      });
       await page.goto(`${base}/`);
       await page.fill('[data-test=token]', token);
       await page.click('[data-test=sign-in-submit]');

@@ -19,28 +19,6 @@ export function durationOn(spec, unit) {
   return null;
 }
 
-/**
- * The plan in force expressed on the problem's horizon, as the server's `rebase` does: ops
- * the problem no longer has are dropped, running (fixed) ones sit where the plant runs them.
- * Used to explain the plan in force against the plant as it is now.
- */
-export function rebasePlan(plan, problem) {
-  const shift = Math.floor((parseTime(plan.horizon_start) - parseTime(problem.horizon_start)) / MINUTE);
-  const specs = new Map(problem.operations.map((op) => [op.id, op]));
-  const assignments = [];
-  for (const a of plan.assignments) {
-    const op = specs.get(a.op);
-    if (!op) continue;
-    if (op.fixed) {
-      const length = durationOn(op, op.fixed.unit) ?? a.end - a.start;
-      assignments.push({ op: a.op, unit: op.fixed.unit, start: op.fixed.start, end: op.fixed.start + length });
-    } else {
-      assignments.push({ op: a.op, unit: a.unit, start: a.start + shift, end: a.end + shift });
-    }
-  }
-  return { assignments };
-}
-
 function keyOf(spec, table) {
   if (!spec) return null;
   if (table.keyed_by.kind === 'family') return spec.family ?? null;

@@ -1,41 +1,8 @@
 // pages/gantt.js — the Gantt view (#/gantt): the plan in force on the plant's units and pools, late orders and why they are late, and a native problem file solved on the spot.
 
+import { el } from '../lib/dom.js';
 import { GanttChart, formatInstant, formatMinutes } from '../lib/gantt.js';
-import { buildModel, parseTime, rebasePlan } from '../lib/gantt-model.js';
-
-const STYLE_ID = 'gantt-page-style';
-// Whether the server explains the plan in force itself (GET /v1/schedule/explain); found out
-// once, then the engine's POST explain over the rebased plan is used.
-let getExplainRoute = true;
-const STYLE = `
-.gp-bar{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;margin:0 0 8px}
-.gp-bar h2{margin:0;font-size:1.15rem}
-.gp-meta{color:#556;font-size:.85rem}
-.gp-kpis{display:flex;flex-wrap:wrap;gap:6px 14px;font-size:.85rem;margin:0 0 8px}
-.gp-kpis b{font-weight:600}
-.gp-tools{display:flex;flex-wrap:wrap;gap:6px;align-items:center}
-.gp-tools button,.gp-seg button{font:inherit;font-size:.85rem;padding:3px 9px;border:1px solid #b8c0ca;background:#fff;border-radius:4px;cursor:pointer}
-.gp-seg{display:inline-flex}
-.gp-seg button{border-radius:0;margin-left:-1px}
-.gp-seg button:first-child{border-radius:4px 0 0 4px;margin-left:0}
-.gp-seg button:last-child{border-radius:0 4px 4px 0}
-.gp-seg button[aria-pressed=true]{background:#24415f;color:#fff;border-color:#24415f}
-.gp-late{display:flex;flex-wrap:wrap;gap:4px;align-items:center;font-size:.82rem;margin:0 0 8px}
-.gp-late button{font:inherit;font-size:.8rem;padding:1px 7px;border:1px solid #e3a3a3;background:#fff4f4;border-radius:10px;cursor:pointer}
-.gp-late button.on{background:#d62728;color:#fff}
-.gp-main{display:flex;gap:12px;align-items:flex-start}
-.gp-chart{flex:1;min-width:0;border:1px solid #d5dbe2;border-radius:4px;overflow:hidden}
-.gp-side{width:360px;flex:none;border:1px solid #d5dbe2;border-radius:4px;padding:10px 12px;font-size:.85rem;max-height:80vh;overflow:auto;background:#fcfcfd}
-.gp-side h3{margin:0 0 6px;font-size:1rem}
-.gp-side ol{padding-left:18px;margin:6px 0}
-.gp-side li{margin:0 0 6px}
-.gp-cause{display:inline-block;min-width:72px;padding:0 5px;border-radius:3px;font-size:.75rem;color:#fff;text-align:center;margin-right:4px}
-.gp-bars{display:flex;height:10px;border-radius:3px;overflow:hidden;margin:4px 0 8px}
-.gp-legend{display:flex;flex-wrap:wrap;gap:4px 12px;font-size:.78rem;color:#445;margin:6px 0}
-.gp-legend i{display:inline-block;width:14px;height:10px;margin-right:4px;vertical-align:-1px;border:1px solid rgba(0,0,0,.2)}
-.gp-banner{background:#fff8e1;border:1px solid #e8c55a;padding:6px 10px;border-radius:4px;margin:0 0 8px;font-size:.85rem}
-.gp-muted{color:#667}
-`;
+import { buildModel, parseTime } from '../lib/gantt-model.js';
 
 export const CAUSE_COLOURS = {
   processing: '#4e79a7', precedence: '#9c755f', unit: '#f28e2b', setup: '#edc948', calendar: '#8c8c8c',
@@ -43,28 +10,9 @@ export const CAUSE_COLOURS = {
   frozen: '#555', idle: '#c7c7c7',
 };
 
-/** A tiny element builder: h('div', {class: 'x', dataset: {test: 'y'}}, children…). */
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k === 'style') el.style.cssText = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
+/** The element builder every page uses (`lib/dom.js`), under the name these pages call it. */
+export const h = el;
 
-export function ensureStyle() {
-  if (document.getElementById(STYLE_ID)) return;
-  const s = document.createElement('style');
-  s.id = STYLE_ID;
-  s.textContent = STYLE;
-  document.head.append(s);
-}
 
 /** The legend of the chart's shading (and of the families in the family view). */
 export function legend(chart, colorBy) {
@@ -166,8 +114,7 @@ async function lotsOf(ctx, order) {
 }
 
 export async function render(view, ctx) {
-  ensureStyle();
-  const state = {
+    const state = {
     source: 'plan', // or 'file': a problem file solved on the spot
     colorBy: 'order',
     plan: null,
@@ -313,19 +260,9 @@ export async function render(view, ctx) {
     legendBox.replaceChildren(legend(chart, state.colorBy));
   }
 
-  /** The explanation of the plan in force: the REST route when the server has one, else the
-   * engine's explain endpoint over the plan rebased on the current problem (what the
-   * server's own explanation of the plan in force does). */
-  async function explainPlan() {
-    if (getExplainRoute) {
-      try {
-        return await ctx.api('/v1/schedule/explain');
-      } catch (e) {
-        if (e.status !== 405 && e.status !== 404) throw e;
-        getExplainRoute = false;
-      }
-    }
-    return ctx.api('/v1/schedule/explain', { method: 'POST', body: { problem: state.problem, schedule: rebasePlan(state.plan, state.problem) } });
+  /** The server's explanation of the plan in force, rebased on the plant as it is now. */
+  function explainPlan() {
+    return ctx.api('/v1/schedule/explain');
   }
 
   async function loadPlan(keepView) {

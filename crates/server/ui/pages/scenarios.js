@@ -6,36 +6,10 @@
 // between the run and the commit, and a commit without a problem would re-derive a newer one.
 
 import { GanttChart, formatMinutes } from '../lib/gantt.js';
-import { buildModel, parseTime, rebasePlan } from '../lib/gantt-model.js';
-import { ensureStyle, h, legend } from './gantt.js';
+import { buildModel, parseTime } from '../lib/gantt-model.js';
+import { h, legend } from './gantt.js';
 
-const STYLE_ID = 'scenarios-page-style';
-const STYLE = `
-.sp-intro{color:#445;font-size:.88rem;max-width:72rem;margin:0 0 8px}
-.sp-controls{display:flex;flex-wrap:wrap;gap:8px 18px;align-items:center;margin:0 0 10px;font-size:.88rem}
-.sp-controls label{display:inline-flex;gap:4px;align-items:center}
-.sp-weights{display:flex;flex-wrap:wrap;gap:6px 22px;align-items:center;margin:0 0 10px;font-size:.88rem;background:#f5f7fa;border:1px solid #dde3ea;border-radius:4px;padding:6px 10px}
-.sp-weights input[type=range]{width:130px}
-.sp-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:10px;margin:0 0 12px}
-.sp-card{border:1px solid #d5dbe2;border-radius:6px;padding:8px 10px;font-size:.84rem;background:#fff;display:flex;flex-direction:column;gap:4px}
-.sp-card.best{border-color:#2e7d32;box-shadow:0 0 0 1px #2e7d32 inset}
-.sp-card h3{margin:0;font-size:.98rem;display:flex;gap:6px;align-items:baseline}
-.sp-rank{display:inline-block;min-width:22px;text-align:center;border-radius:11px;background:#24415f;color:#fff;font-size:.8rem;padding:0 6px}
-.sp-card table{border-collapse:collapse;width:100%}
-.sp-card td{padding:1px 0;border-bottom:1px solid #f0f2f5}
-.sp-card td:last-child{text-align:right;font-variant-numeric:tabular-nums}
-.sp-score{display:flex;height:9px;border-radius:3px;overflow:hidden;background:#eef1f4}
-.sp-actions{display:flex;flex-wrap:wrap;gap:6px;margin-top:auto;padding-top:4px}
-.sp-actions button,.sp-controls button{font:inherit;font-size:.84rem;padding:3px 9px;border:1px solid #b8c0ca;background:#fff;border-radius:4px;cursor:pointer}
-.sp-actions button.primary,.sp-controls button.primary{background:#24415f;border-color:#24415f;color:#fff}
-.sp-risk{border-collapse:collapse;font-size:.8rem;margin:0 0 12px}
-.sp-risk th,.sp-risk td{padding:2px 8px;border-bottom:1px solid #eef1f4;text-align:right}
-.sp-risk th:first-child,.sp-risk td:first-child{text-align:left}
-.sp-note{font-size:.82rem;color:#556;margin:0 0 8px}
-.sp-result{border:1px solid #8fb98f;background:#f3faf3;border-radius:4px;padding:8px 10px;margin:0 0 12px;font-size:.86rem}
-.sp-result.error{border-color:#d99;background:#fff4f4}
-.sp-confirm{border-top:1px dashed #ccd;padding-top:6px;margin-top:4px;display:flex;flex-direction:column;gap:4px}
-`;
+
 
 const KINDS = {
   as_planned: 'As planned',
@@ -81,13 +55,6 @@ function problemWith(problem, changes) {
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 
 export async function render(view, ctx) {
-  ensureStyle();
-  if (!document.getElementById(STYLE_ID)) {
-    const s = document.createElement('style');
-    s.id = STYLE_ID;
-    s.textContent = STYLE;
-    document.head.append(s);
-  }
   const canRun = ctx.can('write_schedule');
   const canCommit = canRun && ctx.can('propose_changes');
   const state = {
@@ -199,7 +166,7 @@ export async function render(view, ctx) {
     if (s.changes.overtime.length) changes.push(`overtime on ${s.changes.overtime.map((o) => o.id).join(', ')}`);
     if (s.changes.deferred.length) changes.push(`${s.changes.deferred.length} order(s) due later: ${s.changes.deferred.map((d) => d.order).join(', ')}`);
     const description = s.scenario === 'as_planned'
-      ? 'the plan in force re-solved on the plant as it is now, kept as close to it as its objective allows'
+      ? 'the plan in force on the plant as it is now (repaired where the plant moved away from it)'
       : s.description;
     const actions = h('div', { class: 'sp-actions' },
       h('button', { type: 'button', dataset: { test: 'scenario-gantt-open' }, onclick: () => showGantt(s.scenario) }, 'Gantt'));
@@ -310,23 +277,23 @@ export async function render(view, ctx) {
   async function runScenarios(kinds, seconds) {
     if (state.running) return;
     state.running = true;
-    status.textContent = 'Fetching the plant as it is now…';
+    status.textContent = `Running ${kinds.length} what-ifs on the plant as it is now (${seconds} s)…`;
     try {
-      const [plan, problemAnswer, plant] = await Promise.all([
+      const [plan, plant] = await Promise.all([
         ctx.api('/v1/schedule').catch((e) => (e.status === 404 ? null : Promise.reject(e))),
-        ctx.api('/v1/schedule/problem'),
         state.plant ? state.plant : ctx.api('/v1/plant').catch(() => null),
       ]);
-      const problem = problemAnswer.problem;
-      // The plan in force, as the reference the what-ifs stay close to and the commit's diff
-      // is measured against.
-      problem.reference = plan ? rebasePlan(plan, problem).assignments : [];
-      status.textContent = `Running ${kinds.length} what-ifs on ${problem.operations.length} operations (${seconds} s)…`;
       const started = performance.now();
+      // Without a problem the server takes the plant as it is now and the plan in force on
+      // it, and answers that basis; the commit sends it back, so that what is committed is
+      // measured against what was compared, however far the live plant has moved since.
       const report = await ctx.api('/v1/schedule/scenarios', {
         method: 'POST',
-        body: { problem, scenarios: kinds, ranking: state.weights, time_limit_seconds: seconds },
+        body: { scenarios: kinds, ranking: state.weights, time_limit_seconds: seconds },
       });
+      const problem = report.basis.problem;
+      const basisPlan = report.basis.plan || null;
+      problem.reference = basisPlan ? basisPlan.assignments : (problem.reference || []);
       Object.assign(state, { report, problem, plan, plant, ganttKind: null });
       status.textContent = `${report.scenarios.length} scenarios in ${((performance.now() - started) / 1000).toFixed(1)} s, on the plant as of ${problem.horizon_start}${report.bottleneck ? `; bottleneck ${report.bottleneck.unit}` : ''}.`;
       weightControls();
@@ -348,6 +315,8 @@ export async function render(view, ctx) {
     result.className = 'sp-result';
     result.replaceChildren(`Committing ${KINDS[s.scenario]}…`);
     try {
+      // The plan in force rides as the problem's `reference` (what the diff's `before` is):
+      // as the MES was told it, which need not pass the checker on the plant as it is now.
       const body = { problem: state.problem, scenario: { scenario: s.scenario, changes: s.changes, schedule: s.schedule } };
       if (area) body.area = area;
       const proposal = await ctx.api('/v1/schedule/scenarios/commit', { method: 'POST', body });
