@@ -82,7 +82,9 @@ pub struct Snapshot {
 
 pub(crate) struct Inner {
     pub(crate) backend: Backend,
-    writer: tokio::sync::Mutex<Writer>,
+    /// Shared so that the open can hand the lock to the task that fills the writer's copy of
+    /// the state in ([`Store::from_backend`]).
+    writer: Arc<tokio::sync::Mutex<Writer>>,
     view: RwLock<Snapshot>,
     /// The seq of the audit record the writer last wrote or read, stored when the writer lock
     /// is released ([`WriterGuard`]): a read that finds the database's head elsewhere catches
@@ -253,19 +255,39 @@ impl Store {
 
     async fn from_backend(backend: Backend) -> Result<Store> {
         let mut tx = backend.begin_read().await?;
-        let load = snapshot::load_writer(&mut tx, true).await?;
+        let load = snapshot::load_writer(&mut tx).await?;
         tx.rollback().await?;
-        let (writer, stale) = (load.writer, load.stale);
+        let (mut writer, stale) = (load.writer, load.stale);
         let known_head = AtomicI64::new(writer.audit_seq);
         let (head_changes, _) = tokio::sync::watch::channel(writer.audit_seq);
+        // The state loaded goes to the readers as it is; the writer's own copy is cloned from
+        // it in the background, under the writer lock taken here, before anyone can ask for
+        // it: opening does not wait for a second copy of a large state, the first write does.
+        // Should that task never run (its runtime shutting down), the writer stays marked
+        // stale, and the next write reloads it from the database.
+        let state = Arc::new(std::mem::take(&mut writer.state));
+        writer.stale = true;
         let view = Snapshot {
             catalog: writer.catalog.clone(),
-            state: Arc::new(load.view.unwrap_or_else(|| writer.state.clone())),
+            state: state.clone(),
         };
+        let writer = Arc::new(tokio::sync::Mutex::new(writer));
+        let mut filling = writer
+            .clone()
+            .try_lock_owned()
+            .expect("nothing else holds a new store's writer lock");
+        tokio::task::spawn_blocking(move || {
+            filling.state = (*state).clone();
+            filling.stale = false;
+            // The view's state is shared with nobody again once this copy is dropped, so the
+            // next batch is applied to it in place.
+            drop(state);
+            drop(filling);
+        });
         let store = Store {
             inner: Arc::new(Inner {
                 backend,
-                writer: tokio::sync::Mutex::new(writer),
+                writer,
                 view: RwLock::new(view),
                 known_head,
                 head_changes,
@@ -722,7 +744,7 @@ impl Inner {
 
     /// Replaces the writer with what `tx` reads, and publishes it.
     async fn reload(&self, w: &mut Writer, tx: &mut Tx) -> Result<()> {
-        let load = snapshot::load_writer(tx, false).await?;
+        let load = snapshot::load_writer(tx).await?;
         *w = load.writer;
         *self.opened.lock().unwrap_or_else(PoisonError::into_inner) = load.opened;
         self.publish_all(w);

@@ -3,8 +3,9 @@
 //! Not serde: the model's serde forms are made for the wire (timestamps as RFC 3339 text, ids
 //! checked on the way in, fields skipped when empty), which a non-self-describing format cannot
 //! carry and which costs seconds to parse at millions of orders. This encoding is a plain walk:
-//! integers as LEB128 varints (signed ones zigzagged), floats as their 8 bytes (so they come
-//! back bit for bit), strings as length and UTF-8, options as a tag byte, maps as a count and
+//! integers as LEB128 varints (signed ones zigzagged), floats as a varint when they hold a
+//! whole number (most quantities do) and as their 8 bytes otherwise (so every float comes back
+//! bit for bit), strings as length and UTF-8, options as a tag byte, maps as a count and
 //! their entries in key order, enums as their position. Strings that repeat across entries
 //! (materials, routings, units, characteristics) are interned: written once, then named by
 //! their number.
@@ -18,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use model::state::Dispatch;
 use model::{
-    Attendance, EquipmentState, ExpectedReceipt, LotState, Mode, OrderState, OrderStatus,
+    Attendance, EquipmentState, ExpectedReceipt, LotState, Mode, OrderId, OrderState, OrderStatus,
     PlantState, Priority, ProductionOrder, ReceiptStatus, SerialState, Timestamp, UnitState,
 };
 
@@ -44,10 +45,27 @@ pub(crate) fn encode(state: &PlantState) -> Vec<u8> {
         receipts,
         attendance,
     } = state;
-    e.map(orders, |e, k, v| {
-        e.str(&k.0);
-        e.order(v);
-    });
+    // Orders are most of a large state: written as two halves, each a section with its own
+    // symbols, so that two threads can read them.
+    let orders: Vec<(&OrderId, &OrderState)> = orders.iter().collect();
+    let (first, second) = orders.split_at(orders.len() / 2);
+    for half in [first, second] {
+        let mut part = Enc::default();
+        part.u64(half.len() as u64);
+        for (k, v) in half {
+            part.str(&k.0);
+            // The order's own id is its key (always, as the fold keeps them): a flag then.
+            if v.order.id == **k {
+                part.bool(true);
+            } else {
+                part.bool(false);
+                part.str(&v.order.id.0);
+            }
+            part.order(v);
+        }
+        e.u64(part.buf.len() as u64);
+        e.buf.extend_from_slice(&part.buf);
+    }
     e.map(units, |e, k, v| {
         e.sym(&k.0);
         e.unit(v);
@@ -89,12 +107,38 @@ pub(crate) fn encode(state: &PlantState) -> Vec<u8> {
 
 /// Decodes what [`encode`] wrote; every byte must be used.
 pub(crate) fn decode(bytes: &[u8]) -> Result<PlantState, CodecError> {
+    decode_with(bytes, PARALLEL_BYTES)
+}
+
+/// [`decode`], reading the orders' halves on two threads when the second is `parallel` bytes
+/// or more.
+fn decode_with(bytes: &[u8], parallel: usize) -> Result<PlantState, CodecError> {
     let mut d = Dec {
         buf: bytes,
         at: 0,
         symbols: Vec::new(),
     };
-    let orders = d.map(|d| Ok((d.string()?.into(), d.order()?)))?;
+    let first = d.section()?;
+    let second = d.section()?;
+    let (first, second) = if second.len() < parallel {
+        (decode_orders(first), decode_orders(second))
+    } else {
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| decode_orders(second));
+            let mine = decode_orders(first);
+            let other = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (mine, other)
+        })
+    };
+    let (first, second) = (first?, second?);
+    if let (Some(last), Some(next)) = (first.last(), second.first())
+        && last.0 >= next.0
+    {
+        return Err(d.fail("order halves out of order"));
+    }
+    let orders = first.into_iter().chain(second).collect();
     let units = d.map(|d| Ok((d.sym()?.into(), d.unit()?)))?;
     let lots = d.map(|d| Ok((d.string()?.into(), d.lot()?)))?;
     let serials = d.map(|d| Ok((d.string()?.into(), d.serial()?)))?;
@@ -129,6 +173,34 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<PlantState, CodecError> {
         receipts,
         attendance,
     })
+}
+
+/// A half of the orders smaller than this is read on the calling thread (a thread costs more
+/// than it saves on a small state).
+const PARALLEL_BYTES: usize = 1 << 20;
+
+/// One half of the orders, as `encode` wrote it: a count and the entries in key order.
+fn decode_orders(bytes: &[u8]) -> Result<Vec<(OrderId, OrderState)>, CodecError> {
+    let mut d = Dec {
+        buf: bytes,
+        at: 0,
+        symbols: Vec::new(),
+    };
+    let n = d.len()?;
+    let mut entries: Vec<(OrderId, OrderState)> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let key = d.string()?;
+        let id = if d.bool()? { key.clone() } else { d.string()? };
+        let entry = (OrderId::from(key), d.order(id)?);
+        if entries.last().is_some_and(|(k, _)| *k >= entry.0) {
+            return Err(d.fail("order keys out of order"));
+        }
+        entries.push(entry);
+    }
+    if d.at != bytes.len() {
+        return Err(d.fail("bytes left over after the orders"));
+    }
+    Ok(entries)
 }
 
 /// Position of `value` in `all` (the enum's variants in declaration order).
@@ -182,8 +254,16 @@ impl<'s> Enc<'s> {
         self.u64(((v << 1) ^ (v >> 63)) as u64);
     }
 
+    /// A whole number that converts back exactly (not -0.0, within ±2^53) as its zigzag
+    /// shifted left, an even varint; anything else as the varint 1 and its 8 bytes.
     fn f64(&mut self, v: f64) {
-        self.buf.extend_from_slice(&v.to_bits().to_le_bytes());
+        let whole = v as i64;
+        if (whole as f64).to_bits() == v.to_bits() && whole.unsigned_abs() < 1 << 53 {
+            self.u64((((whole << 1) ^ (whole >> 63)) as u64) << 1);
+        } else {
+            self.u64(1);
+            self.buf.extend_from_slice(&v.to_bits().to_le_bytes());
+        }
     }
 
     fn bool(&mut self, v: bool) {
@@ -246,7 +326,8 @@ impl<'s> Enc<'s> {
             dispatched,
         } = o;
         let ProductionOrder {
-            id,
+            // Written with the map's key, in `encode`.
+            id: _,
             product,
             routing,
             quantity,
@@ -255,7 +336,6 @@ impl<'s> Enc<'s> {
             priority,
             customer,
         } = order;
-        self.str(&id.0);
         self.sym(&product.0);
         self.sym(&routing.0);
         self.f64(*quantity);
@@ -363,7 +443,7 @@ struct Dec<'b> {
 
 type R<T> = Result<T, CodecError>;
 
-impl Dec<'_> {
+impl<'b> Dec<'b> {
     fn fail(&self, what: &'static str) -> CodecError {
         CodecError { at: self.at, what }
     }
@@ -399,6 +479,14 @@ impl Dec<'_> {
     }
 
     fn f64(&mut self) -> R<f64> {
+        match self.u64()? {
+            1 => {}
+            v if v & 1 == 0 => {
+                let v = v >> 1;
+                return Ok((((v >> 1) as i64) ^ -((v & 1) as i64)) as f64);
+            }
+            _ => return Err(self.fail("not a float")),
+        }
         let bytes = self
             .buf
             .get(self.at..self.at + 8)
@@ -428,6 +516,14 @@ impl Dec<'_> {
             return Err(self.fail("length past the end"));
         }
         Ok(n as usize)
+    }
+
+    /// A length-prefixed run of bytes written by a nested encoder.
+    fn section(&mut self) -> R<&'b [u8]> {
+        let n = self.len()?;
+        let bytes = &self.buf[self.at..self.at + n];
+        self.at += n;
+        Ok(bytes)
     }
 
     fn string(&mut self) -> R<String> {
@@ -483,9 +579,9 @@ impl Dec<'_> {
         Ok(entries.into_iter().collect())
     }
 
-    fn order(&mut self) -> R<OrderState> {
+    fn order(&mut self, id: String) -> R<OrderState> {
         let order = ProductionOrder {
-            id: self.string()?.into(),
+            id: id.into(),
             product: self.sym()?.into(),
             routing: self.sym()?.into(),
             quantity: self.f64()?,
@@ -625,6 +721,90 @@ mod tests {
             assert_eq!(d.i64().unwrap(), v);
         }
         assert_eq!(d.at, e.buf.len());
+    }
+
+    #[test]
+    fn floats_round_trip_bit_for_bit() {
+        let values = [
+            0.0,
+            -0.0,
+            1.0,
+            -3.0,
+            0.1,
+            2.5e-300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            9_007_199_254_740_992.0,
+            -9_007_199_254_740_993.0,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        let mut e = Enc::default();
+        for v in values {
+            e.f64(v);
+        }
+        let mut d = Dec {
+            buf: &e.buf,
+            at: 0,
+            symbols: Vec::new(),
+        };
+        for v in values {
+            assert_eq!(d.f64().unwrap().to_bits(), v.to_bits(), "{v}");
+        }
+        assert_eq!(d.at, e.buf.len());
+    }
+
+    fn order(id: &str, quantity: f64) -> OrderState {
+        OrderState {
+            order: ProductionOrder {
+                id: id.into(),
+                product: "P".into(),
+                routing: "R".into(),
+                quantity,
+                release: Timestamp(1),
+                due: Timestamp(-2),
+                priority: Priority::Low,
+                customer: Some("C".into()),
+            },
+            mode: Mode::Process,
+            status: OrderStatus::InProgress,
+            steps_completed: 1,
+            steps_total: 3,
+            current_step: Some(1),
+            current_unit: Some("U".into()),
+            good_quantity: 0.5,
+            scrap_quantity: -0.0,
+            started: Some(Timestamp(5)),
+            completed: None,
+            dispatched: BTreeMap::from([(
+                2,
+                Dispatch {
+                    unit: None,
+                    start: Some(Timestamp(9)),
+                },
+            )]),
+        }
+    }
+
+    /// The orders' halves read the same on one thread and on two, and an order stored under
+    /// a key other than its id keeps both.
+    #[test]
+    fn order_halves_read_alike_on_one_thread_and_two() {
+        let mut state = PlantState::default();
+        for i in 0..101 {
+            let id = format!("O-{i:04}");
+            state
+                .orders
+                .insert(id.as_str().into(), order(&id, f64::from(i)));
+        }
+        state.orders.insert("O-odd".into(), order("O-other", 1.5));
+        let bytes = encode(&state);
+        assert_eq!(decode_with(&bytes, 0).unwrap(), state);
+        assert_eq!(decode_with(&bytes, usize::MAX).unwrap(), state);
+        for cut in [1, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode_with(&bytes[..cut], 0).is_err(), "cut at {cut}");
+        }
     }
 
     #[test]

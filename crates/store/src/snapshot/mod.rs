@@ -41,11 +41,7 @@ pub const DEFAULT_INTERVAL: u64 = 100_000;
 /// Version of the snapshot encoding and of the fold's meaning: bump it when `codec` changes or
 /// when `PlantState::apply` folds the same events into a different state, so that snapshots
 /// written before are replayed over rather than trusted.
-const FORMAT: u32 = 1;
-
-/// A tail this long at open is folded into the reader's copy too; a longer one (an old
-/// snapshot) makes the reader's copy a clone instead of keeping the events in memory.
-const TWIN_TAIL: usize = 200_000;
+const FORMAT: u32 = 2;
 
 /// Why a stored snapshot was not used (the log was replayed in full instead).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -153,18 +149,14 @@ fn snapshot_row(
 /// What [`load_writer`] read.
 pub(crate) struct Load {
     pub writer: Writer,
-    /// A second copy of the state for the readers' view, when one was decoded beside the
-    /// writer's (else the caller clones the writer's).
-    pub view: Option<PlantState>,
     /// The projections do not match the log.
     pub stale: bool,
     pub opened: Opened,
 }
 
 /// Loads the plant and the state as `tx` reads them: from the newest snapshot that matches
-/// the log and the events after it, or by folding the whole log. With `twin`, a snapshot is
-/// decoded twice at once (on two threads) to give the readers' view its own copy.
-pub(crate) async fn load_writer(tx: &mut Tx, twin: bool) -> Result<Load> {
+/// the log and the events after it, or by folding the whole log.
+pub(crate) async fn load_writer(tx: &mut Tx) -> Result<Load> {
     let loaded = tx.load().await?;
     let (audit_seq, audit_head) = loaded.audit_head.unwrap_or((0, GENESIS.to_owned()));
     let mut writer = Writer {
@@ -181,7 +173,6 @@ pub(crate) async fn load_writer(tx: &mut Tx, twin: bool) -> Result<Load> {
     };
     let load = |writer| Load {
         writer,
-        view: None,
         stale: false,
         opened: Opened::default(),
     };
@@ -196,8 +187,7 @@ pub(crate) async fn load_writer(tx: &mut Tx, twin: bool) -> Result<Load> {
     let catalog = Catalog::new(plant)
         .map_err(|e| corrupt(format!("stored plant v{version} no longer validates: {e}")))?;
     let mut opened = Opened::default();
-    let mut view = None;
-    let restored = match restore(tx, &catalog, version, loaded.last_seq, twin).await? {
+    let restored = match restore(tx, &catalog, version, loaded.last_seq).await? {
         Ok(restored) => Some(restored),
         Err(None) => None,
         Err(Some(mismatch)) => {
@@ -211,7 +201,6 @@ pub(crate) async fn load_writer(tx: &mut Tx, twin: bool) -> Result<Load> {
             opened.folded = restored.tail as u64;
             writer.events = restored.events + restored.tail;
             writer.snapshot_seq = restored.seq;
-            view = restored.view;
             restored.state
         }
         None => {
@@ -237,7 +226,6 @@ pub(crate) async fn load_writer(tx: &mut Tx, twin: bool) -> Result<Load> {
     writer.start = Timestamp(start);
     writer.state = state;
     Ok(Load {
-        view,
         stale,
         opened,
         ..load(writer)
@@ -256,7 +244,6 @@ struct Restored {
     events: i64,
     tail: i64,
     state: PlantState,
-    view: Option<PlantState>,
 }
 
 /// The state from the newest snapshot and the log's tail after it; `Err(None)` when there is
@@ -267,7 +254,6 @@ async fn restore(
     catalog: &Catalog,
     plant_version: i64,
     last_seq: i64,
-    twin: bool,
 ) -> Result<std::result::Result<Restored, Option<SnapshotMismatch>>> {
     let Some(row) = tx.latest_snapshot().await? else {
         return Ok(Err(None));
@@ -275,13 +261,10 @@ async fn restore(
     if let Err(mismatch) = check(tx, &row, plant_version, last_seq).await? {
         return Ok(Err(Some(mismatch)));
     }
-    let (mut state, mut view) = match decode_states(&row.body, twin) {
-        Ok(states) => states,
+    let mut state = match codec::decode(&row.body) {
+        Ok(state) => state,
         Err(error) => return Ok(Err(Some(error.into()))),
     };
-    // The tail is folded into the writer's copy as it is read, and kept to fold into the
-    // view's copy after (while short enough to keep).
-    let mut tail = Vec::new();
     let mut failed = None;
     let folded = tx
         .replay(row.seq, |seq, body| {
@@ -295,12 +278,6 @@ async fn restore(
                 });
                 return Err(StoreError::Replay { seq, source });
             }
-            if view.is_some() && tail.len() < TWIN_TAIL {
-                tail.push(event);
-            } else {
-                tail.clear();
-                view = None;
-            }
             Ok(())
         })
         .await;
@@ -309,19 +286,11 @@ async fn restore(
         Err(_) if failed.is_some() => return Ok(Err(failed)),
         Err(error) => return Err(error),
     };
-    if let Some(view) = &mut view {
-        for event in &tail {
-            view.apply(catalog, event).map_err(|source| {
-                corrupt(format!("the reader's copy of the state diverged: {source}"))
-            })?;
-        }
-    }
     Ok(Ok(Restored {
         seq: row.seq,
         events: row.events,
         tail: tail_count,
         state,
-        view,
     }))
 }
 
@@ -360,25 +329,6 @@ async fn check(
         return Ok(Err(SnapshotMismatch::Digest));
     }
     Ok(Ok(()))
-}
-
-/// Decodes a body, twice at once on two threads with `twin` (two copies of a large state are
-/// made faster so than by decoding one and cloning it on one thread).
-fn decode_states(
-    body: &[u8],
-    twin: bool,
-) -> std::result::Result<(PlantState, Option<PlantState>), CodecError> {
-    if !twin {
-        return Ok((codec::decode(body)?, None));
-    }
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| codec::decode(body));
-        let mine = codec::decode(body);
-        let other = other
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Ok((mine?, Some(other?)))
-    })
 }
 
 impl Inner {
