@@ -11,8 +11,11 @@
 //! sizes, default `200000`; e.g. `1500000,10000000`), `OPEN_RUNS` (timed opens per case, 5;
 //! medians are reported), `OPEN_REPLAY_RUNS` (full-replay opens, 3: each takes long at 10 M),
 //! `OPEN_DIR` (where the databases go, the system temp dir by default: several GB at 10 M),
-//! `OPEN_KEEP=1` to keep the databases and reuse one of the right size next time. Not a timed
-//! test: nothing fails on a slow machine.
+//! `OPEN_KEEP=1` to keep the databases and reuse one of the right size next time.
+//! `OPEN_STATE_EVENTS` (comma-separated sizes, none by default) times the parts of an open that
+//! grow with the state without building a database: the same events folded in memory, then the
+//! snapshot's encoding, digest, decoding and the clone of the writer's copy. Not a timed test:
+//! nothing fails on a slow machine.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -116,7 +119,62 @@ async fn time_opens(path: &Path, runs: usize) -> (f64, f64, store::Opened) {
     (median(walls), median(cpus), opened)
 }
 
+/// The state-size-bound parts of an open, on a state folded in memory from `n` events.
+fn state_only(n: usize) {
+    let catalog = model::Catalog::new(plant()).expect("the bench plant validates");
+    let mut state = model::PlantState::initial(&catalog, Timestamp(T0));
+    let mut generator = Gen::bench(42);
+    let started = Instant::now();
+    for _ in 0..n {
+        state
+            .apply(&catalog, &generator.next_event())
+            .expect("valid");
+    }
+    println!(
+        "state of {n} events (folded in memory in {:.0} s): {} orders, {} lots, {} serials",
+        started.elapsed().as_secs_f64(),
+        state.orders.len(),
+        state.lots.len(),
+        state.serials.len()
+    );
+    let time = |f: &mut dyn FnMut()| {
+        median(
+            (0..3)
+                .map(|_| {
+                    let started = Instant::now();
+                    f();
+                    started.elapsed().as_secs_f64()
+                })
+                .collect(),
+        )
+    };
+    let mut body = Vec::new();
+    let encode = time(&mut || body = store::snapshot::codec::encode(&state));
+    let digest = time(&mut || {
+        use sha2::Digest as _;
+        std::hint::black_box(sha2::Sha256::digest(&body));
+    });
+    let decode = time(&mut || {
+        let decoded = store::snapshot::codec::decode(&body).expect("decodes");
+        assert_eq!(decoded.orders.len(), state.orders.len());
+    });
+    let clone = time(&mut || {
+        std::hint::black_box(state.clone());
+    });
+    println!(
+        "  snapshot {:.1} MB: encode {encode:.3} s, SHA-256 {digest:.3} s, decode {decode:.3} s (medians of 3); the writer's copy (clone, in the background) {clone:.3} s",
+        body.len() as f64 / 1e6
+    );
+}
+
 fn main() {
+    for n in std::env::var("OPEN_STATE_EVENTS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+    {
+        state_only(n);
+    }
     let sizes: Vec<usize> = std::env::var("OPEN_EVENTS")
         .unwrap_or_else(|_| "200000".into())
         .split(',')

@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use model::{
@@ -95,6 +95,8 @@ pub(crate) struct Inner {
     head_changes: tokio::sync::watch::Sender<i64>,
     /// Events between snapshots written by appends (0: none).
     snapshot_every: AtomicU64,
+    /// How many times the last snapshot's cost an append waits before the next.
+    snapshot_budget: AtomicU32,
     /// How the state was last loaded in full (at open, or a reload).
     opened: Mutex<Opened>,
 }
@@ -163,6 +165,9 @@ pub(crate) struct Writer {
     /// The seq of the last snapshot this process wrote or loaded (0: none): the next is due
     /// an interval past it.
     pub(crate) snapshot_seq: i64,
+    /// When the last snapshot an append wrote ended, and what it cost: the next waits a
+    /// multiple of that (`crate::snapshot`).
+    pub(crate) snapshot_cost: Option<(std::time::Instant, std::time::Duration)>,
 }
 
 impl Writer {
@@ -292,6 +297,7 @@ impl Store {
                 known_head,
                 head_changes,
                 snapshot_every: AtomicU64::new(snapshot::DEFAULT_INTERVAL),
+                snapshot_budget: AtomicU32::new(snapshot::DEFAULT_COST_FACTOR),
                 opened: Mutex::new(load.opened),
             }),
         };
@@ -757,6 +763,14 @@ impl Inner {
 
     pub(crate) fn set_snapshot_every(&self, events: u64) {
         self.snapshot_every.store(events, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot_budget(&self) -> u32 {
+        self.snapshot_budget.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_snapshot_budget(&self, factor: u32) {
+        self.snapshot_budget.store(factor, Ordering::Relaxed);
     }
 
     pub(crate) fn opened(&self) -> Opened {

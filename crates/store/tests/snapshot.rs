@@ -108,6 +108,7 @@ async fn snapshot_and_replay(plan: Plan) {
     let path = dir.path().join("snap.sqlite");
     let store = new_store(&path).await;
     store.set_snapshot_interval(plan.interval);
+    store.set_snapshot_budget(0);
     let mut generator = Gen::new(plan.seed, "s");
     let mut snapshotted = None;
     for (b, &size) in plan.batches.iter().enumerate() {
@@ -313,6 +314,7 @@ fn rebuilds_and_appends_write_snapshots() {
         assert_eq!(rebuilt.events, before.events);
 
         store.set_snapshot_interval(40);
+        store.set_snapshot_budget(0);
         let mut generator = Gen::new(9, "u");
         for _ in 0..5 {
             store.append(&generator.take(25), &actor()).await.unwrap();
@@ -357,6 +359,7 @@ fn crash_writer(db: &Path) {
     runtime().block_on(async {
         let store = new_store(db).await;
         store.set_snapshot_interval(1);
+        store.set_snapshot_budget(0);
         let mut generator = Gen::new(21, "k");
         for _ in 0..2_000 {
             let outcome = store

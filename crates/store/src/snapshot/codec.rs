@@ -31,8 +31,8 @@ pub struct CodecError {
     pub what: &'static str,
 }
 
-/// Encodes a state.
-pub(crate) fn encode(state: &PlantState) -> Vec<u8> {
+/// Encodes a state (public for the open bench's timings).
+pub fn encode(state: &PlantState) -> Vec<u8> {
     let mut e = Enc::default();
     let PlantState {
         orders,
@@ -106,7 +106,7 @@ pub(crate) fn encode(state: &PlantState) -> Vec<u8> {
 }
 
 /// Decodes what [`encode`] wrote; every byte must be used.
-pub(crate) fn decode(bytes: &[u8]) -> Result<PlantState, CodecError> {
+pub fn decode(bytes: &[u8]) -> Result<PlantState, CodecError> {
     decode_with(bytes, PARALLEL_BYTES)
 }
 

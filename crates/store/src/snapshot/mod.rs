@@ -38,6 +38,12 @@ pub use codec::CodecError;
 /// the tail an open replays stays under a quarter of a second.
 pub const DEFAULT_INTERVAL: u64 = 100_000;
 
+/// By default an append writes the next snapshot no sooner than this many times the last
+/// one's cost after it ([`Store::set_snapshot_budget`]), so that snapshots take at most about a tenth of the writer's time however large the
+/// state grows (a snapshot of a 10 M-event state costs seconds); the tail an open folds grows
+/// instead, and a clean shutdown's snapshot leaves none.
+pub const DEFAULT_COST_FACTOR: u32 = 10;
+
 /// Version of the snapshot encoding and of the fold's meaning: bump it when `codec` changes or
 /// when `PlantState::apply` folds the same events into a different state, so that snapshots
 /// written before are replayed over rather than trusted.
@@ -170,6 +176,7 @@ pub(crate) async fn load_writer(tx: &mut Tx) -> Result<Load> {
         audit_head,
         stale: false,
         snapshot_seq: 0,
+        snapshot_cost: None,
     };
     let load = |writer| Load {
         writer,
@@ -371,9 +378,17 @@ impl Inner {
         if every == 0 || w.last_seq - w.snapshot_seq < every as i64 {
             return;
         }
+        let factor = self.snapshot_budget();
+        if let Some((at, cost)) = w.snapshot_cost
+            && at.elapsed() < cost * factor
+        {
+            return;
+        }
+        let started = Instant::now();
         if self.save_snapshot(w).await.is_err() {
             w.snapshot_seq = w.last_seq;
         }
+        w.snapshot_cost = Some((Instant::now(), started.elapsed()));
     }
 }
 
@@ -382,6 +397,13 @@ impl Store {
     /// writes the next ([`DEFAULT_INTERVAL`] unless set; 0 writes none).
     pub fn set_snapshot_interval(&self, events: u64) {
         self.inner.set_snapshot_every(events);
+    }
+
+    /// Sets how long after a snapshot an append waits before the next, as a multiple of what
+    /// the last one took ([`DEFAULT_COST_FACTOR`] unless set; 0: only the event interval
+    /// counts, as tests want for snapshots at predictable seqs).
+    pub fn set_snapshot_budget(&self, factor: u32) {
+        self.inner.set_snapshot_budget(factor);
     }
 
     /// Writes a snapshot of the state at the log's end now (at a clean shutdown, say), so that
