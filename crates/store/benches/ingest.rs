@@ -3,7 +3,9 @@
 //! SQLite database with the production durability settings (WAL, `synchronous = FULL`).
 //!
 //! Run with `cargo bench -p store --bench ingest`; environment overrides: `INGEST_EVENTS`
-//! (default 200000), `INGEST_BATCH` (1000), `INGEST_RUNS` (5). Prints every run and the median
+//! (default 200000), `INGEST_BATCH` (1000), `INGEST_RUNS` (5), `INGEST_SNAPSHOT_EVERY` (events
+//! between state snapshots, `store::snapshot::DEFAULT_INTERVAL` by default; 0 writes none, as
+//! before snapshots existed). Prints every run and the median
 //! events per second, and the time of a read of the in-memory state (`Store::snapshot`, which
 //! first checks whether another process wrote). Not a timed test: nothing fails on a slow
 //! machine.
@@ -38,6 +40,10 @@ fn main() {
     let events_n = env("INGEST_EVENTS", 200_000);
     let batch = env("INGEST_BATCH", 1_000);
     let runs = env("INGEST_RUNS", 5);
+    let snapshot_every = env(
+        "INGEST_SNAPSHOT_EVERY",
+        store::snapshot::DEFAULT_INTERVAL as usize,
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -52,7 +58,9 @@ fn main() {
         }
         kinds
     };
-    println!("ingest: {events_n} events in batches of {batch}, {runs} runs; mix {kinds:?}");
+    println!(
+        "ingest: {events_n} events in batches of {batch}, {runs} runs, a snapshot every {snapshot_every} events; mix {kinds:?}"
+    );
 
     let actor = Actor::service("bench");
     let mut rates = Vec::new();
@@ -62,6 +70,7 @@ fn main() {
         let path = dir.path().join("bench.sqlite");
         let (rate, read_us) = runtime.block_on(async {
             let store = Store::open_sqlite(&path).await.expect("open");
+            store.set_snapshot_interval(snapshot_every as u64);
             store
                 .put_plant_at(plant(), Some(Timestamp(T0)), &actor)
                 .await
@@ -88,13 +97,15 @@ fn main() {
             let store = Store::open_sqlite(&path).await.expect("reopen");
             let reopen = reopened.elapsed().as_secs_f64();
             assert_eq!(store.state().await.events_applied, state.events_applied);
+            let from = store.opened().snapshot_seq;
             let size = std::fs::metadata(&path).map_or(0, |m| m.len())
                 + std::fs::metadata(path.with_extension("sqlite-wal")).map_or(0, |m| m.len());
             println!(
-                "run {run}: {seconds:.2} s, {rate:.0} events/s (process CPU {}); {} orders, {} lots in state; reopen (replay) {reopen:.2} s; db {:.1} MB; snapshot read {read_us:.1} µs",
+                "run {run}: {seconds:.2} s, {rate:.0} events/s (process CPU {}); {} orders, {} lots in state; reopen {reopen:.2} s (from snapshot at {:?}); db {:.1} MB; snapshot read {read_us:.1} µs",
                 cpu.map_or("n/a".to_owned(), |c| format!("{c:.2} s")),
                 state.orders.len(),
                 state.lots.len(),
+                from,
                 size as f64 / 1e6
             );
             (rate, read_us)

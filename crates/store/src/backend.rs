@@ -15,7 +15,7 @@
 //! The operations are grouped by area into traits, one pair per area: [`LogStore`] and
 //! [`LogTx`], [`GovernanceStore`] and [`GovernanceTx`], [`QualityStore`] and [`QualityTx`],
 //! [`TraceStore`] and [`TraceTx`], [`PlanStore`] and [`PlanTx`], [`ConnectorStore`] and
-//! [`ConnectorTx`]. A backend implements all twelve (SQLite does, in
+//! [`ConnectorTx`], and [`SnapshotTx`]. A backend implements all thirteen (SQLite does, in
 //! `crate::sqlite`). The two enums forward each call to the backend in use, so the front's
 //! futures stay `Send` without boxing.
 //!
@@ -222,8 +222,9 @@ seam! {
     trait LogTx for Tx {
         /// What the store needs to know about the database to fold it.
         fn load(&mut self) -> Result<Loaded>;
-        /// Calls `f(seq, body)` for every event with `seq > after`, in log order.
-        fn replay(&mut self, after: i64, f: impl FnMut(i64, &str) -> Result<()> + Send) -> Result<()>;
+        /// Calls `f(seq, body)` for every event with `seq > after`, in log order; returns how
+        /// many there were.
+        fn replay(&mut self, after: i64, f: impl FnMut(i64, &str) -> Result<()> + Send) -> Result<i64>;
         /// Stored `(seq, body)` by id, of those of `ids` already in the log.
         fn existing(&mut self, ids: &[&str]) -> Result<HashMap<String, (i64, String)>>;
         /// Writes a [`Write`]'s rows (the caller commits).
@@ -236,6 +237,33 @@ seam! {
         /// Inserts an audit record.
         fn insert_audit(&mut self, record: &RawRecord) -> Result<()>;
     }
+}
+
+seam! {
+    /// Snapshots of the folded state (`crate::snapshot`): a cache of the log's fold, read at
+    /// open and written every so many events.
+    trait SnapshotTx for Tx {
+        /// The snapshot with the highest seq, if any.
+        fn latest_snapshot(&mut self) -> Result<Option<SnapshotRow>>;
+        /// The id of the event at `seq`, if there is one.
+        fn event_id_of(&mut self, seq: i64) -> Result<Option<String>>;
+        /// Stores a snapshot and deletes every other (a newer one replaces them; one that
+        /// turns out not to match is never a reason to read an older one).
+        fn write_snapshot(&mut self, row: &SnapshotRow) -> Result<()>;
+    }
+}
+
+/// A stored snapshot's columns (see the `state_snapshots` migration).
+#[derive(Debug, Clone)]
+pub(crate) struct SnapshotRow {
+    pub seq: i64,
+    pub plant_version: i64,
+    pub event_id: String,
+    pub events: i64,
+    pub layout: String,
+    pub digest: String,
+    pub body: Vec<u8>,
+    pub created_at: i64,
 }
 
 /// What [`LogTx::audit_since`] found.
@@ -278,7 +306,6 @@ pub(crate) struct Loaded {
     /// Latest plant: version, JSON, start (ms).
     pub plant: Option<(i64, String, i64)>,
     pub last_seq: i64,
-    pub events: i64,
     /// Last audit record: seq and hash.
     pub audit_head: Option<(i64, String)>,
     pub counters: HashMap<String, i64>,

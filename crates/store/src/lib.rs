@@ -80,6 +80,7 @@ mod plans;
 mod principals;
 mod quality;
 pub mod query;
+pub mod snapshot;
 mod sqlite;
 mod store;
 mod trace;
@@ -99,6 +100,7 @@ pub use quality::{
     NewAlert, NewHold, NewNc, ProposalHolds, QualityBatch, QualityCounts, QualityWrite,
     StoredAlert, StoredNc,
 };
+pub use snapshot::{Opened, SnapshotInfo, SnapshotMismatch};
 pub use store::{MAX_PAGE, Snapshot, Store};
 pub use trace::{
     MATERIAL_EVENT_TYPES, StoredTraceEvent, TraceDocument, TraceEventRow, TraceImportOutcome,

@@ -34,8 +34,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use model::{
     Catalog, Event, Mode, OrderId, OrderState, OrderStatus, Plant, PlantState, Timestamp, UnitId,
@@ -44,8 +44,9 @@ use model::{
 use serde_json::Value;
 
 use crate::audit::{self, GENESIS, RawRecord};
-use crate::backend::{AuditRowQuery, Backend, EventQuery, Loaded, Table, Tx};
+use crate::backend::{AuditRowQuery, Backend, EventQuery, Table, Tx};
 use crate::error::{Result, StoreError};
+use crate::snapshot::{self, Opened};
 use crate::sqlite;
 use crate::types::*;
 
@@ -81,7 +82,9 @@ pub struct Snapshot {
 
 pub(crate) struct Inner {
     pub(crate) backend: Backend,
-    writer: tokio::sync::Mutex<Writer>,
+    /// Shared so that the open can hand the lock to the task that fills the writer's copy of
+    /// the state in ([`Store::from_backend`]).
+    writer: Arc<tokio::sync::Mutex<Writer>>,
     view: RwLock<Snapshot>,
     /// The seq of the audit record the writer last wrote or read, stored when the writer lock
     /// is released ([`WriterGuard`]): a read that finds the database's head elsewhere catches
@@ -90,6 +93,12 @@ pub(crate) struct Inner {
     /// The audit head's seq, sent whenever a write (or a catch-up with another process's
     /// writes) moves it: what live views ([`Store::changes`]) wake on.
     head_changes: tokio::sync::watch::Sender<i64>,
+    /// Events between snapshots written by appends (0: none).
+    snapshot_every: AtomicU64,
+    /// How many times the last snapshot's cost an append waits before the next.
+    snapshot_budget: AtomicU32,
+    /// How the state was last loaded in full (at open, or a reload).
+    opened: Mutex<Opened>,
 }
 
 /// The writer lock. Releasing it tells readers the audit head the writer knows — after the
@@ -149,10 +158,16 @@ pub(crate) struct Writer {
     pub(crate) last_seq: i64,
     /// Events in the log.
     pub(crate) events: i64,
-    audit_seq: i64,
-    audit_head: String,
+    pub(crate) audit_seq: i64,
+    pub(crate) audit_head: String,
     /// The state may differ from the database (a write failed or panicked half-way).
     pub(crate) stale: bool,
+    /// The seq of the last snapshot this process wrote or loaded (0: none): the next is due
+    /// an interval past it.
+    pub(crate) snapshot_seq: i64,
+    /// When the last snapshot an append wrote ended, and what it cost: the next waits a
+    /// multiple of that (`crate::snapshot`).
+    pub(crate) snapshot_cost: Option<(std::time::Instant, std::time::Duration)>,
 }
 
 impl Writer {
@@ -231,8 +246,9 @@ impl Store {
     }
 
     /// Opens (creating it and its directory if missing) an SQLite database file, migrates it,
-    /// loads the plant and folds the log into memory. Projections that are missing or stale
-    /// are rebuilt from the log.
+    /// loads the plant and the state: from the latest snapshot and the events after it when
+    /// the snapshot matches the log, else by folding the whole log (`crate::snapshot`).
+    /// Projections that are missing or stale are rebuilt from the log.
     pub async fn open_sqlite(path: &Path) -> Result<Store> {
         Store::from_backend(sqlite::open_file(path).await?).await
     }
@@ -244,21 +260,45 @@ impl Store {
 
     async fn from_backend(backend: Backend) -> Result<Store> {
         let mut tx = backend.begin_read().await?;
-        let (writer, stale) = load_writer(&mut tx).await?;
+        let load = snapshot::load_writer(&mut tx).await?;
         tx.rollback().await?;
+        let (mut writer, stale) = (load.writer, load.stale);
         let known_head = AtomicI64::new(writer.audit_seq);
         let (head_changes, _) = tokio::sync::watch::channel(writer.audit_seq);
+        // The state loaded goes to the readers as it is; the writer's own copy is cloned from
+        // it in the background, under the writer lock taken here, before anyone can ask for
+        // it: opening does not wait for a second copy of a large state, the first write does.
+        // Should that task never run (its runtime shutting down), the writer stays marked
+        // stale, and the next write reloads it from the database.
+        let state = Arc::new(std::mem::take(&mut writer.state));
+        writer.stale = true;
         let view = Snapshot {
             catalog: writer.catalog.clone(),
-            state: Arc::new(writer.state.clone()),
+            state: state.clone(),
         };
+        let writer = Arc::new(tokio::sync::Mutex::new(writer));
+        let mut filling = writer
+            .clone()
+            .try_lock_owned()
+            .expect("nothing else holds a new store's writer lock");
+        tokio::task::spawn_blocking(move || {
+            filling.state = (*state).clone();
+            filling.stale = false;
+            // The view's state is shared with nobody again once this copy is dropped, so the
+            // next batch is applied to it in place.
+            drop(state);
+            drop(filling);
+        });
         let store = Store {
             inner: Arc::new(Inner {
                 backend,
-                writer: tokio::sync::Mutex::new(writer),
+                writer,
                 view: RwLock::new(view),
                 known_head,
                 head_changes,
+                snapshot_every: AtomicU64::new(snapshot::DEFAULT_INTERVAL),
+                snapshot_budget: AtomicU32::new(snapshot::DEFAULT_COST_FACTOR),
+                opened: Mutex::new(load.opened),
             }),
         };
         if stale {
@@ -615,54 +655,6 @@ impl Store {
     }
 }
 
-/// Loads the plant and folds the log as `tx` reads them; says whether the projections are
-/// stale.
-async fn load_writer(tx: &mut Tx) -> Result<(Writer, bool)> {
-    let loaded: Loaded = tx.load().await?;
-    let (audit_seq, audit_head) = loaded.audit_head.unwrap_or((0, GENESIS.to_owned()));
-    let mut writer = Writer {
-        catalog: None,
-        plant_version: 0,
-        start: Timestamp(0),
-        state: PlantState::default(),
-        last_seq: loaded.last_seq,
-        events: loaded.events,
-        audit_seq,
-        audit_head,
-        stale: false,
-    };
-    let Some((version, body, start)) = loaded.plant else {
-        if loaded.events > 0 {
-            return Err(corrupt("the event log holds events but no plant is stored"));
-        }
-        return Ok((writer, false));
-    };
-    let plant: Plant = serde_json::from_str(&body)
-        .map_err(|e| corrupt(format!("stored plant v{version} does not decode: {e}")))?;
-    let catalog = Arc::new(
-        Catalog::new(plant)
-            .map_err(|e| corrupt(format!("stored plant v{version} no longer validates: {e}")))?,
-    );
-    let mut state = PlantState::initial(&catalog, Timestamp(start));
-    tx.replay(0, |seq, body| {
-        let event: Event = serde_json::from_str(body)
-            .map_err(|e| corrupt(format!("event at seq {seq} does not decode: {e}")))?;
-        state
-            .apply(&catalog, &event)
-            .map_err(|source| StoreError::Replay { seq, source })
-    })
-    .await?;
-    let counter = |name: &str| loaded.counters.get(name).copied();
-    let stale = counter("projection_seq") != Some(loaded.last_seq)
-        || counter("projection_version") != Some(PROJECTION_VERSION)
-        || counter("projection_plant") != Some(version);
-    writer.catalog = Some(catalog);
-    writer.plant_version = version;
-    writer.start = Timestamp(start);
-    writer.state = state;
-    Ok((writer, stale))
-}
-
 /// Audited actions after which another process's writes are not caught up with by folding the
 /// new events: the writer copy is reloaded.
 const RELOADING_ACTIONS: [&str; 2] = ["plant.put", "store.reset"];
@@ -759,10 +751,34 @@ impl Inner {
 
     /// Replaces the writer with what `tx` reads, and publishes it.
     async fn reload(&self, w: &mut Writer, tx: &mut Tx) -> Result<()> {
-        let (fresh, _) = load_writer(tx).await?;
-        *w = fresh;
+        let load = snapshot::load_writer(tx).await?;
+        *w = load.writer;
+        *self.opened.lock().unwrap_or_else(PoisonError::into_inner) = load.opened;
         self.publish_all(w);
         Ok(())
+    }
+
+    pub(crate) fn snapshot_every(&self) -> u64 {
+        self.snapshot_every.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_snapshot_every(&self, events: u64) {
+        self.snapshot_every.store(events, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot_budget(&self) -> u32 {
+        self.snapshot_budget.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_snapshot_budget(&self, factor: u32) {
+        self.snapshot_budget.store(factor, Ordering::Relaxed);
+    }
+
+    pub(crate) fn opened(&self) -> Opened {
+        self.opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Catches up with what other processes wrote since this one last wrote or read the

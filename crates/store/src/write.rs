@@ -258,6 +258,7 @@ impl Inner {
         w.plant_version = version;
         w.start = start;
         w.state = state;
+        w.snapshot_seq = 0;
         self.publish_all(w);
         Ok(())
     }
@@ -286,6 +287,8 @@ impl Inner {
         w.state = state;
         w.last_seq = 0;
         w.events = 0;
+        // The wipe deleted the snapshots with the log.
+        w.snapshot_seq = 0;
         self.publish_all(w);
         Ok(())
     }
@@ -298,16 +301,15 @@ impl Inner {
             return Ok(0);
         };
         let mut state = PlantState::initial(&catalog, w.start);
-        let mut replayed = 0u64;
-        tx.replay(0, |seq, body| {
-            let event: Event = serde_json::from_str(body)
-                .map_err(|e| corrupt(format!("event at seq {seq} does not decode: {e}")))?;
-            replayed += 1;
-            state
-                .apply(&catalog, &event)
-                .map_err(|source| StoreError::Replay { seq, source })
-        })
-        .await?;
+        let replayed = tx
+            .replay(0, |seq, body| {
+                let event: Event = serde_json::from_str(body)
+                    .map_err(|e| corrupt(format!("event at seq {seq} does not decode: {e}")))?;
+                state
+                    .apply(&catalog, &event)
+                    .map_err(|source| StoreError::Replay { seq, source })
+            })
+            .await? as u64;
         let projection = projection(&state, None, w.last_seq, w.plant_version);
         let at = now_ms();
         let detail = json!({ "events_replayed": replayed, "reason": reason });
@@ -326,10 +328,16 @@ impl Inner {
             audit: &record,
         })
         .await?;
+        // The state just folded from the whole log replaces any snapshot, which is how a
+        // snapshot in doubt is repaired.
+        let snapshot = crate::snapshot::snapshot_in(&mut tx, w, &state).await?;
         tx.commit().await?;
         w.audited(record);
         w.state = state;
         w.stale = false;
+        if let Some(snapshot) = snapshot {
+            w.snapshot_seq = snapshot.seq;
+        }
         self.publish_all(w);
         Ok(replayed)
     }
@@ -484,6 +492,9 @@ impl Inner {
         w.stale = false;
         self.publish_batch(w, &catalog, accepted.iter().map(|&i| &events[i]));
         self.backend.wrote(written_bytes).await;
+        // Committed and published above: the snapshot, when one is due, delays this batch's
+        // answer but cannot undo or fail it.
+        self.snapshot_if_due(w).await;
         let outcome = AppendOutcome {
             inserted: accepted.len(),
             duplicates,

@@ -198,6 +198,7 @@ pub fn serve_blocking(
         println!(
             "  try: MIXPLANE_TOKEN=mxp_… mixplane proposals list --server {scheme}://{address}"
         );
+        let store = app.store.clone();
         let (stop_connectors, stop) = ::connect::stop_pair();
         let connectors =
             ::connect::service::start(&app, &settings.connectors, &::connect::Kinds::for_app(&app), &stop)
@@ -234,6 +235,11 @@ pub fn serve_blocking(
         stop_connectors.stop();
         for task in connectors {
             let _ = task.await;
+        }
+        // A clean stop leaves a snapshot of the state at the log's end, so that the next start
+        // folds nothing. Only a cache: a failure is reported and changes nothing.
+        if let Err(error) = store.write_snapshot().await {
+            eprintln!("warning: no state snapshot written at shutdown: {error}");
         }
         served
     })

@@ -246,14 +246,13 @@ impl LogTx for Tx {
                 })
                 .transpose()
                 .ctx("reading the plant")?;
-        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events")
+        // The last seq only (a rowid lookup): counting the events would scan the whole log,
+        // which is what opening from a snapshot avoids; the fold counts them instead.
+        let last_seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM events")
             .fetch_one(&mut *conn)
             .await
+            .and_then(|row| row.try_get(0))
             .ctx("reading the event log size")?;
-        let (last_seq, events) = (
-            row.try_get(0).ctx("reading the event log size")?,
-            row.try_get(1).ctx("reading the event log size")?,
-        );
         let audit_head = audit_head(conn).await?;
         let counters = sqlx::query("SELECT name, value FROM counters")
             .fetch_all(&mut *conn)
@@ -266,7 +265,6 @@ impl LogTx for Tx {
         Ok(Loaded {
             plant,
             last_seq,
-            events,
             audit_head,
             counters,
         })
@@ -277,8 +275,9 @@ impl LogTx for Tx {
         &mut self,
         mut after: i64,
         mut f: impl FnMut(i64, &str) -> Result<()> + Send,
-    ) -> Result<()> {
+    ) -> Result<i64> {
         const PAGE: i64 = 20_000;
+        let mut count = 0;
         loop {
             let rows =
                 sqlx::query("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
@@ -293,8 +292,9 @@ impl LogTx for Tx {
                 f(seq, body)?;
                 after = seq;
             }
+            count += rows.len() as i64;
             if (rows.len() as i64) < PAGE {
-                return Ok(());
+                return Ok(count);
             }
         }
     }
@@ -336,6 +336,11 @@ impl LogTx for Tx {
                 .execute(&mut *conn)
                 .await
                 .ctx("wiping the event log")?;
+            // A snapshot is a fold of the log wiped here.
+            sqlx::query("DELETE FROM state_snapshots")
+                .execute(&mut *conn)
+                .await
+                .ctx("wiping the state snapshots")?;
             // What the quality enforcer decided derives from the log: it goes with it, so a new
             // log (even one with the same event ids) is judged afresh under the policy in force.
             super::quality::wipe_judged(conn, true).await?;

@@ -20,6 +20,7 @@ mod migrate;
 mod plans;
 mod quality;
 pub(crate) mod query;
+mod snapshot;
 mod trace;
 
 use std::path::Path;
