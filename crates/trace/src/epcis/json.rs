@@ -299,7 +299,8 @@ pub fn parse_event(index: usize, value: &Value) -> Result<EpcisEvent, ImportErro
                             .collect();
                     }
                 }
-                event.persistent_disposition = Some(pd);
+                // One that sets and unsets nothing says nothing (and is not written).
+                event.persistent_disposition = pd.says_something().then_some(pd);
             }
             "readPoint" => event.read_point = Some(cx.location(key, v)?),
             "bizLocation" => event.biz_location = Some(cx.location(key, v)?),
@@ -466,7 +467,7 @@ pub fn event_value(e: &EpcisEvent) -> Value {
     if let Some(pd) = e
         .persistent_disposition
         .as_ref()
-        .filter(|pd| !pd.set.is_empty() || !pd.unset.is_empty())
+        .filter(|pd| pd.says_something())
     {
         let mut p = Map::new();
         if !pd.set.is_empty() {

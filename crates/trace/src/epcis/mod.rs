@@ -201,6 +201,13 @@ pub struct PersistentDisposition {
     pub unset: Vec<String>,
 }
 
+impl PersistentDisposition {
+    /// Whether it sets or unsets anything (the schema asks one that is there to).
+    pub fn says_something(&self) -> bool {
+        !self.set.is_empty() || !self.unset.is_empty()
+    }
+}
+
 /// One EPCIS 2.0 event of any type, with normalised identifiers and CBV values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EpcisEvent {

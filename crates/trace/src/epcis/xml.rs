@@ -234,7 +234,14 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
         String::new(),
         reader.time("eventTime", time_field)?,
     );
+    let own = super::conformance::type_sequence(event_type.as_str());
     for f in fields {
+        // An element of another event type (a `parentID` in a TransformationEvent): the XSD
+        // refuses it there and the writer never writes it, so it is not read either, and a
+        // document read, written and read again says the same.
+        if !own.contains(&f.name.as_str()) && of_some_type(&f.name) {
+            continue;
+        }
         reader.field(&mut event, f)?;
     }
     if event.action.is_none() && event_type != EventType::TransformationEvent {
@@ -247,6 +254,20 @@ fn parse_event(index: usize, element: &Element) -> Result<EpcisEvent, ImportErro
         event.event_id = derived_id(&event);
     }
     Ok(event)
+}
+
+/// Whether `name` is an element of some event type's own sequence (not a field every event
+/// has, nor an extension).
+fn of_some_type(name: &str) -> bool {
+    [
+        EventType::ObjectEvent,
+        EventType::AggregationEvent,
+        EventType::TransactionEvent,
+        EventType::TransformationEvent,
+        EventType::AssociationEvent,
+    ]
+    .iter()
+    .any(|t| super::conformance::type_sequence(t.as_str()).contains(&name))
 }
 
 /// An element's trimmed text.
@@ -378,7 +399,7 @@ impl FieldReader<'_> {
             "bizStep" => event.biz_step = Some(Vocab::BizStep.shorten(&f.text)),
             "disposition" => event.disposition = Some(Vocab::Disposition.shorten(&f.text)),
             "persistentDisposition" => {
-                event.persistent_disposition = Some(PersistentDisposition {
+                let pd = PersistentDisposition {
                     set: f
                         .children_named("set")
                         .map(|s| Vocab::Disposition.shorten(&s.text))
@@ -387,7 +408,9 @@ impl FieldReader<'_> {
                         .children_named("unset")
                         .map(|s| Vocab::Disposition.shorten(&s.text))
                         .collect(),
-                })
+                };
+                // One that sets and unsets nothing says nothing (and is not written).
+                event.persistent_disposition = pd.says_something().then_some(pd)
             }
             "readPoint" => event.read_point = Some(self.location(name, f)?),
             "bizLocation" => event.biz_location = Some(self.location(name, f)?),
