@@ -16,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::error::Result;
 
 /// `(version, description, SQL)` of every migration, in version order.
-const MIGRATIONS: [(i64, &str, &str); 10] = [
+const MIGRATIONS: [(i64, &str, &str); 11] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -54,6 +54,11 @@ const MIGRATIONS: [(i64, &str, &str); 10] = [
         43,
         "read model indexes",
         include_str!("../../migrations/0043_read_model_indexes.sql"),
+    ),
+    (
+        44,
+        "quality results by seq",
+        include_str!("../../migrations/0044_quality_results_by_seq.sql"),
     ),
 ];
 
