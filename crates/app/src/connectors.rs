@@ -55,24 +55,25 @@ pub async fn ingest_batch(
     records: Vec<IncomingRecord>,
     cursor: Option<String>,
 ) -> Result<BatchOutcome, AppError> {
-    let snapshot = app.store.snapshot().await;
-    let catalog = snapshot.catalog.ok_or(AppError::NoPlant)?;
+    let store::Snapshot { catalog, state } = app.store.snapshot().await;
+    let catalog = catalog.ok_or(AppError::NoPlant)?;
     let mut letters = Vec::new();
     let mut kept: Vec<(IncomingRecord, Vec<Event>)> = Vec::new();
     for record in records {
         match &record.mapped {
             Err(reason) => letters.push(letter(&record, reason.clone())),
-            Ok(events) => {
-                match crate::events::check_event_scope(who, &catalog, &snapshot.state, events) {
-                    Ok(()) => {
-                        let events = events.clone();
-                        kept.push((record, events));
-                    }
-                    Err(refused) => letters.push(letter(&record, refused.to_string())),
+            Ok(events) => match crate::events::check_event_scope(who, &catalog, &state, events) {
+                Ok(()) => {
+                    let events = events.clone();
+                    kept.push((record, events));
                 }
-            }
+                Err(refused) => letters.push(letter(&record, refused.to_string())),
+            },
         }
     }
+    // Not held through the append: a snapshot still held when the batch commits makes the
+    // store copy the whole state instead of folding the batch in place (as `events::ingest`).
+    drop(state);
     let actor = store::actor_of(who);
     // Each refusal by the fold names the event's index: its record is dead-lettered and the
     // rest tried again, at most once per record.

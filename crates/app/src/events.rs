@@ -16,9 +16,13 @@ pub async fn ingest(
     who: &Principal,
     events: &[Event],
 ) -> Result<AppendOutcome, AppError> {
-    let snapshot = app.store.snapshot().await;
-    let catalog = snapshot.catalog.ok_or(AppError::NoPlant)?;
-    check_event_scope(who, &catalog, &snapshot.state, events)?;
+    let store::Snapshot { catalog, state } = app.store.snapshot().await;
+    let catalog = catalog.ok_or(AppError::NoPlant)?;
+    check_event_scope(who, &catalog, &state, events)?;
+    // Let go of the snapshot before the append: a state a reader still holds when the batch
+    // commits is copied whole instead of folded in place (`publish_batch`), and a request
+    // holding its own through the wait for the write lock made every batch pay that copy.
+    drop(state);
     let outcome = app.store.append(events, &store::actor_of(who)).await?;
     crate::quality::after_ingest(app, events).await;
     Ok(outcome)

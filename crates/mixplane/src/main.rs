@@ -73,8 +73,10 @@ enum Command {
     Spc(commands::spc::SpcArgs),
     /// Finite scheduling: solve, check and generate problems (native, JSPLIB, .fjs).
     Schedule(commands::schedule::ScheduleArgs),
-    /// Benchmark the solvers: `bench jssp DIR` or `bench fjsp DIR` (gap table), `bench plant DIR` (plans, bounds, anytime curves).
-    Bench(commands::schedule::BenchArgs),
+    /// Benchmarks and trials: the solvers (`bench jssp DIR` or `bench fjsp DIR`: gap table;
+    /// `bench plant DIR`: plans, bounds, anytime curves) and the service (`bench load`:
+    /// requests/s and latency over HTTP; `bench crash`: kill -9 during ingest, nothing lost).
+    Bench(commands::bench::BenchArgs),
     /// Genealogy: `trace import FILE...`, `trace backward ID`, `trace forward ID`, `trace recall ID [--csv]`, `trace reconcile`.
     Trace(commands::trace::TraceArgs),
     /// ISA-95 B2MML: `b2mml import FILE` releases a schedule's orders, `b2mml export-schedule`
@@ -140,7 +142,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => commands::audit::run(args),
         Command::Spc(args) => commands::spc::run(args),
         Command::Schedule(args) => commands::schedule::run(args),
-        Command::Bench(args) => commands::schedule::bench(args),
+        Command::Bench(args) => commands::bench::run(args),
         Command::Trace(args) => commands::trace::run(args),
         Command::B2mml(args) => commands::isa95::run_b2mml(args),
         Command::Batchml(args) => commands::isa95::run_batchml(args),

@@ -538,6 +538,9 @@ seam! {
         fn quality_results(&self, characteristic: &str) -> Result<Vec<EventRowRead>>;
         /// Counts of alerts, active holds and open NCs, and the enforcer's cursor.
         fn quality_counts(&self) -> Result<QualityCounts>;
+        /// Whether the enforcer has anything to judge: a quality result after its cursor, or
+        /// a cursor whose event is no longer in the log.
+        fn quality_pending(&self) -> Result<bool>;
     }
 }
 

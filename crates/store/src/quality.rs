@@ -773,4 +773,11 @@ impl Store {
     pub async fn quality_counts(&self) -> Result<QualityCounts> {
         self.inner.backend.quality_counts().await
     }
+
+    /// Whether [`Store::enforce_quality`] would find anything to judge, read without the
+    /// write lock: readers that catch enforcement up first ask this, so a read does not take
+    /// the database's write lock (and wait behind ingest) when nothing is new.
+    pub async fn quality_pending(&self) -> Result<bool> {
+        self.inner.backend.quality_pending().await
+    }
 }

@@ -216,6 +216,12 @@ pub async fn enforce_app(app: &App) -> Result<Option<EnforceRun>, StoreError> {
     // run in progress are proposed (or placed), so the release gate never sees the alert
     // without them.
     let _running = RUNNING.lock().await;
+    // Nothing new to judge (the common case of a read catching up): no write transaction,
+    // which would take the database's write lock and queue behind ingest. Asked under
+    // `RUNNING`, so a reader still waits for a run in progress to propose its holds.
+    if !app.store.quality_pending().await? {
+        return Ok(None);
+    }
     let decided = Arc::new(Mutex::new(Decided::default()));
     let Some(mut run) = judge(&app.store, decided.clone()).await? else {
         return Ok(None);

@@ -17,7 +17,7 @@ use schedule::plant::generate::{GenerateOptions, generate};
 use schedule::plant::{PlantProblem, PlantSolveOptions, check};
 use serde_json::json;
 
-use super::schedule::{BenchArgs, read_native};
+use super::schedule::{SolverBenchArgs, read_native};
 
 /// Sizes of the generated families.
 const FAMILIES: [usize; 4] = [30, 100, 300, 1000];
@@ -28,7 +28,7 @@ fn units_for(operations: usize) -> usize {
 }
 
 /// The native problems of `dir` (every `*.json`, by name), then the generated families.
-fn instances(args: &BenchArgs) -> anyhow::Result<Vec<(String, PlantProblem)>> {
+fn instances(args: &SolverBenchArgs) -> anyhow::Result<Vec<(String, PlantProblem)>> {
     let mut files: Vec<_> = std::fs::read_dir(&args.dir)
         .with_context(|| format!("reading {}", args.dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -64,7 +64,7 @@ fn cell(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{v:.2}"))
 }
 
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub fn run(args: SolverBenchArgs) -> anyhow::Result<()> {
     let instances = instances(&args)?;
     let options = PlantSolveOptions {
         seed: args.seed,

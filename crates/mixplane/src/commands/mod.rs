@@ -1,7 +1,11 @@
 //! One module per subcommand, plus the helpers they share.
 
 pub mod audit;
+pub mod bench;
+pub mod bench_crash;
+pub mod bench_load;
 pub mod bench_plant;
+pub mod bench_target;
 pub mod connect;
 pub mod demo;
 pub mod door;

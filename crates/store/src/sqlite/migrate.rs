@@ -60,6 +60,11 @@ const MIGRATIONS: [(i64, &str, &str); 11] = [
         "state snapshots",
         include_str!("../../migrations/0044_state_snapshots.sql"),
     ),
+    (
+        45,
+        "quality results by seq",
+        include_str!("../../migrations/0045_quality_results_by_seq.sql"),
+    ),
 ];
 
 /// The embedded migrations, as sqlx reads a migration directory.

@@ -378,6 +378,28 @@ impl QualityStore for Sqlite {
             cursor_seq: cursor,
         })
     }
+
+    async fn quality_pending(&self) -> Result<bool> {
+        // The checks `enforce_in` makes in its write transaction, read without one: no
+        // cursor and some result, a cursor whose event is gone (a reset log), or a result
+        // after the cursor (a range of migration 0045's index).
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT CASE
+                 WHEN q.cursor_seq IS NULL THEN
+                     EXISTS(SELECT 1 FROM events WHERE type = 'quality_result_recorded')
+                 WHEN q.cursor_seq > 0
+                      AND (SELECT id FROM events WHERE seq = q.cursor_seq) IS NOT q.cursor_event
+                     THEN 1
+                 ELSE EXISTS(SELECT 1 FROM events
+                             WHERE seq > q.cursor_seq AND type = 'quality_result_recorded')
+             END
+             FROM (SELECT 1) LEFT JOIN quality_enforcer q ON q.id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .ctx("reading the quality enforcer")?;
+        Ok(pending != 0)
+    }
 }
 
 impl QualityTx for Tx {

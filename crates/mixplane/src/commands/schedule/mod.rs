@@ -1,5 +1,6 @@
 //! `mixplane schedule solve|check|explain|generate|reference` and `mixplane bench jssp|fjsp`;
-//! `schedule scenarios` lives in [`super::scenarios`], `bench plant` in [`super::bench_plant`].
+//! `schedule scenarios` lives in [`super::scenarios`], `bench plant` in [`super::bench_plant`]
+//! (the `bench` command itself is [`super::bench`]).
 //!
 //! Benchmark formats (JSPLIB, Brandimarte `.fjs`) go to the job-shop solver
 //! ([`schedule::solve`]); native problems to the mixed-mode engine
@@ -131,11 +132,9 @@ pub struct ReferenceArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The arguments of the solver benchmarks, `bench jssp|fjsp|plant DIR`.
 #[derive(Debug, clap::Args)]
-pub struct BenchArgs {
-    /// jssp, fjsp or plant (native problems plus generated families, with bounds).
-    #[arg(value_parser = ["jssp", "fjsp", "plant"])]
-    pub kind: String,
+pub struct SolverBenchArgs {
     /// Directory with the instances and bounds.csv (plant: the native *.json problems).
     pub dir: PathBuf,
     /// Wall-clock limit per instance, seconds.
@@ -154,6 +153,13 @@ pub struct BenchArgs {
     /// array with each instance's anytime curve.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Which benchmark format `bench` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SolverBench {
+    Jssp,
+    Fjsp,
 }
 
 pub fn run(args: ScheduleArgs) -> anyhow::Result<()> {
@@ -494,11 +500,12 @@ fn reference(args: ReferenceArgs) -> anyhow::Result<()> {
     )
 }
 
-pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    if args.kind == "plant" {
-        return super::bench_plant::run(args);
-    }
-    let ext = if args.kind == "jssp" { "txt" } else { "fjs" };
+/// `bench jssp DIR` or `bench fjsp DIR`: the gap table against DIR/bounds.csv.
+pub fn bench(kind: SolverBench, args: SolverBenchArgs) -> anyhow::Result<()> {
+    let (name, ext) = match kind {
+        SolverBench::Jssp => ("jssp", "txt"),
+        SolverBench::Fjsp => ("fjsp", "fjs"),
+    };
     let bounds_path = args.dir.join("bounds.csv");
     let bounds = schedule::parse_bounds(&read(&bounds_path)?)
         .with_context(|| format!("{} is not a bounds table", bounds_path.display()))?;
@@ -537,7 +544,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     };
     row(format!(
         "# {} {} instances, {} s each, {} threads, seed {}",
-        args.kind,
+        name,
         instances.len(),
         args.time_limit,
         options.threads,
