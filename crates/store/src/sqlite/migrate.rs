@@ -16,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::error::Result;
 
 /// `(version, description, SQL)` of every migration, in version order.
-const MIGRATIONS: [(i64, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str); 12] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
