@@ -202,6 +202,7 @@ pub fn serve_blocking(
         println!(
             "  try: MIXPLANE_TOKEN=mxp_… mixplane proposals list --server {scheme}://{address}"
         );
+        println!("  dashboard: open {scheme}://{address}/ in a browser and sign in with a token");
         let store = app.store.clone();
         let (stop_connectors, stop) = ::connect::stop_pair();
         let connectors =
