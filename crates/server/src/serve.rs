@@ -104,8 +104,9 @@ async fn serve_with(
         let service = with_peer(&router, peer);
         let watcher = graceful.watcher();
         let builder = builder.clone();
+        #[cfg(feature = "tls")]
         let handshake_limit = limits.header_read_timeout();
-        let wrap = wrap.clone();
+        let wrap = wrap.as_ref().cloned();
         tokio::spawn(async move {
             // Held until the connection ends, however it ends.
             let _permit = permit;
@@ -135,7 +136,6 @@ async fn serve_with(
                 #[cfg(not(feature = "tls"))]
                 Some(never) => match never {},
             };
-            let _ = handshake_limit;
             if let Err(error) = result {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
