@@ -37,6 +37,7 @@ pub mod events;
 pub mod govern;
 pub mod isa95;
 pub mod kpis;
+pub mod leader;
 pub mod live_sim;
 pub mod odata;
 pub mod plan;

@@ -26,7 +26,7 @@ fn settings() -> AgentSettings {
 /// A store with the reference plant, a day of simulated history and a plan in force, and the
 /// use-cases over it with reproducible ids and a fixed clock.
 async fn plant() -> app::App {
-    let store = Arc::new(store::Store::open_in_memory().await.unwrap());
+    let store = Arc::new(store::test_support::private_store().await.unwrap());
     let actor = store::Actor::system("test");
     let catalog = sim::reference_catalog();
     store

@@ -13,7 +13,7 @@ use isa95::{OrderOptions, RecipeOptions, Strictness};
 use model::{OrderId, Priority, Timestamp};
 
 async fn reference_app() -> App {
-    let store = Arc::new(store::Store::open_in_memory().await.unwrap());
+    let store = Arc::new(store::test_support::private_store().await.unwrap());
     store
         .put_plant(sim::reference_plant(), &store::Actor::system("test"))
         .await

@@ -13,7 +13,7 @@ use sim::SimOptions;
 
 #[tokio::test]
 async fn a_known_drift_is_detected_after_it_starts() {
-    let store = store::Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     let catalog = Arc::new(sim::reference_catalog());
     let actor = store::Actor::new(store::ActorKind::Person, "setup");
     store

@@ -34,7 +34,7 @@ impl Drop for TempDir {
 }
 
 async fn app_with_plant(dir: &TempDir) -> (App, Arc<Catalog>) {
-    let store = store::Store::open_sqlite(&dir.0.join("mixplane.db"))
+    let store = store::test_support::store_at(&dir.0.join("mixplane.db"))
         .await
         .expect("store opens");
     let catalog = Arc::new(sim::reference_catalog());

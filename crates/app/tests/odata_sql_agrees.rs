@@ -34,7 +34,7 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let (store, rows) = runtime.block_on(async {
-            let store = Arc::new(store::Store::open_in_memory().await.unwrap());
+            let store = Arc::new(store::test_support::private_store().await.unwrap());
             let actor = store::Actor::system("test");
             store
                 .put_plant(sim::reference_plant(), &actor)

@@ -32,6 +32,8 @@ pub mod nats;
 pub mod odata;
 #[cfg(feature = "opcua")]
 pub mod opcua;
+#[cfg(feature = "nats")]
+pub mod outbox;
 pub mod payload;
 pub mod runner;
 pub mod service;

@@ -35,7 +35,7 @@ fn person(id: &str, role: Role) -> Principal {
 }
 
 async fn app_for(emu: &Emu) -> App {
-    let store = store::Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     store
         .put_plant_at(
             sim::reference_plant(),

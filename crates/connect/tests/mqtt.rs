@@ -132,7 +132,7 @@ impl MqttPeer {
 /// `Peer::source` takes an app; the MQTT kind maps without one.
 async fn app_placeholder() -> app::App {
     app::App::new(std::sync::Arc::new(
-        store::Store::open_in_memory().await.unwrap(),
+        store::test_support::private_store().await.unwrap(),
     ))
 }
 

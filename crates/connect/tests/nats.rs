@@ -158,7 +158,7 @@ async fn what_is_not_acknowledged_comes_again_and_what_is_does_not() {
         return;
     };
     let app = app::App::new(std::sync::Arc::new(
-        store::Store::open_in_memory().await.unwrap(),
+        store::test_support::private_store().await.unwrap(),
     ));
     let ids = peer.produce(6).await;
 

@@ -48,7 +48,7 @@ fn events() -> (Vec<Event>, model::Timestamp) {
 }
 
 async fn app(start: model::Timestamp) -> App {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     store
         .put_plant_at(sim::reference_plant(), Some(start), &Actor::system("t"))
         .await

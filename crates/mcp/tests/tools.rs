@@ -12,7 +12,7 @@ use model::Timestamp;
 use serde_json::{Value, json};
 
 async fn plant_app() -> App {
-    let store = Arc::new(store::Store::open_in_memory().await.unwrap());
+    let store = Arc::new(store::test_support::private_store().await.unwrap());
     let system = store::Actor::system("test");
     store
         .put_plant(sim::reference_plant(), &system)

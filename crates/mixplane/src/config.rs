@@ -15,6 +15,8 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
+    /// The store's database URL (`postgres://…`); the data directory's SQLite file otherwise.
+    pub database: Option<String>,
     #[serde(default)]
     pub server: ServerSection,
     #[serde(default)]
@@ -132,6 +134,8 @@ impl From<LogLevel> for tracing::Level {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// The store's database URL, when it is not the data directory's SQLite file.
+    pub database: Option<String>,
     pub bind: String,
     pub log_level: tracing::Level,
     pub log_format: LogFormat,
@@ -149,6 +153,16 @@ pub struct Settings {
     pub mes: Option<connect::odata::MesSinkConfig>,
     /// How strictly EPCIS documents are taken, from `[trace] epcis` (strict otherwise).
     pub epcis_validation: app::trace::EpcisValidation,
+}
+
+impl Settings {
+    /// Where the store is: `database` when set, else the data directory's SQLite file.
+    pub fn store_at(&self) -> crate::commands::StoreAt<'_> {
+        crate::commands::StoreAt {
+            data_dir: &self.data_dir,
+            database: self.database.as_deref(),
+        }
+    }
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./mixplane-data";
@@ -174,6 +188,7 @@ pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Res
         .clone()
         .or(config.data_dir)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let database = data.database.clone().or(config.database);
     let bind = bind_flag
         .or(config.server.bind)
         .unwrap_or_else(|| DEFAULT_BIND.to_owned());
@@ -234,6 +249,7 @@ pub fn resolve(data: &crate::DataArgs, bind_flag: Option<String>) -> anyhow::Res
     }
     Ok(Settings {
         data_dir,
+        database,
         bind,
         log_level,
         log_format,
@@ -322,6 +338,7 @@ mod tests {
         std::fs::write(&path, "data_dir = \"/from/file\"\n[server]\nbind = \"127.0.0.1:1\"\n[log]\nlevel = \"debug\"\n").unwrap();
         let mut data = crate::DataArgs {
             data_dir: Some(PathBuf::from("/from/flag")),
+            database: None,
             config: Some(path.clone()),
             log_level: None,
             log_format: None,

@@ -39,7 +39,10 @@ pub struct DataArgs {
     /// Directory holding the embedded database [default: the config file's data_dir, else ./mixplane-data]
     #[arg(long, env = "MIXPLANE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// TOML config file (data_dir, [server] bind, [server.limits], [server.tls], [log] level and format, [agents], [[connectors]])
+    /// The store's database, instead of the data directory's SQLite file: postgres://USER@HOST/DB (with ?schema=NAME for a store in a schema of its own) [default: the config file's database, else DATA_DIR/mixplane.db]
+    #[arg(long, env = "MIXPLANE_DATABASE")]
+    pub database: Option<String>,
+    /// TOML config file (data_dir, database, [server] bind, [server.limits], [server.tls], [log] level and format, [agents], [[connectors]])
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Log level [default: the config file's [log] level, else info]
@@ -69,6 +72,8 @@ enum Command {
     Token(commands::token::TokenArgs),
     /// The audit trail: `audit verify` (names the first bad record), `audit export` (JSON Lines).
     Audit(commands::audit::AuditArgs),
+    /// Copy a whole store into an empty one on another database (SQLite to PostgreSQL, or back) and verify its audit chain on arrival.
+    MigrateStore(commands::migrate_store::MigrateStoreArgs),
     /// Statistical process control: `spc analyze FILE.csv --chart KIND` or `--request FILE.json`.
     Spc(commands::spc::SpcArgs),
     /// Finite scheduling: solve, check and generate problems (native, JSPLIB, .fjs).
@@ -140,6 +145,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => commands::validate::schema(args),
         Command::Token(args) => commands::token::run(args),
         Command::Audit(args) => commands::audit::run(args),
+        Command::MigrateStore(args) => commands::migrate_store::run(args),
         Command::Spc(args) => commands::spc::run(args),
         Command::Schedule(args) => commands::schedule::run(args),
         Command::Bench(args) => commands::bench::run(args),

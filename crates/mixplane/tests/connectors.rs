@@ -5,6 +5,7 @@
 //! exiting 1 for a connector whose peer is missing or whose principal does not exist.
 
 mod common;
+use common::OnTestBackend;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -20,6 +21,7 @@ fn mixplane(data_dir: &Path, args: &[&str]) -> Output {
         .arg(data_dir)
         .env_remove("MIXPLANE_DATA_DIR")
         .env("MIXPLANE_LOG", "error")
+        .on_test_backend()
         .output()
         .expect("the binary runs")
 }
@@ -70,6 +72,7 @@ fn plant_with_connector_principal(
     let all = dir.join("all.jsonl");
     let sim = Command::new(env!("CARGO_BIN_EXE_mixplane"))
         .args(["sim", "--days", "1", "--out", all.to_str().unwrap()])
+        .on_test_backend()
         .output()
         .expect("the binary runs");
     ok(&sim, "sim");

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 
 mod common;
+use common::OnTestBackend;
 
 use common::TempDir;
 use common::serve::Server;
@@ -26,6 +27,7 @@ fn mixplane(data_dir: &Path, args: &[&str]) -> Output {
         .env_remove("MIXPLANE_TOKEN")
         .env_remove("MIXPLANE_SERVER")
         .env("MIXPLANE_LOG", "warn")
+        .on_test_backend()
         .output()
         .expect("the binary runs")
 }

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use sqlx::{Connection, SqliteConnection};
 
 mod common;
+use common::OnTestBackend;
 
 use common::TempDir;
 
@@ -18,6 +19,7 @@ fn mixplane(data_dir: &Path, args: &[&str]) -> Output {
         .arg("--data-dir")
         .arg(data_dir)
         .env_remove("MIXPLANE_DATA_DIR")
+        .on_test_backend()
         .output()
         .expect("the binary runs")
 }

@@ -2,6 +2,7 @@
 //! process, over a data directory holding the reference plant.
 
 mod common;
+use common::OnTestBackend;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -11,6 +12,7 @@ use common::TempDir;
 fn mixplane(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mixplane"))
         .args(args)
+        .on_test_backend()
         .output()
         .expect("the binary runs")
 }

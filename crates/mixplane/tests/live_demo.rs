@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+use common::OnTestBackend;
 
 use common::TempDir;
 use common::serve::Demo;
@@ -110,6 +111,7 @@ fn a_speed_that_is_not_a_plant_rate_is_refused_by_name() {
                 &format!("--speed={speed}"),
             ])
             .args(["--data-dir", "/nonexistent/never-created"])
+            .on_test_backend()
             .output()
             .expect("the binary runs");
         assert!(!out.status.success(), "--speed {speed} was taken");

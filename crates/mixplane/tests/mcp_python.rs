@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
+use common::OnTestBackend;
 
 use common::TempDir;
 use common::serve::Server;
@@ -32,6 +33,7 @@ fn mixplane(dir: &Path, args: &[&str]) -> String {
         .env_remove("MIXPLANE_DATA_DIR")
         .env_remove("MIXPLANE_LOG")
         .env_remove("MIXPLANE_TOKEN")
+        .on_test_backend()
         .output()
         .expect("the binary runs");
     assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
@@ -129,7 +131,7 @@ fn plant(label: &str) -> Plant {
 fn produced_lots(data: &Path) -> Vec<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = store::Store::open_sqlite(&data.join("mixplane.db"))
+        let store = store::test_support::store_at(&data.join("mixplane.db"))
             .await
             .unwrap();
         let state = store.state().await;
@@ -179,7 +181,7 @@ fn run_client(python: &Path, plant: &Plant, transport: &[&str]) -> Output {
 fn tool_calls_of(data: &Path, agent: &str) -> Vec<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = store::Store::open_sqlite(&data.join("mixplane.db"))
+        let store = store::test_support::store_at(&data.join("mixplane.db"))
             .await
             .unwrap();
         store

@@ -17,6 +17,7 @@
 //! that moves an operation's start only names no machine.
 
 mod common;
+use common::OnTestBackend;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -143,6 +144,7 @@ impl Emulator {
             .env("MIXPLANE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            .on_test_backend()
             .spawn()
             .expect("the binary runs");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -243,6 +245,7 @@ fn mixplane(data: &Path, args: &[&str]) -> String {
         .arg(data)
         .env_remove("MIXPLANE_DATA_DIR")
         .env("MIXPLANE_LOG", "error")
+        .on_test_backend()
         .output()
         .expect("the binary runs");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -21,6 +21,7 @@ use std::process::Command;
 use serde_json::Value;
 
 mod common;
+use common::OnTestBackend;
 
 use common::TempDir;
 use common::serve::Server;
@@ -36,6 +37,7 @@ fn mixplane(dir: &Path, args: &[&str]) -> String {
         .arg(dir)
         .env_remove("MIXPLANE_DATA_DIR")
         .env_remove("MIXPLANE_LOG")
+        .on_test_backend()
         .output()
         .expect("the binary runs");
     assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 mod common;
+use common::OnTestBackend;
 
 use common::TempDir;
 
@@ -17,6 +18,7 @@ fn mixplane(args: &[&str]) -> Output {
         .args(args)
         .env_remove("MIXPLANE_DATA_DIR")
         .env("USER", "cli-planner")
+        .on_test_backend()
         .output()
         .expect("the binary runs")
 }
@@ -134,7 +136,7 @@ fn a_committed_scenario_is_a_stored_proposal() {
     // It is in the store, as the server would have stored it.
     let id = proposal["id"].as_str().unwrap().to_owned();
     let stored = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let store = store::Store::open_sqlite(&data.join("mixplane.db"))
+        let store = store::test_support::store_at(&data.join("mixplane.db"))
             .await
             .unwrap();
         store.proposal(&id).await.unwrap().expect("stored")

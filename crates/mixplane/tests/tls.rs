@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod common;
+use common::OnTestBackend;
 
 use common::TempDir;
 
@@ -62,6 +63,7 @@ fn serve_speaks_https_with_the_configured_certificate() {
         .env("MIXPLANE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        .on_test_backend()
         .spawn()
         .expect("the binary runs");
     let mut reader = BufReader::new(child.stdout.take().unwrap());
@@ -140,6 +142,7 @@ fn a_missing_key_stops_the_start_naming_the_file() {
         .arg(dir.0.join("data"))
         .arg("--config")
         .arg(&config)
+        .on_test_backend()
         .output()
         .expect("the binary runs");
     assert!(!out.status.success());

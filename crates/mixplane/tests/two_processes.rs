@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
+use common::OnTestBackend;
 
 use common::TempDir;
 use common::serve::Server;
@@ -19,6 +20,7 @@ fn mixplane(data_dir: &Path, args: &[&str]) -> Output {
         .arg("--data-dir")
         .arg(data_dir)
         .env_remove("MIXPLANE_DATA_DIR")
+        .on_test_backend()
         .output()
         .expect("the binary runs")
 }

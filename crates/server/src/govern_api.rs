@@ -342,7 +342,7 @@ async fn agents(
     caller: Caller,
 ) -> Result<Json200<AgentsView>, Problem> {
     Ok(Json200(
-        app::agents::live::view(&state, &caller.0, state.agents.as_ref()).await?,
+        app::agents::live::view(&state, &caller.0, state.agents.get()).await?,
     ))
 }
 

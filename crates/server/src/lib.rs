@@ -66,8 +66,9 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     /// The resource bounds of connections, requests, bodies and verifications.
     pub limits: Arc<Limits>,
-    /// The live agents running beside this server, if any (`GET /v1/agents` reports them).
-    pub agents: Option<app::agents::live::AgentsHandle>,
+    /// The live agents running beside this server, once they run (`GET /v1/agents` reports
+    /// them): at the start, or when this node becomes the plant's leader (`app::leader`).
+    pub agents: Arc<std::sync::OnceLock<app::agents::live::AgentsHandle>>,
     /// Request counts and latencies for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
     /// The web dashboard's open sessions.
@@ -94,7 +95,7 @@ impl AppState {
             openapi: Arc::new(openapi),
             tokens: Arc::default(),
             limits: Arc::default(),
-            agents: None,
+            agents: Arc::default(),
             metrics: Arc::default(),
             sessions: Arc::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
@@ -103,8 +104,9 @@ impl AppState {
     }
 
     /// The same state reporting these running agents.
-    pub fn with_agents(mut self, agents: app::agents::live::AgentsHandle) -> AppState {
-        self.agents = Some(agents);
+    pub fn with_agents(self, agents: app::agents::live::AgentsHandle) -> AppState {
+        // A new state's slot is empty; a second call keeps the first agents.
+        let _ = self.agents.set(agents);
         self
     }
 

@@ -365,7 +365,7 @@ fn write_connectors(app: &AppState, out: &mut String) {
 }
 
 fn write_agents(app: &AppState, out: &mut String) {
-    let Some(agents) = &app.agents else {
+    let Some(agents) = app.agents.get() else {
         return;
     };
     let status = agents.status();

@@ -511,7 +511,7 @@ async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() 
     let events = simulated_events(12.0);
     let (half, rest) = events.split_at(events.len() / 2);
     let counts = {
-        let store = Arc::new(store::Store::open_sqlite(&db).await.unwrap());
+        let store = Arc::new(store::test_support::store_at(&db).await.unwrap());
         let app = quality_app(Some(store.clone())).await;
         for chunk in half.chunks(2000) {
             let body = serde_json::to_string(chunk).unwrap();
@@ -551,7 +551,7 @@ async fn simulated_plant_is_enforced_through_genealogy_and_survives_a_restart() 
         store.quality_counts().await.unwrap()
     };
     // Reopen: every hold, NC and the enforcer's place are still there.
-    let store = Arc::new(store::Store::open_sqlite(&db).await.unwrap());
+    let store = Arc::new(store::test_support::store_at(&db).await.unwrap());
     assert_eq!(store.quality_counts().await.unwrap(), counts);
     let audit_before = store.audit_log(0, 10_000).await.unwrap().len();
     let app = quality_app(Some(store.clone())).await;

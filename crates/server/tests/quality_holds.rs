@@ -412,7 +412,7 @@ async fn hold_proposals_are_assessed_from_the_store_and_placed_only_for_who_may_
 #[tokio::test]
 async fn the_same_results_give_the_same_proposals() {
     async fn run() -> Vec<Value> {
-        let store = std::sync::Arc::new(store::Store::open_in_memory().await.unwrap());
+        let store = std::sync::Arc::new(store::test_support::private_store().await.unwrap());
         store
             .put_plant(sim::reference_plant(), &store::Actor::system("test"))
             .await

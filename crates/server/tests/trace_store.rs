@@ -32,7 +32,11 @@ fn document(events: &[EpcisEvent]) -> String {
 }
 
 async fn store() -> (Arc<Store>, Actor) {
-    let store = Arc::new(Store::open_in_memory().await.expect("in-memory store"));
+    let store = Arc::new(
+        store::test_support::private_store()
+            .await
+            .expect("in-memory store"),
+    );
     (store, Actor::system("test"))
 }
 

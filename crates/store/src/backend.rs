@@ -21,7 +21,7 @@
 //!
 //! # Adding a backend
 //!
-//! A PostgreSQL backend is a `postgres` module beside `sqlite` that implements the eight traits
+//! A backend is a module beside `sqlite` and `postgres` that implements the thirteen traits
 //! for its database handle and its transaction type, a variant of [`Backend`] and of [`Tx`],
 //! an arm in `forward!` below, and a URL scheme in `Store::open`. The front modules do not
 //! change.
@@ -33,22 +33,25 @@ use govern::{PrincipalKind, Role};
 use model::{Mode, OrderStatus};
 
 use crate::audit::RawRecord;
+use crate::copy::{Cell, CopyTable};
 use crate::error::Result;
 use crate::govern::ProposalFilter;
 use crate::quality::{
     AlertFilter, Hold, HoldFilter, NcFilter, NcTransition, NewAlert, NewHold, NewNc, QualityCounts,
 };
-use crate::sqlite;
 use crate::trace::{StoredTraceEvent, TraceBodies, TraceEventRow};
+use crate::{postgres, sqlite};
 
 /// An open database.
 pub(crate) enum Backend {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 /// One open transaction of a [`Backend`]. Dropping it without [`Tx::commit`] rolls it back.
 pub(crate) enum Tx {
     Sqlite(sqlite::Tx),
+    Postgres(postgres::Tx),
 }
 
 /// Calls `$call` on the backend (or transaction) behind `$handle`, bound to `$inner`.
@@ -56,11 +59,13 @@ macro_rules! forward {
     (tx $handle:expr, $inner:ident => $call:expr) => {
         match $handle {
             Tx::Sqlite($inner) => $call,
+            Tx::Postgres($inner) => $call,
         }
     };
     ($handle:expr, $inner:ident => $call:expr) => {
         match $handle {
             Backend::Sqlite($inner) => $call,
+            Backend::Postgres($inner) => $call,
         }
     };
 }
@@ -115,6 +120,7 @@ impl Backend {
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
@@ -123,6 +129,8 @@ impl Backend {
     pub(crate) fn shared(&self) -> bool {
         match self {
             Backend::Sqlite(sqlite) => sqlite.shared(),
+            // Other processes and nodes may always connect to the same database.
+            Backend::Postgres(_) => true,
         }
     }
 }
@@ -785,4 +793,66 @@ pub(crate) struct ConnectorRows {
     /// `(source id, reason, raw JSON)`.
     pub dead_letters: Vec<(String, String, String)>,
     pub at: i64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Copying a store between databases (`crate::copy`).
+
+seam! {
+    /// Whole tables, row for row, for copying a store (`Store::copy_store`).
+    trait CopyTx for Tx {
+        /// Up to `limit` rows of `table` whose key is past `after`, in key order (every row,
+        /// `after` and `limit` ignored, for a table without a single key).
+        fn export_rows(
+            &mut self,
+            table: &'static CopyTable,
+            after: Option<Cell>,
+            limit: i64,
+        ) -> Result<Vec<Vec<Cell>>>;
+        /// Inserts rows of `table` as they are (keys included).
+        fn import_rows(&mut self, table: &'static CopyTable, rows: &[Vec<Cell>]) -> Result<()>;
+        /// The number of rows in `table`.
+        fn row_count(&mut self, table: &'static CopyTable) -> Result<i64>;
+        /// Puts what the inserts bypassed right (the next value of generated keys).
+        fn finish_import(&mut self) -> Result<()>;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leadership leases (`crate::lease`).
+
+/// A lease as stored, with the database's clock when it was read.
+#[derive(Debug, Clone)]
+pub(crate) struct LeaseRow {
+    pub epoch: i64,
+    pub holder: String,
+    /// Unix milliseconds by the database's clock.
+    pub expires_at: i64,
+    /// The database's clock at the read, unix milliseconds.
+    pub now: i64,
+}
+
+seam! {
+    /// Leases read and changed by the database's clock, each in a statement of its own.
+    trait LeaseStore for Backend {
+        /// Takes lease `name` for `holder` until `ttl_ms` from now, in a new epoch, when nobody
+        /// holds it, it expired, or `holder` itself held it (an earlier run of the same node):
+        /// the lease taken, or none when another holder's lease runs.
+        fn acquire_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<Option<LeaseRow>>;
+        /// Extends `holder`'s lease of `epoch` to `ttl_ms` from now: false when the epoch moved
+        /// on (another holder took it).
+        fn renew_lease(&self, name: &str, holder: &str, epoch: i64, ttl_ms: i64) -> Result<bool>;
+        /// Ends `holder`'s lease of `epoch` now (the next candidate need not wait it out).
+        fn release_lease(&self, name: &str, holder: &str, epoch: i64) -> Result<()>;
+        /// The lease as it stands.
+        fn lease(&self, name: &str) -> Result<Option<LeaseRow>>;
+    }
+}
+
+seam! {
+    /// The fence: a leader's writes check, inside their transaction, that it still leads.
+    trait LeaseTx for Tx {
+        /// Whether `holder` still holds lease `name` in `epoch`.
+        fn holds_lease(&mut self, name: &str, holder: &str, epoch: i64) -> Result<bool>;
+    }
 }

@@ -64,6 +64,18 @@ pub enum StoreError {
     /// The database URL is not one this build supports.
     #[error("{0}")]
     Url(String),
+    /// A write of a process that led, after another took its lease over (`crate::lease`).
+    #[error(
+        "write refused: `{holder}` no longer holds the lease `{name}` of epoch {epoch} (another node took over)"
+    )]
+    Fenced {
+        name: String,
+        holder: String,
+        epoch: i64,
+    },
+    /// A store copy was refused before anything was written (`Store::copy_store`).
+    #[error("{0}")]
+    CopyRefused(String),
     /// Stored data that should be well-formed is not.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -102,6 +114,7 @@ impl StoreError {
                 | StoreError::BadFilter { .. }
                 | StoreError::Principal(_)
                 | StoreError::Url(_)
+                | StoreError::CopyRefused(_)
         )
     }
 }

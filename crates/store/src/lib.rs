@@ -73,27 +73,34 @@
 pub mod audit;
 mod backend;
 mod connectors;
+mod copy;
 mod error;
 mod govern;
 mod journal;
+mod lease;
 mod plans;
+mod postgres;
 mod principals;
 mod quality;
 pub mod query;
 pub mod snapshot;
 mod sqlite;
 mod store;
+pub mod test_support;
 mod trace;
 mod types;
 mod write;
 
 pub use connectors::{ConnectorBatch, ConnectorOutcome, DeadLetter, NewDeadLetter, StoredCursor};
+pub use copy::CopyReport;
 pub use error::{Result, StoreError};
 pub use govern::{
     GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of,
     random_hex, token_id,
 };
+pub use lease::Lease;
 pub use plans::{MAX_PLAN_VERSIONS, StoredCandidate, StoredPlan};
+pub use postgres::redact as redact_url;
 pub use principals::{MAX_PRINCIPAL_NAME, PrincipalError, check_principal_name};
 pub use quality::{
     AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcTransition, NcUpdate,

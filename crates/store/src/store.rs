@@ -47,8 +47,8 @@ use crate::audit::{self, GENESIS, RawRecord};
 use crate::backend::{AuditRowQuery, Backend, EventQuery, Table, Tx};
 use crate::error::{Result, StoreError};
 use crate::snapshot::{self, Opened};
-use crate::sqlite;
 use crate::types::*;
+use crate::{postgres, sqlite};
 
 pub(crate) use crate::write::decode_stored;
 
@@ -99,6 +99,9 @@ pub(crate) struct Inner {
     snapshot_budget: AtomicU32,
     /// How the state was last loaded in full (at open, or a reload).
     opened: Mutex<Opened>,
+    /// The lease every write checks inside its transaction while this process leads
+    /// (`crate::lease`): none for a process that does not.
+    pub(crate) fence: Mutex<Option<crate::lease::Lease>>,
 }
 
 /// The writer lock. Releasing it tells readers the audit head the writer knows — after the
@@ -216,6 +219,26 @@ impl Writer {
     }
 }
 
+/// Opens the database a [`Store::open`] URL names.
+pub(crate) async fn backend_for(url: &str) -> Result<Backend> {
+    if postgres::is_url(url) {
+        return postgres::open(url).await;
+    }
+    if url == "sqlite::memory:" {
+        return sqlite::open_memory().await;
+    }
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        return sqlite::open_file(Path::new(path)).await;
+    }
+    Err(StoreError::Url(format!(
+        "`{url}` is not a supported database URL (expected sqlite://PATH, sqlite::memory: or postgres://…)"
+    )))
+}
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -228,21 +251,22 @@ pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
 
 impl Store {
     /// Opens a store from a URL: `sqlite://PATH` or `sqlite:PATH` for a file (created if
-    /// missing), `sqlite::memory:` for a private in-memory database.
+    /// missing), `sqlite::memory:` for a private in-memory database, `postgres://…` (or
+    /// `postgresql://…`) for a PostgreSQL database, with `?schema=NAME` for a store in a schema
+    /// of its own (created if missing; `public` by default).
     pub async fn open(url: &str) -> Result<Store> {
-        if url == "sqlite::memory:" {
-            return Store::open_in_memory().await;
+        Store::from_backend(backend_for(url).await?).await
+    }
+
+    /// Deletes the store at a PostgreSQL `url` (its schema, which must not be `public`, and all
+    /// it holds). A store on SQLite is deleted by removing its file.
+    pub async fn drop_postgres_store(url: &str) -> Result<()> {
+        if !postgres::is_url(url) {
+            return Err(StoreError::Url(format!(
+                "`{url}` is not a postgres:// URL; a store on SQLite is deleted by removing its file"
+            )));
         }
-        if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            let path = path.split('?').next().unwrap_or(path);
-            return Store::open_sqlite(Path::new(path)).await;
-        }
-        Err(StoreError::Url(format!(
-            "`{url}` is not a supported database URL (expected sqlite://PATH or sqlite::memory:)"
-        )))
+        postgres::drop_store(url).await
     }
 
     /// Opens (creating it and its directory if missing) an SQLite database file, migrates it,
@@ -299,6 +323,7 @@ impl Store {
                 snapshot_every: AtomicU64::new(snapshot::DEFAULT_INTERVAL),
                 snapshot_budget: AtomicU32::new(snapshot::DEFAULT_COST_FACTOR),
                 opened: Mutex::new(load.opened),
+                fence: Mutex::new(None),
             }),
         };
         if stale {
@@ -736,6 +761,7 @@ impl Inner {
     pub(crate) async fn begin_write(&self) -> Result<(WriterGuard<'_>, Tx)> {
         let mut writer = self.lock_writer().await;
         let mut tx = self.backend.begin().await?;
+        crate::lease::check_fence(self, &mut tx).await?;
         self.catch_up(&mut writer, &mut tx).await?;
         Ok((writer, tx))
     }

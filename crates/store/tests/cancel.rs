@@ -34,7 +34,7 @@ async fn poll_then_drop<F: Future>(future: F, polls: usize) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_append_dropped_at_any_await_leaves_the_store_writable() {
     let dir = common::TempDir::new("cancel-append");
-    let url = format!("sqlite://{}", dir.path().join("mixplane.db").display());
+    let url = store::test_support::url_at(&dir.path().join("mixplane.db"));
     let store = Store::open(&url).await.unwrap();
     store
         .put_plant_at(plant(), Some(Timestamp(T0)), &actor())
@@ -68,7 +68,7 @@ async fn an_append_dropped_at_any_await_leaves_the_store_writable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connector_batch_dropped_at_any_await_leaves_the_store_writable() {
     let dir = common::TempDir::new("cancel-connector");
-    let url = format!("sqlite://{}", dir.path().join("mixplane.db").display());
+    let url = store::test_support::url_at(&dir.path().join("mixplane.db"));
     let store = Store::open(&url).await.unwrap();
     store
         .put_plant_at(plant(), Some(Timestamp(T0)), &actor())

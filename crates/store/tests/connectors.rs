@@ -27,7 +27,7 @@ fn batch(cursor: Option<&str>, letters: &[&str]) -> ConnectorBatch {
 }
 
 async fn store_with_plant() -> Store {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     store
         .put_plant_at(plant(), Some(Timestamp(T0)), &Actor::system("test"))
         .await
@@ -143,7 +143,7 @@ async fn a_refused_batch_stores_neither_events_nor_cursor_nor_letters() {
 async fn a_reset_forgets_cursors_and_keeps_letters_and_other_handles_see_them() {
     let dir = TempDir::new("connectors");
     let path = dir.path().join("store.sqlite");
-    let store = Store::open_sqlite(&path).await.unwrap();
+    let store = store::test_support::store_at(&path).await.unwrap();
     store
         .put_plant_at(plant(), Some(Timestamp(T0)), &Actor::system("test"))
         .await
@@ -157,7 +157,7 @@ async fn a_reset_forgets_cursors_and_keeps_letters_and_other_handles_see_them() 
         )
         .await
         .unwrap();
-    let other = Store::open_sqlite(&path).await.unwrap();
+    let other = store::test_support::store_at(&path).await.unwrap();
     assert_eq!(
         other
             .connector_cursor("line")

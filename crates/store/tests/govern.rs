@@ -71,7 +71,7 @@ fn hierarchy() -> Hierarchy {
 
 #[tokio::test]
 async fn tokens_are_hashed_authenticate_and_revoke() {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     let issued = store
         .create_token(
             "ann",
@@ -151,7 +151,7 @@ async fn tokens_are_hashed_authenticate_and_revoke() {
 
 #[tokio::test]
 async fn proposals_round_trip_and_every_write_is_audited() {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     let h = hierarchy();
     let policy = Policy::default_policy();
     let bot = govern::Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);
@@ -247,7 +247,7 @@ async fn proposals_round_trip_and_every_write_is_audited() {
 
 /// Writes a few audited records into a database file and closes it.
 async fn trail(path: &std::path::Path) {
-    let store = Store::open_sqlite(path).await.unwrap();
+    let store = store::test_support::store_at(path).await.unwrap();
     store
         .put_plant(common::plant(), &Actor::system("test"))
         .await
@@ -327,7 +327,7 @@ fn refused(error: StoreError) -> PrincipalError {
 /// change is audited with the principal before and after.
 #[tokio::test]
 async fn names_are_never_rebound_and_the_last_global_admin_stays() {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     let root = govern::Principal::new("root", PrincipalKind::Person, Role::Admin, Scope::All);
     let root_token = store
         .create_principal(&root, TokenHashing::Fast, cli())
@@ -478,21 +478,21 @@ async fn database_files_are_readable_by_their_owner_only() {
         std::fs::metadata(&file).map(|m| m.permissions().mode() & 0o777)
     };
     {
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = store::Store::open_sqlite(&path).await.unwrap();
         store.pseudonym_key().await.unwrap();
         for suffix in ["", "-wal", "-shm"] {
             assert_eq!(mode(suffix).unwrap(), 0o600, "`{suffix}`");
         }
     }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let store = Store::open_sqlite(&path).await.unwrap();
+    let store = store::Store::open_sqlite(&path).await.unwrap();
     assert_eq!(mode("").unwrap(), 0o600, "tightened on open");
     assert_eq!(store.pseudonym_key().await.unwrap().len(), 32);
 }
 
 #[tokio::test]
 async fn plan_versions_and_candidates_round_trip_and_expire_what_they_supersede() {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     let h = hierarchy();
     let policy = Policy::default_policy();
     let bot = govern::Principal::new("bot", PrincipalKind::Agent, Role::Agent, Scope::All);

@@ -14,7 +14,7 @@ fn actor() -> Actor {
 }
 
 async fn store_with_plant() -> Store {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     store
         .put_plant_at(plant(), Some(Timestamp(T0)), &actor())
         .await
@@ -137,7 +137,7 @@ async fn an_invalid_event_rejects_the_whole_batch() {
 
 #[tokio::test]
 async fn plant_rules() {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     assert!(store.plant().await.is_none());
     let error = store
         .append(&Gen::new(1, "e").take(1), &actor())
@@ -324,7 +324,7 @@ async fn reopen_restores_state_and_rebuilds_stale_projections() {
     let dir = TempDir::new("reopen");
     let path = dir.path().join("nested/db.sqlite");
     let state = {
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = store::test_support::store_at(&path).await.unwrap();
         store
             .put_plant_at(plant(), Some(Timestamp(T0)), &actor())
             .await
@@ -335,7 +335,7 @@ async fn reopen_restores_state_and_rebuilds_stale_projections() {
         }
         store.state().await
     };
-    let store = Store::open_sqlite(&path).await.unwrap();
+    let store = store::test_support::store_at(&path).await.unwrap();
     assert_same_state(&*store.state().await, &state, "memory");
     assert_same_state(
         &store.projected_state().await.unwrap(),
@@ -354,7 +354,7 @@ async fn reopen_restores_state_and_rebuilds_stale_projections() {
         ],
     )
     .await;
-    let store = Store::open_sqlite(&path).await.unwrap();
+    let store = store::test_support::store_at(&path).await.unwrap();
     assert_same_state(
         &store.projected_state().await.unwrap(),
         &state,
@@ -378,7 +378,7 @@ async fn reopen_restores_state_and_rebuilds_stale_projections() {
 /// Writes a small history to a file and returns its path and the number of audit records.
 async fn audited_db(dir: &TempDir) -> (std::path::PathBuf, i64) {
     let path = dir.path().join("audit.sqlite");
-    let store = Store::open_sqlite(&path).await.unwrap();
+    let store = store::test_support::store_at(&path).await.unwrap();
     store
         .put_plant_at(plant(), Some(Timestamp(T0)), &Actor::person("ann"))
         .await
@@ -447,7 +447,7 @@ async fn audit_tampering_is_named() {
     // Tail removed while the store is running: the in-memory head notices.
     let dir = TempDir::new("tamper-tail");
     let path = dir.path().join("tail.sqlite");
-    let store = Store::open_sqlite(&path).await.unwrap();
+    let store = store::test_support::store_at(&path).await.unwrap();
     store.put_plant(plant(), &actor()).await.unwrap();
     store
         .append(&Gen::new(12, "u").take(10), &actor())

@@ -61,7 +61,7 @@ async fn a_store_created_then_reopened_migrates_cleanly() {
     assert_eq!(first, expected);
     assert_eq!(
         first.iter().map(|m| m.0).collect::<Vec<_>>(),
-        [1, 2, 10, 11, 20, 30, 40, 41, 42, 43, 44, 45]
+        [1, 2, 10, 11, 20, 30, 40, 41, 42, 43, 44, 45, 46]
     );
 
     // Reopened: nothing to migrate, nothing lost, the audit chain intact.

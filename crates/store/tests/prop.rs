@@ -83,7 +83,7 @@ async fn run(plan: Plan) {
     let dir = TempDir::new("prop");
     let path = dir.path().join("prop.sqlite");
     let actor = Actor::service("prop");
-    let store = Store::open_sqlite(&path).await.unwrap();
+    let store = store::test_support::store_at(&path).await.unwrap();
     store
         .put_plant_at(plant(), Some(Timestamp(T0)), &actor)
         .await
@@ -134,7 +134,7 @@ async fn run(plan: Plan) {
     assert!(store.verify_audit().await.unwrap().is_intact());
     drop(store);
 
-    let reopened = Store::open_sqlite(&path).await.unwrap();
+    let reopened = store::test_support::store_at(&path).await.unwrap();
     assert_same_state(&*reopened.state().await, &state, "state after reopen");
     assert_same_state(
         &reopened.projected_state().await.unwrap(),

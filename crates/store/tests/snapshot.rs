@@ -62,7 +62,11 @@ async fn served(store: &Store) -> Served {
 }
 
 async fn new_store(path: &Path) -> Store {
-    let store = Store::open_sqlite(path).await.unwrap();
+    new_store_at(&store::test_support::url_at(path)).await
+}
+
+async fn new_store_at(url: &str) -> Store {
+    let store = Store::open(url).await.unwrap();
     store
         .put_plant_at(plant(), Some(Timestamp(T0)), &actor())
         .await
@@ -127,7 +131,7 @@ async fn snapshot_and_replay(plan: Plan) {
     drop(store);
 
     // Opened from the snapshot (when one was written) and the tail.
-    let from_snapshot = Store::open_sqlite(&path).await.unwrap();
+    let from_snapshot = store::test_support::store_at(&path).await.unwrap();
     let opened = from_snapshot.opened();
     assert_eq!(opened.fallback, None, "{plan:?}");
     if let Some(seq) = snapshotted {
@@ -158,7 +162,7 @@ async fn snapshot_and_replay(plan: Plan) {
 
     // Opened by a full replay (the snapshots removed behind the store's back).
     tamper(&path, &["DELETE FROM state_snapshots"]).await;
-    let replayed = Store::open_sqlite(&path).await.unwrap();
+    let replayed = store::test_support::store_at(&path).await.unwrap();
     assert_eq!(replayed.opened().snapshot_seq, None);
     assert_eq!(replayed.opened().folded, continued.events as u64);
     assert_eq!(served(&replayed).await, continued);
@@ -190,15 +194,20 @@ async fn snapshotted_store(path: &Path) -> Served {
 #[test]
 fn a_mismatched_snapshot_falls_back_to_a_full_replay() {
     type Expect = fn(&SnapshotMismatch) -> bool;
-    let cases: [(&str, Expect); 7] = [
+    let (zeroed, truncated) = if store::test_support::on_postgres() {
+        (
+            "UPDATE state_snapshots SET body = decode(repeat('00', length(body)), 'hex')",
+            "UPDATE state_snapshots SET body = substring(body from 1 for length(body) - 1)",
+        )
+    } else {
         (
             "UPDATE state_snapshots SET body = zeroblob(length(body))",
-            |m| *m == SnapshotMismatch::Digest,
-        ),
-        (
             "UPDATE state_snapshots SET body = substr(body, 1, length(body) - 1)",
-            |m| *m == SnapshotMismatch::Digest,
-        ),
+        )
+    };
+    let cases: [(&str, Expect); 7] = [
+        (zeroed, |m| *m == SnapshotMismatch::Digest),
+        (truncated, |m| *m == SnapshotMismatch::Digest),
         ("UPDATE state_snapshots SET events = events + 1", |m| {
             *m == SnapshotMismatch::Digest
         }),
@@ -233,7 +242,7 @@ fn a_mismatched_snapshot_falls_back_to_a_full_replay() {
             let path = dir.path().join("snap.sqlite");
             let before = snapshotted_store(&path).await;
             tamper(&path, &[sql]).await;
-            let store = Store::open_sqlite(&path).await.unwrap();
+            let store = store::test_support::store_at(&path).await.unwrap();
             let opened = store.opened();
             let fallback = opened.fallback.clone().expect(sql);
             assert!(expected(&fallback), "{sql}: {fallback}");
@@ -252,13 +261,13 @@ fn a_snapshot_is_used_only_at_its_own_seq() {
         let dir = TempDir::new("snap-used");
         let path = dir.path().join("snap.sqlite");
         let before = snapshotted_store(&path).await;
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = store::test_support::store_at(&path).await.unwrap();
         assert_eq!(store.opened().snapshot_seq, Some(250));
         assert_eq!(store.opened().folded, 50);
         assert_eq!(served(&store).await, before);
         drop(store);
         tamper(&path, &["UPDATE state_snapshots SET seq = 200"]).await;
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = store::test_support::store_at(&path).await.unwrap();
         assert!(
             matches!(
                 store.opened().fallback,
@@ -279,13 +288,13 @@ fn a_reset_discards_snapshots() {
         let dir = TempDir::new("snap-reset");
         let path = dir.path().join("snap.sqlite");
         snapshotted_store(&path).await;
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = store::test_support::store_at(&path).await.unwrap();
         store.reset(&actor()).await.unwrap();
         let mut other = Gen::new(6, "t");
         store.append(&other.take(280), &actor()).await.unwrap();
         let before = served(&store).await;
         drop(store);
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = store::test_support::store_at(&path).await.unwrap();
         assert_eq!(store.opened().snapshot_seq, None);
         assert_eq!(store.opened().fallback, None, "no snapshot was left");
         assert_eq!(served(&store).await, before);
@@ -302,11 +311,11 @@ fn rebuilds_and_appends_write_snapshots() {
         let path = dir.path().join("snap.sqlite");
         let before = snapshotted_store(&path).await;
         tamper(&path, &["UPDATE state_snapshots SET layout = 'old'"]).await;
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = store::test_support::store_at(&path).await.unwrap();
         assert_eq!(store.opened().fallback, Some(SnapshotMismatch::Layout));
         store.rebuild_projections().await.unwrap();
         drop(store);
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = store::test_support::store_at(&path).await.unwrap();
         assert_eq!(store.opened().snapshot_seq, Some(300));
         assert_eq!(store.opened().folded, 0);
         let rebuilt = served(&store).await;
@@ -321,7 +330,7 @@ fn rebuilds_and_appends_write_snapshots() {
         }
         let after = served(&store).await;
         drop(store);
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = store::test_support::store_at(&path).await.unwrap();
         // 300 + 25k: due at 350 (two batches past 300), then at 400 (two more).
         assert_eq!(store.opened().snapshot_seq, Some(400));
         assert_eq!(store.opened().folded, 25);
@@ -337,8 +346,8 @@ fn two_handles_share_snapshots() {
         let dir = TempDir::new("snap-writers");
         let path = dir.path().join("snap.sqlite");
         snapshotted_store(&path).await;
-        let a = Store::open_sqlite(&path).await.unwrap();
-        let b = Store::open_sqlite(&path).await.unwrap();
+        let a = store::test_support::store_at(&path).await.unwrap();
+        let b = store::test_support::store_at(&path).await.unwrap();
         a.reset(&actor()).await.unwrap();
         a.append(&Gen::new(11, "v").take(120), &actor())
             .await
@@ -351,13 +360,14 @@ fn two_handles_share_snapshots() {
     });
 }
 
+/// The store's URL, for the child.
 const CHILD_ENV: &str = "MIXPLANE_STORE_SNAPSHOT_CRASH_CHILD_DB";
 const BATCH: usize = 300;
 
 /// The writer of the crash test: a snapshot after every batch, acknowledged after it.
-fn crash_writer(db: &Path) {
+fn crash_writer(url: &str) {
     runtime().block_on(async {
-        let store = new_store(db).await;
+        let store = new_store_at(url).await;
         store.set_snapshot_interval(1);
         store.set_snapshot_budget(0);
         let mut generator = Gen::new(21, "k");
@@ -379,8 +389,8 @@ fn crash_writer(db: &Path) {
 /// acknowledged one.
 #[test]
 fn a_writer_killed_while_snapshotting_leaves_a_consistent_store() {
-    if let Some(db) = std::env::var_os(CHILD_ENV) {
-        crash_writer(Path::new(&db));
+    if let Ok(url) = std::env::var(CHILD_ENV) {
+        crash_writer(&url);
         return;
     }
     let dir = TempDir::new("snap-crash");
@@ -392,7 +402,7 @@ fn a_writer_killed_while_snapshotting_leaves_a_consistent_store() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(CHILD_ENV, &db)
+        .env(CHILD_ENV, store::test_support::url_at(&db))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -420,7 +430,7 @@ fn a_writer_killed_while_snapshotting_leaves_a_consistent_store() {
     }
     assert!(!child.wait().unwrap().success());
     runtime().block_on(async {
-        let store = Store::open_sqlite(&db).await.unwrap();
+        let store = store::test_support::store_at(&db).await.unwrap();
         let opened = store.opened();
         assert_eq!(opened.fallback, None);
         assert!(opened.snapshot_seq.is_some(), "{opened:?}");

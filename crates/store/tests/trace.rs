@@ -25,7 +25,7 @@ fn doc(sha: &str, events: Vec<TraceEventRow>) -> TraceDocument {
 
 #[tokio::test]
 async fn documents_are_atomic_idempotent_and_audited() {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     let actor = Actor::person("qa");
     let first = store
         .import_trace_document(

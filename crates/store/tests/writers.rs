@@ -95,7 +95,7 @@ async fn all_events(store: &Store) -> Vec<store::StoredEvent> {
 
 /// Both handles, and a third opened afresh, hold the same state, and it is the projections'.
 async fn assert_agree(path: &std::path::Path, a: &Store, b: &Store) {
-    let fresh = Store::open_sqlite(path).await.unwrap();
+    let fresh = store::test_support::store_at(path).await.unwrap();
     let expected = fresh.state().await;
     assert_same_state(&*a.state().await, &expected, "handle A vs a fresh open");
     assert_same_state(&*b.state().await, &expected, "handle B vs a fresh open");
@@ -114,8 +114,8 @@ async fn assert_agree(path: &std::path::Path, a: &Store, b: &Store) {
 async fn two_handles_interleave_audited_writes_and_agree() {
     let dir = TempDir::new("writers");
     let path = dir.path().join("shared.sqlite");
-    let a = Store::open_sqlite(&path).await.unwrap();
-    let b = Store::open_sqlite(&path).await.unwrap();
+    let a = store::test_support::store_at(&path).await.unwrap();
+    let b = store::test_support::store_at(&path).await.unwrap();
     // The plant is put through A after B opened: B learns it from the database.
     a.put_plant_at(plant(), Some(Timestamp(T0)), &actor("a"))
         .await
@@ -240,11 +240,11 @@ fn unit_event(id: String, unit: &str, minute: i64) -> Event {
 async fn concurrent_writers_serialise_and_keep_one_chain() {
     let dir = TempDir::new("writers-race");
     let path = dir.path().join("race.sqlite");
-    let a = Store::open_sqlite(&path).await.unwrap();
+    let a = store::test_support::store_at(&path).await.unwrap();
     a.put_plant_at(plant(), Some(Timestamp(T0)), &actor("a"))
         .await
         .unwrap();
-    let b = Store::open_sqlite(&path).await.unwrap();
+    let b = store::test_support::store_at(&path).await.unwrap();
 
     // Both handles write at once: appends on their own units, principals, and the same
     // events sent through both (stored once, a duplicate for whichever comes second).
@@ -300,11 +300,11 @@ async fn concurrent_writers_serialise_and_keep_one_chain() {
 async fn a_reset_through_one_handle_is_seen_by_the_other() {
     let dir = TempDir::new("writers-reset");
     let path = dir.path().join("reset.sqlite");
-    let a = Store::open_sqlite(&path).await.unwrap();
+    let a = store::test_support::store_at(&path).await.unwrap();
     a.put_plant_at(plant(), Some(Timestamp(T0)), &actor("a"))
         .await
         .unwrap();
-    let b = Store::open_sqlite(&path).await.unwrap();
+    let b = store::test_support::store_at(&path).await.unwrap();
     let mut generator = Gen::new(11, "r");
     a.append(&generator.take(50), &actor("a")).await.unwrap();
     assert_eq!(b.state().await.events_applied, 50);

@@ -81,7 +81,7 @@ pub fn pacing() -> Pacing {
 
 /// A fresh store holding the peer's plant, and the use-cases over it.
 pub async fn app_for<P: Peer>(peer: &P) -> App {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = store::test_support::private_store().await.unwrap();
     let (plant, start) = peer.plant();
     store
         .put_plant_at(plant, Some(start), &Actor::system("compliance"))
@@ -208,7 +208,11 @@ pub async fn resumes_after_a_kill<P: Peer>(mut peer: P) {
             .as_nanos()
     ));
     let path = dir.join("store.sqlite");
-    let open = || async { App::new(Arc::new(Store::open_sqlite(&path).await.unwrap())) };
+    let open = || async {
+        App::new(Arc::new(
+            store::test_support::store_at(&path).await.unwrap(),
+        ))
+    };
     {
         let (plant, start) = peer.plant();
         let app = open().await;

@@ -16,8 +16,16 @@
 //!   feed must end up stored exactly once (a cursor ahead of the log would lose events, one
 //!   behind it would store them twice).
 //!
-//! After every trial `mixplane audit verify` runs on the data directory. The first server
-//! of a trial is the restarted one of the trial before, so restarts are on a growing log.
+//! After every trial `mixplane audit verify` runs on the trial's store.
+//!
+//! On SQLite (the default) the trials of a kind share the kind's data directory: the first
+//! server of a trial is the restarted one of the trial before, so restarts are on a growing
+//! log. On PostgreSQL (`--database postgres://…`) each trial gets a fresh schema of that
+//! database (`crash_<run>_<kind>_<trial>`) and a data directory of its own, so no two trials
+//! share a row; every process of the trial (the store's preparation, each `mixplane serve`
+//! with its connector, `audit verify`) is given the same URL with `--database`, and the checks
+//! after the kill and the restart are the same. The schemas are dropped at the end when every
+//! trial passed (and no `--data-dir` was given), and kept for a look otherwise.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,7 +38,11 @@ use model::rng::Rng;
 use model::{Event, Timestamp};
 use serde::Serialize;
 
-use super::bench_target::{Api, Batch, EventGen, ServeProcess, mixplane, nonce};
+use super::StoreAt;
+use super::bench_target::{
+    Api, Batch, EventGen, ServeProcess, drop_schemas, is_postgres, mixplane, nonce, with_schema,
+    without_schema,
+};
 
 /// The principal the trials' connector stores as.
 const CONNECTOR_PRINCIPAL: &str = "connector-crash";
@@ -51,6 +63,12 @@ pub struct CrashArgs {
     /// directory, removed afterwards unless a trial failed].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Run the trials on PostgreSQL: `postgres://USER@HOST/DB`. Each trial's store is a fresh
+    /// schema of that database (any `schema=` in the URL is replaced), dropped afterwards
+    /// when every trial passed and no --data-dir is given [default: SQLite, the data
+    /// directory's file].
+    #[arg(long)]
+    pub database: Option<String>,
     /// Events per HTTP batch, and lines per connector batch.
     #[arg(long, default_value_t = 200)]
     pub batch: usize,
@@ -89,6 +107,8 @@ impl CrashKind {
 #[derive(Debug, Default, Serialize)]
 pub struct KindReport {
     pub kind: Option<CrashKind>,
+    /// The store's backend: `sqlite` or `postgres`.
+    pub backend: &'static str,
     pub trials: usize,
     /// Trials whose kill came while events were still being ingested.
     pub killed_mid_ingest: usize,
@@ -129,18 +149,28 @@ impl KindReport {
     }
 }
 
-/// What every trial of a kind shares.
+/// What every trial of a kind shares, and the store the current trial runs on.
 struct Trials<'a> {
     runtime: &'a tokio::runtime::Runtime,
     args: &'a CrashArgs,
+    kind: CrashKind,
+    /// The kind's directory: the data directory on SQLite, the trials' directories' parent
+    /// on PostgreSQL.
+    root: PathBuf,
+    /// The current trial's data directory.
     dir: PathBuf,
+    /// The current trial's store on PostgreSQL (a URL naming its schema); `None` on SQLite.
+    database: Option<String>,
     config: Option<PathBuf>,
     feed: PathBuf,
     token: String,
     units: Vec<String>,
     base: Timestamp,
+    /// The run's token, in event ids and schema names.
     nonce: String,
     rng: Rng,
+    /// The schemas made for the trials (PostgreSQL).
+    schemas: Vec<String>,
 }
 
 pub fn run(args: CrashArgs) -> anyhow::Result<()> {
@@ -160,35 +190,78 @@ pub fn run(args: CrashArgs) -> anyhow::Result<()> {
             true,
         ),
     };
+    if let Some(url) = &args.database {
+        anyhow::ensure!(
+            is_postgres(url),
+            "--database takes a PostgreSQL URL (postgres://USER@HOST/DB), not {}",
+            store::redact_url(url)
+        );
+    }
+    let backend = backend_of(&args);
+    // The run's token: ids of the events, names of the schemas. The wall clock, and a few
+    // random bytes for two runs started in the same millisecond.
+    let run = format!("{}_{}", nonce(), store::random_hex(3));
     let runtime = super::runtime()?;
     let mut reports = Vec::new();
+    let mut schemas = Vec::new();
     for kind in kinds {
         let dir = root.join(kind.name());
-        reports.push(run_kind(&runtime, &args, kind, dir)?);
+        let (report, made) = run_kind(&runtime, &args, kind, dir, &run)?;
+        reports.push(report);
+        schemas.extend(made);
     }
     let passed = reports.iter().all(KindReport::passed);
+    let database = args
+        .database
+        .as_deref()
+        .map(|url| store::redact_url(&without_schema(url)));
     if args.json {
         super::door::print_json(&serde_json::json!({
+            "backend": backend,
+            "database": database,
+            "schemas": args.database.as_ref().map(|_| format!("crash_{run}_<kind>_<trial>")),
             "data_dir": root.display().to_string(),
             "passed": passed,
             "kinds": reports,
         }))?;
     } else {
-        print_summary(&reports);
+        print_summary(backend, database.as_deref(), &reports);
     }
     if temporary && passed {
         let _ = std::fs::remove_dir_all(&root);
+        if let Some(url) = &args.database
+            && let Err(error) = runtime.block_on(drop_schemas(url, &schemas))
+        {
+            eprintln!("warning: the trials' schemas were not all dropped: {error:#}");
+        }
     }
     if !passed {
+        let kept = match &database {
+            Some(database) => format!(" and the schemas crash_{run}_* of {database}"),
+            None => String::new(),
+        };
         bail!(
-            "kill -9 trials failed; the data is kept in {}",
+            "kill -9 trials failed; the data is kept in {}{kept}",
             root.display()
         );
     }
     Ok(())
 }
 
-fn print_summary(reports: &[KindReport]) {
+/// `sqlite` or `postgres`: the backend the trials' stores are on.
+fn backend_of(args: &CrashArgs) -> &'static str {
+    if args.database.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+fn print_summary(backend: &str, database: Option<&str>, reports: &[KindReport]) {
+    match database {
+        Some(database) => println!("# {backend}: {database}, a fresh schema per trial"),
+        None => println!("# {backend}: one data directory per kind, its log growing"),
+    }
     println!(
         "{:<10} {:>6} {:>9} {:>13} {:>5} {:>13} {:>10} {:>10} {:>6} {:>6}",
         "kind",
@@ -225,10 +298,11 @@ fn print_summary(reports: &[KindReport]) {
 
 /// A store with the reference plant, an administrator (whose new token is answered) and
 /// the connector's service principal.
-fn prepare(runtime: &tokio::runtime::Runtime, dir: &Path) -> anyhow::Result<String> {
+fn prepare(runtime: &tokio::runtime::Runtime, at: StoreAt<'_>) -> anyhow::Result<String> {
     use ::govern::{Principal, PrincipalKind, Role, Scope};
+    let dir = at.data_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let store = super::open_store(runtime, dir, super::Open::OrCreate)?;
+    let store = super::open_store(runtime, at, super::Open::OrCreate)?;
     runtime.block_on(async {
         let actor = super::cli_actor();
         if store.plant().await.is_none() {
@@ -273,49 +347,61 @@ fn run_kind(
     runtime: &tokio::runtime::Runtime,
     args: &CrashArgs,
     kind: CrashKind,
-    dir: PathBuf,
-) -> anyhow::Result<KindReport> {
+    root: PathBuf,
+    run: &str,
+) -> anyhow::Result<(KindReport, Vec<String>)> {
     let started = Instant::now();
-    let token = prepare(runtime, &dir)?;
-    let feed = dir.join("feed.jsonl");
-    let config = match kind {
-        CrashKind::Connector => Some(write_config(&dir, &feed, args.batch)?),
-        CrashKind::Http => None,
-    };
-    let mut server = ServeProcess::start(&dir, config.as_deref(), None)?;
-    let api = Api::new(&server.base_url, &token, 1)?;
-    let units = runtime.block_on(api.unit_ids())?;
-    let base = runtime
-        .block_on(api.newest_event_time())?
-        .unwrap_or(Timestamp(0));
     let mut trials = Trials {
         runtime,
         args,
-        dir,
-        config,
-        feed,
-        token,
-        units,
-        base: Timestamp(base.0 + 1),
-        nonce: nonce(),
+        kind,
+        dir: root.clone(),
+        root,
+        database: None,
+        config: None,
+        feed: PathBuf::new(),
+        token: String::new(),
+        units: Vec::new(),
+        base: Timestamp(0),
+        nonce: run.to_owned(),
         rng: Rng::derive(args.seed, kind.name()),
+        schemas: Vec::new(),
     };
     let mut report = KindReport {
         kind: Some(kind),
+        backend: backend_of(args),
         ..KindReport::default()
     };
+    let on_postgres = args.database.is_some();
+    let mut server: Option<ServeProcess> = None;
     for trial in 0..args.trials {
+        // SQLite: one store for every trial, set up once. PostgreSQL: a fresh one each trial,
+        // the previous trial's server stopped first.
+        if server.is_none() || on_postgres {
+            drop(server.take());
+            match trials.set_up(trial) {
+                Ok(started) => server = Some(started),
+                Err(error) if on_postgres => {
+                    report.trials += 1;
+                    report.trial_errors += 1;
+                    report.fail(format!("trial {trial}: setting up its store: {error:#}"));
+                    continue;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let running = server.as_mut().expect("set up above");
         let outcome = match kind {
-            CrashKind::Http => trials.http(&mut server, trial, &mut report),
-            CrashKind::Connector => trials.connector(&mut server, trial, &mut report),
+            CrashKind::Http => trials.http(running, trial, &mut report),
+            CrashKind::Connector => trials.connector(running, trial, &mut report),
         };
         report.trials += 1;
         if let Err(error) = outcome {
             report.trial_errors += 1;
             report.fail(format!("trial {trial}: {error:#}"));
             // Go on from a server that runs, whatever state the failure left it in.
-            server.kill9();
-            server = ServeProcess::start(&trials.dir, trials.config.as_deref(), None)?;
+            running.kill9();
+            *running = trials.start()?;
         }
         trials.audit(trial, &mut report);
         if !args.json {
@@ -329,11 +415,13 @@ fn run_kind(
             );
         }
     }
+    // Stopped before its schema may be dropped.
+    drop(server);
     if !args.json {
         eprintln!();
     }
     report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok((report, trials.schemas))
 }
 
 /// One HTTP batch as sent, and whether its 2xx answer came back.
@@ -343,20 +431,66 @@ struct Sent {
 }
 
 impl Trials<'_> {
+    /// The current trial's store, as the processes of the trial are given it.
+    fn at(&self) -> StoreAt<'_> {
+        StoreAt {
+            data_dir: &self.dir,
+            database: self.database.as_deref(),
+        }
+    }
+
+    /// Prepares the store the next trials run on and serves it: on SQLite the kind's data
+    /// directory (once: every trial on the log growing there), on PostgreSQL a fresh schema
+    /// and data directory for each trial. Reads the plant's units and the time the next
+    /// events start from.
+    fn set_up(&mut self, trial: usize) -> anyhow::Result<ServeProcess> {
+        if let Some(url) = &self.args.database {
+            let schema = format!("crash_{}_{}_{trial}", self.nonce, self.kind.name());
+            self.dir = self.root.join(format!("trial-{trial}"));
+            self.database = Some(with_schema(url, &schema));
+            self.schemas.push(schema);
+        }
+        self.token = prepare(self.runtime, self.at())?;
+        self.feed = self.dir.join("feed.jsonl");
+        self.config = match self.kind {
+            CrashKind::Connector => Some(write_config(&self.dir, &self.feed, self.args.batch)?),
+            CrashKind::Http => None,
+        };
+        let server = self.start()?;
+        let api = Api::new(&server.base_url, &self.token, 1)?;
+        self.units = self.runtime.block_on(api.unit_ids())?;
+        let newest = self
+            .runtime
+            .block_on(api.newest_event_time())?
+            .unwrap_or(Timestamp(0));
+        self.base = Timestamp(newest.0 + 1);
+        Ok(server)
+    }
+
+    /// `mixplane serve` on the current trial's store, with its connector.
+    fn start(&self) -> anyhow::Result<ServeProcess> {
+        Ok(ServeProcess::start(
+            self.at(),
+            self.config.as_deref(),
+            None,
+        )?)
+    }
+
     fn api(&self, server: &ServeProcess) -> anyhow::Result<Api> {
         Ok(Api::new(&server.base_url, &self.token, self.args.clients)?)
     }
 
     fn restart(&self, server: &mut ServeProcess) -> anyhow::Result<()> {
-        *server = ServeProcess::start(&self.dir, self.config.as_deref(), None)
+        *server = self
+            .start()
             .context("starting the server again after the kill")?;
         Ok(())
     }
 
-    /// `mixplane audit verify` on the data directory (beside the running server, as a second
+    /// `mixplane audit verify` on the trial's store (beside the running server, as a second
     /// process reading the same database).
     fn audit(&self, trial: usize, report: &mut KindReport) {
-        match mixplane(&["audit", "verify"], &self.dir) {
+        match mixplane(&["audit", "verify"], self.at()) {
             Ok(out) if out.contains("intact") => {}
             Ok(out) => {
                 report.audit_failures += 1;

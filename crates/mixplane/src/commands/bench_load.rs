@@ -2,7 +2,10 @@
 //!
 //! Without `--server` it prepares a store (`mixplane demo --no-serve --speed 0 --days N`,
 //! which also answers an admin token), serves it on loopback as a child process and measures
-//! it; with `--server URL --token T` it measures a server someone else started. Each step
+//! it; with `--server URL --token T` it measures a server someone else started. The prepared
+//! store is the data directory's SQLite file, or with `--database postgres://…` a fresh schema
+//! of that database (`load_<run>`, given to both `demo` and `serve`, dropped at the end unless
+//! `--data-dir` is given). Each step
 //! runs one workload at one number of concurrent clients for a fixed time, after a warm-up
 //! whose requests are not counted:
 //!
@@ -24,7 +27,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::bench_target::{Api, EventGen, ServeProcess, mixplane, nonce, snippet};
+use super::StoreAt;
+use super::bench_target::{
+    Api, EventGen, ServeProcess, drop_schemas, is_postgres, mixplane, nonce, snippet, with_schema,
+    without_schema,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
@@ -39,6 +46,11 @@ pub struct LoadArgs {
     /// removed afterwards]. An existing store there is replaced by the demo's.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Prepare and serve the store on PostgreSQL: `postgres://USER@HOST/DB`. The store is a
+    /// fresh schema of that database (any `schema=` in the URL is replaced), dropped
+    /// afterwards unless --data-dir is given [default: SQLite, the data directory's file].
+    #[arg(long, conflicts_with = "server")]
+    pub database: Option<String>,
     /// Simulated days of the reference plant in the prepared store.
     #[arg(long, default_value_t = 14.0)]
     pub days: f64,
@@ -272,6 +284,10 @@ struct Target {
     _server: Option<ServeProcess>,
     /// A temporary data directory to remove at the end.
     temporary: Option<PathBuf>,
+    /// A temporary schema to drop at the end: the database's URL and the schema.
+    temporary_schema: Option<(String, String)>,
+    /// `sqlite` or `postgres` (a server started here), `unknown` (one given by --server).
+    backend: &'static str,
     description: String,
 }
 
@@ -281,6 +297,16 @@ impl Drop for Target {
         self._server = None;
         if let Some(dir) = &self.temporary {
             let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((url, schema)) = self.temporary_schema.take() {
+            let dropped = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| runtime.block_on(drop_schemas(&url, &[schema.clone()])));
+            if let Err(error) = dropped {
+                eprintln!("warning: the schema {schema} was not dropped: {error:#}");
+            }
         }
     }
 }
@@ -293,8 +319,17 @@ fn target(args: &LoadArgs) -> anyhow::Result<Target> {
             token: token.clone(),
             _server: None,
             temporary: None,
+            temporary_schema: None,
+            backend: "unknown",
             description: format!("{url} (started by you)"),
         });
+    }
+    if let Some(url) = &args.database {
+        anyhow::ensure!(
+            is_postgres(url),
+            "--database takes a PostgreSQL URL (postgres://USER@HOST/DB), not {}",
+            store::redact_url(url)
+        );
     }
     let (data_dir, temporary) = match &args.data_dir {
         Some(dir) => (dir.clone(), None),
@@ -303,19 +338,45 @@ fn target(args: &LoadArgs) -> anyhow::Result<Target> {
             (dir.clone(), Some(dir))
         }
     };
+    // On PostgreSQL, a schema of this run's own: the demo replaces whatever store it opens.
+    let schema = args
+        .database
+        .as_ref()
+        .map(|_| format!("load_{}_{}", nonce(), store::random_hex(3)));
+    let database = match (&args.database, &schema) {
+        (Some(url), Some(schema)) => Some(with_schema(url, schema)),
+        _ => None,
+    };
+    let at = StoreAt {
+        data_dir: &data_dir,
+        database: database.as_deref(),
+    };
     let mut target = Target {
         base_url: String::new(),
         token: String::new(),
         _server: None,
+        temporary_schema: match (&database, &temporary, &schema) {
+            (Some(url), Some(_), Some(schema)) => Some((url.clone(), schema.clone())),
+            _ => None,
+        },
         temporary,
+        backend: if database.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         description: String::new(),
+    };
+    let store_name = match (&args.database, &schema) {
+        (Some(url), Some(schema)) => format!(
+            "PostgreSQL {} schema {schema}",
+            store::redact_url(&without_schema(url))
+        ),
+        _ => format!("SQLite {}", data_dir.display()),
     };
     let days = args.days.to_string();
     if !args.json {
-        eprintln!(
-            "preparing the store: the reference plant, {days} simulated days ({})",
-            data_dir.display()
-        );
+        eprintln!("preparing the store: the reference plant, {days} simulated days ({store_name})");
     }
     let demo = [
         "demo",
@@ -326,18 +387,17 @@ fn target(args: &LoadArgs) -> anyhow::Result<Target> {
         "--days",
         &days,
     ];
-    let summary: serde_json::Value = serde_json::from_str(&mixplane(&demo, &data_dir)?)
-        .context("reading `mixplane demo --json`")?;
+    let summary: serde_json::Value =
+        serde_json::from_str(&mixplane(&demo, at)?).context("reading `mixplane demo --json`")?;
     target.token = summary["admin_token"]
         .as_str()
         .context("`mixplane demo --json` answered no admin_token")?
         .to_owned();
-    let server = ServeProcess::start(&data_dir, None, args.server_cpus.as_deref())?;
+    let server = ServeProcess::start(at, None, args.server_cpus.as_deref())?;
     target.base_url = server.base_url.clone();
     target.description = format!(
-        "mixplane serve on {} over {} ({days} simulated days), {}",
+        "mixplane serve on {} over {store_name} ({days} simulated days), {}",
         server.base_url,
-        data_dir.display(),
         match &args.server_cpus {
             Some(cpus) => format!("pinned to CPUs {cpus}"),
             None => "sharing every core with the clients".to_owned(),
@@ -450,6 +510,7 @@ fn print_reports(args: &LoadArgs, target: &Target, reports: &[StepReport]) -> an
     if args.json {
         let out = serde_json::json!({
             "server": target.description,
+            "backend": target.backend,
             "cores": cores,
             "duration_seconds": args.duration,
             "warmup_seconds": args.warmup,

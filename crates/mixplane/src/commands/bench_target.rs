@@ -4,8 +4,10 @@
 //!
 //! The server is a separate process on purpose: `bench crash` kills it with SIGKILL, and a
 //! load test whose server shared the client's runtime would measure neither honestly. The
-//! target is named by a base URL only, so a server on another backend (a `--database` URL
-//! once there is one) is measured by the same code.
+//! target is named by a base URL only, so a server on another backend is measured by the
+//! same code. A store is named as every command names it ([`StoreAt`]: the data directory,
+//! and a `--database` URL when the store is on PostgreSQL); the children are given it
+//! explicitly and never inherit `MIXPLANE_DATABASE` or `MIXPLANE_DATA_DIR`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -14,6 +16,8 @@ use std::time::Duration;
 
 use model::Timestamp;
 use serde_json::Value;
+
+use super::StoreAt;
 
 /// How long a server may take to open its store and print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
@@ -53,12 +57,12 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
-    /// Serves `data_dir` on a free loopback port (with `config`'s connectors, pinned to
+    /// Serves the store `at` on a free loopback port (with `config`'s connectors, pinned to
     /// `cpus` through `taskset` when given) and returns once the listener is bound: the
     /// server prints its address after binding, so connections made from then on wait in
     /// the backlog rather than fail.
     pub fn start(
-        data_dir: &Path,
+        at: StoreAt<'_>,
         config: Option<&Path>,
         cpus: Option<&str>,
     ) -> Result<ServeProcess, TargetError> {
@@ -75,9 +79,10 @@ impl ServeProcess {
             None => Command::new(&exe),
         };
         command
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(store_args(at))
             .env_remove("MIXPLANE_DATA_DIR")
+            .env_remove("MIXPLANE_DATABASE")
             .env_remove("MIXPLANE_BIND")
             .env("MIXPLANE_LOG", "warn")
             .stdin(Stdio::null())
@@ -135,17 +140,27 @@ impl Drop for ServeProcess {
     }
 }
 
-/// Runs this binary with `args` and answers its stdout, or its output as the error.
-pub fn mixplane(args: &[&str], data_dir: &Path) -> Result<String, TargetError> {
+/// `--data-dir DIR`, and `--database URL` when the store is not the directory's SQLite file.
+fn store_args(at: StoreAt<'_>) -> Vec<std::ffi::OsString> {
+    let mut args = vec!["--data-dir".into(), at.data_dir.as_os_str().to_owned()];
+    if let Some(url) = at.database {
+        args.extend(["--database".into(), url.into()]);
+    }
+    args
+}
+
+/// Runs this binary with `args` on the store `at` and answers its stdout, or its output as
+/// the error.
+pub fn mixplane(args: &[&str], at: StoreAt<'_>) -> Result<String, TargetError> {
     let exe = std::env::current_exe().map_err(|source| TargetError::Spawn {
         program: "mixplane".into(),
         source,
     })?;
     let output = Command::new(&exe)
         .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
+        .args(store_args(at))
         .env_remove("MIXPLANE_DATA_DIR")
+        .env_remove("MIXPLANE_DATABASE")
         .env("MIXPLANE_LOG", "warn")
         .stdin(Stdio::null())
         .output()
@@ -421,6 +436,50 @@ impl EventGen {
     }
 }
 
+/// Whether `url` names a PostgreSQL database (the one backend `--database` takes here: its
+/// stores are schemas, so each run or trial gets one of its own).
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` naming the store in `schema`: its `schema=` parameter replaced, or one added.
+pub fn with_schema(url: &str, schema: &str) -> String {
+    let base = without_schema(url);
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}schema={schema}")
+}
+
+/// `url` without its `schema=` parameter: the database itself, as a PostgreSQL client
+/// (which knows no such parameter) is given it.
+pub fn without_schema(url: &str) -> String {
+    match url.split_once('?') {
+        None => url.to_owned(),
+        Some((base, query)) => {
+            let rest: Vec<&str> = query
+                .split('&')
+                .filter(|pair| !pair.is_empty() && !pair.starts_with("schema="))
+                .collect();
+            if rest.is_empty() {
+                base.to_owned()
+            } else {
+                format!("{base}?{}", rest.join("&"))
+            }
+        }
+    }
+}
+
+/// Drops `schemas` (each the store of a run or trial that passed) from the database `url`
+/// names.
+pub async fn drop_schemas(url: &str, schemas: &[String]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    for schema in schemas {
+        store::Store::drop_postgres_store(&with_schema(url, schema))
+            .await
+            .with_context(|| format!("dropping the schema {schema}"))?;
+    }
+    Ok(())
+}
+
 /// A token of this run, so ids stay fresh across runs on one store: the wall clock in
 /// milliseconds, base 36.
 pub fn nonce() -> String {
@@ -453,5 +512,17 @@ mod tests {
         let next = generator.batch(1);
         assert_eq!(next.ids, ["t-x-9"]);
         assert!(!batch.body.contains("down"));
+    }
+
+    #[test]
+    fn a_schema_is_added_to_or_replaced_in_a_url() {
+        let db = "postgres://root@127.0.0.1/bench";
+        assert_eq!(with_schema(db, "crash_1"), format!("{db}?schema=crash_1"));
+        assert_eq!(
+            with_schema(&format!("{db}?schema=old&sslmode=disable"), "crash_2"),
+            format!("{db}?sslmode=disable&schema=crash_2")
+        );
+        assert_eq!(without_schema(&format!("{db}?schema=old")), db);
+        assert!(is_postgres(db) && !is_postgres("sqlite:///tmp/x.db"));
     }
 }

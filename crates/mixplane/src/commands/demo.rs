@@ -66,7 +66,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     // Governance first: an admin token to call the API with, and the policy in force.
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir, super::Open::OrCreate)?;
+    let store = super::open_store(&runtime, settings.store_at(), super::Open::OrCreate)?;
     let token = runtime.block_on(super::govern::demo_admin_token(&store))?;
     let (_, policy_written) = super::govern::load_policy(&settings.data_dir)?;
     let policy_path = super::govern::policy_path(&settings.data_dir);

@@ -82,7 +82,7 @@ impl Door {
             }));
         }
         let settings = crate::config::resolve(&args.data, None)?;
-        let app = super::open_app(&runtime, &settings.data_dir, super::Open::Existing)?;
+        let app = super::open_app(&runtime, settings.store_at(), super::Open::Existing)?;
         let who = runtime
             .block_on(app.store.authenticate(&token))
             .context("verifying the token")?

@@ -48,7 +48,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         events.push(event);
     }
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir, super::Open::OrCreate)?;
+    let store = super::open_store(&runtime, settings.store_at(), super::Open::OrCreate)?;
     let actor = super::cli_actor();
     if runtime.block_on(store.plant()).is_none() {
         let catalog = super::sim::load_catalog(args.plant.as_ref())?;

@@ -119,7 +119,7 @@ pub fn run_b2mml(args: B2mmlArgs) -> anyhow::Result<()> {
             super::init_logging(&settings);
             let text = read(&file)?;
             let runtime = super::runtime()?;
-            let app = super::open_app(&runtime, &settings.data_dir, super::Open::Existing)?;
+            let app = super::open_app(&runtime, settings.store_at(), super::Open::Existing)?;
             let options = isa95::OrderOptions {
                 strictness: if per_request {
                     isa95::Strictness::PerRequest
@@ -157,7 +157,7 @@ pub fn run_b2mml(args: B2mmlArgs) -> anyhow::Result<()> {
             let settings = config::resolve(&data, None)?;
             super::init_logging(&settings);
             let runtime = super::runtime()?;
-            let app = super::open_app(&runtime, &settings.data_dir, super::Open::Existing)?;
+            let app = super::open_app(&runtime, settings.store_at(), super::Open::Existing)?;
             let text =
                 runtime.block_on(app::isa95::export_schedule(&app, &super::cli_principal()))?;
             match out {
@@ -226,7 +226,7 @@ pub fn run_batchml(args: BatchmlArgs) -> anyhow::Result<()> {
         }
         _ => {
             let runtime = super::runtime()?;
-            let app = super::open_app(&runtime, &settings.data_dir, super::Open::Existing)?;
+            let app = super::open_app(&runtime, settings.store_at(), super::Open::Existing)?;
             let work = async {
                 if dry_run {
                     app::isa95::recipe_routing(&app, &text, &options).await

@@ -30,7 +30,7 @@ pub fn run(args: McpArgs) -> anyhow::Result<()> {
     let settings = config::resolve(&args.data, None)?;
     super::init_logging(&settings);
     let runtime = super::runtime()?;
-    let store = super::open_store(&runtime, &settings.data_dir, super::Open::Existing)?;
+    let store = super::open_store(&runtime, settings.store_at(), super::Open::Existing)?;
     let app = super::govern::app_with_sinks(store, &settings)?;
     runtime
         .block_on(mcp::serve_stdio(app, &token))

@@ -17,6 +17,7 @@ pub mod kpis;
 pub mod live;
 pub mod mcp;
 pub mod mes_emulator;
+pub mod migrate_store;
 pub mod nc;
 pub mod planning;
 pub mod proposals;
@@ -69,15 +70,39 @@ pub enum Open {
 )]
 pub struct NoStore(pub std::path::PathBuf);
 
-/// The one way a command opens the store in `data_dir`.
+/// Where a command's store is: a database URL when one is given, else the SQLite file of the
+/// data directory (which keeps the policy and the sinks' files either way).
+#[derive(Debug, Clone, Copy)]
+pub struct StoreAt<'a> {
+    pub data_dir: &'a Path,
+    pub database: Option<&'a str>,
+}
+
+impl<'a> StoreAt<'a> {
+    /// The data directory's SQLite file.
+    pub fn file(data_dir: &'a Path) -> StoreAt<'a> {
+        StoreAt {
+            data_dir,
+            database: None,
+        }
+    }
+}
+
+/// The one way a command opens its store.
 pub fn open_store(
     runtime: &tokio::runtime::Runtime,
-    data_dir: &Path,
+    at: StoreAt<'_>,
     open: Open,
 ) -> anyhow::Result<Arc<store::Store>> {
-    let path = data_dir.join(STORE_FILE);
+    if let Some(url) = at.database {
+        let store = runtime
+            .block_on(store::Store::open(url))
+            .with_context(|| format!("opening the store at {}", store::redact_url(url)))?;
+        return Ok(Arc::new(store));
+    }
+    let path = at.data_dir.join(STORE_FILE);
     if open == Open::Existing && !path.is_file() {
-        return Err(NoStore(data_dir.to_owned()).into());
+        return Err(NoStore(at.data_dir.to_owned()).into());
     }
     let store = runtime
         .block_on(store::Store::open_sqlite(&path))
@@ -85,14 +110,14 @@ pub fn open_store(
     Ok(Arc::new(store))
 }
 
-/// The use-cases over the store in `data_dir`, with its policy and sinks.
+/// The use-cases over the store at `at`, with the policy and sinks of its data directory.
 pub fn open_app(
     runtime: &tokio::runtime::Runtime,
-    data_dir: &Path,
+    at: StoreAt<'_>,
     open: Open,
 ) -> anyhow::Result<app::App> {
-    let store = open_store(runtime, data_dir, open)?;
-    govern::app_over(store, data_dir)
+    let store = open_store(runtime, at, open)?;
+    govern::app_over(store, at.data_dir)
 }
 
 /// What a command that works on stored data starts from: its settings, a runtime and the
@@ -107,7 +132,7 @@ pub struct DataDir {
 pub fn open_data(data: &crate::DataArgs, open: Open) -> anyhow::Result<DataDir> {
     let settings = crate::config::resolve(data, None)?;
     let runtime = runtime()?;
-    let store = open_store(&runtime, &settings.data_dir, open)?;
+    let store = open_store(&runtime, settings.store_at(), open)?;
     Ok(DataDir {
         settings,
         runtime,
@@ -183,11 +208,33 @@ fn tls_of(settings: &crate::config::Settings) -> anyhow::Result<Option<std::conv
     Ok(None)
 }
 
-/// Serves the API until a shutdown signal.
+/// How a served node shares its plant with others (`mixplane serve --node`): none for a node
+/// alone, which runs the plant's once-only work from the start.
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    /// Take part in the election of the plant's leader: the connectors, the agents and the
+    /// outbox run only while this node holds the lease.
+    pub leader: Option<app::leader::LeaderSettings>,
+    /// Publish every stored event to NATS JetStream.
+    #[cfg(feature = "nats")]
+    pub outbox: Option<::connect::outbox::OutboxSettings>,
+}
+
+/// Serves the API until Ctrl-C or SIGTERM, running the connectors and agents of `settings`.
 pub fn serve_blocking(
     runtime: &tokio::runtime::Runtime,
     app: app::App,
     settings: &crate::config::Settings,
+) -> anyhow::Result<()> {
+    serve_cluster(runtime, app, settings, Cluster::default())
+}
+
+/// Serves the API as one node of `cluster` until Ctrl-C or SIGTERM.
+pub fn serve_cluster(
+    runtime: &tokio::runtime::Runtime,
+    app: app::App,
+    settings: &crate::config::Settings,
+    cluster: Cluster,
 ) -> anyhow::Result<()> {
     let bind = settings.bind.as_str();
     // Read before binding, so that a bad certificate stops the start with nothing served.
@@ -204,30 +251,30 @@ pub fn serve_blocking(
         );
         println!("  dashboard: open {scheme}://{address}/ in a browser and sign in with a token");
         let store = app.store.clone();
-        let (stop_connectors, stop) = ::connect::stop_pair();
-        let connectors =
-            ::connect::service::start(&app, &settings.connectors, &::connect::Kinds::for_app(&app), &stop)
-                .await
-                .context("starting the connectors")?;
-        for spec in &settings.connectors {
-            println!(
-                "connector    {} ({}) as {}, every {:?}",
-                spec.name, spec.kind, spec.principal, spec.poll_interval
-            );
-        }
-        let mut state = server::AppState::from_app(app.clone()).with_limits(settings.limits.clone());
+        let mut state =
+            server::AppState::from_app(app.clone()).with_limits(settings.limits.clone());
         // For work on the dashboard's files: served from this folder instead of the binary.
         if let Some(dir) = std::env::var_os(server::ui::UI_DIR_VAR) {
             state = state.with_ui_dir(dir.into());
         }
-        if settings.agents.enabled {
-            let agents = app::agents::live::start(app, settings.agents.clone());
-            println!(
-                "agents       repair, re-plan and improve the plan in force as events arrive (scope {})",
-                settings.agents.scope
-            );
-            state = state.with_agents(agents);
-        }
+        let (stop_work, stop) = ::connect::stop_pair();
+        let work = OnceOnly {
+            app,
+            settings: settings.clone(),
+            agents: state.agents.clone(),
+            cluster: cluster.clone(),
+        };
+        let leading = match cluster.leader.clone() {
+            // Alone: the once-only work starts now; a connector that cannot start stops the
+            // start.
+            None => {
+                let running = work.start(&stop).await?;
+                tokio::spawn(async move {
+                    running.finish().await;
+                })
+            }
+            Some(leader) => tokio::spawn(work.lead(leader, stop.clone())),
+        };
         let served = match tls {
             #[cfg(feature = "tls")]
             Some(tls) => server::serve_tls(listener, state, tls, shutdown_signal()).await,
@@ -236,11 +283,10 @@ pub fn serve_blocking(
             None => server::serve(listener, state, shutdown_signal()).await,
         }
         .context("serving the API");
-        // A graceful stop: each connector ends between two stores.
-        stop_connectors.stop();
-        for task in connectors {
-            let _ = task.await;
-        }
+        // A graceful stop: each connector ends between two stores; a leader hands its lease
+        // back.
+        stop_work.stop();
+        let _ = leading.await;
         // A clean stop leaves a snapshot of the state at the log's end, so that the next start
         // folds nothing. Only a cache: a failure is reported and changes nothing.
         if let Err(error) = store.write_snapshot().await {
@@ -248,4 +294,125 @@ pub fn serve_blocking(
         }
         served
     })
+}
+
+/// The work that runs once per plant: connectors, agents, the outbox.
+struct OnceOnly {
+    app: app::App,
+    settings: crate::config::Settings,
+    agents: std::sync::Arc<std::sync::OnceLock<app::agents::live::AgentsHandle>>,
+    cluster: Cluster,
+}
+
+/// The once-only work running.
+struct Running {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Waits for the tasks to end (after their stop was asked for).
+    async fn finish(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+impl OnceOnly {
+    async fn start(&self, stop: &::connect::Stop) -> anyhow::Result<Running> {
+        let settings = &self.settings;
+        let mut tasks = ::connect::service::start(
+            &self.app,
+            &settings.connectors,
+            &::connect::Kinds::for_app(&self.app),
+            stop,
+        )
+        .await
+        .context("starting the connectors")?;
+        for spec in &settings.connectors {
+            println!(
+                "connector    {} ({}) as {}, every {:?}",
+                spec.name, spec.kind, spec.principal, spec.poll_interval
+            );
+        }
+        if settings.agents.enabled && self.agents.get().is_none() {
+            let agents = app::agents::live::start(self.app.clone(), settings.agents.clone());
+            println!(
+                "agents       repair, re-plan and improve the plan in force as events arrive (scope {})",
+                settings.agents.scope
+            );
+            let _ = self.agents.set(agents);
+        }
+        #[cfg(feature = "nats")]
+        if let Some(outbox) = self.cluster.outbox.clone() {
+            println!(
+                "outbox       every stored event to NATS {} stream {} ({}.TYPE)",
+                outbox.url, outbox.stream, outbox.subject
+            );
+            tasks.push(tokio::spawn(publish(
+                self.app.store.clone(),
+                outbox,
+                stop.clone(),
+            )));
+        }
+        Ok(Running { tasks })
+    }
+
+    /// Waits for the plant's lease, runs the once-only work while it holds it, and hands it
+    /// back at a graceful stop. A node that loses the lease while running exits: the fence
+    /// already refuses its writes, and a restart makes it a follower again.
+    async fn lead(self, leader: app::leader::LeaderSettings, mut stop: ::connect::Stop) {
+        let store = self.app.store.clone();
+        let lease = tokio::select! {
+            lease = app::leader::acquire(&store, &leader) => lease,
+            _ = stop.stopped() => return,
+        };
+        println!(
+            "leader       node {} leads the plant (lease epoch {}, {:?})",
+            leader.node, lease.epoch, leader.ttl
+        );
+        let running = match self.start(&stop).await {
+            Ok(running) => running,
+            Err(error) => {
+                eprintln!(
+                    "error: node {} cannot run the plant's work: {error:#}",
+                    leader.node
+                );
+                app::leader::release(&store, &lease).await;
+                std::process::exit(1);
+            }
+        };
+        tokio::select! {
+            lost = app::leader::hold(&store, &lease, &leader) => {
+                eprintln!(
+                    "error: node {} stopped leading the plant: {lost}; exiting so that it restarts as a follower",
+                    leader.node
+                );
+                std::process::exit(75);
+            }
+            _ = stop.stopped() => {}
+        }
+        running.finish().await;
+        app::leader::release(&store, &lease).await;
+    }
+}
+
+/// Runs the outbox until the stop, starting again after a failure (from what the stream
+/// holds, so nothing is skipped).
+#[cfg(feature = "nats")]
+async fn publish(
+    store: std::sync::Arc<store::Store>,
+    settings: ::connect::outbox::OutboxSettings,
+    mut stop: ::connect::Stop,
+) {
+    loop {
+        match ::connect::outbox::run(store.clone(), &settings, stop.clone()).await {
+            Ok(()) => return,
+            Err(error) => tracing::warn!(%error, "the outbox stopped; starting again in 1 s"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = stop.stopped() => return,
+        }
+    }
 }

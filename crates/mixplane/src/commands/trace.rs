@@ -160,7 +160,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<()> {
         TraceCommand::Import { .. } => super::Open::OrCreate,
         _ => super::Open::Existing,
     };
-    let app = super::open_app(&runtime, &settings.data_dir, open)?;
+    let app = super::open_app(&runtime, settings.store_at(), open)?;
     let store = &app.store;
     match args.command {
         TraceCommand::Import { files, lenient, .. } => {

@@ -53,3 +53,27 @@ pub fn venv_python() -> Option<PathBuf> {
         "make the venv with `export MIXPLANE_PYTHON=\"$(.ci/python/env)\"`",
     )
 }
+
+/// Points a `mixplane` command at the tests' backend: on PostgreSQL (`MIXPLANE_TEST_POSTGRES`
+/// set, as `.ci/run`'s second pass does), the store of the `--data-dir` it names is a schema
+/// of that database, named in `MIXPLANE_DATABASE` (the same one `store::test_support::store_at`
+/// opens for `DIR/mixplane.db` in this process); on SQLite nothing changes.
+pub trait OnTestBackend {
+    fn on_test_backend(&mut self) -> &mut Self;
+}
+
+impl OnTestBackend for std::process::Command {
+    fn on_test_backend(&mut self) -> &mut Self {
+        if !store::test_support::on_postgres() {
+            return self;
+        }
+        let args: Vec<_> = self.get_args().map(|arg| arg.to_owned()).collect();
+        if let Some(at) = args.iter().position(|arg| arg == "--data-dir")
+            && let Some(dir) = args.get(at + 1)
+        {
+            let db = std::path::Path::new(dir).join("mixplane.db");
+            self.env("MIXPLANE_DATABASE", store::test_support::url_at(&db));
+        }
+        self
+    }
+}

@@ -1,6 +1,7 @@
 //! A `mixplane serve` started by a test on a free port, and plain HTTP/1.1 requests to it
 //! (no client library: what goes over the wire is what the test wrote).
 
+use super::OnTestBackend;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -47,6 +48,7 @@ impl Server {
             .envs(vars.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            .on_test_backend()
             .spawn()
             .expect("the binary runs");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -91,6 +93,27 @@ impl Server {
         body: Option<&serde_json::Value>,
     ) -> (u16, String) {
         request(&self.address.to_string(), method, path, token, body)
+    }
+
+    /// Kills the server with SIGKILL (no graceful stop) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, …) to the server with `kill -SIGNAL`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Whether the server exited, and how.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     pub fn events_applied(&self) -> u64 {
@@ -174,6 +197,7 @@ impl Demo {
             .env_remove("MIXPLANE_BIND")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            .on_test_backend()
             .spawn()
             .expect("the binary runs");
         let stdout = child.stdout.take().expect("piped stdout");

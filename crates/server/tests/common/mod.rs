@@ -19,7 +19,7 @@ use serde_json::Value;
 /// An in-memory store with the reference plant loaded.
 pub async fn reference_store() -> Arc<store::Store> {
     let store = Arc::new(
-        store::Store::open_in_memory()
+        store::test_support::private_store()
             .await
             .expect("in-memory store"),
     );
@@ -206,7 +206,7 @@ impl TestApp {
         let store = match setup.store {
             Some(store) => store,
             None => Arc::new(
-                store::Store::open_in_memory()
+                store::test_support::private_store()
                     .await
                     .expect("in-memory store"),
             ),

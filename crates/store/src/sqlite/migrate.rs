@@ -16,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::error::Result;
 
 /// `(version, description, SQL)` of every migration, in version order.
-const MIGRATIONS: [(i64, &str, &str); 12] = [
+const MIGRATIONS: [(i64, &str, &str); 13] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -64,6 +64,11 @@ const MIGRATIONS: [(i64, &str, &str); 12] = [
         45,
         "quality results by seq",
         include_str!("../../migrations/0045_quality_results_by_seq.sql"),
+    ),
+    (
+        46,
+        "leases",
+        include_str!("../../migrations/0046_leases.sql"),
     ),
 ];
 

@@ -14,7 +14,9 @@
 //! `owner_only`): they hold the pseudonym key.
 
 mod connectors;
+mod copy;
 mod governance;
+mod lease;
 mod log;
 mod migrate;
 mod plans;

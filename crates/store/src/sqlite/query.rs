@@ -532,7 +532,9 @@ mod tests {
 
     /// The plan SQLite makes for a query, one line per step.
     async fn plan(query: &Query) -> Vec<String> {
-        let Backend::Sqlite(sqlite) = crate::sqlite::open_memory().await.unwrap();
+        let Backend::Sqlite(sqlite) = crate::sqlite::open_memory().await.unwrap() else {
+            unreachable!("an SQLite database opened as SQLite")
+        };
         let ((text, params), _) = statements(query);
         let rows = bind_all(sqlx::query(&format!("EXPLAIN QUERY PLAN {text}")), &params)
             .fetch_all(&sqlite.pool)

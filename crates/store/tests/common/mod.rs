@@ -479,9 +479,22 @@ pub async fn replay_log(store: &store::Store, page: u32) -> model::PlantState {
     }
 }
 
-/// Runs SQL statements on a closed database file behind the store's back.
+/// Runs SQL statements on a closed store behind its back (the SQLite file at `path`, or on
+/// PostgreSQL the schema of the store at `path`).
 pub async fn tamper(path: &Path, statements: &[&str]) {
     use sqlx::Connection;
+    if let Some((url, schema)) = store::test_support::postgres_at(path) {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query(&format!("SET search_path TO {schema}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        for sql in statements {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+        return;
+    }
     let url = format!("sqlite://{}", path.display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     for sql in statements {
@@ -492,7 +505,7 @@ pub async fn tamper(path: &Path, statements: &[&str]) {
 
 /// Reopens a database file and names the first record that breaks its audit chain.
 pub async fn first_bad(path: &Path) -> (i64, store::AuditFault) {
-    let store = store::Store::open_sqlite(path).await.unwrap();
+    let store = store::test_support::store_at(path).await.unwrap();
     let bad = store
         .verify_audit()
         .await

@@ -15,7 +15,7 @@ use super::*;
 
 /// A store with the reference plant and `days` simulated days (seed 5) of its events.
 async fn simulated(days: f64) -> App {
-    let store = Arc::new(store::Store::open_in_memory().await.unwrap());
+    let store = Arc::new(store::test_support::private_store().await.unwrap());
     let actor = store::Actor::system("test");
     store
         .put_plant(sim::reference_plant(), &actor)
