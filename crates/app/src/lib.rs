@@ -76,6 +76,9 @@ pub struct App {
     /// The drifts a simulator injected into the plant this store follows, where known (the
     /// live plant's): the ground truth the rollout KPIs score detection against.
     known_drifts: Arc<std::sync::RwLock<Vec<::govern::kpis::KnownDrift>>>,
+    /// Decoded alerts by filter, each under the audit seq it was read at
+    /// (`quality::all_alerts`).
+    alerts_read: Arc<std::sync::Mutex<quality::AlertsRead>>,
 }
 
 impl App {
@@ -89,6 +92,7 @@ impl App {
             connectors: Arc::default(),
             epcis_validation: trace::EpcisValidation::default(),
             known_drifts: Arc::default(),
+            alerts_read: Arc::default(),
         }
     }
 

@@ -387,6 +387,14 @@ impl Store {
         .await
     }
 
+    /// The seq of the audit record this process last wrote or caught up to. Every write of
+    /// every process appends one record, so a read's answer cached under this value stays
+    /// right while it stays the same (read it after catching up: a [`Store::state`] or any
+    /// read that refreshes).
+    pub fn known_audit_seq(&self) -> i64 {
+        self.inner.known_head.load(Ordering::Acquire)
+    }
+
     /// The audit head's seq, updated after every committed write of this process (and every
     /// catch-up with another process's): live views wait on it and then read the audit
     /// records past the seq they last saw to learn what changed.

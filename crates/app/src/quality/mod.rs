@@ -23,6 +23,8 @@ pub mod hold_agent;
 pub mod propose;
 pub mod root_cause;
 
+use std::sync::Arc;
+
 use govern::Principal;
 use model::{Event, EventKind, Timestamp};
 use quality::enforce::{Alert, ChartView, ItemKind, ResultInput};
@@ -201,6 +203,17 @@ pub async fn chart(app: &App, who: &Principal, id: &str) -> Result<ChartView, Ap
 
 // ----- alerts and holds --------------------------------------------------------------------
 
+/// The alerts last read for each filter, decoded, with the audit seq they were read at: a
+/// list of alerts is read from the database and decoded again only after a write (any
+/// process's: every write appends an audit record).
+#[derive(Debug, Default)]
+pub(crate) struct AlertsRead {
+    by_filter: std::collections::HashMap<(Option<String>, Option<String>), (i64, Arc<Vec<Alert>>)>,
+}
+
+/// Filters whose reads are kept at once; past it the oldest reads are forgotten together.
+const ALERT_READS_KEPT: usize = 64;
+
 /// Every alert `who` reads that matches `filter` (its `limit` and `offset` are ignored),
 /// newest first, after catching enforcement up: what the keyset pages of the API are cut from.
 pub async fn all_alerts(
@@ -210,26 +223,57 @@ pub async fn all_alerts(
 ) -> Result<Vec<Alert>, AppError> {
     catch_up(app).await;
     let reach = Reach::of(app, who).await?;
-    let stored = all_filtered(
-        |offset, limit| {
-            let filter = AlertFilter {
-                offset,
-                limit,
-                ..filter.clone()
-            };
-            async move { Ok(app.store.alerts(filter).await?) }
-        },
-        |alert| reach.reads_characteristic(&alert.characteristic),
-    )
-    .await?;
-    stored
-        .into_iter()
-        .map(|a| {
-            serde_json::from_value(a.body).map_err(|e| {
-                AppError::Internal(format!("stored alert {} does not decode: {e}", a.id))
-            })
-        })
-        .collect()
+    // `Reach::of` caught the process up with the database: its seq names what is stored now.
+    let seq = app.store.known_audit_seq();
+    let key = (filter.characteristic.clone(), filter.severity.clone());
+    let kept = app
+        .alerts_read
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .by_filter
+        .get(&key)
+        .filter(|(at, _)| *at == seq)
+        .map(|(_, alerts)| Arc::clone(alerts));
+    let alerts = match kept {
+        Some(alerts) => alerts,
+        None => {
+            let stored = all_filtered(
+                |offset, limit| {
+                    let filter = AlertFilter {
+                        offset,
+                        limit,
+                        ..filter.clone()
+                    };
+                    async move { Ok(app.store.alerts(filter).await?) }
+                },
+                |_| true,
+            )
+            .await?;
+            let decoded: Vec<Alert> = stored
+                .into_iter()
+                .map(|a| {
+                    serde_json::from_value(a.body).map_err(|e| {
+                        AppError::Internal(format!("stored alert {} does not decode: {e}", a.id))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            let decoded = Arc::new(decoded);
+            let mut read = app
+                .alerts_read
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if read.by_filter.len() >= ALERT_READS_KEPT {
+                read.by_filter.clear();
+            }
+            read.by_filter.insert(key, (seq, Arc::clone(&decoded)));
+            decoded
+        }
+    };
+    Ok(alerts
+        .iter()
+        .filter(|alert| reach.reads_characteristic(&alert.characteristic))
+        .cloned()
+        .collect())
 }
 
 /// The kind of an item named in a request: `lot`, `serial` or `order`.
