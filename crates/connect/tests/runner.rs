@@ -13,7 +13,7 @@ use connect::source::{Batch, PeerError, Record, Source};
 use connect::{Pacing, Runner, stop_pair};
 use govern::{Principal, PrincipalKind, Role, Scope};
 use model::Event;
-use store::{Actor, Store};
+use store::Actor;
 
 /// Answers from a script, one a poll, then empty batches; records when each poll came.
 struct Scripted {

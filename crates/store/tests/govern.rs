@@ -11,8 +11,7 @@ use govern::{
 use model::Timestamp;
 use serde_json::json;
 use store::{
-    Actor, AuditFault, GovernanceWrite, PrincipalError, ProposalFilter, Store, StoreError,
-    TokenHashing,
+    Actor, AuditFault, GovernanceWrite, PrincipalError, ProposalFilter, StoreError, TokenHashing,
 };
 
 fn cli() -> GovernanceWrite {

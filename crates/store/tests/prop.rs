@@ -7,7 +7,7 @@ mod common;
 use common::{Gen, T0, TempDir, assert_same_state, plant, replay_log};
 use model::{EquipmentState, Event, EventKind, PlantState, Timestamp};
 use proptest::prelude::*;
-use store::{Actor, Store, StoreError};
+use store::{Actor, StoreError};
 
 /// An event that is invalid whatever the state: one of several kinds, so that rejected
 /// batches exercise the undo of different state entries before them.

@@ -1,7 +1,7 @@
 //! Trace documents: stored whole with one audit record, idempotent by document and by event
 //! key, a conflicting event rejects the whole document and leaves nothing behind.
 
-use store::{Actor, Store, TraceDocument, TraceEventRow};
+use store::{Actor, TraceDocument, TraceEventRow};
 
 fn row(key: &str, body: &str) -> TraceEventRow {
     TraceEventRow {

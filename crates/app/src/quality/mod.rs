@@ -208,8 +208,11 @@ pub async fn chart(app: &App, who: &Principal, id: &str) -> Result<ChartView, Ap
 /// process's: every write appends an audit record).
 #[derive(Debug, Default)]
 pub(crate) struct AlertsRead {
-    by_filter: std::collections::HashMap<(Option<String>, Option<String>), (i64, Arc<Vec<Alert>>)>,
+    by_filter: std::collections::HashMap<AlertKey, (i64, Arc<Vec<Alert>>)>,
 }
+
+/// An alert filter's characteristic and severity.
+type AlertKey = (Option<String>, Option<String>);
 
 /// Filters whose reads are kept at once; past it the oldest reads are forgotten together.
 const ALERT_READS_KEPT: usize = 64;

@@ -26,7 +26,7 @@ use connect::source::Source;
 use connect::{Pacing, Runner, StopHandle, stop_pair};
 use govern::{Principal, PrincipalKind, Role, Scope};
 use model::{Plant, Timestamp};
-use store::{Actor, Store};
+use store::Actor;
 
 /// The name every scenario's connector has.
 pub const NAME: &str = "compliance";

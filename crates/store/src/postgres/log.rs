@@ -712,11 +712,13 @@ mod tests {
                     body: "{}",
                 })
                 .collect();
-            let mut projection = Projection::default();
-            projection.counters = (0..1_500)
-                .map(|i| (format!("quality:c{i}"), 1))
-                .chain([("quality:c3".to_owned(), 40)])
-                .collect();
+            let projection = Projection {
+                counters: (0..1_500)
+                    .map(|i| (format!("quality:c{i}"), 1))
+                    .chain([("quality:c3".to_owned(), 40)])
+                    .collect(),
+                ..Projection::default()
+            };
             let audit = RawRecord {
                 seq: 1,
                 at: 7,

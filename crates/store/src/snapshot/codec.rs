@@ -118,27 +118,37 @@ fn decode_with(bytes: &[u8], parallel: usize) -> Result<PlantState, CodecError> 
         at: 0,
         symbols: Vec::new(),
     };
-    let first = d.section()?;
-    let second = d.section()?;
-    let (first, second) = if second.len() < parallel {
-        (decode_orders(first), decode_orders(second))
+    let mut first = Dec::new(d.section()?);
+    let mut second = Dec::new(d.section()?);
+    let (n1, n2) = (first.len()?, second.len()?);
+    // Both halves go into one list of the right size (the second half read on its own thread
+    // is appended with one copy), which the map is then built from in one pass.
+    let mut orders = Vec::with_capacity(n1 + n2);
+    if second.buf.len() < parallel {
+        first.orders(n1, &mut orders)?;
+        second.orders(n2, &mut orders)?;
     } else {
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| decode_orders(second));
-            let mine = decode_orders(first);
-            let other = other
+        let mut other = Vec::with_capacity(n2);
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let theirs = scope.spawn(|| second.orders(n2, &mut other));
+            let mine = first.orders(n1, &mut orders);
+            let theirs = theirs
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (mine, other)
-        })
-    };
-    let (first, second) = (first?, second?);
-    if let (Some(last), Some(next)) = (first.last(), second.first())
-        && last.0 >= next.0
-    {
-        return Err(d.fail("order halves out of order"));
+            (mine, theirs)
+        });
+        mine?;
+        theirs?;
+        if let (Some(last), Some(next)) = (orders.last(), other.first())
+            && last.0 >= next.0
+        {
+            return Err(d.fail("order halves out of order"));
+        }
+        orders.append(&mut other);
     }
-    let orders = first.into_iter().chain(second).collect();
+    // In key order and without duplicates (checked as read): `BTreeMap` builds itself from
+    // such a list without moving it first (the list's buffer is reused, its sort finds one run).
+    let orders: BTreeMap<OrderId, OrderState> = orders.into_iter().collect();
     let units = d.map(|d| Ok((d.sym()?.into(), d.unit()?)))?;
     let lots = d.map(|d| Ok((d.string()?.into(), d.lot()?)))?;
     let serials = d.map(|d| Ok((d.string()?.into(), d.serial()?)))?;
@@ -179,29 +189,8 @@ fn decode_with(bytes: &[u8], parallel: usize) -> Result<PlantState, CodecError> 
 /// than it saves on a small state).
 const PARALLEL_BYTES: usize = 1 << 20;
 
-/// One half of the orders, as `encode` wrote it: a count and the entries in key order.
-fn decode_orders(bytes: &[u8]) -> Result<Vec<(OrderId, OrderState)>, CodecError> {
-    let mut d = Dec {
-        buf: bytes,
-        at: 0,
-        symbols: Vec::new(),
-    };
-    let n = d.len()?;
-    let mut entries: Vec<(OrderId, OrderState)> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let key = d.string()?;
-        let id = if d.bool()? { key.clone() } else { d.string()? };
-        let entry = (OrderId::from(key), d.order(id)?);
-        if entries.last().is_some_and(|(k, _)| *k >= entry.0) {
-            return Err(d.fail("order keys out of order"));
-        }
-        entries.push(entry);
-    }
-    if d.at != bytes.len() {
-        return Err(d.fail("bytes left over after the orders"));
-    }
-    Ok(entries)
-}
+/// Maps of at most this many entries (one `BTreeMap` leaf holds 11) are read by inserting.
+const SMALL_MAP: usize = 11;
 
 /// Position of `value` in `all` (the enum's variants in declaration order).
 fn index_of<T: PartialEq>(all: &[T], value: &T) -> u64 {
@@ -444,20 +433,66 @@ struct Dec<'b> {
 type R<T> = Result<T, CodecError>;
 
 impl<'b> Dec<'b> {
+    fn new(buf: &'b [u8]) -> Self {
+        Dec {
+            buf,
+            at: 0,
+            symbols: Vec::new(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
     fn fail(&self, what: &'static str) -> CodecError {
         CodecError { at: self.at, what }
     }
 
-    fn byte(&mut self) -> R<u8> {
-        let b = *self
-            .buf
-            .get(self.at)
-            .ok_or_else(|| self.fail("truncated"))?;
-        self.at += 1;
-        Ok(b)
+    /// One half of the orders, as `encode` wrote it after its count `n`: the entries in key
+    /// order, pushed onto `entries` (keys must follow on from the last one there).
+    fn orders(&mut self, n: usize, entries: &mut Vec<(OrderId, OrderState)>) -> R<()> {
+        for _ in 0..n {
+            let key = self.string()?;
+            let id = if self.bool()? {
+                key.clone()
+            } else {
+                self.string()?
+            };
+            let entry = (OrderId::from(key), self.order(id)?);
+            if entries.last().is_some_and(|(k, _)| *k >= entry.0) {
+                return Err(self.fail("order keys out of order"));
+            }
+            entries.push(entry);
+        }
+        if self.at != self.buf.len() {
+            return Err(self.fail("bytes left over after the orders"));
+        }
+        Ok(())
     }
 
+    #[inline]
+    fn byte(&mut self) -> R<u8> {
+        match self.buf.get(self.at) {
+            Some(&b) => {
+                self.at += 1;
+                Ok(b)
+            }
+            None => Err(self.fail("truncated")),
+        }
+    }
+
+    #[inline]
     fn u64(&mut self) -> R<u64> {
+        // Most numbers (counts, tags, enum positions, small quantities) take one byte.
+        if let Some(&b) = self.buf.get(self.at)
+            && b < 0x80
+        {
+            self.at += 1;
+            return Ok(u64::from(b));
+        }
+        self.u64_long()
+    }
+
+    fn u64_long(&mut self) -> R<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -529,6 +564,7 @@ impl<'b> Dec<'b> {
     fn string(&mut self) -> R<String> {
         let n = self.len()?;
         let bytes = &self.buf[self.at..self.at + n];
+        // Validated once on the borrowed slice, then copied into a string of exact capacity.
         let s = std::str::from_utf8(bytes).map_err(|_| self.fail("not UTF-8"))?;
         self.at += n;
         Ok(s.to_owned())
@@ -568,6 +604,19 @@ impl<'b> Dec<'b> {
     /// one pass. Keys out of order mean a corrupt body.
     fn map<K: Ord, V>(&mut self, mut f: impl FnMut(&mut Self) -> R<(K, V)>) -> R<BTreeMap<K, V>> {
         let n = self.len()?;
+        if n <= SMALL_MAP {
+            // A map that fits in one node (an order's dispatches, a unit's minutes): inserted
+            // in place, without a list to build it from.
+            let mut map = BTreeMap::new();
+            for _ in 0..n {
+                let (k, v) = f(self)?;
+                if map.last_key_value().is_some_and(|(last, _)| *last >= k) {
+                    return Err(self.fail("map keys out of order"));
+                }
+                map.insert(k, v);
+            }
+            return Ok(map);
+        }
         let mut entries: Vec<(K, V)> = Vec::with_capacity(n);
         for _ in 0..n {
             let entry = f(self)?;
