@@ -48,10 +48,10 @@ def check(condition, message):
 async def session(args, token):
     """An initialised client session as the principal of `token`."""
     if args.transport == "stdio":
-        params = StdioServerParameters(
-            command=args.binary,
-            args=["mcp", "--token", token, "--data-dir", args.data_dir, "--log-level", "warn"],
-        )
+        server_args = ["mcp", "--token", token, "--data-dir", args.data_dir, "--log-level", "warn"]
+        if args.database:
+            server_args += ["--database", args.database]
+        params = StdioServerParameters(command=args.binary, args=server_args)
         async with stdio_client(params) as (read, write):
             async with ClientSession(read, write) as client:
                 await client.initialize()
@@ -245,6 +245,7 @@ async def main():
     parser.add_argument("transport", choices=["stdio", "http"])
     parser.add_argument("--binary")
     parser.add_argument("--data-dir")
+    parser.add_argument("--database", help="the store's database URL, when not the data directory's file")
     parser.add_argument("--url")
     parser.add_argument("--token", required=True)
     parser.add_argument("--area-token", required=True)

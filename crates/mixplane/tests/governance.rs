@@ -49,7 +49,21 @@ fn trail(dir: &Path) {
     }
 }
 
+/// Runs statements on the store of `dir` behind its back (its SQLite file, or on PostgreSQL
+/// its schema).
 async fn tamper(dir: &Path, sql: &[&str]) {
+    if let Some((url, schema)) = store::test_support::postgres_at(&dir.join("mixplane.db")) {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query(&format!("SET search_path TO {schema}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        for statement in sql {
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+        return;
+    }
     let url = format!("sqlite://{}", dir.join("mixplane.db").display());
     let mut conn = SqliteConnection::connect(&url).await.unwrap();
     for statement in sql {
@@ -151,7 +165,13 @@ fn reading_commands_refuse_a_directory_without_a_store() {
     let verify = mixplane(&typo, &["audit", "verify"]);
     assert_eq!(verify.status.code(), Some(2), "{}", text(&verify.stderr));
     let stderr = text(&verify.stderr);
-    assert!(stderr.contains("typo-dir"), "names the directory: {stderr}");
+    // On PostgreSQL the store the directory stands for is a schema: the message names it.
+    let named = if store::test_support::on_postgres() {
+        "schema=p_"
+    } else {
+        "typo-dir"
+    };
+    assert!(stderr.contains(named), "names the store: {stderr}");
     assert!(stderr.contains("holds no mixplane store"), "{stderr}");
     assert!(!text(&verify.stdout).contains("intact"));
     assert!(!typo.exists(), "nothing is created for a reading command");

@@ -173,6 +173,14 @@ fn run_client(python: &Path, plant: &Plant, transport: &[&str]) -> Output {
         .args(["--lot", &plant.lot])
         .args(["--nc", &plant.nc])
         .args(["--hold", &plant.hold])
+        // The stdio server the client starts (`mixplane mcp --data-dir D`) finds the store
+        // where the tests' backend keeps the one of D.
+        .envs(store::test_support::postgres_url().map(|_| {
+            (
+                "MIXPLANE_DATABASE",
+                store::test_support::url_at(&plant.data.join("mixplane.db")),
+            )
+        }))
         .output()
         .expect("python runs")
 }
@@ -231,11 +239,13 @@ fn the_python_sdk_uses_every_tool_over_stdio() {
     let plant = plant("mcp-stdio");
     let binary = env!("CARGO_BIN_EXE_mixplane");
     let data = plant.data.to_string_lossy().into_owned();
-    let out = run_client(
-        &python,
-        &plant,
-        &["stdio", "--binary", binary, "--data-dir", &data],
-    );
+    // The stdio server the client starts finds the store where the tests' backend keeps D's.
+    let mut transport = vec!["stdio", "--binary", binary, "--data-dir", &data];
+    let database = store::test_support::url_at(&plant.data.join("mixplane.db"));
+    if store::test_support::on_postgres() {
+        transport.extend(["--database", database.as_str()]);
+    }
+    let out = run_client(&python, &plant, &transport);
     assert_client_passed(&out);
     assert_every_tool_audited(&plant.data);
 }

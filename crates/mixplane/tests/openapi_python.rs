@@ -17,6 +17,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 mod common;
+use common::OnTestBackend;
 
 use common::TempDir;
 use common::serve::Server;
@@ -74,6 +75,7 @@ fn mixplane(dir: &Path, args: &[&str]) -> String {
         .arg(dir)
         .env_remove("MIXPLANE_DATA_DIR")
         .env_remove("MIXPLANE_LOG")
+        .on_test_backend()
         .output()
         .expect("the binary runs");
     assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));

@@ -258,6 +258,21 @@ impl Store {
         Store::from_backend(backend_for(url).await?).await
     }
 
+    /// Whether a store is at `url` (a PostgreSQL schema holding one, an SQLite file), without
+    /// creating anything.
+    pub async fn exists(url: &str) -> Result<bool> {
+        if postgres::is_url(url) {
+            return postgres::exists(url).await;
+        }
+        match url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            Some(path) => Ok(Path::new(path.split('?').next().unwrap_or(path)).is_file()),
+            None => Ok(url == "sqlite::memory:"),
+        }
+    }
+
     /// Deletes the store at a PostgreSQL `url` (its schema, which must not be `public`, and all
     /// it holds). A store on SQLite is deleted by removing its file.
     pub async fn drop_postgres_store(url: &str) -> Result<()> {

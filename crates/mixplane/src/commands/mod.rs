@@ -88,6 +88,13 @@ impl<'a> StoreAt<'a> {
     }
 }
 
+/// A database URL that holds no store, for a command that reads one.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0} holds no mixplane store; check --database, or create one with `mixplane demo`, `mixplane import` or `mixplane migrate-store`"
+)]
+pub struct NoStoreAt(pub String);
+
 /// The one way a command opens its store.
 pub fn open_store(
     runtime: &tokio::runtime::Runtime,
@@ -95,9 +102,22 @@ pub fn open_store(
     open: Open,
 ) -> anyhow::Result<Arc<store::Store>> {
     if let Some(url) = at.database {
+        let shown = store::redact_url(url);
+        if open == Open::Existing {
+            let found = runtime
+                .block_on(store::Store::exists(url))
+                .with_context(|| format!("looking for the store at {shown}"))?;
+            if !found {
+                return Err(NoStoreAt(shown).into());
+            }
+        } else {
+            // The policy and the sinks' files stay in the data directory.
+            std::fs::create_dir_all(at.data_dir)
+                .with_context(|| format!("creating {}", at.data_dir.display()))?;
+        }
         let store = runtime
             .block_on(store::Store::open(url))
-            .with_context(|| format!("opening the store at {}", store::redact_url(url)))?;
+            .with_context(|| format!("opening the store at {shown}"))?;
         return Ok(Arc::new(store));
     }
     let path = at.data_dir.join(STORE_FILE);

@@ -141,6 +141,30 @@ pub(crate) async fn open(url: &str) -> Result<Backend> {
     Ok(Backend::Postgres(Postgres { pool }))
 }
 
+/// Whether the schema `url` names holds a store (its migrations table), without creating
+/// anything.
+pub(crate) async fn exists(url: &str) -> Result<bool> {
+    let (url, schema) = split_schema(url)?;
+    let options = PgConnectOptions::from_str(&url)
+        .map_err(|e| StoreError::Url(format!("`{}` is not a PostgreSQL URL: {e}", redact(&url))))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .ctx("connecting to PostgreSQL")?;
+    let found: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.tables
+                        WHERE table_schema = $1 AND table_name = '_sqlx_migrations')",
+    )
+    .bind(&schema)
+    .fetch_one(&pool)
+    .await
+    .ctx("looking for the store's schema")?;
+    pool.close().await;
+    Ok(found)
+}
+
 /// Drops the schema of the store at `url` and everything in it (not `public`, which holds
 /// other things than a store).
 pub(crate) async fn drop_store(url: &str) -> Result<()> {

@@ -123,12 +123,15 @@ fn decode_with(bytes: &[u8], parallel: usize) -> Result<PlantState, CodecError> 
     let (n1, n2) = (first.len()?, second.len()?);
     // Both halves go into one list of the right size (the second half read on its own thread
     // is appended with one copy), which the map is then built from in one pass.
-    let mut orders = Vec::with_capacity(n1 + n2);
+    // (A count is at most the bytes left, and an order takes far more than one: the list is
+    // not made larger than the bytes could hold, whatever a corrupt count says.)
+    let room = |n: usize, d: &Dec<'_>| n.min(d.buf.len() / MIN_ORDER_BYTES);
+    let mut orders = Vec::with_capacity(room(n1, &first) + room(n2, &second));
     if second.buf.len() < parallel {
         first.orders(n1, &mut orders)?;
         second.orders(n2, &mut orders)?;
     } else {
-        let mut other = Vec::with_capacity(n2);
+        let mut other = Vec::with_capacity(room(n2, &second));
         let (mine, theirs) = std::thread::scope(|scope| {
             let theirs = scope.spawn(|| second.orders(n2, &mut other));
             let mine = first.orders(n1, &mut orders);
@@ -188,6 +191,10 @@ fn decode_with(bytes: &[u8], parallel: usize) -> Result<PlantState, CodecError> 
 /// A half of the orders smaller than this is read on the calling thread (a thread costs more
 /// than it saves on a small state).
 const PARALLEL_BYTES: usize = 1 << 20;
+
+/// Fewer bytes than any order takes encoded (its key and id flag, two symbols, three numbers,
+/// seven options or enum positions, four more numbers and a map's count).
+const MIN_ORDER_BYTES: usize = 16;
 
 /// Maps of at most this many entries (one `BTreeMap` leaf holds 11) are read by inserting.
 const SMALL_MAP: usize = 11;
