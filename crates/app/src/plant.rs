@@ -24,7 +24,13 @@ pub async fn all_orders(
     filter: OrderFilter,
 ) -> Result<Vec<OrderState>, AppError> {
     let reach = Reach::of(app, who).await?;
-    Ok(reach
+    Ok(orders_in(&reach, &filter).into_iter().cloned().collect())
+}
+
+/// The orders of `reach`'s state its principal reads that match `filter`, in id order,
+/// borrowed: a caller that pages them clones only its page.
+pub fn orders_in<'a>(reach: &'a Reach, filter: &OrderFilter) -> Vec<&'a OrderState> {
+    reach
         .state()
         .orders
         .values()
@@ -35,8 +41,7 @@ pub async fn all_orders(
                 .order_areas(order.order.id.as_str())
                 .is_some_and(|areas| reach.reads(&areas))
         })
-        .cloned()
-        .collect())
+        .collect()
 }
 
 /// One order, if it exists and `who` reads it.

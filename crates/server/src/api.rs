@@ -393,18 +393,14 @@ async fn list_orders(
         q.cursor.as_deref(),
         raw.as_deref(),
     )?;
-    let all = app::plant::all_orders(
-        &app,
-        &caller.0,
-        OrderFilter {
-            mode,
-            status,
-            limit: 0,
-            offset: 0,
-        },
-    )
-    .await?;
-    let page = request.page(all, |o, sort| {
+    let reach = app::scope::Reach::of(&app, &caller.0).await?;
+    let filter = OrderFilter {
+        mode,
+        status,
+        limit: 0,
+        offset: 0,
+    };
+    let page = request.page(app::plant::orders_in(&reach, &filter), |o, sort| {
         let id = Key::from(o.order.id.as_str());
         match sort {
             "due" => vec![o.order.due.0.into(), id],
@@ -415,7 +411,7 @@ async fn list_orders(
     let next = page.next.clone();
     Ok(Linked(
         OrderPage {
-            items: page.items,
+            items: page.items.into_iter().cloned().collect(),
             total: page.total,
             limit: request.limit,
             next: page.next,
