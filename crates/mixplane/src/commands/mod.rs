@@ -78,16 +78,6 @@ pub struct StoreAt<'a> {
     pub database: Option<&'a str>,
 }
 
-impl<'a> StoreAt<'a> {
-    /// The data directory's SQLite file.
-    pub fn file(data_dir: &'a Path) -> StoreAt<'a> {
-        StoreAt {
-            data_dir,
-            database: None,
-        }
-    }
-}
-
 /// A database URL that holds no store, for a command that reads one.
 #[derive(Debug, thiserror::Error)]
 #[error(
