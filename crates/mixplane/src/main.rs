@@ -108,7 +108,7 @@ enum Command {
     Connect(commands::connect::ConnectArgs),
     /// Run the MES emulator: the simulated plant served as an Opcenter-style OData v4 MES
     /// (OAuth, entity sets, commands, faults on demand) on its own port, for connectors.
-    MesEmulator(commands::mes_emulator::MesEmulatorArgs),
+    MesEmulator(Box<commands::mes_emulator::MesEmulatorArgs>),
     /// Print a shell completion script: `mixplane completions bash > /etc/bash_completion.d/mixplane`.
     Completions(CompletionsArgs),
 }
@@ -157,7 +157,7 @@ fn main() -> ExitCode {
         Command::Kpis(args) => commands::kpis::run(args),
         Command::Nc(args) => commands::nc::run(args),
         Command::Mcp(args) => commands::mcp::run(args),
-        Command::MesEmulator(args) => commands::mes_emulator::run(args),
+        Command::MesEmulator(args) => commands::mes_emulator::run(*args),
         Command::Completions(args) => completions(args),
     };
     match result {

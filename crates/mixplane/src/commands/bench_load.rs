@@ -303,7 +303,9 @@ impl Drop for Target {
                 .enable_all()
                 .build()
                 .map_err(anyhow::Error::from)
-                .and_then(|runtime| runtime.block_on(drop_schemas(&url, &[schema.clone()])));
+                .and_then(|runtime| {
+                    runtime.block_on(drop_schemas(&url, std::slice::from_ref(&schema)))
+                });
             if let Err(error) = dropped {
                 eprintln!("warning: the schema {schema} was not dropped: {error:#}");
             }

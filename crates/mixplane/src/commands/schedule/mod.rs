@@ -40,7 +40,7 @@ pub enum ScheduleCommand {
     Explain(ExplainArgs),
     /// What-if schedules of a native problem (objective presets, overtime on the bottleneck,
     /// deferral of low-priority orders) with on-time risk per order, ranked by weighted KPIs.
-    Scenarios(super::scenarios::ScenariosArgs),
+    Scenarios(Box<super::scenarios::ScenariosArgs>),
     /// Write a generated native mixed-mode problem using every constraint type.
     Generate(GenerateArgs),
     /// Write the reference plant's current order book as a native problem.
@@ -167,7 +167,7 @@ pub fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         ScheduleCommand::Solve(a) => solve(a),
         ScheduleCommand::Check(a) => check(a),
         ScheduleCommand::Explain(a) => explain(a),
-        ScheduleCommand::Scenarios(a) => super::scenarios::run(a),
+        ScheduleCommand::Scenarios(a) => super::scenarios::run(*a),
         ScheduleCommand::Generate(a) => generate(a),
         ScheduleCommand::Reference(a) => reference(a),
     }
