@@ -272,7 +272,8 @@ pub fn serve_cluster(
             app,
             settings: settings.clone(),
             agents: state.agents.clone(),
-            cluster: cluster.clone(),
+            #[cfg(feature = "nats")]
+            outbox: cluster.outbox.clone(),
         };
         let leading = match cluster.leader.clone() {
             // Alone: the once-only work starts now; a connector that cannot start stops the
@@ -311,7 +312,8 @@ struct OnceOnly {
     app: app::App,
     settings: crate::config::Settings,
     agents: std::sync::Arc<std::sync::OnceLock<app::agents::live::AgentsHandle>>,
-    cluster: Cluster,
+    #[cfg(feature = "nats")]
+    outbox: Option<::connect::outbox::OutboxSettings>,
 }
 
 /// The once-only work running.
@@ -331,7 +333,7 @@ impl Running {
 impl OnceOnly {
     async fn start(&self, stop: &::connect::Stop) -> anyhow::Result<Running> {
         let settings = &self.settings;
-        let mut tasks = ::connect::service::start(
+        let tasks = ::connect::service::start(
             &self.app,
             &settings.connectors,
             &::connect::Kinds::for_app(&self.app),
@@ -354,17 +356,21 @@ impl OnceOnly {
             let _ = self.agents.set(agents);
         }
         #[cfg(feature = "nats")]
-        if let Some(outbox) = self.cluster.outbox.clone() {
-            println!(
-                "outbox       every stored event to NATS {} stream {} ({}.TYPE)",
-                outbox.url, outbox.stream, outbox.subject
-            );
-            tasks.push(tokio::spawn(publish(
-                self.app.store.clone(),
-                outbox,
-                stop.clone(),
-            )));
-        }
+        let tasks = {
+            let mut tasks = tasks;
+            if let Some(outbox) = self.outbox.clone() {
+                println!(
+                    "outbox       every stored event to NATS {} stream {} ({}.TYPE)",
+                    outbox.url, outbox.stream, outbox.subject
+                );
+                tasks.push(tokio::spawn(publish(
+                    self.app.store.clone(),
+                    outbox,
+                    stop.clone(),
+                )));
+            }
+            tasks
+        };
         Ok(Running { tasks })
     }
 

@@ -127,54 +127,46 @@ fn decode_with(bytes: &[u8], parallel: usize) -> Result<PlantState, CodecError> 
     // not made larger than the bytes could hold, whatever a corrupt count says.)
     let room = |n: usize, d: &Dec<'_>| n.min(d.buf.len() / MIN_ORDER_BYTES);
     let mut orders = Vec::with_capacity(room(n1, &first) + room(n2, &second));
-    if second.buf.len() < parallel {
-        first.orders(n1, &mut orders)?;
-        second.orders(n2, &mut orders)?;
-    } else {
-        let mut other = Vec::with_capacity(room(n2, &second));
-        let (mine, theirs) = std::thread::scope(|scope| {
-            let theirs = scope.spawn(|| second.orders(n2, &mut other));
-            let mine = first.orders(n1, &mut orders);
-            let theirs = theirs
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (mine, theirs)
-        });
-        mine?;
-        theirs?;
-        if let (Some(last), Some(next)) = (orders.last(), other.first())
-            && last.0 >= next.0
-        {
-            return Err(d.fail("order halves out of order"));
-        }
-        orders.append(&mut other);
-    }
     // In key order and without duplicates (checked as read): `BTreeMap` builds itself from
     // such a list without moving it first (the list's buffer is reused, its sort finds one run).
-    let orders: BTreeMap<OrderId, OrderState> = orders.into_iter().collect();
-    let units = d.map(|d| Ok((d.sym()?.into(), d.unit()?)))?;
-    let lots = d.map(|d| Ok((d.string()?.into(), d.lot()?)))?;
-    let serials = d.map(|d| Ok((d.string()?.into(), d.serial()?)))?;
-    let quality_results = d.map(|d| Ok((d.sym()?.into(), d.u64()?)))?;
-    let events_applied = d.u64()?;
-    let clock = d.opt(Dec::time)?;
-    let receipts = d.map(|d| Ok((d.string()?.into(), d.receipt()?)))?;
-    let attendance = d.map(|d| {
-        let pool = d.sym()?.into();
-        let members = d.map(|d| {
-            let member = d.sym()?.into();
-            let attendance = Attendance {
-                present: d.bool()?,
-                from: d.time()?,
-                until: d.opt(Dec::time)?,
-            };
-            Ok((member, attendance))
-        })?;
-        Ok((pool, members))
-    })?;
-    if d.at != d.buf.len() {
-        return Err(d.fail("bytes left over after the state"));
-    }
+    let (orders, rest) = if second.buf.len() < parallel {
+        first.orders(n1, &mut orders)?;
+        second.orders(n2, &mut orders)?;
+        let rest = d.rest()?;
+        (orders.into_iter().collect::<BTreeMap<_, _>>(), rest)
+    } else {
+        let capacity = room(n2, &second);
+        std::thread::scope(|scope| {
+            let theirs = scope.spawn(move || {
+                let mut other = Vec::with_capacity(capacity);
+                second.orders(n2, &mut other).map(|()| other)
+            });
+            let mine = first.orders(n1, &mut orders);
+            let theirs = join(theirs);
+            mine?;
+            let mut other = theirs?;
+            if let (Some(last), Some(next)) = (orders.last(), other.first())
+                && last.0 >= next.0
+            {
+                return Err(d.fail("order halves out of order"));
+            }
+            orders.append(&mut other);
+            // The rest of the state is read on the other thread while this one builds the map.
+            let rest = scope.spawn(|| d.rest());
+            let orders = orders.into_iter().collect::<BTreeMap<_, _>>();
+            Ok((orders, join(rest)?))
+        })?
+    };
+    let Rest {
+        units,
+        lots,
+        serials,
+        quality_results,
+        events_applied,
+        clock,
+        receipts,
+        attendance,
+    } = rest;
     Ok(PlantState {
         orders,
         units,
@@ -188,9 +180,28 @@ fn decode_with(bytes: &[u8], parallel: usize) -> Result<PlantState, CodecError> 
     })
 }
 
+/// What a scoped thread returned (its panic carried on).
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// A half of the orders smaller than this is read on the calling thread (a thread costs more
 /// than it saves on a small state).
 const PARALLEL_BYTES: usize = 1 << 20;
+
+/// The state after its orders.
+struct Rest {
+    units: BTreeMap<model::UnitId, UnitState>,
+    lots: BTreeMap<model::LotId, LotState>,
+    serials: BTreeMap<model::SerialId, SerialState>,
+    quality_results: BTreeMap<model::CharacteristicId, u64>,
+    events_applied: u64,
+    clock: Option<Timestamp>,
+    receipts: BTreeMap<model::ReceiptId, ExpectedReceipt>,
+    attendance: model::supply::AttendanceBook,
+}
 
 /// Fewer bytes than any order takes encoded (its key and id flag, two symbols, three numbers,
 /// seven options or enum positions, four more numbers and a map's count).
@@ -474,6 +485,43 @@ impl<'b> Dec<'b> {
             return Err(self.fail("bytes left over after the orders"));
         }
         Ok(())
+    }
+
+    /// The state after its orders, to the end of the body.
+    fn rest(&mut self) -> R<Rest> {
+        let units = self.map(|d| Ok((d.sym()?.into(), d.unit()?)))?;
+        let lots = self.map(|d| Ok((d.string()?.into(), d.lot()?)))?;
+        let serials = self.map(|d| Ok((d.string()?.into(), d.serial()?)))?;
+        let quality_results = self.map(|d| Ok((d.sym()?.into(), d.u64()?)))?;
+        let events_applied = self.u64()?;
+        let clock = self.opt(Dec::time)?;
+        let receipts = self.map(|d| Ok((d.string()?.into(), d.receipt()?)))?;
+        let attendance = self.map(|d| {
+            let pool = d.sym()?.into();
+            let members = d.map(|d| {
+                let member = d.sym()?.into();
+                let attendance = Attendance {
+                    present: d.bool()?,
+                    from: d.time()?,
+                    until: d.opt(Dec::time)?,
+                };
+                Ok((member, attendance))
+            })?;
+            Ok((pool, members))
+        })?;
+        if self.at != self.buf.len() {
+            return Err(self.fail("bytes left over after the state"));
+        }
+        Ok(Rest {
+            units,
+            lots,
+            serials,
+            quality_results,
+            events_applied,
+            clock,
+            receipts,
+            attendance,
+        })
     }
 
     #[inline]

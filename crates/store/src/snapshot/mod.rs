@@ -268,9 +268,9 @@ async fn restore(
     if let Err(mismatch) = check(tx, &row, plant_version, last_seq).await? {
         return Ok(Err(Some(mismatch)));
     }
-    let mut state = match verify_and_decode(&row) {
+    let mut state = match codec::decode(&row.body) {
         Ok(state) => state,
-        Err(mismatch) => return Ok(Err(Some(mismatch))),
+        Err(error) => return Ok(Err(Some(error.into()))),
     };
     let mut failed = None;
     let folded = tx
@@ -301,36 +301,8 @@ async fn restore(
     }))
 }
 
-/// Bodies smaller than this are hashed before decoding, on the calling thread (a thread costs
-/// more than it saves).
-const PARALLEL_DIGEST_BYTES: usize = 1 << 20;
-
-/// Checks a snapshot's digest and decodes its body: a large body is hashed on a thread of its
-/// own while it decodes (SHA-256 over 100 MB is a good part of a second). A digest that does
-/// not match wins over whatever decoding found, as when it was checked first.
-fn verify_and_decode(row: &SnapshotRow) -> std::result::Result<PlantState, SnapshotMismatch> {
-    if row.body.len() < PARALLEL_DIGEST_BYTES {
-        if digest(row) != row.digest {
-            return Err(SnapshotMismatch::Digest);
-        }
-        return Ok(codec::decode(&row.body)?);
-    }
-    let (matches, decoded) = std::thread::scope(|scope| {
-        let matches = scope.spawn(|| digest(row) == row.digest);
-        let decoded = codec::decode(&row.body);
-        let matches = matches
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (matches, decoded)
-    });
-    if !matches {
-        return Err(SnapshotMismatch::Digest);
-    }
-    Ok(decoded?)
-}
-
-/// Checks a snapshot's columns against the log (its digest and body are checked by
-/// [`verify_and_decode`]).
+/// Checks a snapshot's columns against the log and its digest (the body is checked by
+/// decoding it).
 async fn check(
     tx: &mut Tx,
     row: &SnapshotRow,
@@ -359,6 +331,9 @@ async fn check(
             expected: row.event_id.clone(),
             found,
         }));
+    }
+    if digest(row) != row.digest {
+        return Ok(Err(SnapshotMismatch::Digest));
     }
     Ok(Ok(()))
 }
