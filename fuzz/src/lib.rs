@@ -105,42 +105,6 @@ pub fn csv_case(case: &str) -> (CsvOptions, &str) {
     (opts, csv)
 }
 
-/// The prefixes the EPCIS readers take off a CBV value (`urn:epcglobal:cbv:bizstep:receiving`
-/// and `https://ref.gs1.org/cbv/BizStep-receiving` are read as `receiving`).
-const CBV_PREFIXES: [&str; 2] = ["urn:epcglobal:cbv:", "https://ref.gs1.org/cbv/"];
-
-/// Whether a CBV field (business step, disposition, persistent disposition, transaction,
-/// source and destination types, error reason) still starts with a CBV prefix after the reader
-/// shortened it: a value spelled with the prefix twice. The next read shortens it once more,
-/// so read → write → read changes it (finding 1 in `fuzz/FINDINGS.md`); the round-trip
-/// targets skip such documents until the reader is fixed, to look for other faults.
-pub fn cbv_prefix_left(events: &[EpcisEvent]) -> bool {
-    let prefixed = |v: &str| CBV_PREFIXES.iter().any(|p| v.trim().starts_with(p));
-    events.iter().any(|e| {
-        let persistent = e
-            .persistent_disposition
-            .iter()
-            .flat_map(|p| p.set.iter().chain(&p.unset));
-        e.biz_step
-            .iter()
-            .chain(&e.disposition)
-            .chain(persistent)
-            .chain(
-                e.biz_transaction_list
-                    .iter()
-                    .filter_map(|t| t.kind.as_ref()),
-            )
-            .chain(
-                e.source_list
-                    .iter()
-                    .chain(&e.destination_list)
-                    .map(|p| &p.kind),
-            )
-            .chain(e.error_declaration.iter().filter_map(|d| d.reason.as_ref()))
-            .any(|v| prefixed(v))
-    })
-}
-
 /// Whether a string of the events (a value or a key, extensions included) holds a control
 /// character (below U+0020, tab and line breaks included) or starts or ends with whitespace:
 /// the XML writer writes it as it is, XML cannot carry some of those characters at all, and

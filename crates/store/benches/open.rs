@@ -22,6 +22,11 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+/// The binary's allocator, so that the figures are what `mixplane serve` waits for
+/// (rebuild without these lines to compare with the system allocator).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

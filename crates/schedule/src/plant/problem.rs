@@ -429,13 +429,14 @@ impl ProblemError {
 }
 
 impl AltSpec {
-    /// Minutes this alternative takes for `quantity` items (`None` if malformed).
+    /// Minutes this alternative takes for `quantity` items (`None` if malformed, a sum past
+    /// `i64` included: `validate` then names the alternative instead of overflowing).
     pub fn duration(&self, quantity: f64) -> Option<i64> {
         match (self.minutes, self.items_per_hour) {
             (Some(m), None) => Some(m),
-            (None, Some(rate)) if rate > 0.0 && rate.is_finite() => {
-                Some(self.setup_minutes + (60.0 * quantity / rate).ceil() as i64)
-            }
+            (None, Some(rate)) if rate > 0.0 && rate.is_finite() => self
+                .setup_minutes
+                .checked_add((60.0 * quantity / rate).ceil() as i64),
             _ => None,
         }
     }

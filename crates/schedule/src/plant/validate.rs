@@ -436,8 +436,18 @@ fn validate_alternatives(op: &OperationSpec, units: &HashSet<&str>) -> Result<()
         if !seen.insert(alt.unit.as_str()) {
             return Err(ProblemError::invalid(id, &f, "unit listed twice"));
         }
+        if !(0..=MAX_TIME).contains(&alt.setup_minutes) {
+            return Err(ProblemError::invalid(
+                id,
+                &f,
+                format!(
+                    "setup_minutes {} is outside 0..={MAX_TIME}",
+                    alt.setup_minutes
+                ),
+            ));
+        }
         match alt.duration(op.quantity) {
-            Some(d) if (1..=MAX_TIME).contains(&d) && alt.setup_minutes >= 0 => {}
+            Some(d) if (1..=MAX_TIME).contains(&d) => {}
             _ => {
                 return Err(ProblemError::invalid(
                     id,

@@ -374,10 +374,16 @@ impl Vocab {
 
     /// [`Vocab::shorten`], borrowed.
     pub(crate) fn shorten_str(self, text: &str) -> &str {
-        let text = text.trim();
-        text.strip_prefix(self.urn())
+        // Every prefix, however often it is repeated: what is read once reads the same when
+        // written and read again (`fuzz/FINDINGS.md`, finding 1).
+        let mut text = text.trim();
+        while let Some(rest) = text
+            .strip_prefix(self.urn())
             .or_else(|| text.strip_prefix(self.web()))
-            .unwrap_or(text)
+        {
+            text = rest;
+        }
+        text
     }
 
     /// The URN spelling of a short name (for XML); other values unchanged.
