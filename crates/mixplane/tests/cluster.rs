@@ -132,8 +132,7 @@ fn a_killed_leader_is_replaced_and_nothing_is_lost_or_doubled() {
         return;
     }
     let nonce = store::random_hex(5);
-    let separator = if postgres.contains('?') { '&' } else { '?' };
-    let url = format!("{postgres}{separator}schema=cluster_{nonce}");
+    let url = store::with_schema(&postgres, &format!("cluster_{nonce}"));
     let stream = format!("CLUSTER_{}", nonce.to_uppercase());
     let subject = format!("cluster.{nonce}");
     let rt = runtime();

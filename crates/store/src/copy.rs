@@ -9,9 +9,8 @@
 //! empty). After the commit the destination is opened as a store and its audit chain
 //! verified against the source's head.
 
-use crate::backend::Backend;
 use crate::error::{Result, StoreError};
-use crate::store::Store;
+use crate::store::{Store, backend_for};
 
 /// The kind of a column's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,8 +365,8 @@ impl Store {
     /// [`Store::open`] takes), then opens the copy and verifies its audit chain: the copy is
     /// refused unless every record verifies and its head is the source's.
     pub async fn copy_store(from: &str, to: &str) -> Result<CopyReport> {
-        let source = Store::open_backend(from).await?;
-        let target = Store::open_backend(to).await?;
+        let source = backend_for(from).await?;
+        let target = backend_for(to).await?;
         let mut read = source.begin().await?;
         let source_head = read.audit_head().await?;
         let mut write = target.begin().await?;
@@ -430,9 +429,5 @@ impl Store {
             audit_head: report.head_hash,
             tables,
         })
-    }
-
-    pub(crate) async fn open_backend(url: &str) -> Result<Backend> {
-        crate::store::backend_for(url).await
     }
 }

@@ -100,7 +100,7 @@ pub use govern::{
 };
 pub use lease::Lease;
 pub use plans::{MAX_PLAN_VERSIONS, StoredCandidate, StoredPlan};
-pub use postgres::redact as redact_url;
+pub use postgres::{is_url as is_postgres_url, redact as redact_url, with_schema, without_schema};
 pub use principals::{MAX_PRINCIPAL_NAME, PrincipalError, check_principal_name};
 pub use quality::{
     AlertFilter, EnforceRun, Hold, HoldFilter, HoldRelease, NcFilter, NcTransition, NcUpdate,

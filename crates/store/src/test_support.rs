@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
+use crate::postgres::with_schema;
 use crate::store::Store;
 
 /// The environment variable naming the PostgreSQL database tests use.
@@ -68,9 +69,4 @@ fn schema_for(path: &Path) -> String {
     let nonce = NONCE.get_or_init(|| crate::random_hex(8));
     let digest = Sha256::digest(format!("{nonce}\n{}", path.display()));
     format!("p_{}", model::wire::hex(&digest[..10]))
-}
-
-fn with_schema(url: &str, schema: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}schema={schema}")
 }

@@ -147,8 +147,7 @@ async fn a_store_copies_whole_between_databases() {
         return;
     };
     let schema = format!("copy_{}", store::random_hex(6));
-    let separator = if postgres.contains('?') { '&' } else { '?' };
-    let on_postgres = format!("{postgres}{separator}schema={schema}");
+    let on_postgres = store::with_schema(&postgres, &schema);
     copy_and_check(&source, &from, &on_postgres, "sqlite to postgres").await;
     let back = format!("sqlite://{}", dir.path().join("back.db").display());
     let copy = Store::open(&on_postgres).await.unwrap();

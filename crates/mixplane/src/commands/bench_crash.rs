@@ -39,10 +39,7 @@ use model::{Event, Timestamp};
 use serde::Serialize;
 
 use super::StoreAt;
-use super::bench_target::{
-    Api, Batch, EventGen, ServeProcess, drop_schemas, is_postgres, mixplane, nonce, with_schema,
-    without_schema,
-};
+use super::bench_target::{Api, Batch, EventGen, ServeProcess, drop_schemas, mixplane, nonce};
 
 /// The principal the trials' connector stores as.
 const CONNECTOR_PRINCIPAL: &str = "connector-crash";
@@ -192,7 +189,7 @@ pub fn run(args: CrashArgs) -> anyhow::Result<()> {
     };
     if let Some(url) = &args.database {
         anyhow::ensure!(
-            is_postgres(url),
+            store::is_postgres_url(url),
             "--database takes a PostgreSQL URL (postgres://USER@HOST/DB), not {}",
             store::redact_url(url)
         );
@@ -214,7 +211,7 @@ pub fn run(args: CrashArgs) -> anyhow::Result<()> {
     let database = args
         .database
         .as_deref()
-        .map(|url| store::redact_url(&without_schema(url)));
+        .map(|url| store::redact_url(&store::without_schema(url)));
     if args.json {
         super::door::print_json(&serde_json::json!({
             "backend": backend,
@@ -447,7 +444,7 @@ impl Trials<'_> {
         if let Some(url) = &self.args.database {
             let schema = format!("crash_{}_{}_{trial}", self.nonce, self.kind.name());
             self.dir = self.root.join(format!("trial-{trial}"));
-            self.database = Some(with_schema(url, &schema));
+            self.database = Some(store::with_schema(url, &schema));
             self.schemas.push(schema);
         }
         self.token = prepare(self.runtime, self.at())?;

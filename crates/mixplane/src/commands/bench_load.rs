@@ -28,10 +28,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::StoreAt;
-use super::bench_target::{
-    Api, EventGen, ServeProcess, drop_schemas, is_postgres, mixplane, nonce, snippet, with_schema,
-    without_schema,
-};
+use super::bench_target::{Api, EventGen, ServeProcess, drop_schemas, mixplane, nonce, snippet};
 
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
@@ -328,7 +325,7 @@ fn target(args: &LoadArgs) -> anyhow::Result<Target> {
     }
     if let Some(url) = &args.database {
         anyhow::ensure!(
-            is_postgres(url),
+            store::is_postgres_url(url),
             "--database takes a PostgreSQL URL (postgres://USER@HOST/DB), not {}",
             store::redact_url(url)
         );
@@ -346,7 +343,7 @@ fn target(args: &LoadArgs) -> anyhow::Result<Target> {
         .as_ref()
         .map(|_| format!("load_{}_{}", nonce(), store::random_hex(3)));
     let database = match (&args.database, &schema) {
-        (Some(url), Some(schema)) => Some(with_schema(url, schema)),
+        (Some(url), Some(schema)) => Some(store::with_schema(url, schema)),
         _ => None,
     };
     let at = StoreAt {
@@ -372,7 +369,7 @@ fn target(args: &LoadArgs) -> anyhow::Result<Target> {
     let store_name = match (&args.database, &schema) {
         (Some(url), Some(schema)) => format!(
             "PostgreSQL {} schema {schema}",
-            store::redact_url(&without_schema(url))
+            store::redact_url(&store::without_schema(url))
         ),
         _ => format!("SQLite {}", data_dir.display()),
     };

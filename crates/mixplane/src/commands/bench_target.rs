@@ -436,44 +436,12 @@ impl EventGen {
     }
 }
 
-/// Whether `url` names a PostgreSQL database (the one backend `--database` takes here: its
-/// stores are schemas, so each run or trial gets one of its own).
-pub fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
-}
-
-/// `url` naming the store in `schema`: its `schema=` parameter replaced, or one added.
-pub fn with_schema(url: &str, schema: &str) -> String {
-    let base = without_schema(url);
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}schema={schema}")
-}
-
-/// `url` without its `schema=` parameter: the database itself, as a PostgreSQL client
-/// (which knows no such parameter) is given it.
-pub fn without_schema(url: &str) -> String {
-    match url.split_once('?') {
-        None => url.to_owned(),
-        Some((base, query)) => {
-            let rest: Vec<&str> = query
-                .split('&')
-                .filter(|pair| !pair.is_empty() && !pair.starts_with("schema="))
-                .collect();
-            if rest.is_empty() {
-                base.to_owned()
-            } else {
-                format!("{base}?{}", rest.join("&"))
-            }
-        }
-    }
-}
-
 /// Drops `schemas` (each the store of a run or trial that passed) from the database `url`
 /// names.
 pub async fn drop_schemas(url: &str, schemas: &[String]) -> anyhow::Result<()> {
     use anyhow::Context as _;
     for schema in schemas {
-        store::Store::drop_postgres_store(&with_schema(url, schema))
+        store::Store::drop_postgres_store(&store::with_schema(url, schema))
             .await
             .with_context(|| format!("dropping the schema {schema}"))?;
     }
@@ -512,17 +480,5 @@ mod tests {
         let next = generator.batch(1);
         assert_eq!(next.ids, ["t-x-9"]);
         assert!(!batch.body.contains("down"));
-    }
-
-    #[test]
-    fn a_schema_is_added_to_or_replaced_in_a_url() {
-        let db = "postgres://root@127.0.0.1/bench";
-        assert_eq!(with_schema(db, "crash_1"), format!("{db}?schema=crash_1"));
-        assert_eq!(
-            with_schema(&format!("{db}?schema=old&sslmode=disable"), "crash_2"),
-            format!("{db}?sslmode=disable&schema=crash_2")
-        );
-        assert_eq!(without_schema(&format!("{db}?schema=old")), db);
-        assert!(is_postgres(db) && !is_postgres("sqlite:///tmp/x.db"));
     }
 }

@@ -65,15 +65,15 @@ impl Finish for Tx {
 }
 
 /// Whether `url` names a PostgreSQL database.
-pub(crate) fn is_url(url: &str) -> bool {
+pub fn is_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Splits our `schema` parameter out of a PostgreSQL URL: `(url without it, schema)`.
-pub(crate) fn split_schema(url: &str) -> Result<(String, String)> {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, query),
-        None => (url, ""),
+/// `url` without its `schema=` parameter (ours, which a PostgreSQL client does not know), and
+/// the schema it named, if any.
+fn take_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
     };
     let mut schema = None;
     let mut rest = Vec::new();
@@ -83,13 +83,32 @@ pub(crate) fn split_schema(url: &str) -> Result<(String, String)> {
             None => rest.push(pair),
         }
     }
-    let schema = schema.unwrap_or_else(|| "public".to_owned());
-    check_schema(&schema)?;
     let url = if rest.is_empty() {
         base.to_owned()
     } else {
         format!("{base}?{}", rest.join("&"))
     };
+    (url, schema)
+}
+
+/// `url` without its `schema=` parameter: the database itself.
+pub fn without_schema(url: &str) -> String {
+    take_schema(url).0
+}
+
+/// `url` naming the store in `schema`: its `schema=` parameter replaced, or one added.
+pub fn with_schema(url: &str, schema: &str) -> String {
+    let base = without_schema(url);
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}schema={schema}")
+}
+
+/// Splits our `schema` parameter out of a PostgreSQL URL: `(url without it, schema)`, the
+/// schema checked (`public` when none is named).
+pub(crate) fn split_schema(url: &str) -> Result<(String, String)> {
+    let (url, schema) = take_schema(url);
+    let schema = schema.unwrap_or_else(|| "public".to_owned());
+    check_schema(&schema)?;
     Ok((url, schema))
 }
 
@@ -112,25 +131,33 @@ fn check_schema(schema: &str) -> Result<()> {
     }
 }
 
+/// The connection options of a URL without our `schema` parameter.
+fn options(url: &str) -> Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Url(format!("`{}` is not a PostgreSQL URL: {e}", redact(url))))
+}
+
+/// One connection to the database itself (no search path), for a statement about a schema.
+async fn one_connection(options: PgConnectOptions) -> Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .ctx("connecting to PostgreSQL")
+}
+
 /// Opens the store at a `postgres://` URL: creates its schema when missing and migrates it.
 pub(crate) async fn open(url: &str) -> Result<Backend> {
     let (url, schema) = split_schema(url)?;
-    let options = PgConnectOptions::from_str(&url)
-        .map_err(|e| StoreError::Url(format!("`{}` is not a PostgreSQL URL: {e}", redact(&url))))?;
+    let options = options(&url)?;
     // The schema must exist before a connection may name it in its search path.
-    {
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
-            .await
-            .ctx("connecting to PostgreSQL")?;
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-            .execute(&admin)
-            .await
-            .ctx("creating the store's schema")?;
-        admin.close().await;
-    }
+    let admin = one_connection(options.clone()).await?;
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .execute(&admin)
+        .await
+        .ctx("creating the store's schema")?;
+    admin.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(30))
@@ -145,14 +172,7 @@ pub(crate) async fn open(url: &str) -> Result<Backend> {
 /// anything.
 pub(crate) async fn exists(url: &str) -> Result<bool> {
     let (url, schema) = split_schema(url)?;
-    let options = PgConnectOptions::from_str(&url)
-        .map_err(|e| StoreError::Url(format!("`{}` is not a PostgreSQL URL: {e}", redact(&url))))?;
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .ctx("connecting to PostgreSQL")?;
+    let pool = one_connection(options(&url)?).await?;
     let found: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM information_schema.tables
                         WHERE table_schema = $1 AND table_name = '_sqlx_migrations')",
@@ -176,13 +196,7 @@ pub(crate) async fn drop_store(url: &str) -> Result<()> {
                 .to_owned(),
         ));
     }
-    let options = PgConnectOptions::from_str(&url)
-        .map_err(|e| StoreError::Url(format!("`{}` is not a PostgreSQL URL: {e}", redact(&url))))?;
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .ctx("connecting to PostgreSQL")?;
+    let pool = one_connection(options(&url)?).await?;
     // `check_schema` allowed only lower-case letters, digits and `_` in the name.
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .execute(&pool)
@@ -253,6 +267,18 @@ mod tests {
                 .expect_err("an invalid schema");
             assert!(err.to_string().contains("schema"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_schema_is_added_to_or_replaced_in_a_url() {
+        let db = "postgres://root@127.0.0.1/bench";
+        assert_eq!(with_schema(db, "crash_1"), format!("{db}?schema=crash_1"));
+        assert_eq!(
+            with_schema(&format!("{db}?schema=old&sslmode=disable"), "crash_2"),
+            format!("{db}?sslmode=disable&schema=crash_2")
+        );
+        assert_eq!(without_schema(&format!("{db}?schema=old")), db);
+        assert!(is_url(db) && !is_url("sqlite:///tmp/x.db"));
     }
 
     #[test]
