@@ -27,9 +27,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok((model, _, decoded)) = first_feasible(&problem, None) else {
         return;
     };
-    if fixed_after_predecessor(&problem) {
-        return; // finding 4 (fuzz/FINDINGS.md): solver and checker disagree until settled
-    }
     let schedule = decoded.to_schedule(&model);
     let report = check(&problem, &schedule);
     assert!(
@@ -39,13 +36,3 @@ fuzz_target!(|data: &[u8]| {
     );
 });
 
-/// Whether a fixed operation has predecessors: the constructive schedule keeps a fixed start
-/// even where a predecessor cannot finish before it, and the checker reports that as a
-/// precedence violation (finding 4 in `fuzz/FINDINGS.md`); such problems are still validated
-/// and scheduled, not checked, until the rule is settled.
-fn fixed_after_predecessor(problem: &PlantProblem) -> bool {
-    problem
-        .operations
-        .iter()
-        .any(|op| op.fixed.is_some() && !op.predecessors.is_empty())
-}

@@ -12,7 +12,6 @@ use std::sync::OnceLock;
 use model::{Catalog, Timestamp};
 use quality::ChartKind;
 use quality::csv::CsvOptions;
-use trace::epcis::EpcisEvent;
 
 /// The parsers take text: bytes that are not UTF-8 are rejected before them (by the HTTP layer
 /// or the CLI), so they are not inputs of theirs.
@@ -103,25 +102,4 @@ pub fn csv_case(case: &str) -> (CsvOptions, &str) {
         }
     }
     (opts, csv)
-}
-
-/// Whether a string of the events (a value or a key, extensions included) holds a control
-/// character (below U+0020, tab and line breaks included) or starts or ends with whitespace:
-/// the XML writer writes it as it is, XML cannot carry some of those characters at all, and
-/// the reader normalises attribute values and trims text, so the next read does not give the
-/// same events back (finding 3 in `fuzz/FINDINGS.md`); `epcis_xml` skips such documents until
-/// that is settled.
-pub fn xml_unsafe_text(events: &[EpcisEvent]) -> bool {
-    fn unsafe_text(text: &str) -> bool {
-        text.chars().any(|c| c < '\u{20}') || text.trim() != text
-    }
-    fn walk(value: &serde_json::Value) -> bool {
-        match value {
-            serde_json::Value::String(s) => unsafe_text(s),
-            serde_json::Value::Array(items) => items.iter().any(walk),
-            serde_json::Value::Object(map) => map.iter().any(|(k, v)| unsafe_text(k) || walk(v)),
-            _ => false,
-        }
-    }
-    serde_json::to_value(events).is_ok_and(|v| walk(&v))
 }

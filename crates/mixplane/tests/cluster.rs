@@ -58,21 +58,119 @@ fn try_post(address: &str, path: &str, token: &str, body: &str) -> Result<u16, S
         .ok_or_else(|| format!("not an HTTP answer: {answer:?}"))
 }
 
-/// `count` fresh equipment events `{prefix}-{n}` from `from`, as JSON objects.
+/// The characteristic the ingest measures: individuals, two-sided limits, 15 results of
+/// phase I for a process-mode material.
+const CHARACTERISTIC: &str = "EA100-VISC";
+
+/// `count` fresh events `{prefix}-{n}` from `from`, as JSON objects: equipment states, and
+/// every tenth a viscosity result (every 23rd of those far beyond the limits), so that
+/// every batch has the node that takes it run quality enforcement.
 fn events(prefix: &str, from: usize, count: usize, units: &[String]) -> Vec<(String, String)> {
     const STATES: [&str; 3] = ["running", "idle", "setup"];
+    const WIGGLE: [f64; 10] = [
+        120.0, -80.0, 40.0, -150.0, 90.0, -30.0, 60.0, -110.0, 10.0, 70.0,
+    ];
     (from..from + count)
         .map(|n| {
             let id = format!("{prefix}-{n}");
-            let unit = &units[n % units.len()];
-            let state = STATES[(n / units.len()) % STATES.len()];
             let time = model::Timestamp(1_800_000_000_000 + n as i64 * 10);
-            let line = format!(
-                r#"{{"id":"{id}","time":"{time}","source":"cluster-test","type":"equipment_state_changed","unit":"{unit}","state":"{state}"}}"#
-            );
+            let line = if n % 10 == 9 {
+                let k = n / 10;
+                let value = if k % 23 == 22 {
+                    14_500.0
+                } else {
+                    12_000.0 + WIGGLE[k % WIGGLE.len()]
+                };
+                format!(
+                    r#"{{"id":"{id}","time":"{time}","source":"cluster-test","type":"quality_result_recorded","characteristic":"{CHARACTERISTIC}","value":{value:.1}}}"#
+                )
+            } else {
+                let unit = &units[n % units.len()];
+                let state = STATES[(n / units.len()) % STATES.len()];
+                format!(
+                    r#"{{"id":"{id}","time":"{time}","source":"cluster-test","type":"equipment_state_changed","unit":"{unit}","state":"{state}"}}"#
+                )
+            };
             (id, line)
         })
         .collect()
+}
+
+/// Every alert of `store` (their bodies too: what was judged, against which limits) and
+/// every nonconformance's id, state, characteristic and items, in the store's order.
+async fn judged(store: &store::Store) -> (Vec<store::StoredAlert>, Vec<String>) {
+    let mut alerts = Vec::new();
+    loop {
+        let page = store
+            .alerts(store::AlertFilter {
+                limit: 500,
+                offset: alerts.len() as u32,
+                ..Default::default()
+            })
+            .await
+            .expect("alerts read");
+        let done = page.items.is_empty() || alerts.len() + page.items.len() >= page.total as usize;
+        alerts.extend(page.items);
+        if done {
+            break;
+        }
+    }
+    let mut ncs = Vec::new();
+    loop {
+        let page = store
+            .nonconformances(store::NcFilter {
+                limit: 500,
+                offset: ncs.len() as u32,
+                ..Default::default()
+            })
+            .await
+            .expect("NCs read");
+        let done = page.items.is_empty() || ncs.len() + page.items.len() >= page.total as usize;
+        ncs.extend(page.items.into_iter().map(|nc| {
+            format!(
+                "{} {} {:?} {:?}",
+                nc.id, nc.state, nc.characteristic, nc.items
+            )
+        }));
+        if done {
+            break;
+        }
+    }
+    (alerts, ncs)
+}
+
+/// The log of `store` appended, in its order and in batches of other sizes, to a fresh store
+/// of one process, then judged there in one enforcement run: what the cluster judged batch by
+/// batch on whichever node took each batch (a leader killed and one paused among them) must
+/// be exactly this.
+async fn judged_again_in_one_store(store: &store::Store) -> (Vec<store::StoredAlert>, Vec<String>) {
+    let replay = store::test_support::private_store()
+        .await
+        .expect("a store for the replay");
+    let actor = store::Actor::service("cluster-replay");
+    replay
+        .put_plant(sim::reference_plant(), &actor)
+        .await
+        .expect("the plant");
+    let mut after = None;
+    loop {
+        let page = store
+            .events(store::EventFilter {
+                after_seq: after,
+                limit: 700,
+                ..Default::default()
+            })
+            .await
+            .expect("the log reads");
+        let Some(last) = page.last() else { break };
+        after = Some(last.seq);
+        let events: Vec<model::Event> = page.into_iter().map(|e| e.event).collect();
+        replay.append(&events, &actor).await.expect("the replay");
+    }
+    app::quality::enforce(&replay)
+        .await
+        .expect("the replay's enforcement");
+    judged(&replay).await
 }
 
 /// The store, its plant, an administrator's token and the connector's principal.
@@ -399,9 +497,37 @@ fn a_killed_leader_is_replaced_and_nothing_is_lost_or_doubled() {
     assert!(in_order, "the stream is not in log order");
     let audit = rt.block_on(store.verify_audit()).unwrap();
     assert!(audit.is_intact(), "{audit:?}");
+
+    // Quality enforcement ran on the nodes as they took batches, the killed and the paused
+    // leader among them. Judge what is left (results of the last batches, or of a batch whose
+    // node died between its commit and its enforcement), then compare with one store judging
+    // the same log at once: each result judged once, in log order, whichever node judged it.
+    let (alerts_on_nodes, _) = rt.block_on(judged(&store));
+    assert!(
+        !alerts_on_nodes.is_empty(),
+        "the nodes raised no alert during the ingest: enforcement was not exercised"
+    );
+    rt.block_on(app::quality::enforce(&store))
+        .expect("the last enforcement");
+    let (alerts, ncs) = rt.block_on(judged(&store));
+    let (alerts_again, ncs_again) = rt.block_on(judged_again_in_one_store(&store));
+    assert_eq!(
+        alerts.len(),
+        alerts_again.len(),
+        "alerts: {} by the cluster, {} by one store",
+        alerts.len(),
+        alerts_again.len()
+    );
+    assert!(
+        alerts == alerts_again,
+        "the cluster's alerts differ from one store's"
+    );
+    assert_eq!(ncs, ncs_again, "the cluster's NCs differ from one store's");
+    let results = wanted.iter().filter(|id| id.ends_with('9')).count();
     println!(
         "cluster: {} events acknowledged over HTTP, {fed} fed to the connector, {stored} stored and published once each; \
-         leader {} killed, {} took over in {} ms (lease {TTL_MS} ms); {} paused, {} took over (epoch {}), the woken one exited 75",
+         leader {} killed, {} took over in {} ms (lease {TTL_MS} ms); {} paused, {} took over (epoch {}), the woken one exited 75; \
+         {results} quality results: {} alerts ({} raised on the nodes during the ingest) and {} NCs, as one store judges them",
         acked.len(),
         first.holder,
         second.holder,
@@ -409,6 +535,9 @@ fn a_killed_leader_is_replaced_and_nothing_is_lost_or_doubled() {
         paused_name,
         third.holder,
         third.epoch,
+        alerts.len(),
+        alerts_on_nodes.len(),
+        ncs.len(),
     );
     rt.block_on(async {
         let _ = connect::outbox::delete_stream(&settings).await;

@@ -110,9 +110,58 @@ fn push_text(top: &mut Element, text: &str) -> Result<(), ImportError> {
     Ok(())
 }
 
-/// Reads a whole document. A leading byte-order mark is skipped.
+/// Whether XML 1.0 can carry `c` at all, literally or as a character reference (its `Char`
+/// production): not the C0 controls other than tab, line feed and carriage return, nor a
+/// surrogate (impossible in a `char`), nor U+FFFE and U+FFFF.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// The first character XML 1.0 cannot carry, with its byte offset.
+fn first_non_xml_char(text: &str) -> Option<(usize, char)> {
+    text.char_indices().find(|&(_, c)| !is_xml_char(c))
+}
+
+fn non_xml_char_error(at: usize, c: char) -> ImportError {
+    ImportError::document(
+        format!("byte {at}"),
+        format!(
+            "malformed XML: character U+{:04X} is not allowed in XML 1.0, not even as a character reference",
+            u32::from(c)
+        ),
+    )
+}
+
+/// The line-end normalisation of XML 1.0 (2.11): `\r\n` and a lone `\r` read as `\n`.
+/// Only literal text is normalised; a `&#13;` reference is read as the carriage return it
+/// names.
+fn normalise_line_ends(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n").into()
+    } else {
+        text.into()
+    }
+}
+
+/// An attribute's value as XML 1.0 reads it (3.3.3, for an attribute of no declared type):
+/// every literal tab, line end and carriage return is a space, then references are resolved,
+/// so that `&#10;` is a line feed and a literal one is not.
+fn attribute_value(raw: &str) -> Result<String, quick_xml::escape::EscapeError> {
+    let spaced: String = normalise_line_ends(raw)
+        .chars()
+        .map(|c| if matches!(c, '\t' | '\n') { ' ' } else { c })
+        .collect();
+    quick_xml::escape::unescape(&spaced).map(std::borrow::Cow::into_owned)
+}
+
+/// Reads a whole document. A leading byte-order mark is skipped. A character XML 1.0 cannot
+/// carry (a form feed, say), literally or as a reference, is malformed, so that whatever is
+/// read can be written back as XML and read again the same.
 pub fn parse(text: &str) -> Result<Document, ImportError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((at, c)) = first_non_xml_char(text) {
+        return Err(non_xml_char_error(at, c));
+    }
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
@@ -130,10 +179,11 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
             name_fits(reader, attr.key.as_ref())?;
             let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
             text_fits(&key, attr.value.len())?;
-            let value = attr
-                .unescape_value()
-                .map_err(|e| xml_error(reader, e))?
-                .into_owned();
+            let raw = std::str::from_utf8(&attr.value).map_err(|e| xml_error(reader, e))?;
+            let value = attribute_value(raw).map_err(|e| xml_error(reader, e))?;
+            if let Some((_, c)) = first_non_xml_char(&value) {
+                return Err(non_xml_char_error(reader.buffer_position() as usize, c));
+            }
             if key == "xmlns" {
                 namespaces.insert(String::new(), value);
             } else if let Some(prefix) = key.strip_prefix("xmlns:") {
@@ -177,6 +227,7 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
             }
             Event::Text(t) => {
                 let decoded = t.decode().map_err(|e| xml_error(&reader, e))?;
+                let decoded = normalise_line_ends(&decoded);
                 match stack.last_mut() {
                     Some(top) => push_text(top, &decoded)?,
                     None if decoded.trim().is_empty() => {}
@@ -186,7 +237,7 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
             Event::CData(t) => {
                 let decoded = t.decode().map_err(|e| xml_error(&reader, e))?;
                 if let Some(top) = stack.last_mut() {
-                    push_text(top, &decoded)?;
+                    push_text(top, &normalise_line_ends(&decoded))?;
                 }
             }
             Event::GeneralRef(r) => {
@@ -200,6 +251,9 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
                 };
                 let resolved =
                     resolved.ok_or_else(|| xml_error(&reader, "unknown entity reference"))?;
+                if let Some((_, c)) = first_non_xml_char(&resolved) {
+                    return Err(non_xml_char_error(reader.buffer_position() as usize, c));
+                }
                 if let Some(top) = stack.last_mut() {
                     push_text(top, &resolved)?;
                 }
@@ -218,7 +272,11 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
     Ok(Document { root, namespaces })
 }
 
-/// Escapes text for element content and attribute values.
+/// Escapes text for element content and attribute values. Tabs and line ends are written as
+/// references, which a reader keeps as they are (a literal one would be a space in an
+/// attribute, and a carriage return a line feed anywhere). A character XML 1.0 cannot carry
+/// at all (a form feed from a JSON-LD document, say) is written as U+FFFD, the replacement
+/// character, so that the document stays well-formed and shows where something was.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -228,6 +286,10 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if !is_xml_char(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -250,5 +312,31 @@ mod tests {
         assert_eq!(doc.root.children[1].name, "p:c");
         assert!(parse("<a><b></a>").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn normalises_attributes_and_line_ends_and_refuses_what_xml_cannot_carry() {
+        let doc = parse("<a k=\"x\ty\r\nz&#10;\">l1\r\nl2\rl3&#13;</a>").unwrap();
+        assert_eq!(doc.root.attributes[0].1, "x y z\n");
+        assert_eq!(doc.root.text, "l1\nl2\nl3\r");
+        assert!(parse("<a>&#0;</a>").is_err());
+        for bad in [
+            "<a>\u{c}</a>",
+            "<a k='\u{1}'/>",
+            "<a k='&#x1F;'/>",
+            "<a>\u{ffff}</a>",
+        ] {
+            let error = parse(bad).unwrap_err().to_string();
+            assert!(error.contains("not allowed in XML 1.0"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn escapes_what_a_reader_would_change_and_replaces_what_xml_cannot_carry() {
+        let text = "a\tb\nc\rd\u{c}e <&>";
+        let doc = parse(&format!("<a k=\"{0}\">{0}</a>", escape(text))).unwrap();
+        let kept = "a\tb\nc\rd\u{fffd}e <&>";
+        assert_eq!(doc.root.attributes[0].1, kept);
+        assert_eq!(doc.root.text, kept);
     }
 }

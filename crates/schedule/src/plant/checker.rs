@@ -307,8 +307,15 @@ impl<'a> Checker<'a> {
     }
 
     /// Each scheduled predecessor's end plus the min lag, and plus the max lag if any, bound
-    /// the start.
+    /// the start. Not a fixed operation's: its start is a fact of the shop floor (frozen or
+    /// begun), as its release and calendar are not checked either; no schedule can move it,
+    /// so a predecessor that cannot end in time is a conflict of the input for the planner,
+    /// not a fault of the schedule (fuzz finding 4). Lags from a fixed operation onto the
+    /// operations after it are checked as any other.
     fn precedence(&mut self, id: &str, a: &Assignment) {
+        if self.ops[id].fixed.is_some() {
+            return;
+        }
         for lag in &self.ops[id].predecessors {
             let Some(p) = self.placed.get(lag.op.as_str()) else {
                 continue;

@@ -57,7 +57,26 @@ pub fn standard_tree(text: &str) -> Result<crate::xml::Document, ImportError> {
         .map(|(prefix, _)| prefix.clone())
         .collect();
     unprefix_standard(&mut doc.root, &epcis_prefixes);
+    // The root is not kept (a writer writes its own), so a sloppy producer's undeclared
+    // `epcis:` on it is let pass.
+    if let Some(name) = doc.root.children.iter().find_map(epcis_prefix_left) {
+        return Err(ImportError::document(
+            name.clone(),
+            "the prefix `epcis` is not bound to an EPCIS namespace here: declare it \
+             (xmlns:epcis=\"urn:epcglobal:epcis:xsd:2\") or name the extension with another prefix",
+        ));
+    }
     Ok(doc)
+}
+
+/// An element still named `epcis:…` once the EPCIS prefixes are dropped: its prefix is bound
+/// to another namespace or to none. A writer binds `epcis` to EPCIS 2.0, so such an element
+/// would come back as a standard one (fuzz finding 8); it is refused instead.
+fn epcis_prefix_left(element: &Element) -> Option<&String> {
+    if element.name.starts_with("epcis:") {
+        return Some(&element.name);
+    }
+    element.children.iter().find_map(epcis_prefix_left)
 }
 
 /// Whether an XML root is EPCIS: a document, a query document, or one event on its own.
@@ -119,7 +138,10 @@ fn element_value(e: &Element) -> Value {
     Value::Object(map)
 }
 
+/// An attribute of an extension or sensor element as a JSON value, its outer white space
+/// trimmed as an element's text is: such a field may be written back as an element.
 fn typed_attribute(key: &str, text: &str) -> Value {
+    let text = text.trim();
     if super::SENSOR_NUMBERS.contains(&key)
         && let Some(n) = text
             .parse::<f64>()
