@@ -73,6 +73,8 @@ fn xml_error(reader: &Reader<&[u8]>, message: impl std::fmt::Display) -> ImportE
     )
 }
 
+/// Refuses a name longer than [`MAX_NAME_BYTES`] or that is not an XML 1.0 `Name` (a name
+/// with `=` or `/` in it, say, which a writer could not write back as a name).
 fn name_fits(reader: &Reader<&[u8]>, name: &[u8]) -> Result<(), ImportError> {
     if name.len() > MAX_NAME_BYTES {
         return Err(ImportError::limit(
@@ -81,7 +83,34 @@ fn name_fits(reader: &Reader<&[u8]>, name: &[u8]) -> Result<(), ImportError> {
             format!("a name of {} bytes", name.len()),
         ));
     }
-    Ok(())
+    match std::str::from_utf8(name) {
+        Ok(text) if is_xml_name(text) => Ok(()),
+        _ => Err(xml_error(
+            reader,
+            format!(
+                "`{}` is not an XML name",
+                String::from_utf8_lossy(name).escape_debug()
+            ),
+        )),
+    }
+}
+
+/// Whether `name` matches XML 1.0's `Name` production (fifth edition, 2.3).
+pub fn is_xml_name(name: &str) -> bool {
+    fn start(c: char) -> bool {
+        matches!(c,
+            ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+            | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+            | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+            | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+            | '\u{10000}'..='\u{EFFFF}')
+    }
+    fn rest(c: char) -> bool {
+        start(c)
+            || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+    }
+    let mut chars = name.chars();
+    chars.next().is_some_and(start) && chars.all(rest)
 }
 
 /// Refuses an element that would open below `open` elements once there are
@@ -320,6 +349,19 @@ mod tests {
         assert_eq!(doc.root.attributes[0].1, "x y z\n");
         assert_eq!(doc.root.text, "l1\nl2\nl3\r");
         assert!(parse("<a>&#0;</a>").is_err());
+        for bad in [
+            "<a=b/>",
+            "<a><b=c:d/></a>",
+            "<a k=b='1'/>",
+            "<1a/>",
+            "<a b/c='1'/>",
+        ] {
+            assert!(
+                parse(bad).is_err(),
+                "{bad:?} has a name that is not an XML name"
+            );
+        }
+        assert!(is_xml_name("epcis:EPCISDocument") && is_xml_name("é.x-1_y"));
         for bad in [
             "<a>\u{c}</a>",
             "<a k='\u{1}'/>",

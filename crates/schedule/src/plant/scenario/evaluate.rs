@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use super::super::bound::{Optimality, plan_optimality};
 use super::super::checker::check;
-use super::super::construct::{Genome, decode};
-use super::super::improve::{PlantSolveOptions, first_feasible, improve_from, solve_plant};
+use super::super::construct::{Genome, Model, decode};
+use super::super::improve::{
+    PlantSolveError, PlantSolveOptions, first_feasible, improve_from, solve_plant,
+};
 use super::super::problem::{Objective, PlantProblem, PlantSchedule};
 use super::super::risk::{OrderRisk, lateness_risk};
 use super::changes::{apply_changes, describe, overtime_used, problem_with};
@@ -168,7 +170,18 @@ pub(super) fn search(
             })
         }
         Start::From(schedule) => {
-            let (model, genome, decoded) = first_feasible(&solve_problem, Some(objective))?;
+            // The fresh construction is a heuristic: where it finds no schedule (a group
+            // tied by maximum lags it cannot place, say) the plan, which passed the checker,
+            // is still a start, so the what-if is searched from it alone rather than lost.
+            let (model, fresh) = match first_feasible(&solve_problem, Some(objective)) {
+                Ok((model, genome, decoded)) => (model, Ok((genome, decoded))),
+                Err(PlantSolveError::Decode(error)) => {
+                    let mut model = Model::compile(&solve_problem);
+                    model.weights = objective;
+                    (model, Err(error))
+                }
+                Err(error) => return Err(error.into()),
+            };
             let mut starts = Vec::new();
             // The plan replays under every what-if (they add availability or change weights
             // and due dates only); should it not, the fresh start alone is searched.
@@ -176,7 +189,13 @@ pub(super) fn search(
             if let Ok(d) = decode(&model, &replayed) {
                 starts.push((replayed, d));
             }
-            starts.push((genome, decoded));
+            match fresh {
+                Ok(start) => starts.push(start),
+                Err(error) if starts.is_empty() => {
+                    return Err(PlantSolveError::Decode(error).into());
+                }
+                Err(_) => {}
+            }
             let results = improve_from(&model, starts, &solve_options, termination, &mut |_| {});
             let mut candidates: Vec<PlantSchedule> = Vec::new();
             for (_, d, _) in &results {
