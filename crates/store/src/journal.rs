@@ -25,9 +25,9 @@ pub(crate) enum Key<'a> {
     Serial(&'a SerialId),
     Quality(&'a CharacteristicId),
     Receipt(&'a ReceiptId),
-    /// Every expected receipt of a material: a delivery that names no receipt closes the
-    /// oldest open one, which only the state knows.
-    ReceiptsOf(&'a MaterialId),
+    /// The open receipt of a material a delivery that names none fulfils: the oldest open
+    /// one, which only the state before the delivery knows ([`Journal::save`] resolves it).
+    OldestOpenReceipt(&'a MaterialId),
     /// The attendance of a pool's members.
     Pool(&'a PoolId),
 }
@@ -42,9 +42,17 @@ pub(crate) fn keys<'a>(event: &'a Event, mut f: impl FnMut(Key<'a>)) {
         | EventKind::OperationCompleted { order, .. }
         | EventKind::OperationDispatched { order, .. } => f(Key::Order(order)),
         EventKind::EquipmentStateChanged { unit, .. } => f(Key::Unit(unit)),
-        EventKind::MaterialReceived { lot, material, .. } => {
+        EventKind::MaterialReceived {
+            lot,
+            material,
+            receipt,
+            ..
+        } => {
             f(Key::Lot(lot));
-            f(Key::ReceiptsOf(material));
+            match receipt {
+                Some(receipt) => f(Key::Receipt(receipt)),
+                None => f(Key::OldestOpenReceipt(material)),
+            }
         }
         EventKind::ReceiptExpected { receipt, .. }
         | EventKind::ReceiptCancelled { receipt, .. } => f(Key::Receipt(receipt)),
@@ -70,17 +78,6 @@ pub(crate) fn keys<'a>(event: &'a Event, mut f: impl FnMut(Key<'a>)) {
     }
 }
 
-/// The expected receipts of `material`.
-pub(crate) fn receipts_of<'a>(
-    state: &'a PlantState,
-    material: &'a MaterialId,
-) -> impl Iterator<Item = (&'a ReceiptId, &'a ExpectedReceipt)> {
-    state
-        .receipts
-        .iter()
-        .filter(move |(_, r)| &r.material == material)
-}
-
 enum Saved {
     Order(OrderId, Option<OrderState>),
     Unit(UnitId, Option<UnitState>),
@@ -88,7 +85,6 @@ enum Saved {
     Serial(SerialId, Option<SerialState>),
     Quality(CharacteristicId, Option<u64>),
     Receipt(ReceiptId, Option<ExpectedReceipt>),
-    ReceiptsOf(MaterialId, Vec<(ReceiptId, ExpectedReceipt)>),
     Pool(
         PoolId,
         Option<std::collections::BTreeMap<MemberId, Attendance>>,
@@ -100,6 +96,9 @@ enum Saved {
 #[derive(Default)]
 pub(crate) struct Journal {
     saved: Vec<Saved>,
+    /// The receipts deliveries naming none fulfilled, resolved before each was applied: the
+    /// projection rows of the batch to rewrite besides those its events name.
+    fulfilled: BTreeSet<ReceiptId>,
 }
 
 impl Journal {
@@ -117,12 +116,15 @@ impl Journal {
                     Saved::Quality(id.clone(), state.quality_results.get(id).copied())
                 }
                 Key::Receipt(id) => Saved::Receipt(id.clone(), state.receipts.get(id).cloned()),
-                Key::ReceiptsOf(material) => Saved::ReceiptsOf(
-                    material.clone(),
-                    receipts_of(state, material)
-                        .map(|(id, r)| (id.clone(), r.clone()))
-                        .collect(),
-                ),
+                // Only that one receipt changes, however many the material had: saving (and
+                // rewriting) them all made every delivery cost the material's whole history.
+                Key::OldestOpenReceipt(material) => {
+                    let Some(id) = state.oldest_open_receipt(material) else {
+                        return; // it fulfils none
+                    };
+                    self.fulfilled.insert(id.clone());
+                    Saved::Receipt(id.clone(), state.receipts.get(id).cloned())
+                }
                 Key::Pool(id) => Saved::Pool(id.clone(), state.attendance.get(id).cloned()),
             };
             self.saved.push(saved);
@@ -149,10 +151,6 @@ impl Journal {
                 Saved::Serial(k, v) => put(&mut state.serials, k, v),
                 Saved::Quality(k, v) => put(&mut state.quality_results, k, v),
                 Saved::Receipt(k, v) => put(&mut state.receipts, k, v),
-                Saved::ReceiptsOf(material, saved) => {
-                    state.receipts.retain(|_, r| r.material != material);
-                    state.receipts.extend(saved);
-                }
                 Saved::Pool(k, v) => put(&mut state.attendance, k, v),
                 Saved::Counters(applied, clock) => {
                     state.events_applied = applied;
@@ -165,6 +163,12 @@ impl Journal {
     /// Forgets the saved entries (the batch was committed).
     pub(crate) fn clear(&mut self) {
         self.saved.clear();
+        self.fulfilled.clear();
+    }
+
+    /// The receipts deliveries of the batch fulfilled without naming them.
+    pub(crate) fn fulfilled(&self) -> &BTreeSet<ReceiptId> {
+        &self.fulfilled
     }
 }
 
@@ -177,8 +181,6 @@ pub(crate) struct Touched {
     pub serials: BTreeSet<SerialId>,
     pub quality: BTreeSet<CharacteristicId>,
     pub receipts: BTreeSet<ReceiptId>,
-    /// Materials whose every expected receipt is rewritten.
-    pub receipt_materials: BTreeSet<MaterialId>,
     pub pools: BTreeSet<PoolId>,
 }
 
@@ -203,9 +205,8 @@ impl Touched {
             Key::Receipt(id) => {
                 self.receipts.insert(id.clone());
             }
-            Key::ReceiptsOf(material) => {
-                self.receipt_materials.insert(material.clone());
-            }
+            // Resolved by the journal before the delivery applied (`Journal::fulfilled`).
+            Key::OldestOpenReceipt(_) => {}
             Key::Pool(id) => {
                 self.pools.insert(id.clone());
             }

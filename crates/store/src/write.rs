@@ -89,18 +89,7 @@ pub(crate) fn projection<'a>(
         material: r.material.as_str(),
         body: to_json(r),
     };
-    let mut receipts = rows(&state.receipts, touched.map(|t| &t.receipts), receipt_row);
-    if let Some(t) = touched {
-        // A delivery naming no receipt closes one the state chose: rewrite every receipt of
-        // its material (the few a material has open or closed).
-        for material in &t.receipt_materials {
-            receipts.extend(
-                crate::journal::receipts_of(state, material)
-                    .filter(|(id, _)| !t.receipts.contains(*id))
-                    .map(|(id, r)| receipt_row(id, r)),
-            );
-        }
-    }
+    let receipts = rows(&state.receipts, touched.map(|t| &t.receipts), receipt_row);
     let attendance = rows(&state.attendance, touched.map(|t| &t.pools), |id, a| {
         BodyRow {
             id: id.as_str(),
@@ -430,6 +419,7 @@ impl Inner {
                 }
             })
             .collect();
+        touched.receipts.extend(journal.fulfilled().iter().cloned());
         let projection = projection(&w.state, Some(&touched), last_seq, w.plant_version);
         let written_bytes = (rows.iter().map(|r| r.body.len()).sum::<usize>()
             + projection
