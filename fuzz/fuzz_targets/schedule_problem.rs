@@ -35,4 +35,3 @@ fuzz_target!(|data: &[u8]| {
         report.violations
     );
 });
-
