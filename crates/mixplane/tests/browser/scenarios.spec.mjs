@@ -7,8 +7,16 @@ export const order = 30;
 
 const ranking = (page) => page.$$eval('[data-test=scenario-card]', (cards) => cards.map((c) => c.dataset.scenario));
 
+/** Sets the weight sliders, the non-zero ones first (the page refuses all three at zero and
+ * puts a half back on the one moved last), and answers the weights the page now holds. */
 async function setWeights(page, w) {
-  for (const [key, value] of Object.entries(w)) await page.fill(`[data-test=weight-${key}]`, String(value));
+  const entries = Object.entries(w).sort(([, a], [, b]) => (b > 0) - (a > 0));
+  for (const [key, value] of entries) await page.fill(`[data-test=weight-${key}]`, String(value));
+  const held = {};
+  for (const key of Object.keys(w)) {
+    held[key] = await page.$eval(`[data-test=weight-${key}]`, (el) => Number(el.value));
+  }
+  return held;
 }
 
 /** Runs the what-ifs until their cards show and answers the server's report; a run the
@@ -69,8 +77,9 @@ export default async function (t) {
     { throughput: 0, changeover_cost: 0, on_time: 5 },
     { throughput: 1, changeover_cost: 3, on_time: 0.5 },
   ]) {
-    await setWeights(page, w);
-    const want = expected(w);
+    const held = await setWeights(page, w);
+    assert.deepEqual(held, w, 'the sliders hold the weights set');
+    const want = expected(held);
     await page
       .waitForFunction(
         (want) => [...document.querySelectorAll('[data-test=scenario-card]')].map((c) => c.dataset.scenario).join(',') === want,
