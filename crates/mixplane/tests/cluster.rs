@@ -99,44 +99,47 @@ fn events(prefix: &str, from: usize, count: usize, units: &[String]) -> Vec<(Str
 /// Every alert of `store` (their bodies too: what was judged, against which limits) and
 /// every nonconformance's id, state, characteristic and items, in the store's order.
 async fn judged(store: &store::Store) -> (Vec<store::StoredAlert>, Vec<String>) {
-    let mut alerts = Vec::new();
-    loop {
-        let page = store
-            .alerts(store::AlertFilter {
-                limit: 500,
-                offset: alerts.len() as u32,
-                ..Default::default()
-            })
-            .await
-            .expect("alerts read");
-        let done = page.items.is_empty() || alerts.len() + page.items.len() >= page.total as usize;
-        alerts.extend(page.items);
-        if done {
-            break;
-        }
-    }
-    let mut ncs = Vec::new();
-    loop {
-        let page = store
-            .nonconformances(store::NcFilter {
-                limit: 500,
-                offset: ncs.len() as u32,
-                ..Default::default()
-            })
-            .await
-            .expect("NCs read");
-        let done = page.items.is_empty() || ncs.len() + page.items.len() >= page.total as usize;
-        ncs.extend(page.items.into_iter().map(|nc| {
-            format!(
-                "{} {} {:?} {:?}",
-                nc.id, nc.state, nc.characteristic, nc.items
-            )
-        }));
-        if done {
-            break;
-        }
-    }
+    let alerts = every_page(|offset| {
+        store.alerts(store::AlertFilter {
+            limit: 500,
+            offset,
+            ..Default::default()
+        })
+    })
+    .await;
+    let ncs = every_page(|offset| {
+        store.nonconformances(store::NcFilter {
+            limit: 500,
+            offset,
+            ..Default::default()
+        })
+    })
+    .await
+    .into_iter()
+    .map(|nc| {
+        format!(
+            "{} {} {:?} {:?}",
+            nc.id, nc.state, nc.characteristic, nc.items
+        )
+    })
+    .collect();
     (alerts, ncs)
+}
+
+/// Every item of a paged list, asking for each page from the offset reached.
+async fn every_page<T, Fut>(mut page: impl FnMut(u32) -> Fut) -> Vec<T>
+where
+    Fut: std::future::Future<Output = store::Result<store::Page<T>>>,
+{
+    let mut all = Vec::new();
+    loop {
+        let next = page(all.len() as u32).await.expect("a page reads");
+        let done = next.items.is_empty() || all.len() + next.items.len() >= next.total as usize;
+        all.extend(next.items);
+        if done {
+            return all;
+        }
+    }
 }
 
 /// The log of `store` appended, in its order and in batches of other sizes, to a fresh store
