@@ -16,6 +16,24 @@ fn finding(name: &str) -> String {
 
 const T0: Timestamp = Timestamp(1_700_000_000_000);
 
+/// Why the XML reader refuses `text` (the test fails if it reads it).
+fn refusal(text: &str) -> String {
+    match xml::parse(text) {
+        Ok(_) => panic!("read, but must be refused:\n{text}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// An `ObjectEvent` document with `declarations` on its element and `fields` after the
+/// required ones.
+fn object_event(declarations: &str, fields: &str) -> String {
+    format!(
+        "<ObjectEvent{declarations}><eventTime>2020-01-01T00:00:00Z</eventTime>\
+         <eventTimeZoneOffset>+00:00</eventTimeZoneOffset><action>OBSERVE</action>\
+         {fields}</ObjectEvent>"
+    )
+}
+
 #[test]
 fn an_empty_persistent_disposition_reads_as_none_in_both_bindings() {
     let doc = json::parse(&finding("6-epcis-json-empty-persistent-disposition.jsonld"))
@@ -105,17 +123,10 @@ fn a_cbv_value_with_its_prefix_twice_reads_the_same_after_a_round_trip() {
 /// as something else. The reader refuses such a document, naming the character.
 #[test]
 fn a_character_xml_cannot_carry_is_refused_by_name() {
-    let error = xml::parse(&finding("3-epcis-xml-control-char.xml"))
-        .expect_err("refused")
-        .to_string();
+    let error = refusal(&finding("3-epcis-xml-control-char.xml"));
     assert!(error.contains("is not allowed in XML 1.0"), "{error}");
-    let referenced = xml::parse(
-        "<ObjectEvent xmlns:ex='urn:ex'><eventTime>2020-01-01T00:00:00Z</eventTime>\
-         <eventTimeZoneOffset>+00:00</eventTimeZoneOffset><action>OBSERVE</action>\
-         <ex:f>a&#12;b</ex:f></ObjectEvent>",
-    )
-    .expect_err("a reference to it is refused too")
-    .to_string();
+    // A reference to it is refused too.
+    let referenced = refusal(&object_event(" xmlns:ex='urn:ex'", "<ex:f>a&#12;b</ex:f>"));
     assert!(referenced.contains("U+000C"), "{referenced}");
 }
 
@@ -133,19 +144,17 @@ fn an_attribute_with_outer_white_space_reads_the_same_after_a_round_trip() {
         .chars()
         .map(|c| if trace::xml::is_xml_char(c) { c } else { ' ' })
         .collect();
-    let error = xml::parse(&spaced)
-        .expect_err("refused for its names (findings 9 and 8)")
-        .to_string();
+    // Refused for its names (findings 9 and 8).
+    let error = refusal(&spaced);
     assert!(
         error.contains("is not an XML name") || error.contains("prefix `epcis`"),
         "{error}"
     );
 
-    let doc = xml::parse(
-        "<ObjectEvent xmlns:ex='urn:ex'><eventTime>2020-01-01T00:00:00Z</eventTime>\
-         <eventTimeZoneOffset>+00:00</eventTimeZoneOffset><action>OBSERVE</action>\
-         <ex:f creationDate=\"2005-07-11 \n\" note=\"a\tb&#10;c\"><ex:g> x </ex:g></ex:f></ObjectEvent>",
-    )
+    let doc = xml::parse(&object_event(
+        " xmlns:ex='urn:ex'",
+        "<ex:f creationDate=\"2005-07-11 \n\" note=\"a\tb&#10;c\"><ex:g> x </ex:g></ex:f>",
+    ))
     .expect("the document reads");
     let f = &doc.events[0].extensions["ex:f"];
     assert_eq!(f["creationDate"], "2005-07-11");
@@ -161,13 +170,7 @@ fn an_attribute_with_outer_white_space_reads_the_same_after_a_round_trip() {
 #[test]
 fn an_extension_with_the_epcis_prefix_of_another_namespace_is_refused() {
     for declared in ["", " xmlns:epcis='urn:not-epcis'"] {
-        let error = xml::parse(&format!(
-            "<ObjectEvent{declared}><eventTime>2020-01-01T00:00:00Z</eventTime>\
-             <eventTimeZoneOffset>+00:00</eventTimeZoneOffset><action>OBSERVE</action>\
-             <epcis:note>x</epcis:note></ObjectEvent>"
-        ))
-        .expect_err("refused")
-        .to_string();
+        let error = refusal(&object_event(declared, "<epcis:note>x</epcis:note>"));
         assert!(
             error.contains("epcis:note") && error.contains("prefix `epcis`"),
             "{error}"
@@ -202,8 +205,6 @@ fn control_characters_from_json_ld_cross_to_xml_as_far_as_xml_allows() {
 /// no reader takes. The reader refuses a name that is not an XML name.
 #[test]
 fn a_name_that_is_not_an_xml_name_is_refused() {
-    let error = xml::parse(&finding("9-epcis-xml-name-with-equals.xml"))
-        .expect_err("refused")
-        .to_string();
+    let error = refusal(&finding("9-epcis-xml-name-with-equals.xml"));
     assert!(error.contains("is not an XML name"), "{error}");
 }

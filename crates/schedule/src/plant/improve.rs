@@ -137,16 +137,25 @@ pub enum PlantSolveError {
     Decode(#[from] DecodeError),
 }
 
-/// Validates, compiles and builds the first feasible schedule.
-pub fn first_feasible(
+/// Validates and compiles a problem, weighted by `objective` (its own weights when none).
+pub fn validated_model(
     problem: &PlantProblem,
     objective: Option<Objective>,
-) -> Result<(Model, Genome, Decoded), PlantSolveError> {
+) -> Result<Model, ProblemError> {
     problem.validate()?;
     let mut model = Model::compile(problem);
     if let Some(w) = objective {
         model.weights = w;
     }
+    Ok(model)
+}
+
+/// Validates, compiles and builds the first feasible schedule.
+pub fn first_feasible(
+    problem: &PlantProblem,
+    objective: Option<Objective>,
+) -> Result<(Model, Genome, Decoded), PlantSolveError> {
+    let model = validated_model(problem, objective)?;
     let (g, d) = construct(&model)?;
     Ok((model, g, d))
 }

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use super::super::bound::{Optimality, plan_optimality};
 use super::super::checker::check;
-use super::super::construct::{Genome, Model, decode};
+use super::super::construct::{Genome, construct, decode};
 use super::super::improve::{
-    PlantSolveError, PlantSolveOptions, first_feasible, improve_from, solve_plant,
+    PlantSolveError, PlantSolveOptions, improve_from, solve_plant, validated_model,
 };
 use super::super::problem::{Objective, PlantProblem, PlantSchedule};
 use super::super::risk::{OrderRisk, lateness_risk};
@@ -173,15 +173,8 @@ pub(super) fn search(
             // The fresh construction is a heuristic: where it finds no schedule (a group
             // tied by maximum lags it cannot place, say) the plan, which passed the checker,
             // is still a start, so the what-if is searched from it alone rather than lost.
-            let (model, fresh) = match first_feasible(&solve_problem, Some(objective)) {
-                Ok((model, genome, decoded)) => (model, Ok((genome, decoded))),
-                Err(PlantSolveError::Decode(error)) => {
-                    let mut model = Model::compile(&solve_problem);
-                    model.weights = objective;
-                    (model, Err(error))
-                }
-                Err(error) => return Err(error.into()),
-            };
+            let model = validated_model(&solve_problem, Some(objective))?;
+            let fresh = construct(&model);
             let mut starts = Vec::new();
             // The plan replays under every what-if (they add availability or change weights
             // and due dates only); should it not, the fresh start alone is searched.
