@@ -66,7 +66,7 @@ impl CapPeer {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting conformance/cap/serve");
-        let peer = CapPeer {
+        let mut peer = CapPeer {
             child,
             origin: format!("http://127.0.0.1:{port}"),
         };
@@ -74,11 +74,17 @@ impl CapPeer {
         Some(peer)
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the peer answers HTTP, not merely accepts a connection: a CI run once saw
+    /// a peer accept and then fail every request. A peer that exits first (its port taken,
+    /// say) fails the test at once, naming its exit.
+    fn wait_ready(&mut self) {
         let address = self.origin.trim_start_matches("http://").to_string();
         let deadline = Instant::now() + Duration::from_secs(90);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(&address).is_ok() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the CAP peer for {address} exited before it answered: {status}");
+            }
+            if answers_http(&address) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -88,6 +94,21 @@ impl CapPeer {
              (try `conformance/cap/serve PORT` by hand)"
         );
     }
+}
+
+/// Whether something at `address` answers `GET /` with an HTTP status line.
+fn answers_http(address: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET / HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 5];
+    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
 
 impl Drop for CapPeer {
