@@ -29,5 +29,5 @@ pub use event::{EquipmentState, Event, EventKind};
 pub use ids::*;
 pub use plant::*;
 pub use state::{EventError, LotState, OrderState, PlantState, SerialState, UnitState};
-pub use supply::{Attendance, ExpectedReceipt, ReceiptStatus};
+pub use supply::{Attendance, ExpectedReceipt, ReceiptStatus, Receipts};
 pub use time::{TimeParseError, Timestamp};

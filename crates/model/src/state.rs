@@ -14,7 +14,7 @@ use crate::catalog::Catalog;
 use crate::event::{EquipmentState, Event, EventKind};
 use crate::ids::*;
 use crate::plant::{Mode, OrderStatus, ProductionOrder, Routing, Step};
-use crate::supply::{AttendanceBook, ExpectedReceipt};
+use crate::supply::{AttendanceBook, Receipts};
 use crate::time::Timestamp;
 
 /// Why an event cannot be applied.
@@ -113,8 +113,8 @@ pub struct PlantState {
     /// Time of the latest event applied.
     pub clock: Option<Timestamp>,
     /// Deliveries of purchased material announced by `receipt_expected`, open or closed.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub receipts: BTreeMap<ReceiptId, ExpectedReceipt>,
+    #[serde(default, skip_serializing_if = "Receipts::is_empty")]
+    pub receipts: Receipts,
     /// The latest attendance fact of each pool member that has one (members without one are
     /// present).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

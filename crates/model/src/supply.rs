@@ -4,7 +4,7 @@
 //! the attendance of pool members (`member_attendance`). Both are folded into [`PlantState`] here,
 //! checked first like every event (all-or-nothing, the field at fault named).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -90,11 +90,7 @@ impl PlantState {
     /// The open receipt of `material` a delivery that names none fulfils: the one expected
     /// earliest, ties by receipt id.
     pub fn oldest_open_receipt(&self, material: &MaterialId) -> Option<&ReceiptId> {
-        self.receipts
-            .iter()
-            .filter(|(_, r)| r.is_open() && &r.material == material)
-            .min_by_key(|(id, r)| (r.expected, *id))
-            .map(|(id, _)| id)
+        self.receipts.oldest_open(material)
     }
 
     /// The expected receipt an event names, refused unless it is expected and still open.
@@ -221,15 +217,15 @@ impl PlantState {
                 purchase_order,
             } => {
                 // The announcement of a delivery already recorded completes its record.
-                if let Some(r) = self.receipts.get_mut(receipt)
-                    && !r.announced
-                {
-                    r.quantity = *quantity;
-                    r.expected = *expected;
-                    r.first_expected = *expected;
-                    r.supplier = supplier.clone().or(r.supplier.take());
-                    r.purchase_order = purchase_order.clone();
-                    r.announced = true;
+                if self.receipts.get(receipt).is_some_and(|r| !r.announced) {
+                    self.receipts.update(receipt, |r| {
+                        r.quantity = *quantity;
+                        r.expected = *expected;
+                        r.first_expected = *expected;
+                        r.supplier = supplier.clone().or(r.supplier.take());
+                        r.purchase_order = purchase_order.clone();
+                        r.announced = true;
+                    });
                     return;
                 }
                 let first = self
@@ -253,10 +249,10 @@ impl PlantState {
                 );
             }
             EventKind::ReceiptCancelled { receipt, .. } => {
-                if let Some(r) = self.receipts.get_mut(receipt) {
+                self.receipts.update(receipt, |r| {
                     r.status = ReceiptStatus::Cancelled;
                     r.closed = Some(event.time);
-                }
+                });
             }
             EventKind::MaterialReceived {
                 material,
@@ -290,10 +286,12 @@ impl PlantState {
                 let fulfils = receipt
                     .clone()
                     .or_else(|| self.oldest_open_receipt(material).cloned());
-                if let Some(r) = fulfils.and_then(|id| self.receipts.get_mut(&id)) {
-                    r.status = ReceiptStatus::Received;
-                    r.lot = Some(lot.clone());
-                    r.closed = Some(event.time);
+                if let Some(id) = fulfils {
+                    self.receipts.update(&id, |r| {
+                        r.status = ReceiptStatus::Received;
+                        r.lot = Some(lot.clone());
+                        r.closed = Some(event.time);
+                    });
                 }
             }
             EventKind::MemberAttendance {
@@ -352,6 +350,174 @@ fn open(id: &ReceiptId, r: &ExpectedReceipt) -> Result<(), String> {
                 .unwrap_or_default()
         )),
         ReceiptStatus::Cancelled => Err(format!("receipt `{id}` was cancelled")),
+    }
+}
+
+/// The expected receipts by id, with the open ones indexed by material, so that a delivery
+/// naming no receipt finds the one it fulfils without a look at every receipt the plant ever
+/// expected (closed ones pile up: a scan made every delivery cost the whole history). Reads go
+/// through `Deref` to the map; every change goes through the methods here, which keep the
+/// index in step. It serialises, reads back and compares as the map alone.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "BTreeMap<ReceiptId, ExpectedReceipt>")]
+pub struct Receipts {
+    all: BTreeMap<ReceiptId, ExpectedReceipt>,
+    /// Of each material, its open receipts by when they are expected, ties by id.
+    open: BTreeMap<MaterialId, BTreeSet<(Timestamp, ReceiptId)>>,
+}
+
+impl Receipts {
+    /// The open receipt of `material` expected earliest, ties by receipt id.
+    pub fn oldest_open(&self, material: &MaterialId) -> Option<&ReceiptId> {
+        self.open
+            .get(material)
+            .and_then(BTreeSet::first)
+            .map(|(_, id)| id)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// Sets the receipt `id`; returns what it was.
+    pub fn insert(&mut self, id: ReceiptId, receipt: ExpectedReceipt) -> Option<ExpectedReceipt> {
+        self.index(&id, &receipt);
+        let old = self.all.insert(id.clone(), receipt);
+        if let Some(old) = &old {
+            self.unindex(&id, old);
+        }
+        old
+    }
+
+    pub fn remove(&mut self, id: &ReceiptId) -> Option<ExpectedReceipt> {
+        let old = self.all.remove(id)?;
+        self.unindex(id, &old);
+        Some(old)
+    }
+
+    /// Changes the receipt `id` with `change`, if there is one; says whether there was.
+    pub fn update(&mut self, id: &ReceiptId, change: impl FnOnce(&mut ExpectedReceipt)) -> bool {
+        let Some(receipt) = self.all.get_mut(id) else {
+            return false;
+        };
+        let before = (
+            receipt.is_open(),
+            receipt.material.clone(),
+            receipt.expected,
+        );
+        change(receipt);
+        let after = (
+            receipt.is_open(),
+            receipt.material.clone(),
+            receipt.expected,
+        );
+        if before != after {
+            let receipt = receipt.clone();
+            if before.0 {
+                self.unindex_open(id, &before.1, before.2);
+            }
+            self.index(id, &receipt);
+        }
+        true
+    }
+
+    fn index(&mut self, id: &ReceiptId, r: &ExpectedReceipt) {
+        if r.is_open() {
+            self.open
+                .entry(r.material.clone())
+                .or_default()
+                .insert((r.expected, id.clone()));
+        }
+    }
+
+    /// Takes `old` (the receipt `id` was) out of the index, unless `id` is still open with the
+    /// same material and time (re-inserted as it was).
+    fn unindex(&mut self, id: &ReceiptId, old: &ExpectedReceipt) {
+        let now = self.all.get(id);
+        let same = now.is_some_and(|r| {
+            r.is_open() && r.material == old.material && r.expected == old.expected
+        });
+        if old.is_open() && !same {
+            self.unindex_open(id, &old.material, old.expected);
+        }
+    }
+
+    fn unindex_open(&mut self, id: &ReceiptId, material: &MaterialId, expected: Timestamp) {
+        if let Some(set) = self.open.get_mut(material) {
+            set.remove(&(expected, id.clone()));
+            if set.is_empty() {
+                self.open.remove(material);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Receipts {
+    type Target = BTreeMap<ReceiptId, ExpectedReceipt>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.all
+    }
+}
+
+impl PartialEq for Receipts {
+    fn eq(&self, other: &Receipts) -> bool {
+        // The index is a function of the map.
+        self.all == other.all
+    }
+}
+
+impl From<BTreeMap<ReceiptId, ExpectedReceipt>> for Receipts {
+    fn from(all: BTreeMap<ReceiptId, ExpectedReceipt>) -> Receipts {
+        let mut receipts = Receipts {
+            all: BTreeMap::new(),
+            open: BTreeMap::new(),
+        };
+        for (id, r) in &all {
+            receipts.index(id, r);
+        }
+        receipts.all = all;
+        receipts
+    }
+}
+
+impl FromIterator<(ReceiptId, ExpectedReceipt)> for Receipts {
+    fn from_iter<I: IntoIterator<Item = (ReceiptId, ExpectedReceipt)>>(iter: I) -> Receipts {
+        Receipts::from(iter.into_iter().collect::<BTreeMap<_, _>>())
+    }
+}
+
+impl<'a> IntoIterator for &'a Receipts {
+    type Item = (&'a ReceiptId, &'a ExpectedReceipt);
+    type IntoIter = std::collections::btree_map::Iter<'a, ReceiptId, ExpectedReceipt>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.all.iter()
+    }
+}
+
+impl Serialize for Receipts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.all.serialize(serializer)
+    }
+}
+
+/// The map's schema: the index is not part of what is written.
+impl JsonSchema for Receipts {
+    fn inline_schema() -> bool {
+        <BTreeMap<ReceiptId, ExpectedReceipt>>::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <BTreeMap<ReceiptId, ExpectedReceipt>>::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        <BTreeMap<ReceiptId, ExpectedReceipt>>::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <BTreeMap<ReceiptId, ExpectedReceipt>>::json_schema(generator)
     }
 }
 
@@ -585,5 +751,99 @@ mod tests {
         let error = copy.apply(&catalog, &stranger).unwrap_err();
         assert_eq!(error.field, "member");
         assert!(error.message.contains("has no member `AS-01`"), "{error}");
+    }
+
+    mod index {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// What the index stands for: a look at every receipt.
+        fn scanned<'a>(all: &'a Receipts, material: &MaterialId) -> Option<&'a ReceiptId> {
+            all.iter()
+                .filter(|(_, r)| r.is_open() && &r.material == material)
+                .min_by_key(|(id, r)| (r.expected, *id))
+                .map(|(id, _)| id)
+        }
+
+        fn receipt(material: u8, expected: i64, status: u8) -> ExpectedReceipt {
+            ExpectedReceipt {
+                material: format!("M{material}").into(),
+                quantity: 1.0,
+                expected: Timestamp(expected),
+                first_expected: Timestamp(expected),
+                supplier: None,
+                purchase_order: None,
+                status: [
+                    ReceiptStatus::Open,
+                    ReceiptStatus::Received,
+                    ReceiptStatus::Cancelled,
+                ][usize::from(status % 3)],
+                lot: None,
+                closed: None,
+                announced: true,
+            }
+        }
+
+        #[derive(Debug, Clone)]
+        enum Change {
+            Insert(u8, u8, i64, u8),
+            Remove(u8),
+            Close(u8),
+            Slip(u8, i64),
+            Rematerial(u8, u8),
+        }
+
+        fn change() -> impl Strategy<Value = Change> {
+            // Few ids, materials and times, so that changes hit the same receipts and ties.
+            let (id, material, time) = (0u8..12, 0u8..3, 0i64..5);
+            prop_oneof![
+                (id.clone(), material.clone(), time.clone(), 0u8..3)
+                    .prop_map(|(i, m, t, s)| Change::Insert(i, m, t, s)),
+                id.clone().prop_map(Change::Remove),
+                id.clone().prop_map(Change::Close),
+                (id.clone(), time).prop_map(|(i, t)| Change::Slip(i, t)),
+                (id, material).prop_map(|(i, m)| Change::Rematerial(i, m)),
+            ]
+        }
+
+        proptest! {
+            /// After any changes, the index names what a scan of every receipt finds, for
+            /// every material, and a copy rebuilt from the map alone equals it.
+            #[test]
+            fn the_index_answers_as_a_scan(changes in proptest::collection::vec(change(), 0..60)) {
+                let mut receipts = Receipts::default();
+                let id = |i: u8| ReceiptId::from(format!("R{i}"));
+                for change in changes {
+                    match change {
+                        Change::Insert(i, m, t, s) => {
+                            receipts.insert(id(i), receipt(m, t, s));
+                        }
+                        Change::Remove(i) => {
+                            receipts.remove(&id(i));
+                        }
+                        Change::Close(i) => {
+                            receipts.update(&id(i), |r| r.status = ReceiptStatus::Received);
+                        }
+                        Change::Slip(i, t) => {
+                            receipts.update(&id(i), |r| r.expected = Timestamp(t));
+                        }
+                        Change::Rematerial(i, m) => {
+                            receipts.update(&id(i), |r| r.material = format!("M{m}").into());
+                        }
+                    }
+                    for m in 0..3u8 {
+                        let material = MaterialId::from(format!("M{m}"));
+                        prop_assert_eq!(receipts.oldest_open(&material), scanned(&receipts, &material));
+                    }
+                }
+                let rebuilt = Receipts::from((*receipts).clone());
+                prop_assert_eq!(&rebuilt.open, &receipts.open);
+                let json = serde_json::to_string(&receipts).unwrap();
+                let read: Receipts = serde_json::from_str(&json).unwrap();
+                prop_assert_eq!(&read.open, &receipts.open);
+                prop_assert_eq!(read, receipts);
+            }
+        }
     }
 }

@@ -150,7 +150,12 @@ impl Journal {
                 Saved::Lot(k, v) => put(&mut state.lots, k, v),
                 Saved::Serial(k, v) => put(&mut state.serials, k, v),
                 Saved::Quality(k, v) => put(&mut state.quality_results, k, v),
-                Saved::Receipt(k, v) => put(&mut state.receipts, k, v),
+                Saved::Receipt(k, Some(v)) => {
+                    state.receipts.insert(k, v);
+                }
+                Saved::Receipt(k, None) => {
+                    state.receipts.remove(&k);
+                }
                 Saved::Pool(k, v) => put(&mut state.attendance, k, v),
                 Saved::Counters(applied, clock) => {
                     state.events_applied = applied;

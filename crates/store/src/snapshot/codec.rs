@@ -199,7 +199,7 @@ struct Rest {
     quality_results: BTreeMap<model::CharacteristicId, u64>,
     events_applied: u64,
     clock: Option<Timestamp>,
-    receipts: BTreeMap<model::ReceiptId, ExpectedReceipt>,
+    receipts: model::Receipts,
     attendance: model::supply::AttendanceBook,
 }
 
@@ -495,7 +495,8 @@ impl<'b> Dec<'b> {
         let quality_results = self.map(|d| Ok((d.sym()?.into(), d.u64()?)))?;
         let events_applied = self.u64()?;
         let clock = self.opt(Dec::time)?;
-        let receipts = self.map(|d| Ok((d.string()?.into(), d.receipt()?)))?;
+        // The open receipts' index by material is built from the map.
+        let receipts = self.map(|d| Ok((d.string()?.into(), d.receipt()?)))?.into();
         let attendance = self.map(|d| {
             let pool = d.sym()?.into();
             let members = d.map(|d| {
