@@ -75,6 +75,7 @@ mod backend;
 mod connectors;
 mod copy;
 mod error;
+mod fold;
 mod govern;
 mod journal;
 mod lease;

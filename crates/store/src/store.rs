@@ -753,9 +753,7 @@ impl Inner {
         let after = w.last_seq;
         let (mut folded, mut count, mut last) = (Vec::new(), 0usize, after);
         let state = &mut w.state;
-        tx.replay(after, |at, body| {
-            let event: Event = serde_json::from_str(body)
-                .map_err(|e| corrupt(format!("event at seq {at} does not decode: {e}")))?;
+        crate::fold::fold_log(tx, after, |at, event| {
             state
                 .apply(&catalog, &event)
                 .map_err(|source| StoreError::Replay { seq: at, source })?;

@@ -290,15 +290,12 @@ impl Inner {
             return Ok(0);
         };
         let mut state = PlantState::initial(&catalog, w.start);
-        let replayed = tx
-            .replay(0, |seq, body| {
-                let event: Event = serde_json::from_str(body)
-                    .map_err(|e| corrupt(format!("event at seq {seq} does not decode: {e}")))?;
-                state
-                    .apply(&catalog, &event)
-                    .map_err(|source| StoreError::Replay { seq, source })
-            })
-            .await? as u64;
+        let replayed = crate::fold::fold_log(&mut tx, 0, |seq, event| {
+            state
+                .apply(&catalog, &event)
+                .map_err(|source| StoreError::Replay { seq, source })
+        })
+        .await? as u64;
         let projection = projection(&state, None, w.last_seq, w.plant_version);
         let at = now_ms();
         let detail = json!({ "events_replayed": replayed, "reason": reason });

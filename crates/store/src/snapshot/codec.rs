@@ -33,6 +33,12 @@ pub struct CodecError {
 
 /// Encodes a state (public for the open bench's timings).
 pub fn encode(state: &PlantState) -> Vec<u8> {
+    encode_with(state, PARALLEL_BYTES)
+}
+
+/// [`encode`], writing the orders' halves on two threads when the second would take about
+/// `parallel` bytes or more (the bytes are the same either way).
+fn encode_with(state: &PlantState, parallel: usize) -> Vec<u8> {
     let mut e = Enc::default();
     let PlantState {
         orders,
@@ -47,24 +53,21 @@ pub fn encode(state: &PlantState) -> Vec<u8> {
     } = state;
     // Orders are most of a large state: written as two halves, each a section with its own
     // symbols, so that two threads can read them.
+    // The halves are written on two threads when large (as they are read).
     let orders: Vec<(&OrderId, &OrderState)> = orders.iter().collect();
     let (first, second) = orders.split_at(orders.len() / 2);
+    let (first, second) = if second.len() * MIN_ORDER_BYTES < parallel {
+        (encode_orders(first), encode_orders(second))
+    } else {
+        std::thread::scope(|scope| {
+            let theirs = scope.spawn(|| encode_orders(second));
+            let mine = encode_orders(first);
+            (mine, join(theirs))
+        })
+    };
     for half in [first, second] {
-        let mut part = Enc::default();
-        part.u64(half.len() as u64);
-        for (k, v) in half {
-            part.str(&k.0);
-            // The order's own id is its key (always, as the fold keeps them): a flag then.
-            if v.order.id == **k {
-                part.bool(true);
-            } else {
-                part.bool(false);
-                part.str(&v.order.id.0);
-            }
-            part.order(v);
-        }
-        e.u64(part.buf.len() as u64);
-        e.buf.extend_from_slice(&part.buf);
+        e.u64(half.len() as u64);
+        e.buf.extend_from_slice(&half);
     }
     e.map(units, |e, k, v| {
         e.sym(&k.0);
@@ -103,6 +106,24 @@ pub fn encode(state: &PlantState) -> Vec<u8> {
         });
     });
     e.buf
+}
+
+/// One half of the orders: its count, then each entry with its own symbols.
+fn encode_orders(half: &[(&OrderId, &OrderState)]) -> Vec<u8> {
+    let mut part = Enc::default();
+    part.u64(half.len() as u64);
+    for (k, v) in half {
+        part.str(&k.0);
+        // The order's own id is its key (always, as the fold keeps them): a flag then.
+        if v.order.id == **k {
+            part.bool(true);
+        } else {
+            part.bool(false);
+            part.str(&v.order.id.0);
+        }
+        part.order(v);
+    }
+    part.buf
 }
 
 /// Decodes what [`encode`] wrote; every byte must be used.

@@ -24,12 +24,13 @@ pub mod codec;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use model::{Catalog, Event, Plant, PlantState, Timestamp};
+use model::{Catalog, Plant, PlantState, Timestamp};
 use sha2::{Digest, Sha256};
 
 use crate::audit::GENESIS;
 use crate::backend::{SnapshotRow, Tx};
 use crate::error::{Result, StoreError};
+use crate::fold::fold_log;
 use crate::store::{Inner, PROJECTION_VERSION, Store, Writer, corrupt, now_ms};
 
 pub use codec::CodecError;
@@ -212,13 +213,12 @@ pub(crate) async fn load_writer(tx: &mut Tx) -> Result<Load> {
         }
         None => {
             let mut state = PlantState::initial(&catalog, Timestamp(start));
-            let count = tx
-                .replay(0, |seq, body| {
-                    state
-                        .apply(&catalog, &decode_event(seq, body)?)
-                        .map_err(|source| StoreError::Replay { seq, source })
-                })
-                .await?;
+            let count = fold_log(tx, 0, |seq, event| {
+                state
+                    .apply(&catalog, &event)
+                    .map_err(|source| StoreError::Replay { seq, source })
+            })
+            .await?;
             opened.folded = count as u64;
             writer.events = count;
             state
@@ -237,11 +237,6 @@ pub(crate) async fn load_writer(tx: &mut Tx) -> Result<Load> {
         opened,
         ..load(writer)
     })
-}
-
-fn decode_event(seq: i64, body: &str) -> Result<Event> {
-    serde_json::from_str(body)
-        .map_err(|e| corrupt(format!("event at seq {seq} does not decode: {e}")))
 }
 
 /// A state restored from a snapshot and the events after it.
@@ -283,21 +278,19 @@ async fn restore(
         Err(error) => return Ok(Err(Some(error.into()))),
     };
     let mut failed = None;
-    let folded = tx
-        .replay(row.seq, |seq, body| {
-            let event = decode_event(seq, body)?;
-            if let Err(source) = state.apply(catalog, &event) {
-                // Perhaps the snapshot's fault: say so, and replay the whole log instead
-                // (which reports the event again should it be the log's).
-                failed.get_or_insert(SnapshotMismatch::Tail {
-                    seq,
-                    message: source.to_string(),
-                });
-                return Err(StoreError::Replay { seq, source });
-            }
-            Ok(())
-        })
-        .await;
+    let folded = fold_log(tx, row.seq, |seq, event| {
+        if let Err(source) = state.apply(catalog, &event) {
+            // Perhaps the snapshot's fault: say so, and replay the whole log instead
+            // (which reports the event again should it be the log's).
+            failed.get_or_insert(SnapshotMismatch::Tail {
+                seq,
+                message: source.to_string(),
+            });
+            return Err(StoreError::Replay { seq, source });
+        }
+        Ok(())
+    })
+    .await;
     let tail_count = match folded {
         Ok(count) => count,
         Err(_) if failed.is_some() => return Ok(Err(failed)),
