@@ -252,7 +252,8 @@ pub struct ScenarioReport {
     pub scenarios: Vec<ScenarioResult>,
     pub skipped: Vec<SkippedScenario>,
     /// What-ifs that were searched but found no alternative to the plan: nothing better on
-    /// their own KPI within the budget, or only the same KPIs as the plan or another answer.
+    /// their own KPI within the budget, only the same KPIs as the plan or another answer, or
+    /// no feasible schedule at all under their changes.
     /// They are not in `scenarios`, which never pads the list with the plan again.
     #[serde(default)]
     pub none_found: Vec<SkippedScenario>,
@@ -452,13 +453,27 @@ pub fn run_scenarios<'t>(
                 changes,
             },
         };
-        let searched = search(
+        let searched = match search(
             problem,
             &setup,
             options,
             Start::From(&reference),
             &mut *termination_for(kind),
-        )?;
+        ) {
+            Ok(searched) => searched,
+            // Neither the plan nor a fresh construction decodes under this what-if's changes
+            // (a deferral that pulls apart steps tied by maximum lags, say): the what-if has no
+            // schedule to show, and the others still stand.
+            Err(ScenarioError::Solve(PlantSolveError::Decode(error))) => {
+                none_found.push(SkippedScenario {
+                    scenario: kind,
+                    reason: format!("no feasible schedule under its changes: {error}"),
+                });
+                progress(i + 2, total);
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
         match choose(problem, &setup, &searched.candidates, &reference, &taken) {
             Ok(k) => {
                 let schedule = searched.candidates[k].clone();
