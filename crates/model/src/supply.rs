@@ -412,11 +412,17 @@ impl Receipts {
             receipt.expected,
         );
         if before != after {
-            let receipt = receipt.clone();
             if before.0 {
                 self.unindex_open(id, &before.1, before.2);
             }
-            self.index(id, &receipt);
+            // Indexed from what `after` took, not from a copy of the whole receipt.
+            let (open, material, expected) = after;
+            if open {
+                self.open
+                    .entry(material)
+                    .or_default()
+                    .insert((expected, id.clone()));
+            }
         }
         true
     }
