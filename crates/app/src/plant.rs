@@ -36,11 +36,7 @@ pub fn orders_in<'a>(reach: &'a Reach, filter: &OrderFilter) -> Vec<&'a OrderSta
         .values()
         .filter(|order| filter.mode.is_none_or(|mode| order.mode == mode))
         .filter(|order| filter.status.is_none_or(|status| order.status == status))
-        .filter(|order| {
-            reach
-                .order_areas(order.order.id.as_str())
-                .is_some_and(|areas| reach.reads(&areas))
-        })
+        .filter(|order| reach.reads_order(order))
         .collect()
 }
 

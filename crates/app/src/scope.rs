@@ -119,6 +119,13 @@ impl Reach {
         Some(self.catalog.routing_areas(&order.order.routing))
     }
 
+    /// Whether the principal reads an order of the state (as [`Reach::order_areas`] and
+    /// [`Reach::reads`] decide, without looking the order up again, and without working out
+    /// its areas for a site-wide principal, who reads every order).
+    pub fn reads_order(&self, order: &model::OrderState) -> bool {
+        self.is_site_wide() || self.reads(&self.catalog.routing_areas(&order.order.routing))
+    }
+
     /// The areas of a lot, serial or order (empty: site-wide), none when it is unknown.
     pub fn item_areas(&self, kind: ItemKind, id: &str) -> Option<BTreeSet<AreaId>> {
         let producer = match kind {

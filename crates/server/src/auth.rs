@@ -18,8 +18,11 @@
 //!   parameters masked) before they leave the server.
 //!
 //! A verified token is cached by its SHA-256, so argon2 runs once per token and process; every
-//! request still checks that the token is live (not revoked) and reads the principal's current
-//! role and scope. A token not yet verified passes the [`VerificationGate`] first (bounded
+//! request still checks that the token is live (not revoked) and takes the principal's current
+//! role and scope — from memory while the database's audit head has not moved since they were
+//! read ([`store::Store::live_principal`]: every governance change moves it). Each request
+//! runs in [`store::Store::fresh_from_start`], so its reads look at the database for what
+//! other nodes wrote once, not once per read. A token not yet verified passes the [`VerificationGate`] first (bounded
 //! concurrency and queue, failed tokens remembered, failures limited per token id and client
 //! address), and every token that does not authenticate gets the same 401.
 
@@ -127,7 +130,7 @@ impl TokenCache {
             .get(&digest)
             .cloned();
         if let Some(token_id) = cached {
-            return store.token_principal(&token_id).await?.ok_or_else(refused);
+            return store.live_principal(&token_id).await?.ok_or_else(refused);
         }
         let slot = match self.gate.admit(&digest, token_id, client).await {
             Admission::Verify(slot) => slot,
@@ -200,7 +203,16 @@ pub fn guard(
 + Send
 + Sync
 + 'static {
-    move |app, request, next| Box::pin(layer(app, permission, request, next))
+    move |app, request, next| {
+        Box::pin(async move {
+            // Authentication, authorisation and the handler's reads look at the database for
+            // what other nodes wrote once between them, not once each.
+            let store = app.store.clone();
+            store
+                .fresh_from_start(layer(app, permission, request, next))
+                .await
+        })
+    }
 }
 
 /// Checks a request against `permission` and runs it as the authenticated principal.
@@ -280,7 +292,7 @@ pub(crate) async fn authenticate_request(
             Problem::unauthorized("the dashboard session is over or unknown; sign in again")
         })?;
         ui_session::check_csrf(method, headers, &session)?;
-        return match app.store.token_principal(&session.token_id).await? {
+        return match app.store.live_principal(&session.token_id).await? {
             Some(principal) => Ok(principal),
             None => {
                 // The token was revoked: its sessions end with it.

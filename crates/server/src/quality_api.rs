@@ -481,8 +481,8 @@ async fn list_alerts(
         limit: 0,
         offset: 0,
     };
-    let all = app::quality::all_alerts(&app, &caller.0, filter).await?;
-    let page = request.page(all, |a, sort| {
+    let read = app::quality::read_alerts(&app, &caller.0, filter).await?;
+    let page = request.page(read.iter().collect(), |a, sort| {
         let id = Key::from(a.id.as_str());
         match sort {
             "at" => vec![a.at.into(), id],
@@ -492,7 +492,7 @@ async fn list_alerts(
     let next = page.next.clone();
     Ok(Linked(
         AlertList {
-            items: page.items,
+            items: page.items.into_iter().cloned().collect(),
             total: page.total,
             limit: request.limit,
             next: page.next,

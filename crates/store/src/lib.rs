@@ -76,6 +76,7 @@ mod connectors;
 mod copy;
 mod error;
 mod fold;
+mod fresh;
 mod govern;
 mod journal;
 mod lease;

@@ -13,6 +13,7 @@
 //! restart (the tables are in `migrations/0010_quality.sql`).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use model::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -777,7 +778,20 @@ impl Store {
     /// Whether [`Store::enforce_quality`] would find anything to judge, read without the
     /// write lock: readers that catch enforcement up first ask this, so a read does not take
     /// the database's write lock (and wait behind ingest) when nothing is new.
+    ///
+    /// Nothing pending stays so until a write (a result appended, the enforcer's cursor
+    /// moved, the log reset), and every write moves the audit head: while this process's head
+    /// is the one at which nothing was pending, it answers without asking the database.
     pub async fn quality_pending(&self) -> Result<bool> {
-        self.inner.backend.quality_pending().await
+        self.refresh_reads().await?;
+        let head = self.known_audit_seq();
+        if self.inner.quality_idle_at.load(Ordering::Acquire) == head {
+            return Ok(false);
+        }
+        let pending = self.inner.backend.quality_pending().await?;
+        if !pending {
+            self.inner.quality_idle_at.store(head, Ordering::Release);
+        }
+        Ok(pending)
     }
 }

@@ -102,6 +102,12 @@ pub(crate) struct Inner {
     /// The lease every write checks inside its transaction while this process leads
     /// (`crate::lease`): none for a process that does not.
     pub(crate) fence: Mutex<Option<crate::lease::Lease>>,
+    /// The numbering of this process's looks at the audit head ([`crate::fresh`]).
+    pub(crate) freshness: crate::fresh::Freshness,
+    /// Live principals by token id, kept under the audit head they were read at.
+    pub(crate) principals: crate::fresh::PrincipalCache,
+    /// The audit head at which the quality enforcer last had nothing to judge (-1: none).
+    pub(crate) quality_idle_at: AtomicI64,
 }
 
 /// The writer lock. Releasing it tells readers the audit head the writer knows — after the
@@ -339,6 +345,9 @@ impl Store {
                 snapshot_budget: AtomicU32::new(snapshot::DEFAULT_COST_FACTOR),
                 opened: Mutex::new(load.opened),
                 fence: Mutex::new(None),
+                freshness: crate::fresh::Freshness::default(),
+                principals: crate::fresh::PrincipalCache::default(),
+                quality_idle_at: AtomicI64::new(-1),
             }),
         };
         if stale {
@@ -829,21 +838,30 @@ impl Inner {
     }
 
     /// Catches up with what other processes wrote since this one last wrote or read the
-    /// database, when they wrote anything: one look at the audit head otherwise. A private
+    /// database, when they wrote anything: one look at the audit head otherwise, and none in
+    /// a request that a look begun after it already covers ([`crate::fresh`]). A private
     /// in-memory database has no other writer.
     pub(crate) async fn refresh(&self) -> Result<()> {
-        if !self.backend.shared() {
+        if !self.backend.shared() || self.freshness.covers_current(self.owner()) {
             return Ok(());
         }
+        let look = self.freshness.begin();
         let head = self.backend.audit_head_seq().await?;
-        if head == self.known_head.load(Ordering::Acquire) {
-            return Ok(());
+        if head != self.known_head.load(Ordering::Acquire) {
+            let mut writer = self.lock_writer().await;
+            let mut tx = self.backend.begin_read().await?;
+            let caught_up = self.catch_up(&mut writer, &mut tx).await;
+            tx.rollback().await?;
+            caught_up?;
+            // The writer lock is released here, and with it the head it knows is published.
         }
-        let mut writer = self.lock_writer().await;
-        let mut tx = self.backend.begin_read().await?;
-        let caught_up = self.catch_up(&mut writer, &mut tx).await;
-        tx.rollback().await?;
-        caught_up
+        self.freshness.applied(look);
+        Ok(())
+    }
+
+    /// What tells this store's requests from another's ([`crate::fresh`]).
+    pub(crate) fn owner(&self) -> usize {
+        std::ptr::from_ref(self) as usize
     }
 
     /// The view after [`Inner::refresh`]; when the database cannot be read, the view this

@@ -342,3 +342,74 @@ async fn a_reset_through_one_handle_is_seen_by_the_other() {
         ]
     );
 }
+
+/// What one handle changes about a token or its principal, the other's next request sees,
+/// although it answers principals from memory while nothing was written; and a request begun
+/// after another handle's append sees the append, although an earlier request's look at the
+/// database is still the last one this handle made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principal_changed_through_one_handle_is_seen_by_the_other() {
+    let dir = TempDir::new("writers-principals");
+    let path = dir.path().join("principals.sqlite");
+    let a = store::test_support::store_at(&path).await.unwrap();
+    a.put_plant_at(plant(), Some(Timestamp(T0)), &actor("a"))
+        .await
+        .unwrap();
+    let b = store::test_support::store_at(&path).await.unwrap();
+    let issued = a
+        .create_token(
+            "ann",
+            PrincipalKind::Person,
+            Role::Planner,
+            "area:A1".parse().unwrap(),
+            TokenHashing::Fast,
+            write("admin"),
+        )
+        .await
+        .unwrap();
+    let id = issued.token_id.clone();
+    let request = |store: &Store| {
+        let (store, id) = (store.clone(), id.clone());
+        async move {
+            store
+                .fresh_from_start(async { store.live_principal(&id).await.unwrap() })
+                .await
+        }
+    };
+    let planner = request(&a).await.unwrap();
+    assert_eq!(planner.role, Role::Planner);
+    assert_eq!(request(&b).await.unwrap(), planner);
+    assert_eq!(request(&a).await.unwrap(), planner, "answered from memory");
+
+    // B changes the role: A's next request has the new one.
+    let changed = b
+        .update_principal(&planner, Role::Supervisor, Scope::All, write("admin"))
+        .await
+        .unwrap();
+    assert_eq!(request(&a).await.unwrap(), changed);
+    assert_eq!(request(&a).await.unwrap().role, Role::Supervisor);
+
+    // B revokes the token: A's next request finds none, and so does B's.
+    assert_eq!(b.revoke_tokens("ann", write("admin")).await.unwrap(), 1);
+    assert_eq!(request(&a).await, None);
+    assert_eq!(request(&b).await, None);
+    assert_eq!(a.live_principal("no-such-token").await.unwrap(), None);
+
+    // Within one request the database is looked at once; a request begun after B's append
+    // looks again and sees it.
+    let mut generator = Gen::new(21, "p");
+    let seen = a
+        .fresh_from_start(async {
+            let first = a.state().await.events_applied;
+            let second = a.state().await.events_applied;
+            (first, second)
+        })
+        .await;
+    assert_eq!(seen, (0, 0));
+    b.append(&generator.take(30), &actor("b")).await.unwrap();
+    let seen = a
+        .fresh_from_start(async { a.state().await.events_applied })
+        .await;
+    assert_eq!(seen, 30, "a request begun after the append");
+    assert_eq!(a.state().await.events_applied, 30, "a read outside any request");
+}

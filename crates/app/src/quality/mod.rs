@@ -218,12 +218,43 @@ type AlertKey = (Option<String>, Option<String>);
 const ALERT_READS_KEPT: usize = 64;
 
 /// Every alert `who` reads that matches `filter` (its `limit` and `offset` are ignored),
-/// newest first, after catching enforcement up: what the keyset pages of the API are cut from.
+/// newest first, after catching enforcement up.
 pub async fn all_alerts(
     app: &App,
     who: &Principal,
     filter: AlertFilter,
 ) -> Result<Vec<Alert>, AppError> {
+    Ok(read_alerts(app, who, filter)
+        .await?
+        .iter()
+        .cloned()
+        .collect())
+}
+
+/// The alerts one principal reads under one filter, shared with every reader of the same
+/// filter until the next write: what the keyset pages of the API are cut from, cloning only
+/// the page.
+#[derive(Debug)]
+pub struct ReadAlerts {
+    all: Arc<Vec<Alert>>,
+    reach: Reach,
+}
+
+impl ReadAlerts {
+    /// The alerts the principal reads, newest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Alert> {
+        self.all
+            .iter()
+            .filter(|alert| self.reach.reads_characteristic(&alert.characteristic))
+    }
+}
+
+/// As [`all_alerts`], without copying them.
+pub async fn read_alerts(
+    app: &App,
+    who: &Principal,
+    filter: AlertFilter,
+) -> Result<ReadAlerts, AppError> {
     catch_up(app).await;
     let reach = Reach::of(app, who).await?;
     // `Reach::of` caught the process up with the database: its seq names what is stored now.
@@ -272,11 +303,7 @@ pub async fn all_alerts(
             decoded
         }
     };
-    Ok(alerts
-        .iter()
-        .filter(|alert| reach.reads_characteristic(&alert.characteristic))
-        .cloned()
-        .collect())
+    Ok(ReadAlerts { all: alerts, reach })
 }
 
 /// The kind of an item named in a request: `lot`, `serial` or `order`.
