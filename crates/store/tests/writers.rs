@@ -411,5 +411,9 @@ async fn a_principal_changed_through_one_handle_is_seen_by_the_other() {
         .fresh_from_start(async { a.state().await.events_applied })
         .await;
     assert_eq!(seen, 30, "a request begun after the append");
-    assert_eq!(a.state().await.events_applied, 30, "a read outside any request");
+    assert_eq!(
+        a.state().await.events_applied,
+        30,
+        "a read outside any request"
+    );
 }
