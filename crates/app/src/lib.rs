@@ -78,7 +78,7 @@ pub struct App {
     known_drifts: Arc<std::sync::RwLock<Vec<::govern::kpis::KnownDrift>>>,
     /// Decoded alerts by filter, each under the audit seq it was read at
     /// (`quality::all_alerts`).
-    alerts_read: Arc<std::sync::Mutex<quality::AlertsRead>>,
+    alerts_read: Arc<quality::AlertsRead>,
 }
 
 impl App {
@@ -92,7 +92,7 @@ impl App {
             connectors: Arc::default(),
             epcis_validation: trace::EpcisValidation::default(),
             known_drifts: Arc::default(),
-            alerts_read: Arc::default(),
+            alerts_read: Arc::new(quality::AlertsRead::new(quality::ALERT_READS_KEPT)),
         }
     }
 

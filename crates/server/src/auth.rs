@@ -22,9 +22,10 @@
 //! role and scope — from memory while the database's audit head has not moved since they were
 //! read ([`store::Store::live_principal`]: every governance change moves it). Each request
 //! runs in [`store::Store::fresh_from_start`], so its reads look at the database for what
-//! other nodes wrote once, not once per read. A token not yet verified passes the [`VerificationGate`] first (bounded
-//! concurrency and queue, failed tokens remembered, failures limited per token id and client
-//! address), and every token that does not authenticate gets the same 401.
+//! other nodes wrote once, not once per read. A token not yet verified passes the
+//! [`VerificationGate`] first (bounded concurrency and queue, failed tokens remembered,
+//! failures limited per token id and client address), and every token that does not
+//! authenticate gets the same 401.
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -19,8 +19,10 @@
 //!
 //! This module must not decide what is fresh by time: only by the order of looks at the head.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -67,33 +69,54 @@ impl Freshness {
     }
 }
 
-/// Live principals by token id, each with the audit head it was read at.
-#[derive(Debug, Default)]
-pub(crate) struct PrincipalCache {
-    entries: Mutex<HashMap<String, (i64, Option<Principal>)>>,
+/// Answers that only a write can change, each kept under the audit head it was read at and
+/// given back only while the head is the same (every write of every process moves it). Past
+/// `limit` keys it starts again: a bound, not an eviction policy; keys in use come back on
+/// their next read.
+#[derive(Debug)]
+pub struct KeptUnderHead<K, V> {
+    entries: Mutex<HashMap<K, (i64, V)>>,
+    limit: usize,
 }
 
-/// Past this many token ids the cache starts again (a bound, not an eviction policy: tokens
-/// in use come back on their next request).
-const PRINCIPAL_CACHE_LIMIT: usize = 10_000;
+impl<K: Eq + Hash, V: Clone> KeptUnderHead<K, V> {
+    /// Empty, keeping at most `limit` keys.
+    pub fn new(limit: usize) -> KeptUnderHead<K, V> {
+        KeptUnderHead {
+            entries: Mutex::default(),
+            limit,
+        }
+    }
 
-impl PrincipalCache {
-    fn get(&self, token_id: &str, head: i64) -> Option<Option<Principal>> {
+    /// The answer kept for `key`, if it was read at `head`.
+    pub fn get<Q>(&self, key: &Q, head: i64) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        match entries.get(token_id) {
-            Some((at, principal)) if *at == head => Some(principal.clone()),
+        match entries.get(key) {
+            Some((at, value)) if *at == head => Some(value.clone()),
             _ => None,
         }
     }
 
-    fn put(&self, token_id: &str, head: i64, principal: Option<Principal>) {
+    /// Keeps `value` for `key`, read at `head` (taken before the read, so that a write in
+    /// between moves the head past it and the value is read again).
+    pub fn put(&self, key: K, head: i64, value: V) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= PRINCIPAL_CACHE_LIMIT && !entries.contains_key(token_id) {
+        if entries.len() >= self.limit && !entries.contains_key(&key) {
             entries.clear();
         }
-        entries.insert(token_id.to_owned(), (head, principal));
+        entries.insert(key, (head, value));
     }
 }
+
+/// Live principals by token id.
+pub(crate) type PrincipalCache = KeptUnderHead<String, Option<Principal>>;
+
+/// Token ids whose principals are kept at once.
+pub(crate) const PRINCIPAL_CACHE_LIMIT: usize = 10_000;
 
 impl Store {
     /// Runs `work` (one request) so that its reads answer with at least everything
@@ -121,10 +144,10 @@ impl Store {
         if let Some(principal) = self.inner.principals.get(token_id, head) {
             return Ok(principal);
         }
-        // Read after the head was taken: a change in between is in what is read, and moves
-        // the head past the one it is kept under, so it is read again next time.
         let principal = self.token_principal(token_id).await?;
-        self.inner.principals.put(token_id, head, principal.clone());
+        self.inner
+            .principals
+            .put(token_id.to_owned(), head, principal.clone());
         Ok(principal)
     }
 }
@@ -137,9 +160,8 @@ mod tests {
     fn a_request_is_covered_only_by_a_look_begun_after_it() {
         let freshness = Freshness::default();
         let before = freshness.begin();
-        let covered = |mark| {
-            futures_lite_block(REQUEST.scope((1, mark), async { freshness.covers_current(1) }))
-        };
+        let covered =
+            |mark| block_on(REQUEST.scope((1, mark), async { freshness.covers_current(1) }));
         let mark = freshness.mark();
         freshness.applied(before);
         assert!(!covered(mark), "a look begun before the request");
@@ -148,13 +170,13 @@ mod tests {
         freshness.applied(after);
         assert!(covered(mark));
         assert!(
-            !futures_lite_block(REQUEST.scope((2, mark), async { freshness.covers_current(1) })),
+            !block_on(REQUEST.scope((2, mark), async { freshness.covers_current(1) })),
             "another store's request"
         );
         assert!(!freshness.covers_current(1), "outside any request");
     }
 
-    fn futures_lite_block<F: Future>(work: F) -> F::Output {
+    fn block_on<F: Future>(work: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a runtime")

@@ -96,6 +96,7 @@ mod write;
 pub use connectors::{ConnectorBatch, ConnectorOutcome, DeadLetter, NewDeadLetter, StoredCursor};
 pub use copy::CopyReport;
 pub use error::{Result, StoreError};
+pub use fresh::KeptUnderHead;
 pub use govern::{
     GovernanceWrite, IssuedToken, ProposalFilter, StoredProposal, TokenHashing, actor_of,
     random_hex, token_id,

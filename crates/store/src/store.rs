@@ -346,7 +346,7 @@ impl Store {
                 opened: Mutex::new(load.opened),
                 fence: Mutex::new(None),
                 freshness: crate::fresh::Freshness::default(),
-                principals: crate::fresh::PrincipalCache::default(),
+                principals: crate::fresh::PrincipalCache::new(crate::fresh::PRINCIPAL_CACHE_LIMIT),
                 quality_idle_at: AtomicI64::new(-1),
             }),
         };

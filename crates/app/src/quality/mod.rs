@@ -203,19 +203,16 @@ pub async fn chart(app: &App, who: &Principal, id: &str) -> Result<ChartView, Ap
 
 // ----- alerts and holds --------------------------------------------------------------------
 
-/// The alerts last read for each filter, decoded, with the audit seq they were read at: a
-/// list of alerts is read from the database and decoded again only after a write (any
+/// The alerts last read for each filter, decoded, kept under the audit head they were read
+/// at: a list of alerts is read from the database and decoded again only after a write (any
 /// process's: every write appends an audit record).
-#[derive(Debug, Default)]
-pub(crate) struct AlertsRead {
-    by_filter: std::collections::HashMap<AlertKey, (i64, Arc<Vec<Alert>>)>,
-}
+pub(crate) type AlertsRead = store::KeptUnderHead<AlertKey, Arc<Vec<Alert>>>;
 
 /// An alert filter's characteristic and severity.
 type AlertKey = (Option<String>, Option<String>);
 
 /// Filters whose reads are kept at once; past it the oldest reads are forgotten together.
-const ALERT_READS_KEPT: usize = 64;
+pub(crate) const ALERT_READS_KEPT: usize = 64;
 
 /// Every alert `who` reads that matches `filter` (its `limit` and `offset` are ignored),
 /// newest first, after catching enforcement up.
@@ -260,14 +257,7 @@ pub async fn read_alerts(
     // `Reach::of` caught the process up with the database: its seq names what is stored now.
     let seq = app.store.known_audit_seq();
     let key = (filter.characteristic.clone(), filter.severity.clone());
-    let kept = app
-        .alerts_read
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .by_filter
-        .get(&key)
-        .filter(|(at, _)| *at == seq)
-        .map(|(_, alerts)| Arc::clone(alerts));
+    let kept = app.alerts_read.get(&key, seq);
     let alerts = match kept {
         Some(alerts) => alerts,
         None => {
@@ -292,14 +282,7 @@ pub async fn read_alerts(
                 })
                 .collect::<Result<_, _>>()?;
             let decoded = Arc::new(decoded);
-            let mut read = app
-                .alerts_read
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if read.by_filter.len() >= ALERT_READS_KEPT {
-                read.by_filter.clear();
-            }
-            read.by_filter.insert(key, (seq, Arc::clone(&decoded)));
+            app.alerts_read.put(key, seq, Arc::clone(&decoded));
             decoded
         }
     };
