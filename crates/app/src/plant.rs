@@ -34,6 +34,7 @@ pub fn orders_in<'a>(reach: &'a Reach, filter: &OrderFilter) -> Vec<&'a OrderSta
         .state()
         .orders
         .values()
+        .map(|order| &**order)
         .filter(|order| filter.mode.is_none_or(|mode| order.mode == mode))
         .filter(|order| filter.status.is_none_or(|status| order.status == status))
         .filter(|order| reach.reads_order(order))
@@ -46,7 +47,7 @@ pub async fn order(app: &App, who: &Principal, id: &str) -> Result<OrderState, A
     reach
         .order_areas(id)
         .filter(|areas| reach.reads(areas))
-        .and_then(|_| reach.state().orders.get(&id.into()).cloned())
+        .and_then(|_| reach.state().orders.get(&id.into()).map(|o| (**o).clone()))
         .ok_or_else(|| AppError::NotFound(format!("order `{id}` does not exist")))
 }
 

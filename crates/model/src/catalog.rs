@@ -527,7 +527,7 @@ impl Validator {
                 let path = format!("changeover_matrices[{i}].entries[{e}]");
                 if matches!(matrix.keyed_by, ChangeoverKey::Family) {
                     for key in [&entry.from, &entry.to] {
-                        if !families.contains(&FamilyId(key.clone())) {
+                        if !families.contains(&FamilyId::from(key.as_str())) {
                             self.push(path.clone(), id, format!("family `{key}` does not exist"));
                         }
                     }

@@ -4,6 +4,10 @@
 //! number). Wrapping each kind in its own type stops a unit id from being passed where an order
 //! id is expected; on the wire they are plain strings.
 //!
+//! An id holds its text as a `CompactString`: up to 24 bytes inline, longer on the heap. Plant
+//! ids are short, and a large state holds millions of them (every order's key, product and
+//! routing), so they cost no allocation each to decode from a snapshot, clone or drop.
+//!
 //! An id read from outside (an event, a plant document: anything deserialised) holds at most
 //! [`MAX_ID_CHARS`] characters and no control character (Unicode category Cc: U+0000 to
 //! U+001F, U+007F to U+009F), or it is refused naming the id type and what is wrong
@@ -57,7 +61,7 @@ macro_rules! string_id {
         #[serde(transparent)]
         pub struct $name(
             #[schemars(length(max = MAX_ID_CHARS), regex(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
-            pub String,
+            pub compact_str::CompactString,
         );
 
         impl $name {
@@ -69,7 +73,7 @@ macro_rules! string_id {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(deserializer)?;
+                let text = compact_str::CompactString::deserialize(deserializer)?;
                 check_id(stringify!($name), &text).map_err(serde::de::Error::custom)?;
                 Ok(Self(text))
             }
@@ -83,13 +87,13 @@ macro_rules! string_id {
 
         impl From<&str> for $name {
             fn from(text: &str) -> Self {
-                Self(text.to_owned())
+                Self(text.into())
             }
         }
 
         impl From<String> for $name {
             fn from(text: String) -> Self {
-                Self(text)
+                Self(text.into())
             }
         }
     )*};

@@ -16,8 +16,10 @@
 //! grow with the state without building a database: the same events folded in memory, then the
 //! snapshot's encoding, digest, decoding (alone, and after the digest as an open does; each
 //! timed until the state is in hand, its drop apart) and the clone of the
-//! writer's copy. Use `OPEN_EVENTS=` (empty) to time only that. Not a timed test:
-//! nothing fails on a slow machine.
+//! writer's copy. Use `OPEN_EVENTS=` (empty) to time only that. With `OPEN_STATE_DUMP=FILE`
+//! it also writes the snapshot body there, and `OPEN_DECODE_FILE=FILE` times only decoding
+//! such a body, first in a fresh process, without folding a state first.
+//! Not a timed test: nothing fails on a slow machine.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -181,6 +183,9 @@ fn state_only(n: usize) {
     };
     let mut body = Vec::new();
     let encode = time(&mut || body = store::snapshot::codec::encode(&state));
+    if let Some(path) = std::env::var_os("OPEN_STATE_DUMP") {
+        std::fs::write(path, &body).expect("dump");
+    }
     let digest = time(&mut || {
         use sha2::Digest as _;
         std::hint::black_box(sha2::Sha256::digest(&body));
@@ -221,7 +226,36 @@ fn state_only(n: usize) {
     );
 }
 
+/// Decodes a body written by `OPEN_STATE_DUMP` five times in this fresh process: the first
+/// decode takes its memory fresh from the system, as a service's first open does.
+fn decode_file(path: &str) {
+    let body = std::fs::read(path).expect("the body to decode");
+    let mut walls = Vec::new();
+    for run in 1..=5 {
+        let (started, cpu) = (Instant::now(), cpu_seconds());
+        let decoded = store::snapshot::codec::decode(&body).expect("decodes");
+        let wall = started.elapsed().as_secs_f64();
+        println!(
+            "  decode {run}: {wall:.3} s (CPU {:.3} s), {} orders",
+            cpu_seconds() - cpu,
+            decoded.orders.len()
+        );
+        walls.push(wall);
+        drop(decoded);
+    }
+    println!(
+        "decoding {:.1} MB: first {:.3} s, median {:.3} s",
+        body.len() as f64 / 1e6,
+        walls[0],
+        median(walls.clone())
+    );
+}
+
 fn main() {
+    if let Ok(path) = std::env::var("OPEN_DECODE_FILE") {
+        decode_file(&path);
+        return;
+    }
     for n in std::env::var("OPEN_STATE_EVENTS")
         .unwrap_or_default()
         .split(',')

@@ -79,7 +79,7 @@ pub(crate) fn keys<'a>(event: &'a Event, mut f: impl FnMut(Key<'a>)) {
 }
 
 enum Saved {
-    Order(OrderId, Option<OrderState>),
+    Order(OrderId, Option<Box<OrderState>>),
     Unit(UnitId, Option<UnitState>),
     Lot(LotId, Option<LotState>),
     Serial(SerialId, Option<SerialState>),

@@ -513,7 +513,7 @@ impl Store {
             .state
             .orders
             .get(id)
-            .cloned()
+            .map(|order| (**order).clone())
     }
 
     /// Every unit's current state, by unit id.

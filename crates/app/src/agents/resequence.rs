@@ -33,7 +33,12 @@ fn open(order: &OrderState) -> bool {
 /// 2. *Expedite*: the open low-priority order due next is raised to medium — within the
 ///    thresholds, so `assisted` applies it by itself.
 pub fn resequence(state: &PlantState, trigger_event: Option<&str>) -> Vec<ProposalDraft> {
-    let mut open: Vec<&OrderState> = state.orders.values().filter(|o| open(o)).collect();
+    let mut open: Vec<&OrderState> = state
+        .orders
+        .values()
+        .map(|o| &**o)
+        .filter(|o| open(o))
+        .collect();
     open.sort_by_key(|o| (o.order.due, o.order.id.clone()));
     let snapshot: Vec<_> = open
         .iter()

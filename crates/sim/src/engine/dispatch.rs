@@ -63,14 +63,17 @@ impl<'a> Sim<'a> {
         let cat = self.cat;
         let family = cat.material(product).and_then(|m| m.family.clone());
         match &matrix.keyed_by {
-            ChangeoverKey::Family => family.map_or_else(|| product.to_string(), |f| f.0),
+            ChangeoverKey::Family => {
+                family.map_or_else(|| product.to_string(), |f| f.0.into_string())
+            }
             ChangeoverKey::Attribute { name } => family
                 .and_then(|f| {
-                    cat.plant()
-                        .families
-                        .iter()
-                        .find(|x| x.id == f)
-                        .map(|x| x.attributes.get(name).cloned().unwrap_or(f.0.clone()))
+                    cat.plant().families.iter().find(|x| x.id == f).map(|x| {
+                        x.attributes
+                            .get(name)
+                            .cloned()
+                            .unwrap_or_else(|| f.0.to_string())
+                    })
                 })
                 .unwrap_or_else(|| product.to_string()),
         }

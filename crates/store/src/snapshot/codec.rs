@@ -54,7 +54,7 @@ fn encode_with(state: &PlantState, parallel: usize) -> Vec<u8> {
     // Orders are most of a large state: written as two halves, each a section with its own
     // symbols, so that two threads can read them.
     // The halves are written on two threads when large (as they are read).
-    let orders: Vec<(&OrderId, &OrderState)> = orders.iter().collect();
+    let orders: Vec<(&OrderId, &OrderState)> = orders.iter().map(|(k, v)| (k, &**v)).collect();
     let (first, second) = orders.split_at(orders.len() / 2);
     let (first, second) = if second.len() * MIN_ORDER_BYTES < parallel {
         (encode_orders(first), encode_orders(second))
@@ -466,7 +466,9 @@ impl<'s> Enc<'s> {
 struct Dec<'b> {
     buf: &'b [u8],
     at: usize,
-    symbols: Vec<String>,
+    /// Borrowed from the body: a symbol becomes an id (held inline when short) or a string
+    /// only where it is used.
+    symbols: Vec<&'b str>,
 }
 
 type R<T> = Result<T, CodecError>;
@@ -488,15 +490,15 @@ impl<'b> Dec<'b> {
 
     /// One half of the orders, as `encode` wrote it after its count `n`: the entries in key
     /// order, pushed onto `entries` (keys must follow on from the last one there).
-    fn orders(&mut self, n: usize, entries: &mut Vec<(OrderId, OrderState)>) -> R<()> {
+    fn orders(&mut self, n: usize, entries: &mut Vec<(OrderId, Box<OrderState>)>) -> R<()> {
         for _ in 0..n {
-            let key = self.string()?;
+            let key: OrderId = self.id()?;
             let id = if self.bool()? {
                 key.clone()
             } else {
-                self.string()?
+                self.id()?
             };
-            let entry = (OrderId::from(key), self.order(id)?);
+            let entry = (key, Box::new(self.order(id)?));
             if entries.last().is_some_and(|(k, _)| *k >= entry.0) {
                 return Err(self.fail("order keys out of order"));
             }
@@ -510,18 +512,18 @@ impl<'b> Dec<'b> {
 
     /// The state after its orders, to the end of the body.
     fn rest(&mut self) -> R<Rest> {
-        let units = self.map(|d| Ok((d.sym()?.into(), d.unit()?)))?;
-        let lots = self.map(|d| Ok((d.string()?.into(), d.lot()?)))?;
-        let serials = self.map(|d| Ok((d.string()?.into(), d.serial()?)))?;
-        let quality_results = self.map(|d| Ok((d.sym()?.into(), d.u64()?)))?;
+        let units = self.map(|d| Ok((d.sym_id()?, d.unit()?)))?;
+        let lots = self.map(|d| Ok((d.id()?, d.lot()?)))?;
+        let serials = self.map(|d| Ok((d.id()?, d.serial()?)))?;
+        let quality_results = self.map(|d| Ok((d.sym_id()?, d.u64()?)))?;
         let events_applied = self.u64()?;
         let clock = self.opt(Dec::time)?;
         // The open receipts' index by material is built from the map.
-        let receipts = self.map(|d| Ok((d.string()?.into(), d.receipt()?)))?.into();
+        let receipts = self.map(|d| Ok((d.id()?, d.receipt()?)))?.into();
         let attendance = self.map(|d| {
-            let pool = d.sym()?.into();
+            let pool = d.sym_id()?;
             let members = d.map(|d| {
-                let member = d.sym()?.into();
+                let member = d.sym_id()?;
                 let attendance = Attendance {
                     present: d.bool()?,
                     from: d.time()?,
@@ -638,28 +640,46 @@ impl<'b> Dec<'b> {
         Ok(bytes)
     }
 
-    fn string(&mut self) -> R<String> {
+    /// A string, borrowed from the body (validated once there).
+    fn text(&mut self) -> R<&'b str> {
         let n = self.len()?;
         let bytes = &self.buf[self.at..self.at + n];
-        // Validated once on the borrowed slice, then copied into a string of exact capacity.
         let s = std::str::from_utf8(bytes).map_err(|_| self.fail("not UTF-8"))?;
         self.at += n;
-        Ok(s.to_owned())
+        Ok(s)
     }
 
-    fn sym(&mut self) -> R<String> {
+    fn string(&mut self) -> R<String> {
+        self.text().map(str::to_owned)
+    }
+
+    /// An id: built from the borrowed text, so a short one costs no allocation.
+    fn id<T: for<'t> From<&'t str>>(&mut self) -> R<T> {
+        self.text().map(T::from)
+    }
+
+    fn sym_text(&mut self) -> R<&'b str> {
         match self.u64()? {
             0 => {
-                let s = self.string()?;
-                self.symbols.push(s.clone());
+                let s = self.text()?;
+                self.symbols.push(s);
                 Ok(s)
             }
             n => self
                 .symbols
                 .get((n - 1) as usize)
-                .cloned()
+                .copied()
                 .ok_or_else(|| self.fail("unknown symbol")),
         }
+    }
+
+    fn sym(&mut self) -> R<String> {
+        self.sym_text().map(str::to_owned)
+    }
+
+    /// An id written as a symbol.
+    fn sym_id<T: for<'t> From<&'t str>>(&mut self) -> R<T> {
+        self.sym_text().map(T::from)
     }
 
     fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> R<T>) -> R<Option<T>> {
@@ -705,11 +725,11 @@ impl<'b> Dec<'b> {
         Ok(entries.into_iter().collect())
     }
 
-    fn order(&mut self, id: String) -> R<OrderState> {
+    fn order(&mut self, id: OrderId) -> R<OrderState> {
         let order = ProductionOrder {
-            id: id.into(),
-            product: self.sym()?.into(),
-            routing: self.sym()?.into(),
+            id,
+            product: self.sym_id()?,
+            routing: self.sym_id()?,
             quantity: self.f64()?,
             release: self.time()?,
             due: self.time()?,
@@ -723,7 +743,7 @@ impl<'b> Dec<'b> {
             steps_completed: self.u32()?,
             steps_total: self.u32()?,
             current_step: self.opt(Self::u32)?,
-            current_unit: self.opt(|d| d.sym().map(Into::into))?,
+            current_unit: self.opt(|d| d.sym_id())?,
             good_quantity: self.f64()?,
             scrap_quantity: self.f64()?,
             started: self.opt(Self::time)?,
@@ -731,7 +751,7 @@ impl<'b> Dec<'b> {
             dispatched: self.map(|d| {
                 let step = d.u32()?;
                 let dispatch = Dispatch {
-                    unit: d.opt(|d| d.sym().map(Into::into))?,
+                    unit: d.opt(|d| d.sym_id())?,
                     start: d.opt(Self::time)?,
                 };
                 Ok((step, dispatch))
@@ -748,14 +768,12 @@ impl<'b> Dec<'b> {
     }
 
     fn lot(&mut self) -> R<LotState> {
-        let material = self.sym()?.into();
-        let produced_by = self.opt(|d| d.string().map(Into::into))?;
+        let material = self.sym_id()?;
+        let produced_by = self.opt(|d| d.id())?;
         let [received, produced, consumed, shipped] =
             [self.f64()?, self.f64()?, self.f64()?, self.f64()?];
         let n = self.len()?;
-        let consumed_by = (0..n)
-            .map(|_| self.string().map(Into::into))
-            .collect::<R<_>>()?;
+        let consumed_by = (0..n).map(|_| self.id()).collect::<R<_>>()?;
         Ok(LotState {
             material,
             produced_by,
@@ -769,23 +787,23 @@ impl<'b> Dec<'b> {
 
     fn serial(&mut self) -> R<SerialState> {
         Ok(SerialState {
-            material: self.sym()?.into(),
-            produced_by: self.opt(|d| d.string().map(Into::into))?,
-            consumed_by: self.opt(|d| d.string().map(Into::into))?,
+            material: self.sym_id()?,
+            produced_by: self.opt(|d| d.id())?,
+            consumed_by: self.opt(|d| d.id())?,
             shipped_to: self.opt(Self::sym)?,
         })
     }
 
     fn receipt(&mut self) -> R<ExpectedReceipt> {
         Ok(ExpectedReceipt {
-            material: self.sym()?.into(),
+            material: self.sym_id()?,
             quantity: self.f64()?,
             expected: self.time()?,
             first_expected: self.time()?,
             supplier: self.opt(Self::sym)?,
             purchase_order: self.opt(Self::string)?,
             status: self.pick(&RECEIPTS)?,
-            lot: self.opt(|d| d.string().map(Into::into))?,
+            lot: self.opt(|d| d.id())?,
             closed: self.opt(Self::time)?,
             announced: self.bool()?,
         })

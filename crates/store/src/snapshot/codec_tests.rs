@@ -129,9 +129,11 @@ fn order_halves_read_alike_on_one_thread_and_two() {
         let id = format!("O-{i:04}");
         state
             .orders
-            .insert(id.as_str().into(), order(&id, f64::from(i)));
+            .insert(id.as_str().into(), Box::new(order(&id, f64::from(i))));
     }
-    state.orders.insert("O-odd".into(), order("O-other", 1.5));
+    state
+        .orders
+        .insert("O-odd".into(), Box::new(order("O-other", 1.5)));
     let bytes = encode_with(&state, usize::MAX);
     assert_eq!(encode_with(&state, 0), bytes);
     assert_eq!(decode_with(&bytes, 0).unwrap(), state);
