@@ -105,19 +105,45 @@ pub fn open_store(
             std::fs::create_dir_all(at.data_dir)
                 .with_context(|| format!("creating {}", at.data_dir.display()))?;
         }
+        let started = std::time::Instant::now();
         let store = runtime
             .block_on(store::Store::open(url))
             .with_context(|| format!("opening the store at {shown}"))?;
+        report_open(&store, started.elapsed());
         return Ok(Arc::new(store));
     }
     let path = at.data_dir.join(STORE_FILE);
     if open == Open::Existing && !path.is_file() {
         return Err(NoStore(at.data_dir.to_owned()).into());
     }
+    let started = std::time::Instant::now();
     let store = runtime
         .block_on(store::Store::open_sqlite(&path))
         .with_context(|| format!("opening the store at {}", path.display()))?;
+    report_open(&store, started.elapsed());
     Ok(Arc::new(store))
+}
+
+/// Logs how the store's state was loaded: from which snapshot, how many events were folded
+/// and in what time, and why a stored snapshot was not used (a full replay of a large log
+/// takes minutes, and the operator should see why it happened).
+fn report_open(store: &store::Store, took: std::time::Duration) {
+    let opened = store.opened();
+    let seconds = took.as_secs_f64();
+    match (&opened.fallback, opened.snapshot_seq) {
+        (Some(why), _) => tracing::warn!(
+            "store opened in {seconds:.3} s by replaying {} events: its snapshot was not used ({why})",
+            opened.folded
+        ),
+        (None, Some(seq)) => tracing::info!(
+            "store opened in {seconds:.3} s from its snapshot at seq {seq} and {} events after it",
+            opened.folded
+        ),
+        (None, None) => tracing::info!(
+            "store opened in {seconds:.3} s by replaying {} events (no snapshot yet)",
+            opened.folded
+        ),
+    }
 }
 
 /// The use-cases over the store at `at`, with the policy and sinks of its data directory.

@@ -106,15 +106,51 @@ pub struct SnapshotInfo {
 pub(crate) fn layout() -> &'static str {
     static LAYOUT: OnceLock<String> = OnceLock::new();
     LAYOUT.get_or_init(|| {
-        let schema = schemars::schema_for!(PlantState);
-        let schema = serde_json::to_string(&schema).expect("schemas serialise");
-        let mut hasher = Sha256::new();
-        hasher.update(FORMAT.to_le_bytes());
-        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-        hasher.update(b"\n");
-        hasher.update(schema.as_bytes());
-        model::wire::hex(&hasher.finalize())
+        let schema =
+            serde_json::to_value(schemars::schema_for!(PlantState)).expect("schemas serialise");
+        layout_of(env!("CARGO_PKG_VERSION"), schema)
     })
+}
+
+/// [`layout`] of a build's version and a state schema. The schema's prose (`description`,
+/// from doc comments) is left out: rewording a comment changes no byte of a snapshot, and
+/// must not make the next open replay a large log.
+fn layout_of(version: &str, mut schema: serde_json::Value) -> String {
+    use serde_json::Value;
+    // Keywords whose value maps names (a field may be called `description`) to schemas, and
+    // keywords whose value is data rather than a schema.
+    const SCHEMA_MAPS: [&str; 4] = ["properties", "$defs", "definitions", "patternProperties"];
+    const DATA: [&str; 4] = ["const", "default", "enum", "examples"];
+    fn without_prose(schema: &mut Value) {
+        match schema {
+            Value::Object(keywords) => {
+                keywords.remove("description");
+                for (keyword, value) in keywords.iter_mut() {
+                    match (keyword.as_str(), value) {
+                        (k, _) if DATA.contains(&k) => {}
+                        (k, Value::Object(named)) if SCHEMA_MAPS.contains(&k) => {
+                            named.values_mut().for_each(without_prose);
+                        }
+                        (_, value) => without_prose(value),
+                    }
+                }
+            }
+            // `anyOf`, `oneOf`, `allOf`, `prefixItems`: lists of schemas.
+            Value::Array(schemas) => schemas.iter_mut().for_each(without_prose),
+            _ => {}
+        }
+    }
+    without_prose(&mut schema);
+    let mut hasher = Sha256::new();
+    hasher.update(FORMAT.to_le_bytes());
+    hasher.update(version.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(
+        serde_json::to_string(&schema)
+            .expect("values serialise")
+            .as_bytes(),
+    );
+    model::wire::hex(&hasher.finalize())
 }
 
 /// The digest over a snapshot's every column but itself and its creation time.
@@ -440,4 +476,28 @@ pub(crate) async fn snapshot_in(
     let row = snapshot_row(state, w.last_seq, event_id, w.events, w.plant_version);
     tx.write_snapshot(&row).await?;
     Ok(Some(row))
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::layout_of;
+    use serde_json::json;
+
+    #[test]
+    fn rewording_a_doc_comment_keeps_the_layout_and_a_field_does_not() {
+        let schema = |doc: &str, fields: serde_json::Value| {
+            json!({
+                "type": "object",
+                "description": doc,
+                "properties": fields,
+                "$defs": {"Mode": {"description": doc, "enum": ["discrete", "process"]}},
+            })
+        };
+        let fields = json!({"description": {"type": "string", "description": "a field's doc"}});
+        let layout = layout_of("1.0.0", schema("before", fields.clone()));
+        assert_eq!(layout, layout_of("1.0.0", schema("after", fields.clone())));
+        // A field named `description` is part of the layout, and so is the build's version.
+        assert_ne!(layout, layout_of("1.0.0", schema("before", json!({}))));
+        assert_ne!(layout, layout_of("1.0.1", schema("before", fields)));
+    }
 }
