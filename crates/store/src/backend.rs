@@ -253,6 +253,8 @@ seam! {
     trait SnapshotTx for Tx {
         /// The snapshot with the highest seq, if any.
         fn latest_snapshot(&mut self) -> Result<Option<SnapshotRow>>;
+        /// What the newest snapshot was folded from, without its body.
+        fn latest_snapshot_key(&mut self) -> Result<Option<SnapshotKey>>;
         /// The id of the event at `seq`, if there is one.
         fn event_id_of(&mut self, seq: i64) -> Result<Option<String>>;
         /// Stores a snapshot and deletes every other (a newer one replaces them; one that
@@ -272,6 +274,16 @@ pub(crate) struct SnapshotRow {
     pub digest: String,
     pub body: Vec<u8>,
     pub created_at: i64,
+}
+
+/// The columns that say what a stored snapshot was folded from (a [`SnapshotRow`] without its
+/// body, its digest and its counts).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SnapshotKey {
+    pub seq: i64,
+    pub plant_version: i64,
+    pub event_id: String,
+    pub layout: String,
 }
 
 /// What [`LogTx::audit_since`] found.

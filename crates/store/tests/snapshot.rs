@@ -471,3 +471,39 @@ fn a_writer_killed_while_snapshotting_leaves_a_consistent_store() {
         assert!(store.verify_audit().await.unwrap().is_intact());
     });
 }
+
+/// A clean stop's snapshot (`write_snapshot_if_behind`) writes nothing when the stored one
+/// already holds the log's end as this build folds it, and writes one when the log grew or
+/// the stored one was written by another build.
+#[test]
+fn a_snapshot_already_at_the_logs_end_is_not_written_again() {
+    runtime().block_on(async {
+        let dir = TempDir::new("snap-if-behind");
+        let path = dir.path().join("snap.sqlite");
+        let before = snapshotted_store(&path).await;
+        let store = store::test_support::store_at(&path).await.unwrap();
+        // The stored snapshot is at 250, the log at 300.
+        let info = store.write_snapshot_if_behind().await.unwrap().unwrap();
+        assert_eq!((info.seq, info.events), (300, 300));
+        assert!(store.write_snapshot_if_behind().await.unwrap().is_none());
+        drop(store);
+        // Another build's snapshot is behind, whatever its seq.
+        tamper(
+            &path,
+            &["UPDATE state_snapshots SET layout = 'another build'"],
+        )
+        .await;
+        let store = store::test_support::store_at(&path).await.unwrap();
+        assert_eq!(store.opened().fallback, Some(SnapshotMismatch::Layout));
+        assert_eq!(
+            store.write_snapshot_if_behind().await.unwrap().unwrap().seq,
+            300
+        );
+        assert!(store.write_snapshot_if_behind().await.unwrap().is_none());
+        drop(store);
+        let store = store::test_support::store_at(&path).await.unwrap();
+        assert_eq!(store.opened().snapshot_seq, Some(300));
+        assert_eq!(store.opened().folded, 0);
+        assert_eq!(served(&store).await, before);
+    });
+}

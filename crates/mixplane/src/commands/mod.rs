@@ -325,8 +325,9 @@ pub fn serve_cluster(
         stop_work.stop();
         let _ = leading.await;
         // A clean stop leaves a snapshot of the state at the log's end, so that the next start
-        // folds nothing. Only a cache: a failure is reported and changes nothing.
-        if let Err(error) = store.write_snapshot().await {
+        // folds nothing (none is written when the stored one already is). Only a cache: a
+        // failure is reported and changes nothing.
+        if let Err(error) = store.write_snapshot_if_behind().await {
             eprintln!("warning: no state snapshot written at shutdown: {error}");
         }
         served

@@ -28,7 +28,7 @@ use model::{Catalog, Plant, PlantState, Timestamp};
 use sha2::{Digest, Sha256};
 
 use crate::audit::GENESIS;
-use crate::backend::{SnapshotRow, Tx};
+use crate::backend::{SnapshotKey, SnapshotRow, Tx};
 use crate::error::{Result, StoreError};
 use crate::fold::fold_log;
 use crate::store::{Inner, PROJECTION_VERSION, Store, Writer, corrupt, now_ms};
@@ -84,6 +84,14 @@ pub struct Opened {
     pub folded: u64,
     /// Why a stored snapshot was not used, if one was there.
     pub fallback: Option<SnapshotMismatch>,
+}
+
+/// Whether [`Inner::save_snapshot`] writes over a stored snapshot that already holds the
+/// log's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rewrite {
+    Always,
+    IfBehind,
 }
 
 /// A snapshot written: where, and what it cost.
@@ -377,8 +385,14 @@ async fn check(
 impl Inner {
     /// Writes a snapshot of the writer's state in a write transaction of its own, after
     /// catching up with what other processes wrote (so the state is the fold of the log up to
-    /// its last seq as that transaction reads it). Nothing when there is no event yet.
-    pub(crate) async fn save_snapshot(&self, w: &mut Writer) -> Result<Option<SnapshotInfo>> {
+    /// its last seq as that transaction reads it). Nothing when there is no event yet, nor,
+    /// with `Rewrite::IfBehind`, when the stored snapshot is already the one this build would
+    /// write.
+    pub(crate) async fn save_snapshot(
+        &self,
+        w: &mut Writer,
+        rewrite: Rewrite,
+    ) -> Result<Option<SnapshotInfo>> {
         let mut tx = self.backend.begin().await?;
         self.catch_up(w, &mut tx).await?;
         if w.catalog.is_none() || w.last_seq == 0 {
@@ -391,6 +405,19 @@ impl Inner {
                 w.last_seq
             ))
         })?;
+        if rewrite == Rewrite::IfBehind {
+            let current = SnapshotKey {
+                seq: w.last_seq,
+                plant_version: w.plant_version,
+                event_id: event_id.clone(),
+                layout: layout().to_owned(),
+            };
+            if tx.latest_snapshot_key().await?.as_ref() == Some(&current) {
+                tx.rollback().await?;
+                w.snapshot_seq = w.last_seq;
+                return Ok(None);
+            }
+        }
         let started = Instant::now();
         let row = snapshot_row(&w.state, w.last_seq, event_id, w.events, w.plant_version);
         let encoded = started.elapsed();
@@ -421,7 +448,7 @@ impl Inner {
             return;
         }
         let started = Instant::now();
-        if self.save_snapshot(w).await.is_err() {
+        if self.save_snapshot(w, Rewrite::Always).await.is_err() {
             w.snapshot_seq = w.last_seq;
         }
         w.snapshot_cost = Some((Instant::now(), started.elapsed()));
@@ -447,7 +474,18 @@ impl Store {
     pub async fn write_snapshot(&self) -> Result<Option<SnapshotInfo>> {
         self.spawn_write(move |inner| async move {
             let mut writer = inner.lock_writer().await;
-            inner.save_snapshot(&mut writer).await
+            inner.save_snapshot(&mut writer, Rewrite::Always).await
+        })
+        .await
+    }
+
+    /// [`Store::write_snapshot`], unless the stored snapshot already holds the log's end as
+    /// this build folds it (then none): a clean stop of a store nothing was written to since
+    /// its last snapshot rewrites nothing (at 10 M events, a second and 120 MB of writes).
+    pub async fn write_snapshot_if_behind(&self) -> Result<Option<SnapshotInfo>> {
+        self.spawn_write(move |inner| async move {
+            let mut writer = inner.lock_writer().await;
+            inner.save_snapshot(&mut writer, Rewrite::IfBehind).await
         })
         .await
     }

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::Tx;
-use crate::backend::{SnapshotRow, SnapshotTx};
+use crate::backend::{SnapshotKey, SnapshotRow, SnapshotTx};
 use crate::error::{Context, Result};
 
 impl SnapshotTx for Tx {
@@ -30,6 +30,26 @@ impl SnapshotTx for Tx {
             created_at: row.try_get(7).ctx(CONTEXT)?,
         };
         Ok(Some(snapshot))
+    }
+
+    async fn latest_snapshot_key(&mut self) -> Result<Option<SnapshotKey>> {
+        const CONTEXT: &str = "reading the latest state snapshot's key";
+        let Some(row) = sqlx::query(
+            "SELECT seq, plant_version, event_id, layout
+             FROM state_snapshots ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *self.0)
+        .await
+        .ctx(CONTEXT)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(SnapshotKey {
+            seq: row.try_get(0).ctx(CONTEXT)?,
+            plant_version: row.try_get(1).ctx(CONTEXT)?,
+            event_id: row.try_get(2).ctx(CONTEXT)?,
+            layout: row.try_get(3).ctx(CONTEXT)?,
+        }))
     }
 
     async fn event_id_of(&mut self, seq: i64) -> Result<Option<String>> {
