@@ -125,24 +125,25 @@ pub fn open_store(
 }
 
 /// Logs how the store's state was loaded: from which snapshot, how many events were folded
-/// and in what time, and why a stored snapshot was not used (a full replay of a large log
-/// takes minutes, and the operator should see why it happened).
+/// and in what time. A snapshot not used is a warning (a full replay of a large log takes
+/// minutes, and the operator should see why); a slow open is worth a line; a quick one is
+/// debug detail, not a line on every command.
 fn report_open(store: &store::Store, took: std::time::Duration) {
     let opened = store.opened();
     let seconds = took.as_secs_f64();
-    match (&opened.fallback, opened.snapshot_seq) {
-        (Some(why), _) => tracing::warn!(
-            "store opened in {seconds:.3} s by replaying {} events: its snapshot was not used ({why})",
+    let how = match opened.snapshot_seq {
+        Some(seq) => format!(
+            "from its snapshot at seq {seq} and {} events after it",
             opened.folded
         ),
-        (None, Some(seq)) => tracing::info!(
-            "store opened in {seconds:.3} s from its snapshot at seq {seq} and {} events after it",
-            opened.folded
-        ),
-        (None, None) => tracing::info!(
-            "store opened in {seconds:.3} s by replaying {} events (no snapshot yet)",
-            opened.folded
-        ),
+        None => format!("by replaying {} events", opened.folded),
+    };
+    if let Some(why) = &opened.fallback {
+        tracing::warn!("store opened in {seconds:.3} s {how}: its snapshot was not used ({why})");
+    } else if seconds >= 1.0 {
+        tracing::info!("store opened in {seconds:.3} s {how}");
+    } else {
+        tracing::debug!("store opened in {seconds:.3} s {how}");
     }
 }
 
