@@ -33,23 +33,21 @@ impl SnapshotTx for Tx {
     }
 
     async fn latest_snapshot_key(&mut self) -> Result<Option<SnapshotKey>> {
-        const CONTEXT: &str = "reading the latest state snapshot's key";
-        let Some(row) = sqlx::query(
+        let key = sqlx::query_as::<_, (i64, i64, String, String)>(
             "SELECT seq, plant_version, event_id, layout
              FROM state_snapshots ORDER BY seq DESC LIMIT 1",
         )
         .fetch_optional(&mut *self.0)
         .await
-        .ctx(CONTEXT)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(SnapshotKey {
-            seq: row.try_get(0).ctx(CONTEXT)?,
-            plant_version: row.try_get(1).ctx(CONTEXT)?,
-            event_id: row.try_get(2).ctx(CONTEXT)?,
-            layout: row.try_get(3).ctx(CONTEXT)?,
-        }))
+        .ctx("reading the latest state snapshot's key")?;
+        Ok(
+            key.map(|(seq, plant_version, event_id, layout)| SnapshotKey {
+                seq,
+                plant_version,
+                event_id,
+                layout,
+            }),
+        )
     }
 
     async fn event_id_of(&mut self, seq: i64) -> Result<Option<String>> {
